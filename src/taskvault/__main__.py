@@ -1,0 +1,5 @@
+"""``python -m taskvault``."""
+
+from .cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The task model: pure values and rules, no I/O of any kind."""

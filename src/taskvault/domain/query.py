@@ -1,0 +1,67 @@
+"""Choosing and ordering tasks for display."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from .task import Priority, Task
+
+
+class Show(enum.Enum):
+    OPEN = "open"
+    DONE = "done"
+    ALL = "all"
+
+
+def _by_due(t: Task) -> tuple[Any, ...]:
+    return (t.due is None, t.due or dt.date.min, t.id)
+
+
+def _by_priority(t: Task) -> tuple[Any, ...]:
+    return (-(t.priority.rank if t.priority else 0), t.id)
+
+
+SORT_KEYS: dict[str, Callable[[Task], Any]] = {
+    "id": lambda t: t.id,
+    "due": _by_due,
+    "priority": _by_priority,
+    "created": lambda t: (t.created, t.id),
+    "updated": lambda t: (t.updated, t.id),
+    "title": lambda t: (t.title.casefold(), t.id),
+}
+
+
+@attrs.frozen
+class TaskQuery:
+    """A filter and an order. Tags must all be present; search matches title or note."""
+
+    show: Show = Show.OPEN
+    tags: tuple[str, ...] = ()
+    priority: Priority | None = None
+    due_before: dt.date | None = None
+    search: str | None = None
+    sort: str = "id"
+
+    def matches(self, task: Task) -> bool:
+        if self.show is Show.OPEN and not task.is_open:
+            return False
+        if self.show is Show.DONE and task.is_open:
+            return False
+        if self.tags and not set(self.tags) <= set(task.tags):
+            return False
+        if self.priority is not None and task.priority is not self.priority:
+            return False
+        if self.due_before is not None and (task.due is None or task.due >= self.due_before):
+            return False
+        if self.search:
+            needle = self.search.casefold()
+            return needle in task.title.casefold() or needle in task.note.casefold()
+        return True
+
+    def select(self, tasks: Iterable[Task]) -> list[Task]:
+        return sorted((t for t in tasks if self.matches(t)), key=SORT_KEYS[self.sort])

@@ -1,0 +1,142 @@
+"""A task and the rules its fields obey."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import unicodedata
+import uuid
+
+import attrs
+
+from ..errors import InvalidValue
+
+TITLE_MAX = 500
+NOTE_MAX = 10_000
+TAG_MAX = 64
+TAGS_MAX = 50
+
+
+class Status(enum.Enum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Priority(enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more urgent; used for sorting."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
+
+
+def _has_control(text: str, allowed: str = "") -> bool:
+    """True for control characters and lone surrogates (undecodable bytes from argv or a file)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in text)
+
+
+def normalize_title(raw: str) -> str:
+    """Trim a title and check it; raise InvalidValue when it breaks a rule."""
+    title = raw.strip()
+    if not title:
+        raise InvalidValue("a task needs a title", hint="give a title of 1 to 500 characters")
+    if len(title) > TITLE_MAX:
+        raise InvalidValue(
+            f"the title is {len(title)} characters long; the most is {TITLE_MAX}",
+            hint="shorten the title, or put the details in --note",
+        )
+    if _has_control(title):
+        raise InvalidValue("the title contains a control character (such as a newline or tab)",
+                           hint="use plain text in titles; notes may span lines")
+    return title
+
+
+def normalize_note(raw: str) -> str:
+    """Strip trailing white space from a note and check it."""
+    note = raw.strip()
+    if len(note) > NOTE_MAX:
+        raise InvalidValue(f"the note is {len(note)} characters long; the most is {NOTE_MAX}")
+    if _has_control(note, allowed="\n\t"):
+        raise InvalidValue("the note contains a control character other than newline or tab")
+    return note
+
+
+def normalize_tag(raw: str) -> str:
+    """Lower-case a tag and check it is one word of printable characters."""
+    tag = raw.strip().casefold()
+    if not tag:
+        raise InvalidValue("a tag cannot be empty")
+    if tag[0] in "+-":
+        raise InvalidValue(f"a tag cannot start with '{tag[0]}': {raw!r}",
+                           hint="'+tag' and '-tag' add and remove tags in 'edit'")
+    if len(tag) > TAG_MAX:
+        raise InvalidValue(f"the tag {raw!r} is longer than {TAG_MAX} characters")
+    if any(ch.isspace() for ch in tag) or _has_control(tag) or "," in tag:
+        raise InvalidValue(f"the tag {raw!r} must be one word without spaces, commas or control characters")
+    return tag
+
+
+def normalize_tags(raw: object) -> tuple[str, ...]:
+    """Normalise, de-duplicate and sort tags."""
+    tags = tuple(sorted({normalize_tag(t) for t in raw}))  # type: ignore[attr-defined]
+    if len(tags) > TAGS_MAX:
+        raise InvalidValue(f"a task can have at most {TAGS_MAX} tags")
+    return tags
+
+
+def _check_title(_inst: object, _attr: object, value: str) -> None:
+    if normalize_title(value) != value:
+        raise InvalidValue(f"the title {value!r} is not trimmed")
+
+
+def _check_note(_inst: object, _attr: object, value: str) -> None:
+    if normalize_note(value) != value:
+        raise InvalidValue("the note is not trimmed")
+
+
+def _check_tags(_inst: object, _attr: object, value: tuple[str, ...]) -> None:
+    if normalize_tags(value) != value:
+        raise InvalidValue(f"the tags {list(value)!r} are not normalised (lower case, sorted, unique)")
+
+
+def _check_utc(_inst: object, attr: attrs.Attribute, value: dt.datetime | None) -> None:  # type: ignore[type-arg]
+    if value is not None and value.utcoffset() != dt.timedelta(0):
+        raise InvalidValue(f"{attr.name} must be a UTC timestamp")
+
+
+def _check_id(_inst: object, _attr: object, value: int) -> None:
+    if type(value) is not int or value < 1:
+        raise InvalidValue(f"a task id must be a positive whole number, not {value!r}")
+
+
+@attrs.frozen
+class Task:
+    """One task. Immutable: every change makes a new Task with ``attrs.evolve``."""
+
+    id: int = attrs.field(validator=_check_id)
+    uuid: uuid.UUID
+    title: str = attrs.field(validator=_check_title)
+    created: dt.datetime = attrs.field(validator=_check_utc)
+    updated: dt.datetime = attrs.field(validator=_check_utc)
+    note: str = attrs.field(default="", validator=_check_note)
+    status: Status = Status.OPEN
+    priority: Priority | None = None
+    due: dt.date | None = None
+    tags: tuple[str, ...] = attrs.field(default=(), validator=_check_tags)
+    completed: dt.datetime | None = attrs.field(default=None, validator=_check_utc)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.status is Status.DONE) != (self.completed is not None):
+            raise InvalidValue("a task has a completion time exactly when it is done")
+        if self.updated < self.created:
+            raise InvalidValue("a task cannot be updated before it was created")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is Status.OPEN

@@ -1,0 +1,121 @@
+"""The task list of one store at one revision, and the Change that moves it forward."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import attrs
+
+from ..errors import InvalidValue, TaskNotFound
+from .task import Task
+
+
+@attrs.frozen
+class Change:
+    """One atomic change: the tasks it writes, the ids it removes, the id counter after it.
+
+    A Change is planned from a TaskList without touching it; the store makes it durable,
+    and only then is it applied. Applying a checked Change cannot fail halfway.
+    """
+
+    command: str
+    put: tuple[Task, ...] = ()
+    delete: tuple[int, ...] = ()
+    next_id: int = 1
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.put and not self.delete
+
+
+class TaskList:
+    """Tasks by id, the next id to hand out, and the revision they reflect.
+
+    Ids are never reused: ``next_id`` only grows, even when the newest task is deleted.
+    The only mutator is :meth:`apply`, and it is called only with a durable Change.
+    """
+
+    __slots__ = ("_tasks", "_next_id", "_revision")
+
+    def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0) -> None:
+        by_id: dict[int, Task] = {}
+        for task in tasks:
+            if task.id in by_id:
+                raise InvalidValue(f"task id {task.id} appears more than once")
+            by_id[task.id] = task
+        if by_id and next_id <= max(by_id):
+            raise InvalidValue(f"next_id {next_id} is not above the highest task id {max(by_id)}")
+        if next_id < 1 or revision < 0:
+            raise InvalidValue("next_id must be at least 1 and the revision at least 0")
+        self._tasks = by_id
+        self._next_id = next_id
+        self._revision = revision
+
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(self._tasks.values())
+
+    def __contains__(self, task_id: object) -> bool:
+        return task_id in self._tasks
+
+    def get(self, task_id: int) -> Task:
+        try:
+            return self._tasks[task_id]
+        except KeyError:
+            raise TaskNotFound([task_id]) from None
+
+    def require(self, task_ids: Iterable[int]) -> list[Task]:
+        """Return the tasks with these ids, in the order given; all of them or TaskNotFound."""
+        ids = list(dict.fromkeys(task_ids))
+        missing = [i for i in ids if i not in self._tasks]
+        if missing:
+            raise TaskNotFound(missing)
+        return [self._tasks[i] for i in ids]
+
+    def snapshot(self) -> tuple[tuple[Task, ...], int, int]:
+        """The whole state as plain values: (tasks ordered by id, next_id, revision)."""
+        tasks = tuple(sorted(self._tasks.values(), key=lambda t: t.id))
+        return tasks, self._next_id, self._revision
+
+    def check(self, change: Change) -> None:
+        """Raise InvalidValue unless ``change`` can be applied to this list as it is."""
+        if change.next_id < self._next_id:
+            raise InvalidValue(f"the change would lower next_id from {self._next_id} to {change.next_id}")
+        put_ids = [t.id for t in change.put]
+        if len(set(put_ids)) != len(put_ids) or set(put_ids) & set(change.delete):
+            raise InvalidValue("the change names a task id twice")
+        for task in change.put:
+            if task.id >= change.next_id:
+                raise InvalidValue(f"task id {task.id} is not below next_id {change.next_id}")
+            if task.id not in self._tasks and task.id < self._next_id:
+                raise InvalidValue(f"task id {task.id} was used before and cannot be used again")
+        missing = [i for i in change.delete if i not in self._tasks]
+        if missing:
+            raise InvalidValue(f"the change deletes tasks that do not exist: {missing}")
+
+    def apply(self, change: Change, revision: int) -> None:
+        """Apply a checked, durable change as revision ``revision`` (which must be the next)."""
+        if revision != self._revision + 1:
+            raise InvalidValue(f"revision {revision} does not follow revision {self._revision}")
+        self.check(change)
+        for task in change.put:
+            self._tasks[task.id] = task
+        for task_id in change.delete:
+            del self._tasks[task_id]
+        self._next_id = change.next_id
+        self._revision = revision
+
+    def counts(self) -> tuple[int, int]:
+        """(open, done) task counts."""
+        open_count = sum(1 for t in self._tasks.values() if t.is_open)
+        return open_count, len(self._tasks) - open_count

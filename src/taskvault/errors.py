@@ -1,0 +1,92 @@
+"""The one rooted error hierarchy of taskvault.
+
+Lower layers raise these; only the interface layers (cli, repl) turn them into
+messages and exit codes. Each class also subclasses the builtin it resembles, so
+callers that only know the builtins still catch them sensibly.
+"""
+
+from __future__ import annotations
+
+
+class TaskvaultError(Exception):
+    """Base of every error taskvault raises on purpose."""
+
+    #: A short, stable name for machine-readable output (``--json``).
+    kind = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        #: What the user can do about it, when there is something to say.
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(TaskvaultError):
+    """The command line itself is malformed: unknown command or option, missing argument."""
+
+    kind = "usage"
+
+
+class UserError(TaskvaultError, ValueError):
+    """A well-formed request that cannot be carried out as asked."""
+
+    kind = "invalid"
+
+
+class InvalidValue(UserError):
+    """A value given by the user breaks a rule of the task model."""
+
+    kind = "invalid_value"
+
+
+class TaskNotFound(UserError, LookupError):
+    """A task id that does not exist (or no longer exists) in the store."""
+
+    kind = "not_found"
+
+    def __init__(self, task_ids: list[int]) -> None:
+        self.task_ids = task_ids
+        if len(task_ids) == 1:
+            message = f"no task with id {task_ids[0]}"
+        else:
+            message = "no tasks with ids " + ", ".join(str(i) for i in task_ids)
+        super().__init__(message, hint="run 'taskvault list --all' to see the ids in use")
+
+
+class StorageError(TaskvaultError, OSError):
+    """The store could not be read, written or locked. Nothing was changed."""
+
+    kind = "storage"
+
+
+class SaveFailed(StorageError):
+    """A change could not be made durable; memory and disk are as they were before."""
+
+    kind = "save_failed"
+
+
+class StoreLocked(StorageError):
+    """Another process held the store's lock for longer than we were willing to wait."""
+
+    kind = "locked"
+
+
+class StoreUnreadable(StorageError):
+    """The store exists but cannot be loaded: damaged, of the wrong shape, or not a file."""
+
+    kind = "unreadable"
+
+
+class StoreTooNew(StoreUnreadable):
+    """The store was written by a newer taskvault whose format this version does not know."""
+
+    kind = "too_new"
+
+
+class StoreUnsafe(StorageError):
+    """The data directory or a store file is exposed to other users or is a symbolic link."""
+
+    kind = "unsafe"

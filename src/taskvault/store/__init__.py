@@ -1,0 +1,1 @@
+"""Durable storage of a task list: files, locking, the journal store."""

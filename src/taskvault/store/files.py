@@ -1,0 +1,127 @@
+"""The only code that writes store files: whole-file atomic replace and durable append.
+
+Every function raises OSError and leaves no temp file behind; callers translate. A
+failed fsync is never retried: the data it covered is treated as lost.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from pathlib import Path
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+TEMP_MARK = ".tmp-"
+
+
+def temp_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def is_temp_of(name: str, target: Path) -> bool:
+    return name.startswith(f".{target.name}{TEMP_MARK}")
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte, looping over short writes; a write that makes no progress is ENOSPC."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the directory's entries (a rename, a new file) durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class RenamedButNotSynced(OSError):
+    """The new file is in place, but the directory fsync that makes the rename durable failed."""
+
+
+def atomic_replace(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data``: exclusive 0600 temp file, write, fsync, rename, fsync dir.
+
+    Before the rename, any failure removes the temp file and leaves ``target`` untouched.
+    After it, a failed directory fsync raises RenamedButNotSynced: the new content is what
+    every reader sees, but a power loss may bring the old one back.
+    """
+    temp = temp_name(target)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    try:
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+    try:
+        fsync_directory(target.parent)
+    except OSError as exc:
+        raise RenamedButNotSynced(exc.errno, exc.strerror) from exc
+
+
+def append_durably(fd: int, data: bytes, end: int) -> int:
+    """Append ``data`` at ``end`` of an open file and fsync; return the new end.
+
+    On failure the file is cut back to ``end`` so that no reader sees the partial or
+    unconfirmed record, and the error is raised. The fsync is not retried.
+    """
+    try:
+        os.lseek(fd, end, os.SEEK_SET)
+        write_all(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        try:
+            os.ftruncate(fd, end)
+        except OSError:
+            pass  # The torn tail is ignored by readers and cut by the next writer.
+        raise
+    return end + len(data)
+
+
+def read_regular(path: Path) -> bytes | None:
+    """Read a whole regular file without following a symlink; None if it does not exist."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def remove_temp_files(directory: Path, targets: list[Path]) -> list[str]:
+    """Remove leftover temp files of crashed saves; call only while holding the store lock."""
+    removed = []
+    for entry in os.scandir(directory):
+        if any(is_temp_of(entry.name, t) for t in targets) and entry.is_file(follow_symlinks=False):
+            os.unlink(entry.path)
+            removed.append(entry.name)
+    return removed
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,389 @@
+"""A task store kept as a snapshot plus an append-only journal of changes.
+
+Files in the data directory:
+
+* ``tasks.json``    -- the snapshot: every task as of one revision (written by atomic replace);
+* ``tasks.journal`` -- a header naming the revision it continues, then one checksummed line per
+  change (appended and fsynced before the change is acknowledged);
+* ``tasks.lock``    -- the sidecar lock, held for the read-check-write of one change.
+
+A change costs one append and one fsync, whatever the number of tasks. When the journal
+outgrows the snapshot, the two are folded into a new snapshot (compaction). No rename ever
+changes what the store means -- creating the files and compacting them leave the same tasks --
+so a rename whose directory fsync fails can never make memory and disk disagree.
+
+Readers take no lock. They read the journal before the snapshot: a snapshot is never older
+than the journal read before it, so records it already holds are skipped, never missed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+
+from .. import codec
+from ..domain.tasklist import Change, TaskList
+from ..errors import InvalidValue, SaveFailed, StorageError, StoreTooNew, StoreUnreadable, StoreUnsafe
+from . import files
+from .lock import StoreLock
+
+SNAPSHOT_NAME = "tasks.json"
+JOURNAL_NAME = "tasks.journal"
+LOCK_NAME = "tasks.lock"
+#: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
+COMPACT_MIN_BYTES = 256 * 1024
+
+_SAVE_HINTS = {
+    errno.ENOSPC: "free some disk space and try again",
+    errno.EDQUOT: "you are over your disk quota; free some space and try again",
+    errno.EACCES: "check that you own the data directory and its files and can write to them",
+    errno.EPERM: "check that you own the data directory and its files and can write to them",
+    errno.EROFS: "the file system is mounted read-only; remount it read-write or use --data-dir",
+    errno.EIO: "the disk reported an I/O error; check it, and copy your data directory somewhere safe",
+}
+_UNREADABLE_HINT = ("the file was left untouched; restore it from a backup, "
+                    "or move it aside to start an empty store")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@attrs.define
+class _Position:
+    """How far into which journal the in-memory task list has read."""
+
+    generation: str | None = None
+    end: int = 0
+    last_line: bytes = b""
+    #: Revision of ``last_line`` (the header's base revision when no record was read yet).
+    last_rev: int = 0
+
+
+@attrs.frozen
+class CaughtUp:
+    """The result of catching up: the current task list and what other sessions changed."""
+
+    tasks: TaskList
+    #: The changes applied, oldest first; empty when the store had to be reloaded whole.
+    changes: tuple[Change, ...]
+    #: How many revisions the list was behind the store.
+    behind: int
+
+
+class JournalStore:
+    """The durable home of one task list. Never prints; raises StorageError subclasses."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        lock_timeout: float = 10.0,
+        on_lock_wait: Callable[[float], None] | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.directory = directory
+        self.snapshot_path = directory / SNAPSHOT_NAME
+        self.journal_path = directory / JOURNAL_NAME
+        self._lock = StoreLock(directory / LOCK_NAME, timeout=lock_timeout, on_wait=on_lock_wait)
+        self._clock = clock
+        self._position = _Position()
+        self._revision = -1  # revision of the task list built up to _position
+        self._snapshot_size = 0
+        self._synced_generation: str | None = None
+        self._cleaned = False
+        self._journal_fd: int | None = None
+        #: Names of leftover temp files removed on the first write of this session.
+        self.removed_temp_files: list[str] = []
+
+    # -- reading --------------------------------------------------------------------------
+
+    def load(self) -> TaskList:
+        """Read the store without locking or writing. A missing store is an empty one."""
+        if not self._check_directory(must_exist=False):
+            self._position, self._revision, self._snapshot_size = _Position(), 0, 0
+            return TaskList()
+        journal = self._read(self.journal_path)
+        snapshot = self._read(self.snapshot_path)
+        return self._build(snapshot, journal)
+
+    def _read(self, path: Path) -> bytes | None:
+        try:
+            return files.read_regular(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StoreUnsafe(f"{path} is a symbolic link; taskvault does not follow links for its files",
+                                  hint="replace the link with the file it points to") from None
+            if exc.errno == errno.EISDIR:
+                raise StoreUnreadable(f"cannot load {path}: it is not a regular file",
+                                      hint="move it aside; taskvault keeps its data in a plain file there") from None
+            if isinstance(exc, PermissionError):
+                raise StoreUnreadable(f"cannot read {path}: permission denied",
+                                      hint="the file should be yours with mode 0600 (chmod 600)") from None
+            raise StoreUnreadable(f"cannot read {path}: {exc.strerror}", hint=_UNREADABLE_HINT) from None
+
+    def _unreadable(self, path: Path, detail: object) -> StoreUnreadable:
+        if isinstance(detail, codec.TooNewError):
+            return StoreTooNew(f"cannot load {path}: {detail}",
+                               hint="upgrade taskvault to use this store; the file was left untouched")
+        return StoreUnreadable(f"cannot load {path}: {detail}", hint=_UNREADABLE_HINT)
+
+    def _build(self, snapshot: bytes | None, journal: bytes | None) -> TaskList:
+        if snapshot is None:
+            if journal is not None:
+                raise self._unreadable(self.journal_path, f"{SNAPSHOT_NAME} is missing beside it")
+            self._position, self._revision, self._snapshot_size = _Position(), 0, 0
+            return TaskList()
+        try:
+            tasks_found, next_id, revision = codec.decode_snapshot(snapshot)
+            tasks = TaskList(tasks_found, next_id=next_id, revision=revision)
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self.snapshot_path, exc) from None
+        position = _Position()
+        if journal is not None:
+            header_end = journal.find(b"\n") + 1
+            try:
+                if header_end == 0:
+                    raise codec.FormatError("the journal header is incomplete", "")
+                generation, base = codec.decode_journal_header(journal[: header_end - 1])
+            except codec.FormatError as exc:
+                raise self._unreadable(self.journal_path, exc) from None
+            if base > revision:
+                raise self._unreadable(self.journal_path, f"it continues revision {base}, but "
+                                       f"{SNAPSHOT_NAME} is only at revision {revision}")
+            position = _Position(generation, header_end, journal[:header_end], base)
+            position, _ = self._replay(tasks, journal, position, skip=header_end)
+        self._position, self._revision, self._snapshot_size = position, tasks.revision, len(snapshot)
+        return tasks
+
+    def _replay(self, tasks: TaskList, data: bytes, position: _Position,
+                skip: int = 0) -> tuple[_Position, list[Change]]:
+        """Apply the complete journal lines of ``data[skip:]`` (which start at ``position.end``).
+
+        A final line without its newline is a write that never finished (a crash mid-append):
+        it was never acknowledged, so it is left out. Any other bad line is damage. Records
+        the task list already holds (a newer snapshot) are skipped.
+        """
+        records: list[tuple[int, Change]] = []
+        offset = skip
+        last_line, last_rev = position.last_line, position.last_rev
+        while (newline := data.find(b"\n", offset)) >= 0:
+            where = position.end + offset - skip
+            try:
+                rev, change = codec.decode_record(data[offset:newline], f"the journal line at byte {where}")
+            except codec.FormatError as exc:
+                raise self._unreadable(self.journal_path, exc) from None
+            if rev != last_rev + 1:
+                raise self._unreadable(self.journal_path, f"record {rev} at byte {where} follows record {last_rev}")
+            records.append((rev, change))
+            last_rev, last_line, offset = rev, data[offset:newline + 1], newline + 1
+        applied = []
+        for rev, change in records:
+            if rev <= tasks.revision:
+                continue
+            try:
+                tasks.apply(change, rev)
+            except InvalidValue as exc:
+                raise self._unreadable(self.journal_path, f"record {rev}: {exc}") from None
+            applied.append(change)
+        end = position.end + offset - skip
+        return _Position(position.generation, end, last_line, last_rev), applied
+
+    # -- writing --------------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store lock; inside it, catch_up, append and compact may be called."""
+        self._check_directory(must_exist=False)
+        self._ensure_directory()
+        self._lock.acquire()
+        try:
+            if not self._cleaned:
+                self.removed_temp_files = files.remove_temp_files(self.directory,
+                                                                  [self.snapshot_path, self.journal_path])
+                self._cleaned = True
+            yield
+        finally:
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+                self._journal_fd = None
+            self._lock.release()
+
+    def catch_up(self, tasks: TaskList) -> CaughtUp:
+        """Bring ``tasks`` up to the store's latest revision, under the lock.
+
+        Usually ``tasks`` itself comes back with the missed changes applied in place. When
+        another process compacted the store (or ``tasks`` is not the list this store built),
+        a freshly loaded list comes back instead.
+        """
+        assert self._lock.held, "catch_up needs the store lock"
+        before = tasks.revision
+        fd = self._open_journal()
+        if fd is None or tasks.revision != self._revision or not self._same_journal(fd):
+            fresh = self._reload(fd)
+            return CaughtUp(fresh, (), fresh.revision - before)
+        size = os.fstat(fd).st_size
+        missed: list[Change] = []
+        if size > self._position.end:
+            data = os.pread(fd, size - self._position.end, self._position.end)
+            self._position, missed = self._replay(tasks, data, self._position)
+            self._revision = tasks.revision
+            if size > self._position.end:
+                self._cut_torn_tail(fd)
+        return CaughtUp(tasks, tuple(missed), tasks.revision - before)
+
+    def _open_journal(self) -> int | None:
+        try:
+            fd = os.open(self.journal_path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self._read(self.journal_path)  # raises the same error a reader would see
+            raise self._save_failed(self.journal_path, exc) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise self._unreadable(self.journal_path, "it is not a regular file")
+        self._journal_fd = fd
+        return fd
+
+    def _same_journal(self, fd: int) -> bool:
+        """True if the open journal is the one we read, with our last line still in place."""
+        position = self._position
+        if position.generation is None:
+            return False
+        head = os.pread(fd, 4096, 0)
+        header_end = head.find(b"\n") + 1
+        try:
+            generation, _ = codec.decode_journal_header(head[: header_end - 1]) if header_end else ("", 0)
+        except codec.FormatError as exc:
+            raise self._unreadable(self.journal_path, exc) from None
+        if generation != position.generation or os.fstat(fd).st_size < position.end:
+            return False
+        length = len(position.last_line)
+        return os.pread(fd, length, position.end - length) == position.last_line
+
+    def _reload(self, fd: int | None) -> TaskList:
+        """Load everything again (under the lock), creating the store's files if they are missing."""
+        journal = None
+        if fd is not None:
+            size = os.fstat(fd).st_size
+            journal = os.pread(fd, size, 0) if size else b""
+        tasks = self._build(self._read(self.snapshot_path), journal)
+        if fd is None:
+            self._create_files(tasks)
+        elif len(journal or b"") > self._position.end:
+            self._cut_torn_tail(fd)
+        return tasks
+
+    def _create_files(self, tasks: TaskList) -> None:
+        """Start a store: an empty snapshot if there is none, then an empty journal after it."""
+        try:
+            if not os.path.lexists(self.snapshot_path):
+                files.atomic_replace(self.snapshot_path, codec.encode_snapshot(*tasks.snapshot()))
+                self._snapshot_size = self.snapshot_path.stat().st_size
+            self._start_journal(tasks.revision)
+        except OSError as exc:
+            raise self._save_failed(self.directory, exc) from None
+        self._open_journal()
+
+    def _start_journal(self, base: int) -> None:
+        generation = secrets.token_hex(8)
+        header = codec.encode_journal_header(generation, base)
+        files.atomic_replace(self.journal_path, header)
+        self._position = _Position(generation, len(header), header, base)
+        self._synced_generation = generation
+
+    def _cut_torn_tail(self, fd: int) -> None:
+        """Drop the unfinished last line a crashed writer left (it was never acknowledged)."""
+        try:
+            os.ftruncate(fd, self._position.end)
+        except OSError as exc:
+            raise self._save_failed(self.journal_path, exc) from None
+
+    def append(self, tasks: TaskList, change: Change) -> int:
+        """Make ``change`` durable as the next revision of ``tasks`` and return that revision.
+
+        ``tasks`` is not modified: the caller applies the change once this returns. On any
+        failure nothing a reader can see has changed, and SaveFailed is raised.
+        """
+        assert self._lock.held and self._journal_fd is not None, "append needs catch_up under the lock"
+        tasks.check(change)
+        revision = tasks.revision + 1
+        line = codec.encode_record(change, revision, self._clock())
+        try:
+            if self._synced_generation != self._position.generation:
+                # The journal's own directory entry must be durable before anything in it is.
+                files.fsync_directory(self.directory)
+                self._synced_generation = self._position.generation
+            end = files.append_durably(self._journal_fd, line, self._position.end)
+        except OSError as exc:
+            raise self._save_failed(self.journal_path, exc) from None
+        self._position = _Position(self._position.generation, end, line, revision)
+        self._revision = revision
+        return revision
+
+    def compaction_due(self) -> bool:
+        return self._position.end > max(COMPACT_MIN_BYTES, self._snapshot_size)
+
+    def compact(self, tasks: TaskList) -> None:
+        """Fold the journal into a new snapshot. The tasks mean the same before and after."""
+        assert self._lock.held and tasks.revision == self._revision
+        data = codec.encode_snapshot(*tasks.snapshot())
+        try:
+            # The snapshot's rename must be durable before the journal that follows it is
+            # replaced, or a power loss could pair an old snapshot with a newer journal.
+            files.atomic_replace(self.snapshot_path, data)
+            self._snapshot_size = len(data)
+            self._start_journal(tasks.revision)
+        except OSError as exc:
+            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: "
+                             f"{exc.strerror} — your change was saved, in the journal",
+                             hint=_SAVE_HINTS.get(exc.errno or 0)) from None
+
+    def _save_failed(self, path: Path, exc: OSError) -> SaveFailed:
+        return SaveFailed(f"could not save to {path}: {exc.strerror or exc} — nothing was changed",
+                          hint=_SAVE_HINTS.get(exc.errno or 0))
+
+    # -- the directory --------------------------------------------------------------------
+
+    def _check_directory(self, *, must_exist: bool) -> bool:
+        """Refuse a data directory other users could write to; return whether it exists."""
+        try:
+            info = os.stat(self.directory)
+        except FileNotFoundError:
+            if must_exist:
+                raise StorageError(f"the data directory {self.directory} does not exist") from None
+            return False
+        except OSError as exc:
+            raise StorageError(f"cannot use the data directory {self.directory}: {exc.strerror}",
+                               hint="check the path given by --data-dir or TASKVAULT_DATA_DIR") from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise StorageError(f"the data directory {self.directory} is not a directory",
+                               hint="give --data-dir a directory, or move the file aside")
+        if info.st_mode & stat.S_IWOTH:
+            raise StoreUnsafe(f"the data directory {self.directory} is writable by other users",
+                              hint=f"use a private directory, or run: chmod o-w {self.directory}")
+        if info.st_uid not in (os.geteuid(), 0):
+            raise StoreUnsafe(f"the data directory {self.directory} belongs to another user",
+                              hint="use a directory of your own with --data-dir")
+        return True
+
+    def _ensure_directory(self) -> None:
+        try:
+            os.makedirs(self.directory, mode=files.DIR_MODE)
+            os.chmod(self.directory, files.DIR_MODE)  # makedirs' mode is filtered by the umask
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise self._save_failed(self.directory, exc) from None
+
+    def close(self) -> None:
+        self._lock.close()
