@@ -1,0 +1,32 @@
+"""What the user sees of a bug: one line, with the traceback kept in a log file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import traceback
+from pathlib import Path
+
+EXIT_INTERNAL = 70
+
+
+def crash_log_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("taskvault", appauthor=False)) / "crash.log"
+
+
+def report_crash(exc: BaseException) -> str:
+    """Append the traceback to the crash log and return the line to show the user."""
+    summary = f"{type(exc).__name__}: {exc}"[:200]
+    path = crash_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as log:
+            log.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat()}\n")
+            log.write("".join(traceback.format_exception(exc)))
+        where = f"details in {path}"
+    except OSError:
+        where = "the details could not be logged"
+    return f"taskvault: internal error ({summary}); nothing unconfirmed was saved; {where}"

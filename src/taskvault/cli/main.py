@@ -1,0 +1,163 @@
+"""``taskvault``: pick the mode (one command, a script, standard input) and report the outcome."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from .. import __version__
+from ..commands.context import Context
+from ..commands.dispatch import run_tokens, split_line
+from ..commands.help import overview
+from ..errors import StorageError, TaskvaultError, UsageError
+from ..service import TaskService
+from ..store.journal_store import JournalStore
+from . import config
+from .crash import EXIT_INTERNAL, report_crash
+from .render import Style, TextRenderer, error_json, error_text, render_json
+
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+def exit_code(error: TaskvaultError) -> int:
+    if isinstance(error, UsageError):
+        return 2
+    if isinstance(error, StorageError):
+        return 3
+    return 1
+
+
+class Runner:
+    """Runs command lines against one service and writes each result as soon as it is durable."""
+
+    def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
+                 width: int | None) -> None:
+        self.service = service
+        self.context = Context(service)
+        self.as_json = as_json
+        self.style = style
+        self.out, self.err = out, err
+        self.width = width
+
+    def run(self, tokens: list[str], line: int | None = None) -> int:
+        try:
+            result = run_tokens(self.context, tokens)
+        except TaskvaultError as error:
+            return self.report(error, line)
+        if self.as_json:
+            text = render_json(result)
+        else:
+            text = TextRenderer(self.style, today=self.context.today, width=self.width).render(result)
+        self.out.write(text + "\n")
+        self.out.flush()  # a printed line is an acknowledgement: it must not wait in a buffer
+        self._warn()
+        return 0
+
+    def run_line(self, text: str, line: int) -> int:
+        try:
+            tokens = split_line(text)
+        except UsageError as error:
+            return self.report(error, line)
+        return self.run(tokens, line)
+
+    def report(self, error: TaskvaultError, line: int | None = None) -> int:
+        code = exit_code(error)
+        if self.as_json:
+            self.out.write(error_json(error, code, line) + "\n")
+            self.out.flush()
+        prefix = f"line {line}: " if line is not None else ""
+        self.err.write(prefix + self.style(error_text(error), "red") + "\n")
+        self.err.flush()
+        return code
+
+    def _warn(self) -> None:
+        while self.service.warnings:
+            warning = self.service.warnings.pop(0)
+            self.err.write(self.style(f"warning: {warning.message}", "yellow") + "\n")
+            self.err.flush()
+
+    def run_script(self, lines: Iterable[str], keep_going: bool) -> int:
+        """Run each non-blank, non-comment line; stop at the first failure unless keep_going."""
+        first_failure = 0
+        for number, raw in enumerate(lines, start=1):
+            text = raw.strip()
+            if not text or text.startswith("#"):
+                continue
+            code = self.run_line(text, number)
+            if code and not keep_going:
+                return code
+            first_failure = first_failure or code
+        return first_failure
+
+
+def _read_script(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            return handle.read().splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read the script {path}: {exc.strerror}",
+                         hint="check the path given to --script") from None
+
+
+def _waiting_notice(err: TextIO) -> callable:  # type: ignore[valid-type]
+    def notice(remaining: float) -> None:
+        err.write(f"taskvault: the store is busy in another session; waiting up to {remaining:.0f} s…\n")
+        err.flush()
+    return notice
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out, err, env = sys.stdout, sys.stderr, os.environ
+    for stream in (out, err):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    plain = Style(False)
+    try:
+        options, tokens = config.split_global_options(argv)
+        if options.version:
+            out.write(f"taskvault {__version__}\n")
+            return 0
+        if options.help and not tokens:
+            out.write(overview() + "\n")
+            return 0
+        directory = config.data_directory(options, env)
+        timeout = config.lock_timeout(env)
+    except UsageError as error:
+        err.write(error_text(error) + "\n")
+        return 2
+    on_terminal = out.isatty()
+    style = Style(config.color_wanted(options, env, on_terminal))
+    service = TaskService(JournalStore(directory, lock_timeout=timeout, on_lock_wait=_waiting_notice(err)))
+    runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
+                    width=shutil.get_terminal_size().columns if on_terminal else None)
+    try:
+        if options.script is not None:
+            return runner.run_script(_read_script(options.script), options.keep_going)
+        if tokens:
+            return runner.run(tokens)
+        if sys.stdin.isatty() and on_terminal:
+            out.write(overview() + "\n")
+            return 0
+        if hasattr(sys.stdin, "reconfigure"):
+            sys.stdin.reconfigure(errors="surrogateescape")
+        return runner.run_script(sys.stdin, options.keep_going)
+    except UsageError as error:
+        return runner.report(error)
+    except KeyboardInterrupt:
+        err.write("\ntaskvault: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (| head). Point stdout at /dev/null so the exit flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # a bug: the user gets one line, the traceback goes to a log
+        err.write(plain(report_crash(exc)) + "\n")
+        return EXIT_INTERNAL
+    finally:
+        service.close()

@@ -1,0 +1,1 @@
+"""Commands: one registry that feeds parsing, help, completion and the docs."""

@@ -1,0 +1,78 @@
+"""The registry: every command taskvault has, with its arguments, options and help."""
+
+from __future__ import annotations
+
+from ..domain.dates import DATE_FORMS
+from ..domain.query import SORT_KEYS
+from . import handlers
+from .help import run_help
+from .registry import Argument, Command, Option, Registry
+from .values import PRIORITY_WORDS
+
+_PRIORITY = Option("--priority", "low, medium, high or none", metavar="LEVEL", choices=PRIORITY_WORDS)
+_IDS = Argument("ID", "task ids: 3, 3,4 or 3-6", many=True, kind="id")
+_ID = Argument("ID", "a task id", kind="id")
+
+COMMANDS = Registry([
+    Command(
+        "add", "add a task", handlers.run_add, mutates=True,
+        arguments=(Argument("TITLE", "the title; several words are joined with spaces", many=True),),
+        options=(
+            _PRIORITY,
+            Option("--due", f"due date: {DATE_FORMS}", metavar="DATE"),
+            Option("--tag", "a tag (repeat for several)", metavar="TAG", repeat=True),
+            Option("--note", "a longer note", metavar="TEXT"),
+        ),
+        examples=('add "Buy milk" --priority high --due 2026-12-01 --tag home --note "oat, 2 l"',),
+    ),
+    Command(
+        "list", "list tasks (open ones unless told otherwise)", handlers.run_list,
+        options=(
+            Option("--all", "open and done tasks"),
+            Option("--done", "only done tasks"),
+            Option("--tag", "only tasks with this tag (repeat: all of them)", metavar="TAG", repeat=True),
+            Option("--priority", "only tasks of this priority", metavar="LEVEL", choices=PRIORITY_WORDS),
+            Option("--due-before", "only tasks due before this date", metavar="DATE"),
+            Option("--search", "only tasks whose title or note contains TEXT (any case)", metavar="TEXT"),
+            Option("--sort", "order by " + ", ".join(SORT_KEYS) + " (default id)", metavar="KEY",
+                   choices=tuple(SORT_KEYS)),
+        ),
+        examples=("list", "list --all --tag home --sort due", "list --search milk"),
+    ),
+    Command(
+        "show", "show one task in full", handlers.run_show, arguments=(_ID,), examples=("show 1",),
+    ),
+    Command(
+        "edit", "change a task's title, note, priority, due date or tags", handlers.run_edit, mutates=True,
+        arguments=(_ID,),
+        options=(
+            Option("--title", "a new title", metavar="TEXT"),
+            Option("--note", "a new note", metavar="TEXT"),
+            Option("--no-note", "remove the note"),
+            _PRIORITY,
+            Option("--no-priority", "remove the priority"),
+            Option("--due", f"a new due date: {DATE_FORMS}", metavar="DATE"),
+            Option("--no-due", "remove the due date"),
+            Option("--tag", "+TAG or TAG adds a tag, -TAG removes one (repeat for several)",
+                   metavar="[+|-]TAG", repeat=True),
+        ),
+        examples=('edit 1 --title "Buy oat milk" --priority low --no-due --tag +errand --tag -home',),
+    ),
+    Command(
+        "done", "mark tasks done (all or none of them)", handlers.run_done, mutates=True,
+        arguments=(_IDS,), examples=("done 1", "done 1 3 4"),
+    ),
+    Command(
+        "reopen", "mark done tasks open again", handlers.run_reopen, mutates=True,
+        arguments=(_IDS,), examples=("reopen 1",),
+    ),
+    Command(
+        "delete", "delete tasks for good; their ids are never used again", handlers.run_delete, mutates=True,
+        arguments=(_IDS,), examples=("delete 2", "delete 2 5-7"),
+    ),
+    Command(
+        "help", "show the commands, or one command in full", run_help,
+        arguments=(Argument("COMMAND", "a command name", optional=True, kind="command"),),
+        examples=("help", "help edit"),
+    ),
+])

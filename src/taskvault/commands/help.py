@@ -1,0 +1,71 @@
+"""Help text, generated from the registry so that it cannot drift from the parser."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .registry import Command
+from .results import HelpText
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .registry import ParsedArgs
+
+GLOBAL_OPTIONS = (
+    ("--data-dir DIR", "the store's directory (else $TASKVAULT_DATA_DIR, else your user data directory)"),
+    ("--json", "print JSON: one object or list per command"),
+    ("--script FILE", "run the commands in FILE, one per line"),
+    ("--keep-going", "in a script, go on after a failing line"),
+    ("--no-color", "plain output even on a terminal (as does NO_COLOR=1)"),
+    ("--version", "print the version and exit"),
+    ("--help", "show this help and exit"),
+)
+
+EXIT_CODES = (
+    (0, "success"),
+    (1, "user error: no such task, invalid value"),
+    (2, "usage error: unknown command or option, missing argument"),
+    (3, "storage error: could not save, store locked, damaged or too new"),
+    (130, "interrupted (Ctrl-C)"),
+)
+
+
+def overview() -> str:
+    from .catalog import COMMANDS
+
+    width = max(len(c.name) for c in COMMANDS)
+    lines = ["usage: taskvault [OPTIONS] [COMMAND [ARGS...]]", "",
+             "With no command, taskvault reads commands from standard input, one per line.", "",
+             "Commands:"]
+    lines += [f"  {c.name.ljust(width)}  {c.summary}" for c in COMMANDS]
+    lines += ["", "Options:"]
+    option_width = max(len(o) for o, _ in GLOBAL_OPTIONS)
+    lines += [f"  {o.ljust(option_width)}  {h}" for o, h in GLOBAL_OPTIONS]
+    lines += ["", "Exit codes: " + "; ".join(f"{code} {text.split(':')[0]}" for code, text in EXIT_CODES),
+              "Run 'taskvault help COMMAND' for one command in full."]
+    return "\n".join(lines)
+
+
+def command_help(command: Command) -> str:
+    lines = [f"usage: taskvault {command.usage}", "", command.summary[0].upper() + command.summary[1:] + "."]
+    if command.description:
+        lines += ["", command.description]
+    if command.arguments:
+        lines += ["", "Arguments:"]
+        lines += [f"  {a.name.ljust(12)}  {a.help}" for a in command.arguments]
+    options = command.all_options
+    width = max(len(o.usage) for o in options)
+    lines += ["", "Options:"]
+    lines += [f"  {o.usage.ljust(width)}  {o.help}" for o in options]
+    if command.examples:
+        lines += ["", "Examples:"]
+        lines += [f"  taskvault {e}" for e in command.examples]
+    return "\n".join(lines)
+
+
+def run_help(_ctx: Context, args: ParsedArgs) -> HelpText:
+    from .catalog import COMMANDS
+
+    if args.positionals:
+        return HelpText(command_help(COMMANDS.get(args.positionals[0])))
+    return HelpText(overview())

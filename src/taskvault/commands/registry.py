@@ -1,0 +1,179 @@
+"""The shape of a command (its arguments and options) and the parser built from it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .results import Result
+
+
+@attrs.frozen
+class Option:
+    """A ``--name`` option; it takes a value when ``metavar`` is set, else it is a flag."""
+
+    name: str
+    help: str
+    metavar: str | None = None
+    repeat: bool = False
+    #: Values offered for completion (and named in help); checked by the handler.
+    choices: tuple[str, ...] = ()
+
+    @property
+    def dest(self) -> str:
+        return self.name.lstrip("-").replace("-", "_")
+
+    @property
+    def takes_value(self) -> bool:
+        return self.metavar is not None
+
+    @property
+    def usage(self) -> str:
+        return f"{self.name} {self.metavar}" if self.metavar else self.name
+
+
+@attrs.frozen
+class Argument:
+    """A positional argument. ``kind`` tells completion what it holds: text, id or command."""
+
+    name: str
+    help: str
+    many: bool = False
+    optional: bool = False
+    kind: str = "text"
+
+    @property
+    def usage(self) -> str:
+        text = f"{self.name}..." if self.many else self.name
+        return f"[{text}]" if self.optional else text
+
+
+HELP_OPTION = Option("--help", "show this help and exit")
+
+
+@attrs.frozen
+class Command:
+    name: str
+    summary: str
+    handler: Callable[[Context, ParsedArgs], Result]
+    arguments: tuple[Argument, ...] = ()
+    options: tuple[Option, ...] = ()
+    description: str = ""
+    examples: tuple[str, ...] = ()
+    #: True when the command changes the store.
+    mutates: bool = False
+
+    @property
+    def all_options(self) -> tuple[Option, ...]:
+        return (*self.options, HELP_OPTION)
+
+    @property
+    def usage(self) -> str:
+        parts = [self.name, *(a.usage for a in self.arguments)]
+        parts += [f"[{o.usage}]" + ("..." if o.repeat else "") for o in self.options]
+        return " ".join(parts)
+
+    def option(self, name: str) -> Option:
+        for option in self.all_options:
+            if option.name == name:
+                return option
+        names = [o.name for o in self.all_options]
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise UsageError(f"{self.name}: unknown option {name}",
+                         hint=f"{hint}run 'taskvault help {self.name}' for its options")
+
+
+@attrs.frozen
+class ParsedArgs:
+    """What the parser found: positional words, and option values by ``Option.dest``."""
+
+    positionals: tuple[str, ...]
+    values: dict[str, Any]
+
+    def __getitem__(self, dest: str) -> Any:
+        return self.values[dest]
+
+
+def parse(command: Command, tokens: list[str]) -> ParsedArgs:
+    """Split ``tokens`` into positionals and options. A value is taken verbatim (``--tag -home``)."""
+    values: dict[str, Any] = {o.dest: [] if o.repeat else (None if o.takes_value else False)
+                              for o in command.all_options}
+    positionals: list[str] = []
+    index, options_done = 0, False
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if options_done or not token.startswith("--"):
+            if token == "-h" and not options_done:
+                values["help"] = True
+            else:
+                positionals.append(token)
+            continue
+        if token == "--":
+            options_done = True
+            continue
+        name, has_value, inline = token.partition("=")
+        option = command.option(name)
+        if not option.takes_value:
+            if has_value:
+                raise UsageError(f"{command.name}: {name} takes no value")
+            values[option.dest] = True
+            continue
+        if has_value:
+            value = inline
+        elif index < len(tokens):
+            value, index = tokens[index], index + 1
+        else:
+            raise UsageError(f"{command.name}: {name} needs a value ({option.metavar})",
+                             hint=f"run 'taskvault help {command.name}'")
+        if option.repeat:
+            values[option.dest].append(value)
+        elif values[option.dest] is not None:
+            raise UsageError(f"{command.name}: {name} was given twice")
+        else:
+            values[option.dest] = value
+    if not values["help"]:
+        _check_arity(command, positionals)
+    return ParsedArgs(tuple(positionals), values)
+
+
+def _check_arity(command: Command, positionals: list[str]) -> None:
+    required = [a for a in command.arguments if not a.optional]
+    if len(positionals) < len(required):
+        missing = required[len(positionals)]
+        raise UsageError(f"{command.name} needs {missing.name}",
+                         hint=f"usage: taskvault {command.usage}")
+    if not any(a.many for a in command.arguments) and len(positionals) > len(command.arguments):
+        extra = positionals[len(command.arguments)]
+        raise UsageError(f"{command.name}: unexpected argument {extra!r}",
+                         hint=f"usage: taskvault {command.usage} (quote text that has spaces)")
+
+
+class Registry:
+    """Every command by name, in the order help lists them."""
+
+    def __init__(self, commands: list[Command]) -> None:
+        self._commands = {c.name: c for c in commands}
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._commands.values())
+
+    def names(self) -> list[str]:
+        return list(self._commands)
+
+    def get(self, name: str) -> Command:
+        try:
+            return self._commands[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, self._commands, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise UsageError(f"unknown command {name!r}",
+                             hint=f"{hint}run 'taskvault help' to see the commands") from None

@@ -1,0 +1,68 @@
+"""Reading the values people type: ids, priorities, dates, tags."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from ..domain.dates import parse_date
+from ..domain.task import Priority
+from ..errors import InvalidValue
+
+PRIORITY_WORDS = ("low", "medium", "high", "none")
+_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+_RANGE = re.compile(r"^([1-9][0-9]{0,17})-([1-9][0-9]{0,17})$")
+MAX_IDS = 10_000
+
+_ID_HINT = "task ids are whole numbers from 1 up, such as 3, 3,4 or 3-6; 'taskvault list' shows them"
+
+
+def parse_id(text: str) -> int:
+    if not _ID.match(text):
+        raise InvalidValue(f"{text!r} is not a task id", hint=_ID_HINT)
+    return int(text)
+
+
+def parse_ids(words: tuple[str, ...] | list[str]) -> list[int]:
+    """Ids given as ``3 4``, ``3,4`` or ``3-6``; duplicates dropped, order kept."""
+    ids: list[int] = []
+    for word in words:
+        for part in word.split(","):
+            if not part and "," in word:
+                continue
+            span = _RANGE.match(part)
+            if span:
+                low, high = int(span.group(1)), int(span.group(2))
+                if high < low or high - low >= MAX_IDS:
+                    raise InvalidValue(f"{part!r} is not a usable range of ids", hint=_ID_HINT)
+                ids.extend(range(low, high + 1))
+            else:
+                ids.append(parse_id(part))
+            if len(ids) > MAX_IDS:
+                raise InvalidValue(f"at most {MAX_IDS} task ids at once")
+    return list(dict.fromkeys(ids))
+
+
+def parse_priority(text: str) -> Priority | None:
+    word = text.strip().casefold()
+    if word == "none":
+        return None
+    for priority in Priority:
+        if priority.value == word or priority.value[0] == word:
+            return priority
+    raise InvalidValue(f"{text!r} is not a priority", hint="use low, medium, high or none (or l, m, h)")
+
+
+def parse_due(text: str, today: dt.date) -> dt.date:
+    return parse_date(text, today=today)
+
+
+def split_tag_edits(words: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``+tag`` or ``tag`` adds, ``-tag`` removes; returns (added, removed)."""
+    added, removed = [], []
+    for word in words:
+        if word.startswith("-"):
+            removed.append(word[1:])
+        else:
+            added.append(word[1:] if word.startswith("+") else word)
+    return tuple(added), tuple(removed)
