@@ -79,17 +79,32 @@ def append_durably(fd: int, data: bytes, end: int) -> int:
     On failure the file is cut back to ``end`` so that no reader sees the partial or
     unconfirmed record, and the error is raised. The fsync is not retried.
     """
+    os.lseek(fd, end, os.SEEK_SET)
     try:
-        os.lseek(fd, end, os.SEEK_SET)
         write_all(fd, data)
         os.fsync(fd)
     except BaseException:
         try:
-            os.ftruncate(fd, end)
+            if os.fstat(fd).st_size != end:
+                os.ftruncate(fd, end)
         except OSError:
             pass  # The torn tail is ignored by readers and cut by the next writer.
         raise
     return end + len(data)
+
+
+def truncate(fd: int, end: int) -> None:
+    """Cut an open file back to ``end`` bytes (the next fsync of that file makes it durable)."""
+    os.ftruncate(fd, end)
+
+
+def ensure_private_directory(directory: Path) -> None:
+    """Create the directory with mode 0700 if it is missing (parents as the umask allows)."""
+    try:
+        os.makedirs(directory, mode=DIR_MODE)
+    except FileExistsError:
+        return
+    os.chmod(directory, DIR_MODE)  # makedirs' mode is filtered by the umask
 
 
 def read_regular(path: Path) -> bytes | None:

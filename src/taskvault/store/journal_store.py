@@ -127,8 +127,10 @@ class JournalStore:
                                       hint="move it aside; taskvault keeps its data in a plain file there") from None
             if isinstance(exc, PermissionError):
                 raise StoreUnreadable(f"cannot read {path}: permission denied",
-                                      hint="the file should be yours with mode 0600 (chmod 600)") from None
-            raise StoreUnreadable(f"cannot read {path}: {exc.strerror}", hint=_UNREADABLE_HINT) from None
+                                      hint="nothing was changed; the file should be yours with mode 0600 "
+                                  "(chmod 600)") from None
+            raise StoreUnreadable(f"cannot read {path}: {exc.strerror}",
+                                  hint="nothing was changed; check the disk and try again") from None
 
     def _unreadable(self, path: Path, detail: object) -> StoreUnreadable:
         if isinstance(detail, codec.TooNewError):
@@ -304,7 +306,7 @@ class JournalStore:
     def _cut_torn_tail(self, fd: int) -> None:
         """Drop the unfinished last line a crashed writer left (it was never acknowledged)."""
         try:
-            os.ftruncate(fd, self._position.end)
+            files.truncate(fd, self._position.end)
         except OSError as exc:
             raise self._save_failed(self.journal_path, exc) from None
 
@@ -378,10 +380,7 @@ class JournalStore:
 
     def _ensure_directory(self) -> None:
         try:
-            os.makedirs(self.directory, mode=files.DIR_MODE)
-            os.chmod(self.directory, files.DIR_MODE)  # makedirs' mode is filtered by the umask
-        except FileExistsError:
-            pass
+            files.ensure_private_directory(self.directory)
         except OSError as exc:
             raise self._save_failed(self.directory, exc) from None
 

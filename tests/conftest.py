@@ -1,0 +1,153 @@
+"""Shared fixtures: isolated data directories, the installed program, fault injection at the OS boundary."""
+
+from __future__ import annotations
+
+import errno as errno_module
+import hashlib
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from taskvault.cli.main import Runner
+from taskvault.cli.render import Style
+from taskvault.service import TaskService
+from taskvault.store import files
+from taskvault.store.journal_store import JournalStore
+
+#: The installed program, run the way a user runs it (a fresh interpreter each time).
+TASKVAULT = [sys.executable, "-m", "taskvault"]
+
+
+@attrs.frozen
+class Completed:
+    code: int
+    out: str
+    err: str
+
+
+def run_taskvault(data_dir: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
+                  timeout: float = 30) -> Completed:
+    """Run the installed taskvault in a new process against ``data_dir``."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
+                     "XDG_STATE_HOME": str(data_dir.parent / "state")})
+    full_env.update(env or {})
+    proc = subprocess.run([*TASKVAULT, *args], input=stdin, capture_output=True, text=True, env=full_env,
+                          timeout=timeout)
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def tv(data_dir: Path) -> Callable[..., Completed]:
+    """``tv("add", "x")`` runs the installed program against this test's data directory."""
+    return lambda *args, **kw: run_taskvault(data_dir, *args, **kw)
+
+
+def store_digest(directory: Path) -> dict[str, tuple[str, int]]:
+    """sha256 and mtime of every file in the directory (the lock file's content never matters)."""
+    result = {}
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and not path.is_symlink():
+            info = path.stat()
+            result[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), info.st_mtime_ns)
+    return result
+
+
+def store_bytes(directory: Path) -> dict[str, str]:
+    """sha256 of each store file (the lock file holds no data and is left out)."""
+    return {name: digest for name, (digest, _) in store_digest(directory).items() if name != "tasks.lock"}
+
+
+def temp_files(directory: Path) -> list[str]:
+    return [p.name for p in directory.iterdir() if files.TEMP_MARK in p.name]
+
+
+class Session:
+    """An in-process session: a service plus the CLI runner, with output captured."""
+
+    def __init__(self, directory: Path, **store_options: Any) -> None:
+        self.service = TaskService(JournalStore(directory, **store_options))
+        self.out, self.err = io.StringIO(), io.StringIO()
+        self.runner = Runner(self.service, as_json=False, style=Style(False), out=self.out, err=self.err, width=None)
+
+    def run(self, line: str) -> int:
+        self.out.seek(0), self.out.truncate(), self.err.seek(0), self.err.truncate()
+        return self.runner.run_line(line, line=1)
+
+    def state(self) -> tuple[Any, ...]:
+        return self.service.tasks.snapshot()
+
+    def close(self) -> None:
+        self.service.close()
+
+
+class FaultyOs:
+    """Stands in for the ``os`` module inside taskvault.store.files: one function fails on demand.
+
+    ``fail_at`` is the 1-based call number that fails first; ``times`` how many calls fail
+    from there (-1: every one after it). Every other attribute is the real ``os``.
+    """
+
+    def __init__(self, name: str, error: int, fail_at: int = 1, times: int = 1) -> None:
+        self.name, self.error, self.fail_at, self.times = name, error, fail_at, times
+        self.calls = 0
+
+    def __getattr__(self, attr: str) -> Any:
+        real = getattr(os, attr)
+        if attr != self.name:
+            return real
+
+        def maybe_fail(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            failing = self.calls >= self.fail_at and (self.times < 0 or self.calls < self.fail_at + self.times)
+            if failing:
+                raise OSError(self.error, os.strerror(self.error))
+            return real(*args, **kwargs)
+
+        return maybe_fail
+
+
+class CountingOs:
+    """Counts calls of the file-system functions the store uses, in order."""
+
+    WATCHED = ("open", "write", "fsync", "replace", "ftruncate", "lseek", "makedirs", "chmod", "unlink")
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def __getattr__(self, attr: str) -> Any:
+        real = getattr(os, attr)
+        if attr not in self.WATCHED:
+            return real
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            self.log.append(attr)
+            return real(*args, **kwargs)
+
+        return record
+
+
+#: Figures the test run itself produces (case counts, processes, ...), printed in the summary.
+FIGURES: dict[str, object] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("taskvault figures")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {value}")
+
+
+ERRNOS = [errno_module.ENOSPC, errno_module.EIO, errno_module.EDQUOT, errno_module.EACCES, errno_module.EROFS]

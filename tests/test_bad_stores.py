@@ -1,0 +1,264 @@
+"""A store that does not load is refused with a clear message and left exactly as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from taskvault import codec
+from taskvault.errors import StoreTooNew, StoreUnreadable
+from taskvault.store.journal_store import JournalStore
+
+from .conftest import FIGURES, Session, run_taskvault, store_digest
+
+Damage = Callable[[Path], None]
+
+
+def _good_store(directory: Path) -> None:
+    """Three tasks in the snapshot (after a compaction), one more change in the journal."""
+    session = Session(directory)
+    for line in ("add Alpha --tag a", "add Beta --priority high --due 2030-01-01", "add Gamma", "done 2"):
+        assert session.run(line) == 0
+    store = session.service.store
+    with store.locked():
+        store.catch_up(session.service.tasks)
+        store.compact(session.service.tasks)
+    assert session.run("edit 1 --title Alpha2") == 0
+    session.close()
+
+
+def _snapshot_doc(directory: Path) -> dict:
+    return json.loads((directory / "tasks.json").read_bytes())
+
+
+def _write_doc(directory: Path, doc: object) -> None:
+    (directory / "tasks.json").write_text(json.dumps(doc))
+
+
+def _edit_task(field: str, value: object) -> Damage:
+    def damage(directory: Path) -> None:
+        doc = _snapshot_doc(directory)
+        doc["tasks"][0][field] = value
+        _write_doc(directory, doc)
+    return damage
+
+
+def _edit_envelope(field: str, value: object) -> Damage:
+    def damage(directory: Path) -> None:
+        doc = _snapshot_doc(directory)
+        doc[field] = value
+        _write_doc(directory, doc)
+    return damage
+
+
+def _drop_task_field(directory: Path) -> None:
+    doc = _snapshot_doc(directory)
+    del doc["tasks"][0]["title"]
+    _write_doc(directory, doc)
+
+
+def _duplicate_ids(directory: Path) -> None:
+    doc = _snapshot_doc(directory)
+    doc["tasks"][1]["id"] = doc["tasks"][0]["id"]
+    _write_doc(directory, doc)
+
+
+def _replace_snapshot(data: bytes) -> Damage:
+    return lambda directory: (directory / "tasks.json").write_bytes(data)
+
+
+def _journal_lines(directory: Path) -> list[bytes]:
+    return (directory / "tasks.journal").read_bytes().splitlines(keepends=True)
+
+
+def _rewrite_journal(change: Callable[[list[bytes]], list[bytes]]) -> Damage:
+    return lambda directory: (directory / "tasks.journal").write_bytes(b"".join(change(_journal_lines(directory))))
+
+
+def _flip_byte_in_record(lines: list[bytes]) -> list[bytes]:
+    record = bytearray(lines[1])
+    record[30] ^= 0x01
+    return [lines[0], bytes(record), *lines[2:]]
+
+
+def _record_with(**fields: object) -> Callable[[list[bytes]], list[bytes]]:
+    def change(lines: list[bytes]) -> list[bytes]:
+        doc = json.loads(lines[1][9:])
+        doc.update(fields)
+        payload = json.dumps(doc).encode()
+        import zlib
+        return [lines[0], b"%08x " % zlib.crc32(payload) + payload + b"\n", *lines[2:]]
+    return change
+
+
+def _header_with(**fields: object) -> Callable[[list[bytes]], list[bytes]]:
+    def change(lines: list[bytes]) -> list[bytes]:
+        doc = json.loads(lines[0][9:])
+        doc.update(fields)
+        return [codec._frame(doc), *lines[1:]]
+    return change
+
+
+def _make_directory(directory: Path) -> None:
+    (directory / "tasks.json").unlink()
+    (directory / "tasks.json").mkdir()
+
+
+def _dangling_symlink(directory: Path) -> None:
+    (directory / "tasks.json").unlink()
+    (directory / "tasks.json").symlink_to(directory / "nowhere.json")
+
+
+def _symlink_to_file(directory: Path) -> None:
+    target = directory.parent / "elsewhere.json"
+    os.replace(directory / "tasks.json", target)
+    (directory / "tasks.json").symlink_to(target)
+
+
+def _journal_without_snapshot(directory: Path) -> None:
+    (directory / "tasks.json").unlink()
+
+
+BAD_STORES: dict[str, Damage] = {
+    "empty file": _replace_snapshot(b""),
+    "NUL-filled": _replace_snapshot(b"\0" * 4096),
+    "random bytes": _replace_snapshot(random.Random(7).randbytes(2048)),
+    "invalid UTF-8": lambda d: (d / "tasks.json").write_bytes((d / "tasks.json").read_bytes().replace(b"Beta", b"B\xffta")),
+    "truncated in the middle": lambda d: (d / "tasks.json").write_bytes((d / "tasks.json").read_bytes()[:200]),
+    "JSON list": _replace_snapshot(b"[]"),
+    "JSON empty object": _replace_snapshot(b"{}"),
+    "JSON string": _replace_snapshot(b'"tasks"'),
+    "JSON null": _replace_snapshot(b"null"),
+    "deeply nested JSON": _replace_snapshot(b"[" * 100_000 + b"]" * 100_000),
+    "wrong format name": _edit_envelope("format", "todo.txt"),
+    "schema as a string": _edit_envelope("schema", "1"),
+    "schema 0": _edit_envelope("schema", 0),
+    "unknown envelope field": _edit_envelope("owner", "me"),
+    "tasks not a list": _edit_envelope("tasks", {"1": {}}),
+    "negative revision": _edit_envelope("revision", -1),
+    "next_id not above ids": _edit_envelope("next_id", 2),
+    "missing task field": _drop_task_field,
+    "unknown task field": _edit_task("colour", "red"),
+    "id as a string": _edit_task("id", "1"),
+    "id as a boolean": _edit_task("id", True),
+    "negative id": _edit_task("id", -4),
+    "tags not a list": _edit_task("tags", "home"),
+    "due as a number": _edit_task("due", 20261201),
+    "unknown priority": _edit_task("priority", "urgent"),
+    "untrimmed title": _edit_task("title", "  padded"),
+    "control character in title": _edit_task("title", "a\u0007b"),
+    "done without completion time": _edit_task("status", "done"),
+    "bad uuid": _edit_task("uuid", "not-a-uuid"),
+    "duplicate ids": _duplicate_ids,
+    "directory instead of file": _make_directory,
+    "dangling symlink": _dangling_symlink,
+    "symlink to a real file": _symlink_to_file,
+    "journal without snapshot": _journal_without_snapshot,
+    "journal header garbage": _rewrite_journal(lambda lines: [b"garbage\n", *lines[1:]]),
+    "journal record fails checksum": _rewrite_journal(_flip_byte_in_record),
+    "journal record out of sequence": _rewrite_journal(_record_with(rev=99)),
+    "journal record with a bad task": _rewrite_journal(_record_with(put=[{"id": 1}])),
+    "journal record deletes a missing task": _rewrite_journal(_record_with(put=[], **{"del": [77]})),
+    "journal starts after snapshot": _rewrite_journal(_header_with(base=50)),
+    "journal of a newer schema": _rewrite_journal(_header_with(schema=2)),
+}
+TOO_NEW = {"schema too new": _edit_envelope("schema", 2), "journal of a newer schema": None}
+
+
+def _damaged(tmp_path: Path, name: str) -> Path:
+    directory = tmp_path / "data"
+    _good_store(directory)
+    (TOO_NEW.get(name) or BAD_STORES[name])(directory)
+    return directory
+
+
+def _listing(directory: Path) -> list[tuple[str, int]]:
+    return sorted((p.name, p.lstat().st_mode) for p in directory.iterdir())
+
+
+class TestRefusedUntouched:
+    """Every kind of damage: exit 3, one line naming the file, every byte and mtime as it was."""
+
+    @pytest.mark.parametrize("name", sorted([*BAD_STORES, "schema too new"]))
+    @pytest.mark.parametrize("command", [["list"], ["add", "New task"], ["done", "1"]])
+    def test_refused(self, tmp_path: Path, name: str, command: list[str]) -> None:
+        """The installed program refuses the store and changes nothing in the directory."""
+        directory = _damaged(tmp_path, name)
+        before, listing = store_digest(directory), _listing(directory)
+        result = run_taskvault(directory, *command)
+        assert result.code == 3, result
+        assert "Traceback" not in result.err and result.out == ""
+        assert result.err.count("\n") == 1 and result.err.startswith("error: ")
+        assert "tasks.json" in result.err or "tasks.journal" in result.err or "data directory" in result.err
+        assert store_digest(directory) == before
+        assert _listing(directory) == listing
+        if name in TOO_NEW:
+            assert "newer taskvault" in result.err and "upgrade" in result.err
+        FIGURES["bad stores refused untouched"] = len(BAD_STORES) + 1
+
+    @pytest.mark.parametrize("name", sorted(BAD_STORES))
+    def test_loader_raises_storage_error(self, tmp_path: Path, name: str) -> None:
+        """In process, the loader raises the documented error class and nothing else."""
+        directory = _damaged(tmp_path, name)
+        with pytest.raises((StoreUnreadable, Exception)) as caught:
+            JournalStore(directory).load()
+        assert caught.type.__module__ == "taskvault.errors", caught.value
+        if name == "journal of a newer schema":
+            assert caught.type is StoreTooNew
+
+
+class TestTruncation:
+    """A snapshot cut at any byte is refused; a journal cut mid-line loses only that line."""
+
+    def test_snapshot_cut_at_every_offset(self, tmp_path: Path) -> None:
+        """Every proper prefix of tasks.json is refused (never read as fewer tasks)."""
+        directory = tmp_path / "data"
+        _good_store(directory)
+        whole = (directory / "tasks.json").read_bytes()
+        (directory / "tasks.journal").unlink()
+        for offset in range(len(whole) - 1):  # the last byte is the optional final newline
+            (directory / "tasks.json").write_bytes(whole[:offset])
+            with pytest.raises(StoreUnreadable):
+                JournalStore(directory).load()
+        FIGURES["snapshot truncation offsets refused"] = len(whole) - 1
+
+    def test_journal_cut_at_every_offset(self, tmp_path: Path) -> None:
+        """A journal cut inside its last record loads without that record, as after a crash mid-append."""
+        directory = tmp_path / "data"
+        _good_store(directory)
+        journal = (directory / "tasks.journal").read_bytes()
+        header_end = journal.index(b"\n") + 1
+        full = JournalStore(directory).load().snapshot()
+        without_last = None
+        for offset in range(header_end, len(journal)):
+            (directory / "tasks.journal").write_bytes(journal[:offset])
+            state = JournalStore(directory).load().snapshot()
+            without_last = without_last or state
+            assert state == without_last and state[2] == full[2] - 1
+        (directory / "tasks.journal").write_bytes(journal)
+        assert JournalStore(directory).load().snapshot() == full
+
+
+class TestDirectory:
+    """The data directory itself must be a private directory."""
+
+    def test_world_writable_directory_is_refused(self, tmp_path: Path) -> None:
+        """Like ssh, taskvault will not keep tasks where other users can replace its files."""
+        directory = tmp_path / "data"
+        _good_store(directory)
+        os.chmod(directory, 0o777)
+        result = run_taskvault(directory, "list")
+        assert result.code == 3 and "writable by other users" in result.err and "chmod o-w" in result.err
+
+    def test_a_file_in_place_of_the_directory(self, tmp_path: Path) -> None:
+        """A file where the directory should be is an error, and the file is left alone."""
+        directory = tmp_path / "data"
+        directory.write_text("not a directory")
+        result = run_taskvault(directory, "add", "x")
+        assert result.code == 3 and "is not a directory" in result.err
+        assert directory.read_text() == "not a directory"

@@ -1,0 +1,236 @@
+"""A save that fails at any step leaves memory, disk and the session exactly as they were."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from taskvault.store import files, journal_store
+
+from .conftest import ERRNOS, FIGURES, CountingOs, FaultyOs, Session, store_bytes, temp_files
+
+MUTATIONS = {
+    "add": "add New task --tag x --priority high",
+    "edit": "edit 1 --title Changed --tag +y --due 2030-01-01",
+    "done": "done 1",
+    "reopen": "reopen 2",
+    "delete": "delete 1",
+    "bulk-done": "done 1 3",
+    "bulk-delete": "delete 1 2 3",
+}
+#: Every call of these that a save makes is failed in turn.
+FAILABLE = ("open", "write", "fsync", "lseek", "replace", "makedirs", "chmod", "ftruncate")
+
+
+def _seed(directory: Path) -> None:
+    session = Session(directory)
+    for line in ("add First", "add Second", "add Third --tag t", "done 2"):
+        assert session.run(line) == 0
+    session.close()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("seed") / "data"
+    _seed(directory)
+    return directory
+
+
+def _fresh_copy(seeded: Path, tmp_path: Path, name: str) -> Path:
+    target = tmp_path / name
+    shutil.copytree(seeded, target)
+    return target
+
+
+def _step_counts(seeded: Path, tmp_path: Path, line: str, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    directory = _fresh_copy(seeded, tmp_path, "count")
+    session = Session(directory)
+    session.service.tasks  # loading is not part of the save
+    counting = CountingOs()
+    with monkeypatch.context() as patch:
+        patch.setattr(files, "os", counting)
+        assert session.run(line) == 0, session.err.getvalue()
+    session.close()
+    return Counter(counting.log)
+
+
+class TestEveryStepOfEverySave:
+    """Each mutating command, failed at each file-system call of its save, with each errno."""
+
+    @pytest.mark.parametrize("mutation", MUTATIONS)
+    def test_failure_leaves_everything_as_it_was(self, seeded: Path, tmp_path: Path, mutation: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        """Memory, file bytes and the directory are unchanged; the message is clear; the next save works."""
+        line = MUTATIONS[mutation]
+        counts = _step_counts(seeded, tmp_path, line, monkeypatch)
+        assert counts["write"] >= 1 and counts["fsync"] >= 2, f"the save was not observed: {counts}"
+        cases = 0
+        for step in FAILABLE:
+            for position in range(1, counts[step] + 1):
+                for error in ERRNOS:
+                    for always in (False, True):
+                        directory = _fresh_copy(seeded, tmp_path, f"{step}-{position}-{error}-{always}")
+                        self._one_case(directory, line, step, position, error, always, monkeypatch)
+                        cases += 1
+        FIGURES[f"failed-save cases: {mutation}"] = cases
+        assert cases == 2 * len(ERRNOS) * sum(counts[s] for s in FAILABLE)
+
+    @staticmethod
+    def _one_case(directory: Path, line: str, step: str, position: int, error: int, always: bool,
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+        session = Session(directory)
+        before = session.state()
+        disk_before = store_bytes(directory)
+        faulty = FaultyOs(step, error, fail_at=position, times=-1 if always else 1)
+        with monkeypatch.context() as patch:
+            patch.setattr(files, "os", faulty)
+            code = session.run(line)
+            assert code == 3, (step, position, error, session.err.getvalue())
+            message = session.err.getvalue()
+            assert message.count("\n") == 1 and "could not save" in message and "nothing was changed" in message
+            assert os.strerror(error) in message
+            assert faulty.calls == position, "a failed call must not be retried"
+            assert session.state() == before
+            assert store_bytes(directory) == disk_before
+            assert temp_files(directory) == []
+            if always:
+                assert session.run(line) == 3
+                assert session.state() == before
+        assert session.run(line) == 0, session.err.getvalue()
+        assert session.state() != before
+        reloaded = Session(directory)
+        assert reloaded.state() == session.state()
+        session.close()
+        reloaded.close()
+
+
+class TestNewStore:
+    """The first save into an empty directory creates the store; failing there leaves no store that means anything."""
+
+    def test_failure_while_creating_leaves_an_empty_store(self, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+        """At every step of creating the files and the first append: exit 3, memory empty, reload empty, no temp files."""
+        counting = CountingOs()
+        with monkeypatch.context() as patch:
+            patch.setattr(files, "os", counting)
+            session = Session(tmp_path / "count")
+            assert session.run("add First") == 0
+        counts = Counter(counting.log)
+        assert counts["replace"] == 2, "a new store is an empty snapshot, then an empty journal"
+        cases = 0
+        for step in FAILABLE:
+            for position in range(1, counts[step] + 1):
+                for error in ERRNOS:
+                    directory = tmp_path / f"new-{step}-{position}-{error}"
+                    session = Session(directory)
+                    with monkeypatch.context() as patch:
+                        patch.setattr(files, "os", FaultyOs(step, error, fail_at=position))
+                        assert session.run("add First") == 3, (step, position)
+                        assert "nothing was changed" in session.err.getvalue()
+                    assert len(session.service.tasks) == 0
+                    if directory.exists():
+                        assert temp_files(directory) == []
+                        assert len(Session(directory).service.tasks) == 0
+                    assert session.run("add First") == 0
+                    assert Session(directory).state() == session.state()
+                    cases += 1
+        FIGURES["failed-save cases: creating a new store"] = cases
+
+
+class TestTornAppend:
+    """A write that stops part-way is cut back, or ignored by readers when it cannot be cut."""
+
+    def test_short_write_then_error_is_cut_back(self, seeded: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+        """Half a record reached the file, then ENOSPC: the journal is cut back to its old bytes."""
+        directory = _fresh_copy(seeded, tmp_path, "short")
+        session = Session(directory)
+        before = session.state()
+        journal = directory / "tasks.journal"
+        bytes_before = journal.read_bytes()
+        calls = []
+
+        def half_then_fail(fd: int, data: bytes) -> int:
+            calls.append(len(data))
+            if len(calls) == 1:
+                return os.write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(files, "os", _with(write=half_then_fail))
+        assert session.run("add Another") == 3
+        monkeypatch.undo()
+        assert journal.read_bytes() == bytes_before
+        assert session.state() == before
+        assert Session(directory).state() == before
+
+    def test_uncut_torn_tail_is_ignored_then_removed(self, seeded: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+        """If even the cut fails, readers ignore the torn line and the next writer removes it."""
+        directory = _fresh_copy(seeded, tmp_path, "torn")
+        session = Session(directory)
+        before = session.state()
+
+        def half_then_fail(fd: int, data: bytes) -> int:
+            os.write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        def no_truncate(fd: int, length: int) -> None:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        monkeypatch.setattr(files, "os", _with(write=half_then_fail, ftruncate=no_truncate))
+        assert session.run("add Lost") == 3
+        monkeypatch.undo()
+        assert not (directory / "tasks.journal").read_bytes().endswith(b"\n")
+        assert session.state() == before
+        other = Session(directory)
+        assert other.state() == before, "a torn line must not be read as a change"
+        assert other.run("add Kept") == 0
+        assert (directory / "tasks.journal").read_bytes().endswith(b"\n")
+        titles = [t.title for t in Session(directory).service.tasks]
+        assert "Kept" in titles and "Lost" not in titles
+        assert session.run("add From the first session") == 0
+        assert [t.title for t in session.service.tasks] == [t.title for t in Session(directory).service.tasks]
+
+
+class TestCompactionFailure:
+    """A compaction that fails after the change was saved keeps the change and says so."""
+
+    @pytest.mark.parametrize("step", ["write", "fsync", "replace"])
+    @pytest.mark.parametrize("error", ERRNOS)
+    def test_change_is_kept_and_a_warning_shown(self, seeded: Path, tmp_path: Path, step: str, error: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+        """Exit 0 (the change is durable in the journal), one warning line, memory equals disk."""
+        directory = _fresh_copy(seeded, tmp_path, "compact")
+        session = Session(directory)
+        session.service.tasks
+        monkeypatch.setattr(journal_store, "COMPACT_MIN_BYTES", 0)
+        # The append's own calls succeed; the first call of the compaction after it fails.
+        counting = _step_counts_for_append(step)
+        monkeypatch.setattr(files, "os", FaultyOs(step, error, fail_at=counting + 1, times=-1))
+        assert session.run("add Survives") == 0
+        assert "warning: could not compact" in session.err.getvalue()
+        assert "your change was saved" in session.err.getvalue()
+        monkeypatch.setattr(files, "os", os)
+        assert temp_files(directory) == []
+        assert Session(directory).state() == session.state()
+        assert session.run("add Later") == 0  # compacts now that the fault is gone
+        assert Session(directory).state() == session.state()
+        assert (directory / "tasks.journal").stat().st_size < 200
+
+
+def _step_counts_for_append(step: str) -> int:
+    """Calls of ``step`` made by one append in a session's first save: dir fsync, then the append."""
+    return {"write": 1, "fsync": 2, "replace": 0}[step]
+
+
+def _with(**overrides: object) -> object:
+    class Patched:
+        def __getattr__(self, attr: str) -> object:
+            return overrides.get(attr) or getattr(os, attr)
+
+    return Patched()
