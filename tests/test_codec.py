@@ -1,0 +1,83 @@
+"""The on-disk format: exact round trips and strict reading."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskvault import codec
+from taskvault.domain.task import TAG_MAX, Priority, Status, Task
+from taskvault.domain.tasklist import Change
+
+_text_chars = st.characters(blacklist_categories=("Cc", "Cs"))
+_titles = st.text(_text_chars, min_size=1, max_size=60).map(str.strip).filter(bool)
+_notes = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=[
+    chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\x7f"] + [chr(c) for c in range(0x80, 0xa0)]),
+    max_size=80).map(str.strip)
+_tags = st.lists(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp")), min_size=1,
+                         max_size=TAG_MAX).filter(lambda t: t.casefold() == t and t.strip() == t and t[0] not in "+-"
+                                                  and "," not in t and not any(c.isspace() for c in t)
+                                                  and len(t.casefold()) <= TAG_MAX),
+                 max_size=5, unique=True).map(lambda ts: tuple(sorted(ts)))
+_stamps = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
+                       timezones=st.just(dt.timezone.utc))
+
+
+@st.composite
+def tasks(draw: st.DrawFn, task_id: int | None = None) -> Task:
+    created = draw(_stamps)
+    updated = created + dt.timedelta(seconds=draw(st.integers(0, 10**8)))
+    done = draw(st.booleans())
+    return Task(
+        id=task_id or draw(st.integers(1, 10**9)),
+        uuid=uuid.UUID(int=draw(st.integers(0, 2**128 - 1)), version=4),
+        title=draw(_titles), note=draw(_notes), created=created, updated=updated,
+        status=Status.DONE if done else Status.OPEN,
+        priority=draw(st.sampled_from([None, *Priority])),
+        due=draw(st.none() | st.dates(dt.date(1990, 1, 1), dt.date(2200, 1, 1))),
+        tags=draw(_tags), completed=updated if done else None,
+    )
+
+
+class TestRoundTrip:
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.integers(1, 10**6), unique=True, max_size=8).flatmap(
+        lambda ids: st.tuples(*[tasks(task_id=i) for i in sorted(ids)])), st.integers(0, 10**6))
+    def test_snapshot_round_trips_exactly(self, task_tuple: tuple[Task, ...], revision: int) -> None:
+        """Any valid task list is read back equal, field for field."""
+        next_id = max((t.id for t in task_tuple), default=0) + 1
+        data = codec.encode_snapshot(task_tuple, next_id, revision)
+        assert codec.decode_snapshot(data) == (list(task_tuple), next_id, revision)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(tasks(), max_size=3, unique_by=lambda t: t.id), st.lists(st.integers(1, 10**6), max_size=3),
+           st.integers(1, 10**9))
+    def test_journal_record_round_trips(self, put: list[Task], delete: list[int], revision: int) -> None:
+        """A journal line decodes to the change and revision it was made from."""
+        change = Change("edit", put=tuple(put), delete=tuple(delete), next_id=10**9 + 1)
+        line = codec.encode_record(change, revision, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert codec.decode_record(line[:-1], "x") == (revision, change)
+
+
+class TestStrictness:
+    def test_no_coercion(self) -> None:
+        """'3' is not 3 and true is not 1: both are reported with their JSON path."""
+        import json
+
+        task = {"id": 1, "uuid": str(uuid.uuid4()), "title": "t", "created": "2026-01-01T00:00:00.000000Z",
+                "updated": "2026-01-01T00:00:00.000000Z", "note": "", "status": "open", "priority": None,
+                "due": None, "tags": [], "completed": None}
+        doc = {"format": "taskvault", "schema": 1, "revision": 1, "next_id": 2, "tasks": [task]}
+        assert len(codec.decode_snapshot(json.dumps(doc).encode())[0]) == 1
+        for field, value in (("id", "1"), ("id", True), ("tags", "a"), ("note", None)):
+            bad = {**task, field: value}
+            try:
+                codec.decode_snapshot(json.dumps({**doc, "tasks": [bad]}).encode())
+            except codec.FormatError as exc:
+                assert f"$.tasks[0]" in str(exc)
+            else:
+                raise AssertionError(f"{field}={value!r} was accepted")

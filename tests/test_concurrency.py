@@ -1,0 +1,66 @@
+"""Several processes changing one store at once lose nothing and never reuse an id."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import FIGURES, TASKVAULT, run_taskvault
+
+
+def _spawn(data_dir: Path, script: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "TASKVAULT_LOCK_TIMEOUT": "60"}
+    proc = subprocess.Popen(TASKVAULT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, text=True)
+    assert proc.stdin is not None
+    proc.stdin.write(script)
+    proc.stdin.close()
+    return proc
+
+
+class TestConcurrentSessions:
+    @pytest.mark.parametrize(("processes", "adds"), [(4, 50)])
+    def test_concurrent_adds_lose_nothing(self, data_dir: Path, processes: int, adds: int) -> None:
+        """K long-lived sessions each adding M tasks at once leave exactly K×M tasks, ids 1..K×M."""
+        run_taskvault(data_dir, "list")
+        procs = [_spawn(data_dir, "".join(f"add p{p}-{i}\n" for i in range(adds))) for p in range(processes)]
+        acknowledged = []
+        for proc in procs:
+            assert proc.stdout is not None and proc.stderr is not None
+            out, err = proc.stdout.read(), proc.stderr.read()
+            assert proc.wait(timeout=120) == 0, err
+            acknowledged += out.splitlines()
+        tasks = json.loads(run_taskvault(data_dir, "--json", "list", "--all").out)
+        assert len(acknowledged) == processes * adds
+        assert sorted(t["id"] for t in tasks) == list(range(1, processes * adds + 1))
+        assert sorted(t["title"] for t in tasks) == sorted(f"p{p}-{i}" for p in range(processes)
+                                                             for i in range(adds))
+        FIGURES["concurrent adds"] = f"{processes} processes × {adds} adds → {len(tasks)} tasks, ids unique"
+
+    def test_stale_session_catches_up_instead_of_overwriting(self, data_dir: Path) -> None:
+        """A session that loaded before another changed the store applies its change on top."""
+        from .conftest import Session
+
+        first = Session(data_dir)
+        assert first.run("add Shared") == 0
+        second = Session(data_dir)
+        assert second.run("edit 1 --tag from-second") == 0
+        assert first.run("edit 1 --priority high") == 0  # first's memory predates the tag
+        task = Session(data_dir).service.tasks.get(1)
+        assert task.tags == ("from-second",) and task.priority is not None
+        assert first.run("add Next") == 0 and second.run("add After") == 0
+        assert [t.id for t in Session(data_dir).service.tasks] == [1, 2, 3]
+
+    def test_change_to_a_task_deleted_elsewhere_is_refused(self, data_dir: Path) -> None:
+        """Editing a task another session deleted fails cleanly instead of resurrecting it."""
+        from .conftest import Session
+
+        first, second = Session(data_dir), Session(data_dir)
+        assert first.run("add Doomed") == 0
+        assert second.run("delete 1") == 0
+        assert first.run("done 1") == 1 and "no task with id 1" in first.err.getvalue()
+        assert len(Session(data_dir).service.tasks) == 0

@@ -1,0 +1,130 @@
+"""The order of file-system calls that makes a change durable before it is acknowledged."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taskvault.store import files, journal_store
+
+from .conftest import Session
+
+
+class Recorder:
+    """Records store file-system calls (and the acknowledgement) in order."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.fds: dict[int, str] = {}
+
+    def __getattr__(self, attr: str) -> Any:
+        real = getattr(os, attr)
+        if attr == "close":
+            def close(fd: int) -> None:
+                self.fds.pop(fd, None)  # the number may be reused for another file
+                real(fd)
+            return close
+        if attr not in ("open", "write", "fsync", "replace", "ftruncate", "lseek"):
+            return real
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            result = real(*args, **kwargs)
+            if attr == "open":
+                path, flags = str(args[0]), args[1]
+                is_dir = bool(flags & os.O_DIRECTORY)
+                kind = "dir" if is_dir else Path(path).name.split(".tmp-")[0].lstrip(".")
+                mode = "create-excl" if flags & os.O_EXCL else ("read" if not flags & (os.O_WRONLY | os.O_RDWR)
+                                                                else "write")
+                self.log.append(f"open {kind} {mode}")
+                self.fds[result] = kind
+            elif attr in ("write", "fsync", "lseek", "ftruncate"):
+                self.log.append(f"{attr} {self.fds.get(args[0], 'journal')}")
+            else:
+                self.log.append(f"{attr} {Path(args[0]).name.split('.tmp-')[0].lstrip('.')} -> {Path(args[1]).name}")
+            return result
+
+        return record
+
+
+class TestSaveProtocol:
+    def test_append_is_fsynced_before_memory_changes(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """write → fsync of the journal, and only then the task appears in memory and is printed."""
+        session = Session(data_dir)
+        assert session.run("add first") == 0
+        log: list[str] = []
+        monkeypatch.setattr(files, "os", Recorder(log))
+        apply = type(session.service.tasks).apply
+
+        def recording_apply(self: Any, change: Any, revision: int) -> None:
+            log.append("apply in memory")
+            apply(self, change, revision)
+
+        monkeypatch.setattr(type(session.service.tasks), "apply", recording_apply)
+        assert session.run("add second") == 0
+        log.append("acknowledged")
+        assert log == ["lseek journal", "write journal", "fsync journal", "apply in memory", "acknowledged"]
+
+    def test_first_save_creates_files_by_atomic_replace(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """New files: exclusive 0600 temp → write → fsync → rename → fsync dir; the store is never written in place."""
+        log: list[str] = []
+        monkeypatch.setattr(files, "os", Recorder(log))
+        session = Session(data_dir)
+        assert session.run("add first") == 0
+        replace_steps = ["open tasks.json create-excl", "write tasks.json", "fsync tasks.json",
+                         "replace tasks.json -> tasks.json", "open dir read", "fsync dir"]
+        assert log[:6] == replace_steps
+        assert log[6:12] == [s.replace("tasks.json", "tasks.journal") for s in replace_steps]
+        assert log[12:] == ["lseek journal", "write journal", "fsync journal"]
+        assert not any(entry.startswith("open tasks") and entry.endswith(" write") for entry in log)
+
+    def test_compaction_order(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Compaction makes the new snapshot durable (dir fsync included) before replacing the journal."""
+        session = Session(data_dir)
+        assert session.run("add first") == 0
+        monkeypatch.setattr(journal_store, "COMPACT_MIN_BYTES", 0)
+        log: list[str] = []
+        monkeypatch.setattr(files, "os", Recorder(log))
+        assert session.run("add second") == 0
+        snapshot_dir_sync = log.index("fsync dir")
+        assert log.index("replace tasks.json -> tasks.json") < snapshot_dir_sync < log.index(
+            "replace tasks.journal -> tasks.journal")
+        assert log[:3] == ["lseek journal", "write journal", "fsync journal"]
+
+    def test_temp_files_are_exclusive_and_private(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The temp file is created O_EXCL with mode 0600 in the store's own directory."""
+        seen = []
+        real_open = os.open
+
+        def spy(path: Any, flags: int, mode: int = 0o777, **kw: Any) -> int:
+            fd = real_open(path, flags, mode, **kw)
+            if flags & os.O_CREAT:
+                seen.append((Path(path).parent, flags & os.O_EXCL, stat.S_IMODE(os.fstat(fd).st_mode)))
+            return fd
+
+        class Spy:
+            def __getattr__(self, attr: str) -> Any:
+                return spy if attr == "open" else getattr(os, attr)
+
+        monkeypatch.setattr(files, "os", Spy())
+        os.umask(0o000)
+        try:
+            assert Session(data_dir).run("add first") == 0
+        finally:
+            os.umask(0o022)
+        assert seen and all(parent == data_dir and excl and mode == 0o600 for parent, excl, mode in seen)
+
+    def test_leftover_temp_files_are_removed_under_the_lock(self, data_dir: Path) -> None:
+        """Temp files of a crashed save are never loaded and are removed by the next writer."""
+        session = Session(data_dir)
+        assert session.run("add first") == 0
+        leftover = data_dir / ".tasks.json.tmp-999-deadbeef"
+        leftover.write_text("half a snapshot")
+        assert [t.title for t in Session(data_dir).service.tasks] == ["first"]
+        assert leftover.exists(), "readers never write"
+        writer = Session(data_dir)
+        assert writer.run("add second") == 0
+        assert not leftover.exists() and writer.service.store.removed_temp_files == [leftover.name]
