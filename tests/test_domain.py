@@ -177,3 +177,17 @@ class TestValues:
         for bad in ("2026-02-30", "soon", "12/01/2026", "+99999d"):
             with pytest.raises(InvalidValue):
                 parse_date(bad, today=today)
+
+
+class TestControlCharacters:
+    def test_fast_check_agrees_with_unicode_on_every_code_point(self) -> None:
+        """The regex used for speed rejects exactly categories Cc and Cs (newline and tab allowed in notes)."""
+        import unicodedata
+
+        from taskvault.domain.task import _has_control
+
+        for code_point in range(0x110000):
+            char = chr(code_point)
+            bad = unicodedata.category(char) in ("Cc", "Cs")
+            assert _has_control(char) == bad
+            assert _has_control(char, "\n\t") == (bad and char not in "\n\t")

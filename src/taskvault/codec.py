@@ -56,7 +56,7 @@ def _structure_timestamp(value: Any, _: type) -> dt.datetime:
     text = _expect(str, value, "a UTC timestamp string")
     if not _TIMESTAMP.match(text):
         raise ValueError(f"expected a timestamp like 2026-01-31T12:00:00.000000Z, got {text!r:.40}")
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.fromisoformat(text)  # the pattern above already pinned the exact form
 
 
 def _structure_date(value: Any, _: type) -> dt.date:

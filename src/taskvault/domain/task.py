@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import unicodedata
+import re
 import uuid
 
 import attrs
@@ -36,9 +36,16 @@ class Priority(enum.Enum):
 _PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
 
 
+# Unicode category Cc is exactly U+0000-001F and U+007F-009F; Cs (lone surrogates, which is
+# what undecodable bytes from argv or a file become) is U+D800-DFFF. A regex checks both at C speed.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_BUT_NEWLINE_TAB = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _has_control(text: str, allowed: str = "") -> bool:
-    """True for control characters and lone surrogates (undecodable bytes from argv or a file)."""
-    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in text)
+    """True for control characters and lone surrogates; ``allowed`` may only be "" or "\n\t"."""
+    pattern = _CONTROL_BUT_NEWLINE_TAB if allowed else _CONTROL
+    return pattern.search(text) is not None
 
 
 def normalize_title(raw: str) -> str:
