@@ -171,6 +171,7 @@ class TestValues:
         today = dt.date(2026, 11, 21)  # a Saturday
         assert parse_date("2026-12-01", today=today) == dt.date(2026, 12, 1)
         assert parse_date("tomorrow", today=today) == dt.date(2026, 11, 22)
+        assert parse_date("Yesterday", today=today) == dt.date(2026, 11, 20)
         assert parse_date("mon", today=today) == dt.date(2026, 11, 23)
         assert parse_date("saturday", today=today) == dt.date(2026, 11, 28)
         assert parse_date("+2w", today=today) == dt.date(2026, 12, 5)

@@ -10,7 +10,7 @@ from ..errors import InvalidValue
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
 
-DATE_FORMS = "YYYY-MM-DD, today, tomorrow, a weekday (mon…sun), +Nd or +Nw"
+DATE_FORMS = "YYYY-MM-DD, today, tomorrow, yesterday, a weekday (mon…sun), +Nd or +Nw"
 
 
 def parse_date(text: str, *, today: dt.date) -> dt.date:
@@ -20,6 +20,8 @@ def parse_date(text: str, *, today: dt.date) -> dt.date:
         return today
     if word == "tomorrow":
         return today + dt.timedelta(days=1)
+    if word == "yesterday":
+        return today - dt.timedelta(days=1)
     if len(word) >= 3:
         for index, name in enumerate(_WEEKDAYS):
             if name.startswith(word):
