@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from .. import __version__
@@ -103,7 +103,7 @@ def _read_script(path: str) -> list[str]:
                          hint="check the path given to --script") from None
 
 
-def _waiting_notice(err: TextIO) -> callable:  # type: ignore[valid-type]
+def _waiting_notice(err: TextIO) -> Callable[[float], None]:
     def notice(remaining: float) -> None:
         err.write(f"taskvault: the store is busy in another session; waiting up to {remaining:.0f} s…\n")
         err.flush()
