@@ -64,3 +64,24 @@ class TestConcurrentSessions:
         assert second.run("delete 1") == 0
         assert first.run("done 1") == 1 and "no task with id 1" in first.err.getvalue()
         assert len(Session(data_dir).service.tasks) == 0
+
+
+class TestLockFileIdentity:
+    def test_recreated_data_directory_is_locked_anew(self, data_dir: Path) -> None:
+        """A session whose lock file was deleted with its directory locks the new file, not the dead one."""
+        import shutil
+
+        import portalocker
+
+        from .conftest import Session
+
+        first = Session(data_dir, lock_timeout=0.3)
+        assert first.run("add Before") == 0  # first now holds an open descriptor on tasks.lock
+        shutil.rmtree(data_dir)
+        assert Session(data_dir).run("add Elsewhere") == 0  # a new store, with a new tasks.lock
+        with open(data_dir / "tasks.lock", "a") as held:
+            portalocker.lock(held, portalocker.LOCK_EX | portalocker.LOCK_NB)
+            assert first.run("add While locked") == 3, "locking the deleted file would let two writers in"
+        assert first.run("add After") == 0
+        assert [t.title for t in Session(data_dir).service.tasks] == ["Elsewhere", "After"]
+

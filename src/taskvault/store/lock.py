@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import portalocker
 
@@ -24,8 +25,7 @@ class StoreLock:
         self.path = path
         self.timeout = timeout
         self._on_wait = on_wait
-        self._fd: int | None = None
-        self._file = None
+        self._file: BinaryIO | None = None
         self.held = False
 
     def _open(self) -> None:
@@ -46,8 +46,16 @@ class StoreLock:
         while True:
             try:
                 portalocker.lock(self._file, portalocker.LOCK_EX | portalocker.LOCK_NB)
-                self.held = True
-                return
+                if self._still_at_path():
+                    self.held = True
+                    return
+                # The file we hold was deleted (with its directory) and another took its
+                # place: a lock on the dead one excludes nobody. Lock the new one instead.
+                self._file.close()
+                self._file = None
+                self._open()
+                assert self._file is not None
+                continue
             except portalocker.AlreadyLocked:
                 pass
             except portalocker.LockException as exc:
@@ -63,6 +71,15 @@ class StoreLock:
                 told = True
                 self._on_wait(deadline - now)
             time.sleep(min(_POLL, deadline - now))
+
+    def _still_at_path(self) -> bool:
+        assert self._file is not None
+        try:
+            current = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(self._file.fileno())
+        return (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
 
     def release(self) -> None:
         if self.held and self._file is not None:
