@@ -85,3 +85,42 @@ class TestLockFileIdentity:
         assert first.run("add After") == 0
         assert [t.title for t in Session(data_dir).service.tasks] == ["Elsewhere", "After"]
 
+
+class TestCatchUpAfterRewrites:
+    def test_stale_session_after_another_compacted(self, data_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        """When another session started the journal anew, a stale one reloads instead of appending blindly."""
+        from taskvault.store import journal_store
+
+        from .conftest import Session
+
+        stale, other = Session(data_dir), Session(data_dir)
+        assert stale.run("add One") == 0
+        header = (data_dir / "tasks.journal").read_bytes().split(b"\n")[0]
+        monkeypatch.setattr(journal_store, "COMPACT_MIN_BYTES", 0)
+        assert other.run("add Two") == 0
+        assert (data_dir / "tasks.journal").read_bytes().split(b"\n")[0] != header, "other must have compacted"
+        monkeypatch.undo()
+        for title in ("A", "B", "C"):  # the new journal grows past the stale session's offset
+            assert other.run(f"add {title}") == 0
+        assert (data_dir / "tasks.journal").stat().st_size > stale.service.store._position.end
+        assert stale.run("add Three") == 0
+        assert [t.title for t in Session(data_dir).service.tasks] == ["One", "Two", "A", "B", "C", "Three"]
+        assert stale.state() == Session(data_dir).state()
+
+    def test_a_record_read_then_replaced_is_not_trusted(self, data_dir: Path) -> None:
+        """If the last record a session read was cut back and another took its place, the session reloads."""
+        from .conftest import Session
+
+        writer = Session(data_dir)
+        assert writer.run("add Kept") == 0
+        journal = data_dir / "tasks.journal"
+        before_unconfirmed = journal.read_bytes()
+        assert writer.run("add Unconfirmed") == 0
+        reader = Session(data_dir)
+        assert [t.title for t in reader.service.tasks] == ["Kept", "Unconfirmed"]
+        journal.write_bytes(before_unconfirmed)  # as after a failed fsync's cut-back
+        assert Session(data_dir).run("add Replacement") == 0  # same revision, other content
+        assert reader.run("done 2") == 0
+        tasks = Session(data_dir).service.tasks
+        assert [(t.title, t.is_open) for t in tasks] == [("Kept", True), ("Replacement", False)]
+        assert reader.state() == Session(data_dir).state()

@@ -153,7 +153,7 @@ def _check_envelope(doc: Any, expected_format: str, keys: frozenset[str], path: 
         raise FormatError(f"missing field {sorted(missing)[0]!r}", path)
     if extra:
         raise FormatError(f"unknown field {sorted(extra)[0]!r}", path)
-    for key in keys - {"format", "tasks", "put", "del", "generation", "at", "cmd"}:
+    for key in keys & {"revision", "next_id", "base"}:
         if type(doc[key]) is not int or doc[key] < 0:
             raise FormatError(f"expected a non-negative integer, got {doc[key]!r:.40}", f"{path}.{key}")
 

@@ -44,16 +44,12 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-class RenamedButNotSynced(OSError):
-    """The new file is in place, but the directory fsync that makes the rename durable failed."""
-
-
 def atomic_replace(target: Path, data: bytes) -> None:
     """Replace ``target`` with ``data``: exclusive 0600 temp file, write, fsync, rename, fsync dir.
 
     Before the rename, any failure removes the temp file and leaves ``target`` untouched.
-    After it, a failed directory fsync raises RenamedButNotSynced: the new content is what
-    every reader sees, but a power loss may bring the old one back.
+    After it, a failed directory fsync raises too: the new content is then what every reader
+    sees, but a power loss may bring the old one back. Callers must allow for both.
     """
     temp = temp_name(target)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
@@ -67,10 +63,7 @@ def atomic_replace(target: Path, data: bytes) -> None:
     except BaseException:
         _remove_quietly(temp)
         raise
-    try:
-        fsync_directory(target.parent)
-    except OSError as exc:
-        raise RenamedButNotSynced(exc.errno, exc.strerror) from exc
+    fsync_directory(target.parent)
 
 
 def append_durably(fd: int, data: bytes, end: int) -> int:

@@ -197,15 +197,15 @@ class JournalStore:
                 raise self._unreadable(self.journal_path, f"record {rev}: {exc}") from None
             applied.append(change)
         end = position.end + offset - skip
-        return _Position(position.generation, end, last_line, last_rev), applied
+        return attrs.evolve(position, end=end, last_line=last_line, last_rev=last_rev), applied
 
     # -- writing --------------------------------------------------------------------------
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the store lock; inside it, catch_up, append and compact may be called."""
-        self._check_directory(must_exist=False)
-        self._ensure_directory()
+        if not self._check_directory(must_exist=False):
+            self._ensure_directory()
         self._lock.acquire()
         try:
             if not self._cleaned:
@@ -229,10 +229,10 @@ class JournalStore:
         assert self._lock.held, "catch_up needs the store lock"
         before = tasks.revision
         fd = self._open_journal()
-        if fd is None or tasks.revision != self._revision or not self._same_journal(fd):
+        size = os.fstat(fd).st_size if fd is not None else 0
+        if fd is None or tasks.revision != self._revision or not self._same_journal(fd, size):
             fresh = self._reload(fd)
             return CaughtUp(fresh, (), fresh.revision - before)
-        size = os.fstat(fd).st_size
         missed: list[Change] = []
         if size > self._position.end:
             data = os.pread(fd, size - self._position.end, self._position.end)
@@ -256,18 +256,16 @@ class JournalStore:
         self._journal_fd = fd
         return fd
 
-    def _same_journal(self, fd: int) -> bool:
-        """True if the open journal is the one we read, with our last line still in place."""
+    def _same_journal(self, fd: int, size: int) -> bool:
+        """True if the open journal is the one we read, with our last line still in place.
+
+        The last line we consumed identifies the journal: if we read no record yet it is the
+        header, with its random generation; otherwise it is a record whose revision a journal
+        started anew cannot hold (its records all come after what we read). It also catches a
+        record that was cut back after a failed fsync and replaced by another.
+        """
         position = self._position
-        if position.generation is None:
-            return False
-        head = os.pread(fd, 4096, 0)
-        header_end = head.find(b"\n") + 1
-        try:
-            generation, _ = codec.decode_journal_header(head[: header_end - 1]) if header_end else ("", 0)
-        except codec.FormatError as exc:
-            raise self._unreadable(self.journal_path, exc) from None
-        if generation != position.generation or os.fstat(fd).st_size < position.end:
+        if position.generation is None or size < position.end:
             return False
         length = len(position.last_line)
         return os.pread(fd, length, position.end - length) == position.last_line
@@ -328,7 +326,7 @@ class JournalStore:
             end = files.append_durably(self._journal_fd, line, self._position.end)
         except OSError as exc:
             raise self._save_failed(self.journal_path, exc) from None
-        self._position = _Position(self._position.generation, end, line, revision)
+        self._position = attrs.evolve(self._position, end=end, last_line=line, last_rev=revision)
         self._revision = revision
         return revision
 
