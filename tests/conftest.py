@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno as errno_module
+import functools
 import hashlib
 import io
 import os
@@ -93,50 +94,49 @@ class Session:
         self.service.close()
 
 
-class FaultyOs:
-    """Stands in for the ``os`` module inside taskvault.store.files: one function fails on demand.
+class OsProxy:
+    """Stands in for the ``os`` module inside taskvault.store.files (the fake sits at the OS boundary).
 
-    ``fail_at`` is the 1-based call number that fails first; ``times`` how many calls fail
-    from there (-1: every one after it). Every other attribute is the real ``os``.
+    Each named wrapper is called as ``wrapper(real_function, *args)``; every other attribute
+    is the real ``os``.
     """
 
-    def __init__(self, name: str, error: int, fail_at: int = 1, times: int = 1) -> None:
-        self.name, self.error, self.fail_at, self.times = name, error, fail_at, times
-        self.calls = 0
+    def __init__(self, **wrappers: Callable[..., Any]) -> None:
+        self._wrappers = wrappers
 
     def __getattr__(self, attr: str) -> Any:
         real = getattr(os, attr)
-        if attr != self.name:
-            return real
-
-        def maybe_fail(*args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            failing = self.calls >= self.fail_at and (self.times < 0 or self.calls < self.fail_at + self.times)
-            if failing:
-                raise OSError(self.error, os.strerror(self.error))
-            return real(*args, **kwargs)
-
-        return maybe_fail
+        wrapper = self._wrappers.get(attr)
+        return real if wrapper is None else functools.partial(wrapper, real)
 
 
-class CountingOs:
-    """Counts calls of the file-system functions the store uses, in order."""
+class FaultyOs(OsProxy):
+    """One function fails on demand: from call ``fail_at`` (1-based), ``times`` calls (-1: all after)."""
+
+    def __init__(self, name: str, error: int, fail_at: int = 1, times: int = 1) -> None:
+        super().__init__(**{name: self._maybe_fail})
+        self.error, self.fail_at, self.times = error, fail_at, times
+        self.calls = 0
+
+    def _maybe_fail(self, real: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls >= self.fail_at and (self.times < 0 or self.calls < self.fail_at + self.times):
+            raise OSError(self.error, os.strerror(self.error))
+        return real(*args, **kwargs)
+
+
+class CountingOs(OsProxy):
+    """Logs, in order, each call of the file-system functions the store uses."""
 
     WATCHED = ("open", "write", "fsync", "replace", "ftruncate", "lseek", "makedirs", "chmod", "unlink")
 
     def __init__(self) -> None:
+        super().__init__(**{name: functools.partial(self._record, name) for name in self.WATCHED})
         self.log: list[str] = []
 
-    def __getattr__(self, attr: str) -> Any:
-        real = getattr(os, attr)
-        if attr not in self.WATCHED:
-            return real
-
-        def record(*args: Any, **kwargs: Any) -> Any:
-            self.log.append(attr)
-            return real(*args, **kwargs)
-
-        return record
+    def _record(self, name: str, real: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.log.append(name)
+        return real(*args, **kwargs)
 
 
 #: Figures the test run itself produces (case counts, processes, ...), printed in the summary.

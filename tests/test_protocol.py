@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from pathlib import Path
@@ -11,43 +12,45 @@ import pytest
 
 from taskvault.store import files, journal_store
 
-from .conftest import Session
+from .conftest import OsProxy, Session
 
 
-class Recorder:
-    """Records store file-system calls (and the acknowledgement) in order."""
+def _name(path: Any) -> str:
+    """tasks.json for tasks.json and for its temp files (.tasks.json.tmp-…)."""
+    return Path(path).name.split(".tmp-")[0].lstrip(".")
+
+
+class Recorder(OsProxy):
+    """Records the store's file-system calls in order, naming the file each one touches."""
 
     def __init__(self, log: list[str]) -> None:
+        super().__init__(open=self._open, close=self._close, replace=self._replace,
+                         **{name: functools.partial(self._on_fd, name) for name in ("write", "fsync", "lseek",
+                                                                                    "ftruncate")})
         self.log = log
         self.fds: dict[int, str] = {}
 
-    def __getattr__(self, attr: str) -> Any:
-        real = getattr(os, attr)
-        if attr == "close":
-            def close(fd: int) -> None:
-                self.fds.pop(fd, None)  # the number may be reused for another file
-                real(fd)
-            return close
-        if attr not in ("open", "write", "fsync", "replace", "ftruncate", "lseek"):
-            return real
+    def _open(self, real: Any, path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        fd: int = real(path, flags, *args, **kwargs)
+        kind = "dir" if flags & os.O_DIRECTORY else _name(path)
+        mode = ("create-excl" if flags & os.O_EXCL
+                else "read" if not flags & (os.O_WRONLY | os.O_RDWR) else "write")
+        self.log.append(f"open {kind} {mode}")
+        self.fds[fd] = kind
+        return fd
 
-        def record(*args: Any, **kwargs: Any) -> Any:
-            result = real(*args, **kwargs)
-            if attr == "open":
-                path, flags = str(args[0]), args[1]
-                is_dir = bool(flags & os.O_DIRECTORY)
-                kind = "dir" if is_dir else Path(path).name.split(".tmp-")[0].lstrip(".")
-                mode = "create-excl" if flags & os.O_EXCL else ("read" if not flags & (os.O_WRONLY | os.O_RDWR)
-                                                                else "write")
-                self.log.append(f"open {kind} {mode}")
-                self.fds[result] = kind
-            elif attr in ("write", "fsync", "lseek", "ftruncate"):
-                self.log.append(f"{attr} {self.fds.get(args[0], 'journal')}")
-            else:
-                self.log.append(f"{attr} {Path(args[0]).name.split('.tmp-')[0].lstrip('.')} -> {Path(args[1]).name}")
-            return result
+    def _close(self, real: Any, fd: int) -> None:
+        self.fds.pop(fd, None)  # the number may be reused for another file
+        real(fd)
 
-        return record
+    def _replace(self, real: Any, source: Any, target: Any) -> None:
+        real(source, target)
+        self.log.append(f"replace {_name(source)} -> {Path(target).name}")
+
+    def _on_fd(self, name: str, real: Any, fd: int, *args: Any) -> Any:
+        result = real(fd, *args)
+        self.log.append(f"{name} {self.fds.get(fd, 'journal')}")  # the journal is opened by the store itself
+        return result
 
 
 class TestSaveProtocol:
@@ -97,24 +100,19 @@ class TestSaveProtocol:
     def test_temp_files_are_exclusive_and_private(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """The temp file is created O_EXCL with mode 0600 in the store's own directory."""
         seen = []
-        real_open = os.open
 
-        def spy(path: Any, flags: int, mode: int = 0o777, **kw: Any) -> int:
-            fd = real_open(path, flags, mode, **kw)
+        def spy(real_open: Any, path: Any, flags: int, mode: int = 0o777, **kw: Any) -> int:
+            fd: int = real_open(path, flags, mode, **kw)
             if flags & os.O_CREAT:
                 seen.append((Path(path).parent, flags & os.O_EXCL, stat.S_IMODE(os.fstat(fd).st_mode)))
             return fd
 
-        class Spy:
-            def __getattr__(self, attr: str) -> Any:
-                return spy if attr == "open" else getattr(os, attr)
-
-        monkeypatch.setattr(files, "os", Spy())
-        os.umask(0o000)
+        monkeypatch.setattr(files, "os", OsProxy(open=spy))
+        previous = os.umask(0o000)
         try:
             assert Session(data_dir).run("add first") == 0
         finally:
-            os.umask(0o022)
+            os.umask(previous)
         assert seen and all(parent == data_dir and excl and mode == 0o600 for parent, excl, mode in seen)
 
     def test_leftover_temp_files_are_removed_under_the_lock(self, data_dir: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from taskvault.store import files, journal_store
 
-from .conftest import ERRNOS, FIGURES, CountingOs, FaultyOs, Session, store_bytes, temp_files
+from .conftest import ERRNOS, FIGURES, CountingOs, FaultyOs, OsProxy, Session, store_bytes, temp_files
 
 MUTATIONS = {
     "add": "add New task --tag x --priority high",
@@ -155,13 +155,13 @@ class TestTornAppend:
         bytes_before = journal.read_bytes()
         calls = []
 
-        def half_then_fail(fd: int, data: bytes) -> int:
+        def half_then_fail(write, fd: int, data: bytes) -> int:  # type: ignore[no-untyped-def]
             calls.append(len(data))
             if len(calls) == 1:
-                return os.write(fd, bytes(data[: len(data) // 2]))
+                return write(fd, bytes(data[: len(data) // 2]))
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        monkeypatch.setattr(files, "os", _with(write=half_then_fail))
+        monkeypatch.setattr(files, "os", OsProxy(write=half_then_fail))
         assert session.run("add Another") == 3
         monkeypatch.undo()
         assert journal.read_bytes() == bytes_before
@@ -175,14 +175,14 @@ class TestTornAppend:
         session = Session(directory)
         before = session.state()
 
-        def half_then_fail(fd: int, data: bytes) -> int:
-            os.write(fd, bytes(data[: len(data) // 2]))
+        def half_then_fail(write, fd: int, data: bytes) -> int:  # type: ignore[no-untyped-def]
+            write(fd, bytes(data[: len(data) // 2]))
             raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-        def no_truncate(fd: int, length: int) -> None:
+        def no_truncate(_ftruncate, fd: int, length: int) -> None:  # type: ignore[no-untyped-def]
             raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-        monkeypatch.setattr(files, "os", _with(write=half_then_fail, ftruncate=no_truncate))
+        monkeypatch.setattr(files, "os", OsProxy(write=half_then_fail, ftruncate=no_truncate))
         assert session.run("add Lost") == 3
         monkeypatch.undo()
         assert not (directory / "tasks.journal").read_bytes().endswith(b"\n")
@@ -243,11 +243,3 @@ class TestCompactionFailure:
         # Either this save compacted, or the failed one had in fact completed (only its directory
         # fsync failed): the journal holds at most the one change made since.
         assert len((directory / "tasks.journal").read_bytes().splitlines()) <= 2
-
-
-def _with(**overrides: object) -> object:
-    class Patched:
-        def __getattr__(self, attr: str) -> object:
-            return overrides.get(attr) or getattr(os, attr)
-
-    return Patched()
