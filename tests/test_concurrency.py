@@ -55,6 +55,25 @@ class TestConcurrentSessions:
         assert first.run("add Next") == 0 and second.run("add After") == 0
         assert [t.id for t in Session(data_dir).service.tasks] == [1, 2, 3]
 
+    def test_a_reading_session_sees_what_another_process_saved(self, data_dir: Path) -> None:
+        """A long-lived script session lists the tasks another process added while it waited."""
+        env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir)}
+        session = subprocess.Popen([*TASKVAULT, "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   env=env, text=True)
+        assert session.stdin is not None and session.stdout is not None
+        try:
+            session.stdin.write("add From the session\n")
+            session.stdin.flush()
+            assert json.loads(session.stdout.readline())["id"] == 1  # the session has loaded the store
+            assert run_taskvault(data_dir, "add", "From elsewhere").code == 0
+            session.stdin.write("list\n")
+            session.stdin.flush()
+            titles = [t["title"] for t in json.loads(session.stdout.readline())]
+            assert titles == ["From the session", "From elsewhere"]
+        finally:
+            session.stdin.close()
+            assert session.wait(timeout=10) == 0
+
     def test_change_to_a_task_deleted_elsewhere_is_refused(self, data_dir: Path) -> None:
         """Editing a task another session deleted fails cleanly instead of resurrecting it."""
         from .conftest import Session

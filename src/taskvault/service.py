@@ -11,7 +11,7 @@ import attrs
 
 from .domain.tasklist import Change, TaskList
 from .errors import StorageError
-from .store.journal_store import JournalStore
+from .store.journal_store import CaughtUp, JournalStore
 
 #: Signals that would otherwise interrupt a change between its durable write and its publication.
 _DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
@@ -65,6 +65,14 @@ class TaskService:
         if self._tasks is None:
             self._tasks = self._store.load()
         return self._tasks
+
+    def refresh(self) -> CaughtUp | None:
+        """Bring a loaded task list up to date with other sessions; None if nothing was loaded yet."""
+        if self._tasks is None:
+            return None
+        caught = self._store.refresh(self._tasks)
+        self._tasks = caught.tasks
+        return caught
 
     def now(self) -> dt.datetime:
         return self._clock()

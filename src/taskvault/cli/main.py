@@ -45,6 +45,7 @@ class Runner:
 
     def run(self, tokens: list[str], line: int | None = None) -> int:
         try:
+            self.service.refresh()  # another session may have changed the store since the last line
             result = run_tokens(self.context, tokens)
         except TaskvaultError as error:
             return self.report(error, line)

@@ -242,6 +242,18 @@ class JournalStore:
                 self._cut_torn_tail(fd)
         return CaughtUp(tasks, tuple(missed), tasks.revision - before)
 
+    def refresh(self, tasks: TaskList) -> CaughtUp:
+        """Catch ``tasks`` up with what other sessions saved since, for a read.
+
+        Takes the lock only if there is a journal to read, so a read never creates files.
+        """
+        before = tasks.revision
+        if not os.path.lexists(self.journal_path):
+            fresh = self.load()
+            return CaughtUp(fresh, (), fresh.revision - before)
+        with self.locked():
+            return self.catch_up(tasks)
+
     def _open_journal(self) -> int | None:
         try:
             fd = os.open(self.journal_path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
