@@ -181,6 +181,12 @@ class TestFilesOnDisk:
         assert run_taskvault(data_dir.parent / "fresh", "list").code == 0
         assert not (data_dir.parent / "fresh").exists()
 
+    @pytest.mark.parametrize("args", [["add", "   "], ["done", "1"], ["edit", "1", "--title", "x"]])
+    def test_a_refused_change_creates_no_store(self, tv, data_dir: Path, args: list[str]) -> None:
+        """A change that is refused has nothing to keep: no snapshot or journal appears."""
+        assert tv(*args).code == 1
+        assert sorted(p.name for p in data_dir.iterdir()) in ([], ["tasks.lock"])
+
     def test_console_script_is_installed(self, data_dir: Path) -> None:
         """`pip install .` gives a taskvault command next to the interpreter."""
         command = shutil.which("taskvault", path=os.path.dirname(sys.executable))

@@ -26,7 +26,9 @@ EXIT_CODES = (
     (1, "user error: no such task, invalid value"),
     (2, "usage error: unknown command or option, missing argument"),
     (3, "storage error: could not save, store locked, damaged or too new"),
-    (130, "interrupted (Ctrl-C)"),
+    (70, "internal error: a bug; the message names the crash log"),
+    (130, "interrupted: Ctrl-C"),
+    (141, "output closed: the reader went away early, as with | head"),
 )
 
 
@@ -41,7 +43,7 @@ def overview() -> str:
     lines += ["", "Options:"]
     option_width = max(len(o) for o, _ in GLOBAL_OPTIONS)
     lines += [f"  {o.ljust(option_width)}  {h}" for o, h in GLOBAL_OPTIONS]
-    lines += ["", "Exit codes: " + "; ".join(f"{code} {text.split(':')[0]}" for code, text in EXIT_CODES),
+    lines += ["", "Exit codes: " + ", ".join(f"{code} {text.split(':')[0]}" for code, text in EXIT_CODES),
               "Run 'taskvault help COMMAND' for one command in full."]
     return "\n".join(lines)
 
@@ -50,11 +52,11 @@ def command_help(command: Command) -> str:
     lines = [f"usage: taskvault {command.usage}", "", command.summary[0].upper() + command.summary[1:] + "."]
     if command.description:
         lines += ["", command.description]
+    options = command.all_options
+    width = max(len(name) for name in [*(a.name for a in command.arguments), *(o.usage for o in options)])
     if command.arguments:
         lines += ["", "Arguments:"]
-        lines += [f"  {a.name.ljust(12)}  {a.help}" for a in command.arguments]
-    options = command.all_options
-    width = max(len(o.usage) for o in options)
+        lines += [f"  {a.name.ljust(width)}  {a.help}" for a in command.arguments]
     lines += ["", "Options:"]
     lines += [f"  {o.usage.ljust(width)}  {o.help}" for o in options]
     if command.examples:

@@ -50,7 +50,7 @@ def parse_priority(text: str) -> Priority | None:
     for priority in Priority:
         if priority.value == word or priority.value[0] == word:
             return priority
-    raise InvalidValue(f"{text!r} is not a priority", hint="use low, medium, high or none (or l, m, h)")
+    raise InvalidValue(f"{text!r} is not a priority", hint="use low, medium, high or none; l, m and h also work")
 
 
 def parse_due(text: str, today: dt.date) -> dt.date:

@@ -283,15 +283,13 @@ class JournalStore:
         return os.pread(fd, length, position.end - length) == position.last_line
 
     def _reload(self, fd: int | None) -> TaskList:
-        """Load everything again (under the lock), creating the store's files if they are missing."""
+        """Load everything again (under the lock). Missing files are created by the first append."""
         journal = None
         if fd is not None:
             size = os.fstat(fd).st_size
             journal = os.pread(fd, size, 0) if size else b""
         tasks = self._build(self._read(self.snapshot_path), journal)
-        if fd is None:
-            self._create_files(tasks)
-        elif len(journal or b"") > self._position.end:
+        if fd is not None and len(journal or b"") > self._position.end:
             self._cut_torn_tail(fd)
         return tasks
 
@@ -326,8 +324,11 @@ class JournalStore:
         ``tasks`` is not modified: the caller applies the change once this returns. On any
         failure nothing a reader can see has changed, and SaveFailed is raised.
         """
-        assert self._lock.held and self._journal_fd is not None, "append needs catch_up under the lock"
+        assert self._lock.held and tasks.revision == self._revision, "append needs catch_up under the lock"
         tasks.check(change)
+        if self._journal_fd is None:  # the store's first change: only now is there something to keep
+            self._create_files(tasks)
+        assert self._journal_fd is not None
         revision = tasks.revision + 1
         line = codec.encode_record(change, revision, self._clock())
         try:
