@@ -126,6 +126,10 @@ def _dumps(obj: Any) -> str:
 
 
 def _loads(data: bytes, what: str) -> Any:
+    if not data.strip():
+        raise FormatError(f"{what} is empty", "")
+    if not data.strip(b"\0"):
+        raise FormatError(f"{what} holds only zero bytes, as a disk can leave a file after a crash", "")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -133,7 +137,8 @@ def _loads(data: bytes, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FormatError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "") from None
+        reason = exc.msg.removesuffix(" at")
+        raise FormatError(f"{what} is not valid JSON: {reason} at line {exc.lineno} column {exc.colno}", "") from None
     except RecursionError:
         raise FormatError(f"{what} is nested too deeply to be a taskvault file", "") from None
 
@@ -198,7 +203,7 @@ def _unframe(line: bytes, what: str) -> Any:
     except ValueError:
         raise FormatError(f"{what} has no checksum", "") from None
     if zlib.crc32(payload) != expected:
-        raise FormatError(f"{what} fails its checksum (the file was damaged)", "")
+        raise FormatError(f"{what} fails its checksum, so the file was damaged", "")
     return _loads(payload, what)
 
 

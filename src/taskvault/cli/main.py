@@ -106,7 +106,8 @@ def _read_script(path: str) -> list[str]:
 
 def _waiting_notice(err: TextIO) -> Callable[[float], None]:
     def notice(remaining: float) -> None:
-        err.write(f"taskvault: the store is busy in another session; waiting up to {remaining:.0f} s…\n")
+        seconds = f"{remaining:.1f}" if remaining < 10 else f"{remaining:.0f}"
+        err.write(f"taskvault: the store is busy in another session; waiting up to {seconds} s…\n")
         err.flush()
     return notice
 

@@ -128,6 +128,8 @@ class TextRenderer:
     @staticmethod
     def _summary(result: TaskTable) -> str:
         shown = len(result.tasks)
+        if not result.open_count and not result.done_count:
+            return "no tasks yet; add one with: taskvault add TITLE"
         noun = "task" if shown == 1 else "tasks"
         if result.show is Show.OPEN:
             return f"{shown} open {noun} shown ({result.open_count} open, {result.done_count} done in all)"
