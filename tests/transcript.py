@@ -108,6 +108,10 @@ def parse(path: Path) -> list[Scenario]:
         raise ValueError(f"{path}: a console block is not closed")
     if steps:
         scenarios.append(Scenario(path, name, start, tuple(steps)))
+    for scenario in scenarios:
+        for step in scenario.steps:
+            if step.kind in ("start", "send") and "..." in step.expected:
+                raise ValueError(f"{path}:{step.line}: a session step reads exactly its lines; '...' cannot stand in")
     return scenarios
 
 
@@ -258,7 +262,7 @@ class _Session:
 def run(scenario: Scenario, workdir: Path) -> int:
     """Run every step in a fresh data directory; raise TranscriptFailed at the first difference."""
     data, home = workdir / "data", workdir / "home"
-    data.mkdir(mode=0o700)
+    data.mkdir(mode=0o700, parents=True)
     home.mkdir()
     env = environment(data, home)
     sessions: dict[str, _Session] = {}
