@@ -16,6 +16,8 @@ _ID = Argument("ID", "a task id", kind="id")
 COMMANDS = Registry([
     Command(
         "add", "add a task", handlers.run_add, mutates=True,
+        description="The task gets the next id, which is never used again. Words after the options are\n"
+                    "part of the title too; a title word that looks like an option goes after --.",
         arguments=(Argument("TITLE", "the title; several words are joined with spaces", many=True),),
         options=(
             _PRIORITY,
@@ -27,6 +29,8 @@ COMMANDS = Registry([
     ),
     Command(
         "list", "list tasks (open ones unless told otherwise)", handlers.run_list,
+        description="Filters combine: every one given must match. The last line counts the tasks shown\n"
+                    "and the open and done tasks in the store. Overdue dates are shown in red on a terminal.",
         options=(
             Option("--all", "open and done tasks"),
             Option("--done", "only done tasks"),
@@ -44,6 +48,8 @@ COMMANDS = Registry([
     ),
     Command(
         "edit", "change a task's title, note, priority, due date or tags", handlers.run_edit, mutates=True,
+        description="Only the fields given change; `updated` is set to now. Editing a task to the values\n"
+                    "it already has saves nothing and says so.",
         arguments=(_ID,),
         options=(
             Option("--title", "a new title", metavar="TEXT"),
@@ -60,6 +66,8 @@ COMMANDS = Registry([
     ),
     Command(
         "done", "mark tasks done (all or none of them)", handlers.run_done, mutates=True,
+        description="If any id does not exist, nothing changes. A task that is already done is left as it\n"
+                    "was and reported as such.",
         arguments=(_IDS,), examples=("done 1", "done 1 3 4"),
     ),
     Command(
@@ -68,6 +76,7 @@ COMMANDS = Registry([
     ),
     Command(
         "delete", "delete tasks for good; their ids are never used again", handlers.run_delete, mutates=True,
+        description="If any id does not exist, nothing is deleted.",
         arguments=(_IDS,), examples=("delete 2", "delete 2 5-7"),
     ),
     Command(
