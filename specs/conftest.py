@@ -6,7 +6,6 @@ that each scenario is a test, and counts them for the summary.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from tests import transcript
 
 _COUNTS: Counter[str] = Counter()
+_FEATURES: set[str] = set()
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
@@ -35,13 +35,14 @@ class ScenarioItem(pytest.Item):
         self.scenario = scenario
 
     def runtest(self) -> None:
-        missing = transcript.missing_tools(self.scenario)
-        if missing and not os.environ.get("TASKVAULT_REQUIRE_TOOLS"):
-            pytest.skip(f"needs {', '.join(missing)} (apt-get install fiu-utils strace tmux)")
+        reason = transcript.skip_reason(self.scenario)
+        if reason:
+            pytest.skip(reason)
         workdir = self.config._tmp_path_factory.mktemp("scenario")  # type: ignore[attr-defined]
         steps = transcript.run(self.scenario, workdir)
         _COUNTS["scenarios"] += 1
         _COUNTS["steps"] += steps
+        _FEATURES.add(self.path.parent.name)
 
     def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def]
         if isinstance(excinfo.value, transcript.TranscriptFailed):
@@ -55,4 +56,4 @@ class ScenarioItem(pytest.Item):
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     if _COUNTS:
         terminalreporter.write_line(f"specs: {_COUNTS['scenarios']} scenarios passed "
-                                    f"({_COUNTS['steps']} transcript steps, each a fresh process)")
+                                    f"({_COUNTS['steps']} transcript steps) in {len(_FEATURES)} features")
