@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
@@ -14,7 +15,7 @@ from ..commands.dispatch import run_tokens, split_line
 from ..commands.help import overview
 from ..errors import StorageError, TaskvaultError, UsageError
 from ..service import TaskService
-from ..store.journal_store import JournalStore
+from ..store.journal_store import CaughtUp, JournalStore
 from . import config
 from .crash import EXIT_INTERNAL, report_crash
 from .render import Style, TextRenderer, error_json, error_text, render_json
@@ -35,9 +36,13 @@ class Runner:
     """Runs command lines against one service and writes each result as soon as it is durable."""
 
     def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
-                 width: int | None) -> None:
+                 width: int | None, confirm: Callable[[str], bool] | None = None,
+                 on_caught_up: Callable[[CaughtUp], None] | None = None) -> None:
         self.service = service
-        self.context = Context(service)
+        self.context = Context(service, confirm)
+        self.on_caught_up = on_caught_up
+        #: The error the last failing command reported, for the interactive session's status bar.
+        self.last_error: TaskvaultError | None = None
         self.as_json = as_json
         self.style = style
         self.out, self.err = out, err
@@ -45,7 +50,9 @@ class Runner:
 
     def run(self, tokens: list[str], line: int | None = None) -> int:
         try:
-            self.service.refresh()  # another session may have changed the store since the last line
+            caught = self.service.refresh()  # another session may have changed the store since the last line
+            if caught is not None and caught.behind and self.on_caught_up is not None:
+                self.on_caught_up(caught)
             result = run_tokens(self.context, tokens)
         except TaskvaultError as error:
             return self.report(error, line)
@@ -58,7 +65,7 @@ class Runner:
         self._warn()
         return 0
 
-    def run_line(self, text: str, line: int) -> int:
+    def run_line(self, text: str, line: int | None) -> int:
         try:
             tokens = split_line(text)
         except UsageError as error:
@@ -67,6 +74,7 @@ class Runner:
 
     def report(self, error: TaskvaultError, line: int | None = None) -> int:
         code = exit_code(error)
+        self.last_error = error
         if self.as_json:
             self.out.write(error_json(error, code, line) + "\n")
             self.out.flush()
@@ -112,6 +120,15 @@ def _waiting_notice(err: TextIO) -> Callable[[float], None]:
     return notice
 
 
+def _run_repl(runner: Runner, directory: Path, style: Style, err: TextIO) -> int:
+    from . import repl  # prompt_toolkit costs ~125 ms to import: only the interactive session pays
+
+    history, problem = repl.open_history(repl.history_path())
+    if problem:
+        err.write(style(f"warning: {problem}", "yellow") + "\n")
+    return repl.Repl(runner, directory, history=history, style=style).run()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out, err, env = sys.stdout, sys.stderr, os.environ
@@ -143,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         if tokens:
             return runner.run(tokens)
         if sys.stdin.isatty() and on_terminal:
-            out.write(overview() + "\n")
-            return 0
+            return _run_repl(runner, directory, style, err)
         if hasattr(sys.stdin, "reconfigure"):
             sys.stdin.reconfigure(errors="surrogateescape")
         return runner.run_script(sys.stdin, options.keep_going)

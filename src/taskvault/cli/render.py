@@ -9,7 +9,7 @@ from typing import Any
 from wcwidth import wcswidth
 
 from ..codec import task_to_dict
-from ..commands.results import HelpText, Result, TaskDetail, TaskSaved, TasksChanged, TaskTable
+from ..commands.results import Declined, HelpText, Result, TaskDetail, TaskSaved, TasksChanged, TaskTable
 from ..domain.query import Show
 from ..domain.task import Priority, Task
 from ..errors import TaskvaultError
@@ -74,7 +74,7 @@ class TextRenderer:
                 return self.table(result)
             case TasksChanged():
                 return self.changed(result)
-            case HelpText(text=text):
+            case HelpText(text=text) | Declined(text=text):
                 return text
         raise TypeError(f"no text rendering for {result!r}")
 
@@ -180,6 +180,8 @@ def render_json(result: Result) -> str:
             return _dumps([task_to_dict(t) for t in sorted(changed + unchanged, key=lambda t: t.id)])
         case HelpText(text=text):
             return _dumps({"help": text})
+        case Declined():
+            return _dumps([])
     raise TypeError(f"no JSON rendering for {result!r}")
 
 

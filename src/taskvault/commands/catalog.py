@@ -77,7 +77,10 @@ COMMANDS = Registry([
     Command(
         "delete", "delete tasks for good; their ids are never used again", handlers.run_delete, mutates=True,
         description="If any id does not exist, nothing is deleted.",
-        arguments=(_IDS,), examples=("delete 2", "delete 2 5-7"),
+        arguments=(_IDS,),
+        options=(Option("--yes", "do not ask for confirmation (the interactive session asks before "
+                        "deleting several tasks)"),),
+        examples=("delete 2", "delete 2 5-7 --yes"),
     ),
     Command(
         "help", "show the commands, or one command in full", run_help,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import attrs
 
@@ -12,6 +13,8 @@ from ..service import TaskService
 @attrs.frozen
 class Context:
     service: TaskService
+    #: Asks the user a yes/no question; None where nobody can answer (one-shot, scripts).
+    confirm: Callable[[str], bool] | None = None
 
     @property
     def today(self) -> dt.date:

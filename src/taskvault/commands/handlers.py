@@ -8,7 +8,7 @@ from ..domain.task import normalize_tag
 from ..errors import UsageError
 from .context import Context
 from .registry import ParsedArgs
-from .results import TaskDetail, TaskSaved, TasksChanged, TaskTable
+from .results import Declined, TaskDetail, TaskSaved, TasksChanged, TaskTable
 from .values import parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
 
 
@@ -97,9 +97,14 @@ def run_reopen(ctx: Context, args: ParsedArgs) -> TasksChanged:
     return _run_status(ctx, args, done=False)
 
 
-def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged:
+def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
     ids = parse_ids(args.positionals)
     service = ctx.service
+    if len(ids) > 1 and not args["yes"] and ctx.confirm is not None:
+        named = service.tasks.require(ids)  # a missing id is an error before any question
+        listed = ", ".join(f"{t.id} {t.title}" for t in named[:5]) + (", …" if len(named) > 5 else "")
+        if not ctx.confirm(f"Delete {len(named)} tasks ({listed})?"):
+            return Declined("Nothing deleted.")
     doomed: list = []
 
     def plan(tasks):  # type: ignore[no-untyped-def]

@@ -37,7 +37,7 @@ def overview() -> str:
 
     width = max(len(c.name) for c in COMMANDS)
     lines = ["usage: taskvault [OPTIONS] [COMMAND [ARGS...]]", "",
-             "With no command, taskvault reads commands from standard input, one per line.", "",
+             "With no command: an interactive session on a terminal, else commands from standard input, one per line.", "",
              "Commands:"]
     lines += [f"  {c.name.ljust(width)}  {c.summary}" for c in COMMANDS]
     lines += ["", "Options:"]

@@ -169,6 +169,9 @@ class Registry:
     def names(self) -> list[str]:
         return list(self._commands)
 
+    def find(self, name: str) -> Command | None:
+        return self._commands.get(name)
+
     def get(self, name: str) -> Command:
         try:
             return self._commands[name]

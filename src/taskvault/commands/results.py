@@ -45,4 +45,11 @@ class HelpText:
     text: str
 
 
-Result = TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText
+@attrs.frozen
+class Declined:
+    """The user answered no when asked to confirm; nothing was changed."""
+
+    text: str
+
+
+Result = TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText | Declined

@@ -1,0 +1,93 @@
+"""Tab completion for the interactive session, generated from the registry and the live task list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+from ..commands.catalog import COMMANDS
+from ..commands.registry import Command, Option
+from ..domain.tasklist import TaskList
+
+#: Words the session understands besides the registry's commands.
+SESSION_WORDS = {"quit": "leave the session", "exit": "leave the session"}
+DATE_WORDS = ("today", "tomorrow", "yesterday", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "+1d", "+1w")
+#: Which tasks a command's ids are offered from: done tasks make no sense for `done`, and so on.
+_ID_FILTER: dict[str, Callable[[bool], bool]] = {"done": lambda is_open: is_open,
+                                                 "reopen": lambda is_open: not is_open}
+
+
+class TaskCompleter(Completer):
+    """Completes commands, options, option values, task ids (with titles) and tags."""
+
+    def __init__(self, tasks: Callable[[], TaskList | None]) -> None:
+        #: Returns the loaded task list, or None while it is still loading.
+        self._tasks = tasks
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        words = text.split()
+        current = "" if not words or text[-1:].isspace() else words.pop()
+        if not words:
+            yield from self._commands(current)
+            return
+        command = COMMANDS.find(words[0])
+        if command is None:
+            return
+        option = _option(command, words[-1])
+        if option is not None and option.takes_value:
+            yield from self._values(command, option, current)
+        elif current.startswith("-"):
+            yield from _matching(current, ((o.name, o.help) for o in command.all_options))
+        else:
+            yield from self._positional(command, words[1:], current)
+
+    def _commands(self, current: str) -> Iterator[Completion]:
+        pairs = [(c.name, c.summary) for c in COMMANDS] + list(SESSION_WORDS.items())
+        yield from _matching(current, pairs)
+
+    def _values(self, command: Command, option: Option, current: str) -> Iterator[Completion]:
+        if option.choices:
+            yield from _matching(current, ((c, "") for c in option.choices))
+        elif option.name == "--tag":
+            yield from self._tags(command, current)
+        elif option.metavar == "DATE":
+            yield from _matching(current, ((d, "") for d in DATE_WORDS))
+
+    def _tags(self, command: Command, current: str) -> Iterator[Completion]:
+        tasks = self._tasks()
+        if tasks is None:
+            return
+        counts: dict[str, int] = {}
+        for task in tasks:
+            for tag in task.tags:
+                counts[tag] = counts.get(tag, 0) + 1
+        sign = current[:1] if command.name == "edit" and current[:1] in "+-" else ""
+        pairs = ((sign + tag, f"{n} task{'s' if n != 1 else ''}") for tag, n in sorted(counts.items()))
+        yield from _matching(current, pairs)
+
+    def _positional(self, command: Command, given: list[str], current: str) -> Iterator[Completion]:
+        if not command.arguments:
+            return
+        argument = command.arguments[-1] if len(given) >= len(command.arguments) else command.arguments[len(given)]
+        if argument.kind == "command":
+            yield from _matching(current, ((c.name, c.summary) for c in COMMANDS))
+        elif argument.kind == "id":
+            tasks = self._tasks()
+            if tasks is None:
+                return
+            wanted = _ID_FILTER.get(command.name, lambda is_open: True)
+            pairs = ((str(t.id), t.title) for t in tasks if wanted(t.is_open) and str(t.id) not in given)
+            yield from _matching(current, pairs)
+
+
+def _option(command: Command, word: str) -> Option | None:
+    return next((o for o in command.all_options if o.name == word), None)
+
+
+def _matching(current: str, pairs: Iterable[tuple[str, str]]) -> Iterator[Completion]:
+    for value, meta in pairs:
+        if value.startswith(current):
+            yield Completion(value, start_position=-len(current), display_meta=meta or None)

@@ -1,0 +1,238 @@
+"""The interactive session: a prompt_toolkit prompt in front of the same Runner as scripts use.
+
+Imported only when taskvault runs on a terminal with no command, so other modes never pay for
+prompt_toolkit. The store is loaded in a background thread while the prompt is drawn; the first
+command waits for it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.formatted_text import HTML, FormattedText
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+
+from .. import __version__
+from ..domain.tasklist import TaskList
+from ..errors import TaskvaultError
+from ..store.journal_store import CaughtUp
+from .completion import TaskCompleter
+from .crash import report_crash
+from .render import Style
+
+PROMPT = "taskvault> "
+_VERBS = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted"}
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: leave the session once no change is in flight."""
+
+
+def history_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("taskvault", appauthor=False)) / "history"
+
+
+def open_history(path: Path) -> tuple[History, str | None]:
+    """The persistent command history (0600 in a 0700 directory), or an in-memory one and why."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600))
+        return FileHistory(str(path)), None
+    except OSError as exc:
+        return InMemoryHistory(), f"history will not be kept: cannot write {path}: {exc.strerror}"
+
+
+def describe(caught: CaughtUp) -> str:
+    """'2 changes from another session: added 7, done 3' — what another session changed."""
+    count = caught.behind
+    noun = "change" if count == 1 else "changes"
+    if not caught.changes:
+        return f"{count} {noun} from another session (store reloaded)"
+    by_verb: dict[str, list[int]] = {}
+    for change in caught.changes:
+        ids = change.delete if change.command == "delete" else tuple(t.id for t in change.put)
+        by_verb.setdefault(_VERBS.get(change.command, change.command), []).extend(ids)
+    parts = [f"{verb} {','.join(str(i) for i in ids)}" for verb, ids in by_verb.items() if ids]
+    return f"{count} {noun} from another session: " + ", ".join(parts)
+
+
+def shorten(path: Path, width: int = 40) -> str:
+    home = str(Path.home())
+    text = str(path)
+    if text == home or text.startswith(home + os.sep):
+        text = "~" + text[len(home):]
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+class Repl:
+    """One interactive session. ``runner`` is the same Runner scripts use."""
+
+    def __init__(self, runner: Any, store_path: Path, *, history: History, style: Style,
+                 input: Input | None = None, output: Output | None = None, out: TextIO | None = None) -> None:
+        self.runner = runner
+        self.service = runner.service
+        self.style = style
+        self.out = out or sys.stdout
+        self.store_label = shorten(store_path)
+        self.status: tuple[str, str] = ("", "")  # (text, "ok" | "error")
+        self._loaded = threading.Event()
+        self._in_command = False
+        self.session: PromptSession[str] = PromptSession(
+            PROMPT, completer=TaskCompleter(self._tasks_if_loaded), complete_while_typing=False,
+            history=history, auto_suggest=AutoSuggestFromHistory(), bottom_toolbar=self.toolbar,
+            input=input, output=output, color_depth=None if style.enabled else _monochrome(),
+        )
+        runner.on_caught_up = self._announce
+        runner.context = attrs.evolve(runner.context, confirm=self.confirm)
+
+    # -- the store, loaded behind the prompt ----------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            self.service.tasks  # noqa: B018 (loads and caches the task list)
+        except TaskvaultError:
+            pass  # the first command reports it, as one-shot mode would
+        except Exception:  # a bug: the first command reports it through the crash log  # noqa: BLE001
+            pass
+        finally:
+            self._loaded.set()
+
+    def _tasks_if_loaded(self) -> TaskList | None:
+        if not self._loaded.is_set():
+            return None
+        return self.service._tasks  # noqa: SLF001 (peek without loading or raising)
+
+    def toolbar(self) -> FormattedText | HTML:
+        tasks = self._tasks_if_loaded()
+        if not self._loaded.is_set():
+            counts = "loading…"
+        elif tasks is None:
+            counts = "store not loaded"
+        else:
+            open_count, done_count = tasks.counts()
+            counts = f"{open_count} open · {done_count} done"
+        text, kind = self.status
+        parts: list[tuple[str, str]] = [("", f" {self.store_label} · {counts}")]
+        if text:
+            parts.append(("", " · "))
+            parts.append(("fg:ansired bold" if kind == "error" and self.style.enabled else "", text))
+        return FormattedText(parts)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        threading.Thread(target=self._load, name="taskvault-load", daemon=True).start()
+        self._print(f"taskvault {__version__} · {self.store_label} · 'help' lists the commands, "
+                    "'quit' or Ctrl-D leaves")
+        with self._signals():
+            while True:
+                try:
+                    text = self.session.prompt()
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C drops the line being typed
+                except (EOFError, Terminated):
+                    break
+                text = text.strip()
+                if text in ("quit", "exit"):
+                    break
+                if text and not self.execute(text):
+                    break
+        return 0
+
+    def execute(self, text: str) -> bool:
+        """Run one line; return False when the session must end (SIGTERM/SIGHUP)."""
+        self._loaded.wait()
+        self.runner.width = shutil.get_terminal_size().columns
+        before = self._revision()
+        started = time.perf_counter()
+        self._in_command = True
+        try:
+            code = self.runner.run_line(text, None)
+        except KeyboardInterrupt:
+            saved = self._revision() != before
+            self._print(self.style("interrupted: " + ("the change was saved" if saved else "nothing was changed"),
+                                   "yellow"))
+            return True
+        except Terminated:
+            return False
+        except Exception as exc:  # a bug: one line, the traceback in the log, and the session goes on
+            self._print(self.style(report_crash(exc), "red"))
+            self.status = ("internal error", "error")
+            return True
+        finally:
+            self._in_command = False
+        elapsed = (time.perf_counter() - started) * 1000
+        if code:
+            error = self.runner.last_error
+            self.status = (error.message if error else "error", "error")
+        elif self._revision() != before and self.service.warnings == []:
+            self.status = (f"saved · {elapsed:.1f} ms", "ok")
+        return True
+
+    def _revision(self) -> tuple[int, int] | None:
+        """Which list at which revision memory holds: a change or a reload alters it."""
+        tasks = self._tasks_if_loaded()
+        return None if tasks is None else (id(tasks), tasks.revision)
+
+    def _announce(self, caught: CaughtUp) -> None:
+        self._print(self.style(describe(caught), "cyan"))
+
+    def confirm(self, question: str) -> bool:
+        # A session of its own: prompt() keeps its arguments as the session's new defaults.
+        asking: PromptSession[str] = PromptSession(input=self.session.input, output=self.session.output)
+        try:
+            answer = asking.prompt(f"{question} [y/N] ")
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    def _print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    # -- signals --------------------------------------------------------------------------
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGTERM and SIGHUP end the session cleanly: at the prompt at once, in a command after it.
+
+        A change in flight is protected by the service (the signal is held back until the change
+        is both durable and applied), so raising here never splits one.
+        """
+        def handler(signum: int, _frame: object) -> None:
+            app = self.session.app
+            if app.is_running and not self._in_command:
+                app.loop.call_soon_threadsafe(lambda: app.exit(exception=Terminated()) if app.is_running else None)
+            else:
+                raise Terminated()
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def _monochrome() -> Any:
+    from prompt_toolkit.output.color_depth import ColorDepth
+
+    return ColorDepth.MONOCHROME
+
