@@ -90,6 +90,7 @@ class Repl:
         self.service = runner.service
         self.style = style
         self.out = out or sys.stdout
+        self.store_path = store_path
         self.store_label = shorten(store_path)
         self.status: tuple[str, str] = ("", "")  # (text, "ok" | "error")
         self._loaded = threading.Event()
@@ -129,10 +130,11 @@ class Repl:
             open_count, done_count = tasks.counts()
             counts = f"{open_count} open · {done_count} done"
         text, kind = self.status
-        parts: list[tuple[str, str]] = [("", f" {self.store_label} · {counts}")]
+        parts: list[tuple[str, str]] = [("", f" {counts}")]
         if text:
             parts.append(("", " · "))
             parts.append(("fg:ansired bold" if kind == "error" and self.style.enabled else "", text))
+        parts.append(("", f" · {self.store_label}"))  # last: the first to be cut on a narrow terminal
         return FormattedText(parts)
 
     # -- the loop -------------------------------------------------------------------------
@@ -181,7 +183,9 @@ class Repl:
         elapsed = (time.perf_counter() - started) * 1000
         if code:
             error = self.runner.last_error
-            self.status = (error.message if error else "error", "error")
+            # The toolbar is one line: name the store's files without the directory shown beside them.
+            message = error.message.replace(str(self.store_path) + os.sep, "") if error else "error"
+            self.status = (message, "error")
         elif self._revision() != before and self.service.warnings == []:
             self.status = (f"saved · {elapsed:.1f} ms", "ok")
         return True
