@@ -188,7 +188,8 @@ class Terminal:
                 self.child.send("\x1b[1;1R")
                 continue
             self.seen += self.child.after
-            plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r", "", self.seen)
+            # A redraw moves over unchanged cells with cursor-forward: read that as a space.
+            plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r", "", self.seen.replace("\x1b[C", " "))
             if text in plain:
                 self.seen = ""
                 return

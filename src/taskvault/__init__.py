@@ -1,8 +1,5 @@
 """taskvault: a terminal task manager whose every change is durable before it is acknowledged."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("taskvault")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+# The one place the version is written: pyproject.toml reads it from here (hatch), and
+# importlib.metadata is not used to look it up because importing it costs ~45 ms at start-up.
+__version__ = "0.1.0"

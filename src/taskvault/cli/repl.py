@@ -114,6 +114,9 @@ class Repl:
             pass
         finally:
             self._loaded.set()
+            app = self.session.app
+            if app.is_running:  # redraw the toolbar: "loading…" becomes the counts
+                app.loop.call_soon_threadsafe(app.invalidate)  # type: ignore[union-attr]
 
     def _tasks_if_loaded(self) -> TaskList | None:
         if not self._loaded.is_set():
