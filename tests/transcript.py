@@ -11,6 +11,8 @@ A transcript is what a person would see in a terminal::
 ``$ CMD <<'EOF'`` feeds the following lines, up to ``EOF``, to standard input. A long-lived
 session is started with ``A$ CMD``; ``A> LINE`` writes LINE to its standard input and expects the
 lines after it; ``A> ^D`` closes its input and expects the rest of its output and its exit code.
+``T% CMD`` starts CMD on a real terminal (tmux) instead: ``T> LINE`` types LINE and Enter and
+expects what the screen then shows up to the next prompt, and ``T> ^D`` presses Ctrl-D.
 
 Every scenario runs in a fresh, empty data directory, which is also the working directory, so
 ``cat tasks.json`` works. In expected output, ``<uuid>``, ``<time>``, ``<today>``, ``<today+N>``,
@@ -27,16 +29,19 @@ import difflib
 import os
 import queue
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 
 TIMEOUT = 30.0
-_SESSION = re.compile(r"^([A-Z])([$>]) (.*)$")
+_SESSION = re.compile(r"^([A-Z])([$%>]) (.*)$")
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1")
 _EXIT = re.compile(r"^\[exit (\d+)\]$")
 _HEADING = re.compile(r"^#+\s+Scenario:\s*(.+?)\s*$")
@@ -72,7 +77,8 @@ class Scenario:
     def tools(self) -> set[str]:
         """Programs, other than taskvault and the shell's own, that the scenario runs."""
         words = {word for step in self.steps if step.kind in ("shell", "start") for word in step.text.split()}
-        return words & {"fiu-run", "strace", "tmux", "jq"}
+        return (words & {"fiu-run", "strace", "tmux", "jq"}) | ({"tmux"} if any(
+            step.kind == "terminal" for step in self.steps) else set())
 
 
 def parse(path: Path) -> list[Scenario]:
@@ -110,7 +116,7 @@ def parse(path: Path) -> list[Scenario]:
         scenarios.append(Scenario(path, name, start, tuple(steps)))
     for scenario in scenarios:
         for step in scenario.steps:
-            if step.kind in ("start", "send") and "..." in step.expected:
+            if step.kind in ("start", "terminal", "send") and "..." in step.expected:
                 raise ValueError(f"{path}:{step.line}: a session step reads exactly its lines; '...' cannot stand in")
     return scenarios
 
@@ -120,8 +126,8 @@ def _read_step(lines: list[str], index: int) -> tuple[Step, int]:
     session_line = _SESSION.match(text)
     if session_line:
         session, sign, command = session_line.groups()
-        if sign == "$":
-            return Step("start", command, index + 1, session), index + 1
+        if sign in "$%":
+            return Step("start" if sign == "$" else "terminal", command, index + 1, session), index + 1
         kind = "close" if command == "^D" else "send"
         return Step(kind, command, index + 1, session), index + 1
     command = text[2:]
@@ -259,13 +265,86 @@ class _Session:
             self.process.wait()
 
 
+class _Terminal:
+    """An interactive session on a real terminal (tmux), read as the screen a person sees.
+
+    After each line, the output is what the screen shows between that line and the next prompt.
+    """
+
+    PROMPT = "taskvault>"
+    QUESTION = re.compile(r".*\? \[y/N\]")
+
+    def __init__(self, command: str, cwd: Path, env: dict[str, str]) -> None:
+        self.socket = f"taskvault-{os.getpid()}-{id(self)}"
+        exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+        script = f"cd {shlex.quote(str(cwd))} && env -i {exports} {command}; echo \"[exit $?]\"; sleep 600"
+        self._tmux("new-session", "-d", "-x", "100", "-y", "50", script)
+        self.sent = 0
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args], check=True, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=TIMEOUT).stdout
+
+    def _screen(self) -> list[str]:
+        return [line.rstrip() for line in self._tmux("capture-pane", "-p", "-J", "-S", "-").splitlines()]
+
+    def _wait(self, ready: Callable[[list[str]], list[str] | None]) -> list[str]:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            found = ready(self._screen())
+            if found is not None:
+                return found
+            time.sleep(0.02)  # polling the screen for a condition, not waiting for time to pass
+        return [*self._screen(), "(timed out waiting for the screen)"]
+
+    def _prompts(self, screen: list[str]) -> list[int]:
+        """Lines where the session waits for input: its prompt, or a yes/no question."""
+        return [i for i, line in enumerate(screen) if line.startswith(self.PROMPT) or self.QUESTION.match(line)]
+
+    def start(self) -> list[str]:
+        def ready(screen: list[str]) -> list[str] | None:
+            prompts = self._prompts(screen)
+            return screen[: prompts[0]] if prompts else None
+        return self._wait(ready)
+
+    def send(self, text: str) -> tuple[list[str], int]:
+        """Type ``text`` (``^D``: press Ctrl-D); return the screen's answer and the exit code if it ended."""
+        self.sent += 1
+        if text == "^D":
+            self._tmux("send-keys", "-t", "0", "C-d")
+        else:
+            self._tmux("send-keys", "-t", "0", "-l", text)
+            self._tmux("send-keys", "-t", "0", "Enter")
+
+        def ready(screen: list[str]) -> list[str] | None:
+            prompts = self._prompts(screen)
+            if len(prompts) < self.sent:
+                return None
+            start = prompts[self.sent - 1] + 1
+            ended = [i for i in range(start, len(screen)) if _EXIT.match(screen[i])]
+            if ended:
+                return screen[start: ended[0] + 1]
+            if len(prompts) == self.sent:
+                return None
+            end = prompts[self.sent] + (1 if self.QUESTION.match(screen[prompts[self.sent]]) else 0)
+            return screen[start: end]  # a question is shown as the output's last line
+        lines = self._wait(ready)
+        exited = _EXIT.match(lines[-1]) if lines else None
+        if exited:
+            return [line for line in lines[:-1] if line], int(exited.group(1))
+        return lines, 0
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=TIMEOUT)
+
+
 def run(scenario: Scenario, workdir: Path) -> int:
     """Run every step in a fresh data directory; raise TranscriptFailed at the first difference."""
     data, home = workdir / "data", workdir / "home"
     data.mkdir(mode=0o700, parents=True)
     home.mkdir()
     env = environment(data, home)
-    sessions: dict[str, _Session] = {}
+    sessions: dict[str, _Session | _Terminal] = {}
     try:
         for step in scenario.steps:
             today = dt.date.today()
@@ -276,11 +355,16 @@ def run(scenario: Scenario, workdir: Path) -> int:
             elif step.kind == "start":
                 sessions[step.session or ""] = _Session(step.text, data, env)
                 actual, code = sessions[step.session or ""].read(len(step.expected)), 0
+            elif step.kind == "terminal":
+                terminal = sessions[step.session or ""] = _Terminal(step.text, data, {**env, "TERM": "xterm"})
+                actual, code = terminal.start(), 0
             else:
                 session = sessions.get(step.session or "")
                 if session is None:
                     raise TranscriptFailed(f"{scenario.path}:{step.line}: session {step.session} was never started")
-                if step.kind == "send":
+                if isinstance(session, _Terminal):
+                    actual, code = session.send(step.text)
+                elif step.kind == "send":
                     session.send(step.text)
                     actual, code = session.read(len(step.expected)), 0
                 else:
@@ -304,7 +388,8 @@ def _compare(scenario: Scenario, step: Step, actual: list[str], code: int, today
     shown = match(step.expected, actual, today, data)
     if shown is not None and code == step.exit_code:
         return
-    prompt = {"shell": "$ ", "start": f"{step.session}$ "}.get(step.kind, f"{step.session}> ")
+    prompt = {"shell": "$ ", "start": f"{step.session}$ ", "terminal": f"{step.session}% "}.get(
+        step.kind, f"{step.session}> ")
     head = prompt + step.text.splitlines()[0]
     expected = [*step.expected, *([f"[exit {step.exit_code}]"] if step.exit_code else [])]
     if shown is None:  # show lines that did match in their expected form, so the diff is only the difference
@@ -320,4 +405,4 @@ def skip_reason(scenario: Scenario) -> str | None:
     missing = sorted(tool for tool in scenario.tools if shutil.which(tool) is None)
     if not missing or os.environ.get("TASKVAULT_REQUIRE_TOOLS"):
         return None
-    return f"needs {', '.join(missing)}: apt-get install fiu-utils jq (CI sets TASKVAULT_REQUIRE_TOOLS=1)"
+    return f"needs {', '.join(missing)}: apt-get install fiu-utils jq tmux (CI sets TASKVAULT_REQUIRE_TOOLS=1)"

@@ -110,7 +110,7 @@ class TextRenderer:
         title_col = headers.index("Title")
         if self.width:
             others = sum(w for i, w in enumerate(widths) if i != title_col) + 2 * (len(widths) - 1)
-            widths[title_col] = max(10, min(widths[title_col], self.width - others))
+            widths[title_col] = max(min(10, widths[title_col]), min(widths[title_col], self.width - others))
         lines = [self.style(self._row([(h, ()) for h in headers], widths, title_col), "bold")]
         for task, cells in rows:
             line = self._row(cells, widths, title_col)

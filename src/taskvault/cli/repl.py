@@ -144,8 +144,7 @@ class Repl:
 
     def run(self) -> int:
         threading.Thread(target=self._load, name="taskvault-load", daemon=True).start()
-        self._print(f"taskvault {__version__} · {self.store_label} · 'help' lists the commands, "
-                    "'quit' or Ctrl-D leaves")
+        self._print(f"taskvault {__version__} · 'help' lists the commands · 'quit' or Ctrl-D leaves")
         with self._signals():
             while True:
                 try:
