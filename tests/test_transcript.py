@@ -111,3 +111,15 @@ class TestRun:
     def test_a_session_step_cannot_skip_lines(self, tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="reads exactly its lines"):
             transcript.parse(_write(tmp_path, "```console\nA$ taskvault\nA> list\n...\n```\n"))
+
+    @pytest.mark.skipif(__import__("shutil").which("tmux") is None, reason="needs tmux")
+    def test_a_terminal_session_is_read_from_the_screen(self, tmp_path: Path) -> None:
+        lines = ["```console", "T% taskvault", "taskvault <...> · 'help' lists the commands · 'quit' or Ctrl-D leaves",
+                 "T> add A", "Added task 1: A", "T> show 9", "error: no task with id 9 <...>", "T> quit", "[exit 0]",
+                 "```"]
+        (scenario,) = transcript.parse(_write(tmp_path, "\n".join(lines)))
+        assert transcript.run(scenario, tmp_path / "work") == 4
+        lines[4] = "Added task 1: B"
+        (wrong,) = transcript.parse(_write(tmp_path / "wrong", "\n".join(lines)))
+        with pytest.raises(transcript.TranscriptFailed, match=r"T> add A\n(.*\n)*-Added task 1: B\n\+Added task 1: A"):
+            transcript.run(wrong, tmp_path / "work2")
