@@ -85,6 +85,7 @@ class TestSessionLogic:
         *_, session = _session(data_dir, "add A\radd B\rdone 1\r\x04")
         text = "".join(fragment for _, fragment in session.toolbar())
         assert "1 open · 1 done" in text and re.search(r"saved · \d+\.\d ms", text)
+        assert _session(data_dir, "list\r\x04")[3].status == ("", "")  # a read saves nothing
         *_, failed = _session(data_dir, "show 9\r\x04")
         assert failed.status == ("no task with id 9", "error")
         assert "no task with id 9" in "".join(fragment for _, fragment in failed.toolbar())

@@ -54,6 +54,8 @@ class TaskService:
         self._tasks: TaskList | None = None
         #: Problems after a change was already saved (a failed compaction); the interface shows them.
         self.warnings: list[StorageError] = []
+        #: How many changes this session has saved (catching up with others does not count).
+        self.saves = 0
 
     @property
     def store(self) -> JournalStore:
@@ -93,6 +95,7 @@ class TaskService:
             with _signals_deferred():
                 revision = self._store.append(tasks, change)
                 tasks.apply(change, revision)
+                self.saves += 1
             if self._store.compaction_due():
                 try:
                     self._store.compact(tasks)

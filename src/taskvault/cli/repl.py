@@ -29,7 +29,6 @@ from prompt_toolkit.output import Output
 
 from .. import __version__
 from ..domain.tasklist import TaskList
-from ..errors import TaskvaultError
 from ..store.journal_store import CaughtUp
 from .completion import TaskCompleter
 from .crash import report_crash
@@ -108,9 +107,7 @@ class Repl:
     def _load(self) -> None:
         try:
             self.service.tasks  # noqa: B018 (loads and caches the task list)
-        except TaskvaultError:
-            pass  # the first command reports it, as one-shot mode would
-        except Exception:  # a bug: the first command reports it through the crash log  # noqa: BLE001
+        except Exception:  # noqa: BLE001 (nothing is cached, so the first command meets it again and reports it)
             pass
         finally:
             self._loaded.set()
@@ -164,13 +161,13 @@ class Repl:
         """Run one line; return False when the session must end (SIGTERM/SIGHUP)."""
         self._loaded.wait()
         self.runner.width = shutil.get_terminal_size().columns
-        before = self._revision()
+        saves = self.service.saves
         started = time.perf_counter()
         self._in_command = True
         try:
             code = self.runner.run_line(text, None)
         except KeyboardInterrupt:
-            saved = self._revision() != before
+            saved = self.service.saves != saves
             self._print(self.style("interrupted: " + ("the change was saved" if saved else "nothing was changed"),
                                    "yellow"))
             return True
@@ -188,14 +185,9 @@ class Repl:
             # The toolbar is one line: name the store's files without the directory shown beside them.
             message = error.message.replace(str(self.store_path) + os.sep, "") if error else "error"
             self.status = (message, "error")
-        elif self._revision() != before and self.service.warnings == []:
+        elif self.service.saves != saves:
             self.status = (f"saved · {elapsed:.1f} ms", "ok")
         return True
-
-    def _revision(self) -> tuple[int, int] | None:
-        """Which list at which revision memory holds: a change or a reload alters it."""
-        tasks = self._tasks_if_loaded()
-        return None if tasks is None else (id(tasks), tasks.revision)
 
     def _announce(self, caught: CaughtUp) -> None:
         self._print(self.style(describe(caught), "cyan"))
