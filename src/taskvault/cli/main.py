@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from pathlib import Path
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
@@ -36,11 +36,11 @@ class Runner:
     """Runs command lines against one service and writes each result as soon as it is durable."""
 
     def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
-                 width: int | None, confirm: Callable[[str], bool] | None = None,
-                 on_caught_up: Callable[[CaughtUp], None] | None = None) -> None:
+                 width: int | None) -> None:
         self.service = service
-        self.context = Context(service, confirm)
-        self.on_caught_up = on_caught_up
+        self.context = Context(service)
+        #: Told what other sessions changed, before the command that noticed it runs.
+        self.on_caught_up: Callable[[CaughtUp], None] | None = None
         #: The error the last failing command reported, for the interactive session's status bar.
         self.last_error: TaskvaultError | None = None
         self.as_json = as_json
@@ -64,6 +64,11 @@ class Runner:
         self.out.flush()  # a printed line is an acknowledgement: it must not wait in a buffer
         self._warn()
         return 0
+
+    def make_interactive(self, confirm: Callable[[str], bool], on_caught_up: Callable[[CaughtUp], None]) -> None:
+        """Someone is at the keyboard: commands may ask before they act, and hear of other sessions."""
+        self.context = Context(self.service, confirm)
+        self.on_caught_up = on_caught_up
 
     def run_line(self, text: str, line: int | None) -> int:
         try:

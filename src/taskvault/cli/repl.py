@@ -8,8 +8,6 @@ command waits for it.
 from __future__ import annotations
 
 import os
-
-import attrs
 import shutil
 import signal
 import sys
@@ -22,7 +20,7 @@ from typing import Any, TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.formatted_text import HTML, FormattedText
+from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
@@ -99,8 +97,7 @@ class Repl:
             history=history, auto_suggest=AutoSuggestFromHistory(), bottom_toolbar=self.toolbar,
             input=input, output=output, color_depth=None if style.enabled else _monochrome(),
         )
-        runner.on_caught_up = self._announce
-        runner.context = attrs.evolve(runner.context, confirm=self.confirm)
+        runner.make_interactive(self.confirm, self._announce)
 
     # -- the store, loaded behind the prompt ----------------------------------------------
 
@@ -120,7 +117,7 @@ class Repl:
             return None
         return self.service._tasks  # noqa: SLF001 (peek without loading or raising)
 
-    def toolbar(self) -> FormattedText | HTML:
+    def toolbar(self) -> FormattedText:
         tasks = self._tasks_if_loaded()
         if not self._loaded.is_set():
             counts = "loading…"
