@@ -74,6 +74,31 @@ class TestConcurrentSessions:
             session.stdin.close()
             assert session.wait(timeout=10) == 0
 
+    def test_refresh_takes_the_lock_only_when_the_journal_changed(self, data_dir: Path) -> None:
+        """A read in a long session costs a stat when nothing changed, and still sees every change."""
+        import portalocker
+
+        from taskvault.errors import StoreLocked
+
+        from .conftest import Session
+
+        reader, writer = Session(data_dir, lock_timeout=0.05), Session(data_dir)
+        assert reader.run("add Mine") == 0 and reader.service.refresh() is not None
+        with portalocker.Lock(str(data_dir / "tasks.lock"), "a", timeout=1):
+            assert reader.service.refresh().behind == 0  # no lock needed: it would time out here
+        assert writer.run("add Theirs") == 0
+        with portalocker.Lock(str(data_dir / "tasks.lock"), "a", timeout=1):
+            with pytest.raises(StoreLocked):  # the journal grew: catching up needs the lock
+                reader.service.refresh()
+        caught = reader.service.refresh()
+        assert caught is not None and caught.behind == 1 and [t.title for t in caught.tasks] == ["Mine", "Theirs"]
+        with writer.service.store.locked():
+            writer.service.store.catch_up(writer.service.tasks)
+            writer.service.store.compact(writer.service.tasks)  # a new journal file of the same revision
+        assert writer.run("done 1") == 0
+        caught = reader.service.refresh()
+        assert caught is not None and not caught.tasks.get(1).is_open
+
     def test_change_to_a_task_deleted_elsewhere_is_refused(self, data_dir: Path) -> None:
         """Editing a task another session deleted fails cleanly instead of resurrecting it."""
         from .conftest import Session
