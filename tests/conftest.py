@@ -7,6 +7,7 @@ import functools
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,6 +25,23 @@ from taskvault.store.journal_store import JournalStore
 
 #: The installed program, run the way a user runs it (a fresh interpreter each time).
 TASKVAULT = [sys.executable, "-m", "taskvault"]
+
+
+def taskvault_compacting_at(threshold: int) -> list[str]:
+    """The installed program with its compaction threshold lowered, so short runs compact too."""
+    launcher = ("import sys, taskvault.store.journal_store as s; s.COMPACT_MIN_BYTES = int(sys.argv.pop(1)); "
+                "from taskvault.cli.main import main; raise SystemExit(main())")
+    return [sys.executable, "-c", launcher, str(threshold)]
+
+
+def require_tool(name: str) -> str:
+    """The path of an external tool; skip without it, unless CI said every tool must be there."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("TASKVAULT_REQUIRE_TOOLS"):
+            pytest.fail(f"{name} is not installed (TASKVAULT_REQUIRE_TOOLS is set)")
+        pytest.skip(f"needs {name}: apt-get install strace fiu-utils (CI sets TASKVAULT_REQUIRE_TOOLS=1)")
+    return path
 
 
 @attrs.frozen

@@ -1,0 +1,178 @@
+"""Simulated power loss: every crash state a recorded save allows loads as the old or the new store.
+
+Each kind of write is run once by the installed program under strace; tests/crashsim.py turns
+the recorded calls into every state a disk may be left in when the power goes, and the real
+loader runs on each. Before the acknowledgement a state must load as the store before or after
+the change; once the user was told "saved", only the store after it will do. Dropping any one
+fsync from a recording must make this fail, or the harness proves nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from taskvault.errors import StorageError
+from taskvault.store.journal_store import JournalStore
+
+from . import crashsim
+from .conftest import FIGURES, TASKVAULT, Session, require_tool, taskvault_compacting_at
+
+SEED = ("add First --tag a", "add Second --priority high", "add Third --due 2030-01-01", "done 2")
+
+#: Each kind of write the program makes: (how to prepare the data directory, the command line).
+KINDS: dict[str, tuple[str, list[str]]] = {
+    "add to a new store": ("none", ["add", "New"]),
+    "add": ("seeded", ["add", "New", "--tag", "x"]),
+    "edit": ("seeded", ["edit", "1", "--title", "Renamed", "--tag", "+y"]),
+    "done": ("seeded", ["done", "1"]),
+    "reopen": ("seeded", ["reopen", "2"]),
+    "delete": ("seeded", ["delete", "3"]),
+    "bulk done": ("seeded", ["done", "1", "3"]),
+    "bulk delete": ("seeded", ["delete", "1", "2", "3", "--yes"]),
+    "add with compaction": ("seeded", ["add", "Compacts"]),
+    "add after a crash (torn line, temp file)": ("crashed", ["add", "After"]),
+}
+
+
+def _load(directory: Path) -> Any:
+    """What the real loader makes of a directory: the store's state, or the reason it refused."""
+    try:
+        return JournalStore(directory).load().snapshot()
+    except StorageError as exc:
+        return f"refused: {exc.message}"
+
+
+def _prepare(directory: Path, how: str) -> None:
+    if how == "none":
+        return
+    session = Session(directory)
+    for line in SEED:
+        assert session.run(line) == 0
+    session.close()
+    if how == "crashed":
+        with (directory / "tasks.journal").open("ab") as journal:
+            journal.write(b"1234abcd {\"rev\":5,\"half a rec")
+        (directory / ".tasks.json.tmp-4242-0badf00d").write_bytes(b"{\"half\":")
+
+
+@attrs.frozen
+class Recording:
+    kind: str
+    data_dir: Path
+    before: crashsim.Disk
+    ops: list[crashsim.Op]
+    old: Any
+    new: Any
+
+
+def _record(tmp: Path, kind: str) -> Recording:
+    how, args = KINDS[kind]
+    root = tmp / "root"
+    root.mkdir(mode=0o700)
+    data_dir = root / "data"
+    _prepare(data_dir, how)
+    before = crashsim.Disk.scan(root)
+    old = _load(data_dir)
+    program = taskvault_compacting_at(0) if "compaction" in kind else TASKVAULT
+    trace = tmp / "trace"
+    env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1"}
+    proc = subprocess.run([require_tool("strace"), "-qq", "-xx", "-s", "1000000", "-o", str(trace),
+                           "-e", f"trace={crashsim.TRACED}", *program, *args],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    ops = crashsim.parse(trace.read_text(), root, before)
+    after = crashsim.Disk.scan(root)
+    assert crashsim.final_disk(before, ops).files_under(data_dir) == after.files_under(data_dir), \
+        "the recording does not explain the files the run left"
+    assert sum(op.kind == "ack" for op in ops) == 1
+    return Recording(kind, data_dir, before, ops, old, _load(data_dir))
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]:
+    return {kind: _record(tmp_path_factory.mktemp("record"), kind) for kind in KINDS}
+
+
+@attrs.frozen
+class Verdict:
+    states: int  # crash states enumerated
+    distinct: int  # of which different on disk
+    bad: list[str]  # what went wrong, one line each
+
+
+def _check(recording: Recording, ops: list[crashsim.Op], scratch: Path, *, next_writer: bool = False) -> Verdict:
+    """Run the loader on every crash state of ``ops``; list each one that is neither old nor new."""
+    seen: dict[tuple[Any, ...], Any] = {}
+    bad: list[str] = []
+    states = 0
+    for state in crashsim.crash_states(recording.before, ops, recording.data_dir):
+        states += 1
+        key = (state.exists, tuple(sorted((name, hashlib.sha256(data).digest())
+                                          for name, data in state.files.items())))
+        if key not in seen:
+            directory = scratch / str(len(seen))
+            if state.exists:
+                directory.mkdir(mode=0o700, parents=True)
+                for name, data in state.files.items():
+                    (directory / name).write_bytes(data)
+            seen[key] = (_load(directory), directory)
+            if next_writer and seen[key][0] in (recording.old, recording.new):
+                _next_writer_works(directory)
+        loaded = seen[key][0]
+        allowed = [recording.new] if state.acknowledged else [recording.old, recording.new]
+        if loaded not in allowed:
+            what = loaded if isinstance(loaded, str) else f"a store at revision {loaded[2]}"
+            bad.append(f"power lost after call {state.after}{' (acknowledged)' if state.acknowledged else ''}: "
+                       f"{what}; files {sorted(state.files)}")
+    return Verdict(states, len(seen), bad)
+
+
+def _next_writer_works(directory: Path) -> None:
+    """After the crash, the next change is saved and tidies what the crash left (torn line, temp files)."""
+    session = Session(directory)
+    assert session.run("add After the power came back") == 0, session.err.getvalue()
+    assert Session(directory).state() == session.state()
+    assert not [p for p in directory.iterdir() if ".tmp-" in p.name]
+    session.close()
+
+
+class TestEveryCrashState:
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_old_or_new_and_new_once_acknowledged(self, recordings: dict[str, Recording], kind: str,
+                                                  tmp_path: Path) -> None:
+        """Every crash state of this write loads as before or after it; after the ack, only after."""
+        recording = recordings[kind]
+        assert recording.old != recording.new and not isinstance(recording.new, str)
+        verdict = _check(recording, recording.ops, tmp_path, next_writer=True)
+        assert verdict.bad == []
+        fsyncs = sum(op.kind in ("fsync", "fsyncdir") for op in recording.ops)
+        FIGURES[f"power-loss crash states: {kind}"] = (f"{verdict.states} states ({verdict.distinct} distinct) "
+                                                      f"over {len(recording.ops)} calls, {fsyncs} fsyncs; 0 bad")
+
+
+class TestTheHarnessHasTeeth:
+    def test_dropping_any_fsync_is_caught(self, recordings: dict[str, Recording], tmp_path: Path) -> None:
+        """Remove any one fsync (by what it makes durable) from the recordings: some crash state goes bad."""
+        labels = sorted({op.label for r in recordings.values() for op in r.ops if op.kind in ("fsync", "fsyncdir")})
+        assert len(labels) >= 5, labels
+        caught: dict[str, int] = {}
+        for label in labels:
+            caught[label] = 0
+            for recording in recordings.values():
+                for index, op in enumerate(recording.ops):
+                    if op.label != label:
+                        continue
+                    without = recording.ops[:index] + recording.ops[index + 1:]
+                    verdict = _check(recording, without, tmp_path / f"{len(caught)}-{recording.kind}-{index}")
+                    caught[label] += bool(verdict.bad)
+        assert all(caught.values()), f"fsyncs whose removal no crash state notices: {caught}"
+        FIGURES["power-loss harness teeth"] = (f"each of the {len(labels)} kinds of fsync, removed, gives bad "
+                                               f"crash states: " + ", ".join(f"{k} ({v} recordings)"
+                                                                             for k, v in caught.items()))
