@@ -174,5 +174,5 @@ class TestTheHarnessHasTeeth:
                     caught[label] += bool(verdict.bad)
         assert all(caught.values()), f"fsyncs whose removal no crash state notices: {caught}"
         FIGURES["power-loss harness teeth"] = (f"each of the {len(labels)} kinds of fsync, removed, gives bad "
-                                               f"crash states: " + ", ".join(f"{k} ({v} recordings)"
+                                               f"crash states: " + ", ".join(f"{k} (in {v} of {len(recordings)} recordings)"
                                                                              for k, v in caught.items()))

@@ -72,16 +72,18 @@ class TestSaveProtocol:
         assert log == ["lseek journal", "write journal", "fsync journal", "apply in memory", "acknowledged"]
 
     def test_first_save_creates_files_by_atomic_replace(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """New files: exclusive 0600 temp → write → fsync → rename → fsync dir; the store is never written in place."""
+        """New files: parent dir fsync, then exclusive 0600 temp → write → fsync → rename → fsync dir; the store is never written in place."""
         log: list[str] = []
         monkeypatch.setattr(files, "os", Recorder(log))
         session = Session(data_dir)
         assert session.run("add first") == 0
+        # The new data directory's entry is made durable in its parent before anything in it.
+        assert log[:2] == ["open dir read", "fsync dir"]
         replace_steps = ["open tasks.json create-excl", "write tasks.json", "fsync tasks.json",
                          "replace tasks.json -> tasks.json", "open dir read", "fsync dir"]
-        assert log[:6] == replace_steps
-        assert log[6:12] == [s.replace("tasks.json", "tasks.journal") for s in replace_steps]
-        assert log[12:] == ["lseek journal", "write journal", "fsync journal"]
+        assert log[2:8] == replace_steps
+        assert log[8:14] == [s.replace("tasks.json", "tasks.journal") for s in replace_steps]
+        assert log[14:] == ["lseek journal", "write journal", "fsync journal"]
         assert not any(entry.startswith("open tasks") and entry.endswith(" write") for entry in log)
 
     def test_compaction_order(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,13 +91,23 @@ def truncate(fd: int, end: int) -> None:
     os.ftruncate(fd, end)
 
 
-def ensure_private_directory(directory: Path) -> None:
-    """Create the directory with mode 0700 if it is missing (parents as the umask allows)."""
-    try:
-        os.makedirs(directory, mode=DIR_MODE)
-    except FileExistsError:
-        return
-    os.chmod(directory, DIR_MODE)  # makedirs' mode is filtered by the umask
+def ensure_private_directory(directory: Path) -> list[Path]:
+    """Create the directory with mode 0700 if it is missing; return the directories created.
+
+    Their entries are not durable yet: fsync each one's parent before relying on them.
+    """
+    created = []
+    path = directory
+    while not os.path.lexists(path) and path != path.parent:
+        created.append(path)
+        path = path.parent
+    if created:
+        try:
+            os.makedirs(directory, mode=DIR_MODE)
+        except FileExistsError:
+            pass  # another process created it meanwhile
+        os.chmod(directory, DIR_MODE)  # makedirs' mode is filtered by the umask
+    return created[::-1]
 
 
 def read_regular(path: Path) -> bytes | None:

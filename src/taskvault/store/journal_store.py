@@ -105,6 +105,7 @@ class JournalStore:
         self._snapshot_size = 0
         self._synced_generation: str | None = None
         self._cleaned = False
+        self._created_dirs: list[Path] = []
         self._journal_fd: int | None = None
         #: The journal as this session last left it under the lock (see refresh); None: unknown.
         self._seen: tuple[int, int, int, int] | None = None
@@ -313,6 +314,11 @@ class JournalStore:
     def _create_files(self, tasks: TaskList) -> None:
         """Start a store: an empty snapshot if there is none, then an empty journal after it."""
         try:
+            # The directories this session created, and the data directory itself (perhaps made
+            # by an attempt that failed, or by hand), must be durable in their parents before a
+            # store inside them is acknowledged.
+            for parent in dict.fromkeys([*(made.parent for made in self._created_dirs), self.directory.parent]):
+                files.fsync_directory(parent)
             if not os.path.lexists(self.snapshot_path):
                 files.atomic_replace(self.snapshot_path, codec.encode_snapshot(*tasks.snapshot()))
                 self._snapshot_size = self.snapshot_path.stat().st_size
@@ -408,7 +414,7 @@ class JournalStore:
 
     def _ensure_directory(self) -> None:
         try:
-            files.ensure_private_directory(self.directory)
+            self._created_dirs += files.ensure_private_directory(self.directory)
         except OSError as exc:
             raise self._save_failed(self.directory, exc) from None
 
