@@ -1,0 +1,184 @@
+"""The kill -9 storm: a real taskvault process makes changes and is killed at random moments.
+
+The child is the installed program in script mode (``--json``): it prints one line per command,
+and only after the change is durable, so a complete line is an acknowledgement. After each kill
+the store must load, hold every acknowledged change, and at most the one change in flight.
+
+A plain-Python model says what the store must hold; each command is generated from the model
+so that it always changes something (``done`` only an open task, and so on), which makes the
+store's revision count the commands it kept.
+
+Used by tests/test_kill_storm.py (CI) and bench/kill_soak.py (the long soak).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from taskvault.store.journal_store import JournalStore
+
+BATCH = 40
+
+
+@attrs.define
+class Model:
+    """What the store must hold: id -> (title, status, tags), and the next id."""
+
+    tasks: dict[int, tuple[str, str, frozenset[str]]] = attrs.Factory(dict)
+    next_id: int = 1
+    counter: int = 0
+
+    def copy(self) -> Model:
+        return Model(dict(self.tasks), self.next_id, self.counter)
+
+    def command(self, rng: random.Random) -> tuple[str, Callable[[Model], None]]:
+        """A command line that changes the store, and how it changes the model."""
+        self.counter += 1
+        n = self.counter
+        ids = sorted(self.tasks)
+        kinds = ["add"] * 4 + (["done", "edit-title", "edit-tag", "delete", "reopen"] if ids else [])
+        kind = rng.choice(kinds)
+        open_ids = [i for i in ids if self.tasks[i][1] == "open"]
+        done_ids = [i for i in ids if self.tasks[i][1] == "done"]
+        if kind == "done" and open_ids:
+            i = rng.choice(open_ids)
+            return f"done {i}", lambda m: m._set(i, status="done")
+        if kind == "reopen" and done_ids:
+            i = rng.choice(done_ids)
+            return f"reopen {i}", lambda m: m._set(i, status="open")
+        if kind == "edit-title" and ids:
+            i = rng.choice(ids)
+            return f"edit {i} --title e{n}", lambda m: m._set(i, title=f"e{n}")
+        if kind == "edit-tag" and ids:
+            i = rng.choice(ids)
+            return f"edit {i} --tag +k{n}", lambda m: m._set(i, tags=m.tasks[i][2] | {f"k{n}"})
+        if kind == "delete" and ids:
+            i = rng.choice(ids)
+            return f"delete {i}", lambda m: m.tasks.pop(i)
+        return f"add t{n}", lambda m: m._add(f"t{n}")
+
+    def _add(self, title: str) -> None:
+        self.tasks[self.next_id] = (title, "open", frozenset())
+        self.next_id += 1
+
+    def _set(self, task_id: int, **fields: Any) -> None:
+        title, status, tags = self.tasks[task_id]
+        values = {"title": title, "status": status, "tags": tags, **fields}
+        self.tasks[task_id] = (values["title"], values["status"], values["tags"])
+
+
+def store_view(directory: Path) -> tuple[dict[int, tuple[str, str, frozenset[str]]], int, int]:
+    """The store as the real loader reads it: (tasks as the model holds them, next id, revision)."""
+    tasks = JournalStore(directory).load()
+    view = {t.id: (t.title, t.status.value, frozenset(t.tags)) for t in tasks}
+    return view, tasks.next_id, tasks.revision
+
+
+def temp_files(directory: Path) -> set[str]:
+    return {name for name in os.listdir(directory) if ".tmp-" in name} if directory.exists() else set()
+
+
+@attrs.define
+class StormReport:
+    kills: int = 0
+    acknowledged: int = 0
+    outcomes: Counter[str] = attrs.Factory(Counter)
+    #: Runs of the child during which the store was compacted (the snapshot replaced).
+    compacting_runs: int = 0
+    seconds: float = 0.0
+
+    @property
+    def mid_save(self) -> int:
+        return self.outcomes["in-flight change durable, not yet acknowledged"] + self.outcomes[
+            "killed in a compaction (temp file left)"]
+
+    def summary(self) -> str:
+        detail = ", ".join(f"{name}: {count}" for name, count in sorted(self.outcomes.items()))
+        return (f"{self.kills} kills, {self.acknowledged} acknowledged changes, all kept; "
+                f"{self.mid_save} kills landed mid-save ({detail}); "
+                f"{self.compacting_runs} runs compacted the store; {self.seconds:.0f} s")
+
+
+def storm(directory: Path, program: list[str], kills: int, seed: int,
+          progress: Callable[[StormReport], None] | None = None) -> StormReport:
+    """Kill a child ``kills`` times at random moments; raise AssertionError on the first broken promise."""
+    rng = random.Random(seed)
+    model = Model()
+    report = StormReport()
+    started = time.monotonic()
+    env = {**os.environ, "TASKVAULT_DATA_DIR": str(directory), "NO_COLOR": "1", "TASKVAULT_LOCK_TIMEOUT": "30"}
+    left_behind: set[str] = set()
+    snapshot = directory / "tasks.json"
+    snapshot_inode = None
+    applied = 0  # changes the store must hold: each command makes exactly one revision
+    while report.kills < kills:
+        planner = model.copy()
+        batch = []
+        for _ in range(BATCH):
+            line, apply = planner.command(rng)
+            apply(planner)
+            batch.append((line, apply))
+        model.counter = planner.counter
+        child = subprocess.Popen([*program, "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env)
+        assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+        child.stdin.write("".join(line + "\n" for line, _ in batch).encode())
+        child.stdin.close()
+        kill_after = rng.randrange(BATCH)
+        acked = 0
+        while acked < kill_after and child.stdout.readline().endswith(b"\n"):
+            acked += 1
+            if acked == 1 and left_behind:
+                assert not left_behind & temp_files(directory), f"temp files not cleaned up: {left_behind}"
+                left_behind = set()
+        # Not synchronisation: a random extra delay spreads the kill over every phase of a change.
+        time.sleep(rng.uniform(0, 0.003))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        rest = child.stdout.read()
+        acked += rest.count(b"\n")  # complete lines the child had written: acknowledged too
+        errors = child.stderr.read()
+        child.stdout.close(), child.stderr.close()
+        assert b"error" not in errors, errors.decode()
+        killed = child.returncode == -signal.SIGKILL
+        for _, apply in batch[:acked]:
+            apply(model)
+        view, next_id, revision = store_view(directory)
+        expected = (model.tasks, model.next_id)
+        if (view, next_id) == expected:
+            outcome = "no change in flight" if acked < len(batch) else "ran to the end"
+        else:
+            assert acked < len(batch), "the store differs from every acknowledged change"
+            in_flight = model.copy()
+            batch[acked][1](in_flight)
+            assert (view, next_id) == (in_flight.tasks, in_flight.next_id), (
+                f"after {report.acknowledged + acked} acknowledged changes the store holds neither them "
+                f"nor them plus the one in flight ({batch[acked][0]!r})")
+            batch[acked][1](model)
+            outcome = "in-flight change durable, not yet acknowledged"
+        applied += acked + (outcome == "in-flight change durable, not yet acknowledged")
+        assert revision == applied, f"revision {revision} after {applied} changes"
+        left_behind = temp_files(directory)
+        if left_behind and outcome == "no change in flight":
+            outcome = "killed in a compaction (temp file left)"
+        report.acknowledged += acked
+        inode = snapshot.stat().st_ino if snapshot.exists() else None
+        report.compacting_runs += snapshot_inode is not None and inode != snapshot_inode
+        snapshot_inode = inode
+        if killed:
+            report.kills += 1
+            report.outcomes[outcome] += 1
+        report.seconds = time.monotonic() - started
+        if progress is not None:
+            progress(report)
+    return report
