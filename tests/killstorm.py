@@ -46,7 +46,10 @@ class Model:
         self.counter += 1
         n = self.counter
         ids = sorted(self.tasks)
-        kinds = ["add"] * 4 + (["done", "edit-title", "edit-tag", "delete", "reopen"] if ids else [])
+        # Adds outweigh deletes until the store holds about 100 tasks, then they balance, so a
+        # long soak keeps compacting a store of a steady size.
+        adds = 4 if len(ids) < 100 else 1
+        kinds = ["add"] * adds + (["done", "edit-title", "edit-tag", "delete", "reopen"] if ids else [])
         kind = rng.choice(kinds)
         open_ids = [i for i in ids if self.tasks[i][1] == "open"]
         done_ids = [i for i in ids if self.tasks[i][1] == "done"]
