@@ -234,3 +234,27 @@ class TestLocking:
             assert store_digest(data_dir) == before
         finally:
             handle.close()
+
+
+class TestUnreadableInput:
+    def test_a_failing_standard_input_is_a_usage_error(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+        """Reading the script from stdin fails part-way (EIO from a hung-up terminal): exit 2, one line."""
+        import io
+
+        from taskvault.cli.main import main
+
+        class FailingStdin(io.StringIO):
+            def __iter__(self):  # type: ignore[no-untyped-def]
+                yield "add Before the failure\n"
+                raise OSError(5, "Input/output error")
+
+            def isatty(self) -> bool:
+                return False
+
+        monkeypatch.setenv("TASKVAULT_DATA_DIR", str(data_dir))
+        monkeypatch.setattr("sys.stdin", FailingStdin())
+        assert main([]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "Added task 1: Before the failure\n"
+        assert captured.err.count("\n") == 1 and "cannot read commands from standard input" in captured.err

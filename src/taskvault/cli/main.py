@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -117,6 +117,16 @@ def _read_script(path: str) -> list[str]:
                          hint="check the path given to --script") from None
 
 
+def _lines_of_stdin(stream: TextIO) -> Iterator[str]:
+    """The script's lines from standard input; a read that fails (EIO, a directory) is a usage error."""
+    try:
+        yield from stream
+    except OSError as exc:
+        raise UsageError(f"cannot read commands from standard input: {exc.strerror or exc}",
+                         hint="give taskvault a command, a file of commands with --script, or a readable stdin"
+                         ) from None
+
+
 def _waiting_notice(err: TextIO) -> Callable[[float], None]:
     def notice(remaining: float) -> None:
         seconds = f"{remaining:.1f}" if remaining < 10 else f"{remaining:.0f}"
@@ -168,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             return _run_repl(runner, directory, style, err)
         if hasattr(sys.stdin, "reconfigure"):
             sys.stdin.reconfigure(errors="surrogateescape")
-        return runner.run_script(sys.stdin, options.keep_going)
+        return runner.run_script(_lines_of_stdin(sys.stdin), options.keep_going)
     except UsageError as error:
         return runner.report(error)
     except KeyboardInterrupt:
