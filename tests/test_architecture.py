@@ -62,3 +62,21 @@ def test_prompt_toolkit_stays_in_the_interface() -> None:
     for path in PACKAGE.rglob("*.py"):
         if "cli" not in path.parts and "repl" not in path.parts:
             assert not any(m.startswith("prompt_toolkit") for m in _imports(path)), path
+
+
+#: os functions that change what is on disk. Only store/files.py may call them.
+DISK_WRITES = {"write", "pwrite", "writev", "replace", "rename", "ftruncate", "truncate", "unlink", "remove",
+               "rmdir", "fsync", "fdatasync", "makedirs", "mkdir", "chmod", "link", "symlink"}
+
+
+def test_exactly_one_module_writes_the_disk() -> None:
+    """Every write, rename, truncate, fsync or unlink of the store is in store/files.py, nowhere else."""
+    writers = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                func = node.func
+                by_os = isinstance(func.value, ast.Name) and func.value.id == "os" and func.attr in DISK_WRITES
+                if by_os or func.attr in ("write_bytes", "write_text"):
+                    writers.setdefault(str(path.relative_to(PACKAGE)), []).append(f"{func.attr}:{node.lineno}")
+    assert set(writers) == {"store/files.py"}, writers

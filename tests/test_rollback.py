@@ -219,21 +219,29 @@ class TestCompactionFailure:
         cases = 0
         for step in ("open", "write", "fsync", "replace"):
             for position in range(append_calls[step] + 1, total[step] + 1):
-                for error in (errno.ENOSPC, errno.EIO):
-                    directory = _fresh_copy(seeded, tmp_path, f"compact-{step}-{position}-{error}")
-                    self._one_case(directory, step, position, error, monkeypatch)
-                    cases += 1
+                for error in ERRNOS:
+                    for always in (False, True):
+                        directory = _fresh_copy(seeded, tmp_path, f"compact-{step}-{position}-{error}-{always}")
+                        self._one_case(directory, step, position, error, always, monkeypatch)
+                        cases += 1
         FIGURES["failed-compaction cases"] = cases
 
     @staticmethod
-    def _one_case(directory: Path, step: str, position: int, error: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    def _one_case(directory: Path, step: str, position: int, error: int, always: bool,
+                  monkeypatch: pytest.MonkeyPatch) -> None:
         session = Session(directory)
         session.service.tasks
         with monkeypatch.context() as patch:
-            patch.setattr(files, "os", FaultyOs(step, error, fail_at=position, times=-1))
+            patch.setattr(files, "os", FaultyOs(step, error, fail_at=position, times=-1 if always else 1))
             assert session.run("add Survives") == 0, (step, position)
             warning = session.err.getvalue()
             assert "warning: could not compact" in warning and "your change was saved" in warning
+            assert os.strerror(error) in warning
+            if always:  # the fault persists: the next change fails whole (exit 3) or saves and warns again
+                before = session.state()
+                code = session.run("add While failing")
+                assert code in (0, 3) and session.err.getvalue().count("\n") == 1
+                assert (session.state() == before) == (code == 3)
         assert temp_files(directory) == []
         assert Session(directory).state() == session.state()
         assert "Survives" in [t.title for t in Session(directory).service.tasks]
@@ -242,4 +250,4 @@ class TestCompactionFailure:
         assert Session(directory).state() == session.state()
         # Either this save compacted, or the failed one had in fact completed (only its directory
         # fsync failed): the journal holds at most the one change made since.
-        assert len((directory / "tasks.journal").read_bytes().splitlines()) <= 2
+        assert len((directory / "tasks.journal").read_bytes().splitlines()) <= 3
