@@ -159,6 +159,22 @@ class CountingOs(OsProxy):
 
 #: Figures the test run itself produces (case counts, processes, ...), printed in the summary.
 FIGURES: dict[str, object] = {}
+#: Figures that differ from run to run (random kill moments, process interleavings, timings);
+#: docs/guarantees.md states their bounds. Every other figure must appear there exactly as printed.
+VARYING = {"kill -9 storm", "mixed concurrent changes", "reader polling during writes", "stateful model test",
+           "generated command lines", "doc examples run"}
+GUARANTEES_DOC = Path(__file__).resolve().parent.parent / "docs" / "guarantees.md"
+_STALE: list[str] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if docs/guarantees.md quotes a figure other than the one this run produced."""
+    doc = GUARANTEES_DOC.read_text(encoding="utf-8")
+    _STALE.extend(f"{name}: {value}" for name, value in FIGURES.items()
+                  if name not in VARYING and f"{name}: {value}" not in doc)
+    if _STALE and exitstatus == 0:
+        session.exitstatus = 1
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -166,6 +182,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("taskvault figures")
         for name, value in FIGURES.items():
             terminalreporter.write_line(f"{name}: {value}")
+    if _STALE:
+        terminalreporter.section("docs/guarantees.md is out of date", red=True)
+        terminalreporter.write_line("these figures of this run are not quoted there exactly:")
+        for line in _STALE:
+            terminalreporter.write_line(f"  {line}")
 
 
 ERRNOS = [errno_module.ENOSPC, errno_module.EIO, errno_module.EDQUOT, errno_module.EACCES, errno_module.EROFS]

@@ -28,6 +28,7 @@ import attrs
 from taskvault.store.journal_store import JournalStore
 
 BATCH = 40
+IN_FLIGHT = "in-flight change durable, not yet acknowledged"
 
 
 @attrs.define
@@ -100,16 +101,18 @@ class StormReport:
     compacting_runs: int = 0
     seconds: float = 0.0
 
+    #: Kills that struck inside a compaction (they left its temp file behind).
+    in_compaction: int = 0
+
     @property
     def mid_save(self) -> int:
-        return self.outcomes["in-flight change durable, not yet acknowledged"] + self.outcomes[
-            "killed in a compaction (temp file left)"]
+        return self.outcomes[IN_FLIGHT]
 
     def summary(self) -> str:
         detail = ", ".join(f"{name}: {count}" for name, count in sorted(self.outcomes.items()))
         return (f"{self.kills} kills, {self.acknowledged} acknowledged changes, all kept; "
-                f"{self.mid_save} kills landed mid-save ({detail}); "
-                f"{self.compacting_runs} runs compacted the store; {self.seconds:.0f} s")
+                f"{self.mid_save} kills landed mid-save, {self.in_compaction} of them inside a compaction "
+                f"({detail}); {self.compacting_runs} runs compacted the store; {self.seconds:.0f} s")
 
 
 def storm(directory: Path, program: list[str], kills: int, seed: int,
@@ -168,12 +171,10 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
                 f"after {report.acknowledged + acked} acknowledged changes the store holds neither them "
                 f"nor them plus the one in flight ({batch[acked][0]!r})")
             batch[acked][1](model)
-            outcome = "in-flight change durable, not yet acknowledged"
-        applied += acked + (outcome == "in-flight change durable, not yet acknowledged")
+            outcome = IN_FLIGHT
+        applied += acked + (outcome == IN_FLIGHT)
         assert revision == applied, f"revision {revision} after {applied} changes"
         left_behind = temp_files(directory)
-        if left_behind and outcome == "no change in flight":
-            outcome = "killed in a compaction (temp file left)"
         report.acknowledged += acked
         inode = snapshot.stat().st_ino if snapshot.exists() else None
         report.compacting_runs += snapshot_inode is not None and inode != snapshot_inode
@@ -181,6 +182,7 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
         if killed:
             report.kills += 1
             report.outcomes[outcome] += 1
+            report.in_compaction += bool(left_behind)
         report.seconds = time.monotonic() - started
         if progress is not None:
             progress(report)

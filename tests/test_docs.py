@@ -125,3 +125,16 @@ def test_docs_link_to_files_that_exist() -> None:
     for path in EXAMPLE_FILES:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
             assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_within_a_page_name_its_headings() -> None:
+    for path in EXAMPLE_FILES:
+        text = path.read_text(encoding="utf-8")
+        anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", text, re.MULTILINE)}
+        for anchor in re.findall(r"\]\(#([^)]+)\)", text):
+            assert anchor in anchors, f"{path.name} links to #{anchor}, which no heading there makes"
