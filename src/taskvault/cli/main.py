@@ -118,7 +118,7 @@ def _read_script(path: str) -> list[str]:
 
 
 def _lines_of_stdin(stream: TextIO) -> Iterator[str]:
-    """The script's lines from standard input; a read that fails (EIO, a directory) is a usage error."""
+    """The script's lines from standard input; a read that fails (EIO from a hung-up terminal) is a usage error."""
     try:
         yield from stream
     except OSError as exc:
