@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import killstorm  # noqa: E402
-from tests.conftest import taskvault_compacting_at  # noqa: E402
+from tests import killstorm
+from tests.conftest import taskvault_compacting_at
 
 
 def main() -> int:

@@ -88,7 +88,10 @@ def parse(trace: str, root: Path, before: Disk) -> list[Op]:
     fds: dict[int, tuple[str, int | str]] = {}  # fd -> ("file", inode) or ("dir", path)
     offsets: dict[int, int] = {}
     sizes: dict[int, int] = {inode: len(data) for inode, data in before.contents.items()}
-    inside = lambda path: path == str(root) or path.startswith(str(root) + "/")  # noqa: E731
+
+    def inside(path: str) -> bool:
+        return path == str(root) or path.startswith(str(root) + "/")
+
     for line in trace.splitlines():
         match = _LINE.match(line.strip())
         if not match or match["errno"]:

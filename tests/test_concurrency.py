@@ -243,7 +243,10 @@ class TestMixedChanges:
             else:
                 replayed.append(f"{change.command} {task.id}")
             tasks[task.id] = task
-        marked = lambda lines: [line for line in lines if " --" in line]  # noqa: E731
+
+        def marked(lines: list[str]) -> list[str]:  # the edits, which carry a unique tag or title
+            return [line for line in lines if " --" in line]
+
         for lines in acked:
             in_journal = [line for line in replayed if line in lines]
             assert marked(in_journal) == marked(lines), "an acknowledged edit is missing, doubled or out of order"

@@ -17,8 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import (FIGURES, TASKVAULT, Session, require_tool, run_taskvault, store_bytes,
-                       taskvault_compacting_at, temp_files)
+from .conftest import (
+    FIGURES,
+    TASKVAULT,
+    Session,
+    require_tool,
+    run_taskvault,
+    store_bytes,
+    taskvault_compacting_at,
+    temp_files,
+)
 
 WRITES = {
     "add": ["add", "New task", "--tag", "x"],
