@@ -77,8 +77,6 @@ class TestGeneratedCommandLines:
             assert store_bytes(directory) == before, argv
         after = Session(directory).state()  # the store still loads, with every task valid
         assert after[2] in (revision, revision + 1), "one command is at most one change"
-
-    def test_count(self) -> None:
         FIGURES["generated command lines"] = f"{RUNS['command lines']} runs, no traceback, failures changed nothing"
 
 
@@ -112,6 +110,8 @@ class StoreMachine(RuleBasedStateMachine):
         journal_store.COMPACT_MIN_BYTES = 2048  # compact every few changes, so failures hit compactions too
 
     def teardown(self) -> None:
+        FIGURES["stateful model test"] = (f"{STEPS['steps']} random commands ({STEPS['failed saves']} failed saves, "
+                                          f"{STEPS['restarts']} restarts); memory and reload equal the model after each")
         if hasattr(self, "session"):
             journal_store.COMPACT_MIN_BYTES = self.saved_compaction
             self.session.close()
@@ -207,7 +207,3 @@ class StoreMachine(RuleBasedStateMachine):
 TestStoreMachine = StoreMachine.TestCase
 TestStoreMachine.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
 
-
-def test_stateful_figures() -> None:
-    FIGURES["stateful model test"] = (f"{STEPS['steps']} random commands ({STEPS['failed saves']} failed saves, "
-                                      f"{STEPS['restarts']} restarts); memory and reload equal the model after each")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from . import killstorm
 from .conftest import FIGURES, taskvault_compacting_at
 
 #: At least 200 in CI; bench/kill_soak.py runs the same storm 5,000 times.
-KILLS = int(os.environ.get("TASKVAULT_KILLS", "200"))
+KILLS = 200
 
 
 def test_kill_storm(data_dir: Path) -> None:

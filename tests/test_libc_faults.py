@@ -39,6 +39,12 @@ WRITES = {
 CASES: list[str] = []
 
 
+def _passed(case: str) -> None:
+    """Count a black-box case that passed, in the figures the run prints."""
+    CASES.append(case)
+    FIGURES["real libc faults (strace, libfiu)"] = f"{len(CASES)} black-box cases passed"
+
+
 def _seed(directory: Path) -> None:
     session = Session(directory)
     for line in ("add First", "add Second", "add Third", "done 2"):
@@ -89,7 +95,7 @@ class TestStraceInjection:
         assert len(re.findall(rf"^{call}\(", log, re.MULTILINE)) == 1, f"the failed {call} was retried:\n{log}"
         assert run_taskvault(directory, *WRITES[write]).code == 0
         assert Session(directory).state()[2] == 5
-        CASES.append(f"strace {call} {write}")
+        _passed(f"strace {call} {write}")
 
     @pytest.mark.parametrize("error", [errno.EIO, errno.EROFS, errno.ENOSPC])
     def test_rename_fails_while_creating_a_store(self, tmp_path: Path, error: int) -> None:
@@ -102,7 +108,7 @@ class TestStraceInjection:
         assert len(Session(directory).service.tasks) == 0
         assert run_taskvault(directory, "add", "First").code == 0
         assert [t.title for t in Session(directory).service.tasks] == ["First"]
-        CASES.append("strace rename new store")
+        _passed("strace rename new store")
 
     @pytest.mark.parametrize(("call", "when"), [("fsync", 3), ("fsync", 4), ("fsync", 5), ("fsync", 6),
                                                     ("rename", 1), ("rename", 2)])
@@ -121,7 +127,7 @@ class TestStraceInjection:
         assert "Added task 4" in proc.stdout and "could not compact" in proc.stderr
         assert temp_files(directory) == []
         assert "Survives" in [t.title for t in Session(directory).service.tasks]
-        CASES.append(f"strace {call} compaction")
+        _passed(f"strace {call} compaction")
 
     def test_unreadable_store_is_refused(self, tmp_path: Path) -> None:
         """EACCES opening tasks.json (the tests run as root, who could read a chmod 000 file)."""
@@ -131,7 +137,7 @@ class TestStraceInjection:
         proc, _ = _strace(directory, "openat:error=EACCES", directory / "tasks.json", ["list"])
         assert proc.returncode == 3 and "permission denied" in proc.stderr and proc.stderr.count("\n") == 1
         assert store_bytes(directory) == before
-        CASES.append("strace open EACCES")
+        _passed("strace open EACCES")
 
 
 class TestLibfiu:
@@ -147,7 +153,7 @@ class TestLibfiu:
                               timeout=60)
         _assert_refused_untouched(proc, directory, before, errno.ENOSPC)
         assert run_taskvault(directory, *WRITES[write]).code == 0
-        CASES.append(f"fiu fsync {write}")
+        _passed(f"fiu fsync {write}")
 
     def test_rename_fails_while_creating_a_store(self, tmp_path: Path) -> None:
         directory = tmp_path / "data"
@@ -156,7 +162,7 @@ class TestLibfiu:
                               timeout=60)
         assert proc.returncode == 3 and os.strerror(errno.EIO) in proc.stderr
         assert temp_files(directory) == [] and len(Session(directory).service.tasks) == 0
-        CASES.append("fiu rename new store")
+        _passed("fiu rename new store")
 
 
 class _FiuSession:
@@ -215,7 +221,7 @@ class TestFaultsArmedAfterStartUp:
         assert code == 3  # --keep-going: the script's exit code is that of its worst failure
         titles = [t.title for t in Session(directory).service.tasks]
         assert titles == ["First", "Second", "Third", "Before", "After"]
-        CASES.append("fiu-ctrl write ENOSPC armed after start-up")
+        _passed("fiu-ctrl write ENOSPC armed after start-up")
 
     def test_short_writes_are_completed(self, tmp_path: Path) -> None:
         """posix/io/rw/write/reduce makes write() return fewer bytes: each append loops until all are written.
@@ -240,10 +246,5 @@ class TestFaultsArmedAfterStartUp:
         tasks = Session(directory).service.tasks
         assert [t.id for t in tasks] == [1, 2, 3, 4, 5, 6, 7]
         assert [tasks.get(i).title for i in (5, 6, 7)] == [f"Long title {n} " + "x" * 400 for n in range(3)]
-        CASES.append("fiu-ctrl short writes")
-
-
-def test_case_count() -> None:
-    """Runs last in this module: the number of black-box fault cases that passed."""
-    FIGURES["real libc faults (strace, libfiu)"] = f"{len(CASES)} black-box cases passed"
+        _passed("fiu-ctrl short writes")
 
