@@ -90,6 +90,9 @@ def store_bytes(directory: Path) -> dict[str, str]:
 
 
 def temp_files(directory: Path) -> list[str]:
+    """Names of leftover temp files of saves in the directory (none if it does not exist)."""
+    if not directory.exists():
+        return []
     return [p.name for p in directory.iterdir() if files.TEMP_MARK in p.name]
 
 
@@ -110,6 +113,18 @@ class Session:
 
     def close(self) -> None:
         self.service.close()
+
+
+#: A small store with every status and field kind: ids 1-3, task 2 done.
+SEED = ("add First --tag home", "add Second --priority high", "add Third --due 2030-01-01", "done 2")
+
+
+def seed_store(directory: Path, lines: tuple[str, ...] = SEED) -> None:
+    """Create a store by running ``lines`` in one in-process session."""
+    session = Session(directory)
+    for line in lines:
+        assert session.run(line) == 0, session.err.getvalue()
+    session.close()
 
 
 class OsProxy:

@@ -27,6 +27,8 @@ import attrs
 
 from taskvault.store.journal_store import JournalStore
 
+from .conftest import temp_files
+
 BATCH = 40
 IN_FLIGHT = "in-flight change durable, not yet acknowledged"
 
@@ -88,10 +90,6 @@ def store_view(directory: Path) -> tuple[dict[int, tuple[str, str, frozenset[str
     return view, tasks.next_id, tasks.revision
 
 
-def temp_files(directory: Path) -> set[str]:
-    return {name for name in os.listdir(directory) if ".tmp-" in name} if directory.exists() else set()
-
-
 @attrs.define
 class StormReport:
     kills: int = 0
@@ -145,7 +143,7 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
         while acked < kill_after and child.stdout.readline().endswith(b"\n"):
             acked += 1
             if acked == 1 and left_behind:
-                assert not left_behind & temp_files(directory), f"temp files not cleaned up: {left_behind}"
+                assert not left_behind & set(temp_files(directory)), f"temp files not cleaned up: {left_behind}"
                 left_behind = set()
         # Not synchronisation: a random extra delay spreads the kill over every phase of a change.
         time.sleep(rng.uniform(0, 0.003))
@@ -174,7 +172,7 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
             outcome = IN_FLIGHT
         applied += acked + (outcome == IN_FLIGHT)
         assert revision == applied, f"revision {revision} after {applied} changes"
-        left_behind = temp_files(directory)
+        left_behind = set(temp_files(directory))
         report.acknowledged += acked
         inode = snapshot.stat().st_ino if snapshot.exists() else None
         report.compacting_runs += snapshot_inode is not None and inode != snapshot_inode

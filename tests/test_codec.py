@@ -78,6 +78,6 @@ class TestStrictness:
             try:
                 codec.decode_snapshot(json.dumps({**doc, "tasks": [bad]}).encode())
             except codec.FormatError as exc:
-                assert f"$.tasks[0]" in str(exc)
+                assert "$.tasks[0]" in str(exc)
             else:
                 raise AssertionError(f"{field}={value!r} was accepted")

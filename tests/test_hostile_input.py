@@ -26,7 +26,7 @@ from taskvault.cli import main as cli_main
 from taskvault.commands.catalog import COMMANDS
 from taskvault.store import files, journal_store
 
-from .conftest import FIGURES, FaultyOs, Session, store_bytes
+from .conftest import FIGURES, FaultyOs, Session, seed_store, store_bytes
 
 WORDS = [c.name for c in COMMANDS] + ["help", "--json", "--", "--tag", "--title", "--priority", "--due", "--all",
                                       "--yes", "--sort", "--note", "--no-note", "--search", "-1", "0", "1", "2",
@@ -39,12 +39,6 @@ COMMAND_LINE = st.lists(TOKEN, min_size=1, max_size=8)
 EXIT_CODES = {0, 1, 2, 3}
 RUNS = {"command lines": 0}
 
-
-def _seed(directory: Path) -> None:
-    session = Session(directory)
-    for line in ("add First --tag home", "add Second --priority high", "add Third", "done 2"):
-        assert session.run(line) == 0
-    session.close()
 
 
 def _run_main(argv: list[str]) -> tuple[int, str, str]:
@@ -61,7 +55,7 @@ class TestGeneratedCommandLines:
         """A documented exit code, no traceback, one error line; a failure changes nothing."""
         directory = tmp_path / "store"
         if not directory.exists():
-            _seed(directory)
+            seed_store(directory)
         monkeypatch.setenv("TASKVAULT_DATA_DIR", str(directory))
         monkeypatch.setenv("NO_COLOR", "1")
         monkeypatch.setattr(cli_main, "_read_script", lambda _: [])  # --script FILE must not read real files
@@ -110,8 +104,9 @@ class StoreMachine(RuleBasedStateMachine):
         journal_store.COMPACT_MIN_BYTES = 2048  # compact every few changes, so failures hit compactions too
 
     def teardown(self) -> None:
-        FIGURES["stateful model test"] = (f"{STEPS['steps']} random commands ({STEPS['failed saves']} failed saves, "
-                                          f"{STEPS['restarts']} restarts); memory and reload equal the model after each")
+        FIGURES["stateful model test"] = (
+            f"{STEPS['steps']} random commands ({STEPS['failed saves']} failed saves, {STEPS['restarts']} restarts); "
+            "memory and reload equal the model after each")
         if hasattr(self, "session"):
             journal_store.COMPACT_MIN_BYTES = self.saved_compaction
             self.session.close()

@@ -23,6 +23,7 @@ from .conftest import (
     Session,
     require_tool,
     run_taskvault,
+    seed_store,
     store_bytes,
     taskvault_compacting_at,
     temp_files,
@@ -44,12 +45,6 @@ def _passed(case: str) -> None:
     CASES.append(case)
     FIGURES["real libc faults (strace, libfiu)"] = f"{len(CASES)} black-box cases passed"
 
-
-def _seed(directory: Path) -> None:
-    session = Session(directory)
-    for line in ("add First", "add Second", "add Third", "done 2"):
-        assert session.run(line) == 0
-    session.close()
 
 
 def _env(directory: Path) -> dict[str, str]:
@@ -87,7 +82,7 @@ class TestStraceInjection:
     def test_journal_call_fails(self, tmp_path: Path, write: str, call: str, error: int) -> None:
         """The append or its fsync fails: refused, bytes unchanged, attempted once, the next change works."""
         directory = tmp_path / "data"
-        _seed(directory)
+        seed_store(directory)
         before = store_bytes(directory)
         proc, log = _strace(directory, f"{call}:error={errno.errorcode[error]}", directory / "tasks.journal",
                             WRITES[write])
@@ -120,7 +115,7 @@ class TestStraceInjection:
         the snapshot's, the second the journal's.
         """
         directory = tmp_path / "data"
-        _seed(directory)
+        seed_store(directory)
         proc, _ = _strace(directory, f"{call}:error=EIO:when={when}", None, ["add", "Survives"],
                           program=taskvault_compacting_at(0))
         assert proc.returncode == 0, proc.stderr
@@ -132,7 +127,7 @@ class TestStraceInjection:
     def test_unreadable_store_is_refused(self, tmp_path: Path) -> None:
         """EACCES opening tasks.json (the tests run as root, who could read a chmod 000 file)."""
         directory = tmp_path / "data"
-        _seed(directory)
+        seed_store(directory)
         before = store_bytes(directory)
         proc, _ = _strace(directory, "openat:error=EACCES", directory / "tasks.json", ["list"])
         assert proc.returncode == 3 and "permission denied" in proc.stderr and proc.stderr.count("\n") == 1
@@ -146,7 +141,7 @@ class TestLibfiu:
     @pytest.mark.parametrize("write", ["add", "done", "delete"])
     def test_fsync_fails_for_the_whole_run(self, tmp_path: Path, write: str) -> None:
         directory = tmp_path / "data"
-        _seed(directory)
+        seed_store(directory)
         before = store_bytes(directory)
         proc = subprocess.run([require_tool("fiu-run"), "-x", "-c", "enable name=posix/io/sync/fsync,failinfo=28",
                                *TASKVAULT, *WRITES[write]], env=_env(directory), capture_output=True, text=True,
@@ -206,7 +201,7 @@ class TestFaultsArmedAfterStartUp:
     def test_write_fails_once_in_a_running_session(self, tmp_path: Path) -> None:
         """The journal write fails with ENOSPC: the session says so, memory and disk are unchanged, and it goes on."""
         directory = tmp_path / "data"
-        _seed(directory)
+        seed_store(directory)
         session = _FiuSession(directory)
         try:
             assert session.send("add Before").startswith("Added task 4")  # started, idle, waiting for a line
@@ -230,7 +225,7 @@ class TestFaultsArmedAfterStartUp:
         drops the rest of a line after a short write, so the output is not checked here.)
         """
         directory = tmp_path / "data"
-        _seed(directory)
+        seed_store(directory)
         log = tmp_path / "writes.log"
         session = _FiuSession(directory, prefix=[require_tool("strace"), "-f", "-qq", "-o", str(log), "-e",
                                                  "trace=write", "-P", str(directory / "tasks.journal")])

@@ -22,9 +22,7 @@ from taskvault.errors import StorageError
 from taskvault.store.journal_store import JournalStore
 
 from . import crashsim
-from .conftest import FIGURES, TASKVAULT, Session, require_tool, taskvault_compacting_at
-
-SEED = ("add First --tag a", "add Second --priority high", "add Third --due 2030-01-01", "done 2")
+from .conftest import FIGURES, TASKVAULT, Session, require_tool, seed_store, taskvault_compacting_at
 
 #: Each kind of write the program makes: (how to prepare the data directory, the command line).
 KINDS: dict[str, tuple[str, list[str]]] = {
@@ -52,10 +50,7 @@ def _load(directory: Path) -> Any:
 def _prepare(directory: Path, how: str) -> None:
     if how == "none":
         return
-    session = Session(directory)
-    for line in SEED:
-        assert session.run(line) == 0
-    session.close()
+    seed_store(directory)
     if how == "crashed":
         with (directory / "tasks.journal").open("ab") as journal:
             journal.write(b"1234abcd {\"rev\":5,\"half a rec")
@@ -173,6 +168,6 @@ class TestTheHarnessHasTeeth:
                     verdict = _check(recording, without, tmp_path / f"{len(caught)}-{recording.kind}-{index}")
                     caught[label] += bool(verdict.bad)
         assert all(caught.values()), f"fsyncs whose removal no crash state notices: {caught}"
+        counts = ", ".join(f"{label} (in {n} of {len(recordings)} recordings)" for label, n in caught.items())
         FIGURES["power-loss harness teeth"] = (f"each of the {len(labels)} kinds of fsync, removed, gives bad "
-                                               f"crash states: " + ", ".join(f"{k} (in {v} of {len(recordings)} recordings)"
-                                                                             for k, v in caught.items()))
+                                               f"crash states: {counts}")

@@ -12,7 +12,7 @@ import pytest
 
 from taskvault.store import files, journal_store
 
-from .conftest import ERRNOS, FIGURES, CountingOs, FaultyOs, OsProxy, Session, store_bytes, temp_files
+from .conftest import ERRNOS, FIGURES, CountingOs, FaultyOs, OsProxy, Session, seed_store, store_bytes, temp_files
 
 MUTATIONS = {
     "add": "add New task --tag x --priority high",
@@ -27,17 +27,11 @@ MUTATIONS = {
 FAILABLE = ("open", "write", "fsync", "lseek", "replace", "makedirs", "chmod", "ftruncate")
 
 
-def _seed(directory: Path) -> None:
-    session = Session(directory)
-    for line in ("add First", "add Second", "add Third --tag t", "done 2"):
-        assert session.run(line) == 0
-    session.close()
-
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("seed") / "data"
-    _seed(directory)
+    seed_store(directory)
     return directory
 
 
