@@ -17,11 +17,17 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from .domain.task import Priority, Status, Task
-from .domain.tasklist import Change
+import attrs
+
+from .domain.change import Change
+from .domain.history import Step
 from .errors import InvalidValue
 
-#: The schema this version writes, and the newest it can read.
-SCHEMA = 1
+#: The schema this version writes. It reads every schema from 1 up to this one (older files are
+#: upgraded by MIGRATIONS), and a newer one whose ``min_reader`` is at most this (read-only).
+SCHEMA = 2
+#: The oldest taskvault schema that can read what this version writes.
+MIN_READER = 2
 SNAPSHOT_FORMAT = "taskvault"
 JOURNAL_FORMAT = "taskvault-journal"
 
@@ -143,7 +149,8 @@ def _loads(data: bytes, what: str) -> Any:
         raise FormatError(f"{what} is nested too deeply to be a taskvault file", "") from None
 
 
-def _check_envelope(doc: Any, expected_format: str, keys: frozenset[str], path: str = "$") -> None:
+def _schema_of(doc: Any, expected_format: str, path: str = "$") -> int:
+    """The schema a decoded document declares; TooNewError if this version may not even read it."""
     if type(doc) is not dict:
         raise FormatError(f"expected a JSON object, got {type(doc).__name__}", path)
     if doc.get("format") != expected_format:
@@ -152,41 +159,114 @@ def _check_envelope(doc: Any, expected_format: str, keys: frozenset[str], path: 
     if type(schema) is not int or schema < 1:
         raise FormatError(f"expected a schema number, got {schema!r:.40}", f"{path}.schema")
     if schema > SCHEMA:
-        raise TooNewError(f"written by a newer taskvault (schema {schema}; this version knows up to {SCHEMA})", "")
-    extra, missing = doc.keys() - keys, keys - doc.keys()
+        min_reader = doc.get("min_reader", schema)
+        if type(min_reader) is not int or min_reader > SCHEMA:
+            raise TooNewError(f"written by a newer taskvault (schema {schema}; this version knows up to {SCHEMA})",
+                              "")
+    return schema
+
+
+def _upgrade(doc: dict[str, Any], schema: int, migrations: dict[int, Any]) -> dict[str, Any]:
+    """Bring a document of an older schema up to SCHEMA, one migration at a time."""
+    while schema < SCHEMA:
+        doc = migrations[schema](doc)
+        schema += 1
+    return doc
+
+
+def _check_keys(doc: dict[str, Any], keys: frozenset[str], schema: int, path: str = "$") -> dict[str, Any]:
+    missing = keys - doc.keys()
     if missing:
         raise FormatError(f"missing field {sorted(missing)[0]!r}", path)
+    extra = doc.keys() - keys
+    if extra and schema > SCHEMA:  # a newer writer that lets us read: what it added is not ours to know
+        return {k: doc[k] for k in keys}
     if extra:
         raise FormatError(f"unknown field {sorted(extra)[0]!r}", path)
-    for key in keys & {"revision", "next_id", "base"}:
+    return doc
+
+
+def _check_envelope(doc: Any, expected_format: str, keys: frozenset[str], migrations: dict[int, Any],
+                    path: str = "$") -> tuple[dict[str, Any], int]:
+    """Check and upgrade an envelope; return (the document at SCHEMA or newer, its original schema)."""
+    schema = _schema_of(doc, expected_format, path)
+    doc = _check_keys(_upgrade(doc, schema, migrations), keys, schema, path)
+    for key in keys & {"revision", "next_id", "base", "min_reader"}:
         if type(doc[key]) is not int or doc[key] < 0:
             raise FormatError(f"expected a non-negative integer, got {doc[key]!r:.40}", f"{path}.{key}")
+    return doc, schema
 
 
-_SNAPSHOT_KEYS = frozenset({"format", "schema", "revision", "next_id", "tasks"})
+# -- migrations: each takes a document of schema N and returns it as schema N + 1 --------------
 
 
-def encode_snapshot(tasks: tuple[Task, ...], next_id: int, revision: int) -> bytes:
-    """The whole store as one JSON document, one task per line so that diffs stay readable."""
-    head = _dumps({"format": SNAPSHOT_FORMAT, "schema": SCHEMA, "revision": revision, "next_id": next_id})
+def _snapshot_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 added the minimum reader and the history of recent changes (none is known in 1)."""
+    return {**doc, "schema": 2, "min_reader": 2, "history": []}
+
+
+def _header_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "schema": 2, "min_reader": 2}
+
+
+def _record_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 records say which revisions an undo reverts or a redo re-applies; 1 had neither."""
+    return {**doc, "undoes": [], "redoes": []}
+
+
+SNAPSHOT_MIGRATIONS = {1: _snapshot_1_to_2}
+HEADER_MIGRATIONS = {1: _header_1_to_2}
+RECORD_MIGRATIONS = {1: _record_1_to_2}
+
+
+@attrs.frozen
+class Snapshot:
+    """A decoded snapshot, whatever schema it was written in."""
+
+    tasks: list[Task]
+    next_id: int
+    revision: int
+    steps: list[Step]
+    #: The schema the file was written in: older means it should be migrated, newer read-only.
+    schema: int
+
+
+_SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "history", "tasks"})
+
+
+def encode_snapshot(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
+    """The whole store as one JSON document, one step and one task per line so that diffs stay readable."""
+    head = _dumps({"format": SNAPSHOT_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER,
+                   "revision": revision, "next_id": next_id})
+    history = ",\n".join(_dumps(_step_to_dict(s)) for s in steps)
+    body = ",\n".join(_dumps(task_to_dict(t)) for t in tasks)
+    return f'{head[:-1]},"history":[\n{history}\n],"tasks":[\n{body}\n]}}\n'.encode()
+
+
+def encode_snapshot_v1(tasks: tuple[Task, ...], next_id: int, revision: int) -> bytes:
+    """A snapshot exactly as schema 1 wrote it: kept so a store can be backed up as it was before a migration."""
+    head = _dumps({"format": SNAPSHOT_FORMAT, "schema": 1, "revision": revision, "next_id": next_id})
     body = ",\n".join(_dumps(task_to_dict(t)) for t in tasks)
     return f'{head[:-1]},"tasks":[\n{body}\n]}}\n'.encode()
 
 
-def decode_snapshot(data: bytes) -> tuple[list[Task], int, int]:
-    """Return (tasks, next_id, revision) or raise FormatError / TooNewError."""
-    doc = _loads(data, "the file")
-    _check_envelope(doc, SNAPSHOT_FORMAT, _SNAPSHOT_KEYS)
+def decode_snapshot(data: bytes) -> Snapshot:
+    """Decode a snapshot of any schema this version reads, or raise FormatError / TooNewError."""
+    doc, schema = _check_envelope(_loads(data, "the file"), SNAPSHOT_FORMAT, _SNAPSHOT_KEYS, SNAPSHOT_MIGRATIONS)
     if type(doc["tasks"]) is not list:
         raise FormatError("expected a list of tasks", "$.tasks")
+    if type(doc["history"]) is not list:
+        raise FormatError("expected a list of changes", "$.history")
     tasks = [task_from_dict(raw, f"$.tasks[{i}]") for i, raw in enumerate(doc["tasks"])]
-    return tasks, doc["next_id"], doc["revision"]
+    steps = [_step_from_dict(raw, f"$.history[{i}]", schema) for i, raw in enumerate(doc["history"])]
+    return Snapshot(tasks, doc["next_id"], doc["revision"], steps, schema)
 
 
 # -- journal lines: "<crc32 of the JSON, 8 hex digits> <JSON>\n" ------------------------------
 
-_HEADER_KEYS = frozenset({"format", "schema", "generation", "base"})
-_RECORD_KEYS = frozenset({"rev", "at", "cmd", "put", "del", "next_id"})
+_HEADER_KEYS = frozenset({"format", "schema", "min_reader", "generation", "base"})
+_RECORD_KEYS = frozenset({"rev", "at", "cmd", "put", "del", "next_id", "undoes", "redoes"})
+_STEP_KEYS = _RECORD_KEYS | {"was"}
 
 
 def _frame(obj: dict[str, Any]) -> bytes:
@@ -208,43 +288,90 @@ def _unframe(line: bytes, what: str) -> Any:
 
 
 def encode_journal_header(generation: str, base: int) -> bytes:
-    return _frame({"format": JOURNAL_FORMAT, "schema": SCHEMA, "generation": generation, "base": base})
+    return _frame({"format": JOURNAL_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER,
+                   "generation": generation, "base": base})
 
 
-def decode_journal_header(line: bytes) -> tuple[str, int]:
-    """Return (generation, base revision) of a journal's first line."""
-    doc = _unframe(line, "the journal header")
-    _check_envelope(doc, JOURNAL_FORMAT, _HEADER_KEYS)
+@attrs.frozen
+class JournalHeader:
+    generation: str
+    #: The revision of the snapshot this journal continues.
+    base: int
+    schema: int
+
+
+def decode_journal_header(line: bytes) -> JournalHeader:
+    """Decode a journal's first line."""
+    doc, schema = _check_envelope(_unframe(line, "the journal header"), JOURNAL_FORMAT, _HEADER_KEYS,
+                                  HEADER_MIGRATIONS)
     if type(doc["generation"]) is not str or not doc["generation"]:
         raise FormatError("expected a generation string", "$.generation")
-    return doc["generation"], doc["base"]
+    return JournalHeader(doc["generation"], doc["base"], schema)
 
 
-def encode_record(change: Change, revision: int, at: dt.datetime) -> bytes:
-    return _frame({
+def _change_fields(change: Change, revision: int, at: dt.datetime | None) -> dict[str, Any]:
+    return {
         "rev": revision,
-        "at": format_timestamp(at),
+        "at": format_timestamp(at) if at is not None else None,
         "cmd": change.command,
         "put": [task_to_dict(t) for t in change.put],
         "del": list(change.delete),
         "next_id": change.next_id,
-    })
+        "undoes": list(change.undoes),
+        "redoes": list(change.redoes),
+    }
 
 
-def decode_record(line: bytes, what: str) -> tuple[int, Change]:
-    """Return (revision, change) of one journal record line (without its newline)."""
-    doc = _unframe(line, what)
+def encode_record(change: Change, revision: int, at: dt.datetime) -> bytes:
+    return _frame(_change_fields(change, revision, at))
+
+
+def _step_to_dict(step: Step) -> dict[str, Any]:
+    return {**_change_fields(step.change, step.revision, step.at), "was": [task_to_dict(t) for t in step.was]}
+
+
+def _ids(value: Any, what: str, key: str) -> tuple[int, ...]:
+    if type(value) is not list or any(type(i) is not int for i in value):
+        raise FormatError(f"{what}: {key} must list integers", "")
+    return tuple(value)
+
+
+def _tasks(value: Any, what: str, key: str) -> tuple[Task, ...]:
+    if type(value) is not list:
+        raise FormatError(f"{what}: {key} must be a list", "")
+    return tuple(task_from_dict(raw, f"{what} $.{key}[{i}]") for i, raw in enumerate(value))
+
+
+def _change_from_dict(doc: Any, what: str, keys: frozenset[str], schema: int) -> tuple[dict[str, Any], Change]:
     if type(doc) is not dict:
         raise FormatError(f"{what}: expected a JSON object", "")
-    extra, missing = doc.keys() - _RECORD_KEYS, _RECORD_KEYS - doc.keys()
-    if missing or extra:
+    doc = _upgrade(doc, schema, RECORD_MIGRATIONS)
+    missing, extra = keys - doc.keys(), doc.keys() - keys
+    if missing or (extra and schema <= SCHEMA):
         raise FormatError(f"{what}: {'missing' if missing else 'unknown'} field "
                           f"{sorted(missing or extra)[0]!r}", "")
     if type(doc["rev"]) is not int or type(doc["next_id"]) is not int or type(doc["cmd"]) is not str:
         raise FormatError(f"{what}: rev, next_id and cmd have the wrong types", "")
-    if type(doc["put"]) is not list or type(doc["del"]) is not list:
-        raise FormatError(f"{what}: put and del must be lists", "")
-    if any(type(i) is not int for i in doc["del"]):
-        raise FormatError(f"{what}: del must list task ids", "")
-    put = tuple(task_from_dict(raw, f"{what} $.put[{i}]") for i, raw in enumerate(doc["put"]))
-    return doc["rev"], Change(doc["cmd"], put=put, delete=tuple(doc["del"]), next_id=doc["next_id"])
+    change = Change(doc["cmd"], put=_tasks(doc["put"], what, "put"), delete=_ids(doc["del"], what, "del"),
+                    next_id=doc["next_id"], undoes=_ids(doc["undoes"], what, "undoes"),
+                    redoes=_ids(doc["redoes"], what, "redoes"))
+    return doc, change
+
+
+def decode_record(line: bytes, what: str, schema: int = SCHEMA) -> tuple[int, Change, dt.datetime]:
+    """Return (revision, change, time) of one journal record line (without its newline)."""
+    doc, change = _change_from_dict(_unframe(line, what), what, _RECORD_KEYS, schema)
+    try:
+        at = _structure_timestamp(doc["at"], dt.datetime)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{what}: {exc}", "") from None
+    return doc["rev"], change, at
+
+
+def _step_from_dict(raw: Any, what: str, schema: int) -> Step:
+    doc, change = _change_from_dict(raw, what, _STEP_KEYS, schema)
+    try:
+        at = None if doc["at"] is None else _structure_timestamp(doc["at"], dt.datetime)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{what}: {exc}", "") from None
+    return Step(doc["rev"], at, change, _tasks(doc["was"], what, "was"))

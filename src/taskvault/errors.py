@@ -56,6 +56,18 @@ class TaskNotFound(UserError, LookupError):
         super().__init__(message, hint="run 'taskvault list --all' to see the ids in use")
 
 
+class BackupNotFound(UserError, LookupError):
+    """No backup matches what the user named."""
+
+    kind = "backup_not_found"
+
+
+class NothingToUndo(UserError):
+    """undo or redo was asked for more steps than the history holds."""
+
+    kind = "nothing_to_undo"
+
+
 class StorageError(TaskvaultError, OSError):
     """The store could not be read, written or locked. Nothing was changed."""
 
@@ -84,6 +96,12 @@ class StoreTooNew(StoreUnreadable):
     """The store was written by a newer taskvault whose format this version does not know."""
 
     kind = "too_new"
+
+
+class BackupDamaged(StorageError):
+    """A backup does not read back or decode as a store; it is not used."""
+
+    kind = "backup_damaged"
 
 
 class StoreUnsafe(StorageError):

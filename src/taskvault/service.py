@@ -10,7 +10,9 @@ from contextlib import contextmanager
 import attrs
 
 from .domain.tasklist import Change, TaskList
+from .codec import Snapshot
 from .errors import StorageError
+from .store.backups import Backup
 from .store.journal_store import CaughtUp, JournalStore
 
 #: Signals that would otherwise interrupt a change between its durable write and its publication.
@@ -39,6 +41,8 @@ class Outcome:
     revision: int
     caught_up: tuple[Change, ...] = ()
     behind: int = 0
+    #: The backup taken before the change, when one was asked for.
+    backup: Backup | None = None
 
 
 def utcnow() -> dt.datetime:
@@ -56,6 +60,8 @@ class TaskService:
         self.warnings: list[StorageError] = []
         #: How many changes this session has saved (catching up with others does not count).
         self.saves = 0
+        #: The backup taken before this session upgraded an older store, if it did.
+        self.migrated: Backup | None = None
 
     @property
     def store(self) -> JournalStore:
@@ -63,10 +69,26 @@ class TaskService:
 
     @property
     def tasks(self) -> TaskList:
-        """The current task list, loaded on first use. Read it; never change it directly."""
+        """The current task list, loaded on first use. Read it; never change it directly.
+
+        A store of an older schema is upgraded right after it is loaded; if that cannot be done
+        now (a read-only disk), it is read as it is, with a warning, and upgraded by the next change.
+        """
         if self._tasks is None:
             self._tasks = self._store.load()
+            if self._store.needs_migration and self._store.read_only is None:
+                try:
+                    with self._store.locked():
+                        self._tasks = tasks = self._store.catch_up(self._tasks).tasks
+                        if self._store.needs_migration:
+                            self.migrated = self._store.migrate(tasks)
+                except StorageError as exc:
+                    self.warnings.append(exc)
         return self._tasks
+
+    def adopt(self, tasks: TaskList) -> None:
+        """Use ``tasks`` as this session's list (after a store was replaced whole by a restore)."""
+        self._tasks = tasks
 
     def refresh(self) -> CaughtUp | None:
         """Bring a loaded task list up to date with other sessions; None if nothing was loaded yet."""
@@ -79,11 +101,13 @@ class TaskService:
     def now(self) -> dt.datetime:
         return self._clock()
 
-    def execute(self, plan: Callable[[TaskList], Change]) -> Outcome:
+    def execute(self, plan: Callable[[TaskList], Change], *, backup_first: str | None = None) -> Outcome:
         """Run ``plan`` on the latest state under the store lock and commit what it returns.
 
         The change is appended durably first and applied to memory only afterwards; if the
-        append fails, memory is exactly as it was and the StorageError propagates.
+        append fails, memory is exactly as it was and the StorageError propagates. With
+        ``backup_first``, a verified backup of the state before the change is taken first, and
+        a failure to take it leaves everything as it was.
         """
         tasks = self.tasks
         with self._store.locked():
@@ -92,16 +116,42 @@ class TaskService:
             change = plan(tasks)
             if change.is_empty:
                 return Outcome(change, tasks.revision, caught.changes, caught.behind)
+            self._store.check_writable()
+            backup = self._store.backup(tasks, backup_first) if backup_first is not None else None
             with _signals_deferred():
-                revision = self._store.append(tasks, change)
-                tasks.apply(change, revision)
+                revision, at = self._store.append(tasks, change)
+                tasks.apply(change, revision, at)
                 self.saves += 1
+            self._after_change(tasks)
+        return Outcome(change, revision, caught.changes, caught.behind, backup)
+
+    def _after_change(self, tasks: TaskList) -> None:
+        """Housekeeping once a change is durable and applied: its failures are warnings, never errors."""
+        try:
             if self._store.compaction_due():
-                try:
-                    self._store.compact(tasks)
-                except StorageError as exc:
-                    self.warnings.append(exc)
-        return Outcome(change, revision, caught.changes, caught.behind)
+                self._store.compact(tasks)  # takes a backup first
+                self._store.rotate_backups()
+            elif self._store.backup_due():
+                self._store.backup(tasks, "hourly")
+                self._store.rotate_backups()
+        except StorageError as exc:
+            self.warnings.append(exc)
+
+    def backup(self, label: str) -> Backup:
+        """Take a backup of the latest state now."""
+        tasks = self.tasks
+        with self._store.locked():
+            self._tasks = tasks = self._store.catch_up(tasks).tasks
+            backup = self._store.backup(tasks, label)
+            if backup.automatic:
+                self._store.rotate_backups()
+            return backup
+
+    def replace_unreadable(self, snapshot: Snapshot) -> TaskList:
+        """Restore a backup over a store that does not load (the unreadable files are kept aside)."""
+        with self._store.locked():
+            self._tasks = self._store.replace_unreadable(snapshot)
+        return self._tasks
 
     def close(self) -> None:
         self._store.close()

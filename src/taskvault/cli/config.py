@@ -10,6 +10,7 @@ from pathlib import Path
 import attrs
 
 from ..errors import UsageError
+from ..store.backups import Retention
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 
@@ -101,3 +102,20 @@ def lock_timeout(env: Mapping[str, str]) -> float:
 def color_wanted(options: GlobalOptions, env: Mapping[str, str], is_terminal: bool) -> bool:
     """Colour only on a terminal, and never with --no-color, NO_COLOR (any value) or TERM=dumb."""
     return is_terminal and not options.no_color and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+
+
+def backup_retention(env: Mapping[str, str]) -> Retention:
+    """$TASKVAULT_BACKUP_KEEP, such as ``last=10,daily=7,weekly=4`` (any of the three; the rest default)."""
+    raw = env.get("TASKVAULT_BACKUP_KEEP")
+    if raw is None:
+        return Retention()
+    values: dict[str, int] = {}
+    for part in raw.split(","):
+        name, _, number = part.strip().partition("=")
+        if name not in ("last", "daily", "weekly") or not number.isdigit() or int(number) > 10_000 or name in values:
+            raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {raw!r}",
+                             hint="each of last, daily and weekly at most once, with a whole number from 0")
+        values[name] = int(number)
+    if values.get("last", 1) < 1:
+        raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1", hint="the newest backup is always kept")
+    return Retention(**values)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
+from ..codec import SCHEMA
+from ..commands.catalog import COMMANDS
 from ..commands.context import Context
 from ..commands.dispatch import run_tokens, split_line
 from ..commands.help import overview
@@ -50,9 +52,11 @@ class Runner:
 
     def run(self, tokens: list[str], line: int | None = None) -> int:
         try:
-            caught = self.service.refresh()  # another session may have changed the store since the last line
-            if caught is not None and caught.behind and self.on_caught_up is not None:
-                self.on_caught_up(caught)
+            command = COMMANDS.find(tokens[0]) if tokens else None
+            if command is None or command.loads_store:
+                caught = self.service.refresh()  # another session may have changed the store since the last line
+                if caught is not None and caught.behind and self.on_caught_up is not None:
+                    self.on_caught_up(caught)
             result = run_tokens(self.context, tokens)
         except TaskvaultError as error:
             return self.report(error, line)
@@ -62,8 +66,9 @@ class Runner:
             text = TextRenderer(self.style, today=self.context.today, width=self.width).render(result)
         self.out.write(text + "\n")
         self.out.flush()  # a printed line is an acknowledgement: it must not wait in a buffer
+        self._note_migration()
         self._warn()
-        return 0
+        return getattr(result, "exit_code", 0)
 
     def make_interactive(self, confirm: Callable[[str], bool], on_caught_up: Callable[[CaughtUp], None]) -> None:
         """Someone is at the keyboard: commands may ask before they act, and hear of other sessions."""
@@ -87,6 +92,14 @@ class Runner:
         self.err.write(prefix + self.style(error_text(error), "red") + "\n")
         self.err.flush()
         return code
+
+    def _note_migration(self) -> None:
+        backup = self.service.migrated
+        if backup is not None and not getattr(self, "_migration_told_before", False):
+            self._migration_told_before = True
+            self.err.write(self.style(f"note: the store was upgraded to schema {SCHEMA}; as it was before, it is "
+                                      f"backup {backup.id}", "yellow") + "\n")
+            self.err.flush()
 
     def _warn(self) -> None:
         while self.service.warnings:
@@ -161,12 +174,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         directory = config.data_directory(options, env)
         timeout = config.lock_timeout(env)
+        retention = config.backup_retention(env)
     except UsageError as error:
         err.write(error_text(error) + "\n")
         return 2
     on_terminal = out.isatty()
     style = Style(config.color_wanted(options, env, on_terminal))
-    service = TaskService(JournalStore(directory, lock_timeout=timeout, on_lock_wait=_waiting_notice(err)))
+    service = TaskService(JournalStore(directory, lock_timeout=timeout, on_lock_wait=_waiting_notice(err),
+                                       retention=retention))
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
                     width=shutil.get_terminal_size().columns if on_terminal else None)
     try:

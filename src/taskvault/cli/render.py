@@ -6,10 +6,15 @@ import datetime as dt
 import json
 from typing import Any
 
+import attrs
+
 from wcwidth import wcswidth
 
 from ..codec import task_to_dict
-from ..commands.results import Declined, HelpText, Result, TaskDetail, TaskSaved, TasksChanged, TaskTable
+from ..commands.results import (BackupList, BackupTaken, Declined, DoctorReport, HelpText, HistoryList, Restored,
+                                Result, Reverted, StoreStats, TaskDetail, TaskSaved, TasksChanged, TaskTable)
+from ..domain.history import Step
+from ..domain.recovery import describe, effect_line
 from ..domain.query import Show
 from ..domain.task import Priority, Task
 from ..errors import TaskvaultError
@@ -76,7 +81,120 @@ class TextRenderer:
                 return self.changed(result)
             case HelpText(text=text) | Declined(text=text):
                 return text
+            case Reverted():
+                return self.reverted(result)
+            case HistoryList():
+                return self.history(result)
+            case BackupTaken(backup=b):
+                return f"Backed up {b.task_count} tasks at revision {b.revision} as {b.id} ({_size(b.size)}, verified)"
+            case BackupList():
+                return self.backups(result)
+            case Restored():
+                return self.restored(result)
+            case DoctorReport():
+                return self.doctor(result)
+            case StoreStats():
+                return self.stats(result)
         raise TypeError(f"no text rendering for {result!r}")
+
+    def reverted(self, result: Reverted) -> str:
+        r = result.reversal
+        lines = [f"{r.verb}: {effect_line(e)}" for e in r.effects]
+        lines += [self.style(f"{r.verb}: skipped {s.step.kind} {s.task_id} {s.title!r}: {s.reason}", "yellow")
+                  for s in r.skipped]
+        lines += [self.style(f"{r.verb}: skipped revision {rev}: another session already {r.verb}ne it", "yellow")
+                  for rev in r.gone]
+        if not r.effects:
+            lines.append(f"Nothing {r.verb}ne.")
+        if result.dry_run:
+            lines.append(self.style("(dry run: nothing was changed)", "dim"))
+        return "\n".join(lines)
+
+    def _when(self, step: Step) -> str:
+        return step.at.astimezone().strftime("%Y-%m-%d %H:%M") if step.at is not None else "(before 0.2)"
+
+    def history(self, result: HistoryList) -> str:
+        if not result.steps:
+            what = f" to task {result.task_id}" if result.task_id is not None else ""
+            return f"no changes{what} in the history yet"
+        lines = []
+        for step in result.steps:
+            ids = [i for i in step.touched if result.task_id is None or i == result.task_id]
+            effects = [f"{i} {(step.before(i) or step.after(i)).title!r} → "  # type: ignore[union-attr]
+                       f"{describe(step.before(i), step.after(i), revived=step.change.revives)}" for i in ids[:3]]
+            more = f" (and {len(ids) - 3} more)" if len(ids) > 3 else ""
+            mark = self.style(" (undone)", "yellow") if step.revision in result.undone else ""
+            lines.append(f"{step.revision:>5}  {self._when(step)}  {step.change.command}{mark}: "
+                         + "; ".join(effects) + more)
+        shown = len(result.steps)
+        lines.append(self.style(f"{shown} change{'s' if shown != 1 else ''} shown; the history keeps the last "
+                                f"{result.limit} ({result.kept} now)", "dim"))
+        return "\n".join(lines)
+
+    def backups(self, result: BackupList) -> str:
+        if not result.backups:
+            return f"no backups yet in {result.directory}; take one with: taskvault backup"
+        header = ["ID", "Taken", "Rev", "Tasks", "Size", "Kind"]
+        rows = [[b.id, b.taken.astimezone().strftime("%Y-%m-%d %H:%M"), str(b.revision), str(b.task_count),
+                 _size(b.size), b.label if b.automatic else f"{b.label} (kept)"] for b in result.backups]
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        lines = [self.style("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(), "bold")]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        lines.append(f"{len(rows)} backup{'s' if len(rows) != 1 else ''} in {result.directory}")
+        return "\n".join(lines)
+
+    def restored(self, result: Restored) -> str:
+        b = result.backup
+        if result.plan is None:
+            aside = ", ".join(result.aside) or "nothing"
+            if result.dry_run:
+                return (f"Would put backup {b.id} ({b.revision_text}) in place of the unreadable store, keeping "
+                        f"{aside} aside.\n" + self.style("(dry run: nothing was changed)", "dim"))
+            return (f"Restored backup {b.id}: {result.task_count} tasks. The unreadable files are kept as: {aside}")
+        plan = result.plan
+        lines = [f"  + {t.id} {t.title}" for t in plan.added]
+        lines += [f"  - {t.id} {t.title}" for t in plan.removed]
+        lines += [f"  ~ {new.id} {new.title}: {describe(old, new)}" for old, new in plan.changed]
+        summary = f"{len(plan.added)} added, {len(plan.removed)} removed, {len(plan.changed)} changed"
+        if plan.change.is_empty:
+            return f"The store already equals backup {b.id}; nothing to restore."
+        if result.dry_run:
+            return "\n".join([f"Restoring backup {b.id} would change {summary}:", *lines,
+                              self.style("(dry run: nothing was changed)", "dim")])
+        kept = f"; the store before it is backup {result.kept.id}" if result.kept else ""
+        return "\n".join([f"Restored backup {b.id}: {summary}{kept} ('undo' reverses it)", *lines])
+
+    def doctor(self, result: DoctorReport) -> str:
+        marks = {"ok": ("ok", "green"), "warning": ("warning", "yellow"), "problem": ("PROBLEM", "red")}
+        lines = []
+        for f in result.findings:
+            word, colour = marks[f.level]
+            lines.append(f"{self.style(word.ljust(7), colour)}  {f.subject}: {f.text}")
+            if f.fix and f.level != "ok":
+                lines.append(f"         → {f.fix}")
+        problems = sum(f.level == "problem" for f in result.findings)
+        warnings = sum(f.level == "warning" for f in result.findings)
+        lines.append(f"{problems} problem{'s' if problems != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def stats(r: StoreStats) -> str:
+        def seconds(value: float | None, none: str) -> str:
+            return f"{value * 1000:.1f} ms" if value is not None else none
+        rows = [
+            ("store", r.directory),
+            ("tasks", f"{r.open_count + r.done_count} ({r.open_count} open, {r.done_count} done); next id {r.next_id}"),
+            ("revision", f"{r.revision} (schema {r.schema})"),
+            ("history", f"{r.history_steps} changes kept; {r.undoable} can be undone, {r.redoable} redone"),
+            ("snapshot", _size(r.snapshot_bytes)),
+            ("journal", f"{_size(r.journal_bytes)}, {r.journal_records} change{'s' if r.journal_records != 1 else ''} "
+                        "since the last compaction"),
+            ("backups", f"{r.backup_count}, {_size(r.backup_bytes)} in all"),
+            ("last load", seconds(r.load_seconds, "not loaded from disk in this session")),
+            ("last save", seconds(r.save_seconds, "none in this session") + (f" ({r.saves} saves in this session)"
+                                                                              if r.saves else "")),
+        ]
+        return "\n".join(f"{name:<10} {value}" for name, value in rows)
 
     def changed(self, result: TasksChanged) -> str:
         verb = {"done": "Completed", "reopened": "Reopened", "deleted": "Deleted"}[result.verb]
@@ -159,6 +277,14 @@ class TextRenderer:
         return "\n".join(lines)
 
 
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 2**20:.1f} MiB"
+
+
 def error_text(error: TaskvaultError) -> str:
     return f"error: {error.message}" + (f" ({error.hint})" if error.hint else "")
 
@@ -182,7 +308,49 @@ def render_json(result: Result) -> str:
             return _dumps({"help": text})
         case Declined():
             return _dumps([])
+        case Reverted(reversal=r, dry_run=dry_run):
+            return _dumps({"verb": r.verb, "dry_run": dry_run, "steps": [s.revision for s in r.steps],
+                           "changed": [{"id": e.task_id, "step": e.step.revision, "command": e.step.change.command,
+                                        "before": _task(e.before), "after": _task(e.after)} for e in r.effects],
+                           "skipped": [{"id": s.task_id, "step": s.step.revision, "reason": s.reason}
+                                       for s in r.skipped], "gone": list(r.gone)})
+        case HistoryList(steps=steps, undone=undone):
+            return _dumps([{"revision": s.revision, "at": _stamp(s), "command": s.change.command,
+                            "undone": s.revision in undone, "undoes": list(s.change.undoes),
+                            "redoes": list(s.change.redoes),
+                            "tasks": [{"id": i, "before": _task(s.before(i)), "after": _task(s.after(i))}
+                                      for i in s.touched]} for s in steps])
+        case BackupTaken(backup=b):
+            return _dumps(_backup(b))
+        case BackupList(backups=backups):
+            return _dumps([_backup(b) for b in backups])
+        case Restored(backup=b, plan=plan, kept=kept, aside=aside, dry_run=dry_run):
+            body: dict[str, Any] = {"backup": _backup(b), "dry_run": dry_run, "kept": _backup(kept) if kept else None,
+                                    "unreadable_kept_as": list(aside)}
+            if plan is not None:
+                body |= {"added": [t.id for t in plan.added], "removed": [t.id for t in plan.removed],
+                         "changed": [new.id for _, new in plan.changed]}
+            return _dumps(body)
+        case DoctorReport(findings=findings):
+            return _dumps({"ok": result.exit_code == 0,
+                           "findings": [{"level": f.level, "subject": f.subject, "text": f.text, "fix": f.fix}
+                                        for f in findings]})
+        case StoreStats():
+            return _dumps(attrs.asdict(result))
     raise TypeError(f"no JSON rendering for {result!r}")
+
+
+def _task(task: Task | None) -> dict[str, Any] | None:
+    return task_to_dict(task) if task is not None else None
+
+
+def _stamp(step: Step) -> str | None:
+    return step.at.isoformat().replace("+00:00", "Z") if step.at is not None else None
+
+
+def _backup(b: Any) -> dict[str, Any]:
+    return {"id": b.id, "taken": b.taken.isoformat().replace("+00:00", "Z"), "revision": b.revision,
+            "tasks": b.task_count, "size": b.size, "kind": b.label, "automatic": b.automatic, "path": str(b.path)}
 
 
 def error_json(error: TaskvaultError, code: int, line: int | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..domain.dates import DATE_FORMS
+from ..domain.history import HISTORY_LIMIT
 from ..domain.query import SORT_KEYS
 from . import handlers
 from .help import run_help
@@ -12,6 +13,7 @@ from .values import PRIORITY_WORDS
 _PRIORITY = Option("--priority", "low, medium, high or none", metavar="LEVEL", choices=PRIORITY_WORDS)
 _IDS = Argument("ID", "task ids: 3, 3,4 or 3-6", many=True, kind="id")
 _ID = Argument("ID", "a task id", kind="id")
+_DRY_RUN = Option("--dry-run", "show what would change, and change nothing")
 
 COMMANDS = Registry([
     Command(
@@ -81,6 +83,67 @@ COMMANDS = Registry([
         options=(Option("--yes", "do not ask for confirmation (the interactive session asks before "
                         "deleting several tasks)"),),
         examples=("delete 2", "delete 2 5-7 --yes"),
+    ),
+    Command(
+        "undo", "revert the last N changes (default 1); a bulk command is one step", handlers.run_undo,
+        mutates=True,
+        description="Undo is a change like any other: durable, kept across restarts, and undone by redo.\n"
+                    "A task that another change touched since is left as it is, and named. The\n"
+                    "interactive session shows what will happen and asks when more than one task changes.",
+        arguments=(Argument("N", "how many steps to undo", optional=True),),
+        options=(_DRY_RUN, Option("--yes", "do not ask for confirmation")),
+        examples=("undo", "undo 3 --dry-run"),
+    ),
+    Command(
+        "redo", "re-apply the last N undone changes (default 1)", handlers.run_redo, mutates=True,
+        description="Redo works until a new change is made after the undo; then there is nothing to redo.",
+        arguments=(Argument("N", "how many steps to redo", optional=True),),
+        options=(_DRY_RUN, Option("--yes", "do not ask for confirmation")),
+        examples=("redo",),
+    ),
+    Command(
+        "history", "list recent changes: time, command and what changed", handlers.run_history,
+        description=f"The store keeps its last {HISTORY_LIMIT} changes, written in the same atomic step as\n"
+                    "each change. Changes that are currently undone are marked; redo brings them back.",
+        options=(
+            Option("--limit", "show the last N changes (default 20)", metavar="N"),
+            Option("--task", "only changes to this task", metavar="ID"),
+        ),
+        examples=("history", "history --limit 5 --task 1"),
+    ),
+    Command(
+        "backup", "take a verified backup of the store now", handlers.run_backup,
+        description="A named backup is kept until you remove it; backups taken automatically (hourly,\n"
+                    "before compaction, migration and restore) are rotated: see TASKVAULT_BACKUP_KEEP.",
+        arguments=(Argument("NAME", "a name for it (letters, digits, '.', '_', '-')", optional=True),),
+        examples=("backup", "backup before-cleanup"),
+    ),
+    Command(
+        "backups", "list the backups: id, time, revision, tasks, size", handlers.run_backups, loads_store=False,
+        examples=("backups",),
+    ),
+    Command(
+        "restore", "put a backup in place of the store, after showing what changes", handlers.run_restore,
+        mutates=True, loads_store=False,
+        description="The backup is checked in full first. If the store loads, the restore is one change:\n"
+                    "the current store is backed up first, and 'undo' reverses it. If it does not load,\n"
+                    "its files are kept aside as tasks.json.unreadable-TIME (never deleted) and the backup\n"
+                    "is put in their place. The interactive session asks first. ID is a backup id, a\n"
+                    "unique start of one, a backup's name, or latest.",
+        arguments=(Argument("ID", "the backup (see 'taskvault backups')"),),
+        options=(_DRY_RUN, Option("--yes", "do not ask for confirmation")),
+        examples=("restore latest --dry-run",),
+    ),
+    Command(
+        "doctor", "check the store, journal, backups, permissions, disk space, lock and temp files",
+        handlers.run_doctor, loads_store=False,
+        description="Each finding is printed with what to do about it. Nothing is changed. The exit code\n"
+                    "is 3 when something is wrong, 0 otherwise (warnings included).",
+        examples=("doctor",),
+    ),
+    Command(
+        "stats", "counts, file sizes, history, backups, and the last load and save times", handlers.run_stats,
+        examples=("stats",),
     ),
     Command(
         "help", "show the commands, or one command in full", run_help,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from ..domain import operations
+import os
+
+from .. import codec
+from ..domain import operations, recovery
+from ..domain.history import HISTORY_LIMIT
 from ..domain.query import SORT_KEYS, Show, TaskQuery
 from ..domain.task import normalize_tag
-from ..errors import UsageError
+from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, UsageError
+from ..store import backups, doctor
 from .context import Context
 from .registry import ParsedArgs
-from .results import Declined, TaskDetail, TaskSaved, TasksChanged, TaskTable
+from .results import (BackupList, BackupTaken, Declined, DoctorReport, HistoryList, Restored, Reverted, StoreStats,
+                      TaskDetail, TaskSaved, TasksChanged, TaskTable)
 from .values import parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
 
 
@@ -113,3 +119,147 @@ def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
 
     service.execute(plan)
     return TasksChanged("deleted", tuple(doomed))
+
+
+# -- recovery -----------------------------------------------------------------------------
+
+
+def _count(args: ParsedArgs, verb: str) -> int:
+    if not args.positionals:
+        return 1
+    text = args.positionals[0]
+    if not text.isdigit() or not 1 <= int(text) <= HISTORY_LIMIT:
+        raise InvalidValue(f"{verb}: {text!r} is not a number of steps",
+                           hint=f"give a whole number from 1 to {HISTORY_LIMIT}, or nothing for one step")
+    return int(text)
+
+
+def _run_reversal(ctx: Context, args: ParsedArgs, verb: str) -> Reverted | Declined:
+    planner = recovery.plan_undo if verb == "undo" else recovery.plan_redo
+    service = ctx.service
+    preview = planner(service.tasks, _count(args, verb))
+    if args["dry_run"]:
+        return Reverted(preview, dry_run=True)
+    if ctx.confirm is not None and not args["yes"] and len(preview.effects) + len(preview.skipped) > 1:
+        lines = "\n".join(f"  {recovery.effect_line(e)}" for e in preview.effects)
+        if not ctx.confirm(f"{verb.capitalize()} {len(preview.steps)} step(s):\n{lines}\n{verb.capitalize()} this?"):
+            return Declined(f"Nothing {verb}ne.")
+    targets = [s.revision for s in preview.steps]
+    done: list[recovery.Reversal] = []
+
+    def plan(tasks):  # type: ignore[no-untyped-def]
+        done[:] = [planner(tasks, targets=targets)]  # the same steps, against the store as it is now
+        return done[0].change
+
+    service.execute(plan)
+    return Reverted(done[0])
+
+
+def run_undo(ctx: Context, args: ParsedArgs) -> Reverted | Declined:
+    return _run_reversal(ctx, args, "undo")
+
+
+def run_redo(ctx: Context, args: ParsedArgs) -> Reverted | Declined:
+    return _run_reversal(ctx, args, "redo")
+
+
+def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
+    limit = 20
+    if args["limit"] is not None:
+        if not args["limit"].isdigit() or int(args["limit"]) < 1:
+            raise InvalidValue(f"history: --limit {args['limit']!r} is not a number of changes",
+                               hint="give a whole number from 1")
+        limit = int(args["limit"])
+    task_id = parse_id(args["task"]) if args["task"] is not None else None
+    tasks = ctx.service.tasks
+    steps = [s for s in tasks.history if task_id is None or task_id in s.touched]
+    _, redo = tasks.history.stacks()
+    return HistoryList(tuple(steps[-limit:]), frozenset(s.revision for s in redo), len(tasks.history),
+                       tasks.history.limit, task_id)
+
+
+def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
+    label = args.positionals[0] if args.positionals else "manual"
+    if not backups.LABEL.match(label) or label in backups.AUTOMATIC:
+        raise InvalidValue(f"backup: {label!r} cannot name a backup",
+                           hint="use up to 40 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+                                "and not one of " + ", ".join(backups.AUTOMATIC))
+    return BackupTaken(ctx.service.backup(label))
+
+
+def run_backups(ctx: Context, args: ParsedArgs) -> BackupList:
+    shelf = ctx.service.store.backups
+    return BackupList(tuple(shelf.list()), str(shelf.directory))
+
+
+def _decode_backup(shelf: backups.BackupShelf, backup: backups.Backup) -> codec.Snapshot:
+    """Read and check a backup in full before anything is done with it."""
+    try:
+        return codec.decode_snapshot(shelf.read(backup))
+    except (codec.FormatError, InvalidValue) as exc:
+        raise BackupDamaged(f"the backup {backup.id} is damaged: {exc}",
+                            hint="nothing was changed; pick another with 'taskvault backups'") from None
+
+
+def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
+    service = ctx.service
+    shelf = service.store.backups
+    backup = shelf.find(args.positionals[0])
+    snapshot = _decode_backup(shelf, backup)
+    try:
+        service.refresh()
+        current = service.tasks
+    except StoreTooNew:
+        raise
+    except StoreUnreadable as error:
+        return _restore_unreadable(ctx, args, backup, snapshot, error)
+    preview = recovery.plan_restore(current, snapshot.tasks, snapshot.next_id, backup.id)
+    if args["dry_run"] or preview.change.is_empty:
+        return Restored(backup, preview, dry_run=True)
+    if ctx.confirm is not None and not args["yes"]:
+        question = (f"Restore backup {backup.id} ({backup.revision_text})? It adds {len(preview.added)}, "
+                    f"removes {len(preview.removed)} and changes {len(preview.changed)} tasks; "
+                    "the current store is backed up first and 'undo' reverses it.")
+        if not ctx.confirm(question):
+            return Declined("Nothing restored.")
+    done: list[recovery.RestorePlan] = []
+
+    def plan(tasks):  # type: ignore[no-untyped-def]
+        done[:] = [recovery.plan_restore(tasks, snapshot.tasks, snapshot.next_id, backup.id)]
+        return done[0].change
+
+    outcome = service.execute(plan, backup_first="restore")
+    return Restored(backup, done[0], kept=outcome.backup)
+
+
+def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: backups.Backup, snapshot: codec.Snapshot,
+                        error: StoreUnreadable) -> Restored | Declined:
+    names = tuple(p.name for p in (ctx.service.store.snapshot_path, ctx.service.store.journal_path) if p.exists())
+    if args["dry_run"]:
+        return Restored(backup, aside=names, task_count=len(snapshot.tasks), dry_run=True)
+    if ctx.confirm is not None and not args["yes"]:
+        question = (f"The store does not load ({error.message}). Put backup {backup.id} ({backup.revision_text}) "
+                    f"in its place? The unreadable files are kept aside, never deleted.")
+        if not ctx.confirm(question):
+            return Declined("Nothing restored.")
+    tasks = ctx.service.replace_unreadable(snapshot)
+    aside = tuple(sorted(e.name for e in os.scandir(ctx.service.store.directory) if ".unreadable-" in e.name))
+    return Restored(backup, aside=aside, task_count=len(tasks))
+
+
+def run_doctor(ctx: Context, args: ParsedArgs) -> DoctorReport:
+    return DoctorReport(tuple(doctor.examine(ctx.service.store)))
+
+
+def run_stats(ctx: Context, args: ParsedArgs) -> StoreStats:
+    service = ctx.service
+    tasks = service.tasks
+    store = service.store
+    open_count, done_count = tasks.counts()
+    undo, redo = tasks.history.stacks()
+    shelf = store.backups.list()
+    sizes = store.file_sizes()
+    return StoreStats(str(store.directory), open_count, done_count, tasks.revision, tasks.next_id, codec.SCHEMA,
+                      len(tasks.history), len(undo), len(redo), sizes[0], sizes[1], store.journal_records,
+                      len(shelf), sum(b.size for b in shelf), store.last_load_seconds, store.last_save_seconds,
+                      service.saves)

@@ -25,7 +25,7 @@ EXIT_CODES = (
     (0, "success"),
     (1, "user error: no such task, invalid value"),
     (2, "usage error: unknown command or option, missing argument"),
-    (3, "storage error: could not save, store locked, damaged or too new"),
+    (3, "storage error: could not save, store locked, damaged or too new; doctor found a problem"),
     (70, "internal error: a bug; the message names the crash log"),
     (130, "interrupted: Ctrl-C"),
     (141, "output closed: the reader went away early, as with | head"),

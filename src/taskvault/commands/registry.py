@@ -69,6 +69,8 @@ class Command:
     examples: tuple[str, ...] = ()
     #: True when the command changes the store.
     mutates: bool = False
+    #: False for commands that must work while the store does not load (they load it themselves, if at all).
+    loads_store: bool = True
 
     @property
     def all_options(self) -> tuple[Option, ...]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import attrs
 
+from ..domain.history import Step
 from ..domain.query import Show
+from ..domain.recovery import RestorePlan, Reversal
 from ..domain.task import Task
+from ..store.backups import Backup
+from ..store.doctor import Finding
 
 
 @attrs.frozen
@@ -52,4 +56,79 @@ class Declined:
     text: str
 
 
-Result = TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText | Declined
+@attrs.frozen
+class Reverted:
+    """undo / redo: what it did, or with ``dry_run`` what it would do."""
+
+    reversal: Reversal
+    dry_run: bool = False
+
+
+@attrs.frozen
+class HistoryList:
+    """Steps to show, oldest first; ``undone`` are the revisions currently undone (redo brings them back)."""
+
+    steps: tuple[Step, ...]
+    undone: frozenset[int]
+    kept: int
+    limit: int
+    task_id: int | None = None
+
+
+@attrs.frozen
+class BackupTaken:
+    backup: Backup
+
+
+@attrs.frozen
+class BackupList:
+    backups: tuple[Backup, ...]
+    directory: str
+
+
+@attrs.frozen
+class Restored:
+    """restore: the backup, and either the plan applied to a readable store (after the safety
+    backup ``kept``) or, for a store that did not load, the names its files were kept under."""
+
+    backup: Backup
+    plan: RestorePlan | None = None
+    kept: Backup | None = None
+    aside: tuple[str, ...] = ()
+    task_count: int = 0
+    dry_run: bool = False
+
+
+@attrs.frozen
+class DoctorReport:
+    findings: tuple[Finding, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """3 (a storage problem) when any finding is a problem, else 0."""
+        return 3 if any(f.level == "problem" for f in self.findings) else 0
+
+
+@attrs.frozen
+class StoreStats:
+    directory: str
+    open_count: int
+    done_count: int
+    revision: int
+    next_id: int
+    schema: int
+    history_steps: int
+    undoable: int
+    redoable: int
+    snapshot_bytes: int
+    journal_bytes: int
+    journal_records: int
+    backup_count: int
+    backup_bytes: int
+    load_seconds: float | None
+    save_seconds: float | None
+    saves: int
+
+
+Result = (TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText | Declined | Reverted | HistoryList
+          | BackupTaken | BackupList | Restored | DoctorReport | StoreStats)

@@ -4,28 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-import attrs
+import datetime as dt
 
 from ..errors import InvalidValue, TaskNotFound
+from .change import Change
+from .history import History, Step
 from .task import Task
 
-
-@attrs.frozen
-class Change:
-    """One atomic change: the tasks it writes, the ids it removes, the id counter after it.
-
-    A Change is planned from a TaskList without touching it; the store makes it durable,
-    and only then is it applied. Applying a checked Change cannot fail halfway.
-    """
-
-    command: str
-    put: tuple[Task, ...] = ()
-    delete: tuple[int, ...] = ()
-    next_id: int = 1
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.put and not self.delete
+__all__ = ["Change", "TaskList"]
 
 
 class TaskList:
@@ -35,9 +21,10 @@ class TaskList:
     The only mutator is :meth:`apply`, and it is called only with a durable Change.
     """
 
-    __slots__ = ("_tasks", "_next_id", "_revision")
+    __slots__ = ("_tasks", "_next_id", "_revision", "history")
 
-    def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0) -> None:
+    def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0,
+                 history: History | None = None) -> None:
         by_id: dict[int, Task] = {}
         for task in tasks:
             if task.id in by_id:
@@ -50,6 +37,8 @@ class TaskList:
         self._tasks = by_id
         self._next_id = next_id
         self._revision = revision
+        #: The recent changes that led here, each with what it replaced (for undo and history).
+        self.history = history if history is not None else History()
 
     @property
     def next_id(self) -> int:
@@ -97,17 +86,23 @@ class TaskList:
         for task in change.put:
             if task.id >= change.next_id:
                 raise InvalidValue(f"task id {task.id} is not below next_id {change.next_id}")
-            if task.id not in self._tasks and task.id < self._next_id:
+            if task.id not in self._tasks and task.id < self._next_id and not change.revives:
                 raise InvalidValue(f"task id {task.id} was used before and cannot be used again")
         missing = [i for i in change.delete if i not in self._tasks]
         if missing:
             raise InvalidValue(f"the change deletes tasks that do not exist: {missing}")
 
-    def apply(self, change: Change, revision: int) -> None:
-        """Apply a checked, durable change as revision ``revision`` (which must be the next)."""
+    def apply(self, change: Change, revision: int, at: dt.datetime | None = None) -> None:
+        """Apply a checked, durable change as revision ``revision`` (which must be the next).
+
+        The change joins the history with the tasks it replaces, made at ``at``.
+        """
         if revision != self._revision + 1:
             raise InvalidValue(f"revision {revision} does not follow revision {self._revision}")
         self.check(change)
+        touched = [t.id for t in change.put] + list(change.delete)
+        was = tuple(self._tasks[i] for i in touched if i in self._tasks)
+        self.history.record(Step(revision, at, change, was))
         for task in change.put:
             self._tasks[task.id] = task
         for task_id in change.delete:

@@ -143,3 +143,25 @@ def _remove_quietly(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def remove_durably(path: Path) -> None:
+    """Remove a file and make its removal durable."""
+    os.unlink(path)
+    fsync_directory(path.parent)
+
+
+def keep_aside(path: Path, aside: Path) -> None:
+    """Give ``path`` a second name ``aside`` (a hard link), durably; ``path`` itself is untouched."""
+    os.link(path, aside, follow_symlinks=False)
+    fsync_directory(aside.parent)
+
+
+def make_private_directory(directory: Path) -> None:
+    """Create one private directory inside an existing one, durably (nothing if it exists)."""
+    try:
+        os.mkdir(directory, DIR_MODE)
+    except FileExistsError:
+        return
+    os.chmod(directory, DIR_MODE)
+    fsync_directory(directory.parent)

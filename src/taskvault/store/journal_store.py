@@ -22,7 +22,9 @@ import datetime as dt
 import errno
 import os
 import secrets
+import re
 import stat
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +32,12 @@ from pathlib import Path
 import attrs
 
 from .. import codec
+from ..domain.history import History
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, StoreTooNew, StoreUnreadable, StoreUnsafe
 from . import files
+from .backups import Backup, BackupShelf, Retention
+from .hints import hint_for
 from .lock import StoreLock
 
 SNAPSHOT_NAME = "tasks.json"
@@ -41,16 +46,9 @@ LOCK_NAME = "tasks.lock"
 #: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
 COMPACT_MIN_BYTES = 256 * 1024
 
-_SAVE_HINTS = {
-    errno.ENOSPC: "free some disk space and try again",
-    errno.EDQUOT: "you are over your disk quota; free some space and try again",
-    errno.EACCES: "check that you own the data directory and its files and can write to them",
-    errno.EPERM: "check that you own the data directory and its files and can write to them",
-    errno.EROFS: "the file system is mounted read-only; remount it read-write or use --data-dir",
-    errno.EIO: "the disk reported an I/O error; check it, and copy your data directory somewhere safe",
-}
-_UNREADABLE_HINT = ("the file was left untouched; restore it from a backup, "
-                    "or move it aside to start an empty store")
+_UNREADABLE_HINT = "the file was left untouched"
+#: Activity takes an automatic backup when the newest is older than this.
+BACKUP_INTERVAL = dt.timedelta(hours=1)
 
 
 def _stamp(info: os.stat_result) -> tuple[int, int, int, int]:
@@ -71,6 +69,10 @@ class _Position:
     last_line: bytes = b""
     #: Revision of ``last_line`` (the header's base revision when no record was read yet).
     last_rev: int = 0
+    #: The schema the journal was written in.
+    schema: int = codec.SCHEMA
+    #: The revision of the snapshot the journal continues.
+    base: int = 0
 
 
 @attrs.frozen
@@ -94,6 +96,7 @@ class JournalStore:
         lock_timeout: float = 10.0,
         on_lock_wait: Callable[[float], None] | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
+        retention: Retention | None = None,
     ) -> None:
         self.directory = directory
         self.snapshot_path = directory / SNAPSHOT_NAME
@@ -111,6 +114,15 @@ class JournalStore:
         self._seen: tuple[int, int, int, int] | None = None
         #: Names of leftover temp files removed on the first write of this session.
         self.removed_temp_files: list[str] = []
+        self.backups = BackupShelf(directory, clock)
+        self.retention = retention or Retention()
+        self._snapshot_schema = codec.SCHEMA
+        #: Why this store may be read but not changed (written by a newer taskvault), or None.
+        self.read_only: StoreTooNew | None = None
+        self._last_automatic_backup: dt.datetime | None = None
+        #: Seconds the last load and the last durable append took (None: not yet in this session).
+        self.last_load_seconds: float | None = None
+        self.last_save_seconds: float | None = None
 
     # -- reading --------------------------------------------------------------------------
 
@@ -119,9 +131,12 @@ class JournalStore:
         if not self._check_directory(must_exist=False):
             self._position, self._revision, self._snapshot_size = _Position(), 0, 0
             return TaskList()
+        started = time.perf_counter()
         journal = self._read(self.journal_path)
         snapshot = self._read(self.snapshot_path)
-        return self._build(snapshot, journal)
+        tasks = self._build(snapshot, journal)
+        self.last_load_seconds = time.perf_counter() - started
+        return tasks
 
     def _read(self, path: Path) -> bytes | None:
         try:
@@ -144,7 +159,28 @@ class JournalStore:
         if isinstance(detail, codec.TooNewError):
             return StoreTooNew(f"cannot load {path}: {detail}",
                                hint="upgrade taskvault to use this store; the file was left untouched")
-        return StoreUnreadable(f"cannot load {path}: {detail}", hint=_UNREADABLE_HINT)
+        return StoreUnreadable(f"cannot load {path}: {detail}", hint=f"{_UNREADABLE_HINT}; {self.recovery_advice()}")
+
+    def newest_good_backup(self) -> Backup | None:
+        """The newest backup that reads back and decodes as a store, or None."""
+        for backup in self.backups.list():
+            try:
+                codec.decode_snapshot(self.backups.read(backup))
+            except (codec.FormatError, InvalidValue, StorageError):
+                continue
+            return backup
+        return None
+
+    def recovery_advice(self) -> str:
+        """What to run to get an unreadable store back: the newest good backup, if there is one."""
+        try:
+            backup = self.newest_good_backup()
+        except StorageError:
+            backup = None
+        if backup is None:
+            return ("there is no backup to restore; move the file aside to start an empty store, "
+                    "and run 'taskvault doctor' for details")
+        return f"to restore the newest good backup, {backup.revision_text}, run: taskvault restore {backup.id}"
 
     def _build(self, snapshot: bytes | None, journal: bytes | None) -> TaskList:
         if snapshot is None:
@@ -153,26 +189,41 @@ class JournalStore:
             self._position, self._revision, self._snapshot_size = _Position(), 0, 0
             return TaskList()
         try:
-            tasks_found, next_id, revision = codec.decode_snapshot(snapshot)
-            tasks = TaskList(tasks_found, next_id=next_id, revision=revision)
+            decoded = codec.decode_snapshot(snapshot)
+            tasks = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
+                             history=History(decoded.steps))
         except (codec.FormatError, InvalidValue) as exc:
             raise self._unreadable(self.snapshot_path, exc) from None
         position = _Position()
+        schemas = [decoded.schema]
         if journal is not None:
             header_end = journal.find(b"\n") + 1
             try:
                 if header_end == 0:
                     raise codec.FormatError("the journal header is incomplete", "")
-                generation, base = codec.decode_journal_header(journal[: header_end - 1])
+                header = codec.decode_journal_header(journal[: header_end - 1])
             except codec.FormatError as exc:
                 raise self._unreadable(self.journal_path, exc) from None
-            if base > revision:
-                raise self._unreadable(self.journal_path, f"it continues revision {base}, but "
-                                       f"{SNAPSHOT_NAME} is only at revision {revision}")
-            position = _Position(generation, header_end, journal[:header_end], base)
+            if header.base > decoded.revision:
+                raise self._unreadable(self.journal_path, f"it continues revision {header.base}, but "
+                                       f"{SNAPSHOT_NAME} is only at revision {decoded.revision}")
+            position = _Position(header.generation, header_end, journal[:header_end], header.base, header.schema,
+                                 header.base)
             position, _ = self._replay(tasks, journal, position, skip=header_end)
+            schemas.append(header.schema)
         self._position, self._revision, self._snapshot_size = position, tasks.revision, len(snapshot)
+        self._snapshot_schema = decoded.schema
+        newest = max(schemas)
+        self.read_only = None if newest <= codec.SCHEMA else StoreTooNew(
+            f"{self.directory} was written by a newer taskvault (schema {newest}; this version knows up to "
+            f"{codec.SCHEMA}): it can be read but not changed", hint="upgrade taskvault to change this store")
         return tasks
+
+    @property
+    def needs_migration(self) -> bool:
+        """True when the loaded files are of an older schema than this version writes."""
+        return self._snapshot_schema < codec.SCHEMA or (self._position.generation is not None
+                                                       and self._position.schema < codec.SCHEMA)
 
     def _replay(self, tasks: TaskList, data: bytes, position: _Position,
                 skip: int = 0) -> tuple[_Position, list[Change]]:
@@ -182,25 +233,26 @@ class JournalStore:
         it was never acknowledged, so it is left out. Any other bad line is damage. Records
         the task list already holds (a newer snapshot) are skipped.
         """
-        records: list[tuple[int, Change]] = []
+        records: list[tuple[int, Change, dt.datetime]] = []
         offset = skip
         last_line, last_rev = position.last_line, position.last_rev
         while (newline := data.find(b"\n", offset)) >= 0:
             where = position.end + offset - skip
             try:
-                rev, change = codec.decode_record(data[offset:newline], f"the journal line at byte {where}")
+                rev, change, at = codec.decode_record(data[offset:newline], f"the journal line at byte {where}",
+                                                      position.schema)
             except codec.FormatError as exc:
                 raise self._unreadable(self.journal_path, exc) from None
             if rev != last_rev + 1:
                 raise self._unreadable(self.journal_path, f"record {rev} at byte {where} follows record {last_rev}")
-            records.append((rev, change))
+            records.append((rev, change, at))
             last_rev, last_line, offset = rev, data[offset:newline + 1], newline + 1
         applied = []
-        for rev, change in records:
+        for rev, change, at in records:
             if rev <= tasks.revision:
                 continue
             try:
-                tasks.apply(change, rev)
+                tasks.apply(change, rev, at)
             except InvalidValue as exc:
                 raise self._unreadable(self.journal_path, f"record {rev}: {exc}") from None
             applied.append(change)
@@ -320,7 +372,7 @@ class JournalStore:
             for parent in dict.fromkeys([*(made.parent for made in self._created_dirs), self.directory.parent]):
                 files.fsync_directory(parent)
             if not os.path.lexists(self.snapshot_path):
-                files.atomic_replace(self.snapshot_path, codec.encode_snapshot(*tasks.snapshot()))
+                files.atomic_replace(self.snapshot_path, self._encode(tasks))
                 self._snapshot_size = self.snapshot_path.stat().st_size
             self._start_journal(tasks.revision)
         except OSError as exc:
@@ -331,7 +383,7 @@ class JournalStore:
         generation = secrets.token_hex(8)
         header = codec.encode_journal_header(generation, base)
         files.atomic_replace(self.journal_path, header)
-        self._position = _Position(generation, len(header), header, base)
+        self._position = _Position(generation, len(header), header, base, codec.SCHEMA, base)
         self._synced_generation = generation
 
     def _cut_torn_tail(self, fd: int) -> None:
@@ -341,19 +393,23 @@ class JournalStore:
         except OSError as exc:
             raise self._save_failed(self.journal_path, exc) from None
 
-    def append(self, tasks: TaskList, change: Change) -> int:
-        """Make ``change`` durable as the next revision of ``tasks`` and return that revision.
+    def append(self, tasks: TaskList, change: Change) -> tuple[int, dt.datetime]:
+        """Make ``change`` durable as the next revision of ``tasks``; return that revision and its time.
 
         ``tasks`` is not modified: the caller applies the change once this returns. On any
         failure nothing a reader can see has changed, and SaveFailed is raised.
         """
         assert self._lock.held and tasks.revision == self._revision, "append needs catch_up under the lock"
+        self.check_writable()
         tasks.check(change)
+        if self.needs_migration:
+            self.migrate(tasks)
         if self._journal_fd is None:  # the store's first change: only now is there something to keep
             self._create_files(tasks)
         assert self._journal_fd is not None
-        revision = tasks.revision + 1
-        line = codec.encode_record(change, revision, self._clock())
+        started = time.perf_counter()
+        revision, at = tasks.revision + 1, self._clock()
+        line = codec.encode_record(change, revision, at)
         try:
             if self._synced_generation != self._position.generation:
                 # The journal's own directory entry must be durable before anything in it is.
@@ -364,7 +420,22 @@ class JournalStore:
             raise self._save_failed(self.journal_path, exc) from None
         self._position = attrs.evolve(self._position, end=end, last_line=line, last_rev=revision)
         self._revision = revision
-        return revision
+        self.last_save_seconds = time.perf_counter() - started
+        return revision, at
+
+    def check_writable(self) -> None:
+        """Raise StoreTooNew if a newer taskvault wrote this store: it is read, never rewritten."""
+        if self.read_only is not None:
+            raise self.read_only
+
+    @property
+    def journal_records(self) -> int:
+        """How many changes the journal holds beyond the snapshot."""
+        return max(0, self._position.last_rev - self._position.base)
+
+    def file_sizes(self) -> tuple[int, int]:
+        """(snapshot bytes, journal bytes) as this session last read or wrote them."""
+        return self._snapshot_size, self._position.end
 
     def compaction_due(self) -> bool:
         return self._position.end > max(COMPACT_MIN_BYTES, self._snapshot_size)
@@ -372,7 +443,8 @@ class JournalStore:
     def compact(self, tasks: TaskList) -> None:
         """Fold the journal into a new snapshot. The tasks mean the same before and after."""
         assert self._lock.held and tasks.revision == self._revision
-        data = codec.encode_snapshot(*tasks.snapshot())
+        data = self._encode(tasks)
+        self._backup(data, tasks, "compaction")
         try:
             # The snapshot's rename must be durable before the journal that follows it is
             # replaced, or a power loss could pair an old snapshot with a newer journal.
@@ -382,11 +454,122 @@ class JournalStore:
         except OSError as exc:
             raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: "
                              f"{exc.strerror} — your change was saved, in the journal",
-                             hint=_SAVE_HINTS.get(exc.errno or 0)) from None
+                             hint=hint_for(exc)) from None
+
+    @staticmethod
+    def _encode(tasks: TaskList) -> bytes:
+        return codec.encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+
+    def migrate(self, tasks: TaskList) -> Backup:
+        """Rewrite an older store in the current schema, after backing it up as it was (under the lock).
+
+        Each step leaves a store that loads with the same tasks: the backup is taken first; the
+        new snapshot holds everything the old journal did; the journal is replaced last.
+        """
+        assert self._lock.held and tasks.revision == self._revision
+        self.check_writable()
+        old = codec.encode_snapshot_v1(*tasks.snapshot())
+        backup = self._backup(old, tasks, "migration", verify=codec.decode_snapshot)
+        try:
+            files.atomic_replace(self.snapshot_path, self._encode(tasks))
+            self._snapshot_schema = codec.SCHEMA
+            self._snapshot_size = self.snapshot_path.stat().st_size
+            self._start_journal(tasks.revision)
+        except OSError as exc:
+            raise SaveFailed(f"could not upgrade the store in {self.directory} to schema {codec.SCHEMA}: "
+                             f"{exc.strerror or exc} — it still loads as it was, and backup {backup.id} holds it",
+                             hint=hint_for(exc)) from None
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+        self._open_journal()
+        return backup
+
+    # -- backups --------------------------------------------------------------------------
+
+    def backup(self, tasks: TaskList, label: str) -> Backup:
+        """Take a verified backup of ``tasks`` (under the lock, caught up)."""
+        assert self._lock.held and tasks.revision == self._revision
+        return self._backup(self._encode(tasks), tasks, label)
+
+    def _backup(self, data: bytes, tasks: TaskList, label: str,
+                verify: Callable[[bytes], object] = codec.decode_snapshot) -> Backup:
+        def checked(data: bytes) -> None:
+            try:
+                verify(data)
+            except (codec.FormatError, InvalidValue) as exc:
+                raise SaveFailed(f"the new backup does not decode: {exc} — nothing was changed") from None
+        if not self._check_directory(must_exist=False):
+            self._ensure_directory()
+        backup = self.backups.take(data, revision=tasks.revision, task_count=len(tasks), label=label,
+                                   verify=checked)
+        if backup.automatic:
+            self._last_automatic_backup = backup.taken
+        return backup
+
+    def backup_due(self) -> bool:
+        """True when the newest automatic backup is older than BACKUP_INTERVAL (or there is none)."""
+        if self._last_automatic_backup is None:
+            newest = self.backups.newest(automatic_only=True)
+            if newest is None:
+                return True
+            self._last_automatic_backup = newest.taken
+        return self._clock() - self._last_automatic_backup >= BACKUP_INTERVAL
+
+    def rotate_backups(self) -> list[Backup]:
+        """Remove the automatic backups the retention policy no longer keeps."""
+        return self.backups.rotate(self.retention)
+
+    def replace_unreadable(self, snapshot: codec.Snapshot) -> TaskList:
+        """Put a backup in place of a store that does not load, keeping the unreadable files aside.
+
+        The unreadable files get a second name (``tasks.json.unreadable-<time>``) before anything
+        else happens and are never removed. The new journal goes in first, continuing a revision
+        above any the old files reached, so that a crash before the snapshot is replaced still
+        leaves a store that is refused, never one that mixes the two.
+        """
+        assert self._lock.held
+        revision, next_id = self._salvage_numbers()
+        revision = max(revision, snapshot.revision) + 1
+        next_id = max(next_id, snapshot.next_id)
+        tasks = TaskList(snapshot.tasks, next_id=next_id, revision=revision, history=History(snapshot.steps))
+        stamp = self._clock().astimezone(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        try:
+            for path in (self.snapshot_path, self.journal_path):
+                if os.path.lexists(path):
+                    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
+                    if not os.path.lexists(aside):
+                        files.keep_aside(path, aside)
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+                self._journal_fd = None
+            self._start_journal(revision)
+            files.atomic_replace(self.snapshot_path, self._encode(tasks))
+        except OSError as exc:
+            raise SaveFailed(f"could not restore into {self.directory}: {exc.strerror or exc} — "
+                             "the unreadable store is still there, unchanged", hint=hint_for(exc)) from None
+        self._snapshot_schema = codec.SCHEMA
+        self._snapshot_size = self.snapshot_path.stat().st_size
+        self._revision = revision
+        self.read_only = None
+        self._open_journal()
+        return tasks
+
+    def _salvage_numbers(self) -> tuple[int, int]:
+        """The highest revision and next id the store's files mention, read as leniently as possible."""
+        revision, next_id = 0, 1
+        for path in (self.snapshot_path, self.journal_path):
+            try:
+                data = files.read_regular(path) or b""
+            except OSError:
+                continue
+            revision = max([revision, *map(int, re.findall(rb'"(?:rev|revision|base)":(\d{1,18})', data))])
+            next_id = max([next_id, *map(int, re.findall(rb'"next_id":(\d{1,18})', data))])
+        return revision, next_id
 
     def _save_failed(self, path: Path, exc: OSError) -> SaveFailed:
         return SaveFailed(f"could not save to {path}: {exc.strerror or exc} — nothing was changed",
-                          hint=_SAVE_HINTS.get(exc.errno or 0))
+                          hint=hint_for(exc))
 
     # -- the directory --------------------------------------------------------------------
 

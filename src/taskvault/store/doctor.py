@@ -1,0 +1,174 @@
+"""Checking a store and everything around it, without changing anything.
+
+Each check gives Findings: ``ok``, ``warning`` (works, but deserves attention) or ``problem``
+(something is wrong), each with what to do about it. Nothing here writes or prints.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .. import codec
+from ..errors import InvalidValue, StorageError
+from . import files
+
+if TYPE_CHECKING:
+    from .journal_store import JournalStore
+
+#: Free space below this (or twice the store, if larger) is a problem: a compaction could not finish.
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+@attrs.frozen
+class Finding:
+    level: str  # ok, warning or problem
+    subject: str
+    text: str
+    fix: str = ""
+
+
+def examine(store: JournalStore) -> list[Finding]:
+    """Every check, in the order a person would look."""
+    directory = store.directory
+    if not directory.exists():
+        return [Finding("ok", "store", f"there is no store in {directory} yet; the first change creates it")]
+    findings = [*_directory(directory), *_load(store), *_modes(store), *_temp_files(store), *_kept_aside(directory),
+                *_backups(store), _free_space(store), _lock_holder(store)]
+    return findings
+
+
+def _directory(directory: Path) -> list[Finding]:
+    try:
+        info = os.stat(directory)
+    except OSError as exc:
+        return [Finding("problem", "directory", f"cannot look at {directory}: {exc.strerror}",
+                        "check the path and its permissions")]
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return [Finding("problem", "directory", f"{directory} is writable by others (mode {info.st_mode & 0o777:o})",
+                        f"chmod 700 {directory}")]
+    if info.st_uid not in (os.geteuid(), 0):
+        return [Finding("problem", "directory", f"{directory} belongs to another user", "use a directory of your own")]
+    return [Finding("ok", "directory", f"{directory} (mode {info.st_mode & 0o777:o})")]
+
+
+def _load(store: JournalStore) -> list[Finding]:
+    try:
+        tasks = store.load()
+    except StorageError as exc:
+        fix = store.recovery_advice() if exc.kind == "unreadable" else (exc.hint or "")
+        return [Finding("problem", "store", exc.message, fix)]
+    open_count, done_count = tasks.counts()
+    found = [Finding("ok", "store", f"loads: {open_count} open and {done_count} done tasks at revision "
+                                    f"{tasks.revision} ({len(tasks.history)} changes of history)")]
+    if store.read_only is not None:
+        found.append(Finding("warning", "schema", store.read_only.message, store.read_only.hint or ""))
+    elif store.needs_migration:
+        found.append(Finding("warning", "schema", f"the store is of an older schema than {codec.SCHEMA}",
+                             "any command that loads it upgrades it, after a backup (run 'taskvault list')"))
+    return found
+
+
+def _modes(store: JournalStore) -> list[Finding]:
+    found = []
+    for path in (store.snapshot_path, store.journal_path, store.directory / "tasks.lock"):
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            found.append(Finding("problem", "permissions", f"{path.name} is a symbolic link",
+                                 "replace the link with the file it points to"))
+        elif info.st_mode & 0o077:
+            found.append(Finding("warning", "permissions", f"{path.name} can be read by others "
+                                 f"(mode {info.st_mode & 0o777:o})", f"chmod 600 {path}"))
+    return found or [Finding("ok", "permissions", "the store files are private (0600)")]
+
+
+def _temp_files(store: JournalStore) -> list[Finding]:
+    targets = [store.snapshot_path, store.journal_path]
+    left = [e.name for e in os.scandir(store.directory) if any(files.is_temp_of(e.name, t) for t in targets)]
+    if store.backups.directory.is_dir():
+        left += [f"backups/{e.name}" for e in os.scandir(store.backups.directory) if files.TEMP_MARK in e.name]
+    if not left:
+        return [Finding("ok", "temp files", "none left over")]
+    return [Finding("warning", "temp files", f"{len(left)} left by an interrupted save: {', '.join(sorted(left))}",
+                    "harmless; the next change removes the store's, or delete them")]
+
+
+def _kept_aside(directory: Path) -> list[Finding]:
+    aside = sorted(e.name for e in os.scandir(directory) if ".unreadable-" in e.name)
+    if not aside:
+        return []
+    return [Finding("warning", "kept aside", f"unreadable files kept by a restore: {', '.join(aside)}",
+                    "taskvault never deletes them; remove them once you no longer need them")]
+
+
+def _backups(store: JournalStore) -> list[Finding]:
+    try:
+        backups = store.backups.list()
+    except StorageError as exc:
+        return [Finding("problem", "backups", exc.message, exc.hint or "")]
+    if not backups:
+        return [Finding("warning", "backups", "there are no backups yet", "take one with: taskvault backup")]
+    found = []
+    for backup in backups:
+        try:
+            codec.decode_snapshot(store.backups.read(backup))
+        except (codec.FormatError, InvalidValue, StorageError) as exc:
+            found.append(Finding("problem", "backups", f"backup {backup.id} is damaged: {exc}",
+                                 f"it will not be used; remove it: rm {backup.path}"))
+    good = len(backups) - len(found)
+    newest = backups[0]
+    found.insert(0, Finding("ok" if good else "problem", "backups",
+                            f"{good} of {len(backups)} verified; newest {newest.id} ({newest.revision_text})",
+                            "" if good else "take a new one with: taskvault backup"))
+    return found
+
+
+def _free_space(store: JournalStore) -> Finding:
+    size = sum(p.stat().st_size for p in (store.snapshot_path, store.journal_path) if p.exists())
+    needed = max(MIN_FREE_BYTES, 2 * size)
+    free = shutil.disk_usage(store.directory).free
+    text = f"{free / 2**20:,.0f} MiB free on the store's disk"
+    if free < needed:
+        return Finding("problem", "disk space", text + f"; at least {needed / 2**20:,.0f} MiB are needed to "
+                       "compact and back up safely", "free some disk space")
+    return Finding("ok", "disk space", text)
+
+
+def _lock_holder(store: JournalStore) -> Finding:
+    lock = store.directory / "tasks.lock"
+    try:
+        inode = os.lstat(lock).st_ino
+    except FileNotFoundError:
+        return Finding("ok", "lock", "not held")
+    holders = []
+    try:
+        with open("/proc/locks", encoding="ascii") as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
+                    holders.append(parts[4])
+    except OSError:
+        return Finding("ok", "lock", "cannot tell who holds it on this system")
+    holders = [pid for pid in holders if pid != str(os.getpid())]
+    if not holders:
+        return Finding("ok", "lock", "not held")
+    names = ", ".join(f"{pid} ({_command_of(pid)})" for pid in holders)
+    return Finding("warning", "lock", f"held by process {names}",
+                   "another taskvault is saving or open; it releases the lock when it finishes")
+
+
+def _command_of(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = handle.read().split(b"\0")
+    except OSError:
+        return "gone"
+    return " ".join(w.decode(errors="replace") for w in words if w)[:60] or "?"
