@@ -155,6 +155,7 @@ def parse(trace: str, root: Path, before: Disk) -> list[Op]:
 
 
 def _label(name: str) -> str:
+    name = re.sub(r"^(\.?)\d{8}-\d{6}\S*?-(\w+)\.json", r"\1a backup (\2).json", name)  # ids vary by run
     return f"temp file of {name.split('.tmp-')[0].lstrip('.')}" if ".tmp-" in name else name
 
 
@@ -179,6 +180,7 @@ class CrashState:
     acknowledged: bool  # the user had been told the change was saved
     files: dict[str, bytes]  # the data directory's files as the disk kept them ({} if it was lost)
     exists: bool  # whether the data directory itself survived
+    backups: dict[str, bytes] = {}  # the files in the data directory's backups/
 
 
 def crash_states(before: Disk, ops: list[Op], data_dir: Path, limit: int = 20_000) -> Iterator[CrashState]:
@@ -192,7 +194,8 @@ def crash_states(before: Disk, ops: list[Op], data_dir: Path, limit: int = 20_00
         for combo in combos:
             fate = dict(zip(optional, combo))
             disk = _apply(before, ops[:end], fate)
-            yield CrashState(end, acknowledged, disk.files_under(data_dir), str(data_dir) in disk.dirs)
+            yield CrashState(end, acknowledged, disk.files_under(data_dir), str(data_dir) in disk.dirs,
+                             disk.files_under(data_dir / "backups"))
 
 
 def _apply(before: Disk, ops: list[Op], fate: dict[int, str]) -> Disk:

@@ -168,9 +168,20 @@ BAD_STORES: dict[str, Damage] = {
     "journal record with a bad task": _rewrite_journal(_record_with(put=[{"id": 1}])),
     "journal record deletes a missing task": _rewrite_journal(_record_with(put=[], **{"del": [77]})),
     "journal starts after snapshot": _rewrite_journal(_header_with(base=50)),
-    "journal of a newer schema": _rewrite_journal(_header_with(schema=2)),
+    "journal of a newer schema": _rewrite_journal(_header_with(schema=3, min_reader=3)),
+    "history not a list": _edit_envelope("history", {}),
+    "history step with an unknown field": lambda d: _write_doc(d, {**(doc := _snapshot_doc(d)), "history": [
+        {**doc["history"][0], "colour": "red"}]}),
+    "min_reader as a string": _edit_envelope("min_reader", "2"),
 }
-TOO_NEW = {"schema too new": _edit_envelope("schema", 2), "journal of a newer schema": None}
+
+
+def _too_new(directory: Path) -> None:
+    doc = _snapshot_doc(directory)
+    _write_doc(directory, {**doc, "schema": 3, "min_reader": 3})
+
+
+TOO_NEW = {"schema too new": _too_new, "journal of a newer schema": None}
 
 
 def _damaged(tmp_path: Path, name: str) -> Path:

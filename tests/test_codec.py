@@ -50,7 +50,9 @@ class TestRoundTrip:
         """Any valid task list is read back equal, field for field."""
         next_id = max((t.id for t in task_tuple), default=0) + 1
         data = codec.encode_snapshot(task_tuple, next_id, revision)
-        assert codec.decode_snapshot(data) == (list(task_tuple), next_id, revision)
+        decoded = codec.decode_snapshot(data)
+        assert (decoded.tasks, decoded.next_id, decoded.revision) == (list(task_tuple), next_id, revision)
+        assert decoded.schema == codec.SCHEMA and decoded.steps == []
 
     @settings(max_examples=200, deadline=None)
     @given(st.lists(tasks(), max_size=3, unique_by=lambda t: t.id), st.lists(st.integers(1, 10**6), max_size=3),
@@ -58,9 +60,10 @@ class TestRoundTrip:
     def test_journal_record_round_trips(self, put: list[Task], delete: list[int], revision: int) -> None:
         """A journal line decodes to the change and revision it was made from."""
         change = Change("edit", put=tuple(put), delete=tuple(delete), next_id=10**9 + 1)
-        line = codec.encode_record(change, revision, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+        at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        line = codec.encode_record(change, revision, at)
         assert line.endswith(b"\n") and line.count(b"\n") == 1
-        assert codec.decode_record(line[:-1], "x") == (revision, change)
+        assert codec.decode_record(line[:-1], "x") == (revision, change, at)
 
 
 class TestStrictness:
@@ -72,7 +75,7 @@ class TestStrictness:
                 "updated": "2026-01-01T00:00:00.000000Z", "note": "", "status": "open", "priority": None,
                 "due": None, "tags": [], "completed": None}
         doc = {"format": "taskvault", "schema": 1, "revision": 1, "next_id": 2, "tasks": [task]}
-        assert len(codec.decode_snapshot(json.dumps(doc).encode())[0]) == 1
+        assert len(codec.decode_snapshot(json.dumps(doc).encode()).tasks) == 1
         for field, value in (("id", "1"), ("id", True), ("tags", "a"), ("note", None)):
             bad = {**task, field: value}
             try:

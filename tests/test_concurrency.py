@@ -226,7 +226,7 @@ class TestMixedChanges:
         tasks = {t.id: t for t in Session(replay_dir).service.tasks}
         replayed = []
         for raw in journal:
-            rev, change = codec.decode_record(raw, "record")
+            rev, change, _ = codec.decode_record(raw, "record")
             if rev <= 12:
                 continue
             if change.command == "delete":

@@ -18,7 +18,8 @@ from typing import Any
 import attrs
 import pytest
 
-from taskvault.errors import StorageError
+from taskvault import codec
+from taskvault.errors import InvalidValue, StorageError
 from taskvault.store.journal_store import JournalStore
 
 from . import crashsim
@@ -122,11 +123,30 @@ def _check(recording: Recording, ops: list[crashsim.Op], scratch: Path, *, next_
                 _next_writer_works(directory)
         loaded = seen[key][0]
         allowed = [recording.new] if state.acknowledged else [recording.old, recording.new]
+        when = f"power lost after call {state.after}{' (acknowledged)' if state.acknowledged else ''}"
         if loaded not in allowed:
             what = loaded if isinstance(loaded, str) else f"a store at revision {loaded[2]}"
-            bad.append(f"power lost after call {state.after}{' (acknowledged)' if state.acknowledged else ''}: "
-                       f"{what}; files {sorted(state.files)}")
+            bad.append(f"{when}: {what}; files {sorted(state.files)}")
+        bad += [f"{when}: {problem}" for problem in _backup_problems(recording, state)]
     return Verdict(states, len(seen), bad)
+
+
+def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[str]:
+    """Every backup a crash leaves must decode in full, and a compaction may replace the snapshot only
+    once its backup is durable."""
+    problems = []
+    for name, data in state.backups.items():
+        if ".tmp-" in name:
+            continue
+        try:
+            codec.decode_snapshot(data)
+        except (codec.FormatError, InvalidValue) as exc:
+            problems.append(f"the backup {name} does not decode: {exc}")
+    old_snapshot = recording.before.files_under(recording.data_dir).get("tasks.json")
+    compacted = old_snapshot is not None and state.files.get("tasks.json", old_snapshot) != old_snapshot
+    if compacted and not any(name.endswith("-compaction.json") for name in state.backups):
+        problems.append("the snapshot was replaced, but the backup taken before it is gone")
+    return problems
 
 
 def _next_writer_works(directory: Path) -> None:

@@ -62,9 +62,9 @@ class TestSaveProtocol:
         monkeypatch.setattr(files, "os", Recorder(log))
         apply = type(session.service.tasks).apply
 
-        def recording_apply(self: Any, change: Any, revision: int) -> None:
+        def recording_apply(self: Any, change: Any, revision: int, at: Any = None) -> None:
             log.append("apply in memory")
-            apply(self, change, revision)
+            apply(self, change, revision, at)
 
         monkeypatch.setattr(type(session.service.tasks), "apply", recording_apply)
         assert session.run("add second") == 0
@@ -87,15 +87,19 @@ class TestSaveProtocol:
         assert not any(entry.startswith("open tasks") and entry.endswith(" write") for entry in log)
 
     def test_compaction_order(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Compaction makes the new snapshot durable (dir fsync included) before replacing the journal."""
+        """Compaction takes a durable backup first, then makes the new snapshot durable (dir fsync included)
+        before replacing the journal."""
         session = Session(data_dir)
         assert session.run("add first") == 0
         monkeypatch.setattr(journal_store, "COMPACT_MIN_BYTES", 0)
         log: list[str] = []
         monkeypatch.setattr(files, "os", Recorder(log))
         assert session.run("add second") == 0
-        snapshot_dir_sync = log.index("fsync dir")
-        assert log.index("replace tasks.json -> tasks.json") < snapshot_dir_sync < log.index(
+        snapshot_replace = log.index("replace tasks.json -> tasks.json")
+        backup_replace = next(i for i, entry in enumerate(log) if entry.startswith("replace") and "compaction" in entry)
+        assert log[backup_replace + 1:backup_replace + 3] == ["open dir read", "fsync dir"]
+        snapshot_dir_sync = log.index("fsync dir", snapshot_replace)
+        assert backup_replace < snapshot_replace < snapshot_dir_sync < log.index(
             "replace tasks.journal -> tasks.journal")
         assert log[:3] == ["lseek journal", "write journal", "fsync journal"]
 

@@ -143,7 +143,7 @@ class TestCompletion:
         return [(c.text, c.display_meta_text) for c in found]
 
     def test_commands(self, completer: TaskCompleter) -> None:
-        assert [t for t, _ in self._complete(completer, "d")] == ["done", "delete"]
+        assert [t for t, _ in self._complete(completer, "d")] == ["done", "delete", "doctor"]
         assert ("quit", "leave the session") in self._complete(completer, "")
 
     def test_ids_show_titles_and_fit_the_command(self, completer: TaskCompleter) -> None:
@@ -238,7 +238,7 @@ class TestRealTerminal:
         t.child.send("add never")
         t.child.send("\x03")
         t.expect("taskvault>")
-        t.child.send("do\t")
+        t.child.send("don\t")
         t.expect("done")
         t.child.send(" \t")
         t.expect("Call mum")  # the menu shows each id's title

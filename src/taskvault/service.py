@@ -131,7 +131,7 @@ class TaskService:
             if self._store.compaction_due():
                 self._store.compact(tasks)  # takes a backup first
                 self._store.rotate_backups()
-            elif self._store.backup_due():
+            elif self._store.backup_due(tasks):
                 self._store.backup(tasks, "hourly")
                 self._store.rotate_backups()
         except StorageError as exc:

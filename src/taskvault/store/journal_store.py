@@ -444,7 +444,12 @@ class JournalStore:
         """Fold the journal into a new snapshot. The tasks mean the same before and after."""
         assert self._lock.held and tasks.revision == self._revision
         data = self._encode(tasks)
-        self._backup(data, tasks, "compaction")
+        try:
+            self._backup(data, tasks, "compaction")
+        except StorageError as exc:
+            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: the backup taken first "
+                             f"failed: {exc.message}".replace(" — nothing was changed", "")
+                             + " — your change was saved, in the journal", hint=exc.hint) from None
         try:
             # The snapshot's rename must be durable before the journal that follows it is
             # replaced, or a power loss could pair an old snapshot with a newer journal.
@@ -507,13 +512,21 @@ class JournalStore:
             self._last_automatic_backup = backup.taken
         return backup
 
-    def backup_due(self) -> bool:
-        """True when the newest automatic backup is older than BACKUP_INTERVAL (or there is none)."""
+    def backup_due(self, tasks: TaskList) -> bool:
+        """True after an hour of activity without an automatic backup.
+
+        With no automatic backup yet, the hour counts from the oldest change in the history, so a
+        new store gets its first backup once it has an hour of work in it.
+        """
         if self._last_automatic_backup is None:
             newest = self.backups.newest(automatic_only=True)
-            if newest is None:
-                return True
-            self._last_automatic_backup = newest.taken
+            if newest is not None:
+                self._last_automatic_backup = newest.taken
+            else:
+                first = next(iter(tasks.history), None)
+                if first is None or first.at is None:
+                    return False
+                return self._clock() - first.at >= BACKUP_INTERVAL
         return self._clock() - self._last_automatic_backup >= BACKUP_INTERVAL
 
     def rotate_backups(self) -> list[Backup]:
