@@ -213,6 +213,7 @@ def environment(data: Path, home: Path) -> dict[str, str]:
         TASKVAULT_DATA_DIR=str(data), HOME=str(home), XDG_STATE_HOME=str(home / "state"),
         XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
         LC_ALL="C.UTF-8", TERM="dumb", COLUMNS="100",
+        SPEC_FIXTURES=str(Path(__file__).parent / "fixtures"),  # committed stores, such as schema 1 ones
     )
     return env
 
