@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ KINDS: dict[str, tuple[str, list[str]]] = {
     "bulk delete": ("seeded", ["delete", "1", "2", "3", "--yes"]),
     "add with compaction": ("seeded", ["add", "Compacts"]),
     "add after a crash (torn line, temp file)": ("crashed", ["add", "After"]),
+    "undo of a bulk delete": ("bulk-deleted", ["undo"]),
+    "restore (backup first)": ("backed-up", ["restore", "latest"]),
+    "add to a schema 1 store (migration)": ("v1", ["add", "New"]),
 }
 
 
@@ -51,7 +55,15 @@ def _load(directory: Path) -> Any:
 def _prepare(directory: Path, how: str) -> None:
     if how == "none":
         return
+    if how == "v1":
+        shutil.copytree(Path(__file__).parent / "fixtures" / "v1" / "compacted", directory)
+        directory.chmod(0o700)
+        return
     seed_store(directory)
+    if how == "bulk-deleted":
+        seed_store(directory, ("delete 1 2 3 --yes",))
+    if how == "backed-up":
+        seed_store(directory, ("backup", "delete 1 --yes"))
     if how == "crashed":
         with (directory / "tasks.journal").open("ab") as journal:
             journal.write(b"1234abcd {\"rev\":5,\"half a rec")
@@ -144,8 +156,11 @@ def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[s
             problems.append(f"the backup {name} does not decode: {exc}")
     old_snapshot = recording.before.files_under(recording.data_dir).get("tasks.json")
     compacted = old_snapshot is not None and state.files.get("tasks.json", old_snapshot) != old_snapshot
-    if compacted and not any(name.endswith("-compaction.json") for name in state.backups):
+    if compacted and not any(name.endswith(("-compaction.json", "-migration.json")) for name in state.backups):
         problems.append("the snapshot was replaced, but the backup taken before it is gone")
+    restored = b'"cmd":"restore ' in state.files.get("tasks.journal", b"")
+    if restored and not any(name.endswith("-restore.json") for name in state.backups):
+        problems.append("the restore was saved, but the backup of the store before it is gone")
     return problems
 
 
