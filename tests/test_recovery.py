@@ -194,13 +194,12 @@ class TestBackups:
             taken = NOW - dt.timedelta(days=days_ago)
             return Backup(taken.strftime("%Y%m%d-%H%M%S"), Path("x"), taken, 1, 1, "hourly", 1)
 
-        backups = [backup(d / 4) for d in range(0, 4 * 60)]  # four a day for 60 days
+        backups = [backup(k / 4) for k in range(0, 4 * 60)]  # every 6 hours for 60 days, from Sat 21 Nov 12:00
         kept = Retention(last=10, daily=7, weekly=4).keep(backups, NOW)
-        days = {b.taken.date() for b in backups if b.id in kept}
-        assert len(kept) == len({b.id for b in backups[:10]} | {b.id for b in backups if b.id in kept})
-        assert all(b.id in kept for b in backups[:10])
-        assert {NOW.date() - dt.timedelta(days=n) for n in range(7)} <= days
-        assert max(NOW.date() - d for d in days).days < 28 and len(kept) < 10 + 7 + 4
+        # The newest 10 (back to 19 Nov 06:00); the 18:00 ones of 18-15 Nov (the days 21-19 are among the
+        # 10); and the newest of the ISO weeks ending 8 Nov, 1 Nov and 25 Oct (this week and last are kept).
+        expected = [*range(10), 11, 15, 19, 23, 51, 79, 107]
+        assert sorted(backups.index(b) for b in backups if b.id in kept) == expected
 
     def test_retention_from_the_environment(self, data_dir: Path) -> None:
         bad = run_taskvault(data_dir, "list", env={"TASKVAULT_BACKUP_KEEP": "last=ten"})
@@ -266,6 +265,29 @@ class TestRestore:
         assert (data_dir / aside[1]).read_bytes() == damaged
         added = run_taskvault(data_dir, "add", "Next")
         assert added.out == "Added task 5: Next\n", "the id the lost store used is not handed out again"
+
+
+class TestRestoreUnreadableFailing:
+    @pytest.mark.parametrize("call", ["link", "fsync", "replace"])
+    def test_a_failed_restore_of_an_unreadable_store_keeps_it_refused_and_kept(
+            self, data_dir: Path, call: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Whatever step fails, the store is still refused (never read as the backup mixed with it, never
+        as empty), the damaged bytes survive under some name, and running restore again works."""
+        seed_store(data_dir)
+        session = Session(data_dir)
+        assert session.run("backup good") == 0
+        damaged = b'{"format":"taskvault","schema":2,' + b"\0" * 40
+        (data_dir / "tasks.json").write_bytes(damaged)
+        other = Session(data_dir)
+        with monkeypatch.context() as patch:
+            patch.setattr(files, "os", FaultyOs(call, errno.EIO, times=-1))
+            assert other.run("restore good") == 3
+        assert "could not" in other.err.getvalue()
+        assert run_taskvault(data_dir, "list").code == 3
+        assert damaged in [p.read_bytes() for p in data_dir.iterdir() if p.is_file()]
+        assert temp_files(data_dir) == []
+        assert run_taskvault(data_dir, "restore", "good").code == 0
+        assert _titles(data_dir) == ["First", "Second", "Third"]
 
 
 def _v1_store(tmp_path: Path, which: str) -> Path:

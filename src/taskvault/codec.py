@@ -13,14 +13,13 @@ import uuid
 import zlib
 from typing import Any
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
-from .domain.task import Priority, Status, Task
-import attrs
-
 from .domain.change import Change
 from .domain.history import Step
+from .domain.task import Priority, Status, Task
 from .errors import InvalidValue
 
 #: The schema this version writes. It reads every schema from 1 up to this one (older files are
@@ -345,11 +344,7 @@ def _tasks(value: Any, what: str, key: str) -> tuple[Task, ...]:
 def _change_from_dict(doc: Any, what: str, keys: frozenset[str], schema: int) -> tuple[dict[str, Any], Change]:
     if type(doc) is not dict:
         raise FormatError(f"{what}: expected a JSON object", "")
-    doc = _upgrade(doc, schema, RECORD_MIGRATIONS)
-    missing, extra = keys - doc.keys(), doc.keys() - keys
-    if missing or (extra and schema <= SCHEMA):
-        raise FormatError(f"{what}: {'missing' if missing else 'unknown'} field "
-                          f"{sorted(missing or extra)[0]!r}", "")
+    doc = _check_keys(_upgrade(doc, schema, RECORD_MIGRATIONS), keys, schema, what)
     if type(doc["rev"]) is not int or type(doc["next_id"]) is not int or type(doc["cmd"]) is not str:
         raise FormatError(f"{what}: rev, next_id and cmd have the wrong types", "")
     change = Change(doc["cmd"], put=_tasks(doc["put"], what, "put"), delete=_ids(doc["del"], what, "del"),

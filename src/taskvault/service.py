@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import attrs
 
-from .domain.tasklist import Change, TaskList
 from .codec import Snapshot
+from .domain.tasklist import Change, TaskList
 from .errors import StorageError
 from .store.backups import Backup
 from .store.journal_store import CaughtUp, JournalStore
@@ -86,10 +86,6 @@ class TaskService:
                     self.warnings.append(exc)
         return self._tasks
 
-    def adopt(self, tasks: TaskList) -> None:
-        """Use ``tasks`` as this session's list (after a store was replaced whole by a restore)."""
-        self._tasks = tasks
-
     def refresh(self) -> CaughtUp | None:
         """Bring a loaded task list up to date with other sessions; None if nothing was loaded yet."""
         if self._tasks is None:
@@ -142,16 +138,14 @@ class TaskService:
         tasks = self.tasks
         with self._store.locked():
             self._tasks = tasks = self._store.catch_up(tasks).tasks
-            backup = self._store.backup(tasks, label)
-            if backup.automatic:
-                self._store.rotate_backups()
-            return backup
+            return self._store.backup(tasks, label)
 
-    def replace_unreadable(self, snapshot: Snapshot) -> TaskList:
-        """Restore a backup over a store that does not load (the unreadable files are kept aside)."""
+    def replace_unreadable(self, snapshot: Snapshot) -> tuple[TaskList, tuple[str, ...]]:
+        """Restore a backup over a store that does not load; return the tasks and the names the
+        unreadable files were kept under."""
         with self._store.locked():
-            self._tasks = self._store.replace_unreadable(snapshot)
-        return self._tasks
+            self._tasks, aside = self._store.replace_unreadable(snapshot)
+        return self._tasks, aside
 
     def close(self) -> None:
         self._store.close()

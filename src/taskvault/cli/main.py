@@ -49,6 +49,7 @@ class Runner:
         self.style = style
         self.out, self.err = out, err
         self.width = width
+        self._migration_told = False
 
     def run(self, tokens: list[str], line: int | None = None) -> int:
         try:
@@ -95,8 +96,8 @@ class Runner:
 
     def _note_migration(self) -> None:
         backup = self.service.migrated
-        if backup is not None and not getattr(self, "_migration_told_before", False):
-            self._migration_told_before = True
+        if backup is not None and not self._migration_told:
+            self._migration_told = True
             self.err.write(self.style(f"note: the store was upgraded to schema {SCHEMA}; as it was before, it is "
                                       f"backup {backup.id}", "yellow") + "\n")
             self.err.flush()

@@ -7,15 +7,28 @@ import json
 from typing import Any
 
 import attrs
-
 from wcwidth import wcswidth
 
 from ..codec import task_to_dict
-from ..commands.results import (BackupList, BackupTaken, Declined, DoctorReport, HelpText, HistoryList, Restored,
-                                Result, Reverted, StoreStats, TaskDetail, TaskSaved, TasksChanged, TaskTable)
+from ..commands.results import (
+    BackupList,
+    BackupTaken,
+    Declined,
+    DoctorReport,
+    HelpText,
+    HistoryList,
+    Restored,
+    Result,
+    Reverted,
+    StoreStats,
+    TaskDetail,
+    TaskSaved,
+    TasksChanged,
+    TaskTable,
+)
 from ..domain.history import Step
-from ..domain.recovery import describe, effect_line
 from ..domain.query import Show
+from ..domain.recovery import describe, effect_line
 from ..domain.task import Priority, Task
 from ..errors import TaskvaultError
 

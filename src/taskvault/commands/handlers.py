@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from .. import codec
 from ..domain import operations, recovery
 from ..domain.history import HISTORY_LIMIT
@@ -13,8 +11,20 @@ from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, 
 from ..store import backups, doctor
 from .context import Context
 from .registry import ParsedArgs
-from .results import (BackupList, BackupTaken, Declined, DoctorReport, HistoryList, Restored, Reverted, StoreStats,
-                      TaskDetail, TaskSaved, TasksChanged, TaskTable)
+from .results import (
+    BackupList,
+    BackupTaken,
+    Declined,
+    DoctorReport,
+    HistoryList,
+    Restored,
+    Reverted,
+    StoreStats,
+    TaskDetail,
+    TaskSaved,
+    TasksChanged,
+    TaskTable,
+)
 from .values import parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
 
 
@@ -242,8 +252,7 @@ def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: backups.Backup, 
                     f"in its place? The unreadable files are kept aside, never deleted.")
         if not ctx.confirm(question):
             return Declined("Nothing restored.")
-    tasks = ctx.service.replace_unreadable(snapshot)
-    aside = tuple(sorted(e.name for e in os.scandir(ctx.service.store.directory) if ".unreadable-" in e.name))
+    tasks, aside = ctx.service.replace_unreadable(snapshot)
     return Restored(backup, aside=aside, task_count=len(tasks))
 
 

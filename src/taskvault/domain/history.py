@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-from .task import Task
 from .change import Change
+from .task import Task
 
 #: How many changes the history keeps (and so how far undo reaches).
 HISTORY_LIMIT = 1000
@@ -69,12 +69,6 @@ class History:
 
     def record(self, step: Step) -> None:
         self._steps.append(step)  # the deque drops the oldest step beyond the limit
-
-    def find(self, revision: int) -> Step | None:
-        for step in reversed(self._steps):
-            if step.revision == revision:
-                return step
-        return None
 
     def stacks(self) -> tuple[list[Step], list[Step]]:
         """(undo stack, redo stack), each with its next step last.

@@ -114,8 +114,8 @@ def _reverse(tasks: TaskList, verb: str, steps: list[Step], gone: list[int]) -> 
                 later = tasks.history.later_change_to(task_id, step.revision)
                 reason = (f"changed since, by revision {later.revision} ({later.change.command})"
                           if later is not None else "changed since")
-                title = (current or expected or target).title if (current or expected or target) else ""
-                skipped.append(Skipped(step, task_id, title, reason))
+                known = current or expected or target
+                skipped.append(Skipped(step, task_id, known.title if known else "", reason))
                 continue
             working[task_id] = target
             effects.append(Effect(step, task_id, current, target))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import attrs
 
-from ..errors import BackupDamaged, BackupNotFound, SaveFailed
+from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError
 from . import files
 from .hints import hint_for
 
@@ -95,7 +95,7 @@ class BackupShelf:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise BackupNotFound(f"cannot list the backups in {self.directory}: {exc.strerror}",
+            raise StorageError(f"cannot list the backups in {self.directory}: {exc.strerror}",
                                  hint="check the directory's owner and mode (it should be yours, 0700)") from None
         for entry in entries:
             match = _FILE.match(entry.name)
@@ -119,13 +119,16 @@ class BackupShelf:
             raise BackupNotFound("there are no backups yet", hint="take one with: taskvault backup")
         if ref == "latest":
             return backups[0]
-        exact = [b for b in backups if b.id == ref]
-        matches = exact or [b for b in backups if b.id.startswith(ref)] or [b for b in backups if b.label == ref]
-        if len(matches) == 1 or (matches and matches is not exact and all(m.label == ref for m in matches)):
-            return matches[0]  # a label names its newest backup
-        if matches:
-            raise BackupNotFound(f"{ref!r} matches {len(matches)} backups",
+        for backup in backups:
+            if backup.id == ref:
+                return backup
+        started = [b for b in backups if b.id.startswith(ref)]
+        if len(started) > 1:
+            raise BackupNotFound(f"{ref!r} matches {len(started)} backups",
                                  hint="give more of the id; 'taskvault backups' lists them")
+        named = started or [b for b in backups if b.label == ref]  # newest first: a name means its newest
+        if named:
+            return named[0]
         raise BackupNotFound(f"no backup {ref!r}", hint="'taskvault backups' lists the backups and their ids")
 
     def read(self, backup: Backup) -> bytes:
@@ -153,7 +156,7 @@ class BackupShelf:
             files.make_private_directory(self.directory)
             files.atomic_replace(path, data)
         except OSError as exc:
-            raise SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc} — nothing was changed",
+            raise SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}",
                              hint=hint_for(exc)) from None
         backup = Backup(backup_id, path, now.replace(microsecond=0), revision, task_count, label, len(data))
         try:

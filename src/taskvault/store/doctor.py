@@ -61,8 +61,7 @@ def _load(store: JournalStore) -> list[Finding]:
     try:
         tasks = store.load()
     except StorageError as exc:
-        fix = store.recovery_advice() if exc.kind == "unreadable" else (exc.hint or "")
-        return [Finding("problem", "store", exc.message, fix)]
+        return [Finding("problem", "store", exc.message, exc.hint or "")]  # names the backup to restore
     open_count, done_count = tasks.counts()
     found = [Finding("ok", "store", f"loads: {open_count} open and {done_count} done tasks at revision "
                                     f"{tasks.revision} ({len(tasks.history)} changes of history)")]

@@ -21,8 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
-import secrets
 import re
+import secrets
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -447,9 +447,9 @@ class JournalStore:
         try:
             self._backup(data, tasks, "compaction")
         except StorageError as exc:
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: the backup taken first "
-                             f"failed: {exc.message}".replace(" — nothing was changed", "")
-                             + " — your change was saved, in the journal", hint=exc.hint) from None
+            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
+                             f"first failed ({exc.message}) — your change was saved, in the journal",
+                             hint=exc.hint) from None
         try:
             # The snapshot's rename must be durable before the journal that follows it is
             # replaced, or a power loss could pair an old snapshot with a newer journal.
@@ -484,11 +484,15 @@ class JournalStore:
             raise SaveFailed(f"could not upgrade the store in {self.directory} to schema {codec.SCHEMA}: "
                              f"{exc.strerror or exc} — it still loads as it was, and backup {backup.id} holds it",
                              hint=hint_for(exc)) from None
+        self._reopen_journal()
+        return backup
+
+    def _reopen_journal(self) -> None:
+        """Open the journal anew after it was replaced (the open descriptor is the old file)."""
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None
         self._open_journal()
-        return backup
 
     # -- backups --------------------------------------------------------------------------
 
@@ -503,7 +507,7 @@ class JournalStore:
             try:
                 verify(data)
             except (codec.FormatError, InvalidValue) as exc:
-                raise SaveFailed(f"the new backup does not decode: {exc} — nothing was changed") from None
+                raise SaveFailed(f"the new backup does not decode: {exc}") from None
         if not self._check_directory(must_exist=False):
             self._ensure_directory()
         backup = self.backups.take(data, revision=tasks.revision, task_count=len(tasks), label=label,
@@ -518,55 +522,61 @@ class JournalStore:
         With no automatic backup yet, the hour counts from the oldest change in the history, so a
         new store gets its first backup once it has an hour of work in it.
         """
-        if self._last_automatic_backup is None:
+        if self._last_automatic_backup is None:  # looked up once per session, then kept up to date
             newest = self.backups.newest(automatic_only=True)
+            first = next(iter(tasks.history), None)
             if newest is not None:
                 self._last_automatic_backup = newest.taken
+            elif first is not None and first.at is not None:
+                self._last_automatic_backup = first.at
             else:
-                first = next(iter(tasks.history), None)
-                if first is None or first.at is None:
-                    return False
-                return self._clock() - first.at >= BACKUP_INTERVAL
+                return False
         return self._clock() - self._last_automatic_backup >= BACKUP_INTERVAL
 
     def rotate_backups(self) -> list[Backup]:
         """Remove the automatic backups the retention policy no longer keeps."""
         return self.backups.rotate(self.retention)
 
-    def replace_unreadable(self, snapshot: codec.Snapshot) -> TaskList:
+    def replace_unreadable(self, snapshot: codec.Snapshot) -> tuple[TaskList, tuple[str, ...]]:
         """Put a backup in place of a store that does not load, keeping the unreadable files aside.
 
         The unreadable files get a second name (``tasks.json.unreadable-<time>``) before anything
         else happens and are never removed. The new journal goes in first, continuing a revision
         above any the old files reached, so that a crash before the snapshot is replaced still
-        leaves a store that is refused, never one that mixes the two.
+        leaves a store that is refused, never one that mixes the two. Returns the restored tasks
+        and the names the unreadable files were kept under.
         """
         assert self._lock.held
         revision, next_id = self._salvage_numbers()
         revision = max(revision, snapshot.revision) + 1
         next_id = max(next_id, snapshot.next_id)
         tasks = TaskList(snapshot.tasks, next_id=next_id, revision=revision, history=History(snapshot.steps))
-        stamp = self._clock().astimezone(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        present = [p for p in (self.snapshot_path, self.journal_path) if os.path.lexists(p)]
+        stamp = base = self._clock().astimezone(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        sequence = 1
+        while any(os.path.lexists(p.with_name(f"{p.name}.unreadable-{stamp}")) for p in present):
+            sequence += 1  # a second restore in the same second must not skip keeping its files
+            stamp = f"{base}.{sequence}"
+        aside = tuple(p.with_name(f"{p.name}.unreadable-{stamp}") for p in present)
         try:
-            for path in (self.snapshot_path, self.journal_path):
-                if os.path.lexists(path):
-                    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
-                    if not os.path.lexists(aside):
-                        files.keep_aside(path, aside)
-            if self._journal_fd is not None:
-                os.close(self._journal_fd)
-                self._journal_fd = None
+            for path, kept in zip(present, aside, strict=True):
+                files.keep_aside(path, kept)
+        except OSError as exc:
+            raise SaveFailed(f"could not keep the unreadable files aside in {self.directory}: {exc.strerror or exc}"
+                             " — nothing was changed", hint=hint_for(exc)) from None
+        try:
             self._start_journal(revision)
             files.atomic_replace(self.snapshot_path, self._encode(tasks))
         except OSError as exc:
-            raise SaveFailed(f"could not restore into {self.directory}: {exc.strerror or exc} — "
-                             "the unreadable store is still there, unchanged", hint=hint_for(exc)) from None
+            raise SaveFailed(f"could not restore into {self.directory}: {exc.strerror or exc} — the store is still "
+                             f"refused, and its files are kept as {', '.join(p.name for p in aside)}; "
+                             "run the restore again", hint=hint_for(exc)) from None
         self._snapshot_schema = codec.SCHEMA
         self._snapshot_size = self.snapshot_path.stat().st_size
         self._revision = revision
         self.read_only = None
-        self._open_journal()
-        return tasks
+        self._reopen_journal()
+        return tasks, tuple(p.name for p in aside)
 
     def _salvage_numbers(self) -> tuple[int, int]:
         """The highest revision and next id the store's files mention, read as leniently as possible."""
