@@ -97,23 +97,43 @@ def normalize_tags(raw: object) -> tuple[str, ...]:
     return tags
 
 
+# The checks below run for every task built, including each one a store loads, so each has a
+# fast path for the common case that decides exactly as the full rule does, and falls back to it.
+
+
 def _check_title(_inst: object, _attr: object, value: str) -> None:
+    # Printable (no control, separator or surrogate, but the space) and not starting or ending in
+    # a space: then strip() changes nothing and no control character is in it.
+    if 0 < len(value) <= TITLE_MAX and value.isprintable() and value[0] != " " and value[-1] != " ":
+        return
     if normalize_title(value) != value:
         raise InvalidValue(f"the title {value!r} is not trimmed")
 
 
 def _check_note(_inst: object, _attr: object, value: str) -> None:
+    if not value:
+        return
     if normalize_note(value) != value:
         raise InvalidValue("the note is not trimmed")
 
 
+#: Tag tuples already found normalised; most tasks share a few, so most checks are one lookup.
+_NORMAL_TAGS: set[tuple[str, ...]] = set()
+
+
 def _check_tags(_inst: object, _attr: object, value: tuple[str, ...]) -> None:
+    if type(value) is tuple and (not value or value in _NORMAL_TAGS):
+        return
     if normalize_tags(value) != value:
         raise InvalidValue(f"the tags {list(value)!r} are not normalised (lower case, sorted, unique)")
+    if len(_NORMAL_TAGS) < 4096:
+        _NORMAL_TAGS.add(value)
 
 
 def _check_utc(_inst: object, attr: attrs.Attribute, value: dt.datetime | None) -> None:  # type: ignore[type-arg]
-    if value is not None and value.utcoffset() != dt.timedelta(0):
+    if value is None or value.tzinfo is dt.timezone.utc:
+        return
+    if value.utcoffset() != dt.timedelta(0):
         raise InvalidValue(f"{attr.name} must be a UTC timestamp")
 
 

@@ -1,0 +1,186 @@
+"""The fast load path against the explaining (cattrs) converter: same Task, same refusals.
+
+A store is decoded by a hand-written fast path, and only what it does not accept goes to the
+cattrs converter, which either accepts it too (an unusual but valid form) or says what is
+wrong. So the fast path must never accept what the converter refuses, and must build exactly
+the Task the converter builds. The domain's validators have fast paths too; each must decide
+exactly as the full rule does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from taskvault import codec
+from taskvault.domain.task import Priority, Status, Task, normalize_note, normalize_tags, normalize_title
+from taskvault.errors import InvalidValue
+
+from .test_codec import tasks
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=30)
+    | st.sampled_from(["open", "done", "low", "high", "2026-01-31", "2025-12-31T12:00:00.000000Z",
+                       "2025-12-31T12:00:00.000000+00:00", "2025-12-31T12:00:00.000000Z\n", "2026-02-30",
+                       "BDD640FB-0667-4AD1-9C80-317FA3B1799D", "{bdd640fb-0667-4ad1-9c80-317fa3b1799d}",
+                       " padded", "padded ", "Home", "a b", "", "-x"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+
+
+def _explained(raw: Any) -> Task | None:
+    """What the cattrs converter makes of ``raw``: a Task, or None when it refuses it."""
+    try:
+        return codec._explained_task(raw, "$")
+    except codec.FormatError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(tasks())
+def test_a_valid_task_takes_the_fast_path_and_decodes_as_the_converter_does(task: Task) -> None:
+    raw = json.loads(json.dumps(codec.task_to_dict(task)))
+    fast = codec._fast_task(raw)
+    assert fast is not None, raw
+    assert fast == task == _explained(raw)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tasks(), st.sampled_from(sorted(codec._REQUIRED_TASK_KEYS)), _json_values,
+       st.sampled_from(["replace", "drop", "extra"]))
+def test_the_fast_path_never_accepts_what_the_converter_refuses(task: Task, key: str, value: object,
+                                                                how: str) -> None:
+    raw = codec.task_to_dict(task)
+    if how == "replace":
+        raw[key] = value
+    elif how == "drop":
+        del raw[key]
+    else:
+        raw[f"{key}_extra"] = value
+    fast = codec._fast_task(raw)
+    explained = _explained(raw)
+    if fast is not None:
+        assert explained is not None, f"the fast path accepted what the converter refuses: {raw!r}"
+        assert fast == explained
+    # Whichever path decides, task_from_dict agrees with the converter.
+    if explained is None:
+        with pytest.raises(codec.FormatError):
+            codec.task_from_dict(raw)
+    else:
+        assert codec.task_from_dict(raw) == explained
+
+
+_NEAR_MISSES = [None, True, False, 0, 1, -1, 2**70, 1.0, "", " ", "x", "open", "done", "OPEN", "low", "Low", "none",
+                "2026-01-31", "2026-1-31", "2026-02-30", "2026-01-31\n", "20260131", "2026-W05-6", "2025-12-31T12:00:00.000000Z",
+                "2025-12-31T12:00:00Z", "2025-12-31T12:00:00.000000+00:00", "2025-12-31T12:00:00.000000Z\n",
+                "2025-12-31 12:00:00.000000Z", "bdd640fb-0667-4ad1-9c80-317fa3b1799d",
+                "BDD640FB-0667-4AD1-9C80-317FA3B1799D", "{bdd640fb-0667-4ad1-9c80-317fa3b1799d}",
+                "bdd640fb06674ad19c80317fa3b1799d", "bdd640fb-0667-4ad1-9c80-317fa3b1799", " padded", "padded ",
+                "tab\tin", "a\u00a0b", [], ["home"], ["Home"], ["b", "a"], ["a", "a"], ["a b"], [1], [None], ["+x"],
+                {}, {"a": 1}]
+
+
+@pytest.mark.parametrize("key", sorted(codec._REQUIRED_TASK_KEYS))
+def test_near_misses_in_every_field_are_decided_as_the_converter_decides(key: str) -> None:
+    for value in _NEAR_MISSES:
+        for base in (_task(), _task(status=Status.DONE, completed=dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc),
+                                    tags=("home",), due=dt.date(2026, 3, 1), priority=Priority.LOW, note="n")):
+            raw = codec.task_to_dict(base)
+            raw[key] = value
+            fast, explained = codec._fast_task(raw), _explained(raw)
+            assert fast is None or fast == explained, f"{key}={value!r}: fast {fast!r}, converter {explained!r}"
+
+
+def test_forms_the_fast_path_leaves_to_the_converter_still_load() -> None:
+    raw = codec.task_to_dict(_task())
+    raw["uuid"] = "BDD640FB-0667-4AD1-9C80-317FA3B1799D"
+    assert codec.task_from_dict(raw).uuid == uuid.UUID("bdd640fb-0667-4ad1-9c80-317fa3b1799d")
+
+
+def test_true_is_not_an_id_on_either_path() -> None:
+    raw = codec.task_to_dict(_task())
+    raw["id"] = True
+    assert codec._fast_task(raw) is None
+    with pytest.raises(codec.FormatError, match="expected an integer"):
+        codec.task_from_dict(raw)
+
+
+@given(tasks())
+def test_timestamps_are_written_as_format_timestamp_writes_them(task: Task) -> None:
+    raw = codec.task_to_dict(task)
+    assert raw["created"] == codec.format_timestamp(task.created)
+    assert raw["updated"] == codec.format_timestamp(task.updated)
+
+
+# -- the domain validators' fast paths decide as the full rules do ------------------------------
+
+_awkward_text = st.text(st.sampled_from(["a", "Z", " ", "\u00a0", "\t", "\n", "\x00", "\x7f", "\x85", "\u2028",
+                                         "\u3000", "\ud800", "é", "中", "\u200b"]), max_size=8)
+
+
+def _task(**fields: Any) -> Task:
+    stamp = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    values: dict[str, Any] = {"id": 1, "uuid": uuid.UUID(int=1), "title": "t", "created": stamp,
+                              "updated": stamp} | fields
+    return Task(**values)
+
+
+def _rule_holds(rule: Any, text: str) -> bool:
+    try:
+        return bool(rule(text) == text)
+    except InvalidValue:
+        return False
+
+
+@settings(max_examples=500)
+@given(_awkward_text)
+def test_a_title_is_accepted_exactly_when_it_is_already_normal(text: str) -> None:
+    try:
+        _task(title=text)
+        accepted = True
+    except InvalidValue:
+        accepted = False
+    assert accepted == _rule_holds(normalize_title, text)
+
+
+@settings(max_examples=300)
+@given(_awkward_text)
+def test_a_note_is_accepted_exactly_when_it_is_already_normal(text: str) -> None:
+    try:
+        _task(note=text)
+        accepted = True
+    except InvalidValue:
+        accepted = False
+    assert accepted == _rule_holds(normalize_note, text)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["home", "Home", "work", " x", "a,b", "+t", "über", "ß"]), max_size=3))
+def test_tags_are_accepted_exactly_when_already_normal_even_after_their_normal_form_was_seen(tags: list[str]) -> None:
+    value = tuple(tags)
+    try:
+        normal = normalize_tags(value) == value
+    except InvalidValue:
+        normal = False
+    _task(tags=tuple(sorted({t.strip().casefold() for t in tags} - {"a,b", "+t"})))  # the normal form, seen
+    try:
+        _task(tags=value)
+        accepted = True
+    except InvalidValue:
+        accepted = False
+    assert accepted == normal
+
+
+def test_a_timestamp_at_offset_zero_but_another_zone_object_is_still_utc() -> None:
+    other_utc = dt.timezone(dt.timedelta(0), "UTC+0")
+    stamp = dt.datetime(2026, 1, 1, tzinfo=other_utc)
+    assert _task(created=stamp, updated=stamp).created == stamp
+    with pytest.raises(InvalidValue, match="UTC"):
+        _task(updated=dt.datetime(2026, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))))
