@@ -310,3 +310,39 @@ class TestDeadHolder:
         assert result.code == 0 and "busy" not in result.err, result.err
         titles = [t.title for t in Session(data_dir).service.tasks]
         assert titles[0] == "Before" and titles[-1] == "After" and len(titles) <= 3
+
+
+class TestLockImplementations:
+    """POSIX writers call flock(2) directly (sparing portalocker's import); elsewhere portalocker locks.
+
+    Both must exclude each other's holders and a holder of the other kind: a session of either
+    build may meet the other on the same store.
+    """
+
+    @pytest.mark.parametrize("ours", ["flock", "portalocker"])
+    def test_each_excludes_and_is_excluded_by_the_other(self, data_dir: Path, ours: str,
+                                                        monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        import portalocker
+
+        from taskvault.errors import StoreLocked
+        from taskvault.store import lock
+
+        if ours == "portalocker":
+            monkeypatch.setattr(lock, "fcntl", None)
+        data_dir.mkdir(mode=0o700)
+        path = data_dir / "tasks.lock"
+        first, second = lock.StoreLock(path, timeout=0.05), lock.StoreLock(path, timeout=0.05)
+        with first:
+            with pytest.raises(StoreLocked):
+                second.acquire()
+        with second:  # released: the other gets it at once
+            with open(path, "a") as other, pytest.raises(portalocker.AlreadyLocked):
+                portalocker.lock(other, portalocker.LOCK_EX | portalocker.LOCK_NB)
+        with open(path, "a") as other:
+            portalocker.lock(other, portalocker.LOCK_EX | portalocker.LOCK_NB)
+            with pytest.raises(StoreLocked):
+                first.acquire()
+        first.acquire()
+        assert first.held
+        first.close()
+        second.close()
