@@ -86,6 +86,10 @@ class TaskService:
                     self.warnings.append(exc)
         return self._tasks
 
+    @property
+    def loaded(self) -> bool:
+        return self._tasks is not None
+
     def refresh(self) -> CaughtUp | None:
         """Bring a loaded task list up to date with other sessions; None if nothing was loaded yet."""
         if self._tasks is None:

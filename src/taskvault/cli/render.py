@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import attrs
-from wcwidth import wcswidth
 
 from ..codec import task_to_dict
 from ..commands.results import (
@@ -49,6 +48,11 @@ class Style:
 
 
 def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide characters take two; ASCII is one each."""
+    if text.isascii():  # what wcswidth says too (it gives up on control characters: len then)
+        return len(text)
+    from wcwidth import wcswidth  # ~25 ms to import: only a table with non-ASCII text pays it
+
     width = wcswidth(text)
     return len(text) if width < 0 else width
 
@@ -230,30 +234,43 @@ class TextRenderer:
             return summary
         with_status = result.show is not Show.OPEN
         headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", "Title", "Tags"]
-        rows = []
-        for t in result.tasks:
-            due, due_style = self._due(t)
-            cells = [(str(t.id), ()), *([(t.status.value, ())] if with_status else []),
-                     (t.priority.value if t.priority else "", _PRIORITY_STYLE.get(t.priority, ()) if t.priority else ()),
-                     (due, due_style), (t.title, ()), (" ".join(t.tags), ("cyan",))]
-            rows.append((t, cells))
-        widths = [max([_width(h)] + [_width(cells[i][0]) for _, cells in rows]) for i, h in enumerate(headers)]
         title_col = headers.index("Title")
+        rows = [self._cells(t, with_status) for t in result.tasks]
+        widths = [max(map(_width, column)) for column in zip(headers, *rows, strict=True)]
         if self.width:
             others = sum(w for i, w in enumerate(widths) if i != title_col) + 2 * (len(widths) - 1)
             widths[title_col] = max(min(10, widths[title_col]), min(widths[title_col], self.width - others))
-        lines = [self.style(self._row([(h, ()) for h in headers], widths, title_col), "bold")]
-        for task, cells in rows:
-            line = self._row(cells, widths, title_col)
-            lines.append(self.style(line, "dim") if not task.is_open and self.style.enabled else line)
+        lines = [self.style(self._row(headers, widths, title_col), "bold")]
+        if self.style.enabled:
+            for task, cells in zip(result.tasks, rows, strict=True):
+                line = self._row(cells, widths, title_col, self._styles(task, with_status))
+                lines.append(line if task.is_open else self.style(line, "dim"))
+        else:  # the common case of a pipe or a script: no styles to look up, one join per row
+            lines += [self._row(cells, widths, title_col) for cells in rows]
         return "\n".join(lines + [summary])
 
-    def _row(self, cells: list[tuple[str, tuple[str, ...]]], widths: list[int], title_col: int) -> str:
+    def _cells(self, task: Task, with_status: bool) -> list[str]:
+        priority = task.priority.value if task.priority else ""
+        due = "" if task.due is None else task.due.isoformat()
+        if with_status:
+            return [str(task.id), task.status.value, priority, due, task.title, " ".join(task.tags)]
+        return [str(task.id), priority, due, task.title, " ".join(task.tags)]
+
+    def _styles(self, task: Task, with_status: bool) -> list[tuple[str, ...]]:
+        priority = _PRIORITY_STYLE[task.priority] if task.priority else ()
+        return [(), *([()] if with_status else []), priority, self._due(task)[1], (), ("cyan",)]
+
+    def _row(self, cells: list[str], widths: list[int], title_col: int,
+             styles: list[tuple[str, ...]] | None = None) -> str:
         parts = []
-        for i, ((text, styles), width) in enumerate(zip(cells, widths, strict=True)):
-            text = _clip(text, width) if i == title_col else text
-            padded = text.rjust(width) if i == 0 else _pad(text, width)
-            parts.append(self.style(padded, *styles) if styles else padded)
+        for i, (text, width) in enumerate(zip(cells, widths, strict=True)):
+            if i == title_col:
+                text = _clip(text, width)
+            if i == 0:
+                padded = text.rjust(width)
+            else:
+                padded = text.ljust(width) if text.isascii() else _pad(text, width)
+            parts.append(self.style(padded, *styles[i]) if styles and styles[i] else padded)
         return "  ".join(parts).rstrip()
 
     @staticmethod

@@ -104,6 +104,7 @@ class Repl:
     def _load(self) -> None:
         try:
             self.service.tasks  # noqa: B018 (loads and caches the task list)
+            self.runner.settle_heap()
         except Exception:  # noqa: BLE001 (nothing is cached, so the first command meets it again and reports it)
             pass
         finally:

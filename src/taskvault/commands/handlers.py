@@ -8,7 +8,7 @@ from ..domain.history import HISTORY_LIMIT
 from ..domain.query import SORT_KEYS, Show, TaskQuery
 from ..domain.task import normalize_tag
 from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, UsageError
-from ..store import backups, doctor
+from ..store import backups
 from .context import Context
 from .registry import ParsedArgs
 from .results import (
@@ -257,6 +257,8 @@ def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: backups.Backup, 
 
 
 def run_doctor(ctx: Context, args: ParsedArgs) -> DoctorReport:
+    from ..store import doctor  # only this command needs it
+
     return DoctorReport(tuple(doctor.examine(ctx.service.store)))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,13 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     from .context import Context
     from .results import Result
+
+
+def _close_matches(name: str, names: Any) -> list[str]:
+    """The nearest known name, for a "did you mean" hint (only a mistyped word pays difflib's import)."""
+    import difflib
+
+    return difflib.get_close_matches(name, names, n=1)
 
 
 @attrs.frozen
@@ -87,7 +93,7 @@ class Command:
             if option.name == name:
                 return option
         names = [o.name for o in self.all_options]
-        close = difflib.get_close_matches(name, names, n=1)
+        close = _close_matches(name, names)
         hint = f"did you mean {close[0]}? " if close else ""
         raise UsageError(f"{self.name}: unknown option {name}",
                          hint=f"{hint}run 'taskvault help {self.name}' for its options")
@@ -178,7 +184,7 @@ class Registry:
         try:
             return self._commands[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self._commands, n=1)
+            close = _close_matches(name, self._commands)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise UsageError(f"unknown command {name!r}",
                              hint=f"{hint}run 'taskvault help' to see the commands") from None
