@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from change_cost import build_store, fsync_floor, pct
+from change_cost import build_store, compaction_cost, fsync_floor, pct
 from repl_startup import _time_until
 
 from taskvault import codec
@@ -167,19 +167,6 @@ def session_changes(directory: Path, count: int, first_id: int) -> list[float]:
             raise SystemExit(f"{line!r} failed: {runner.err.getvalue()[-300:]}")
     service.close()
     return times
-
-
-def compaction_seconds(directory: Path) -> float:
-    service = TaskService(JournalStore(directory))
-    tasks = service.tasks
-    store = service.store
-    with store.locked():
-        store.catch_up(tasks)
-        start = time.perf_counter()
-        store.compact(tasks)
-        cost = time.perf_counter() - start
-    service.close()
-    return cost
 
 
 def repl_ready(taskvault: str, directory: Path, runs: int) -> tuple[list[float], list[float]]:
@@ -348,7 +335,7 @@ def main() -> None:
         report.target(row["median"] <= TARGET_CHANGE_MEDIAN and row["p99"] <= TARGET_CHANGE_P99,  # type: ignore[operator]
                       f"change in a session at {size:,}: median {ms(row['median'])} ms, "  # type: ignore[arg-type]
                       f"p99 {ms(row['p99'])} ms (targets ≤ 2 ms, ≤ 10 ms)")  # type: ignore[arg-type]
-        report.row("compaction (once per ~snapshot size of changes)", size, [compaction_seconds(store)])
+        report.row("compaction (once per ~snapshot size of changes)", size, [compaction_cost(store)])
 
         if size == max(sizes):
             script = ("".join(f"add rss {n}\n" for n in range(100)) + "list\n").encode()

@@ -139,26 +139,16 @@ def _rule_holds(rule: Any, text: str) -> bool:
         return False
 
 
-@settings(max_examples=500)
-@given(_awkward_text)
-def test_a_title_is_accepted_exactly_when_it_is_already_normal(text: str) -> None:
+@pytest.mark.parametrize(("field", "rule"), [("title", normalize_title), ("note", normalize_note)])
+@settings(max_examples=400)
+@given(text=_awkward_text)
+def test_a_title_or_note_is_accepted_exactly_when_it_is_already_normal(field: str, rule: Any, text: str) -> None:
     try:
-        _task(title=text)
+        _task(**{field: text})
         accepted = True
     except InvalidValue:
         accepted = False
-    assert accepted == _rule_holds(normalize_title, text)
-
-
-@settings(max_examples=300)
-@given(_awkward_text)
-def test_a_note_is_accepted_exactly_when_it_is_already_normal(text: str) -> None:
-    try:
-        _task(note=text)
-        accepted = True
-    except InvalidValue:
-        accepted = False
-    assert accepted == _rule_holds(normalize_note, text)
+    assert accepted == _rule_holds(rule, text)
 
 
 @settings(max_examples=300)
