@@ -207,7 +207,7 @@ def _explained_task(raw: Any, path: str) -> Task:
     if missing:
         raise FormatError(f"missing field {sorted(missing)[0]!r}", path)
     try:
-        return _explaining_converter().structure(raw, Task)  # type: ignore[no-any-return]
+        return _explaining_converter().structure(raw, Task)
     except cattrs.BaseValidationError as exc:
         raise FormatError(cattrs.transform_error(exc, path=path, format_exception=_describe)[0], "") from None
     except InvalidValue as exc:
