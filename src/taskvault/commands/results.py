@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from ..domain.history import Step
@@ -9,7 +11,9 @@ from ..domain.query import Show
 from ..domain.recovery import RestorePlan, Reversal
 from ..domain.task import Task
 from ..store.backups import Backup
-from ..store.doctor import Finding
+
+if TYPE_CHECKING:  # only doctor builds one; importing the module is the doctor command's cost alone
+    from ..store.doctor import Finding
 
 
 @attrs.frozen
