@@ -225,7 +225,10 @@ class TestLocking:
         try:
             before = store_digest(data_dir)
             env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "TASKVAULT_LOCK_TIMEOUT": "60"}
-            proc = subprocess.Popen([*TASKVAULT, "add", "waiting"], env=env, stderr=subprocess.PIPE, text=True)
+            # A job started in the background by a non-interactive shell inherits SIGINT ignored, and
+            # Python then keeps ignoring it: give the child the default disposition a terminal gives.
+            proc = subprocess.Popen([*TASKVAULT, "add", "waiting"], env=env, stderr=subprocess.PIPE, text=True,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             assert proc.stderr is not None
             assert "busy" in proc.stderr.readline()  # the process is now waiting for the lock
             proc.send_signal(signal.SIGINT)
