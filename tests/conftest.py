@@ -75,10 +75,11 @@ def tv(data_dir: Path) -> Callable[..., Completed]:
 
 
 def store_digest(directory: Path) -> dict[str, tuple[str, int]]:
-    """sha256 and mtime of every file in the directory (the lock file's content never matters)."""
+    """sha256 and mtime of every file in the directory but the lock file (it holds no tasks, only a mark
+    saying whether a write is under way)."""
     result = {}
     for path in sorted(directory.iterdir()):
-        if path.is_file() and not path.is_symlink():
+        if path.is_file() and not path.is_symlink() and path.name != "tasks.lock":
             info = path.stat()
             result[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), info.st_mtime_ns)
     return result
@@ -86,7 +87,7 @@ def store_digest(directory: Path) -> dict[str, tuple[str, int]]:
 
 def store_bytes(directory: Path) -> dict[str, str]:
     """sha256 of each store file (the lock file holds no data and is left out)."""
-    return {name: digest for name, (digest, _) in store_digest(directory).items() if name != "tasks.lock"}
+    return {name: digest for name, (digest, _) in store_digest(directory).items()}
 
 
 def temp_files(directory: Path) -> list[str]:
@@ -144,16 +145,33 @@ class OsProxy:
 
 
 class FaultyOs(OsProxy):
-    """One function fails on demand: from call ``fail_at`` (1-based), ``times`` calls (-1: all after)."""
+    """One function fails on demand: from call ``fail_at`` (1-based), ``times`` calls (-1: all after).
+
+    ``after`` logs, in order, every file-system call made once the first failure was raised.
+    """
+
+    LOGGED = ("open", "write", "pwrite", "fsync", "replace", "ftruncate", "lseek", "makedirs", "chmod", "unlink")
 
     def __init__(self, name: str, error: int, fail_at: int = 1, times: int = 1) -> None:
-        super().__init__(**{name: self._maybe_fail})
-        self.error, self.fail_at, self.times = error, fail_at, times
+        wrappers = {other: functools.partial(self._log, other) for other in self.LOGGED}
+        wrappers[name] = self._maybe_fail
+        super().__init__(**wrappers)
+        self.name, self.error, self.fail_at, self.times = name, error, fail_at, times
         self.calls = 0
+        self.after: list[str] = []
+        self._failed = False
+
+    def _log(self, name: str, real: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self._failed:
+            self.after.append(name)
+        return real(*args, **kwargs)
 
     def _maybe_fail(self, real: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
+        if self._failed:
+            self.after.append(self.name)
         if self.calls >= self.fail_at and (self.times < 0 or self.calls < self.fail_at + self.times):
+            self._failed = True
             raise OSError(self.error, os.strerror(self.error))
         return real(*args, **kwargs)
 

@@ -240,22 +240,6 @@ class TestTruncation:
                 JournalStore(directory).load()
         FIGURES["snapshot truncation offsets refused"] = len(whole) - 1
 
-    def test_journal_cut_at_every_offset(self, tmp_path: Path) -> None:
-        """A journal cut inside its last record loads without that record, as after a crash mid-append."""
-        directory = tmp_path / "data"
-        _good_store(directory)
-        journal = (directory / "tasks.journal").read_bytes()
-        header_end = journal.index(b"\n") + 1
-        full = JournalStore(directory).load().snapshot()
-        without_last = None
-        for offset in range(header_end, len(journal)):
-            (directory / "tasks.journal").write_bytes(journal[:offset])
-            state = JournalStore(directory).load().snapshot()
-            without_last = without_last or state
-            assert state == without_last and state[2] == full[2] - 1
-        (directory / "tasks.journal").write_bytes(journal)
-        assert JournalStore(directory).load().snapshot() == full
-
 
 class TestDirectory:
     """The data directory itself must be a private directory."""

@@ -51,14 +51,15 @@ def _env(directory: Path) -> dict[str, str]:
     return {**os.environ, "TASKVAULT_DATA_DIR": str(directory), "NO_COLOR": "1"}
 
 
-def _strace(directory: Path, inject: str, path: Path | None, args: list[str], program: list[str] = TASKVAULT,
-            ) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run the program with one syscall failing (on an existing ``path`` only, if given); return it and the log."""
+def _strace(directory: Path, inject: str | list[str], path: Path | None, args: list[str],
+            program: list[str] = TASKVAULT, trace: str | None = None) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run the program with syscalls failing (on an existing ``path`` only, if given); return it and the log."""
     log = directory.parent / "strace.log"
-    call = inject.split(":")[0]
+    injects = [inject] if isinstance(inject, str) else inject
+    calls = trace or ",".join(dict.fromkeys(i.split(":")[0] for i in injects))
     only = ["-P", str(path)] if path is not None else []
-    proc = subprocess.run([require_tool("strace"), "-qq", "-o", str(log), *only, "-e", f"trace={call}",
-                           "-e", f"inject={inject}", *program, *args],
+    proc = subprocess.run([require_tool("strace"), "-qq", "-o", str(log), *only, "-e", f"trace={calls}",
+                           *(f"--inject={i}" for i in injects), *program, *args],
                           env=_env(directory), capture_output=True, text=True, timeout=60)
     return proc, log.read_text()
 
@@ -80,17 +81,43 @@ class TestStraceInjection:
     @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS])
     @pytest.mark.parametrize("write", WRITES)
     def test_journal_call_fails(self, tmp_path: Path, write: str, call: str, error: int) -> None:
-        """The append or its fsync fails: refused, bytes unchanged, attempted once, the next change works."""
+        """The append or its fsync fails once: refused, bytes unchanged, never retried, the next change works.
+
+        A failed fsync is not retried on the same data: the record is voided in place (pwrite of the void
+        mark), that is fsynced, and the file is cut back.
+        """
         directory = tmp_path / "data"
         seed_store(directory)
         before = store_bytes(directory)
-        proc, log = _strace(directory, f"{call}:error={errno.errorcode[error]}", directory / "tasks.journal",
-                            WRITES[write])
+        proc, log = _strace(directory, f"{call}:error={errno.errorcode[error]}:when=1", directory / "tasks.journal",
+                            WRITES[write], trace="write,fsync,pwrite64,ftruncate")
         _assert_refused_untouched(proc, directory, before, error)
-        assert len(re.findall(rf"^{call}\(", log, re.MULTILINE)) == 1, f"the failed {call} was retried:\n{log}"
+        calls = re.findall(r"^(\w+)\(", log, re.MULTILINE)
+        if call == "write":
+            assert calls == ["write"], f"the failed write was retried or followed by more:\n{log}"
+        else:
+            assert calls == ["write", "fsync", "pwrite64", "fsync", "ftruncate"], log
+            assert '"--void-- "' in log
         assert run_taskvault(directory, *WRITES[write]).code == 0
         assert Session(directory).state()[2] == 5
         _passed(f"strace {call} {write}")
+
+    @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO, errno.EROFS])
+    def test_every_fsync_of_the_journal_fails(self, tmp_path: Path, error: int) -> None:
+        """Every fsync fails, so taking the write back cannot be confirmed either: the user is told the outcome is
+        unknown, yet no reader ever applies the change (it was voided), and the next change works."""
+        directory = tmp_path / "data"
+        seed_store(directory)
+        state = Session(directory).state()
+        proc, _ = _strace(directory, f"fsync:error={errno.errorcode[error]}", directory / "tasks.journal",
+                          ["add", "In doubt"])
+        assert proc.returncode == 3 and proc.stderr.count("\n") == 1, proc.stderr
+        assert "may or may not be on disk" in proc.stderr and "Traceback" not in proc.stderr
+        assert Session(directory).state() == state
+        assert "In doubt" not in run_taskvault(directory, "list", "--all").out
+        assert run_taskvault(directory, "add", "After").code == 0
+        assert [t.title for t in Session(directory).service.tasks][-1] == "After"
+        _passed(f"strace every fsync {errno.errorcode[error]}")
 
     @pytest.mark.parametrize("error", [errno.EIO, errno.EROFS, errno.ENOSPC])
     def test_rename_fails_while_creating_a_store(self, tmp_path: Path, error: int) -> None:
@@ -133,6 +160,74 @@ class TestStraceInjection:
         assert proc.returncode == 3 and "permission denied" in proc.stderr and proc.stderr.count("\n") == 1
         assert store_bytes(directory) == before
         _passed("strace open EACCES")
+
+
+#: The calls one save makes on the journal: the append and its fsync, then, on failure, the void mark (pwrite)
+#: and its fsync, and the cut (ftruncate) and its fsync. Each fails at its first call, or at every call.
+JOURNAL_FAULTS = [f"{call}:error=EIO:when={when}" for call in ("write", "fsync", "pwrite64", "ftruncate")
+                  for when in ("1", "1+")]
+COMPOUND: list[str] = []
+
+
+def _fault_sets() -> list[tuple[str, ...]]:
+    """Every pair of different calls failing (the rollback's own calls included), and every triple that fails
+    the fsync together with both ways of taking the write back."""
+    pairs = [(a, b) for i, a in enumerate(JOURNAL_FAULTS) for b in JOURNAL_FAULTS[i + 1:]
+             if a.split(":")[0] != b.split(":")[0]]
+    triples = [(f, p, t) for f in JOURNAL_FAULTS if f.startswith("fsync")
+               for p in JOURNAL_FAULTS if p.startswith("pwrite64") for t in JOURNAL_FAULTS if t.startswith("ftruncate")]
+    return pairs + triples
+
+
+class TestCompoundFaults:
+    """Two or three calls of one save fail, including those that take a failed write back (strace, real libc).
+
+    Whatever the combination: the exit code and the one line say what happened, and a change reported as not
+    made -- or as of unknown outcome -- never appears in any later process; the next change works.
+    """
+
+    @pytest.mark.parametrize("faults", _fault_sets(), ids="+".join)
+    def test_a_change_reported_as_failed_never_appears(self, tmp_path: Path, faults: tuple[str, ...]) -> None:
+        """Exit 0 and the change is there, or exit 3 and it is not there, now or for any later reader."""
+        directory = tmp_path / "data"
+        seed_store(directory)
+        state = Session(directory).state()
+        journal = directory / "tasks.journal"
+        before = journal.read_bytes()
+        proc, _ = _strace(directory, list(faults), journal, ["add", "Compound"])
+        assert "Traceback" not in proc.stderr and proc.stderr.count("\n") <= 1, proc.stderr
+        listed = run_taskvault(directory, "list", "--all")
+        assert listed.code == 0, listed.err
+        if proc.returncode == 0:
+            assert "Compound" in listed.out
+        else:
+            assert proc.returncode == 3, proc.stderr
+            assert "Compound" not in listed.out, f"a change reported as failed appeared: {proc.stderr}"
+            assert ("nothing was changed" in proc.stderr) != ("may or may not be on disk" in proc.stderr)
+            tasks, _, revision = Session(directory).state()
+            assert (tasks, revision) == (state[0], state[2])
+            if "nothing was changed" in proc.stderr and not any(f.startswith("ftruncate") for f in faults):
+                assert journal.read_bytes() == before
+        assert temp_files(directory) == []
+        assert run_taskvault(directory, "add", "Next").code == 0
+        titles = [t.title for t in Session(directory).service.tasks]
+        assert titles[-1] == "Next" and ("Compound" in titles) == (proc.returncode == 0)
+        COMPOUND.append("+".join(faults))
+        FIGURES["compound faults in one save (strace)"] = f"{len(COMPOUND)} combinations, none reappeared"
+
+    def test_the_reviews_case_fsync_and_cut_back_both_fail(self, tmp_path: Path) -> None:
+        """The outside review's reproduction: fsync and ftruncate fail with EIO; X must never be listed."""
+        directory = tmp_path / "data"
+        directory.mkdir(mode=0o700)
+        proc = subprocess.run([require_tool("strace"), "-f", "-qq", "-o", "/dev/null", "-P", str(directory / "tasks.journal"),
+                               "-e", "trace=fsync,ftruncate", "-e", "inject=fsync:error=EIO",
+                               "-e", "inject=ftruncate:error=EIO", *TASKVAULT, "--data-dir", str(directory), "add", "X"],
+                              env=_env(directory), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 3 and "may or may not be on disk" in proc.stderr, proc.stderr
+        listed = run_taskvault(directory, "list", "--all")
+        assert listed.code == 0 and "X" not in listed.out.split(), listed.out
+        doctor = run_taskvault(directory, "doctor")
+        assert "reported as failed" in doctor.out, doctor.out
 
 
 class TestLibfiu:

@@ -32,6 +32,16 @@ MIN_READER = 2
 SNAPSHOT_FORMAT = "taskvault"
 JOURNAL_FORMAT = "taskvault-journal"
 
+#: The largest snapshot, journal or backup taskvault reads or writes (about 900,000 tasks). A larger
+#: file is refused before it is read, so that a damaged or hostile file cannot take unbounded memory.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: The largest journal record: one change may hold about 200,000 tasks. A longer unfinished tail
+#: cannot be a record that was being written when a writer stopped, so it is damage.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+#: What a journal line starts with once its change was reported as failed: the writer overwrites the
+#: record's checksum with it, so that no reader applies the change and every reader knows why.
+VOID_MARK = b"--void-- "
+
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -234,6 +244,8 @@ def _loads(data: bytes, what: str) -> Any:
         raise FormatError(f"{what} is not valid JSON: {reason} at line {exc.lineno} column {exc.colno}", "") from None
     except RecursionError:
         raise FormatError(f"{what} is nested too deeply to be a taskvault file", "") from None
+    except ValueError as exc:  # a number of more than 4,300 digits: no taskvault file holds one
+        raise FormatError(f"{what} holds a number too long to be a taskvault value ({str(exc)[:60]})", "") from None
 
 
 def _schema_of(doc: Any, expected_format: str, path: str = "$") -> int:
@@ -372,6 +384,56 @@ def _unframe(line: bytes, what: str) -> Any:
     if zlib.crc32(payload) != expected:
         raise FormatError(f"{what} fails its checksum, so the file was damaged", "")
     return _loads(payload, what)
+
+
+def is_void(line: bytes) -> bool:
+    """True for a journal line (or unfinished tail) whose change was reported as failed and voided."""
+    return line.startswith(VOID_MARK)
+
+
+_TORN_HEAD = re.compile(rb"^[0-9a-f]{0,8}$|^[0-9a-f]{8} ")
+_NOT_IN_A_RECORD = re.compile(rb"[\x00-\x1f]")
+
+
+def check_torn_tail(tail: bytes, revision: int) -> None:
+    """Raise FormatError unless ``tail`` can be the unfinished write of record ``revision``.
+
+    Only a strict prefix of that record can be left by a writer that stopped part-way: its
+    checksum's hex digits, a space, then the start of ``{"rev":<revision>,`` and what follows,
+    with no byte a record never holds, and shorter than the longest record. Anything else --
+    a complete record missing only its newline, zero bytes, a tail longer than any record -- was
+    changed after it was written, and is damage: never dropped as if it had been torn.
+    """
+    where = f"the journal's last {len(tail)} bytes (after its last complete line)"
+    for whole in (tail, tail[:-1]):  # a complete record, its newline missing or changed into another byte
+        if len(whole) > 9 and _TORN_HEAD.match(whole[:9]) and zlib.crc32(whole[9:]) == int(whole[:8], 16):
+            raise FormatError(f"record {revision} is complete but its line does not end in a newline, so the file "
+                              "was changed after it was written", "")
+    if len(tail) > MAX_RECORD_BYTES:
+        raise FormatError(f"{where} are longer than any record, so they are not an unfinished write", "")
+    bad = _NOT_IN_A_RECORD.search(tail)
+    if bad:
+        raise FormatError(f"{where} hold byte 0x{tail[bad.start()]:02x} at {bad.start()}, which no record holds, "
+                          "so they are not an unfinished write", "")
+    expected = b'{"rev":%d,' % revision
+    payload = tail[9:]
+    if not _TORN_HEAD.match(tail[:9]) or payload[:len(expected)] != expected[:len(payload)]:
+        raise FormatError(f"{where} are not the start of record {revision}, so they are not an unfinished write", "")
+
+
+_TASK_ID_NAMED = re.compile(rb'"id":(\d{1,18})')
+_NEXT_ID_NAMED = re.compile(rb'"next_id":(\d{1,18})')
+
+
+def first_unnamed_id(data: bytes) -> int:
+    """The lowest task id that ``data`` (an unfinished or voided record) neither uses nor reserves (1 if none).
+
+    An id that reached the disk, even in a change that was never acknowledged, is never handed out
+    again: a reader may have seen it, or the user may have been told the change's fate was unknown.
+    """
+    used = [int(found) + 1 for found in _TASK_ID_NAMED.findall(data)]
+    reserved = [int(found) for found in _NEXT_ID_NAMED.findall(data)]
+    return max([1, *used, *reserved])
 
 
 def encode_journal_header(generation: str, base: int) -> bytes:

@@ -80,6 +80,21 @@ class SaveFailed(StorageError):
     kind = "save_failed"
 
 
+class SaveInDoubt(SaveFailed):
+    """A save failed and so did taking it back: the change may or may not be on disk.
+
+    The session that saw it saves nothing more; readers never apply the change once it is voided.
+    """
+
+    kind = "save_in_doubt"
+
+
+class StoreReadOnly(StorageError):
+    """The store is on a read-only file system: it can be read, not changed."""
+
+    kind = "read_only"
+
+
 class StoreLocked(StorageError):
     """Another process held the store's lock for longer than we were willing to wait."""
 

@@ -21,7 +21,7 @@ class TaskList:
     The only mutator is :meth:`apply`, and it is called only with a durable Change.
     """
 
-    __slots__ = ("_tasks", "_next_id", "_revision", "history")
+    __slots__ = ("_tasks", "_next_id", "_revision", "_reserved", "history")
 
     def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0,
                  history: History | None = None) -> None:
@@ -37,12 +37,14 @@ class TaskList:
         self._tasks = by_id
         self._next_id = next_id
         self._revision = revision
+        self._reserved = 0
         #: The recent changes that led here, each with what it replaced (for undo and history).
         self.history = history if history is not None else History()
 
     @property
     def next_id(self) -> int:
-        return self._next_id
+        """The id the next new task gets: above every id the store used, and every id reserved."""
+        return max(self._next_id, self._reserved)
 
     @property
     def revision(self) -> int:
@@ -74,7 +76,7 @@ class TaskList:
     def snapshot(self) -> tuple[tuple[Task, ...], int, int]:
         """The whole state as plain values: (tasks ordered by id, next_id, revision)."""
         tasks = tuple(sorted(self._tasks.values(), key=lambda t: t.id))
-        return tasks, self._next_id, self._revision
+        return tasks, self.next_id, self._revision
 
     def check(self, change: Change) -> None:
         """Raise InvalidValue unless ``change`` can be applied to this list as it is."""
@@ -109,6 +111,16 @@ class TaskList:
             del self._tasks[task_id]
         self._next_id = change.next_id
         self._revision = revision
+
+    def reserve_ids(self, first_free: int) -> None:
+        """Hand out no new id below ``first_free``: ids a change named on disk that was not (or not yet) made.
+
+        Such a change (reported as failed, never finished, or still being written by another session)
+        is not applied, but a reader or the user may have seen its ids. Only new ids are held back;
+        the change itself may still be read later, and is then applied as usual. The next change
+        saved carries the raised ``next_id``.
+        """
+        self._reserved = max(self._reserved, first_free)
 
     def counts(self) -> tuple[int, int]:
         """(open, done) task counts."""

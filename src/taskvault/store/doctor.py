@@ -65,6 +65,16 @@ def _load(store: JournalStore) -> list[Finding]:
     open_count, done_count = tasks.counts()
     found = [Finding("ok", "store", f"loads: {open_count} open and {done_count} done tasks at revision "
                                     f"{tasks.revision} ({len(tasks.history)} changes of history)")]
+    if store.voided:
+        count = len(store.voided)
+        found.append(Finding("warning", "journal", f"{count} change{'s' if count > 1 else ''} reported as failed "
+                             f"{'are' if count > 1 else 'is'} voided in the journal (at byte "
+                             f"{', '.join(map(str, store.voided[:5]))}{', …' if count > 5 else ''}); never applied",
+                             "nothing to do: the next compaction drops them"))
+    if store.unfinished:
+        found.append(Finding("warning", "journal", f"the journal ends in {store.unfinished} bytes of a change that "
+                             "was never confirmed (a save that was interrupted, or reported as failed); "
+                             "it is left out", "nothing to do: the next change removes them"))
     if store.read_only is not None:
         found.append(Finding("warning", "schema", store.read_only.message, store.read_only.hint or ""))
     elif store.needs_migration:

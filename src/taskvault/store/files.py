@@ -65,29 +65,90 @@ def atomic_replace(target: Path, data: bytes) -> None:
     fsync_directory(target.parent)
 
 
-def append_durably(fd: int, data: bytes, end: int) -> int:
+class UndoFailed(OSError):
+    """A durable append failed, and so did every way of taking it back: the file's content is not known.
+
+    ``cause`` is the first failure, ``undo`` the failure that stopped the undoing.
+    """
+
+    def __init__(self, cause: OSError, undo: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.cause = cause
+        self.undo = undo
+
+
+def append_durably(fd: int, data: bytes, end: int, void_mark: bytes) -> int:
     """Append ``data`` at ``end`` of an open file and fsync; return the new end.
 
-    On failure the file is cut back to ``end`` so that no reader sees the partial or
-    unconfirmed record, and the error is raised. The fsync is not retried.
+    On failure the record is taken back before the error is raised, so that no reader, now or
+    after a power loss, applies a change reported as failed. The failed fsync is not retried
+    (what it covered is treated as lost); instead the record's first bytes are overwritten with
+    ``void_mark`` and that is fsynced, then the file is cut back to ``end`` (both ends are
+    valid, so the cut needs no fsync). If the mark cannot be made durable, a cut that is
+    fsynced will do. If neither can, UndoFailed is raised: the record may be on disk or not.
     """
     os.lseek(fd, end, os.SEEK_SET)
     try:
         write_all(fd, data)
         os.fsync(fd)
-    except BaseException:
-        try:
-            if os.fstat(fd).st_size != end:
-                os.ftruncate(fd, end)
-        except OSError:
-            pass  # The torn tail is ignored by readers and cut by the next writer.
+    except BaseException as exc:
+        undo = take_back(fd, end, void_mark)
+        if undo is not None and isinstance(exc, OSError):
+            raise UndoFailed(exc, undo) from exc
+        if undo is not None:  # interrupted (signals are deferred around saves, so this is a bug's path)
+            raise UndoFailed(OSError(errno.EINTR, os.strerror(errno.EINTR)), undo) from exc
         raise
     return end + len(data)
 
 
-def truncate(fd: int, end: int) -> None:
-    """Cut an open file back to ``end`` bytes (the next fsync of that file makes it durable)."""
+def take_back(fd: int, end: int, void_mark: bytes) -> OSError | None:
+    """Make sure what was written from ``end`` on can never be read as a record; the error if that failed."""
+    try:
+        if os.fstat(fd).st_size <= end:
+            return None  # nothing reached the file
+        os.pwrite(fd, void_mark, end)
+        os.fsync(fd)
+    except OSError as void_error:
+        try:
+            os.ftruncate(fd, end)
+            os.fsync(fd)
+        except OSError:
+            return void_error
+        return None
+    try:
+        os.ftruncate(fd, end)  # tidy: the voided line is harmless if this never reaches the disk
+    except OSError:
+        pass
+    return None
+
+
+def write_mark(fd: int, mark: bytes, *, durably: bool = False) -> None:
+    """Overwrite the first bytes of an open file with ``mark``; fsync it only if asked."""
+    if os.pwrite(fd, mark, 0) != len(mark):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if durably:
+        os.fsync(fd)
+
+
+def read_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a regular file, without following a link or blocking; b"" if it is missing."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return b""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        return os.pread(fd, size, 0)
+    finally:
+        os.close(fd)
+
+
+def truncate(fd: int, end: int, *, durably: bool = False) -> None:
+    """Cut an open file back to ``end`` bytes; unless ``durably``, the next fsync of that file makes it durable."""
     os.ftruncate(fd, end)
+    if durably:
+        os.fsync(fd)
 
 
 def ensure_private_directory(directory: Path) -> list[Path]:
@@ -109,8 +170,11 @@ def ensure_private_directory(directory: Path) -> list[Path]:
     return created[::-1]
 
 
-def read_regular(path: Path) -> bytes | None:
-    """Read a whole regular file without following a symlink; None if it does not exist."""
+def read_regular(path: Path, *, limit: int | None = None) -> bytes | None:
+    """Read a whole regular file without following a symlink; None if it does not exist.
+
+    A file of more than ``limit`` bytes raises EFBIG before any of it is read.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -119,10 +183,17 @@ def read_regular(path: Path) -> bytes | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        if limit is not None and info.st_size > limit:
+            raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
         chunks = []
-        while chunk := os.read(fd, 1 << 20):
+        left = limit + 1 if limit is not None else -1
+        while left and (chunk := os.read(fd, 1 << 20 if left < 0 else min(left, 1 << 20))):
             chunks.append(chunk)
-        return b"".join(chunks)
+            left -= len(chunk) if left > 0 else 0
+        data = b"".join(chunks)
+        if limit is not None and len(data) > limit:  # it grew while being read
+            raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
+        return data
     finally:
         os.close(fd)
 

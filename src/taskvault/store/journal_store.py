@@ -28,17 +28,26 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 
 from .. import codec
 from ..domain.history import History
 from ..domain.tasklist import Change, TaskList
-from ..errors import InvalidValue, SaveFailed, StorageError, StoreTooNew, StoreUnreadable, StoreUnsafe
+from ..errors import (
+    InvalidValue,
+    SaveFailed,
+    SaveInDoubt,
+    StorageError,
+    StoreTooNew,
+    StoreUnreadable,
+    StoreUnsafe,
+)
 from . import files
 from .backups import Backup, BackupShelf, Retention
 from .hints import hint_for
-from .lock import StoreLock
+from .lock import StoreLock, parse_mark
 
 SNAPSHOT_NAME = "tasks.json"
 JOURNAL_NAME = "tasks.journal"
@@ -73,6 +82,25 @@ class _Position:
     schema: int = codec.SCHEMA
     #: The revision of the snapshot the journal continues.
     base: int = 0
+
+
+#: How often a reader tries to read the store while no writer comes or goes, before it waits for the lock.
+_LOCK_FREE_TRIES = 3
+_T = TypeVar("_T")
+
+
+def _unconfirmed(raw_mark: bytes) -> tuple[str, int, bool] | None:
+    mark = parse_mark(raw_mark)
+    return mark.unconfirmed() if mark is not None else None
+
+
+@attrs.frozen
+class _News:
+    """What a catch-up read: the journal beyond what memory holds, or the whole store to build again."""
+
+    journal: bytes | None
+    snapshot: bytes | None
+    reload: bool
 
 
 @attrs.frozen
@@ -140,38 +168,101 @@ class JournalStore:
         #: Seconds the last load and the last durable append took (None: not yet in this session).
         self.last_load_seconds: float | None = None
         self.last_save_seconds: float | None = None
+        #: Set once a save failed and could not be taken back: this store then saves nothing more.
+        self._in_doubt: SaveInDoubt | None = None
+        #: Byte offsets of the voided records (changes reported as failed) the last read passed over.
+        self.voided: list[int] = []
+        #: Bytes of an unfinished write after the journal's last record, left out by the last read.
+        self.unfinished = 0
 
     # -- reading --------------------------------------------------------------------------
 
     def load(self) -> TaskList:
-        """Read the store without locking or writing. A missing store is an empty one."""
+        """Read the store without writing or waiting. A missing store is an empty one.
+
+        The journal is read before the snapshot: a snapshot is never older than the journal read
+        before it, so records it already holds are skipped, never missed. A record a writer has
+        not yet confirmed on disk (see StoreLock's mark) is not believed.
+        """
         if not self._check_directory(must_exist=False):
             self._position, self._revision, self._snapshot_size = _Position(), 0, 0
             return TaskList()
         started = time.perf_counter()
-        journal = self._read(self.journal_path)
-        snapshot = self._read(self.snapshot_path)
+
+        def read() -> tuple[bytes | None, bytes | None, tuple[int, int, int, int] | None]:
+            journal = self._read(self.journal_path)
+            seen = self._stamp_of_journal() if journal is not None else None
+            return journal, self._read(self.snapshot_path), seen
+
+        (journal, snapshot, seen), unconfirmed = self._consistently(read)
         with _collector_paused():
-            tasks = self._build(snapshot, journal)
+            tasks = self._build(snapshot, journal, unconfirmed)
+        self._seen = seen  # the journal as it was read: a refresh costs one stat until it changes
         self.last_load_seconds = time.perf_counter() - started
         return tasks
 
+    def _stamp_of_journal(self) -> tuple[int, int, int, int] | None:
+        try:
+            return _stamp(os.lstat(self.journal_path))
+        except OSError:
+            return None
+
+    def _consistently(self, read: Callable[[], _T]) -> tuple[_T, tuple[str, int, bool] | None]:
+        """Run ``read`` while no writer comes or goes, and return it with the record not to believe (if any).
+
+        Readers take no lock: the mark in the lock file is read before and after, and if a writer
+        changed it meanwhile, the read is made again. A reader that keeps losing that race (a
+        session saving many changes a second) takes the lock, shared, and waits its turn.
+        """
+        for _ in range(_LOCK_FREE_TRIES):
+            before = self._read_mark()
+            value = read()
+            if self._read_mark() == before:
+                return value, _unconfirmed(before)
+        held = self._lock.acquire(shared=True)
+        try:
+            value = read()
+            return value, _unconfirmed(self._read_mark())
+        finally:
+            if held:
+                self._lock.release()
+
+    def _read_mark(self) -> bytes:
+        try:
+            return self._lock.read_mark()
+        except OSError as exc:
+            raise StorageError(f"cannot read the lock file {self._lock.path}: {exc.strerror}",
+                               hint="it should be a plain file of yours; move anything else aside") from None
+
+    def _own_unconfirmed(self) -> tuple[str, int, bool] | None:
+        """The record not to believe, read by the writer that holds the lock (so the mark cannot change)."""
+        try:
+            mark = self._lock.current_mark()
+        except OSError as exc:
+            raise self._read_failed(self._lock.path, exc) from None
+        return mark.unconfirmed() if mark is not None else None
+
     def _read(self, path: Path) -> bytes | None:
         try:
-            return files.read_regular(path)
+            return files.read_regular(path, limit=codec.MAX_FILE_BYTES)
         except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise StoreUnsafe(f"{path} is a symbolic link; taskvault does not follow links for its files",
-                                  hint="replace the link with the file it points to") from None
-            if exc.errno == errno.EISDIR:
-                raise StoreUnreadable(f"cannot load {path}: it is not a regular file",
-                                      hint="move it aside; taskvault keeps its data in a plain file there") from None
-            if isinstance(exc, PermissionError):
-                raise StoreUnreadable(f"cannot read {path}: permission denied",
-                                      hint="nothing was changed; the file should be yours with mode 0600 "
-                                  "(chmod 600)") from None
-            raise StoreUnreadable(f"cannot read {path}: {exc.strerror}",
-                                  hint="nothing was changed; check the disk and try again") from None
+            raise self._read_failed(path, exc) from None
+
+    def _read_failed(self, path: Path, exc: OSError) -> StorageError:
+        if exc.errno == errno.ELOOP:
+            return StoreUnsafe(f"{path} is a symbolic link; taskvault does not follow links for its files",
+                               hint="replace the link with the file it points to")
+        if exc.errno == errno.EISDIR:
+            return StoreUnreadable(f"cannot load {path}: it is not a regular file",
+                                   hint="move it aside; taskvault keeps its data in a plain file there")
+        if exc.errno == errno.EFBIG:
+            return self._unreadable(path, f"it is larger than the {codec.MAX_FILE_BYTES >> 20} MiB a taskvault "
+                                          "file can be")
+        if isinstance(exc, PermissionError):
+            return StoreUnreadable(f"cannot read {path}: permission denied",
+                                   hint="nothing was changed; the file should be yours with mode 0600 (chmod 600)")
+        return StoreUnreadable(f"cannot read {path}: {exc.strerror}",
+                               hint="nothing was changed; check the disk and try again")
 
     def _unreadable(self, path: Path, detail: object) -> StoreUnreadable:
         if isinstance(detail, codec.TooNewError):
@@ -200,7 +291,8 @@ class JournalStore:
                     "and run 'taskvault doctor' for details")
         return f"to restore the newest good backup, {backup.revision_text}, run: taskvault restore {backup.id}"
 
-    def _build(self, snapshot: bytes | None, journal: bytes | None) -> TaskList:
+    def _build(self, snapshot: bytes | None, journal: bytes | None,
+               unconfirmed: tuple[str, int, bool] | None = None) -> TaskList:
         if snapshot is None:
             if journal is not None:
                 raise self._unreadable(self.journal_path, f"{SNAPSHOT_NAME} is missing beside it")
@@ -214,6 +306,7 @@ class JournalStore:
             raise self._unreadable(self.snapshot_path, exc) from None
         position = _Position()
         schemas = [decoded.schema]
+        self.voided, self.unfinished = [], 0
         if journal is not None:
             header_end = journal.find(b"\n") + 1
             try:
@@ -227,7 +320,7 @@ class JournalStore:
                                        f"{SNAPSHOT_NAME} is only at revision {decoded.revision}")
             position = _Position(header.generation, header_end, journal[:header_end], header.base, header.schema,
                                  header.base)
-            position, _ = self._replay(tasks, journal, position, skip=header_end)
+            position, _ = self._replay(tasks, journal, position, skip=header_end, unconfirmed=unconfirmed)
             schemas.append(header.schema)
         self._position, self._revision, self._snapshot_size = position, tasks.revision, len(snapshot)
         self._snapshot_schema = decoded.schema
@@ -243,28 +336,52 @@ class JournalStore:
         return self._snapshot_schema < codec.SCHEMA or (self._position.generation is not None
                                                        and self._position.schema < codec.SCHEMA)
 
-    def _replay(self, tasks: TaskList, data: bytes, position: _Position,
-                skip: int = 0) -> tuple[_Position, list[Change]]:
+    def _replay(self, tasks: TaskList, data: bytes, position: _Position, skip: int = 0,
+                unconfirmed: tuple[str, int, bool] | None = None) -> tuple[_Position, list[Change]]:
         """Apply the complete journal lines of ``data[skip:]`` (which start at ``position.end``).
 
-        A final line without its newline is a write that never finished (a crash mid-append):
-        it was never acknowledged, so it is left out. Any other bad line is damage. Records
-        the task list already holds (a newer snapshot) are skipped.
+        A line whose change was reported as failed is voided: it is skipped. After the last
+        newline, only the unfinished write of the next record may stand (codec.check_torn_tail):
+        it was never acknowledged, so it is left out (the next writer cuts it off). Anything else
+        is damage. A record its writer marked as being written and never confirmed nor took back
+        (``unconfirmed``: the journal's generation and the record's offset) is not believed, nor
+        anything after it. Ids named by a voided, unfinished or unconfirmed record are never handed
+        out. Records the task list already holds (a newer snapshot) are skipped.
         """
         records: list[tuple[int, Change, dt.datetime]] = []
+        doubtful = b""
+        if unconfirmed is not None and unconfirmed[0] == position.generation and unconfirmed[1] >= position.end:
+            cut = skip + unconfirmed[1] - position.end
+            data, doubtful = data[:cut], data[cut:]
         offset = skip
         last_line, last_rev = position.last_line, position.last_rev
+        first_free = 0
         while (newline := data.find(b"\n", offset)) >= 0:
             where = position.end + offset - skip
-            try:
-                rev, change, at = codec.decode_record(data[offset:newline], f"the journal line at byte {where}",
-                                                      position.schema)
-            except codec.FormatError as exc:
-                raise self._unreadable(self.journal_path, exc) from None
-            if rev != last_rev + 1:
-                raise self._unreadable(self.journal_path, f"record {rev} at byte {where} follows record {last_rev}")
-            records.append((rev, change, at))
-            last_rev, last_line, offset = rev, data[offset:newline + 1], newline + 1
+            line = data[offset:newline]
+            if codec.is_void(line):
+                first_free = max(first_free, codec.first_unnamed_id(line))
+                self.voided.append(where)
+            else:
+                try:
+                    rev, change, at = codec.decode_record(line, f"the journal line at byte {where}", position.schema)
+                except codec.FormatError as exc:
+                    raise self._unreadable(self.journal_path, exc) from None
+                if rev != last_rev + 1:
+                    raise self._unreadable(self.journal_path, f"record {rev} at byte {where} follows record {last_rev}")
+                records.append((rev, change, at))
+                last_rev = rev
+            last_line, offset = data[offset:newline + 1], newline + 1
+        tail = data[offset:]
+        self.unfinished = len(tail) + len(doubtful)
+        first_free = max(first_free, codec.first_unnamed_id(doubtful))
+        if tail:
+            if not codec.is_void(tail):
+                try:
+                    codec.check_torn_tail(tail, last_rev + 1)
+                except codec.FormatError as exc:
+                    raise self._unreadable(self.journal_path, exc) from None
+            first_free = max(first_free, codec.first_unnamed_id(tail))
         applied = []
         for rev, change, at in records:
             if rev <= tasks.revision:
@@ -274,6 +391,7 @@ class JournalStore:
             except InvalidValue as exc:
                 raise self._unreadable(self.journal_path, f"record {rev}: {exc}") from None
             applied.append(change)
+        tasks.reserve_ids(first_free)
         end = position.end + offset - skip
         return attrs.evolve(position, end=end, last_line=last_line, last_rev=last_rev), applied
 
@@ -308,43 +426,66 @@ class JournalStore:
         a freshly loaded list comes back instead.
         """
         assert self._lock.held, "catch_up needs the store lock"
+        news = self._read_news(tasks, self._open_journal())
+        return self._apply_news(tasks, news, self._own_unconfirmed())
+
+    def _read_news(self, tasks: TaskList, fd: int | None) -> _News:
+        """What the journal holds beyond what ``tasks`` was built from (or all of it, if it was replaced)."""
+        try:
+            size = os.fstat(fd).st_size if fd is not None else 0
+            if fd is None or tasks.revision != self._revision or not self._same_journal(fd, size):
+                if size > codec.MAX_FILE_BYTES:
+                    raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
+                journal = None if fd is None else os.pread(fd, size, 0) if size else b""
+                return _News(journal, self._read(self.snapshot_path), reload=True)
+            data = os.pread(fd, size - self._position.end, self._position.end) if size > self._position.end else b""
+        except StorageError:
+            raise
+        except OSError as exc:  # the disk failed while reading (EIO): a storage error, not a bug
+            raise self._read_failed(self.journal_path, exc) from None
+        return _News(data, None, reload=False)
+
+    def _apply_news(self, tasks: TaskList, news: _News, unconfirmed: tuple[str, int, bool] | None) -> CaughtUp:
         before = tasks.revision
-        fd = self._open_journal()
-        size = os.fstat(fd).st_size if fd is not None else 0
-        if fd is None or tasks.revision != self._revision or not self._same_journal(fd, size):
-            fresh = self._reload(fd)
+        if news.reload:
+            fresh = self._build(news.snapshot, news.journal, unconfirmed)
             return CaughtUp(fresh, (), fresh.revision - before)
         missed: list[Change] = []
-        if size > self._position.end:
-            data = os.pread(fd, size - self._position.end, self._position.end)
-            self._position, missed = self._replay(tasks, data, self._position)
+        if news.journal:
+            self._position, missed = self._replay(tasks, news.journal, self._position, unconfirmed=unconfirmed)
             self._revision = tasks.revision
-            if size > self._position.end:
-                self._cut_torn_tail(fd)
         return CaughtUp(tasks, tuple(missed), tasks.revision - before)
 
     def refresh(self, tasks: TaskList) -> CaughtUp:
-        """Catch ``tasks`` up with what other sessions saved since, for a read.
+        """Catch ``tasks`` up with what other sessions saved since, for a read (no lock, nothing written).
 
-        Takes the lock only if there is a journal and it changed since this session last held the
-        lock, so a read never creates files and costs one stat when nothing happened elsewhere.
+        Costs one stat when the journal did not change since this session last read it.
         """
-        before = tasks.revision
-        try:
-            current = _stamp(os.lstat(self.journal_path))
-        except FileNotFoundError:
+        current = self._stamp_of_journal()
+        if current is None and not os.path.lexists(self.journal_path):
+            before = tasks.revision
             fresh = self.load()
             return CaughtUp(fresh, (), fresh.revision - before)
         if current == self._seen and tasks.revision == self._revision:
-            # Unchanged since this session last held the lock: one stat, no lock. (Changes never
-            # rely on this; they always catch up under the lock.)
+            # Unchanged since this session last read it: one stat. (Changes never rely on this;
+            # they always catch up under the lock.)
             return CaughtUp(tasks, (), 0)
-        with self.locked():
-            return self.catch_up(tasks)
-
-    def _open_journal(self) -> int | None:
+        fd = self._open_journal(writable=False)
         try:
-            fd = os.open(self.journal_path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+            (news, seen), unconfirmed = self._consistently(lambda: (self._read_news(tasks, fd),
+                                                                    self._stamp_of_journal()))
+        finally:
+            if fd is not None:
+                os.close(fd)
+        caught = self._apply_news(tasks, news, unconfirmed)
+        self._seen = seen
+        return caught
+
+    def _open_journal(self, *, writable: bool = True) -> int | None:
+        """Open the journal; for writing (the writer's, kept as ``_journal_fd``), or for one read."""
+        try:
+            fd = os.open(self.journal_path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_NOFOLLOW | os.O_NONBLOCK
+                         | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -353,7 +494,8 @@ class JournalStore:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise self._unreadable(self.journal_path, "it is not a regular file")
-        self._journal_fd = fd
+        if writable:
+            self._journal_fd = fd
         return fd
 
     def _same_journal(self, fd: int, size: int) -> bool:
@@ -369,17 +511,6 @@ class JournalStore:
             return False
         length = len(position.last_line)
         return os.pread(fd, length, position.end - length) == position.last_line
-
-    def _reload(self, fd: int | None) -> TaskList:
-        """Load everything again (under the lock). Missing files are created by the first append."""
-        journal = None
-        if fd is not None:
-            size = os.fstat(fd).st_size
-            journal = os.pread(fd, size, 0) if size else b""
-        tasks = self._build(self._read(self.snapshot_path), journal)
-        if fd is not None and len(journal or b"") > self._position.end:
-            self._cut_torn_tail(fd)
-        return tasks
 
     def _create_files(self, tasks: TaskList) -> None:
         """Start a store: an empty snapshot if there is none, then an empty journal after it."""
@@ -403,19 +534,14 @@ class JournalStore:
         files.atomic_replace(self.journal_path, header)
         self._position = _Position(generation, len(header), header, base, codec.SCHEMA, base)
         self._synced_generation = generation
-
-    def _cut_torn_tail(self, fd: int) -> None:
-        """Drop the unfinished last line a crashed writer left (it was never acknowledged)."""
-        try:
-            files.truncate(fd, self._position.end)
-        except OSError as exc:
-            raise self._save_failed(self.journal_path, exc) from None
+        self.voided, self.unfinished = [], 0
 
     def append(self, tasks: TaskList, change: Change) -> tuple[int, dt.datetime]:
         """Make ``change`` durable as the next revision of ``tasks``; return that revision and its time.
 
         ``tasks`` is not modified: the caller applies the change once this returns. On any
-        failure nothing a reader can see has changed, and SaveFailed is raised.
+        failure nothing a reader can see has changed, and SaveFailed is raised -- or SaveInDoubt
+        when the write could not be taken back, after which this store saves nothing more.
         """
         assert self._lock.held and tasks.revision == self._revision, "append needs catch_up under the lock"
         self.check_writable()
@@ -424,25 +550,105 @@ class JournalStore:
             self.migrate(tasks)
         if self._journal_fd is None:  # the store's first change: only now is there something to keep
             self._create_files(tasks)
+        elif self._position.last_rev != tasks.revision:
+            self._restart_stale_journal(tasks)
         assert self._journal_fd is not None
         started = time.perf_counter()
         revision, at = tasks.revision + 1, self._clock()
         line = codec.encode_record(change, revision, at)
+        if len(line) > codec.MAX_RECORD_BYTES or self._position.end + len(line) > codec.MAX_FILE_BYTES:
+            raise SaveFailed(f"could not save to {self.journal_path}: the change is {len(line) >> 20} MiB, more than "
+                             f"one change or the journal may hold — nothing was changed",
+                             hint="change fewer tasks at once")
         try:
             if self._synced_generation != self._position.generation:
                 # The journal's own directory entry must be durable before anything in it is.
                 files.fsync_directory(self.directory)
                 self._synced_generation = self._position.generation
-            end = files.append_durably(self._journal_fd, line, self._position.end)
+            self._settle_doubt()
+            if os.fstat(self._journal_fd).st_size != self._position.end:
+                # An unfinished write a crashed writer left (never acknowledged): cut it off. This
+                # change's fsync makes the cut durable together with the change.
+                files.truncate(self._journal_fd, self._position.end)
+            assert self._position.generation is not None
+            self._lock.mark_writing(self._position.generation, self._position.end)
+            end = files.append_durably(self._journal_fd, line, self._position.end, codec.VOID_MARK)
+        except files.UndoFailed as exc:
+            raise self._doubt(exc.cause, exc.undo) from None
+        except StorageError:
+            self._unmark_writing()
+            raise
         except OSError as exc:
+            self._unmark_writing()
             raise self._save_failed(self.journal_path, exc) from None
+        try:
+            self._lock.mark_done()
+        except OSError as exc:
+            # Readers would not believe the record: so it must not count as saved. Take it back.
+            undo = files.take_back(self._journal_fd, self._position.end, codec.VOID_MARK)
+            if undo is not None:
+                raise self._doubt(exc, undo) from None
+            self._unmark_writing()
+            raise self._save_failed(self._lock.path, exc) from None
         self._position = attrs.evolve(self._position, end=end, last_line=line, last_rev=revision)
         self._revision = revision
         self.last_save_seconds = time.perf_counter() - started
         return revision, at
 
+    def _doubt(self, cause: OSError, undo: OSError) -> SaveInDoubt:
+        """A save failed and taking it back failed too: say so, and save nothing more in this session.
+
+        The lock file's mark stays, so no reader believes the record; made durable, it outlives a crash too,
+        until the next writer has removed the record for good (see _settle_doubt).
+        """
+        try:
+            self._lock.mark_doubt()
+        except OSError:
+            pass  # the mark written before the record still keeps this boot's readers from believing it
+        self._in_doubt = SaveInDoubt(
+            f"could not save to {self.journal_path}: {cause.strerror or cause}, and taking the write back failed too "
+            f"({undo.strerror or undo}) — the change may or may not be on disk",
+            hint="this session saves nothing more; no reader applies the change, and the next change removes it; "
+            "run 'taskvault doctor' once the disk works")
+        return self._in_doubt
+
+    def _settle_doubt(self) -> None:
+        """Remove for good a record an earlier save left in doubt, before this change may reuse its place.
+
+        The doubt mark holds across a power loss, so it may be lifted only once the journal is cut
+        back durably: otherwise a later record at the same offset could be hidden by a stale mark.
+        """
+        assert self._journal_fd is not None
+        mark = self._own_unconfirmed()
+        if mark is None or not mark[2] or mark[0] != self._position.generation:
+            return
+        files.truncate(self._journal_fd, self._position.end, durably=True)
+        self._lock.mark_done(durably=True)
+
+    def _unmark_writing(self) -> None:
+        try:
+            self._lock.mark_done()
+        except OSError:
+            pass  # then readers ignore the record at the mark: one change is reported as failed after all
+
+    def _restart_stale_journal(self, tasks: TaskList) -> None:
+        """Start the journal anew when the snapshot is ahead of all it holds (a snapshot put back by hand).
+
+        The loader already skipped every record the snapshot holds; appending after them would
+        leave a gap in the revisions that the next load refuses. The new journal continues the
+        snapshot, so the store means what it meant before, and takes the change after it.
+        """
+        try:
+            self._start_journal(tasks.revision)
+        except OSError as exc:
+            raise self._save_failed(self.journal_path, exc) from None
+        self._reopen_journal()
+
     def check_writable(self) -> None:
-        """Raise StoreTooNew if a newer taskvault wrote this store: it is read, never rewritten."""
+        """Raise StoreTooNew if a newer taskvault wrote this store, SaveInDoubt after a save that could not be undone."""
+        if self._in_doubt is not None:
+            raise SaveInDoubt("an earlier change in this session could not be saved or taken back, so it may or may "
+                              "not be on disk; this session saves nothing more", hint=self._in_doubt.hint)
         if self.read_only is not None:
             raise self.read_only
 

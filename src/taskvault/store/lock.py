@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import StorageError, StoreLocked
+import attrs
+
+from ..errors import StorageError, StoreLocked, StoreReadOnly
+from . import files
 from .files import FILE_MODE
 
 try:
@@ -21,8 +27,8 @@ QUIET_WAIT = 0.2
 _POLL = 0.01
 
 
-def _try_lock(file: BinaryIO) -> bool:
-    """Take an exclusive lock on ``file`` without waiting; False if another process holds it.
+def _try_lock(file: BinaryIO, shared: bool) -> bool:
+    """Take the lock on ``file`` without waiting (shared or exclusive); False if another process holds it.
 
     On POSIX this is flock(2), which is all portalocker does there; calling it directly spares
     every writing command portalocker's import (~40 ms here, most of it importlib.metadata for
@@ -33,14 +39,14 @@ def _try_lock(file: BinaryIO) -> bool:
         import portalocker
 
         try:
-            portalocker.lock(file, portalocker.LOCK_EX | portalocker.LOCK_NB)
+            portalocker.lock(file, (portalocker.LOCK_SH if shared else portalocker.LOCK_EX) | portalocker.LOCK_NB)
         except portalocker.AlreadyLocked:
             return False
         except portalocker.LockException as exc:
             raise OSError(str(exc)) from exc
         return True
     try:
-        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(file.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True
@@ -55,45 +61,123 @@ def _unlock(file: BinaryIO) -> None:
         fcntl.flock(file.fileno(), fcntl.LOCK_UN)
 
 
+_MARK_BYTES = 160
+
+
+@attrs.frozen
+class Mark:
+    state: bytes
+    seq: int
+    offset: int
+    generation: str
+    boot: bytes
+
+    def encode(self) -> bytes:
+        return b"%s%d:%d:%s:%s\n" % (self.state, self.seq, self.offset, self.generation.encode(), self.boot)
+
+    def unconfirmed(self) -> tuple[str, int, bool] | None:
+        """(generation, offset, in doubt) of a record that must not be believed, or None.
+
+        A "w" mark of an earlier boot is no longer news: the power was lost, and what survived is on disk.
+        """
+        if self.state == b"-" or (self.state == b"w" and self.boot != current_boot()):
+            return None
+        return self.generation, self.offset, self.state == b"d"
+
+
+_MARK = re.compile(rb"^([wd-])(\d{1,18}):(\d{1,18}):([0-9a-f]{1,64}):([0-9A-Za-z-]{0,64})\n")
+
+
+def parse_mark(raw: bytes) -> Mark | None:
+    """The mark in a lock file's first bytes; None if there is none (or it is not one taskvault wrote)."""
+    found = _MARK.match(raw)
+    if found is None:
+        return None
+    state, seq, offset, generation, boot = found.groups()
+    return Mark(state, int(seq), int(offset), generation.decode(), boot)
+
+
+@functools.cache
+def current_boot() -> bytes:
+    """This boot's id (Linux); elsewhere the boot time, from the clocks, to the minute."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as handle:
+            return handle.read(64).strip()
+    except OSError:
+        return b"%d" % round((time.time() - time.monotonic()) / 60)
+
+
 class StoreLock:
-    """An exclusive lock held around one read-check-write. A dead holder frees it at once."""
+    """A lock held around one read-check-write (exclusive) or one read (shared). A dead holder frees it at once.
+
+    Readers share it, so that no reader sees a change between its write and its fsync: a writer
+    holds it exclusively until its change is durable, or taken back.
+    """
 
     def __init__(self, path: Path, *, timeout: float, on_wait: Callable[[float], None] | None = None) -> None:
         self.path = path
         self.timeout = timeout
         self._on_wait = on_wait
         self._file: BinaryIO | None = None
+        self._writable = False
+        self._mark: Mark | None = None
         self.held = False
 
-    def _open(self) -> None:
-        if self._file is None:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-            except OSError as exc:
+    def _open(self, *, for_writing: bool) -> bool:
+        """Open the lock file; False if a reader cannot, because the store is on read-only media without one."""
+        if self._file is not None and (self._writable or not for_writing):
+            return True
+        self._drop_file()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+            self._writable = True
+        except OSError as exc:
+            if exc.errno == errno.EROFS and for_writing:
+                raise StoreReadOnly(f"the store in {self.path.parent} is on a read-only file system: it can be "
+                                    "read but not changed",
+                                    hint="remount the file system read-write, or copy the data directory "
+                                    "elsewhere and use --data-dir") from None
+            if for_writing or exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise StorageError(f"cannot open the lock file {self.path}: {exc.strerror}",
                                    hint="check that the data directory is writable") from exc
-            self._file = os.fdopen(fd, "r+b", buffering=0)
+            try:  # a reader on read-only media: a lock file that is there still keeps writers out
+                fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return False  # and with none, no writer can be there either: it could not make one
+            except OSError as again:
+                raise StorageError(f"cannot open the lock file {self.path}: {again.strerror}",
+                                   hint="check that the data directory is readable") from again
+            self._writable = False
+        self._file = os.fdopen(fd, "r+b" if self._writable else "rb", buffering=0)
+        return True
 
-    def acquire(self) -> None:
-        self._open()
+    def _drop_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def acquire(self, *, shared: bool = False) -> bool:
+        """Wait for the lock; False only for a shared lock on read-only media that has no lock file."""
+        if not self._open(for_writing=not shared):
+            return False
         assert self._file is not None
         started = time.monotonic()
         deadline = started + self.timeout
         told = False
         while True:
             try:
-                got = _try_lock(self._file)
+                got = _try_lock(self._file, shared)
             except OSError as exc:
                 raise StorageError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
             if got:
                 if self._still_at_path():
                     self.held = True
-                    return
+                    return True
                 # The file we hold was deleted (with its directory) and another took its
                 # place: a lock on the dead one excludes nobody. Lock the new one instead.
-                self._file.close()
-                self._file = None
-                self._open()
+                self._drop_file()
+                if not self._open(for_writing=not shared):
+                    return False
                 assert self._file is not None
                 continue
             now = time.monotonic()
@@ -107,6 +191,56 @@ class StoreLock:
                 told = True
                 self._on_wait(deadline - now)
             time.sleep(min(_POLL, deadline - now))
+
+    # -- the mark: what the lock file says about the journal's last write ----------------------
+    #
+    # One line, rewritten in place (no fsync unless said): "<state><seq>:<offset>:<generation>:<boot>".
+    # The state is "w" while a record is being written at <offset>, "-" once it is durable or
+    # taken back, "d" when it failed and could not be taken back (the outcome is unknown). The
+    # sequence number grows with every write, so a reader that reads the mark before and after
+    # reading the journal knows whether a writer came and went meanwhile (a sequence lock).
+
+    def mark_writing(self, generation: str, offset: int) -> None:
+        """Say that a record is being written at ``offset`` of journal ``generation``.
+
+        Until mark_done, no reader believes that record or anything after it: if the writer dies,
+        or fails and cannot take the record back, its outcome was never confirmed. The mark names
+        the boot and needs no fsync: after a power loss, every byte of the journal that survived
+        is on disk, and a "w" mark of an earlier boot is ignored.
+        """
+        current = parse_mark(self._own_mark())
+        self._mark = Mark(b"w", (current.seq if current else 0) + 1, offset, generation, current_boot())
+        self._write_mark(self._mark)
+
+    def mark_done(self, *, durably: bool = False) -> None:
+        """The record marked was confirmed durable, or taken back: readers may believe the journal again."""
+        if self._mark is None or self._mark.state == b"-":
+            return  # nothing was marked (the save failed before its write)
+        self._mark = attrs.evolve(self._mark, state=b"-")
+        self._write_mark(self._mark, durably=durably)
+
+    def mark_doubt(self) -> None:
+        """Mark, durably and for every boot, that the record marked failed and could not be taken back."""
+        assert self._mark is not None
+        self._mark = attrs.evolve(self._mark, state=b"d", boot=b"")
+        self._write_mark(self._mark, durably=True)
+
+    def current_mark(self) -> Mark | None:
+        """The mark as it stands (under the exclusive lock, where it cannot change)."""
+        assert self.held
+        return parse_mark(self._own_mark())
+
+    def read_mark(self) -> bytes:
+        """The mark's bytes as a reader sees them now, without locking or creating anything (b"": no lock file)."""
+        return files.read_head(self.path, _MARK_BYTES)
+
+    def _own_mark(self) -> bytes:
+        assert self._file is not None
+        return os.pread(self._file.fileno(), _MARK_BYTES, 0)
+
+    def _write_mark(self, mark: Mark, *, durably: bool = False) -> None:
+        assert self.held and self._file is not None and self._writable
+        files.write_mark(self._file.fileno(), mark.encode(), durably=durably)
 
     def _still_at_path(self) -> bool:
         assert self._file is not None
@@ -124,9 +258,7 @@ class StoreLock:
 
     def close(self) -> None:
         self.release()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._drop_file()
 
     def __enter__(self) -> StoreLock:
         self.acquire()
