@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -266,7 +268,7 @@ class TestDirectory:
         _good_store(directory)
         os.chmod(directory, 0o777)
         result = run_taskvault(directory, "list")
-        assert result.code == 3 and "writable by other users" in result.err and "chmod o-w" in result.err
+        assert result.code == 3 and "writable by other users" in result.err and "chmod go-w" in result.err
 
     def test_a_file_in_place_of_the_directory(self, tmp_path: Path) -> None:
         """A file where the directory should be is an error, and the file is left alone."""
@@ -275,3 +277,19 @@ class TestDirectory:
         result = run_taskvault(directory, "add", "x")
         assert result.code == 3 and "is not a directory" in result.err
         assert directory.read_text() == "not a directory"
+
+
+def _tree(root: Path) -> dict[str, tuple[object, ...]]:
+    """Every entry under ``root``, links not followed: mode, size, mtime, and the bytes or link target."""
+    found: dict[str, tuple[object, ...]] = {}
+    for parent, dirs, names in os.walk(root):
+        for name in dirs + names:
+            path = Path(parent, name)
+            info = path.lstat()
+            content: object = None
+            if stat.S_ISREG(info.st_mode):
+                content = hashlib.sha256(path.read_bytes()).hexdigest()
+            elif stat.S_ISLNK(info.st_mode):
+                content = os.readlink(path)
+            found[str(path.relative_to(root))] = (info.st_mode, info.st_rdev, info.st_size, info.st_mtime_ns, content)
+    return found

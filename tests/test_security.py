@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 
 from taskvault.store import files
 
-from .conftest import FIGURES, FaultyOs, Session, require_tool, run_taskvault, store_digest
+from .conftest import FIGURES, FaultyOs, Session, require_tool, run_taskvault, seed_store, store_digest
 
 NOBODY = 65534
 
@@ -123,3 +124,37 @@ class TestAsAnotherUser:
             FIGURES["unreadable store, as an ordinary user"] = "refused with exit 3, bytes and mtime unchanged"
         finally:
             shutil.rmtree(home, ignore_errors=True)
+
+
+def _tree(root: Path) -> dict[str, tuple[object, ...]]:
+    from .test_bad_stores import _tree as tree
+
+    return tree(root)
+
+
+class TestOneDirectoryRule:
+    """The store and doctor apply the same rule to the data directory, with the exact fix."""
+
+    @pytest.mark.parametrize(("mode", "who"), [(0o770, "its group"), (0o707, "other users"), (0o777, "other users")])
+    def test_writable_by_others_is_refused_by_both(self, tmp_path: Path, mode: int, who: str) -> None:
+        data_dir = tmp_path / "data"
+        seed_store(data_dir)
+        data_dir.chmod(mode)
+        before = _tree(tmp_path)
+        refused = run_taskvault(data_dir, "add", "x", timeout=20)
+        said = f"the data directory {data_dir} is writable by {who} (mode {mode:o})"
+        assert refused.code == 3 and refused.err == f"error: {said} (run: chmod go-w {data_dir})\n"
+        doctor = json.loads(run_taskvault(data_dir, "--json", "doctor", timeout=20).out)
+        assert doctor["findings"][0] == {"level": "problem", "subject": "directory", "text": said,
+                                         "fix": f"run: chmod go-w {data_dir}"}
+        assert _tree(tmp_path) == before
+
+    def test_a_data_directory_given_through_a_link_is_used(self, tmp_path: Path) -> None:
+        """The path the user gives is followed (~/.local/share/taskvault -> /data/tasks); doctor says so."""
+        real = tmp_path / "real"
+        real.mkdir(mode=0o700)
+        link = tmp_path / "link"
+        link.symlink_to(real)
+        assert run_taskvault(link, "add", "x").code == 0 and (real / "tasks.journal").is_file()
+        doctor = run_taskvault(link, "doctor")
+        assert f"ok       directory: {link} (mode 700), a link to {real}" in doctor.out

@@ -16,7 +16,7 @@ import attrs
 
 from .. import codec
 from ..errors import InvalidValue, StorageError
-from . import files
+from . import files, layout
 
 if TYPE_CHECKING:
     from .journal_store import JournalStore
@@ -38,23 +38,37 @@ def examine(store: JournalStore) -> list[Finding]:
     directory = store.directory
     if not directory.exists():
         return [Finding("ok", "store", f"there is no store in {directory} yet; the first change creates it")]
-    findings = [*_directory(directory), *_load(store), *_modes(store), *_temp_files(store), *_kept_aside(directory),
-                *_backups(store), _free_space(store), _lock_holder(store)]
+    findings = _directory(directory)
+    refused = any(f.level == "problem" for f in findings)  # then the store refuses to load, as just said
+    if refused and not os.path.isdir(directory):
+        return findings  # nothing inside to look at
+    findings += [*([] if refused else _load(store)), *_modes(store), *_temp_files(store), *_kept_aside(directory),
+                 *_backups(store), _free_space(store), _lock_holder(store)]
     return findings
 
 
 def _directory(directory: Path) -> list[Finding]:
     try:
+        layout.check_data_directory(directory)  # the store's own rule, not a copy of it
         info = os.stat(directory)
+    except StorageError as exc:
+        return [Finding("problem", "directory", exc.message, exc.hint or "")]
     except OSError as exc:
         return [Finding("problem", "directory", f"cannot look at {directory}: {exc.strerror}",
                         "check the path and its permissions")]
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return [Finding("problem", "directory", f"{directory} is writable by others (mode {info.st_mode & 0o777:o})",
-                        f"chmod 700 {directory}")]
-    if info.st_uid not in (os.geteuid(), 0):
-        return [Finding("problem", "directory", f"{directory} belongs to another user", "use a directory of your own")]
-    return [Finding("ok", "directory", f"{directory} (mode {info.st_mode & 0o777:o})")]
+    where = f"{directory} (mode {stat.S_IMODE(info.st_mode):o})"
+    if directory.is_symlink():
+        where += f", a link to {directory.resolve()}"
+    found = [Finding("ok", "directory", where)]
+    found += _readable_by_others(directory, info, "directory")
+    return found
+
+
+def _readable_by_others(path: Path, info: os.stat_result, subject: str) -> list[Finding]:
+    if not info.st_mode & 0o077:
+        return []
+    return [Finding("warning", subject, f"{path} can be read by others (mode {stat.S_IMODE(info.st_mode):o})",
+                    f"chmod 700 {layout.quoted(path)}")]
 
 
 def _load(store: JournalStore) -> list[Finding]:

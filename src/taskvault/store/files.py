@@ -16,6 +16,16 @@ DIR_MODE = 0o700
 TEMP_MARK = ".tmp-"
 
 
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISLNK, "a symbolic link"), (stat.S_ISREG, "a regular file"))
+
+
+def kind_of(mode: int) -> str:
+    """What a file of this st_mode is, in words."""
+    return next((name for test, name in _KINDS if test(mode)), "a file of an unknown kind")
+
+
 def temp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
 

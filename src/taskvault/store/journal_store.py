@@ -35,14 +35,12 @@ from .. import codec
 from ..domain.history import History
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, StoreTooNew, StoreUnreadable, StoreUnsafe
-from . import files
+from . import files, layout
 from .backups import Backup, BackupShelf, Retention
 from .hints import hint_for
+from .layout import JOURNAL_NAME, LOCK_NAME, SNAPSHOT_NAME
 from .lock import StoreLock
 
-SNAPSHOT_NAME = "tasks.json"
-JOURNAL_NAME = "tasks.journal"
-LOCK_NAME = "tasks.lock"
 #: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
 COMPACT_MIN_BYTES = 256 * 1024
 
@@ -615,26 +613,11 @@ class JournalStore:
     # -- the directory --------------------------------------------------------------------
 
     def _check_directory(self, *, must_exist: bool) -> bool:
-        """Refuse a data directory other users could write to; return whether it exists."""
-        try:
-            info = os.stat(self.directory)
-        except FileNotFoundError:
-            if must_exist:
-                raise StorageError(f"the data directory {self.directory} does not exist") from None
-            return False
-        except OSError as exc:
-            raise StorageError(f"cannot use the data directory {self.directory}: {exc.strerror}",
-                               hint="check the path given by --data-dir or TASKVAULT_DATA_DIR") from None
-        if not stat.S_ISDIR(info.st_mode):
-            raise StorageError(f"the data directory {self.directory} is not a directory",
-                               hint="give --data-dir a directory, or move the file aside")
-        if info.st_mode & stat.S_IWOTH:
-            raise StoreUnsafe(f"the data directory {self.directory} is writable by other users",
-                              hint=f"use a private directory, or run: chmod o-w {self.directory}")
-        if info.st_uid not in (os.geteuid(), 0):
-            raise StoreUnsafe(f"the data directory {self.directory} belongs to another user",
-                              hint="use a directory of your own with --data-dir")
-        return True
+        """Refuse a data directory that breaks the directory rule (store/layout.py); return whether it exists."""
+        exists = layout.check_data_directory(self.directory)
+        if must_exist and not exists:
+            raise StorageError(f"the data directory {self.directory} does not exist")
+        return exists
 
     def _ensure_directory(self) -> None:
         try:
