@@ -6,9 +6,11 @@ import hashlib
 import json
 import os
 import random
+import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -279,6 +281,12 @@ class TestDirectory:
         assert directory.read_text() == "not a directory"
 
 
+# -- hostile entries: what is in the data directory is not a file of ours -------------------------------
+
+#: Long enough for a command that works, short enough that a hang fails the test rather than CI.
+TIMEOUT = 20
+
+
 def _tree(root: Path) -> dict[str, tuple[object, ...]]:
     """Every entry under ``root``, links not followed: mode, size, mtime, and the bytes or link target."""
     found: dict[str, tuple[object, ...]] = {}
@@ -293,3 +301,95 @@ def _tree(root: Path) -> dict[str, tuple[object, ...]]:
                 content = os.readlink(path)
             found[str(path.relative_to(root))] = (info.st_mode, info.st_rdev, info.st_size, info.st_mtime_ns, content)
     return found
+
+
+def _device(path: Path, major: int, minor: int) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mknod needs root; as an ordinary user no device node can appear in a data directory")
+    os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
+
+
+def _socket(path: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+
+
+#: What can be put where a store file should be, none of them a file taskvault may read or lock.
+ENTRIES: dict[str, Callable[[Path], None]] = {
+    "named pipe": os.mkfifo,
+    "null device": lambda p: _device(p, 1, 3),
+    "zero device": lambda p: _device(p, 1, 5),
+    "socket": _socket,
+}
+
+
+def _hostile(tmp_path: Path, name: str, entry: str) -> Path:
+    directory = tmp_path / "data"
+    _good_store(directory)
+    (directory / name).unlink()
+    ENTRIES[entry](directory / name)
+    return directory
+
+
+def _one_error_line(result: Any, *words: str) -> None:
+    """Exit 3 and one error line naming the file and the way out; no traceback, no output."""
+    assert result.code == 3, result
+    assert result.out == "" and "Traceback" not in result.err
+    assert result.err.count("\n") == 1 and result.err.startswith("error: "), result.err
+    assert all(word in result.err for word in words), (words, result.err)
+    assert any(way in result.err for way in ("mv ", "taskvault restore", "move the file aside")), result.err
+
+
+class TestHostileEntries:
+    """A named pipe, a device or a socket in place of a store file: refused at once, never waited on or locked."""
+
+    @pytest.mark.parametrize("entry", sorted(ENTRIES))
+    @pytest.mark.parametrize("name", ["tasks.json", "tasks.journal"])
+    @pytest.mark.parametrize("command", [["list"], ["add", "New task"], ["done", "1"]])
+    def test_store_file_refused_untouched(self, tmp_path: Path, name: str, entry: str, command: list[str]) -> None:
+        """Every command: exit 3, one line naming the file and what it is, nothing anywhere changed."""
+        directory = _hostile(tmp_path, name, entry)
+        before = _tree(tmp_path)
+        result = run_taskvault(directory, *command, timeout=TIMEOUT)
+        _one_error_line(result, name, ENTRIES_SAID[entry])
+        assert _tree(tmp_path) == before
+        FIGURES["hostile entries refused untouched"] = (f"{len(ENTRIES)} kinds of entry in place of each of the 3 "
+                                                        "store files")
+
+    @pytest.mark.parametrize("entry", sorted(ENTRIES))
+    def test_lock_file_refused_untouched(self, tmp_path: Path, entry: str) -> None:
+        """A change is refused (a lock on a pipe or device excludes no one); a read, which takes no lock, works."""
+        directory = _hostile(tmp_path, "tasks.lock", entry)
+        before = _tree(tmp_path)
+        for command in (["add", "New task"], ["done", "1"]):
+            result = run_taskvault(directory, *command, timeout=TIMEOUT)
+            _one_error_line(result, "tasks.lock", ENTRIES_SAID[entry], "holds no data")
+        assert run_taskvault(directory, "list", timeout=TIMEOUT).code == 0
+        assert _tree(tmp_path) == before
+
+    def test_a_directory_in_place_of_the_lock_file(self, tmp_path: Path) -> None:
+        """Moved aside by the user, not removed by taskvault: it might hold something."""
+        directory = tmp_path / "data"
+        _good_store(directory)
+        (directory / "tasks.lock").unlink()
+        (directory / "tasks.lock").mkdir()
+        result = run_taskvault(directory, "add", "x", timeout=TIMEOUT)
+        _one_error_line(result, "tasks.lock is a directory, not a regular file", "mv ")
+
+    @pytest.mark.parametrize("entry", sorted(ENTRIES))
+    @pytest.mark.parametrize("name", ["tasks.json", "tasks.journal", "tasks.lock"])
+    def test_doctor_reports_it_and_never_waits(self, tmp_path: Path, name: str, entry: str) -> None:
+        """doctor names the entry, what it is, and the command that moves it aside; it changes nothing."""
+        directory = _hostile(tmp_path, name, entry)
+        before = _tree(tmp_path)
+        result = run_taskvault(directory, "doctor", timeout=TIMEOUT)
+        assert result.code == 3 and "Traceback" not in result.err
+        lines = result.out.splitlines()
+        problem = next(i for i, line in enumerate(lines) if line.startswith(f"PROBLEM  permissions: {name} is "))
+        assert ENTRIES_SAID[entry] in lines[problem]
+        assert lines[problem + 1].strip().startswith(f"→ move it aside with: mv {directory / name} ")
+        assert _tree(tmp_path) == before
+
+
+ENTRIES_SAID = {"named pipe": "a named pipe (FIFO)", "null device": "a character device",
+                "zero device": "a character device", "socket": "a socket"}

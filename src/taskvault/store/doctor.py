@@ -34,7 +34,7 @@ class Finding:
 
 
 def examine(store: JournalStore) -> list[Finding]:
-    """Every check, in the order a person would look."""
+    """Every check, in the order a person would look. Opens nothing that could make it wait."""
     directory = store.directory
     if not directory.exists():
         return [Finding("ok", "store", f"there is no store in {directory} yet; the first change creates it")]
@@ -42,7 +42,7 @@ def examine(store: JournalStore) -> list[Finding]:
     refused = any(f.level == "problem" for f in findings)  # then the store refuses to load, as just said
     if refused and not os.path.isdir(directory):
         return findings  # nothing inside to look at
-    findings += [*([] if refused else _load(store)), *_modes(store), *_temp_files(store), *_kept_aside(directory),
+    findings += [*([] if refused else _load(store)), *_entries(store), *_temp_files(store), *_kept_aside(directory),
                  *_backups(store), _free_space(store), _lock_holder(store)]
     return findings
 
@@ -87,20 +87,38 @@ def _load(store: JournalStore) -> list[Finding]:
     return found
 
 
-def _modes(store: JournalStore) -> list[Finding]:
+def _entries(store: JournalStore) -> list[Finding]:
+    """Each store file: a private regular file, never a link, a named pipe or a device."""
     found = []
-    for path in (store.snapshot_path, store.journal_path, store.directory / "tasks.lock"):
+    for path in (store.snapshot_path, store.journal_path, store.directory / layout.LOCK_NAME):
         try:
             info = os.lstat(path)
         except FileNotFoundError:
             continue
-        if stat.S_ISLNK(info.st_mode):
-            found.append(Finding("problem", "permissions", f"{path.name} is a symbolic link",
-                                 "replace the link with the file it points to"))
-        elif info.st_mode & 0o077:
-            found.append(Finding("warning", "permissions", f"{path.name} can be read by others "
-                                 f"(mode {info.st_mode & 0o777:o})", f"chmod 600 {path}"))
+        except OSError as exc:
+            found.append(Finding("problem", "permissions", f"cannot look at {path.name}: {exc.strerror}",
+                                 "check the data directory's permissions"))
+            continue
+        found += _entry(path, info)
     return found or [Finding("ok", "permissions", "the store files are private (0600)")]
+
+
+def _entry(path: Path, info: os.stat_result) -> list[Finding]:
+    mode = info.st_mode
+    lock = path.name == layout.LOCK_NAME
+    if stat.S_ISLNK(mode):
+        return [Finding("problem", "permissions", f"{path.name} is a symbolic link; taskvault does not follow it",
+                        f"rm {layout.quoted(path)} (the lock holds no data)" if lock
+                        else "replace the link with the file it points to")]
+    if not stat.S_ISREG(mode):
+        then = ("it holds no data, and taskvault makes a new one" if lock
+                else "then restore a backup, or start an empty store")
+        return [Finding("problem", "permissions", f"{path.name} is {files.kind_of(mode)}, not a regular file",
+                        layout.move_aside_hint(path, then))]
+    if mode & 0o077:
+        return [Finding("warning", "permissions", f"{path.name} can be read by others (mode {stat.S_IMODE(mode):o})",
+                        f"chmod 600 {layout.quoted(path)}")]
+    return []
 
 
 def _temp_files(store: JournalStore) -> list[Finding]:
@@ -145,7 +163,8 @@ def _backups(store: JournalStore) -> list[Finding]:
 
 
 def _free_space(store: JournalStore) -> Finding:
-    size = sum(p.stat().st_size for p in (store.snapshot_path, store.journal_path) if p.exists())
+    sizes = [os.lstat(p) for p in (store.snapshot_path, store.journal_path) if os.path.lexists(p)]
+    size = sum(info.st_size for info in sizes if stat.S_ISREG(info.st_mode))
     needed = max(MIN_FREE_BYTES, 2 * size)
     free = shutil.disk_usage(store.directory).free
     text = f"{free / 2**20:,.0f} MiB free on the store's disk"
@@ -156,7 +175,7 @@ def _free_space(store: JournalStore) -> Finding:
 
 
 def _lock_holder(store: JournalStore) -> Finding:
-    lock = store.directory / "tasks.lock"
+    lock = store.directory / layout.LOCK_NAME
     try:
         inode = os.lstat(lock).st_ino
     except FileNotFoundError:

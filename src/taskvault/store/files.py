@@ -2,6 +2,9 @@
 
 Every function raises OSError and leaves no temp file behind; callers translate. A
 failed fsync is never retried: the data it covered is treated as lost.
+
+Nothing is opened through a symbolic link, and nothing is opened in a way that could wait: a
+named pipe or a device where a store file should be is refused, checked on the open descriptor.
 """
 
 from __future__ import annotations
@@ -14,6 +17,14 @@ from pathlib import Path
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 TEMP_MARK = ".tmp-"
+
+
+class NotRegularFile(OSError):
+    """An entry that is not a regular file (a directory, a named pipe, a device, a socket) was not read."""
+
+    def __init__(self, path: Path | str, mode: int) -> None:
+        code = errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
+        super().__init__(code, f"it is {kind_of(mode)}, not a regular file", str(path))
 
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -119,16 +130,40 @@ def ensure_private_directory(directory: Path) -> list[Path]:
     return created[::-1]
 
 
-def read_regular(path: Path) -> bytes | None:
-    """Read a whole regular file without following a symlink; None if it does not exist."""
+def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MODE) -> int:
+    """Open a regular file without following a symbolic link and without waiting.
+
+    A named pipe would block the open (or the first read) for ever, and a device is not a file of
+    ours: both are refused with NotRegularFile, checked with fstat on the descriptor itself, so
+    nothing swapped in after a check can slip through. A symbolic link raises OSError(ELOOP).
+    The descriptor returned is in blocking mode again.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # opened for writing, a named pipe no one reads says "no such device"
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode):
+                raise NotRegularFile(path, info.st_mode) from None
+        raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+            raise NotRegularFile(path, info.st_mode)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: Path | str) -> bytes | None:
+    """Read a whole regular file (see open_regular); None if it does not exist."""
+    try:
+        fd = open_regular(path)
+    except FileNotFoundError:
+        return None
+    try:
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)

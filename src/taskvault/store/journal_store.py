@@ -161,9 +161,8 @@ class JournalStore:
             if exc.errno == errno.ELOOP:
                 raise StoreUnsafe(f"{path} is a symbolic link; taskvault does not follow links for its files",
                                   hint="replace the link with the file it points to") from None
-            if exc.errno == errno.EISDIR:
-                raise StoreUnreadable(f"cannot load {path}: it is not a regular file",
-                                      hint="move it aside; taskvault keeps its data in a plain file there") from None
+            if isinstance(exc, files.NotRegularFile):
+                raise self._unreadable(path, exc.strerror) from None
             if isinstance(exc, PermissionError):
                 raise StoreUnreadable(f"cannot read {path}: permission denied",
                                       hint="nothing was changed; the file should be yours with mode 0600 "
@@ -342,15 +341,18 @@ class JournalStore:
 
     def _open_journal(self) -> int | None:
         try:
-            fd = os.open(self.journal_path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+            # O_NONBLOCK: a named pipe or device put in its place must not make this wait.
+            fd = os.open(self.journal_path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
         except OSError as exc:
             self._read(self.journal_path)  # raises the same error a reader would see
             raise self._save_failed(self.journal_path, exc) from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
             os.close(fd)
-            raise self._unreadable(self.journal_path, "it is not a regular file")
+            raise self._unreadable(self.journal_path, f"it is {files.kind_of(mode)}, not a regular file")
+        os.set_blocking(fd, True)
         self._journal_fd = fd
         return fd
 

@@ -31,6 +31,11 @@ def quoted(path: Path | str) -> str:
     return shlex.quote(str(path))
 
 
+def move_aside_hint(path: Path, then: str) -> str:
+    """The exact command that moves ``path`` out of the way, and what happens next."""
+    return f"move it aside with: mv {quoted(path)} {quoted(str(path) + '.aside')}; {then}"
+
+
 def directory_problem(path: Path, info: os.stat_result, *, what: str, elsewhere: str) -> StorageError | None:
     """What breaks the directory rule, with the fix, for the (l)stat of ``path``; None if nothing does.
 

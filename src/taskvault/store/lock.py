@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import StorageError, StoreLocked
-from .files import FILE_MODE
+from ..errors import StorageError, StoreLocked, StoreUnsafe
+from .files import FILE_MODE, kind_of
+from .layout import move_aside_hint, quoted
 
 try:
     import fcntl
@@ -68,11 +71,30 @@ class StoreLock:
     def _open(self) -> None:
         if self._file is None:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+                # O_NONBLOCK: a named pipe or device in its place must not make this wait.
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+                             | os.O_CLOEXEC, FILE_MODE)
+            except IsADirectoryError:
+                raise self._not_regular(stat.S_IFDIR) from None
             except OSError as exc:
+                if exc.errno == errno.ENXIO:  # a socket (or a device with nothing behind it)
+                    raise self._not_regular(os.lstat(self.path).st_mode) from None
+                if exc.errno == errno.ELOOP:
+                    raise StoreUnsafe(f"the lock file {self.path} is a symbolic link; taskvault does not follow "
+                                      "links for its files", hint="remove the link (it holds no data): rm "
+                                      f"{quoted(self.path)}") from exc
                 raise StorageError(f"cannot open the lock file {self.path}: {exc.strerror}",
                                    hint="check that the data directory is writable") from exc
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):  # checked on the descriptor: a lock on a device excludes no one
+                os.close(fd)
+                raise self._not_regular(mode)
+            os.set_blocking(fd, True)
             self._file = os.fdopen(fd, "r+b", buffering=0)
+
+    def _not_regular(self, mode: int) -> StorageError:
+        return StorageError(f"the lock file {self.path} is {kind_of(mode)}, not a regular file",
+                            hint=move_aside_hint(self.path, "it holds no data, and taskvault makes a new one"))
 
     def acquire(self) -> None:
         self._open()
