@@ -124,8 +124,10 @@ def _entry(path: Path, info: os.stat_result) -> list[Finding]:
 def _temp_files(store: JournalStore) -> list[Finding]:
     targets = [store.snapshot_path, store.journal_path]
     left = [e.name for e in os.scandir(store.directory) if any(files.is_temp_of(e.name, t) for t in targets)]
-    if store.backups.directory.is_dir():
-        left += [f"backups/{e.name}" for e in os.scandir(store.backups.directory) if files.TEMP_MARK in e.name]
+    try:
+        left += [f"backups/{name}" for name in store.backups.leftover_temp_files()]
+    except (StorageError, OSError):
+        pass  # the backups check reports what is wrong with that directory
     if not left:
         return [Finding("ok", "temp files", "none left over")]
     return [Finding("warning", "temp files", f"{len(left)} left by an interrupted save: {', '.join(sorted(left))}",
@@ -153,8 +155,9 @@ def _backups(store: JournalStore) -> list[Finding]:
             codec.decode_snapshot(store.backups.read(backup))
         except (codec.FormatError, InvalidValue, StorageError) as exc:
             found.append(Finding("problem", "backups", f"backup {backup.id} is damaged: {exc}",
-                                 f"it will not be used; remove it: rm {backup.path}"))
-    good = len(backups) - len(found)
+                                 f"it will not be used; remove it: rm {layout.quoted(backup.path)}"))
+    found += _readable_by_others(store.backups.directory, os.lstat(store.backups.directory), "backups")
+    good = len(backups) - len([f for f in found if f.level == "problem"])
     newest = backups[0]
     found.insert(0, Finding("ok" if good else "problem", "backups",
                             f"{good} of {len(backups)} verified; newest {newest.id} ({newest.revision_text})",

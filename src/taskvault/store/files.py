@@ -5,6 +5,8 @@ failed fsync is never retried: the data it covered is treated as lost.
 
 Nothing is opened through a symbolic link, and nothing is opened in a way that could wait: a
 named pipe or a device where a store file should be is refused, checked on the open descriptor.
+Functions that take ``dir_fd`` resolve a single name against a directory held open by
+descriptor, so no link swapped into the path can lead them outside that directory.
 """
 
 from __future__ import annotations
@@ -55,8 +57,11 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def fsync_directory(directory: Path) -> None:
-    """Make the directory's entries (a rename, a new file) durable."""
+def fsync_directory(directory: Path, *, dir_fd: int | None = None) -> None:
+    """Make the directory's entries (a rename, a new file) durable; with ``dir_fd``, that directory's."""
+    if dir_fd is not None:
+        os.fsync(dir_fd)
+        return
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
@@ -64,26 +69,30 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_replace(target: Path, data: bytes) -> None:
+def atomic_replace(target: Path, data: bytes, *, dir_fd: int | None = None) -> None:
     """Replace ``target`` with ``data``: exclusive 0600 temp file, write, fsync, rename, fsync dir.
 
     Before the rename, any failure removes the temp file and leaves ``target`` untouched.
     After it, a failed directory fsync raises too: the new content is then what every reader
-    sees, but a power loss may bring the old one back. Callers must allow for both.
+    sees, but a power loss may bring the old one back. Callers must allow for both. With
+    ``dir_fd``, ``target`` is a name in that directory.
     """
     temp = temp_name(target)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE, dir_fd=dir_fd)
     try:
         try:
             write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, target)
+        if dir_fd is None:
+            os.replace(temp, target)
+        else:
+            os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
-        _remove_quietly(temp)
+        _remove_quietly(temp, dir_fd)
         raise
-    fsync_directory(target.parent)
+    fsync_directory(target.parent, dir_fd=dir_fd)
 
 
 def append_durably(fd: int, data: bytes, end: int) -> int:
@@ -130,7 +139,8 @@ def ensure_private_directory(directory: Path) -> list[Path]:
     return created[::-1]
 
 
-def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MODE) -> int:
+def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MODE, *,
+                 dir_fd: int | None = None) -> int:
     """Open a regular file without following a symbolic link and without waiting.
 
     A named pipe would block the open (or the first read) for ever, and a device is not a file of
@@ -139,10 +149,10 @@ def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MO
     The descriptor returned is in blocking mode again.
     """
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, mode)
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, mode, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # opened for writing, a named pipe no one reads says "no such device"
-            info = os.lstat(path)
+            info = os.lstat(path, dir_fd=dir_fd)
             if not stat.S_ISREG(info.st_mode):
                 raise NotRegularFile(path, info.st_mode) from None
         raise
@@ -157,10 +167,10 @@ def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MO
     return fd
 
 
-def read_regular(path: Path | str) -> bytes | None:
+def read_regular(path: Path | str, *, dir_fd: int | None = None) -> bytes | None:
     """Read a whole regular file (see open_regular); None if it does not exist."""
     try:
-        fd = open_regular(path)
+        fd = open_regular(path, dir_fd=dir_fd)
     except FileNotFoundError:
         return None
     try:
@@ -170,6 +180,38 @@ def read_regular(path: Path | str) -> bytes | None:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def open_directory(path: Path | str, *, dir_fd: int | None = None, follow: bool = True) -> int:
+    """Open a directory to resolve names against; with ``follow=False``, never through a link.
+
+    Anything but a directory fails with NotADirectoryError, without opening it (so a named pipe
+    cannot make this wait); so does a link when ``follow`` is False.
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    return os.open(path, flags, dir_fd=dir_fd)
+
+
+def open_private_subdirectory(name: str, parent_fd: int, *, create: bool) -> int:
+    """Open the directory ``name`` in ``parent_fd`` (never through a link), first making it, 0700 and
+    durably, if ``create`` and it is missing. Raises FileNotFoundError if it is missing otherwise."""
+    try:
+        return open_directory(name, dir_fd=parent_fd, follow=False)
+    except FileNotFoundError:
+        if not create:
+            raise
+    try:
+        os.mkdir(name, DIR_MODE, dir_fd=parent_fd)
+    except FileExistsError:
+        return open_directory(name, dir_fd=parent_fd, follow=False)  # another process made it meanwhile
+    fd = open_directory(name, dir_fd=parent_fd, follow=False)
+    try:
+        os.fchmod(fd, DIR_MODE)  # mkdir's mode is filtered by the umask
+        os.fsync(parent_fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def remove_temp_files(directory: Path, targets: list[Path]) -> list[str]:
@@ -182,30 +224,20 @@ def remove_temp_files(directory: Path, targets: list[Path]) -> list[str]:
     return removed
 
 
-def _remove_quietly(path: Path) -> None:
+def _remove_quietly(path: Path, dir_fd: int | None = None) -> None:
     try:
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
     except OSError:
         pass
 
 
-def remove_durably(path: Path) -> None:
-    """Remove a file and make its removal durable."""
-    os.unlink(path)
-    fsync_directory(path.parent)
+def remove_durably(path: Path, *, dir_fd: int | None = None) -> None:
+    """Remove a file (a link itself, never what it points to) and make its removal durable."""
+    os.unlink(path, dir_fd=dir_fd)
+    fsync_directory(path.parent, dir_fd=dir_fd)
 
 
 def keep_aside(path: Path, aside: Path) -> None:
     """Give ``path`` a second name ``aside`` (a hard link), durably; ``path`` itself is untouched."""
     os.link(path, aside, follow_symlinks=False)
     fsync_directory(aside.parent)
-
-
-def make_private_directory(directory: Path) -> None:
-    """Create one private directory inside an existing one, durably (nothing if it exists)."""
-    try:
-        os.mkdir(directory, DIR_MODE)
-    except FileExistsError:
-        return
-    os.chmod(directory, DIR_MODE)
-    fsync_directory(directory.parent)

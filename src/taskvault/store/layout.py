@@ -2,11 +2,12 @@
 
 The rule (ssh's, for its own directory): a real directory, owned by you (or root), that neither
 its group nor other users can write to. Anyone who can write to a directory can rename the
-files in it away and put a link or a file of their own in their place. The data directory is
-checked with it, by the program and by ``taskvault doctor`` alike.
+files in it away and put a link or a file of their own in their place. The data directory and
+``backups/`` are checked with it, by the program and by ``taskvault doctor`` alike.
 
 The data directory's own path is the user's choice and is followed, links included (a data
-directory may well live elsewhere, ``~/.local/share/taskvault -> /data/tasks``).
+directory may well live elsewhere, ``~/.local/share/taskvault -> /data/tasks``). Nothing inside
+it is: store files, ``backups/`` and the backups themselves are never used through a link.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from . import files
 SNAPSHOT_NAME = "tasks.json"
 JOURNAL_NAME = "tasks.journal"
 LOCK_NAME = "tasks.lock"
+BACKUPS_NAME = "backups"
 
 _DATA_ELSEWHERE = "give --data-dir (or TASKVAULT_DATA_DIR) a directory of your own"
 
