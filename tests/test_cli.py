@@ -150,12 +150,16 @@ class TestFilesOnDisk:
     @pytest.mark.parametrize("umask", [0o000, 0o077, 0o022])
     def test_private_modes_under_any_umask(self, tmp_path: Path, umask: int) -> None:
         """The directory is 0700 and every file 0600, whatever the umask."""
-        data_dir = tmp_path / "nested" / "data"
+        data_dir = tmp_path / "nested" / "deeper" / "data"
         env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir)}
         subprocess.run([*TASKVAULT, "add", "x"], env=env, check=True, capture_output=True,
                        preexec_fn=lambda: os.umask(umask))
-        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
-        names = sorted(p.name for p in data_dir.iterdir())
+        subprocess.run([*TASKVAULT, "backup"], env=env, check=True, capture_output=True,
+                       preexec_fn=lambda: os.umask(umask))
+        # Every directory taskvault made: a parent open to others would let them move the store away.
+        for made in (tmp_path / "nested", tmp_path / "nested" / "deeper", data_dir, data_dir / "backups"):
+            assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
+        names = sorted(p.name for p in data_dir.iterdir() if p.is_file())
         assert names == ["tasks.journal", "tasks.json", "tasks.lock"]
         assert all(stat.S_IMODE((data_dir / n).stat().st_mode) == 0o600 for n in names)
 

@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -292,3 +293,56 @@ class TestOneDirectoryRule:
         assert run_taskvault(link, "add", "x").code == 0 and (real / "tasks.journal").is_file()
         doctor = run_taskvault(link, "doctor")
         assert f"ok       directory: {link} (mode 700), a link to {real}" in doctor.out
+
+
+class TestStateFiles:
+    """The crash log and the command history: private directories, regular files, never a link or a pipe."""
+
+    def _run(self, tmp_path: Path, code: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state" / "deep")}
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=20,
+                              preexec_fn=lambda: os.umask(umask))
+
+    CRASH = "from taskvault.cli.crash import report_crash; print(report_crash(ValueError('boom')))"
+    HISTORY = ("from pathlib import Path; from taskvault.cli.repl import history_path, open_history; "
+               "history, problem = open_history(history_path()); print(type(history).__name__, problem)")
+
+    def test_directories_made_private_under_umask_000(self, tmp_path: Path) -> None:
+        for code in (self.CRASH, self.HISTORY):
+            assert self._run(tmp_path, code, umask=0).returncode == 0
+        for directory in ("state", "state/deep", "state/deep/taskvault"):
+            assert stat.S_IMODE((tmp_path / directory).stat().st_mode) == 0o700, directory
+        for name in ("crash.log", "history"):
+            assert stat.S_IMODE((tmp_path / "state/deep/taskvault" / name).stat().st_mode) == 0o600
+
+    @pytest.mark.parametrize("entry", ["pipe", "link"])
+    def test_crash_log_never_waits_or_follows(self, tmp_path: Path, entry: str) -> None:
+        directory = tmp_path / "state" / "deep" / "taskvault"
+        directory.mkdir(parents=True, mode=0o700)
+        victim = _victim(tmp_path)
+        if entry == "pipe":
+            os.mkfifo(directory / "crash.log")
+        else:
+            (directory / "crash.log").symlink_to(victim)
+        result = self._run(tmp_path, self.CRASH)
+        assert result.returncode == 0 and "the details could not be logged" in result.stdout
+        assert victim.read_text() == "someone else's data\n"
+
+    @pytest.mark.parametrize(("entry", "said"), [("pipe", "a named pipe (FIFO), not a regular file"),
+                                                 ("link", "it is a symbolic link"),
+                                                 ("group-writable directory", "chmod go-w")])
+    def test_history_never_waits_or_follows(self, tmp_path: Path, entry: str, said: str) -> None:
+        """The session goes on with a history kept in memory, and says why."""
+        directory = tmp_path / "state" / "deep" / "taskvault"
+        directory.mkdir(parents=True, mode=0o700)
+        victim = _victim(tmp_path)
+        if entry == "pipe":
+            os.mkfifo(directory / "history")
+        elif entry == "link":
+            (directory / "history").symlink_to(victim)
+        else:
+            directory.chmod(0o770)
+        result = self._run(tmp_path, self.HISTORY)
+        assert result.returncode == 0 and result.stdout.startswith("InMemoryHistory history will not be kept: ")
+        assert said in result.stdout
+        assert victim.read_text() == "someone else's data\n"

@@ -121,21 +121,23 @@ def truncate(fd: int, end: int) -> None:
 
 
 def ensure_private_directory(directory: Path) -> list[Path]:
-    """Create the directory with mode 0700 if it is missing; return the directories created.
+    """Create the directory, and each missing parent, with mode 0700; return the directories created.
 
-    Their entries are not durable yet: fsync each one's parent before relying on them.
+    Every one is private whatever the umask: a parent left 0777 would let another user move the
+    store away or plant a link in its place. Their entries are not durable yet: fsync each one's
+    parent before relying on them.
     """
     created = []
     path = directory
     while not os.path.lexists(path) and path != path.parent:
         created.append(path)
         path = path.parent
-    if created:
+    for missing in reversed(created):
         try:
-            os.makedirs(directory, mode=DIR_MODE)
+            os.mkdir(missing, DIR_MODE)
         except FileExistsError:
-            pass  # another process created it meanwhile
-        os.chmod(directory, DIR_MODE)  # makedirs' mode is filtered by the umask
+            continue  # another process created it meanwhile; it is theirs to set up
+        os.chmod(missing, DIR_MODE)  # mkdir's mode is filtered by the umask
     return created[::-1]
 
 

@@ -2,8 +2,9 @@
 
 The rule (ssh's, for its own directory): a real directory, owned by you (or root), that neither
 its group nor other users can write to. Anyone who can write to a directory can rename the
-files in it away and put a link or a file of their own in their place. The data directory and
-``backups/`` are checked with it, by the program and by ``taskvault doctor`` alike.
+files in it away and put a link or a file of their own in their place. The store, ``backups/``
+and the directory of the crash log and history are all checked with it, by the program and by
+``taskvault doctor`` alike.
 
 The data directory's own path is the user's choice and is followed, links included (a data
 directory may well live elsewhere, ``~/.local/share/taskvault -> /data/tasks``). Nothing inside
@@ -73,3 +74,19 @@ def check_data_directory(directory: Path) -> bool:
         raise problem
     return True
 
+
+def open_private_file(path: Path, flags: int, *, what: str) -> int:
+    """Open one of taskvault's own files outside the store (the crash log, the command history).
+
+    Its directory is made 0700 (with any missing parents) and must pass the directory rule, so no
+    one else can swap the file for a link later; the file must be a regular file, created 0600,
+    never a link, and opening it never waits (see files.open_regular). Raises OSError, or a
+    StorageError naming the problem.
+    """
+    directory = path.parent
+    files.ensure_private_directory(directory)
+    problem = directory_problem(directory, os.lstat(directory), what=what,
+                                elsewhere=move_aside_hint(directory, "taskvault makes a private one"))
+    if problem is not None:
+        raise problem
+    return files.open_regular(path, flags)
