@@ -393,3 +393,58 @@ class TestHostileEntries:
 
 ENTRIES_SAID = {"named pipe": "a named pipe (FIFO)", "null device": "a character device",
                 "zero device": "a character device", "socket": "a socket"}
+
+
+class TestHardLinksAndOwners:
+    def test_a_hard_linked_journal_is_flagged_by_doctor(self, tmp_path: Path) -> None:
+        """Another name of the journal changes with every change saved: doctor says so and how to find it."""
+        directory = tmp_path / "data"
+        _good_store(directory)
+        os.link(directory / "tasks.journal", tmp_path / "a copy of the journal")
+        result = run_taskvault(directory, "--json", "doctor", timeout=TIMEOUT)
+        found = [f for f in json.loads(result.out)["findings"] if "hard link" in f["text"]]
+        assert [f["level"] for f in found] == ["warning"] and "tasks.journal has 1 other name" in found[0]["text"]
+        assert f"-samefile {directory / 'tasks.journal'}" in found[0]["fix"]
+
+    def test_a_store_file_of_another_user_is_flagged_by_doctor(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _good_store(directory)
+        os.chown(directory / "tasks.json", 65534, 65534)
+        result = run_taskvault(directory, "doctor", timeout=TIMEOUT)
+        assert result.code == 3
+        assert "PROBLEM  permissions: tasks.json belongs to another user (uid 65534)" in result.out
+        assert f"→ as root: chown " in result.out
+
+
+class TestNamesAreShownEscaped:
+    """A file name may hold a newline or an escape sequence; shown raw, it would forge lines of output."""
+
+    def test_doctor_escapes_names_it_lists(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _good_store(directory)
+        (directory / "tasks.json.unreadable-x\nPROBLEM  forged: all is lost").write_bytes(b"")
+        (directory / ".tasks.json.tmp-1\n\x1b[2Jcleared").write_bytes(b"")
+        result = run_taskvault(directory, "doctor", timeout=TIMEOUT)
+        assert "\x1b" not in result.out
+        assert not any(line.startswith(("PROBLEM  forged", "cleared")) for line in result.out.splitlines())
+        assert "tasks.json.unreadable-x\\nPROBLEM  forged" in result.out and "\\x1b[2Jcleared" in result.out
+
+    def test_an_error_naming_a_path_with_a_newline_is_one_line(self, tmp_path: Path) -> None:
+        directory = tmp_path / "da\nta"
+        _good_store(directory)
+        directory.chmod(0o777)
+        result = run_taskvault(directory, "list", timeout=TIMEOUT)
+        assert result.code == 3 and result.err.count("\n") == 1 and "da\\nta" in result.err
+
+
+class TestLongPaths:
+    @pytest.mark.parametrize("shape", ["a name of 300 bytes", "a path of 5000 bytes"])
+    def test_too_long_a_data_directory(self, tmp_path: Path, shape: str) -> None:
+        """The system's own limit, reported in one line with exit 3; nothing is created."""
+        directory = tmp_path / ("d" * 300) if shape.startswith("a name") else tmp_path.joinpath(*["d" * 200] * 25)
+        for command in (["add", "x"], ["list"]):
+            result = run_taskvault(directory, *command, timeout=TIMEOUT)
+            assert result.code == 3 and result.err.count("\n") == 1 and "File name too long" in result.err, result
+        doctor = run_taskvault(directory, "doctor", timeout=TIMEOUT)
+        assert doctor.code == 3 and doctor.err == "" and "PROBLEM  directory: cannot use" in doctor.out
+        assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -36,8 +36,12 @@ class Finding:
 def examine(store: JournalStore) -> list[Finding]:
     """Every check, in the order a person would look. Opens nothing that could make it wait."""
     directory = store.directory
-    if not directory.exists():
+    try:
+        os.lstat(directory)
+    except FileNotFoundError:
         return [Finding("ok", "store", f"there is no store in {directory} yet; the first change creates it")]
+    except OSError:
+        pass  # a name too long, a parent that is a file: the directory check says what
     findings = _directory(directory)
     refused = any(f.level == "problem" for f in findings)  # then the store refuses to load, as just said
     if refused and not os.path.isdir(directory):
@@ -88,7 +92,7 @@ def _load(store: JournalStore) -> list[Finding]:
 
 
 def _entries(store: JournalStore) -> list[Finding]:
-    """Each store file: a private regular file, never a link, a named pipe or a device."""
+    """Each store file: a private regular file of yours, with no other name (hard link) anywhere."""
     found = []
     for path in (store.snapshot_path, store.journal_path, store.directory / layout.LOCK_NAME):
         try:
@@ -115,10 +119,38 @@ def _entry(path: Path, info: os.stat_result) -> list[Finding]:
                 else "then restore a backup, or start an empty store")
         return [Finding("problem", "permissions", f"{path.name} is {files.kind_of(mode)}, not a regular file",
                         layout.move_aside_hint(path, then))]
+    found = []
+    if info.st_uid not in (os.geteuid(), 0):
+        found.append(Finding("problem", "permissions", f"{path.name} belongs to another user (uid {info.st_uid})",
+                             f"as root: chown {_user_name()} {layout.quoted(path)}"))
     if mode & 0o077:
-        return [Finding("warning", "permissions", f"{path.name} can be read by others (mode {stat.S_IMODE(mode):o})",
-                        f"chmod 600 {layout.quoted(path)}")]
-    return []
+        found.append(Finding("warning", "permissions", f"{path.name} can be read by others "
+                             f"(mode {stat.S_IMODE(mode):o})", f"chmod 600 {layout.quoted(path)}"))
+    if info.st_nlink > 1 and not lock:
+        # The journal is appended to in place: every other name of it changes with it.
+        effect = ("changes with every change saved" if path.name == layout.JOURNAL_NAME
+                  else "is a copy taskvault no longer updates once it replaces the file")
+        found.append(Finding("warning", "permissions", f"{path.name} has {info.st_nlink - 1} other name(s) "
+                             f"(a hard link), which {effect}", f"find it with: find {layout.quoted(_mount_of(path))} "
+                             f"-xdev -samefile {layout.quoted(path)}; remove it, or copy the file instead of linking it"))
+    return found
+
+
+def _user_name() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def _mount_of(path: Path) -> Path:
+    """The mount point of the file system ``path`` is on: where its other names (hard links) can be."""
+    here = path.parent
+    while not os.path.ismount(here) and here != here.parent:
+        here = here.parent
+    return here
 
 
 def _temp_files(store: JournalStore) -> list[Finding]:
