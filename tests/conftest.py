@@ -179,7 +179,7 @@ class FaultyOs(OsProxy):
 class CountingOs(OsProxy):
     """Logs, in order, each call of the file-system functions the store uses."""
 
-    WATCHED = ("open", "write", "fsync", "replace", "ftruncate", "lseek", "makedirs", "chmod", "unlink")
+    WATCHED = ("open", "write", "fsync", "replace", "ftruncate", "lseek", "mkdir", "chmod", "unlink")
 
     def __init__(self) -> None:
         super().__init__(**{name: functools.partial(self._record, name) for name in self.WATCHED})

@@ -92,6 +92,13 @@ def parse(trace: str, root: Path, before: Disk) -> list[Op]:
     def inside(path: str) -> bool:
         return path == str(root) or path.startswith(str(root) + "/")
 
+    def resolve(dir_field: str, name: str) -> str:
+        """The full path a call names: absolute, or relative to a directory held open by descriptor."""
+        if name.startswith("/") or dir_field == "AT_FDCWD":
+            return name
+        kind, where = fds.get(int(dir_field), ("", ""))
+        return f"{where}/{name}" if kind == "dir" else ""
+
     for line in trace.splitlines():
         match = _LINE.match(line.strip())
         if not match or match["errno"]:
@@ -99,8 +106,8 @@ def parse(trace: str, root: Path, before: Disk) -> list[Op]:
         call, args, result = match["call"], match["args"], int(match["result"], 0)
         strings = [_decode(s).decode() for s in _STRING.findall(args)]
         fields = [f.strip() for f in _STRING.sub('""', args).split(",")]
-        if call == "openat" and strings and inside(strings[0]):
-            path = strings[0]
+        if call == "openat" and strings and inside(resolve(fields[0], strings[0])):
+            path = resolve(fields[0], strings[0])
             if "O_DIRECTORY" in fields[2]:
                 fds[result] = ("dir", path)
                 continue
@@ -114,15 +121,18 @@ def parse(trace: str, root: Path, before: Disk) -> list[Op]:
             if "O_TRUNC" in fields[2]:
                 ops.append(Op("truncate", inode=names[path], offset=0))
                 sizes[names[path]] = 0
-        elif call in ("mkdir", "mkdirat") and inside(strings[0]):
-            ops.append(Op("mkdir", path=strings[0]))
-        elif call in ("rename", "renameat", "renameat2") and inside(strings[0]):
-            source, target = strings[0], strings[1]
+        elif call in ("mkdir", "mkdirat") and inside(path := resolve(fields[0] if call == "mkdirat" else "AT_FDCWD",
+                                                                      strings[0])):
+            ops.append(Op("mkdir", path=path))
+        elif call in ("rename", "renameat", "renameat2") and inside(
+                source := resolve(fields[0] if call != "rename" else "AT_FDCWD", strings[0])):
+            target = resolve(fields[2] if call != "rename" else "AT_FDCWD", strings[1])
             names[target] = names.pop(source)
             ops.append(Op("rename", path=source, target=target))
-        elif call in ("unlink", "unlinkat") and inside(strings[0]):
-            names.pop(strings[0], None)
-            ops.append(Op("unlink", path=strings[0]))
+        elif call in ("unlink", "unlinkat") and inside(
+                path := resolve(fields[0] if call == "unlinkat" else "AT_FDCWD", strings[0])):
+            names.pop(path, None)
+            ops.append(Op("unlink", path=path))
         elif call in ("write", "pwrite64"):
             fd = int(fields[0])
             if fd == 1:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
+import socket
+import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -250,7 +254,7 @@ class TestDirectory:
         _good_store(directory)
         os.chmod(directory, 0o777)
         result = run_taskvault(directory, "list")
-        assert result.code == 3 and "writable by other users" in result.err and "chmod o-w" in result.err
+        assert result.code == 3 and "writable by other users" in result.err and "chmod go-w" in result.err
 
     def test_a_file_in_place_of_the_directory(self, tmp_path: Path) -> None:
         """A file where the directory should be is an error, and the file is left alone."""
@@ -259,3 +263,172 @@ class TestDirectory:
         result = run_taskvault(directory, "add", "x")
         assert result.code == 3 and "is not a directory" in result.err
         assert directory.read_text() == "not a directory"
+
+
+# -- hostile entries: what is in the data directory is not a file of ours -------------------------------
+
+#: Long enough for a command that works, short enough that a hang fails the test rather than CI.
+TIMEOUT = 20
+
+
+def _tree(root: Path) -> dict[str, tuple[object, ...]]:
+    """Every entry under ``root``, links not followed: mode, size, mtime, and the bytes or link target."""
+    found: dict[str, tuple[object, ...]] = {}
+    for parent, dirs, names in os.walk(root):
+        for name in dirs + names:
+            path = Path(parent, name)
+            info = path.lstat()
+            content: object = None
+            if stat.S_ISREG(info.st_mode):
+                content = hashlib.sha256(path.read_bytes()).hexdigest()
+            elif stat.S_ISLNK(info.st_mode):
+                content = os.readlink(path)
+            found[str(path.relative_to(root))] = (info.st_mode, info.st_rdev, info.st_size, info.st_mtime_ns, content)
+    return found
+
+
+def _device(path: Path, major: int, minor: int) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mknod needs root; as an ordinary user no device node can appear in a data directory")
+    os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
+
+
+def _socket(path: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+
+
+#: What can be put where a store file should be, none of them a file taskvault may read or lock.
+ENTRIES: dict[str, Callable[[Path], None]] = {
+    "named pipe": os.mkfifo,
+    "null device": lambda p: _device(p, 1, 3),
+    "zero device": lambda p: _device(p, 1, 5),
+    "socket": _socket,
+}
+
+
+def _hostile(tmp_path: Path, name: str, entry: str) -> Path:
+    directory = tmp_path / "data"
+    _good_store(directory)
+    (directory / name).unlink()
+    ENTRIES[entry](directory / name)
+    return directory
+
+
+def _one_error_line(result: Any, *words: str) -> None:
+    """Exit 3 and one error line naming the file and the way out; no traceback, no output."""
+    assert result.code == 3, result
+    assert result.out == "" and "Traceback" not in result.err
+    assert result.err.count("\n") == 1 and result.err.startswith("error: "), result.err
+    assert all(word in result.err for word in words), (words, result.err)
+    assert any(way in result.err for way in ("mv ", "taskvault restore", "move the file aside")), result.err
+
+
+class TestHostileEntries:
+    """A named pipe, a device or a socket in place of a store file: refused at once, never waited on or locked."""
+
+    @pytest.mark.parametrize("entry", sorted(ENTRIES))
+    @pytest.mark.parametrize("name", ["tasks.json", "tasks.journal"])
+    @pytest.mark.parametrize("command", [["list"], ["add", "New task"], ["done", "1"]])
+    def test_store_file_refused_untouched(self, tmp_path: Path, name: str, entry: str, command: list[str]) -> None:
+        """Every command: exit 3, one line naming the file and what it is, nothing anywhere changed."""
+        directory = _hostile(tmp_path, name, entry)
+        before = _tree(tmp_path)
+        result = run_taskvault(directory, *command, timeout=TIMEOUT)
+        _one_error_line(result, name, ENTRIES_SAID[entry])
+        assert _tree(tmp_path) == before
+        FIGURES["hostile entries refused untouched"] = (f"{len(ENTRIES)} kinds of entry in place of each of the 3 "
+                                                        "store files")
+
+    @pytest.mark.parametrize("entry", sorted(ENTRIES))
+    def test_lock_file_refused_untouched(self, tmp_path: Path, entry: str) -> None:
+        """A change is refused (a lock on a pipe or device excludes no one); a read, which takes no lock, works."""
+        directory = _hostile(tmp_path, "tasks.lock", entry)
+        before = _tree(tmp_path)
+        for command in (["add", "New task"], ["done", "1"]):
+            result = run_taskvault(directory, *command, timeout=TIMEOUT)
+            _one_error_line(result, "tasks.lock", ENTRIES_SAID[entry], "holds no data")
+        assert run_taskvault(directory, "list", timeout=TIMEOUT).code == 0
+        assert _tree(tmp_path) == before
+
+    def test_a_directory_in_place_of_the_lock_file(self, tmp_path: Path) -> None:
+        """Moved aside by the user, not removed by taskvault: it might hold something."""
+        directory = tmp_path / "data"
+        _good_store(directory)
+        (directory / "tasks.lock").unlink()
+        (directory / "tasks.lock").mkdir()
+        result = run_taskvault(directory, "add", "x", timeout=TIMEOUT)
+        _one_error_line(result, "tasks.lock is a directory, not a regular file", "mv ")
+
+    @pytest.mark.parametrize("entry", sorted(ENTRIES))
+    @pytest.mark.parametrize("name", ["tasks.json", "tasks.journal", "tasks.lock"])
+    def test_doctor_reports_it_and_never_waits(self, tmp_path: Path, name: str, entry: str) -> None:
+        """doctor names the entry, what it is, and the command that moves it aside; it changes nothing."""
+        directory = _hostile(tmp_path, name, entry)
+        before = _tree(tmp_path)
+        result = run_taskvault(directory, "doctor", timeout=TIMEOUT)
+        assert result.code == 3 and "Traceback" not in result.err
+        lines = result.out.splitlines()
+        problem = next(i for i, line in enumerate(lines) if line.startswith(f"PROBLEM  permissions: {name} is "))
+        assert ENTRIES_SAID[entry] in lines[problem]
+        assert lines[problem + 1].strip().startswith(f"→ move it aside with: mv {directory / name} ")
+        assert _tree(tmp_path) == before
+
+
+ENTRIES_SAID = {"named pipe": "a named pipe (FIFO)", "null device": "a character device",
+                "zero device": "a character device", "socket": "a socket"}
+
+
+class TestHardLinksAndOwners:
+    def test_a_hard_linked_journal_is_flagged_by_doctor(self, tmp_path: Path) -> None:
+        """Another name of the journal changes with every change saved: doctor says so and how to find it."""
+        directory = tmp_path / "data"
+        _good_store(directory)
+        os.link(directory / "tasks.journal", tmp_path / "a copy of the journal")
+        result = run_taskvault(directory, "--json", "doctor", timeout=TIMEOUT)
+        found = [f for f in json.loads(result.out)["findings"] if "hard link" in f["text"]]
+        assert [f["level"] for f in found] == ["warning"] and "tasks.journal has 1 other name" in found[0]["text"]
+        assert f"-samefile {directory / 'tasks.journal'}" in found[0]["fix"]
+
+    def test_a_store_file_of_another_user_is_flagged_by_doctor(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _good_store(directory)
+        os.chown(directory / "tasks.json", 65534, 65534)
+        result = run_taskvault(directory, "doctor", timeout=TIMEOUT)
+        assert result.code == 3
+        assert "PROBLEM  permissions: tasks.json belongs to another user (uid 65534)" in result.out
+        assert f"→ as root: chown " in result.out
+
+
+class TestNamesAreShownEscaped:
+    """A file name may hold a newline or an escape sequence; shown raw, it would forge lines of output."""
+
+    def test_doctor_escapes_names_it_lists(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _good_store(directory)
+        (directory / "tasks.json.unreadable-x\nPROBLEM  forged: all is lost").write_bytes(b"")
+        (directory / ".tasks.json.tmp-1\n\x1b[2Jcleared").write_bytes(b"")
+        result = run_taskvault(directory, "doctor", timeout=TIMEOUT)
+        assert "\x1b" not in result.out
+        assert not any(line.startswith(("PROBLEM  forged", "cleared")) for line in result.out.splitlines())
+        assert "tasks.json.unreadable-x\\nPROBLEM  forged" in result.out and "\\x1b[2Jcleared" in result.out
+
+    def test_an_error_naming_a_path_with_a_newline_is_one_line(self, tmp_path: Path) -> None:
+        directory = tmp_path / "da\nta"
+        _good_store(directory)
+        directory.chmod(0o777)
+        result = run_taskvault(directory, "list", timeout=TIMEOUT)
+        assert result.code == 3 and result.err.count("\n") == 1 and "da\\nta" in result.err
+
+
+class TestLongPaths:
+    @pytest.mark.parametrize("shape", ["a name of 300 bytes", "a path of 5000 bytes"])
+    def test_too_long_a_data_directory(self, tmp_path: Path, shape: str) -> None:
+        """The system's own limit, reported in one line with exit 3; nothing is created."""
+        directory = tmp_path / ("d" * 300) if shape.startswith("a name") else tmp_path.joinpath(*["d" * 200] * 25)
+        for command in (["add", "x"], ["list"]):
+            result = run_taskvault(directory, *command, timeout=TIMEOUT)
+            assert result.code == 3 and result.err.count("\n") == 1 and "File name too long" in result.err, result
+        doctor = run_taskvault(directory, "doctor", timeout=TIMEOUT)
+        assert doctor.code == 3 and doctor.err == "" and "PROBLEM  directory: cannot use" in doctor.out
+        assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import portalocker
@@ -132,6 +134,39 @@ class TestScriptMode:
         assert [t["id"] for t in lines[2]] == [1]
         assert result.code == 1
 
+    def test_script_from_a_pipe_or_named_pipe(self, tv, tmp_path: Path) -> None:
+        """A pipe named with --script (as bash's <(…) names one) is read; a named pipe is waited on, as cat would."""
+        read, write = os.pipe()
+        os.write(write, b"add From a pipe\n")
+        os.close(write)
+        env = {**os.environ, "TASKVAULT_DATA_DIR": str(tmp_path / "data")}
+        proc = subprocess.run([*TASKVAULT, "--script", f"/dev/fd/{read}"], pass_fds=[read], env=env,
+                              capture_output=True, text=True, timeout=20)
+        os.close(read)
+        assert proc.returncode == 0 and proc.stdout == "Added task 1: From a pipe\n", proc
+        fifo = tmp_path / "commands"
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=fifo.write_text, args=("add From a named pipe\n",))
+        writer.start()  # blocks until taskvault opens the pipe to read
+        try:
+            assert tv("--script", str(fifo), timeout=20).out == "Added task 2: From a named pipe\n"
+        finally:
+            writer.join(timeout=20)
+
+    def test_script_that_never_ends_or_is_no_file_is_refused(self, tv, tmp_path: Path) -> None:
+        """/dev/zero would be read for ever, a directory cannot be read: exit 2 at once; /dev/null is empty."""
+        def limited() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # were /dev/zero read, fail, not swap
+
+        for path, what in (("/dev/zero", "a character device"), (str(tmp_path), "a directory")):
+            env = {**os.environ, "TASKVAULT_DATA_DIR": str(tmp_path / "data")}
+            proc = subprocess.run([*TASKVAULT, "--script", path], env=env, capture_output=True, text=True,
+                                  timeout=20, preexec_fn=limited)
+            assert proc.returncode == 2, proc
+            assert proc.stderr == f"error: cannot read the script {path}: it is {what}, not a file of commands " \
+                                  "(check the path given to --script)\n"
+        assert tv("--script", "/dev/null").code == 0
+
     def test_unclosed_quote_is_a_usage_error(self, tv) -> None:
         result = tv(stdin="add 'oops\n")
         assert result.code == 2 and "line 1:" in result.err and "quote" in result.err
@@ -150,12 +185,16 @@ class TestFilesOnDisk:
     @pytest.mark.parametrize("umask", [0o000, 0o077, 0o022])
     def test_private_modes_under_any_umask(self, tmp_path: Path, umask: int) -> None:
         """The directory is 0700 and every file 0600, whatever the umask."""
-        data_dir = tmp_path / "nested" / "data"
+        data_dir = tmp_path / "nested" / "deeper" / "data"
         env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir)}
         subprocess.run([*TASKVAULT, "add", "x"], env=env, check=True, capture_output=True,
                        preexec_fn=lambda: os.umask(umask))
-        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
-        names = sorted(p.name for p in data_dir.iterdir())
+        subprocess.run([*TASKVAULT, "backup"], env=env, check=True, capture_output=True,
+                       preexec_fn=lambda: os.umask(umask))
+        # Every directory taskvault made: a parent open to others would let them move the store away.
+        for made in (tmp_path / "nested", tmp_path / "nested" / "deeper", data_dir, data_dir / "backups"):
+            assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
+        names = sorted(p.name for p in data_dir.iterdir() if p.is_file())
         assert names == ["tasks.journal", "tasks.json", "tasks.lock"]
         assert all(stat.S_IMODE((data_dir / n).stat().st_mode) == 0o600 for n in names)
 

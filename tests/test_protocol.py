@@ -43,8 +43,8 @@ class Recorder(OsProxy):
         self.fds.pop(fd, None)  # the number may be reused for another file
         real(fd)
 
-    def _replace(self, real: Any, source: Any, target: Any) -> None:
-        real(source, target)
+    def _replace(self, real: Any, source: Any, target: Any, **dir_fds: Any) -> None:
+        real(source, target, **dir_fds)
         self.log.append(f"replace {_name(source)} -> {Path(target).name}")
 
     def _on_fd(self, name: str, real: Any, fd: int, *args: Any) -> Any:
@@ -83,7 +83,8 @@ class TestSaveProtocol:
                          "replace tasks.json -> tasks.json", "open dir read", "fsync dir"]
         assert log[2:8] == replace_steps
         assert log[8:14] == [s.replace("tasks.json", "tasks.journal") for s in replace_steps]
-        assert log[14:] == ["lseek journal", "write journal", "fsync journal"]
+        assert log[14:17] == ["lseek journal", "write journal", "fsync journal"]
+        assert set(log[17:]) <= {"open dir read"}, "after the append, only a look for backups (is one due?)"
         assert not any(entry.startswith("open tasks") and entry.endswith(" write") for entry in log)
 
     def test_compaction_order(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +98,8 @@ class TestSaveProtocol:
         assert session.run("add second") == 0
         snapshot_replace = log.index("replace tasks.json -> tasks.json")
         backup_replace = next(i for i, entry in enumerate(log) if entry.startswith("replace") and "compaction" in entry)
-        assert log[backup_replace + 1:backup_replace + 3] == ["open dir read", "fsync dir"]
+        # The backups directory is held open by descriptor, so its fsync may need no open of its own.
+        assert next(e for e in log[backup_replace + 1:] if e != "open dir read") == "fsync dir"
         snapshot_dir_sync = log.index("fsync dir", snapshot_replace)
         assert backup_replace < snapshot_replace < snapshot_dir_sync < log.index(
             "replace tasks.journal -> tasks.journal")

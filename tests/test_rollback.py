@@ -24,7 +24,7 @@ MUTATIONS = {
     "bulk-delete": "delete 1 2 3",
 }
 #: Every call of these that a save makes is failed in turn.
-FAILABLE = ("open", "write", "fsync", "lseek", "replace", "makedirs", "chmod", "ftruncate")
+FAILABLE = ("open", "write", "fsync", "lseek", "replace", "mkdir", "chmod", "ftruncate")
 
 
 

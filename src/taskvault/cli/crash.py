@@ -7,6 +7,8 @@ import os
 import traceback
 from pathlib import Path
 
+from ..store.layout import open_private_file
+
 EXIT_INTERNAL = 70
 
 
@@ -21,8 +23,8 @@ def report_crash(exc: BaseException) -> str:
     summary = f"{type(exc).__name__}: {exc}"[:200]
     path = crash_log_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        # A private directory, a regular file: never a link followed, never a named pipe waited on.
+        fd = open_private_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, what="state directory")
         with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as log:
             log.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat()}\n")
             log.write("".join(traceback.format_exception(exc)))

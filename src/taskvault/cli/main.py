@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from ..commands.dispatch import run_tokens, split_line
 from ..commands.help import overview
 from ..errors import StorageError, TaskvaultError, UsageError
 from ..service import TaskService
+from ..store.files import kind_of
 from ..store.journal_store import CaughtUp, JournalStore
 from . import config
 from .crash import EXIT_INTERNAL, report_crash
@@ -137,11 +140,33 @@ class Runner:
 
 def _read_script(path: str) -> list[str]:
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+        with open(_open_script(path), encoding="utf-8", errors="surrogateescape") as handle:
             return handle.read().splitlines()
     except OSError as exc:
         raise UsageError(f"cannot read the script {path}: {exc.strerror}",
                          hint="check the path given to --script") from None
+
+
+def _open_script(path: str) -> int:
+    """Open the file of commands given to --script, following links: the path is the user's own.
+
+    A regular file, a terminal, ``/dev/null`` or a pipe: a named pipe is waited on as ``cat``
+    would (someone named it, so a writer is coming; ``--script <(…)`` is one). Nothing else: a
+    directory, or a device that never ends (``/dev/zero``), is refused rather than read for ever.
+    """
+    waits = stat.S_ISFIFO(os.stat(path).st_mode)
+    fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC | (0 if waits else os.O_NONBLOCK))
+    try:
+        info = os.fstat(fd)
+        mode = info.st_mode
+        device = stat.S_ISCHR(mode) and (os.isatty(fd) or info.st_rdev == os.stat(os.devnull).st_rdev)
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or device):
+            raise OSError(errno.EINVAL, f"it is {kind_of(mode)}, not a file of commands")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _lines_of_stdin(stream: TextIO) -> Iterator[str]:

@@ -186,9 +186,9 @@ class TextRenderer:
         lines = []
         for f in result.findings:
             word, colour = marks[f.level]
-            lines.append(f"{self.style(word.ljust(7), colour)}  {f.subject}: {f.text}")
+            lines.append(f"{self.style(word.ljust(7), colour)}  {f.subject}: {one_line(f.text)}")
             if f.fix and f.level != "ok":
-                lines.append(f"         → {f.fix}")
+                lines.append(f"         → {one_line(f.fix)}")
         problems = sum(f.level == "problem" for f in result.findings)
         warnings = sum(f.level == "warning" for f in result.findings)
         lines.append(f"{problems} problem{'s' if problems != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}")
@@ -315,8 +315,19 @@ def _size(size: int) -> str:
     return f"{size / 2**20:.1f} MiB"
 
 
+def one_line(text: str) -> str:
+    """``text`` with every character a terminal would not show as itself escaped (``\\n``, ``\\x1b``, ...).
+
+    Messages name files, and a file name may hold a newline or an escape sequence: shown raw, it
+    would split the one error line in two, or forge a line of its own.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def error_text(error: TaskvaultError) -> str:
-    return f"error: {error.message}" + (f" ({error.hint})" if error.hint else "")
+    return one_line(f"error: {error.message}" + (f" ({error.hint})" if error.hint else ""))
 
 
 # -- JSON -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ command waits for it.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -27,7 +28,9 @@ from prompt_toolkit.output import Output
 
 from .. import __version__
 from ..domain.tasklist import TaskList
+from ..errors import StorageError
 from ..store.journal_store import CaughtUp
+from ..store.layout import open_private_file
 from .completion import TaskCompleter
 from .crash import report_crash
 from .render import Style
@@ -47,13 +50,20 @@ def history_path() -> Path:
 
 
 def open_history(path: Path) -> tuple[History, str | None]:
-    """The persistent command history (0600 in a 0700 directory), or an in-memory one and why."""
+    """The persistent command history (0600 in a 0700 directory), or an in-memory one and why.
+
+    FileHistory opens the file by name each time; that is safe once the file is a regular file
+    (never a link, never a named pipe that would hang the prompt) in a directory no one else can
+    write to, which is what is checked here.
+    """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600))
+        os.close(open_private_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, what="state directory"))
         return FileHistory(str(path)), None
+    except StorageError as exc:
+        return InMemoryHistory(), f"history will not be kept: {exc.message} ({exc.hint})"
     except OSError as exc:
-        return InMemoryHistory(), f"history will not be kept: cannot write {path}: {exc.strerror}"
+        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        return InMemoryHistory(), f"history will not be kept: cannot write {path}: {reason}"
 
 
 def describe(caught: CaughtUp) -> str:

@@ -190,7 +190,7 @@ def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
 
 def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
     label = args.positionals[0] if args.positionals else "manual"
-    if not backups.LABEL.match(label) or label in backups.AUTOMATIC:
+    if not backups.LABEL.fullmatch(label) or label in backups.AUTOMATIC:
         raise InvalidValue(f"backup: {label!r} cannot name a backup",
                            hint="use up to 40 letters, digits, '.', '_' or '-', starting with a letter or digit, "
                                 "and not one of " + ", ".join(backups.AUTOMATIC))

@@ -12,25 +12,30 @@ second). Backups taken automatically are rotated by a Retention policy; ones tak
 
 from __future__ import annotations
 
+import builtins  # BackupShelf.list hides the builtin in the class's annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
 
 from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError
-from . import files
+from . import files, layout
 from .hints import hint_for
+from .layout import BACKUPS_NAME as DIRECTORY_NAME
 
-DIRECTORY_NAME = "backups"
 #: Labels of backups taken by taskvault itself; only these are rotated.
 AUTOMATIC = ("hourly", "compaction", "migration", "restore")
-LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-_FILE = re.compile(r"^(?P<id>\d{8}-\d{6}(?:\.\d+)?)-r(?P<rev>\d+)-n(?P<count>\d+)-(?P<label>[A-Za-z0-9][A-Za-z0-9._-]*)"
-                   r"\.json$")
+#: A name the user gives a backup. Match with fullmatch: ``$`` would let a final newline through.
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+_FILE = re.compile(r"(?P<id>\d{8}-\d{6}(?:\.\d+)?)-r(?P<rev>\d+)-n(?P<count>\d+)-(?P<label>[A-Za-z0-9][A-Za-z0-9._-]*)"
+                   r"\.json")
 _STAMP = "%Y%m%d-%H%M%S"
+#: How a directory is opened to look inside it: never waiting, never through a link (with O_NOFOLLOW).
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 @attrs.frozen
@@ -81,30 +86,91 @@ class Retention:
 
 
 class BackupShelf:
-    """The backups of one store. Never prints; raises StorageError or UserError subclasses."""
+    """The backups of one store. Never prints; raises StorageError or UserError subclasses.
+
+    ``backups/`` must pass the directory rule (store/layout.py) and is never used through a link:
+    each operation opens it by descriptor, checks that descriptor, and resolves every name
+    inside it against the descriptor. Nothing outside the data directory is written, renamed or
+    removed, whatever is swapped into the path meanwhile, and a backup that is a link, a named
+    pipe or a device is never read, listed or removed.
+    """
 
     def __init__(self, store_directory: Path, clock: Callable[[], dt.datetime]) -> None:
+        self.store_directory = store_directory
         self.directory = store_directory / DIRECTORY_NAME
         self._clock = clock
 
+    @contextmanager
+    def _held(self, *, create: bool = False) -> Iterator[int | None]:
+        """The backups directory open by descriptor, once it passed the directory rule; None if there is none.
+
+        Raises OSError when it cannot be opened or made, and the rule's StorageError when it breaks it.
+        """
+        # Looking is reading: only a backup being taken opens through the writing module (files).
+        try:
+            parent = os.open(self.store_directory, _DIRECTORY)  # the user's path: followed, as everywhere
+        except FileNotFoundError:
+            if create:
+                raise
+            yield None
+            return
+        try:
+            try:
+                fd = (files.open_private_subdirectory(DIRECTORY_NAME, parent, create=True) if create
+                      else os.open(DIRECTORY_NAME, _DIRECTORY | os.O_NOFOLLOW, dir_fd=parent))
+            except FileNotFoundError:
+                fd = None
+            except NotADirectoryError:  # a link, or something else that is not a directory
+                raise self._problem(os.lstat(DIRECTORY_NAME, dir_fd=parent)) or StorageError(
+                    f"the backups directory {self.directory} is not a directory") from None
+            if fd is None:
+                yield None
+                return
+            try:
+                problem = self._problem(os.fstat(fd))
+                if problem is not None:
+                    raise problem
+                yield fd
+            finally:
+                os.close(fd)
+        finally:
+            os.close(parent)
+
+    def _problem(self, info: os.stat_result) -> StorageError | None:
+        return layout.directory_problem(self.directory, info, what="backups directory", elsewhere=(
+            layout.move_aside_hint(self.directory, "the next backup makes a private one; move into it the backups "
+                                   "you want to keep")))
+
     def list(self) -> list[Backup]:
         """Every backup, newest first. Files that are not backups are ignored."""
-        found = []
         try:
-            entries = list(os.scandir(self.directory))
-        except FileNotFoundError:
-            return []
+            with self._held() as fd:
+                return [] if fd is None else self._list(fd)
+        except StorageError:
+            raise
         except OSError as exc:
             raise StorageError(f"cannot list the backups in {self.directory}: {exc.strerror}",
-                                 hint="check the directory's owner and mode (it should be yours, 0700)") from None
-        for entry in entries:
-            match = _FILE.match(entry.name)
-            if not match or not entry.is_file(follow_symlinks=False):
-                continue
-            taken = dt.datetime.strptime(match["id"].split(".")[0], _STAMP).replace(tzinfo=dt.timezone.utc)
-            found.append(Backup(match["id"], Path(entry.path), taken, int(match["rev"]), int(match["count"]),
-                                match["label"], entry.stat(follow_symlinks=False).st_size))
+                               hint="check the directory's owner and mode (it should be yours, 0700)") from None
+
+    def _list(self, fd: int) -> builtins.list[Backup]:
+        found = []
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                match = _FILE.fullmatch(entry.name)
+                if not match or not entry.is_file(follow_symlinks=False):
+                    continue  # links, pipes, devices and directories are never backups
+                taken = dt.datetime.strptime(match["id"].split(".")[0], _STAMP).replace(tzinfo=dt.timezone.utc)
+                found.append(Backup(match["id"], self.directory / entry.name, taken, int(match["rev"]),
+                                    int(match["count"]), match["label"], entry.stat(follow_symlinks=False).st_size))
         return sorted(found, key=lambda b: (b.taken, _sequence(b.id)), reverse=True)
+
+    def leftover_temp_files(self) -> builtins.list[str]:
+        """Names of temp files interrupted backups left in the directory."""
+        with self._held() as fd:
+            if fd is None:
+                return []
+            with os.scandir(fd) as entries:
+                return sorted(e.name for e in entries if files.TEMP_MARK in e.name)
 
     def newest(self, *, automatic_only: bool = False) -> Backup | None:
         for backup in self.list():
@@ -133,7 +199,10 @@ class BackupShelf:
 
     def read(self, backup: Backup) -> bytes:
         try:
-            data = files.read_regular(backup.path)
+            with self._held() as fd:
+                data = None if fd is None else self._read(fd, backup)
+        except StorageError:
+            raise
         except OSError as exc:
             raise BackupDamaged(f"cannot read the backup {backup.id}: {exc.strerror}",
                                 hint="pick another with 'taskvault backups'") from None
@@ -141,46 +210,73 @@ class BackupShelf:
             raise BackupNotFound(f"the backup {backup.id} is gone", hint="'taskvault backups' lists the backups")
         return data
 
+    @staticmethod
+    def _read(fd: int, backup: Backup) -> bytes | None:
+        try:
+            return files.read_regular(backup.path.name, dir_fd=fd)
+        except OSError as exc:
+            raise BackupDamaged(f"cannot read the backup {backup.id}: {exc.strerror}",
+                                hint="pick another with 'taskvault backups'") from None
+
     def take(self, data: bytes, *, revision: int, task_count: int, label: str,
              verify: Callable[[bytes], object]) -> Backup:
         """Write ``data`` as a new backup, durably, and check it reads back and decodes with ``verify``."""
         now = self._clock().astimezone(dt.timezone.utc)
+        try:
+            with self._held(create=True) as fd:
+                assert fd is not None
+                return self._take(fd, data, now, revision=revision, task_count=task_count, label=label,
+                                  verify=verify)
+        except StorageError:
+            raise
+        except OSError as exc:
+            raise SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}",
+                             hint=hint_for(exc)) from None
+
+    def _take(self, fd: int, data: bytes, now: dt.datetime, *, revision: int, task_count: int, label: str,
+              verify: Callable[[bytes], object]) -> Backup:
         backup_id = now.strftime(_STAMP)
-        taken = {b.id for b in self.list()}
+        taken = {b.id for b in self._list(fd)}
         sequence = 1
         while backup_id in taken:
             sequence += 1
             backup_id = f"{now.strftime(_STAMP)}.{sequence}"
-        path = self.directory / f"{backup_id}-r{revision}-n{task_count}-{label}.json"
+        name = f"{backup_id}-r{revision}-n{task_count}-{label}.json"
+        files.atomic_replace(Path(name), data, dir_fd=fd)
+        backup = Backup(backup_id, self.directory / name, now.replace(microsecond=0), revision, task_count, label,
+                        len(data))
         try:
-            files.make_private_directory(self.directory)
-            files.atomic_replace(path, data)
-        except OSError as exc:
-            raise SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}",
-                             hint=hint_for(exc)) from None
-        backup = Backup(backup_id, path, now.replace(microsecond=0), revision, task_count, label, len(data))
-        try:
-            if self.read(backup) != data:
+            if self._read(fd, backup) != data:
                 raise BackupDamaged(f"the backup {backup_id} did not read back as written",
                                     hint="the disk may be failing; check it")
             verify(data)
         except BaseException:
-            self._remove(backup)
+            self._remove(fd, backup)
             raise
         return backup
 
-    def rotate(self, retention: Retention) -> list[Backup]:
+    def rotate(self, retention: Retention) -> builtins.list[Backup]:
         """Remove the automatic backups the retention policy no longer keeps; return them."""
-        automatic = [b for b in self.list() if b.automatic]
-        kept = retention.keep(automatic, self._clock().astimezone(dt.timezone.utc))
-        removed = [b for b in automatic if b.id not in kept]
-        for backup in removed:
-            self._remove(backup)
-        return removed
-
-    def _remove(self, backup: Backup) -> None:
         try:
-            files.remove_durably(backup.path)
+            with self._held() as fd:
+                if fd is None:
+                    return []
+                automatic = [b for b in self._list(fd) if b.automatic]
+                kept = retention.keep(automatic, self._clock().astimezone(dt.timezone.utc))
+                removed = [b for b in automatic if b.id not in kept]
+                for backup in removed:
+                    self._remove(fd, backup)
+                return removed
+        except StorageError:
+            raise
+        except OSError as exc:
+            raise SaveFailed(f"could not rotate the backups in {self.directory}: {exc.strerror or exc}",
+                             hint=hint_for(exc)) from None
+
+    @staticmethod
+    def _remove(fd: int, backup: Backup) -> None:
+        try:
+            files.remove_durably(Path(backup.path.name), dir_fd=fd)
         except OSError as exc:
             raise SaveFailed(f"could not remove the old backup {backup.path}: {exc.strerror or exc}",
                              hint=hint_for(exc)) from None

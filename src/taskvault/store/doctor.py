@@ -16,7 +16,7 @@ import attrs
 
 from .. import codec
 from ..errors import InvalidValue, StorageError
-from . import files
+from . import files, layout
 
 if TYPE_CHECKING:
     from .journal_store import JournalStore
@@ -34,27 +34,45 @@ class Finding:
 
 
 def examine(store: JournalStore) -> list[Finding]:
-    """Every check, in the order a person would look."""
+    """Every check, in the order a person would look. Opens nothing that could make it wait."""
     directory = store.directory
-    if not directory.exists():
+    try:
+        os.lstat(directory)
+    except FileNotFoundError:
         return [Finding("ok", "store", f"there is no store in {directory} yet; the first change creates it")]
-    findings = [*_directory(directory), *_load(store), *_modes(store), *_temp_files(store), *_kept_aside(directory),
-                *_backups(store), _free_space(store), _lock_holder(store)]
+    except OSError:
+        pass  # a name too long, a parent that is a file: the directory check says what
+    findings = _directory(directory)
+    refused = any(f.level == "problem" for f in findings)  # then the store refuses to load, as just said
+    if refused and not os.path.isdir(directory):
+        return findings  # nothing inside to look at
+    findings += [*([] if refused else _load(store)), *_entries(store), *_temp_files(store), *_kept_aside(directory),
+                 *_backups(store), _free_space(store), _lock_holder(store)]
     return findings
 
 
 def _directory(directory: Path) -> list[Finding]:
     try:
+        layout.check_data_directory(directory)  # the store's own rule, not a copy of it
         info = os.stat(directory)
+    except StorageError as exc:
+        return [Finding("problem", "directory", exc.message, exc.hint or "")]
     except OSError as exc:
         return [Finding("problem", "directory", f"cannot look at {directory}: {exc.strerror}",
                         "check the path and its permissions")]
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return [Finding("problem", "directory", f"{directory} is writable by others (mode {info.st_mode & 0o777:o})",
-                        f"chmod 700 {directory}")]
-    if info.st_uid not in (os.geteuid(), 0):
-        return [Finding("problem", "directory", f"{directory} belongs to another user", "use a directory of your own")]
-    return [Finding("ok", "directory", f"{directory} (mode {info.st_mode & 0o777:o})")]
+    where = f"{directory} (mode {stat.S_IMODE(info.st_mode):o})"
+    if directory.is_symlink():
+        where += f", a link to {directory.resolve()}"
+    found = [Finding("ok", "directory", where)]
+    found += _readable_by_others(directory, info, "directory")
+    return found
+
+
+def _readable_by_others(path: Path, info: os.stat_result, subject: str) -> list[Finding]:
+    if not info.st_mode & 0o077:
+        return []
+    return [Finding("warning", subject, f"{path} can be read by others (mode {stat.S_IMODE(info.st_mode):o})",
+                    f"chmod 700 {layout.quoted(path)}")]
 
 
 def _load(store: JournalStore) -> list[Finding]:
@@ -83,27 +101,75 @@ def _load(store: JournalStore) -> list[Finding]:
     return found
 
 
-def _modes(store: JournalStore) -> list[Finding]:
+def _entries(store: JournalStore) -> list[Finding]:
+    """Each store file: a private regular file of yours, with no other name (hard link) anywhere."""
     found = []
-    for path in (store.snapshot_path, store.journal_path, store.directory / "tasks.lock"):
+    for path in (store.snapshot_path, store.journal_path, store.directory / layout.LOCK_NAME):
         try:
             info = os.lstat(path)
         except FileNotFoundError:
             continue
-        if stat.S_ISLNK(info.st_mode):
-            found.append(Finding("problem", "permissions", f"{path.name} is a symbolic link",
-                                 "replace the link with the file it points to"))
-        elif info.st_mode & 0o077:
-            found.append(Finding("warning", "permissions", f"{path.name} can be read by others "
-                                 f"(mode {info.st_mode & 0o777:o})", f"chmod 600 {path}"))
+        except OSError as exc:
+            found.append(Finding("problem", "permissions", f"cannot look at {path.name}: {exc.strerror}",
+                                 "check the data directory's permissions"))
+            continue
+        found += _entry(path, info)
     return found or [Finding("ok", "permissions", "the store files are private (0600)")]
+
+
+def _entry(path: Path, info: os.stat_result) -> list[Finding]:
+    mode = info.st_mode
+    lock = path.name == layout.LOCK_NAME
+    if stat.S_ISLNK(mode):
+        return [Finding("problem", "permissions", f"{path.name} is a symbolic link; taskvault does not follow it",
+                        f"rm {layout.quoted(path)} (the lock holds no data)" if lock
+                        else "replace the link with the file it points to")]
+    if not stat.S_ISREG(mode):
+        then = ("it holds no data, and taskvault makes a new one" if lock
+                else "then restore a backup, or start an empty store")
+        return [Finding("problem", "permissions", f"{path.name} is {files.kind_of(mode)}, not a regular file",
+                        layout.move_aside_hint(path, then))]
+    found = []
+    if info.st_uid not in (os.geteuid(), 0):
+        found.append(Finding("problem", "permissions", f"{path.name} belongs to another user (uid {info.st_uid})",
+                             f"as root: chown {_user_name()} {layout.quoted(path)}"))
+    if mode & 0o077:
+        found.append(Finding("warning", "permissions", f"{path.name} can be read by others "
+                             f"(mode {stat.S_IMODE(mode):o})", f"chmod 600 {layout.quoted(path)}"))
+    if info.st_nlink > 1 and not lock:
+        # The journal is appended to in place: every other name of it changes with it.
+        effect = ("changes with every change saved" if path.name == layout.JOURNAL_NAME
+                  else "is a copy taskvault no longer updates once it replaces the file")
+        found.append(Finding("warning", "permissions", f"{path.name} has {info.st_nlink - 1} other name(s) "
+                             f"(a hard link), which {effect}", f"find it with: find {layout.quoted(_mount_of(path))} "
+                             f"-xdev -samefile {layout.quoted(path)}; remove it, or copy the file instead of linking it"))
+    return found
+
+
+def _user_name() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def _mount_of(path: Path) -> Path:
+    """The mount point of the file system ``path`` is on: where its other names (hard links) can be."""
+    here = path.parent
+    while not os.path.ismount(here) and here != here.parent:
+        here = here.parent
+    return here
 
 
 def _temp_files(store: JournalStore) -> list[Finding]:
     targets = [store.snapshot_path, store.journal_path]
     left = [e.name for e in os.scandir(store.directory) if any(files.is_temp_of(e.name, t) for t in targets)]
-    if store.backups.directory.is_dir():
-        left += [f"backups/{e.name}" for e in os.scandir(store.backups.directory) if files.TEMP_MARK in e.name]
+    try:
+        left += [f"backups/{name}" for name in store.backups.leftover_temp_files()]
+    except (StorageError, OSError):
+        pass  # the backups check reports what is wrong with that directory
     if not left:
         return [Finding("ok", "temp files", "none left over")]
     return [Finding("warning", "temp files", f"{len(left)} left by an interrupted save: {', '.join(sorted(left))}",
@@ -131,8 +197,9 @@ def _backups(store: JournalStore) -> list[Finding]:
             codec.decode_snapshot(store.backups.read(backup))
         except (codec.FormatError, InvalidValue, StorageError) as exc:
             found.append(Finding("problem", "backups", f"backup {backup.id} is damaged: {exc}",
-                                 f"it will not be used; remove it: rm {backup.path}"))
-    good = len(backups) - len(found)
+                                 f"it will not be used; remove it: rm {layout.quoted(backup.path)}"))
+    found += _readable_by_others(store.backups.directory, os.lstat(store.backups.directory), "backups")
+    good = len(backups) - len([f for f in found if f.level == "problem"])
     newest = backups[0]
     found.insert(0, Finding("ok" if good else "problem", "backups",
                             f"{good} of {len(backups)} verified; newest {newest.id} ({newest.revision_text})",
@@ -141,7 +208,8 @@ def _backups(store: JournalStore) -> list[Finding]:
 
 
 def _free_space(store: JournalStore) -> Finding:
-    size = sum(p.stat().st_size for p in (store.snapshot_path, store.journal_path) if p.exists())
+    sizes = [os.lstat(p) for p in (store.snapshot_path, store.journal_path) if os.path.lexists(p)]
+    size = sum(info.st_size for info in sizes if stat.S_ISREG(info.st_mode))
     needed = max(MIN_FREE_BYTES, 2 * size)
     free = shutil.disk_usage(store.directory).free
     text = f"{free / 2**20:,.0f} MiB free on the store's disk"
@@ -152,7 +220,7 @@ def _free_space(store: JournalStore) -> Finding:
 
 
 def _lock_holder(store: JournalStore) -> Finding:
-    lock = store.directory / "tasks.lock"
+    lock = store.directory / layout.LOCK_NAME
     try:
         inode = os.lstat(lock).st_ino
     except FileNotFoundError:

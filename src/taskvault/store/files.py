@@ -2,6 +2,11 @@
 
 Every function raises OSError and leaves no temp file behind; callers translate. A
 failed fsync is never retried: the data it covered is treated as lost.
+
+Nothing is opened through a symbolic link, and nothing is opened in a way that could wait: a
+named pipe or a device where a store file should be is refused, checked on the open descriptor.
+Functions that take ``dir_fd`` resolve a single name against a directory held open by
+descriptor, so no link swapped into the path can lead them outside that directory.
 """
 
 from __future__ import annotations
@@ -14,6 +19,24 @@ from pathlib import Path
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 TEMP_MARK = ".tmp-"
+
+
+class NotRegularFile(OSError):
+    """An entry that is not a regular file (a directory, a named pipe, a device, a socket) was not read."""
+
+    def __init__(self, path: Path | str, mode: int) -> None:
+        code = errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
+        super().__init__(code, f"it is {kind_of(mode)}, not a regular file", str(path))
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISLNK, "a symbolic link"), (stat.S_ISREG, "a regular file"))
+
+
+def kind_of(mode: int) -> str:
+    """What a file of this st_mode is, in words."""
+    return next((name for test, name in _KINDS if test(mode)), "a file of an unknown kind")
 
 
 def temp_name(target: Path) -> Path:
@@ -34,8 +57,11 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def fsync_directory(directory: Path) -> None:
-    """Make the directory's entries (a rename, a new file) durable."""
+def fsync_directory(directory: Path, *, dir_fd: int | None = None) -> None:
+    """Make the directory's entries (a rename, a new file) durable; with ``dir_fd``, that directory's."""
+    if dir_fd is not None:
+        os.fsync(dir_fd)
+        return
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
@@ -43,26 +69,30 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_replace(target: Path, data: bytes) -> None:
+def atomic_replace(target: Path, data: bytes, *, dir_fd: int | None = None) -> None:
     """Replace ``target`` with ``data``: exclusive 0600 temp file, write, fsync, rename, fsync dir.
 
     Before the rename, any failure removes the temp file and leaves ``target`` untouched.
     After it, a failed directory fsync raises too: the new content is then what every reader
-    sees, but a power loss may bring the old one back. Callers must allow for both.
+    sees, but a power loss may bring the old one back. Callers must allow for both. With
+    ``dir_fd``, ``target`` is a name in that directory.
     """
     temp = temp_name(target)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE, dir_fd=dir_fd)
     try:
         try:
             write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, target)
+        if dir_fd is None:
+            os.replace(temp, target)
+        else:
+            os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
-        _remove_quietly(temp)
+        _remove_quietly(temp, dir_fd)
         raise
-    fsync_directory(target.parent)
+    fsync_directory(target.parent, dir_fd=dir_fd)
 
 
 class UndoFailed(OSError):
@@ -131,14 +161,12 @@ def write_mark(fd: int, mark: bytes, *, durably: bool = False) -> None:
 
 
 def read_head(path: Path, size: int) -> bytes:
-    """The first ``size`` bytes of a regular file, without following a link or blocking; b"" if it is missing."""
+    """The first ``size`` bytes of a regular file (see open_regular); b"" if it is missing."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_regular(path)
     except FileNotFoundError:
         return b""
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
         return os.pread(fd, size, 0)
     finally:
         os.close(fd)
@@ -152,38 +180,65 @@ def truncate(fd: int, end: int, *, durably: bool = False) -> None:
 
 
 def ensure_private_directory(directory: Path) -> list[Path]:
-    """Create the directory with mode 0700 if it is missing; return the directories created.
+    """Create the directory, and each missing parent, with mode 0700; return the directories created.
 
-    Their entries are not durable yet: fsync each one's parent before relying on them.
+    Every one is private whatever the umask: a parent left 0777 would let another user move the
+    store away or plant a link in its place. Their entries are not durable yet: fsync each one's
+    parent before relying on them.
     """
     created = []
     path = directory
     while not os.path.lexists(path) and path != path.parent:
         created.append(path)
         path = path.parent
-    if created:
+    for missing in reversed(created):
         try:
-            os.makedirs(directory, mode=DIR_MODE)
+            os.mkdir(missing, DIR_MODE)
         except FileExistsError:
-            pass  # another process created it meanwhile
-        os.chmod(directory, DIR_MODE)  # makedirs' mode is filtered by the umask
+            continue  # another process created it meanwhile; it is theirs to set up
+        os.chmod(missing, DIR_MODE)  # mkdir's mode is filtered by the umask
     return created[::-1]
 
 
-def read_regular(path: Path, *, limit: int | None = None) -> bytes | None:
-    """Read a whole regular file without following a symlink; None if it does not exist.
+def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MODE, *,
+                 dir_fd: int | None = None) -> int:
+    """Open a regular file without following a symbolic link and without waiting.
+
+    A named pipe would block the open (or the first read) for ever, and a device is not a file of
+    ours: both are refused with NotRegularFile, checked with fstat on the descriptor itself, so
+    nothing swapped in after a check can slip through. A symbolic link raises OSError(ELOOP).
+    The descriptor returned is in blocking mode again.
+    """
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # opened for writing, a named pipe no one reads says "no such device"
+            info = os.lstat(path, dir_fd=dir_fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise NotRegularFile(path, info.st_mode) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(path, info.st_mode)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: Path | str, *, dir_fd: int | None = None, limit: int | None = None) -> bytes | None:
+    """Read a whole regular file (see open_regular); None if it does not exist.
 
     A file of more than ``limit`` bytes raises EFBIG before any of it is read.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = open_regular(path, dir_fd=dir_fd)
     except FileNotFoundError:
         return None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
-        if limit is not None and info.st_size > limit:
+        if limit is not None and os.fstat(fd).st_size > limit:
             raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
         chunks = []
         left = limit + 1 if limit is not None else -1
@@ -198,6 +253,38 @@ def read_regular(path: Path, *, limit: int | None = None) -> bytes | None:
         os.close(fd)
 
 
+def open_directory(path: Path | str, *, dir_fd: int | None = None, follow: bool = True) -> int:
+    """Open a directory to resolve names against; with ``follow=False``, never through a link.
+
+    Anything but a directory fails with NotADirectoryError, without opening it (so a named pipe
+    cannot make this wait); so does a link when ``follow`` is False.
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    return os.open(path, flags, dir_fd=dir_fd)
+
+
+def open_private_subdirectory(name: str, parent_fd: int, *, create: bool) -> int:
+    """Open the directory ``name`` in ``parent_fd`` (never through a link), first making it, 0700 and
+    durably, if ``create`` and it is missing. Raises FileNotFoundError if it is missing otherwise."""
+    try:
+        return open_directory(name, dir_fd=parent_fd, follow=False)
+    except FileNotFoundError:
+        if not create:
+            raise
+    try:
+        os.mkdir(name, DIR_MODE, dir_fd=parent_fd)
+    except FileExistsError:
+        return open_directory(name, dir_fd=parent_fd, follow=False)  # another process made it meanwhile
+    fd = open_directory(name, dir_fd=parent_fd, follow=False)
+    try:
+        os.fchmod(fd, DIR_MODE)  # mkdir's mode is filtered by the umask
+        os.fsync(parent_fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def remove_temp_files(directory: Path, targets: list[Path]) -> list[str]:
     """Remove leftover temp files of crashed saves; call only while holding the store lock."""
     removed = []
@@ -208,30 +295,20 @@ def remove_temp_files(directory: Path, targets: list[Path]) -> list[str]:
     return removed
 
 
-def _remove_quietly(path: Path) -> None:
+def _remove_quietly(path: Path, dir_fd: int | None = None) -> None:
     try:
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
     except OSError:
         pass
 
 
-def remove_durably(path: Path) -> None:
-    """Remove a file and make its removal durable."""
-    os.unlink(path)
-    fsync_directory(path.parent)
+def remove_durably(path: Path, *, dir_fd: int | None = None) -> None:
+    """Remove a file (a link itself, never what it points to) and make its removal durable."""
+    os.unlink(path, dir_fd=dir_fd)
+    fsync_directory(path.parent, dir_fd=dir_fd)
 
 
 def keep_aside(path: Path, aside: Path) -> None:
     """Give ``path`` a second name ``aside`` (a hard link), durably; ``path`` itself is untouched."""
     os.link(path, aside, follow_symlinks=False)
     fsync_directory(aside.parent)
-
-
-def make_private_directory(directory: Path) -> None:
-    """Create one private directory inside an existing one, durably (nothing if it exists)."""
-    try:
-        os.mkdir(directory, DIR_MODE)
-    except FileExistsError:
-        return
-    os.chmod(directory, DIR_MODE)
-    fsync_directory(directory.parent)

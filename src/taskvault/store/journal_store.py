@@ -44,14 +44,12 @@ from ..errors import (
     StoreUnreadable,
     StoreUnsafe,
 )
-from . import files
+from . import files, layout
 from .backups import Backup, BackupShelf, Retention
 from .hints import hint_for
+from .layout import JOURNAL_NAME, LOCK_NAME, SNAPSHOT_NAME
 from .lock import StoreLock, parse_mark
 
-SNAPSHOT_NAME = "tasks.json"
-JOURNAL_NAME = "tasks.journal"
-LOCK_NAME = "tasks.lock"
 #: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
 COMPACT_MIN_BYTES = 256 * 1024
 
@@ -252,9 +250,8 @@ class JournalStore:
         if exc.errno == errno.ELOOP:
             return StoreUnsafe(f"{path} is a symbolic link; taskvault does not follow links for its files",
                                hint="replace the link with the file it points to")
-        if exc.errno == errno.EISDIR:
-            return StoreUnreadable(f"cannot load {path}: it is not a regular file",
-                                   hint="move it aside; taskvault keeps its data in a plain file there")
+        if isinstance(exc, files.NotRegularFile):
+            return self._unreadable(path, exc.strerror)
         if exc.errno == errno.EFBIG:
             return self._unreadable(path, f"it is larger than the {codec.MAX_FILE_BYTES >> 20} MiB a taskvault "
                                           "file can be")
@@ -484,16 +481,19 @@ class JournalStore:
     def _open_journal(self, *, writable: bool = True) -> int | None:
         """Open the journal; for writing (the writer's, kept as ``_journal_fd``), or for one read."""
         try:
+            # O_NONBLOCK: a named pipe or device put in its place must not make this wait.
             fd = os.open(self.journal_path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_NOFOLLOW | os.O_NONBLOCK
-                         | os.O_CLOEXEC)
+                         | os.O_NOCTTY | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
         except OSError as exc:
             self._read(self.journal_path)  # raises the same error a reader would see
             raise self._save_failed(self.journal_path, exc) from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
             os.close(fd)
-            raise self._unreadable(self.journal_path, "it is not a regular file")
+            raise self._unreadable(self.journal_path, f"it is {files.kind_of(mode)}, not a regular file")
+        os.set_blocking(fd, True)
         if writable:
             self._journal_fd = fd
         return fd
@@ -821,26 +821,11 @@ class JournalStore:
     # -- the directory --------------------------------------------------------------------
 
     def _check_directory(self, *, must_exist: bool) -> bool:
-        """Refuse a data directory other users could write to; return whether it exists."""
-        try:
-            info = os.stat(self.directory)
-        except FileNotFoundError:
-            if must_exist:
-                raise StorageError(f"the data directory {self.directory} does not exist") from None
-            return False
-        except OSError as exc:
-            raise StorageError(f"cannot use the data directory {self.directory}: {exc.strerror}",
-                               hint="check the path given by --data-dir or TASKVAULT_DATA_DIR") from None
-        if not stat.S_ISDIR(info.st_mode):
-            raise StorageError(f"the data directory {self.directory} is not a directory",
-                               hint="give --data-dir a directory, or move the file aside")
-        if info.st_mode & stat.S_IWOTH:
-            raise StoreUnsafe(f"the data directory {self.directory} is writable by other users",
-                              hint=f"use a private directory, or run: chmod o-w {self.directory}")
-        if info.st_uid not in (os.geteuid(), 0):
-            raise StoreUnsafe(f"the data directory {self.directory} belongs to another user",
-                              hint="use a directory of your own with --data-dir")
-        return True
+        """Refuse a data directory that breaks the directory rule (store/layout.py); return whether it exists."""
+        exists = layout.check_data_directory(self.directory)
+        if must_exist and not exists:
+            raise StorageError(f"the data directory {self.directory} does not exist")
+        return exists
 
     def _ensure_directory(self) -> None:
         try:

@@ -6,6 +6,7 @@ import errno
 import functools
 import os
 import re
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +14,10 @@ from typing import BinaryIO
 
 import attrs
 
-from ..errors import StorageError, StoreLocked, StoreReadOnly
+from ..errors import StorageError, StoreLocked, StoreReadOnly, StoreUnsafe
 from . import files
-from .files import FILE_MODE
+from .files import FILE_MODE, kind_of
+from .layout import move_aside_hint, quoted
 
 try:
     import fcntl
@@ -128,10 +130,20 @@ class StoreLock:
         if self._file is not None and (self._writable or not for_writing):
             return True
         self._drop_file()
+        # O_NONBLOCK: a named pipe or device in its place must not make this wait.
+        flags = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | flags, FILE_MODE)
             self._writable = True
+        except IsADirectoryError:
+            raise self._not_regular(stat.S_IFDIR) from None
         except OSError as exc:
+            if exc.errno == errno.ENXIO:  # a socket (or a device with nothing behind it)
+                raise self._not_regular(os.lstat(self.path).st_mode) from None
+            if exc.errno == errno.ELOOP:
+                raise StoreUnsafe(f"the lock file {self.path} is a symbolic link; taskvault does not follow "
+                                  "links for its files", hint="remove the link (it holds no data): rm "
+                                  f"{quoted(self.path)}") from exc
             if exc.errno == errno.EROFS and for_writing:
                 raise StoreReadOnly(f"the store in {self.path.parent} is on a read-only file system: it can be "
                                     "read but not changed",
@@ -141,15 +153,24 @@ class StoreLock:
                 raise StorageError(f"cannot open the lock file {self.path}: {exc.strerror}",
                                    hint="check that the data directory is writable") from exc
             try:  # a reader on read-only media: a lock file that is there still keeps writers out
-                fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                fd = os.open(self.path, os.O_RDONLY | flags)
             except FileNotFoundError:
                 return False  # and with none, no writer can be there either: it could not make one
             except OSError as again:
                 raise StorageError(f"cannot open the lock file {self.path}: {again.strerror}",
                                    hint="check that the data directory is readable") from again
             self._writable = False
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # checked on the descriptor: a lock on a device excludes no one
+            os.close(fd)
+            raise self._not_regular(mode)
+        os.set_blocking(fd, True)
         self._file = os.fdopen(fd, "r+b" if self._writable else "rb", buffering=0)
         return True
+
+    def _not_regular(self, mode: int) -> StorageError:
+        return StorageError(f"the lock file {self.path} is {kind_of(mode)}, not a regular file",
+                            hint=move_aside_hint(self.path, "it holds no data, and taskvault makes a new one"))
 
     def _drop_file(self) -> None:
         if self._file is not None:
@@ -231,8 +252,19 @@ class StoreLock:
         return parse_mark(self._own_mark())
 
     def read_mark(self) -> bytes:
-        """The mark's bytes as a reader sees them now, without locking or creating anything (b"": no lock file)."""
-        return files.read_head(self.path, _MARK_BYTES)
+        """The mark's bytes as a reader sees them now, without locking or creating anything.
+
+        b"" when there is no mark to read: no lock file, or something no writer can lock (a link, a
+        pipe, a device; writers refuse it), so that no write can be under way either.
+        """
+        try:
+            return files.read_head(self.path, _MARK_BYTES)
+        except files.NotRegularFile:
+            return b""
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return b""
+            raise
 
     def _own_mark(self) -> bytes:
         assert self._file is not None
