@@ -189,6 +189,50 @@ class TestBackups:
         assert [b.label for b in backups] == ["hourly", "hourly"]
         assert [b.revision for b in backups] == [8, 6]  # the newest two; older ones rotated away
 
+    def test_latest_means_the_newest_revision_not_the_newest_clock(self, data_dir: Path) -> None:
+        """A backup taken under a clock set to 2030 is not "latest" once later revisions are backed up, and
+        does not stop hourly backups."""
+        clock = [dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)]
+        session = Session(data_dir, clock=lambda: clock[0], retention=Retention(last=2, daily=0, weekly=0))
+        session.service._clock = lambda: clock[0]
+        assert session.run("add First") == 0 and session.run("backup hourly-ish") == 0
+        assert session.run("backup") == 0
+        clock[0] = NOW
+        assert session.run("add Second") == 0 and session.run("backup") == 0
+        shelf = session.service.store.backups
+        # "add Second" took an hourly backup: the store's only earlier time (its first change) was in the future.
+        assert [(b.revision, b.label) for b in shelf.list()] == [(2, "manual"), (2, "hourly"), (1, "manual"),
+                                                                  (1, "hourly-ish")]
+        assert shelf.find("latest").revision == 2 and shelf.find("latest").taken.year == 2026
+
+    def test_a_compaction_that_fails_after_its_backup_still_rotates(self, data_dir: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+        """The compaction's backup is written, then the snapshot's replace fails: the change is kept (a warning),
+        and rotation still removes the automatic backups the policy no longer keeps."""
+        clock = [NOW]
+        session = Session(data_dir, clock=lambda: clock[0], retention=Retention(last=1, daily=0, weekly=0))
+        for n in range(3):
+            clock[0] += dt.timedelta(minutes=1)
+            assert session.run(f"add Task{n}") == 0
+        with session.service.store.locked():
+            for _ in range(2):
+                clock[0] += dt.timedelta(minutes=1)
+                session.service.store.backup(session.service.tasks, "hourly")
+        assert len(session.service.store.backups.list()) == 2
+        monkeypatch.setattr("taskvault.store.journal_store.COMPACT_MIN_BYTES", 0)
+        real_replace = files.atomic_replace
+
+        def snapshot_fails(target: Path, data: bytes, **kwargs: object) -> None:
+            if target.name == "tasks.json":
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            real_replace(target, data, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(files, "atomic_replace", snapshot_fails)
+        clock[0] += dt.timedelta(minutes=1)
+        assert session.run("add Kept") == 0
+        assert "could not compact" in session.err.getvalue()
+        assert [b.label for b in session.service.store.backups.list()] == ["compaction"]
+
     def test_retention_keeps_last_daily_weekly(self) -> None:
         def backup(days_ago: float) -> Backup:
             taken = NOW - dt.timedelta(days=days_ago)

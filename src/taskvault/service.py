@@ -127,15 +127,21 @@ class TaskService:
 
     def _after_change(self, tasks: TaskList) -> None:
         """Housekeeping once a change is durable and applied: its failures are warnings, never errors."""
+        backed_up = False
         try:
             if self._store.compaction_due():
-                self._store.compact(tasks)  # takes a backup first
-                self._store.rotate_backups()
+                backed_up = True  # compact takes a backup first, and a later step may still fail
+                self._store.compact(tasks)
             elif self._store.backup_due(tasks):
                 self._store.backup(tasks, "hourly")
-                self._store.rotate_backups()
+                backed_up = True
         except StorageError as exc:
             self.warnings.append(exc)
+        if backed_up:  # rotation keeps the backups bounded even when the compaction after the backup failed
+            try:
+                self._store.rotate_backups()
+            except StorageError as exc:
+                self.warnings.append(exc)
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""

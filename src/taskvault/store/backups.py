@@ -68,7 +68,7 @@ class Retention:
     weekly: int = 4
 
     def keep(self, backups: list[Backup], now: dt.datetime) -> set[str]:
-        newest_first = sorted(backups, key=lambda b: b.taken, reverse=True)
+        newest_first = sorted(backups, key=_newest_first_key, reverse=True)
         kept = {b.id for b in newest_first[: self.last]}
         today = now.date()
         days: set[dt.date] = set()
@@ -162,7 +162,7 @@ class BackupShelf:
                 taken = dt.datetime.strptime(match["id"].split(".")[0], _STAMP).replace(tzinfo=dt.timezone.utc)
                 found.append(Backup(match["id"], self.directory / entry.name, taken, int(match["rev"]),
                                     int(match["count"]), match["label"], entry.stat(follow_symlinks=False).st_size))
-        return sorted(found, key=lambda b: (b.taken, _sequence(b.id)), reverse=True)
+        return sorted(found, key=_newest_first_key, reverse=True)
 
     def leftover_temp_files(self) -> builtins.list[str]:
         """Names of temp files interrupted backups left in the directory."""
@@ -280,6 +280,12 @@ class BackupShelf:
         except OSError as exc:
             raise SaveFailed(f"could not remove the old backup {backup.path}: {exc.strerror or exc}",
                              hint=hint_for(exc)) from None
+
+
+def _newest_first_key(backup: Backup) -> tuple[int, dt.datetime, int]:
+    """Newest means the latest revision of the store, then the latest time: a clock set wrong (a backup
+    dated 2030) must not make an old backup "the latest" that restore picks and rotation always keeps."""
+    return backup.revision, backup.taken, _sequence(backup.id)
 
 
 def _sequence(backup_id: str) -> int:

@@ -755,7 +755,9 @@ class JournalStore:
                 self._last_automatic_backup = first.at
             else:
                 return False
-        return self._clock() - self._last_automatic_backup >= BACKUP_INTERVAL
+        since = self._clock() - self._last_automatic_backup
+        # A backup dated in the future (taken under a clock set wrong) must not put the next one off for ever.
+        return since >= BACKUP_INTERVAL or since < dt.timedelta(0)
 
     def rotate_backups(self) -> list[Backup]:
         """Remove the automatic backups the retention policy no longer keeps."""
