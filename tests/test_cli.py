@@ -56,6 +56,9 @@ class TestExitCodes:
         (["add", "x", "--due", "someday"], 1, "not a date"),
         (["show", "-3"], 1, "not a task id"),
         (["show", "99999999999999999999999"], 1, "not a task id"),
+        (["history", "--limit", "\u00b2"], 1, "is not a number of changes"),
+        (["undo", "\u0663"], 1, "is not a number of steps"),
+        (["redo", "9" * 5000], 1, "is not a number of steps"),
         (["add", " "], 1, "needs a title"),
         (["add", "x" * 501], 1, "the most is 500"),
         (["edit", "1"], 1, "nothing to change"),
@@ -90,6 +93,9 @@ class TestExitCodes:
         assert result.code == 2 and "TASKVAULT_LOCK_TIMEOUT" in result.err
         result = tv("list", env={"TASKVAULT_DATA_DIR": ""})
         assert result.code == 2 and "TASKVAULT_DATA_DIR is set but empty" in result.err
+        for keep in ("last=\u00b2", "daily=" + "9" * 5000, "weekly=\u0661"):  # int() would refuse what isdigit() took
+            result = tv("list", env={"TASKVAULT_BACKUP_KEEP": keep})
+            assert result.code == 2 and result.err.startswith("error: TASKVAULT_BACKUP_KEEP must look like"), result
 
     def test_version_and_help(self, tv) -> None:
         """--version, help, help CMD and CMD --help all work without a store."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import attrs
 
-from ..errors import UsageError
+from ..commands.values import parse_count
+from ..errors import InvalidValue, UsageError
 from ..store.backups import Retention
 
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -112,10 +113,14 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
     values: dict[str, int] = {}
     for part in raw.split(","):
         name, _, number = part.strip().partition("=")
-        if name not in ("last", "daily", "weekly") or not number.isdigit() or int(number) > 10_000 or name in values:
+        try:
+            if name not in ("last", "daily", "weekly") or name in values:
+                raise InvalidValue(name)
+            values[name] = parse_count(number, "", lowest=0, highest=10_000)
+        except InvalidValue:
             raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {raw!r}",
-                             hint="each of last, daily and weekly at most once, with a whole number from 0")
-        values[name] = int(number)
+                             hint="each of last, daily and weekly at most once, with a whole number from 0 to "
+                                  "10000") from None
     if values.get("last", 1) < 1:
         raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1", hint="the newest backup is always kept")
     return Retention(**values)

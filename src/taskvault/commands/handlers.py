@@ -25,7 +25,7 @@ from .results import (
     TasksChanged,
     TaskTable,
 )
-from .values import parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
+from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
 
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
@@ -137,11 +137,11 @@ def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
 def _count(args: ParsedArgs, verb: str) -> int:
     if not args.positionals:
         return 1
-    text = args.positionals[0]
-    if not text.isdigit() or not 1 <= int(text) <= HISTORY_LIMIT:
-        raise InvalidValue(f"{verb}: {text!r} is not a number of steps",
-                           hint=f"give a whole number from 1 to {HISTORY_LIMIT}, or nothing for one step")
-    return int(text)
+    try:
+        return parse_count(args.positionals[0], "a number of steps", lowest=1, highest=HISTORY_LIMIT)
+    except InvalidValue as error:
+        raise InvalidValue(f"{verb}: {error.message}",
+                           hint=f"give a whole number from 1 to {HISTORY_LIMIT}, or nothing for one step") from None
 
 
 def _run_reversal(ctx: Context, args: ParsedArgs, verb: str) -> Reverted | Declined:
@@ -176,10 +176,10 @@ def run_redo(ctx: Context, args: ParsedArgs) -> Reverted | Declined:
 def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
     limit = 20
     if args["limit"] is not None:
-        if not args["limit"].isdigit() or int(args["limit"]) < 1:
-            raise InvalidValue(f"history: --limit {args['limit']!r} is not a number of changes",
-                               hint="give a whole number from 1")
-        limit = int(args["limit"])
+        try:
+            limit = parse_count(args["limit"], "a number of changes", lowest=1, highest=HISTORY_LIMIT)
+        except InvalidValue as error:
+            raise InvalidValue(f"history: --limit {error.message}", hint=error.hint) from None
     task_id = parse_id(args["task"]) if args["task"] is not None else None
     tasks = ctx.service.tasks
     steps = [s for s in tasks.history if task_id is None or task_id in s.touched]

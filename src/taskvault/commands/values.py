@@ -12,6 +12,8 @@ from ..errors import InvalidValue
 PRIORITY_WORDS = ("low", "medium", "high", "none")
 _ID = re.compile(r"^[1-9][0-9]{0,17}$")
 _RANGE = re.compile(r"^([1-9][0-9]{0,17})-([1-9][0-9]{0,17})$")
+#: A count as typed: ASCII digits only (str.isdigit() also takes '²', which int() refuses), and few of them.
+_COUNT = re.compile(r"[0-9]{1,9}")
 MAX_IDS = 10_000
 
 _ID_HINT = "task ids are whole numbers from 1 up, such as 3, 3,4 or 3-6; 'taskvault list' shows them"
@@ -21,6 +23,13 @@ def parse_id(text: str) -> int:
     if not _ID.match(text):
         raise InvalidValue(f"{text!r} is not a task id", hint=_ID_HINT)
     return int(text)
+
+
+def parse_count(text: str, what: str, *, lowest: int, highest: int) -> int:
+    """A whole number from ``lowest`` to ``highest``, or InvalidValue saying ``what`` it should be."""
+    if _COUNT.fullmatch(text) and lowest <= int(text) <= highest:
+        return int(text)
+    raise InvalidValue(f"{text!r} is not {what}", hint=f"give a whole number from {lowest} to {highest}")
 
 
 def parse_ids(words: tuple[str, ...] | list[str]) -> list[int]:
