@@ -7,6 +7,36 @@ callers that only know the builtins still catch them sensibly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from .limits import MAX_LISTED_IDS, MAX_QUOTED_CHARS
+
+
+def shown(value: str, *, quote: bool = True) -> str:
+    """A value the user gave, for a message: quoted (and so escaped) unless told not to, and only
+    its start when it is long."""
+    if len(value) > MAX_QUOTED_CHARS:
+        start = value[:MAX_QUOTED_CHARS]
+        return (repr(start) if quote else start) + f"… ({len(value):,} characters)"
+    return repr(value) if quote else value
+
+
+def describe_ids(task_ids: Iterable[int], separator: str = ", ") -> str:
+    """Ids for a message, in order, runs of three or more as ranges, the first few and the count.
+
+    ``[5, 6, …, 9999]`` → ``5-9999 (9995 in all)``; a short list is given whole: ``8, 9``.
+    """
+    ids = sorted(set(task_ids))
+    runs: list[str] = []
+    start = 0
+    for index in range(1, len(ids) + 1):
+        if index == len(ids) or ids[index] != ids[index - 1] + 1:
+            first, last = ids[start], ids[index - 1]
+            runs += [f"{first}-{last}"] if last - first >= 2 else [str(i) for i in range(first, last + 1)]
+            start = index
+    text = separator.join(runs[:MAX_LISTED_IDS]) + (f"{separator}…" if len(runs) > MAX_LISTED_IDS else "")
+    return text if len(ids) <= 2 else f"{text} ({len(ids)} in all)"
+
 
 class TaskvaultError(Exception):
     """Base of every error taskvault raises on purpose."""
@@ -52,7 +82,7 @@ class TaskNotFound(UserError, LookupError):
         if len(task_ids) == 1:
             message = f"no task with id {task_ids[0]}"
         else:
-            message = "no tasks with ids " + ", ".join(str(i) for i in task_ids)
+            message = "no tasks with ids " + describe_ids(task_ids)
         super().__init__(message, hint="run 'taskvault list --all' to see the ids in use")
 
 

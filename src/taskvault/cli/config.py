@@ -10,7 +10,7 @@ from pathlib import Path
 import attrs
 
 from ..commands.values import parse_count
-from ..errors import InvalidValue, UsageError
+from ..errors import InvalidValue, UsageError, shown
 from ..store.backups import Retention
 
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -62,7 +62,7 @@ def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
         elif token in ("--help", "-h") and not rest:
             found["help"] = True
         elif token.startswith("--") and not rest:
-            raise UsageError(f"unknown option {token}", hint="run 'taskvault --help' for the options")
+            raise UsageError(f"unknown option {shown(token, quote=False)}", hint="run 'taskvault --help' for the options")
         else:
             rest.append(token)
     options = GlobalOptions(**found)  # type: ignore[arg-type]
@@ -96,7 +96,7 @@ def lock_timeout(env: Mapping[str, str]) -> float:
     except ValueError:
         value = math.nan
     if not (0 <= value <= 3600):
-        raise UsageError(f"TASKVAULT_LOCK_TIMEOUT must be a number of seconds from 0 to 3600, not {raw!r}")
+        raise UsageError(f"TASKVAULT_LOCK_TIMEOUT must be a number of seconds from 0 to 3600, not {shown(raw)}")
     return value
 
 
@@ -118,9 +118,10 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
                 raise InvalidValue(name)
             values[name] = parse_count(number, "", lowest=0, highest=10_000)
         except InvalidValue:
-            raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {raw!r}",
+            raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {shown(raw)}",
                              hint="each of last, daily and weekly at most once, with a whole number from 0 to "
                                   "10000") from None
     if values.get("last", 1) < 1:
         raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1", hint="the newest backup is always kept")
     return Retention(**values)
+

@@ -30,6 +30,7 @@ from ..domain.query import Show
 from ..domain.recovery import describe, effect_line
 from ..domain.task import Priority, Task
 from ..errors import TaskvaultError
+from ..limits import MAX_MESSAGE_CHARS
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -315,8 +316,14 @@ def _size(size: int) -> str:
     return f"{size / 2**20:.1f} MiB"
 
 
+def _bounded(text: str) -> str:
+    """A message of at most MAX_MESSAGE_CHARS: the last guard for one that quotes too much."""
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
+
+
 def error_text(error: TaskvaultError) -> str:
-    return f"error: {error.message}" + (f" ({error.hint})" if error.hint else "")
+    """``error: WHAT (WHAT TO DO)``, each part at most MAX_MESSAGE_CHARS."""
+    return f"error: {_bounded(error.message)}" + (f" ({_bounded(error.hint)})" if error.hint else "")
 
 
 # -- JSON -------------------------------------------------------------------------------
@@ -384,7 +391,8 @@ def _backup(b: Any) -> dict[str, Any]:
 
 
 def error_json(error: TaskvaultError, code: int, line: int | None = None) -> str:
-    body: dict[str, Any] = {"error": error.kind, "message": error.message, "hint": error.hint, "code": code}
+    body: dict[str, Any] = {"error": error.kind, "message": _bounded(error.message),
+                            "hint": _bounded(error.hint) if error.hint else None, "code": code}
     if line is not None:
         body["line"] = line
     return _dumps(body)

@@ -27,6 +27,7 @@ from prompt_toolkit.output import Output
 
 from .. import __version__
 from ..domain.tasklist import TaskList
+from ..errors import describe_ids
 from ..store.journal_store import CaughtUp
 from .completion import TaskCompleter
 from .crash import report_crash
@@ -66,7 +67,7 @@ def describe(caught: CaughtUp) -> str:
     for change in caught.changes:
         ids = change.delete if change.command == "delete" else tuple(t.id for t in change.put)
         by_verb.setdefault(_VERBS.get(change.command, change.command), []).extend(ids)
-    parts = [f"{verb} {','.join(str(i) for i in ids)}" for verb, ids in by_verb.items() if ids]
+    parts = [f"{verb} {describe_ids(ids, ',')}" for verb, ids in by_verb.items() if ids]
     return f"{count} {noun} from another session: " + ", ".join(parts)
 
 

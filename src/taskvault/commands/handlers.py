@@ -6,8 +6,8 @@ from .. import codec
 from ..domain import operations, recovery
 from ..domain.history import HISTORY_LIMIT
 from ..domain.query import SORT_KEYS, Show, TaskQuery
-from ..domain.task import normalize_tag
-from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, UsageError
+from ..domain.task import Task, normalize_tag
+from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, UsageError, shown
 from ..store import backups
 from .context import Context
 from .registry import ParsedArgs
@@ -72,7 +72,7 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     show = Show.ALL if args["all"] else Show.DONE if args["done"] else Show.OPEN
     sort = args["sort"] or "id"
     if sort not in SORT_KEYS:
-        raise UsageError(f"list: cannot sort by {sort!r}", hint="use one of: " + ", ".join(SORT_KEYS))
+        raise UsageError(f"list: cannot sort by {shown(sort)}", hint="use one of: " + ", ".join(SORT_KEYS))
     query = TaskQuery(
         show=show,
         tags=tuple(normalize_tag(t) for t in args["tag"]),
@@ -121,7 +121,7 @@ def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
         listed = ", ".join(f"{t.id} {t.title}" for t in named[:5]) + (", …" if len(named) > 5 else "")
         if not ctx.confirm(f"Delete {len(named)} tasks ({listed})?"):
             return Declined("Nothing deleted.")
-    doomed: list = []
+    doomed: list[Task] = []
 
     def plan(tasks):  # type: ignore[no-untyped-def]
         doomed[:] = tasks.require(ids)  # the tasks as they were when the delete was decided
@@ -191,7 +191,7 @@ def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
 def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
     label = args.positionals[0] if args.positionals else "manual"
     if not backups.LABEL.match(label) or label in backups.AUTOMATIC:
-        raise InvalidValue(f"backup: {label!r} cannot name a backup",
+        raise InvalidValue(f"backup: {shown(label)} cannot name a backup",
                            hint="use up to 40 letters, digits, '.', '_' or '-', starting with a letter or digit, "
                                 "and not one of " + ", ".join(backups.AUTOMATIC))
     return BackupTaken(ctx.service.backup(label))
