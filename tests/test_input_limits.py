@@ -6,11 +6,16 @@ kilobytes, is one line of a few hundred characters that says what is wrong and h
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from taskvault import limits
+from taskvault.commands.dispatch import split_line
+from taskvault.errors import UsageError
 
 from .conftest import run_taskvault, seed_store
 
@@ -18,6 +23,28 @@ from .conftest import run_taskvault, seed_store
 def _one_short_line(err: str, most: int = 400) -> str:
     assert err.count("\n") == 1 and "Traceback" not in err and len(err) <= most, err[:1000]
     return err
+
+
+class TestLineSplitting:
+    """split_line reads words as shlex.split does, in time linear in the line (shlex: 11 s for a 1 MB word)."""
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.text(alphabet="ab '\"\\\t\r\n#é\u202e", max_size=40))
+    def test_split_line_reads_as_a_posix_shell_does(self, text: str) -> None:
+        """The same words as shlex.split, or the same error."""
+        try:
+            expected: list[str] | str = shlex.split(text)
+        except ValueError as exc:
+            expected = str(exc)
+        try:
+            got: list[str] | str = split_line(text)
+        except UsageError as exc:
+            got = exc.message.removeprefix("cannot read the line: ")
+        assert got == expected
+
+    def test_long_words_are_split_whole(self) -> None:
+        word = "x" * 2**20
+        assert split_line(f'add "{word}" \'{word}\' {word}\\ y') == ["add", word, word, word + " y"]
 
 
 class TestBoundedErrorMessages:
