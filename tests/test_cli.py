@@ -250,16 +250,29 @@ class TestUnreadableInput:
 
         from taskvault.cli.main import main
 
-        class FailingStdin(io.StringIO):
-            def __iter__(self):  # type: ignore[no-untyped-def]
-                yield "add Before the failure\n"
-                raise OSError(5, "Input/output error")
+        class FailingTerminal(io.RawIOBase):
+            """Gives one line, then fails as a hung-up terminal does."""
 
+            def __init__(self) -> None:
+                self.given = False
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+                if self.given:
+                    raise OSError(5, "Input/output error")
+                self.given = True
+                line = b"add Before the failure\n"
+                buffer[:len(line)] = line
+                return len(line)
+
+        class FailingStdin(io.TextIOWrapper):
             def isatty(self) -> bool:
                 return False
 
         monkeypatch.setenv("TASKVAULT_DATA_DIR", str(data_dir))
-        monkeypatch.setattr("sys.stdin", FailingStdin())
+        monkeypatch.setattr("sys.stdin", FailingStdin(io.BufferedReader(FailingTerminal()), encoding="utf-8"))
         assert main([]) == 2
         captured = capsys.readouterr()
         assert captured.out == "Added task 1: Before the failure\n"

@@ -1,11 +1,14 @@
-"""Bounded resources on hostile input: errors stay one short line, whatever the input.
+"""Bounded resources on hostile input: scripts are streamed within fixed limits, errors stay one short line.
 
-The error of a command that names ten thousand missing ids, or quotes a word of a hundred
-kilobytes, is one line of a few hundred characters that says what is wrong and how much.
+A script is read a line at a time, and no line or script beyond the limits of taskvault.limits
+is read whole. The programs run with a memory limit, so that a reader that grows without bound
+fails the test instead of the machine. The error of a command that names ten thousand missing
+ids, or quotes a word of a hundred kilobytes, is one line of a few hundred characters.
 """
 
 from __future__ import annotations
 
+import resource
 import shlex
 from pathlib import Path
 
@@ -17,12 +20,99 @@ from taskvault import limits
 from taskvault.commands.dispatch import split_line
 from taskvault.errors import UsageError
 
-from .conftest import run_taskvault, seed_store
+from .conftest import Session, run_raw, run_taskvault, seed_store
+
+MEMORY = 512 * 2**20
+
+
+def _bounded_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def _titles(data_dir: Path) -> list[str]:
+    return [t.title for t in Session(data_dir).service.tasks.snapshot()[0]]
 
 
 def _one_short_line(err: str, most: int = 400) -> str:
     assert err.count("\n") == 1 and "Traceback" not in err and len(err) <= most, err[:1000]
     return err
+
+
+class TestScriptsAreStreamedWithinLimits:
+    def test_a_script_of_endless_zeros(self, data_dir: Path) -> None:
+        """--script /dev/zero: refused at line 1 once the line passes the limit, in bounded memory."""
+        result = run_raw(data_dir, "--script", "/dev/zero", preexec_fn=_bounded_memory)
+        assert result.code == 2, result
+        line = _one_short_line(result.err)
+        assert line.startswith("line 1: error: ") and f"{limits.MAX_LINE_BYTES:,} bytes" in line
+
+    def test_standard_input_of_endless_zeros(self, data_dir: Path) -> None:
+        with open("/dev/zero", "rb") as zeros:
+            result = run_raw(data_dir, stdin=zeros.fileno(), preexec_fn=_bounded_memory)
+        assert result.code == 2 and f"{limits.MAX_LINE_BYTES:,} bytes" in _one_short_line(result.err)
+
+    @pytest.mark.parametrize("line", [b"add " + b"a" * 2**20, b"done " + b"1," * 2**19,
+                                      b'add "' + b"a" * 2**20 + b'"', b"add " + b"\\a" * 2**19])
+    def test_a_megabyte_line_is_refused_naming_the_limit(self, data_dir: Path, line: bytes) -> None:
+        """The lines before it run, the line itself is refused with the limit, the lines after it do not run."""
+        result = run_raw(data_dir, stdin=b"add Before\n" + line + b"\nadd After\n", preexec_fn=_bounded_memory)
+        assert result.code == 2, result
+        assert result.out == "Added task 1: Before\n"
+        message = _one_short_line(result.err)
+        assert message.startswith("line 2: error: ") and f"{limits.MAX_LINE_BYTES:,} bytes" in message
+
+    def test_a_line_just_within_the_limit_is_read_whole(self, data_dir: Path, tmp_path: Path) -> None:
+        """A line of exactly the limit is read (and here refused for its title, not for its length)."""
+        script = tmp_path / "long.tv"
+        script.write_bytes(b"add " + b"a" * (limits.MAX_LINE_BYTES - 4) + b"\r\n")
+        result = run_raw(data_dir, "--script", str(script))
+        assert result.code == 1 and "the title is" in _one_short_line(result.err)
+
+    def test_a_script_over_the_size_limit_stops_there(self, data_dir: Path, tmp_path: Path) -> None:
+        """Lines wholly within the limit run; the one that passes it is refused; none after it runs."""
+        comment = b"#" + b"x" * (limits.MAX_LINE_BYTES - 2) + b"\n"
+        count = limits.MAX_SCRIPT_BYTES // len(comment)
+        script = tmp_path / "big.tv"
+        with script.open("wb") as handle:
+            handle.write(b"add First\n")
+            for _ in range(count):
+                handle.write(comment)
+            handle.write(b"add Never\n")
+        for args, stdin in ((["--script", str(script)], None), ([], script.read_bytes())):
+            result = run_raw(data_dir, *args, stdin=stdin, preexec_fn=_bounded_memory)
+            assert result.code == 2, result
+            message = _one_short_line(result.err)
+            assert message.startswith(f"line {count + 1}: error: ") and "64 MiB" in message
+            assert result.out.startswith("Added task")
+        assert _titles(data_dir) == ["First", "First"]
+
+    def test_the_interactive_session_refuses_a_pasted_line_over_the_limit(self, data_dir: Path) -> None:
+        """Lines that reach the runner by any other way are held to the same limit."""
+        session = Session(data_dir)
+        assert session.run("add " + "é" * (limits.MAX_LINE_BYTES // 2)) == 2
+        assert f"{limits.MAX_LINE_BYTES:,} bytes" in session.err.getvalue()
+        session.close()
+
+
+class TestScriptLines:
+    @pytest.mark.parametrize("ending", [b"\r\n", b"\r", b"\n"], ids=["crlf", "cr", "lf"])
+    def test_any_line_ending(self, data_dir: Path, ending: bytes, tmp_path: Path) -> None:
+        """Windows, old Mac and Unix line endings all end a line; none is part of a title."""
+        script = ending.join([b"add A", b"add 'B C'", b"", b"done 1"]) + ending
+        (tmp_path / "s.tv").write_bytes(script)
+        assert run_raw(data_dir, stdin=script).code == 0
+        assert run_raw(data_dir, "--script", str(tmp_path / "s.tv")).code == 0
+        tasks = Session(data_dir).service.tasks.snapshot()[0]
+        assert [(t.title, t.status.value) for t in tasks] == [("A", "done"), ("B C", "open"), ("A", "open"),
+                                                               ("B C", "open")]
+
+    def test_nul_bytes_are_refused_per_line(self, data_dir: Path) -> None:
+        result = run_raw(data_dir, "--keep-going", stdin=b"add a\x00b\n\x00\nadd c\n")
+        assert result.code == 1, result
+        lines = result.err.splitlines()
+        assert len(lines) == 2 and lines[0].startswith("line 1: error: the title contains a control character")
+        assert lines[1] == "line 2: error: unknown command '\\x00' (run 'taskvault help' to see the commands)"
+        assert "\x00" not in result.err and _titles(data_dir) == ["c"]
 
 
 class TestLineSplitting:

@@ -60,6 +60,12 @@ class UsageError(TaskvaultError):
     kind = "usage"
 
 
+class InputTooLarge(UsageError):
+    """A script, or one line of it, is longer than taskvault reads (see taskvault.limits)."""
+
+    kind = "too_large"
+
+
 class UserError(TaskvaultError, ValueError):
     """A well-formed request that cannot be carried out as asked."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -21,6 +21,8 @@ from ..store.journal_store import CaughtUp, JournalStore
 from . import config
 from .crash import EXIT_INTERNAL, report_crash
 from .render import Style, TextRenderer, error_json, error_text, render_json
+from .script import checked_line, lines_of_stdin
+from .script import read_script as _read_script  # (a name tests replace, so that --script reads no real file)
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
@@ -91,7 +93,7 @@ class Runner:
 
     def run_line(self, text: str, line: int | None) -> int:
         try:
-            tokens = split_line(text)
+            tokens = split_line(checked_line(text))
         except UsageError as error:
             return self.report(error, line)
         return self.run(tokens, line)
@@ -122,9 +124,21 @@ class Runner:
             self.err.flush()
 
     def run_script(self, lines: Iterable[str], keep_going: bool) -> int:
-        """Run each non-blank, non-comment line; stop at the first failure unless keep_going."""
+        """Run each non-blank, non-comment line as it is read; stop at the first failure unless keep_going.
+
+        A script that cannot be read on (too long, a failing read) stops there, whatever keep_going says.
+        """
         first_failure = 0
-        for number, raw in enumerate(lines, start=1):
+        source = iter(lines)
+        number = 0
+        while True:
+            try:
+                raw = next(source, None)
+            except UsageError as error:
+                return self.report(error, number + 1)
+            if raw is None:
+                return first_failure
+            number += 1
             text = raw.strip()
             if not text or text.startswith("#"):
                 continue
@@ -132,26 +146,6 @@ class Runner:
             if code and not keep_going:
                 return code
             first_failure = first_failure or code
-        return first_failure
-
-
-def _read_script(path: str) -> list[str]:
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            return handle.read().splitlines()
-    except OSError as exc:
-        raise UsageError(f"cannot read the script {path}: {exc.strerror}",
-                         hint="check the path given to --script") from None
-
-
-def _lines_of_stdin(stream: TextIO) -> Iterator[str]:
-    """The script's lines from standard input; a read that fails (EIO from a hung-up terminal) is a usage error."""
-    try:
-        yield from stream
-    except OSError as exc:
-        raise UsageError(f"cannot read commands from standard input: {exc.strerror or exc}",
-                         hint="give taskvault a command, a file of commands with --script, or a readable stdin"
-                         ) from None
 
 
 def _waiting_notice(err: TextIO) -> Callable[[float], None]:
@@ -219,9 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                     gc.enable()
         if sys.stdin.isatty() and on_terminal:
             return _run_repl(runner, directory, style, err)
-        if hasattr(sys.stdin, "reconfigure"):
-            sys.stdin.reconfigure(errors="surrogateescape")
-        return runner.run_script(_lines_of_stdin(sys.stdin), options.keep_going)
+        return runner.run_script(lines_of_stdin(sys.stdin), options.keep_going)
     except UsageError as error:
         return runner.report(error)
     except KeyboardInterrupt:

@@ -1,0 +1,112 @@
+"""Reading a script, from a file or standard input: streamed a line at a time, within fixed limits.
+
+A line is run before the next one is read (so a long-lived pipe works), and no more than one line
+(at most MAX_LINE_BYTES) is ever held: ``--script /dev/zero`` is refused at line 1, in bounded memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import BinaryIO, TextIO
+
+from ..errors import InputTooLarge, UsageError
+from ..limits import MAX_LINE_BYTES, MAX_SCRIPT_BYTES
+
+_CHUNK = 64 * 1024
+#: A line ends at \n, \r\n or a lone \r, as with Python's universal newlines.
+_END = re.compile(rb"\r\n?|\n")
+
+
+def size_text(count: int) -> str:
+    """A limit in bytes as the docs give it: ``64 MiB``, or ``131,072 bytes``."""
+    return f"{count // 2**20} MiB" if count % 2**20 == 0 else f"{count:,} bytes"
+
+
+def line_too_long() -> InputTooLarge:
+    return InputTooLarge(f"the line is longer than {MAX_LINE_BYTES:,} bytes, the most a line may hold",
+                         hint="split it into several commands")
+
+
+def checked_line(text: str) -> str:
+    """A line to run, from a script or the interactive session, within MAX_LINE_BYTES."""
+    if len(text) > MAX_LINE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
+        raise line_too_long()
+    return text
+
+
+def _script_too_long() -> InputTooLarge:
+    return InputTooLarge(f"the script goes on past {size_text(MAX_SCRIPT_BYTES)}, the most taskvault reads in one "
+                         "run; the lines before this one ran, this one and those after it did not",
+                         hint="split the script, and run the rest from this line on")
+
+
+def script_lines(stream: BinaryIO, encoding: str, *, what: str, hint: str) -> Iterator[str]:
+    """Each line of ``stream``, without its line ending, as soon as it has been read whole.
+
+    Lines are decoded with ``encoding``, undecodable bytes kept as lone surrogates for the runner to judge.
+    A line longer than MAX_LINE_BYTES, a script longer than MAX_SCRIPT_BYTES and a read that
+    fails raise a UsageError (``what`` and ``hint`` describe the source); nothing follows it.
+    """
+    read = getattr(stream, "read1", stream.read)
+    pending, start = b"", 0  # bytes read but not yet yielded begin at pending[start]
+    consumed = 0
+    at_end = False
+    while True:
+        found = _END.search(pending, start)
+        # A \r at the end of what was read so far may be the first half of \r\n: read on to know.
+        if not at_end and (found is None or (found.end() == len(pending) and found.group() == b"\r")):
+            if len(pending) - start > MAX_LINE_BYTES + 1:
+                raise line_too_long()
+            try:
+                chunk = read(_CHUNK)
+            except OSError as exc:
+                raise UsageError(f"cannot read {what}: {exc.strerror or exc}", hint=hint) from None
+            at_end = not chunk
+            pending, start = pending[start:] + chunk, 0
+            continue
+        if found is None and start == len(pending):
+            return
+        end, after = (found.start(), found.end()) if found is not None else (len(pending), len(pending))
+        if end - start > MAX_LINE_BYTES:
+            raise line_too_long()
+        consumed += after - start
+        if consumed > MAX_SCRIPT_BYTES:
+            raise _script_too_long()
+        raw, start = pending[start:end], after
+        yield raw.decode(encoding, "surrogateescape")
+
+
+def read_script(path: str) -> Iterator[str]:
+    """The lines of the script file, read as UTF-8. The file is opened now: one that cannot be is refused
+    before anything runs."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (closed when the generator is)
+    except OSError as exc:
+        raise UsageError(f"cannot read the script {path}: {exc.strerror}",
+                         hint="check the path given to --script") from None
+
+    def lines() -> Iterator[str]:
+        with handle:
+            yield from script_lines(handle, "utf-8", what=f"the script {path}", hint="check the file")
+    return lines()
+
+
+class _TextAsBytes:
+    """A text stream read as UTF-8 bytes, for the script reader (standard input replaced by text, in tests)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int) -> bytes:
+        return self._stream.read(size).encode("utf-8", "surrogateescape")
+
+
+def lines_of_stdin(stream: TextIO) -> Iterator[str]:
+    """The script's lines from standard input, in its encoding; a failing read is a usage error."""
+    hint = "give taskvault a command, a file of commands with --script, or a readable stdin"
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        return script_lines(_TextAsBytes(stream), "utf-8", what="commands from standard input",  # type: ignore[arg-type]
+                            hint=hint)
+    return script_lines(binary, stream.encoding or "utf-8", what="commands from standard input", hint=hint)
