@@ -7,6 +7,7 @@ callers that only know the builtins still catch them sensibly.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 
 from .limits import MAX_LISTED_IDS, MAX_QUOTED_CHARS
@@ -64,6 +65,20 @@ class InputTooLarge(UsageError):
     """A script, or one line of it, is longer than taskvault reads (see taskvault.limits)."""
 
     kind = "too_large"
+
+
+class OutputFailed(TaskvaultError, OSError):
+    """Standard output could not be written (a full disk, a reader that went away, a hung-up terminal)."""
+
+    kind = "output_failed"
+
+    def __init__(self, cause: OSError) -> None:
+        reader_gone = cause.errno == errno.EPIPE
+        reason = "the program reading it went away" if reader_gone else (cause.strerror or str(cause))
+        super().__init__(f"the output could not be written ({reason})")
+        self.errno = cause.errno
+        #: True when the reader went away (EPIPE): the usual end of ``taskvault list | head``.
+        self.reader_gone = reader_gone
 
 
 class UserError(TaskvaultError, ValueError):

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ..codec import task_to_dict
+from ..commands.context import local_time
 from ..commands.results import (
     BackupList,
     BackupTaken,
@@ -129,7 +130,7 @@ class TextRenderer:
         return "\n".join(lines)
 
     def _when(self, step: Step) -> str:
-        return step.at.astimezone().strftime("%Y-%m-%d %H:%M") if step.at is not None else "(before 0.2)"
+        return local_time(step.at).strftime("%Y-%m-%d %H:%M") if step.at is not None else "(before 0.2)"
 
     def history(self, result: HistoryList) -> str:
         if not result.steps:
@@ -153,7 +154,7 @@ class TextRenderer:
         if not result.backups:
             return f"no backups yet in {result.directory}; take one with: taskvault backup"
         header = ["ID", "Taken", "Rev", "Tasks", "Size", "Kind"]
-        rows = [[b.id, b.taken.astimezone().strftime("%Y-%m-%d %H:%M"), str(b.revision), str(b.task_count),
+        rows = [[b.id, local_time(b.taken).strftime("%Y-%m-%d %H:%M"), str(b.revision), str(b.task_count),
                  _size(b.size), b.label if b.automatic else f"{b.label} (kept)"] for b in result.backups]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         lines = [self.style("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(), "bold")]
@@ -288,7 +289,7 @@ class TextRenderer:
 
     def detail(self, task: Task) -> str:
         def stamp(value: dt.datetime) -> str:
-            return value.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+            return local_time(value).strftime("%Y-%m-%d %H:%M %Z")
 
         due, due_style = self._due(task)
         fields = [
@@ -390,8 +391,10 @@ def _backup(b: Any) -> dict[str, Any]:
             "tasks": b.task_count, "size": b.size, "kind": b.label, "automatic": b.automatic, "path": str(b.path)}
 
 
-def error_json(error: TaskvaultError, code: int, line: int | None = None) -> str:
-    body: dict[str, Any] = {"error": error.kind, "message": _bounded(error.message),
+def error_json(error: TaskvaultError, code: int, line: int | None = None, *, after: str | None = None) -> str:
+    """The error as JSON; ``after`` says what was saved before it (then ``code`` is 4)."""
+    message = _bounded(error.message) + (f"; {after}" if after else "")
+    body: dict[str, Any] = {"error": error.kind, "message": message,
                             "hint": _bounded(error.hint) if error.hint else None, "code": code}
     if line is not None:
         body["line"] = line

@@ -27,11 +27,12 @@ from prompt_toolkit.output import Output
 
 from .. import __version__
 from ..domain.tasklist import TaskList
-from ..errors import describe_ids
+from ..errors import OutputFailed, describe_ids
 from ..store.journal_store import CaughtUp
 from .completion import TaskCompleter
 from .crash import report_crash
 from .render import Style
+from .runner import EXIT_SAVED_UNREPORTED, say
 
 PROMPT = "taskvault> "
 _VERBS = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted"}
@@ -91,6 +92,8 @@ class Repl:
         self.store_path = store_path
         self.store_label = shorten(store_path)
         self.status: tuple[str, str] = ("", "")  # (text, "ok" | "error")
+        #: The session's exit code: 0, or the code of the failure that ended it (output that cannot be written).
+        self.exit_code = 0
         self._loaded = threading.Event()
         self._in_command = False
         self.session: PromptSession[str] = PromptSession(
@@ -154,10 +157,10 @@ class Repl:
                     break
                 if text and not self.execute(text):
                     break
-        return 0
+        return self.exit_code
 
     def execute(self, text: str) -> bool:
-        """Run one line; return False when the session must end (SIGTERM/SIGHUP)."""
+        """Run one line; return False when the session must end (SIGTERM/SIGHUP, a terminal gone)."""
         self._loaded.wait()
         self.runner.width = shutil.get_terminal_size().columns
         saves = self.service.saves
@@ -166,18 +169,24 @@ class Repl:
         try:
             code = self.runner.run_line(text, None)
         except KeyboardInterrupt:
-            saved = self.service.saves != saves
-            self._print(self.style("interrupted: " + ("the change was saved" if saved else "nothing was changed"),
-                                   "yellow"))
+            self._print(self.style("interrupted: " + (self.runner.saved_clause() or "nothing was changed"), "yellow"))
             return True
-        except Terminated:
+        except Terminated:  # the session ends; a change saved before the signal is still told of
+            saved = self.runner.saved_clause()
+            if saved:
+                self.exit_code = EXIT_SAVED_UNREPORTED
+                say(self.runner.err, f"taskvault: terminated; {saved}")
+            return False
+        except OutputFailed as failure:  # the terminal cannot be written to: nobody is there to go on with
+            self.exit_code = self.runner.output_failed(failure)
             return False
         except Exception as exc:  # a bug: one line, the traceback in the log, and the session goes on
-            self._print(self.style(report_crash(exc), "red"))
+            self._print(self.style(report_crash(exc, self.runner.saved_clause()), "red"))
             self.status = ("internal error", "error")
             return True
         finally:
             self._in_command = False
+            self.runner.begin(None)  # what the command saved has been told: nothing is pending now
         elapsed = (time.perf_counter() - started) * 1000
         if code:
             error = self.runner.last_error
@@ -201,8 +210,11 @@ class Repl:
         return answer.strip().lower() in ("y", "yes")
 
     def _print(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+        try:
+            self.out.write(text + "\n")
+            self.out.flush()
+        except OSError as exc:
+            raise OutputFailed(exc) from None
 
     # -- signals --------------------------------------------------------------------------
 
