@@ -172,6 +172,16 @@ class TestBoundedErrorMessages:
         assert result.code in (1, 2), result
         _one_short_line(result.err)
 
+    @pytest.mark.parametrize("words", [["--x\ny"], ["list", "--x\ny"], ["add", "x", "--due", "a\nb"],
+                                       ["--data-dir", "{file}", "add", "x"]])
+    def test_an_error_is_one_line_whatever_it_quotes(self, tmp_path: Path, words: list[str]) -> None:
+        """Newlines and escape sequences in what the user gave (here a file name) are shown escaped."""
+        file = tmp_path / "no\nwhere\x1b[2J"
+        file.write_text("not a directory")
+        result = run_taskvault(tmp_path / "data", *[w.replace("{file}", str(file)) for w in words])
+        assert result.code in (1, 2, 3), result
+        assert "\x1b" not in _one_short_line(result.err)
+
     def test_a_long_setting_is_quoted_short(self, data_dir: Path) -> None:
         result = run_taskvault(data_dir, "list", env={"TASKVAULT_LOCK_TIMEOUT": "9" * 100_000})
         assert result.code == 2 and "TASKVAULT_LOCK_TIMEOUT" in _one_short_line(result.err)

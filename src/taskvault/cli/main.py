@@ -19,6 +19,7 @@ from .render import Style, error_text
 from .runner import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, Runner, exit_code, say
 from .script import lines_of_stdin
 from .script import read_script as _read_script  # (a name tests replace, so that --script reads no real file)
+from .text import terminal_safe, typed_arguments
 
 __all__ = ["Runner", "main"]
 
@@ -46,8 +47,15 @@ def _terminal_width() -> int:
 
 
 def _prepare(stream: TextIO) -> None:
-    """Unencodable characters become escapes, never an error."""
-    if hasattr(stream, "reconfigure"):
+    """Unencodable characters become escapes, never an error. Under an ASCII locale (LC_ALL=C with
+    Python's UTF-8 mode off) the terminal is taken to be UTF-8, as arguments are (text.typed)."""
+    if not hasattr(stream, "reconfigure"):
+        return
+    import codecs
+
+    if codecs.lookup(stream.encoding).name == "ascii":
+        stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+    else:
         stream.reconfigure(errors="backslashreplace")
 
 
@@ -100,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if options.version or (options.help and not tokens):
             _print(out, f"taskvault {__version__}" if options.version else overview())
             return 0
+        tokens = typed_arguments(tokens)
         directory = config.data_directory(options, env)
         timeout = config.lock_timeout(env)
         retention = config.backup_retention(env)
@@ -115,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         say(err, f"taskvault: {failure.message}")
         return EXIT_OUTPUT_FAILED
     except TaskvaultError as error:
-        say(err, error_text(error))
+        say(err, terminal_safe(error_text(error)))
         return exit_code(error)
     except KeyboardInterrupt:
         say(err, "\ntaskvault: interrupted")

@@ -32,6 +32,7 @@ from ..domain.recovery import describe, effect_line
 from ..domain.task import Priority, Task
 from ..errors import TaskvaultError
 from ..limits import MAX_MESSAGE_CHARS
+from .text import terminal_safe
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -87,11 +88,11 @@ class TextRenderer:
     def render(self, result: Result) -> str:
         match result:
             case TaskSaved(verb="added", task=task):
-                return f"Added task {task.id}: {task.title}"
+                return f"Added task {task.id}: {_shown(task.title)}"
             case TaskSaved(task=task, changed=False):
-                return f"Task {task.id} unchanged: {task.title}"
+                return f"Task {task.id} unchanged: {_shown(task.title)}"
             case TaskSaved(task=task):
-                return f"Updated task {task.id}: {task.title}"
+                return f"Updated task {task.id}: {_shown(task.title)}"
             case TaskDetail(task=task):
                 return self.detail(task)
             case TaskTable():
@@ -171,9 +172,9 @@ class TextRenderer:
                         f"{aside} aside.\n" + self.style("(dry run: nothing was changed)", "dim"))
             return (f"Restored backup {b.id}: {result.task_count} tasks. The unreadable files are kept as: {aside}")
         plan = result.plan
-        lines = [f"  + {t.id} {t.title}" for t in plan.added]
-        lines += [f"  - {t.id} {t.title}" for t in plan.removed]
-        lines += [f"  ~ {new.id} {new.title}: {describe(old, new)}" for old, new in plan.changed]
+        lines = [f"  + {t.id} {_shown(t.title)}" for t in plan.added]
+        lines += [f"  - {t.id} {_shown(t.title)}" for t in plan.removed]
+        lines += [f"  ~ {new.id} {_shown(new.title)}: {describe(old, new)}" for old, new in plan.changed]
         summary = f"{len(plan.added)} added, {len(plan.removed)} removed, {len(plan.changed)} changed"
         if plan.change.is_empty:
             return f"The store already equals backup {b.id}; nothing to restore."
@@ -217,8 +218,8 @@ class TextRenderer:
 
     def changed(self, result: TasksChanged) -> str:
         verb = {"done": "Completed", "reopened": "Reopened", "deleted": "Deleted"}[result.verb]
-        lines = [f"{verb} task {t.id}: {t.title}" for t in result.changed]
-        lines += [f"Task {t.id} was {result.unchanged_reason}: {t.title}" for t in result.unchanged]
+        lines = [f"{verb} task {t.id}: {_shown(t.title)}" for t in result.changed]
+        lines += [f"Task {t.id} was {result.unchanged_reason}: {_shown(t.title)}" for t in result.unchanged]
         return "\n".join(lines)
 
     def _due(self, task: Task) -> tuple[str, tuple[str, ...]]:
@@ -254,9 +255,10 @@ class TextRenderer:
     def _cells(self, task: Task, with_status: bool) -> list[str]:
         priority = task.priority.value if task.priority else ""
         due = "" if task.due is None else task.due.isoformat()
+        title, tags = _shown(task.title), _shown(" ".join(task.tags))  # escaped before they are measured
         if with_status:
-            return [str(task.id), task.status.value, priority, due, task.title, " ".join(task.tags)]
-        return [str(task.id), priority, due, task.title, " ".join(task.tags)]
+            return [str(task.id), task.status.value, priority, due, title, tags]
+        return [str(task.id), priority, due, title, tags]
 
     def _styles(self, task: Task, with_status: bool) -> list[tuple[str, ...]]:
         priority = _PRIORITY_STYLE[task.priority] if task.priority else ()
@@ -296,17 +298,23 @@ class TextRenderer:
             ("status", task.status.value, ()),
             ("priority", task.priority.value if task.priority else "", ()),
             ("due", due, due_style),
-            ("tags", " ".join(task.tags), ("cyan",)),
+            ("tags", _shown(" ".join(task.tags)), ("cyan",)),
             ("created", stamp(task.created), ()),
             ("updated", stamp(task.updated), ()),
             ("completed", stamp(task.completed) if task.completed else "", ()),
             ("uuid", str(task.uuid), ("dim",)),
         ]
-        lines = [self.style(f"Task {task.id}: {task.title}", "bold")]
+        lines = [self.style(f"Task {task.id}: {_shown(task.title)}", "bold")]
         lines += [f"  {name:<10} {self.style(value, *styles)}" for name, value, styles in fields if value]
         if task.note:
-            lines += ["  note"] + [f"    {line}" for line in task.note.splitlines()]
+            lines += ["  note"] + [f"    {_shown(line, tabs=True)}" for line in task.note.split("\n")]
         return "\n".join(lines)
+
+
+def _shown(text: str, *, tabs: bool = False) -> str:
+    """User text as the terminal must show it (see text.terminal_safe): escaped here, before it is
+    measured for a column or styled, so that tables stay aligned; the writer escapes anything else."""
+    return terminal_safe(text, lines=tabs)
 
 
 def _size(size: int) -> str:
@@ -323,7 +331,7 @@ def _bounded(text: str) -> str:
 
 
 def error_text(error: TaskvaultError) -> str:
-    """``error: WHAT (WHAT TO DO)``, each part at most MAX_MESSAGE_CHARS."""
+    """``error: WHAT (WHAT TO DO)``; the writer escapes any control character in it, newlines too."""
     return f"error: {_bounded(error.message)}" + (f" ({_bounded(error.hint)})" if error.hint else "")
 
 

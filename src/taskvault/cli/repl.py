@@ -33,6 +33,7 @@ from .completion import TaskCompleter
 from .crash import report_crash
 from .render import Style
 from .runner import EXIT_SAVED_UNREPORTED, say
+from .text import terminal_safe
 
 PROMPT = "taskvault> "
 _VERBS = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted"}
@@ -135,8 +136,8 @@ class Repl:
         parts: list[tuple[str, str]] = [("", f" {counts}")]
         if text:
             parts.append(("", " · "))
-            parts.append(("fg:ansired bold" if kind == "error" and self.style.enabled else "", text))
-        parts.append(("", f" · {self.store_label}"))  # last: the first to be cut on a narrow terminal
+            parts.append(("fg:ansired bold" if kind == "error" and self.style.enabled else "", terminal_safe(text)))
+        parts.append(("", f" · {terminal_safe(self.store_label)}"))  # last: the first to be cut on a narrow terminal
         return FormattedText(parts)
 
     # -- the loop -------------------------------------------------------------------------
@@ -175,7 +176,7 @@ class Repl:
             saved = self.runner.saved_clause()
             if saved:
                 self.exit_code = EXIT_SAVED_UNREPORTED
-                say(self.runner.err, f"taskvault: terminated; {saved}")
+                say(self.runner.err, terminal_safe(f"taskvault: terminated; {saved}"))
             return False
         except OutputFailed as failure:  # the terminal cannot be written to: nobody is there to go on with
             self.exit_code = self.runner.output_failed(failure)
@@ -204,14 +205,14 @@ class Repl:
         # A session of its own: prompt() keeps its arguments as the session's new defaults.
         asking: PromptSession[str] = PromptSession(input=self.session.input, output=self.session.output)
         try:
-            answer = asking.prompt(f"{question} [y/N] ")
+            answer = asking.prompt(f"{terminal_safe(question, lines=True)} [y/N] ")
         except (KeyboardInterrupt, EOFError):
             return False
         return answer.strip().lower() in ("y", "yes")
 
     def _print(self, text: str) -> None:
         try:
-            self.out.write(text + "\n")
+            self.out.write(terminal_safe(text, lines=True) + "\n")
             self.out.flush()
         except OSError as exc:
             raise OutputFailed(exc) from None

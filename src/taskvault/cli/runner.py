@@ -21,6 +21,7 @@ from ..store.journal_store import CaughtUp
 from .crash import EXIT_INTERNAL, report_crash
 from .render import Style, TextRenderer, error_json, error_text, render_json
 from .script import checked_line
+from .text import ascii_json, terminal_safe
 
 #: The change was saved, but what came after it failed (its output, a bug): it must not be run again.
 EXIT_SAVED_UNREPORTED = 4
@@ -71,6 +72,7 @@ class Runner:
         self.line: int | None = None
         self._command = ""
         self._saves_before = service.saves
+        self._ascii_json = as_json and not _holds_unicode(out)
         self._migration_told = False
         self._heap_settled = False
 
@@ -113,6 +115,10 @@ class Runner:
 
     def write(self, text: str) -> None:
         """Put ``text`` on standard output now; OutputFailed if it cannot be written."""
+        if self.as_json:
+            text = ascii_json(text) if self._ascii_json else text
+        else:
+            text = terminal_safe(text, lines=True)
         try:
             self.out.write(text + "\n")
             self.out.flush()
@@ -120,8 +126,8 @@ class Runner:
             raise OutputFailed(exc) from None
 
     def say(self, text: str, *styles: str) -> None:
-        """One line on standard error (if it can be written at all)."""
-        say(self.err, self.style(text, *styles))
+        """One line on standard error, with control and format characters shown escaped."""
+        say(self.err, self.style(terminal_safe(text), *styles))
 
     def settle_heap(self) -> None:
         """Once the store is in memory, leave it out of the cyclic garbage collector's scans.
@@ -186,7 +192,7 @@ class Runner:
 
     def crashed(self, exc: BaseException) -> int:
         """A bug: one line naming the crash log and what was saved before it."""
-        say(self.err, report_crash(exc, self.saved_clause(), self.line))
+        say(self.err, terminal_safe(report_crash(exc, self.saved_clause(), self.line)))
         return EXIT_SAVED_UNREPORTED if self.saved_in_command else EXIT_INTERNAL
 
     def output_failed(self, failure: OutputFailed) -> int:
@@ -243,3 +249,10 @@ class Runner:
                 return code
             first_failure = first_failure or code
 
+
+def _holds_unicode(stream: TextIO) -> bool:
+    """True when ``stream`` can write any character (a UTF encoding, or a stream of str in memory)."""
+    import codecs
+
+    encoding = getattr(stream, "encoding", None)
+    return encoding is None or codecs.lookup(encoding).name.startswith("utf")

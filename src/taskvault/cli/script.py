@@ -12,7 +12,9 @@ from typing import BinaryIO, TextIO
 
 from ..errors import InputTooLarge, UsageError
 from ..limits import MAX_LINE_BYTES, MAX_SCRIPT_BYTES
+from .text import typed
 
+BOM = b"\xef\xbb\xbf"
 _CHUNK = 64 * 1024
 #: A line ends at \n, \r\n or a lone \r, as with Python's universal newlines.
 _END = re.compile(rb"\r\n?|\n")
@@ -29,10 +31,14 @@ def line_too_long() -> InputTooLarge:
 
 
 def checked_line(text: str) -> str:
-    """A line to run, from a script or the interactive session, within MAX_LINE_BYTES."""
+    """A line to run, from a script or the interactive session: within MAX_LINE_BYTES, and as typed.
+
+    A script's lines arrive with undecodable bytes kept as lone surrogates: under an ASCII locale
+    they are read as UTF-8 here, and bytes that are not UTF-8 are refused (see text.typed).
+    """
     if len(text) > MAX_LINE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
         raise line_too_long()
-    return text
+    return typed(text, "utf-8", "the line", "save the script as UTF-8")
 
 
 def _script_too_long() -> InputTooLarge:
@@ -44,7 +50,8 @@ def _script_too_long() -> InputTooLarge:
 def script_lines(stream: BinaryIO, encoding: str, *, what: str, hint: str) -> Iterator[str]:
     """Each line of ``stream``, without its line ending, as soon as it has been read whole.
 
-    Lines are decoded with ``encoding``, undecodable bytes kept as lone surrogates for the runner to judge.
+    Lines are decoded with ``encoding`` (UTF-8 when the stream starts with a UTF-8 byte-order
+    mark, which is dropped), undecodable bytes kept as lone surrogates for the runner to judge.
     A line longer than MAX_LINE_BYTES, a script longer than MAX_SCRIPT_BYTES and a read that
     fails raise a UsageError (``what`` and ``hint`` describe the source); nothing follows it.
     """
@@ -52,6 +59,7 @@ def script_lines(stream: BinaryIO, encoding: str, *, what: str, hint: str) -> It
     pending, start = b"", 0  # bytes read but not yet yielded begin at pending[start]
     consumed = 0
     at_end = False
+    first = True
     while True:
         found = _END.search(pending, start)
         # A \r at the end of what was read so far may be the first half of \r\n: read on to know.
@@ -74,6 +82,10 @@ def script_lines(stream: BinaryIO, encoding: str, *, what: str, hint: str) -> It
         if consumed > MAX_SCRIPT_BYTES:
             raise _script_too_long()
         raw, start = pending[start:end], after
+        if first:
+            first = False
+            if raw.startswith(BOM):
+                raw, encoding = raw[len(BOM):], "utf-8"
         yield raw.decode(encoding, "surrogateescape")
 
 
