@@ -79,9 +79,13 @@ class TaskCompleter(Completer):
             tasks = self._tasks()
             if tasks is None:
                 return
-            wanted = _ID_FILTER.get(command.name, lambda is_open: True)
+            wanted = _ID_FILTER.get(command.name, _any_task)
             pairs = ((str(t.id), t.title) for t in tasks if wanted(t.is_open) and str(t.id) not in given)
             yield from _matching(current, pairs)
+
+
+def _any_task(is_open: bool) -> bool:
+    return True
 
 
 def _option(command: Command, word: str) -> Option | None:

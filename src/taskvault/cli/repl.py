@@ -121,7 +121,8 @@ class Repl:
     def _tasks_if_loaded(self) -> TaskList | None:
         if not self._loaded.is_set():
             return None
-        return self.service._tasks  # noqa: SLF001 (peek without loading or raising)
+        tasks: TaskList | None = self.service._tasks  # peek without loading or raising
+        return tasks
 
     def toolbar(self) -> FormattedText:
         tasks = self._tasks_if_loaded()
@@ -228,7 +229,7 @@ class Repl:
         """
         def handler(signum: int, _frame: object) -> None:
             app = self.session.app
-            if app.is_running and not self._in_command:
+            if app.is_running and not self._in_command and app.loop is not None:
                 app.loop.call_soon_threadsafe(lambda: app.exit(exception=Terminated()) if app.is_running else None)
             else:
                 raise Terminated()
