@@ -116,7 +116,6 @@ class TestSessionLogic:
         assert "internal error (ZeroDivisionError: a bug)" in out and "Added task 1: After" in out
         assert "ZeroDivisionError" in (tmp_path / "state" / "taskvault" / "crash.log").read_text()
 
-
     def test_a_bug_after_a_save_says_the_change_was_saved(
             self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         """A crash while the acknowledgement is built: the line names the saved revision; the session goes on."""
@@ -130,7 +129,7 @@ class TestSessionLogic:
                 raise ZeroDivisionError("a bug")
             return real(self, result)
         monkeypatch.setattr(render.TextRenderer, "render", broken)
-        _, out, _, session = _session(data_dir, "add Kept\radd After\r\x04")
+        _, out, _, _ = _session(data_dir, "add Kept\radd After\r\x04")
         assert "internal error (ZeroDivisionError: a bug)" in out and "nothing unconfirmed" not in out
         assert "your change was saved (revision 1: add task 1)" in out and "Added task 2: After" in out
         assert run_taskvault(data_dir, "list").out.count("Kept") == 1
