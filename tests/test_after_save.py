@@ -59,6 +59,8 @@ class TestTimeZoneIsCheckedFirst:
         result = run_taskvault(data_dir, "add", "x", env={"TZ": tz})
         assert result.code == 2, result
         assert _one_line(result.err).startswith("error: TZ=") and len(result.err) < 400
+        if tz in ("UTC+25", "XXX24", "AAA-23:30BBB"):
+            assert "hours from UTC; taskvault handles less than 24 hours" in result.err
         assert not data_dir.exists() or sorted(p.name for p in data_dir.iterdir()) in ([], ["tasks.lock"])
 
     @pytest.mark.parametrize("tz", ["", ":", "UTC", "GMT", "Europe/Paris", ":Europe/Paris", ":UTC+3", "America/St_Johns",

@@ -184,9 +184,9 @@ def time_zone(env: Mapping[str, str]) -> None:
     if rule is None:
         raise UsageError(f"TZ={shown(raw)} is neither a time zone in {env.get('TZDIR') or '/usr/share/zoneinfo'} "
                          "nor a POSIX TZ rule", hint=_TZ_HINT)
-    offsets = [_clock(rule["std"], 24)]
+    offsets = [_clock(rule["std"], 99)]  # hours past 24 are named below, not called out of range
     if rule["summer"]:  # summer time, an hour ahead unless it says otherwise
-        offsets.append(_clock(rule["dst"], 24) if rule["dst"] else (offsets[0] or 0) - 3600)
+        offsets.append(_clock(rule["dst"], 99) if rule["dst"] else (offsets[0] or 0) - 3600)
     dates_ok = rule["start"] is None or (_rule_date_ok(rule["start"]) and _rule_date_ok(rule["end"]))
     if None in offsets or not dates_ok:
         raise UsageError(f"TZ={shown(raw)} is not a valid POSIX TZ rule (a field is out of range)", hint=_TZ_HINT)
