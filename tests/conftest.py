@@ -63,6 +63,23 @@ def run_taskvault(data_dir: Path, *args: str, stdin: str | None = None, env: dic
     return Completed(proc.returncode, proc.stdout, proc.stderr)
 
 
+def run_raw(data_dir: Path, *args: str, stdin: bytes | int | None = None, stdout: int | None = None,
+            env: dict[str, str] | None = None, command: list[str] | None = None,
+            preexec_fn: Callable[[], None] | None = None, timeout: float = 60) -> Completed:
+    """Like run_taskvault, with bytes in, stdout sent where the test says (a file, a dead pipe),
+    and standard output and error decoded leniently (they may hold bytes of another encoding)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
+                     "XDG_STATE_HOME": str(data_dir.parent / "state")})
+    full_env.update(env or {})
+    feed = stdin if isinstance(stdin, int) else (subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+    proc = subprocess.Popen([*(command or TASKVAULT), *args], stdin=feed,
+                            stdout=subprocess.PIPE if stdout is None else stdout, stderr=subprocess.PIPE,
+                            env=full_env, preexec_fn=preexec_fn)
+    out, err = proc.communicate(stdin if isinstance(stdin, bytes) else None, timeout=timeout)
+    return Completed(proc.returncode, (out or b"").decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"

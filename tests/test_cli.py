@@ -58,6 +58,9 @@ class TestExitCodes:
         (["add", "x", "--due", "someday"], 1, "not a date"),
         (["show", "-3"], 1, "not a task id"),
         (["show", "99999999999999999999999"], 1, "not a task id"),
+        (["history", "--limit", "\u00b2"], 1, "is not a number of changes"),
+        (["undo", "\u0663"], 1, "is not a number of steps"),
+        (["redo", "9" * 5000], 1, "is not a number of steps"),
         (["add", " "], 1, "needs a title"),
         (["add", "x" * 501], 1, "the most is 500"),
         (["edit", "1"], 1, "nothing to change"),
@@ -92,6 +95,9 @@ class TestExitCodes:
         assert result.code == 2 and "TASKVAULT_LOCK_TIMEOUT" in result.err
         result = tv("list", env={"TASKVAULT_DATA_DIR": ""})
         assert result.code == 2 and "TASKVAULT_DATA_DIR is set but empty" in result.err
+        for keep in ("last=\u00b2", "daily=" + "9" * 5000, "weekly=\u0661"):  # int() would refuse what isdigit() took
+            result = tv("list", env={"TASKVAULT_BACKUP_KEEP": keep})
+            assert result.code == 2 and result.err.startswith("error: TASKVAULT_BACKUP_KEEP must look like"), result
 
     def test_version_and_help(self, tv) -> None:
         """--version, help, help CMD and CMD --help all work without a store."""
@@ -175,7 +181,7 @@ class TestScriptMode:
         """Bytes that are not UTF-8 in a title give an error; nothing garbled is stored."""
         env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir)}
         proc = subprocess.run([*TASKVAULT], input=b"add caf\xe9\nadd ok\n", capture_output=True, env=env)
-        assert proc.returncode == 1 and b"control character" in proc.stderr
+        assert proc.returncode == 1 and proc.stderr.startswith(b"line 1: error: the line is not valid UTF-8")
         assert run_taskvault(data_dir, "--json", "list").out == "[]\n"
 
 
@@ -286,16 +292,29 @@ class TestUnreadableInput:
 
         from taskvault.cli.main import main
 
-        class FailingStdin(io.StringIO):
-            def __iter__(self):  # type: ignore[no-untyped-def]
-                yield "add Before the failure\n"
-                raise OSError(5, "Input/output error")
+        class FailingTerminal(io.RawIOBase):
+            """Gives one line, then fails as a hung-up terminal does."""
 
+            def __init__(self) -> None:
+                self.given = False
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+                if self.given:
+                    raise OSError(5, "Input/output error")
+                self.given = True
+                line = b"add Before the failure\n"
+                buffer[:len(line)] = line
+                return len(line)
+
+        class FailingStdin(io.TextIOWrapper):
             def isatty(self) -> bool:
                 return False
 
         monkeypatch.setenv("TASKVAULT_DATA_DIR", str(data_dir))
-        monkeypatch.setattr("sys.stdin", FailingStdin())
+        monkeypatch.setattr("sys.stdin", FailingStdin(io.BufferedReader(FailingTerminal()), encoding="utf-8"))
         assert main([]) == 2
         captured = capsys.readouterr()
         assert captured.out == "Added task 1: Before the failure\n"

@@ -122,6 +122,20 @@ def test_every_exit_code_is_documented() -> None:
             assert re.search(rf"^\| {code} \|", text, re.MULTILINE), f"{path.name} lacks exit code {code}"
 
 
+def test_the_guide_gives_every_limit() -> None:
+    """Each limit of taskvault.limits and of the task model is quoted in the guide's Limits section."""
+    from taskvault import limits
+    from taskvault.domain import task
+
+    guide = (DOCS / "guide.md").read_text(encoding="utf-8")
+    section = guide.split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
+    values = {name: getattr(limits, name) for name in dir(limits) if name.startswith("MAX_")}
+    values |= {"TITLE_MAX": task.TITLE_MAX, "NOTE_MAX": task.NOTE_MAX, "TAG_MAX": task.TAG_MAX,
+               "TAGS_MAX": task.TAGS_MAX}
+    for name, value in values.items():
+        assert f"{value:,}" in section, f"docs/guide.md (Limits) does not give {name} = {value:,}"
+
+
 def test_docs_link_to_files_that_exist() -> None:
     for path in EXAMPLE_FILES:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):

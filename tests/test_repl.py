@@ -103,18 +103,72 @@ class TestSessionLogic:
     def test_an_unexpected_exception_is_reported_and_the_session_goes_on(
             self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-        from taskvault.cli import main
+        from taskvault.cli import runner
 
-        real = main.run_tokens
+        real = runner.run_tokens
 
         def broken_show(ctx, tokens):  # type: ignore[no-untyped-def]
             if tokens[0] == "show":
                 raise ZeroDivisionError("a bug")
             return real(ctx, tokens)
-        monkeypatch.setattr(main, "run_tokens", broken_show)
+        monkeypatch.setattr(runner, "run_tokens", broken_show)
         _, out, _, _ = _session(data_dir, "show 1\radd After\r\x04")
         assert "internal error (ZeroDivisionError: a bug)" in out and "Added task 1: After" in out
         assert "ZeroDivisionError" in (tmp_path / "state" / "taskvault" / "crash.log").read_text()
+
+    def test_a_bug_after_a_save_says_the_change_was_saved(
+            self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        """A crash while the acknowledgement is built: the line names the saved revision; the session goes on."""
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+        from taskvault.cli import render
+
+        real = render.TextRenderer.render
+
+        def broken(self, result):  # type: ignore[no-untyped-def]
+            if isinstance(result, render.TaskSaved) and result.task.title == "Kept":
+                raise ZeroDivisionError("a bug")
+            return real(self, result)
+        monkeypatch.setattr(render.TextRenderer, "render", broken)
+        _, out, _, _ = _session(data_dir, "add Kept\radd After\r\x04")
+        assert "internal error (ZeroDivisionError: a bug)" in out and "nothing unconfirmed" not in out
+        assert "your change was saved (revision 1: add task 1)" in out and "Added task 2: After" in out
+        assert run_taskvault(data_dir, "list").out.count("Kept") == 1
+
+    def test_sigterm_after_a_save_says_the_change_was_saved(self, data_dir: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+        """SIGTERM while the acknowledgement is built ends the session with 4 and a line saying what was saved."""
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+        from taskvault.cli import render
+
+        def terminated(self, result):  # type: ignore[no-untyped-def]
+            raise repl.Terminated()
+        monkeypatch.setattr(render.TextRenderer, "render", terminated)
+        code, _, err, _ = _session(data_dir, "add Kept\radd Never\r\x04")
+        assert code == 4 and err == "taskvault: terminated; your change was saved (revision 1: add task 1); " \
+                                    "do not run it again\n"
+        monkeypatch.undo()
+        assert run_taskvault(data_dir, "list").out.count("Kept") == 1 and "Never" not in run_taskvault(data_dir, "list").out
+
+    def test_a_terminal_that_cannot_be_written_ends_the_session(self, data_dir: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+        """EIO on the terminal after a save: the session ends with exit 4 and says the change was saved."""
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+        class Gone(io.StringIO):
+            def write(self, text: str) -> int:
+                if "Added" in text:
+                    raise OSError(errno.EIO, "Input/output error")
+                return super().write(text)
+        out, err = Gone(), io.StringIO()
+        service = TaskService(JournalStore(data_dir))
+        runner = Runner(service, as_json=False, style=Style(False), out=out, err=err, width=None)
+        with create_pipe_input() as pipe:
+            pipe.send_text("add Kept\radd Never\r\x04")
+            session = repl.Repl(runner, data_dir, history=InMemoryHistory(), style=Style(False), input=pipe,
+                                output=DummyOutput(), out=out)
+            code = session.run()
+        service.close()
+        assert code == 4 and "was saved" in err.getvalue() and "Input/output error" in err.getvalue()
+        assert "Never" not in run_taskvault(data_dir, "list").out
 
 
 class TestAnnouncements:

@@ -7,6 +7,37 @@ callers that only know the builtins still catch them sensibly.
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterable
+
+from .limits import MAX_LISTED_IDS, MAX_QUOTED_CHARS
+
+
+def shown(value: str, *, quote: bool = True) -> str:
+    """A value the user gave, for a message: quoted (and so escaped) unless told not to, and only
+    its start when it is long."""
+    if len(value) > MAX_QUOTED_CHARS:
+        start = value[:MAX_QUOTED_CHARS]
+        return (repr(start) if quote else start) + f"… ({len(value):,} characters)"
+    return repr(value) if quote else value
+
+
+def describe_ids(task_ids: Iterable[int], separator: str = ", ") -> str:
+    """Ids for a message, in order, runs of three or more as ranges, the first few and the count.
+
+    ``[5, 6, …, 9999]`` → ``5-9999 (9995 in all)``; a short list is given whole: ``8, 9``.
+    """
+    ids = sorted(set(task_ids))
+    runs: list[str] = []
+    start = 0
+    for index in range(1, len(ids) + 1):
+        if index == len(ids) or ids[index] != ids[index - 1] + 1:
+            first, last = ids[start], ids[index - 1]
+            runs += [f"{first}-{last}"] if last - first >= 2 else [str(i) for i in range(first, last + 1)]
+            start = index
+    text = separator.join(runs[:MAX_LISTED_IDS]) + (f"{separator}…" if len(runs) > MAX_LISTED_IDS else "")
+    return text if len(ids) <= 2 else f"{text} ({len(ids)} in all)"
+
 
 class TaskvaultError(Exception):
     """Base of every error taskvault raises on purpose."""
@@ -28,6 +59,26 @@ class UsageError(TaskvaultError):
     """The command line itself is malformed: unknown command or option, missing argument."""
 
     kind = "usage"
+
+
+class InputTooLarge(UsageError):
+    """A script, or one line of it, is longer than taskvault reads (see taskvault.limits)."""
+
+    kind = "too_large"
+
+
+class OutputFailed(TaskvaultError, OSError):
+    """Standard output could not be written (a full disk, a reader that went away, a hung-up terminal)."""
+
+    kind = "output_failed"
+
+    def __init__(self, cause: OSError) -> None:
+        reader_gone = cause.errno == errno.EPIPE
+        reason = "the program reading it went away" if reader_gone else (cause.strerror or str(cause))
+        super().__init__(f"the output could not be written ({reason})")
+        self.errno = cause.errno
+        #: True when the reader went away (EPIPE): the usual end of ``taskvault list | head``.
+        self.reader_gone = reader_gone
 
 
 class UserError(TaskvaultError, ValueError):
@@ -52,7 +103,7 @@ class TaskNotFound(UserError, LookupError):
         if len(task_ids) == 1:
             message = f"no task with id {task_ids[0]}"
         else:
-            message = "no tasks with ids " + ", ".join(str(i) for i in task_ids)
+            message = "no tasks with ids " + describe_ids(task_ids)
         super().__init__(message, hint="run 'taskvault list --all' to see the ids in use")
 
 

@@ -155,6 +155,7 @@ class TaskService:
         unreadable files were kept under."""
         with self._store.locked():
             self._tasks, aside = self._store.replace_unreadable(snapshot)
+            self.saves += 1  # the store was written: a failure after this must not say nothing was saved
         return self._tasks, aside
 
     def close(self) -> None:

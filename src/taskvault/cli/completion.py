@@ -10,6 +10,7 @@ from prompt_toolkit.document import Document
 from ..commands.catalog import COMMANDS
 from ..commands.registry import Command, Option
 from ..domain.tasklist import TaskList
+from .text import terminal_safe
 
 #: Words the session understands besides the registry's commands.
 SESSION_WORDS = {"quit": "leave the session", "exit": "leave the session"}
@@ -78,9 +79,13 @@ class TaskCompleter(Completer):
             tasks = self._tasks()
             if tasks is None:
                 return
-            wanted = _ID_FILTER.get(command.name, lambda is_open: True)
+            wanted = _ID_FILTER.get(command.name, _any_task)
             pairs = ((str(t.id), t.title) for t in tasks if wanted(t.is_open) and str(t.id) not in given)
             yield from _matching(current, pairs)
+
+
+def _any_task(is_open: bool) -> bool:
+    return True
 
 
 def _option(command: Command, word: str) -> Option | None:
@@ -88,6 +93,10 @@ def _option(command: Command, word: str) -> Option | None:
 
 
 def _matching(current: str, pairs: Iterable[tuple[str, str]]) -> Iterator[Completion]:
+    """What fits ``current``: the value is inserted exactly as it is, but shown (as is its
+    description) with control and format characters escaped."""
     for value, meta in pairs:
         if value.startswith(current):
-            yield Completion(value, start_position=-len(current), display_meta=meta or None)
+            shown = terminal_safe(value)
+            yield Completion(value, start_position=-len(current), display=shown if shown != value else None,
+                             display_meta=terminal_safe(meta) if meta else None)

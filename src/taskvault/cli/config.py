@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
 
-from ..errors import UsageError
+from ..commands.values import parse_count
+from ..errors import InvalidValue, UsageError, shown
 from ..store.backups import Retention
 
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -61,7 +63,7 @@ def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
         elif token in ("--help", "-h") and not rest:
             found["help"] = True
         elif token.startswith("--") and not rest:
-            raise UsageError(f"unknown option {token}", hint="run 'taskvault --help' for the options")
+            raise UsageError(f"unknown option {shown(token, quote=False)}", hint="run 'taskvault --help' for the options")
         else:
             rest.append(token)
     options = GlobalOptions(**found)  # type: ignore[arg-type]
@@ -95,7 +97,7 @@ def lock_timeout(env: Mapping[str, str]) -> float:
     except ValueError:
         value = math.nan
     if not (0 <= value <= 3600):
-        raise UsageError(f"TASKVAULT_LOCK_TIMEOUT must be a number of seconds from 0 to 3600, not {raw!r}")
+        raise UsageError(f"TASKVAULT_LOCK_TIMEOUT must be a number of seconds from 0 to 3600, not {shown(raw)}")
     return value
 
 
@@ -112,10 +114,83 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
     values: dict[str, int] = {}
     for part in raw.split(","):
         name, _, number = part.strip().partition("=")
-        if name not in ("last", "daily", "weekly") or not number.isdigit() or int(number) > 10_000 or name in values:
-            raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {raw!r}",
-                             hint="each of last, daily and weekly at most once, with a whole number from 0")
-        values[name] = int(number)
+        try:
+            if name not in ("last", "daily", "weekly") or name in values:
+                raise InvalidValue(name)
+            values[name] = parse_count(number, "", lowest=0, highest=10_000)
+        except InvalidValue:
+            raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {shown(raw)}",
+                             hint="each of last, daily and weekly at most once, with a whole number from 0 to "
+                                  "10000") from None
     if values.get("last", 1) < 1:
         raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1", hint="the newest backup is always kept")
     return Retention(**values)
+
+
+# -- TZ ---------------------------------------------------------------------------------------
+#
+# glibc reads TZ (after a leading colon, if any) as a zone file (``Europe/Paris``, an absolute path)
+# or else as a POSIX rule (``CET-1CEST,M3.5.0,M10.5.0/3``), and quietly uses UTC for anything else. Python's
+# datetime cannot represent a local time 24 hours or more from UTC (``UTC+25``: glibc allows up to
+# 24:59:59), and would fail on first use, after a change was saved. Both are refused before anything runs.
+
+_TZ_HINT = "unset TZ, or set it to a zone such as Europe/Paris, or a POSIX rule such as CET-1CEST,M3.5.0,M10.5.0/3"
+#: Names glibc reads as UTC even where no zone files are installed.
+_UTC_NAMES = frozenset({"UTC", "UCT", "GMT", "Universal", "Zulu", "Etc/UTC", "Etc/UCT", "Etc/GMT", "Etc/Universal",
+                        "Etc/Zulu"})
+_TZ_NAME = r"(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)"
+_TZ_OFFSET = r"[+-]?\d{1,2}(?::\d{1,2}){0,2}"
+_TZ_DATE = r"(?:J\d{1,3}|\d{1,3}|M\d{1,2}\.\d\.\d)(?:/[+-]?\d{1,3}(?::\d{1,2}){0,2})?"
+_POSIX_TZ = (rf"{_TZ_NAME}(?P<std>{_TZ_OFFSET})(?:(?P<summer>{_TZ_NAME})(?P<dst>{_TZ_OFFSET})?"
+             rf"(?:,(?P<start>{_TZ_DATE}),(?P<end>{_TZ_DATE}))?)?")
+_DAY = 24 * 3600
+
+
+def _clock(text: str, most_hours: int) -> int | None:
+    """Seconds of ``[+-]hh[:mm[:ss]]`` (an offset west of UTC, or a time of day); None if a field is out of range."""
+    fields = [int(f) for f in text.lstrip("+-").split(":")] + [0, 0]
+    hours, minutes, seconds = fields[:3]
+    if hours > most_hours or minutes > 59 or seconds > 59:
+        return None
+    return (-1 if text.startswith("-") else 1) * (hours * 3600 + minutes * 60 + seconds)
+
+
+def _rule_date_ok(text: str) -> bool:
+    day, _, time = text.partition("/")
+    if time and _clock(time, 167) is None:
+        return False
+    if day.startswith("M"):
+        month, week, weekday = (int(f) for f in day[1:].split("."))
+        return 1 <= month <= 12 and 1 <= week <= 5 and 0 <= weekday <= 6
+    return 1 <= int(day[1:]) <= 365 if day.startswith("J") else 0 <= int(day) <= 365
+
+
+def _is_zone_file(name: str, env: Mapping[str, str]) -> bool:
+    path = name if name.startswith("/") else os.path.join(env.get("TZDIR") or "/usr/share/zoneinfo", name)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"TZif"
+    except (OSError, ValueError):  # missing, a directory, unreadable, a name too long or with a NUL
+        return False
+
+
+def time_zone(env: Mapping[str, str]) -> None:
+    """Check $TZ: a zone glibc finds, or a POSIX rule whose local times are less than 24 hours from UTC."""
+    raw = env.get("TZ", "")
+    name = raw.removeprefix(":")  # glibc reads ":X" as it reads "X"
+    if not name or name in _UTC_NAMES or _is_zone_file(name, env):  # unset, "" (UTC) or ":" (the system's zone)
+        return
+    rule = re.fullmatch(_POSIX_TZ, name, re.ASCII)  # (compiled only when TZ is set and names no zone)
+    if rule is None:
+        raise UsageError(f"TZ={shown(raw)} is neither a time zone in {env.get('TZDIR') or '/usr/share/zoneinfo'} "
+                         "nor a POSIX TZ rule", hint=_TZ_HINT)
+    offsets = [_clock(rule["std"], 99)]  # hours past 24 are named below, not called out of range
+    if rule["summer"]:  # summer time, an hour ahead unless it says otherwise
+        offsets.append(_clock(rule["dst"], 99) if rule["dst"] else (offsets[0] or 0) - 3600)
+    dates_ok = rule["start"] is None or (_rule_date_ok(rule["start"]) and _rule_date_ok(rule["end"]))
+    if None in offsets or not dates_ok:
+        raise UsageError(f"TZ={shown(raw)} is not a valid POSIX TZ rule (a field is out of range)", hint=_TZ_HINT)
+    worst = max(abs(offset or 0) for offset in offsets)
+    if worst >= _DAY:
+        raise UsageError(f"TZ={shown(raw)} puts local time {worst // 3600}:{worst % 3600 // 60:02} hours from UTC; "
+                         "taskvault handles less than 24 hours", hint=_TZ_HINT)

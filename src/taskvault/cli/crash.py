@@ -18,8 +18,12 @@ def crash_log_path() -> Path:
     return Path(platformdirs.user_state_dir("taskvault", appauthor=False)) / "crash.log"
 
 
-def report_crash(exc: BaseException) -> str:
-    """Append the traceback to the crash log and return the line to show the user."""
+def report_crash(exc: BaseException, saved: str | None = None, line: int | None = None) -> str:
+    """Append the traceback to the crash log and return the line to show the user.
+
+    ``saved`` says what was saved before the bug (see Runner.saved_clause); without it, nothing
+    unconfirmed was. ``line`` is the script line that was running.
+    """
     summary = f"{type(exc).__name__}: {exc}"[:200]
     path = crash_log_path()
     try:
@@ -31,4 +35,5 @@ def report_crash(exc: BaseException) -> str:
         where = f"details in {path}"
     except OSError:
         where = "the details could not be logged"
-    return f"taskvault: internal error ({summary}); nothing unconfirmed was saved; {where}"
+    at = f"line {line}: " if line is not None else ""
+    return f"taskvault: {at}internal error ({summary}); {saved or 'nothing unconfirmed was saved'}; {where}"

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ..codec import task_to_dict
+from ..commands.context import local_time
 from ..commands.results import (
     BackupList,
     BackupTaken,
@@ -30,6 +31,8 @@ from ..domain.query import Show
 from ..domain.recovery import describe, effect_line
 from ..domain.task import Priority, Task
 from ..errors import TaskvaultError
+from ..limits import MAX_MESSAGE_CHARS
+from .text import terminal_safe
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -85,11 +88,11 @@ class TextRenderer:
     def render(self, result: Result) -> str:
         match result:
             case TaskSaved(verb="added", task=task):
-                return f"Added task {task.id}: {task.title}"
+                return f"Added task {task.id}: {_shown(task.title)}"
             case TaskSaved(task=task, changed=False):
-                return f"Task {task.id} unchanged: {task.title}"
+                return f"Task {task.id} unchanged: {_shown(task.title)}"
             case TaskSaved(task=task):
-                return f"Updated task {task.id}: {task.title}"
+                return f"Updated task {task.id}: {_shown(task.title)}"
             case TaskDetail(task=task):
                 return self.detail(task)
             case TaskTable():
@@ -128,7 +131,7 @@ class TextRenderer:
         return "\n".join(lines)
 
     def _when(self, step: Step) -> str:
-        return step.at.astimezone().strftime("%Y-%m-%d %H:%M") if step.at is not None else "(before 0.2)"
+        return local_time(step.at).strftime("%Y-%m-%d %H:%M") if step.at is not None else "(before 0.2)"
 
     def history(self, result: HistoryList) -> str:
         if not result.steps:
@@ -152,7 +155,7 @@ class TextRenderer:
         if not result.backups:
             return f"no backups yet in {result.directory}; take one with: taskvault backup"
         header = ["ID", "Taken", "Rev", "Tasks", "Size", "Kind"]
-        rows = [[b.id, b.taken.astimezone().strftime("%Y-%m-%d %H:%M"), str(b.revision), str(b.task_count),
+        rows = [[b.id, local_time(b.taken).strftime("%Y-%m-%d %H:%M"), str(b.revision), str(b.task_count),
                  _size(b.size), b.label if b.automatic else f"{b.label} (kept)"] for b in result.backups]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         lines = [self.style("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(), "bold")]
@@ -169,9 +172,9 @@ class TextRenderer:
                         f"{aside} aside.\n" + self.style("(dry run: nothing was changed)", "dim"))
             return (f"Restored backup {b.id}: {result.task_count} tasks. The unreadable files are kept as: {aside}")
         plan = result.plan
-        lines = [f"  + {t.id} {t.title}" for t in plan.added]
-        lines += [f"  - {t.id} {t.title}" for t in plan.removed]
-        lines += [f"  ~ {new.id} {new.title}: {describe(old, new)}" for old, new in plan.changed]
+        lines = [f"  + {t.id} {_shown(t.title)}" for t in plan.added]
+        lines += [f"  - {t.id} {_shown(t.title)}" for t in plan.removed]
+        lines += [f"  ~ {new.id} {_shown(new.title)}: {describe(old, new)}" for old, new in plan.changed]
         summary = f"{len(plan.added)} added, {len(plan.removed)} removed, {len(plan.changed)} changed"
         if plan.change.is_empty:
             return f"The store already equals backup {b.id}; nothing to restore."
@@ -215,8 +218,8 @@ class TextRenderer:
 
     def changed(self, result: TasksChanged) -> str:
         verb = {"done": "Completed", "reopened": "Reopened", "deleted": "Deleted"}[result.verb]
-        lines = [f"{verb} task {t.id}: {t.title}" for t in result.changed]
-        lines += [f"Task {t.id} was {result.unchanged_reason}: {t.title}" for t in result.unchanged]
+        lines = [f"{verb} task {t.id}: {_shown(t.title)}" for t in result.changed]
+        lines += [f"Task {t.id} was {result.unchanged_reason}: {_shown(t.title)}" for t in result.unchanged]
         return "\n".join(lines)
 
     def _due(self, task: Task) -> tuple[str, tuple[str, ...]]:
@@ -252,9 +255,10 @@ class TextRenderer:
     def _cells(self, task: Task, with_status: bool) -> list[str]:
         priority = task.priority.value if task.priority else ""
         due = "" if task.due is None else task.due.isoformat()
+        title, tags = _shown(task.title), _shown(" ".join(task.tags))  # escaped before they are measured
         if with_status:
-            return [str(task.id), task.status.value, priority, due, task.title, " ".join(task.tags)]
-        return [str(task.id), priority, due, task.title, " ".join(task.tags)]
+            return [str(task.id), task.status.value, priority, due, title, tags]
+        return [str(task.id), priority, due, title, tags]
 
     def _styles(self, task: Task, with_status: bool) -> list[tuple[str, ...]]:
         priority = _PRIORITY_STYLE[task.priority] if task.priority else ()
@@ -287,24 +291,30 @@ class TextRenderer:
 
     def detail(self, task: Task) -> str:
         def stamp(value: dt.datetime) -> str:
-            return value.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+            return local_time(value).strftime("%Y-%m-%d %H:%M %Z")
 
         due, due_style = self._due(task)
         fields = [
             ("status", task.status.value, ()),
             ("priority", task.priority.value if task.priority else "", ()),
             ("due", due, due_style),
-            ("tags", " ".join(task.tags), ("cyan",)),
+            ("tags", _shown(" ".join(task.tags)), ("cyan",)),
             ("created", stamp(task.created), ()),
             ("updated", stamp(task.updated), ()),
             ("completed", stamp(task.completed) if task.completed else "", ()),
             ("uuid", str(task.uuid), ("dim",)),
         ]
-        lines = [self.style(f"Task {task.id}: {task.title}", "bold")]
+        lines = [self.style(f"Task {task.id}: {_shown(task.title)}", "bold")]
         lines += [f"  {name:<10} {self.style(value, *styles)}" for name, value, styles in fields if value]
         if task.note:
-            lines += ["  note"] + [f"    {line}" for line in task.note.splitlines()]
+            lines += ["  note"] + [f"    {_shown(line, tabs=True)}" for line in task.note.split("\n")]
         return "\n".join(lines)
+
+
+def _shown(text: str, *, tabs: bool = False) -> str:
+    """User text as the terminal must show it (see text.terminal_safe): escaped here, before it is
+    measured for a column or styled, so that tables stay aligned; the writer escapes anything else."""
+    return terminal_safe(text, lines=tabs)
 
 
 def _size(size: int) -> str:
@@ -326,8 +336,17 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
+def _bounded(text: str) -> str:
+    """A message of at most MAX_MESSAGE_CHARS: the last guard for one that quotes too much."""
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    half = (MAX_MESSAGE_CHARS - 1) // 2  # the middle goes (a long path), its start and its reason stay
+    return text[:half] + "…" + text[-(MAX_MESSAGE_CHARS - 1 - half):]
+
+
 def error_text(error: TaskvaultError) -> str:
-    return one_line(f"error: {error.message}" + (f" ({error.hint})" if error.hint else ""))
+    """``error: WHAT (WHAT TO DO)``, on one line whatever the message quotes."""
+    return one_line(f"error: {_bounded(error.message)}" + (f" ({_bounded(error.hint)})" if error.hint else ""))
 
 
 # -- JSON -------------------------------------------------------------------------------
@@ -394,8 +413,11 @@ def _backup(b: Any) -> dict[str, Any]:
             "tasks": b.task_count, "size": b.size, "kind": b.label, "automatic": b.automatic, "path": str(b.path)}
 
 
-def error_json(error: TaskvaultError, code: int, line: int | None = None) -> str:
-    body: dict[str, Any] = {"error": error.kind, "message": error.message, "hint": error.hint, "code": code}
+def error_json(error: TaskvaultError, code: int, line: int | None = None, *, after: str | None = None) -> str:
+    """The error as JSON; ``after`` says what was saved before it (then ``code`` is 4)."""
+    message = _bounded(error.message) + (f"; {after}" if after else "")
+    body: dict[str, Any] = {"error": error.kind, "message": message,
+                            "hint": _bounded(error.hint) if error.hint else None, "code": code}
     if line is not None:
         body["line"] = line
     return _dumps(body)

@@ -28,12 +28,14 @@ from prompt_toolkit.output import Output
 
 from .. import __version__
 from ..domain.tasklist import TaskList
-from ..errors import StorageError
+from ..errors import OutputFailed, StorageError, describe_ids
 from ..store.journal_store import CaughtUp
 from ..store.layout import open_private_file
 from .completion import TaskCompleter
 from .crash import report_crash
 from .render import Style
+from .runner import EXIT_SAVED_UNREPORTED, say
+from .text import terminal_safe
 
 PROMPT = "taskvault> "
 _VERBS = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted"}
@@ -76,7 +78,7 @@ def describe(caught: CaughtUp) -> str:
     for change in caught.changes:
         ids = change.delete if change.command == "delete" else tuple(t.id for t in change.put)
         by_verb.setdefault(_VERBS.get(change.command, change.command), []).extend(ids)
-    parts = [f"{verb} {','.join(str(i) for i in ids)}" for verb, ids in by_verb.items() if ids]
+    parts = [f"{verb} {describe_ids(ids, ',')}" for verb, ids in by_verb.items() if ids]
     return f"{count} {noun} from another session: " + ", ".join(parts)
 
 
@@ -100,6 +102,8 @@ class Repl:
         self.store_path = store_path
         self.store_label = shorten(store_path)
         self.status: tuple[str, str] = ("", "")  # (text, "ok" | "error")
+        #: The session's exit code: 0, or the code of the failure that ended it (output that cannot be written).
+        self.exit_code = 0
         self._loaded = threading.Event()
         self._in_command = False
         self.session: PromptSession[str] = PromptSession(
@@ -126,7 +130,8 @@ class Repl:
     def _tasks_if_loaded(self) -> TaskList | None:
         if not self._loaded.is_set():
             return None
-        return self.service._tasks  # noqa: SLF001 (peek without loading or raising)
+        tasks: TaskList | None = self.service._tasks  # peek without loading or raising
+        return tasks
 
     def toolbar(self) -> FormattedText:
         tasks = self._tasks_if_loaded()
@@ -141,8 +146,8 @@ class Repl:
         parts: list[tuple[str, str]] = [("", f" {counts}")]
         if text:
             parts.append(("", " · "))
-            parts.append(("fg:ansired bold" if kind == "error" and self.style.enabled else "", text))
-        parts.append(("", f" · {self.store_label}"))  # last: the first to be cut on a narrow terminal
+            parts.append(("fg:ansired bold" if kind == "error" and self.style.enabled else "", terminal_safe(text)))
+        parts.append(("", f" · {terminal_safe(self.store_label)}"))  # last: the first to be cut on a narrow terminal
         return FormattedText(parts)
 
     # -- the loop -------------------------------------------------------------------------
@@ -163,10 +168,10 @@ class Repl:
                     break
                 if text and not self.execute(text):
                     break
-        return 0
+        return self.exit_code
 
     def execute(self, text: str) -> bool:
-        """Run one line; return False when the session must end (SIGTERM/SIGHUP)."""
+        """Run one line; return False when the session must end (SIGTERM/SIGHUP, a terminal gone)."""
         self._loaded.wait()
         self.runner.width = shutil.get_terminal_size().columns
         saves = self.service.saves
@@ -175,18 +180,24 @@ class Repl:
         try:
             code = self.runner.run_line(text, None)
         except KeyboardInterrupt:
-            saved = self.service.saves != saves
-            self._print(self.style("interrupted: " + ("the change was saved" if saved else "nothing was changed"),
-                                   "yellow"))
+            self._print(self.style("interrupted: " + (self.runner.saved_clause() or "nothing was changed"), "yellow"))
             return True
-        except Terminated:
+        except Terminated:  # the session ends; a change saved before the signal is still told of
+            saved = self.runner.saved_clause()
+            if saved:
+                self.exit_code = EXIT_SAVED_UNREPORTED
+                say(self.runner.err, terminal_safe(f"taskvault: terminated; {saved}"))
+            return False
+        except OutputFailed as failure:  # the terminal cannot be written to: nobody is there to go on with
+            self.exit_code = self.runner.output_failed(failure)
             return False
         except Exception as exc:  # a bug: one line, the traceback in the log, and the session goes on
-            self._print(self.style(report_crash(exc), "red"))
+            self._print(self.style(report_crash(exc, self.runner.saved_clause()), "red"))
             self.status = ("internal error", "error")
             return True
         finally:
             self._in_command = False
+            self.runner.begin(None)  # what the command saved has been told: nothing is pending now
         elapsed = (time.perf_counter() - started) * 1000
         if code:
             error = self.runner.last_error
@@ -204,14 +215,17 @@ class Repl:
         # A session of its own: prompt() keeps its arguments as the session's new defaults.
         asking: PromptSession[str] = PromptSession(input=self.session.input, output=self.session.output)
         try:
-            answer = asking.prompt(f"{question} [y/N] ")
+            answer = asking.prompt(f"{terminal_safe(question, lines=True)} [y/N] ")
         except (KeyboardInterrupt, EOFError):
             return False
         return answer.strip().lower() in ("y", "yes")
 
     def _print(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+        try:
+            self.out.write(terminal_safe(text, lines=True) + "\n")
+            self.out.flush()
+        except OSError as exc:
+            raise OutputFailed(exc) from None
 
     # -- signals --------------------------------------------------------------------------
 
@@ -224,7 +238,7 @@ class Repl:
         """
         def handler(signum: int, _frame: object) -> None:
             app = self.session.app
-            if app.is_running and not self._in_command:
+            if app.is_running and not self._in_command and app.loop is not None:
                 app.loop.call_soon_threadsafe(lambda: app.exit(exception=Terminated()) if app.is_running else None)
             else:
                 raise Terminated()

@@ -6,8 +6,8 @@ from .. import codec
 from ..domain import operations, recovery
 from ..domain.history import HISTORY_LIMIT
 from ..domain.query import SORT_KEYS, Show, TaskQuery
-from ..domain.task import normalize_tag
-from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, UsageError
+from ..domain.task import Task, normalize_tag
+from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, UsageError, shown
 from ..store import backups
 from .context import Context
 from .registry import ParsedArgs
@@ -25,7 +25,7 @@ from .results import (
     TasksChanged,
     TaskTable,
 )
-from .values import parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
+from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
 
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
@@ -72,7 +72,7 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     show = Show.ALL if args["all"] else Show.DONE if args["done"] else Show.OPEN
     sort = args["sort"] or "id"
     if sort not in SORT_KEYS:
-        raise UsageError(f"list: cannot sort by {sort!r}", hint="use one of: " + ", ".join(SORT_KEYS))
+        raise UsageError(f"list: cannot sort by {shown(sort)}", hint="use one of: " + ", ".join(SORT_KEYS))
     query = TaskQuery(
         show=show,
         tags=tuple(normalize_tag(t) for t in args["tag"]),
@@ -121,7 +121,7 @@ def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
         listed = ", ".join(f"{t.id} {t.title}" for t in named[:5]) + (", …" if len(named) > 5 else "")
         if not ctx.confirm(f"Delete {len(named)} tasks ({listed})?"):
             return Declined("Nothing deleted.")
-    doomed: list = []
+    doomed: list[Task] = []
 
     def plan(tasks):  # type: ignore[no-untyped-def]
         doomed[:] = tasks.require(ids)  # the tasks as they were when the delete was decided
@@ -137,11 +137,11 @@ def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
 def _count(args: ParsedArgs, verb: str) -> int:
     if not args.positionals:
         return 1
-    text = args.positionals[0]
-    if not text.isdigit() or not 1 <= int(text) <= HISTORY_LIMIT:
-        raise InvalidValue(f"{verb}: {text!r} is not a number of steps",
-                           hint=f"give a whole number from 1 to {HISTORY_LIMIT}, or nothing for one step")
-    return int(text)
+    try:
+        return parse_count(args.positionals[0], "a number of steps", lowest=1, highest=HISTORY_LIMIT)
+    except InvalidValue as error:
+        raise InvalidValue(f"{verb}: {error.message}",
+                           hint=f"give a whole number from 1 to {HISTORY_LIMIT}, or nothing for one step") from None
 
 
 def _run_reversal(ctx: Context, args: ParsedArgs, verb: str) -> Reverted | Declined:
@@ -176,10 +176,10 @@ def run_redo(ctx: Context, args: ParsedArgs) -> Reverted | Declined:
 def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
     limit = 20
     if args["limit"] is not None:
-        if not args["limit"].isdigit() or int(args["limit"]) < 1:
-            raise InvalidValue(f"history: --limit {args['limit']!r} is not a number of changes",
-                               hint="give a whole number from 1")
-        limit = int(args["limit"])
+        try:
+            limit = parse_count(args["limit"], "a number of changes", lowest=1, highest=HISTORY_LIMIT)
+        except InvalidValue as error:
+            raise InvalidValue(f"history: --limit {error.message}", hint=error.hint) from None
     task_id = parse_id(args["task"]) if args["task"] is not None else None
     tasks = ctx.service.tasks
     steps = [s for s in tasks.history if task_id is None or task_id in s.touched]
@@ -191,7 +191,7 @@ def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
 def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
     label = args.positionals[0] if args.positionals else "manual"
     if not backups.LABEL.fullmatch(label) or label in backups.AUTOMATIC:
-        raise InvalidValue(f"backup: {label!r} cannot name a backup",
+        raise InvalidValue(f"backup: {shown(label)} cannot name a backup",
                            hint="use up to 40 letters, digits, '.', '_' or '-', starting with a letter or digit, "
                                 "and not one of " + ", ".join(backups.AUTOMATIC))
     return BackupTaken(ctx.service.backup(label))

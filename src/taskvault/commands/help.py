@@ -26,7 +26,10 @@ EXIT_CODES = (
     (1, "user error: no such task, invalid value"),
     (2, "usage error: unknown command or option, missing argument"),
     (3, "storage error: could not save, store locked, damaged or too new; doctor found a problem"),
+    (4, ("saved, then failed: the change was saved, but its output could not be written or something after "
+         "it failed; the message names the revision: do not run it again")),
     (70, "internal error: a bug; the message names the crash log"),
+    (74, "output failed: standard output could not be written (a full disk), and nothing was saved"),
     (130, "interrupted: Ctrl-C"),
     (141, "output closed: the reader went away early, as with | head"),
 )

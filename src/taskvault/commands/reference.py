@@ -44,7 +44,8 @@ def markdown() -> str:
              "| option | meaning |", "| --- | --- |"]
     lines += [f"| `{_cell(option)}` | {_cell(text)} |" for option, text in GLOBAL_OPTIONS]
     lines += ["", "Environment: `TASKVAULT_DATA_DIR` (the store's directory), `TASKVAULT_LOCK_TIMEOUT`",
-              "(seconds to wait for another session's change, default 10), `NO_COLOR` (plain output).", "",
+              "(seconds to wait for another session's change, default 10), `NO_COLOR` (plain output), `TZ`",
+              "(the local time zone; one taskvault cannot use is refused before anything runs).", "",
               "Commands: " + ", ".join(f"[{c.name}](#{c.name})" for c in COMMANDS) + "."]
     for command in COMMANDS:
         lines += ["", *_command(command)]

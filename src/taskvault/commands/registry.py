@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import UsageError
+from ..errors import UsageError, shown
 
 if TYPE_CHECKING:
     from .context import Context
@@ -95,7 +95,7 @@ class Command:
         names = [o.name for o in self.all_options]
         close = _close_matches(name, names)
         hint = f"did you mean {close[0]}? " if close else ""
-        raise UsageError(f"{self.name}: unknown option {name}",
+        raise UsageError(f"{self.name}: unknown option {shown(name, quote=False)}",
                          hint=f"{hint}run 'taskvault help {self.name}' for its options")
 
 
@@ -161,7 +161,7 @@ def _check_arity(command: Command, positionals: list[str]) -> None:
                          hint=f"usage: taskvault {command.usage}")
     if not any(a.many for a in command.arguments) and len(positionals) > len(command.arguments):
         extra = positionals[len(command.arguments)]
-        raise UsageError(f"{command.name}: unexpected argument {extra!r}",
+        raise UsageError(f"{command.name}: unexpected argument {shown(extra)}",
                          hint=f"usage: taskvault {command.usage} (quote text that has spaces)")
 
 
@@ -186,5 +186,5 @@ class Registry:
         except KeyError:
             close = _close_matches(name, self._commands)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            raise UsageError(f"unknown command {name!r}",
+            raise UsageError(f"unknown command {shown(name)}",
                              hint=f"{hint}run 'taskvault help' to see the commands") from None

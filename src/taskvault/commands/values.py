@@ -7,20 +7,29 @@ import re
 
 from ..domain.dates import parse_date
 from ..domain.task import Priority
-from ..errors import InvalidValue
+from ..errors import InvalidValue, shown
+from ..limits import MAX_IDS
 
 PRIORITY_WORDS = ("low", "medium", "high", "none")
-_ID = re.compile(r"^[1-9][0-9]{0,17}$")
-_RANGE = re.compile(r"^([1-9][0-9]{0,17})-([1-9][0-9]{0,17})$")
-MAX_IDS = 10_000
+_ID = re.compile(r"[1-9][0-9]{0,17}")
+_RANGE = re.compile(r"([1-9][0-9]{0,17})-([1-9][0-9]{0,17})")
+#: A count as typed: ASCII digits only (str.isdigit() also takes '²', which int() refuses), and few of them.
+_COUNT = re.compile(r"[0-9]{1,9}")
 
 _ID_HINT = "task ids are whole numbers from 1 up, such as 3, 3,4 or 3-6; 'taskvault list' shows them"
 
 
 def parse_id(text: str) -> int:
-    if not _ID.match(text):
-        raise InvalidValue(f"{text!r} is not a task id", hint=_ID_HINT)
+    if not _ID.fullmatch(text):
+        raise InvalidValue(f"{shown(text)} is not a task id", hint=_ID_HINT)
     return int(text)
+
+
+def parse_count(text: str, what: str, *, lowest: int, highest: int) -> int:
+    """A whole number from ``lowest`` to ``highest``, or InvalidValue saying ``what`` it should be."""
+    if _COUNT.fullmatch(text) and lowest <= int(text) <= highest:
+        return int(text)
+    raise InvalidValue(f"{shown(text)} is not {what}", hint=f"give a whole number from {lowest} to {highest}")
 
 
 def parse_ids(words: tuple[str, ...] | list[str]) -> list[int]:
@@ -30,16 +39,21 @@ def parse_ids(words: tuple[str, ...] | list[str]) -> list[int]:
         for part in word.split(","):
             if not part and "," in word:
                 continue
-            span = _RANGE.match(part)
+            span = _RANGE.fullmatch(part)
             if span:
                 low, high = int(span.group(1)), int(span.group(2))
-                if high < low or high - low >= MAX_IDS:
-                    raise InvalidValue(f"{part!r} is not a usable range of ids", hint=_ID_HINT)
+                if high < low:
+                    raise InvalidValue(f"{shown(part)} is not a usable range of ids: it ends before it starts",
+                                       hint=_ID_HINT)
+                if high - low >= MAX_IDS:
+                    raise InvalidValue(f"the range {shown(part)} names {high - low + 1:,} ids; a command takes at "
+                                       f"most {MAX_IDS:,}", hint="split the change into several commands")
                 ids.extend(range(low, high + 1))
             else:
                 ids.append(parse_id(part))
             if len(ids) > MAX_IDS:
-                raise InvalidValue(f"at most {MAX_IDS} task ids at once")
+                raise InvalidValue(f"a command takes at most {MAX_IDS:,} task ids at once",
+                                   hint="split the change into several commands")
     return list(dict.fromkeys(ids))
 
 
@@ -50,7 +64,7 @@ def parse_priority(text: str) -> Priority | None:
     for priority in Priority:
         if priority.value == word or priority.value[0] == word:
             return priority
-    raise InvalidValue(f"{text!r} is not a priority", hint="use low, medium, high or none; l, m and h also work")
+    raise InvalidValue(f"{shown(text)} is not a priority", hint="use low, medium, high or none; l, m and h also work")
 
 
 def parse_due(text: str, today: dt.date) -> dt.date:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..errors import InvalidValue
+from ..errors import InvalidValue, shown
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
@@ -36,4 +36,4 @@ def parse_date(text: str, *, today: dt.date) -> dt.date:
             return dt.date.fromisoformat(word)
         except ValueError:
             pass
-    raise InvalidValue(f"{text!r} is not a date", hint=f"use {DATE_FORMS}")
+    raise InvalidValue(f"{shown(text)} is not a date", hint=f"use {DATE_FORMS}")

@@ -9,7 +9,7 @@ import uuid
 
 import attrs
 
-from ..errors import InvalidValue
+from ..errors import InvalidValue, shown
 
 TITLE_MAX = 500
 NOTE_MAX = 10_000
@@ -80,12 +80,12 @@ def normalize_tag(raw: str) -> str:
     if not tag:
         raise InvalidValue("a tag cannot be empty")
     if tag[0] in "+-":
-        raise InvalidValue(f"a tag cannot start with '{tag[0]}': {raw!r}",
+        raise InvalidValue(f"a tag cannot start with '{tag[0]}': {shown(raw)}",
                            hint="'+tag' and '-tag' add and remove tags in 'edit'")
     if len(tag) > TAG_MAX:
-        raise InvalidValue(f"the tag {raw!r} is longer than {TAG_MAX} characters")
+        raise InvalidValue(f"the tag {shown(raw)} is longer than {TAG_MAX} characters")
     if any(ch.isspace() for ch in tag) or _has_control(tag) or "," in tag:
-        raise InvalidValue(f"the tag {raw!r} must be one word without spaces, commas or control characters")
+        raise InvalidValue(f"the tag {shown(raw)} must be one word without spaces, commas or control characters")
     return tag
 
 

@@ -1,0 +1,258 @@
+"""Running command lines, one at a time, and reporting each outcome honestly.
+
+The Runner is shared by every mode (one command, a script, the interactive session). It writes a
+result as soon as it is durable, and knows whether the running command has saved its change, so
+that no failure after a save is ever reported as if nothing had been saved.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from ..codec import SCHEMA
+from ..commands.catalog import COMMANDS
+from ..commands.context import Context
+from ..commands.dispatch import run_tokens, split_line
+from ..errors import OutputFailed, StorageError, TaskvaultError, UsageError, describe_ids
+from ..service import TaskService
+from ..store.journal_store import CaughtUp
+from .crash import EXIT_INTERNAL, report_crash
+from .render import Style, TextRenderer, error_json, error_text, render_json
+from .script import checked_line
+from .text import ascii_json, terminal_safe
+
+#: The change was saved, but what came after it failed (its output, a bug): it must not be run again.
+EXIT_SAVED_UNREPORTED = 4
+#: Standard output could not be written, and nothing was saved (sysexits' EX_IOERR).
+EXIT_OUTPUT_FAILED = 74
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+def exit_code(error: TaskvaultError) -> int:
+    if isinstance(error, UsageError):
+        return 2
+    if isinstance(error, StorageError):
+        return 3
+    return 1
+
+
+def say(err: TextIO, text: str) -> None:
+    """One line on standard error. If even that cannot be written there is no one left to tell."""
+    try:
+        err.write(text + "\n")
+        err.flush()
+    except (OSError, ValueError):
+        pass
+
+
+class Runner:
+    """Runs command lines against one service and writes each result as soon as it is durable.
+
+    It knows whether the command running now has saved its change (the service counts saves): a
+    failure after that (an error, a bug, an interrupt, output that cannot be written) says what
+    was saved, and exits 4, never "nothing was saved".
+    """
+
+    def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
+                 width: int | None) -> None:
+        self.service = service
+        self.context = Context(service)
+        #: Told what other sessions changed, before the command that noticed it runs.
+        self.on_caught_up: Callable[[CaughtUp], None] | None = None
+        #: The error the last failing command reported, for the interactive session's status bar.
+        self.last_error: TaskvaultError | None = None
+        self.as_json = as_json
+        self.style = style
+        self.out, self.err = out, err
+        self.width = width
+        #: The script line running now (None outside scripts), for messages about its failure.
+        self.line: int | None = None
+        self._command = ""
+        self._saves_before = service.saves
+        self._ascii_json = as_json and not _holds_unicode(out)
+        self._migration_told = False
+        self._heap_settled = False
+
+    # -- one command ------------------------------------------------------------------------
+
+    def begin(self, line: int | None) -> None:
+        """A command starts: from now on, a save is its save."""
+        self.line = line
+        self._saves_before = self.service.saves
+
+    @property
+    def saved_in_command(self) -> bool:
+        """True once the running command has saved its change (and until its outcome is reported)."""
+        return self.service.saves > self._saves_before
+
+    def run(self, tokens: list[str], line: int | None = None) -> int:
+        self.begin(line)
+        self._command = tokens[0] if tokens else ""
+        try:
+            command = COMMANDS.find(tokens[0]) if tokens else None
+            if command is None or command.loads_store:
+                caught = self.service.refresh()  # another session may have changed the store since the last line
+                if caught is not None and caught.behind and self.on_caught_up is not None:
+                    self.on_caught_up(caught)
+            result = run_tokens(self.context, tokens)
+            if self.as_json:
+                text = render_json(result)
+            else:
+                text = TextRenderer(self.style, today=self.context.today, width=self.width).render(result)
+        except OutputFailed:  # (telling of other sessions' changes): no error line can help, main ends the run
+            raise
+        except TaskvaultError as error:
+            return self.report(error, line)
+        self.write(text)  # a printed line is an acknowledgement: it must not wait in a buffer
+        self.begin(line)
+        self.settle_heap()
+        self._note_migration()
+        self._warn()
+        return getattr(result, "exit_code", 0)
+
+    def write(self, text: str) -> None:
+        """Put ``text`` on standard output now; OutputFailed if it cannot be written."""
+        if self.as_json:
+            text = ascii_json(text) if self._ascii_json else text
+        else:
+            text = terminal_safe(text, lines=True)
+        try:
+            self.out.write(text + "\n")
+            self.out.flush()
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
+    def say(self, text: str, *styles: str) -> None:
+        """One line on standard error, with control and format characters shown escaped."""
+        say(self.err, self.style(terminal_safe(text), *styles))
+
+    def settle_heap(self) -> None:
+        """Once the store is in memory, leave it out of the cyclic garbage collector's scans.
+
+        The tasks live as long as the session, hold no cycles and are freed by reference
+        counting; without this, every full collection walks them all again (at 100k tasks, a
+        pause of a tenth of a second in the middle of some change).
+        """
+        if not self._heap_settled and self.service.loaded:
+            self._heap_settled = True
+            gc.freeze()
+
+    def make_interactive(self, confirm: Callable[[str], bool], on_caught_up: Callable[[CaughtUp], None]) -> None:
+        """Someone is at the keyboard: commands may ask before they act, and hear of other sessions."""
+        self.context = Context(self.service, confirm)
+        self.on_caught_up = on_caught_up
+
+    def run_line(self, text: str, line: int | None) -> int:
+        self.begin(line)
+        try:
+            tokens = split_line(checked_line(text))
+        except TaskvaultError as error:
+            return self.report(error, line)
+        return self.run(tokens, line)
+
+    # -- outcomes other than success ---------------------------------------------------------
+
+    def report(self, error: TaskvaultError, line: int | None = None) -> int:
+        """Show an error: one line and its exit code, saying so when the change was saved before it."""
+        self.last_error = error
+        saved = self.saved_clause() if self.saved_in_command else None
+        code = EXIT_SAVED_UNREPORTED if saved else exit_code(error)
+        if self.as_json:
+            self.write(error_json(error, code, line, after=saved))
+        prefix = f"line {line}: " if line is not None else ""
+        self.say(prefix + error_text(error) + (f"; {saved}" if saved else ""), "red")
+        self.begin(line)
+        return code
+
+    def saved_clause(self) -> str | None:
+        """What was saved before a failure, said so that nobody runs it again; None if nothing was."""
+        if self.saved_in_command:
+            whose = "your change" if self.line is None else f"line {self.line}'s change"
+            return f"{whose} was saved ({self._saved_change()}); do not run it again"
+        count = self.service.saves
+        if self.line is not None and count:
+            changes = "1 change saved by earlier lines is" if count == 1 else f"{count} changes saved by earlier lines are"
+            return f"line {self.line} saved nothing; the {changes} kept"
+        return None
+
+    def _saved_change(self) -> str:
+        """'revision 12: add task 7', the change the running command saved."""
+        try:
+            tasks = self.service.tasks
+            step = next(reversed(list(tasks.history)), None)
+            if step is None or step.revision != tasks.revision or step.kind != self._command:
+                return f"revision {tasks.revision}"
+            ids = step.touched
+            return f"revision {step.revision}: {step.kind} task{'s' if len(ids) > 1 else ''} {describe_ids(ids)}"
+        except Exception:  # noqa: BLE001 (the report of a failure must not fail in turn)
+            return "revision unknown"
+
+    def crashed(self, exc: BaseException) -> int:
+        """A bug: one line naming the crash log and what was saved before it."""
+        say(self.err, terminal_safe(report_crash(exc, self.saved_clause(), self.line)))
+        return EXIT_SAVED_UNREPORTED if self.saved_in_command else EXIT_INTERNAL
+
+    def output_failed(self, failure: OutputFailed) -> int:
+        """Standard output failed: exit 4 if the change was saved, else 74 (141, silently, for | head)."""
+        at = "taskvault: " + (f"line {self.line}: " if self.line is not None else "")
+        saved = self.saved_clause()
+        if self.saved_in_command:
+            self.say(f"{at}{failure.message}, but {saved}")
+            return EXIT_SAVED_UNREPORTED
+        if failure.reader_gone:
+            return EXIT_BROKEN_PIPE
+        self.say(f"{at}{failure.message}; {saved or 'the store was not changed'}")
+        return EXIT_OUTPUT_FAILED
+
+    def interrupted(self) -> int:
+        saved = self.saved_clause()
+        say(self.err, "")
+        self.say("taskvault: interrupted" + (f"; {saved}" if saved else ""))
+        return EXIT_INTERRUPTED
+
+    def _note_migration(self) -> None:
+        backup = self.service.migrated
+        if backup is not None and not self._migration_told:
+            self._migration_told = True
+            self.say(f"note: the store was upgraded to schema {SCHEMA}; as it was before, it is backup {backup.id}",
+                     "yellow")
+
+    def _warn(self) -> None:
+        while self.service.warnings:
+            self.say(f"warning: {self.service.warnings.pop(0).message}", "yellow")
+
+    def run_script(self, lines: Iterable[str], keep_going: bool) -> int:
+        """Run each non-blank, non-comment line as it is read; stop at the first failure unless keep_going.
+
+        A script that cannot be read on (too long, a failing read) stops there, whatever keep_going says.
+        """
+        first_failure = 0
+        source = iter(lines)
+        number = 0
+        while True:
+            self.begin(number + 1)
+            try:
+                raw = next(source, None)
+            except TaskvaultError as error:
+                return self.report(error, number + 1)
+            if raw is None:
+                return first_failure
+            number += 1
+            text = raw.strip()
+            if not text or text.startswith("#"):
+                continue
+            code = self.run_line(text, number)
+            if code and not keep_going:
+                return code
+            first_failure = first_failure or code
+
+
+def _holds_unicode(stream: TextIO) -> bool:
+    """True when ``stream`` can write any character (a UTF encoding, or a stream of str in memory)."""
+    import codecs
+
+    encoding = getattr(stream, "encoding", None)
+    return encoding is None or codecs.lookup(encoding).name.startswith("utf")
