@@ -927,8 +927,7 @@ class JournalStore:
             stamp = f"{base}.{sequence}"
         aside = tuple(p.with_name(f"{p.name}.unreadable-{stamp}") for p in present)
         try:
-            for path, kept in zip(present, aside, strict=True):
-                files.keep_aside(path, kept)
+            files.keep_aside(list(zip(present, aside, strict=True)))
         except OSError as exc:
             raise SaveFailed(f"could not keep the unreadable files aside in {self.directory}: {exc.strerror or exc}"
                              " — nothing was changed", hint=hint_for(exc)) from None
