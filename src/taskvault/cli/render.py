@@ -199,14 +199,16 @@ class TextRenderer:
         account = recovery_text.salvage_account(report, plan)
         if result.dry_run:
             return "\n".join([recovery_text.salvage_headline(report, done=False), *account,
-                              recovery_text.salvage_keeping(report), self.style("(dry run: nothing was changed)", "dim")])
+                              recovery_text.salvage_keeping(report, plan),
+                              self.style("(dry run: nothing was changed)", "dim")])
         lost = recovery_text.lost_line(report)
         headline = (f"{recovery_text.salvage_headline(report, done=True)}, from "
                     f"{recovery_text.salvage_source(report)} and {report.replayed} journal "
                     f"record{'s' if report.replayed != 1 else ''}; the damaged files are kept as: "
                     f"{', '.join(result.aside) or 'nothing'}")
         undo = (f"{len(plan.added)} added, {len(plan.removed)} removed, {len(plan.changed)} changed compared with "
-                f"{recovery_text.base_name(report)} ('undo' goes back to it)")
+                f"{recovery_text.base_name(report)} ('undo' goes back to it)" if not plan.change.is_empty
+                else f"nothing intact goes beyond {recovery_text.base_name(report)}, so the store is now exactly that")
         return "\n".join([headline, undo, self.style(lost, "yellow") if report.lost_records or report.missing
                           else lost])
 

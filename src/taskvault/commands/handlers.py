@@ -278,7 +278,7 @@ def run_salvage(ctx: Context, args: ParsedArgs) -> Salvaged | Declined:
     if ctx.confirm is not None and not args["yes"]:
         lines = "\n".join(recovery_text.salvage_account(found, preview))
         question = (f"The store does not load ({found.refusal}).\n{recovery_text.salvage_headline(found, done=False)}"
-                    f"\n{lines}\n{recovery_text.salvage_keeping(found)}\nSalvage it?")
+                    f"\n{lines}\n{recovery_text.salvage_keeping(found, preview)}\nSalvage it?")
         if not ctx.confirm(question):
             return Declined("Nothing salvaged.")
     done = service.salvage(found)

@@ -114,6 +114,9 @@ def salvage_headline(report: SalvageReport, *, done: bool) -> str:
     return f"Salvage would recover revision {report.revision}, {tasks}:"
 
 
-def salvage_keeping(report: SalvageReport) -> str:
+def salvage_keeping(report: SalvageReport, plan: RestorePlan) -> str:
     names = ", ".join(f"{name}.unreadable-TIME" for name in report.present) or "nothing"
+    if plan.change.is_empty:
+        return (f"The damaged files are kept aside as {names}, never deleted; nothing intact goes beyond "
+                f"{base_name(report)}, so the store becomes exactly that.")
     return f"The damaged files are kept aside as {names}, never deleted; 'undo' then goes back to {base_name(report)}."

@@ -275,10 +275,11 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
     if best is None:
         best = _Rolled("nothing", None, 0, TaskList(), 0)
 
-    lost = _lost(best, lines)
+    guessed = _guessed(lines, journal)
+    lost = _lost(best, lines, guessed)
     base = _copy(newest[1]) if newest is not None else TaskList()
     claimed = max([best.tasks.revision, scan.header.base if scan.header is not None else 0,
-                   *(line.rev for line in lines if line.rev is not None), *_guessed(lines, journal),
+                   *(line.rev for line in lines if line.rev is not None), *guessed.values(),
                    *_declared(snapshot)])
     fresh_revision = max(mentioned[0], best.tasks.revision, base.revision, claimed) + 1
     fresh_next_id = max(mentioned[1], best.tasks.next_id, base.next_id)
@@ -290,14 +291,16 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
                          fresh_next_id)
 
 
-def _lost(best: _Rolled, lines: Sequence[Line]) -> list[Line]:
-    """The lines (not voided) a salvage from ``best`` leaves out: from the one that stopped it on, or
-    every record beyond its revision and every damaged line when it took none."""
+def _lost(best: _Rolled, lines: Sequence[Line], guessed: dict[int, int]) -> list[Line]:
+    """The lines (not voided) a salvage from ``best`` leaves out: from the one that stopped it on, or,
+    when it took none, every record beyond its revision and every damaged line not known to be older."""
     if best.stop is not None:
         return [line for line in lines[best.stop:] if not line.void]
     if best.applied:
         return []
-    return [line for line in lines if line.damage is not None or (line.rev or 0) > best.tasks.revision]
+    newest = best.tasks.revision
+    return [line for line in lines if (line.rev or 0) > newest
+            or (line.damage is not None and guessed.get(line.offset, newest + 1) > newest)]
 
 
 def _why_lost(lost: list[Line], best: _Rolled) -> str | None:
@@ -310,16 +313,14 @@ def _why_lost(lost: list[Line], best: _Rolled) -> str | None:
     return f"they continue revision {first - 1}, which no intact file holds"
 
 
-def _guessed(lines: Sequence[Line], journal: bytes | None) -> list[int]:
-    """The revisions damaged lines seem to be (their own first bytes say), for counting what is lost."""
-    if journal is None:
-        return []
-    found = []
+def _guessed(lines: Sequence[Line], journal: bytes | None) -> dict[int, int]:
+    """The revisions damaged lines seem to be (their own first bytes say), by offset, for counting what is lost."""
+    found: dict[int, int] = {}
     for line in lines:
-        if line.damage is not None:
+        if line.damage is not None and journal is not None:
             match = _GUESSED_REV.match(journal[line.offset:line.offset + 40])
             if match:
-                found.append(int(match.group(1)))
+                found[line.offset] = int(match.group(1))
     return found
 
 
