@@ -242,6 +242,17 @@ class TestSources:
         assert report["revision"] == 2 and report["left_out"]["unfinished_bytes"] > 0 and report["lost"]["records"] == 0
         assert run_taskvault(data_dir, "add", "Three").out == "Added task 4: Three\n"
 
+    def test_doctor_names_salvage_only_when_it_recovers_more_than_the_newest_backup(self, data_dir: Path) -> None:
+        _store_of_80(data_dir)
+        _append(data_dir / "tasks.json", b"garbage")
+        found = json.loads(run_taskvault(data_dir, "--json", "doctor").out)["findings"]
+        store = next(f for f in found if f["subject"] == "store")
+        assert store["level"] == "problem" and store["fix"].endswith("run: taskvault salvage"), store
+        (data_dir / "tasks.journal").write_bytes(b"\0" * 64)
+        found = json.loads(run_taskvault(data_dir, "--json", "doctor").out)["findings"]
+        store = next(f for f in found if f["subject"] == "store")
+        assert re.search(r"run: taskvault restore \S+$", store["fix"]), store
+
     def test_a_store_that_loads_has_nothing_to_salvage(self, data_dir: Path) -> None:
         """Salvage changes nothing on a store that loads (or on no store at all), and says so."""
         assert run_taskvault(data_dir, "salvage").out.startswith("The store loads (revision 0, 0 tasks)")

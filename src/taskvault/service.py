@@ -163,6 +163,10 @@ class TaskService:
             self._tasks, aside = self._store.replace_unreadable(snapshot)
         return self._tasks, aside
 
+    def store_files(self) -> tuple[str, ...]:
+        """The names of the store's files that are there (what a restore or salvage keeps aside)."""
+        return self._store.present_files()
+
     def salvage_preview(self) -> SalvageReport | TaskList:
         """What 'salvage' would recover now, read as a reader does; the tasks instead if the store loads."""
         return self._store.salvage_report()

@@ -8,8 +8,9 @@ from ..domain.history import HISTORY_LIMIT
 from ..domain.query import SORT_KEYS, Show, TaskQuery
 from ..domain.task import normalize_tag
 from ..domain.tasklist import TaskList
-from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, UsageError
+from ..errors import BackupDamaged, InvalidValue, StorageError, StoreTooNew, StoreUnreadable, UsageError
 from ..store import backups
+from ..store.salvage import SalvageReport
 from . import recovery_text
 from .context import Context
 from .registry import ParsedArgs
@@ -250,11 +251,14 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
 
 def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: backups.Backup, snapshot: codec.Snapshot,
                         error: StoreUnreadable) -> Restored | Declined:
-    found = ctx.service.salvage_preview()
+    try:
+        found: SalvageReport | TaskList | None = ctx.service.salvage_preview()
+    except StorageError:
+        found = None  # salvage cannot read it either (permission, the disk): the restore does not need to
     if isinstance(found, TaskList):  # another session mended it meanwhile: restore it as a store that loads
         return run_restore(ctx, args)
-    dropped = recovery.dropped_by_restore(backup.revision, found.revision)
-    names = found.present
+    dropped = recovery.dropped_by_restore(backup.revision, found.revision) if found is not None else None
+    names = found.present if found is not None else ctx.service.store_files()
     if args["dry_run"]:
         return Restored(backup, aside=names, task_count=len(snapshot.tasks), dry_run=True, dropped=dropped)
     if ctx.confirm is not None and not args["yes"]:

@@ -363,13 +363,16 @@ class JournalStore:
                                read_backup=functools.partial(self._decoded_backup, strict=True),
                                mentioned=self._salvage_numbers(),
                                snapshot_name=SNAPSHOT_NAME, journal_name=JOURNAL_NAME,
-                               present=tuple(p.name for p in (self.snapshot_path, self.journal_path)
-                                             if os.path.lexists(p)))
+                               present=self.present_files())
         except codec.TooNewError as exc:
             raise StoreTooNew(f"cannot salvage {self.directory}: {exc}",
                               hint="upgrade taskvault to use this store; nothing was changed") from None
         finally:
             self._advice_withheld = False
+
+    def present_files(self) -> tuple[str, ...]:
+        """The names of the store files that are there, whatever they are."""
+        return tuple(p.name for p in (self.snapshot_path, self.journal_path) if os.path.lexists(p))
 
     def _salvage_source(self, path: Path) -> tuple[bytes | None, str | None]:
         """A store file's bytes for salvage, or why it cannot be one: not a file, or too large to be a store.
