@@ -63,8 +63,10 @@ _DECLARED_REVISION = re.compile(rb'"revision":(\d{1,15})(?!\d)')
 
 def scan_journal(data: bytes | None, unconfirmed: tuple[str, int, bool] | None) -> JournalScan:
     """Every line of a journal, each decoded on its own: a damaged header or line spoils no other."""
-    if not data:
+    if data is None:
         return JournalScan(None, None, (), 0, 0, 0)
+    if not data:
+        return JournalScan(None, "the file is empty", (), 0, 0, 0)
     newline = data.find(b"\n")
     header: codec.JournalHeader | None = None
     problem: str | None = None
@@ -238,6 +240,8 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
     """
     unusable = [f"{name}: {problem}" for name, problem in ((snapshot_name, snapshot_problem),
                                                           (journal_name, journal_problem)) if problem]
+    if snapshot is None and snapshot_problem is None and journal is not None:
+        unusable.append(f"{snapshot_name}: it is missing")
     own: TaskList | None = None
     if snapshot is not None:
         try:
