@@ -5,8 +5,8 @@ log of one run of the real program and replays it against a model of what a disk
 power goes (the model of ALICE and CrashMonkey, kept deliberately pessimistic):
 
 * a write, truncate or file creation is durable only once the file is fsynced;
-* a directory entry (a new file, a rename, an unlink, a new directory) is durable only once its
-  directory is fsynced;
+* a directory entry (a new file, a rename, a hard link, an unlink, a new directory) is durable only
+  once its directory is fsynced;
 * anything not yet durable may, independently of everything else, be kept, be lost, or -- for a
   write -- be kept in part (its first half).
 
@@ -28,16 +28,16 @@ _STRING = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
 
 #: The calls to record (pass to ``strace -e trace=``); the run must be traced with -xx and a large -s.
 TRACED = ("openat,write,pwrite64,lseek,fsync,fdatasync,rename,renameat,renameat2,ftruncate,unlink,unlinkat,"
-          "close,mkdir,mkdirat")
+          "close,mkdir,mkdirat,link,linkat")
 
 
 @attrs.frozen
 class Op:
     """One call that can change what is on disk, or the acknowledgement printed to the user."""
 
-    kind: str  # mkdir create write truncate rename unlink fsync fsyncdir ack
+    kind: str  # mkdir create write truncate rename link unlink fsync fsyncdir ack
     path: str = ""  # namespace ops: the entry; fsyncdir: the directory
-    target: str = ""  # rename: the new name
+    target: str = ""  # rename and link: the new name
     inode: int = -1  # data ops and fsync
     offset: int = 0
     data: bytes = b""
@@ -129,6 +129,11 @@ def parse(trace: str, root: Path, before: Disk) -> list[Op]:
             target = resolve(fields[2] if call != "rename" else "AT_FDCWD", strings[1])
             names[target] = names.pop(source)
             ops.append(Op("rename", path=source, target=target))
+        elif call in ("link", "linkat") and inside(
+                source := resolve(fields[0] if call == "linkat" else "AT_FDCWD", strings[0])):
+            target = resolve(fields[2] if call == "linkat" else "AT_FDCWD", strings[1])
+            names[target] = names[source]  # a second name of the same inode: its data is shared
+            ops.append(Op("link", path=source, target=target))
         elif call in ("unlink", "unlinkat") and inside(
                 path := resolve(fields[0] if call == "unlinkat" else "AT_FDCWD", strings[0])):
             names.pop(path, None)
@@ -195,7 +200,7 @@ class CrashState:
 
 def crash_states(before: Disk, ops: list[Op], data_dir: Path, limit: int = 20_000) -> Iterator[CrashState]:
     """Every state the disk may be in after a power loss at any point of ``ops``."""
-    volatile_kinds = ("mkdir", "create", "write", "truncate", "rename", "unlink")
+    volatile_kinds = ("mkdir", "create", "write", "truncate", "rename", "link", "unlink")
     for end in range(len(ops) + 1):
         acknowledged = any(o.kind == "ack" for o in ops[:end])
         optional = [i for i in range(end) if ops[i].kind in volatile_kinds and not _durable(ops, i, end)]
@@ -221,6 +226,8 @@ def _apply(before: Disk, ops: list[Op], fate: dict[int, str]) -> Disk:
             disk.contents.setdefault(op.inode, b"")
         elif op.kind == "rename" and op.path in disk.names:
             disk.names[op.target] = disk.names.pop(op.path)
+        elif op.kind == "link" and op.path in disk.names:
+            disk.names[op.target] = disk.names[op.path]
         elif op.kind == "unlink":
             disk.names.pop(op.path, None)
         elif op.kind == "write":

@@ -321,7 +321,8 @@ def _one_error_line(result: Any, *words: str) -> None:
     assert result.out == "" and "Traceback" not in result.err
     assert result.err.count("\n") == 1 and result.err.startswith("error: "), result.err
     assert all(word in result.err for word in words), (words, result.err)
-    assert any(way in result.err for way in ("mv ", "taskvault restore", "move the file aside")), result.err
+    assert any(way in result.err for way in ("mv ", "taskvault restore", "taskvault salvage", "move the file aside")), \
+        result.err
 
 
 class TestHostileEntries:

@@ -44,6 +44,8 @@ KINDS: dict[str, tuple[str, list[str]]] = {
     "undo of a bulk delete": ("bulk-deleted", ["undo"]),
     "restore (backup first)": ("backed-up", ["restore", "latest"]),
     "add to a schema 1 store (migration)": ("v1", ["add", "New"]),
+    "salvage of a damaged snapshot": ("snapshot-damaged", ["salvage", "--yes"]),
+    "salvage of a journal damaged mid-way": ("journal-damaged", ["salvage", "--yes"]),
 }
 
 
@@ -59,12 +61,13 @@ def _after_reboot() -> Iterator[None]:
 
 
 def _load(directory: Path) -> Any:
-    """What the real loader makes of a directory after a power loss: the store's state, or why it refused."""
+    """What the real loader makes of a directory after a power loss: the store's state, or why it refused
+    (the same words wherever the directory is)."""
     try:
         with _after_reboot():
             return JournalStore(directory).load().snapshot()
     except StorageError as exc:
-        return f"refused: {exc.message}"
+        return f"refused: {exc.message}".replace(str(directory), "<data>")
 
 
 def _prepare(directory: Path, how: str) -> None:
@@ -79,6 +82,15 @@ def _prepare(directory: Path, how: str) -> None:
         seed_store(directory, ("delete 1 2 3 --yes",))
     if how == "backed-up":
         seed_store(directory, ("backup", "delete 1 --yes"))
+    if how.endswith("damaged"):  # a backup at revision 4, two changes after it, then damage
+        seed_store(directory, ("backup", "add Fifth", "edit 1 --title Renamed"))
+        if how == "snapshot-damaged":
+            with (directory / "tasks.json").open("ab") as snapshot:
+                snapshot.write(b"garbage")
+        else:
+            lines = (directory / "tasks.journal").read_bytes().splitlines(keepends=True)
+            lines[5] = lines[5].replace(b"Fifth", b"Fifty")  # record 5 fails its checksum; record 6 is lost too
+            (directory / "tasks.journal").write_bytes(b"".join(lines))
     if how == "crashed":
         with (directory / "tasks.journal").open("ab") as journal:
             journal.write(b"1234abcd {\"rev\":5,\"half a rec")
@@ -133,6 +145,7 @@ class Verdict:
 def _check(recording: Recording, ops: list[crashsim.Op], scratch: Path, *, next_writer: bool = False) -> Verdict:
     """Run the loader on every crash state of ``ops``; list each one that is neither old nor new."""
     seen: dict[tuple[Any, ...], Any] = {}
+    salvaged: dict[tuple[Any, ...], Any] = {}
     bad: list[str] = []
     states = 0
     for state in crashsim.crash_states(recording.before, ops, recording.data_dir):
@@ -146,10 +159,16 @@ def _check(recording: Recording, ops: list[crashsim.Op], scratch: Path, *, next_
                 for name, data in state.files.items():
                     (directory / name).write_bytes(data)
             seen[key] = (_load(directory), directory)
+            if isinstance(seen[key][0], str) and recording.kind.startswith("salvage"):
+                # Still refused: salvaging again (before anything else runs there) must end the same.
+                salvaged[key] = _salvaged_again(directory, scratch / f"again-{len(seen)}")
             if next_writer and any(_same_store(seen[key][0], one, recording.new)
                                    for one in (recording.old, recording.new)):
-                _next_writer_works(directory)
+                _next_writer_works(directory, recording.new)
         loaded = seen[key][0]
+        if key in salvaged and salvaged[key] != recording.new[0]:
+            bad.append(f"power lost after call {state.after}: salvaging again gives other tasks; "
+                       f"files {sorted(state.files)}")
         allowed = [recording.new] if state.acknowledged else [recording.old, recording.new]
         when = f"power lost after call {state.after}{' (acknowledged)' if state.acknowledged else ''}"
         if not any(_same_store(loaded, one, recording.new) for one in allowed):
@@ -157,6 +176,17 @@ def _check(recording: Recording, ops: list[crashsim.Op], scratch: Path, *, next_
             bad.append(f"{when}: {what}; files {sorted(state.files)}")
         bad += [f"{when}: {problem}" for problem in _backup_problems(recording, state)]
     return Verdict(states, len(seen), bad)
+
+
+def _salvaged_again(directory: Path, copy: Path) -> Any:
+    """The tasks a salvage recovers from a (copy of a) store that is refused after a crash."""
+    shutil.copytree(directory, copy)
+    with _after_reboot():
+        session = Session(copy)
+        assert session.run("salvage --yes") == 0, session.err.getvalue()
+        tasks = session.state()[0]
+        session.close()
+    return tasks
 
 
 def _same_store(loaded: Any, expected: Any, new: Any) -> bool:
@@ -179,20 +209,32 @@ def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[s
             codec.decode_snapshot(data)
         except (codec.FormatError, InvalidValue) as exc:
             problems.append(f"the backup {name} does not decode: {exc}")
-    old_snapshot = recording.before.files_under(recording.data_dir).get("tasks.json")
-    compacted = old_snapshot is not None and state.files.get("tasks.json", old_snapshot) != old_snapshot
+    old_files = {name: data for name, data in recording.before.files_under(recording.data_dir).items()
+                 if name in ("tasks.json", "tasks.journal")}
+    old_snapshot = old_files.get("tasks.json")
+    compacted = (old_snapshot is not None and state.files.get("tasks.json", old_snapshot) != old_snapshot
+                 and not recording.kind.startswith("salvage"))  # a salvage keeps the old files aside instead
     if compacted and not any(name.endswith(("-compaction.json", "-migration.json")) for name in state.backups):
         problems.append("the snapshot was replaced, but the backup taken before it is gone")
     restored = b'"cmd":"restore ' in state.files.get("tasks.journal", b"")
     if restored and not any(name.endswith("-restore.json") for name in state.backups):
         problems.append("the restore was saved, but the backup of the store before it is gone")
+    if recording.kind.startswith("salvage"):  # the damaged files survive every crash, under one name or another
+        kept = set(state.files.values())
+        problems += [f"the damaged {name} is gone" for name, data in old_files.items() if data not in kept]
     return problems
 
 
-def _next_writer_works(directory: Path) -> None:
-    """After the crash, the next change is saved and tidies what the crash left (torn line, temp files)."""
+def _next_writer_works(directory: Path, new: Any) -> None:
+    """After the crash, the next change is saved and tidies what the crash left (torn line, temp files).
+
+    A store still refused after a salvage was cut short is salvaged again, to the same tasks.
+    """
     with _after_reboot():
         session = Session(directory)
+        if isinstance(_load(directory), str):
+            assert session.run("salvage --yes") == 0, session.err.getvalue()
+            assert session.state()[0] == new[0], "salvaging again after the crash recovers other tasks"
         assert session.run("add After the power came back") == 0, session.err.getvalue()
         assert Session(directory).state() == session.state()
     assert not [p for p in directory.iterdir() if ".tmp-" in p.name]
@@ -206,6 +248,7 @@ class TestEveryCrashState:
         """Every crash state of this write loads as before or after it; after the ack, only after."""
         recording = recordings[kind]
         assert recording.old != recording.new and not isinstance(recording.new, str)
+        assert kind.startswith("salvage") == isinstance(recording.old, str), "only a salvage starts from a refusal"
         verdict = _check(recording, recording.ops, tmp_path, next_writer=True)
         assert verdict.bad == []
         fsyncs = sum(op.kind in ("fsync", "fsyncdir") for op in recording.ops)

@@ -292,11 +292,15 @@ class TestRestore:
         assert result.code == 3 and "is damaged" in result.err and store_bytes(data_dir) == before
 
     def test_unreadable_store_named_backup_restored_in_two_commands(self, data_dir: Path) -> None:
+        """When nothing intact goes beyond the newest backup (the change after it is damaged too), the error
+        names that backup."""
         seed_store(data_dir)
         assert run_taskvault(data_dir, "backup").code == 0
         assert run_taskvault(data_dir, "add", "After the backup").code == 0
         damaged = b'{"format":"taskvault","schema":2,' + b"\0" * 40
         (data_dir / "tasks.json").write_bytes(damaged)
+        journal = data_dir / "tasks.journal"
+        journal.write_bytes(journal.read_bytes().replace(b"After the backup", b"After the bockup"))
         refused = run_taskvault(data_dir, "list")
         assert refused.code == 3
         command = refused.err.rsplit("run: ", 1)[1].rstrip(")\n")
@@ -309,6 +313,23 @@ class TestRestore:
         assert (data_dir / aside[1]).read_bytes() == damaged
         added = run_taskvault(data_dir, "add", "Next")
         assert added.out == "Added task 5: Next\n", "the id the lost store used is not handed out again"
+
+    def test_unreadable_store_salvaged_in_two_commands(self, data_dir: Path) -> None:
+        """When the journal holds more than the newest backup, the error names salvage, which keeps it all."""
+        seed_store(data_dir)
+        assert run_taskvault(data_dir, "backup").code == 0
+        assert run_taskvault(data_dir, "add", "After the backup").code == 0
+        damaged = b'{"format":"taskvault","schema":2,' + b"\0" * 40
+        (data_dir / "tasks.json").write_bytes(damaged)
+        refused = run_taskvault(data_dir, "list")
+        command = refused.err.rsplit("run: ", 1)[1].rstrip(")\n")
+        assert refused.code == 3 and command == "taskvault salvage"
+        assert "to recover revision 5 from what is intact (1 change more than the newest good backup holds)" \
+            in refused.err
+        salvaged = run_taskvault(data_dir, *command.split()[1:])
+        assert salvaged.code == 0, salvaged
+        assert _titles(data_dir) == ["First", "Second", "Third", "After the backup"]
+        assert run_taskvault(data_dir, "add", "Next").out == "Added task 5: Next\n"
 
 
 class TestRestoreUnreadableFailing:

@@ -10,10 +10,12 @@ from contextlib import contextmanager
 import attrs
 
 from .codec import Snapshot
+from .domain import recovery
 from .domain.tasklist import Change, TaskList
 from .errors import StorageError
 from .store.backups import Backup
 from .store.journal_store import CaughtUp, JournalStore
+from .store.salvage import SalvageReport
 
 #: Signals that would otherwise interrupt a change between its durable write and its publication.
 _DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
@@ -43,6 +45,16 @@ class Outcome:
     behind: int = 0
     #: The backup taken before the change, when one was asked for.
     backup: Backup | None = None
+
+
+@attrs.frozen
+class SalvageOutcome:
+    """A salvage made: what was examined, the change from the base it is, the tasks now, the files kept aside."""
+
+    report: SalvageReport
+    plan: recovery.RestorePlan
+    tasks: TaskList
+    aside: tuple[str, ...]
 
 
 def utcnow() -> dt.datetime:
@@ -157,6 +169,39 @@ class TaskService:
             self._tasks, aside = self._store.replace_unreadable(snapshot)
             self.saves += 1  # the store was written: a failure after this must not say nothing was saved
         return self._tasks, aside
+
+    def store_files(self) -> tuple[str, ...]:
+        """The names of the store's files that are there (what a restore or salvage keeps aside)."""
+        return self._store.present_files()
+
+    def salvage_preview(self) -> SalvageReport | TaskList:
+        """What 'salvage' would recover now, read as a reader does; the tasks instead if the store loads."""
+        return self._store.salvage_report()
+
+    @staticmethod
+    def plan_salvage(report: SalvageReport) -> recovery.RestorePlan:
+        """The one change a salvage is: from the base (the newest good backup, or empty) to what it recovers."""
+        return recovery.plan_salvage(report.base, report.tasks, report.fresh_next_id)
+
+    def salvage(self, previewed: SalvageReport) -> SalvageOutcome | TaskList:
+        """Salvage the store under the lock, if it recovers what ``previewed`` showed; the tasks if it loads now.
+
+        Raises StorageError, changing nothing, when another session changed the store since the
+        preview: the user agreed to that outcome, not to another one.
+        """
+        with self._store.locked():
+            found = self._store.salvage_report()
+            if isinstance(found, TaskList):
+                return found
+            if not found.same_outcome(previewed):
+                raise StorageError("the store changed while salvage was being decided — nothing was changed",
+                                   hint="run 'taskvault salvage' again to see what it recovers now")
+            plan = self.plan_salvage(found)
+            with _signals_deferred():
+                tasks, aside = self._store.replace_with_salvage(found, plan.change)
+                self._tasks = tasks
+                self.saves += 1
+        return SalvageOutcome(found, plan, tasks, aside)
 
     def close(self) -> None:
         self._store.close()

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ..codec import task_to_dict
+from ..commands import recovery_text
 from ..commands.context import local_time
 from ..commands.results import (
     BackupList,
@@ -20,6 +21,7 @@ from ..commands.results import (
     Restored,
     Result,
     Reverted,
+    Salvaged,
     StoreStats,
     TaskDetail,
     TaskSaved,
@@ -111,6 +113,8 @@ class TextRenderer:
                 return self.backups(result)
             case Restored():
                 return self.restored(result)
+            case Salvaged():
+                return self.salvaged(result)
             case DoctorReport():
                 return self.doctor(result)
             case StoreStats():
@@ -165,12 +169,17 @@ class TextRenderer:
 
     def restored(self, result: Restored) -> str:
         b = result.backup
+        drops = ""
+        if result.dropped is not None:
+            drops = "\n" + recovery_text.sentence(recovery_text.dropped_sentence(
+                b, result.dropped, unreadable=result.plan is None, done=not result.dry_run))
         if result.plan is None:
             aside = ", ".join(result.aside) or "nothing"
             if result.dry_run:
                 return (f"Would put backup {b.id} ({b.revision_text}) in place of the unreadable store, keeping "
-                        f"{aside} aside.\n" + self.style("(dry run: nothing was changed)", "dim"))
-            return (f"Restored backup {b.id}: {result.task_count} tasks. The unreadable files are kept as: {aside}")
+                        f"{aside} aside.{drops}\n" + self.style("(dry run: nothing was changed)", "dim"))
+            return (f"Restored backup {b.id}: {result.task_count} tasks. The unreadable files are kept as: {aside}"
+                    f"{drops}")
         plan = result.plan
         lines = [f"  + {t.id} {_shown(t.title)}" for t in plan.added]
         lines += [f"  - {t.id} {_shown(t.title)}" for t in plan.removed]
@@ -179,10 +188,32 @@ class TextRenderer:
         if plan.change.is_empty:
             return f"The store already equals backup {b.id}; nothing to restore."
         if result.dry_run:
-            return "\n".join([f"Restoring backup {b.id} would change {summary}:", *lines,
-                              self.style("(dry run: nothing was changed)", "dim")])
+            return "\n".join([f"Restoring backup {b.id} would change {summary}:", *lines]) + drops + "\n" + \
+                self.style("(dry run: nothing was changed)", "dim")
         kept = f"; the store before it is backup {result.kept.id}" if result.kept else ""
-        return "\n".join([f"Restored backup {b.id}: {summary}{kept} ('undo' reverses it)", *lines])
+        return "\n".join([f"Restored backup {b.id}: {summary}{kept} ('undo' reverses it)", *lines]) + drops
+
+    def salvaged(self, result: Salvaged) -> str:
+        report, plan = result.report, result.plan
+        if report is None or plan is None:
+            revision, count = result.loaded
+            return (f"The store loads (revision {revision}, {count} task{'s' if count != 1 else ''}): there is "
+                    "nothing to salvage; 'taskvault doctor' checks it.")
+        account = recovery_text.salvage_account(report, plan)
+        if result.dry_run:
+            return "\n".join([recovery_text.salvage_headline(report, done=False), *account,
+                              recovery_text.salvage_keeping(report, plan),
+                              self.style("(dry run: nothing was changed)", "dim")])
+        lost = recovery_text.lost_line(report)
+        headline = (f"{recovery_text.salvage_headline(report, done=True)}, from "
+                    f"{recovery_text.salvage_source(report)} and {report.replayed} journal "
+                    f"record{'s' if report.replayed != 1 else ''}; the damaged files are kept as: "
+                    f"{', '.join(result.aside) or 'nothing'}")
+        undo = (f"{len(plan.added)} added, {len(plan.removed)} removed, {len(plan.changed)} changed compared with "
+                f"{recovery_text.base_name(report)} ('undo' goes back to it)" if not plan.change.is_empty
+                else f"nothing intact goes beyond {recovery_text.base_name(report)}, so the store is now exactly that")
+        return "\n".join([headline, undo, self.style(lost, "yellow") if report.lost_records or report.missing
+                          else lost])
 
     def doctor(self, result: DoctorReport) -> str:
         marks = {"ok": ("ok", "green"), "warning": ("warning", "yellow"), "problem": ("PROBLEM", "red")}
@@ -384,13 +415,17 @@ def render_json(result: Result) -> str:
             return _dumps(_backup(b))
         case BackupList(backups=backups):
             return _dumps([_backup(b) for b in backups])
-        case Restored(backup=b, plan=plan, kept=kept, aside=aside, dry_run=dry_run):
+        case Restored(backup=b, plan=plan, kept=kept, aside=aside, dry_run=dry_run, dropped=dropped):
             body: dict[str, Any] = {"backup": _backup(b), "dry_run": dry_run, "kept": _backup(kept) if kept else None,
-                                    "unreadable_kept_as": list(aside)}
+                                    "unreadable_kept_as": list(aside), "drops": None if dropped is None else {
+                                        "changes": dropped.count, "first": dropped.first, "last": dropped.last,
+                                        "brought_back_by": "undo" if plan is not None else "salvage"}}
             if plan is not None:
                 body |= {"added": [t.id for t in plan.added], "removed": [t.id for t in plan.removed],
                          "changed": [new.id for _, new in plan.changed]}
             return _dumps(body)
+        case Salvaged(report=report, plan=plan, aside=aside, dry_run=dry_run, loaded=loaded):
+            return _dumps(_salvaged(report, plan, aside, dry_run, loaded))
         case DoctorReport(findings=findings):
             return _dumps({"ok": result.exit_code == 0,
                            "findings": [{"level": f.level, "subject": f.subject, "text": f.text, "fix": f.fix}
@@ -398,6 +433,30 @@ def render_json(result: Result) -> str:
         case StoreStats():
             return _dumps(attrs.asdict(result))
     raise TypeError(f"no JSON rendering for {result!r}")
+
+
+def _salvaged(report: Any, plan: Any, aside: tuple[str, ...], dry_run: bool, loaded: tuple[int, int]) -> dict[str, Any]:
+    if report is None:
+        return {"nothing_to_salvage": True, "revision": loaded[0], "tasks": loaded[1]}
+    return {
+        "nothing_to_salvage": False, "dry_run": dry_run, "refusal": report.refusal,
+        "source": {"kind": report.source, "revision": report.source_revision,
+                   "backup": _backup(report.backup) if report.backup is not None else None},
+        "not_used": list(report.unusable),
+        "revision": report.revision, "tasks": len(report.tasks),
+        "replayed": {"records": report.replayed, "first": report.source_revision + 1 if report.replayed else None,
+                     "last": report.revision if report.replayed else None},
+        "lost": {"changes": report.missing, "claimed_revision": report.claimed_revision,
+                 "records": report.lost_records, "bytes": report.lost_bytes, "at": report.lost_at,
+                 "reason": report.lost_reason},
+        "left_out": {"voided": report.voided, "unfinished_bytes": report.unfinished_bytes,
+                     "unconfirmed_bytes": report.unconfirmed_bytes},
+        "base": {"backup": _backup(report.newest_backup) if report.newest_backup is not None else None,
+                 "revision": report.base.revision, "tasks": len(report.base)},
+        "added": [t.id for t in plan.added], "removed": [t.id for t in plan.removed],
+        "changed": [new.id for _, new in plan.changed],
+        "unreadable_kept_as": list(aside),
+    }
 
 
 def _task(task: Task | None) -> dict[str, Any] | None:

@@ -128,11 +128,27 @@ COMMANDS = Registry([
         description="The backup is checked in full first. If the store loads, the restore is one change:\n"
                     "the current store is backed up first, and 'undo' reverses it. If it does not load,\n"
                     "its files are kept aside as tasks.json.unreadable-TIME (never deleted) and the backup\n"
-                    "is put in their place. The interactive session asks first. ID is a backup id, a\n"
-                    "unique start of one, a backup's name, or latest.",
+                    "is put in their place. The interactive session asks first. Each says how many later\n"
+                    "changes the backup drops; for a store that does not load, 'taskvault salvage' may keep\n"
+                    "them. ID is a backup id, a unique start of one, a backup's name, or latest.",
         arguments=(Argument("ID", "the backup (see 'taskvault backups')"),),
         options=(_DRY_RUN, Option("--yes", "do not ask for confirmation")),
         examples=("restore latest --dry-run",),
+    ),
+    Command(
+        "salvage", "rebuild a store that does not load from everything in it that is intact", handlers.run_salvage,
+        mutates=True, loads_store=False,
+        description="For a store that is refused as damaged. It starts from the snapshot, the newest good\n"
+                    "backup (or an older one the journal continues) or the journal from its start, whichever\n"
+                    "gets furthest, and replays every journal record that verifies and follows on, up to\n"
+                    "the first that does not. It shows where it starts, what it replays, what is lost and\n"
+                    "why, and how the result differs from the newest backup, then asks (the interactive\n"
+                    "session). The damaged files are kept aside as tasks.json.unreadable-TIME (never\n"
+                    "deleted), and the salvage is one change: 'undo' goes back to the newest good backup\n"
+                    "(or to an empty store when there is none).\n"
+                    "On a store that loads there is nothing to salvage, and nothing is changed.",
+        options=(_DRY_RUN, Option("--yes", "do not ask for confirmation")),
+        examples=("salvage --dry-run",),
     ),
     Command(
         "doctor", "check the store, journal, backups, permissions, disk space, lock and temp files",

@@ -7,8 +7,11 @@ from ..domain import operations, recovery
 from ..domain.history import HISTORY_LIMIT
 from ..domain.query import SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
-from ..errors import BackupDamaged, InvalidValue, StoreTooNew, StoreUnreadable, UsageError, shown
+from ..domain.tasklist import TaskList
+from ..errors import BackupDamaged, InvalidValue, StorageError, StoreTooNew, StoreUnreadable, UsageError, shown
 from ..store import backups
+from ..store.salvage import SalvageReport
+from . import recovery_text
 from .context import Context
 from .registry import ParsedArgs
 from .results import (
@@ -19,6 +22,7 @@ from .results import (
     HistoryList,
     Restored,
     Reverted,
+    Salvaged,
     StoreStats,
     TaskDetail,
     TaskSaved,
@@ -224,12 +228,14 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
     except StoreUnreadable as error:
         return _restore_unreadable(ctx, args, backup, snapshot, error)
     preview = recovery.plan_restore(current, snapshot.tasks, snapshot.next_id, backup.id)
+    dropped = recovery.dropped_by_restore(backup.revision, current.revision)
     if args["dry_run"] or preview.change.is_empty:
-        return Restored(backup, preview, dry_run=True)
+        return Restored(backup, preview, dry_run=True, dropped=dropped)
     if ctx.confirm is not None and not args["yes"]:
+        drops = f" {recovery_text.sentence(recovery_text.dropped_sentence(backup, dropped, unreadable=False))}" if dropped else ""
         question = (f"Restore backup {backup.id} ({backup.revision_text})? It adds {len(preview.added)}, "
                     f"removes {len(preview.removed)} and changes {len(preview.changed)} tasks; "
-                    "the current store is backed up first and 'undo' reverses it.")
+                    f"the current store is backed up first and 'undo' reverses it.{drops}")
         if not ctx.confirm(question):
             return Declined("Nothing restored.")
     done: list[recovery.RestorePlan] = []
@@ -239,21 +245,50 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
         return done[0].change
 
     outcome = service.execute(plan, backup_first="restore")
-    return Restored(backup, done[0], kept=outcome.backup)
+    dropped = recovery.dropped_by_restore(backup.revision, outcome.revision - 1)
+    return Restored(backup, done[0], kept=outcome.backup, dropped=dropped)
 
 
 def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: backups.Backup, snapshot: codec.Snapshot,
                         error: StoreUnreadable) -> Restored | Declined:
-    names = tuple(p.name for p in (ctx.service.store.snapshot_path, ctx.service.store.journal_path) if p.exists())
+    try:
+        found: SalvageReport | TaskList | None = ctx.service.salvage_preview()
+    except StorageError:
+        found = None  # salvage cannot read it either (permission, the disk): the restore does not need to
+    if isinstance(found, TaskList):  # another session mended it meanwhile: restore it as a store that loads
+        return run_restore(ctx, args)
+    dropped = recovery.dropped_by_restore(backup.revision, found.revision) if found is not None else None
+    names = found.present if found is not None else ctx.service.store_files()
     if args["dry_run"]:
-        return Restored(backup, aside=names, task_count=len(snapshot.tasks), dry_run=True)
+        return Restored(backup, aside=names, task_count=len(snapshot.tasks), dry_run=True, dropped=dropped)
     if ctx.confirm is not None and not args["yes"]:
+        drops = f" {recovery_text.sentence(recovery_text.dropped_sentence(backup, dropped, unreadable=True))}" if dropped else ""
         question = (f"The store does not load ({error.message}). Put backup {backup.id} ({backup.revision_text}) "
-                    f"in its place? The unreadable files are kept aside, never deleted.")
+                    f"in its place?{drops} The unreadable files are kept aside, never deleted.")
         if not ctx.confirm(question):
             return Declined("Nothing restored.")
     tasks, aside = ctx.service.replace_unreadable(snapshot)
-    return Restored(backup, aside=aside, task_count=len(tasks))
+    return Restored(backup, aside=aside, task_count=len(tasks), dropped=dropped)
+
+
+def run_salvage(ctx: Context, args: ParsedArgs) -> Salvaged | Declined:
+    service = ctx.service
+    found = service.salvage_preview()
+    if isinstance(found, TaskList):
+        return Salvaged(None, loaded=(found.revision, len(found)))
+    preview = service.plan_salvage(found)
+    if args["dry_run"]:
+        return Salvaged(found, preview, dry_run=True)
+    if ctx.confirm is not None and not args["yes"]:
+        lines = "\n".join(recovery_text.salvage_account(found, preview))
+        question = (f"The store does not load ({found.refusal}).\n{recovery_text.salvage_headline(found, done=False)}"
+                    f"\n{lines}\n{recovery_text.salvage_keeping(found, preview)}\nSalvage it?")
+        if not ctx.confirm(question):
+            return Declined("Nothing salvaged.")
+    done = service.salvage(found)
+    if isinstance(done, TaskList):
+        return Salvaged(None, loaded=(done.revision, len(done)))
+    return Salvaged(done.report, done.plan, aside=done.aside)
 
 
 def run_doctor(ctx: Context, args: ParsedArgs) -> DoctorReport:

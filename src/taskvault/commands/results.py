@@ -8,12 +8,13 @@ import attrs
 
 from ..domain.history import Step
 from ..domain.query import Show
-from ..domain.recovery import RestorePlan, Reversal
+from ..domain.recovery import Dropped, RestorePlan, Reversal
 from ..domain.task import Task
 from ..store.backups import Backup
 
 if TYPE_CHECKING:  # only doctor builds one; importing the module is the doctor command's cost alone
     from ..store.doctor import Finding
+    from ..store.salvage import SalvageReport
 
 
 @attrs.frozen
@@ -101,6 +102,21 @@ class Restored:
     aside: tuple[str, ...] = ()
     task_count: int = 0
     dry_run: bool = False
+    #: The changes after the backup that the restore leaves out: the store's own (undo brings them
+    #: back), or, for a store that did not load, those salvage could have recovered.
+    dropped: Dropped | None = None
+
+
+@attrs.frozen
+class Salvaged:
+    """salvage: what it recovers (``dry_run``) or recovered, as the change ``plan`` from the base, keeping
+    the damaged files as ``aside``; with no ``report``, the store loads (``loaded``: revision, tasks)."""
+
+    report: SalvageReport | None
+    plan: RestorePlan | None = None
+    aside: tuple[str, ...] = ()
+    dry_run: bool = False
+    loaded: tuple[int, int] = (0, 0)
 
 
 @attrs.frozen
@@ -135,4 +151,4 @@ class StoreStats:
 
 
 Result = (TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText | Declined | Reverted | HistoryList
-          | BackupTaken | BackupList | Restored | DoctorReport | StoreStats)
+          | BackupTaken | BackupList | Restored | Salvaged | DoctorReport | StoreStats)

@@ -30,5 +30,5 @@ class Change:
 
     @property
     def revives(self) -> bool:
-        """True for changes that may bring back a task id that was deleted (undo, redo, restore)."""
-        return bool(self.undoes or self.redoes) or self.command.split(" ", 1)[0] == "restore"
+        """True for changes that may bring back a task id that was deleted (undo, redo, restore, salvage)."""
+        return bool(self.undoes or self.redoes) or self.command.split(" ", 1)[0] in ("restore", "salvage")

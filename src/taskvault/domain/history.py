@@ -32,7 +32,7 @@ class Step:
 
     @property
     def kind(self) -> str:
-        """The command's name: add, edit, done, reopen, delete, undo, redo or restore."""
+        """The command's name: add, edit, done, reopen, delete, undo, redo, restore or salvage."""
         return self.change.command.split(" ", 1)[0]
 
     @property

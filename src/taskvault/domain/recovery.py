@@ -7,7 +7,7 @@ one being reverted (Skipped). Nothing here mutates anything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
@@ -155,13 +155,46 @@ class RestorePlan:
     change: Change
 
 
-def plan_restore(tasks: TaskList, backup: Sequence[Task], backup_next_id: int, label: str) -> RestorePlan:
-    """Make the task list equal to a backup's, as one change. Ids are never handed out twice:
-    the next id stays the higher of the two."""
-    wanted = {t.id: t for t in backup}
+def _replacement(tasks: TaskList, wanted_tasks: Iterable[Task], command: str, next_id: int) -> RestorePlan:
+    """The change that makes ``tasks`` hold exactly ``wanted_tasks``."""
+    wanted = {t.id: t for t in wanted_tasks}
     added = tuple(t for i, t in sorted(wanted.items()) if i not in tasks)
     removed = tuple(t for t in sorted(tasks, key=lambda t: t.id) if t.id not in wanted)
     changed = tuple((tasks.get(i), t) for i, t in sorted(wanted.items()) if i in tasks and tasks.get(i) != t)
-    change = Change(f"restore {label}", put=added + tuple(new for _, new in changed),
-                    delete=tuple(t.id for t in removed), next_id=max(tasks.next_id, backup_next_id))
+    change = Change(command, put=added + tuple(new for _, new in changed), delete=tuple(t.id for t in removed),
+                    next_id=next_id)
     return RestorePlan(added, removed, changed, change)
+
+
+def plan_restore(tasks: TaskList, backup: Sequence[Task], backup_next_id: int, label: str) -> RestorePlan:
+    """Make the task list equal to a backup's, as one change. Ids are never handed out twice:
+    the next id stays the higher of the two."""
+    return _replacement(tasks, backup, f"restore {label}", max(tasks.next_id, backup_next_id))
+
+
+def plan_salvage(base: TaskList, salvaged: Iterable[Task], next_id: int) -> RestorePlan:
+    """The one change a salvage is: from ``base`` (what undo returns to) to the tasks salvaged.
+
+    ``next_id`` is above every id the damaged store, the base and the salvaged tasks ever used.
+    """
+    return _replacement(base, salvaged, "salvage", max(base.next_id, next_id))
+
+
+@attrs.frozen
+class Dropped:
+    """The changes a restore leaves out: revisions ``first`` to ``last``, after the backup's."""
+
+    count: int
+    first: int
+    last: int
+
+
+def dropped_by_restore(backup_revision: int, newest_revision: int) -> Dropped | None:
+    """What putting back a backup of ``backup_revision`` drops from a store that reached ``newest_revision``.
+
+    Revisions count changes, so the difference is the number of changes made after the backup (at
+    most: a restore over an unreadable store or a salvage skips revisions, and those count too).
+    """
+    if newest_revision <= backup_revision:
+        return None
+    return Dropped(newest_revision - backup_revision, backup_revision + 1, newest_revision)

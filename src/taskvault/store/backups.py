@@ -22,6 +22,7 @@ from pathlib import Path
 
 import attrs
 
+from ..codec import MAX_FILE_BYTES
 from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError
 from . import files, layout
 from .hints import hint_for
@@ -213,7 +214,8 @@ class BackupShelf:
     @staticmethod
     def _read(fd: int, backup: Backup) -> bytes | None:
         try:
-            return files.read_regular(backup.path.name, dir_fd=fd)
+            # Bounded: a backup larger than any taskvault file is not one (and must not take the memory).
+            return files.read_regular(backup.path.name, dir_fd=fd, limit=MAX_FILE_BYTES)
         except OSError as exc:
             raise BackupDamaged(f"cannot read the backup {backup.id}: {exc.strerror}",
                                 hint="pick another with 'taskvault backups'") from None

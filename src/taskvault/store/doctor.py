@@ -180,7 +180,7 @@ def _kept_aside(directory: Path) -> list[Finding]:
     aside = sorted(e.name for e in os.scandir(directory) if ".unreadable-" in e.name)
     if not aside:
         return []
-    return [Finding("warning", "kept aside", f"unreadable files kept by a restore: {', '.join(aside)}",
+    return [Finding("warning", "kept aside", f"unreadable files kept by a restore or salvage: {', '.join(aside)}",
                     "taskvault never deletes them; remove them once you no longer need them")]
 
 

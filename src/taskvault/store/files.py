@@ -308,7 +308,12 @@ def remove_durably(path: Path, *, dir_fd: int | None = None) -> None:
     fsync_directory(path.parent, dir_fd=dir_fd)
 
 
-def keep_aside(path: Path, aside: Path) -> None:
-    """Give ``path`` a second name ``aside`` (a hard link), durably; ``path`` itself is untouched."""
-    os.link(path, aside, follow_symlinks=False)
-    fsync_directory(aside.parent)
+def keep_aside(pairs: list[tuple[Path, Path]]) -> None:
+    """Give each ``path`` a second name ``aside`` (a hard link), all durable at once; the paths are untouched.
+
+    The names must all be in one directory: one fsync of it makes every new name durable.
+    """
+    for path, aside in pairs:
+        os.link(path, aside, follow_symlinks=False)
+    if pairs:
+        fsync_directory(pairs[0][1].parent)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import gc
 import os
 import re
@@ -49,11 +50,17 @@ from .backups import Backup, BackupShelf, Retention
 from .hints import hint_for
 from .layout import JOURNAL_NAME, LOCK_NAME, SNAPSHOT_NAME
 from .lock import StoreLock, parse_mark
+from .salvage import SalvageReport, examine
 
 #: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
 COMPACT_MIN_BYTES = 256 * 1024
 
 _UNREADABLE_HINT = "the file was left untouched"
+#: Numbers the old files of a store being replaced mention (revisions, next ids, task ids). More than
+#: 15 digits is no number a store reaches: a damaged file's must not push ids beyond what can be typed.
+_REVISION_NAMED = re.compile(rb'"(?:rev|revision|base)":(\d{1,15})(?!\d)')
+_NEXT_ID_NAMED = re.compile(rb'"next_id":(\d{1,15})(?!\d)')
+_ID_NAMED = re.compile(rb'"id":(\d{1,15})(?!\d)')
 #: Activity takes an automatic backup when the newest is older than this.
 BACKUP_INTERVAL = dt.timedelta(hours=1)
 
@@ -172,6 +179,8 @@ class JournalStore:
         self.voided: list[int] = []
         #: Bytes of an unfinished write after the journal's last record, left out by the last read.
         self.unfinished = 0
+        #: True while salvage looks at the store: its own refusals need no advice (it is working it out).
+        self._advice_withheld = False
 
     # -- reading --------------------------------------------------------------------------
 
@@ -265,28 +274,119 @@ class JournalStore:
         if isinstance(detail, codec.TooNewError):
             return StoreTooNew(f"cannot load {path}: {detail}",
                                hint="upgrade taskvault to use this store; the file was left untouched")
+        if self._advice_withheld:
+            return StoreUnreadable(f"cannot load {path}: {detail}", hint=_UNREADABLE_HINT)
         return StoreUnreadable(f"cannot load {path}: {detail}", hint=f"{_UNREADABLE_HINT}; {self.recovery_advice()}")
 
     def newest_good_backup(self) -> Backup | None:
         """The newest backup that reads back and decodes as a store, or None."""
         for backup in self.backups.list():
-            try:
-                codec.decode_snapshot(self.backups.read(backup))
-            except (codec.FormatError, InvalidValue, StorageError):
-                continue
-            return backup
+            if self._decoded_backup(backup) is not None:
+                return backup
         return None
 
-    def recovery_advice(self) -> str:
-        """What to run to get an unreadable store back: the newest good backup, if there is one."""
+    def _decoded_backup(self, backup: Backup, *, strict: bool = False) -> TaskList | None:
+        """A backup's tasks, or None if it does not read back or decode as a store.
+
+        ``strict``: a backup that cannot be read (the disk failing, not a file too large to be a backup)
+        raises instead, so that a salvage never settles for an older backup because of a passing fault.
+        """
         try:
-            backup = self.newest_good_backup()
+            data = self.backups.read(backup)
+        except StorageError:
+            if strict and backup.size <= codec.MAX_FILE_BYTES:
+                raise
+            return None
+        try:
+            decoded = codec.decode_snapshot(data)
+            return TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
+                            history=History(decoded.steps))
+        except (codec.FormatError, InvalidValue):
+            return None
+
+    def recovery_advice(self) -> str:
+        """What to run to get an unreadable store back: salvage, when it recovers more than the newest
+        good backup holds; else that backup, if there is one."""
+        try:
+            found = self.salvage_report()
+        except (StorageError, codec.FormatError):
+            found = None
+        report = found if isinstance(found, SalvageReport) else None
+        try:
+            backup = report.newest_backup if report is not None else self.newest_good_backup()
         except StorageError:
             backup = None
+        if report is not None and report.gains > 0:
+            more = (f"{report.gains} change{'s' if report.gains != 1 else ''} more than the newest good backup "
+                    "holds" if backup is not None else "there is no backup to restore")
+            return f"to recover revision {report.revision} from what is intact ({more}), run: taskvault salvage"
         if backup is None:
             return ("there is no backup to restore; move the file aside to start an empty store, "
                     "and run 'taskvault doctor' for details")
         return f"to restore the newest good backup, {backup.revision_text}, run: taskvault restore {backup.id}"
+
+    def salvage_report(self) -> SalvageReport | TaskList:
+        """What 'salvage' recovers from this store now, or the loaded tasks if the store loads.
+
+        Reads the files once (under the lock when this session holds it, else as a reader does),
+        decides on those bytes whether they load, and if not, examines them (store/salvage.py).
+        Raises StoreTooNew for a store of a newer schema, and the readers' errors for files that
+        cannot be read at all (permission, a link, the disk).
+        """
+        def read() -> tuple[tuple[bytes | None, str | None], tuple[bytes | None, str | None]]:
+            return self._salvage_source(self.journal_path), self._salvage_source(self.snapshot_path)
+
+        if not self._check_directory(must_exist=False):
+            return TaskList()  # no store yet: an empty one, which loads
+
+        if self._lock.held:
+            (journal, snapshot), unconfirmed = read(), self._own_unconfirmed()
+        else:
+            (journal, snapshot), unconfirmed = self._consistently(read)
+        problem = next(((path, why) for path, (_, why) in ((self.snapshot_path, snapshot), (self.journal_path, journal))
+                        if why is not None), None)
+        self._advice_withheld = True
+        try:
+            if problem is None:
+                try:
+                    with _collector_paused():
+                        return self._build(snapshot[0], journal[0], unconfirmed)
+                except StoreTooNew:
+                    raise
+                except StoreUnreadable as exc:
+                    refusal = exc.message
+            else:
+                refusal = f"cannot load {problem[0]}: {problem[1]}"
+            with _collector_paused():
+                return examine(refusal=refusal, snapshot=snapshot[0], snapshot_problem=snapshot[1], journal=journal[0],
+                               journal_problem=journal[1], unconfirmed=unconfirmed, backups=self.backups.list(),
+                               read_backup=functools.partial(self._decoded_backup, strict=True),
+                               mentioned=self._salvage_numbers(),
+                               snapshot_name=SNAPSHOT_NAME, journal_name=JOURNAL_NAME,
+                               present=self.present_files())
+        except codec.TooNewError as exc:
+            raise StoreTooNew(f"cannot salvage {self.directory}: {exc}",
+                              hint="upgrade taskvault to use this store; nothing was changed") from None
+        finally:
+            self._advice_withheld = False
+
+    def present_files(self) -> tuple[str, ...]:
+        """The names of the store files that are there, whatever they are."""
+        return tuple(p.name for p in (self.snapshot_path, self.journal_path) if os.path.lexists(p))
+
+    def _salvage_source(self, path: Path) -> tuple[bytes | None, str | None]:
+        """A store file's bytes for salvage, or why it cannot be one: not a file, or too large to be a store.
+
+        A file that cannot be read at all (permission, a link, the disk) is not damage: that error is raised.
+        """
+        try:
+            return files.read_regular(path, limit=codec.MAX_FILE_BYTES), None
+        except files.NotRegularFile as exc:
+            return None, exc.strerror
+        except OSError as exc:
+            if exc.errno == errno.EFBIG:
+                return None, f"it is larger than the {codec.MAX_FILE_BYTES >> 20} MiB a taskvault file can be"
+            raise self._read_failed(path, exc) from None
 
     def _build(self, snapshot: bytes | None, journal: bytes | None,
                unconfirmed: tuple[str, int, bool] | None = None) -> TaskList:
@@ -777,6 +877,53 @@ class JournalStore:
         revision = max(revision, snapshot.revision) + 1
         next_id = max(next_id, snapshot.next_id)
         tasks = TaskList(snapshot.tasks, next_id=next_id, revision=revision, history=History(snapshot.steps))
+        aside = self._keep_aside()
+        try:
+            self._start_journal(revision)
+            files.atomic_replace(self.snapshot_path, self._encode(tasks))
+        except OSError as exc:
+            raise SaveFailed(f"could not restore into {self.directory}: {exc.strerror or exc} — the store is still "
+                             f"refused, and its files are kept as {', '.join(aside)}; "
+                             "run the restore again", hint=hint_for(exc)) from None
+        self._now_holds(tasks)
+        return tasks, aside
+
+    def replace_with_salvage(self, report: SalvageReport, change: Change) -> tuple[TaskList, tuple[str, ...]]:
+        """Put what salvage recovered in place of a store that does not load, as one change from ``report.base``.
+
+        The damaged files are kept aside first, as by replace_unreadable. Then the new snapshot goes
+        in: the salvaged tasks at a revision above any the old files mention, whose history ends in
+        the salvage change itself (with the tasks of the base it replaced), so that 'undo' goes back
+        to the base. Last, a new journal continues it. The snapshot holds everything on its own:
+        beside the old journal, whose records are all of lower revisions, it loads as the salvaged
+        store if that journal still decodes, and is refused as before if it does not, and a second
+        salvage then recovers the same tasks from it. (The other order would pair the old snapshot
+        with a new journal: refused too, but the old journal's records would be out of reach.)
+        Returns the salvaged tasks and the names the damaged files were kept under.
+        """
+        assert self._lock.held
+        revision = report.fresh_revision
+        base_tasks, _, _ = report.base.snapshot()
+        history = History(list(report.base.history), limit=report.base.history.limit)
+        if change.is_empty:
+            tasks = TaskList(base_tasks, next_id=max(change.next_id, report.base.next_id), revision=revision,
+                             history=history)
+        else:
+            tasks = TaskList(base_tasks, next_id=report.base.next_id, revision=revision - 1, history=history)
+            tasks.apply(change, revision, self._clock())
+        data = self._encode(tasks)
+        aside = self._keep_aside()
+        try:
+            files.atomic_replace(self.snapshot_path, data)
+            self._start_journal(revision)
+        except OSError as exc:
+            raise SaveFailed(f"could not salvage into {self.directory}: {exc.strerror or exc} — the damaged files "
+                             f"are kept as {', '.join(aside)}; run 'taskvault salvage' again", hint=hint_for(exc)) from None
+        self._now_holds(tasks)
+        return tasks, aside
+
+    def _keep_aside(self) -> tuple[str, ...]:
+        """Give each store file that is there a second name, ``<name>.unreadable-<time>``, durably."""
         present = [p for p in (self.snapshot_path, self.journal_path) if os.path.lexists(p)]
         stamp = base = self._clock().astimezone(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
         sequence = 1
@@ -785,35 +932,38 @@ class JournalStore:
             stamp = f"{base}.{sequence}"
         aside = tuple(p.with_name(f"{p.name}.unreadable-{stamp}") for p in present)
         try:
-            for path, kept in zip(present, aside, strict=True):
-                files.keep_aside(path, kept)
+            files.keep_aside(list(zip(present, aside, strict=True)))
         except OSError as exc:
             raise SaveFailed(f"could not keep the unreadable files aside in {self.directory}: {exc.strerror or exc}"
                              " — nothing was changed", hint=hint_for(exc)) from None
-        try:
-            self._start_journal(revision)
-            files.atomic_replace(self.snapshot_path, self._encode(tasks))
-        except OSError as exc:
-            raise SaveFailed(f"could not restore into {self.directory}: {exc.strerror or exc} — the store is still "
-                             f"refused, and its files are kept as {', '.join(p.name for p in aside)}; "
-                             "run the restore again", hint=hint_for(exc)) from None
+        return tuple(p.name for p in aside)
+
+    def _now_holds(self, tasks: TaskList) -> None:
+        """After the store's files were replaced whole: this session's view is the new files."""
         self._snapshot_schema = codec.SCHEMA
         self._snapshot_size = self.snapshot_path.stat().st_size
-        self._revision = revision
+        self._revision = tasks.revision
         self.read_only = None
         self._reopen_journal()
-        return tasks, tuple(p.name for p in aside)
 
     def _salvage_numbers(self) -> tuple[int, int]:
-        """The highest revision and next id the store's files mention, read as leniently as possible."""
+        """The highest revision and next id the store's files mention, read as leniently as possible.
+
+        Only a file's first MAX_FILE_BYTES are read: taskvault never writes more, so nothing it handed
+        out lies beyond them. A file that cannot be read (the disk failing) raises: numbers too low
+        would let the new files collide with the old ones.
+        """
         revision, next_id = 0, 1
         for path in (self.snapshot_path, self.journal_path):
             try:
-                data = files.read_regular(path) or b""
-            except OSError:
-                continue
-            revision = max([revision, *map(int, re.findall(rb'"(?:rev|revision|base)":(\d{1,18})', data))])
-            next_id = max([next_id, *map(int, re.findall(rb'"next_id":(\d{1,18})', data))])
+                data = files.read_head(path, codec.MAX_FILE_BYTES)
+            except files.NotRegularFile:
+                continue  # a pipe or a device holds nothing a store wrote
+            except OSError as exc:
+                raise self._read_failed(path, exc) from None
+            revision = max([revision, *map(int, _REVISION_NAMED.findall(data))])
+            next_id = max([next_id, *map(int, _NEXT_ID_NAMED.findall(data)),
+                           *(int(found) + 1 for found in _ID_NAMED.findall(data))])
         return revision, next_id
 
     def _save_failed(self, path: Path, exc: OSError) -> SaveFailed:
