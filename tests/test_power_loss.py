@@ -232,3 +232,45 @@ class TestTheHarnessHasTeeth:
         counts = ", ".join(f"{label} (in {n} of {len(recordings)} recordings)" for label, n in caught.items())
         FIGURES["power-loss harness teeth"] = (f"each of the {len(labels)} kinds of fsync, removed, gives bad "
                                                f"crash states: {counts}")
+
+
+def _hex(data: str | bytes) -> str:
+    """A string as strace -xx prints it."""
+    return "".join(f"\\x{b:02x}" for b in (data.encode() if isinstance(data, str) else data))
+
+
+class TestTheModelOfFailedCalls:
+    """crashsim itself: a failed call changes nothing, and a failed fsync is no durability barrier."""
+
+    @staticmethod
+    def _final_states(tmp_path: Path, calls: list[str]) -> tuple[list[crashsim.Op], set[bytes]]:
+        data_dir = tmp_path / "data"
+        data_dir.mkdir()
+        (data_dir / "f").write_bytes(b"old")
+        before = crashsim.Disk.scan(tmp_path)
+        trace = "\n".join([f'openat(AT_FDCWD, "{_hex(str(data_dir / "f"))}", O_RDWR|O_CLOEXEC) = 3', *calls])
+        ops = crashsim.parse(trace, tmp_path, before)
+        finals = {state.files["f"] for state in crashsim.crash_states(before, ops, data_dir)
+                  if state.after == len(ops)}
+        return ops, finals
+
+    def test_a_failed_fsync_makes_nothing_durable(self, tmp_path: Path) -> None:
+        """A write followed only by a failed fsync may still be lost, whole or in part."""
+        _, finals = self._final_states(tmp_path, [f'pwrite64(3, "{_hex(b"-new")}", 4, 3) = 4',
+                                                  "fsync(3) = -1 EIO (Input/output error) (INJECTED)"])
+        assert finals == {b"old", b"old-n", b"old-new"}
+
+    def test_what_a_failed_fsync_covered_stays_in_doubt_after_a_later_one(self, tmp_path: Path) -> None:
+        """Linux drops the dirty state of pages whose writeback failed: a later fsync that succeeds does not make
+        the earlier write durable (fsyncgate), though it does make the writes after the failure durable."""
+        _, finals = self._final_states(tmp_path, [
+            f'pwrite64(3, "{_hex(b"-new")}", 4, 3) = 4', "fsync(3) = -1 EIO (Input/output error) (INJECTED)",
+            f'pwrite64(3, "{_hex(b"O")}", 1, 0) = 1', "fsync(3) = 0"])
+        assert finals == {b"Old", b"Old-n", b"Old-new"}
+
+    def test_a_failed_write_or_truncate_changes_nothing(self, tmp_path: Path) -> None:
+        """strace's injection skips the call itself: the model keeps no trace of it."""
+        ops, finals = self._final_states(tmp_path, [
+            f'write(3, "{_hex(b"-new")}", 4) = -1 EIO (Input/output error) (INJECTED)',
+            "ftruncate(3, 0) = -1 EIO (Input/output error) (INJECTED)", "fsync(3) = 0"])
+        assert [op.kind for op in ops] == ["fsync"] and finals == {b"old"}
