@@ -8,7 +8,10 @@ power goes (the model of ALICE and CrashMonkey, kept deliberately pessimistic):
 * a directory entry (a new file, a rename, a hard link, an unlink, a new directory) is durable only
   once its directory is fsynced;
 * anything not yet durable may, independently of everything else, be kept, be lost, or -- for a
-  write -- be kept in part (its first half).
+  write -- be kept in part (its first half);
+* a failed call changed nothing (strace's injection skips the call itself), and a failed fsync is
+  no barrier: what it should have made durable may be lost for good, whatever later fsyncs say
+  (Linux marks the pages clean after a failed writeback: "fsyncgate").
 
 For every prefix of the run (a crash after each call) every combination of those choices is a
 crash state. The caller materialises each one as real files and runs the real loader on it.
@@ -35,7 +38,7 @@ TRACED = ("openat,write,pwrite64,lseek,fsync,fdatasync,rename,renameat,renameat2
 class Op:
     """One call that can change what is on disk, or the acknowledgement printed to the user."""
 
-    kind: str  # mkdir create write truncate rename link unlink fsync fsyncdir ack
+    kind: str  # mkdir create write truncate rename link unlink fsync fsyncdir fsync-failed fsyncdir-failed ack refusal
     path: str = ""  # namespace ops: the entry; fsyncdir: the directory
     target: str = ""  # rename and link: the new name
     inode: int = -1  # data ops and fsync
@@ -80,8 +83,14 @@ def _decode(raw: str) -> bytes:
     return bytes.fromhex(raw.replace("\\x", ""))
 
 
-def parse(trace: str, root: Path, before: Disk) -> list[Op]:
-    """The ops of an strace log (``-xx -s BIG``) that touch files under ``root``, plus acks."""
+def parse(trace: str, root: Path, before: Disk, *, refusals: bool = False) -> list[Op]:
+    """The ops of an strace log (``-xx -s BIG``) that touch files under ``root``, plus acks.
+
+    A failed fsync is kept (as ``fsync-failed``): it makes nothing durable, and what it covered
+    never becomes durable by a later fsync either. Any other failed call is left out: it changed
+    nothing. With ``refusals``, each write to standard error (the error line telling the user the
+    change failed) is a ``refusal``.
+    """
     ops: list[Op] = []
     names = dict(before.names)
     next_inode = max(before.contents, default=-1) + 1
@@ -101,7 +110,14 @@ def parse(trace: str, root: Path, before: Disk) -> list[Op]:
 
     for line in trace.splitlines():
         match = _LINE.match(line.strip())
-        if not match or match["errno"]:
+        if not match:
+            continue
+        if match["errno"]:
+            failed_fd = match["args"].split(",")[0].strip()
+            if match["call"] in ("fsync", "fdatasync") and failed_fd.isdigit() and int(failed_fd) in fds:
+                kind, what = fds[int(failed_fd)]
+                ops.append(Op("fsyncdir-failed", path=str(what)) if kind == "dir" else
+                           Op("fsync-failed", inode=int(what)))
             continue
         call, args, result = match["call"], match["args"], int(match["result"], 0)
         strings = [_decode(s).decode() for s in _STRING.findall(args)]
@@ -142,6 +158,8 @@ def parse(trace: str, root: Path, before: Disk) -> list[Op]:
             fd = int(fields[0])
             if fd == 1:
                 ops.append(Op("ack"))
+            elif fd == 2 and refusals:
+                ops.append(Op("refusal"))
             elif fds.get(fd, ("", 0))[0] == "file":
                 inode = fds[fd][1]
                 assert isinstance(inode, int)
@@ -175,12 +193,18 @@ def _label(name: str) -> str:
 
 
 def _durable(ops: list[Op], index: int, end: int) -> bool:
-    """Whether ops[index] is made durable by an fsync among ops[index+1:end]."""
+    """Whether ops[index] is made durable by an fsync among ops[index+1:end].
+
+    Only the first fsync of its file (or directory) after it decides: if that one failed, what
+    the op did may be gone from the page cache's dirty pages, and no later fsync writes it.
+    """
     op = ops[index]
     later = ops[index + 1:end]
     if op.kind in ("write", "truncate"):
-        return any(o.kind == "fsync" and o.inode == op.inode for o in later)
-    return any(o.kind == "fsyncdir" and o.path == op.directory for o in later)
+        first = next((o for o in later if o.kind in ("fsync", "fsync-failed") and o.inode == op.inode), None)
+        return first is not None and first.kind == "fsync"
+    first = next((o for o in later if o.kind in ("fsyncdir", "fsyncdir-failed") and o.path == op.directory), None)
+    return first is not None and first.kind == "fsyncdir"
 
 
 def _choices(op: Op) -> tuple[str, ...]:
@@ -196,6 +220,7 @@ class CrashState:
     files: dict[str, bytes]  # the data directory's files as the disk kept them ({} if it was lost)
     exists: bool  # whether the data directory itself survived
     backups: dict[str, bytes] = {}  # the files in the data directory's backups/
+    refused: bool = False  # the user had been told the change failed (or that its outcome is unknown)
 
 
 def crash_states(before: Disk, ops: list[Op], data_dir: Path, limit: int = 20_000) -> Iterator[CrashState]:
@@ -203,6 +228,7 @@ def crash_states(before: Disk, ops: list[Op], data_dir: Path, limit: int = 20_00
     volatile_kinds = ("mkdir", "create", "write", "truncate", "rename", "link", "unlink")
     for end in range(len(ops) + 1):
         acknowledged = any(o.kind == "ack" for o in ops[:end])
+        refused = any(o.kind == "refusal" for o in ops[:end])
         optional = [i for i in range(end) if ops[i].kind in volatile_kinds and not _durable(ops, i, end)]
         combos = list(itertools.product(*(_choices(ops[i]) for i in optional)))
         assert len(combos) <= limit, f"{len(combos)} crash states after op {end}: the model would take too long"
@@ -210,7 +236,7 @@ def crash_states(before: Disk, ops: list[Op], data_dir: Path, limit: int = 20_00
             fate = dict(zip(optional, combo))
             disk = _apply(before, ops[:end], fate)
             yield CrashState(end, acknowledged, disk.files_under(data_dir), str(data_dir) in disk.dirs,
-                             disk.files_under(data_dir / "backups"))
+                             disk.files_under(data_dir / "backups"), refused)
 
 
 def _apply(before: Disk, ops: list[Op], fate: dict[int, str]) -> Disk:

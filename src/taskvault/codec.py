@@ -373,14 +373,18 @@ def _frame(obj: dict[str, Any]) -> bytes:
     return b"%08x " % zlib.crc32(payload) + payload + b"\n"
 
 
+_CHECKSUM = re.compile(rb"[0-9a-f]{8}")
+
+
 def _unframe(line: bytes, what: str) -> Any:
     if len(line) < 10 or line[8:9] != b" ":
         raise FormatError(f"{what} is not a checksummed journal line", "")
     crc, payload = line[:8], line[9:]
-    try:
-        expected = int(crc, 16)
-    except ValueError:
-        raise FormatError(f"{what} has no checksum", "") from None
+    # Exactly as written: int() would also take upper case, a sign, spaces or underscores, so a changed
+    # byte in the checksum could pass unnoticed.
+    if not _CHECKSUM.fullmatch(crc):
+        raise FormatError(f"{what} has no checksum", "")
+    expected = int(crc, 16)
     if zlib.crc32(payload) != expected:
         raise FormatError(f"{what} fails its checksum, so the file was damaged", "")
     return _loads(payload, what)

@@ -723,7 +723,7 @@ class JournalStore:
         if mark is None or not mark[2] or mark[0] != self._position.generation:
             return
         files.truncate(self._journal_fd, self._position.end, durably=True)
-        self._lock.mark_done(durably=True)
+        self._lock.lift_doubt()  # not mark_done: this process may never have marked anything
 
     def _unmark_writing(self) -> None:
         try:

@@ -246,6 +246,17 @@ class StoreLock:
         self._mark = attrs.evolve(self._mark, state=b"d", boot=b"")
         self._write_mark(self._mark, durably=True)
 
+    def lift_doubt(self) -> None:
+        """Replace, durably, the doubt mark that stands in the lock file (whoever wrote it) with a "done" mark.
+
+        Only once the record it names is removed for good: a doubt mark outlives a power loss, so a "-"
+        that is not durable would let it come back and hide the records written after it.
+        """
+        current = parse_mark(self._own_mark())
+        assert current is not None and current.state == b"d"
+        self._mark = attrs.evolve(current, state=b"-")
+        self._write_mark(self._mark, durably=True)
+
     def current_mark(self) -> Mark | None:
         """The mark as it stands (under the exclusive lock, where it cannot change)."""
         assert self.held
