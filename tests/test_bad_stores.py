@@ -6,8 +6,13 @@ import hashlib
 import json
 import os
 import random
+import re
+import resource
+import shutil
 import socket
 import stat
+import subprocess
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,7 @@ from taskvault import codec
 from taskvault.errors import StorageError, StoreTooNew, StoreUnreadable
 from taskvault.store.journal_store import JournalStore
 
-from .conftest import FIGURES, Session, run_taskvault, store_digest
+from .conftest import FIGURES, TASKVAULT, Completed, Session, run_taskvault, store_digest
 
 Damage = Callable[[Path], None]
 
@@ -433,3 +438,171 @@ class TestLongPaths:
         doctor = run_taskvault(directory, "doctor", timeout=TIMEOUT)
         assert doctor.code == 3 and doctor.err == "" and "PROBLEM  directory: cannot use" in doctor.out
         assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- hostile sizes and numbers: every store file, every command that reads it, the way out kept open ----------------
+
+#: Address space the program may use in these tests. A file read whole would need more than this (the huge files
+#: are 4 GiB, sparse: they take no disk), so a read that is not refused up front fails loudly (exit 70) here,
+#: where without the limit it would only be slow and take gigabytes of memory.
+MEMORY_LIMIT = 1 << 30
+HUGE = 4 << 30
+FIVE_THOUSAND_DIGITS = b"9" * 5000
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def _run_limited(directory: Path, *args: str) -> Completed:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    env.update({"TASKVAULT_DATA_DIR": str(directory), "NO_COLOR": "1",
+                "XDG_STATE_HOME": str(directory.parent / "state")})
+    proc = subprocess.run([*TASKVAULT, *args], capture_output=True, text=True, env=env, timeout=120,
+                          preexec_fn=_limited)
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _sparse(path: Path) -> None:
+    with path.open("r+b") as handle:
+        handle.truncate(HUGE)
+
+
+def _reframed(line: bytes, change: Callable[[bytes], bytes]) -> bytes:
+    """A journal line whose payload is changed and whose checksum is made right again (so only the payload is bad)."""
+    payload = change(line[9:].rstrip(b"\n"))
+    return b"%08x " % zlib.crc32(payload) + payload + b"\n"
+
+
+def _in_journal_line(index: int, change: Callable[[bytes], bytes]) -> Damage:
+    def damage(directory: Path) -> None:
+        lines = _journal_lines(directory)
+        lines[index] = _reframed(lines[index], change)
+        (directory / "tasks.journal").write_bytes(b"".join(lines))
+    return damage
+
+
+def _long_number(payload: bytes) -> bytes:
+    """The first revision, base or next id in a document, made a 5000-digit number."""
+    return re.sub(rb'"(revision|rev|base|next_id)":\d+', lambda m: b'"%s":%s' % (m[1], FIVE_THOUSAND_DIGITS), payload,
+                  count=1)
+
+
+def _oldest_backup(directory: Path) -> Path:
+    return sorted((directory / "backups").iterdir(), key=lambda p: p.stat().st_mtime_ns)[0]
+
+
+#: Damage to one store file, and which file: "store" (tasks.json or tasks.journal) or "backup" (one of two).
+HOSTILE: dict[str, tuple[str, Damage]] = {
+    "tasks.json over 256 MiB (4 GiB, sparse)": ("store", lambda d: _sparse(d / "tasks.json")),
+    "tasks.journal over 256 MiB (4 GiB, sparse)": ("store", lambda d: _sparse(d / "tasks.journal")),
+    "a backup over 256 MiB (4 GiB, sparse)": ("backup", lambda d: _sparse(_oldest_backup(d))),
+    "a 5000-digit number in tasks.json": ("store", lambda d: (d / "tasks.json").write_bytes(
+        _long_number((d / "tasks.json").read_bytes()))),
+    "a 5000-digit number in a journal record": ("store", _in_journal_line(1, _long_number)),
+    "a 5000-digit number in the journal header": ("store", _in_journal_line(0, _long_number)),
+    "a 5000-digit number in a backup": ("backup", lambda d: _oldest_backup(d).write_bytes(
+        _long_number(_oldest_backup(d).read_bytes()))),
+    "deeply nested JSON in a journal record": ("store", _in_journal_line(1, lambda _: DEEP)),
+    "deeply nested JSON in the journal header": ("store", _in_journal_line(0, lambda _: DEEP)),
+    "deeply nested JSON in a backup": ("backup", lambda d: _oldest_backup(d).write_bytes(DEEP)),
+}
+
+
+def _fingerprint(directory: Path) -> dict[str, tuple[int, int, str]]:
+    """Size, mtime and the sha256 of the first MiB of every file (huge sparse ones are not read whole)."""
+    found = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.name != "tasks.lock":
+            with path.open("rb") as handle:
+                head = hashlib.sha256(handle.read(1 << 20)).hexdigest()
+            info = path.stat()
+            found[str(path.relative_to(directory))] = (info.st_size, info.st_mtime_ns, head)
+    return found
+
+
+def _clear(result: Any, *, code: int) -> None:
+    """The documented exit code, never 70, no traceback; an error is one line."""
+    assert result.code == code, result
+    assert "Traceback" not in result.err and "internal error" not in result.err, result.err
+    if code == 3 and result.out == "":
+        assert result.err.count("\n") == 1 and result.err.startswith("error: "), result.err
+
+
+@pytest.fixture(scope="module")
+def hostile_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A good store with two verified backups (the older is the one damaged), built once."""
+    directory = tmp_path_factory.mktemp("hostile") / "data"
+    _good_store(directory)  # its compaction took the first backup
+    assert run_taskvault(directory, "backup").code == 0
+    assert len(list((directory / "backups").iterdir())) == 2
+    return directory
+
+
+def _hostile_copy(hostile_base: Path, tmp_path: Path, name: str) -> tuple[Path, str]:
+    directory = tmp_path / "data"
+    shutil.copytree(hostile_base, directory)
+    oldest = _oldest_backup(directory)
+    os.utime(oldest, ns=(1, 1))  # keep "oldest" the oldest across the copy
+    HOSTILE[name][1](directory)
+    return directory, "-".join(oldest.name.split("-")[:2])
+
+
+class TestHostileSizesAndNumbers:
+    """A file over 256 MiB, a 5000-digit number, JSON nested 100,000 deep -- in the snapshot, a journal record, the
+    journal header or a backup: list, doctor, backup, backups and restore each answer with a clear message (never
+    exit 70, never reading a huge file whole), and the way out the message names works."""
+
+    @pytest.mark.parametrize("name", [n for n, (where, _) in HOSTILE.items() if where == "store"])
+    def test_a_damaged_store_is_refused_and_the_named_restore_works(self, hostile_base: Path, tmp_path: Path,
+                                                                   name: str) -> None:
+        """list and backup refuse it in one line naming the file and the restore to run; doctor reports it;
+        backups lists the backups; the restore the message names works, keeping the damaged files aside."""
+        directory, _ = _hostile_copy(hostile_base, tmp_path, name)
+        before = _fingerprint(directory)
+        listed = _run_limited(directory, "list")
+        _clear(listed, code=3)
+        assert "tasks.json" in listed.err or "tasks.journal" in listed.err, listed.err
+        way_out = re.search(r"run: (taskvault restore \S+)\)", listed.err)
+        assert way_out, listed.err
+        _clear(_run_limited(directory, "backup"), code=3)
+        doctor = _run_limited(directory, "doctor")
+        _clear(doctor, code=3)
+        assert "PROBLEM  store:" in doctor.out, doctor.out
+        backups = _run_limited(directory, "backups")
+        _clear(backups, code=0)
+        assert "2 backups in" in backups.out
+        assert _fingerprint(directory) == before
+        restored = _run_limited(directory, *way_out[1].split()[1:])
+        _clear(restored, code=0)
+        assert "The unreadable files are kept as:" in restored.out, restored.out
+        _clear(_run_limited(directory, "list"), code=0)
+        assert _run_limited(directory, "add", "After the restore").code == 0
+        FIGURES["hostile sizes and numbers"] = (f"{len(HOSTILE)} kinds (files over 256 MiB, 5000-digit numbers, "
+                                                "100,000-deep JSON in every store file and a backup) × list, doctor, "
+                                                "backup, backups, restore: never exit 70, the way out works")
+
+    @pytest.mark.parametrize("name", [n for n, (where, _) in HOSTILE.items() if where == "backup"])
+    def test_a_damaged_backup_is_named_and_the_rest_works(self, hostile_base: Path, tmp_path: Path,
+                                                         name: str) -> None:
+        """The store works on; doctor names the damaged backup and the rm that removes it; restoring it is refused
+        in one line; backups lists it; a new backup and a restore of the good one work."""
+        directory, damaged = _hostile_copy(hostile_base, tmp_path, name)
+        listed = _run_limited(directory, "list")
+        _clear(listed, code=0)
+        doctor = _run_limited(directory, "doctor")
+        _clear(doctor, code=3)
+        assert f"PROBLEM  backups: backup {damaged} is damaged" in doctor.out or \
+            f"PROBLEM  backups: cannot read the backup {damaged}" in doctor.out, doctor.out
+        assert "rm " in doctor.out
+        backups = _run_limited(directory, "backups")
+        _clear(backups, code=0)
+        assert damaged in backups.out
+        refused = _run_limited(directory, "restore", damaged, "--yes")
+        _clear(refused, code=3)
+        assert damaged in refused.err and "pick another with 'taskvault backups'" in refused.err, refused.err
+        _clear(_run_limited(directory, "backup"), code=0)
+        restored = _run_limited(directory, "restore", "latest", "--yes")
+        _clear(restored, code=0)
+        _clear(_run_limited(directory, "list"), code=0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins  # BackupShelf.list hides the builtin in the class's annotations
 import datetime as dt
+import errno
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -217,7 +218,9 @@ class BackupShelf:
             # Bounded: a backup larger than any taskvault file is not one (and must not take the memory).
             return files.read_regular(backup.path.name, dir_fd=fd, limit=MAX_FILE_BYTES)
         except OSError as exc:
-            raise BackupDamaged(f"cannot read the backup {backup.id}: {exc.strerror}",
+            detail = (f"it is larger than the {MAX_FILE_BYTES >> 20} MiB a taskvault file can be"
+                      if exc.errno == errno.EFBIG else exc.strerror)
+            raise BackupDamaged(f"cannot read the backup {backup.id}: {detail}",
                                 hint="pick another with 'taskvault backups'") from None
 
     def take(self, data: bytes, *, revision: int, task_count: int, label: str,
