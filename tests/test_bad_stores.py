@@ -606,3 +606,31 @@ class TestHostileSizesAndNumbers:
         restored = _run_limited(directory, "restore", "latest", "--yes")
         _clear(restored, code=0)
         _clear(_run_limited(directory, "list"), code=0)
+
+    def test_a_journal_that_grows_past_the_limit_under_a_running_session(self, hostile_base: Path,
+                                                                        tmp_path: Path) -> None:
+        """A script session has read the store; the journal then becomes 4 GiB (sparse): the session's next read and
+        change are each refused in one line (never read whole, never exit 70), and the session goes on."""
+        directory = tmp_path / "data"
+        shutil.copytree(hostile_base, directory)
+        env = {**os.environ, "TASKVAULT_DATA_DIR": str(directory), "NO_COLOR": "1",
+               "XDG_STATE_HOME": str(tmp_path / "state")}
+        proc = subprocess.Popen([*TASKVAULT, "--keep-going"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, bufsize=1, env=env, preexec_fn=_limited)
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write("show 1\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline() == "Task 1: Alpha2\n"  # started and caught up: idle, waiting for a line
+            _sparse(directory / "tasks.journal")
+            out, err = proc.communicate("list\nadd More\nshow 1\n", timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 3, err
+        assert "internal error" not in err and "Traceback" not in err, err
+        lines = err.splitlines()
+        assert [line.split(":")[0] for line in lines] == ["line 2", "line 3", "line 4"], err  # each answered
+        assert all("tasks.journal: it is larger than the 256 MiB" in line for line in lines), err
+        assert out == ""

@@ -530,9 +530,9 @@ class JournalStore:
         """What the journal holds beyond what ``tasks`` was built from (or all of it, if it was replaced)."""
         try:
             size = os.fstat(fd).st_size if fd is not None else 0
+            if size > codec.MAX_FILE_BYTES:  # whether read whole or only what it gained since: never read it
+                raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
             if fd is None or tasks.revision != self._revision or not self._same_journal(fd, size):
-                if size > codec.MAX_FILE_BYTES:
-                    raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
                 journal = None if fd is None else os.pread(fd, size, 0) if size else b""
                 return _News(journal, self._read(self.snapshot_path), reload=True)
             data = os.pread(fd, size - self._position.end, self._position.end) if size > self._position.end else b""
