@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from .conftest import TASKVAULT, Session, run_taskvault, store_digest
+from .conftest import TASKVAULT, Session, require_tool, run_taskvault, store_digest
 
 #: The store on each medium: history, a done task, a tag, a due date, a note.
 BUILD = (["add", "Water plants", "--tag", "home"], ["add", "Pay rent", "--due", "2031-01-01", "--note", "by transfer"],
@@ -44,8 +43,9 @@ def _need_root() -> None:
 def _mounted(point: Path, *args: str) -> Iterator[None]:
     """``mount ARGS point`` for the duration; skipped (with mount's reason) if this machine cannot mount it."""
     _need_root()
+    require_tool("findmnt")
     point.mkdir(parents=True, exist_ok=True)
-    mounted = _run(["mount", *args, str(point)])
+    mounted = _run([require_tool("mount"), *args, str(point)])
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a test file system here: {mounted.stderr.strip()}")
     try:
@@ -181,12 +181,11 @@ class TestARunningSession:
     def test_the_disk_fails_under_a_session_that_has_saved(self, tmp_path: Path) -> None:
         """ext4 with errors=remount-ro, made to fail (as a dying disk does) while a script session that has
         already saved holds the store open: the next change fails in one line, reads go on, exit 3."""
-        if shutil.which("mkfs.ext4") is None:
-            pytest.skip("needs mkfs.ext4 (e2fsprogs) for an ext4 image")
+        mkfs = require_tool("mkfs.ext4")
         image, point = tmp_path / "ext4.img", tmp_path / "medium"
         with image.open("wb") as handle:
             handle.truncate(32 << 20)
-        made = _run(["mkfs.ext4", "-q", "-F", str(image)])
+        made = _run([mkfs, "-q", "-F", str(image)])
         assert made.returncode == 0, made.stderr
         with _mounted(point, "-o", "loop,errors=remount-ro", str(image)):
             source = _run(["findmnt", "-n", "-o", "SOURCE", "--mountpoint", str(point)]).stdout.strip()
