@@ -51,13 +51,14 @@ def _env(directory: Path) -> dict[str, str]:
     return {**os.environ, "TASKVAULT_DATA_DIR": str(directory), "NO_COLOR": "1"}
 
 
-def _strace(directory: Path, inject: str | list[str], path: Path | None, args: list[str],
+def _strace(directory: Path, inject: str | list[str], path: Path | list[Path] | None, args: list[str],
             program: list[str] = TASKVAULT, trace: str | None = None) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run the program with syscalls failing (on an existing ``path`` only, if given); return it and the log."""
+    """Run the program with syscalls failing (on existing ``path``s only, if given); return it and the log."""
     log = directory.parent / "strace.log"
     injects = [inject] if isinstance(inject, str) else inject
     calls = trace or ",".join(dict.fromkeys(i.split(":")[0] for i in injects))
-    only = ["-P", str(path)] if path is not None else []
+    paths = [path] if isinstance(path, Path) else path or []
+    only = [arg for each in paths for arg in ("-P", str(each))]
     proc = subprocess.run([require_tool("strace"), "-qq", "-o", str(log), *only, "-e", f"trace={calls}",
                            *(f"--inject={i}" for i in injects), *program, *args],
                           env=_env(directory), capture_output=True, text=True, timeout=60)
@@ -179,6 +180,18 @@ def _fault_sets() -> list[tuple[str, ...]]:
     return pairs + triples
 
 
+#: The lock file's mark is made durable with fdatasync (and nothing else calls it): it fails too, while the
+#: journal's fsync fails, and then while taking the record back fails as well.
+LOCK_FAULTS = [f"fdatasync:error=EIO:when={when}" for when in ("1", "1+")]
+
+
+def _lock_fault_sets() -> list[tuple[str, ...]]:
+    fsyncs = [f for f in JOURNAL_FAULTS if f.startswith("fsync")]
+    cuts = [f for f in JOURNAL_FAULTS if f.startswith("ftruncate")]
+    return ([(f, lock) for f in fsyncs for lock in LOCK_FAULTS]
+            + [(f, lock, cut) for f in fsyncs for lock in LOCK_FAULTS for cut in cuts])
+
+
 class TestCompoundFaults:
     """Two or three calls of one save fail, including those that take a failed write back (strace, real libc).
 
@@ -186,7 +199,7 @@ class TestCompoundFaults:
     made -- or as of unknown outcome -- never appears in any later process; the next change works.
     """
 
-    @pytest.mark.parametrize("faults", _fault_sets(), ids="+".join)
+    @pytest.mark.parametrize("faults", _fault_sets() + _lock_fault_sets(), ids="+".join)
     def test_a_change_reported_as_failed_never_appears(self, tmp_path: Path, faults: tuple[str, ...]) -> None:
         """Exit 0 and the change is there, or exit 3 and it is not there, now or for any later reader."""
         directory = tmp_path / "data"
@@ -194,7 +207,8 @@ class TestCompoundFaults:
         state = Session(directory).state()
         journal = directory / "tasks.journal"
         before = journal.read_bytes()
-        proc, _ = _strace(directory, list(faults), journal, ["add", "Compound"])
+        lock = [directory / "tasks.lock"] if any(f.startswith("fdatasync") for f in faults) else []
+        proc, _ = _strace(directory, list(faults), [journal, *lock], ["add", "Compound"])
         assert "Traceback" not in proc.stderr and proc.stderr.count("\n") <= 1, proc.stderr
         listed = run_taskvault(directory, "list", "--all")
         assert listed.code == 0, listed.err

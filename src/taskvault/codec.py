@@ -432,8 +432,12 @@ _NEXT_ID_NAMED = re.compile(rb'"next_id":(\d{1,18})')
 def first_unnamed_id(data: bytes) -> int:
     """The lowest task id that ``data`` (an unfinished or voided record) neither uses nor reserves (1 if none).
 
-    An id that reached the disk, even in a change that was never acknowledged, is never handed out
-    again: a reader may have seen it, or the user may have been told the change's fate was unknown.
+    The loader reserves these ids (TaskList.reserve_ids) while such a record lies in the journal, so
+    that an id that reached the disk, even in a change never acknowledged, is not handed out again
+    while a user may have been told its fate was unknown. The writer that cuts the record off does so
+    just before its own append, whose record carries ``next_id`` past the reservation: from then on
+    the journal itself keeps it. Ids of a record that was cut back before its save was reported are
+    not reserved: no reader ever believed it, and the user was told it failed.
     """
     used = [int(found) + 1 for found in _TASK_ID_NAMED.findall(data)]
     reserved = [int(found) for found in _NEXT_ID_NAMED.findall(data)]

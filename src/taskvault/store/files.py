@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -107,7 +108,8 @@ class UndoFailed(OSError):
         self.undo = undo
 
 
-def append_durably(fd: int, data: bytes, end: int, void_mark: bytes) -> int:
+def append_durably(fd: int, data: bytes, end: int, void_mark: bytes,
+                   before_take_back: Callable[[], object] = lambda: None) -> int:
     """Append ``data`` at ``end`` of an open file and fsync; return the new end.
 
     On failure the record is taken back before the error is raised, so that no reader, now or
@@ -116,12 +118,16 @@ def append_durably(fd: int, data: bytes, end: int, void_mark: bytes) -> int:
     ``void_mark`` and that is fsynced, then the file is cut back to ``end`` (both ends are
     valid, so the cut needs no fsync). If the mark cannot be made durable, a cut that is
     fsynced will do. If neither can, UndoFailed is raised: the record may be on disk or not.
+
+    ``before_take_back`` runs first: a power cut can tear the void mark itself, so the caller
+    makes sure beforehand that no reader will read what lies from ``end`` on.
     """
     os.lseek(fd, end, os.SEEK_SET)
     try:
         write_all(fd, data)
         os.fsync(fd)
     except BaseException as exc:
+        before_take_back()
         undo = take_back(fd, end, void_mark)
         if undo is not None and isinstance(exc, OSError):
             raise UndoFailed(exc, undo) from exc
@@ -153,11 +159,14 @@ def take_back(fd: int, end: int, void_mark: bytes) -> OSError | None:
 
 
 def write_mark(fd: int, mark: bytes, *, durably: bool = False) -> None:
-    """Overwrite the first bytes of an open file with ``mark``; fsync it only if asked."""
+    """Overwrite the first bytes of an open file with ``mark``; make it durable only if asked.
+
+    fdatasync is enough for that: it flushes the bytes and the file's size, all a reader needs.
+    """
     if os.pwrite(fd, mark, 0) != len(mark):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     if durably:
-        os.fsync(fd)
+        os.fdatasync(fd)
 
 
 def read_head(path: Path, size: int) -> bytes:

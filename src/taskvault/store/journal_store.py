@@ -672,23 +672,25 @@ class JournalStore:
                 files.truncate(self._journal_fd, self._position.end)
             assert self._position.generation is not None
             self._lock.mark_writing(self._position.generation, self._position.end)
-            end = files.append_durably(self._journal_fd, line, self._position.end, codec.VOID_MARK)
+            end = files.append_durably(self._journal_fd, line, self._position.end, codec.VOID_MARK,
+                                       before_take_back=self._guard_take_back)
         except files.UndoFailed as exc:
             raise self._doubt(exc.cause, exc.undo) from None
         except StorageError:
             self._unmark_writing()
             raise
         except OSError as exc:
-            self._unmark_writing()
+            self._taken_back()
             raise self._save_failed(self.journal_path, exc) from None
         try:
             self._lock.mark_done()
         except OSError as exc:
             # Readers would not believe the record: so it must not count as saved. Take it back.
+            self._guard_take_back()
             undo = files.take_back(self._journal_fd, self._position.end, codec.VOID_MARK)
             if undo is not None:
                 raise self._doubt(exc, undo) from None
-            self._unmark_writing()
+            self._taken_back()
             raise self._save_failed(self._lock.path, exc) from None
         self._position = attrs.evolve(self._position, end=end, last_line=line, last_rev=revision)
         self._revision = revision
@@ -724,6 +726,28 @@ class JournalStore:
             return
         files.truncate(self._journal_fd, self._position.end, durably=True)
         self._lock.lift_doubt()  # not mark_done: this process may never have marked anything
+
+    def _guard_take_back(self) -> None:
+        """Before a failed record is voided in place: mark it durably, so that a power cut tearing the
+        void mark leaves a record that no reader, in any boot, believes (or refuses as damage).
+
+        If even this mark cannot be made durable, the take-back goes on without it.
+        """
+        try:
+            self._lock.mark_doubt()
+        except OSError:
+            pass
+
+    def _taken_back(self) -> None:
+        """The failed record is gone for good (voided or cut, durably): lift the mark that named it.
+
+        A doubt mark must be lifted durably, or a power cut could bring it back over the records
+        written after it. If that fails, the mark stays and the next change settles it first.
+        """
+        try:
+            self._lock.mark_done(durably=self._lock.marked_in_doubt)
+        except OSError:
+            pass
 
     def _unmark_writing(self) -> None:
         try:

@@ -123,6 +123,7 @@ class StoreLock:
         self._file: BinaryIO | None = None
         self._writable = False
         self._mark: Mark | None = None
+        self._mark_durable = False  # whether self._mark is known to be on disk
         self.held = False
 
     def _open(self, *, for_writing: bool) -> bool:
@@ -240,9 +241,16 @@ class StoreLock:
         self._mark = attrs.evolve(self._mark, state=b"-")
         self._write_mark(self._mark, durably=durably)
 
+    @property
+    def marked_in_doubt(self) -> bool:
+        """Whether this process last marked (or tried to mark) its record as in doubt."""
+        return self._mark is not None and self._mark.state == b"d"
+
     def mark_doubt(self) -> None:
         """Mark, durably and for every boot, that the record marked failed and could not be taken back."""
         assert self._mark is not None
+        if self._mark.state == b"d" and self._mark_durable:
+            return
         self._mark = attrs.evolve(self._mark, state=b"d", boot=b"")
         self._write_mark(self._mark, durably=True)
 
@@ -283,7 +291,9 @@ class StoreLock:
 
     def _write_mark(self, mark: Mark, *, durably: bool = False) -> None:
         assert self.held and self._file is not None and self._writable
+        self._mark_durable = False
         files.write_mark(self._file.fileno(), mark.encode(), durably=durably)
+        self._mark_durable = durably
 
     def _still_at_path(self) -> bool:
         assert self._file is not None
