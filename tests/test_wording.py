@@ -56,7 +56,7 @@ class TestPlurals:
     def test_doctor_counts_one_other_name_and_one_change(self, data_dir: Path, tmp_path: Path) -> None:
         """doctor says '1 other name' of a hard-linked store file and '1 change of history'."""
         _run(data_dir, "add", "A")
-        linked = sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix in (".json", ".journal"))[0]
+        linked = min(p for p in data_dir.iterdir() if p.is_file() and p.suffix in (".json", ".journal"))
         os.link(linked, tmp_path / "second-name")
         out = run_taskvault(data_dir, "doctor").out
         assert f"{linked.name} has 1 other name " in out and "(1 change of history)" in out, out

@@ -61,4 +61,4 @@ class Tmux:
             self._tmux("send-keys", "-t", "0", key)
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=TIMEOUT)
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, capture_output=True, timeout=TIMEOUT)

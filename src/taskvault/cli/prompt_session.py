@@ -19,7 +19,7 @@ class FittedPromptSession(PromptSession[str]):
 
     _menu_rows = 8
 
-    @property  # type: ignore[override]  # (an attribute in PromptSession, read at each redraw)
+    @property  # (an attribute in PromptSession, read at each redraw)
     def reserve_space_for_menu(self) -> int:
         try:
             rows = self.app.output.get_size().rows

@@ -30,8 +30,8 @@ from ..domain.tasklist import TaskList
 from ..errors import OutputFailed, StorageError, describe_ids
 from ..store.journal_store import CaughtUp
 from ..store.layout import open_private_file
-from .completion import TaskCompleter
 from .columns import fold, table_width
+from .completion import TaskCompleter
 from .crash import report_crash
 from .prompt_session import FittedPromptSession
 from .render import Style
