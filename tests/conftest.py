@@ -54,7 +54,8 @@ class Completed:
 def run_taskvault(data_dir: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
                   timeout: float = 30) -> Completed:
     """Run the installed taskvault in a new process against ``data_dir``."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}  # (COLUMNS would cut tables)
     full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
                      "XDG_STATE_HOME": str(data_dir.parent / "state")})
     full_env.update(env or {})
@@ -68,7 +69,8 @@ def run_raw(data_dir: Path, *args: str, stdin: bytes | int | None = None, stdout
             preexec_fn: Callable[[], None] | None = None, timeout: float = 60) -> Completed:
     """Like run_taskvault, with bytes in, stdout sent where the test says (a file, a dead pipe),
     and standard output and error decoded leniently (they may hold bytes of another encoding)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}  # (COLUMNS would cut tables)
     full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
                      "XDG_STATE_HOME": str(data_dir.parent / "state")})
     full_env.update(env or {})

@@ -40,8 +40,8 @@ class TestUndoRedo:
         assert run_taskvault(data_dir, "delete", "1-3", "--yes").code == 0
         undo = run_taskvault(data_dir, "undo")
         assert undo.code == 0, undo
-        assert undo.out.splitlines() == ["undo: delete 1 'First' → back", "undo: delete 2 'Second' → back",
-                                         "undo: delete 3 'Third' → back"]
+        assert undo.out.splitlines() == ["undo: delete 1 \"First\" → back", "undo: delete 2 \"Second\" → back",
+                                         "undo: delete 3 \"Third\" → back"]
         assert _titles(data_dir) == ["First", "Second", "Third"]
         assert run_taskvault(data_dir, "redo").code == 0
         assert _titles(data_dir) == []
@@ -70,7 +70,7 @@ class TestUndoRedo:
         before = store_bytes(data_dir)
         session = Session(data_dir)
         assert session.run("undo --dry-run") == 0
-        assert session.out.getvalue() == "undo: done 2 'Second' → open\n(dry run: nothing was changed)\n"
+        assert session.out.getvalue() == "undo: done 2 \"Second\" → open\n(dry run: nothing was changed)\n"
         assert store_bytes(data_dir) == before
 
     def test_undo_skips_a_task_another_session_changed_since(self, data_dir: Path) -> None:
@@ -81,15 +81,15 @@ class TestUndoRedo:
         other = Session(data_dir)
 
         def confirm(question: str) -> bool:
-            assert "done 1 'First' → open" in question and "done 3 'Third' → open" in question
+            assert "done 1 \"First\" → open" in question and "done 3 \"Third\" → open" in question
             assert other.run("edit 3 --title Changed") == 0
             return True
 
         mine.runner.make_interactive(confirm, lambda caught: None)
         assert mine.run("undo") == 0
         out = mine.out.getvalue()
-        assert "undo: done 1 'First' → open" in out
-        assert "undo: skipped done 3 'Changed': changed since, by revision" in out
+        assert "undo: done 1 \"First\" → open" in out
+        assert "undo: skipped done 3 \"Changed\": changed since, by revision" in out
         tasks = {t.id: t for t in Session(data_dir).service.tasks}
         assert tasks[1].is_open and not tasks[3].is_open and tasks[3].title == "Changed"
 
@@ -129,7 +129,7 @@ class TestHistory:
         assert shown.code == 0
         lines = shown.out.splitlines()
         assert [line.split()[0] for line in lines[:-1]] == ["1", "2", "3", "4", "5"]
-        assert "delete: 3 'Third' → removed" in lines[4]
+        assert "delete: 3 \"Third\" → removed" in lines[4]
         assert run_taskvault(data_dir, "history", "--task", "2", "--limit", "1").out.count("\n") == 2
         assert run_taskvault(data_dir, "undo").code == 0, "undo reaches across the compaction"
 
@@ -258,9 +258,9 @@ class TestRestore:
         assert run_taskvault(data_dir, "delete", "1", "2", "--yes").code == 0
         assert run_taskvault(data_dir, "edit", "3", "--title", "Renamed").code == 0
         preview = run_taskvault(data_dir, "restore", "good", "--dry-run")
-        assert preview.out.splitlines()[:4] == ["Restoring backup " + preview.out.split()[2] + " would change "
-                                                "2 added, 0 removed, 1 changed:", "  + 1 First", "  + 2 Second",
-                                                "  ~ 3 Third: title 'Third'"]
+        assert preview.out.splitlines()[:4] == ["Restoring backup " + preview.out.split()[2] + " would add "
+                                                "2 tasks and change 1:", "  + 1 First", "  + 2 Second",
+                                                "  ~ 3 Third: title \"Third\""]
         done = run_taskvault(data_dir, "restore", "good")
         assert done.code == 0 and "the store before it is backup" in done.out
         assert _titles(data_dir) == ["First", "Second", "Third"]
@@ -379,7 +379,7 @@ class TestMigration:
         kept = codec.decode_snapshot(backup.path.read_bytes())
         assert kept.schema == 1 and (kept.tasks, kept.revision) == (list(original.snapshot()[0]), original.revision)
         if which == "journal":
-            assert run_taskvault(directory, "undo").out == "undo: edit 2 'Call mum today' → title 'Call mum'\n"
+            assert run_taskvault(directory, "undo").out == "undo: edit 2 \"Call mum today\" → title \"Call mum\"\n"
         assert run_taskvault(directory, "list").code == 0
         assert len(JournalStore(directory).backups.list()) == 1, "upgraded once"
 
@@ -447,4 +447,4 @@ class TestDoctorAndStats:
         assert stats["journal_records"] == 4 and stats["load_seconds"] > 0 and stats["save_seconds"] is None
         session = Session(data_dir)
         assert session.run("add x") == 0 and session.run("stats") == 0
-        assert "last save" in session.out.getvalue() and "(1 saves in this session)" in session.out.getvalue()
+        assert "last save" in session.out.getvalue() and "(1 save since taskvault started)" in session.out.getvalue()

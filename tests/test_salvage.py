@@ -127,9 +127,9 @@ class TestTheReviewCase:
         _append(data_dir / "tasks.json", b"garbage")
         assert run_taskvault(data_dir, "salvage", "--yes").code == 0
         history = run_taskvault(data_dir, "history", "--limit", "1").out
-        assert re.match(r"\s+81  \S+ \S+  salvage: 47 'Task 47' → back", history), history
+        assert re.match(r"\s+81  \S+ \S+  salvage: 47 \"Task 47\" → back", history), history
         undo = run_taskvault(data_dir, "undo")
-        assert undo.code == 0 and undo.out.count("\n") == 34 and "undo: salvage 80 'Task 80' → removed" in undo.out
+        assert undo.code == 0 and undo.out.count("\n") == 34 and "undo: salvage 80 \"Task 80\" → removed" in undo.out
         assert _titles(data_dir) == [f"Task {n}" for n in range(1, 47)]
         assert run_taskvault(data_dir, "redo").code == 0
         assert Session(data_dir).state()[0] == state[0]

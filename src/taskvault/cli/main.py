@@ -15,6 +15,7 @@ from ..errors import OutputFailed, TaskvaultError, UsageError
 from ..service import TaskService
 from ..store.journal_store import JournalStore
 from . import config
+from .columns import table_width
 from .render import Style, error_text
 from .runner import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, Runner, exit_code, say
 from .script import lines_of_stdin
@@ -38,12 +39,6 @@ def _run_repl(runner: Runner, directory: Path) -> int:
     if problem:
         runner.say(f"warning: {problem}", "yellow")
     return repl.Repl(runner, directory, history=history, style=runner.style).run()
-
-
-def _terminal_width() -> int:
-    import shutil  # (with what it imports, ~7 ms: only a terminal needs it)
-
-    return shutil.get_terminal_size().columns
 
 
 def _prepare(stream: TextIO) -> None:
@@ -134,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     service = TaskService(JournalStore(directory, lock_timeout=timeout, on_lock_wait=_waiting_notice(err),
                                        retention=retention))
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
-                    width=_terminal_width() if on_terminal else None)
+                    width=table_width(out, env))
     try:
         return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal)
     except OutputFailed as failure:

@@ -30,10 +30,11 @@ from ..commands.results import (
 )
 from ..domain.history import Step
 from ..domain.query import Show
-from ..domain.recovery import describe, effect_line
+from ..domain.recovery import describe, effect_line, quoted
 from ..domain.task import Priority, Task
 from ..errors import TaskvaultError
 from ..limits import MAX_MESSAGE_CHARS
+from .columns import Layout, fit, fold, pad, text_width
 from .text import terminal_safe
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -52,32 +53,29 @@ class Style:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
 
-def _width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: wide characters take two; ASCII is one each."""
-    if text.isascii():  # what wcswidth says too (it gives up on control characters: len then)
-        return len(text)
-    from wcwidth import wcswidth  # ~25 ms to import: only a table with non-ASCII text pays it
-
-    width = wcswidth(text)
-    return len(text) if width < 0 else width
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
-def _clip(text: str, width: int) -> str:
-    if _width(text) <= width:
-        return text
-    out = ""
-    for ch in text:
-        if _width(out + ch) > width - 1:
-            break
-        out += ch
-    return out + "…"
-
-
 _PRIORITY_STYLE = {Priority.HIGH: ("red", "bold"), Priority.MEDIUM: ("yellow",), Priority.LOW: ("dim",)}
+
+#: The columns a narrow terminal drops first, least useful first (ID and the cut column always stay).
+#: Tags and priority are in ``show``; a done task is dimmed; the due date goes last.
+_TASK_DROPS = ("Tags", "Pri", "Status", "Due")
+#: A backup's id already says when it was taken; its size and revision matter less than its count.
+_BACKUP_DROPS = ("Taken", "Size", "Rev", "Tasks")
+#: A history line: revision, time, change (cut, to no less than 24 columns); the time goes first.
+_HISTORY_DROPS = (1,)
+
+
+def _row(layout: Layout, cells: list[str], styles: list[tuple[str, ...]] | None = None,
+         style: Style | None = None, *, right: int = 0) -> str:
+    """One line of a table: the columns ``layout`` keeps, each cut and padded to its width
+    (column ``right`` aligned right), styled after it is measured."""
+    parts = []
+    for i, text, width in layout.cells(cells):
+        if i == right:
+            padded = text.rjust(width) if text.isascii() else " " * (width - text_width(text)) + text
+        else:
+            padded = text.ljust(width) if text.isascii() else pad(text, width)
+        parts.append(style(padded, *styles[i]) if style and styles and styles[i] else padded)
+    return "  ".join(parts).rstrip()
 
 
 class TextRenderer:
@@ -124,7 +122,7 @@ class TextRenderer:
     def reverted(self, result: Reverted) -> str:
         r = result.reversal
         lines = [f"{r.verb}: {effect_line(e)}" for e in r.effects]
-        lines += [self.style(f"{r.verb}: skipped {s.step.kind} {s.task_id} {s.title!r}: {s.reason}", "yellow")
+        lines += [self.style(f"{r.verb}: skipped {s.step.kind} {s.task_id} {quoted(s.title)}: {s.reason}", "yellow")
                   for s in r.skipped]
         lines += [self.style(f"{r.verb}: skipped revision {rev}: another session already {r.verb}ne it", "yellow")
                   for rev in r.gone]
@@ -140,31 +138,44 @@ class TextRenderer:
     def history(self, result: HistoryList) -> str:
         if not result.steps:
             what = f" to task {result.task_id}" if result.task_id is not None else ""
-            return f"no changes{what} in the history yet"
-        lines = []
+            return fold(f"no changes{what} in the history yet", self.width)
+        rows, marks = [], []
         for step in result.steps:
             ids = [i for i in step.touched if result.task_id is None or i == result.task_id]
-            effects = [f"{i} {(step.before(i) or step.after(i)).title!r} → "  # type: ignore[union-attr]
+            effects = [f"{i} {quoted((step.before(i) or step.after(i)).title)} → "  # type: ignore[union-attr]
                        f"{describe(step.before(i), step.after(i), revived=step.change.revives)}" for i in ids[:3]]
             more = f" (and {len(ids) - 3} more)" if len(ids) > 3 else ""
-            mark = self.style(" (undone)", "yellow") if step.revision in result.undone else ""
-            lines.append(f"{step.revision:>5}  {self._when(step)}  {step.change.command}{mark}: "
-                         + "; ".join(effects) + more)
+            mark = " (undone)" if step.revision in result.undone else ""
+            rows.append([str(step.revision), self._when(step),
+                         _shown(f"{step.change.command}{mark}: " + "; ".join(effects) + more)])
+            marks.append(len(_shown(step.change.command)) if mark else -1)
+        layout = fit([max(5, *(len(r[0]) for r in rows)), max(len(r[1]) for r in rows),
+                      max(text_width(r[2]) for r in rows)], self.width, cut=2, drop_order=_HISTORY_DROPS,
+                     least=24)
+        lines = []
+        for row, at in zip(rows, marks, strict=True):
+            line = _row(layout, row)
+            if at >= 0 and self.style.enabled:  # the mark is styled once the line is cut: it may be cut too
+                start = len(line) - len(layout.cells(row)[-1][1]) + at
+                mark = line[start:start + len(" (undone)")]
+                line = line[:start] + self.style(mark, "yellow") + line[start + len(mark):]
+            lines.append(line)
         shown = len(result.steps)
-        lines.append(self.style(f"{shown} change{'s' if shown != 1 else ''} shown; the history keeps the last "
-                                f"{result.limit} ({result.kept} now)", "dim"))
+        lines.append(self.style(fold(f"{shown} change{'s' if shown != 1 else ''} shown; the history keeps the last "
+                                     f"{result.limit} ({result.kept} now)", self.width), "dim"))
         return "\n".join(lines)
 
     def backups(self, result: BackupList) -> str:
         if not result.backups:
-            return f"no backups yet in {result.directory}; take one with: taskvault backup"
+            return fold(f"no backups yet in {result.directory}; take one with: taskvault backup", self.width)
         header = ["ID", "Taken", "Rev", "Tasks", "Size", "Kind"]
         rows = [[b.id, local_time(b.taken).strftime("%Y-%m-%d %H:%M"), str(b.revision), str(b.task_count),
-                 _size(b.size), b.label if b.automatic else f"{b.label} (kept)"] for b in result.backups]
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        lines = [self.style("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(), "bold")]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-        lines.append(f"{len(rows)} backup{'s' if len(rows) != 1 else ''} in {result.directory}")
+                 _size(b.size), _shown(b.label if b.automatic else f"{b.label} (kept)")] for b in result.backups]
+        layout = fit([max(text_width(r[i]) for r in [header, *rows]) for i in range(len(header))], self.width,
+                     cut=header.index("Kind"), drop_order=[header.index(h) for h in _BACKUP_DROPS])
+        lines = [self.style(_row(layout, header, right=-1), "bold")]
+        lines += [_row(layout, r, right=-1) for r in rows]
+        lines.append(fold(f"{len(rows)} backup{'s' if len(rows) != 1 else ''} in {result.directory}", self.width))
         return "\n".join(lines)
 
     def restored(self, result: Restored) -> str:
@@ -188,7 +199,7 @@ class TextRenderer:
         if plan.change.is_empty:
             return f"The store already equals backup {b.id}; nothing to restore."
         if result.dry_run:
-            return "\n".join([f"Restoring backup {b.id} would change {summary}:", *lines]) + drops + "\n" + \
+            return "\n".join([f"Restoring backup {b.id} would {recovery_text.plan_effects(plan)}:", *lines]) + drops + "\n" + \
                 self.style("(dry run: nothing was changed)", "dim")
         kept = f"; the store before it is backup {result.kept.id}" if result.kept else ""
         return "\n".join([f"Restored backup {b.id}: {summary}{kept} ('undo' reverses it)", *lines]) + drops
@@ -241,9 +252,10 @@ class TextRenderer:
             ("journal", f"{_size(r.journal_bytes)}, {r.journal_records} change{'s' if r.journal_records != 1 else ''} "
                         "since the last compaction"),
             ("backups", f"{r.backup_count}, {_size(r.backup_bytes)} in all"),
-            ("last load", seconds(r.load_seconds, "not loaded from disk in this session")),
-            ("last save", seconds(r.save_seconds, "none in this session") + (f" ({r.saves} saves in this session)"
-                                                                              if r.saves else "")),
+            # One-shot, script or session: each is one run of taskvault, and times only its own saves.
+            ("last load", seconds(r.load_seconds, "not loaded from disk since taskvault started")),
+            ("last save", seconds(r.save_seconds, "none since taskvault started") + (
+                f" ({r.saves} save{'s' if r.saves != 1 else ''} since taskvault started)" if r.saves else "")),
         ]
         return "\n".join(f"{name:<10} {value}" for name, value in rows)
 
@@ -263,24 +275,21 @@ class TextRenderer:
         return task.due.isoformat(), ()
 
     def table(self, result: TaskTable) -> str:
-        summary = self._summary(result)
+        summary = fold(self._summary(result), self.width)
         if not result.tasks:
             return summary
         with_status = result.show is not Show.OPEN
         headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", "Title", "Tags"]
-        title_col = headers.index("Title")
         rows = [self._cells(t, with_status) for t in result.tasks]
-        widths = [max(map(_width, column)) for column in zip(headers, *rows, strict=True)]
-        if self.width:
-            others = sum(w for i, w in enumerate(widths) if i != title_col) + 2 * (len(widths) - 1)
-            widths[title_col] = max(min(10, widths[title_col]), min(widths[title_col], self.width - others))
-        lines = [self.style(self._row(headers, widths, title_col), "bold")]
+        layout = fit([max(map(text_width, column)) for column in zip(headers, *rows, strict=True)], self.width,
+                     cut=headers.index("Title"), drop_order=[headers.index(h) for h in _TASK_DROPS if h in headers])
+        lines = [self.style(_row(layout, headers), "bold")]
         if self.style.enabled:
             for task, cells in zip(result.tasks, rows, strict=True):
-                line = self._row(cells, widths, title_col, self._styles(task, with_status))
+                line = _row(layout, cells, self._styles(task, with_status), self.style)
                 lines.append(line if task.is_open else self.style(line, "dim"))
         else:  # the common case of a pipe or a script: no styles to look up, one join per row
-            lines += [self._row(cells, widths, title_col) for cells in rows]
+            lines += [_row(layout, cells) for cells in rows]
         return "\n".join(lines + [summary])
 
     def _cells(self, task: Task, with_status: bool) -> list[str]:
@@ -294,19 +303,6 @@ class TextRenderer:
     def _styles(self, task: Task, with_status: bool) -> list[tuple[str, ...]]:
         priority = _PRIORITY_STYLE[task.priority] if task.priority else ()
         return [(), *([()] if with_status else []), priority, self._due(task)[1], (), ("cyan",)]
-
-    def _row(self, cells: list[str], widths: list[int], title_col: int,
-             styles: list[tuple[str, ...]] | None = None) -> str:
-        parts = []
-        for i, (text, width) in enumerate(zip(cells, widths, strict=True)):
-            if i == title_col:
-                text = _clip(text, width)
-            if i == 0:
-                padded = text.rjust(width)
-            else:
-                padded = text.ljust(width) if text.isascii() else _pad(text, width)
-            parts.append(self.style(padded, *styles[i]) if styles and styles[i] else padded)
-        return "  ".join(parts).rstrip()
 
     @staticmethod
     def _summary(result: TaskTable) -> str:

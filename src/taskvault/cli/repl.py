@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -31,8 +30,10 @@ from ..domain.tasklist import TaskList
 from ..errors import OutputFailed, StorageError, describe_ids
 from ..store.journal_store import CaughtUp
 from ..store.layout import open_private_file
+from .columns import fold, table_width
 from .completion import TaskCompleter
 from .crash import report_crash
+from .prompt_session import FittedPromptSession
 from .render import Style
 from .runner import EXIT_SAVED_UNREPORTED, say
 from .text import terminal_safe
@@ -106,7 +107,7 @@ class Repl:
         self.exit_code = 0
         self._loaded = threading.Event()
         self._in_command = False
-        self.session: PromptSession[str] = PromptSession(
+        self.session: PromptSession[str] = FittedPromptSession(
             PROMPT, completer=TaskCompleter(self._tasks_if_loaded), complete_while_typing=False,
             history=history, auto_suggest=AutoSuggestFromHistory(), bottom_toolbar=self.toolbar,
             input=input, output=output, color_depth=None if style.enabled else _monochrome(),
@@ -154,7 +155,8 @@ class Repl:
 
     def run(self) -> int:
         threading.Thread(target=self._load, name="taskvault-load", daemon=True).start()
-        self._print(f"taskvault {__version__} · 'help' lists the commands · 'quit' or Ctrl-D leaves")
+        self._print(fold(f"taskvault {__version__} · 'help' lists the commands · 'quit' or Ctrl-D leaves",
+                         table_width(self.out, os.environ)))
         with self._signals():
             while True:
                 try:
@@ -173,7 +175,7 @@ class Repl:
     def execute(self, text: str) -> bool:
         """Run one line; return False when the session must end (SIGTERM/SIGHUP, a terminal gone)."""
         self._loaded.wait()
-        self.runner.width = shutil.get_terminal_size().columns
+        self.runner.width = table_width(self.out, os.environ)  # the terminal's width now: it may have changed
         saves = self.service.saves
         started = time.perf_counter()
         self._in_command = True

@@ -156,7 +156,7 @@ def _run_reversal(ctx: Context, args: ParsedArgs, verb: str) -> Reverted | Decli
         return Reverted(preview, dry_run=True)
     if ctx.confirm is not None and not args["yes"] and len(preview.effects) + len(preview.skipped) > 1:
         lines = "\n".join(f"  {recovery.effect_line(e)}" for e in preview.effects)
-        if not ctx.confirm(f"{verb.capitalize()} {len(preview.steps)} step(s):\n{lines}\n{verb.capitalize()} this?"):
+        if not ctx.confirm(f"{verb.capitalize()} {len(preview.steps)} step{'s' if len(preview.steps) != 1 else ''}:\n{lines}\n{verb.capitalize()} this?"):
             return Declined(f"Nothing {verb}ne.")
     targets = [s.revision for s in preview.steps]
     done: list[recovery.Reversal] = []

@@ -28,6 +28,21 @@ def _changes(count: int) -> str:
     return f"{count} later change" + ("" if count == 1 else "s")
 
 
+def tasks(count: int) -> str:
+    """'1 task', '2 tasks'."""
+    return f"{count} task" + ("" if count == 1 else "s")
+
+
+def plan_effects(plan: RestorePlan) -> str:
+    """What a plan does, as verbs: 'remove 1 task', 'add 2 tasks, remove 1 and change 3'."""
+    counts = [(verb, count) for verb, count in (("add", len(plan.added)), ("remove", len(plan.removed)),
+                                                ("change", len(plan.changed))) if count]
+    parts = [f"{verb} {tasks(count) if i == 0 else count}" for i, (verb, count) in enumerate(counts)]
+    if not parts:
+        return "change nothing"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def dropped_sentence(backup: Backup, dropped: Dropped, *, unreadable: bool, done: bool = False) -> str:
     """'restoring backup X (revision 46) drops 34 later changes (revisions 47–80); …'"""
     verb = "dropped" if done else "drops"

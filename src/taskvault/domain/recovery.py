@@ -54,8 +54,14 @@ class Reversal:
     change: Change
 
 
+def quoted(title: str) -> str:
+    """A title inside a sentence, between double quotes, as typed: "Pay Bob's rent" (never escaped
+    Python-style as 'Pay Bob\\'s rent'). How the terminal shows its characters is the interface's concern."""
+    return f'"{title}"'
+
+
 def describe(before: Task | None, after: Task | None, *, revived: bool = False) -> str:
-    """What happens to one task, in a few words: 'open', 'removed', 'added', "title 'X', due none".
+    """What happens to one task, in a few words: 'open', 'removed', 'added', 'title "X", due none'.
 
     A task that comes back (undo of a delete, redo of an add, restore) is ``revived``: 'back'.
     """
@@ -67,7 +73,7 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
     if before.status is not after.status:
         parts.append(after.status.value)
     if before.title != after.title:
-        parts.append(f"title {after.title!r}")
+        parts.append(f"title {quoted(after.title)}")
     if before.priority != after.priority:
         parts.append(f"priority {after.priority.value if after.priority else 'none'}")
     if before.due != after.due:
@@ -80,8 +86,8 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
 
 
 def effect_line(effect: Effect) -> str:
-    """'done 3 'Buy milk' → open': the step's command, the task, and what it becomes."""
-    return f"{effect.step.kind} {effect.task_id} {effect.title!r} → {describe(effect.before, effect.after, revived=True)}"
+    """'done 3 "Buy milk" → open': the step's command, the task, and what it becomes."""
+    return f"{effect.step.kind} {effect.task_id} {quoted(effect.title)} → {describe(effect.before, effect.after, revived=True)}"
 
 
 def _choose(stack: list[Step], count: int, targets: Sequence[int] | None, verb: str) -> tuple[list[Step], list[int]]:

@@ -82,7 +82,8 @@ def _load(store: JournalStore) -> list[Finding]:
         return [Finding("problem", "store", exc.message, exc.hint or "")]  # names the backup to restore
     open_count, done_count = tasks.counts()
     found = [Finding("ok", "store", f"loads: {open_count} open and {done_count} done tasks at revision "
-                                    f"{tasks.revision} ({len(tasks.history)} changes of history)")]
+                                    f"{tasks.revision} ({len(tasks.history)} change{'s' if len(tasks.history) != 1 else ''} "
+                                    "of history)")]
     if store.voided:
         count = len(store.voided)
         found.append(Finding("warning", "journal", f"{count} change{'s' if count > 1 else ''} reported as failed "
@@ -140,7 +141,7 @@ def _entry(path: Path, info: os.stat_result) -> list[Finding]:
         # The journal is appended to in place: every other name of it changes with it.
         effect = ("changes with every change saved" if path.name == layout.JOURNAL_NAME
                   else "is a copy taskvault no longer updates once it replaces the file")
-        found.append(Finding("warning", "permissions", f"{path.name} has {info.st_nlink - 1} other name(s) "
+        found.append(Finding("warning", "permissions", f"{path.name} has {info.st_nlink - 1} other name{'s' if info.st_nlink != 2 else ''} "
                              f"(a hard link), which {effect}", f"find it with: find {layout.quoted(_mount_of(path))} "
                              f"-xdev -samefile {layout.quoted(path)}; remove it, or copy the file instead of linking it"))
     return found

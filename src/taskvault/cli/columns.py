@@ -1,0 +1,115 @@
+"""Fitting a table to the terminal's width: one column is cut with an ellipsis, low-value ones are dropped.
+
+Every table in render.py lays its columns out here, so that each one fits the same way at every
+width from 30 columns up. ``None`` as the width (a pipe, a file) keeps every column whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+#: Spaces between two columns.
+GAP = 2
+#: A cut column keeps at least this many columns (or its whole text, when shorter) before
+#: another column is dropped to make room for it.
+LEAST_CUT = 15
+
+
+def table_width(stream: Any, env: Mapping[str, str]) -> int | None:
+    """The width tables must fit on ``stream``: a terminal's own width (what it is now, even if an
+    exported COLUMNS says otherwise), else COLUMNS when it is set, else None (never cut)."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns if stream.isatty() else 0
+    except (OSError, ValueError, AttributeError):  # no descriptor (a test's StringIO), or not a terminal after all
+        columns = 0
+    if columns > 0:
+        return columns
+    given = env.get("COLUMNS", "").strip()
+    return int(given) if given.isascii() and given.isdigit() and 0 < int(given) <= 100_000 else None
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide characters take two; ASCII is one each."""
+    if text.isascii():  # what wcswidth says too (it gives up on control characters: len then)
+        return len(text)
+    from wcwidth import wcswidth  # ~25 ms to import: only a table with non-ASCII text pays it
+
+    width = wcswidth(text)
+    return len(text) if width < 0 else width
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` columns."""
+    return text + " " * (width - text_width(text))
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` columns, an ellipsis marking the cut."""
+    if text_width(text) <= width:
+        return text
+    if text.isascii():
+        return text[:max(width - 1, 0)] + "…"
+    out = ""
+    for ch in text:
+        if text_width(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def fold(text: str, width: int | None) -> str:
+    """A line of prose (a table's summary) broken at spaces into lines of at most ``width`` columns."""
+    if width is None or text_width(text) <= width:
+        return text
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
+
+
+@attrs.frozen
+class Layout:
+    """The columns a table shows (their indices, in order) and the width each is given."""
+
+    columns: tuple[int, ...]
+    widths: tuple[int, ...]
+
+    def cells(self, row: Sequence[str]) -> list[tuple[int, str, int]]:
+        """(column index, text cut to fit, width) for each column shown."""
+        return [(i, clip(row[i], w), w) for i, w in zip(self.columns, self.widths, strict=True)]
+
+
+def fit(natural: Sequence[int], width: int | None, *, cut: int, drop_order: Sequence[int] = (),
+        least: int = LEAST_CUT) -> Layout:
+    """The layout of columns whose widest cells are ``natural`` wide, in at most ``width`` columns.
+
+    Column ``cut`` (the title) gives up width first, down to ``least`` columns; then the columns of
+    ``drop_order`` are dropped one by one, first the least useful; when nothing is left to drop,
+    the cut column takes what remains and the widest columns are cut too, so the table always fits.
+    """
+    kept = list(range(len(natural)))
+    if width is None:
+        return Layout(tuple(kept), tuple(natural))
+    drops = [i for i in drop_order if i != cut]
+    least = min(least, natural[cut])
+    while True:
+        widths = {i: natural[i] for i in kept}
+        others = sum(w for i, w in widths.items() if i != cut) + GAP * (len(kept) - 1)
+        if others + widths[cut] <= width:
+            break
+        if width - others >= least or not drops:
+            widths[cut] = max(1, width - others)
+            break
+        dropped = drops.pop(0)
+        if dropped in kept:
+            kept.remove(dropped)
+    while sum(widths.values()) + GAP * (len(kept) - 1) > width and max(widths.values()) > 1:
+        widest = max(kept, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return Layout(tuple(kept), tuple(widths[i] for i in kept))
+
+
+__all__ = ["GAP", "Layout", "clip", "fit", "fold", "pad", "text_width"]
