@@ -33,20 +33,24 @@ _VALUED = {"--data-dir": "data_dir", "--script": "script"}
 
 
 def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
-    """Take taskvault's own options from anywhere before ``--``; the rest is the command.
+    """Take taskvault's own options from before the command word; the command word and all after it
+    are the command's.
 
-    ``--help`` belongs to the program only before a command; after one it asks for that
-    command's help and is left in place.
+    A title's words are never read as taskvault's options: after the command word, ``--json`` or
+    ``--data-dir`` is the command's to accept or refuse (as an unknown option, a usage error), so
+    that ``taskvault add note about --data-dir usage`` never saves a shorter title in another store.
+    ``--`` ends the options; ``--help`` before a command asks for the program's help.
     """
     found: dict[str, object] = {}
-    rest: list[str] = []
     index = 0
     while index < len(argv):
         token = argv[index]
-        index += 1
         if token == "--":
-            rest += argv[index - 1:]
+            index += 1
             break
+        if not token.startswith("-") or token == "-":
+            break  # the command word
+        index += 1
         name, has_value, inline = token.partition("=")
         if name in _VALUED:
             if has_value:
@@ -60,12 +64,12 @@ def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
             found[_VALUED[name]] = value
         elif token in _FLAGS:
             found[_FLAGS[token]] = True
-        elif token in ("--help", "-h") and not rest:
+        elif token in ("--help", "-h"):
             found["help"] = True
-        elif token.startswith("--") and not rest:
-            raise UsageError(f"unknown option {shown(token, quote=False)}", hint="run 'taskvault --help' for the options")
         else:
-            rest.append(token)
+            raise UsageError(f"unknown option {shown(token, quote=False)}",
+                             hint="run 'taskvault --help' for the options; they go before the command")
+    rest = argv[index:]
     options = GlobalOptions(**found)  # type: ignore[arg-type]
     if options.script is not None and rest:
         raise UsageError("--script runs a file of commands; give it no command as well")

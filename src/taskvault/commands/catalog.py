@@ -18,8 +18,9 @@ _DRY_RUN = Option("--dry-run", "show what would change, and change nothing")
 COMMANDS = Registry([
     Command(
         "add", "add a task", handlers.run_add, mutates=True,
-        description="The task gets the next id, which is never used again. Words after the options are\n"
-                    "part of the title too; a title word that looks like an option goes after --.",
+        description="The task gets the next id, which is never used again. The words before, between and\n"
+                    "after the options are the title, joined with spaces. A word starting with -- that add\n"
+                    "does not know is refused: quote the whole title, or put -- before the title's words.",
         arguments=(Argument("TITLE", "the title; several words are joined with spaces", many=True),),
         options=(
             _PRIORITY,

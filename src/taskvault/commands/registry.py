@@ -61,6 +61,9 @@ class Argument:
         return f"[{text}]" if self.optional else text
 
 
+#: taskvault's own options that go with a command (before it): a hint shows them in place.
+_WITH_A_COMMAND = frozenset({"--data-dir", "--json", "--no-color"})
+
 HELP_OPTION = Option("--help", "show this help and exit")
 
 
@@ -92,11 +95,29 @@ class Command:
         for option in self.all_options:
             if option.name == name:
                 return option
-        names = [o.name for o in self.all_options]
-        close = _close_matches(name, names)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise UsageError(f"{self.name}: unknown option {shown(name, quote=False)}",
-                         hint=f"{hint}run 'taskvault help {self.name}' for its options")
+        raise UsageError(f"{self.name}: unknown option {shown(name, quote=False)}", hint=self._unknown_hint(name))
+
+    @property
+    def takes_title(self) -> bool:
+        """True when words of free text follow the command (add's title, edit's --title)."""
+        return any(a.many and a.kind == "text" for a in self.arguments) or any(
+            o.name == "--title" for o in self.options)
+
+    def _unknown_hint(self, name: str) -> str:
+        from .help import GLOBAL_OPTIONS  # (help imports this module)
+
+        usage = next((u for u, _ in GLOBAL_OPTIONS if u.split()[0] == name), None)
+        if usage is not None and name in _WITH_A_COMMAND:
+            hint = f"taskvault's own options go before the command: taskvault {usage} {self.name}"
+            hint += " …" if self.arguments or self.options else ""
+        elif usage is not None:
+            hint = f"{name} is an option of taskvault itself, given before any command: see 'taskvault --help'"
+        else:
+            close = _close_matches(name, [o.name for o in self.all_options])
+            hint = (f"did you mean {close[0]}? " if close else "") + f"run 'taskvault help {self.name}' for its options"
+        if self.takes_title:
+            hint += "; for a title word starting with --, quote the whole title or put -- before the title's words"
+        return hint
 
 
 @attrs.frozen
