@@ -107,7 +107,6 @@ class TestGlobalOptionsGoBeforeTheCommand:
         assert tasks_in(store)[0]["title"] == "Old"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 3: fixed in a later commit")
 class TestPriorityNone:
     """Item 3: `--priority none` filters to tasks without a priority; no typed value means 'no filter'."""
 
@@ -117,6 +116,14 @@ class TestPriorityNone:
         typed(store, "add", "Someday")
         assert [t["title"] for t in tasks_in(store, "--priority", "none")] == ["Someday"]
         assert [t["title"] for t in tasks_in(store, "--priority", "high")] == ["Urgent"]
+        assert [t["title"] for t in tasks_in(store)] == ["Urgent", "Someday"]
+
+    @pytest.mark.parametrize("words", [["--search", ""], ["--tag", ""], ["--priority", ""], ["--due-before", ""]])
+    def test_no_typed_filter_value_means_no_filter(self, store: Path, words: list[str]) -> None:
+        """An empty value is refused with one line, never read as 'every task'."""
+        typed(store, "add", "Urgent", "--priority", "high")
+        result = typed(store, "--json", "list", *words)
+        assert result.code in (1, 2) and result.out.startswith('{"error"'), result
 
     def test_the_query_tells_no_filter_from_no_priority(self) -> None:
         """ANY is the only 'no filter'; None selects tasks without a priority."""

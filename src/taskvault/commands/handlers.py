@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import codec
 from ..domain import operations, recovery
 from ..domain.history import HISTORY_LIMIT
-from ..domain.query import SORT_KEYS, Show, TaskQuery
+from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
 from ..domain.tasklist import TaskList
 from ..errors import BackupDamaged, InvalidValue, StorageError, StoreTooNew, StoreUnreadable, UsageError, shown
@@ -77,12 +77,14 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     sort = args["sort"] or "id"
     if sort not in SORT_KEYS:
         raise UsageError(f"list: cannot sort by {shown(sort)}", hint="use one of: " + ", ".join(SORT_KEYS))
+    if args["search"] == "":  # it would match every task: no typed value may mean "no filter"
+        raise UsageError("list: --search needs a non-empty value", hint="give the text to look for, or leave --search out")
     query = TaskQuery(
         show=show,
         tags=tuple(normalize_tag(t) for t in args["tag"]),
-        priority=parse_priority(args["priority"]) if args["priority"] is not None else None,
-        due_before=parse_due(args["due_before"], ctx.today) if args["due_before"] is not None else None,
-        search=args["search"],
+        priority=parse_priority(args["priority"]) if args["priority"] is not None else ANY,
+        due_before=parse_due(args["due_before"], ctx.today) if args["due_before"] is not None else ANY,
+        search=args["search"] if args["search"] is not None else ANY,
         sort=sort,
     )
     tasks = ctx.service.tasks
