@@ -204,7 +204,6 @@ class TestAskingBeforeABulkDelete:
         for title in ("One", "Two", "Three"):
             assert typed(store, "add", title).code == 0
 
-    @pytest.mark.xfail(strict=True, reason="issue 15 item 5: fixed in a later commit")
     def test_one_shot_on_a_terminal_asks_and_no_keeps_the_tasks(self, store: Path, on_terminal) -> None:  # type: ignore[no-untyped-def]
         """`taskvault delete 1 2` on a terminal shows the question; answering n deletes nothing."""
         t = on_terminal("delete 1 2")
@@ -214,7 +213,6 @@ class TestAskingBeforeABulkDelete:
         assert "Nothing deleted." in screen
         assert [x["id"] for x in tasks_in(store)] == [1, 2, 3]
 
-    @pytest.mark.xfail(strict=True, reason="issue 15 item 5: fixed in a later commit")
     def test_one_shot_on_a_terminal_deletes_after_yes(self, store: Path, on_terminal) -> None:  # type: ignore[no-untyped-def]
         """Answering y deletes the tasks it named."""
         t = on_terminal("delete 1 2")

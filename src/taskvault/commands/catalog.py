@@ -82,7 +82,7 @@ COMMANDS = Registry([
         "delete", "delete tasks for good; their ids are never used again", handlers.run_delete, mutates=True,
         description="If any id does not exist, nothing is deleted.",
         arguments=(_IDS,),
-        options=(Option("--yes", "do not ask for confirmation (the interactive session asks before "
+        options=(Option("--yes", "do not ask for confirmation (on a terminal, taskvault asks before "
                         "deleting several tasks)"),),
         examples=("delete 2", "delete 2 5-7 --yes"),
     ),
@@ -90,8 +90,8 @@ COMMANDS = Registry([
         "undo", "revert the last N changes (default 1); a bulk command is one step", handlers.run_undo,
         mutates=True,
         description="Undo is a change like any other: durable, kept across restarts, and undone by redo.\n"
-                    "A task that another change touched since is left as it is, and named. The\n"
-                    "interactive session shows what will happen and asks when more than one task changes.",
+                    "A task that another change touched since is left as it is, and named. On a\n"
+                    "terminal, taskvault shows what will happen and asks when more than one task changes.",
         arguments=(Argument("N", "how many steps to undo", optional=True),),
         options=(_DRY_RUN, Option("--yes", "do not ask for confirmation")),
         examples=("undo", "undo 3 --dry-run"),
@@ -130,7 +130,7 @@ COMMANDS = Registry([
         description="The backup is checked in full first. If the store loads, the restore is one change:\n"
                     "the current store is backed up first, and 'undo' reverses it. If it does not load,\n"
                     "its files are kept aside as tasks.json.unreadable-TIME (never deleted) and the backup\n"
-                    "is put in their place. The interactive session asks first. Each says how many later\n"
+                    "is put in their place. On a terminal, taskvault asks first. Each says how many later\n"
                     "changes the backup drops; for a store that does not load, 'taskvault salvage' may keep\n"
                     "them. ID is a backup id, a unique start of one, a backup's name, or latest.",
         arguments=(Argument("ID", "the backup (see 'taskvault backups')"),),
@@ -144,8 +144,8 @@ COMMANDS = Registry([
                     "backup (or an older one the journal continues) or the journal from its start, whichever\n"
                     "gets furthest, and replays every journal record that verifies and follows on, up to\n"
                     "the first that does not. It shows where it starts, what it replays, what is lost and\n"
-                    "why, and how the result differs from the newest backup, then asks (the interactive\n"
-                    "session). The damaged files are kept aside as tasks.json.unreadable-TIME (never\n"
+                    "why, and how the result differs from the newest backup, then asks (on a\n"
+                    "terminal). The damaged files are kept aside as tasks.json.unreadable-TIME (never\n"
                     "deleted), and the salvage is one change: 'undo' goes back to the newest good backup\n"
                     "(or to an empty store when there is none).\n"
                     "On a store that loads there is nothing to salvage, and nothing is changed.",
