@@ -243,7 +243,6 @@ class TestAskingBeforeABulkDelete:
         assert [x["id"] for x in tasks_in(store)] == [3]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 10: fixed in a later commit")
 class TestJsonSaysWhatChanged:
     """Item 10: --json for done, reopen and edit says whether each task changed, as text does."""
 
