@@ -265,7 +265,6 @@ class TestJsonSaysWhatChanged:
         assert (same["priority"], same["changed"]) == ("high", False)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 11: fixed in a later commit")
 class TestSmallerWords:
     """Item 11 (parts): the same words mean the same thing in add and edit; settings and names as typed."""
 

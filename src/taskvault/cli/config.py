@@ -110,10 +110,18 @@ def color_wanted(options: GlobalOptions, env: Mapping[str, str], is_terminal: bo
     return is_terminal and not options.no_color and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
 
 
+#: What TASKVAULT_BACKUP_KEEP accepts, said the same way by each of its errors.
+_KEEP_RANGES = ("each of last, daily and weekly at most once: last a whole number from 1 to 10000, daily and "
+                "weekly from 0 to 10000; empty or unset keeps the default")
+
+
 def backup_retention(env: Mapping[str, str]) -> Retention:
-    """$TASKVAULT_BACKUP_KEEP, such as ``last=10,daily=7,weekly=4`` (any of the three; the rest default)."""
+    """$TASKVAULT_BACKUP_KEEP, such as ``last=10,daily=7,weekly=4`` (any of the three; the rest default).
+
+    Set but empty is the same as unset, as for most settings a shell leaves empty (``VAR=``).
+    """
     raw = env.get("TASKVAULT_BACKUP_KEEP")
-    if raw is None:
+    if raw is None or not raw.strip():
         return Retention()
     values: dict[str, int] = {}
     for part in raw.split(","):
@@ -124,10 +132,10 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
             values[name] = parse_count(number, "", lowest=0, highest=10_000)
         except InvalidValue:
             raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {shown(raw)}",
-                             hint="each of last, daily and weekly at most once, with a whole number from 0 to "
-                                  "10000") from None
+                             hint=_KEEP_RANGES) from None
     if values.get("last", 1) < 1:
-        raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1", hint="the newest backup is always kept")
+        raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1, as the newest backup is always kept",
+                         hint=_KEEP_RANGES)
     return Retention(**values)
 
 

@@ -25,7 +25,7 @@ COMMANDS = Registry([
         options=(
             _PRIORITY,
             Option("--due", f"due date: {DATE_FORMS}", metavar="DATE"),
-            Option("--tag", "a tag (repeat for several)", metavar="TAG", repeat=True),
+            Option("--tag", "a tag, TAG or +TAG (repeat for several)", metavar="TAG", repeat=True),
             Option("--note", "a longer note", metavar="TEXT"),
         ),
         examples=('add "Buy milk" --priority high --due 2026-12-01 --tag home --note "oat, 2 l"',),
@@ -56,7 +56,8 @@ COMMANDS = Registry([
                     "it already has saves nothing and says so.",
         arguments=(_ID,),
         options=(
-            Option("--title", "a new title", metavar="TEXT"),
+            Option("--title", "a new title: the words up to the next option, quoted or not", metavar="TEXT",
+                   gathers=True),
             Option("--note", "a new note", metavar="TEXT"),
             Option("--no-note", "remove the note"),
             _PRIORITY,
@@ -117,7 +118,8 @@ COMMANDS = Registry([
         "backup", "take a verified backup of the store now", handlers.run_backup,
         description="A named backup is kept until you remove it; backups taken automatically (hourly,\n"
                     "before compaction, migration and restore) are rotated: see TASKVAULT_BACKUP_KEEP.",
-        arguments=(Argument("NAME", "a name for it (letters, digits, '.', '_', '-')", optional=True),),
+        arguments=(Argument("NAME", "a name for it (letters, digits, '.', '_', '-'), not used before, not "
+                                    "'latest' nor a backup id", optional=True),),
         examples=("backup", "backup before-cleanup"),
     ),
     Command(

@@ -34,12 +34,16 @@ from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority,
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
     title = " ".join(args.positionals)
+    tags, removed = split_tag_edits(args["tag"])  # +home means home, as in edit
+    if removed:
+        raise InvalidValue(f"add: --tag {shown('-' + removed[0])} would remove a tag, and a new task has none",
+                           hint="give the tag without '-': home or +home")
     priority = parse_priority(args["priority"]) if args["priority"] is not None else None
     due = parse_due(args["due"], ctx.today) if args["due"] is not None else None
     service = ctx.service
     outcome = service.execute(lambda tasks: operations.plan_add(
         tasks, title, now=service.now(), note=args["note"] or "", priority=priority, due=due,
-        tags=tuple(args["tag"])))
+        tags=tags))
     return TaskSaved("added", outcome.change.put[0])
 
 
@@ -200,6 +204,14 @@ def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
         raise InvalidValue(f"backup: {shown(label)} cannot name a backup",
                            hint="use up to 40 letters, digits, '.', '_' or '-', starting with a letter or digit, "
                                 "and not one of " + ", ".join(backups.AUTOMATIC))
+    if args.positionals:  # a name restore finds: it must mean this backup and no other
+        if label == "latest" or backups.ID_START.fullmatch(label):
+            raise InvalidValue(f"backup: {shown(label)} cannot name a backup: restore reads it as "
+                               f"{'the newest backup' if label == 'latest' else 'a backup id'}",
+                               hint="choose a name that starts with a letter, such as before-cleanup")
+        if any(b.label == label for b in ctx.service.store.backups.list()):
+            raise InvalidValue(f"backup: there is already a backup named {shown(label)}",
+                               hint="choose another name; 'taskvault backups' lists the backups")
     return BackupTaken(ctx.service.backup(label))
 
 

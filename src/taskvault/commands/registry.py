@@ -31,6 +31,8 @@ class Option:
     repeat: bool = False
     #: Values offered for completion (and named in help); checked by the handler.
     choices: tuple[str, ...] = ()
+    #: Its value is every word up to the next ``--word`` (a title typed without quotes, as add's is).
+    gathers: bool = False
 
     @property
     def dest(self) -> str:
@@ -158,6 +160,8 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
             continue
         if has_value:
             value = inline
+        elif index < len(tokens) and option.gathers:
+            value, index = _gather(tokens, index)
         elif index < len(tokens):
             value, index = tokens[index], index + 1
         else:
@@ -172,6 +176,25 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
     if not values["help"]:
         _check_arity(command, positionals)
     return ParsedArgs(tuple(positionals), values)
+
+
+def _gather(tokens: list[str], index: int) -> tuple[str, int]:
+    """The words from ``index`` up to the next ``--word``, joined with spaces, and where the parse goes on.
+
+    The first word is taken as it is (``--title -x``); after ``--`` every word is plain and gathered,
+    as the words after ``add --`` are all the title.
+    """
+    words = [tokens[index]]
+    index += 1
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "--":
+            return " ".join(words + tokens[index + 1:]), len(tokens)
+        if token.startswith("--"):
+            break
+        words.append(token)
+        index += 1
+    return " ".join(words), index
 
 
 def _check_arity(command: Command, positionals: list[str]) -> None:
