@@ -54,7 +54,9 @@ def markdown() -> str:
     lines += [f"| `{_cell(option)}` | {_cell(text)} |" for option, text in GLOBAL_OPTIONS]
     lines += ["", "Environment: `TASKVAULT_DATA_DIR` (the store's directory), `TASKVAULT_LOCK_TIMEOUT`",
               "(seconds to wait for another session's change, default 10), `NO_COLOR` (plain output), `TZ`",
-              "(the local time zone; one taskvault cannot use is refused before anything runs).", "",
+              "(the local time zone; one taskvault cannot use is refused before anything runs),",
+              "`TASKVAULT_BACKUP_KEEP` (how many automatic backups to keep, such as `last=10,daily=7,weekly=4`;",
+              "set but empty is the default).", "",
               "Commands: " + ", ".join(f"[{c.name}](#{c.name})" for c in COMMANDS) + "."]
     for command in COMMANDS:
         lines += ["", *_command(command)]
