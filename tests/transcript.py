@@ -305,7 +305,9 @@ class _Terminal:
     def start(self) -> list[str]:
         def ready(screen: list[str]) -> list[str] | None:
             prompts = self._prompts(screen)
-            return screen[: prompts[0]] if prompts else None
+            if not prompts:
+                return None
+            return screen[: prompts[0] + (1 if self.QUESTION.match(screen[prompts[0]]) else 0)]  # a question shows
         return self._wait(ready)
 
     def send(self, text: str) -> tuple[list[str], int]:

@@ -33,20 +33,24 @@ _VALUED = {"--data-dir": "data_dir", "--script": "script"}
 
 
 def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
-    """Take taskvault's own options from anywhere before ``--``; the rest is the command.
+    """Take taskvault's own options from before the command word; the command word and all after it
+    are the command's.
 
-    ``--help`` belongs to the program only before a command; after one it asks for that
-    command's help and is left in place.
+    A title's words are never read as taskvault's options: after the command word, ``--json`` or
+    ``--data-dir`` is the command's to accept or refuse (as an unknown option, a usage error), so
+    that ``taskvault add note about --data-dir usage`` never saves a shorter title in another store.
+    ``--`` ends the options; ``--help`` before a command asks for the program's help.
     """
     found: dict[str, object] = {}
-    rest: list[str] = []
     index = 0
     while index < len(argv):
         token = argv[index]
-        index += 1
         if token == "--":
-            rest += argv[index - 1:]
+            index += 1
             break
+        if not token.startswith("-") or token == "-":
+            break  # the command word
+        index += 1
         name, has_value, inline = token.partition("=")
         if name in _VALUED:
             if has_value:
@@ -60,12 +64,12 @@ def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
             found[_VALUED[name]] = value
         elif token in _FLAGS:
             found[_FLAGS[token]] = True
-        elif token in ("--help", "-h") and not rest:
+        elif token in ("--help", "-h"):
             found["help"] = True
-        elif token.startswith("--") and not rest:
-            raise UsageError(f"unknown option {shown(token, quote=False)}", hint="run 'taskvault --help' for the options")
         else:
-            rest.append(token)
+            raise UsageError(f"unknown option {shown(token, quote=False)}",
+                             hint="run 'taskvault --help' for the options; they go before the command")
+    rest = argv[index:]
     options = GlobalOptions(**found)  # type: ignore[arg-type]
     if options.script is not None and rest:
         raise UsageError("--script runs a file of commands; give it no command as well")
@@ -106,10 +110,18 @@ def color_wanted(options: GlobalOptions, env: Mapping[str, str], is_terminal: bo
     return is_terminal and not options.no_color and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
 
 
+#: What TASKVAULT_BACKUP_KEEP accepts, said the same way by each of its errors.
+_KEEP_RANGES = ("each of last, daily and weekly at most once: last a whole number from 1 to 10000, daily and "
+                "weekly from 0 to 10000; empty or unset keeps the default")
+
+
 def backup_retention(env: Mapping[str, str]) -> Retention:
-    """$TASKVAULT_BACKUP_KEEP, such as ``last=10,daily=7,weekly=4`` (any of the three; the rest default)."""
+    """$TASKVAULT_BACKUP_KEEP, such as ``last=10,daily=7,weekly=4`` (any of the three; the rest default).
+
+    Set but empty is the same as unset, as for most settings a shell leaves empty (``VAR=``).
+    """
     raw = env.get("TASKVAULT_BACKUP_KEEP")
-    if raw is None:
+    if raw is None or not raw.strip():
         return Retention()
     values: dict[str, int] = {}
     for part in raw.split(","):
@@ -120,10 +132,10 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
             values[name] = parse_count(number, "", lowest=0, highest=10_000)
         except InvalidValue:
             raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {shown(raw)}",
-                             hint="each of last, daily and weekly at most once, with a whole number from 0 to "
-                                  "10000") from None
+                             hint=_KEEP_RANGES) from None
     if values.get("last", 1) < 1:
-        raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1", hint="the newest backup is always kept")
+        raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1, as the newest backup is always kept",
+                         hint=_KEEP_RANGES)
     return Retention(**values)
 
 

@@ -14,7 +14,7 @@ from ..commands.help import overview
 from ..errors import OutputFailed, TaskvaultError, UsageError
 from ..service import TaskService
 from ..store.journal_store import JournalStore
-from . import config
+from . import ask, config
 from .columns import table_width
 from .render import Style, error_text
 from .runner import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, Runner, exit_code, say
@@ -69,6 +69,8 @@ def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, k
         if script is not None:
             return runner.run_script(script, keep_going)
         if tokens:
+            if ask.can_ask(sys.stdin, sys.stdout):  # someone at the terminal answers, as in the session
+                runner.make_interactive(ask.line_asker(sys.stdin, sys.stdout))
             # One command, then the process ends: collecting cyclic garbage (there is next to
             # none) would only rescan the loaded store while the command builds its output.
             was_collecting = gc.isenabled()

@@ -385,12 +385,16 @@ def _dumps(value: Any) -> str:
 
 def render_json(result: Result) -> str:
     match result:
-        case TaskSaved(task=task) | TaskDetail(task=task):
+        case TaskSaved(task=task, changed=changed):
+            return _dumps(task_to_dict(task) | {"changed": changed})  # False: an edit to the values it had
+        case TaskDetail(task=task):
             return _dumps(task_to_dict(task))
         case TaskTable(tasks=tasks):
             return _dumps([task_to_dict(t) for t in tasks])
         case TasksChanged(changed=changed, unchanged=unchanged):
-            return _dumps([task_to_dict(t) for t in sorted(changed + unchanged, key=lambda t: t.id)])
+            # Each task says whether this command changed it (False: it already was done, or open).
+            marked = [(t, True) for t in changed] + [(t, False) for t in unchanged]
+            return _dumps([task_to_dict(t) | {"changed": was} for t, was in sorted(marked, key=lambda m: m[0].id)])
         case HelpText(text=text):
             return _dumps({"help": text})
         case Declined():

@@ -30,6 +30,7 @@ from ..domain.tasklist import TaskList
 from ..errors import OutputFailed, StorageError, describe_ids
 from ..store.journal_store import CaughtUp
 from ..store.layout import open_private_file
+from . import ask
 from .columns import fold, table_width
 from .completion import TaskCompleter
 from .crash import report_crash
@@ -214,13 +215,8 @@ class Repl:
         self._print(self.style(describe(caught), "cyan"))
 
     def confirm(self, question: str) -> bool:
-        # A session of its own: prompt() keeps its arguments as the session's new defaults.
-        asking: PromptSession[str] = PromptSession(input=self.session.input, output=self.session.output)
-        try:
-            answer = asking.prompt(f"{terminal_safe(question, lines=True)} [y/N] ")
-        except (KeyboardInterrupt, EOFError):
-            return False
-        return answer.strip().lower() in ("y", "yes")
+        """Ask on the session's terminal (the rule and the answers are cli/ask.py's, as in one-shot mode)."""
+        return ask.prompt_asker(self.session.input, self.session.output)(question)
 
     def _print(self, text: str) -> None:
         try:

@@ -140,8 +140,10 @@ class Runner:
             self._heap_settled = True
             gc.freeze()
 
-    def make_interactive(self, confirm: Callable[[str], bool], on_caught_up: Callable[[CaughtUp], None]) -> None:
-        """Someone is at the keyboard: commands may ask before they act, and hear of other sessions."""
+    def make_interactive(self, confirm: Callable[[str], bool],
+                         on_caught_up: Callable[[CaughtUp], None] | None = None) -> None:
+        """Someone is at the keyboard: commands may ask before they act (see cli/ask.py), and a
+        session hears of other sessions' changes."""
         self.context = Context(self.service, confirm)
         self.on_caught_up = on_caught_up
 

@@ -18,13 +18,14 @@ _DRY_RUN = Option("--dry-run", "show what would change, and change nothing")
 COMMANDS = Registry([
     Command(
         "add", "add a task", handlers.run_add, mutates=True,
-        description="The task gets the next id, which is never used again. Words after the options are\n"
-                    "part of the title too; a title word that looks like an option goes after --.",
+        description="The task gets the next id, which is never used again. The words before, between and\n"
+                    "after the options are the title, joined with spaces. A word starting with -- that add\n"
+                    "does not know is refused: quote the whole title, or put -- before the title's words.",
         arguments=(Argument("TITLE", "the title; several words are joined with spaces", many=True),),
         options=(
             _PRIORITY,
             Option("--due", f"due date: {DATE_FORMS}", metavar="DATE"),
-            Option("--tag", "a tag (repeat for several)", metavar="TAG", repeat=True),
+            Option("--tag", "a tag, TAG or +TAG (repeat for several)", metavar="TAG", repeat=True),
             Option("--note", "a longer note", metavar="TEXT"),
         ),
         examples=('add "Buy milk" --priority high --due 2026-12-01 --tag home --note "oat, 2 l"',),
@@ -37,7 +38,8 @@ COMMANDS = Registry([
             Option("--all", "open and done tasks"),
             Option("--done", "only done tasks"),
             Option("--tag", "only tasks with this tag (repeat: all of them)", metavar="TAG", repeat=True),
-            Option("--priority", "only tasks of this priority", metavar="LEVEL", choices=PRIORITY_WORDS),
+            Option("--priority", "only tasks of this priority (none: only tasks without one)", metavar="LEVEL",
+                   choices=PRIORITY_WORDS),
             Option("--due-before", "only tasks due before this date", metavar="DATE"),
             Option("--search", "only tasks whose title or note contains TEXT (any case)", metavar="TEXT"),
             Option("--sort", "order by " + ", ".join(SORT_KEYS) + " (default id)", metavar="KEY",
@@ -54,7 +56,8 @@ COMMANDS = Registry([
                     "it already has saves nothing and says so.",
         arguments=(_ID,),
         options=(
-            Option("--title", "a new title", metavar="TEXT"),
+            Option("--title", "a new title: the words up to the next option, quoted or not", metavar="TEXT",
+                   gathers=True),
             Option("--note", "a new note", metavar="TEXT"),
             Option("--no-note", "remove the note"),
             _PRIORITY,
@@ -80,7 +83,7 @@ COMMANDS = Registry([
         "delete", "delete tasks for good; their ids are never used again", handlers.run_delete, mutates=True,
         description="If any id does not exist, nothing is deleted.",
         arguments=(_IDS,),
-        options=(Option("--yes", "do not ask for confirmation (the interactive session asks before "
+        options=(Option("--yes", "do not ask for confirmation (on a terminal, taskvault asks before "
                         "deleting several tasks)"),),
         examples=("delete 2", "delete 2 5-7 --yes"),
     ),
@@ -88,8 +91,8 @@ COMMANDS = Registry([
         "undo", "revert the last N changes (default 1); a bulk command is one step", handlers.run_undo,
         mutates=True,
         description="Undo is a change like any other: durable, kept across restarts, and undone by redo.\n"
-                    "A task that another change touched since is left as it is, and named. The\n"
-                    "interactive session shows what will happen and asks when more than one task changes.",
+                    "A task that another change touched since is left as it is, and named. On a\n"
+                    "terminal, taskvault shows what will happen and asks when more than one task changes.",
         arguments=(Argument("N", "how many steps to undo", optional=True),),
         options=(_DRY_RUN, Option("--yes", "do not ask for confirmation")),
         examples=("undo", "undo 3 --dry-run"),
@@ -115,7 +118,8 @@ COMMANDS = Registry([
         "backup", "take a verified backup of the store now", handlers.run_backup,
         description="A named backup is kept until you remove it; backups taken automatically (hourly,\n"
                     "before compaction, migration and restore) are rotated: see TASKVAULT_BACKUP_KEEP.",
-        arguments=(Argument("NAME", "a name for it (letters, digits, '.', '_', '-')", optional=True),),
+        arguments=(Argument("NAME", "a name for it (letters, digits, '.', '_', '-'), not used before, not "
+                                    "'latest' nor a backup id", optional=True),),
         examples=("backup", "backup before-cleanup"),
     ),
     Command(
@@ -128,7 +132,7 @@ COMMANDS = Registry([
         description="The backup is checked in full first. If the store loads, the restore is one change:\n"
                     "the current store is backed up first, and 'undo' reverses it. If it does not load,\n"
                     "its files are kept aside as tasks.json.unreadable-TIME (never deleted) and the backup\n"
-                    "is put in their place. The interactive session asks first. Each says how many later\n"
+                    "is put in their place. On a terminal, taskvault asks first. Each says how many later\n"
                     "changes the backup drops; for a store that does not load, 'taskvault salvage' may keep\n"
                     "them. ID is a backup id, a unique start of one, a backup's name, or latest.",
         arguments=(Argument("ID", "the backup (see 'taskvault backups')"),),
@@ -142,8 +146,8 @@ COMMANDS = Registry([
                     "backup (or an older one the journal continues) or the journal from its start, whichever\n"
                     "gets furthest, and replays every journal record that verifies and follows on, up to\n"
                     "the first that does not. It shows where it starts, what it replays, what is lost and\n"
-                    "why, and how the result differs from the newest backup, then asks (the interactive\n"
-                    "session). The damaged files are kept aside as tasks.json.unreadable-TIME (never\n"
+                    "why, and how the result differs from the newest backup, then asks (on a\n"
+                    "terminal). The damaged files are kept aside as tasks.json.unreadable-TIME (never\n"
                     "deleted), and the salvage is one change: 'undo' goes back to the newest good backup\n"
                     "(or to an empty store when there is none).\n"
                     "On a store that loads there is nothing to salvage, and nothing is changed.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import codec
 from ..domain import operations, recovery
 from ..domain.history import HISTORY_LIMIT
-from ..domain.query import SORT_KEYS, Show, TaskQuery
+from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
 from ..domain.tasklist import TaskList
 from ..errors import BackupDamaged, InvalidValue, StorageError, StoreTooNew, StoreUnreadable, UsageError, shown
@@ -34,12 +34,16 @@ from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority,
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
     title = " ".join(args.positionals)
+    tags, removed = split_tag_edits(args["tag"])  # +home means home, as in edit
+    if removed:
+        raise InvalidValue(f"add: --tag {shown('-' + removed[0])} would remove a tag, and a new task has none",
+                           hint="give the tag without '-': home or +home")
     priority = parse_priority(args["priority"]) if args["priority"] is not None else None
     due = parse_due(args["due"], ctx.today) if args["due"] is not None else None
     service = ctx.service
     outcome = service.execute(lambda tasks: operations.plan_add(
         tasks, title, now=service.now(), note=args["note"] or "", priority=priority, due=due,
-        tags=tuple(args["tag"])))
+        tags=tags))
     return TaskSaved("added", outcome.change.put[0])
 
 
@@ -77,12 +81,14 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     sort = args["sort"] or "id"
     if sort not in SORT_KEYS:
         raise UsageError(f"list: cannot sort by {shown(sort)}", hint="use one of: " + ", ".join(SORT_KEYS))
+    if args["search"] == "":  # it would match every task: no typed value may mean "no filter"
+        raise UsageError("list: --search needs a non-empty value", hint="give the text to look for, or leave --search out")
     query = TaskQuery(
         show=show,
         tags=tuple(normalize_tag(t) for t in args["tag"]),
-        priority=parse_priority(args["priority"]) if args["priority"] is not None else None,
-        due_before=parse_due(args["due_before"], ctx.today) if args["due_before"] is not None else None,
-        search=args["search"],
+        priority=parse_priority(args["priority"]) if args["priority"] is not None else ANY,
+        due_before=parse_due(args["due_before"], ctx.today) if args["due_before"] is not None else ANY,
+        search=args["search"] if args["search"] is not None else ANY,
         sort=sort,
     )
     tasks = ctx.service.tasks
@@ -198,6 +204,14 @@ def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
         raise InvalidValue(f"backup: {shown(label)} cannot name a backup",
                            hint="use up to 40 letters, digits, '.', '_' or '-', starting with a letter or digit, "
                                 "and not one of " + ", ".join(backups.AUTOMATIC))
+    if args.positionals:  # a name restore finds: it must mean this backup and no other
+        if label == "latest" or backups.ID_START.fullmatch(label):
+            raise InvalidValue(f"backup: {shown(label)} cannot name a backup: restore reads it as "
+                               f"{'the newest backup' if label == 'latest' else 'a backup id'}",
+                               hint="choose a name that starts with a letter, such as before-cleanup")
+        if any(b.label == label for b in ctx.service.store.backups.list()):
+            raise InvalidValue(f"backup: there is already a backup named {shown(label)}",
+                               hint="choose another name; 'taskvault backups' lists the backups")
     return BackupTaken(ctx.service.backup(label))
 
 

@@ -40,12 +40,23 @@ def markdown() -> str:
              "per line on standard input or in `--script FILE`) and in the interactive session.", "",
              "<!-- illustrative: the syntax, not a command to run -->",
              "```", "taskvault [OPTIONS] [COMMAND [ARGS...]]", "```", "",
-             "## Global options", "", "Given anywhere before `--`.", "",
+             "## How a command line is read", "",
+             "taskvault's own options (below) go before the command word, and only there: `taskvault --json list`.",
+             "Every word after the command word is the command's: its arguments and its options, in any order.",
+             "A word starting with `--` that the command does not know is refused (exit 2), never taken as",
+             "taskvault's option nor dropped, so `taskvault add Fix the --no-color docs` saves nothing and says so.",
+             "To have such a word in a title, quote the whole title (`taskvault add \"Fix the --no-color docs\"`)",
+             "or put `--` before the title's words (`taskvault add -- Fix the --no-color docs`): after `--`,",
+             "every word is a plain word. The value of an option is taken as it is, even when it starts",
+             "with a dash (`--tag -home`). The same rules hold for each line of a script and in the session.", "",
+             "## Global options", "", "Given before the command word.", "",
              "| option | meaning |", "| --- | --- |"]
     lines += [f"| `{_cell(option)}` | {_cell(text)} |" for option, text in GLOBAL_OPTIONS]
     lines += ["", "Environment: `TASKVAULT_DATA_DIR` (the store's directory), `TASKVAULT_LOCK_TIMEOUT`",
               "(seconds to wait for another session's change, default 10), `NO_COLOR` (plain output), `TZ`",
-              "(the local time zone; one taskvault cannot use is refused before anything runs).", "",
+              "(the local time zone; one taskvault cannot use is refused before anything runs),",
+              "`TASKVAULT_BACKUP_KEEP` (how many automatic backups to keep, such as `last=10,daily=7,weekly=4`;",
+              "set but empty is the default).", "",
               "Commands: " + ", ".join(f"[{c.name}](#{c.name})" for c in COMMANDS) + "."]
     for command in COMMANDS:
         lines += ["", *_command(command)]

@@ -31,6 +31,8 @@ class Option:
     repeat: bool = False
     #: Values offered for completion (and named in help); checked by the handler.
     choices: tuple[str, ...] = ()
+    #: Its value is every word up to the next ``--word`` (a title typed without quotes, as add's is).
+    gathers: bool = False
 
     @property
     def dest(self) -> str:
@@ -60,6 +62,9 @@ class Argument:
         text = f"{self.name}..." if self.many else self.name
         return f"[{text}]" if self.optional else text
 
+
+#: taskvault's own options that go with a command (before it): a hint shows them in place.
+_WITH_A_COMMAND = frozenset({"--data-dir", "--json", "--no-color"})
 
 HELP_OPTION = Option("--help", "show this help and exit")
 
@@ -92,11 +97,29 @@ class Command:
         for option in self.all_options:
             if option.name == name:
                 return option
-        names = [o.name for o in self.all_options]
-        close = _close_matches(name, names)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise UsageError(f"{self.name}: unknown option {shown(name, quote=False)}",
-                         hint=f"{hint}run 'taskvault help {self.name}' for its options")
+        raise UsageError(f"{self.name}: unknown option {shown(name, quote=False)}", hint=self._unknown_hint(name))
+
+    @property
+    def takes_title(self) -> bool:
+        """True when words of free text follow the command (add's title, edit's --title)."""
+        return any(a.many and a.kind == "text" for a in self.arguments) or any(
+            o.name == "--title" for o in self.options)
+
+    def _unknown_hint(self, name: str) -> str:
+        from .help import GLOBAL_OPTIONS  # (help imports this module)
+
+        usage = next((u for u, _ in GLOBAL_OPTIONS if u.split()[0] == name), None)
+        if usage is not None and name in _WITH_A_COMMAND:
+            hint = f"taskvault's own options go before the command: taskvault {usage} {self.name}"
+            hint += " …" if self.arguments or self.options else ""
+        elif usage is not None:
+            hint = f"{name} is an option of taskvault itself, given before any command: see 'taskvault --help'"
+        else:
+            close = _close_matches(name, [o.name for o in self.all_options])
+            hint = (f"did you mean {close[0]}? " if close else "") + f"run 'taskvault help {self.name}' for its options"
+        if self.takes_title:
+            hint += "; for a title word starting with --, quote the whole title or put -- before the title's words"
+        return hint
 
 
 @attrs.frozen
@@ -137,6 +160,8 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
             continue
         if has_value:
             value = inline
+        elif index < len(tokens) and option.gathers:
+            value, index = _gather(tokens, index)
         elif index < len(tokens):
             value, index = tokens[index], index + 1
         else:
@@ -151,6 +176,25 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
     if not values["help"]:
         _check_arity(command, positionals)
     return ParsedArgs(tuple(positionals), values)
+
+
+def _gather(tokens: list[str], index: int) -> tuple[str, int]:
+    """The words from ``index`` up to the next ``--word``, joined with spaces, and where the parse goes on.
+
+    The first word is taken as it is (``--title -x``); after ``--`` every word is plain and gathered,
+    as the words after ``add --`` are all the title.
+    """
+    words = [tokens[index]]
+    index += 1
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "--":
+            return " ".join(words + tokens[index + 1:]), len(tokens)
+        if token.startswith("--"):
+            break
+        words.append(token)
+        index += 1
+    return " ".join(words), index
 
 
 def _check_arity(command: Command, positionals: list[str]) -> None:

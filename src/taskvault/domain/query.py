@@ -12,6 +12,19 @@ import attrs
 from .task import Priority, Task
 
 
+class _Any(enum.Enum):
+    """A filter that is not given: no value a user can type parses to it."""
+
+    ANY = "any"
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+#: "No filter", distinct from every value a filter can hold: ``priority=None`` means *without* a priority.
+ANY = _Any.ANY
+
+
 class Show(enum.Enum):
     OPEN = "open"
     DONE = "done"
@@ -38,13 +51,16 @@ SORT_KEYS: dict[str, Callable[[Task], Any]] = {
 
 @attrs.frozen
 class TaskQuery:
-    """A filter and an order. Tags must all be present; search matches title or note."""
+    """A filter and an order. Tags must all be present; search matches title or note.
+
+    A filter left at ANY selects every task; ``priority=None`` selects the tasks without one.
+    """
 
     show: Show = Show.OPEN
     tags: tuple[str, ...] = ()
-    priority: Priority | None = None
-    due_before: dt.date | None = None
-    search: str | None = None
+    priority: Priority | None | _Any = ANY
+    due_before: dt.date | _Any = ANY
+    search: str | _Any = ANY
     sort: str = "id"
 
     def matches(self, task: Task) -> bool:
@@ -54,11 +70,11 @@ class TaskQuery:
             return False
         if self.tags and not set(self.tags) <= set(task.tags):
             return False
-        if self.priority is not None and task.priority is not self.priority:
+        if self.priority is not ANY and task.priority is not self.priority:
             return False
-        if self.due_before is not None and (task.due is None or task.due >= self.due_before):
+        if self.due_before is not ANY and (task.due is None or task.due >= self.due_before):
             return False
-        if self.search:
+        if self.search is not ANY:
             needle = self.search.casefold()
             return needle in task.title.casefold() or needle in task.note.casefold()
         return True

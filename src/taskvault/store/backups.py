@@ -35,6 +35,8 @@ AUTOMATIC = ("hourly", "compaction", "migration", "restore")
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 _FILE = re.compile(r"(?P<id>\d{8}-\d{6}(?:\.\d+)?)-r(?P<rev>\d+)-n(?P<count>\d+)-(?P<label>[A-Za-z0-9][A-Za-z0-9._-]*)"
                    r"\.json")
+#: What a backup id, or the start of one that restore would take as an id, looks like.
+ID_START = re.compile(r"\d{1,8}|\d{8}-\d{0,6}|\d{8}-\d{6}\.\d*")
 _STAMP = "%Y%m%d-%H%M%S"
 #: How a directory is opened to look inside it: never waiting, never through a link (with O_NOFOLLOW).
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
