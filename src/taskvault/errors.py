@@ -174,3 +174,18 @@ class StoreUnsafe(StorageError):
     """The data directory or a store file is exposed to other users or is a symbolic link."""
 
     kind = "unsafe"
+
+
+class StoreMoved(StorageError):
+    """The store this session opened was moved, deleted, replaced by another or put back to an older revision.
+
+    The session changes nothing more (it never creates a store where its store was): the user
+    restarts taskvault, or points it at where the store is now.
+    """
+
+    kind = "store_moved"
+
+    def __init__(self, directory: object, what: str) -> None:
+        super().__init__(f"the store in {directory} {what} since this session opened it — nothing was changed",
+                         hint="restart taskvault to use what is there now, or use --data-dir NEW if you moved it")
+        self.directory = directory
