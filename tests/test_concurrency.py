@@ -139,7 +139,7 @@ class TestConcurrentSessions:
         first, second = Session(data_dir), Session(data_dir)
         assert first.run("add Doomed") == 0
         assert second.run("delete 1") == 0
-        assert first.run("done 1") == 1 and "no task with id 1" in first.err.getvalue()
+        assert first.run("done 1") == 1 and "task 1 was deleted on " in first.err.getvalue()
         assert len(Session(data_dir).service.tasks) == 0
 
 

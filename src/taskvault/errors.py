@@ -120,7 +120,8 @@ class TaskNotFound(UserError, LookupError):
 
     kind = "not_found"
 
-    def __init__(self, task_ids: list[int], deleted: dict[int, tuple[int, dt.datetime | None, str]] | None = None) -> None:
+    def __init__(self, task_ids: list[int],
+                 deleted: dict[int, tuple[int, dt.datetime | None, str]] | None = None) -> None:
         """``deleted``: for ids a delete in the history removed, that change's revision, time and kind."""
         self.task_ids = task_ids
         gone = (deleted or {}).get(task_ids[0]) if len(task_ids) == 1 else None

@@ -67,7 +67,8 @@ class TaskList:
 
     def _deleted(self, task_ids: list[int]) -> dict[int, tuple[int, dt.datetime | None, str]]:
         """For ids the history shows deleted (and not brought back since): that change's revision, time and kind."""
-        wanted, found = set(task_ids), {}
+        wanted = set(task_ids)
+        found: dict[int, tuple[int, dt.datetime | None, str]] = {}
         for step in reversed(list(self.history)):
             for task_id in wanted & set(step.touched):
                 if step.after(task_id) is None:  # the newest change to it removed it
