@@ -139,7 +139,7 @@ class TestConcurrentSessions:
         first, second = Session(data_dir), Session(data_dir)
         assert first.run("add Doomed") == 0
         assert second.run("delete 1") == 0
-        assert first.run("done 1") == 1 and "no task with id 1" in first.err.getvalue()
+        assert first.run("done 1") == 1 and "task 1 was deleted on " in first.err.getvalue()
         assert len(Session(data_dir).service.tasks) == 0
 
 
@@ -159,8 +159,9 @@ class TestLockFileIdentity:
         with open(data_dir / "tasks.lock", "a") as held:
             portalocker.lock(held, portalocker.LOCK_EX | portalocker.LOCK_NB)
             assert first.run("add While locked") == 3, "locking the deleted file would let two writers in"
-        assert first.run("add After") == 0
-        assert [t.title for t in Session(data_dir).service.tasks] == ["Elsewhere", "After"]
+        assert first.run("add After") == 3  # and the store it opened is gone: it changes no other store
+        assert "was replaced by another directory" in first.err.getvalue()
+        assert [t.title for t in Session(data_dir).service.tasks] == ["Elsewhere"]
 
 
 class TestCatchUpAfterRewrites:

@@ -7,6 +7,7 @@ callers that only know the builtins still catch them sensibly.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 from collections.abc import Iterable
 
@@ -39,6 +40,16 @@ def describe_ids(task_ids: Iterable[int], separator: str = ", ") -> str:
     return text if len(ids) <= 2 else f"{text} ({len(ids)} in all)"
 
 
+def _when(at: dt.datetime | None) -> str:
+    """' on 2026-12-05 at 14:03', in local time (UTC, said so, when the local zone cannot show it)."""
+    if at is None:
+        return ""
+    try:
+        return at.astimezone().strftime(" on %Y-%m-%d at %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return at.astimezone(dt.timezone.utc).strftime(" on %Y-%m-%d at %H:%M UTC")
+
+
 class TaskvaultError(Exception):
     """Base of every error taskvault raises on purpose."""
 
@@ -59,6 +70,17 @@ class UsageError(TaskvaultError):
     """The command line itself is malformed: unknown command or option, missing argument."""
 
     kind = "usage"
+
+
+class UnknownTag(UsageError):
+    """``edit --tag -NAME`` names a tag the task does not have (a typo would otherwise change nothing, silently)."""
+
+    kind = "unknown_tag"
+
+    def __init__(self, task_id: int, tag: str, tags: Iterable[str]) -> None:
+        has = ", ".join(tags)
+        super().__init__(f"task {task_id} has no tag {tag!r} to remove",
+                         hint=f"its tags are: {has}" if has else "it has no tags")
 
 
 class InputTooLarge(UsageError):
@@ -98,8 +120,17 @@ class TaskNotFound(UserError, LookupError):
 
     kind = "not_found"
 
-    def __init__(self, task_ids: list[int]) -> None:
+    def __init__(self, task_ids: list[int],
+                 deleted: dict[int, tuple[int, dt.datetime | None, str]] | None = None) -> None:
+        """``deleted``: for ids a delete in the history removed, that change's revision, time and kind."""
         self.task_ids = task_ids
+        gone = (deleted or {}).get(task_ids[0]) if len(task_ids) == 1 else None
+        if gone is not None:
+            revision, at, kind = gone
+            how = "deleted" if kind == "delete" else f"removed by {kind}"
+            super().__init__(f"task {task_ids[0]} was {how}{_when(at)} (revision {revision})",
+                             hint="'taskvault history' shows the change; 'taskvault list --all' shows the ids in use")
+            return
         if len(task_ids) == 1:
             message = f"no task with id {task_ids[0]}"
         else:
@@ -174,3 +205,18 @@ class StoreUnsafe(StorageError):
     """The data directory or a store file is exposed to other users or is a symbolic link."""
 
     kind = "unsafe"
+
+
+class StoreMoved(StorageError):
+    """The store this session opened was moved, deleted, replaced by another or put back to an older revision.
+
+    The session changes nothing more (it never creates a store where its store was): the user
+    restarts taskvault, or points it at where the store is now.
+    """
+
+    kind = "store_moved"
+
+    def __init__(self, directory: object, what: str) -> None:
+        super().__init__(f"the store in {directory} {what} since this session opened it — nothing was changed",
+                         hint="restart taskvault to use what is there now, or use --data-dir NEW if you moved it")
+        self.directory = directory

@@ -53,7 +53,7 @@ def _exclusive(args: ParsedArgs, value: str, clear: str) -> None:
 
 
 def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
-    task_id = parse_id(args.positionals[0])
+    task_id = parse_id(args.positionals[0], "edit")
     for value, clear in (("note", "no_note"), ("priority", "no_priority"), ("due", "no_due")):
         _exclusive(args, value, clear)
     fields: dict[str, object] = {}
@@ -97,7 +97,7 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
 
 
 def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:
-    return TaskDetail(ctx.service.tasks.get(parse_id(args.positionals[0])))
+    return TaskDetail(ctx.service.tasks.get(parse_id(args.positionals[0], "show")))
 
 
 def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged:

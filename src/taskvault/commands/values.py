@@ -19,9 +19,15 @@ _COUNT = re.compile(r"[0-9]{1,9}")
 _ID_HINT = "task ids are whole numbers from 1 up, such as 3, 3,4 or 3-6; 'taskvault list' shows them"
 
 
-def parse_id(text: str) -> int:
+def parse_id(text: str, command: str | None = None) -> int:
+    """One id; ``command`` names a command that takes only one, so its hint offers no lists or ranges."""
     if not _ID.fullmatch(text):
-        raise InvalidValue(f"{shown(text)} is not a task id", hint=_ID_HINT)
+        if command is None:
+            raise InvalidValue(f"{shown(text)} is not a task id", hint=_ID_HINT)
+        several = "," in text or _RANGE.fullmatch(text) is not None
+        raise InvalidValue(f"{command} takes one task id, not {shown(text)}" if several
+                           else f"{shown(text)} is not a task id",
+                           hint="give one id, a whole number from 1 up, such as 3; 'taskvault list' shows them")
     return int(text)
 
 

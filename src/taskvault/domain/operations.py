@@ -12,7 +12,7 @@ from typing import Final
 
 import attrs
 
-from ..errors import InvalidValue
+from ..errors import InvalidValue, UnknownTag
 from .task import Priority, Status, Task, normalize_note, normalize_tag, normalize_tags, normalize_title
 from .tasklist import Change, TaskList
 
@@ -84,6 +84,9 @@ def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime
     added = {normalize_tag(t) for t in edit.add_tags}
     if removed & added:
         raise InvalidValue(f"tag {sorted(removed & added)[0]!r} is both added and removed")
+    absent = sorted(removed - set(task.tags))
+    if absent:
+        raise UnknownTag(task.id, absent[0], task.tags)
     changes["tags"] = normalize_tags((set(task.tags) - removed) | added)
     edited = attrs.evolve(task, **changes)  # type: ignore[arg-type]
     if edited == task:

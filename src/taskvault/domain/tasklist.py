@@ -63,14 +63,27 @@ class TaskList:
         try:
             return self._tasks[task_id]
         except KeyError:
-            raise TaskNotFound([task_id]) from None
+            raise TaskNotFound([task_id], self._deleted([task_id])) from None
+
+    def _deleted(self, task_ids: list[int]) -> dict[int, tuple[int, dt.datetime | None, str]]:
+        """For ids the history shows deleted (and not brought back since): that change's revision, time and kind."""
+        wanted = set(task_ids)
+        found: dict[int, tuple[int, dt.datetime | None, str]] = {}
+        for step in reversed(list(self.history)):
+            for task_id in wanted & set(step.touched):
+                if step.after(task_id) is None:  # the newest change to it removed it
+                    found[task_id] = (step.revision, step.at, step.kind)
+            wanted -= set(step.touched)
+            if not wanted:
+                break
+        return found
 
     def require(self, task_ids: Iterable[int]) -> list[Task]:
         """Return the tasks with these ids, in the order given; all of them or TaskNotFound."""
         ids = list(dict.fromkeys(task_ids))
         missing = [i for i in ids if i not in self._tasks]
         if missing:
-            raise TaskNotFound(missing)
+            raise TaskNotFound(missing, self._deleted(missing))
         return [self._tasks[i] for i in ids]
 
     def snapshot(self) -> tuple[tuple[Task, ...], int, int]:

@@ -41,6 +41,7 @@ from ..errors import (
     SaveFailed,
     SaveInDoubt,
     StorageError,
+    StoreMoved,
     StoreTooNew,
     StoreUnreadable,
     StoreUnsafe,
@@ -181,6 +182,10 @@ class JournalStore:
         self.unfinished = 0
         #: True while salvage looks at the store: its own refusals need no advice (it is working it out).
         self._advice_withheld = False
+        #: (st_dev, st_ino) of the data directory this session first saw; None until it existed.
+        self._identity: tuple[int, int] | None = None
+        #: True once this session read or made a store here: from then on it never makes another one.
+        self._had_store = False
 
     # -- reading --------------------------------------------------------------------------
 
@@ -393,6 +398,8 @@ class JournalStore:
         if snapshot is None:
             if journal is not None:
                 raise self._unreadable(self.journal_path, f"{SNAPSHOT_NAME} is missing beside it")
+            if self._had_store:
+                raise StoreMoved(self.directory, f"is gone ({SNAPSHOT_NAME} was removed or moved)")
             self._position, self._revision, self._snapshot_size = _Position(), 0, 0
             return TaskList()
         try:
@@ -419,7 +426,12 @@ class JournalStore:
                                  header.base)
             position, _ = self._replay(tasks, journal, position, skip=header_end, unconfirmed=unconfirmed)
             schemas.append(header.schema)
+        if self._had_store and tasks.revision < self._revision:
+            # An older copy put in its place: ids handed out since would be handed out again.
+            raise StoreMoved(self.directory, f"went back from revision {self._revision} to {tasks.revision} "
+                             "(an older copy was put in its place)")
         self._position, self._revision, self._snapshot_size = position, tasks.revision, len(snapshot)
+        self._had_store = True
         self._snapshot_schema = decoded.schema
         newest = max(schemas)
         self.read_only = None if newest <= codec.SCHEMA else StoreTooNew(
@@ -556,8 +568,10 @@ class JournalStore:
     def refresh(self, tasks: TaskList) -> CaughtUp:
         """Catch ``tasks`` up with what other sessions saved since, for a read (no lock, nothing written).
 
-        Costs one stat when the journal did not change since this session last read it.
+        Costs two stats (the directory, the journal) when the journal did not change since this
+        session last read it.
         """
+        self._check_directory(must_exist=False)
         current = self._stamp_of_journal()
         if current is None and not os.path.lexists(self.journal_path):
             before = tasks.revision
@@ -626,6 +640,7 @@ class JournalStore:
             self._start_journal(tasks.revision)
         except OSError as exc:
             raise self._save_failed(self.directory, exc) from None
+        self._had_store = True
         self._open_journal()
 
     def _start_journal(self, base: int) -> None:
@@ -997,17 +1012,39 @@ class JournalStore:
     # -- the directory --------------------------------------------------------------------
 
     def _check_directory(self, *, must_exist: bool) -> bool:
-        """Refuse a data directory that breaks the directory rule (store/layout.py); return whether it exists."""
+        """Refuse a data directory that breaks the directory rule (store/layout.py); return whether it exists.
+
+        Once this session has seen its data directory, a directory gone from the path, or another
+        one in its place (moved, deleted, replaced), raises StoreMoved: the session never goes on
+        with, or creates, a store that is not the one it opened.
+        """
         exists = layout.check_data_directory(self.directory)
+        if self._identity is not None:
+            if not exists:
+                raise StoreMoved(self.directory, "was moved or deleted")
+            if self._directory_identity() != self._identity:
+                raise StoreMoved(self.directory, "was replaced by another directory")
+        elif exists:
+            self._identity = self._directory_identity()
         if must_exist and not exists:
             raise StorageError(f"the data directory {self.directory} does not exist")
         return exists
 
+    def _directory_identity(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.directory)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
     def _ensure_directory(self) -> None:
+        if self._had_store:  # never make a store where the one this session opened was
+            raise StoreMoved(self.directory, "was moved or deleted")
         try:
             self._created_dirs += files.ensure_private_directory(self.directory)
         except OSError as exc:
             raise self._save_failed(self.directory, exc) from None
+        self._identity = self._directory_identity()
 
     def close(self) -> None:
         self._lock.close()
