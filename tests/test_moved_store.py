@@ -62,7 +62,7 @@ def _seed(directory: Path, *titles: str) -> None:
 
 
 def _titles(directory: Path) -> list[str]:
-    result = run_taskvault(directory, "list", "--all", "--json")
+    result = run_taskvault(directory, "--json", "list", "--all")
     assert result.code == 0, result.err
 
     return [task["title"] for task in json.loads(result.out)]
