@@ -32,9 +32,10 @@ from ..errors import OutputFailed, StorageError, describe_ids
 from ..store.journal_store import CaughtUp
 from ..store.layout import open_private_file
 from .completion import TaskCompleter
-from .crash import report_crash
+from .crash import EXIT_INTERNAL, report_crash
+from .keys import session_key_bindings
 from .render import Style
-from .runner import EXIT_SAVED_UNREPORTED, say
+from .runner import EXIT_INTERRUPTED, EXIT_SAVED_UNREPORTED, say
 from .text import terminal_safe
 
 PROMPT = "taskvault> "
@@ -110,6 +111,7 @@ class Repl:
             PROMPT, completer=TaskCompleter(self._tasks_if_loaded), complete_while_typing=False,
             history=history, auto_suggest=AutoSuggestFromHistory(), bottom_toolbar=self.toolbar,
             input=input, output=output, color_depth=None if style.enabled else _monochrome(),
+            key_bindings=session_key_bindings(), prompt_continuation=_continuation,
         )
         runner.make_interactive(self.confirm, self._announce)
 
@@ -163,50 +165,79 @@ class Repl:
                     continue  # Ctrl-C drops the line being typed
                 except (EOFError, Terminated):
                     break
-                text = text.strip()
-                if text in ("quit", "exit"):
-                    break
-                if text and not self.execute(text):
+                if not self.run_input(text):
                     break
         return self.exit_code
 
-    def execute(self, text: str) -> bool:
-        """Run one line; return False when the session must end (SIGTERM/SIGHUP, a terminal gone)."""
+    def run_input(self, text: str) -> bool:
+        """Run what was entered; return False when the session must end.
+
+        A paste of several lines runs each line as its own command, in order, and stops at the first
+        that fails, saying which line it was and which were not run: lines are never joined. Blank
+        lines and ``#`` comments are skipped, as in a script.
+        """
+        lines = text.split("\n")
+        commands = [(number, line.strip()) for number, line in enumerate(lines, 1)
+                    if line.strip() and not line.strip().startswith("#")]
+        for index, (number, line) in enumerate(commands):
+            later = [n for n, _ in commands[index + 1:]]
+            if line in ("quit", "exit"):
+                if later:
+                    self._print(self.style(_not_run(later), "yellow"))
+                return False
+            paste = (number, later) if len(lines) > 1 else None
+            code = self.execute(line, paste)
+            if code is None:
+                return False
+            if code:
+                if later and self.runner.last_error is None:  # an interrupt or a bug: its own line said what
+                    self._print(self.style(_not_run(later), "yellow"))
+                return True
+        return True
+
+    def execute(self, text: str, paste: tuple[int, list[int]] | None = None) -> int | None:
+        """Run one line; return its exit code, or None when the session must end (SIGTERM/SIGHUP, a
+        terminal gone). ``paste`` is the line's number in a paste and the numbers of the lines after it."""
         self._loaded.wait()
         self.runner.width = shutil.get_terminal_size().columns
+        self.runner.last_error = None
         saves = self.service.saves
         started = time.perf_counter()
         self._in_command = True
+        if paste is not None:
+            number, later = paste
+            self.runner.frame = (f"line {number} of the paste failed: ", f"; {_not_run(later, '')}" if later else "")
         try:
             code = self.runner.run_line(text, None)
         except KeyboardInterrupt:
             self._print(self.style("interrupted: " + (self.runner.saved_clause() or "nothing was changed"), "yellow"))
-            return True
+            return EXIT_INTERRUPTED
         except Terminated:  # the session ends; a change saved before the signal is still told of
             saved = self.runner.saved_clause()
             if saved:
                 self.exit_code = EXIT_SAVED_UNREPORTED
                 say(self.runner.err, terminal_safe(f"taskvault: terminated; {saved}"))
-            return False
+            return None
         except OutputFailed as failure:  # the terminal cannot be written to: nobody is there to go on with
             self.exit_code = self.runner.output_failed(failure)
-            return False
+            return None
         except Exception as exc:  # a bug: one line, the traceback in the log, and the session goes on
             self._print(self.style(report_crash(exc, self.runner.saved_clause()), "red"))
             self.status = ("internal error", "error")
-            return True
+            return EXIT_INTERNAL
         finally:
             self._in_command = False
+            self.runner.frame = ("", "")
             self.runner.begin(None)  # what the command saved has been told: nothing is pending now
         elapsed = (time.perf_counter() - started) * 1000
         if code:
             error = self.runner.last_error
             # The toolbar is one line: name the store's files without the directory shown beside them.
             message = error.message.replace(str(self.store_path) + os.sep, "") if error else "error"
-            self.status = (message, "error")
+            self.status = (f"line {paste[0]} of the paste: {message}" if paste else message, "error")
         elif self.service.saves != saves:
             self.status = (f"saved · {elapsed:.1f} ms", "ok")
-        return True
+        return code
 
     def _announce(self, caught: CaughtUp) -> None:
         self._print(self.style(describe(caught), "cyan"))
@@ -249,6 +280,18 @@ class Repl:
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+
+
+def _not_run(numbers: list[int], whose: str = " of the paste") -> str:
+    """'lines 3, 4 of the paste were not run'."""
+    if len(numbers) == 1:
+        return f"line {numbers[0]}{whose} was not run"
+    return f"lines {describe_ids(numbers)}{whose} were not run"
+
+
+def _continuation(width: int, line_number: int, wrap_count: int) -> str:
+    """Before each further line of a paste, its number (as an error about it names it); nothing before a wrap."""
+    return f"{line_number + 1}> ".rjust(width) if wrap_count == 0 else ""
 
 
 def _monochrome() -> Any:

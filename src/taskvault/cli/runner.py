@@ -70,6 +70,9 @@ class Runner:
         self.width = width
         #: The script line running now (None outside scripts), for messages about its failure.
         self.line: int | None = None
+        #: What an error line starts and ends with beside its own words: the session sets it while it
+        #: runs one line of a paste ("line 2 of the paste failed: ", "; line 3 of the paste was not run").
+        self.frame: tuple[str, str] = ("", "")
         self._command = ""
         self._saves_before = service.saves
         self._ascii_json = as_json and not _holds_unicode(out)
@@ -162,8 +165,8 @@ class Runner:
         code = EXIT_SAVED_UNREPORTED if saved else exit_code(error)
         if self.as_json:
             self.write(error_json(error, code, line, after=saved))
-        prefix = f"line {line}: " if line is not None else ""
-        self.say(prefix + error_text(error) + (f"; {saved}" if saved else ""), "red")
+        prefix = f"line {line}: " if line is not None else self.frame[0]
+        self.say(prefix + error_text(error) + (f"; {saved}" if saved else "") + self.frame[1], "red")
         self.begin(line)
         return code
 
