@@ -179,3 +179,22 @@ class TestPaste:
         shown = s.wait_text("[exit 0]")
         assert "line 3 of the paste was not run" in shown
         assert tasks(data_dir) == {1: ("before", "open")}
+
+
+class TestStatusBar:
+    def test_the_save_time_does_not_count_the_wait_for_an_answer(self, session, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        """A bulk delete answered after 2.5 s shows the save's own time, far below the wait."""
+        for title in ("A", "B", "C"):
+            assert taskvault(data_dir, "add", title).returncode == 0
+        s = session()
+        s.line("delete 1 2 3")
+        s.wait_text("[y/N]")
+        asked = time.monotonic()
+        time.sleep(2.5)  # the user reads the question: time passing is what this test is about
+        s.line("y")
+        s.wait_text("Deleted task 3: C")
+        bar = s.wait_for(lambda shown: "saved · " in shown.splitlines()[-1], "the save in the status bar")
+        waited_ms = (time.monotonic() - asked) * 1000
+        shown_ms = float(re.search(r"saved · ([0-9.]+) ms", bar.splitlines()[-1]).group(1))  # type: ignore[union-attr]
+        assert waited_ms > 2500 and shown_ms < 1000, (shown_ms, waited_ms)
+        assert tasks(data_dir) == {}

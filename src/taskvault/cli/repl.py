@@ -107,6 +107,8 @@ class Repl:
         self.exit_code = 0
         self._loaded = threading.Event()
         self._in_command = False
+        #: When the running command's work began: its start, or the answer to the question it asked.
+        self._timed_from = time.perf_counter()
         self.session: PromptSession[str] = PromptSession(
             PROMPT, completer=TaskCompleter(self._tasks_if_loaded), complete_while_typing=False,
             history=history, auto_suggest=AutoSuggestFromHistory(), bottom_toolbar=self.toolbar,
@@ -202,7 +204,7 @@ class Repl:
         self.runner.width = shutil.get_terminal_size().columns
         self.runner.last_error = None
         saves = self.service.saves
-        started = time.perf_counter()
+        self._timed_from = time.perf_counter()
         self._in_command = True
         if paste is not None:
             number, later = paste
@@ -229,7 +231,7 @@ class Repl:
             self._in_command = False
             self.runner.frame = ("", "")
             self.runner.begin(None)  # what the command saved has been told: nothing is pending now
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = (time.perf_counter() - self._timed_from) * 1000
         if code:
             error = self.runner.last_error
             # The toolbar is one line: name the store's files without the directory shown beside them.
@@ -249,6 +251,8 @@ class Repl:
             answer = asking.prompt(f"{terminal_safe(question, lines=True)} [y/N] ")
         except (KeyboardInterrupt, EOFError):
             return False
+        finally:
+            self._timed_from = time.perf_counter()  # the status bar times the work, not the user's answer
         return answer.strip().lower() in ("y", "yes")
 
     def _print(self, text: str) -> None:
