@@ -198,3 +198,19 @@ class TestStatusBar:
         shown_ms = float(re.search(r"saved · ([0-9.]+) ms", bar.splitlines()[-1]).group(1))  # type: ignore[union-attr]
         assert waited_ms > 2500 and shown_ms < 1000, (shown_ms, waited_ms)
         assert tasks(data_dir) == {}
+
+
+class TestCompletion:
+    def test_edit_tag_minus_offers_only_that_tasks_tags(self, session, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        """`edit 1 --tag -` Tab offers the tags task 1 has, not every tag in the store."""
+        assert taskvault(data_dir, "add", "Buy milk", "--tag", "home", "--tag", "errand").returncode == 0
+        assert taskvault(data_dir, "add", "Call mum", "--tag", "family").returncode == 0
+        assert taskvault(data_dir, "add", "Report", "--tag", "work").returncode == 0
+        s = session()
+        s.type("edit 1 --tag -")
+        s.tmux("send-keys", "-t", "0", "Tab")
+        shown = s.wait_for(lambda screen: "-errand" in screen and "-home" in screen, "task 1's tags in the menu")
+        assert "family" not in shown and "work" not in shown, shown
+        s.tmux("send-keys", "-t", "0", "Tab", "Enter")  # the first entry, then run the line
+        s.wait_text("Updated task 1: Buy milk")
+        assert json.loads(taskvault(data_dir, "--json", "show", "1").stdout)["tags"] == ["home"]
