@@ -214,3 +214,46 @@ class TestCompletion:
         s.tmux("send-keys", "-t", "0", "Tab", "Enter")  # the first entry, then run the line
         s.wait_text("Updated task 1: Buy milk")
         assert json.loads(taskvault(data_dir, "--json", "show", "1").stdout)["tags"] == ["home"]
+
+
+class TestSessionWords:
+    def test_hints_name_commands_as_typed_in_the_session(self, session, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        """Inside the session a hint says `list --all`; one-shot, the same error still says `taskvault list --all`."""
+        s = session()
+        s.line("show 9")
+        shown = s.wait_text("error: no task with id 9")
+        assert "(run 'list --all' to see the ids in use)" in shown and "taskvault list" not in shown, shown
+        s.line("frob")
+        assert "(run 'help' to see the commands)" in s.wait_text("unknown command 'frob'")
+        s.line("undo")
+        assert "('history' shows the changes kept)" in s.wait_text("nothing to undo")
+        s.line("help done")
+        assert "usage: done ID" in s.wait_text("usage: done")
+        one_shot = taskvault(data_dir, "show", "9")
+        assert "(run 'taskvault list --all' to see the ids in use)" in one_shot.stderr
+
+    def test_a_leading_taskvault_word_is_the_programs_name(self, session, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        """`taskvault add …` in the session runs `add …`; an option of the program itself is refused, not applied."""
+        s = session()
+        s.line("taskvault add Typed out of habit")
+        s.wait_text("Added task 1: Typed out of habit")
+        s.line("taskvault list")
+        s.wait_text("1 open task shown")
+        s.line("taskvault --data-dir elsewhere add x")
+        shown = s.wait_text("is set when taskvault starts")
+        assert "error: --data-dir is set when taskvault starts, not inside a session" in shown.replace("\n", "")
+        assert tasks(data_dir) == {1: ("Typed out of habit", "open")}
+        assert not (data_dir.parent / "elsewhere").exists() and not (data_dir / "elsewhere").exists()
+        s.line("add taskvault rocks")  # only a first word is the program's name, never a title's
+        s.wait_text("Added task 2: taskvault rocks")
+
+    def test_clear_clears_the_screen(self, session, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        s = session()
+        s.line("show 9")
+        s.wait_text("no task with id 9")
+        s.line("clear")
+        shown = s.wait_for(lambda screen: "no task with id 9" not in screen and screen.startswith("taskvault>"),
+                           "a cleared screen with the prompt at the top")
+        assert "unknown command" not in shown
+        s.line("add after clear")
+        s.wait_text("Added task 1: after clear")

@@ -13,7 +13,7 @@ from ..domain.tasklist import TaskList
 from .text import terminal_safe
 
 #: Words the session understands besides the registry's commands.
-SESSION_WORDS = {"quit": "leave the session", "exit": "leave the session"}
+SESSION_WORDS = {"quit": "leave the session", "exit": "leave the session", "clear": "clear the screen"}
 DATE_WORDS = ("today", "tomorrow", "yesterday", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "+1d", "+1w")
 #: Which tasks a command's ids are offered from: done tasks make no sense for `done`, and so on.
 _ID_FILTER: dict[str, Callable[[bool], bool]] = {"done": lambda is_open: is_open,

@@ -7,6 +7,7 @@ command waits for it.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import os
 import shutil
@@ -28,7 +29,7 @@ from prompt_toolkit.output import Output
 
 from .. import __version__
 from ..domain.tasklist import TaskList
-from ..errors import OutputFailed, StorageError, describe_ids
+from ..errors import OutputFailed, StorageError, commands_typed_bare, describe_ids
 from ..store.journal_store import CaughtUp
 from ..store.layout import open_private_file
 from .completion import TaskCompleter
@@ -157,7 +158,12 @@ class Repl:
     # -- the loop -------------------------------------------------------------------------
 
     def run(self) -> int:
-        threading.Thread(target=self._load, name="taskvault-load", daemon=True).start()
+        with commands_typed_bare():  # hints name commands as they are typed here: 'list --all'
+            return self._run()
+
+    def _run(self) -> int:
+        load = contextvars.copy_context()  # what the store says while loading is said as in the session
+        threading.Thread(target=load.run, args=(self._load,), name="taskvault-load", daemon=True).start()
         self._print(f"taskvault {__version__} · 'help' lists the commands · 'quit' or Ctrl-D leaves")
         with self._signals():
             while True:
@@ -187,6 +193,9 @@ class Repl:
                 if later:
                     self._print(self.style(_not_run(later), "yellow"))
                 return False
+            if line == "clear":
+                self._clear_screen()
+                continue
             paste = (number, later) if len(lines) > 1 else None
             code = self.execute(line, paste)
             if code is None:
@@ -210,7 +219,7 @@ class Repl:
             number, later = paste
             self.runner.frame = (f"line {number} of the paste failed: ", f"; {_not_run(later, '')}" if later else "")
         try:
-            code = self.runner.run_line(text, None)
+            code = self.runner.run_line(text, None, in_session=True)
         except KeyboardInterrupt:
             self._print(self.style("interrupted: " + (self.runner.saved_clause() or "nothing was changed"), "yellow"))
             return EXIT_INTERRUPTED
@@ -240,6 +249,12 @@ class Repl:
         elif self.service.saves != saves:
             self.status = (f"saved · {elapsed:.1f} ms", "ok")
         return code
+
+    def _clear_screen(self) -> None:
+        output = self.session.output
+        output.erase_screen()
+        output.cursor_goto(0, 0)
+        output.flush()
 
     def _announce(self, caught: CaughtUp) -> None:
         self._print(self.style(describe(caught), "cyan"))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import UsageError, shown
+from ..errors import UsageError, shown, typed
 
 if TYPE_CHECKING:
     from .context import Context
@@ -96,7 +96,7 @@ class Command:
         close = _close_matches(name, names)
         hint = f"did you mean {close[0]}? " if close else ""
         raise UsageError(f"{self.name}: unknown option {shown(name, quote=False)}",
-                         hint=f"{hint}run 'taskvault help {self.name}' for its options")
+                         hint=f"{hint}run '{typed('help ' + self.name)}' for its options")
 
 
 @attrs.frozen
@@ -141,7 +141,7 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
             value, index = tokens[index], index + 1
         else:
             raise UsageError(f"{command.name}: {name} needs a value ({option.metavar})",
-                             hint=f"run 'taskvault help {command.name}'")
+                             hint=f"run '{typed('help ' + command.name)}'")
         if option.repeat:
             values[option.dest].append(value)
         elif values[option.dest] is not None:
@@ -158,11 +158,11 @@ def _check_arity(command: Command, positionals: list[str]) -> None:
     if len(positionals) < len(required):
         missing = required[len(positionals)]
         raise UsageError(f"{command.name} needs {missing.name}",
-                         hint=f"usage: taskvault {command.usage}")
+                         hint=f"usage: {typed(command.usage)}")
     if not any(a.many for a in command.arguments) and len(positionals) > len(command.arguments):
         extra = positionals[len(command.arguments)]
         raise UsageError(f"{command.name}: unexpected argument {shown(extra)}",
-                         hint=f"usage: taskvault {command.usage} (quote text that has spaces)")
+                         hint=f"usage: {typed(command.usage)} (quote text that has spaces)")
 
 
 class Registry:
@@ -187,4 +187,4 @@ class Registry:
             close = _close_matches(name, self._commands)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise UsageError(f"unknown command {shown(name)}",
-                             hint=f"{hint}run 'taskvault help' to see the commands") from None
+                             hint=f"{hint}run '{typed('help')}' to see the commands") from None
