@@ -83,7 +83,7 @@ class Screen:
         return self.screen().rstrip("\n").splitlines()[-1]
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=TIMEOUT)
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=TIMEOUT, check=False)
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def session(data_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Screen]]:
 
 
 def taskvault(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TASKVAULT, "--data-dir", str(data_dir), *args], capture_output=True, text=True,
+    return subprocess.run([*TASKVAULT, "--data-dir", str(data_dir), *args], capture_output=True, text=True, check=False,
                           timeout=TIMEOUT, stdin=subprocess.DEVNULL)
 
 

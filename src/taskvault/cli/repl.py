@@ -219,7 +219,7 @@ class Repl:
             number, later = paste
             self.runner.frame = (f"line {number} of the paste failed: ", f"; {_not_run(later, '')}" if later else "")
         try:
-            code = self.runner.run_line(text, None, in_session=True)
+            code: int = self.runner.run_line(text, None, in_session=True)
         except KeyboardInterrupt:
             self._print(self.style("interrupted: " + (self.runner.saved_clause() or "nothing was changed"), "yellow"))
             return EXIT_INTERRUPTED
