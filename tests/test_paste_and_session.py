@@ -76,9 +76,6 @@ class Screen:
         self.tmux("set-buffer", "-b", "p", "--", text)
         self.tmux("paste-buffer", "-p", "-b", "p", "-t", "0")
 
-    def prompts(self) -> int:
-        return sum(1 for line in self.screen().splitlines() if line.startswith("taskvault>"))
-
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=TIMEOUT, check=False)
 
