@@ -211,6 +211,9 @@ class TestCompletion:
         assert [t for t, _ in self._complete(completer, "add x --priority ")] == ["low", "medium", "high", "none"]
         assert [t for t, _ in self._complete(completer, "list --tag ")] == ["family", "home"]
         assert [t for t, _ in self._complete(completer, "edit 1 --tag -h")] == ["-home"]
+        assert [t for t, _ in self._complete(completer, "edit 2 --tag -")] == ["-family"]  # only task 2's tags
+        assert [t for t, _ in self._complete(completer, "edit 3 --tag -")] == []
+        assert [t for t, _ in self._complete(completer, "edit 2 --tag +")] == ["+family", "+home"]
         assert "tomorrow" in [t for t, _ in self._complete(completer, "add x --due t")]
         assert [t for t, _ in self._complete(completer, "help ed")] == ["edit"]
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from .limits import MAX_LISTED_IDS, MAX_QUOTED_CHARS
 
@@ -21,6 +23,31 @@ def shown(value: str, *, quote: bool = True) -> str:
         start = value[:MAX_QUOTED_CHARS]
         return (repr(start) if quote else start) + f"… ({len(value):,} characters)"
     return repr(value) if quote else value
+
+
+#: What a command is typed after where the user is: "taskvault " in a shell, nothing in the session.
+_COMMAND_PREFIX: ContextVar[str] = ContextVar("command_prefix", default="taskvault ")
+
+
+def typed(command: str) -> str:
+    """``command`` as the user types it here, for a hint: ``taskvault list --all`` in a shell, ``list
+    --all`` in the interactive session. Hints name commands only through this."""
+    return _COMMAND_PREFIX.get() + command
+
+
+def typed_in_session() -> bool:
+    """True inside the interactive session, where taskvault's own options were set when it started."""
+    return _COMMAND_PREFIX.get() == ""
+
+
+@contextmanager
+def commands_typed_bare() -> Iterator[None]:
+    """Inside the interactive session: hints name commands without ``taskvault`` in front."""
+    token = _COMMAND_PREFIX.set("")
+    try:
+        yield
+    finally:
+        _COMMAND_PREFIX.reset(token)
 
 
 def describe_ids(task_ids: Iterable[int], separator: str = ", ") -> str:
@@ -135,7 +162,7 @@ class TaskNotFound(UserError, LookupError):
             message = f"no task with id {task_ids[0]}"
         else:
             message = "no tasks with ids " + describe_ids(task_ids)
-        super().__init__(message, hint="run 'taskvault list --all' to see the ids in use")
+        super().__init__(message, hint=f"run '{typed('list --all')}' to see the ids in use")
 
 
 class BackupNotFound(UserError, LookupError):

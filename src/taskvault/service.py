@@ -12,7 +12,7 @@ import attrs
 from .codec import Snapshot
 from .domain import recovery
 from .domain.tasklist import Change, TaskList
-from .errors import StorageError
+from .errors import StorageError, typed
 from .store.backups import Backup
 from .store.journal_store import CaughtUp, JournalStore
 from .store.salvage import SalvageReport
@@ -195,7 +195,7 @@ class TaskService:
                 return found
             if not found.same_outcome(previewed):
                 raise StorageError("the store changed while salvage was being decided — nothing was changed",
-                                   hint="run 'taskvault salvage' again to see what it recovers now")
+                                   hint=f"run '{typed('salvage')}' again to see what it recovers now")
             plan = self.plan_salvage(found)
             with _signals_deferred():
                 tasks, aside = self._store.replace_with_salvage(found, plan.change)

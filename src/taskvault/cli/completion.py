@@ -13,7 +13,7 @@ from ..domain.tasklist import TaskList
 from .text import terminal_safe
 
 #: Words the session understands besides the registry's commands.
-SESSION_WORDS = {"quit": "leave the session", "exit": "leave the session"}
+SESSION_WORDS = {"quit": "leave the session", "exit": "leave the session", "clear": "clear the screen"}
 DATE_WORDS = ("today", "tomorrow", "yesterday", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "+1d", "+1w")
 #: Which tasks a command's ids are offered from: done tasks make no sense for `done`, and so on.
 _ID_FILTER: dict[str, Callable[[bool], bool]] = {"done": lambda is_open: is_open,
@@ -39,7 +39,7 @@ class TaskCompleter(Completer):
             return
         option = _option(command, words[-1])
         if option is not None and option.takes_value:
-            yield from self._values(command, option, current)
+            yield from self._values(command, option, current, words[1:])
         elif current.startswith("-"):
             yield from _matching(current, ((o.name, o.help) for o in command.all_options))
         else:
@@ -49,9 +49,11 @@ class TaskCompleter(Completer):
         pairs = [(c.name, c.summary) for c in COMMANDS] + list(SESSION_WORDS.items())
         yield from _matching(current, pairs)
 
-    def _values(self, command: Command, option: Option, current: str) -> Iterator[Completion]:
+    def _values(self, command: Command, option: Option, current: str, given: list[str]) -> Iterator[Completion]:
         if option.choices:
             yield from _matching(current, ((c, "") for c in option.choices))
+        elif option.name == "--tag" and command.name == "edit" and current.startswith("-"):
+            yield from self._tags_of(command, given, current)
         elif option.name == "--tag":
             yield from self._tags(command, current)
         elif option.metavar == "DATE":
@@ -68,6 +70,17 @@ class TaskCompleter(Completer):
         sign = current[:1] if command.name == "edit" and current[:1] in "+-" else ""
         pairs = ((sign + tag, f"{n} task{'s' if n != 1 else ''}") for tag, n in sorted(counts.items()))
         yield from _matching(current, pairs)
+
+    def _tags_of(self, command: Command, given: list[str], current: str) -> Iterator[Completion]:
+        """``edit N --tag -``: the tags task N has, the only ones it can lose (every tag while N is not yet typed)."""
+        tasks = self._tasks()
+        task_id = next((int(word) for word in given if word.isascii() and word.isdigit()), None)
+        if tasks is None:
+            return
+        if task_id is None:
+            yield from self._tags(command, current)
+        elif task_id in tasks:
+            yield from _matching(current, (("-" + tag, f"on task {task_id}") for tag in sorted(tasks.get(task_id).tags)))
 
     def _positional(self, command: Command, given: list[str], current: str) -> Iterator[Completion]:
         if not command.arguments:

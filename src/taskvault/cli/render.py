@@ -32,7 +32,7 @@ from ..domain.history import Step
 from ..domain.query import Show
 from ..domain.recovery import describe, effect_line, quoted
 from ..domain.task import Priority, Task
-from ..errors import TaskvaultError
+from ..errors import TaskvaultError, typed
 from ..limits import MAX_MESSAGE_CHARS
 from .columns import Layout, fit, fold, pad, text_width
 from .text import terminal_safe
@@ -167,7 +167,7 @@ class TextRenderer:
 
     def backups(self, result: BackupList) -> str:
         if not result.backups:
-            return fold(f"no backups yet in {result.directory}; take one with: taskvault backup", self.width)
+            return fold(f"no backups yet in {result.directory}; take one with: {typed('backup')}", self.width)
         header = ["ID", "Taken", "Rev", "Tasks", "Size", "Kind"]
         rows = [[b.id, local_time(b.taken).strftime("%Y-%m-%d %H:%M"), str(b.revision), str(b.task_count),
                  _size(b.size), _shown(b.label if b.automatic else f"{b.label} (kept)")] for b in result.backups]
@@ -209,7 +209,7 @@ class TextRenderer:
         if report is None or plan is None:
             revision, count = result.loaded
             return (f"The store loads (revision {revision}, {count} task{'s' if count != 1 else ''}): there is "
-                    "nothing to salvage; 'taskvault doctor' checks it.")
+                    f"nothing to salvage; '{typed('doctor')}' checks it.")
         account = recovery_text.salvage_account(report, plan)
         if result.dry_run:
             return "\n".join([recovery_text.salvage_headline(report, done=False), *account,
@@ -308,7 +308,7 @@ class TextRenderer:
     def _summary(result: TaskTable) -> str:
         shown = len(result.tasks)
         if not result.open_count and not result.done_count:
-            return "no tasks yet; add one with: taskvault add TITLE"
+            return f"no tasks yet; add one with: {typed('add TITLE')}"
         noun = "task" if shown == 1 else "tasks"
         if result.show is Show.OPEN:
             return f"{shown} open {noun} shown ({result.open_count} open, {result.done_count} done in all)"

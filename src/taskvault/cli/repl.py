@@ -7,6 +7,7 @@ command waits for it.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import os
 import signal
@@ -27,16 +28,17 @@ from prompt_toolkit.output import Output
 
 from .. import __version__
 from ..domain.tasklist import TaskList
-from ..errors import OutputFailed, StorageError, describe_ids
+from ..errors import OutputFailed, StorageError, commands_typed_bare, describe_ids
 from ..store.journal_store import CaughtUp
 from ..store.layout import open_private_file
 from . import ask
 from .columns import fold, table_width
 from .completion import TaskCompleter
-from .crash import report_crash
+from .crash import EXIT_INTERNAL, report_crash
+from .keys import session_key_bindings
 from .prompt_session import FittedPromptSession
 from .render import Style
-from .runner import EXIT_SAVED_UNREPORTED, say
+from .runner import EXIT_INTERRUPTED, EXIT_SAVED_UNREPORTED, say
 from .text import terminal_safe
 
 PROMPT = "taskvault> "
@@ -108,10 +110,13 @@ class Repl:
         self.exit_code = 0
         self._loaded = threading.Event()
         self._in_command = False
+        #: When the running command's work began: its start, or the answer to the question it asked.
+        self._timed_from = time.perf_counter()
         self.session: PromptSession[str] = FittedPromptSession(
             PROMPT, completer=TaskCompleter(self._tasks_if_loaded), complete_while_typing=False,
             history=history, auto_suggest=AutoSuggestFromHistory(), bottom_toolbar=self.toolbar,
             input=input, output=output, color_depth=None if style.enabled else _monochrome(),
+            key_bindings=session_key_bindings(), prompt_continuation=_continuation,
         )
         runner.make_interactive(self.confirm, self._announce)
 
@@ -155,7 +160,12 @@ class Repl:
     # -- the loop -------------------------------------------------------------------------
 
     def run(self) -> int:
-        threading.Thread(target=self._load, name="taskvault-load", daemon=True).start()
+        with commands_typed_bare():  # hints name commands as they are typed here: 'list --all'
+            return self._run()
+
+    def _run(self) -> int:
+        load = contextvars.copy_context()  # what the store says while loading is said as in the session
+        threading.Thread(target=load.run, args=(self._load,), name="taskvault-load", daemon=True).start()
         self._print(fold(f"taskvault {__version__} · 'help' lists the commands · 'quit' or Ctrl-D leaves",
                          table_width(self.out, os.environ)))
         with self._signals():
@@ -166,57 +176,98 @@ class Repl:
                     continue  # Ctrl-C drops the line being typed
                 except (EOFError, Terminated):
                     break
-                text = text.strip()
-                if text in ("quit", "exit"):
-                    break
-                if text and not self.execute(text):
+                if not self.run_input(text):
                     break
         return self.exit_code
 
-    def execute(self, text: str) -> bool:
-        """Run one line; return False when the session must end (SIGTERM/SIGHUP, a terminal gone)."""
+    def run_input(self, text: str) -> bool:
+        """Run what was entered; return False when the session must end.
+
+        A paste of several lines runs each line as its own command, in order, and stops at the first
+        that fails, saying which line it was and which were not run: lines are never joined. Blank
+        lines and ``#`` comments are skipped, as in a script.
+        """
+        lines = text.split("\n")
+        commands = [(number, line.strip()) for number, line in enumerate(lines, 1)
+                    if line.strip() and not line.strip().startswith("#")]
+        for index, (number, line) in enumerate(commands):
+            later = [n for n, _ in commands[index + 1:]]
+            if line in ("quit", "exit"):
+                if later:
+                    self._print(self.style(_not_run(later), "yellow"))
+                return False
+            if line == "clear":
+                self._clear_screen()
+                continue
+            paste = (number, later) if len(lines) > 1 else None
+            code = self.execute(line, paste)
+            if code is None:
+                return False
+            if code:
+                if later and self.runner.last_error is None:  # an interrupt or a bug: its own line said what
+                    self._print(self.style(_not_run(later), "yellow"))
+                return True
+        return True
+
+    def execute(self, text: str, paste: tuple[int, list[int]] | None = None) -> int | None:
+        """Run one line; return its exit code, or None when the session must end (SIGTERM/SIGHUP, a
+        terminal gone). ``paste`` is the line's number in a paste and the numbers of the lines after it."""
         self._loaded.wait()
         self.runner.width = table_width(self.out, os.environ)  # the terminal's width now: it may have changed
+        self.runner.last_error = None
         saves = self.service.saves
-        started = time.perf_counter()
+        self._timed_from = time.perf_counter()
         self._in_command = True
+        if paste is not None:
+            number, later = paste
+            self.runner.frame = (f"line {number} of the paste failed: ", f"; {_not_run(later, '')}" if later else "")
         try:
-            code = self.runner.run_line(text, None)
+            code: int = self.runner.run_line(text, None, in_session=True)
         except KeyboardInterrupt:
             self._print(self.style("interrupted: " + (self.runner.saved_clause() or "nothing was changed"), "yellow"))
-            return True
+            return EXIT_INTERRUPTED
         except Terminated:  # the session ends; a change saved before the signal is still told of
             saved = self.runner.saved_clause()
             if saved:
                 self.exit_code = EXIT_SAVED_UNREPORTED
                 say(self.runner.err, terminal_safe(f"taskvault: terminated; {saved}"))
-            return False
+            return None
         except OutputFailed as failure:  # the terminal cannot be written to: nobody is there to go on with
             self.exit_code = self.runner.output_failed(failure)
-            return False
+            return None
         except Exception as exc:  # a bug: one line, the traceback in the log, and the session goes on
             self._print(self.style(report_crash(exc, self.runner.saved_clause()), "red"))
             self.status = ("internal error", "error")
-            return True
+            return EXIT_INTERNAL
         finally:
             self._in_command = False
+            self.runner.frame = ("", "")
             self.runner.begin(None)  # what the command saved has been told: nothing is pending now
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = (time.perf_counter() - self._timed_from) * 1000
         if code:
             error = self.runner.last_error
             # The toolbar is one line: name the store's files without the directory shown beside them.
             message = error.message.replace(str(self.store_path) + os.sep, "") if error else "error"
-            self.status = (message, "error")
+            self.status = (f"line {paste[0]} of the paste: {message}" if paste else message, "error")
         elif self.service.saves != saves:
             self.status = (f"saved · {elapsed:.1f} ms", "ok")
-        return True
+        return code
+
+    def _clear_screen(self) -> None:
+        output = self.session.output
+        output.erase_screen()
+        output.cursor_goto(0, 0)
+        output.flush()
 
     def _announce(self, caught: CaughtUp) -> None:
         self._print(self.style(describe(caught), "cyan"))
 
     def confirm(self, question: str) -> bool:
         """Ask on the session's terminal (the rule and the answers are cli/ask.py's, as in one-shot mode)."""
-        return ask.prompt_asker(self.session.input, self.session.output)(question)
+        try:
+            return ask.prompt_asker(self.session.input, self.session.output)(question)
+        finally:
+            self._timed_from = time.perf_counter()  # the status bar times the work, not the user's answer
 
     def _print(self, text: str) -> None:
         try:
@@ -247,6 +298,18 @@ class Repl:
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+
+
+def _not_run(numbers: list[int], whose: str = " of the paste") -> str:
+    """'lines 3, 4 of the paste were not run'."""
+    if len(numbers) == 1:
+        return f"line {numbers[0]}{whose} was not run"
+    return f"lines {describe_ids(numbers)}{whose} were not run"
+
+
+def _continuation(width: int, line_number: int, wrap_count: int) -> str:
+    """Before each further line of a paste, its number (as an error about it names it); nothing before a wrap."""
+    return f"{line_number + 1}> ".rjust(width) if wrap_count == 0 else ""
 
 
 def _monochrome() -> Any:

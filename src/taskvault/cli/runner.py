@@ -15,7 +15,7 @@ from ..codec import SCHEMA
 from ..commands.catalog import COMMANDS
 from ..commands.context import Context
 from ..commands.dispatch import run_tokens, split_line
-from ..errors import OutputFailed, StorageError, TaskvaultError, UsageError, describe_ids
+from ..errors import OutputFailed, StorageError, TaskvaultError, UsageError, describe_ids, shown
 from ..service import TaskService
 from ..store.journal_store import CaughtUp
 from .crash import EXIT_INTERNAL, report_crash
@@ -23,6 +23,8 @@ from .render import Style, TextRenderer, error_json, error_text, render_json
 from .script import checked_line
 from .text import ascii_json, terminal_safe
 
+#: The program's name: in the session, a line may start with it out of habit.
+PROGRAM = "taskvault"
 #: The change was saved, but what came after it failed (its output, a bug): it must not be run again.
 EXIT_SAVED_UNREPORTED = 4
 #: Standard output could not be written, and nothing was saved (sysexits' EX_IOERR).
@@ -70,6 +72,9 @@ class Runner:
         self.width = width
         #: The script line running now (None outside scripts), for messages about its failure.
         self.line: int | None = None
+        #: What an error line starts and ends with beside its own words: the session sets it while it
+        #: runs one line of a paste ("line 2 of the paste failed: ", "; line 3 of the paste was not run").
+        self.frame: tuple[str, str] = ("", "")
         self._command = ""
         self._saves_before = service.saves
         self._ascii_json = as_json and not _holds_unicode(out)
@@ -147,10 +152,14 @@ class Runner:
         self.context = Context(self.service, confirm)
         self.on_caught_up = on_caught_up
 
-    def run_line(self, text: str, line: int | None) -> int:
+    def run_line(self, text: str, line: int | None, *, in_session: bool = False) -> int:
+        """Run one line. ``in_session``: a leading ``taskvault`` is the program's name typed out of
+        habit, and is dropped (``taskvault list`` runs ``list``)."""
         self.begin(line)
         try:
             tokens = split_line(checked_line(text))
+            if in_session and tokens[:1] == [PROGRAM]:
+                tokens = _without_program_name(tokens)
         except TaskvaultError as error:
             return self.report(error, line)
         return self.run(tokens, line)
@@ -164,8 +173,8 @@ class Runner:
         code = EXIT_SAVED_UNREPORTED if saved else exit_code(error)
         if self.as_json:
             self.write(error_json(error, code, line, after=saved))
-        prefix = f"line {line}: " if line is not None else ""
-        self.say(prefix + error_text(error) + (f"; {saved}" if saved else ""), "red")
+        prefix = f"line {line}: " if line is not None else self.frame[0]
+        self.say(prefix + error_text(error) + (f"; {saved}" if saved else "") + self.frame[1], "red")
         self.begin(line)
         return code
 
@@ -250,6 +259,17 @@ class Runner:
             if code and not keep_going:
                 return code
             first_failure = first_failure or code
+
+
+def _without_program_name(tokens: list[str]) -> list[str]:
+    """``taskvault list`` typed in the session: ``list``. Options of the program itself are refused:
+    they are set when taskvault starts (a different store, say), never by one line of a session."""
+    if len(tokens) == 1:
+        raise UsageError("this is taskvault's session already", hint="type a command alone, such as 'list'")
+    if tokens[1].startswith("-"):
+        raise UsageError(f"{shown(tokens[1], quote=False)} is set when taskvault starts, not inside a session",
+                         hint="quit and start taskvault with it, or type the command without 'taskvault'")
+    return tokens[1:]
 
 
 def _holds_unicode(stream: TextIO) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import UsageError
+from ..errors import UsageError, typed
 from .catalog import COMMANDS
 from .context import Context
 from .help import command_help
@@ -79,7 +79,7 @@ def split_line(line: str) -> list[str]:
 
 def run_tokens(ctx: Context, tokens: list[str]) -> Result:
     if not tokens:
-        raise UsageError("no command given", hint="run 'taskvault help' to see the commands")
+        raise UsageError("no command given", hint=f"run '{typed('help')}' to see the commands")
     command = COMMANDS.get(tokens[0])
     args = parse(command, tokens[1:])
     if args["help"]:

@@ -8,7 +8,16 @@ from ..domain.history import HISTORY_LIMIT
 from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
 from ..domain.tasklist import TaskList
-from ..errors import BackupDamaged, InvalidValue, StorageError, StoreTooNew, StoreUnreadable, UsageError, shown
+from ..errors import (
+    BackupDamaged,
+    InvalidValue,
+    StorageError,
+    StoreTooNew,
+    StoreUnreadable,
+    UsageError,
+    shown,
+    typed,
+)
 from ..store import backups
 from ..store.salvage import SalvageReport
 from . import recovery_text
@@ -226,7 +235,7 @@ def _decode_backup(shelf: backups.BackupShelf, backup: backups.Backup) -> codec.
         return codec.decode_snapshot(shelf.read(backup))
     except (codec.FormatError, InvalidValue) as exc:
         raise BackupDamaged(f"the backup {backup.id} is damaged: {exc}",
-                            hint="nothing was changed; pick another with 'taskvault backups'") from None
+                            hint=f"nothing was changed; pick another with '{typed('backups')}'") from None
 
 
 def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import typed
 from .registry import Command
 from .results import HelpText
 
@@ -47,12 +48,12 @@ def overview() -> str:
     option_width = max(len(o) for o, _ in GLOBAL_OPTIONS)
     lines += [f"  {o.ljust(option_width)}  {h}" for o, h in GLOBAL_OPTIONS]
     lines += ["", "Exit codes: " + ", ".join(f"{code} {text.split(':')[0]}" for code, text in EXIT_CODES),
-              "Run 'taskvault help COMMAND' for one command in full."]
+              f"Run '{typed('help COMMAND')}' for one command in full."]
     return "\n".join(lines)
 
 
 def command_help(command: Command) -> str:
-    lines = [f"usage: taskvault {command.usage}", "", command.summary[0].upper() + command.summary[1:] + "."]
+    lines = [f"usage: {typed(command.usage)}", "", command.summary[0].upper() + command.summary[1:] + "."]
     if command.description:
         lines += ["", command.description]
     options = command.all_options
@@ -64,7 +65,7 @@ def command_help(command: Command) -> str:
     lines += [f"  {o.usage.ljust(width)}  {o.help}" for o in options]
     if command.examples:
         lines += ["", "Examples:"]
-        lines += [f"  taskvault {e}" for e in command.examples]
+        lines += [f"  {typed(e)}" for e in command.examples]
     return "\n".join(lines)
 
 

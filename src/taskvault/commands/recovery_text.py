@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..domain.recovery import Dropped, RestorePlan, describe
+from ..errors import typed
 from ..store.backups import Backup
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def dropped_sentence(backup: Backup, dropped: Dropped, *, unreadable: bool, done
     """'restoring backup X (revision 46) drops 34 later changes (revisions 47–80); …'"""
     verb = "dropped" if done else "drops"
     if unreadable:
-        remedy = ("'taskvault salvage' would have kept them; they are in the files kept aside" if done
-                  else "'taskvault salvage' keeps them")
+        remedy = (f"'{typed('salvage')}' would have kept them; they are in the files kept aside" if done
+                  else f"'{typed('salvage')}' keeps them")
     else:
         remedy = "'undo' brings them back"
     return (f"restoring backup {backup.id} (revision {backup.revision}) {verb} {_changes(dropped.count)} "

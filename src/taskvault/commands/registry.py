@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import UsageError, shown
+from ..errors import UsageError, shown, typed, typed_in_session
 
 if TYPE_CHECKING:
     from .context import Context
@@ -109,14 +109,16 @@ class Command:
         from .help import GLOBAL_OPTIONS  # (help imports this module)
 
         usage = next((u for u, _ in GLOBAL_OPTIONS if u.split()[0] == name), None)
-        if usage is not None and name in _WITH_A_COMMAND:
+        if usage is not None and typed_in_session():
+            hint = f"{name} is set when taskvault starts, not inside a session: quit and start 'taskvault {usage}'"
+        elif usage is not None and name in _WITH_A_COMMAND:
             hint = f"taskvault's own options go before the command: taskvault {usage} {self.name}"
             hint += " …" if self.arguments or self.options else ""
         elif usage is not None:
             hint = f"{name} is an option of taskvault itself, given before any command: see 'taskvault --help'"
         else:
             close = _close_matches(name, [o.name for o in self.all_options])
-            hint = (f"did you mean {close[0]}? " if close else "") + f"run 'taskvault help {self.name}' for its options"
+            hint = (f"did you mean {close[0]}? " if close else "") + f"run '{typed('help ' + self.name)}' for its options"
         if self.takes_title:
             hint += "; for a title word starting with --, quote the whole title or put -- before the title's words"
         return hint
@@ -166,7 +168,7 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
             value, index = tokens[index], index + 1
         else:
             raise UsageError(f"{command.name}: {name} needs a value ({option.metavar})",
-                             hint=f"run 'taskvault help {command.name}'")
+                             hint=f"run '{typed('help ' + command.name)}'")
         if option.repeat:
             values[option.dest].append(value)
         elif values[option.dest] is not None:
@@ -202,11 +204,11 @@ def _check_arity(command: Command, positionals: list[str]) -> None:
     if len(positionals) < len(required):
         missing = required[len(positionals)]
         raise UsageError(f"{command.name} needs {missing.name}",
-                         hint=f"usage: taskvault {command.usage}")
+                         hint=f"usage: {typed(command.usage)}")
     if not any(a.many for a in command.arguments) and len(positionals) > len(command.arguments):
         extra = positionals[len(command.arguments)]
         raise UsageError(f"{command.name}: unexpected argument {shown(extra)}",
-                         hint=f"usage: taskvault {command.usage} (quote text that has spaces)")
+                         hint=f"usage: {typed(command.usage)} (quote text that has spaces)")
 
 
 class Registry:
@@ -231,4 +233,4 @@ class Registry:
             close = _close_matches(name, self._commands)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise UsageError(f"unknown command {shown(name)}",
-                             hint=f"{hint}run 'taskvault help' to see the commands") from None
+                             hint=f"{hint}run '{typed('help')}' to see the commands") from None

@@ -7,7 +7,7 @@ import re
 
 from ..domain.dates import parse_date
 from ..domain.task import Priority
-from ..errors import InvalidValue, shown
+from ..errors import InvalidValue, shown, typed
 from ..limits import MAX_IDS
 
 PRIORITY_WORDS = ("low", "medium", "high", "none")
@@ -16,18 +16,19 @@ _RANGE = re.compile(r"([1-9][0-9]{0,17})-([1-9][0-9]{0,17})")
 #: A count as typed: ASCII digits only (str.isdigit() also takes '²', which int() refuses), and few of them.
 _COUNT = re.compile(r"[0-9]{1,9}")
 
-_ID_HINT = "task ids are whole numbers from 1 up, such as 3, 3,4 or 3-6; 'taskvault list' shows them"
+def _id_hint() -> str:
+    return f"task ids are whole numbers from 1 up, such as 3, 3,4 or 3-6; '{typed('list')}' shows them"
 
 
 def parse_id(text: str, command: str | None = None) -> int:
     """One id; ``command`` names a command that takes only one, so its hint offers no lists or ranges."""
     if not _ID.fullmatch(text):
         if command is None:
-            raise InvalidValue(f"{shown(text)} is not a task id", hint=_ID_HINT)
+            raise InvalidValue(f"{shown(text)} is not a task id", hint=_id_hint())
         several = "," in text or _RANGE.fullmatch(text) is not None
         raise InvalidValue(f"{command} takes one task id, not {shown(text)}" if several
                            else f"{shown(text)} is not a task id",
-                           hint="give one id, a whole number from 1 up, such as 3; 'taskvault list' shows them")
+                           hint=f"give one id, a whole number from 1 up, such as 3; '{typed('list')}' shows them")
     return int(text)
 
 
@@ -50,7 +51,7 @@ def parse_ids(words: tuple[str, ...] | list[str]) -> list[int]:
                 low, high = int(span.group(1)), int(span.group(2))
                 if high < low:
                     raise InvalidValue(f"{shown(part)} is not a usable range of ids: it ends before it starts",
-                                       hint=_ID_HINT)
+                                       hint=_id_hint())
                 if high - low >= MAX_IDS:
                     raise InvalidValue(f"the range {shown(part)} names {high - low + 1:,} ids; a command takes at "
                                        f"most {MAX_IDS:,}", hint="split the change into several commands")

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from ..errors import NothingToUndo
+from ..errors import NothingToUndo, typed
 from .change import Change
 from .history import Step
 from .task import Task
@@ -99,7 +99,7 @@ def _choose(stack: list[Step], count: int, targets: Sequence[int] | None, verb: 
     if not stack:
         what = "undo" if verb == "undo" else "redo (undo something first)"
         raise NothingToUndo(f"nothing to {what}",
-                            hint="'taskvault history' shows the changes kept" if verb == "undo" else None)
+                            hint=f"'{typed('history')}' shows the changes kept" if verb == "undo" else None)
     if count > len(stack):
         steps = f"{len(stack)} step{'s' if len(stack) != 1 else ''}"
         raise NothingToUndo(f"only {steps} can be {verb}ne",

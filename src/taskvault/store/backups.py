@@ -24,7 +24,7 @@ from pathlib import Path
 import attrs
 
 from ..codec import MAX_FILE_BYTES
-from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError
+from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError, typed
 from . import files, layout
 from .hints import hint_for
 from .layout import BACKUPS_NAME as DIRECTORY_NAME
@@ -186,7 +186,7 @@ class BackupShelf:
         """A backup by id, unique id prefix, label, or ``latest``."""
         backups = self.list()
         if not backups:
-            raise BackupNotFound("there are no backups yet", hint="take one with: taskvault backup")
+            raise BackupNotFound("there are no backups yet", hint=f"take one with: {typed('backup')}")
         if ref == "latest":
             return backups[0]
         for backup in backups:
@@ -195,11 +195,11 @@ class BackupShelf:
         started = [b for b in backups if b.id.startswith(ref)]
         if len(started) > 1:
             raise BackupNotFound(f"{ref!r} matches {len(started)} backups",
-                                 hint="give more of the id; 'taskvault backups' lists them")
+                                 hint=f"give more of the id; '{typed('backups')}' lists them")
         named = started or [b for b in backups if b.label == ref]  # newest first: a name means its newest
         if named:
             return named[0]
-        raise BackupNotFound(f"no backup {ref!r}", hint="'taskvault backups' lists the backups and their ids")
+        raise BackupNotFound(f"no backup {ref!r}", hint=f"'{typed('backups')}' lists the backups and their ids")
 
     def read(self, backup: Backup) -> bytes:
         try:
@@ -209,9 +209,9 @@ class BackupShelf:
             raise
         except OSError as exc:
             raise BackupDamaged(f"cannot read the backup {backup.id}: {exc.strerror}",
-                                hint="pick another with 'taskvault backups'") from None
+                                hint=f"pick another with '{typed('backups')}'") from None
         if data is None:
-            raise BackupNotFound(f"the backup {backup.id} is gone", hint="'taskvault backups' lists the backups")
+            raise BackupNotFound(f"the backup {backup.id} is gone", hint=f"'{typed('backups')}' lists the backups")
         return data
 
     @staticmethod
@@ -223,7 +223,7 @@ class BackupShelf:
             detail = (f"it is larger than the {MAX_FILE_BYTES >> 20} MiB a taskvault file can be"
                       if exc.errno == errno.EFBIG else exc.strerror)
             raise BackupDamaged(f"cannot read the backup {backup.id}: {detail}",
-                                hint="pick another with 'taskvault backups'") from None
+                                hint=f"pick another with '{typed('backups')}'") from None
 
     def take(self, data: bytes, *, revision: int, task_count: int, label: str,
              verify: Callable[[bytes], object]) -> Backup:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .. import codec
-from ..errors import InvalidValue, StorageError
+from ..errors import InvalidValue, StorageError, typed
 from . import files, layout
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def _load(store: JournalStore) -> list[Finding]:
         found.append(Finding("warning", "schema", store.read_only.message, store.read_only.hint or ""))
     elif store.needs_migration:
         found.append(Finding("warning", "schema", f"the store is of an older schema than {codec.SCHEMA}",
-                             "any command that loads it upgrades it, after a backup (run 'taskvault list')"))
+                             f"any command that loads it upgrades it, after a backup (run '{typed('list')}')"))
     return found
 
 
@@ -191,7 +191,7 @@ def _backups(store: JournalStore) -> list[Finding]:
     except StorageError as exc:
         return [Finding("problem", "backups", exc.message, exc.hint or "")]
     if not backups:
-        return [Finding("warning", "backups", "there are no backups yet", "take one with: taskvault backup")]
+        return [Finding("warning", "backups", "there are no backups yet", f"take one with: {typed('backup')}")]
     found = []
     for backup in backups:
         try:
@@ -204,7 +204,7 @@ def _backups(store: JournalStore) -> list[Finding]:
     newest = backups[0]
     found.insert(0, Finding("ok" if good else "problem", "backups",
                             f"{good} of {len(backups)} verified; newest {newest.id} ({newest.revision_text})",
-                            "" if good else "take a new one with: taskvault backup"))
+                            "" if good else f"take a new one with: {typed('backup')}"))
     return found
 
 

@@ -45,6 +45,7 @@ from ..errors import (
     StoreTooNew,
     StoreUnreadable,
     StoreUnsafe,
+    typed,
 )
 from . import files, layout
 from .backups import Backup, BackupShelf, Retention
@@ -324,11 +325,11 @@ class JournalStore:
         if report is not None and report.gains > 0:
             more = (f"{report.gains} change{'s' if report.gains != 1 else ''} more than the newest good backup "
                     "holds" if backup is not None else "there is no backup to restore")
-            return f"to recover revision {report.revision} from what is intact ({more}), run: taskvault salvage"
+            return f"to recover revision {report.revision} from what is intact ({more}), run: {typed('salvage')}"
         if backup is None:
             return ("there is no backup to restore; move the file aside to start an empty store, "
-                    "and run 'taskvault doctor' for details")
-        return f"to restore the newest good backup, {backup.revision_text}, run: taskvault restore {backup.id}"
+                    f"and run '{typed('doctor')}' for details")
+        return f"to restore the newest good backup, {backup.revision_text}, run: {typed('restore ' + backup.id)}"
 
     def salvage_report(self) -> SalvageReport | TaskList:
         """What 'salvage' recovers from this store now, or the loaded tasks if the store loads.
@@ -726,7 +727,7 @@ class JournalStore:
             f"could not save to {self.journal_path}: {cause.strerror or cause}, and taking the write back failed too "
             f"({undo.strerror or undo}) — the change may or may not be on disk",
             hint="this session saves nothing more; no reader applies the change, and the next change removes it; "
-            "run 'taskvault doctor' once the disk works")
+            f"run '{typed('doctor')}' once the disk works")
         return self._in_doubt
 
     def _settle_doubt(self) -> None:
@@ -957,7 +958,7 @@ class JournalStore:
             self._start_journal(revision)
         except OSError as exc:
             raise SaveFailed(f"could not salvage into {self.directory}: {exc.strerror or exc} — the damaged files "
-                             f"are kept as {', '.join(aside)}; run 'taskvault salvage' again", hint=hint_for(exc)) from None
+                             f"are kept as {', '.join(aside)}; run '{typed('salvage')}' again", hint=hint_for(exc)) from None
         self._now_holds(tasks)
         return tasks, aside
 
