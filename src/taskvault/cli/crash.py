@@ -7,9 +7,8 @@ import os
 import traceback
 from pathlib import Path
 
+from ..exits import EXIT_INTERNAL as EXIT_INTERNAL  # (re-exported: its home is exits.py)
 from ..store.layout import open_private_file
-
-EXIT_INTERNAL = 70
 
 
 def crash_log_path() -> Path:
