@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from ..codec import SCHEMA
+from ..commands import change_text
 from ..commands.catalog import COMMANDS
 from ..commands.context import Context
 from ..commands.dispatch import run_tokens, split_line
-from ..errors import OutputFailed, TaskvaultError, UsageError, describe_ids, shown
+from ..errors import OutputFailed, TaskvaultError, UsageError, shown
 from ..service import TaskService
 from ..store.journal_store import CaughtUp
 from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_SAVED_UNREPORTED
@@ -188,8 +189,7 @@ class Runner:
             step = next(reversed(list(tasks.history)), None)
             if step is None or step.revision != tasks.revision or step.kind != self._command:
                 return f"revision {tasks.revision}"
-            ids = step.touched
-            return f"revision {step.revision}: {step.kind} task{'s' if len(ids) > 1 else ''} {describe_ids(ids)}"
+            return change_text.saved_step(step)
         except Exception:  # noqa: BLE001 (the report of a failure must not fail in turn)
             return "revision unknown"
 
