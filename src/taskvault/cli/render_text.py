@@ -183,8 +183,8 @@ def _history(result: HistoryList, r: TextRenderer) -> str:
     rows, marks = [], []
     for step in result.steps:
         undone = step.revision in result.undone
-        at = local_time(step.at).strftime("%Y-%m-%d %H:%M") if step.at is not None else "(before 0.2)"
-        rows.append([str(step.revision), at, _shown(change_text.history_line(step, result.task_id, undone))])
+        when = local_time(step.at).strftime("%Y-%m-%d %H:%M") if step.at is not None else "(before 0.2)"
+        rows.append([str(step.revision), when, _shown(change_text.history_line(step, result.task_id, undone))])
         marks.append(len(_shown(step.change.command)) if undone else -1)
     layout = fit([max(5, *(len(cells[0]) for cells in rows)), max(len(cells[1]) for cells in rows),
                   max(text_width(cells[2]) for cells in rows)], r.width, cut=2, drop_order=_HISTORY_DROPS, least=24)
@@ -206,4 +206,4 @@ def error_text(error: TaskvaultError) -> str:
     return one_line(f"error: {bounded(error.message)}" + (f" ({bounded(error.hint)})" if error.hint else ""))
 
 
-from . import render_text_store  # noqa: E402, F401 (registers the results about the store itself)
+from . import render_text_store  # noqa: F401 (registers the results about the store itself)

@@ -111,8 +111,8 @@ def _stats(s: StoreStats, r: TextRenderer) -> str:
         ("revision", f"{s.revision} (schema {s.schema})"),
         ("history", f"{s.history_steps} changes kept; {s.undoable} can be undone, {s.redoable} redone"),
         ("snapshot", _size(s.snapshot_bytes)),
-        ("journal", f"{_size(s.journal_bytes)}, {s.journal_records} change{'s' if s.journal_records != 1 else ''} "
-                    "since the last compaction"),
+        ("journal", (f"{_size(s.journal_bytes)}, {s.journal_records} change{'s' if s.journal_records != 1 else ''} "
+                     "since the last compaction")),
         ("backups", f"{s.backup_count}, {_size(s.backup_bytes)} in all"),
         # One-shot, script or session: each is one run of taskvault, and times only its own saves.
         ("last load", seconds(s.load_seconds, "not loaded from disk since taskvault started")),

@@ -17,9 +17,9 @@ from ..commands.catalog import COMMANDS
 from ..commands.context import Context
 from ..commands.dispatch import run_tokens, split_line
 from ..errors import OutputFailed, TaskvaultError, UsageError, shown
+from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_SAVED_UNREPORTED
 from ..service import TaskService
 from ..store.journal_store import CaughtUp
-from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_SAVED_UNREPORTED
 from .crash import report_crash
 from .render import Style, TextRenderer, error_json, error_text, render_json
 from .script import checked_line
@@ -27,6 +27,10 @@ from .text import ascii_json, terminal_safe
 
 #: The program's name: in the session, a line may start with it out of habit.
 PROGRAM = "taskvault"
+
+# The exit codes other modes use are re-exported from here; their home is exits.py.
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OUTPUT_FAILED", "EXIT_SAVED_UNREPORTED",
+           "PROGRAM", "Runner", "exit_code", "say"]
 
 
 def exit_code(error: TaskvaultError) -> int:

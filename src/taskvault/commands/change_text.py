@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..domain.change import Change
 from ..domain.history import Step
-from ..domain.recovery import Dropped, Effect, Reversal, RestorePlan, Skipped
+from ..domain.recovery import Dropped, Effect, RestorePlan, Reversal, Skipped
 from ..domain.task import Task
 from ..errors import describe_ids, typed
 

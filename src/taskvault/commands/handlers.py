@@ -169,9 +169,9 @@ def _run_reversal(ctx: Context, args: ParsedArgs, verb: str) -> Reverted | Decli
     preview = planner(service.tasks, _count(args, verb))
     if args["dry_run"]:
         return Reverted(preview, dry_run=True)
-    if ctx.confirm is not None and not args["yes"] and len(preview.effects) + len(preview.skipped) > 1:
-        if not ctx.confirm(change_text.reversal_question(preview)):
-            return Declined(change_text.nothing_reverted(verb))
+    confirm = ctx.confirm if not args["yes"] and len(preview.effects) + len(preview.skipped) > 1 else None
+    if confirm is not None and not confirm(change_text.reversal_question(preview)):
+        return Declined(change_text.nothing_reverted(verb))
     targets = [s.revision for s in preview.steps]
     done: list[recovery.Reversal] = []
 
