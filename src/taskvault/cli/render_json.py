@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from ..codec import task_to_dict
+from ..commands import change_text
 from ..commands.results import (
     BackupList,
     BackupTaken,
@@ -101,7 +102,7 @@ def _reverted(result: Reverted) -> Any:
     return {"verb": r.verb, "dry_run": result.dry_run, "steps": [s.revision for s in r.steps],
             "changed": [{"id": e.task_id, "step": e.step.revision, "command": e.step.change.command,
                          "before": _task(e.before), "after": _task(e.after)} for e in r.effects],
-            "skipped": [{"id": s.task_id, "step": s.step.revision, "reason": s.reason} for s in r.skipped],
+            "skipped": [{"id": s.task_id, "step": s.step.revision, "reason": change_text.skip_reason(s)} for s in r.skipped],
             "gone": list(r.gone)}
 
 

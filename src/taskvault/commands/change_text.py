@@ -148,8 +148,16 @@ def reverted_line(verb: str, effect: Effect) -> str:
     return f"{verb}: {effect_line(effect)}"
 
 
+def skip_reason(skipped: Skipped) -> str:
+    """Why an undo or redo left a task alone: 'changed since, by revision 7 (edit 3 --title …)'."""
+    later = skipped.later
+    if later is None:
+        return "changed since"
+    return f"changed since, by revision {later.revision} ({later.change.command})"
+
+
 def skipped_line(verb: str, skipped: Skipped) -> str:
-    return f"{verb}: skipped {skipped.step.kind} {skipped.task_id} {quoted(skipped.title)}: {skipped.reason}"
+    return f"{verb}: skipped {skipped.step.kind} {skipped.task_id} {quoted(skipped.title)}: {skip_reason(skipped)}"
 
 
 def gone_line(verb: str, revision: int) -> str:

@@ -35,10 +35,12 @@ class Effect:
 
 @attrs.frozen
 class Skipped:
+    """A task ``step`` touched that is left alone: it changed since, by ``later`` (None: no step kept says)."""
+
     step: Step
     task_id: int
     title: str
-    reason: str
+    later: Step | None
 
 
 @attrs.frozen
@@ -82,10 +84,8 @@ def _reverse(tasks: TaskList, verb: str, steps: list[Step], gone: list[int]) -> 
                                 else (step.before(task_id), step.after(task_id)))
             if current != expected:
                 later = tasks.history.later_change_to(task_id, step.revision)
-                reason = (f"changed since, by revision {later.revision} ({later.change.command})"
-                          if later is not None else "changed since")
                 known = current or expected or target
-                skipped.append(Skipped(step, task_id, known.title if known else "", reason))
+                skipped.append(Skipped(step, task_id, known.title if known else "", later))
                 continue
             working[task_id] = target
             effects.append(Effect(step, task_id, current, target))
