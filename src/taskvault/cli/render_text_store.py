@@ -54,21 +54,14 @@ def _restored(result: Restored, r: TextRenderer) -> str:
     if result.dropped is not None:
         drops = "\n" + change_text.sentence(change_text.dropped_sentence(
             b, result.dropped, unreadable=plan is None, done=not result.dry_run))
-    dry_run = "\n" + r.style(change_text.DRY_RUN, "dim")
+    dry_run = "\n" + r.style(change_text.DRY_RUN, "dim") if result.dry_run else ""
     if plan is None:
-        aside = ", ".join(result.aside) or "nothing"
-        if result.dry_run:
-            return (f"Would put backup {b.id} ({b.revision_text}) in place of the unreadable store, keeping "
-                    f"{aside} aside.{drops}{dry_run}")
-        return f"Restored backup {b.id}: {result.task_count} tasks. The unreadable files are kept as: {aside}{drops}"
+        return change_text.restore_over_unreadable(b, result.aside, result.task_count, dry_run=result.dry_run) + \
+            drops + dry_run
+    headline = change_text.restore_headline(b, plan, dry_run=result.dry_run, kept=result.kept)
     if plan.change.is_empty:
-        return f"The store already equals backup {b.id}; nothing to restore."
-    lines = [terminal_safe(line) for line in change_text.plan_lines(plan)]
-    if result.dry_run:
-        return "\n".join([f"Restoring backup {b.id} would {change_text.plan_effects(plan)}:", *lines]) + drops + dry_run
-    kept = f"; the store before it is backup {result.kept.id}" if result.kept else ""
-    headline = f"Restored backup {b.id}: {change_text.plan_counts(plan)}{kept} ('undo' reverses it)"
-    return "\n".join([headline, *lines]) + drops
+        return headline
+    return "\n".join([headline, *map(terminal_safe, change_text.plan_lines(plan))]) + drops + dry_run
 
 
 @text.register

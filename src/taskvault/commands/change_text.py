@@ -1,10 +1,6 @@
-"""The sentences that describe a change: one home for how taskvault tells what was (or will be) done.
-
-The acknowledgement of a command, a line of the history, an undo or redo, another session's
-changes, a restore's or a salvage's account: the question asked before a change, its preview and
-its result are built here from the same words, so that they never say different things. The
-sentences hold the user's text as typed; the interface makes it safe for a terminal.
-"""
+"""The sentences that describe a change (a command's, the history's, undo, another session's, a restore,
+a salvage): the question before it, its preview and its result use the same words, so they never disagree.
+The user's text is as typed; the interface makes it safe for a terminal."""
 
 from __future__ import annotations
 
@@ -198,6 +194,24 @@ def plan_lines(plan: RestorePlan, indent: str = "  ") -> list[str]:
     lines = [f"{indent}+ {t.id} {t.title}" for t in plan.added]
     lines += [f"{indent}- {t.id} {t.title}" for t in plan.removed]
     return lines + [f"{indent}~ {new.id} {new.title}: {describe(old, new)}" for old, new in plan.changed]
+
+
+def restore_headline(backup: Backup, plan: RestorePlan, *, dry_run: bool, kept: Backup | None = None) -> str:
+    """'Restoring backup X would add 2 tasks:' before, 'Restored backup X: 2 added, …' after."""
+    if plan.change.is_empty:
+        return f"The store already equals backup {backup.id}; nothing to restore."
+    if dry_run:
+        return f"Restoring backup {backup.id} would {plan_effects(plan)}:"
+    before = f"; the store before it is backup {kept.id}" if kept else ""
+    return f"Restored backup {backup.id}: {plan_counts(plan)}{before} ('undo' reverses it)"
+
+
+def restore_over_unreadable(backup: Backup, aside: Sequence[str], task_count: int, *, dry_run: bool) -> str:
+    names = ", ".join(aside) or "nothing"
+    if dry_run:
+        return (f"Would put backup {backup.id} ({backup.revision_text}) in place of the unreadable store, keeping "
+                f"{names} aside.")
+    return f"Restored backup {backup.id}: {task_count} tasks. The unreadable files are kept as: {names}"
 
 
 def dropped_sentence(backup: Backup, dropped: Dropped, *, unreadable: bool, done: bool = False) -> str:
