@@ -25,6 +25,9 @@ from taskvault.store.journal_store import JournalStore
 
 from .conftest import FIGURES, TASKVAULT, Completed, Session, run_taskvault, store_digest
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 Damage = Callable[[Path], None]
 
 

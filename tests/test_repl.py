@@ -30,6 +30,9 @@ from taskvault.store.journal_store import JournalStore
 
 from .conftest import FaultyOs, run_taskvault, store_digest
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 # -- tier 2: prompt_toolkit with pipe input and DummyOutput ---------------------------------
 
 
