@@ -16,7 +16,7 @@ from taskvault.domain.timestamps import format_timestamp
 from .conftest import run_taskvault
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v1"
-_AT = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.timezone.utc)
+_AT = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)
 
 
 def _reframe(line: bytes, **fields: object) -> bytes:

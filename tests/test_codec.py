@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskvault import codec
-from taskvault.domain.task import TAG_MAX, Priority, Status, Task
 from taskvault.domain.change import Change, ChangeKind
+from taskvault.domain.task import TAG_MAX, Priority, Status, Task
 
 _text_chars = st.characters(blacklist_categories=("Cc", "Cs"))
 _titles = st.text(_text_chars, min_size=1, max_size=60).map(str.strip).filter(bool)

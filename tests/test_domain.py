@@ -9,9 +9,9 @@ import pytest
 
 from taskvault.commands.values import parse_ids, parse_priority, split_tag_edits
 from taskvault.domain import operations
+from taskvault.domain.change import ChangeKind
 from taskvault.domain.dates import parse_date
 from taskvault.domain.query import Show, TaskQuery
-from taskvault.domain.change import ChangeKind
 from taskvault.domain.task import Priority, Status, normalize_tags, normalize_title
 from taskvault.domain.tasklist import Change, TaskList
 from taskvault.errors import InvalidValue, TaskNotFound

@@ -54,12 +54,12 @@ def check_keys(doc: dict[str, Any], keys: frozenset[str], schema: int, path: str
     """``doc`` if it has exactly ``keys``; a newer writer's additions are dropped, anything else refused."""
     missing = keys - doc.keys()
     if missing:
-        raise FormatError(f"missing field {sorted(missing)[0]!r}", path)
+        raise FormatError(f"missing field {min(missing)!r}", path)
     extra = doc.keys() - keys
     if extra and schema > SCHEMA:  # a newer writer that lets us read: what it added is not ours to know
         return {k: doc[k] for k in keys}
     if extra:
-        raise FormatError(f"unknown field {sorted(extra)[0]!r}", path)
+        raise FormatError(f"unknown field {min(extra)!r}", path)
     return doc
 
 

@@ -62,7 +62,7 @@ def explained_task(raw: Any, path: str) -> Task:
         raise FormatError(f"expected a task object, got {type(raw).__name__}", path)
     missing = REQUIRED_TASK_KEYS - raw.keys()
     if missing:
-        raise FormatError(f"missing field {sorted(missing)[0]!r}", path)
+        raise FormatError(f"missing field {min(missing)!r}", path)
     try:
         return _explaining_converter().structure(raw, Task)
     except cattrs.BaseValidationError as exc:

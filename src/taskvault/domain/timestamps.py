@@ -12,7 +12,7 @@ import re
 #: A timestamp as the store writes it, and the only form it reads back: 2026-01-31T12:00:00.000000Z.
 TIMESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 def format_timestamp(value: dt.datetime) -> str:
