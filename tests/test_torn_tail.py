@@ -228,7 +228,7 @@ class TestOtherTails:
                                            monkeypatch: pytest.MonkeyPatch) -> None:
         """A prefix of the right record, but longer than a record may be, cannot be an unfinished write."""
         store = built["an add"]
-        monkeypatch.setattr(codec, "MAX_RECORD_BYTES", 200)
+        monkeypatch.setattr(codec.journal, "MAX_RECORD_BYTES", 200)  # the module whose check reads it
         loaded = _load(scratch, store.snapshot, store.prefix + store.last[:201])
         _refused(loaded, "201 bytes of a record, when a record has at most 200")
         assert "longer than any record" in loaded.message
