@@ -33,6 +33,7 @@ from ..commands.results import (
 )
 from ..domain.history import Step
 from ..domain.task import Task
+from ..domain.timestamps import format_timestamp
 from ..errors import TaskvaultError
 from .text import bounded
 
@@ -56,7 +57,7 @@ def _task(task: Task | None) -> dict[str, Any] | None:
 
 
 def _stamp(step: Step) -> str | None:
-    return step.at.isoformat().replace("+00:00", "Z") if step.at is not None else None
+    return format_timestamp(step.at) if step.at is not None else None
 
 
 def _backup(b: Any) -> dict[str, Any]:
