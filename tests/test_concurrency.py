@@ -96,9 +96,9 @@ class TestConcurrentSessions:
         with portalocker.Lock(str(data_dir / "tasks.lock"), "a", timeout=1):  # it would time out if it waited
             caught = reader.service.refresh()
         assert caught is not None and caught.behind == 1 and [t.title for t in caught.tasks] == ["Mine", "Theirs"]
-        with writer.service.store.locked():
-            writer.service.store.catch_up(writer.service.tasks)
-            writer.service.store.compact(writer.service.tasks)  # a new journal file of the same revision
+        with writer.store.locked():
+            writer.store.catch_up(writer.service.tasks)
+            writer.store.compact(writer.service.tasks)  # a new journal file of the same revision
         assert writer.run("done 1") == 0
         caught = reader.service.refresh()
         assert caught is not None and not caught.tasks.get(1).is_open
@@ -180,7 +180,7 @@ class TestCatchUpAfterRewrites:
         monkeypatch.undo()
         for title in ("A", "B", "C"):  # the new journal grows past the stale session's offset
             assert other.run(f"add {title}") == 0
-        assert (data_dir / "tasks.journal").stat().st_size > stale.service.store._position.end
+        assert (data_dir / "tasks.journal").stat().st_size > stale.store._position.end
         assert stale.run("add Three") == 0
         assert [t.title for t in Session(data_dir).service.tasks] == ["One", "Two", "A", "B", "C", "Three"]
         assert stale.state() == Session(data_dir).state()

@@ -12,7 +12,7 @@ import attrs
 
 from ..commands.values import parse_count
 from ..errors import InvalidValue, UsageError, shown
-from ..store.backups import Retention
+from ..service import Retention
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 
