@@ -359,12 +359,14 @@ class TestLockImplementations:
         data_dir.mkdir(mode=0o700)
         path = data_dir / "tasks.lock"
         first, second = lock.StoreLock(path, timeout=0.05), lock.StoreLock(path, timeout=0.05)
-        with first:
-            with pytest.raises(StoreLocked):
-                second.acquire()
-        with second:  # released: the other gets it at once
-            with open(path, "a") as other, pytest.raises(portalocker.AlreadyLocked):
-                portalocker.lock(other, portalocker.LOCK_EX | portalocker.LOCK_NB)
+        first.acquire()
+        with pytest.raises(StoreLocked):
+            second.acquire()
+        first.release()
+        second.acquire()  # released: the other gets it at once
+        with open(path, "a") as other, pytest.raises(portalocker.AlreadyLocked):
+            portalocker.lock(other, portalocker.LOCK_EX | portalocker.LOCK_NB)
+        second.release()
         with open(path, "a") as other:
             portalocker.lock(other, portalocker.LOCK_EX | portalocker.LOCK_NB)
             with pytest.raises(StoreLocked):

@@ -65,12 +65,10 @@ def _signals_deferred() -> Iterator[None]:
 
 @attrs.frozen
 class Outcome:
-    """What one change did: the change itself, its revision, and what it caught up first."""
+    """What one change did: the change itself and its revision."""
 
     change: Change
     revision: int
-    caught_up: tuple[Change, ...] = ()
-    behind: int = 0
     #: The backup taken before the change, when one was asked for.
     backup: Backup | None = None
 
@@ -151,7 +149,7 @@ class TaskService:
             self._tasks = tasks = caught.tasks
             change = plan(tasks)
             if change.is_empty:
-                return Outcome(change, tasks.revision, caught.changes, caught.behind)
+                return Outcome(change, tasks.revision)
             self._store.check_writable()
             backup = self._store.backup(tasks, backup_first) if backup_first is not None else None
             with _signals_deferred():
@@ -159,7 +157,7 @@ class TaskService:
                 tasks.apply(change, revision, at)
                 self.saves += 1
             self._after_change(tasks)
-        return Outcome(change, revision, caught.changes, caught.behind, backup)
+        return Outcome(change, revision, backup)
 
     def _after_change(self, tasks: TaskList) -> None:
         """Housekeeping once a change is durable and applied: its failures are warnings, never errors."""

@@ -220,9 +220,6 @@ class Registry:
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._commands.values())
 
-    def names(self) -> list[str]:
-        return list(self._commands)
-
     def find(self, name: str) -> Command | None:
         return self._commands.get(name)
 
