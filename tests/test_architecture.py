@@ -157,7 +157,7 @@ def test_the_interface_may_not_reach_the_store() -> None:
 def test_domain_does_no_io() -> None:
     """The domain imports no I/O library."""
     for path in (PACKAGE / "domain").rglob("*.py"):
-        assert not set(m.split(".")[0] for m in _imports(path)) & IO_MODULES, path
+        assert not {m.split(".")[0] for m in _imports(path)} & IO_MODULES, path
 
 
 def test_prompt_toolkit_stays_in_the_interface() -> None:

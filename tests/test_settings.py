@@ -38,9 +38,8 @@ def _literal_lookups(source: str) -> list[str]:
                 name = node.args[0]
         elif isinstance(node, ast.Subscript) and _is_environment(node.value):
             name = node.slice
-        elif isinstance(node, ast.Compare) and any(isinstance(op, ast.In | ast.NotIn) for op in node.ops):
-            if any(_is_environment(c) for c in node.comparators):
-                name = node.left
+        elif isinstance(node, ast.Compare) and any(_is_environment(c) for c in node.comparators):
+            name = node.left  # "NAME" in env
         if isinstance(name, ast.Constant) and isinstance(name.value, str):
             found.append(f"{name.value} (line {node.lineno})")
     return found

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from ..commands.settings import COLUMNS
+
 #: Spaces between two columns.
 GAP = 2
 #: A cut column keeps at least this many columns (or its whole text, when shorter) before
