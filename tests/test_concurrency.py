@@ -18,6 +18,9 @@ from taskvault.store.journal_store import JournalStore
 
 from .conftest import FIGURES, TASKVAULT, Session, require_tool, run_taskvault, seed_store, taskvault_compacting_at
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 
 def _spawn(data_dir: Path, script: str) -> subprocess.Popen[str]:
     env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "TASKVAULT_LOCK_TIMEOUT": "60"}

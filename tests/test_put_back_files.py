@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import attrs
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,9 @@ from taskvault.errors import StorageError
 from taskvault.store.journal_store import JournalStore
 
 from .conftest import Session, run_taskvault, taskvault_compacting_at
+
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
 
 
 def _titles(directory: Path) -> list[str]:
