@@ -8,7 +8,6 @@ from typing import Any
 
 import attrs
 
-from ..codec import task_to_dict
 from ..commands import recovery_text
 from ..commands.context import local_time
 from ..commands.results import (
@@ -35,6 +34,7 @@ from ..domain.task import Priority, Task
 from ..domain.timestamps import format_timestamp
 from ..errors import TaskvaultError, typed
 from ..limits import MAX_MESSAGE_CHARS
+from ..service import task_to_dict
 from .columns import Layout, fit, fold, pad, text_width
 from .text import terminal_safe
 
