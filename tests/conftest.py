@@ -120,7 +120,9 @@ class Session:
     """An in-process session: a service plus the CLI runner, with output captured."""
 
     def __init__(self, directory: Path, **store_options: Any) -> None:
-        self.service = TaskService(JournalStore(directory, **store_options))
+        #: The store behind the service, for tests that look below the one door (the interface never does).
+        self.store = JournalStore(directory, **store_options)
+        self.service = TaskService(self.store)
         self.out, self.err = io.StringIO(), io.StringIO()
         self.runner = Runner(self.service, as_json=False, style=Style(False), out=self.out, err=self.err, width=None)
 

@@ -36,7 +36,7 @@ def _good_store(directory: Path) -> None:
     session = Session(directory)
     for line in ("add Alpha --tag a", "add Beta --priority high --due 2030-01-01", "add Gamma", "done 2"):
         assert session.run(line) == 0
-    store = session.service.store
+    store = session.store
     with store.locked():
         store.catch_up(session.service.tasks)
         store.compact(session.service.tasks)

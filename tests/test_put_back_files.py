@@ -92,7 +92,7 @@ def run_taskvault_with(program: list[str], directory: Path, *args: str) -> subpr
 
 
 def _compact(session: Session) -> None:
-    store = session.service.store
+    store = session.store
     with store.locked():
         store.catch_up(session.service.tasks)  # one session: memory is the store, caught up in place
         store.compact(session.service.tasks)
@@ -182,7 +182,7 @@ class TestAnyStateThatLoadsTakesAChange:
             versions = [_files(built)]
             for step in steps:
                 if step == "compact":
-                    if session.service.store.journal_records:
+                    if session.store.journal_records:
                         _compact(session)
                 else:
                     session.run(step)

@@ -1,4 +1,9 @@
-"""The unit of work: plan a change on the latest state, make it durable, then publish it."""
+"""The unit of work: plan a change on the latest state, make it durable, then publish it.
+
+The service is the interface's one door to the store: cli/ and commands/ import this module (and the
+domain and errors) and nothing below it. What they need from below, a backup, a salvage report, the
+JSON form of a task, is named here (see ``__all__``); taskvault/bootstrap.py builds the store behind it.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,39 @@ import datetime as dt
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import attrs
 
-from .codec import Snapshot
+from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
 from .domain import recovery
 from .domain.tasklist import Change, TaskList
-from .errors import StorageError, typed
-from .store.backups import Backup
+from .errors import BackupDamaged, InvalidValue, StorageError, typed
+from .store.backups import AUTOMATIC as AUTOMATIC_BACKUP_LABELS
+from .store.backups import ID_START as BACKUP_ID_START
+from .store.backups import LABEL as BACKUP_LABEL
+from .store.backups import Backup, Retention
+from .store.files import kind_of
 from .store.journal_store import CaughtUp, JournalStore
+from .store.layout import open_private_file
 from .store.salvage import SalvageReport
+
+if TYPE_CHECKING:
+    from .store.doctor import Finding
+
+#: What the interface layers take from below, through this module only.
+__all__ = ["AUTOMATIC_BACKUP_LABELS", "BACKUP_ID_START", "BACKUP_LABEL", "SCHEMA", "Backup", "CaughtUp", "Finding",
+           "Outcome", "Retention", "SalvageOutcome", "SalvageReport", "Snapshot", "StoreFigures", "TaskService",
+           "kind_of", "open_private_file", "task_to_dict"]
+
+
+def __getattr__(name: str) -> object:
+    """``Finding`` on first use: the doctor's module is the doctor command's cost alone."""
+    if name == "Finding":
+        from .store.doctor import Finding
+
+        return Finding
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Signals that would otherwise interrupt a change between its durable write and its publication.
 _DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
@@ -37,12 +65,10 @@ def _signals_deferred() -> Iterator[None]:
 
 @attrs.frozen
 class Outcome:
-    """What one change did: the change itself, its revision, and what it caught up first."""
+    """What one change did: the change itself and its revision."""
 
     change: Change
     revision: int
-    caught_up: tuple[Change, ...] = ()
-    behind: int = 0
     #: The backup taken before the change, when one was asked for.
     backup: Backup | None = None
 
@@ -74,10 +100,6 @@ class TaskService:
         self.saves = 0
         #: The backup taken before this session upgraded an older store, if it did.
         self.migrated: Backup | None = None
-
-    @property
-    def store(self) -> JournalStore:
-        return self._store
 
     @property
     def tasks(self) -> TaskList:
@@ -127,7 +149,7 @@ class TaskService:
             self._tasks = tasks = caught.tasks
             change = plan(tasks)
             if change.is_empty:
-                return Outcome(change, tasks.revision, caught.changes, caught.behind)
+                return Outcome(change, tasks.revision)
             self._store.check_writable()
             backup = self._store.backup(tasks, backup_first) if backup_first is not None else None
             with _signals_deferred():
@@ -135,7 +157,7 @@ class TaskService:
                 tasks.apply(change, revision, at)
                 self.saves += 1
             self._after_change(tasks)
-        return Outcome(change, revision, caught.changes, caught.behind, backup)
+        return Outcome(change, revision, backup)
 
     def _after_change(self, tasks: TaskList) -> None:
         """Housekeeping once a change is durable and applied: its failures are warnings, never errors."""
@@ -205,3 +227,54 @@ class TaskService:
 
     def close(self) -> None:
         self._store.close()
+
+    # -- what commands read of the store, through the one door -----------------------------------
+
+    def backups(self) -> list[Backup]:
+        """Every backup, newest first."""
+        return self._store.backups.list()
+
+    def backup_directory(self) -> str:
+        """Where the backups are kept."""
+        return str(self._store.backups.directory)
+
+    def find_backup(self, ref: str) -> Backup:
+        """A backup by id, unique id prefix, name, or ``latest``; BackupNotFound if there is none."""
+        return self._store.backups.find(ref)
+
+    def read_backup(self, backup: Backup) -> Snapshot:
+        """Read and check a backup in full before anything is done with it; BackupDamaged if it does not pass."""
+        try:
+            return decode_snapshot(self._store.backups.read(backup))
+        except (FormatError, InvalidValue) as exc:
+            raise BackupDamaged(f"the backup {backup.id} is damaged: {exc}",
+                                hint=f"nothing was changed; pick another with '{typed('backups')}'") from None
+
+    def examine(self) -> list[Finding]:
+        """What the doctor finds: the store, journal, backups, permissions, disk space, lock and temp files."""
+        from .store import doctor  # only the doctor command needs it
+
+        return doctor.examine(self._store)
+
+    def figures(self) -> StoreFigures:
+        """The store's sizes and timings, for stats (the task list itself is ``tasks``)."""
+        shelf = self._store.backups.list()
+        snapshot_bytes, journal_bytes = self._store.file_sizes()
+        return StoreFigures(str(self._store.directory), SCHEMA, snapshot_bytes, journal_bytes,
+                            self._store.journal_records, len(shelf), sum(b.size for b in shelf),
+                            self._store.last_load_seconds, self._store.last_save_seconds)
+
+
+@attrs.frozen
+class StoreFigures:
+    """What stats shows of the store beside its tasks."""
+
+    directory: str
+    schema: int
+    snapshot_bytes: int
+    journal_bytes: int
+    journal_records: int
+    backup_count: int
+    backup_bytes: int
+    load_seconds: float | None
+    save_seconds: float | None

@@ -8,7 +8,7 @@ import traceback
 from pathlib import Path
 
 from ..exits import EXIT_INTERNAL
-from ..store.layout import open_private_file
+from ..service import open_private_file
 
 
 def crash_log_path() -> Path:

@@ -12,7 +12,6 @@ from typing import Any
 
 import attrs
 
-from ..codec import task_to_dict
 from ..commands import change_text
 from ..commands.results import (
     BackupList,
@@ -35,6 +34,7 @@ from ..domain.history import Step
 from ..domain.task import Task
 from ..domain.timestamps import format_timestamp
 from ..errors import TaskvaultError
+from ..service import task_to_dict
 from .text import bounded
 
 

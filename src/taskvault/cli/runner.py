@@ -11,15 +11,13 @@ import gc
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from ..codec import SCHEMA
 from ..commands import change_text
 from ..commands.catalog import COMMANDS
 from ..commands.context import Context
 from ..commands.dispatch import run_tokens, split_line
 from ..errors import OutputFailed, TaskvaultError, UsageError, shown
 from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_SAVED_UNREPORTED
-from ..service import TaskService
-from ..store.journal_store import CaughtUp
+from ..service import SCHEMA, CaughtUp, TaskService
 from .crash import report_crash
 from .render import Style, TextRenderer, error_json, error_text, render_json
 from .script import checked_line

@@ -14,8 +14,7 @@ from ..domain.task import Task
 from ..errors import describe_ids, typed
 
 if TYPE_CHECKING:
-    from ..store.backups import Backup
-    from ..store.salvage import SalvageReport
+    from ..service import Backup, SalvageReport
 
 #: How many tasks a salvage lists one by one (--json lists them all).
 LISTED = 20
