@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from .exits import EXIT_BROKEN_PIPE, EXIT_OUTPUT_FAILED
 from .limits import MAX_LISTED_IDS, MAX_QUOTED_CHARS
 
 
@@ -82,6 +83,8 @@ class TaskvaultError(Exception):
 
     #: A short, stable name for machine-readable output (``--json``).
     kind = "error"
+    #: The exit status of a run this error ends (the statuses no error carries are in exits.py).
+    exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -97,6 +100,7 @@ class UsageError(TaskvaultError):
     """The command line itself is malformed: unknown command or option, missing argument."""
 
     kind = "usage"
+    exit_code = 2
 
 
 class UnknownTag(UsageError):
@@ -120,6 +124,7 @@ class OutputFailed(TaskvaultError, OSError):
     """Standard output could not be written (a full disk, a reader that went away, a hung-up terminal)."""
 
     kind = "output_failed"
+    exit_code = EXIT_OUTPUT_FAILED
 
     def __init__(self, cause: OSError) -> None:
         reader_gone = cause.errno == errno.EPIPE
@@ -128,6 +133,8 @@ class OutputFailed(TaskvaultError, OSError):
         self.errno = cause.errno
         #: True when the reader went away (EPIPE): the usual end of ``taskvault list | head``.
         self.reader_gone = reader_gone
+        if reader_gone:
+            self.exit_code = EXIT_BROKEN_PIPE
 
 
 class UserError(TaskvaultError, ValueError):
@@ -181,6 +188,7 @@ class StorageError(TaskvaultError, OSError):
     """The store could not be read, written or locked. Nothing was changed."""
 
     kind = "storage"
+    exit_code = 3
 
 
 class SaveFailed(StorageError):

@@ -1,13 +1,13 @@
 """Fitting a table to the terminal's width: one column is cut with an ellipsis, low-value ones are dropped.
 
-Every table in render.py lays its columns out here, so that each one fits the same way at every
+Every table in render_text lays its columns out here, so that each one fits the same way at every
 width from 30 columns up. ``None`` as the width (a pipe, a file) keeps every column whole.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -114,4 +114,18 @@ def fit(natural: Sequence[int], width: int | None, *, cut: int, drop_order: Sequ
     return Layout(tuple(kept), tuple(widths[i] for i in kept))
 
 
-__all__ = ["GAP", "Layout", "clip", "fit", "fold", "pad", "text_width"]
+def table_row(layout: Layout, cells: list[str], styles: list[tuple[str, ...]] | None = None,
+        style: Callable[..., str] | None = None, *, right: int = 0) -> str:
+    """One line of a table: the columns ``layout`` keeps, each cut and padded to its width
+    (column ``right`` aligned right), styled after it is measured."""
+    parts = []
+    for i, text, width in layout.cells(cells):
+        if i == right:
+            padded = text.rjust(width) if text.isascii() else " " * (width - text_width(text)) + text
+        else:
+            padded = text.ljust(width) if text.isascii() else pad(text, width)
+        parts.append(style(padded, *styles[i]) if style and styles and styles[i] else padded)
+    return "  ".join(parts).rstrip()
+
+
+__all__ = ["GAP", "Layout", "clip", "fit", "fold", "pad", "table_row", "text_width"]

@@ -7,9 +7,8 @@ import os
 import traceback
 from pathlib import Path
 
+from ..exits import EXIT_INTERNAL
 from ..service import open_private_file
-
-EXIT_INTERNAL = 70
 
 
 def crash_log_path() -> Path:
@@ -37,3 +36,6 @@ def report_crash(exc: BaseException, saved: str | None = None, line: int | None 
         where = "the details could not be logged"
     at = f"line {line}: " if line is not None else ""
     return f"taskvault: {at}internal error ({summary}); {saved or 'nothing unconfirmed was saved'}; {where}"
+
+
+__all__ = ["EXIT_INTERNAL", "crash_log_path", "report_crash"]  # EXIT_INTERNAL: re-exported, its home is exits.py

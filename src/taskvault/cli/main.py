@@ -15,7 +15,7 @@ from ..errors import OutputFailed, TaskvaultError, UsageError
 from . import ask, config
 from .columns import table_width
 from .render import Style, error_text
-from .runner import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, Runner, exit_code, say
+from .runner import EXIT_INTERRUPTED, Runner, exit_code, say
 from .script import lines_of_stdin
 from .script import read_script as _read_script  # (a name tests replace, so that --script reads no real file)
 from .text import terminal_safe, typed_arguments
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if out is None:
         say(err, "error: standard output is closed, and taskvault says there what it saved "
                  "(redirect it to /dev/null to discard it)")
-        return 2
+        return UsageError.exit_code
     for stream in (out, err):
         _prepare(stream)
     try:
@@ -114,10 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         script = _read_script(options.script) if options.script is not None else None
     except OutputFailed as failure:  # (--version or --help)
         _silence(out)
-        if failure.reader_gone:
-            return EXIT_BROKEN_PIPE
-        say(err, f"taskvault: {failure.message}")
-        return EXIT_OUTPUT_FAILED
+        if not failure.reader_gone:
+            say(err, f"taskvault: {failure.message}")
+        return failure.exit_code
     except TaskvaultError as error:
         say(err, terminal_safe(error_text(error)))
         return exit_code(error)

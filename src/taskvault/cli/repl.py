@@ -27,6 +27,7 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
 
 from .. import __version__
+from ..commands import change_text
 from ..domain.tasklist import TaskList
 from ..errors import OutputFailed, StorageError, commands_typed_bare, describe_ids
 from ..service import CaughtUp, open_private_file
@@ -41,7 +42,6 @@ from .runner import EXIT_INTERRUPTED, EXIT_SAVED_UNREPORTED, say
 from .text import terminal_safe
 
 PROMPT = "taskvault> "
-_VERBS = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted"}
 
 
 class Terminated(BaseException):
@@ -73,16 +73,7 @@ def open_history(path: Path) -> tuple[History, str | None]:
 
 def describe(caught: CaughtUp) -> str:
     """'2 changes from another session: added 7, done 3' — what another session changed."""
-    count = caught.behind
-    noun = "change" if count == 1 else "changes"
-    if not caught.changes:
-        return f"{count} {noun} from another session (store reloaded)"
-    by_verb: dict[str, list[int]] = {}
-    for change in caught.changes:
-        ids = change.delete if change.command == "delete" else tuple(t.id for t in change.put)
-        by_verb.setdefault(_VERBS.get(change.command, change.command), []).extend(ids)
-    parts = [f"{verb} {describe_ids(ids, ',')}" for verb, ids in by_verb.items() if ids]
-    return f"{count} {noun} from another session: " + ", ".join(parts)
+    return change_text.from_other_sessions(caught.behind, caught.changes)
 
 
 def shorten(path: Path, width: int = 40) -> str:

@@ -11,32 +11,29 @@ import gc
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from ..commands import change_text
 from ..commands.catalog import COMMANDS
 from ..commands.context import Context
 from ..commands.dispatch import run_tokens, split_line
-from ..errors import OutputFailed, StorageError, TaskvaultError, UsageError, describe_ids, shown
+from ..errors import OutputFailed, TaskvaultError, UsageError, shown
+from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_SAVED_UNREPORTED
 from ..service import SCHEMA, CaughtUp, TaskService
-from .crash import EXIT_INTERNAL, report_crash
+from .crash import report_crash
 from .render import Style, TextRenderer, error_json, error_text, render_json
 from .script import checked_line
 from .text import ascii_json, terminal_safe
 
 #: The program's name: in the session, a line may start with it out of habit.
 PROGRAM = "taskvault"
-#: The change was saved, but what came after it failed (its output, a bug): it must not be run again.
-EXIT_SAVED_UNREPORTED = 4
-#: Standard output could not be written, and nothing was saved (sysexits' EX_IOERR).
-EXIT_OUTPUT_FAILED = 74
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
+
+# The exit codes other modes use are re-exported from here; their home is exits.py.
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OUTPUT_FAILED", "EXIT_SAVED_UNREPORTED",
+           "PROGRAM", "Runner", "exit_code", "say"]
 
 
 def exit_code(error: TaskvaultError) -> int:
-    if isinstance(error, UsageError):
-        return 2
-    if isinstance(error, StorageError):
-        return 3
-    return 1
+    """The exit status a run ended by ``error`` has: its class says (errors.py)."""
+    return error.exit_code
 
 
 def say(err: TextIO, text: str) -> None:
@@ -194,8 +191,7 @@ class Runner:
             step = next(reversed(list(tasks.history)), None)
             if step is None or step.revision != tasks.revision or step.kind != self._command:
                 return f"revision {tasks.revision}"
-            ids = step.touched
-            return f"revision {step.revision}: {step.kind} task{'s' if len(ids) > 1 else ''} {describe_ids(ids)}"
+            return change_text.saved_step(step)
         except Exception:  # noqa: BLE001 (the report of a failure must not fail in turn)
             return "revision unknown"
 
@@ -211,10 +207,9 @@ class Runner:
         if self.saved_in_command:
             self.say(f"{at}{failure.message}, but {saved}")
             return EXIT_SAVED_UNREPORTED
-        if failure.reader_gone:
-            return EXIT_BROKEN_PIPE
-        self.say(f"{at}{failure.message}; {saved or 'the store was not changed'}")
-        return EXIT_OUTPUT_FAILED
+        if not failure.reader_gone:
+            self.say(f"{at}{failure.message}; {saved or 'the store was not changed'}")
+        return failure.exit_code
 
     def interrupted(self) -> int:
         saved = self.saved_clause()

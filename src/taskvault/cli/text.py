@@ -82,3 +82,24 @@ def ascii_json(text: str) -> str:
     import json
 
     return re.sub(r"[^\x00-\x7f]", lambda match: json.dumps(match.group())[1:-1], text)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character a terminal would not show as itself escaped (``\\n``, ``\\x1b``, ...).
+
+    Messages name files, and a file name may hold a newline or an escape sequence: shown raw, it
+    would split the one error line in two, or forge a line of its own.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def bounded(text: str) -> str:
+    """A message of at most MAX_MESSAGE_CHARS: the last guard for one that quotes too much."""
+    from ..limits import MAX_MESSAGE_CHARS
+
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    half = (MAX_MESSAGE_CHARS - 1) // 2  # the middle goes (a long path), its start and its reason stay
+    return text[:half] + "…" + text[-(MAX_MESSAGE_CHARS - 1 - half):]

@@ -16,7 +16,7 @@ from ..errors import (
     shown,
 )
 from ..service import AUTOMATIC_BACKUP_LABELS, BACKUP_ID_START, BACKUP_LABEL, Backup, SalvageReport, Snapshot
-from . import recovery_text
+from . import change_text
 from .context import Context
 from .registry import ParsedArgs
 from .results import (
@@ -165,10 +165,9 @@ def _run_reversal(ctx: Context, args: ParsedArgs, verb: str) -> Reverted | Decli
     preview = planner(service.tasks, _count(args, verb))
     if args["dry_run"]:
         return Reverted(preview, dry_run=True)
-    if ctx.confirm is not None and not args["yes"] and len(preview.effects) + len(preview.skipped) > 1:
-        lines = "\n".join(f"  {recovery.effect_line(e)}" for e in preview.effects)
-        if not ctx.confirm(f"{verb.capitalize()} {len(preview.steps)} step{'s' if len(preview.steps) != 1 else ''}:\n{lines}\n{verb.capitalize()} this?"):
-            return Declined(f"Nothing {verb}ne.")
+    confirm = ctx.confirm if not args["yes"] and len(preview.effects) + len(preview.skipped) > 1 else None
+    if confirm is not None and not confirm(change_text.reversal_question(preview)):
+        return Declined(change_text.nothing_reverted(verb))
     targets = [s.revision for s in preview.steps]
     done: list[recovery.Reversal] = []
 
@@ -241,7 +240,7 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
     if args["dry_run"] or preview.change.is_empty:
         return Restored(backup, preview, dry_run=True, dropped=dropped)
     if ctx.confirm is not None and not args["yes"]:
-        drops = f" {recovery_text.sentence(recovery_text.dropped_sentence(backup, dropped, unreadable=False))}" if dropped else ""
+        drops = f" {change_text.sentence(change_text.dropped_sentence(backup, dropped, unreadable=False))}" if dropped else ""
         question = (f"Restore backup {backup.id} ({backup.revision_text})? It adds {len(preview.added)}, "
                     f"removes {len(preview.removed)} and changes {len(preview.changed)} tasks; "
                     f"the current store is backed up first and 'undo' reverses it.{drops}")
@@ -271,7 +270,7 @@ def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: Backup, snapshot
     if args["dry_run"]:
         return Restored(backup, aside=names, task_count=len(snapshot.tasks), dry_run=True, dropped=dropped)
     if ctx.confirm is not None and not args["yes"]:
-        drops = f" {recovery_text.sentence(recovery_text.dropped_sentence(backup, dropped, unreadable=True))}" if dropped else ""
+        drops = f" {change_text.sentence(change_text.dropped_sentence(backup, dropped, unreadable=True))}" if dropped else ""
         question = (f"The store does not load ({error.message}). Put backup {backup.id} ({backup.revision_text}) "
                     f"in its place?{drops} The unreadable files are kept aside, never deleted.")
         if not ctx.confirm(question):
@@ -289,9 +288,9 @@ def run_salvage(ctx: Context, args: ParsedArgs) -> Salvaged | Declined:
     if args["dry_run"]:
         return Salvaged(found, preview, dry_run=True)
     if ctx.confirm is not None and not args["yes"]:
-        lines = "\n".join(recovery_text.salvage_account(found, preview))
-        question = (f"The store does not load ({found.refusal}).\n{recovery_text.salvage_headline(found, done=False)}"
-                    f"\n{lines}\n{recovery_text.salvage_keeping(found, preview)}\nSalvage it?")
+        lines = "\n".join(change_text.salvage_account(found, preview))
+        question = (f"The store does not load ({found.refusal}).\n{change_text.salvage_headline(found, done=False)}"
+                    f"\n{lines}\n{change_text.salvage_keeping(found, preview)}\nSalvage it?")
         if not ctx.confirm(question):
             return Declined("Nothing salvaged.")
     done = service.salvage(found)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import typed
+from ..errors import OutputFailed, StorageError, UsageError, UserError, typed
+from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_SAVED_UNREPORTED, EXIT_SUCCESS
 from .registry import Command
 from .results import HelpText
 from .settings import ENVIRONMENT, GLOBAL_OPTIONS
@@ -13,17 +14,18 @@ if TYPE_CHECKING:
     from .context import Context
     from .registry import ParsedArgs
 
+#: Every exit status, and what it means: the numbers are the error classes' and exits.py's.
 EXIT_CODES = (
-    (0, "success"),
-    (1, "user error: no such task, invalid value"),
-    (2, "usage error: unknown command or option, missing argument"),
-    (3, "storage error: could not save, store locked, damaged or too new; doctor found a problem"),
-    (4, ("saved, then failed: the change was saved, but its output could not be written or something after "
-         "it failed; the message names the revision: do not run it again")),
-    (70, "internal error: a bug; the message names the crash log"),
-    (74, "output failed: standard output could not be written (a full disk), and nothing was saved"),
-    (130, "interrupted: Ctrl-C"),
-    (141, "output closed: the reader went away early, as with | head"),
+    (EXIT_SUCCESS, "success"),
+    (UserError.exit_code, "user error: no such task, invalid value"),
+    (UsageError.exit_code, "usage error: unknown command or option, missing argument"),
+    (StorageError.exit_code, "storage error: could not save, store locked, damaged or too new; doctor found a problem"),
+    (EXIT_SAVED_UNREPORTED, ("saved, then failed: the change was saved, but its output could not be written or "
+                             "something after it failed; the message names the revision: do not run it again")),
+    (EXIT_INTERNAL, "internal error: a bug; the message names the crash log"),
+    (OutputFailed.exit_code, "output failed: standard output could not be written (a full disk), and nothing was saved"),
+    (EXIT_INTERRUPTED, "interrupted: Ctrl-C"),
+    (EXIT_BROKEN_PIPE, "output closed: the reader went away early, as with | head"),
 )
 
 

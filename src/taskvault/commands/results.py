@@ -10,6 +10,7 @@ from ..domain.history import Step
 from ..domain.query import Show
 from ..domain.recovery import Dropped, RestorePlan, Reversal
 from ..domain.task import Task
+from ..errors import StorageError
 from ..service import Backup, SalvageReport
 
 if TYPE_CHECKING:  # only doctor builds one; importing its module is the doctor command's cost alone
@@ -124,8 +125,8 @@ class DoctorReport:
 
     @property
     def exit_code(self) -> int:
-        """3 (a storage problem) when any finding is a problem, else 0."""
-        return 3 if any(f.level == "problem" for f in self.findings) else 0
+        """A storage error's (3) when any finding is a problem, else 0."""
+        return StorageError.exit_code if any(f.level == "problem" for f in self.findings) else 0
 
 
 @attrs.frozen

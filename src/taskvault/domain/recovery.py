@@ -35,10 +35,12 @@ class Effect:
 
 @attrs.frozen
 class Skipped:
+    """A task ``step`` touched that is left alone: it changed since, by ``later`` (None: no step kept says)."""
+
     step: Step
     task_id: int
     title: str
-    reason: str
+    later: Step | None
 
 
 @attrs.frozen
@@ -52,42 +54,6 @@ class Reversal:
     #: Steps that were chosen but are no longer there to revert (another session got there first).
     gone: tuple[int, ...]
     change: Change
-
-
-def quoted(title: str) -> str:
-    """A title inside a sentence, between double quotes, as typed: "Pay Bob's rent" (never escaped
-    Python-style as 'Pay Bob\\'s rent'). How the terminal shows its characters is the interface's concern."""
-    return f'"{title}"'
-
-
-def describe(before: Task | None, after: Task | None, *, revived: bool = False) -> str:
-    """What happens to one task, in a few words: 'open', 'removed', 'added', 'title "X", due none'.
-
-    A task that comes back (undo of a delete, redo of an add, restore) is ``revived``: 'back'.
-    """
-    if after is None:
-        return "removed"
-    if before is None:
-        return "back" if revived else "added"
-    parts = []
-    if before.status is not after.status:
-        parts.append(after.status.value)
-    if before.title != after.title:
-        parts.append(f"title {quoted(after.title)}")
-    if before.priority != after.priority:
-        parts.append(f"priority {after.priority.value if after.priority else 'none'}")
-    if before.due != after.due:
-        parts.append(f"due {after.due.isoformat() if after.due else 'none'}")
-    if before.tags != after.tags:
-        parts.append("tags " + (" ".join(after.tags) or "none"))
-    if before.note != after.note:
-        parts.append("note changed" if after.note else "note removed")
-    return ", ".join(parts) or "unchanged"
-
-
-def effect_line(effect: Effect) -> str:
-    """'done 3 "Buy milk" → open': the step's command, the task, and what it becomes."""
-    return f"{effect.step.kind} {effect.task_id} {quoted(effect.title)} → {describe(effect.before, effect.after, revived=True)}"
 
 
 def _choose(stack: list[Step], count: int, targets: Sequence[int] | None, verb: str) -> tuple[list[Step], list[int]]:
@@ -118,10 +84,8 @@ def _reverse(tasks: TaskList, verb: str, steps: list[Step], gone: list[int]) -> 
                                 else (step.before(task_id), step.after(task_id)))
             if current != expected:
                 later = tasks.history.later_change_to(task_id, step.revision)
-                reason = (f"changed since, by revision {later.revision} ({later.change.command})"
-                          if later is not None else "changed since")
                 known = current or expected or target
-                skipped.append(Skipped(step, task_id, known.title if known else "", reason))
+                skipped.append(Skipped(step, task_id, known.title if known else "", later))
                 continue
             working[task_id] = target
             effects.append(Effect(step, task_id, current, target))

@@ -1,0 +1,189 @@
+"""Command results as JSON for programs (``--json``): one function per kind of result, registered with ``json_value``.
+
+A new kind of result needs one ``@json_value.register`` function here (and one in render_text.py).
+A task's JSON form is the storage format's, written by the one function that writes that format.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import attrs
+
+from ..commands import change_text
+from ..commands.results import (
+    BackupList,
+    BackupTaken,
+    Declined,
+    DoctorReport,
+    HelpText,
+    HistoryList,
+    Restored,
+    Result,
+    Reverted,
+    Salvaged,
+    StoreStats,
+    TaskDetail,
+    TaskSaved,
+    TasksChanged,
+    TaskTable,
+)
+from ..domain.history import Step
+from ..domain.task import Task
+from ..domain.timestamps import format_timestamp
+from ..errors import TaskvaultError
+from ..service import task_to_dict
+from .text import bounded
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_json(result: Result) -> str:
+    return _dumps(json_value(result))
+
+
+@functools.singledispatch
+def json_value(result: object) -> Any:
+    """``result`` as the value ``--json`` prints."""
+    raise TypeError(f"no JSON rendering for {result!r}")
+
+
+def _task(task: Task | None) -> dict[str, Any] | None:
+    return task_to_dict(task) if task is not None else None
+
+
+def _stamp(step: Step) -> str | None:
+    return format_timestamp(step.at) if step.at is not None else None
+
+
+def _backup(b: Any) -> dict[str, Any]:
+    return {"id": b.id, "taken": b.taken.isoformat().replace("+00:00", "Z"), "revision": b.revision,
+            "tasks": b.task_count, "size": b.size, "kind": b.label, "automatic": b.automatic, "path": str(b.path)}
+
+
+@json_value.register
+def _saved(result: TaskSaved) -> Any:
+    return task_to_dict(result.task) | {"changed": result.changed}  # False: an edit to the values it had
+
+
+@json_value.register
+def _detail(result: TaskDetail) -> Any:
+    return task_to_dict(result.task)
+
+
+@json_value.register
+def _table(result: TaskTable) -> Any:
+    return [task_to_dict(t) for t in result.tasks]
+
+
+@json_value.register
+def _changed(result: TasksChanged) -> Any:
+    # Each task says whether this command changed it (False: it already was done, or open).
+    marked = [(t, True) for t in result.changed] + [(t, False) for t in result.unchanged]
+    return [task_to_dict(t) | {"changed": was} for t, was in sorted(marked, key=lambda m: m[0].id)]
+
+
+@json_value.register
+def _help(result: HelpText) -> Any:
+    return {"help": result.text}
+
+
+@json_value.register
+def _declined(result: Declined) -> Any:
+    return []
+
+
+@json_value.register
+def _reverted(result: Reverted) -> Any:
+    r = result.reversal
+    return {"verb": r.verb, "dry_run": result.dry_run, "steps": [s.revision for s in r.steps],
+            "changed": [{"id": e.task_id, "step": e.step.revision, "command": e.step.change.command,
+                         "before": _task(e.before), "after": _task(e.after)} for e in r.effects],
+            "skipped": [{"id": s.task_id, "step": s.step.revision, "reason": change_text.skip_reason(s)} for s in r.skipped],
+            "gone": list(r.gone)}
+
+
+@json_value.register
+def _history(result: HistoryList) -> Any:
+    return [{"revision": s.revision, "at": _stamp(s), "command": s.change.command,
+             "undone": s.revision in result.undone, "undoes": list(s.change.undoes),
+             "redoes": list(s.change.redoes),
+             "tasks": [{"id": i, "before": _task(s.before(i)), "after": _task(s.after(i))} for i in s.touched]}
+            for s in result.steps]
+
+
+@json_value.register
+def _backup_taken(result: BackupTaken) -> Any:
+    return _backup(result.backup)
+
+
+@json_value.register
+def _backups(result: BackupList) -> Any:
+    return [_backup(b) for b in result.backups]
+
+
+@json_value.register
+def _restored(result: Restored) -> Any:
+    plan, kept, dropped = result.plan, result.kept, result.dropped
+    body: dict[str, Any] = {"backup": _backup(result.backup), "dry_run": result.dry_run,
+                            "kept": _backup(kept) if kept else None, "unreadable_kept_as": list(result.aside),
+                            "drops": None if dropped is None else {
+                                "changes": dropped.count, "first": dropped.first, "last": dropped.last,
+                                "brought_back_by": "undo" if plan is not None else "salvage"}}
+    if plan is not None:
+        body |= {"added": [t.id for t in plan.added], "removed": [t.id for t in plan.removed],
+                 "changed": [new.id for _, new in plan.changed]}
+    return body
+
+
+@json_value.register
+def _salvaged(result: Salvaged) -> Any:
+    report, plan = result.report, result.plan
+    if report is None:
+        return {"nothing_to_salvage": True, "revision": result.loaded[0], "tasks": result.loaded[1]}
+    assert plan is not None
+    return {
+        "nothing_to_salvage": False, "dry_run": result.dry_run, "refusal": report.refusal,
+        "source": {"kind": report.source, "revision": report.source_revision,
+                   "backup": _backup(report.backup) if report.backup is not None else None},
+        "not_used": list(report.unusable),
+        "revision": report.revision, "tasks": len(report.tasks),
+        "replayed": {"records": report.replayed, "first": report.source_revision + 1 if report.replayed else None,
+                     "last": report.revision if report.replayed else None},
+        "lost": {"changes": report.missing, "claimed_revision": report.claimed_revision,
+                 "records": report.lost_records, "bytes": report.lost_bytes, "at": report.lost_at,
+                 "reason": report.lost_reason},
+        "left_out": {"voided": report.voided, "unfinished_bytes": report.unfinished_bytes,
+                     "unconfirmed_bytes": report.unconfirmed_bytes},
+        "base": {"backup": _backup(report.newest_backup) if report.newest_backup is not None else None,
+                 "revision": report.base.revision, "tasks": len(report.base)},
+        "added": [t.id for t in plan.added], "removed": [t.id for t in plan.removed],
+        "changed": [new.id for _, new in plan.changed],
+        "unreadable_kept_as": list(result.aside),
+    }
+
+
+@json_value.register
+def _doctor(result: DoctorReport) -> Any:
+    return {"ok": result.exit_code == 0,
+            "findings": [{"level": f.level, "subject": f.subject, "text": f.text, "fix": f.fix}
+                         for f in result.findings]}
+
+
+@json_value.register
+def _stats(result: StoreStats) -> Any:
+    return attrs.asdict(result)
+
+
+def error_json(error: TaskvaultError, code: int, line: int | None = None, *, after: str | None = None) -> str:
+    """The error as JSON; ``after`` says what was saved before it (then ``code`` is 4)."""
+    message = bounded(error.message) + (f"; {after}" if after else "")
+    body: dict[str, Any] = {"error": error.kind, "message": message,
+                            "hint": bounded(error.hint) if error.hint else None, "code": code}
+    if line is not None:
+        body["line"] = line
+    return _dumps(body)

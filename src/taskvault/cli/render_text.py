@@ -1,0 +1,209 @@
+"""Command results as text for people: one function per kind of result, registered with ``text``.
+
+A new kind of result needs one ``@text.register`` function here (and one in render_json.py).
+The sentences that describe a change come from commands/change_text.py; what is added here is
+the layout: tables fitted to the terminal, colour, and user text made safe before it is measured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from ..commands import change_text
+from ..commands.context import local_time
+from ..commands.results import (
+    Declined,
+    HelpText,
+    HistoryList,
+    Result,
+    Reverted,
+    TaskDetail,
+    TaskSaved,
+    TasksChanged,
+    TaskTable,
+)
+from ..domain.query import Show
+from ..domain.task import Task
+from ..errors import TaskvaultError, typed
+from .columns import fit, fold, table_row, text_width
+from .style import PRIORITY_STYLE, Style
+from .text import bounded, one_line, terminal_safe
+
+#: The columns a narrow terminal drops first, least useful first (ID and the cut column always stay).
+#: Tags and priority are in ``show``; a done task is dimmed; the due date goes last.
+_TASK_DROPS = ("Tags", "Pri", "Status", "Due")
+#: A history line: revision, time, change (cut, to no less than 24 columns); the time goes first.
+_HISTORY_DROPS = (1,)
+
+
+class TextRenderer:
+    """Renders results for one terminal (or pipe): its style, today's date, its width."""
+
+    def __init__(self, style: Style, *, today: dt.date, width: int | None = None) -> None:
+        self.style = style
+        self.today = today
+        #: The terminal's width, to clip long titles; None (a pipe) never clips.
+        self.width = width
+
+    def render(self, result: Result) -> str:
+        return text(result, self)
+
+
+@functools.singledispatch
+def text(result: object, r: TextRenderer) -> str:
+    """``result`` as text for ``r``'s terminal."""
+    raise TypeError(f"no text rendering for {result!r}")
+
+
+def _shown(text: str, *, tabs: bool = False) -> str:
+    """User text as the terminal must show it (see text.terminal_safe): escaped here, before it is
+    measured for a column or styled, so that tables stay aligned; the writer escapes anything else."""
+    return terminal_safe(text, lines=tabs)
+
+
+# -- tasks ----------------------------------------------------------------------------------
+
+
+@text.register
+def _saved(result: TaskSaved, r: TextRenderer) -> str:
+    return _shown(change_text.task_saved(result.verb, result.task, result.changed))
+
+
+@text.register
+def _changed(result: TasksChanged, r: TextRenderer) -> str:
+    lines = change_text.tasks_changed(result.verb, result.changed, result.unchanged, result.unchanged_reason)
+    return "\n".join(map(_shown, lines))
+
+
+@text.register
+def _plain(result: HelpText | Declined, r: TextRenderer) -> str:
+    return result.text
+
+
+def _due(r: TextRenderer, task: Task) -> tuple[str, tuple[str, ...]]:
+    if task.due is None:
+        return "", ()
+    if task.is_open and task.due < r.today:
+        return task.due.isoformat(), ("red",)
+    if task.is_open and task.due == r.today:
+        return task.due.isoformat(), ("yellow",)
+    return task.due.isoformat(), ()
+
+
+@text.register
+def _table(result: TaskTable, r: TextRenderer) -> str:
+    summary = fold(_summary(result), r.width)
+    if not result.tasks:
+        return summary
+    with_status = result.show is not Show.OPEN
+    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", "Title", "Tags"]
+    rows = [_cells(t, with_status) for t in result.tasks]
+    layout = fit([max(map(text_width, column)) for column in zip(headers, *rows, strict=True)], r.width,
+                 cut=headers.index("Title"), drop_order=[headers.index(h) for h in _TASK_DROPS if h in headers])
+    lines = [r.style(table_row(layout, headers), "bold")]
+    if r.style.enabled:
+        for task, cells in zip(result.tasks, rows, strict=True):
+            priority = PRIORITY_STYLE[task.priority] if task.priority else ()
+            styles = [(), *([()] if with_status else []), priority, _due(r, task)[1], (), ("cyan",)]
+            line = table_row(layout, cells, styles, r.style)
+            lines.append(line if task.is_open else r.style(line, "dim"))
+    else:  # the common case of a pipe or a script: no styles to look up, one join per row
+        lines += [table_row(layout, cells) for cells in rows]
+    return "\n".join(lines + [summary])
+
+
+def _cells(task: Task, with_status: bool) -> list[str]:
+    priority = task.priority.value if task.priority else ""
+    due = "" if task.due is None else task.due.isoformat()
+    title, tags = _shown(task.title), _shown(" ".join(task.tags))  # escaped before they are measured
+    if with_status:
+        return [str(task.id), task.status.value, priority, due, title, tags]
+    return [str(task.id), priority, due, title, tags]
+
+
+def _summary(result: TaskTable) -> str:
+    shown = len(result.tasks)
+    if not result.open_count and not result.done_count:
+        return f"no tasks yet; add one with: {typed('add TITLE')}"
+    noun = "task" if shown == 1 else "tasks"
+    counts = f"({result.open_count} open, {result.done_count} done in all)"
+    if result.show is Show.OPEN:
+        return f"{shown} open {noun} shown {counts}"
+    if result.show is Show.DONE:
+        return f"{shown} done {noun} shown {counts}"
+    return f"{shown} {noun} shown {counts}"
+
+
+@text.register
+def _detail(result: TaskDetail, r: TextRenderer) -> str:
+    task = result.task
+
+    def stamp(value: dt.datetime) -> str:
+        return local_time(value).strftime("%Y-%m-%d %H:%M %Z")
+
+    due, due_style = _due(r, task)
+    fields = [
+        ("status", task.status.value, ()),
+        ("priority", task.priority.value if task.priority else "", ()),
+        ("due", due, due_style),
+        ("tags", _shown(" ".join(task.tags)), ("cyan",)),
+        ("created", stamp(task.created), ()),
+        ("updated", stamp(task.updated), ()),
+        ("completed", stamp(task.completed) if task.completed else "", ()),
+        ("uuid", str(task.uuid), ("dim",)),
+    ]
+    lines = [r.style(f"Task {task.id}: {_shown(task.title)}", "bold")]
+    lines += [f"  {name:<10} {r.style(value, *styles)}" for name, value, styles in fields if value]
+    if task.note:
+        lines += ["  note"] + [f"    {_shown(line, tabs=True)}" for line in task.note.split("\n")]
+    return "\n".join(lines)
+
+
+# -- history, undo and redo -------------------------------------------------------------------
+
+
+@text.register
+def _reverted(result: Reverted, r: TextRenderer) -> str:
+    rev, verb = result.reversal, result.reversal.verb
+    lines = [_shown(change_text.reverted_line(verb, e)) for e in rev.effects]
+    lines += [r.style(_shown(change_text.skipped_line(verb, s)), "yellow") for s in rev.skipped]
+    lines += [r.style(change_text.gone_line(verb, revision), "yellow") for revision in rev.gone]
+    if not rev.effects:
+        lines.append(change_text.nothing_reverted(verb))
+    if result.dry_run:
+        lines.append(r.style(change_text.DRY_RUN, "dim"))
+    return "\n".join(lines)
+
+
+@text.register
+def _history(result: HistoryList, r: TextRenderer) -> str:
+    if not result.steps:
+        return fold(change_text.no_history(result.task_id), r.width)
+    rows, marks = [], []
+    for step in result.steps:
+        undone = step.revision in result.undone
+        when = local_time(step.at).strftime("%Y-%m-%d %H:%M") if step.at is not None else "(before 0.2)"
+        rows.append([str(step.revision), when, _shown(change_text.history_line(step, result.task_id, undone))])
+        marks.append(len(_shown(step.change.command)) if undone else -1)
+    layout = fit([max(5, *(len(cells[0]) for cells in rows)), max(len(cells[1]) for cells in rows),
+                  max(text_width(cells[2]) for cells in rows)], r.width, cut=2, drop_order=_HISTORY_DROPS, least=24)
+    lines = []
+    for cells, at in zip(rows, marks, strict=True):
+        line = table_row(layout, cells)
+        if at >= 0 and r.style.enabled:  # the mark is styled once the line is cut: it may be cut too
+            start = len(line) - len(layout.cells(cells)[-1][1]) + at
+            mark = line[start:start + len(change_text.UNDONE_MARK)]
+            line = line[:start] + r.style(mark, "yellow") + line[start + len(mark):]
+        lines.append(line)
+    lines.append(r.style(fold(change_text.history_shown(len(result.steps), result.limit, result.kept), r.width),
+                         "dim"))
+    return "\n".join(lines)
+
+
+def error_text(error: TaskvaultError) -> str:
+    """``error: WHAT (WHAT TO DO)``, on one line whatever the message quotes."""
+    return one_line(f"error: {bounded(error.message)}" + (f" ({bounded(error.hint)})" if error.hint else ""))
+
+
+from . import render_text_store  # noqa: F401 (registers the results about the store itself)

@@ -1,0 +1,314 @@
+"""The sentences that describe a change (a command's, the history's, undo, another session's, a restore,
+a salvage): the question before it, its preview and its result use the same words, so they never disagree.
+The user's text is as typed; the interface makes it safe for a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..domain.change import Change
+from ..domain.history import Step
+from ..domain.recovery import Dropped, Effect, RestorePlan, Reversal, Skipped
+from ..domain.task import Task
+from ..errors import describe_ids, typed
+
+if TYPE_CHECKING:
+    from ..service import Backup, SalvageReport
+
+#: How many tasks a salvage lists one by one (--json lists them all).
+LISTED = 20
+#: What a preview (--dry-run) says after what it would do.
+DRY_RUN = "(dry run: nothing was changed)"
+#: How a history line marks a change that is undone now (redo brings it back).
+UNDONE_MARK = " (undone)"
+#: What other sessions' changes did, by the command that made them.
+_DONE_BY = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted"}
+_TASKS_CHANGED = {"done": "Completed", "reopened": "Reopened", "deleted": "Deleted"}
+
+
+def _plural(count: int, noun: str) -> str:
+    """'1 task', '2 tasks'."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def sentence(text: str) -> str:
+    """``text`` as a sentence of its own: a capital first letter and a full stop."""
+    return text[:1].upper() + text[1:] + "."
+
+
+def quoted(title: str) -> str:
+    """A title inside a sentence, between double quotes, as typed: "Pay Bob's rent" (never escaped
+    Python-style as 'Pay Bob\\'s rent'). How the terminal shows its characters is the interface's concern."""
+    return f'"{title}"'
+
+
+def tasks(count: int) -> str:
+    """'1 task', '2 tasks'."""
+    return _plural(count, "task")
+
+
+def revisions(first: int, last: int) -> str:
+    return f"revision {first}" if first == last else f"revisions {first}–{last}"
+
+
+# -- one task, one command -----------------------------------------------------------------
+
+
+def describe(before: Task | None, after: Task | None, *, revived: bool = False) -> str:
+    """What happens to one task, in a few words: 'open', 'removed', 'added', 'title "X", due none'.
+
+    A task that comes back (undo of a delete, redo of an add, restore) is ``revived``: 'back'.
+    """
+    if after is None:
+        return "removed"
+    if before is None:
+        return "back" if revived else "added"
+    parts = []
+    if before.status is not after.status:
+        parts.append(after.status.value)
+    if before.title != after.title:
+        parts.append(f"title {quoted(after.title)}")
+    if before.priority != after.priority:
+        parts.append(f"priority {after.priority.value if after.priority else 'none'}")
+    if before.due != after.due:
+        parts.append(f"due {after.due.isoformat() if after.due else 'none'}")
+    if before.tags != after.tags:
+        parts.append("tags " + (" ".join(after.tags) or "none"))
+    if before.note != after.note:
+        parts.append("note changed" if after.note else "note removed")
+    return ", ".join(parts) or "unchanged"
+
+
+def task_saved(verb: str, task: Task, changed: bool) -> str:
+    """'Added task 2: Buy milk', 'Updated task 2: …', or 'Task 2 unchanged: …' (an edit to the values it had)."""
+    if verb == "added":
+        return f"Added task {task.id}: {task.title}"
+    return f"Task {task.id} unchanged: {task.title}" if not changed else f"Updated task {task.id}: {task.title}"
+
+
+def tasks_changed(verb: str, changed: Sequence[Task], unchanged: Sequence[Task], reason: str) -> list[str]:
+    """done / reopen / delete: 'Completed task 3: …' for each task changed, 'Task 4 was already done: …'."""
+    lines = [f"{_TASKS_CHANGED[verb]} task {t.id}: {t.title}" for t in changed]
+    return lines + [f"Task {t.id} was {reason}: {t.title}" for t in unchanged]
+
+
+def saved_step(step: Step) -> str:
+    """'revision 12: add task 7', a change just saved."""
+    ids = step.touched
+    return f"revision {step.revision}: {step.kind} task{'s' if len(ids) > 1 else ''} {describe_ids(ids)}"
+
+
+def from_other_sessions(behind: int, changes: Sequence[Change]) -> str:
+    """'2 changes from another session: added 7, done 3' — what another session changed."""
+    noun = "change" if behind == 1 else "changes"
+    if not changes:
+        return f"{behind} {noun} from another session (store reloaded)"
+    by_verb: dict[str, list[int]] = {}
+    for change in changes:
+        ids = change.delete if change.command == "delete" else tuple(t.id for t in change.put)
+        by_verb.setdefault(_DONE_BY.get(change.command, change.command), []).extend(ids)
+    parts = [f"{verb} {describe_ids(ids, ',')}" for verb, ids in by_verb.items() if ids]
+    return f"{behind} {noun} from another session: " + ", ".join(parts)
+
+
+# -- the history, undo and redo --------------------------------------------------------------
+
+
+def history_line(step: Step, task_id: int | None, undone: bool) -> str:
+    """'add: 1 "Buy milk" → added', the change a history line shows (only ``task_id``, if given);
+    ``undone`` marks it after its command (UNDONE_MARK)."""
+    ids = [i for i in step.touched if task_id is None or i == task_id]
+    effects = [f"{i} {quoted((step.before(i) or step.after(i)).title)} → "  # type: ignore[union-attr]
+               f"{describe(step.before(i), step.after(i), revived=step.change.revives)}" for i in ids[:3]]
+    more = f" (and {len(ids) - 3} more)" if len(ids) > 3 else ""
+    return f"{step.change.command}{UNDONE_MARK if undone else ''}: " + "; ".join(effects) + more
+
+
+def no_history(task_id: int | None) -> str:
+    what = f" to task {task_id}" if task_id is not None else ""
+    return f"no changes{what} in the history yet"
+
+
+def history_shown(shown: int, limit: int, kept: int) -> str:
+    return f"{_plural(shown, 'change')} shown; the history keeps the last {limit} ({kept} now)"
+
+
+def effect_line(effect: Effect) -> str:
+    """'done 3 "Buy milk" → open': the step's command, the task, and what it becomes."""
+    return f"{effect.step.kind} {effect.task_id} {quoted(effect.title)} → {describe(effect.before, effect.after, revived=True)}"
+
+
+def reverted_line(verb: str, effect: Effect) -> str:
+    return f"{verb}: {effect_line(effect)}"
+
+
+def skip_reason(skipped: Skipped) -> str:
+    """Why an undo or redo left a task alone: 'changed since, by revision 7 (edit 3 --title …)'."""
+    later = skipped.later
+    if later is None:
+        return "changed since"
+    return f"changed since, by revision {later.revision} ({later.change.command})"
+
+
+def skipped_line(verb: str, skipped: Skipped) -> str:
+    return f"{verb}: skipped {skipped.step.kind} {skipped.task_id} {quoted(skipped.title)}: {skip_reason(skipped)}"
+
+
+def gone_line(verb: str, revision: int) -> str:
+    return f"{verb}: skipped revision {revision}: another session already {verb}ne it"
+
+
+def nothing_reverted(verb: str) -> str:
+    """'Nothing undone.', 'Nothing redone.'"""
+    return f"Nothing {verb}ne."
+
+
+def reversal_question(reversal: Reversal) -> str:
+    """The question before an undo or redo of more than one task: each task and what it becomes."""
+    verb, steps = reversal.verb.capitalize(), len(reversal.steps)
+    lines = "\n".join(f"  {effect_line(e)}" for e in reversal.effects)
+    return f"{verb} {steps} step{'s' if steps != 1 else ''}:\n{lines}\n{verb} this?"
+
+
+# -- restore -----------------------------------------------------------------------------------
+
+
+def plan_effects(plan: RestorePlan) -> str:
+    """What a plan does, as verbs: 'remove 1 task', 'add 2 tasks, remove 1 and change 3'."""
+    counts = [(verb, count) for verb, count in (("add", len(plan.added)), ("remove", len(plan.removed)),
+                                                ("change", len(plan.changed))) if count]
+    parts = [f"{verb} {tasks(count) if i == 0 else count}" for i, (verb, count) in enumerate(counts)]
+    if not parts:
+        return "change nothing"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def plan_counts(plan: RestorePlan) -> str:
+    return f"{len(plan.added)} added, {len(plan.removed)} removed, {len(plan.changed)} changed"
+
+
+def plan_lines(plan: RestorePlan, indent: str = "  ") -> list[str]:
+    """'  + 4 Buy milk', '  - 5 …', '  ~ 6 …: done': each task a plan adds, removes or changes."""
+    lines = [f"{indent}+ {t.id} {t.title}" for t in plan.added]
+    lines += [f"{indent}- {t.id} {t.title}" for t in plan.removed]
+    return lines + [f"{indent}~ {new.id} {new.title}: {describe(old, new)}" for old, new in plan.changed]
+
+
+def restore_headline(backup: Backup, plan: RestorePlan, *, dry_run: bool, kept: Backup | None = None) -> str:
+    """'Restoring backup X would add 2 tasks:' before, 'Restored backup X: 2 added, …' after."""
+    if plan.change.is_empty:
+        return f"The store already equals backup {backup.id}; nothing to restore."
+    if dry_run:
+        return f"Restoring backup {backup.id} would {plan_effects(plan)}:"
+    before = f"; the store before it is backup {kept.id}" if kept else ""
+    return f"Restored backup {backup.id}: {plan_counts(plan)}{before} ('undo' reverses it)"
+
+
+def restore_over_unreadable(backup: Backup, aside: Sequence[str], task_count: int, *, dry_run: bool) -> str:
+    names = ", ".join(aside) or "nothing"
+    if dry_run:
+        return (f"Would put backup {backup.id} ({backup.revision_text}) in place of the unreadable store, keeping "
+                f"{names} aside.")
+    return f"Restored backup {backup.id}: {task_count} tasks. The unreadable files are kept as: {names}"
+
+
+def dropped_sentence(backup: Backup, dropped: Dropped, *, unreadable: bool, done: bool = False) -> str:
+    """'restoring backup X (revision 46) drops 34 later changes (revisions 47–80); …'"""
+    verb = "dropped" if done else "drops"
+    if unreadable:
+        remedy = (f"'{typed('salvage')}' would have kept them; they are in the files kept aside" if done
+                  else f"'{typed('salvage')}' keeps them")
+    else:
+        remedy = "'undo' brings them back"
+    return (f"restoring backup {backup.id} (revision {backup.revision}) {verb} {_plural(dropped.count, 'later change')} "
+            f"({revisions(dropped.first, dropped.last)}); {remedy}")
+
+
+# -- salvage -----------------------------------------------------------------------------------
+
+
+def salvage_source(report: SalvageReport) -> str:
+    if report.source == "snapshot":
+        return f"tasks.json (revision {report.source_revision})"
+    if report.source == "backup":
+        assert report.backup is not None
+        return f"backup {report.backup.id} (revision {report.source_revision})"
+    if report.source == "journal":
+        return "tasks.journal from its start (revision 0)"
+    return "nothing intact: an empty store"
+
+
+def base_name(report: SalvageReport) -> str:
+    """What undo goes back to after a salvage."""
+    backup = report.newest_backup
+    return f"backup {backup.id} (revision {backup.revision})" if backup is not None else "an empty store"
+
+
+def _size(size: int) -> str:
+    return f"{size} bytes" if size < 10_240 else f"{size / 1024:.0f} KiB"
+
+
+def lost_line(report: SalvageReport) -> str:
+    """What cannot be recovered, and why: 'lost: nothing' when nothing is."""
+    parts = []
+    if report.missing:
+        parts.append(f"{_plural(report.missing, 'change')} ({revisions(report.revision + 1, report.claimed_revision)})")
+    if report.lost_records:
+        parts.append(f"{_plural(report.lost_records, 'journal line')} ({_size(report.lost_bytes)}) from byte "
+                     f"{report.lost_at}")
+    if not parts:
+        return "lost: nothing"
+    why = report.lost_reason or "no intact file holds them"
+    return f"lost: {', in '.join(parts)}: {why}"
+
+
+def salvage_account(report: SalvageReport, plan: RestorePlan, listed: int = LISTED) -> list[str]:
+    """Where the recovered store comes from, what is lost and why, and how it differs from the base."""
+    lines = [f"  source: {salvage_source(report)}"]
+    lines += [f"  not used: {why}" for why in report.unusable]
+    if report.replayed:
+        lines.append(f"  journal: {_plural(report.replayed, 'record')} replayed "
+                     f"({revisions(report.source_revision + 1, report.revision)})")
+    else:
+        lines.append("  journal: no record replayed")
+    skipped = []
+    if report.voided:
+        skipped.append(f"{_plural(report.voided, 'change')} reported as failed")
+    if report.unfinished_bytes:
+        skipped.append(f"{report.unfinished_bytes} bytes of an unfinished write")
+    if report.unconfirmed_bytes:
+        skipped.append(f"{report.unconfirmed_bytes} bytes of a change never confirmed")
+    if skipped:
+        lines.append(f"  left out, as every reader does: {', '.join(skipped)}")
+    lines.append(f"  {lost_line(report)}")
+    lines.append(f"  compared with {base_name(report)}: {plan_counts(plan)}")
+    listing = plan_lines(plan, "    ")
+    lines += listing[:listed]
+    if len(listing) > listed:
+        lines.append(f"    … and {len(listing) - listed} more (--json lists them all)")
+    return lines
+
+
+def salvage_headline(report: SalvageReport, *, done: bool) -> str:
+    if done:
+        return f"Salvaged the store: revision {report.revision}, {tasks(len(report.tasks))}"
+    return f"Salvage would recover revision {report.revision}, {tasks(len(report.tasks))}:"
+
+
+def salvage_done(report: SalvageReport, plan: RestorePlan, aside: Sequence[str]) -> tuple[str, str]:
+    """After a salvage: where the store came from and where the damaged files are; what undo returns to."""
+    headline = (f"{salvage_headline(report, done=True)}, from {salvage_source(report)} and "
+                f"{_plural(report.replayed, 'journal record')}; the damaged files are kept as: "
+                f"{', '.join(aside) or 'nothing'}")
+    undo = (f"{plan_counts(plan)} compared with {base_name(report)} ('undo' goes back to it)" if not plan.change.is_empty
+            else f"nothing intact goes beyond {base_name(report)}, so the store is now exactly that")
+    return headline, undo
+
+
+def salvage_keeping(report: SalvageReport, plan: RestorePlan) -> str:
+    names = ", ".join(f"{name}.unreadable-TIME" for name in report.present) or "nothing"
+    if plan.change.is_empty:
+        return (f"The damaged files are kept aside as {names}, never deleted; nothing intact goes beyond "
+                f"{base_name(report)}, so the store becomes exactly that.")
+    return f"The damaged files are kept aside as {names}, never deleted; 'undo' then goes back to {base_name(report)}."
