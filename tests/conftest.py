@@ -29,8 +29,15 @@ TASKVAULT = [sys.executable, "-m", "taskvault"]
 
 def taskvault_compacting_at(threshold: int) -> list[str]:
     """The installed program with its compaction threshold lowered, so short runs compact too."""
-    launcher = ("import sys, taskvault.store.journal_store as s; s.COMPACT_MIN_BYTES = int(sys.argv.pop(1)); "
-                "from taskvault.cli.main import main; raise SystemExit(main())")
+    launcher = ("import sys, taskvault.store.journal_store as s\n"
+                "from taskvault.store.housekeeping import Housekeeping\n"
+                "policy = Housekeeping(compact_min_bytes=int(sys.argv.pop(1)))\n"
+                "class Compacting(s.JournalStore):\n"
+                "    def __init__(self, *args, **options):\n"
+                "        super().__init__(*args, housekeeping=policy, **options)\n"
+                "s.JournalStore = Compacting  # the class the program builds its store from: made with this policy\n"
+                "from taskvault.cli.main import main\n"
+                "raise SystemExit(main())")
     return [sys.executable, "-c", launcher, str(threshold)]
 
 
