@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import attrs
+
 from .. import codec
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, typed
@@ -64,8 +66,7 @@ class JournalStore(StoreReader):
         #: When this store compacts, backs up and rotates (``retention``, if given, says which backups it keeps).
         self.housekeeping = housekeeping or Housekeeping()
         if retention is not None:
-            self.housekeeping = Housekeeping(self.housekeeping.compact_min_bytes, self.housekeeping.backup_interval,
-                                             retention)
+            self.housekeeping = attrs.evolve(self.housekeeping, retention=retention)
         self._cleaned = False
         #: Names of leftover temp files removed on the first write of this session.
         self.removed_temp_files: list[str] = []
