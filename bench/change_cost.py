@@ -96,9 +96,9 @@ def session_changes(directory: Path, count: int) -> tuple[float, list[float]]:
 
 
 def compaction_cost(directory: Path) -> float:
-    service = TaskService(JournalStore(directory))
+    store = JournalStore(directory)
+    service = TaskService(store)
     tasks = service.tasks
-    store = service.store
     with store.locked():
         store.catch_up(tasks)
         start = time.perf_counter()

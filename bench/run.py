@@ -278,7 +278,7 @@ def main() -> None:
         raise SystemExit(f"{taskvault} is missing: install the project into this Python first (pip install '.[bench]')")
     # As pip leaves an installed package: compiled. An editable install run with
     # PYTHONDONTWRITEBYTECODE would otherwise compile every module at every start (+75 ms here).
-    compileall.compile_dir(Path(codec.__file__).parent, quiet=1)
+    compileall.compile_dir(Path(codec.__file__).parents[1], quiet=1)  # the whole taskvault package
     root = Path(tempfile.mkdtemp(prefix="taskvault-bench-", dir=args.dir))
     task = ensure_taskwarrior()
     report = Report()

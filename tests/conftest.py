@@ -29,13 +29,12 @@ TASKVAULT = [sys.executable, "-m", "taskvault"]
 
 def taskvault_compacting_at(threshold: int) -> list[str]:
     """The installed program with its compaction threshold lowered, so short runs compact too."""
-    launcher = ("import sys, taskvault.store.journal_store as s\n"
+    # The composition root is given the policy: the store it builds compacts above ``threshold`` bytes.
+    launcher = ("import functools, sys\n"
+                "from taskvault import bootstrap\n"
                 "from taskvault.store.housekeeping import Housekeeping\n"
                 "policy = Housekeeping(compact_min_bytes=int(sys.argv.pop(1)))\n"
-                "class Compacting(s.JournalStore):\n"
-                "    def __init__(self, *args, **options):\n"
-                "        super().__init__(*args, housekeeping=policy, **options)\n"
-                "s.JournalStore = Compacting  # the class the program builds its store from: made with this policy\n"
+                "bootstrap.service = functools.partial(bootstrap.service, housekeeping=policy)\n"
                 "from taskvault.cli.main import main\n"
                 "raise SystemExit(main())")
     return [sys.executable, "-c", launcher, str(threshold)]
@@ -127,7 +126,9 @@ class Session:
     """An in-process session: a service plus the CLI runner, with output captured."""
 
     def __init__(self, directory: Path, **store_options: Any) -> None:
-        self.service = TaskService(JournalStore(directory, **store_options))
+        #: The store behind the service, for tests that look below the one door (the interface never does).
+        self.store = JournalStore(directory, **store_options)
+        self.service = TaskService(self.store)
         self.out, self.err = io.StringIO(), io.StringIO()
         self.runner = Runner(self.service, as_json=False, style=Style(False), out=self.out, err=self.err, width=None)
 

@@ -16,6 +16,9 @@ import pytest
 
 from .conftest import run_raw, run_taskvault, seed_store
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 #: Prints a store's titles: checks what the failed commands really saved.
 TITLES = ("--json", "list", "--all")
 

@@ -19,11 +19,14 @@ from typing import Any
 
 import pytest
 
-from taskvault import codec
+from taskvault.codec import journal
 from taskvault.errors import StorageError, StoreTooNew, StoreUnreadable
 from taskvault.store.journal_store import JournalStore
 
 from .conftest import FIGURES, TASKVAULT, Completed, Session, run_taskvault, store_digest
+
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
 
 Damage = Callable[[Path], None]
 
@@ -33,7 +36,7 @@ def _good_store(directory: Path) -> None:
     session = Session(directory)
     for line in ("add Alpha --tag a", "add Beta --priority high --due 2030-01-01", "add Gamma", "done 2"):
         assert session.run(line) == 0
-    store = session.service.store
+    store = session.store
     with store.locked():
         store.catch_up(session.service.tasks)
         store.compact(session.service.tasks)
@@ -109,7 +112,7 @@ def _header_with(**fields: object) -> Callable[[list[bytes]], list[bytes]]:
     def change(lines: list[bytes]) -> list[bytes]:
         doc = json.loads(lines[0][9:])
         doc.update(fields)
-        return [codec._frame(doc), *lines[1:]]
+        return [journal.frame(doc), *lines[1:]]
     return change
 
 

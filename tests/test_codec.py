@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskvault import codec
+from taskvault.domain.change import Change, ChangeKind
 from taskvault.domain.task import TAG_MAX, Priority, Status, Task
-from taskvault.domain.tasklist import Change
 
 _text_chars = st.characters(blacklist_categories=("Cc", "Cs"))
 _titles = st.text(_text_chars, min_size=1, max_size=60).map(str.strip).filter(bool)
@@ -59,7 +59,7 @@ class TestRoundTrip:
            st.integers(1, 10**9))
     def test_journal_record_round_trips(self, put: list[Task], delete: list[int], revision: int) -> None:
         """A journal line decodes to the change and revision it was made from."""
-        change = Change("edit", put=tuple(put), delete=tuple(delete), next_id=10**9 + 1)
+        change = Change(ChangeKind.EDIT, put=tuple(put), delete=tuple(delete), next_id=10**9 + 1)
         at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
         line = codec.encode_record(change, revision, at)
         assert line.endswith(b"\n") and line.count(b"\n") == 1

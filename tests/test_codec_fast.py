@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taskvault import codec
+from taskvault.codec import explain
+from taskvault.codec import tasks as task_json
 from taskvault.domain.task import Priority, Status, Task, normalize_note, normalize_tags, normalize_title
 from taskvault.errors import InvalidValue
 
@@ -38,7 +40,7 @@ _json_values = st.recursive(
 def _explained(raw: Any) -> Task | None:
     """What the cattrs converter makes of ``raw``: a Task, or None when it refuses it."""
     try:
-        return codec._explained_task(raw, "$")
+        return explain.explained_task(raw, "$")
     except codec.FormatError:
         return None
 
@@ -47,13 +49,13 @@ def _explained(raw: Any) -> Task | None:
 @given(tasks())
 def test_a_valid_task_takes_the_fast_path_and_decodes_as_the_converter_does(task: Task) -> None:
     raw = json.loads(json.dumps(codec.task_to_dict(task)))
-    fast = codec._fast_task(raw)
+    fast = task_json.fast_task(raw)
     assert fast is not None, raw
     assert fast == task == _explained(raw)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tasks(), st.sampled_from(sorted(codec._REQUIRED_TASK_KEYS)), _json_values,
+@given(tasks(), st.sampled_from(sorted(explain.REQUIRED_TASK_KEYS)), _json_values,
        st.sampled_from(["replace", "drop", "extra"]))
 def test_the_fast_path_never_accepts_what_the_converter_refuses(task: Task, key: str, value: object,
                                                                 how: str) -> None:
@@ -64,7 +66,7 @@ def test_the_fast_path_never_accepts_what_the_converter_refuses(task: Task, key:
         del raw[key]
     else:
         raw[f"{key}_extra"] = value
-    fast = codec._fast_task(raw)
+    fast = task_json.fast_task(raw)
     explained = _explained(raw)
     if fast is not None:
         assert explained is not None, f"the fast path accepted what the converter refuses: {raw!r}"
@@ -87,14 +89,14 @@ _NEAR_MISSES = [None, True, False, 0, 1, -1, 2**70, 1.0, "", " ", "x", "open", "
                 {}, {"a": 1}]
 
 
-@pytest.mark.parametrize("key", sorted(codec._REQUIRED_TASK_KEYS))
+@pytest.mark.parametrize("key", sorted(explain.REQUIRED_TASK_KEYS))
 def test_near_misses_in_every_field_are_decided_as_the_converter_decides(key: str) -> None:
     for value in _NEAR_MISSES:
         for base in (_task(), _task(status=Status.DONE, completed=dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc),
                                     tags=("home",), due=dt.date(2026, 3, 1), priority=Priority.LOW, note="n")):
             raw = codec.task_to_dict(base)
             raw[key] = value
-            fast, explained = codec._fast_task(raw), _explained(raw)
+            fast, explained = task_json.fast_task(raw), _explained(raw)
             assert fast is None or fast == explained, f"{key}={value!r}: fast {fast!r}, converter {explained!r}"
 
 
@@ -107,7 +109,7 @@ def test_forms_the_fast_path_leaves_to_the_converter_still_load() -> None:
 def test_true_is_not_an_id_on_either_path() -> None:
     raw = codec.task_to_dict(_task())
     raw["id"] = True
-    assert codec._fast_task(raw) is None
+    assert task_json.fast_task(raw) is None
     with pytest.raises(codec.FormatError, match="expected an integer"):
         codec.task_from_dict(raw)
 

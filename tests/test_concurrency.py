@@ -18,6 +18,9 @@ from taskvault.store.journal_store import JournalStore
 
 from .conftest import FIGURES, TASKVAULT, Session, require_tool, run_taskvault, seed_store, taskvault_compacting_at
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 
 def _spawn(data_dir: Path, script: str) -> subprocess.Popen[str]:
     env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "TASKVAULT_LOCK_TIMEOUT": "60"}
@@ -96,9 +99,9 @@ class TestConcurrentSessions:
         with portalocker.Lock(str(data_dir / "tasks.lock"), "a", timeout=1):  # it would time out if it waited
             caught = reader.service.refresh()
         assert caught is not None and caught.behind == 1 and [t.title for t in caught.tasks] == ["Mine", "Theirs"]
-        with writer.service.store.locked():
-            writer.service.store.catch_up(writer.service.tasks)
-            writer.service.store.compact(writer.service.tasks)  # a new journal file of the same revision
+        with writer.store.locked():
+            writer.store.catch_up(writer.service.tasks)
+            writer.store.compact(writer.service.tasks)  # a new journal file of the same revision
         assert writer.run("done 1") == 0
         caught = reader.service.refresh()
         assert caught is not None and not caught.tasks.get(1).is_open
@@ -179,7 +182,7 @@ class TestCatchUpAfterRewrites:
         assert (data_dir / "tasks.journal").read_bytes().split(b"\n")[0] != header, "it must have compacted"
         for title in ("A", "B", "C"):  # the new journal grows past the stale session's offset
             assert other.run(f"add {title}") == 0
-        assert (data_dir / "tasks.journal").stat().st_size > stale.service.store._position.end
+        assert (data_dir / "tasks.journal").stat().st_size > stale.store._position.end
         assert stale.run("add Three") == 0
         assert [t.title for t in Session(data_dir).service.tasks] == ["One", "Two", "A", "B", "C", "Three"]
         assert stale.state() == Session(data_dir).state()
@@ -358,12 +361,14 @@ class TestLockImplementations:
         data_dir.mkdir(mode=0o700)
         path = data_dir / "tasks.lock"
         first, second = lock.StoreLock(path, timeout=0.05), lock.StoreLock(path, timeout=0.05)
-        with first:
-            with pytest.raises(StoreLocked):
-                second.acquire()
-        with second:  # released: the other gets it at once
-            with open(path, "a") as other, pytest.raises(portalocker.AlreadyLocked):
-                portalocker.lock(other, portalocker.LOCK_EX | portalocker.LOCK_NB)
+        first.acquire()
+        with pytest.raises(StoreLocked):
+            second.acquire()
+        first.release()
+        second.acquire()  # released: the other gets it at once
+        with open(path, "a") as other, pytest.raises(portalocker.AlreadyLocked):
+            portalocker.lock(other, portalocker.LOCK_EX | portalocker.LOCK_NB)
+        second.release()
         with open(path, "a") as other:
             portalocker.lock(other, portalocker.LOCK_EX | portalocker.LOCK_NB)
             with pytest.raises(StoreLocked):

@@ -9,6 +9,7 @@ import pytest
 
 from taskvault.commands.values import parse_ids, parse_priority, split_tag_edits
 from taskvault.domain import operations
+from taskvault.domain.change import ChangeKind
 from taskvault.domain.dates import parse_date
 from taskvault.domain.query import Show, TaskQuery
 from taskvault.domain.task import Priority, Status, normalize_tags, normalize_title
@@ -89,13 +90,13 @@ class TestTaskList:
         """apply checks first, so a bad change leaves the list untouched."""
         tasks = _list("a")
         before = tasks.snapshot()
-        for change in (Change("x", delete=(5,), next_id=2), Change("x", next_id=1),
-                       Change("x", put=(attrs.evolve(tasks.get(1), id=9),), next_id=2)):
+        for change in (Change(ChangeKind.EDIT, delete=(5,), next_id=2), Change(ChangeKind.EDIT, next_id=1),
+                       Change(ChangeKind.EDIT, put=(attrs.evolve(tasks.get(1), id=9),), next_id=2)):
             with pytest.raises(InvalidValue):
                 tasks.apply(change, 2)
             assert tasks.snapshot() == before
         with pytest.raises(InvalidValue):
-            tasks.apply(Change("x", next_id=2), 5)
+            tasks.apply(Change(ChangeKind.EDIT, next_id=2), 5)
 
     def test_duplicate_ids_are_refused(self) -> None:
         task = _list("a").get(1)

@@ -29,6 +29,9 @@ from taskvault.store.housekeeping import Housekeeping
 
 from .conftest import FIGURES, FaultyOs, Session, seed_store, store_bytes
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 WORDS = [c.name for c in COMMANDS] + ["help", "--json", "--", "--tag", "--title", "--priority", "--due", "--all",
                                       "--yes", "--sort", "--note", "--no-note", "--search", "-1", "0", "1", "2",
                                       "1-3", "3,4", "9" * 30, "-9" * 5, "+tag", "-tag", "high", "today",

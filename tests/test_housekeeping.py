@@ -21,7 +21,7 @@ def _backups_after_six_minutes(data_dir: Path, policy: Housekeeping | None) -> l
     assert session.run("add First") == 0
     clock[0] += dt.timedelta(minutes=6)
     assert session.run("add Second") == 0
-    labels = [b.label for b in session.service.store.backups.list()]
+    labels = [b.label for b in session.store.backups.list()]
     session.close()
     return labels
 
@@ -39,15 +39,15 @@ def test_the_compaction_threshold_is_the_policys(tmp_path: Path) -> None:
     default = Session(tmp_path / "default")
     for session in (compacting, default):
         assert session.run("add First") == 0
-    assert compacting.service.store.journal_records == 0, "compacted"
-    assert default.service.store.journal_records == 1, "below the default threshold: kept in the journal"
+    assert compacting.store.journal_records == 0, "compacted"
+    assert default.store.journal_records == 1, "below the default threshold: kept in the journal"
 
 
 def test_retention_given_to_the_store_is_the_policys(tmp_path: Path) -> None:
     """The store's ``retention`` option (the environment's TASKVAULT_BACKUP_KEEP) keeps the policy's other thresholds."""
     policy = Housekeeping(compact_min_bytes=0, backup_interval=dt.timedelta(minutes=5))
     retention = Retention(last=1, daily=0, weekly=0)
-    store = Session(tmp_path / "data", housekeeping=policy, retention=retention).service.store
+    store = Session(tmp_path / "data", housekeeping=policy, retention=retention).store
     assert store.housekeeping == Housekeeping(0, dt.timedelta(minutes=5), retention)
 
 

@@ -22,6 +22,9 @@ from taskvault.errors import UsageError
 
 from .conftest import Session, run_raw, run_taskvault, seed_store
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 MEMORY = 512 * 2**20
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from . import killstorm
 from .conftest import FIGURES, taskvault_compacting_at
+
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
 
 #: At least 200 in CI; bench/kill_soak.py runs the same storm 5,000 times.
 KILLS = 200

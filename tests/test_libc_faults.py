@@ -29,6 +29,9 @@ from .conftest import (
     temp_files,
 )
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 WRITES = {
     "add": ["add", "New task", "--tag", "x"],
     "edit": ["edit", "1", "--title", "Changed"],

@@ -19,6 +19,9 @@ from taskvault.cli.render import Style
 from .conftest import Session, run_taskvault, seed_store
 from .tmux import Tmux
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 LONG = "Renew the passport before the summer holidays and book the photo booth"
 #: Titles and tags that are long, wide (two columns a character) or both; a backup with a long name;
 #: a bulk change and an undone one, so that history has long lines and marks.

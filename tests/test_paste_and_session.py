@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None and not os.environ.get("TASKVAULT_REQUIRE_TOOLS"),
-                                reason="needs tmux (apt-get install tmux)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None and not os.environ.get("TASKVAULT_REQUIRE_TOOLS"),
+                                reason="needs tmux (apt-get install tmux)")]
 
 TIMEOUT = 15.0
 TASKVAULT = [sys.executable, "-m", "taskvault"]

@@ -30,6 +30,9 @@ from taskvault.store.journal_store import JournalStore
 from . import crashsim
 from .conftest import FIGURES, TASKVAULT, Session, require_tool, seed_store, taskvault_compacting_at
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 #: Each kind of write the program makes: (how to prepare the data directory, the command line).
 KINDS: dict[str, tuple[str, list[str]]] = {
     "add to a new store": ("none", ["add", "New"]),

@@ -135,4 +135,4 @@ class TestSaveProtocol:
         assert leftover.exists(), "readers never write"
         writer = Session(data_dir)
         assert writer.run("add second") == 0
-        assert not leftover.exists() and writer.service.store.removed_temp_files == [leftover.name]
+        assert not leftover.exists() and writer.store.removed_temp_files == [leftover.name]

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import attrs
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,9 @@ from taskvault.errors import StorageError
 from taskvault.store.journal_store import JournalStore
 
 from .conftest import Session, run_taskvault, taskvault_compacting_at
+
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
 
 
 def _titles(directory: Path) -> list[str]:
@@ -87,7 +92,7 @@ def run_taskvault_with(program: list[str], directory: Path, *args: str) -> subpr
 
 
 def _compact(session: Session) -> None:
-    store = session.service.store
+    store = session.store
     with store.locked():
         store.catch_up(session.service.tasks)  # one session: memory is the store, caught up in place
         store.compact(session.service.tasks)
@@ -177,7 +182,7 @@ class TestAnyStateThatLoadsTakesAChange:
             versions = [_files(built)]
             for step in steps:
                 if step == "compact":
-                    if session.service.store.journal_records:
+                    if session.store.journal_records:
                         _compact(session)
                 else:
                     session.run(step)

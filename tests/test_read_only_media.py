@@ -20,6 +20,9 @@ import pytest
 
 from .conftest import TASKVAULT, Session, require_tool, run_taskvault, store_digest
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 #: The store on each medium: history, a done task, a tag, a due date, a note.
 BUILD = (["add", "Water plants", "--tag", "home"], ["add", "Pay rent", "--due", "2031-01-01", "--note", "by transfer"],
          ["add", "Call mum"], ["done", "1"], ["edit", "3", "--title", "Call mum today"])

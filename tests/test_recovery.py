@@ -183,7 +183,7 @@ class TestBackups:
             assert session.run(f"add Task{hours}") == 0
             clock[0] += dt.timedelta(minutes=30)
             assert session.run(f"edit {hours + 1} --note half-hour") == 0  # no backup within the hour
-        backups = session.service.store.backups.list()
+        backups = session.store.backups.list()
         assert [b.label for b in backups] == ["hourly", "hourly"]
         assert [b.revision for b in backups] == [8, 6]  # the newest two; older ones rotated away
 
@@ -197,7 +197,7 @@ class TestBackups:
         assert session.run("backup") == 0
         clock[0] = NOW
         assert session.run("add Second") == 0 and session.run("backup") == 0
-        shelf = session.service.store.backups
+        shelf = session.store.backups
         # "add Second" took an hourly backup: the store's only earlier time (its first change) was in the future.
         assert [(b.revision, b.label) for b in shelf.list()] == [(2, "manual"), (2, "hourly"), (1, "manual"),
                                                                   (1, "hourly-ish")]
@@ -212,11 +212,11 @@ class TestBackups:
         for n in range(3):
             clock[0] += dt.timedelta(minutes=1)
             assert session.run(f"add Task{n}") == 0
-        with session.service.store.locked():
+        with session.store.locked():
             for _ in range(2):
                 clock[0] += dt.timedelta(minutes=1)
-                session.service.store.backup(session.service.tasks, "hourly")
-        assert len(session.service.store.backups.list()) == 2
+                session.store.backup(session.service.tasks, "hourly")
+        assert len(session.store.backups.list()) == 2
         session.close()  # the next change is made by a session that compacts after every change
         session = Session(data_dir, clock=lambda: clock[0],
                           housekeeping=Housekeeping(compact_min_bytes=0, retention=Retention(last=1, daily=0, weekly=0)))
@@ -231,7 +231,7 @@ class TestBackups:
         clock[0] += dt.timedelta(minutes=1)
         assert session.run("add Kept") == 0
         assert "could not compact" in session.err.getvalue()
-        assert [b.label for b in session.service.store.backups.list()] == ["compaction"]
+        assert [b.label for b in session.store.backups.list()] == ["compaction"]
 
     def test_retention_keeps_last_daily_weekly(self) -> None:
         def backup(days_ago: float) -> Backup:

@@ -30,6 +30,9 @@ from taskvault.store.journal_store import JournalStore
 
 from .conftest import FaultyOs, run_taskvault, store_digest
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 # -- tier 2: prompt_toolkit with pipe input and DummyOutput ---------------------------------
 
 
@@ -173,13 +176,13 @@ class TestSessionLogic:
 
 class TestAnnouncements:
     def test_changes_from_another_session_are_described(self, data_dir: Path) -> None:
-        from taskvault.domain.tasklist import Change
+        from taskvault.domain.change import Change, ChangeKind
         from taskvault.store.journal_store import CaughtUp
 
         run_taskvault(data_dir, stdin="add A\nadd B\n")
         tasks = TaskService(JournalStore(data_dir)).tasks
-        changes = (Change("add", put=(tasks.get(1),), next_id=3), Change("done", put=(tasks.get(2),), next_id=3),
-                   Change("delete", delete=(1,), next_id=3))
+        changes = (Change(ChangeKind.ADD, put=(tasks.get(1),), next_id=3),
+                   Change(ChangeKind.DONE, put=(tasks.get(2),), next_id=3), Change(ChangeKind.DELETE, delete=(1,), next_id=3))
         assert repl.describe(CaughtUp(tasks, changes, 3)) == "3 changes from another session: added 1, done 2, deleted 1"
         assert repl.describe(CaughtUp(tasks, (), 1)) == "1 change from another session (store reloaded)"
 

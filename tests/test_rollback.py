@@ -15,6 +15,9 @@ from taskvault.store.housekeeping import Housekeeping
 
 from .conftest import ERRNOS, FIGURES, CountingOs, FaultyOs, OsProxy, Session, seed_store, store_bytes, temp_files
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 MUTATIONS = {
     "add": "add New task --tag x --priority high",
     "edit": "edit 1 --title Changed --tag +y --due 2030-01-01",

@@ -21,6 +21,9 @@ from taskvault.store import files, lock
 
 from .conftest import ERRNOS, FIGURES, FaultyOs, OsProxy, Session, run_taskvault, store_bytes, temp_files
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 #: Long enough that a hang (a read that waits for ever) fails the test instead of the run.
 TIMEOUT = 60
 

@@ -31,6 +31,9 @@ from .conftest import (
     taskvault_compacting_at,
 )
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 NOBODY = 65534
 
 

@@ -20,9 +20,9 @@ class TestASnapshotPutBack:
         early_journal = (data_dir / "tasks.journal").read_bytes()
         assert run_taskvault(data_dir, "add", "Later").code == 0
         session = Session(data_dir)
-        with session.service.store.locked():
-            session.service.store.catch_up(session.service.tasks)
-            session.service.store.compact(session.service.tasks)
+        with session.store.locked():
+            session.store.catch_up(session.service.tasks)
+            session.store.compact(session.service.tasks)
         session.close()
         shutil.copy(data_dir / "tasks.json", tmp_path / "later.json")
         (data_dir / "tasks.journal").write_bytes(early_journal)  # an older journal beside a newer snapshot

@@ -27,6 +27,9 @@ from taskvault.store.journal_store import JournalStore
 
 from .conftest import FIGURES, OsProxy, Session, run_taskvault, store_digest
 
+#: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 #: How the store is built; after the lines of each kind's name, the journal's last record is that kind's.
 LINES = ["add 'Café au lait' --tag ☕", "add 日本語のタスク --priority high", "add 'Ünïcödé ✓' --note 'ünï ✓'",
          "done 1 3", "edit 2 --title 'Ελληνικά — τίτλος'", "add 'Zuletzt: Grüße 🎉' --tag ü --due 2031-02-03",
@@ -225,7 +228,7 @@ class TestOtherTails:
                                            monkeypatch: pytest.MonkeyPatch) -> None:
         """A prefix of the right record, but longer than a record may be, cannot be an unfinished write."""
         store = built["an add"]
-        monkeypatch.setattr(codec, "MAX_RECORD_BYTES", 200)
+        monkeypatch.setattr(codec.journal, "MAX_RECORD_BYTES", 200)  # the module whose check reads it
         loaded = _load(scratch, store.snapshot, store.prefix + store.last[:201])
         _refused(loaded, "201 bytes of a record, when a record has at most 200")
         assert "longer than any record" in loaded.message

@@ -31,6 +31,9 @@ CASES = [
     ("'someday' is not a date", ("edit", "1", "--due", "someday"), 1),
     ("tag 'home' is both added and removed", ("edit", "1", "--tag", "+home", "--tag", "-home"), 1),
     ("nothing to change", ("edit", "1"), 1),
+    ("a tag cannot start with '-': '-x'", ("edit", "1", "--tag", "+-x"), 1),
+    ("the tag 'a b' must be one word without spaces, commas or control characters", ("edit", "1", "--tag", "+a b"), 1),
+    ("a tag cannot be empty", ("edit", "1", "--tag", "+"), 1),
 ]
 
 

@@ -1,30 +1,56 @@
-"""The service: what a session can do with its tasks. Each change runs as a unit of work (store/unit_of_work.py)."""
+"""What a session can do with its tasks; each change runs as one unit of work (store/unit_of_work.py).
+
+The service is the interface's one door to the store: cli/ and commands/ import this module (and the
+domain and errors) and nothing below it. What they need from below, a backup, a salvage report, the
+JSON form of a task, is named here (see ``__all__``); taskvault/bootstrap.py builds the store behind it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
-from .codec import Snapshot
+from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
 from .domain import recovery
 from .domain.tasklist import Change, TaskList
-from .errors import StorageError
-from .store.backups import Backup
+from .errors import BackupDamaged, InvalidValue, StorageError, typed
+from .store.backups import AUTOMATIC as AUTOMATIC_BACKUP_LABELS
+from .store.backups import ID_START as BACKUP_ID_START
+from .store.backups import LABEL as BACKUP_LABEL
+from .store.backups import Backup, Retention
+from .store.files import kind_of
 from .store.journal_store import CaughtUp, JournalStore
+from .store.layout import open_private_file
 from .store.salvage import SalvageReport
 from .store.unit_of_work import Salvaged, UnitOfWork
+
+if TYPE_CHECKING:
+    from .store.doctor import Finding
+
+#: What the interface layers take from below, through this module only.
+__all__ = ["AUTOMATIC_BACKUP_LABELS", "BACKUP_ID_START", "BACKUP_LABEL", "SCHEMA", "Backup", "CaughtUp", "Finding",
+           "Outcome", "Retention", "SalvageOutcome", "SalvageReport", "Snapshot", "StoreFigures", "TaskService",
+           "kind_of", "open_private_file", "task_to_dict"]
+
+
+def __getattr__(name: str) -> object:
+    """``Finding`` on first use: the doctor's module is the doctor command's cost alone."""
+    if name == "Finding":
+        from .store.doctor import Finding
+
+        return Finding
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @attrs.frozen
 class Outcome:
-    """What one change did: the change itself, its revision, and what it caught up first."""
+    """What one change did: the change itself and its revision."""
 
     change: Change
     revision: int
-    caught_up: tuple[Change, ...] = ()
-    behind: int = 0
     #: The backup taken before the change, when one was asked for.
     backup: Backup | None = None
 
@@ -44,10 +70,6 @@ class TaskService:
         self._store = store
         self._clock = clock
         self._work = UnitOfWork(store)
-
-    @property
-    def store(self) -> JournalStore:
-        return self._store
 
     @property
     def warnings(self) -> list[StorageError]:
@@ -98,7 +120,7 @@ class TaskService:
         a failure to take it leaves everything as it was.
         """
         done = self._work.change(plan, backup_first=backup_first)
-        return Outcome(done.change, done.revision, done.caught.changes, done.caught.behind, done.backup)
+        return Outcome(done.change, done.revision, done.backup)
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
@@ -132,3 +154,54 @@ class TaskService:
 
     def close(self) -> None:
         self._store.close()
+
+    # -- what commands read of the store, through the one door -----------------------------------
+
+    def backups(self) -> list[Backup]:
+        """Every backup, newest first."""
+        return self._store.backups.list()
+
+    def backup_directory(self) -> str:
+        """Where the backups are kept."""
+        return str(self._store.backups.directory)
+
+    def find_backup(self, ref: str) -> Backup:
+        """A backup by id, unique id prefix, name, or ``latest``; BackupNotFound if there is none."""
+        return self._store.backups.find(ref)
+
+    def read_backup(self, backup: Backup) -> Snapshot:
+        """Read and check a backup in full before anything is done with it; BackupDamaged if it does not pass."""
+        try:
+            return decode_snapshot(self._store.backups.read(backup))
+        except (FormatError, InvalidValue) as exc:
+            raise BackupDamaged(f"the backup {backup.id} is damaged: {exc}",
+                                hint=f"nothing was changed; pick another with '{typed('backups')}'") from None
+
+    def examine(self) -> list[Finding]:
+        """What the doctor finds: the store, journal, backups, permissions, disk space, lock and temp files."""
+        from .store import doctor  # only the doctor command needs it
+
+        return doctor.examine(self._store)
+
+    def figures(self) -> StoreFigures:
+        """The store's sizes and timings, for stats (the task list itself is ``tasks``)."""
+        shelf = self._store.backups.list()
+        snapshot_bytes, journal_bytes = self._store.file_sizes()
+        return StoreFigures(str(self._store.directory), SCHEMA, snapshot_bytes, journal_bytes,
+                            self._store.journal_records, len(shelf), sum(b.size for b in shelf),
+                            self._store.last_load_seconds, self._store.last_save_seconds)
+
+
+@attrs.frozen
+class StoreFigures:
+    """What stats shows of the store beside its tasks."""
+
+    directory: str
+    schema: int
+    snapshot_bytes: int
+    journal_bytes: int
+    journal_records: int
+    backup_count: int
+    backup_bytes: int
+    load_seconds: float | None
+    save_seconds: float | None

@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 
+from ..commands.settings import COLUMNS
+
 #: Spaces between two columns.
 GAP = 2
 #: A cut column keeps at least this many columns (or its whole text, when shorter) before
@@ -28,7 +30,7 @@ def table_width(stream: Any, env: Mapping[str, str]) -> int | None:
         columns = 0
     if columns > 0:
         return columns
-    given = env.get("COLUMNS", "").strip()
+    given = env.get(COLUMNS.name, "").strip()
     return int(given) if given.isascii() and given.isdigit() and 0 < int(given) <= 100_000 else None
 
 

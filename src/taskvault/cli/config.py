@@ -10,15 +10,29 @@ from pathlib import Path
 
 import attrs
 
+from ..commands.settings import (
+    BACKUP_KEEP,
+    DATA_DIR,
+    DEFAULT_LOCK_TIMEOUT,
+    GLOBAL_OPTIONS,
+    LOCK_TIMEOUT,
+    NO_COLOR,
+    TERM,
+    TZ,
+    TZDIR,
+)
 from ..commands.values import parse_count
 from ..errors import InvalidValue, UsageError, shown
-from ..store.backups import Retention
+from ..service import Retention
 
-DEFAULT_LOCK_TIMEOUT = 10.0
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "GlobalOptions", "backup_retention", "color_wanted", "data_directory",
+           "lock_timeout", "split_global_options", "time_zone"]
 
 
 @attrs.frozen
 class GlobalOptions:
+    """What taskvault's own options said: one attribute for each of settings.GLOBAL_OPTIONS."""
+
     data_dir: str | None = None
     json: bool = False
     script: str | None = None
@@ -28,8 +42,8 @@ class GlobalOptions:
     help: bool = False
 
 
-_FLAGS = {"--json": "json", "--keep-going": "keep_going", "--no-color": "no_color", "--version": "version"}
-_VALUED = {"--data-dir": "data_dir", "--script": "script"}
+_FLAGS = {name: o.field for o in GLOBAL_OPTIONS if o.metavar is None for name in (o.name, *o.aliases)}
+_VALUED = {o.name: o.field for o in GLOBAL_OPTIONS if o.metavar is not None}
 
 
 def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
@@ -64,8 +78,6 @@ def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
             found[_VALUED[name]] = value
         elif token in _FLAGS:
             found[_FLAGS[token]] = True
-        elif token in ("--help", "-h"):
-            found["help"] = True
         else:
             raise UsageError(f"unknown option {shown(token, quote=False)}",
                              hint="run 'taskvault --help' for the options; they go before the command")
@@ -79,10 +91,10 @@ def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
 def data_directory(options: GlobalOptions, env: Mapping[str, str]) -> Path:
     """--data-dir, else $TASKVAULT_DATA_DIR, else the platform's user data directory."""
     raw = options.data_dir
-    if raw is None and "TASKVAULT_DATA_DIR" in env:
-        raw = env["TASKVAULT_DATA_DIR"]
+    if raw is None and DATA_DIR.name in env:
+        raw = env[DATA_DIR.name]
         if not raw.strip():
-            raise UsageError("TASKVAULT_DATA_DIR is set but empty", hint="unset it, or set it to a directory")
+            raise UsageError(f"{DATA_DIR.name} is set but empty", hint="unset it, or set it to a directory")
     if raw is None:
         import platformdirs
 
@@ -93,7 +105,7 @@ def data_directory(options: GlobalOptions, env: Mapping[str, str]) -> Path:
 
 
 def lock_timeout(env: Mapping[str, str]) -> float:
-    raw = env.get("TASKVAULT_LOCK_TIMEOUT")
+    raw = env.get(LOCK_TIMEOUT.name)
     if raw is None:
         return DEFAULT_LOCK_TIMEOUT
     try:
@@ -101,13 +113,13 @@ def lock_timeout(env: Mapping[str, str]) -> float:
     except ValueError:
         value = math.nan
     if not (0 <= value <= 3600):
-        raise UsageError(f"TASKVAULT_LOCK_TIMEOUT must be a number of seconds from 0 to 3600, not {shown(raw)}")
+        raise UsageError(f"{LOCK_TIMEOUT.name} must be a number of seconds from 0 to 3600, not {shown(raw)}")
     return value
 
 
 def color_wanted(options: GlobalOptions, env: Mapping[str, str], is_terminal: bool) -> bool:
-    """Colour only on a terminal, and never with --no-color, NO_COLOR (any value) or TERM=dumb."""
-    return is_terminal and not options.no_color and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+    """Colour only on a terminal, and never with --no-color, NO_COLOR (set and not empty) or TERM=dumb."""
+    return is_terminal and not options.no_color and not env.get(NO_COLOR.name) and env.get(TERM.name) != "dumb"
 
 
 #: What TASKVAULT_BACKUP_KEEP accepts, said the same way by each of its errors.
@@ -120,7 +132,7 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
 
     Set but empty is the same as unset, as for most settings a shell leaves empty (``VAR=``).
     """
-    raw = env.get("TASKVAULT_BACKUP_KEEP")
+    raw = env.get(BACKUP_KEEP.name)
     if raw is None or not raw.strip():
         return Retention()
     values: dict[str, int] = {}
@@ -131,10 +143,10 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
                 raise InvalidValue(name)
             values[name] = parse_count(number, "", lowest=0, highest=10_000)
         except InvalidValue:
-            raise UsageError(f"TASKVAULT_BACKUP_KEEP must look like last=10,daily=7,weekly=4, not {shown(raw)}",
+            raise UsageError(f"{BACKUP_KEEP.name} must look like last=10,daily=7,weekly=4, not {shown(raw)}",
                              hint=_KEEP_RANGES) from None
     if values.get("last", 1) < 1:
-        raise UsageError("TASKVAULT_BACKUP_KEEP: last must be at least 1, as the newest backup is always kept",
+        raise UsageError(f"{BACKUP_KEEP.name}: last must be at least 1, as the newest backup is always kept",
                          hint=_KEEP_RANGES)
     return Retention(**values)
 
@@ -178,7 +190,7 @@ def _rule_date_ok(text: str) -> bool:
 
 
 def _is_zone_file(name: str, env: Mapping[str, str]) -> bool:
-    path = name if name.startswith("/") else os.path.join(env.get("TZDIR") or "/usr/share/zoneinfo", name)
+    path = name if name.startswith("/") else os.path.join(env.get(TZDIR.name) or "/usr/share/zoneinfo", name)
     try:
         with open(path, "rb") as handle:
             return handle.read(4) == b"TZif"
@@ -188,13 +200,13 @@ def _is_zone_file(name: str, env: Mapping[str, str]) -> bool:
 
 def time_zone(env: Mapping[str, str]) -> None:
     """Check $TZ: a zone glibc finds, or a POSIX rule whose local times are less than 24 hours from UTC."""
-    raw = env.get("TZ", "")
+    raw = env.get(TZ.name, "")
     name = raw.removeprefix(":")  # glibc reads ":X" as it reads "X"
     if not name or name in _UTC_NAMES or _is_zone_file(name, env):  # unset, "" (UTC) or ":" (the system's zone)
         return
     rule = re.fullmatch(_POSIX_TZ, name, re.ASCII)  # (compiled only when TZ is set and names no zone)
     if rule is None:
-        raise UsageError(f"TZ={shown(raw)} is neither a time zone in {env.get('TZDIR') or '/usr/share/zoneinfo'} "
+        raise UsageError(f"TZ={shown(raw)} is neither a time zone in {env.get(TZDIR.name) or '/usr/share/zoneinfo'} "
                          "nor a POSIX TZ rule", hint=_TZ_HINT)
     offsets = [_clock(rule["std"], 99)]  # hours past 24 are named below, not called out of range
     if rule["summer"]:  # summer time, an hour ahead unless it says otherwise

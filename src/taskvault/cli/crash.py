@@ -7,7 +7,7 @@ import os
 import traceback
 from pathlib import Path
 
-from ..store.layout import open_private_file
+from ..service import open_private_file
 
 EXIT_INTERNAL = 70
 

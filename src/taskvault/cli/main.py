@@ -9,11 +9,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from .. import __version__
+from .. import __version__, bootstrap
 from ..commands.help import overview
 from ..errors import OutputFailed, TaskvaultError, UsageError
-from ..service import TaskService
-from ..store.journal_store import JournalStore
 from . import ask, config
 from .columns import table_width
 from .render import Style, error_text
@@ -128,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     on_terminal = out.isatty()
     style = Style(config.color_wanted(options, env, on_terminal))
-    service = TaskService(JournalStore(directory, lock_timeout=timeout, on_lock_wait=_waiting_notice(err),
-                                       retention=retention))
+    service = bootstrap.service(directory, lock_timeout=timeout, retention=retention, on_lock_wait=_waiting_notice(err))
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
                     width=table_width(out, env))
     try:

@@ -8,7 +8,6 @@ from typing import Any
 
 import attrs
 
-from ..codec import task_to_dict
 from ..commands import recovery_text
 from ..commands.context import local_time
 from ..commands.results import (
@@ -32,8 +31,10 @@ from ..domain.history import Step
 from ..domain.query import Show
 from ..domain.recovery import describe, effect_line, quoted
 from ..domain.task import Priority, Task
+from ..domain.timestamps import format_timestamp
 from ..errors import TaskvaultError, typed
 from ..limits import MAX_MESSAGE_CHARS
+from ..service import task_to_dict
 from .columns import Layout, fit, fold, pad, text_width
 from .text import terminal_safe
 
@@ -464,7 +465,7 @@ def _task(task: Task | None) -> dict[str, Any] | None:
 
 
 def _stamp(step: Step) -> str | None:
-    return step.at.isoformat().replace("+00:00", "Z") if step.at is not None else None
+    return format_timestamp(step.at) if step.at is not None else None
 
 
 def _backup(b: Any) -> dict[str, Any]:

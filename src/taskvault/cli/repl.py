@@ -29,8 +29,7 @@ from prompt_toolkit.output import Output
 from .. import __version__
 from ..domain.tasklist import TaskList
 from ..errors import OutputFailed, StorageError, commands_typed_bare, describe_ids
-from ..store.journal_store import CaughtUp
-from ..store.layout import open_private_file
+from ..service import CaughtUp, open_private_file
 from . import ask
 from .columns import fold, table_width
 from .completion import TaskCompleter

@@ -11,13 +11,11 @@ import gc
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from ..codec import SCHEMA
 from ..commands.catalog import COMMANDS
 from ..commands.context import Context
 from ..commands.dispatch import run_tokens, split_line
 from ..errors import OutputFailed, StorageError, TaskvaultError, UsageError, describe_ids, shown
-from ..service import TaskService
-from ..store.journal_store import CaughtUp
+from ..service import SCHEMA, CaughtUp, TaskService
 from .crash import EXIT_INTERNAL, report_crash
 from .render import Style, TextRenderer, error_json, error_text, render_json
 from .script import checked_line

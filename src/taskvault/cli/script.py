@@ -15,7 +15,7 @@ from typing import BinaryIO, TextIO
 
 from ..errors import InputTooLarge, UsageError
 from ..limits import MAX_LINE_BYTES, MAX_SCRIPT_BYTES
-from ..store.files import kind_of
+from ..service import kind_of
 from .text import typed
 
 BOM = b"\xef\xbb\xbf"

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from .. import codec
 from ..domain import operations, recovery
 from ..domain.history import HISTORY_LIMIT
 from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
 from ..domain.tasklist import TaskList
 from ..errors import (
-    BackupDamaged,
     InvalidValue,
     StorageError,
     StoreTooNew,
     StoreUnreadable,
     UsageError,
     shown,
-    typed,
 )
-from ..store import backups
-from ..store.salvage import SalvageReport
+from ..service import AUTOMATIC_BACKUP_LABELS, BACKUP_ID_START, BACKUP_LABEL, Backup, SalvageReport, Snapshot
 from . import recovery_text
 from .context import Context
 from .registry import ParsedArgs
@@ -209,40 +205,30 @@ def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
 
 def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
     label = args.positionals[0] if args.positionals else "manual"
-    if not backups.LABEL.fullmatch(label) or label in backups.AUTOMATIC:
+    if not BACKUP_LABEL.fullmatch(label) or label in AUTOMATIC_BACKUP_LABELS:
         raise InvalidValue(f"backup: {shown(label)} cannot name a backup",
                            hint="use up to 40 letters, digits, '.', '_' or '-', starting with a letter or digit, "
-                                "and not one of " + ", ".join(backups.AUTOMATIC))
+                                "and not one of " + ", ".join(AUTOMATIC_BACKUP_LABELS))
     if args.positionals:  # a name restore finds: it must mean this backup and no other
-        if label == "latest" or backups.ID_START.fullmatch(label):
+        if label == "latest" or BACKUP_ID_START.fullmatch(label):
             raise InvalidValue(f"backup: {shown(label)} cannot name a backup: restore reads it as "
                                f"{'the newest backup' if label == 'latest' else 'a backup id'}",
                                hint="choose a name that starts with a letter, such as before-cleanup")
-        if any(b.label == label for b in ctx.service.store.backups.list()):
+        if any(b.label == label for b in ctx.service.backups()):
             raise InvalidValue(f"backup: there is already a backup named {shown(label)}",
                                hint="choose another name; 'taskvault backups' lists the backups")
     return BackupTaken(ctx.service.backup(label))
 
 
 def run_backups(ctx: Context, args: ParsedArgs) -> BackupList:
-    shelf = ctx.service.store.backups
-    return BackupList(tuple(shelf.list()), str(shelf.directory))
-
-
-def _decode_backup(shelf: backups.BackupShelf, backup: backups.Backup) -> codec.Snapshot:
-    """Read and check a backup in full before anything is done with it."""
-    try:
-        return codec.decode_snapshot(shelf.read(backup))
-    except (codec.FormatError, InvalidValue) as exc:
-        raise BackupDamaged(f"the backup {backup.id} is damaged: {exc}",
-                            hint=f"nothing was changed; pick another with '{typed('backups')}'") from None
+    service = ctx.service
+    return BackupList(tuple(service.backups()), service.backup_directory())
 
 
 def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
     service = ctx.service
-    shelf = service.store.backups
-    backup = shelf.find(args.positionals[0])
-    snapshot = _decode_backup(shelf, backup)
+    backup = service.find_backup(args.positionals[0])
+    snapshot = service.read_backup(backup)  # checked in full before anything is done with it
     try:
         service.refresh()
         current = service.tasks
@@ -272,7 +258,7 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
     return Restored(backup, done[0], kept=outcome.backup, dropped=dropped)
 
 
-def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: backups.Backup, snapshot: codec.Snapshot,
+def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: Backup, snapshot: Snapshot,
                         error: StoreUnreadable) -> Restored | Declined:
     try:
         found: SalvageReport | TaskList | None = ctx.service.salvage_preview()
@@ -315,20 +301,16 @@ def run_salvage(ctx: Context, args: ParsedArgs) -> Salvaged | Declined:
 
 
 def run_doctor(ctx: Context, args: ParsedArgs) -> DoctorReport:
-    from ..store import doctor  # only this command needs it
-
-    return DoctorReport(tuple(doctor.examine(ctx.service.store)))
+    return DoctorReport(tuple(ctx.service.examine()))
 
 
 def run_stats(ctx: Context, args: ParsedArgs) -> StoreStats:
     service = ctx.service
     tasks = service.tasks
-    store = service.store
     open_count, done_count = tasks.counts()
     undo, redo = tasks.history.stacks()
-    shelf = store.backups.list()
-    sizes = store.file_sizes()
-    return StoreStats(str(store.directory), open_count, done_count, tasks.revision, tasks.next_id, codec.SCHEMA,
-                      len(tasks.history), len(undo), len(redo), sizes[0], sizes[1], store.journal_records,
-                      len(shelf), sum(b.size for b in shelf), store.last_load_seconds, store.last_save_seconds,
-                      service.saves)
+    store = service.figures()
+    return StoreStats(store.directory, open_count, done_count, tasks.revision, tasks.next_id, store.schema,
+                      len(tasks.history), len(undo), len(redo), store.snapshot_bytes, store.journal_bytes,
+                      store.journal_records, store.backup_count, store.backup_bytes, store.load_seconds,
+                      store.save_seconds, service.saves)

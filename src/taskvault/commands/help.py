@@ -7,20 +7,11 @@ from typing import TYPE_CHECKING
 from ..errors import typed
 from .registry import Command
 from .results import HelpText
+from .settings import ENVIRONMENT, GLOBAL_OPTIONS
 
 if TYPE_CHECKING:
     from .context import Context
     from .registry import ParsedArgs
-
-GLOBAL_OPTIONS = (
-    ("--data-dir DIR", "the store's directory (else $TASKVAULT_DATA_DIR, else your user data directory)"),
-    ("--json", "print JSON: one object or list per command"),
-    ("--script FILE", "run the commands in FILE, one per line"),
-    ("--keep-going", "in a script, go on after a failing line"),
-    ("--no-color", "plain output even on a terminal (as does NO_COLOR=1)"),
-    ("--version", "print the version and exit"),
-    ("--help", "show this help and exit"),
-)
 
 EXIT_CODES = (
     (0, "success"),
@@ -45,8 +36,11 @@ def overview() -> str:
              "Commands:"]
     lines += [f"  {c.name.ljust(width)}  {c.summary}" for c in COMMANDS]
     lines += ["", "Options:"]
-    option_width = max(len(o) for o, _ in GLOBAL_OPTIONS)
-    lines += [f"  {o.ljust(option_width)}  {h}" for o, h in GLOBAL_OPTIONS]
+    option_width = max(len(o.usage) for o in GLOBAL_OPTIONS)
+    lines += [f"  {o.usage.ljust(option_width)}  {o.help}" for o in GLOBAL_OPTIONS]
+    lines += ["", "Environment:"]
+    name_width = max(len(v.name) for v in ENVIRONMENT)
+    lines += [f"  {v.name.ljust(name_width)}  {v.help}" for v in ENVIRONMENT]
     lines += ["", "Exit codes: " + ", ".join(f"{code} {text.split(':')[0]}" for code, text in EXIT_CODES),
               f"Run '{typed('help COMMAND')}' for one command in full."]
     return "\n".join(lines)

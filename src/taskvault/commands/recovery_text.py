@@ -3,14 +3,9 @@ before the change, the preview and the result, so that the three never say diffe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..domain.recovery import Dropped, RestorePlan, describe
 from ..errors import typed
-from ..store.backups import Backup
-
-if TYPE_CHECKING:
-    from ..store.salvage import SalvageReport
+from ..service import Backup, SalvageReport
 
 #: How many tasks a salvage lists one by one (--json lists them all).
 LISTED = 20

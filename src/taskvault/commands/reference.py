@@ -7,8 +7,9 @@ the file differs from what this prints.
 from __future__ import annotations
 
 from .catalog import COMMANDS
-from .help import EXIT_CODES, GLOBAL_OPTIONS
+from .help import EXIT_CODES
 from .registry import Command
+from .settings import ENVIRONMENT, GLOBAL_OPTIONS
 
 
 def _cell(text: str) -> str:
@@ -51,13 +52,10 @@ def markdown() -> str:
              "with a dash (`--tag -home`). The same rules hold for each line of a script and in the session.", "",
              "## Global options", "", "Given before the command word.", "",
              "| option | meaning |", "| --- | --- |"]
-    lines += [f"| `{_cell(option)}` | {_cell(text)} |" for option, text in GLOBAL_OPTIONS]
-    lines += ["", "Environment: `TASKVAULT_DATA_DIR` (the store's directory), `TASKVAULT_LOCK_TIMEOUT`",
-              "(seconds to wait for another session's change, default 10), `NO_COLOR` (plain output), `TZ`",
-              "(the local time zone; one taskvault cannot use is refused before anything runs),",
-              "`TASKVAULT_BACKUP_KEEP` (how many automatic backups to keep, such as `last=10,daily=7,weekly=4`;",
-              "set but empty is the default).", "",
-              "Commands: " + ", ".join(f"[{c.name}](#{c.name})" for c in COMMANDS) + "."]
+    lines += [f"| `{_cell(option.usage)}` | {_cell(option.help)} |" for option in GLOBAL_OPTIONS]
+    lines += ["", "## Environment", "", "The variables taskvault reads.", "", "| variable | meaning |", "| --- | --- |"]
+    lines += [f"| `{variable.name}` | {_cell(variable.help)} |" for variable in ENVIRONMENT]
+    lines += ["", "Commands: " + ", ".join(f"[{c.name}](#{c.name})" for c in COMMANDS) + "."]
     for command in COMMANDS:
         lines += ["", *_command(command)]
     lines += ["", "## Exit codes", "", "| code | meaning |", "| --- | --- |"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import UsageError, shown, typed, typed_in_session
+from .settings import GLOBAL_OPTIONS
 
 if TYPE_CHECKING:
     from .context import Context
@@ -106,9 +107,7 @@ class Command:
             o.name == "--title" for o in self.options)
 
     def _unknown_hint(self, name: str) -> str:
-        from .help import GLOBAL_OPTIONS  # (help imports this module)
-
-        usage = next((u for u, _ in GLOBAL_OPTIONS if u.split()[0] == name), None)
+        usage = next((o.usage for o in GLOBAL_OPTIONS if o.name == name), None)
         if usage is not None and typed_in_session():
             hint = f"{name} is set when taskvault starts, not inside a session: quit and start 'taskvault {usage}'"
         elif usage is not None and name in _WITH_A_COMMAND:
@@ -219,9 +218,6 @@ class Registry:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._commands.values())
-
-    def names(self) -> list[str]:
-        return list(self._commands)
 
     def find(self, name: str) -> Command | None:
         return self._commands.get(name)

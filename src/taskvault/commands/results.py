@@ -10,11 +10,10 @@ from ..domain.history import Step
 from ..domain.query import Show
 from ..domain.recovery import Dropped, RestorePlan, Reversal
 from ..domain.task import Task
-from ..store.backups import Backup
+from ..service import Backup, SalvageReport
 
-if TYPE_CHECKING:  # only doctor builds one; importing the module is the doctor command's cost alone
-    from ..store.doctor import Finding
-    from ..store.salvage import SalvageReport
+if TYPE_CHECKING:  # only doctor builds one; importing its module is the doctor command's cost alone
+    from ..service import Finding
 
 
 @attrs.frozen

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+import enum
+
 import attrs
 
 from .task import Task
+
+
+class ChangeKind(enum.StrEnum):
+    """What made a change. Each value is the word the store writes for it, so it must never change."""
+
+    ADD = "add"
+    EDIT = "edit"
+    DONE = "done"
+    REOPEN = "reopen"
+    DELETE = "delete"
+    UNDO = "undo"
+    REDO = "redo"
+    RESTORE = "restore"
+    SALVAGE = "salvage"
+
+    @property
+    def replaces_the_list(self) -> bool:
+        """True for a restore or a salvage: it makes the list equal to another one, so it may bring back any
+        id that was deleted (an undo or redo names the revisions it brings back instead)."""
+        return self in (ChangeKind.RESTORE, ChangeKind.SALVAGE)
 
 
 @attrs.frozen
@@ -15,14 +37,20 @@ class Change:
     and only then is it applied. Applying a checked Change cannot fail halfway.
     """
 
-    #: What made it: the command's name, then any words that say more ("restore 20261121-093000").
-    command: str
+    kind: ChangeKind
     put: tuple[Task, ...] = ()
     delete: tuple[int, ...] = ()
     next_id: int = 1
     #: Revisions this change reverts (an undo) or re-applies (a redo).
     undoes: tuple[int, ...] = ()
     redoes: tuple[int, ...] = ()
+    #: Words that say more about it, shown after its kind: the backup a restore put back ("20261121-093000").
+    detail: str = ""
+
+    @property
+    def command(self) -> str:
+        """What made it, as the store writes it and history shows it: its kind, then any detail."""
+        return f"{self.kind.value} {self.detail}" if self.detail else self.kind.value
 
     @property
     def is_empty(self) -> bool:
@@ -31,4 +59,4 @@ class Change:
     @property
     def revives(self) -> bool:
         """True for changes that may bring back a task id that was deleted (undo, redo, restore, salvage)."""
-        return bool(self.undoes or self.redoes) or self.command.split(" ", 1)[0] in ("restore", "salvage")
+        return bool(self.undoes or self.redoes) or self.kind.replaces_the_list

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-from .change import Change
+from .change import Change, ChangeKind
 from .task import Task
 
 #: How many changes the history keeps (and so how far undo reaches).
@@ -31,9 +31,8 @@ class Step:
     was: tuple[Task, ...] = ()
 
     @property
-    def kind(self) -> str:
-        """The command's name: add, edit, done, reopen, delete, undo, redo, restore or salvage."""
-        return self.change.command.split(" ", 1)[0]
+    def kind(self) -> ChangeKind:
+        return self.change.kind
 
     @property
     def touched(self) -> tuple[int, ...]:

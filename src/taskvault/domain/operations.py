@@ -13,6 +13,7 @@ from typing import Final
 import attrs
 
 from ..errors import InvalidValue, UnknownTag
+from .change import ChangeKind
 from .task import Priority, Status, Task, normalize_note, normalize_tag, normalize_tags, normalize_title
 from .tasklist import Change, TaskList
 
@@ -64,7 +65,7 @@ def plan_add(
         created=now,
         updated=now,
     )
-    return Change("add", put=(task,), next_id=tasks.next_id + 1)
+    return Change(ChangeKind.ADD, put=(task,), next_id=tasks.next_id + 1)
 
 
 def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime) -> Change:
@@ -90,11 +91,11 @@ def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime
     changes["tags"] = normalize_tags((set(task.tags) - removed) | added)
     edited = attrs.evolve(task, **changes)  # type: ignore[arg-type]
     if edited == task:
-        return Change("edit", next_id=tasks.next_id)
-    return Change("edit", put=(attrs.evolve(edited, updated=max(now, task.created)),), next_id=tasks.next_id)
+        return Change(ChangeKind.EDIT, next_id=tasks.next_id)
+    return Change(ChangeKind.EDIT, put=(attrs.evolve(edited, updated=max(now, task.created)),), next_id=tasks.next_id)
 
 
-def _plan_status(tasks: TaskList, command: str, task_ids: list[int], status: Status, now: dt.datetime) -> Change:
+def _plan_status(tasks: TaskList, kind: ChangeKind, task_ids: list[int], status: Status, now: dt.datetime) -> Change:
     put = []
     for task in tasks.require(task_ids):
         if task.status is status:
@@ -102,20 +103,20 @@ def _plan_status(tasks: TaskList, command: str, task_ids: list[int], status: Sta
         stamp = max(now, task.created)
         completed = stamp if status is Status.DONE else None
         put.append(attrs.evolve(task, status=status, completed=completed, updated=stamp))
-    return Change(command, put=tuple(put), next_id=tasks.next_id)
+    return Change(kind, put=tuple(put), next_id=tasks.next_id)
 
 
 def plan_done(tasks: TaskList, task_ids: list[int], *, now: dt.datetime) -> Change:
     """Mark tasks done; ones already done are left as they are. All ids must exist."""
-    return _plan_status(tasks, "done", task_ids, Status.DONE, now)
+    return _plan_status(tasks, ChangeKind.DONE, task_ids, Status.DONE, now)
 
 
 def plan_reopen(tasks: TaskList, task_ids: list[int], *, now: dt.datetime) -> Change:
     """Mark done tasks open again; ones already open are left as they are."""
-    return _plan_status(tasks, "reopen", task_ids, Status.OPEN, now)
+    return _plan_status(tasks, ChangeKind.REOPEN, task_ids, Status.OPEN, now)
 
 
 def plan_delete(tasks: TaskList, task_ids: list[int]) -> Change:
     """Remove tasks for good. All ids must exist; their ids are never handed out again."""
     doomed = tasks.require(task_ids)
-    return Change("delete", delete=tuple(t.id for t in doomed), next_id=tasks.next_id)
+    return Change(ChangeKind.DELETE, delete=tuple(t.id for t in doomed), next_id=tasks.next_id)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from ..errors import NothingToUndo, typed
-from .change import Change
+from .change import Change, ChangeKind
 from .history import Step
 from .task import Task
 from .tasklist import TaskList
@@ -128,7 +128,7 @@ def _reverse(tasks: TaskList, verb: str, steps: list[Step], gone: list[int]) -> 
     put = tuple(t for i, t in sorted(working.items()) if t is not None and (i not in tasks or tasks.get(i) != t))
     delete = tuple(i for i, t in sorted(working.items()) if t is None and i in tasks)
     revisions = tuple(s.revision for s in steps)
-    change = Change(verb, put=put, delete=delete, next_id=tasks.next_id,
+    change = Change(ChangeKind(verb), put=put, delete=delete, next_id=tasks.next_id,
                     undoes=revisions if verb == "undo" else (), redoes=revisions if verb == "redo" else ())
     return Reversal(verb, tuple(steps), tuple(effects), tuple(skipped), tuple(gone), change)
 
@@ -161,21 +161,22 @@ class RestorePlan:
     change: Change
 
 
-def _replacement(tasks: TaskList, wanted_tasks: Iterable[Task], command: str, next_id: int) -> RestorePlan:
+def _replacement(tasks: TaskList, wanted_tasks: Iterable[Task], kind: ChangeKind, next_id: int,
+                 detail: str = "") -> RestorePlan:
     """The change that makes ``tasks`` hold exactly ``wanted_tasks``."""
     wanted = {t.id: t for t in wanted_tasks}
     added = tuple(t for i, t in sorted(wanted.items()) if i not in tasks)
     removed = tuple(t for t in sorted(tasks, key=lambda t: t.id) if t.id not in wanted)
     changed = tuple((tasks.get(i), t) for i, t in sorted(wanted.items()) if i in tasks and tasks.get(i) != t)
-    change = Change(command, put=added + tuple(new for _, new in changed), delete=tuple(t.id for t in removed),
-                    next_id=next_id)
+    change = Change(kind, put=added + tuple(new for _, new in changed), delete=tuple(t.id for t in removed),
+                    next_id=next_id, detail=detail)
     return RestorePlan(added, removed, changed, change)
 
 
 def plan_restore(tasks: TaskList, backup: Sequence[Task], backup_next_id: int, label: str) -> RestorePlan:
     """Make the task list equal to a backup's, as one change. Ids are never handed out twice:
     the next id stays the higher of the two."""
-    return _replacement(tasks, backup, f"restore {label}", max(tasks.next_id, backup_next_id))
+    return _replacement(tasks, backup, ChangeKind.RESTORE, max(tasks.next_id, backup_next_id), label)
 
 
 def plan_salvage(base: TaskList, salvaged: Iterable[Task], next_id: int) -> RestorePlan:
@@ -183,7 +184,7 @@ def plan_salvage(base: TaskList, salvaged: Iterable[Task], next_id: int) -> Rest
 
     ``next_id`` is above every id the damaged store, the base and the salvaged tasks ever used.
     """
-    return _replacement(base, salvaged, "salvage", max(base.next_id, next_id))
+    return _replacement(base, salvaged, ChangeKind.SALVAGE, max(base.next_id, next_id))
 
 
 @attrs.frozen

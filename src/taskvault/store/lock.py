@@ -312,10 +312,3 @@ class StoreLock:
     def close(self) -> None:
         self.release()
         self._drop_file()
-
-    def __enter__(self) -> StoreLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()

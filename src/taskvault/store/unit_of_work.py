@@ -49,12 +49,11 @@ def _signals_deferred() -> Iterator[None]:
 
 @attrs.frozen
 class Committed:
-    """What one change did: the change, its revision (the current one if it changed nothing), what it
-    caught up first, and the backup taken before it, when one was asked for."""
+    """What one change did: the change, its revision (the current one if it changed nothing), and the
+    backup taken before it, when one was asked for."""
 
     change: Change
     revision: int
-    caught: CaughtUp
     backup: Backup | None = None
 
 
@@ -138,7 +137,7 @@ class UnitOfWork:
             tasks = caught.tasks
             change = plan(tasks)
             if change.is_empty:
-                return Committed(change, tasks.revision, caught)
+                return Committed(change, tasks.revision)
             self._store.check_writable()
             backup = self._store.backup(tasks, backup_first) if backup_first is not None else None
             with _signals_deferred():
@@ -146,7 +145,7 @@ class UnitOfWork:
                 self._publish(tasks, (change, revision, at))
                 self.saves += 1
             self.warnings += self._store.housekeeping.after_change(self._store, tasks)
-        return Committed(change, revision, caught, backup)
+        return Committed(change, revision, backup)
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""

@@ -1,0 +1,31 @@
+"""The composition root: the one place that builds the store, its policies and the service in front of it.
+
+The interface never constructs a store: cli/main.py asks this module for a service, having read its
+settings (the data directory, the lock timeout, which backups to keep) from the command line and the
+environment. As in cosmicpython's bootstrap.py (Percival and Gregory, "Architecture Patterns with
+Python", chapter 13), wiring lives here, so that swapping a part (another store, a fake in tests)
+changes this module and nothing that uses the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .service import TaskService
+from .store.backups import Retention
+from .store.housekeeping import Housekeeping
+from .store.journal_store import JournalStore
+
+
+def service(directory: Path, *, lock_timeout: float, retention: Retention,
+            on_lock_wait: Callable[[float], None] | None = None,
+            housekeeping: Housekeeping | None = None) -> TaskService:
+    """The service of one session, over the store in ``directory`` (nothing is read until it is used).
+
+    ``housekeeping``: when the store compacts and backs up (the default policy unless given); ``retention``
+    says which automatic backups it keeps.
+    """
+    store = JournalStore(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, retention=retention,
+                         housekeeping=housekeeping)
+    return TaskService(store)

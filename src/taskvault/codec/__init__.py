@@ -1,0 +1,36 @@
+"""The on-disk format: the snapshot envelope, journal lines, and strict conversion of tasks.
+
+This package is the only code that knows how the store looks on disk, one module per job:
+scalars (exact JSON values), tasks (a Task as JSON, and the fast path that reads it), explain
+(why a task is invalid), envelope (format, schema, migrations), changes (a change as JSON),
+snapshot and journal. The names below are the ones the rest of taskvault uses.
+"""
+
+from __future__ import annotations
+
+from ..domain.timestamps import format_timestamp
+from .envelope import MAX_FILE_BYTES, MIN_READER, SCHEMA
+from .journal import (
+    JOURNAL_FORMAT,
+    MAX_RECORD_BYTES,
+    VOID_MARK,
+    JournalHeader,
+    check_torn_tail,
+    decode_journal_header,
+    decode_record,
+    encode_journal_header,
+    encode_record,
+    first_unnamed_id,
+    is_void,
+)
+from .scalars import FormatError, TooNewError
+from .snapshot import SNAPSHOT_FORMAT, Snapshot, decode_snapshot, encode_snapshot, encode_snapshot_v1
+from .tasks import task_from_dict, task_to_dict
+
+__all__ = [
+    "JOURNAL_FORMAT", "MAX_FILE_BYTES", "MAX_RECORD_BYTES", "MIN_READER", "SCHEMA", "SNAPSHOT_FORMAT", "VOID_MARK",
+    "FormatError", "JournalHeader", "Snapshot", "TooNewError",
+    "check_torn_tail", "decode_journal_header", "decode_record", "decode_snapshot", "encode_journal_header",
+    "encode_record", "encode_snapshot", "encode_snapshot_v1", "first_unnamed_id", "format_timestamp", "is_void",
+    "task_from_dict", "task_to_dict",
+]

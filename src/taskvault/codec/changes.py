@@ -1,0 +1,90 @@
+"""A change as JSON: a journal record's fields, and a history step (the record and what it replaced)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..domain.change import Change, ChangeKind
+from ..domain.history import Step
+from ..domain.task import Task
+from ..domain.timestamps import format_timestamp
+from .envelope import Migrations, check_keys, upgrade
+from .scalars import FormatError, structure_timestamp
+from .tasks import task_from_dict, task_to_dict
+
+RECORD_KEYS = frozenset({"rev", "at", "cmd", "put", "del", "next_id", "undoes", "redoes"})
+STEP_KEYS = RECORD_KEYS | {"was"}
+
+
+def _record_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 records say which revisions an undo reverts or a redo re-applies; 1 had neither."""
+    return {**doc, "undoes": [], "redoes": []}
+
+
+RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2}
+
+
+def change_fields(change: Change, revision: int, at: dt.datetime | None) -> dict[str, Any]:
+    return {
+        "rev": revision,
+        "at": format_timestamp(at) if at is not None else None,
+        "cmd": change.command,
+        "put": [task_to_dict(t) for t in change.put],
+        "del": list(change.delete),
+        "next_id": change.next_id,
+        "undoes": list(change.undoes),
+        "redoes": list(change.redoes),
+    }
+
+
+def step_to_dict(step: Step) -> dict[str, Any]:
+    return {**change_fields(step.change, step.revision, step.at), "was": [task_to_dict(t) for t in step.was]}
+
+
+def _ids(value: Any, what: str, key: str) -> tuple[int, ...]:
+    if type(value) is not list or any(type(i) is not int for i in value):
+        raise FormatError(f"{what}: {key} must list integers", "")
+    return tuple(value)
+
+
+def _tasks(value: Any, what: str, key: str) -> tuple[Task, ...]:
+    if type(value) is not list:
+        raise FormatError(f"{what}: {key} must be a list", "")
+    return tuple(task_from_dict(raw, f"{what} $.{key}[{i}]") for i, raw in enumerate(value))
+
+
+def _kind(command: str, what: str) -> tuple[ChangeKind, str]:
+    """The kind of change a record's ``cmd`` names by its first word, and the words after it."""
+    word, _, detail = command.partition(" ")
+    try:
+        return ChangeKind(word), detail
+    except ValueError:
+        raise FormatError(f"{what}: {word!r:.40} is not a kind of change", "") from None
+
+
+def change_from_dict(doc: Any, what: str, keys: frozenset[str], schema: int) -> tuple[dict[str, Any], Change]:
+    if type(doc) is not dict:
+        raise FormatError(f"{what}: expected a JSON object", "")
+    doc = check_keys(upgrade(doc, schema, RECORD_MIGRATIONS), keys, schema, what)
+    if type(doc["rev"]) is not int or type(doc["next_id"]) is not int or type(doc["cmd"]) is not str:
+        raise FormatError(f"{what}: rev, next_id and cmd have the wrong types", "")
+    kind, detail = _kind(doc["cmd"], what)
+    change = Change(kind, put=_tasks(doc["put"], what, "put"), delete=_ids(doc["del"], what, "del"),
+                    next_id=doc["next_id"], undoes=_ids(doc["undoes"], what, "undoes"),
+                    redoes=_ids(doc["redoes"], what, "redoes"), detail=detail)
+    return doc, change
+
+
+def time_of(doc: dict[str, Any], what: str) -> dt.datetime:
+    """When the change a record describes was made (its ``at``)."""
+    try:
+        return structure_timestamp(doc["at"], dt.datetime)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{what}: {exc}", "") from None
+
+
+def step_from_dict(raw: Any, what: str, schema: int) -> Step:
+    doc, change = change_from_dict(raw, what, STEP_KEYS, schema)
+    at = None if doc["at"] is None else time_of(doc, what)
+    return Step(doc["rev"], at, change, _tasks(doc["was"], what, "was"))

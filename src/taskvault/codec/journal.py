@@ -1,0 +1,146 @@
+"""The journal's lines: "<crc32 of the JSON, 8 hex digits> <JSON>\\n", a header and then one record per change.
+
+Also what a reader may make of a line that is not a whole record: a voided change, or the
+unfinished tail a writer that stopped part-way leaves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zlib
+from typing import Any
+
+import attrs
+
+from ..domain.change import Change
+from .changes import RECORD_KEYS, change_fields, change_from_dict, time_of
+from .envelope import MIN_READER, SCHEMA, Migrations, check_envelope
+from .scalars import FormatError, dumps, loads
+
+JOURNAL_FORMAT = "taskvault-journal"
+
+#: The largest journal record: one change may hold about 200,000 tasks. A longer unfinished tail
+#: cannot be a record that was being written when a writer stopped, so it is damage.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+#: What a journal line starts with once its change was reported as failed: the writer overwrites the
+#: record's checksum with it, so that no reader applies the change and every reader knows why.
+VOID_MARK = b"--void-- "
+
+_HEADER_KEYS = frozenset({"format", "schema", "min_reader", "generation", "base"})
+
+
+def _header_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "schema": 2, "min_reader": 2}
+
+
+HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2}
+
+
+def frame(obj: dict[str, Any]) -> bytes:
+    """One journal line: the checksum of the JSON, a space, the JSON, a newline."""
+    payload = dumps(obj).encode()
+    return b"%08x " % zlib.crc32(payload) + payload + b"\n"
+
+
+_CHECKSUM = re.compile(rb"[0-9a-f]{8}")
+
+
+def _unframe(line: bytes, what: str) -> Any:
+    if len(line) < 10 or line[8:9] != b" ":
+        raise FormatError(f"{what} is not a checksummed journal line", "")
+    crc, payload = line[:8], line[9:]
+    # Exactly as written: int() would also take upper case, a sign, spaces or underscores, so a changed
+    # byte in the checksum could pass unnoticed.
+    if not _CHECKSUM.fullmatch(crc):
+        raise FormatError(f"{what} has no checksum", "")
+    expected = int(crc, 16)
+    if zlib.crc32(payload) != expected:
+        raise FormatError(f"{what} fails its checksum, so the file was damaged", "")
+    return loads(payload, what)
+
+
+def is_void(line: bytes) -> bool:
+    """True for a journal line (or unfinished tail) whose change was reported as failed and voided."""
+    return line.startswith(VOID_MARK)
+
+
+_TORN_HEAD = re.compile(rb"^[0-9a-f]{0,8}$|^[0-9a-f]{8} ")
+_NOT_IN_A_RECORD = re.compile(rb"[\x00-\x1f]")
+
+
+def check_torn_tail(tail: bytes, revision: int) -> None:
+    """Raise FormatError unless ``tail`` can be the unfinished write of record ``revision``.
+
+    Only a strict prefix of that record can be left by a writer that stopped part-way: its
+    checksum's hex digits, a space, then the start of ``{"rev":<revision>,`` and what follows,
+    with no byte a record never holds, and shorter than the longest record. Anything else --
+    a complete record missing only its newline, zero bytes, a tail longer than any record -- was
+    changed after it was written, and is damage: never dropped as if it had been torn.
+    """
+    where = f"the journal's last {len(tail)} bytes (after its last complete line)"
+    for whole in (tail, tail[:-1]):  # a complete record, its newline missing or changed into another byte
+        if len(whole) > 9 and _TORN_HEAD.match(whole[:9]) and zlib.crc32(whole[9:]) == int(whole[:8], 16):
+            raise FormatError(f"record {revision} is complete but its line does not end in a newline, so the file "
+                              "was changed after it was written", "")
+    if len(tail) > MAX_RECORD_BYTES:
+        raise FormatError(f"{where} are longer than any record, so they are not an unfinished write", "")
+    bad = _NOT_IN_A_RECORD.search(tail)
+    if bad:
+        raise FormatError(f"{where} hold byte 0x{tail[bad.start()]:02x} at {bad.start()}, which no record holds, "
+                          "so they are not an unfinished write", "")
+    expected = b'{"rev":%d,' % revision
+    payload = tail[9:]
+    if not _TORN_HEAD.match(tail[:9]) or payload[:len(expected)] != expected[:len(payload)]:
+        raise FormatError(f"{where} are not the start of record {revision}, so they are not an unfinished write", "")
+
+
+_TASK_ID_NAMED = re.compile(rb'"id":(\d{1,18})')
+_NEXT_ID_NAMED = re.compile(rb'"next_id":(\d{1,18})')
+
+
+def first_unnamed_id(data: bytes) -> int:
+    """The lowest task id that ``data`` (an unfinished or voided record) neither uses nor reserves (1 if none).
+
+    The loader reserves these ids (TaskList.reserve_ids) while such a record lies in the journal, so
+    that an id that reached the disk, even in a change never acknowledged, is not handed out again
+    while a user may have been told its fate was unknown. The writer that cuts the record off does so
+    just before its own append, whose record carries ``next_id`` past the reservation: from then on
+    the journal itself keeps it. Ids of a record that was cut back before its save was reported are
+    not reserved: no reader ever believed it, and the user was told it failed.
+    """
+    used = [int(found) + 1 for found in _TASK_ID_NAMED.findall(data)]
+    reserved = [int(found) for found in _NEXT_ID_NAMED.findall(data)]
+    return max([1, *used, *reserved])
+
+
+def encode_journal_header(generation: str, base: int) -> bytes:
+    return frame({"format": JOURNAL_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER,
+                  "generation": generation, "base": base})
+
+
+@attrs.frozen
+class JournalHeader:
+    generation: str
+    #: The revision of the snapshot this journal continues.
+    base: int
+    schema: int
+
+
+def decode_journal_header(line: bytes) -> JournalHeader:
+    """Decode a journal's first line."""
+    doc, schema = check_envelope(_unframe(line, "the journal header"), JOURNAL_FORMAT, _HEADER_KEYS,
+                                 HEADER_MIGRATIONS)
+    if type(doc["generation"]) is not str or not doc["generation"]:
+        raise FormatError("expected a generation string", "$.generation")
+    return JournalHeader(doc["generation"], doc["base"], schema)
+
+
+def encode_record(change: Change, revision: int, at: dt.datetime) -> bytes:
+    return frame(change_fields(change, revision, at))
+
+
+def decode_record(line: bytes, what: str, schema: int = SCHEMA) -> tuple[int, Change, dt.datetime]:
+    """Return (revision, change, time) of one journal record line (without its newline)."""
+    doc, change = change_from_dict(_unframe(line, what), what, RECORD_KEYS, schema)
+    return doc["rev"], change, time_of(doc, what)

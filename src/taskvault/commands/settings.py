@@ -1,0 +1,64 @@
+"""taskvault's own options and the environment variables it reads: one table each.
+
+The command line's parser (cli/config.py) reads an option's or a variable's name from here, and help
+(help.py) and docs/commands.md (reference.py) list them from here, so that none of them can name a
+setting the others do not know.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class GlobalOption:
+    """One of taskvault's own options, given before the command word."""
+
+    name: str
+    #: The GlobalOptions attribute it sets (cli/config.py).
+    field: str
+    help: str
+    #: The value's name, for an option that takes one (``--data-dir DIR``); None for a flag.
+    metavar: str | None = None
+    #: Other spellings of the same flag.
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        return f"{self.name} {self.metavar}" if self.metavar else self.name
+
+
+@attrs.frozen
+class Variable:
+    """An environment variable taskvault reads."""
+
+    name: str
+    help: str
+
+
+#: Seconds a change waits for another session's, unless TASKVAULT_LOCK_TIMEOUT says otherwise.
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+GLOBAL_OPTIONS = (
+    GlobalOption("--data-dir", "data_dir",
+                 "the store's directory (else $TASKVAULT_DATA_DIR, else your user data directory)", metavar="DIR"),
+    GlobalOption("--json", "json", "print JSON: one object or list per command"),
+    GlobalOption("--script", "script", "run the commands in FILE, one per line", metavar="FILE"),
+    GlobalOption("--keep-going", "keep_going", "in a script, go on after a failing line"),
+    GlobalOption("--no-color", "no_color", "plain output even on a terminal (as does NO_COLOR=1)"),
+    GlobalOption("--version", "version", "print the version and exit"),
+    GlobalOption("--help", "help", "show this help and exit", aliases=("-h",)),
+)
+
+DATA_DIR = Variable("TASKVAULT_DATA_DIR", "the store's directory, when --data-dir is not given")
+LOCK_TIMEOUT = Variable("TASKVAULT_LOCK_TIMEOUT",
+                        f"seconds to wait for another session's change, default {DEFAULT_LOCK_TIMEOUT:g}")
+BACKUP_KEEP = Variable("TASKVAULT_BACKUP_KEEP",
+                       "automatic backups to keep, such as last=10,daily=7,weekly=4 (empty: the default)")
+NO_COLOR = Variable("NO_COLOR", "plain output when set and not empty, as with --no-color")
+TERM = Variable("TERM", "dumb: plain output")
+COLUMNS = Variable("COLUMNS", "the width of tables when the output is not a terminal")
+TZ = Variable("TZ", "the local time zone; one taskvault cannot use is refused before anything runs")
+TZDIR = Variable("TZDIR", "where TZ's zone files are found (default /usr/share/zoneinfo)")
+
+ENVIRONMENT = (DATA_DIR, LOCK_TIMEOUT, BACKUP_KEEP, NO_COLOR, TERM, COLUMNS, TZ, TZDIR)
