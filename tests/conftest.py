@@ -29,8 +29,14 @@ TASKVAULT = [sys.executable, "-m", "taskvault"]
 
 def taskvault_compacting_at(threshold: int) -> list[str]:
     """The installed program with its compaction threshold lowered, so short runs compact too."""
-    launcher = ("import sys, taskvault.store.journal_store as s; s.COMPACT_MIN_BYTES = int(sys.argv.pop(1)); "
-                "from taskvault.cli.main import main; raise SystemExit(main())")
+    # The composition root is given the policy: the store it builds compacts above ``threshold`` bytes.
+    launcher = ("import functools, sys\n"
+                "from taskvault import bootstrap\n"
+                "from taskvault.store.housekeeping import Housekeeping\n"
+                "policy = Housekeeping(compact_min_bytes=int(sys.argv.pop(1)))\n"
+                "bootstrap.service = functools.partial(bootstrap.service, housekeeping=policy)\n"
+                "from taskvault.cli.main import main\n"
+                "raise SystemExit(main())")
     return [sys.executable, "-c", launcher, str(threshold)]
 
 

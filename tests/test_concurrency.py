@@ -168,19 +168,18 @@ class TestLockFileIdentity:
 
 
 class TestCatchUpAfterRewrites:
-    def test_stale_session_after_another_compacted(self, data_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def test_stale_session_after_another_compacted(self, data_dir: Path) -> None:
         """When another session started the journal anew, a stale one reloads instead of appending blindly."""
-        from taskvault.store import journal_store
+        from taskvault.store.housekeeping import Housekeeping
 
         from .conftest import Session
 
         stale, other = Session(data_dir), Session(data_dir)
         assert stale.run("add One") == 0
         header = (data_dir / "tasks.journal").read_bytes().split(b"\n")[0]
-        monkeypatch.setattr(journal_store, "COMPACT_MIN_BYTES", 0)
-        assert other.run("add Two") == 0
-        assert (data_dir / "tasks.journal").read_bytes().split(b"\n")[0] != header, "other must have compacted"
-        monkeypatch.undo()
+        compacting = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0))
+        assert compacting.run("add Two") == 0
+        assert (data_dir / "tasks.journal").read_bytes().split(b"\n")[0] != header, "it must have compacted"
         for title in ("A", "B", "C"):  # the new journal grows past the stale session's offset
             assert other.run(f"add {title}") == 0
         assert (data_dir / "tasks.journal").stat().st_size > stale.store._position.end

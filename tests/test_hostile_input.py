@@ -24,7 +24,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from taskvault.cli import main as cli_main
 from taskvault.commands.catalog import COMMANDS
-from taskvault.store import files, journal_store
+from taskvault.store import files
+from taskvault.store.housekeeping import Housekeeping
 
 from .conftest import FIGURES, FaultyOs, Session, seed_store, store_bytes
 
@@ -93,6 +94,10 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
+#: Compact every few changes, so failures hit compactions too.
+COMPACTING_OFTEN = Housekeeping(compact_min_bytes=2048)
+
+
 class StoreMachine(RuleBasedStateMachine):
     """Random commands, failures and restarts; memory, disk and a plain model agree after each."""
 
@@ -100,18 +105,15 @@ class StoreMachine(RuleBasedStateMachine):
     def start(self) -> None:
         self.tmp = tempfile.TemporaryDirectory()
         self.directory = Path(self.tmp.name) / "data"
-        self.session = Session(self.directory)
+        self.session = Session(self.directory, housekeeping=COMPACTING_OFTEN)
         self.model: Model = {}
         self.next_id = 1
-        self.saved_compaction = journal_store.COMPACT_MIN_BYTES
-        journal_store.COMPACT_MIN_BYTES = 2048  # compact every few changes, so failures hit compactions too
 
     def teardown(self) -> None:
         FIGURES["stateful model test"] = (
             f"{STEPS['steps']} random commands ({STEPS['failed saves']} failed saves, {STEPS['restarts']} restarts); "
             "memory and reload equal the model after each")
         if hasattr(self, "session"):
-            journal_store.COMPACT_MIN_BYTES = self.saved_compaction
             self.session.close()
             self.tmp.cleanup()
 
@@ -190,7 +192,7 @@ class StoreMachine(RuleBasedStateMachine):
     def restart(self) -> None:
         STEPS["restarts"] += 1
         self.session.close()
-        self.session = Session(self.directory)
+        self.session = Session(self.directory, housekeeping=COMPACTING_OFTEN)
 
     def _view(self, tasks: Any) -> tuple[Model, int]:
         return {t.id: (t.title, t.is_open, frozenset(t.tags)) for t in tasks}, tasks.next_id
@@ -204,7 +206,7 @@ class StoreMachine(RuleBasedStateMachine):
             self.next_id = next_id
         self.may_reserve = False
         assert (tasks, next_id) == (self.model, self.next_id)
-        reloaded = Session(self.directory)
+        reloaded = Session(self.directory, housekeeping=COMPACTING_OFTEN)
         assert self._view(reloaded.service.tasks) == (self.model, self.next_id)
         reloaded.close()
         assert not [n for n in os.listdir(self.directory) if ".tmp-" in n] if self.directory.exists() else True

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from taskvault.store import files, journal_store
+from taskvault.store import files
+from taskvault.store.housekeeping import Housekeeping
 
 from .conftest import OsProxy, Session
 
@@ -90,12 +91,13 @@ class TestSaveProtocol:
     def test_compaction_order(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Compaction takes a durable backup first, then makes the new snapshot durable (dir fsync included)
         before replacing the journal."""
-        session = Session(data_dir)
-        assert session.run("add first") == 0
-        monkeypatch.setattr(journal_store, "COMPACT_MIN_BYTES", 0)
+        session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0))
+        # A journal is compacted once it outgrows the snapshot: the first change compacts (the new store's
+        # snapshot is empty), the second does not (the snapshot now holds a task), the third does.
+        assert session.run("add first") == 0 and session.run("add second") == 0
         log: list[str] = []
         monkeypatch.setattr(files, "os", Recorder(log))
-        assert session.run("add second") == 0
+        assert session.run("add third") == 0
         snapshot_replace = log.index("replace tasks.json -> tasks.json")
         backup_replace = next(i for i, entry in enumerate(log) if entry.startswith("replace") and "compaction" in entry)
         # The backups directory is held open by descriptor, so its fsync may need no open of its own.

@@ -21,6 +21,7 @@ from taskvault.domain.history import History
 from taskvault.domain.tasklist import TaskList
 from taskvault.store import files
 from taskvault.store.backups import Backup, Retention
+from taskvault.store.housekeeping import Housekeeping
 from taskvault.store.journal_store import JournalStore
 
 from .conftest import FaultyOs, Session, require_tool, run_taskvault, seed_store, store_bytes, temp_files
@@ -117,12 +118,9 @@ class TestUndoRedo:
 
 
 class TestHistory:
-    def test_history_is_written_with_the_change_and_survives_compaction(
-            self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_history_is_written_with_the_change_and_survives_compaction(self, data_dir: Path) -> None:
         seed_store(data_dir)
-        from taskvault.store import journal_store
-        monkeypatch.setattr(journal_store, "COMPACT_MIN_BYTES", 0)
-        session = Session(data_dir)
+        session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0))
         assert session.run("delete 3") == 0 and session.err.getvalue() == ""
         assert (data_dir / "tasks.journal").read_bytes().count(b"\n") == 1, "compacted"
         shown = run_taskvault(data_dir, "history")
@@ -219,7 +217,9 @@ class TestBackups:
                 clock[0] += dt.timedelta(minutes=1)
                 session.store.backup(session.service.tasks, "hourly")
         assert len(session.store.backups.list()) == 2
-        monkeypatch.setattr("taskvault.store.journal_store.COMPACT_MIN_BYTES", 0)
+        session.close()  # the next change is made by a session that compacts after every change
+        session = Session(data_dir, clock=lambda: clock[0],
+                          housekeeping=Housekeeping(compact_min_bytes=0, retention=Retention(last=1, daily=0, weekly=0)))
         real_replace = files.atomic_replace
 
         def snapshot_fails(target: Path, data: bytes, **kwargs: object) -> None:

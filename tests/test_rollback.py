@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from taskvault.store import files, journal_store
+from taskvault.store import files
+from taskvault.store.housekeeping import Housekeeping
 
 from .conftest import ERRNOS, FIGURES, CountingOs, FaultyOs, OsProxy, Session, seed_store, store_bytes, temp_files
 
@@ -219,14 +220,17 @@ class TestTornAppend:
         assert [t.title for t in session.service.tasks] == [t.title for t in Session(directory).service.tasks]
 
 
+#: A store with this policy compacts after every change.
+COMPACTING = Housekeeping(compact_min_bytes=0)
+
+
 class TestCompactionFailure:
     """A compaction that fails at any step after the change was saved keeps the change and says so."""
 
     def test_every_step_of_compaction(self, seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Exit 0 (the change is durable in the journal), one warning, memory equals a reload, no temp files."""
-        monkeypatch.setattr(journal_store, "COMPACT_MIN_BYTES", 0)
         counting = CountingOs()
-        session = Session(_fresh_copy(seeded, tmp_path, "count-compaction"))
+        session = Session(_fresh_copy(seeded, tmp_path, "count-compaction"), housekeeping=COMPACTING)
         session.service.tasks
         with monkeypatch.context() as patch:
             patch.setattr(files, "os", counting)
@@ -251,7 +255,7 @@ class TestCompactionFailure:
 
     def _one_case(self, directory: Path, step: str, position: int, error: int, always: bool,
                   monkeypatch: pytest.MonkeyPatch) -> None:
-        session = Session(directory)
+        session = Session(directory, housekeeping=COMPACTING)
         session.service.tasks
         with monkeypatch.context() as patch:
             patch.setattr(files, "os", FaultyOs(step, error, fail_at=position, times=-1 if always else 1))

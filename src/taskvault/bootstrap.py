@@ -14,11 +14,18 @@ from pathlib import Path
 
 from .service import TaskService
 from .store.backups import Retention
+from .store.housekeeping import Housekeeping
 from .store.journal_store import JournalStore
 
 
 def service(directory: Path, *, lock_timeout: float, retention: Retention,
-            on_lock_wait: Callable[[float], None] | None = None) -> TaskService:
-    """The service of one session, over the store in ``directory`` (nothing is read until it is used)."""
-    store = JournalStore(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, retention=retention)
+            on_lock_wait: Callable[[float], None] | None = None,
+            housekeeping: Housekeeping | None = None) -> TaskService:
+    """The service of one session, over the store in ``directory`` (nothing is read until it is used).
+
+    ``housekeeping``: when the store compacts and backs up (the default policy unless given); ``retention``
+    says which automatic backups it keeps.
+    """
+    store = JournalStore(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, retention=retention,
+                         housekeeping=housekeeping)
     return TaskService(store)

@@ -1,4 +1,4 @@
-"""The unit of work: plan a change on the latest state, make it durable, then publish it.
+"""What a session can do with its tasks; each change runs as one unit of work (store/unit_of_work.py).
 
 The service is the interface's one door to the store: cli/ and commands/ import this module (and the
 domain and errors) and nothing below it. What they need from below, a backup, a salvage report, the
@@ -8,9 +8,7 @@ JSON form of a task, is named here (see ``__all__``); taskvault/bootstrap.py bui
 from __future__ import annotations
 
 import datetime as dt
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
@@ -27,6 +25,7 @@ from .store.files import kind_of
 from .store.journal_store import CaughtUp, JournalStore
 from .store.layout import open_private_file
 from .store.salvage import SalvageReport
+from .store.unit_of_work import Salvaged, UnitOfWork
 
 if TYPE_CHECKING:
     from .store.doctor import Finding
@@ -45,23 +44,6 @@ def __getattr__(name: str) -> object:
         return Finding
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-#: Signals that would otherwise interrupt a change between its durable write and its publication.
-_DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold back interrupts so that 'durable on disk' and 'applied in memory' happen together."""
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
-    except (ValueError, OSError):  # not the main thread: nothing to block
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
 
 @attrs.frozen
 class Outcome:
@@ -73,14 +55,8 @@ class Outcome:
     backup: Backup | None = None
 
 
-@attrs.frozen
-class SalvageOutcome:
-    """A salvage made: what was examined, the change from the base it is, the tasks now, the files kept aside."""
-
-    report: SalvageReport
-    plan: recovery.RestorePlan
-    tasks: TaskList
-    aside: tuple[str, ...]
+#: A salvage made: what was examined, the change from the base it is, the tasks now, the files kept aside.
+SalvageOutcome = Salvaged
 
 
 def utcnow() -> dt.datetime:
@@ -88,18 +64,27 @@ def utcnow() -> dt.datetime:
 
 
 class TaskService:
-    """Holds the task list of one session and changes it only through the store."""
+    """Holds the task list of one session and changes it only through the store, one unit of work at a time."""
 
     def __init__(self, store: JournalStore, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self._store = store
         self._clock = clock
-        self._tasks: TaskList | None = None
-        #: Problems after a change was already saved (a failed compaction); the interface shows them.
-        self.warnings: list[StorageError] = []
-        #: How many changes this session has saved (catching up with others does not count).
-        self.saves = 0
-        #: The backup taken before this session upgraded an older store, if it did.
-        self.migrated: Backup | None = None
+        self._work = UnitOfWork(store)
+
+    @property
+    def warnings(self) -> list[StorageError]:
+        """Problems after a change was already saved (a failed compaction); the interface shows them."""
+        return self._work.warnings
+
+    @property
+    def saves(self) -> int:
+        """How many changes this session has saved (catching up with others does not count)."""
+        return self._work.saves
+
+    @property
+    def migrated(self) -> Backup | None:
+        """The backup taken before this session upgraded an older store, if it did."""
+        return self._work.migrated
 
     @property
     def tasks(self) -> TaskList:
@@ -108,29 +93,20 @@ class TaskService:
         A store of an older schema is upgraded right after it is loaded; if that cannot be done
         now (a read-only disk), it is read as it is, with a warning, and upgraded by the next change.
         """
-        if self._tasks is None:
-            self._tasks = self._store.load()
-            if self._store.needs_migration and self._store.read_only is None:
-                try:
-                    with self._store.locked():
-                        self._tasks = tasks = self._store.catch_up(self._tasks).tasks
-                        if self._store.needs_migration:
-                            self.migrated = self._store.migrate(tasks)
-                except StorageError as exc:
-                    self.warnings.append(exc)
-        return self._tasks
+        return self._work.tasks
 
     @property
     def loaded(self) -> bool:
-        return self._tasks is not None
+        return self._work.loaded
+
+    @property
+    def _tasks(self) -> TaskList | None:
+        """The task list if loaded, else None (the session's prompt looks without loading; see cli/repl.py)."""
+        return self._work.current
 
     def refresh(self) -> CaughtUp | None:
         """Bring a loaded task list up to date with other sessions; None if nothing was loaded yet."""
-        if self._tasks is None:
-            return None
-        caught = self._store.refresh(self._tasks)
-        self._tasks = caught.tasks
-        return caught
+        return self._work.refresh()
 
     def now(self) -> dt.datetime:
         return self._clock()
@@ -143,54 +119,17 @@ class TaskService:
         ``backup_first``, a verified backup of the state before the change is taken first, and
         a failure to take it leaves everything as it was.
         """
-        tasks = self.tasks
-        with self._store.locked():
-            caught = self._store.catch_up(tasks)
-            self._tasks = tasks = caught.tasks
-            change = plan(tasks)
-            if change.is_empty:
-                return Outcome(change, tasks.revision)
-            self._store.check_writable()
-            backup = self._store.backup(tasks, backup_first) if backup_first is not None else None
-            with _signals_deferred():
-                revision, at = self._store.append(tasks, change)
-                tasks.apply(change, revision, at)
-                self.saves += 1
-            self._after_change(tasks)
-        return Outcome(change, revision, backup)
-
-    def _after_change(self, tasks: TaskList) -> None:
-        """Housekeeping once a change is durable and applied: its failures are warnings, never errors."""
-        backed_up = False
-        try:
-            if self._store.compaction_due():
-                backed_up = True  # compact takes a backup first, and a later step may still fail
-                self._store.compact(tasks)
-            elif self._store.backup_due(tasks):
-                self._store.backup(tasks, "hourly")
-                backed_up = True
-        except StorageError as exc:
-            self.warnings.append(exc)
-        if backed_up:  # rotation keeps the backups bounded even when the compaction after the backup failed
-            try:
-                self._store.rotate_backups()
-            except StorageError as exc:
-                self.warnings.append(exc)
+        done = self._work.change(plan, backup_first=backup_first)
+        return Outcome(done.change, done.revision, done.backup)
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
-        tasks = self.tasks
-        with self._store.locked():
-            self._tasks = tasks = self._store.catch_up(tasks).tasks
-            return self._store.backup(tasks, label)
+        return self._work.backup(label)
 
     def replace_unreadable(self, snapshot: Snapshot) -> tuple[TaskList, tuple[str, ...]]:
         """Restore a backup over a store that does not load; return the tasks and the names the
         unreadable files were kept under."""
-        with self._store.locked():
-            self._tasks, aside = self._store.replace_unreadable(snapshot)
-            self.saves += 1  # the store was written: a failure after this must not say nothing was saved
-        return self._tasks, aside
+        return self._work.replace_unreadable(snapshot)
 
     def store_files(self) -> tuple[str, ...]:
         """The names of the store's files that are there (what a restore or salvage keeps aside)."""
@@ -211,19 +150,7 @@ class TaskService:
         Raises StorageError, changing nothing, when another session changed the store since the
         preview: the user agreed to that outcome, not to another one.
         """
-        with self._store.locked():
-            found = self._store.salvage_report()
-            if isinstance(found, TaskList):
-                return found
-            if not found.same_outcome(previewed):
-                raise StorageError("the store changed while salvage was being decided — nothing was changed",
-                                   hint=f"run '{typed('salvage')}' again to see what it recovers now")
-            plan = self.plan_salvage(found)
-            with _signals_deferred():
-                tasks, aside = self._store.replace_with_salvage(found, plan.change)
-                self._tasks = tasks
-                self.saves += 1
-        return SalvageOutcome(found, plan, tasks, aside)
+        return self._work.salvage(previewed, self.plan_salvage)
 
     def close(self) -> None:
         self._store.close()

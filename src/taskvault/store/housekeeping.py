@@ -1,0 +1,75 @@
+"""The housekeeping policy: when to compact the journal, when to take the hourly backup, which backups to keep.
+
+The policy decides; the store does the work (compact, backup, rotate_backups). Its thresholds are
+given when it is made, so a test that wants a store compacting after every change makes one with
+``Housekeeping(compact_min_bytes=0)`` instead of changing a module's constants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+import attrs
+
+from ..domain.tasklist import TaskList
+from ..errors import StorageError
+from .backups import Backup, Retention
+
+#: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
+COMPACT_MIN_BYTES = 256 * 1024
+#: Activity takes an automatic backup when the newest is older than this.
+BACKUP_INTERVAL = dt.timedelta(hours=1)
+
+
+class Tidied(Protocol):
+    """What housekeeping asks of a store, under its lock, once a change is durable and applied."""
+
+    def compaction_due(self) -> bool: ...
+    def compact(self, tasks: TaskList) -> None: ...
+    def backup_due(self, tasks: TaskList) -> bool: ...
+    def backup(self, tasks: TaskList, label: str) -> Backup: ...
+    def rotate_backups(self) -> list[Backup]: ...
+
+
+@attrs.frozen
+class Housekeeping:
+    """When a store compacts, backs up and rotates its backups."""
+
+    #: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
+    compact_min_bytes: int = COMPACT_MIN_BYTES
+    #: Activity takes an automatic backup when the newest is older than this.
+    backup_interval: dt.timedelta = BACKUP_INTERVAL
+    #: Which automatic backups rotation keeps.
+    retention: Retention = attrs.field(factory=Retention)
+
+    def compaction_due(self, journal_bytes: int, snapshot_bytes: int) -> bool:
+        return journal_bytes > max(self.compact_min_bytes, snapshot_bytes)
+
+    def backup_due(self, since: dt.timedelta) -> bool:
+        """True when the newest automatic backup was taken ``since`` ago, or is dated in the future.
+
+        A backup dated in the future (taken under a clock set wrong) must not put the next one off for ever.
+        """
+        return since >= self.backup_interval or since < dt.timedelta(0)
+
+    @staticmethod
+    def after_change(store: Tidied, tasks: TaskList) -> list[StorageError]:
+        """Housekeeping once a change is durable and applied: its failures are warnings, never errors."""
+        warnings: list[StorageError] = []
+        backed_up = False
+        try:
+            if store.compaction_due():
+                backed_up = True  # compact takes a backup first, and a later step may still fail
+                store.compact(tasks)
+            elif store.backup_due(tasks):
+                store.backup(tasks, "hourly")
+                backed_up = True
+        except StorageError as exc:
+            warnings.append(exc)
+        if backed_up:  # rotation keeps the backups bounded even when the compaction after the backup failed
+            try:
+                store.rotate_backups()
+            except StorageError as exc:
+                warnings.append(exc)
+        return warnings

@@ -1,0 +1,290 @@
+"""A store as its readers see it: load, catch up under the lock, refresh without it, examine for salvage.
+
+Readers take no lock. They read the journal before the snapshot: a snapshot is never older than
+the journal read before it, so records it already holds are skipped, never missed. A record a
+writer has not yet confirmed on disk (see StoreLock's mark) is not believed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import functools
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from .. import codec
+from ..domain.tasklist import Change, TaskList
+from ..errors import StorageError, StoreMoved, StoreTooNew, StoreUnreadable
+from . import replay
+from .advice import Advice
+from .backups import BackupShelf
+from .directory import DataDirectory
+from .journal import Journal, Position
+from .layout import JOURNAL_NAME, LOCK_NAME, SNAPSHOT_NAME
+from .lock import StoreLock, parse_mark
+from .replacing import mentioned_numbers, salvage_source
+from .replay import CaughtUp, News
+from .salvage import SalvageReport, examine
+
+#: How often a reader tries to read the store while no writer comes or goes, before it waits for the lock.
+_LOCK_FREE_TRIES = 3
+_T = TypeVar("_T")
+
+
+def _unconfirmed(raw_mark: bytes) -> tuple[str, int, bool] | None:
+    mark = parse_mark(raw_mark)
+    return mark.unconfirmed() if mark is not None else None
+
+
+class StoreReader:
+    """The files of one store and what this session has read of them. Never prints; raises StorageError subclasses."""
+
+    def __init__(self, directory: Path, *, lock_timeout: float, on_lock_wait: Callable[[float], None] | None,
+                 clock: Callable[[], dt.datetime]) -> None:
+        self.directory = directory
+        self.snapshot_path = directory / SNAPSHOT_NAME
+        self.journal_path = directory / JOURNAL_NAME
+        self._lock = StoreLock(directory / LOCK_NAME, timeout=lock_timeout, on_wait=on_lock_wait)
+        self._clock = clock
+        self._place = DataDirectory(directory)
+        self.backups = BackupShelf(directory, clock)
+        self._advice = Advice(self.backups, self.salvage_report)
+        self._journal = Journal(self.journal_path, directory, self._lock, self._advice)
+        self._revision = -1  # revision of the task list built up to the journal's position
+        self._snapshot_size = 0
+        self._snapshot_schema = codec.SCHEMA
+        #: The journal as this session last left it under the lock (see refresh); None: unknown.
+        self._seen: tuple[int, int, int, int] | None = None
+        #: Why this store may be read but not changed (written by a newer taskvault), or None.
+        self.read_only: StoreTooNew | None = None
+        #: Seconds the last load took (None: not yet in this session).
+        self.last_load_seconds: float | None = None
+
+    @property
+    def _position(self) -> Position:
+        return self._journal.position
+
+    @property
+    def voided(self) -> list[int]:
+        """Byte offsets of the voided records (changes reported as failed) the last read passed over."""
+        return self._journal.skipped.voided
+
+    @property
+    def unfinished(self) -> int:
+        """Bytes of an unfinished write after the journal's last record, left out by the last read."""
+        return self._journal.skipped.unfinished
+
+    def load(self) -> TaskList:
+        """Read the store without writing or waiting. A missing store is an empty one.
+
+        The journal is read before the snapshot: a snapshot is never older than the journal read
+        before it, so records it already holds are skipped, never missed. A record a writer has
+        not yet confirmed on disk (see StoreLock's mark) is not believed.
+        """
+        if not self._place.check(must_exist=False):
+            self._journal.position, self._revision, self._snapshot_size = Position(), 0, 0
+            return TaskList()
+        started = time.perf_counter()
+
+        def read() -> tuple[bytes | None, bytes | None, tuple[int, int, int, int] | None]:
+            journal = self._advice.read(self.journal_path)
+            seen = self._journal.stamp() if journal is not None else None
+            return journal, self._advice.read(self.snapshot_path), seen
+
+        (journal, snapshot, seen), unconfirmed = self._consistently(read)
+        with replay.collector_paused():
+            tasks = self._build(snapshot, journal, unconfirmed)
+        self._seen = seen  # the journal as it was read: a refresh costs one stat until it changes
+        self.last_load_seconds = time.perf_counter() - started
+        return tasks
+
+    def _consistently(self, read: Callable[[], _T]) -> tuple[_T, tuple[str, int, bool] | None]:
+        """Run ``read`` while no writer comes or goes, and return it with the record not to believe (if any).
+
+        Readers take no lock: the mark in the lock file is read before and after, and if a writer
+        changed it meanwhile, the read is made again. A reader that keeps losing that race (a
+        session saving many changes a second) takes the lock, shared, and waits its turn.
+        """
+        for _ in range(_LOCK_FREE_TRIES):
+            before = self._read_mark()
+            value = read()
+            if self._read_mark() == before:
+                return value, _unconfirmed(before)
+        held = self._lock.acquire(shared=True)
+        try:
+            value = read()
+            return value, _unconfirmed(self._read_mark())
+        finally:
+            if held:
+                self._lock.release()
+
+    def _read_mark(self) -> bytes:
+        try:
+            return self._lock.read_mark()
+        except OSError as exc:
+            raise StorageError(f"cannot read the lock file {self._lock.path}: {exc.strerror}",
+                               hint="it should be a plain file of yours; move anything else aside") from None
+
+    def recovery_advice(self) -> str:
+        """What to run to get an unreadable store back (see Advice.recovery_advice)."""
+        return self._advice.recovery_advice()
+
+    def salvage_report(self) -> SalvageReport | TaskList:
+        """What 'salvage' recovers from this store now, or the loaded tasks if the store loads.
+
+        Reads the files once (under the lock when this session holds it, else as a reader does),
+        decides on those bytes whether they load, and if not, examines them (store/salvage.py).
+        Raises StoreTooNew for a store of a newer schema, and the readers' errors for files that
+        cannot be read at all (permission, a link, the disk).
+        """
+        def read() -> tuple[tuple[bytes | None, str | None], tuple[bytes | None, str | None]]:
+            return (salvage_source(self.journal_path, self._advice.read_failed),
+                    salvage_source(self.snapshot_path, self._advice.read_failed))
+
+        if not self._place.check(must_exist=False):
+            return TaskList()  # no store yet: an empty one, which loads
+
+        if self._lock.held:
+            (journal, snapshot), unconfirmed = read(), self._journal.own_unconfirmed()
+        else:
+            (journal, snapshot), unconfirmed = self._consistently(read)
+        problem = next(((path, why) for path, (_, why) in ((self.snapshot_path, snapshot), (self.journal_path, journal))
+                        if why is not None), None)
+        self._advice.withheld = True
+        try:
+            if problem is None:
+                try:
+                    with replay.collector_paused():
+                        return self._build(snapshot[0], journal[0], unconfirmed)
+                except StoreTooNew:
+                    raise
+                except StoreUnreadable as exc:
+                    refusal = exc.message
+            else:
+                refusal = f"cannot load {problem[0]}: {problem[1]}"
+            with replay.collector_paused():
+                return examine(refusal=refusal, snapshot=snapshot[0], snapshot_problem=snapshot[1], journal=journal[0],
+                               journal_problem=journal[1], unconfirmed=unconfirmed, backups=self.backups.list(),
+                               read_backup=functools.partial(self._advice.decoded_backup, strict=True),
+                               mentioned=mentioned_numbers((self.snapshot_path, self.journal_path),
+                                                           self._advice.read_failed),
+                               snapshot_name=SNAPSHOT_NAME, journal_name=JOURNAL_NAME,
+                               present=self.present_files())
+        except codec.TooNewError as exc:
+            raise StoreTooNew(f"cannot salvage {self.directory}: {exc}",
+                              hint="upgrade taskvault to use this store; nothing was changed") from None
+        finally:
+            self._advice.withheld = False
+
+    def present_files(self) -> tuple[str, ...]:
+        """The names of the store files that are there, whatever they are."""
+        return tuple(p.name for p in (self.snapshot_path, self.journal_path) if os.path.lexists(p))
+
+    def _build(self, snapshot: bytes | None, journal: bytes | None,
+               unconfirmed: tuple[str, int, bool] | None = None) -> TaskList:
+        if snapshot is None:
+            if journal is not None:
+                raise self._advice.unreadable(self.journal_path, f"{SNAPSHOT_NAME} is missing beside it")
+            if self._place.had_store:
+                raise StoreMoved(self.directory, f"is gone ({SNAPSHOT_NAME} was removed or moved)")
+            self._journal.position, self._revision, self._snapshot_size = Position(), 0, 0
+            return TaskList()
+        decoded = replay.decode(snapshot, journal, unconfirmed, snapshot_path=self.snapshot_path,
+                                journal_path=self.journal_path, skipped=self._journal.skipped,
+                                unreadable=self._advice.unreadable)
+        tasks = decoded.tasks
+        if self._place.had_store and tasks.revision < self._revision:
+            # An older copy put in its place: ids handed out since would be handed out again.
+            raise StoreMoved(self.directory, f"went back from revision {self._revision} to {tasks.revision} "
+                             "(an older copy was put in its place)")
+        self._journal.position, self._revision, self._snapshot_size = decoded.position, tasks.revision, len(snapshot)
+        self._place.had_store = True
+        self._snapshot_schema = decoded.snapshot_schema
+        newest = decoded.newest_schema
+        self.read_only = None if newest <= codec.SCHEMA else StoreTooNew(
+            f"{self.directory} was written by a newer taskvault (schema {newest}; this version knows up to "
+            f"{codec.SCHEMA}): it can be read but not changed", hint="upgrade taskvault to change this store")
+        return tasks
+
+    @property
+    def needs_migration(self) -> bool:
+        """True when the loaded files are of an older schema than this version writes."""
+        position = self._journal.position
+        return self._snapshot_schema < codec.SCHEMA or (position.generation is not None
+                                                       and position.schema < codec.SCHEMA)
+
+    def catch_up(self, tasks: TaskList) -> CaughtUp:
+        """Bring ``tasks`` up to the store's latest revision, under the lock.
+
+        Usually ``tasks`` itself comes back with the missed changes applied in place. When
+        another process compacted the store (or ``tasks`` is not the list this store built),
+        a freshly loaded list comes back instead.
+        """
+        assert self._lock.held, "catch_up needs the store lock"
+        news = self._read_news(tasks, self._journal.open())
+        return self._apply_news(tasks, news, self._journal.own_unconfirmed())
+
+    def _read_news(self, tasks: TaskList, fd: int | None) -> News:
+        """What the journal holds beyond what ``tasks`` was built from (or all of it, if it was replaced)."""
+        end = self._journal.position.end
+        try:
+            size = os.fstat(fd).st_size if fd is not None else 0
+            if size > codec.MAX_FILE_BYTES:  # whether read whole or only what it gained since: never read it
+                raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
+            if fd is None or tasks.revision != self._revision or not self._journal.same(fd, size):
+                journal = None if fd is None else os.pread(fd, size, 0) if size else b""
+                return News(journal, self._advice.read(self.snapshot_path), reload=True)
+            data = os.pread(fd, size - end, end) if size > end else b""
+        except StorageError:
+            raise
+        except OSError as exc:  # the disk failed while reading (EIO): a storage error, not a bug
+            raise self._advice.read_failed(self.journal_path, exc) from None
+        return News(data, None, reload=False)
+
+    def _apply_news(self, tasks: TaskList, news: News, unconfirmed: tuple[str, int, bool] | None) -> CaughtUp:
+        before = tasks.revision
+        if news.reload:
+            fresh = self._build(news.snapshot, news.journal, unconfirmed)
+            return CaughtUp(fresh, (), fresh.revision - before)
+        missed: list[Change] = []
+        if news.journal:
+            self._journal.position, missed = replay.replay(
+                tasks, news.journal, self._journal.position, unconfirmed=unconfirmed, journal_path=self.journal_path,
+                skipped=self._journal.skipped, unreadable=self._advice.unreadable)
+            self._revision = tasks.revision
+        return CaughtUp(tasks, tuple(missed), tasks.revision - before)
+
+    def refresh(self, tasks: TaskList) -> CaughtUp:
+        """Catch ``tasks`` up with what other sessions saved since, for a read (no lock, nothing written).
+
+        Costs two stats (the directory, the journal) when the journal did not change since this
+        session last read it.
+        """
+        self._place.check(must_exist=False)
+        current = self._journal.stamp()
+        if current is None and not os.path.lexists(self.journal_path):
+            before = tasks.revision
+            fresh = self.load()
+            return CaughtUp(fresh, (), fresh.revision - before)
+        if current == self._seen and tasks.revision == self._revision:
+            # Unchanged since this session last read it: one stat. (Changes never rely on this;
+            # they always catch up under the lock.)
+            return CaughtUp(tasks, (), 0)
+        fd = self._journal.open(writable=False)
+        try:
+            (news, seen), unconfirmed = self._consistently(lambda: (self._read_news(tasks, fd),
+                                                                    self._journal.stamp()))
+        finally:
+            if fd is not None:
+                os.close(fd)
+        caught = self._apply_news(tasks, news, unconfirmed)
+        self._seen = seen
+        return caught
+
+    def close(self) -> None:
+        self._lock.close()
+

@@ -1,0 +1,165 @@
+"""Decoding a store's files into a task list, and replaying the journal's records onto one.
+
+Pure over bytes: the store reads the files (store/journal_store.py) and keeps where it read to.
+A file that does not decode is refused through ``unreadable`` (the store's Advice), which names the
+way back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+
+from .. import codec
+from ..domain.history import History
+from ..domain.tasklist import Change, TaskList
+from ..errors import InvalidValue, StoreUnreadable
+from .journal import Position, Skipped
+from .layout import SNAPSHOT_NAME
+
+Unreadable = Callable[[Path, object], StoreUnreadable]
+
+
+@attrs.frozen
+class News:
+    """What a catch-up read: the journal beyond what memory holds, or the whole store to build again."""
+
+    journal: bytes | None
+    snapshot: bytes | None
+    reload: bool
+
+
+@attrs.frozen
+class CaughtUp:
+    """The result of catching up: the current task list and what other sessions changed."""
+
+    tasks: TaskList
+    #: The changes applied, oldest first; empty when the store had to be reloaded whole.
+    changes: tuple[Change, ...]
+    #: How many revisions the list was behind the store.
+    behind: int
+
+
+@attrs.frozen
+class Decoded:
+    """A store's files decoded: the tasks, where the journal was read to, and the schemas the files were in."""
+
+    tasks: TaskList
+    position: Position
+    snapshot_schema: int
+    newest_schema: int
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a store is decoded.
+
+    Decoding allocates a few objects per task and frees none, so the collector would scan the
+    growing heap again and again for nothing: at 100k tasks that more than doubles the load.
+    Nothing the decoder makes is cyclic garbage, so there is nothing for it to find.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, bool] | None, *,
+           snapshot_path: Path, journal_path: Path, skipped: Skipped, unreadable: Unreadable) -> Decoded:
+    """The tasks the snapshot holds with the journal's records replayed onto them (see replay)."""
+    try:
+        decoded = codec.decode_snapshot(snapshot)
+        tasks = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
+                         history=History(decoded.steps))
+    except (codec.FormatError, InvalidValue) as exc:
+        raise unreadable(snapshot_path, exc) from None
+    position = Position()
+    schemas = [decoded.schema]
+    skipped.voided.clear()
+    skipped.unfinished = 0
+    if journal is not None:
+        header_end = journal.find(b"\n") + 1
+        try:
+            if header_end == 0:
+                raise codec.FormatError("the journal header is incomplete", "")
+            header = codec.decode_journal_header(journal[: header_end - 1])
+        except codec.FormatError as exc:
+            raise unreadable(journal_path, exc) from None
+        if header.base > decoded.revision:
+            raise unreadable(journal_path, f"it continues revision {header.base}, but "
+                             f"{SNAPSHOT_NAME} is only at revision {decoded.revision}")
+        position = Position(header.generation, header_end, journal[:header_end], header.base, header.schema,
+                            header.base)
+        position, _ = replay(tasks, journal, position, skip=header_end, unconfirmed=unconfirmed,
+                             journal_path=journal_path, skipped=skipped, unreadable=unreadable)
+        schemas.append(header.schema)
+    return Decoded(tasks, position, decoded.schema, max(schemas))
+
+
+def replay(tasks: TaskList, data: bytes, position: Position, *, skip: int = 0,
+           unconfirmed: tuple[str, int, bool] | None = None, journal_path: Path, skipped: Skipped,
+           unreadable: Unreadable) -> tuple[Position, list[Change]]:
+    """Apply the complete journal lines of ``data[skip:]`` (which start at ``position.end``).
+
+    A line whose change was reported as failed is voided: it is skipped (its offset is added to
+    ``skipped.voided``). After the last newline, only the unfinished write of the next record may
+    stand (codec.check_torn_tail): it was never acknowledged, so it is left out (the next writer
+    cuts it off). Anything else is damage. A record its writer marked as being written and never
+    confirmed nor took back (``unconfirmed``: the journal's generation and the record's offset) is
+    not believed, nor anything after it. Ids named by a voided, unfinished or unconfirmed record are
+    never handed out. Records the task list already holds (a newer snapshot) are skipped.
+    """
+    records: list[tuple[int, Change, dt.datetime]] = []
+    doubtful = b""
+    if unconfirmed is not None and unconfirmed[0] == position.generation and unconfirmed[1] >= position.end:
+        cut = skip + unconfirmed[1] - position.end
+        data, doubtful = data[:cut], data[cut:]
+    offset = skip
+    last_line, last_rev = position.last_line, position.last_rev
+    first_free = 0
+    while (newline := data.find(b"\n", offset)) >= 0:
+        where = position.end + offset - skip
+        line = data[offset:newline]
+        if codec.is_void(line):
+            first_free = max(first_free, codec.first_unnamed_id(line))
+            skipped.voided.append(where)
+        else:
+            try:
+                rev, change, at = codec.decode_record(line, f"the journal line at byte {where}", position.schema)
+            except codec.FormatError as exc:
+                raise unreadable(journal_path, exc) from None
+            if rev != last_rev + 1:
+                raise unreadable(journal_path, f"record {rev} at byte {where} follows record {last_rev}")
+            records.append((rev, change, at))
+            last_rev = rev
+        last_line, offset = data[offset:newline + 1], newline + 1
+    tail = data[offset:]
+    skipped.unfinished = len(tail) + len(doubtful)
+    first_free = max(first_free, codec.first_unnamed_id(doubtful))
+    if tail:
+        if not codec.is_void(tail):
+            try:
+                codec.check_torn_tail(tail, last_rev + 1)
+            except codec.FormatError as exc:
+                raise unreadable(journal_path, exc) from None
+        first_free = max(first_free, codec.first_unnamed_id(tail))
+    applied = []
+    for rev, change, at in records:
+        if rev <= tasks.revision:
+            continue
+        try:
+            tasks.apply(change, rev, at)
+        except InvalidValue as exc:
+            raise unreadable(journal_path, f"record {rev}: {exc}") from None
+        applied.append(change)
+    tasks.reserve_ids(first_free)
+    end = position.end + offset - skip
+    return attrs.evolve(position, end=end, last_line=last_line, last_rev=last_rev), applied

@@ -1,0 +1,191 @@
+"""The unit of work: one change, from the store lock to the task list in memory.
+
+A change runs in this order, and only here: take the store lock; catch up with what other
+sessions saved; plan the change on that latest state; append it durably; publish it to memory;
+then the store's housekeeping (its policy says whether to compact, back up, rotate). Nothing is
+published unless the append succeeded, so a failure anywhere leaves memory as the store is:
+rollback is the default, and there is no step to forget.
+
+The unit of work holds the session's task list. It is set, and a saved change applied to it, in
+one place (_publish); the records other sessions saved are applied by the store's catch-up, inside
+the lock, before the plan sees the list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import attrs
+
+from .. import codec
+from ..domain import recovery
+from ..domain.tasklist import Change, TaskList
+from ..errors import StorageError, typed
+from .backups import Backup
+from .journal_store import JournalStore
+from .replay import CaughtUp
+from .salvage import SalvageReport
+
+#: Signals that would otherwise interrupt a change between its durable write and its publication.
+_DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold back interrupts so that 'durable on disk' and 'applied in memory' happen together."""
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    except (ValueError, OSError):  # not the main thread: nothing to block
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@attrs.frozen
+class Committed:
+    """What one change did: the change, its revision (the current one if it changed nothing), and the
+    backup taken before it, when one was asked for."""
+
+    change: Change
+    revision: int
+    backup: Backup | None = None
+
+
+@attrs.frozen
+class Salvaged:
+    """A salvage made: what was examined, the change from the base it is, the tasks now, the files kept aside."""
+
+    report: SalvageReport
+    plan: recovery.RestorePlan
+    tasks: TaskList
+    aside: tuple[str, ...]
+
+
+class UnitOfWork:
+    """The task list of one session, changed only through its store."""
+
+    def __init__(self, store: JournalStore) -> None:
+        self._store = store
+        self._tasks: TaskList | None = None
+        #: Problems after a change was already saved (a failed compaction); the interface shows them.
+        self.warnings: list[StorageError] = []
+        #: How many changes this session has saved (catching up with others does not count).
+        self.saves = 0
+        #: The backup taken before this session upgraded an older store, if it did.
+        self.migrated: Backup | None = None
+
+    @property
+    def tasks(self) -> TaskList:
+        """The current task list, loaded on first use. Read it; never change it directly.
+
+        A store of an older schema is upgraded right after it is loaded; if that cannot be done
+        now (a read-only disk), it is read as it is, with a warning, and upgraded by the next change.
+        """
+        if self._tasks is None:
+            self._publish(self._store.load())
+            if self._store.needs_migration and self._store.read_only is None:
+                try:
+                    with self._caught_up() as caught:
+                        if self._store.needs_migration:
+                            self.migrated = self._store.migrate(caught.tasks)
+                except StorageError as exc:
+                    self.warnings.append(exc)
+        assert self._tasks is not None
+        return self._tasks
+
+    @property
+    def loaded(self) -> bool:
+        return self._tasks is not None
+
+    @property
+    def current(self) -> TaskList | None:
+        """The task list if one was loaded, else None: a look that neither loads nor raises."""
+        return self._tasks
+
+    def refresh(self) -> CaughtUp | None:
+        """Bring a loaded task list up to date with other sessions; None if nothing was loaded yet."""
+        if self._tasks is None:
+            return None
+        caught = self._store.refresh(self._tasks)
+        self._publish(caught.tasks)
+        return caught
+
+    @contextmanager
+    def _caught_up(self) -> Iterator[CaughtUp]:
+        """Hold the store lock, with the task list caught up with what other sessions saved."""
+        tasks = self.tasks
+        with self._store.locked():
+            caught = self._store.catch_up(tasks)
+            self._publish(caught.tasks)
+            yield caught
+
+    def change(self, plan: Callable[[TaskList], Change], *, backup_first: str | None = None) -> Committed:
+        """Run ``plan`` on the latest state under the store lock and commit what it returns.
+
+        The change is appended durably first and applied to memory only afterwards; if the
+        append fails, memory is exactly as it was and the StorageError propagates. With
+        ``backup_first``, a verified backup of the state before the change is taken first, and
+        a failure to take it leaves everything as it was.
+        """
+        with self._caught_up() as caught:
+            tasks = caught.tasks
+            change = plan(tasks)
+            if change.is_empty:
+                return Committed(change, tasks.revision)
+            self._store.check_writable()
+            backup = self._store.backup(tasks, backup_first) if backup_first is not None else None
+            with _signals_deferred():
+                revision, at = self._store.append(tasks, change)
+                self._publish(tasks, (change, revision, at))
+                self.saves += 1
+            self.warnings += self._store.housekeeping.after_change(self._store, tasks)
+        return Committed(change, revision, backup)
+
+    def backup(self, label: str) -> Backup:
+        """Take a backup of the latest state now."""
+        with self._caught_up() as caught:
+            return self._store.backup(caught.tasks, label)
+
+    def replace_unreadable(self, snapshot: codec.Snapshot) -> tuple[TaskList, tuple[str, ...]]:
+        """Restore a backup over a store that does not load; return the tasks and the names the
+        unreadable files were kept under."""
+        with self._store.locked():
+            tasks, aside = self._store.replace_unreadable(snapshot)
+            self._publish(tasks)
+            self.saves += 1  # the store was written: a failure after this must not say nothing was saved
+        return tasks, aside
+
+    def salvage(self, previewed: SalvageReport,
+                plan_for: Callable[[SalvageReport], recovery.RestorePlan]) -> Salvaged | TaskList:
+        """Salvage the store under the lock, if it recovers what ``previewed`` showed; the tasks if it loads now.
+
+        Raises StorageError, changing nothing, when another session changed the store since the
+        preview: the user agreed to that outcome, not to another one.
+        """
+        with self._store.locked():
+            found = self._store.salvage_report()
+            if isinstance(found, TaskList):
+                return found
+            if not found.same_outcome(previewed):
+                raise StorageError("the store changed while salvage was being decided — nothing was changed",
+                                   hint=f"run '{typed('salvage')}' again to see what it recovers now")
+            plan = plan_for(found)
+            with _signals_deferred():
+                tasks, aside = self._store.replace_with_salvage(found, plan.change)
+                self._publish(tasks)
+                self.saves += 1
+        return Salvaged(found, plan, tasks, aside)
+
+    def _publish(self, tasks: TaskList, saved: tuple[Change, int, dt.datetime] | None = None) -> None:
+        """Make ``tasks`` the session's task list, with ``saved`` (a change now durable, its revision and
+        time) applied: the one place the list in memory is set or changed by this session."""
+        if saved is not None:
+            change, revision, at = saved
+            tasks.apply(change, revision, at)
+        self._tasks = tasks

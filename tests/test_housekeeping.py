@@ -1,0 +1,59 @@
+"""Housekeeping is a policy given to the store: its thresholds decide when a store compacts and backs up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from taskvault.store.backups import Retention
+from taskvault.store.housekeeping import Housekeeping
+
+from .conftest import Session
+
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _backups_after_six_minutes(data_dir: Path, policy: Housekeeping | None) -> list[str]:
+    clock = [NOW]
+    options = {"housekeeping": policy} if policy is not None else {}
+    session = Session(data_dir, clock=lambda: clock[0], **options)
+    session.service._clock = lambda: clock[0]
+    assert session.run("add First") == 0
+    clock[0] += dt.timedelta(minutes=6)
+    assert session.run("add Second") == 0
+    labels = [b.label for b in session.store.backups.list()]
+    session.close()
+    return labels
+
+
+def test_the_backup_interval_is_the_policys(tmp_path: Path) -> None:
+    """Six minutes of activity take an automatic backup under a five-minute policy, and none under the default."""
+    assert _backups_after_six_minutes(tmp_path / "five", Housekeeping(backup_interval=dt.timedelta(minutes=5))) == [
+        "hourly"]
+    assert _backups_after_six_minutes(tmp_path / "default", None) == []
+
+
+def test_the_compaction_threshold_is_the_policys(tmp_path: Path) -> None:
+    """A journal that outgrew the snapshot is folded into it only above the policy's threshold."""
+    compacting = Session(tmp_path / "compacting", housekeeping=Housekeeping(compact_min_bytes=0))
+    default = Session(tmp_path / "default")
+    for session in (compacting, default):
+        assert session.run("add First") == 0
+    assert compacting.store.journal_records == 0, "compacted"
+    assert default.store.journal_records == 1, "below the default threshold: kept in the journal"
+
+
+def test_retention_given_to_the_store_is_the_policys(tmp_path: Path) -> None:
+    """The store's ``retention`` option (the environment's TASKVAULT_BACKUP_KEEP) keeps the policy's other thresholds."""
+    policy = Housekeeping(compact_min_bytes=0, backup_interval=dt.timedelta(minutes=5))
+    retention = Retention(last=1, daily=0, weekly=0)
+    store = Session(tmp_path / "data", housekeeping=policy, retention=retention).store
+    assert store.housekeeping == Housekeeping(0, dt.timedelta(minutes=5), retention)
+
+
+def test_no_test_changes_a_threshold_by_changing_a_module() -> None:
+    """Tests give a store a policy; none sets the module constants the defaults come from."""
+    names = ("COMPACT_MIN" + "_BYTES", "BACKUP" + "_INTERVAL")
+    for path in Path(__file__).parent.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not [name for name in names if name in text], path
