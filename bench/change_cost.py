@@ -26,7 +26,7 @@ from taskvault.domain.task import Priority, Task
 from taskvault.service import TaskService
 from taskvault.store.journal_store import JournalStore
 
-BASE = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+BASE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 def build_store(directory: Path, size: int, seed: int = 42) -> None:
@@ -81,13 +81,14 @@ def session_changes(directory: Path, count: int) -> tuple[float, list[float]]:
             target = rng.randint(1, size)
         now = service.now()
         if kind == 0:
-            plan = lambda t: operations.plan_add(t, f"bench task {n}", now=now, tags=("bench",))  # noqa: E731
+            plan = lambda t, n=n, now=now: operations.plan_add(t, f"bench task {n}", now=now, tags=("bench",))  # noqa: E731
         elif kind == 1:
-            plan = lambda t: operations.plan_edit(t, target, operations.TaskEdit(title=f"edited {n}"), now=now)  # noqa: E731
+            plan = lambda t, n=n, now=now, target=target: operations.plan_edit(  # noqa: E731
+                t, target, operations.TaskEdit(title=f"edited {n}"), now=now)
         elif kind == 2:
-            plan = lambda t: operations.plan_done(t, [target], now=now)  # noqa: E731
+            plan = lambda t, now=now, target=target: operations.plan_done(t, [target], now=now)  # noqa: E731
         else:
-            plan = lambda t: operations.plan_delete(t, [target])  # noqa: E731
+            plan = lambda t, target=target: operations.plan_delete(t, [target])  # noqa: E731
         start = time.perf_counter()
         service.execute(plan)
         times.append(time.perf_counter() - start)

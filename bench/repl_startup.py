@@ -22,7 +22,7 @@ from pathlib import Path
 import pexpect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from change_cost import build_store  # noqa: E402  (same seeded store as the change benchmark)
+from change_cost import build_store
 
 CPR = re.escape("\x1b[6n")
 

@@ -219,7 +219,7 @@ class CrashState:
     acknowledged: bool  # the user had been told the change was saved
     files: dict[str, bytes]  # the data directory's files as the disk kept them ({} if it was lost)
     exists: bool  # whether the data directory itself survived
-    backups: dict[str, bytes] = {}  # the files in the data directory's backups/
+    backups: dict[str, bytes] = attrs.field(factory=dict)  # the files in the data directory's backups/
     refused: bool = False  # the user had been told the change failed (or that its outcome is unknown)
 
 
@@ -233,7 +233,7 @@ def crash_states(before: Disk, ops: list[Op], data_dir: Path, limit: int = 20_00
         combos = list(itertools.product(*(_choices(ops[i]) for i in optional)))
         assert len(combos) <= limit, f"{len(combos)} crash states after op {end}: the model would take too long"
         for combo in combos:
-            fate = dict(zip(optional, combo))
+            fate = dict(zip(optional, combo, strict=True))
             disk = _apply(before, ops[:end], fate)
             yield CrashState(end, acknowledged, disk.files_under(data_dir), str(data_dir) in disk.dirs,
                              disk.files_under(data_dir / "backups"), refused)

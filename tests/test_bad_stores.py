@@ -406,7 +406,7 @@ class TestHardLinksAndOwners:
         result = run_taskvault(directory, "doctor", timeout=TIMEOUT)
         assert result.code == 3
         assert "PROBLEM  permissions: tasks.json belongs to another user (uid 65534)" in result.out
-        assert f"→ as root: chown " in result.out
+        assert "→ as root: chown " in result.out
 
 
 class TestNamesAreShownEscaped:
@@ -493,7 +493,7 @@ def _long_number(payload: bytes) -> bytes:
 
 
 def _oldest_backup(directory: Path) -> Path:
-    return sorted((directory / "backups").iterdir(), key=lambda p: p.stat().st_mtime_ns)[0]
+    return min((directory / "backups").iterdir(), key=lambda p: p.stat().st_mtime_ns)
 
 
 #: Damage to one store file, and which file: "store" (tasks.json or tasks.journal) or "backup" (one of two).

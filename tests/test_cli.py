@@ -169,8 +169,8 @@ class TestScriptMode:
             proc = subprocess.run([*TASKVAULT, "--script", path], env=env, capture_output=True, text=True,
                                   timeout=20, preexec_fn=limited)
             assert proc.returncode == 2, proc
-            assert proc.stderr == f"error: cannot read the script {path}: it is {what}, not a file of commands " \
-                                  "(check the path given to --script)\n"
+            assert proc.stderr == (f"error: cannot read the script {path}: it is {what}, not a file of commands "
+                                   "(check the path given to --script)\n")
         assert tv("--script", "/dev/null").code == 0
 
     def test_unclosed_quote_is_a_usage_error(self, tv) -> None:
@@ -246,7 +246,7 @@ class TestLocking:
 
     def _hold_lock(self, data_dir: Path):  # type: ignore[no-untyped-def]
         run_taskvault(data_dir, "add", "existing")
-        handle = open(data_dir / "tasks.lock", "a")
+        handle = open(data_dir / "tasks.lock", "a")  # noqa: SIM115 (the caller holds the lock, then closes it)
         portalocker.lock(handle, portalocker.LOCK_EX | portalocker.LOCK_NB)
         return handle
 

@@ -23,7 +23,7 @@ _tags = st.lists(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs", "
                                                   and len(t.casefold()) <= TAG_MAX),
                  max_size=5, unique=True).map(lambda ts: tuple(sorted(ts)))
 _stamps = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
-                       timezones=st.just(dt.timezone.utc))
+                       timezones=st.just(dt.UTC))
 
 
 @st.composite
@@ -60,7 +60,7 @@ class TestRoundTrip:
     def test_journal_record_round_trips(self, put: list[Task], delete: list[int], revision: int) -> None:
         """A journal line decodes to the change and revision it was made from."""
         change = Change(ChangeKind.EDIT, put=tuple(put), delete=tuple(delete), next_id=10**9 + 1)
-        at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         line = codec.encode_record(change, revision, at)
         assert line.endswith(b"\n") and line.count(b"\n") == 1
         assert codec.decode_record(line[:-1], "x") == (revision, change, at)

@@ -92,7 +92,7 @@ _NEAR_MISSES = [None, True, False, 0, 1, -1, 2**70, 1.0, "", " ", "x", "open", "
 @pytest.mark.parametrize("key", sorted(explain.REQUIRED_TASK_KEYS))
 def test_near_misses_in_every_field_are_decided_as_the_converter_decides(key: str) -> None:
     for value in _NEAR_MISSES:
-        for base in (_task(), _task(status=Status.DONE, completed=dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc),
+        for base in (_task(), _task(status=Status.DONE, completed=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
                                     tags=("home",), due=dt.date(2026, 3, 1), priority=Priority.LOW, note="n")):
             raw = codec.task_to_dict(base)
             raw[key] = value
@@ -128,7 +128,7 @@ _awkward_text = st.text(st.sampled_from(["a", "Z", " ", "\u00a0", "\t", "\n", "\
 
 
 def _task(**fields: Any) -> Task:
-    stamp = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    stamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     values: dict[str, Any] = {"id": 1, "uuid": uuid.UUID(int=1), "title": "t", "created": stamp,
                               "updated": stamp} | fields
     return Task(**values)

@@ -126,7 +126,7 @@ class TestConcurrentSessions:
             while writer.poll() is None:  # not a sleep: every read races the writer, and each must hold
                 if journal.stat().st_size > size:
                     seen_during.append(run_taskvault(data_dir, "list", "--all").out)
-            out, err = writer.communicate(timeout=30)
+            _, err = writer.communicate(timeout=30)
         finally:
             if writer.poll() is None:
                 writer.kill()
@@ -239,17 +239,17 @@ class TestMixedChanges:
         procs = [subprocess.Popen([*TASKVAULT, "--json", "--keep-going"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
                  for _ in scripts]
-        for proc, lines in zip(procs, scripts):
+        for proc, lines in zip(procs, scripts, strict=True):
             assert proc.stdin is not None
             proc.stdin.write("".join(line + "\n" for line in lines))
             proc.stdin.close()
         acked: list[list[str]] = []
-        for proc, lines in zip(procs, scripts):
+        for proc, lines in zip(procs, scripts, strict=True):
             assert proc.stdout is not None
             answers = proc.stdout.read().splitlines()
             proc.wait(timeout=120)
             assert len(answers) == len(lines)
-            acked.append([line for line, answer in zip(lines, answers) if "error" not in json.loads(answer)])
+            acked.append([line for line, answer in zip(lines, answers, strict=True) if "error" not in json.loads(answer)])
         # The journal, in revision order, explains each record as one command.
         journal = (data_dir / "tasks.journal").read_bytes().splitlines()[1:]
         tasks = {t.id: t for t in Session(replay_dir).service.tasks}

@@ -16,7 +16,7 @@ from taskvault.domain.task import Priority, Status, normalize_tags, normalize_ti
 from taskvault.domain.tasklist import Change, TaskList
 from taskvault.errors import InvalidValue, TaskNotFound
 
-NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(hours=1)
 
 

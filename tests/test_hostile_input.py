@@ -129,7 +129,7 @@ class StoreMachine(RuleBasedStateMachine):
             files.os = real  # type: ignore[assignment]
 
     def _ids(self, data: Any) -> int:
-        return data.draw(st.sampled_from(sorted(self.model) + [self.next_id, 0]))
+        return data.draw(st.sampled_from([*sorted(self.model), self.next_id, 0]))
 
     def _outcome(self, line: str, fault: tuple[str, int, int] | None, expect: int) -> bool:
         """Run the line; True if it changed the store. ``expect``: 0 it changes, 1 it is refused, -1 a no-op.

@@ -10,7 +10,7 @@ from taskvault.store.housekeeping import Housekeeping
 
 from .conftest import Session
 
-NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
 
 def _backups_after_six_minutes(data_dir: Path, policy: Housekeeping | None) -> list[str]:

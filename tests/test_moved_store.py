@@ -21,8 +21,8 @@ import pytest
 from .conftest import TASKVAULT, run_taskvault
 
 DEADLINE = 20.0
-_REFUSED = "since this session opened it — nothing was changed (restart taskvault to use what is there now, " \
-           "or use --data-dir NEW if you moved it)"
+_REFUSED = ("since this session opened it — nothing was changed (restart taskvault to use what is there now, "
+            "or use --data-dir NEW if you moved it)")
 
 
 class PipedSession:

@@ -322,7 +322,7 @@ def _journal_fd(trace: str, data_dir: Path) -> int:
     """The descriptor the traced run wrote the journal through."""
     name = "".join(f"\\x{b:02x}" for b in str(data_dir / "tasks.journal").encode())
     fds = {int(m) for m in re.findall(rf'^openat\(AT_FDCWD, "{re.escape(name)}", O_RDWR[^)]*\)\s+= (\d+)', trace,
-                                      re.M)}
+                                      re.MULTILINE)}
     assert len(fds) == 1, fds
     return fds.pop()
 

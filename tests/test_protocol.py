@@ -73,7 +73,8 @@ class TestSaveProtocol:
         assert log == ["lseek journal", "write journal", "fsync journal", "apply in memory", "acknowledged"]
 
     def test_first_save_creates_files_by_atomic_replace(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """New files: parent dir fsync, then exclusive 0600 temp → write → fsync → rename → fsync dir; the store is never written in place."""
+        """New files: parent dir fsync, then exclusive 0600 temp → write → fsync → rename → fsync dir; the store is
+        never written in place."""
         log: list[str] = []
         monkeypatch.setattr(files, "os", Recorder(log))
         session = Session(data_dir)

@@ -27,7 +27,7 @@ from taskvault.store.journal_store import JournalStore
 from .conftest import FaultyOs, Session, require_tool, run_taskvault, seed_store, store_bytes, temp_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v1"
-NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
 
 def _titles(directory: Path) -> list[str]:
@@ -190,7 +190,7 @@ class TestBackups:
     def test_latest_means_the_newest_revision_not_the_newest_clock(self, data_dir: Path) -> None:
         """A backup taken under a clock set to 2030 is not "latest" once later revisions are backed up, and
         does not stop hourly backups."""
-        clock = [dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)]
+        clock = [dt.datetime(2030, 1, 1, tzinfo=dt.UTC)]
         session = Session(data_dir, clock=lambda: clock[0], retention=Retention(last=2, daily=0, weekly=0))
         session.service._clock = lambda: clock[0]
         assert session.run("add First") == 0 and session.run("backup hourly-ish") == 0
@@ -238,7 +238,7 @@ class TestBackups:
             taken = NOW - dt.timedelta(days=days_ago)
             return Backup(taken.strftime("%Y%m%d-%H%M%S"), Path("x"), taken, 1, 1, "hourly", 1)
 
-        backups = [backup(k / 4) for k in range(0, 4 * 60)]  # every 6 hours for 60 days, from Sat 21 Nov 12:00
+        backups = [backup(k / 4) for k in range(4 * 60)]  # every 6 hours for 60 days, from Sat 21 Nov 12:00
         kept = Retention(last=10, daily=7, weekly=4).keep(backups, NOW)
         # The newest 10 (back to 19 Nov 06:00); the 18:00 ones of 18-15 Nov (the days 21-19 are among the
         # 10); and the newest of the ISO weeks ending 8 Nov, 1 Nov and 25 Oct (this week and last are kept).

@@ -147,8 +147,8 @@ class TestSessionLogic:
             raise repl.Terminated()
         monkeypatch.setattr(render.TextRenderer, "render", terminated)
         code, _, err, _ = _session(data_dir, "add Kept\radd Never\r\x04")
-        assert code == 4 and err == "taskvault: terminated; your change was saved (revision 1: add task 1); " \
-                                    "do not run it again\n"
+        assert code == 4 and err == ("taskvault: terminated; your change was saved (revision 1: add task 1); "
+                                     "do not run it again\n")
         monkeypatch.undo()
         assert run_taskvault(data_dir, "list").out.count("Kept") == 1 and "Never" not in run_taskvault(data_dir, "list").out
 

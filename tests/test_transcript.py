@@ -22,7 +22,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 class TestParse:
     def test_headings_start_scenarios_and_blocks_hold_steps(self, tmp_path: Path) -> None:
-        path = _write(tmp_path, "\n".join([
+        path = _write(tmp_path, "\n".join([  # noqa: FLY002 (a file, one line of it per string)
             "# Title", "", "## Scenario: first", "", "```console", "$ taskvault add A", "Added task 1: A",
             "$ taskvault show 9", "error: no", "[exit 1]", "```", "", "prose", "", "## Scenario: second",
             "```console", "$ cat <<'EOF'", "add A", "", "EOF", "add A", "A$ taskvault", "A> list", "x", "A> ^D",

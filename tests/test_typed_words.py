@@ -132,7 +132,7 @@ class TestPriorityNone:
         from taskvault.domain.query import ANY, TaskQuery
         from taskvault.domain.task import Priority, Task
 
-        now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         bare = Task(id=1, uuid=uuid.uuid4(), title="bare", created=now, updated=now)
         high = Task(id=2, uuid=uuid.uuid4(), title="high", created=now, updated=now, priority=Priority.HIGH)
         assert TaskQuery().priority is ANY

@@ -397,7 +397,7 @@ def _compare(scenario: Scenario, step: Step, actual: list[str], code: int, today
     expected = [*step.expected, *([f"[exit {step.exit_code}]"] if step.exit_code else [])]
     if shown is None:  # show lines that did match in their expected form, so the diff is only the difference
         shown = [e if i < len(step.expected) and match((e,), [a], today, data) else a
-                 for i, (a, e) in enumerate(zip(actual, [*step.expected, *[""] * len(actual)]))]
+                 for i, (a, e) in enumerate(zip(actual, [*step.expected, *[""] * len(actual)], strict=False))]
     got = [*shown, *([f"[exit {code}]"] if code else [])]
     diff = difflib.unified_diff(expected, got, "expected (transcript)", "actual (taskvault)", lineterm="", n=99)
     raise TranscriptFailed(f"{scenario.path}:{step.line}: {head}\n" + "\n".join(diff))

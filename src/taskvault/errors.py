@@ -75,7 +75,7 @@ def _when(at: dt.datetime | None) -> str:
     try:
         return at.astimezone().strftime(" on %Y-%m-%d at %H:%M")
     except (ValueError, OverflowError, OSError):
-        return at.astimezone(dt.timezone.utc).strftime(" on %Y-%m-%d at %H:%M UTC")
+        return at.astimezone(dt.UTC).strftime(" on %Y-%m-%d at %H:%M UTC")
 
 
 class TaskvaultError(Exception):
@@ -163,12 +163,10 @@ class TaskNotFound(UserError, LookupError):
             revision, at, kind = gone
             how = "deleted" if kind == "delete" else f"removed by {kind}"
             super().__init__(f"task {task_ids[0]} was {how}{_when(at)} (revision {revision})",
-                             hint="'taskvault history' shows the change; 'taskvault list --all' shows the ids in use")
+                             hint=f"'{typed('history')}' shows the change; '{typed('list --all')}' shows the ids in use")
             return
-        if len(task_ids) == 1:
-            message = f"no task with id {task_ids[0]}"
-        else:
-            message = "no tasks with ids " + describe_ids(task_ids)
+        message = (f"no task with id {task_ids[0]}" if len(task_ids) == 1
+                   else "no tasks with ids " + describe_ids(task_ids))
         super().__init__(message, hint=f"run '{typed('list --all')}' to see the ids in use")
 
 

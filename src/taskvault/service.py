@@ -60,7 +60,7 @@ SalvageOutcome = Salvaged
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class TaskService:

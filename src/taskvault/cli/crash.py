@@ -29,7 +29,7 @@ def report_crash(exc: BaseException, saved: str | None = None, line: int | None 
         # A private directory, a regular file: never a link followed, never a named pipe waited on.
         fd = open_private_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, what="state directory")
         with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as log:
-            log.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat()}\n")
+            log.write(f"--- {dt.datetime.now(dt.UTC).isoformat()}\n")
             log.write("".join(traceback.format_exception(exc)))
         where = f"details in {path}"
     except OSError:

@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         return runner.output_failed(failure)
     except KeyboardInterrupt:
         return runner.interrupted()
-    except Exception as exc:  # a bug: the user gets one line, the traceback goes to a log
+    except Exception as exc:  # noqa: BLE001 (a bug: the user gets one line, the traceback goes to a log)
         return runner.crashed(exc)
     finally:
         service.close()

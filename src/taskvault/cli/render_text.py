@@ -110,7 +110,7 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
             lines.append(line if task.is_open else r.style(line, "dim"))
     else:  # the common case of a pipe or a script: no styles to look up, one join per row
         lines += [table_row(layout, cells) for cells in rows]
-    return "\n".join(lines + [summary])
+    return "\n".join([*lines, summary])
 
 
 def _cells(task: Task, with_status: bool) -> list[str]:
@@ -206,4 +206,4 @@ def error_text(error: TaskvaultError) -> str:
     return one_line(f"error: {bounded(error.message)}" + (f" ({bounded(error.hint)})" if error.hint else ""))
 
 
-from . import render_text_store  # noqa: F401 (registers the results about the store itself)
+from . import render_text_store  # noqa: E402, F401 (registers the results about the store; it imports this module)

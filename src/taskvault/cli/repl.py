@@ -116,7 +116,7 @@ class Repl:
         try:
             self.service.tasks  # noqa: B018 (loads and caches the task list)
             self.runner.settle_heap()
-        except Exception:  # noqa: BLE001 (nothing is cached, so the first command meets it again and reports it)
+        except Exception:  # noqa: BLE001, S110 (nothing is cached: the first command meets it again and reports it)
             pass
         finally:
             self._loaded.set()
@@ -225,7 +225,7 @@ class Repl:
         except OutputFailed as failure:  # the terminal cannot be written to: nobody is there to go on with
             self.exit_code = self.runner.output_failed(failure)
             return None
-        except Exception as exc:  # a bug: one line, the traceback in the log, and the session goes on
+        except Exception as exc:  # noqa: BLE001 (a bug: one line, the traceback in the log, the session goes on)
             self._print(self.style(report_crash(exc, self.runner.saved_clause()), "red"))
             self.status = ("internal error", "error")
             return EXIT_INTERNAL

@@ -115,10 +115,10 @@ class Runner:
 
     def write(self, text: str) -> None:
         """Put ``text`` on standard output now; OutputFailed if it cannot be written."""
-        if self.as_json:
-            text = ascii_json(text) if self._ascii_json else text
-        else:
+        if not self.as_json:
             text = terminal_safe(text, lines=True)
+        elif self._ascii_json:
+            text = ascii_json(text)
         try:
             self.out.write(text + "\n")
             self.out.flush()

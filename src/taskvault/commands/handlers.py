@@ -14,6 +14,7 @@ from ..errors import (
     StoreUnreadable,
     UsageError,
     shown,
+    typed,
 )
 from ..service import AUTOMATIC_BACKUP_LABELS, BACKUP_ID_START, BACKUP_LABEL, Backup, SalvageReport, Snapshot
 from . import change_text
@@ -215,7 +216,7 @@ def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
                                hint="choose a name that starts with a letter, such as before-cleanup")
         if any(b.label == label for b in ctx.service.backups()):
             raise InvalidValue(f"backup: there is already a backup named {shown(label)}",
-                               hint="choose another name; 'taskvault backups' lists the backups")
+                               hint=f"choose another name; '{typed('backups')}' lists the backups")
     return BackupTaken(ctx.service.backup(label))
 
 

@@ -85,5 +85,5 @@ def split_tag_edits(words: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]
         if word.startswith("-"):
             removed.append(word[1:])
         else:
-            added.append(word[1:] if word.startswith("+") else word)
+            added.append(word.removeprefix("+"))
     return tuple(added), tuple(removed)

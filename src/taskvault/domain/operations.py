@@ -33,8 +33,8 @@ class TaskEdit:
 
     title: str | _Unchanged = UNCHANGED
     note: str | _Unchanged = UNCHANGED
-    priority: Priority | None | _Unchanged = UNCHANGED
-    due: dt.date | None | _Unchanged = UNCHANGED
+    priority: Priority | _Unchanged | None = UNCHANGED
+    due: dt.date | _Unchanged | None = UNCHANGED
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
 
@@ -84,7 +84,7 @@ def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime
     removed = {normalize_tag(t) for t in edit.remove_tags}
     added = {normalize_tag(t) for t in edit.add_tags}
     if removed & added:
-        raise InvalidValue(f"tag {sorted(removed & added)[0]!r} is both added and removed")
+        raise InvalidValue(f"tag {min(removed & added)!r} is both added and removed")
     absent = sorted(removed - set(task.tags))
     if absent:
         raise UnknownTag(task.id, absent[0], task.tags)

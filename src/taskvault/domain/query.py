@@ -58,7 +58,7 @@ class TaskQuery:
 
     show: Show = Show.OPEN
     tags: tuple[str, ...] = ()
-    priority: Priority | None | _Any = ANY
+    priority: Priority | _Any | None = ANY
     due_before: dt.date | _Any = ANY
     search: str | _Any = ANY
     sort: str = "id"

@@ -131,7 +131,7 @@ def _check_tags(_inst: object, _attr: object, value: tuple[str, ...]) -> None:
 
 
 def _check_utc(_inst: object, attr: attrs.Attribute, value: dt.datetime | None) -> None:  # type: ignore[type-arg]
-    if value is None or value.tzinfo is dt.timezone.utc:
+    if value is None or value.tzinfo is dt.UTC:
         return
     if value.utcoffset() != dt.timedelta(0):
         raise InvalidValue(f"{attr.name} must be a UTC timestamp")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 import datetime as dt
+from collections.abc import Iterable, Iterator
 
 from ..errors import InvalidValue, TaskNotFound
 from .change import Change
@@ -21,7 +20,7 @@ class TaskList:
     The only mutator is :meth:`apply`, and it is called only with a durable Change.
     """
 
-    __slots__ = ("_tasks", "_next_id", "_revision", "_reserved", "history")
+    __slots__ = ("_next_id", "_reserved", "_revision", "_tasks", "history")
 
     def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0,
                  history: History | None = None) -> None:

@@ -163,7 +163,7 @@ class BackupShelf:
                 match = _FILE.fullmatch(entry.name)
                 if not match or not entry.is_file(follow_symlinks=False):
                     continue  # links, pipes, devices and directories are never backups
-                taken = dt.datetime.strptime(match["id"].split(".")[0], _STAMP).replace(tzinfo=dt.timezone.utc)
+                taken = dt.datetime.strptime(match["id"].split(".")[0], _STAMP).replace(tzinfo=dt.UTC)
                 found.append(Backup(match["id"], self.directory / entry.name, taken, int(match["rev"]),
                                     int(match["count"]), match["label"], entry.stat(follow_symlinks=False).st_size))
         return sorted(found, key=_newest_first_key, reverse=True)
@@ -228,7 +228,7 @@ class BackupShelf:
     def take(self, data: bytes, *, revision: int, task_count: int, label: str,
              verify: Callable[[bytes], object]) -> Backup:
         """Write ``data`` as a new backup, durably, and check it reads back and decodes with ``verify``."""
-        now = self._clock().astimezone(dt.timezone.utc)
+        now = self._clock().astimezone(dt.UTC)
         try:
             with self._held(create=True) as fd:
                 assert fd is not None
@@ -269,7 +269,7 @@ class BackupShelf:
                 if fd is None:
                     return []
                 automatic = [b for b in self._list(fd) if b.automatic]
-                kept = retention.keep(automatic, self._clock().astimezone(dt.timezone.utc))
+                kept = retention.keep(automatic, self._clock().astimezone(dt.UTC))
                 removed = [b for b in automatic if b.id not in kept]
                 for backup in removed:
                     self._remove(fd, backup)

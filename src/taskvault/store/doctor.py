@@ -141,7 +141,8 @@ def _entry(path: Path, info: os.stat_result) -> list[Finding]:
         # The journal is appended to in place: every other name of it changes with it.
         effect = ("changes with every change saved" if path.name == layout.JOURNAL_NAME
                   else "is a copy taskvault no longer updates once it replaces the file")
-        found.append(Finding("warning", "permissions", f"{path.name} has {info.st_nlink - 1} other name{'s' if info.st_nlink != 2 else ''} "
+        others = info.st_nlink - 1
+        found.append(Finding("warning", "permissions", f"{path.name} has {others} other name{'s' if others != 1 else ''} "
                              f"(a hard link), which {effect}", f"find it with: find {layout.quoted(_mount_of(path))} "
                              f"-xdev -samefile {layout.quoted(path)}; remove it, or copy the file instead of linking it"))
     return found

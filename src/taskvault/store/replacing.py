@@ -69,7 +69,7 @@ def salvage_source(path: Path, read_failed: ReadFailed) -> tuple[bytes | None, s
 def keep_aside(paths: tuple[Path, ...], now: dt.datetime, directory: Path) -> tuple[str, ...]:
     """Give each store file that is there a second name, ``<name>.unreadable-<time>``, durably."""
     present = [p for p in paths if os.path.lexists(p)]
-    stamp = base = now.astimezone(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = base = now.astimezone(dt.UTC).strftime("%Y%m%d-%H%M%S")
     sequence = 1
     while any(os.path.lexists(p.with_name(f"{p.name}.unreadable-{stamp}")) for p in present):
         sequence += 1  # a second restore in the same second must not skip keeping its files

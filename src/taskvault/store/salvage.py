@@ -5,8 +5,9 @@ journal, the lock file's mark and the backups, which are decoded only when one c
 Nothing here touches a file or prints; JournalStore reads and writes.
 
 The sources: the snapshot, if it decodes; the newest good backup, and any older one the journal
-continues (its next record applies to it); the journal alone, from revision 0, when it starts there. Each is rolled forward by every journal record that verifies and follows
-the one before (the record after the source's revision first), up to the first that does not.
+continues (its next record applies to it); the journal alone, from revision 0, when it starts there.
+Each is rolled forward by every journal record that verifies and follows the one before (the record
+after the source's revision first), up to the first that does not.
 The one that reaches the highest revision wins; on a tie the snapshot, then the newest backup.
 So a backup newer than the snapshot wins when the journal is damaged between the two, and the
 journal's records after it still count. Records a writer never confirmed (the mark), voided ones
