@@ -37,15 +37,17 @@ _STAMP = "%Y%m%d-%H%M%S"  # a backup's id, as BackupShelf names them
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class MemoryShelf:
-    """The backups of a MemoryDisk: the bytes each was taken with, by id, named as BackupShelf names them."""
+    """The backups of a MemoryDisk: the bytes each was taken with, by id, named as BackupShelf names them.
 
-    def __init__(self, directory: Path, clock: Callable[[], dt.datetime]) -> None:
+    Times come from the handle that takes or rotates them, as each JournalStore's shelf has its store's clock.
+    """
+
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._clock = clock
         self._kept: dict[str, tuple[Backup, bytes]] = {}
 
     def list(self) -> builtins.list[Backup]:
@@ -66,8 +68,8 @@ class MemoryShelf:
             raise BackupNotFound(f"the backup {backup.id} is gone", hint=f"'{typed('backups')}' lists the backups")
         return kept[1]
 
-    def take(self, data: bytes, *, revision: int, task_count: int, label: str) -> Backup:
-        now = self._clock().astimezone(dt.timezone.utc)
+    def take(self, data: bytes, *, revision: int, task_count: int, label: str, now: dt.datetime) -> Backup:
+        now = now.astimezone(dt.UTC)
         backup_id, sequence = now.strftime(_STAMP), 1
         while backup_id in self._kept:
             sequence += 1
@@ -78,9 +80,9 @@ class MemoryShelf:
         self._kept[backup_id] = (backup, data)
         return backup
 
-    def rotate(self, retention: Retention) -> builtins.list[Backup]:
+    def rotate(self, retention: Retention, now: dt.datetime) -> builtins.list[Backup]:
         automatic = [b for b in self.list() if b.automatic]
-        kept = retention.keep(automatic, self._clock().astimezone(dt.timezone.utc))
+        kept = retention.keep(automatic, now.astimezone(dt.UTC))
         removed = [b for b in automatic if b.id not in kept]
         for backup in removed:
             del self._kept[backup.id]
@@ -90,12 +92,11 @@ class MemoryShelf:
 class MemoryDisk:
     """What every handle on one in-memory store shares, as sessions share a data directory."""
 
-    def __init__(self, directory: Path = Path("/memory/taskvault"),
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, directory: Path = Path("/memory/taskvault")) -> None:
         self.directory = directory
         #: Every change saved, oldest first, with its revision and time: the journal, never compacted.
         self.records: list[tuple[Change, int, dt.datetime]] = []
-        self.backups = MemoryShelf(directory / BACKUPS_NAME, clock)
+        self.backups = MemoryShelf(directory / BACKUPS_NAME)
         #: The handle holding the lock, if one does.
         self.holder: MemoryStore | None = None
         #: Fault injection: how many of the next appends fail, and with which errno.
@@ -106,10 +107,6 @@ class MemoryDisk:
     def revision(self) -> int:
         """The store's latest revision: the last change's, or 0 for a store nothing was saved in."""
         return self.records[-1][1] if self.records else 0
-
-    def store(self, **options: object) -> MemoryStore:
-        """A new handle on this disk (a session of its own)."""
-        return MemoryStore(self, **options)  # type: ignore[arg-type]
 
 
 class MemoryStore:
@@ -224,7 +221,7 @@ class MemoryStore:
             codec.decode_snapshot(data)
         except (codec.FormatError, InvalidValue) as exc:
             raise SaveFailed(f"the new backup does not decode: {exc}") from None
-        backup = self.backups.take(data, revision=tasks.revision, task_count=len(tasks), label=label)
+        backup = self.backups.take(data, revision=tasks.revision, task_count=len(tasks), label=label, now=self._clock())
         if backup.automatic:
             self._last_automatic_backup = backup.taken
         return backup
@@ -243,7 +240,7 @@ class MemoryStore:
         return self.housekeeping.backup_due(self._clock() - self._last_automatic_backup)
 
     def rotate_backups(self) -> builtins.list[Backup]:
-        return self.backups.rotate(self.housekeeping.retention)
+        return self.backups.rotate(self.housekeeping.retention, self._clock())
 
     # -- a store that does not load (an in-memory one always does) -------------------------
 

@@ -31,7 +31,7 @@ from taskvault.store.port import StorePort
 from .conftest import FaultyOs
 from .memory_store import MemoryDisk, MemoryStore
 
-NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
 
 
 class Backend(Protocol):
@@ -194,10 +194,8 @@ def check_a_second_handle_catches_up(backend: Backend) -> None:
 def check_the_lock_keeps_a_second_handle_out(backend: Backend) -> None:
     first, second = backend.store(), backend.store()
     first.load(), second.load()
-    with first.locked():
-        with pytest.raises(StoreLocked):
-            with second.locked():
-                pass
+    with first.locked(), pytest.raises(StoreLocked), second.locked():
+        pass
     with second.locked():
         pass
 

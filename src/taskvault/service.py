@@ -23,9 +23,9 @@ from .store.backups import ID_START as BACKUP_ID_START
 from .store.backups import LABEL as BACKUP_LABEL
 from .store.backups import Backup, Retention
 from .store.files import kind_of
+from .store.layout import open_private_file
 from .store.port import StorePort
 from .store.replay import CaughtUp
-from .store.layout import open_private_file
 from .store.salvage import SalvageReport
 from .store.unit_of_work import Salvaged, UnitOfWork
 
