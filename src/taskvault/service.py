@@ -3,6 +3,7 @@
 The service is the interface's one door to the store: cli/ and commands/ import this module (and the
 domain and errors) and nothing below it. What they need from below, a backup, a salvage report, the
 JSON form of a task, is named here (see ``__all__``); taskvault/bootstrap.py builds the store behind it.
+The service knows that store only as a StorePort (store/port.py), so a test can put a fake in its place.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from .store.backups import ID_START as BACKUP_ID_START
 from .store.backups import LABEL as BACKUP_LABEL
 from .store.backups import Backup, Retention
 from .store.files import kind_of
-from .store.journal_store import CaughtUp, JournalStore
 from .store.layout import open_private_file
+from .store.port import StorePort
+from .store.replay import CaughtUp
 from .store.salvage import SalvageReport
 from .store.unit_of_work import Salvaged, UnitOfWork
 
@@ -66,7 +68,7 @@ def utcnow() -> dt.datetime:
 class TaskService:
     """Holds the task list of one session and changes it only through the store, one unit of work at a time."""
 
-    def __init__(self, store: JournalStore, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, store: StorePort, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self._store = store
         self._clock = clock
         self._work = UnitOfWork(store)
@@ -179,9 +181,7 @@ class TaskService:
 
     def examine(self) -> list[Finding]:
         """What the doctor finds: the store, journal, backups, permissions, disk space, lock and temp files."""
-        from .store import doctor  # only the doctor command needs it
-
-        return doctor.examine(self._store)
+        return self._store.examine()
 
     def figures(self) -> StoreFigures:
         """The store's sizes and timings, for stats (the task list itself is ``tasks``)."""

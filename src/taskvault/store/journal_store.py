@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -41,6 +42,9 @@ from .journal import stamp
 from .reading import StoreReader
 from .replay import CaughtUp
 from .salvage import SalvageReport
+
+if TYPE_CHECKING:
+    from .doctor import Finding
 
 __all__ = ["BACKUP_INTERVAL", "COMPACT_MIN_BYTES", "CaughtUp", "Housekeeping", "JournalStore"]
 
@@ -165,6 +169,12 @@ class JournalStore(StoreReader):
     def file_sizes(self) -> tuple[int, int]:
         """(snapshot bytes, journal bytes) as this session last read or wrote them."""
         return self._snapshot_size, self._journal.position.end
+
+    def examine(self) -> list[Finding]:
+        """What the doctor finds: the store, journal, backups, permissions, disk space, lock and temp files."""
+        from . import doctor  # only the doctor command needs it
+
+        return doctor.examine(self)
 
     # -- compaction and migration ---------------------------------------------------------
 

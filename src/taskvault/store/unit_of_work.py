@@ -25,7 +25,7 @@ from ..domain import recovery
 from ..domain.tasklist import Change, TaskList
 from ..errors import StorageError, typed
 from .backups import Backup
-from .journal_store import JournalStore
+from .port import StorePort
 from .replay import CaughtUp
 from .salvage import SalvageReport
 
@@ -70,7 +70,7 @@ class Salvaged:
 class UnitOfWork:
     """The task list of one session, changed only through its store."""
 
-    def __init__(self, store: JournalStore) -> None:
+    def __init__(self, store: StorePort) -> None:
         self._store = store
         self._tasks: TaskList | None = None
         #: Problems after a change was already saved (a failed compaction); the interface shows them.

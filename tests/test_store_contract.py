@@ -1,0 +1,304 @@
+"""One contract for every store behind taskvault.store.port.StorePort: the real JournalStore and the fake.
+
+Each check is a plain function of a Backend (a way to open handles on one store and to make its next
+append fail), run over both stores; the last tests run some of the checks over deliberately broken
+fakes and expect them to fail, so the contract is known to catch what it is meant to.
+
+The checks drive a store the way the unit of work does (store/unit_of_work.py): under the lock,
+catch up, plan, append, then apply to the list in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Protocol
+
+import attrs
+import pytest
+
+from taskvault import codec
+from taskvault.domain import operations
+from taskvault.domain.tasklist import Change, TaskList
+from taskvault.errors import InvalidValue, SaveFailed, StoreLocked
+from taskvault.store import files
+from taskvault.store.journal_store import JournalStore
+from taskvault.store.port import StorePort
+
+from .conftest import FaultyOs
+from .memory_store import MemoryDisk, MemoryStore
+
+NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+
+
+class Backend(Protocol):
+    def store(self) -> StorePort:
+        """A new handle on the one store (a session of its own)."""
+
+    def failing_append(self, code: int) -> AbstractContextManager[None]:
+        """Inside it, the next append fails at the disk with ``code``."""
+
+
+class RealBackend:
+    """JournalStore in a temporary directory; faults injected at the OS boundary, as the recovery tests do."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.opened: list[JournalStore] = []
+
+    def store(self) -> StorePort:
+        store = JournalStore(self.directory, lock_timeout=0.1)
+        self.opened.append(store)
+        return store
+
+    @contextmanager
+    def failing_append(self, code: int) -> Iterator[None]:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(files, "os", FaultyOs("fsync", code))
+            yield
+
+    def close(self) -> None:
+        for store in self.opened:
+            store.close()
+
+
+class FakeBackend:
+    """MemoryStore handles on one MemoryDisk; faults injected at the fake's boundary."""
+
+    def __init__(self, make: Callable[[MemoryDisk], StorePort] = MemoryStore) -> None:
+        self.disk = MemoryDisk()
+        self._make = make
+
+    def store(self) -> StorePort:
+        return self._make(self.disk)
+
+    @contextmanager
+    def failing_append(self, code: int) -> Iterator[None]:
+        self.disk.fail_appends, self.disk.fail_errno = 1, code
+        try:
+            yield
+        finally:
+            self.disk.fail_appends = 0
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(params=["journal", "memory"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RealBackend | FakeBackend]:
+    made = RealBackend(tmp_path / "data") if request.param == "journal" else FakeBackend()
+    yield made
+    made.close()
+
+
+# -- driving a store as the unit of work does ---------------------------------------------
+
+def save(store: StorePort, tasks: TaskList, plan: Callable[[TaskList], Change]) -> tuple[TaskList, int]:
+    """One change, in the unit of work's order; the list now and the change's revision."""
+    with store.locked():
+        tasks = store.catch_up(tasks).tasks
+        change = plan(tasks)
+        revision, at = store.append(tasks, change)
+        tasks.apply(change, revision, at)
+    return tasks, revision
+
+
+def add(title: str) -> Callable[[TaskList], Change]:
+    return lambda tasks: operations.plan_add(tasks, title, now=NOW)
+
+
+def delete(*ids: int) -> Callable[[TaskList], Change]:
+    return lambda tasks: operations.plan_delete(tasks, list(ids))
+
+
+def titles(tasks: TaskList) -> list[str]:
+    return [t.title for t in tasks.snapshot()[0]]
+
+
+# -- the contract -------------------------------------------------------------------------
+
+def check_an_empty_store_loads_empty(backend: Backend) -> None:
+    store = backend.store()
+    tasks = store.load()
+    assert (len(tasks), tasks.revision, tasks.next_id) == (0, 0, 1)
+    assert store.present_files() == ()
+    assert store.backups.list() == []
+    assert store.salvage_report().snapshot() == tasks.snapshot()  # type: ignore[union-attr]
+
+
+def check_a_saved_change_is_there_on_reload(backend: Backend) -> None:
+    store = backend.store()
+    tasks, _ = save(store, store.load(), add("write the contract"))
+    assert titles(store.load()) == ["write the contract"]
+    assert backend.store().load().snapshot() == tasks.snapshot()
+    assert store.present_files()
+
+
+def check_revisions_go_up_by_one(backend: Backend) -> None:
+    store = backend.store()
+    tasks = store.load()
+    for expected, title in enumerate(("one", "two", "three"), start=1):
+        with store.locked():
+            tasks = store.catch_up(tasks).tasks
+            change = operations.plan_add(tasks, title, now=NOW)
+            revision, at = store.append(tasks, change)
+            assert revision == expected == tasks.revision + 1
+            tasks.apply(change, revision, at)
+    assert backend.store().load().revision == 3
+
+
+def check_append_leaves_the_list_to_the_caller(backend: Backend) -> None:
+    store = backend.store()
+    tasks = store.load()
+    with store.locked():
+        tasks = store.catch_up(tasks).tasks
+        change = operations.plan_add(tasks, "not yet applied", now=NOW)
+        revision, _ = store.append(tasks, change)
+        assert (len(tasks), tasks.revision) == (0, 0)
+    assert revision == 1
+
+
+def check_a_failed_append_changes_nothing(backend: Backend) -> None:
+    store = backend.store()
+    tasks, _ = save(store, store.load(), add("kept"))
+    before = tasks.snapshot()
+    with backend.failing_append(errno.EIO), pytest.raises(SaveFailed):
+        save(store, tasks, add("lost"))
+    assert tasks.snapshot() == before
+    assert store.load().snapshot() == before
+    assert backend.store().load().snapshot() == before
+    tasks, revision = save(store, store.load(), add("next"))
+    assert revision == 2 and titles(tasks) == ["kept", "next"]
+
+
+def check_a_second_handle_catches_up(backend: Backend) -> None:
+    first, second = backend.store(), backend.store()
+    mine, _ = save(first, first.load(), add("before"))
+    theirs = second.load()
+    mine, _ = save(first, mine, add("from the first"))
+    with second.locked():
+        caught = second.catch_up(theirs)
+    assert caught.behind == 1 and titles(caught.tasks) == ["before", "from the first"]
+    assert caught.tasks is theirs, "the list is caught up in place, with the changes it missed"
+    assert [c.put[0].title for c in caught.changes] == ["from the first"]
+    theirs, revision = save(second, caught.tasks, add("from the second"))
+    assert revision == 3
+    refreshed = first.refresh(mine)
+    assert refreshed.behind == 1 and titles(refreshed.tasks) == ["before", "from the first", "from the second"]
+    assert first.refresh(refreshed.tasks).behind == 0
+
+
+def check_the_lock_keeps_a_second_handle_out(backend: Backend) -> None:
+    first, second = backend.store(), backend.store()
+    first.load(), second.load()
+    with first.locked(), pytest.raises(StoreLocked), second.locked():
+        pass
+    with second.locked():
+        pass
+
+
+def check_ids_are_never_reused(backend: Backend) -> None:
+    store = backend.store()
+    tasks = store.load()
+    for title in ("one", "two"):
+        tasks, _ = save(store, tasks, add(title))
+    tasks, _ = save(store, tasks, delete(2))
+    tasks = backend.store().load()
+    assert tasks.next_id == 3
+    tasks, _ = save(store, tasks, add("three"))
+    assert [t.id for t in tasks.snapshot()[0]] == [1, 3]
+    before = store.load().snapshot()
+    reused = operations.plan_add(tasks, "two again", now=NOW)
+    reused = Change(reused.kind, (attrs.evolve(reused.put[0], id=2),), next_id=reused.next_id)
+    with pytest.raises(InvalidValue), store.locked():
+        store.append(store.catch_up(tasks).tasks, reused)
+    assert store.load().snapshot() == before
+
+
+def check_a_backup_reads_back(backend: Backend) -> None:
+    store = backend.store()
+    tasks, _ = save(store, store.load(), add("backed up"))
+    with store.locked():
+        backup = store.backup(store.catch_up(tasks).tasks, "mine")
+    assert (backup.revision, backup.task_count, backup.label) == (1, 1, "mine")
+    assert store.backups.list() == [backup]
+    assert store.backups.find("latest") == backup == store.backups.find(backup.id) == store.backups.find("mine")
+    snapshot = codec.decode_snapshot(store.backups.read(backup))
+    assert ([t.title for t in snapshot.tasks], snapshot.revision) == (["backed up"], 1)
+
+
+CONTRACT = [check_an_empty_store_loads_empty, check_a_saved_change_is_there_on_reload, check_revisions_go_up_by_one,
+            check_append_leaves_the_list_to_the_caller, check_a_failed_append_changes_nothing,
+            check_a_second_handle_catches_up, check_the_lock_keeps_a_second_handle_out, check_ids_are_never_reused,
+            check_a_backup_reads_back]
+
+
+@pytest.mark.parametrize("check", CONTRACT, ids=lambda check: check.__name__.removeprefix("check_"))
+def test_the_store_keeps_the_contract(backend: Backend, check: Callable[[Backend], None]) -> None:
+    check(backend)
+
+
+# -- the contract has teeth: broken fakes fail it ------------------------------------------
+
+class ForgetsTheRevision(MemoryStore):
+    """Saves a change under the revision of the list it was planned on: the counter never moves."""
+
+    def append(self, tasks: TaskList, change: Change) -> tuple[int, dt.datetime]:
+        super().append(tasks, change)
+        saved, _, at = self.disk.records.pop()
+        self.disk.records.append((saved, tasks.revision, at))
+        return tasks.revision, at
+
+
+class KeepsAFailedChange(MemoryStore):
+    """Raises SaveFailed when told to, but keeps the change it failed to save."""
+
+    def append(self, tasks: TaskList, change: Change) -> tuple[int, dt.datetime]:
+        failing = self.disk.fail_appends
+        self.disk.fail_appends = 0
+        revision, at = super().append(tasks, change)
+        if failing:
+            raise SaveFailed("could not save — nothing was changed")
+        return revision, at
+
+
+class KeepsToItself(MemoryStore):
+    """Each handle its own journal: another handle's changes are never seen."""
+
+    def __init__(self, disk: MemoryDisk) -> None:
+        own = MemoryDisk(disk.directory)
+        own.backups = disk.backups
+        super().__init__(own)
+
+
+class HandsOutIdsAgain(MemoryStore):
+    """Loads a store with the id counter just above the tasks there are, forgetting deleted ids."""
+
+    def load(self) -> TaskList:
+        tasks = super().load()
+        present = tasks.snapshot()[0]
+        return TaskList(present, next_id=max((t.id for t in present), default=0) + 1, revision=tasks.revision)
+
+
+@pytest.mark.parametrize(("broken", "check"), [
+    (ForgetsTheRevision, check_revisions_go_up_by_one),
+    (KeepsAFailedChange, check_a_failed_append_changes_nothing),
+    (KeepsToItself, check_a_second_handle_catches_up),
+    (HandsOutIdsAgain, check_ids_are_never_reused),
+], ids=lambda value: getattr(value, "__name__", ""))
+def test_a_broken_fake_fails_the_contract(broken: Callable[[MemoryDisk], StorePort],
+                                          check: Callable[[Backend], None]) -> None:
+    """Each broken fake breaks one promise, and the check of that promise catches it."""
+    with pytest.raises(AssertionError):
+        check(FakeBackend(broken))
+
+
+def test_both_stores_have_every_member_of_the_port(tmp_path: Path) -> None:
+    """The fake and the real store have every member StorePort names (mypy checks their types: see port.py)."""
+    members = {name for name in dir(StorePort) if not name.startswith("_")}
+    assert {"append", "catch_up", "locked", "backups", "compact"} <= members
+    for store in (MemoryStore(MemoryDisk()), JournalStore(tmp_path)):
+        assert members <= set(dir(store)), type(store).__name__
