@@ -10,9 +10,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from tests import transcript
 
+#: A scenario that injects faults or drives a real terminal is a proof for CI, not the fast tier.
+_SLOW_TOOLS = {"fiu-run", "strace", "tmux"}
 _COUNTS: Counter[str] = Counter()
 _FEATURES: set[str] = set()
 
@@ -26,7 +27,10 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 class SpecFile(pytest.File):
     def collect(self):  # type: ignore[no-untyped-def]
         for scenario in transcript.parse(self.path):
-            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+            item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+            if scenario.tools & _SLOW_TOOLS:
+                item.add_marker(pytest.mark.slow)
+            yield item
 
 
 class ScenarioItem(pytest.Item):

@@ -22,6 +22,9 @@ from taskvault.store.journal_store import JournalStore
 
 from .conftest import TASKVAULT, run_raw, run_taskvault
 
+#: A proof that spawns many processes (each locale and text in a new process): left out of the fast tier.
+pytestmark = pytest.mark.slow
+
 #: Non-UTF-8 locales, as Python sees them with and without its UTF-8 mode and locale coercion.
 C_LOCALES = [
     {"LC_ALL": "C"},
