@@ -57,3 +57,18 @@ def test_no_test_changes_a_threshold_by_changing_a_module() -> None:
     for path in Path(__file__).parent.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert not [name for name in names if name in text], path
+
+
+def test_backups_a_restore_takes_are_rotated_at_once(tmp_path: Path) -> None:
+    """Each restore takes an automatic backup first; rotation keeps the policy's number of them then, not
+    only after the next hourly backup (six restores under last=2 used to leave seven backups)."""
+    policy = Housekeeping(retention=Retention(last=2, daily=0, weekly=0))
+    session = Session(tmp_path / "store", housekeeping=policy)
+    assert session.run("add First") == 0
+    assert session.run("backup keep") == 0
+    for _ in range(6):
+        assert session.run("add More") == 0
+        assert session.run("restore keep --yes") == 0, session.err.getvalue()
+    labels = sorted(b.label for b in session.store.backups.list())
+    session.close()
+    assert labels == ["keep", "restore", "restore"], labels

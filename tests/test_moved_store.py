@@ -148,6 +148,16 @@ class TestStoreGoneOrReplaced:
         assert "no tasks yet" not in out
         assert not (store / "tasks.json").exists() and not (store / "tasks.journal").exists()
 
+    def test_the_snapshot_alone_removed_takes_no_change(self, store: Path) -> None:
+        """tasks.json deleted, the journal left: the session says the store is gone and appends nothing,
+        where it used to acknowledge a change into a journal that no longer loads."""
+        journal = (store / "tasks.journal").read_bytes()
+        code, out, err = _session_after(store, lambda: (store / "tasks.json").unlink())
+        assert code == 3
+        assert err.count(f"error: the store in {store} is gone (tasks.json was removed or moved) {_REFUSED}") == 2, err
+        assert "Added task" not in out
+        assert (store / "tasks.journal").read_bytes() == journal and not (store / "tasks.json").exists()
+
     def test_a_store_moved_back_is_used_again(self, store: Path) -> None:
         """The same directory put back where it was is the session's store again: changes go on."""
         moved = store.with_name("elsewhere")

@@ -54,10 +54,12 @@ class Housekeeping:
         return since >= self.backup_interval or since < dt.timedelta(0)
 
     @staticmethod
-    def after_change(store: Tidied, tasks: TaskList) -> list[StorageError]:
-        """Housekeeping once a change is durable and applied: its failures are warnings, never errors."""
+    def after_change(store: Tidied, tasks: TaskList, *, backed_up: bool = False) -> list[StorageError]:
+        """Housekeeping once a change is durable and applied: its failures are warnings, never errors.
+
+        ``backed_up``: the change took an automatic backup first (a restore does), which rotation counts.
+        """
         warnings: list[StorageError] = []
-        backed_up = False
         try:
             if store.compaction_due():
                 backed_up = True  # compact takes a backup first, and a later step may still fail

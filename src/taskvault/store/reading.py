@@ -225,6 +225,10 @@ class StoreReader:
         a freshly loaded list comes back instead.
         """
         assert self._lock.held, "catch_up needs the store lock"
+        if self._place.had_store and not os.path.lexists(self.snapshot_path):
+            # The journal alone continues nothing: a change appended to it would be acknowledged into
+            # a store that no longer loads. (A compaction replaces tasks.json by rename: never absent.)
+            raise StoreMoved(self.directory, f"is gone ({SNAPSHOT_NAME} was removed or moved)")
         news = self._read_news(tasks, self._journal.open())
         return self._apply_news(tasks, news, self._journal.own_unconfirmed())
 

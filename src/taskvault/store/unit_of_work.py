@@ -144,7 +144,8 @@ class UnitOfWork:
                 revision, at = self._store.append(tasks, change)
                 self._publish(tasks, (change, revision, at))
                 self.saves += 1
-            self.warnings += self._store.housekeeping.after_change(self._store, tasks)
+            self.warnings += self._store.housekeeping.after_change(
+                self._store, tasks, backed_up=backup is not None and backup.automatic)
         return Committed(change, revision, backup)
 
     def backup(self, label: str) -> Backup:
