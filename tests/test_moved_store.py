@@ -152,7 +152,7 @@ class TestStoreGoneOrReplaced:
         """tasks.json deleted, the journal left: the session says the store is gone and appends nothing,
         where it used to acknowledge a change into a journal that no longer loads."""
         journal = (store / "tasks.journal").read_bytes()
-        code, out, err = _session_after(store, lambda: (store / "tasks.json").unlink())
+        code, out, err = _session_after(store, (store / "tasks.json").unlink)
         assert code == 3
         assert err.count(f"error: the store in {store} is gone (tasks.json was removed or moved) {_REFUSED}") == 2, err
         assert "Added task" not in out
