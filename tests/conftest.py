@@ -19,6 +19,7 @@ import pytest
 
 from taskvault.cli.main import Runner
 from taskvault.cli.render import Style
+from taskvault.errors import TaskvaultError
 from taskvault.service import TaskService
 from taskvault.store import files
 from taskvault.store.journal_store import JournalStore
@@ -38,6 +39,16 @@ def taskvault_compacting_at(threshold: int) -> list[str]:
                 "from taskvault.cli.main import main\n"
                 "raise SystemExit(main())")
     return [sys.executable, "-c", launcher, str(threshold)]
+
+
+def error_classes() -> list[type[TaskvaultError]]:
+    """Every class of the one rooted error hierarchy, by name."""
+    found, todo = [], [TaskvaultError]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.__name__)
 
 
 def require_tool(name: str) -> str:

@@ -229,13 +229,9 @@ class MemoryStore:
     def backup_due(self, tasks: TaskList) -> bool:
         """As JournalStore.backup_due: the policy's interval since the newest automatic backup (or the first change)."""
         if self._last_automatic_backup is None:
-            newest = self.backups.newest(automatic_only=True)
-            first = next(iter(tasks.history), None)
-            if newest is not None:
-                self._last_automatic_backup = newest.taken
-            elif first is not None and first.at is not None:
-                self._last_automatic_backup = first.at
-            else:
+            self._last_automatic_backup = self.housekeeping.activity_since(
+                self.backups.newest(automatic_only=True), tasks)
+            if self._last_automatic_backup is None:
                 return False
         return self.housekeeping.backup_due(self._clock() - self._last_automatic_backup)
 

@@ -15,7 +15,7 @@ from taskvault.commands import reference
 from taskvault.commands.catalog import COMMANDS
 
 from . import transcript
-from .conftest import FIGURES, run_taskvault
+from .conftest import FIGURES, error_classes, run_taskvault
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -102,16 +102,7 @@ def test_every_registry_example_works(command, data_dir: Path) -> None:  # type:
         assert result.code == 0, f"taskvault {example}: {result.err}"
 
 
-def _error_classes() -> list[type[errors.TaskvaultError]]:
-    found, todo = [], [errors.TaskvaultError]
-    while todo:
-        cls = todo.pop()
-        found.append(cls)
-        todo.extend(cls.__subclasses__())
-    return sorted(found, key=lambda c: c.__name__)
-
-
-@pytest.mark.parametrize("error", _error_classes(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("error", error_classes(), ids=lambda c: c.__name__)
 def test_every_error_class_is_in_troubleshooting(error: type[errors.TaskvaultError]) -> None:
     text = (DOCS / "troubleshooting.md").read_text(encoding="utf-8")
     assert f"`{error.__name__}`" in text and f"`{error.kind}`" in text, (

@@ -12,24 +12,17 @@ from taskvault import errors, exits
 from taskvault.cli.runner import exit_code
 from taskvault.commands.help import EXIT_CODES
 
+from .conftest import error_classes
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Every document with a table of the exit codes ("| code | meaning |").
 TABLES = [ROOT / "README.md", ROOT / "docs" / "troubleshooting.md", ROOT / "docs" / "commands.md"]
 
 
-def _error_classes() -> list[type[errors.TaskvaultError]]:
-    found, todo = [], [errors.TaskvaultError]
-    while todo:
-        cls = todo.pop()
-        found.append(cls)
-        todo.extend(cls.__subclasses__())
-    return sorted(found, key=lambda c: c.__name__)
-
-
 def _defined() -> set[int]:
     """Every exit status the program can end with: its error classes' and exits.py's."""
     constants = {value for name, value in vars(exits).items() if name.startswith("EXIT_")}
-    return constants | {cls.exit_code for cls in _error_classes()}
+    return constants | {cls.exit_code for cls in error_classes()}
 
 
 def _table(path: Path) -> list[int]:
@@ -65,7 +58,7 @@ class TestOneHome:
 
 
 class TestErrorClasses:
-    @pytest.mark.parametrize("error", _error_classes(), ids=lambda c: c.__name__)
+    @pytest.mark.parametrize("error", error_classes(), ids=lambda c: c.__name__)
     def test_the_runner_exits_with_the_code_of_the_class(self, error: type[errors.TaskvaultError]) -> None:
         """The runner reads an error's exit code from its class; a family's members share the family's code."""
         instance = error.__new__(error)

@@ -46,6 +46,16 @@ class Housekeeping:
     def compaction_due(self, journal_bytes: int, snapshot_bytes: int) -> bool:
         return journal_bytes > max(self.compact_min_bytes, snapshot_bytes)
 
+    @staticmethod
+    def activity_since(newest_automatic: Backup | None, tasks: TaskList) -> dt.datetime | None:
+        """Since when activity counts towards the next automatic backup: the newest automatic backup,
+        or with none yet the oldest change in the history (so a new store gets its first backup once it
+        has that much work in it); None when there is nothing to count from."""
+        if newest_automatic is not None:
+            return newest_automatic.taken
+        first = next(iter(tasks.history), None)
+        return first.at if first is not None else None
+
     def backup_due(self, since: dt.timedelta) -> bool:
         """True when the newest automatic backup was taken ``since`` ago, or is dated in the future.
 

@@ -257,13 +257,9 @@ class JournalStore(StoreReader):
         new store gets its first backup once it has that much work in it.
         """
         if self._last_automatic_backup is None:  # looked up once per session, then kept up to date
-            newest = self.backups.newest(automatic_only=True)
-            first = next(iter(tasks.history), None)
-            if newest is not None:
-                self._last_automatic_backup = newest.taken
-            elif first is not None and first.at is not None:
-                self._last_automatic_backup = first.at
-            else:
+            self._last_automatic_backup = self.housekeeping.activity_since(
+                self.backups.newest(automatic_only=True), tasks)
+            if self._last_automatic_backup is None:
                 return False
         return self.housekeeping.backup_due(self._clock() - self._last_automatic_backup)
 
