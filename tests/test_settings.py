@@ -17,7 +17,8 @@ from taskvault.commands.settings import ENVIRONMENT, GLOBAL_OPTIONS
 from .conftest import run_taskvault
 
 PACKAGE = Path(taskvault.__file__).parent
-DOCS = PACKAGE.parent.parent / "docs"
+#: The checkout's docs (the package may be installed elsewhere: CI installs it into a virtual environment).
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: What a program's environment is called where the code reads it.
 _ENVIRONMENTS = {"env", "environ"}
 
