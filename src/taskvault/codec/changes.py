@@ -11,7 +11,7 @@ from ..domain.task import Task
 from ..domain.timestamps import format_timestamp
 from .envelope import Migrations, check_keys, upgrade
 from .scalars import FormatError, structure_timestamp
-from .tasks import task_from_dict, task_to_dict
+from .tasks import task_to_dict, tasks_from_list
 
 RECORD_KEYS = frozenset({"rev", "at", "cmd", "put", "del", "next_id", "undoes", "redoes"})
 STEP_KEYS = RECORD_KEYS | {"was"}
@@ -51,7 +51,7 @@ def _ids(value: Any, what: str, key: str) -> tuple[int, ...]:
 def _tasks(value: Any, what: str, key: str) -> tuple[Task, ...]:
     if type(value) is not list:
         raise FormatError(f"{what}: {key} must be a list", "")
-    return tuple(task_from_dict(raw, f"{what} $.{key}[{i}]") for i, raw in enumerate(value))
+    return tuple(tasks_from_list(value, f"{what} $.{key}"))
 
 
 def _kind(command: str, what: str) -> tuple[ChangeKind, str]:

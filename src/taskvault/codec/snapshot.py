@@ -11,7 +11,7 @@ from ..domain.task import Task
 from .changes import step_from_dict, step_to_dict
 from .envelope import MIN_READER, SCHEMA, Migrations, check_envelope
 from .scalars import FormatError, dumps, loads
-from .tasks import task_from_dict, task_to_dict
+from .tasks import task_to_dict, tasks_from_list
 
 SNAPSHOT_FORMAT = "taskvault"
 _SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "history", "tasks"})
@@ -60,6 +60,6 @@ def decode_snapshot(data: bytes) -> Snapshot:
         raise FormatError("expected a list of tasks", "$.tasks")
     if type(doc["history"]) is not list:
         raise FormatError("expected a list of changes", "$.history")
-    tasks = [task_from_dict(raw, f"$.tasks[{i}]") for i, raw in enumerate(doc["tasks"])]
+    tasks = tasks_from_list(doc["tasks"], "$.tasks")
     steps = [step_from_dict(raw, f"$.history[{i}]", schema) for i, raw in enumerate(doc["history"])]
     return Snapshot(tasks, doc["next_id"], doc["revision"], steps, schema)
