@@ -22,7 +22,12 @@ def _record_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "undoes": [], "redoes": []}
 
 
-RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2}
+def _record_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 changed only the snapshot: a record of schema 2 is one of schema 3."""
+    return doc
+
+
+RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2, 2: _record_2_to_3}
 
 
 def change_fields(change: Change, revision: int, at: dt.datetime | None) -> dict[str, Any]:

@@ -214,7 +214,7 @@ class JournalStore(StoreReader):
         """
         assert self._lock.held and tasks.revision == self._revision
         self.check_writable()
-        old = codec.encode_snapshot_v1(*tasks.snapshot())
+        old = codec.encode_snapshot_as(self._snapshot_schema, *tasks.snapshot(), tuple(tasks.history))
         backup = self._backup(old, tasks, "migration", verify=codec.decode_snapshot)
         try:
             files.atomic_replace(self.snapshot_path, self._encode(tasks))
