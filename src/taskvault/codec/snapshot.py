@@ -34,7 +34,14 @@ def _snapshot_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _snapshot_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
-    """Schema 3 added the counts and the checksum, which a file of schema 2 never had to keep."""
+    """Schema 3 added the counts and the checksum, which a file of schema 2 never had to keep.
+
+    A file of schema 2 that has them is one of schema 3 whose schema number changed: refused, as its
+    seal would otherwise go unchecked.
+    """
+    sealed = sorted(doc.keys() & {"counts", "crc32"})
+    if sealed:
+        raise FormatError(f"unknown field {sealed[0]!r} in a file of schema 2", "$")
     return {**doc, "schema": 3, "counts": None, "crc32": None}
 
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from typing import Protocol, cast
 
 from ..errors import InvalidValue, TaskNotFound
 from .change import Change
 from .history import History, Step
 from .task import Task
 
-__all__ = ["Change", "TaskList"]
+__all__ = ["Change", "TaskList", "TaskSource"]
+
+
+class TaskSource(Protocol):
+    """Where the tasks of a list not yet built come from (a store's snapshot), and how each is built."""
+
+    def build(self, task_id: int, raw: bytes) -> Task:
+        """The Task ``raw`` holds, which must have id ``task_id``; raises if it is not a valid task."""
+
+    def build_all(self, wanted: list[tuple[int, bytes]]) -> list[Task]:
+        """build() of each (id, raw) pair, in order, at once."""
 
 
 class TaskList:
@@ -20,11 +31,11 @@ class TaskList:
     The only mutator is :meth:`apply`, and it is called only with a durable Change.
     """
 
-    __slots__ = ("_next_id", "_reserved", "_revision", "_tasks", "history")
+    __slots__ = ("_next_id", "_reserved", "_revision", "_source", "_tasks", "_unbuilt", "history")
 
     def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0,
                  history: History | None = None) -> None:
-        by_id: dict[int, Task] = {}
+        by_id: dict[int, Task | bytes] = {}
         for task in tasks:
             if task.id in by_id:
                 raise InvalidValue(f"task id {task.id} appears more than once")
@@ -33,12 +44,60 @@ class TaskList:
             raise InvalidValue(f"next_id {next_id} is not above the highest task id {max(by_id)}")
         if next_id < 1 or revision < 0:
             raise InvalidValue("next_id must be at least 1 and the revision at least 0")
+        #: Tasks by id; until first used, a task from a source may be its raw form (bytes) instead.
         self._tasks = by_id
+        self._unbuilt = 0
+        self._source: TaskSource | None = None
         self._next_id = next_id
         self._revision = revision
         self._reserved = 0
         #: The recent changes that led here, each with what it replaced (for undo and history).
         self.history = history if history is not None else History()
+
+    @classmethod
+    def from_source(cls, raw_by_id: dict[int, bytes], source: TaskSource, *, next_id: int, revision: int,
+                    history: History) -> TaskList:
+        """A list whose tasks are built from ``raw_by_id`` (ids ascending) by ``source`` only when first used.
+
+        So a change that touches a few tasks of a large store builds only those. Every way of
+        reading the list builds what it reads; iterating it builds all of them at once.
+        """
+        tasks = cls(next_id=next_id, revision=revision, history=history)
+        if raw_by_id:
+            highest = next(reversed(raw_by_id))
+            if next_id <= highest:
+                raise InvalidValue(f"next_id {next_id} is not above the highest task id {highest}")
+        tasks._tasks = dict(raw_by_id)
+        tasks._unbuilt = len(raw_by_id)
+        tasks._source = source
+        return tasks
+
+    @property
+    def unbuilt(self) -> int:
+        """How many of the tasks are not yet built (see from_source)."""
+        return self._unbuilt
+
+    def _task(self, task_id: int) -> Task:
+        """The task with this id, built if it was not yet; KeyError if there is none."""
+        task = self._tasks[task_id]
+        if type(task) is not bytes:
+            return cast(Task, task)
+        assert self._source is not None
+        built = self._source.build(task_id, task)
+        self._tasks[task_id] = built
+        self._unbuilt -= 1
+        return built
+
+    def _all(self) -> dict[int, Task]:
+        """Every task, by id, each built."""
+        if self._unbuilt:
+            assert self._source is not None
+            wanted = [(task_id, raw) for task_id, raw in self._tasks.items() if type(raw) is bytes]
+            built = self._source.build_all(wanted)
+            for (task_id, _), task in zip(wanted, built, strict=True):
+                self._tasks[task_id] = task
+            self._unbuilt = 0
+        return cast(dict[int, Task], self._tasks)
 
     @property
     def next_id(self) -> int:
@@ -53,14 +112,14 @@ class TaskList:
         return len(self._tasks)
 
     def __iter__(self) -> Iterator[Task]:
-        return iter(self._tasks.values())
+        return iter(self._all().values())
 
     def __contains__(self, task_id: object) -> bool:
         return task_id in self._tasks
 
     def get(self, task_id: int) -> Task:
         try:
-            return self._tasks[task_id]
+            return self._task(task_id)
         except KeyError:
             raise TaskNotFound([task_id], self._deleted([task_id])) from None
 
@@ -83,11 +142,11 @@ class TaskList:
         missing = [i for i in ids if i not in self._tasks]
         if missing:
             raise TaskNotFound(missing, self._deleted(missing))
-        return [self._tasks[i] for i in ids]
+        return [self._task(i) for i in ids]
 
     def snapshot(self) -> tuple[tuple[Task, ...], int, int]:
         """The whole state as plain values: (tasks ordered by id, next_id, revision)."""
-        tasks = tuple(sorted(self._tasks.values(), key=lambda t: t.id))
+        tasks = tuple(sorted(self._all().values(), key=lambda t: t.id))
         return tasks, self.next_id, self._revision
 
     def check(self, change: Change) -> None:
@@ -115,7 +174,7 @@ class TaskList:
             raise InvalidValue(f"revision {revision} does not follow revision {self._revision}")
         self.check(change)
         touched = [t.id for t in change.put] + list(change.delete)
-        was = tuple(self._tasks[i] for i in touched if i in self._tasks)
+        was = tuple(self._task(i) for i in touched if i in self._tasks)
         self.history.record(Step(revision, at, change, was))
         for task in change.put:
             self._tasks[task.id] = task
@@ -136,5 +195,5 @@ class TaskList:
 
     def counts(self) -> tuple[int, int]:
         """(open, done) task counts."""
-        open_count = sum(1 for t in self._tasks.values() if t.is_open)
+        open_count = sum(1 for t in self._all().values() if t.is_open)
         return open_count, len(self._tasks) - open_count

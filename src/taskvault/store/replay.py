@@ -17,6 +17,7 @@ import attrs
 
 from .. import codec
 from ..domain.history import History
+from ..domain.task import Task
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, StoreUnreadable
 from .journal import Position, Skipped
@@ -72,13 +73,40 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@attrs.frozen
+class _Refusing:
+    """A sealed snapshot's tasks, built when first used; one that does not decode refuses the store."""
+
+    sealed: codec.SealedSnapshot
+    path: Path
+    unreadable: Unreadable
+
+    def build(self, task_id: int, raw: bytes) -> Task:
+        try:
+            return self.sealed.build(task_id, raw)
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self.unreadable(self.path, exc) from None
+
+    def build_all(self, wanted: list[tuple[int, bytes]]) -> list[Task]:
+        try:
+            with collector_paused():
+                return self.sealed.build_all(wanted)
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self.unreadable(self.path, exc) from None
+
+
 def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, bool] | None, *,
            snapshot_path: Path, journal_path: Path, skipped: Skipped, unreadable: Unreadable) -> Decoded:
     """The tasks the snapshot holds with the journal's records replayed onto them (see replay)."""
     try:
-        decoded = codec.decode_snapshot(snapshot)
-        tasks = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
-                         history=History(decoded.steps))
+        decoded = codec.open_snapshot(snapshot)
+        if isinstance(decoded, codec.SealedSnapshot):  # the checksum matched: tasks are built when used
+            tasks = TaskList.from_source(decoded.lines, _Refusing(decoded, snapshot_path, unreadable),
+                                         next_id=decoded.next_id, revision=decoded.revision,
+                                         history=History(decoded.steps))
+        else:
+            tasks = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
+                             history=History(decoded.steps))
     except (codec.FormatError, InvalidValue) as exc:
         raise unreadable(snapshot_path, exc) from None
     position = Position()

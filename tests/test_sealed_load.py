@@ -1,0 +1,129 @@
+"""A sealed snapshot (schema 3) is trusted by its checksum: its tasks are built only when used.
+
+The checksum is checked over the whole file before anything in it is believed, so a damaged file
+is still refused as a whole; a file whose checksum holds is indexed by task id, and each task is
+decoded, as strictly as ever, when a command first touches it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskvault import codec
+from taskvault.domain.change import Change, ChangeKind
+from taskvault.domain.task import Status, Task
+from taskvault.errors import StoreUnreadable
+from taskvault.store.journal_store import JournalStore
+
+from .conftest import run_taskvault, store_digest
+from .test_codec import tasks
+
+STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def _task(task_id: int, title: str = "t") -> Task:
+    return Task(task_id, uuid.UUID(int=task_id), f"{title} {task_id}", STAMP, STAMP)
+
+
+def _store(directory: Path, count: int) -> None:
+    directory.mkdir(mode=0o700)
+    (directory / "tasks.json").write_bytes(codec.encode_snapshot(tuple(_task(i) for i in range(1, count + 1)),
+                                                                 count + 1, 0))
+
+
+def _resealed(data: bytes) -> bytes:
+    """``data`` with its checksum made to match again, as a writer that computed it would leave it."""
+    at = data.index(b'"crc32":"') + len(b'"crc32":"')
+    return data[:at] + b"%08x" % zlib.crc32(data[at + 8:], zlib.crc32(data[:at])) + data[at + 8:]
+
+
+class TestBuiltWhenUsed:
+    def test_a_load_builds_no_task_and_a_lookup_builds_one(self, tmp_path: Path) -> None:
+        """Loading 500 tasks builds none; get() builds the one it returns; iterating builds the rest."""
+        _store(tmp_path / "data", 500)
+        loaded = JournalStore(tmp_path / "data").load()
+        assert len(loaded) == 500 and loaded.unbuilt == 500 and 7 in loaded and 501 not in loaded
+        assert loaded.get(7) == _task(7) and loaded.unbuilt == 499
+        assert loaded.require([9, 7]) == [_task(9), _task(7)] and loaded.unbuilt == 498
+        assert list(loaded) == [_task(i) for i in range(1, 501)] and loaded.unbuilt == 0
+
+    def test_replaying_a_change_builds_only_the_tasks_it_touches(self, tmp_path: Path) -> None:
+        """A journal record applied to a sealed list builds the tasks it replaces, no other."""
+        directory = tmp_path / "data"
+        _store(directory, 300)
+        done = Task(5, uuid.UUID(int=5), "t 5", STAMP, STAMP + dt.timedelta(hours=1), status=Status.DONE,
+                    completed=STAMP + dt.timedelta(hours=1))
+        (directory / "tasks.journal").write_bytes(
+            codec.encode_journal_header("0123456789abcdef", 0)
+            + codec.encode_record(Change(ChangeKind.DONE, put=(done,), next_id=301), 1, STAMP))
+        loaded = JournalStore(directory).load()
+        assert loaded.revision == 1 and loaded.unbuilt == 299
+        assert loaded.get(5) == done and [s.was for s in loaded.history] == [(_task(5),)]
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.integers(1, 10**6), unique=True, max_size=8).flatmap(
+        lambda ids: st.tuples(*[tasks(task_id=i) for i in sorted(ids)])))
+    def test_a_sealed_load_holds_exactly_what_the_full_decode_holds(self, task_tuple: tuple[Task, ...]) -> None:
+        """Task for task, built when used or all at once, the sealed path equals decode_snapshot."""
+        next_id = max((t.id for t in task_tuple), default=0) + 1
+        data = codec.encode_snapshot(task_tuple, next_id, 3)
+        sealed = codec.open_snapshot(data)
+        assert isinstance(sealed, codec.SealedSnapshot)
+        assert (sealed.next_id, sealed.revision) == (next_id, 3)
+        assert [sealed.build(i, line) for i, line in sealed.lines.items()] == list(task_tuple)
+        assert sealed.build_all(list(sealed.lines.items())) == codec.decode_snapshot(data).tasks
+
+
+class TestStillRefused:
+    def test_every_single_bit_flip_is_refused(self) -> None:
+        """Whatever bit of a sealed snapshot changes, the store is refused, never read as something else."""
+        data = codec.encode_snapshot((_task(1), _task(2, "ü")), 3, 2)
+        for offset in range(len(data) - 1):  # the last byte is the optional final newline
+            for bit in range(8):
+                flipped = data[:offset] + bytes([data[offset] ^ (1 << bit)]) + data[offset + 1:]
+                with pytest.raises(codec.FormatError):
+                    codec.open_snapshot(flipped)
+
+    def test_a_file_failing_its_checksum_is_decoded_whole_to_name_the_path(self) -> None:
+        """A mismatch is explained by the full decode: the JSON path when a rule is broken, else the checksum."""
+        data = codec.encode_snapshot((_task(1), _task(2)), 3, 2)
+        with pytest.raises(codec.FormatError, match=r"expected an integer, got str '2' @ \$\.tasks\[1\]\.id"):
+            codec.open_snapshot(data.replace(b'{"id":2,', b'{"id":"2",'))
+        with pytest.raises(codec.FormatError, match="fails its checksum"):
+            codec.open_snapshot(data.replace(b"t 2", b"t 3"))
+
+    def test_a_newer_or_older_schema_takes_the_full_decode(self) -> None:
+        """Only this schema's seal is trusted: a schema 2 file is decoded whole, a too-new one refused."""
+        older = codec.encode_snapshot_as(2, (_task(1),), 2, 1)
+        assert isinstance(codec.open_snapshot(older), codec.Snapshot)
+        newer = codec.encode_snapshot((_task(1),), 2, 1).replace(b'"schema":3,"min_reader":2', b'"schema":4,"min_reader":4')
+        with pytest.raises(codec.TooNewError):
+            codec.open_snapshot(newer)
+
+
+class TestOneShot:
+    """Through the installed program: a change decodes only the tasks it touches, `list` decodes them all."""
+
+    def test_a_change_leaves_other_tasks_undecoded_and_list_refuses_a_bad_one(self, tmp_path: Path) -> None:
+        """A task broken under a valid checksum is refused, with its JSON path, by the first command that reads it."""
+        directory = tmp_path / "data"
+        _store(directory, 50)
+        data = (directory / "tasks.json").read_bytes()
+        start = data.index(b'{"id":40,')
+        end = data.index(b"\n", start)
+        line = data[start:end].replace(b'"priority":null', b'"priority":"urgent"')
+        (directory / "tasks.json").write_bytes(_resealed(data[:start] + line + data[end:]))
+        assert run_taskvault(directory, "done", "3").code == 0, "task 40 was never decoded"
+        before = store_digest(directory)
+        listed = run_taskvault(directory, "list")
+        assert listed.code == 3 and "@ $.tasks[39]" in listed.err and "urgent" in listed.err
+        assert store_digest(directory) == before
+        with pytest.raises(StoreUnreadable):
+            JournalStore(directory).load().get(40)
