@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from taskvault import codec
 from taskvault.domain.change import Change, ChangeKind
+from taskvault.domain.history import History
 from taskvault.domain.task import Status, Task
+from taskvault.domain.tasklist import TaskList
 from taskvault.errors import StoreUnreadable
 from taskvault.store.journal_store import JournalStore
 
@@ -77,8 +79,67 @@ class TestBuiltWhenUsed:
         sealed = codec.open_snapshot(data)
         assert isinstance(sealed, codec.SealedSnapshot)
         assert (sealed.next_id, sealed.revision) == (next_id, 3)
-        assert [sealed.build(i, line) for i, line in sealed.lines.items()] == list(task_tuple)
-        assert sealed.build_all(list(sealed.lines.items())) == codec.decode_snapshot(data).tasks
+        ids = [t.id for t in task_tuple]
+        assert [sealed.tasks.find(i) for i in ids] == list(task_tuple)
+        for missing in {0, 1, *(i + 1 for i in ids), *(i - 1 for i in ids), 10**7} - set(ids):
+            assert sealed.tasks.find(missing) is None
+        assert sealed.tasks.all() == codec.decode_snapshot(data).tasks
+        assert len(sealed.tasks) == len(ids) and sealed.tasks.highest == max(ids, default=0)
+
+
+def _changes(draw: st.DrawFn, size: int) -> list[Change]:
+    """Random adds, edits, deletes and undone deletes of a list of ``size`` tasks numbered from 1."""
+    present, deleted, next_id, changes = set(range(1, size + 1)), [], size + 1, []
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(["add", "edit", "delete", "undo"]))
+        if kind == "add" or not present:
+            changes.append(Change(ChangeKind.ADD, put=(_task(next_id, "new"),), next_id=next_id + 1))
+            present.add(next_id)
+            next_id += 1
+        elif kind == "edit":
+            task_id = draw(st.sampled_from(sorted(present)))
+            changes.append(Change(ChangeKind.EDIT, put=(_task(task_id, "edited"),), next_id=next_id))
+        elif kind == "delete" or not deleted:
+            task_id = draw(st.sampled_from(sorted(present)))
+            changes.append(Change(ChangeKind.DELETE, delete=(task_id,), next_id=next_id))
+            present.discard(task_id)
+            deleted.append(task_id)
+        else:
+            task_id = deleted.pop()
+            changes.append(Change(ChangeKind.UNDO, put=(_task(task_id),), next_id=next_id, undoes=(1,)))
+            present.add(task_id)
+    return changes
+
+
+@st.composite
+def _store_and_changes(draw: st.DrawFn) -> tuple[int, list[Change]]:
+    size = draw(st.integers(0, 6))
+    return size, _changes(draw, size)
+
+
+class TestSameAsBuiltWhole:
+    @settings(max_examples=150, deadline=None)
+    @given(_store_and_changes(), st.integers(0, 2))
+    def test_any_changes_leave_a_sealed_list_equal_to_one_built_whole(self, case: tuple[int, list[Change]],
+                                                                       looks: int) -> None:
+        """Applied change by change, with lookups between, the list built when used equals the one built whole."""
+        size, changes = case
+        data = codec.encode_snapshot(tuple(_task(i) for i in range(1, size + 1)), size + 1, 0)
+        sealed = codec.open_snapshot(data)
+        assert isinstance(sealed, codec.SealedSnapshot)
+        lazy = TaskList.from_source(sealed.tasks, next_id=size + 1, revision=0, history=History())
+        whole = TaskList(codec.decode_snapshot(data).tasks, next_id=size + 1, revision=0)
+        for revision, change in enumerate(changes, start=1):
+            for task_id in range(looks * revision % 4, size + revision + 2, looks + 1):
+                assert (task_id in lazy) == (task_id in whole)
+            lazy.apply(change, revision, STAMP)
+            whole.apply(change, revision, STAMP)
+            assert len(lazy) == len(whole) and lazy.next_id == whole.next_id
+            assert list(lazy.history)[-1] == list(whole.history)[-1]
+        for task_id in range(size + len(changes) + 2):
+            assert (task_id in lazy) == (task_id in whole)
+        assert lazy.snapshot() == whole.snapshot() and lazy.counts() == whole.counts()
+        assert sorted(t.id for t in lazy) == sorted(t.id for t in whole) and lazy.unbuilt == 0
 
 
 class TestStillRefused:
@@ -125,5 +186,5 @@ class TestOneShot:
         listed = run_taskvault(directory, "list")
         assert listed.code == 3 and "@ $.tasks[39]" in listed.err and "urgent" in listed.err
         assert store_digest(directory) == before
-        with pytest.raises(StoreUnreadable):
+        with pytest.raises(StoreUnreadable, match=r"\$\.tasks\[39\]"):
             JournalStore(directory).load().get(40)

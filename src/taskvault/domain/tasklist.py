@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from typing import Protocol, cast
+from typing import Protocol
 
 from ..errors import InvalidValue, TaskNotFound
 from .change import Change
@@ -15,13 +15,19 @@ __all__ = ["Change", "TaskList", "TaskSource"]
 
 
 class TaskSource(Protocol):
-    """Where the tasks of a list not yet built come from (a store's snapshot), and how each is built."""
+    """Tasks not yet built, and how to build them (a store's snapshot): ids from 1 to ``highest``, ``count`` of them."""
 
-    def build(self, task_id: int, raw: bytes) -> Task:
-        """The Task ``raw`` holds, which must have id ``task_id``; raises if it is not a valid task."""
+    @property
+    def count(self) -> int: ...
 
-    def build_all(self, wanted: list[tuple[int, bytes]]) -> list[Task]:
-        """build() of each (id, raw) pair, in order, at once."""
+    @property
+    def highest(self) -> int: ...
+
+    def find(self, task_id: int) -> Task | None:
+        """The task with this id, built; None if there is none. Raises if it is not a valid task."""
+
+    def all(self) -> list[Task]:
+        """Every task, built, ordered by id."""
 
 
 class TaskList:
@@ -31,11 +37,11 @@ class TaskList:
     The only mutator is :meth:`apply`, and it is called only with a durable Change.
     """
 
-    __slots__ = ("_next_id", "_reserved", "_revision", "_source", "_tasks", "_unbuilt", "history")
+    __slots__ = ("_count", "_gone", "_next_id", "_reserved", "_revision", "_source", "_tasks", "history")
 
     def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0,
                  history: History | None = None) -> None:
-        by_id: dict[int, Task | bytes] = {}
+        by_id: dict[int, Task] = {}
         for task in tasks:
             if task.id in by_id:
                 raise InvalidValue(f"task id {task.id} appears more than once")
@@ -44,10 +50,11 @@ class TaskList:
             raise InvalidValue(f"next_id {next_id} is not above the highest task id {max(by_id)}")
         if next_id < 1 or revision < 0:
             raise InvalidValue("next_id must be at least 1 and the revision at least 0")
-        #: Tasks by id; until first used, a task from a source may be its raw form (bytes) instead.
+        #: The tasks by id; with a source (see from_source), only those built or changed so far.
         self._tasks = by_id
-        self._unbuilt = 0
         self._source: TaskSource | None = None
+        self._gone: set[int] = set()  # ids of the source's tasks deleted since
+        self._count = 0  # with a source: how many tasks the list holds
         self._next_id = next_id
         self._revision = revision
         self._reserved = 0
@@ -55,49 +62,44 @@ class TaskList:
         self.history = history if history is not None else History()
 
     @classmethod
-    def from_source(cls, raw_by_id: dict[int, bytes], source: TaskSource, *, next_id: int, revision: int,
-                    history: History) -> TaskList:
-        """A list whose tasks are built from ``raw_by_id`` (ids ascending) by ``source`` only when first used.
+    def from_source(cls, source: TaskSource, *, next_id: int, revision: int, history: History) -> TaskList:
+        """A list of the tasks ``source`` holds, each built only when first used.
 
         So a change that touches a few tasks of a large store builds only those. Every way of
-        reading the list builds what it reads; iterating it builds all of them at once.
+        reading the list builds what it reads; iterating it builds all the rest at once.
         """
         tasks = cls(next_id=next_id, revision=revision, history=history)
-        if raw_by_id:
-            highest = next(reversed(raw_by_id))
-            if next_id <= highest:
-                raise InvalidValue(f"next_id {next_id} is not above the highest task id {highest}")
-        tasks._tasks = dict(raw_by_id)
-        tasks._unbuilt = len(raw_by_id)
-        tasks._source = source
+        if source.count and next_id <= source.highest:
+            raise InvalidValue(f"next_id {next_id} is not above the highest task id {source.highest}")
+        tasks._source, tasks._count = source, source.count
         return tasks
 
     @property
     def unbuilt(self) -> int:
         """How many of the tasks are not yet built (see from_source)."""
-        return self._unbuilt
+        return 0 if self._source is None else self._count - len(self._tasks)
 
-    def _task(self, task_id: int) -> Task:
-        """The task with this id, built if it was not yet; KeyError if there is none."""
-        task = self._tasks[task_id]
-        if type(task) is not bytes:
-            return cast(Task, task)
-        assert self._source is not None
-        built = self._source.build(task_id, task)
-        self._tasks[task_id] = built
-        self._unbuilt -= 1
-        return built
+    def _find(self, task_id: int) -> Task | None:
+        """The task with this id (built now if it was not yet), or None."""
+        task = self._tasks.get(task_id)
+        if task is not None or self._source is None or task_id in self._gone:
+            return task
+        task = self._source.find(task_id)
+        if task is not None:
+            self._tasks[task_id] = task
+        return task
 
     def _all(self) -> dict[int, Task]:
-        """Every task, by id, each built."""
-        if self._unbuilt:
-            assert self._source is not None
-            wanted = [(task_id, raw) for task_id, raw in self._tasks.items() if type(raw) is bytes]
-            built = self._source.build_all(wanted)
-            for (task_id, _), task in zip(wanted, built, strict=True):
-                self._tasks[task_id] = task
-            self._unbuilt = 0
-        return cast(dict[int, Task], self._tasks)
+        """Every task by id, all built: the source's in their order, then those added since."""
+        if self._source is not None:
+            ordered: dict[int, Task] = {}
+            for task in self._source.all():
+                if task.id not in self._gone:
+                    ordered[task.id] = self._tasks.get(task.id, task)
+            for task_id, task in self._tasks.items():
+                ordered.setdefault(task_id, task)
+            self._tasks, self._source, self._gone = ordered, None, set()
+        return self._tasks
 
     @property
     def next_id(self) -> int:
@@ -109,19 +111,21 @@ class TaskList:
         return self._revision
 
     def __len__(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) if self._source is None else self._count
 
     def __iter__(self) -> Iterator[Task]:
         return iter(self._all().values())
 
     def __contains__(self, task_id: object) -> bool:
-        return task_id in self._tasks
+        if self._source is None:
+            return task_id in self._tasks
+        return type(task_id) is int and self._find(task_id) is not None
 
     def get(self, task_id: int) -> Task:
-        try:
-            return self._task(task_id)
-        except KeyError:
-            raise TaskNotFound([task_id], self._deleted([task_id])) from None
+        task = self._find(task_id)
+        if task is None:
+            raise TaskNotFound([task_id], self._deleted([task_id]))
+        return task
 
     def _deleted(self, task_ids: list[int]) -> dict[int, tuple[int, dt.datetime | None, str]]:
         """For ids the history shows deleted (and not brought back since): that change's revision, time and kind."""
@@ -139,10 +143,10 @@ class TaskList:
     def require(self, task_ids: Iterable[int]) -> list[Task]:
         """Return the tasks with these ids, in the order given; all of them or TaskNotFound."""
         ids = list(dict.fromkeys(task_ids))
-        missing = [i for i in ids if i not in self._tasks]
+        missing = [i for i in ids if self._find(i) is None]
         if missing:
             raise TaskNotFound(missing, self._deleted(missing))
-        return [self._task(i) for i in ids]
+        return [self._tasks[i] for i in ids]
 
     def snapshot(self) -> tuple[tuple[Task, ...], int, int]:
         """The whole state as plain values: (tasks ordered by id, next_id, revision)."""
@@ -159,9 +163,9 @@ class TaskList:
         for task in change.put:
             if task.id >= change.next_id:
                 raise InvalidValue(f"task id {task.id} is not below next_id {change.next_id}")
-            if task.id not in self._tasks and task.id < self._next_id and not change.revives:
+            if task.id < self._next_id and not change.revives and task.id not in self:
                 raise InvalidValue(f"task id {task.id} was used before and cannot be used again")
-        missing = [i for i in change.delete if i not in self._tasks]
+        missing = [i for i in change.delete if i not in self]
         if missing:
             raise InvalidValue(f"the change deletes tasks that do not exist: {missing}")
 
@@ -174,12 +178,18 @@ class TaskList:
             raise InvalidValue(f"revision {revision} does not follow revision {self._revision}")
         self.check(change)
         touched = [t.id for t in change.put] + list(change.delete)
-        was = tuple(self._task(i) for i in touched if i in self._tasks)
+        was = tuple(task for i in touched if (task := self._find(i)) is not None)
         self.history.record(Step(revision, at, change, was))
         for task in change.put:
+            if self._source is not None:
+                self._count += task.id not in self._tasks  # every task it replaces was found (and built) above
+                self._gone.discard(task.id)
             self._tasks[task.id] = task
         for task_id in change.delete:
             del self._tasks[task_id]
+            if self._source is not None:
+                self._gone.add(task_id)
+                self._count -= 1
         self._next_id = change.next_id
         self._revision = revision
 
@@ -195,5 +205,6 @@ class TaskList:
 
     def counts(self) -> tuple[int, int]:
         """(open, done) task counts."""
-        open_count = sum(1 for t in self._all().values() if t.is_open)
-        return open_count, len(self._tasks) - open_count
+        tasks = self._all()
+        open_count = sum(1 for t in tasks.values() if t.is_open)
+        return open_count, len(tasks) - open_count

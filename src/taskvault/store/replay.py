@@ -73,26 +73,27 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@attrs.frozen
 class _Refusing:
     """A sealed snapshot's tasks, built when first used; one that does not decode refuses the store."""
 
-    sealed: codec.SealedSnapshot
-    path: Path
-    unreadable: Unreadable
+    __slots__ = ("_path", "_tasks", "_unreadable", "count", "highest")
 
-    def build(self, task_id: int, raw: bytes) -> Task:
+    def __init__(self, tasks: codec.SealedTasks, path: Path, unreadable: Unreadable) -> None:
+        self._tasks, self._path, self._unreadable = tasks, path, unreadable
+        self.count, self.highest = tasks.count, tasks.highest
+
+    def find(self, task_id: int) -> Task | None:
         try:
-            return self.sealed.build(task_id, raw)
+            return self._tasks.find(task_id)
         except (codec.FormatError, InvalidValue) as exc:
-            raise self.unreadable(self.path, exc) from None
+            raise self._unreadable(self._path, exc) from None
 
-    def build_all(self, wanted: list[tuple[int, bytes]]) -> list[Task]:
+    def all(self) -> list[Task]:
         try:
             with collector_paused():
-                return self.sealed.build_all(wanted)
+                return self._tasks.all()
         except (codec.FormatError, InvalidValue) as exc:
-            raise self.unreadable(self.path, exc) from None
+            raise self._unreadable(self._path, exc) from None
 
 
 def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, bool] | None, *,
@@ -101,7 +102,7 @@ def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, 
     try:
         decoded = codec.open_snapshot(snapshot)
         if isinstance(decoded, codec.SealedSnapshot):  # the checksum matched: tasks are built when used
-            tasks = TaskList.from_source(decoded.lines, _Refusing(decoded, snapshot_path, unreadable),
+            tasks = TaskList.from_source(_Refusing(decoded.tasks, snapshot_path, unreadable),
                                          next_id=decoded.next_id, revision=decoded.revision,
                                          history=History(decoded.steps))
         else:
