@@ -8,7 +8,9 @@ changes, as a store between compactions holds. Then, in pairs (A B A B ...):
 
 * the floor: ``json.loads`` of the snapshot's bytes;
 * a load: ``JournalStore(dir).load()`` in this process (what a session pays once);
-* a full decode: every task built (what ``list`` pays for the tasks).
+* a full decode: every task built (what ``list`` pays for the tasks);
+* a load and the snapshot written back from it (what a compaction pays before its write), and the
+  same with every task built and encoded again (as before schema 3).
 
 With ``--one-shot`` it also times the installed program's one-shot ``add`` and ``list`` at
 this size against the same at 1,000 tasks, each against ``python -c pass``. Prints the median
@@ -137,7 +139,10 @@ def main() -> None:
         floor = lambda: json.loads(data)  # noqa: E731
 
         for name, measured in [("load (JournalStore.load)", lambda: JournalStore(store).load()),
-                               ("full decode (every task built)", lambda: codec.decode_snapshot(data))]:
+                               ("full decode (every task built)", lambda: codec.decode_snapshot(data)),
+                               ("load + write back (compaction)", lambda: codec.encode_tasklist(JournalStore(store).load())),
+                               ("the same, every task built", lambda: codec.encode_snapshot(*JournalStore(store).load()
+                                                                                          .snapshot()))]:
             ratio, ref, took = pairs(floor, measured, options.pairs)
             print(f"{name:34} {ratio:5.2f}x json.loads   ({took * 1e3:6.0f} ms vs {ref * 1e3:5.0f} ms)", flush=True)
         if options.one_shot:

@@ -32,6 +32,7 @@ from .snapshot import (
     encode_snapshot,
     encode_snapshot_as,
     encode_snapshot_v1,
+    encode_tasklist,
 )
 from .tasks import task_from_dict, task_to_dict
 
@@ -39,7 +40,7 @@ __all__ = [
     "JOURNAL_FORMAT", "MAX_FILE_BYTES", "MAX_RECORD_BYTES", "MIN_READER", "SCHEMA", "SNAPSHOT_FORMAT", "VOID_MARK",
     "FormatError", "JournalHeader", "SealedSnapshot", "SealedTasks", "Snapshot", "TooNewError",
     "check_torn_tail", "decode_journal_header", "decode_record", "decode_snapshot", "encode_journal_header",
-    "encode_record", "encode_snapshot", "encode_snapshot_as", "encode_snapshot_v1", "first_unnamed_id",
+    "encode_record", "encode_snapshot", "encode_snapshot_as", "encode_snapshot_v1", "encode_tasklist", "first_unnamed_id",
     "format_timestamp", "is_void", "open_snapshot",
     "task_from_dict", "task_to_dict",
 ]

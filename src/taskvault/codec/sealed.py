@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -102,6 +103,17 @@ class SealedTasks:
                 high = line_start
         index = data.count(b"\n", self._start, low)
         return f"$.tasks[{index}]"
+
+    def raw(self) -> Iterator[tuple[int, bytes]]:
+        """Every task line (without its comma) and the id it starts with, in the file's order (by id)."""
+        if not self.count:
+            return iter(())
+        region = self._data[self._start:self._end - 1]
+        lines = region.split(b",\n")
+        ids = list(map(int, _TASK_LINE_ID.findall(region)))
+        if len(lines) != self.count or len(ids) != self.count:
+            raise FormatError(f"the file says it holds {self.count} tasks, one a line, but does not", "$.counts.tasks")
+        return zip(ids, lines, strict=True)
 
     def all(self) -> list[Task]:
         """Every task, in the file's order (by id), decoded in one go; FormatError names the first bad one."""

@@ -15,6 +15,7 @@ import attrs
 
 from ..domain.history import Step
 from ..domain.task import Task
+from ..domain.tasklist import TaskList
 from .changes import step_from_dict, step_to_dict
 from .envelope import MIN_READER, SCHEMA, Migrations, check_envelope
 from .scalars import FormatError, dumps, loads
@@ -62,7 +63,8 @@ class Snapshot:
 
 def checksum(data: bytes, digits_at: int) -> int:
     """The CRC-32 of ``data`` but its eight bytes at ``digits_at`` (where the checksum itself is written)."""
-    return zlib.crc32(data[digits_at + 8:], zlib.crc32(data[:digits_at]))
+    whole = memoryview(data)  # no copy of a file of many megabytes
+    return zlib.crc32(whole[digits_at + 8:], zlib.crc32(whole[:digits_at]))
 
 
 def _listed(lines: list[str]) -> str:
@@ -71,13 +73,44 @@ def _listed(lines: list[str]) -> str:
 
 def encode_snapshot(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
     """The whole store in schema 3: a sealed first line, then one step and one task per line, tasks by id."""
-    history = [dumps(step_to_dict(s)) for s in steps]
-    body = [dumps(task_to_dict(t)) for t in tasks]
+    return _sealed([dumps(step_to_dict(s)) for s in steps], [dumps(task_to_dict(t)).encode() for t in tasks],
+                   next_id, revision)
+
+
+def _sealed(history: list[str], body: list[bytes], next_id: int, revision: int) -> bytes:
+    """The snapshot file of these history steps and task lines (as JSON, the tasks ordered by id), sealed."""
     head = dumps({"format": SNAPSHOT_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER, "revision": revision,
                   "next_id": next_id, "counts": {"history": len(history), "tasks": len(body)}, "crc32": "00000000"})
-    data = f'{head[:-1]},\n"history":[\n{_listed(history)}],"tasks":[\n{_listed(body)}]}}\n'.encode()
+    tasks = b",\n".join(body) + b"\n" if body else b""
+    data = f'{head[:-1]},\n"history":[\n{_listed(history)}],"tasks":[\n'.encode() + tasks + b"]}\n"
     at = data.index(CHECKSUM_FIELD) + len(CHECKSUM_FIELD)
     return b"%s%08x%s" % (data[:at], checksum(data, at), data[at + 8:])
+
+
+def encode_tasklist(tasks: TaskList) -> bytes:
+    """encode_snapshot of a task list, each task not built since it was read written as it was read.
+
+    A task read from a sealed snapshot and never used is copied as its line (the checksum said it
+    is as written); the tasks built, changed or added are encoded, and the deleted left out. So
+    compacting a large store costs little more than writing it.
+    """
+    source, changed, gone = tasks.parts()
+    if source is None:
+        return encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+    pending = sorted(changed.items())
+    lines: list[bytes] = []
+    at = 0
+    for task_id, line in source.raw():
+        while at < len(pending) and pending[at][0] < task_id:
+            lines.append(dumps(task_to_dict(pending[at][1])).encode())
+            at += 1
+        if at < len(pending) and pending[at][0] == task_id:
+            lines.append(dumps(task_to_dict(pending[at][1])).encode())
+            at += 1
+        elif task_id not in gone:
+            lines.append(line)
+    lines.extend(dumps(task_to_dict(task)).encode() for _, task in pending[at:])
+    return _sealed([dumps(step_to_dict(s)) for s in tasks.history], lines, tasks.next_id, tasks.revision)
 
 
 def encode_snapshot_v2(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:

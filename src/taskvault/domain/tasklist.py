@@ -29,6 +29,9 @@ class TaskSource(Protocol):
     def all(self) -> list[Task]:
         """Every task, built, ordered by id."""
 
+    def raw(self) -> Iterator[tuple[int, bytes]]:
+        """Every task as the source holds it, unbuilt, ordered by id: (id, its stored form)."""
+
 
 class TaskList:
     """Tasks by id, the next id to hand out, and the revision they reflect.
@@ -73,6 +76,14 @@ class TaskList:
             raise InvalidValue(f"next_id {next_id} is not above the highest task id {source.highest}")
         tasks._source, tasks._count = source, source.count
         return tasks
+
+    def parts(self) -> tuple[TaskSource | None, dict[int, Task], frozenset[int]]:
+        """The list as it is held: the source of the tasks not yet built (None when all are), the tasks
+        built or changed since (which win over the source's), and the ids of the source's tasks deleted.
+
+        For writing the list back without building what was never used (codec.encode_tasklist).
+        """
+        return self._source, dict(self._tasks), frozenset(self._gone)
 
     @property
     def unbuilt(self) -> int:

@@ -204,7 +204,7 @@ class JournalStore(StoreReader):
 
     @staticmethod
     def _encode(tasks: TaskList) -> bytes:
-        return codec.encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+        return codec.encode_tasklist(tasks)
 
     def migrate(self, tasks: TaskList) -> Backup:
         """Rewrite an older store in the current schema, after backing it up as it was (under the lock).

@@ -95,6 +95,12 @@ class _Refusing:
         except (codec.FormatError, InvalidValue) as exc:
             raise self._unreadable(self._path, exc) from None
 
+    def raw(self) -> Iterator[tuple[int, bytes]]:
+        try:
+            return self._tasks.raw()
+        except codec.FormatError as exc:
+            raise self._unreadable(self._path, exc) from None
+
 
 def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, bool] | None, *,
            snapshot_path: Path, journal_path: Path, skipped: Skipped, unreadable: Unreadable) -> Decoded:
