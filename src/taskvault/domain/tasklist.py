@@ -32,6 +32,9 @@ class TaskSource(Protocol):
     def raw(self) -> Iterator[tuple[int, bytes]]:
         """Every task as the source holds it, unbuilt, ordered by id: (id, its stored form)."""
 
+    def open_count(self) -> int:
+        """How many of its tasks are open, without building them."""
+
 
 class TaskList:
     """Tasks by id, the next id to hand out, and the revision they reflect.
@@ -216,6 +219,13 @@ class TaskList:
 
     def counts(self) -> tuple[int, int]:
         """(open, done) task counts."""
-        tasks = self._all()
-        open_count = sum(1 for t in tasks.values() if t.is_open)
-        return open_count, len(tasks) - open_count
+        if self._source is None:
+            open_count = sum(1 for t in self._tasks.values() if t.is_open)
+            return open_count, len(self._tasks) - open_count
+        # The source's count, less its tasks since built, changed or deleted (as the source holds them),
+        # plus those as they are now: nothing else is built.
+        open_count = self._source.open_count() + sum(1 for t in self._tasks.values() if t.is_open)
+        for task_id in self._tasks.keys() | self._gone:
+            held = self._source.find(task_id) if task_id <= self._source.highest else None
+            open_count -= held is not None and held.is_open
+        return open_count, self._count - open_count

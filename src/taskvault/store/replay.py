@@ -95,6 +95,9 @@ class _Refusing:
         except (codec.FormatError, InvalidValue) as exc:
             raise self._unreadable(self._path, exc) from None
 
+    def open_count(self) -> int:
+        return self._tasks.open_count()
+
     def raw(self) -> Iterator[tuple[int, bytes]]:
         try:
             return self._tasks.raw()
