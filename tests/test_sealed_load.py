@@ -87,6 +87,18 @@ class TestBuiltWhenUsed:
         assert len(sealed.tasks) == len(ids) and sealed.tasks.highest == max(ids, default=0)
 
 
+    @pytest.mark.parametrize("searches_before_index", [0, 3, 1000])
+    def test_a_task_is_found_the_same_by_search_or_by_index(self, searches_before_index: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        """Many lookups (a long journal) switch to an index of the lines: every answer stays the same."""
+        monkeypatch.setattr(codec.SealedTasks, "SEARCHES_BEFORE_INDEX", searches_before_index)
+        kept = [_mixed(i) for i in range(1, 60) if i % 7]
+        sealed = codec.open_snapshot(codec.encode_snapshot(tuple(kept), 60, 1))
+        assert isinstance(sealed, codec.SealedSnapshot)
+        for task_id in range(62):
+            assert sealed.tasks.find(task_id) == next((t for t in kept if t.id == task_id), None)
+
+
 def _mixed(task_id: int) -> Task:
     """Task ``task_id``, done for every third id."""
     if task_id % 3:

@@ -42,11 +42,17 @@ class SealedTasks:
     tasks, and nothing built at load but the count and the highest id.
     """
 
-    __slots__ = ("_data", "_end", "_start", "count", "highest")
+    __slots__ = ("_data", "_end", "_index", "_searches", "_start", "count", "highest")
+
+    #: After this many searches (a long journal replayed onto the snapshot touches many tasks), an index
+    #: of every line by id is built once (about 60 ms at 100,000 tasks) and used from then on.
+    SEARCHES_BEFORE_INDEX = 256
 
     def __init__(self, data: bytes, start: int, end: int, count: int) -> None:
         #: The file, and where its task lines are: whole lines, each "<task JSON>,\n" but the last "<task JSON>\n".
         self._data, self._start, self._end = data, start, end
+        self._index: dict[int, bytes] | None = None
+        self._searches = 0
         self.count = count
         self.highest = self._id_at(data.rfind(b"\n", start - 1, end - 1) + 1) if count else 0
 
@@ -63,6 +69,13 @@ class SealedTasks:
 
     def find(self, task_id: int) -> Task | None:
         """The task with this id, decoded as strictly as decode_snapshot would; None if the file has none."""
+        if self._index is None:
+            self._searches += 1
+            if self._searches > self.SEARCHES_BEFORE_INDEX:
+                self._index = dict(self.raw())
+        if self._index is not None:
+            found_line = self._index.get(task_id)
+            return None if found_line is None else self._build(task_id, found_line)
         data, low, high = self._data, self._start, self._end
         while low < high:  # low and high are line starts; every line between them is whole
             middle = (low + high) // 2
