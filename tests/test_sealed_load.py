@@ -137,24 +137,28 @@ def _store_and_changes(draw: st.DrawFn) -> tuple[int, list[Change]]:
 
 
 class TestSameAsBuiltWhole:
-    @settings(max_examples=150, deadline=None)
-    @given(_store_and_changes(), st.integers(0, 2))
+    @settings(max_examples=200, deadline=None)
+    @given(_store_and_changes(), st.integers(0, 2), st.integers(0, 4))
     def test_any_changes_leave_a_sealed_list_equal_to_one_built_whole(self, case: tuple[int, list[Change]],
-                                                                       looks: int) -> None:
-        """Applied change by change, with lookups between, the list built when used equals the one built whole."""
+                                                                       looks: int, kept: int) -> None:
+        """Applied change by change, with lookups between, the list built when used equals the one built whole.
+
+        As a long journal is replayed, steps older than the history keeps are not remembered (so what
+        they replaced is not built): the history comes out the same.
+        """
         size, changes = case
         data = codec.encode_snapshot(tuple(_mixed(i) for i in range(1, size + 1)), size + 1, 0)
         sealed = codec.open_snapshot(data)
         assert isinstance(sealed, codec.SealedSnapshot)
-        lazy = TaskList.from_source(sealed.tasks, next_id=size + 1, revision=0, history=History())
-        whole = TaskList(codec.decode_snapshot(data).tasks, next_id=size + 1, revision=0)
+        lazy = TaskList.from_source(sealed.tasks, next_id=size + 1, revision=0, history=History(limit=kept))
+        whole = TaskList(codec.decode_snapshot(data).tasks, next_id=size + 1, revision=0, history=History(limit=kept))
         for revision, change in enumerate(changes, start=1):
             for task_id in range(looks * revision % 4, size + revision + 2, looks + 1):
                 assert (task_id in lazy) == (task_id in whole)
-            lazy.apply(change, revision, STAMP)
+            lazy.apply(change, revision, STAMP, remember=revision > len(changes) - kept)
             whole.apply(change, revision, STAMP)
             assert len(lazy) == len(whole) and lazy.next_id == whole.next_id
-            assert list(lazy.history)[-1] == list(whole.history)[-1]
+        assert list(lazy.history) == list(whole.history)
         for task_id in range(size + len(changes) + 2):
             assert (task_id in lazy) == (task_id in whole)
         unbuilt = lazy.unbuilt
@@ -162,7 +166,7 @@ class TestSameAsBuiltWhole:
         # Written back with the lines never used copied as they were read: byte for byte what encoding all gives.
         assert codec.encode_tasklist(lazy) == codec.encode_snapshot(*whole.snapshot(), tuple(whole.history))
         assert lazy.unbuilt == unbuilt, "writing the list back builds nothing"
-        assert lazy.snapshot() == whole.snapshot() and lazy.counts() == whole.counts()
+        assert lazy.snapshot() == whole.snapshot()
         assert sorted(t.id for t in lazy) == sorted(t.id for t in whole) and lazy.unbuilt == 0
 
 

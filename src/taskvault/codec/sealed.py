@@ -69,13 +69,21 @@ class SealedTasks:
 
     def find(self, task_id: int) -> Task | None:
         """The task with this id, decoded as strictly as decode_snapshot would; None if the file has none."""
+        line = self._line(task_id)
+        return None if line is None else self._build(task_id, line)
+
+    def has(self, task_id: int) -> bool:
+        """True if the file holds a task with this id (which is not decoded)."""
+        return self._line(task_id) is not None
+
+    def _line(self, task_id: int) -> bytes | None:
+        """The JSON of the task with this id, or None."""
         if self._index is None:
             self._searches += 1
             if self._searches > self.SEARCHES_BEFORE_INDEX:
                 self._index = dict(self.raw())
         if self._index is not None:
-            found_line = self._index.get(task_id)
-            return None if found_line is None else self._build(task_id, found_line)
+            return self._index.get(task_id)
         data, low, high = self._data, self._start, self._end
         while low < high:  # low and high are line starts; every line between them is whole
             middle = (low + high) // 2
@@ -83,8 +91,7 @@ class SealedTasks:
             line_end = data.index(b"\n", line_start)
             found = self._id_at(line_start)
             if found == task_id:
-                line = data[line_start:line_end - 1 if data[line_end - 1] == _COMMA else line_end]
-                return self._build(task_id, line)
+                return data[line_start:line_end - 1 if data[line_end - 1] == _COMMA else line_end]
             if found < task_id:
                 low = line_end + 1
             else:
@@ -93,8 +100,8 @@ class SealedTasks:
 
     def _build(self, task_id: int, line: bytes) -> Task:
         try:
-            raw = json.loads(line)
-        except ValueError:
+            raw = json.loads(line.decode())
+        except ValueError:  # UnicodeDecodeError too
             raise FormatError("a task's line is not valid JSON", f"$.tasks (id {task_id})") from None
         task = fast_task(raw)
         if task is None:

@@ -26,6 +26,9 @@ class TaskSource(Protocol):
     def find(self, task_id: int) -> Task | None:
         """The task with this id, built; None if there is none. Raises if it is not a valid task."""
 
+    def has(self, task_id: int) -> bool:
+        """True if it holds a task with this id (which is not built)."""
+
     def all(self) -> list[Task]:
         """Every task, built, ordered by id."""
 
@@ -131,9 +134,10 @@ class TaskList:
         return iter(self._all().values())
 
     def __contains__(self, task_id: object) -> bool:
-        if self._source is None:
-            return task_id in self._tasks
-        return type(task_id) is int and self._find(task_id) is not None
+        if task_id in self._tasks:
+            return True
+        return (self._source is not None and type(task_id) is int and task_id not in self._gone
+                and self._source.has(task_id))
 
     def get(self, task_id: int) -> Task:
         task = self._find(task_id)
@@ -183,25 +187,30 @@ class TaskList:
         if missing:
             raise InvalidValue(f"the change deletes tasks that do not exist: {missing}")
 
-    def apply(self, change: Change, revision: int, at: dt.datetime | None = None) -> None:
+    def apply(self, change: Change, revision: int, at: dt.datetime | None = None, *, remember: bool = True) -> None:
         """Apply a checked, durable change as revision ``revision`` (which must be the next).
 
-        The change joins the history with the tasks it replaces, made at ``at``.
+        The change joins the history with the tasks it replaces, made at ``at``; ``remember=False``
+        leaves it out, for a step older ones than the history keeps will follow (a long journal
+        replayed), so that what it replaced need not be built.
         """
         if revision != self._revision + 1:
             raise InvalidValue(f"revision {revision} does not follow revision {self._revision}")
         self.check(change)
-        touched = [t.id for t in change.put] + list(change.delete)
-        was = tuple(task for i in touched if (task := self._find(i)) is not None)
-        self.history.record(Step(revision, at, change, was))
+        if remember:
+            touched = [t.id for t in change.put] + list(change.delete)
+            was = tuple(task for i in touched if (task := self._find(i)) is not None)
+            self.history.record(Step(revision, at, change, was))
         for task in change.put:
             if self._source is not None:
-                self._count += task.id not in self._tasks  # every task it replaces was found (and built) above
+                self._count += task.id not in self
                 self._gone.discard(task.id)
             self._tasks[task.id] = task
         for task_id in change.delete:
-            del self._tasks[task_id]
-            if self._source is not None:
+            if self._source is None:
+                del self._tasks[task_id]
+            else:
+                self._tasks.pop(task_id, None)
                 self._gone.add(task_id)
                 self._count -= 1
         self._next_id = change.next_id

@@ -95,6 +95,12 @@ class _Refusing:
         except (codec.FormatError, InvalidValue) as exc:
             raise self._unreadable(self._path, exc) from None
 
+    def has(self, task_id: int) -> bool:
+        try:
+            return self._tasks.has(task_id)
+        except codec.FormatError as exc:
+            raise self._unreadable(self._path, exc) from None
+
     def open_count(self) -> int:
         return self._tasks.open_count()
 
@@ -190,11 +196,13 @@ def replay(tasks: TaskList, data: bytes, position: Position, *, skip: int = 0,
                 raise unreadable(journal_path, exc) from None
         first_free = max(first_free, codec.first_unnamed_id(tail))
     applied = []
-    for rev, change, at in records:
+    # Only the newest steps stay in the history: older ones need not say what they replaced.
+    remembered = len(records) - tasks.history.limit
+    for i, (rev, change, at) in enumerate(records):
         if rev <= tasks.revision:
             continue
         try:
-            tasks.apply(change, rev, at)
+            tasks.apply(change, rev, at, remember=i >= remembered)
         except InvalidValue as exc:
             raise unreadable(journal_path, f"record {rev}: {exc}") from None
         applied.append(change)
