@@ -99,6 +99,23 @@ class TestBuiltWhenUsed:
             assert sealed.tasks.find(task_id) == next((t for t in kept if t.id == task_id), None)
 
 
+    @pytest.mark.parametrize("chunk_bytes", [1, 300, 1 << 20])
+    def test_all_tasks_are_decoded_a_chunk_at_a_time_and_a_bad_one_named_by_its_index(
+            self, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        """However the lines are cut into chunks, every task comes back, and a bad one is named by its path."""
+        monkeypatch.setattr(codec.SealedTasks, "CHUNK_BYTES", chunk_bytes)
+        kept = tuple(_mixed(i) for i in range(1, 40))
+        data = codec.encode_snapshot(kept, 40, 1)
+        sealed = codec.open_snapshot(data)
+        assert isinstance(sealed, codec.SealedSnapshot) and sealed.tasks.all() == list(kept)
+        for old, new, message in ((b'"title":"t 25"', b'"title":"t 25 "', r"not trimmed @ \$\.tasks\[24\]"),
+                                  (b'{"id":25,"uuid"', b'{"id":25,"uuid":}', r"not valid JSON @ \$\.tasks\[24\]")):
+            damaged = codec.open_snapshot(_resealed(data.replace(old, new)))
+            assert isinstance(damaged, codec.SealedSnapshot)
+            with pytest.raises(codec.FormatError, match=message):
+                damaged.tasks.all()
+
+
 def _mixed(task_id: int) -> Task:
     """Task ``task_id``, done for every third id."""
     if task_id % 3:

@@ -161,10 +161,11 @@ def task_from_dict(raw: Any, path: str = "$") -> Task:
     return explained_task(raw, path)
 
 
-def tasks_from_list(raws: list[Any], path: str) -> list[Task]:
-    """task_from_dict of each of ``raws`` (the list at JSON path ``path``), the first refusal raised."""
+def tasks_from_list(raws: list[Any], path: str, first: int = 0) -> list[Task]:
+    """task_from_dict of each of ``raws`` (the list at JSON path ``path``, from its index ``first``), the first
+    refusal raised."""
     tasks = fast_tasks(raws)
     for i, task in enumerate(tasks):
         if task is None:
-            tasks[i] = explained_task(raws[i], f"{path}[{i}]")
+            tasks[i] = explained_task(raws[i], f"{path}[{first + i}]")
     return tasks  # type: ignore[return-value]  # every None was replaced
