@@ -2,6 +2,9 @@
 
     python bench/load_cost.py [--size 100000] [--pairs 7] [--dir DIR] [--one-shot]
 
+To measure another checkout the same way, run it with PYTHONPATH=OTHER/src (the one-shot commands
+inherit it).
+
 Builds a deterministic store of SIZE tasks (80% open, 20% done, some with notes, tags, due
 dates and priorities), with the last 1000 changes as history and a journal of 200 more
 changes, as a store between compactions holds. Then, in pairs (A B A B ...):
@@ -12,8 +15,9 @@ changes, as a store between compactions holds. Then, in pairs (A B A B ...):
 * a load and the snapshot written back from it (what a compaction pays before its write), and the
   same with every task built and encoded again (as before schema 3).
 
-With ``--one-shot`` it also times the installed program's one-shot ``add`` and ``list`` at
-this size against the same at 1,000 tasks, each against ``python -c pass``. Prints the median
+With ``--one-shot`` it also times the program's one-shot ``add`` and ``list`` at 1,000 tasks and
+at this size, each against ``python -c pass``, and ``add``, ``done`` and ``edit`` at this size
+against the same at 1,000 tasks. Prints the median
 of the per-pair ratios; absolute times only for orientation (the machine is shared).
 """
 
@@ -23,6 +27,7 @@ import argparse
 import datetime as dt
 import gc
 import json
+import os
 import random
 import shutil
 import statistics
@@ -112,7 +117,8 @@ def pairs(reference: Callable[[], object], measured: Callable[[], object], count
 
 
 def one_shot(directory: Path, args: list[str]) -> Callable[[], object]:
-    env = {"TASKVAULT_DATA_DIR": str(directory), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC"}
+    env = {"TASKVAULT_DATA_DIR": str(directory), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC",
+           **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}  # to measure another checkout's src
     command = [sys.executable, "-m", "taskvault", *args]
 
     def run() -> None:
@@ -138,11 +144,12 @@ def main() -> None:
               f"journal {(store / 'tasks.journal').stat().st_size / 1e3:.0f} kB", flush=True)
         floor = lambda: json.loads(data)  # noqa: E731
 
-        for name, measured in [("load (JournalStore.load)", lambda: JournalStore(store).load()),
-                               ("full decode (every task built)", lambda: codec.decode_snapshot(data)),
-                               ("load + write back (compaction)", lambda: codec.encode_tasklist(JournalStore(store).load())),
-                               ("the same, every task built", lambda: codec.encode_snapshot(*JournalStore(store).load()
-                                                                                          .snapshot()))]:
+        measures = [("load (JournalStore.load)", lambda: JournalStore(store).load()),
+                    ("full decode (every task built)", lambda: codec.decode_snapshot(data))]
+        if hasattr(codec, "encode_tasklist"):  # absent before schema 3: the script also measures older checkouts
+            measures += [("load + write back (compaction)", lambda: codec.encode_tasklist(JournalStore(store).load()))]
+        measures += [("the same, every task built", lambda: codec.encode_snapshot(*JournalStore(store).load().snapshot()))]
+        for name, measured in measures:
             ratio, ref, took = pairs(floor, measured, options.pairs)
             print(f"{name:34} {ratio:5.2f}x json.loads   ({took * 1e3:6.0f} ms vs {ref * 1e3:5.0f} ms)", flush=True)
         if options.one_shot:
@@ -154,6 +161,11 @@ def main() -> None:
                     ratio, ref, took = pairs(bare, one_shot(directory, args), options.pairs)
                     print(f"one-shot {args[0]:4} at {label:5} {ratio:6.1f}x python -c pass ({took * 1e3:6.0f} ms "
                           f"vs {ref * 1e3:4.0f} ms)", flush=True)
+            for args in (["add", "Bench task"], ["done", "7"], ["edit", "9", "--title", "Edited"]):
+                big = one_shot(store, args)
+                ratio, ref, took = pairs(one_shot(small, args), big, options.pairs)
+                print(f"one-shot {args[0]:4} at {options.size // 1000}k {ratio:5.2f}x the same at 1k ({took * 1e3:6.0f} ms "
+                      f"vs {ref * 1e3:4.0f} ms)", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
