@@ -109,12 +109,10 @@ class TaskList:
     def _all(self) -> dict[int, Task]:
         """Every task by id, all built: the source's in their order, then those added since."""
         if self._source is not None:
-            ordered: dict[int, Task] = {}
-            for task in self._source.all():
-                if task.id not in self._gone:
-                    ordered[task.id] = self._tasks.get(task.id, task)
-            for task_id, task in self._tasks.items():
-                ordered.setdefault(task_id, task)
+            ordered = {task.id: task for task in self._source.all()}
+            for task_id in self._gone:
+                ordered.pop(task_id, None)
+            ordered.update(self._tasks)  # those built or changed take their place; those added go last
             self._tasks, self._source, self._gone = ordered, None, set()
         return self._tasks
 
