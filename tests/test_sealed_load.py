@@ -233,3 +233,5 @@ class TestOneShot:
         assert store_digest(directory) == before
         with pytest.raises(StoreUnreadable, match=r"\$\.tasks\[39\]"):
             JournalStore(directory).load().get(40)
+        examined = run_taskvault(directory, "doctor")
+        assert examined.code != 0 and "$.tasks[39]" in examined.out + examined.err, "doctor reads every task"
