@@ -175,6 +175,8 @@ class TestSameAsBuiltWhole:
             lazy.apply(change, revision, STAMP, remember=revision > len(changes) - kept)
             whole.apply(change, revision, STAMP)
             assert len(lazy) == len(whole) and lazy.next_id == whole.next_id
+            if looks:
+                assert lazy.counts() == whole.counts()
         assert list(lazy.history) == list(whole.history)
         for task_id in range(size + len(changes) + 2):
             assert (task_id in lazy) == (task_id in whole)

@@ -46,7 +46,7 @@ class TaskList:
     The only mutator is :meth:`apply`, and it is called only with a durable Change.
     """
 
-    __slots__ = ("_count", "_gone", "_next_id", "_reserved", "_revision", "_source", "_tasks", "history")
+    __slots__ = ("_count", "_counted", "_gone", "_next_id", "_reserved", "_revision", "_source", "_tasks", "history")
 
     def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0,
                  history: History | None = None) -> None:
@@ -64,6 +64,7 @@ class TaskList:
         self._source: TaskSource | None = None
         self._gone: set[int] = set()  # ids of the source's tasks deleted since
         self._count = 0  # with a source: how many tasks the list holds
+        self._counted: tuple[int, tuple[int, int]] | None = None  # with a source: counts() at a revision
         self._next_id = next_id
         self._revision = revision
         self._reserved = 0
@@ -229,10 +230,13 @@ class TaskList:
         if self._source is None:
             open_count = sum(1 for t in self._tasks.values() if t.is_open)
             return open_count, len(self._tasks) - open_count
+        if self._counted is not None and self._counted[0] == self._revision:
+            return self._counted[1]  # a session's status bar asks again at every key
         # The source's count, less its tasks since built, changed or deleted (as the source holds them),
         # plus those as they are now: nothing else is built.
         open_count = self._source.open_count() + sum(1 for t in self._tasks.values() if t.is_open)
         for task_id in self._tasks.keys() | self._gone:
             held = self._source.find(task_id) if task_id <= self._source.highest else None
             open_count -= held is not None and held.is_open
-        return open_count, self._count - open_count
+        self._counted = (self._revision, (open_count, self._count - open_count))
+        return self._counted[1]
