@@ -42,11 +42,11 @@ class SealedTasks:
     tasks, and nothing built at load but the count and the highest id.
     """
 
-    __slots__ = ("_data", "_end", "_index", "_searches", "_start", "count", "highest")
+    __slots__ = ("_data", "_end", "_index", "_last", "_searches", "_start", "count", "highest")
 
-    #: After this many searches (a long journal replayed onto the snapshot touches many tasks), an index
-    #: of where each line starts, by id, is built once (about 60 ms and 7 MB at 100,000 tasks) and used
-    #: from then on.
+    #: After this many searches, or one for every 40 tasks if that is more (a long journal replayed onto
+    #: the snapshot touches many tasks), an index of where each line starts, by id, is built once and used
+    #: from then on: at 100,000 tasks it costs about 50 ms and 7 MB, what 2,500 searches of 20 µs cost.
     SEARCHES_BEFORE_INDEX = 256
 
     def __init__(self, data: bytes, start: int, end: int, count: int) -> None:
@@ -54,6 +54,7 @@ class SealedTasks:
         self._data, self._start, self._end = data, start, end
         self._index: dict[int, int] | None = None  # where each task's line starts, by id (see _line)
         self._searches = 0
+        self._last: tuple[int, bytes | None] = (0, None)  # the last line looked up: a change asks has(), then find()
         self.count = count
         self.highest = self._id_at(data.rfind(b"\n", start - 1, end - 1) + 1) if count else 0
 
@@ -79,10 +80,17 @@ class SealedTasks:
 
     def _line(self, task_id: int) -> bytes | None:
         """The JSON of the task with this id, or None."""
+        if self._last[0] == task_id:
+            return self._last[1]
+        line = self._search(task_id)
+        self._last = (task_id, line)
+        return line
+
+    def _search(self, task_id: int) -> bytes | None:
         data = self._data
         if self._index is None:
             self._searches += 1
-            if self._searches > self.SEARCHES_BEFORE_INDEX:
+            if self._searches > max(self.SEARCHES_BEFORE_INDEX, self.count // 40):
                 self._index = {int(found.group(1)): found.start()
                                for found in _TASK_LINE_ID.finditer(data, self._start, self._end)}
         if self._index is not None:
