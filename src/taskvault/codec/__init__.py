@@ -3,7 +3,8 @@
 This package is the only code that knows how the store looks on disk, one module per job:
 scalars (exact JSON values), tasks (a Task as JSON, and the fast path that reads it), explain
 (why a task is invalid), envelope (format, schema, migrations), changes (a change as JSON),
-snapshot and journal. The names below are the ones the rest of taskvault uses.
+snapshot (the whole store, sealed by a checksum), sealed (reading a sealed snapshot's tasks only
+when used) and journal. The names below are the ones the rest of taskvault uses.
 """
 
 from __future__ import annotations
