@@ -207,6 +207,14 @@ class TestStillRefused:
         with pytest.raises(codec.FormatError, match="fails its checksum"):
             codec.open_snapshot(data.replace(b"t 2", b"t 3"))
 
+    def test_a_valid_file_laid_out_otherwise_takes_the_full_decode(self) -> None:
+        """A sealed file whose checksum holds but whose lines are not as taskvault writes them is decoded whole."""
+        data = codec.encode_snapshot((_task(1), _task(2)), 3, 2)
+        reordered = _resealed(data.replace(b'{"id":2,"uuid":"00000000-0000-0000-0000-000000000002",',
+                                           b'{"uuid":"00000000-0000-0000-0000-000000000002","id":2,'))
+        decoded = codec.open_snapshot(reordered)
+        assert isinstance(decoded, codec.Snapshot) and decoded.tasks == [_task(1), _task(2)]
+
     def test_a_newer_or_older_schema_takes_the_full_decode(self) -> None:
         """Only this schema's seal is trusted: a schema 2 file is decoded whole, a too-new one refused."""
         older = codec.encode_snapshot_as(2, (_task(1),), 2, 1)

@@ -1,4 +1,4 @@
-"""Reading a sealed snapshot (schema 3) without decoding every task: check the seal, index the task lines.
+"""Reading a sealed snapshot (schema 3) without decoding every task: check the seal, find task lines by id.
 
 When the checksum matches, the file is as its writer wrote it, so its layout can be trusted: the
 history steps are decoded (there are at most 1000), and the tasks are found by id, each line
@@ -257,9 +257,12 @@ def open_snapshot(data: bytes) -> Snapshot | SealedSnapshot:
     tasks_start, tasks_end = tasks_mark + 1 + len(_TASKS_START), len(data) - len(_END)
     if history is None or (tasks_start < tasks_end) != (n_tasks > 0):
         return _decoded(data)
+    try:
+        tasks = SealedTasks(data, tasks_start, tasks_end, n_tasks)
+    except FormatError:  # the last line does not start with its id: not as taskvault writes it
+        return _decoded(data)
     steps = [step_from_dict(raw, f"$.history[{i}]", SCHEMA) for i, raw in enumerate(_json_list(history))]
-    return SealedSnapshot(SealedTasks(data, tasks_start, tasks_end, n_tasks), header["next_id"], header["revision"],
-                          steps, SCHEMA)
+    return SealedSnapshot(tasks, header["next_id"], header["revision"], steps, SCHEMA)
 
 
 def _json_list(items: list[bytes]) -> list[Any]:
