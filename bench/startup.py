@@ -7,7 +7,15 @@ as a user runs it. Then `-X importtime` says what each command imports beyond th
 the milliseconds of those imports (each module's own time, summed: -X importtime slows imports by
 some 10-30 %, so this is an upper bound) and how many of taskvault's own modules there are.
 
-    python bench/startup.py [--pairs 40] [--tasks 20]
+The program runs with its bytecode cached, as an installed program does: PYTHONDONTWRITEBYTECODE is
+removed from its environment (set, it compiles every module from source on every run: ~40 ms more),
+and each command runs once before it is timed. The bare interpreter's -I ignores PYTHON* variables.
+`re` is imported by pip's console-script wrapper itself, so it counts against every command here.
+
+    python bench/startup.py [--pairs 40] [--tasks 20] [--src DIR] [--modules]
+
+--src DIR measures the taskvault package found in DIR instead (an export of another commit, say
+`git archive main src | tar -x -C /tmp/main`), through the same console script, by PYTHONPATH.
 
 Targets (issue 17, target 3): --version and help ≤ 2.5× the bare interpreter; a one-shot command's imports ≤ 30 ms.
 """
@@ -93,9 +101,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=40)
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--modules", action="store_true", help="list the modules each command imports")
+    parser.add_argument("--src", help="a directory holding the taskvault package to measure instead")
     options = parser.parse_args()
     taskvault = program()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_") and k != "PYTHONDONTWRITEBYTECODE"}
+    if options.src:
+        env["PYTHONPATH"] = str(Path(options.src).resolve())
     with tempfile.TemporaryDirectory() as scratch:
         env["TASKVAULT_DATA_DIR"] = str(Path(scratch) / "data")
         for n in range(options.tasks):
@@ -112,6 +123,7 @@ def main() -> None:
         print(f"{'command':<10} {'ratio':>6} {'ms':>6} {'bare ms':>8} {'imports ms':>11} {'own modules':>12} {'modules':>8}")
         results = {}
         for name, words in commands.items():
+            _run([taskvault, *words], env)  # (writes its bytecode cache, if it was not there)
             ratio, mine, bare = paired_ratios([taskvault, *words], env, options.pairs)
             imports_ms, modules = imports_beyond_bare([taskvault, *words], env)
             own = [m for m in modules if m.split(".")[0] == "taskvault"]

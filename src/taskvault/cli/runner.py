@@ -21,7 +21,7 @@ from ..service import SCHEMA, CaughtUp, TaskService
 from .crash import report_crash
 from .render import Style, TextRenderer, error_json, error_text, render_json
 from .script import checked_line
-from .text import ascii_json, terminal_safe
+from .text import ascii_json, say, terminal_safe
 
 #: The program's name: in the session, a line may start with it out of habit.
 PROGRAM = "taskvault"
@@ -34,15 +34,6 @@ __all__ = ["EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OUTPUT
 def exit_code(error: TaskvaultError) -> int:
     """The exit status a run ended by ``error`` has: its class says (errors.py)."""
     return error.exit_code
-
-
-def say(err: TextIO, text: str) -> None:
-    """One line on standard error. If even that cannot be written there is no one left to tell."""
-    try:
-        err.write(text + "\n")
-        err.flush()
-    except (OSError, ValueError):
-        pass
 
 
 class Runner:

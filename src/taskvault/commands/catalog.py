@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
-from ..domain.dates import DATE_FORMS
-from ..domain.history import HISTORY_LIMIT
-from ..domain.query import SORT_KEYS
-from . import handlers
+from ..domain.vocabulary import DATE_FORMS, HISTORY_LIMIT, SORT_NAMES
 from .help import run_help
 from .registry import Argument, Command, Option, Registry
 from .values import PRIORITY_WORDS
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .context import Context
+    from .registry import ParsedArgs
+    from .results import Result
+
+
+class _Handler:
+    """A handler of handlers.py, imported when a command first runs: `help` lists the commands without
+    importing what they run (the service, the task model)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, ctx: Context, args: ParsedArgs) -> Result:
+        from . import handlers
+
+        run: Callable[[Context, ParsedArgs], Result] = getattr(handlers, self.name)
+        return run(ctx, args)
+
+    def __repr__(self) -> str:
+        return f"handlers.{self.name}"
+
+
+class _Handlers:
+    """``handlers.run_add`` written as it reads, resolved on first use (see _Handler)."""
+
+    def __getattr__(self, name: str) -> _Handler:
+        return _Handler(name)
+
+
+handlers = _Handlers()
 
 _PRIORITY = Option("--priority", "low, medium, high or none", metavar="LEVEL", choices=PRIORITY_WORDS)
 _IDS = Argument("ID", "task ids: 3, 3,4 or 3-6", many=True, kind="id")
@@ -42,8 +76,8 @@ COMMANDS = Registry([
                    choices=PRIORITY_WORDS),
             Option("--due-before", "only tasks due before this date", metavar="DATE"),
             Option("--search", "only tasks whose title or note contains TEXT (any case)", metavar="TEXT"),
-            Option("--sort", "order by " + ", ".join(SORT_KEYS) + " (default id)", metavar="KEY",
-                   choices=tuple(SORT_KEYS)),
+            Option("--sort", "order by " + ", ".join(SORT_NAMES) + " (default id)", metavar="KEY",
+                   choices=SORT_NAMES),
         ),
         examples=("list", "list --all --tag home --sort due", "list --search milk"),
     ),
