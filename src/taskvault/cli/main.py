@@ -87,7 +87,6 @@ def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, k
               directory: Path, on_terminal: bool) -> int:
     from ..errors import OutputFailed, TaskvaultError
     from . import ask
-    from .script import lines_of_stdin
 
     try:
         if script is not None:
@@ -108,6 +107,8 @@ def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, k
                     gc.enable()
         if sys.stdin.isatty() and on_terminal:
             return _run_repl(runner, directory)
+        from .script import lines_of_stdin
+
         return runner.run_script(lines_of_stdin(sys.stdin), keep_going)
     except OutputFailed:
         raise
