@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _failed_early(out: TextIO, err: TextIO, exc: OSError | OutputFailed) -> int:
-    """Standard output failed before any store was opened (--version, --help, help): say so, unless
+    """Standard output failed before any store was opened (--version, --help): say so, unless
     the reader is simply gone (| head), and exit with OutputFailed's code."""
     from ..errors import OutputFailed
     from .text import say
@@ -204,14 +204,14 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
 
 def _help(out: TextIO, err: TextIO, tokens: list[str]) -> int | None:
     """`help [COMMAND]`, answered from the registry without opening the store; None when the line
-    is refused (an unknown command, say), for the runner to report as it reports any command's error."""
+    is refused (an unknown command, say), for the runner to report as it reports any command's failure."""
     from ..commands.help import help_line
-    from ..errors import OutputFailed, UsageError
+    from ..errors import OutputFailed
     from .text import say, terminal_safe
 
     try:
         text = help_line(tokens)
-    except UsageError:
+    except Exception:  # noqa: BLE001 (refused, or a bug: the runner runs the line again and reports it)
         return None
     try:
         _print(out, terminal_safe(text, lines=True))
