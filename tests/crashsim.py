@@ -120,7 +120,7 @@ def parse(trace: str, root: Path, before: Disk, *, refusals: bool = False) -> li
                            Op("fsync-failed", inode=int(what)))
             continue
         call, args, result = match["call"], match["args"], int(match["result"], 0)
-        strings = [_decode(s).decode() for s in _STRING.findall(args)]
+        strings = [_decode(s).decode(errors="surrogateescape") for s in _STRING.findall(args)]  # writes of gzip data too
         fields = [f.strip() for f in _STRING.sub('""', args).split(",")]
         if call == "openat" and strings and inside(resolve(fields[0], strings[0])):
             path = resolve(fields[0], strings[0])

@@ -25,6 +25,7 @@ import pytest
 from taskvault import codec
 from taskvault.errors import InvalidValue, StorageError
 from taskvault.store import lock
+from taskvault.store.backups import decompressed
 from taskvault.store.journal_store import JournalStore
 
 from . import crashsim
@@ -225,7 +226,7 @@ def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[s
         if ".tmp-" in name:
             continue
         try:
-            codec.decode_snapshot(data)
+            codec.decode_snapshot(decompressed(data) if name.endswith(".gz") else data)
         except (codec.FormatError, InvalidValue) as exc:
             problems.append(f"the backup {name} does not decode: {exc}")
     old_files = {name: data for name, data in recording.before.files_under(recording.data_dir).items()
@@ -233,10 +234,10 @@ def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[s
     old_snapshot = old_files.get("tasks.json")
     compacted = (old_snapshot is not None and state.files.get("tasks.json", old_snapshot) != old_snapshot
                  and not recording.kind.startswith("salvage"))  # a salvage keeps the old files aside instead
-    if compacted and not any(name.endswith(("-compaction.json", "-migration.json")) for name in state.backups):
+    if compacted and not any(name.endswith(("-compaction.json.gz", "-migration.json")) for name in state.backups):
         problems.append("the snapshot was replaced, but the backup taken before it is gone")
     restored = b'"cmd":"restore ' in state.files.get("tasks.journal", b"")
-    if restored and not any(name.endswith("-restore.json") for name in state.backups):
+    if restored and not any(name.endswith("-restore.json.gz") for name in state.backups):
         problems.append("the restore was saved, but the backup of the store before it is gone")
     if recording.kind.startswith("salvage"):  # the damaged files survive every crash, under one name or another
         kept = set(state.files.values())

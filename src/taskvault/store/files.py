@@ -317,6 +317,16 @@ def remove_durably(path: Path, *, dir_fd: int | None = None) -> None:
     fsync_directory(path.parent, dir_fd=dir_fd)
 
 
+def link_durably(source: Path, target: Path, *, dir_fd: int) -> None:
+    """Give the file ``source`` in ``dir_fd`` the second name ``target`` there (never through a link), durably."""
+    os.link(source, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    try:
+        fsync_directory(target.parent, dir_fd=dir_fd)
+    except BaseException:
+        _remove_quietly(target, dir_fd)
+        raise
+
+
 def keep_aside(pairs: list[tuple[Path, Path]]) -> None:
     """Give each ``path`` a second name ``aside`` (a hard link), all durable at once; the paths are untouched.
 

@@ -236,8 +236,12 @@ class JournalStore(StoreReader):
         return self._backup(self._encode(tasks), tasks, label)
 
     def _backup(self, data: bytes, tasks: TaskList, label: str,
-                verify: Callable[[bytes], object] = codec.decode_snapshot) -> Backup:
+                verify: Callable[[bytes], object] | None = None) -> Backup:
+        """Back up the snapshot ``data`` of ``tasks``: compressed, and checked by the CRC-32 of the bytes read
+        back. ``verify`` (a decode) is for a snapshot not encoded from ``tasks`` in the current schema: such a
+        backup is also kept plain, for the older taskvault that can read it."""
         def checked(data: bytes) -> None:
+            assert verify is not None
             try:
                 verify(data)
             except (codec.FormatError, InvalidValue) as exc:
@@ -245,7 +249,7 @@ class JournalStore(StoreReader):
         if not self._place.check(must_exist=False):
             self._place.ensure()
         backup = self.backups.take(data, revision=tasks.revision, task_count=len(tasks), label=label,
-                                   verify=checked)
+                                   verify=None if verify is None else checked, compress=verify is None)
         if backup.automatic:
             self._last_automatic_backup = backup.taken
         return backup
