@@ -72,3 +72,34 @@ def test_backups_a_restore_takes_are_rotated_at_once(tmp_path: Path) -> None:
     labels = sorted(b.label for b in session.store.backups.list())
     session.close()
     assert labels == ["keep", "restore", "restore"], labels
+
+
+def test_compaction_and_backups_run_after_the_acknowledgement_is_written(tmp_path: Path) -> None:
+    """The change is printed (and flushed) before its housekeeping starts, and outside the change's lock: at the
+    moment the store compacts or backs up, the acknowledgement is already out, and the lock was taken again."""
+    policy = Housekeeping(compact_min_bytes=0, backup_interval=dt.timedelta(0))
+    session = Session(tmp_path / "data", housekeeping=policy)
+    seen: list[tuple[str, str, int]] = []
+    store = session.store
+    acquired = [0]
+    real_acquire, real_compact, real_backup = store._lock.acquire, store.compact, store.backup
+
+    def acquire(*args: object, **kwargs: object) -> bool:
+        acquired[0] += 1
+        return real_acquire(*args, **kwargs)  # type: ignore[arg-type]
+
+    def compact(tasks: object) -> None:
+        seen.append(("compact", session.out.getvalue(), acquired[0]))
+        real_compact(tasks)  # type: ignore[arg-type]
+
+    def backup(tasks: object, label: str) -> object:
+        seen.append((label, session.out.getvalue(), acquired[0]))
+        return real_backup(tasks, label)  # type: ignore[arg-type]
+
+    store._lock.acquire = acquire  # type: ignore[method-assign]
+    store.compact = compact  # type: ignore[method-assign]
+    store.backup = backup  # type: ignore[method-assign]
+    assert session.run("add First") == 0
+    assert store.journal_records == 0, "compacted"
+    assert session.run("add Second") == 0
+    assert seen == [("compact", "Added task 1: First\n", 2), ("hourly", "Added task 2: Second\n", 4)], seen

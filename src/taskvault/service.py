@@ -124,6 +124,10 @@ class TaskService:
         done = self._work.change(plan, backup_first=backup_first)
         return Outcome(done.change, done.revision, done.backup)
 
+    def tidy(self) -> None:
+        """Compact, back up and rotate as the store's policy says, once the changes saved are acknowledged."""
+        self._work.tidy()
+
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
         return self._work.backup(label)

@@ -107,6 +107,7 @@ class Runner:
         except TaskvaultError as error:
             return self.report(error, line)
         self.write(text)  # a printed line is an acknowledgement: it must not wait in a buffer
+        self.service.tidy()  # housekeeping (compaction, backups) only once the change is acknowledged
         self.begin(line)
         self.settle_heap()
         self._note_migration()

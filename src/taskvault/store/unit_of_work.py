@@ -1,10 +1,13 @@
 """The unit of work: one change, from the store lock to the task list in memory.
 
 A change runs in this order, and only here: take the store lock; catch up with what other
-sessions saved; plan the change on that latest state; append it durably; publish it to memory;
-then the store's housekeeping (its policy says whether to compact, back up, rotate). Nothing is
-published unless the append succeeded, so a failure anywhere leaves memory as the store is:
-rollback is the default, and there is no step to forget.
+sessions saved; plan the change on that latest state; append it durably; publish it to memory.
+Nothing is published unless the append succeeded, so a failure anywhere leaves memory as the store
+is: rollback is the default, and there is no step to forget.
+
+The store's housekeeping (its policy says whether to compact, back up, rotate) is never part of a
+change: a change only notes that it is owed, and ``tidy`` does it once the change has been
+acknowledged (the interface calls it after the output is written), under the lock taken again.
 
 The unit of work holds the session's task list. It is set, and a saved change applied to it, in
 one place (_publish); the records other sessions saved are applied by the store's catch-up, inside
@@ -79,6 +82,9 @@ class UnitOfWork:
         self.saves = 0
         #: The backup taken before this session upgraded an older store, if it did.
         self.migrated: Backup | None = None
+        #: Housekeeping owed by the changes saved since the last tidy: None (none owed), or whether one of
+        #: them took an automatic backup first (which rotation then counts).
+        self._untidy: bool | None = None
 
     @property
     def tasks(self) -> TaskList:
@@ -144,9 +150,29 @@ class UnitOfWork:
                 revision, at = self._store.append(tasks, change)
                 self._publish(tasks, (change, revision, at))
                 self.saves += 1
-            self.warnings += self._store.housekeeping.after_change(
-                self._store, tasks, backed_up=backup is not None and backup.automatic)
+            self._untidy = bool(self._untidy) or (backup is not None and backup.automatic)
         return Committed(change, revision, backup)
+
+    @property
+    def untidy(self) -> bool:
+        """True when changes were saved since the last tidy: compaction, a backup or rotation may be due."""
+        return self._untidy is not None
+
+    def tidy(self) -> None:
+        """The housekeeping the changes saved since the last call owe, once they are acknowledged.
+
+        Takes the store lock again and catches up first (another session may have saved or compacted
+        since). Its failures are warnings, never errors: every change it follows is already durable.
+        """
+        if self._untidy is None or self._tasks is None:
+            return
+        backed_up, self._untidy = self._untidy, None
+        try:
+            with self._caught_up() as caught:
+                self.warnings += self._store.housekeeping.after_change(self._store, caught.tasks,
+                                                                       backed_up=backed_up)
+        except StorageError as exc:
+            self.warnings.append(exc)
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
