@@ -77,7 +77,7 @@ def test_backups_a_restore_takes_are_rotated_at_once(tmp_path: Path) -> None:
 def test_compaction_and_backups_run_after_the_acknowledgement_is_written(tmp_path: Path) -> None:
     """The change is printed (and flushed) before its housekeeping starts, and outside the change's lock: at the
     moment the store compacts or backs up, the acknowledgement is already out, and the lock was taken again."""
-    policy = Housekeeping(compact_min_bytes=0, backup_interval=dt.timedelta(0))
+    policy = Housekeeping(compact_min_bytes=0, backup_interval=dt.timedelta(0), journal_share=1.0)
     session = Session(tmp_path / "data", housekeeping=policy)
     seen: list[tuple[str, str, int]] = []
     store = session.store
@@ -103,3 +103,28 @@ def test_compaction_and_backups_run_after_the_acknowledgement_is_written(tmp_pat
     assert store.journal_records == 0, "compacted"
     assert session.run("add Second") == 0
     assert seen == [("compact", "Added task 1: First\n", 2), ("hourly", "Added task 2: Second\n", 4)], seen
+
+
+def test_the_journal_is_bounded_by_a_share_of_the_snapshot_and_a_record_count() -> None:
+    """Past compact_min_bytes, a journal is folded into the snapshot once it passes its share of the snapshot's
+    size or its record count, so that a load never replays a journal as large as the snapshot."""
+    policy = Housekeeping(compact_min_bytes=1000, journal_share=0.25, max_journal_records=100)
+    assert not policy.compaction_due(1000, 0, records=10**6), "never below compact_min_bytes"
+    assert not policy.compaction_due(2000, 10_000, records=100)
+    assert policy.compaction_due(2501, 10_000, records=1), "past a quarter of the snapshot"
+    assert policy.compaction_due(2000, 10_000, records=101), "past the record count"
+    default = Housekeeping()
+    assert default.compaction_due(8 << 20, 27 << 20, records=4000), "a 100k store: at most a quarter"
+    assert default.compaction_due(1 << 20, 27 << 20, records=5000), "and at most 4096 records"
+
+
+def test_a_session_compacts_once_the_journal_holds_its_record_count(tmp_path: Path) -> None:
+    policy = Housekeeping(compact_min_bytes=0, journal_share=1000.0, max_journal_records=3)
+    session = Session(tmp_path / "data", housekeeping=policy)
+    assert session.run("add First") == 0
+    counts = []
+    for title in ("Two", "Three", "Four", "Five"):
+        assert session.run(f"add {title}") == 0
+        counts.append(session.store.journal_records)
+    session.close()
+    assert counts == [2, 3, 0, 1], "folded once it held 4 records, more than 3"

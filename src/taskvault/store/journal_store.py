@@ -179,7 +179,7 @@ class JournalStore(StoreReader):
     # -- compaction and migration ---------------------------------------------------------
 
     def compaction_due(self) -> bool:
-        return self.housekeeping.compaction_due(self._journal.position.end, self._snapshot_size)
+        return self.housekeeping.compaction_due(self._journal.position.end, self._snapshot_size, self.journal_records)
 
     def compact(self, tasks: TaskList) -> None:
         """Fold the journal into a new snapshot. The tasks mean the same before and after."""
