@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import threading
 from pathlib import Path
+from typing import Any
 
+from taskvault import codec
 from taskvault.store.backups import Retention
 from taskvault.store.housekeeping import Housekeeping
+from taskvault.store.journal_store import JournalStore
 
-from .conftest import Session
+from .conftest import Session, run_taskvault, taskvault_compacting_at
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
@@ -128,3 +134,78 @@ def test_a_session_compacts_once_the_journal_holds_its_record_count(tmp_path: Pa
         counts.append(session.store.journal_records)
     session.close()
     assert counts == [2, 3, 0, 1], "folded once it held 4 records, more than 3"
+
+
+def _in_session(session: Session, line: str) -> int:
+    """Run a line as the REPL does (a session, whose housekeeping goes to the background)."""
+    session.out.seek(0), session.out.truncate(), session.err.seek(0), session.err.truncate()
+    return session.runner.run_line(line, None, in_session=True)
+
+
+class _Held:
+    """Hold a store's background compaction inside its slow part (encoding, without the lock) until released."""
+
+    def __init__(self, session: Session) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+        store = session.store
+        real = store.prepare_compaction
+
+        def prepare(frozen: Any, **options: Any) -> Any:
+            self.started.set()
+            assert self.release.wait(30)
+            return real(frozen, **options)
+
+        store.prepare_compaction = prepare  # type: ignore[method-assign]
+
+
+def test_a_session_compacts_in_the_background_and_carries_the_changes_made_meanwhile(tmp_path: Path) -> None:
+    """While a session's compaction encodes and writes (without the lock), the session and another process save
+    changes; the compaction then goes in with those changes carried into the new journal, and nothing is lost."""
+    data_dir = tmp_path / "data"
+    session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=1.0))
+    assert _in_session(session, "add First") == 0  # the new store's empty snapshot: compacted at once
+    session.service.close()
+    session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=0.01))
+    held = _Held(session)
+    assert _in_session(session, "add Second") == 0
+    assert held.started.wait(30), "a compaction started in the background"
+    frozen_revision = session.service.tasks.revision
+    assert _in_session(session, "add Third") == 0, "the session saves while its compaction is at work"
+    assert run_taskvault(data_dir, "add", "Fourth").code == 0, "so does another process: no lock is held"
+    assert _in_session(session, "edit 1 --title Renamed") == 0
+    assert run_taskvault(data_dir, "add", "Fifth").code == 0, "not yet read by the session when it compacts"
+    held.release.set()
+    session.service._work.finish()
+    session.service.refresh()
+    want = {1: "Renamed", 2: "Second", 3: "Third", 4: "Fourth", 5: "Fifth"}
+    assert {t.id: t.title for t in session.service.tasks} == want, "the session reads what was carried"
+    session.service.close()
+    snapshot = codec.decode_snapshot((data_dir / "tasks.json").read_bytes())
+    assert snapshot.revision == frozen_revision, "the compaction of the frozen state went in"
+    journal = (data_dir / "tasks.journal").read_bytes().splitlines()
+    assert len(journal) == 1 + 4, "the four changes made meanwhile were carried into the new journal"
+    assert {t.id: t.title for t in JournalStore(data_dir).load()} == want
+    assert not [p for p in data_dir.iterdir() if ".tmp-" in p.name]
+    assert any(p.name.endswith(f"-r{frozen_revision}-n2-compaction.json.gz") for p in (data_dir / "backups").iterdir())
+
+
+def test_a_background_compaction_overtaken_by_another_is_dropped_and_nothing_is_lost(tmp_path: Path) -> None:
+    """Another process compacts the store while this session's compaction is at work: this one does not go in
+    (the store no longer continues its state), its temp file is removed, and every change is kept."""
+    data_dir = tmp_path / "data"
+    session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=0.01))
+    held = _Held(session)
+    assert _in_session(session, "add First") == 0
+    assert held.started.wait(30)
+    other = subprocess.run([*taskvault_compacting_at(0), "add", "Second"], capture_output=True, text=True,
+                           env={**os.environ, "TASKVAULT_DATA_DIR": str(data_dir)}, check=False)
+    assert other.returncode == 0, other.stderr
+    overtaken = (data_dir / "tasks.json").read_bytes()
+    assert codec.decode_snapshot(overtaken).revision == 2, "the other process compacted"
+    held.release.set()
+    session.service._work.finish()
+    assert (data_dir / "tasks.json").read_bytes() == overtaken, "this session's older compaction did not go in"
+    assert _in_session(session, "add Third") == 0 and session.err.getvalue() == ""
+    session.service.close()
+    assert [t.title for t in JournalStore(data_dir).load()] == ["First", "Second", "Third"]
+    assert not [p for p in data_dir.iterdir() if ".tmp-" in p.name]

@@ -124,9 +124,10 @@ class TaskService:
         done = self._work.change(plan, backup_first=backup_first)
         return Outcome(done.change, done.revision, done.backup)
 
-    def tidy(self) -> None:
-        """Compact, back up and rotate as the store's policy says, once the changes saved are acknowledged."""
-        self._work.tidy()
+    def tidy(self, *, background: bool = False) -> None:
+        """Compact, back up and rotate as the store's policy says, once the changes saved are acknowledged;
+        ``background`` (a session): the slow part in a thread, while the next changes are saved."""
+        self._work.tidy(background=background)
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
@@ -159,6 +160,7 @@ class TaskService:
         return self._work.salvage(previewed, self.plan_salvage)
 
     def close(self) -> None:
+        self._work.finish()  # a compaction or backup at work in the background goes in first
         self._store.close()
 
     # -- what commands read of the store, through the one door -----------------------------------

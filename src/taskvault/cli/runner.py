@@ -75,6 +75,8 @@ class Runner:
         self._ascii_json = as_json and not _holds_unicode(out)
         self._migration_told = False
         self._heap_settled = False
+        #: A session (the REPL, a script) runs more commands after this one; a one-shot command does not.
+        self._in_session = False
 
     # -- one command ------------------------------------------------------------------------
 
@@ -107,7 +109,8 @@ class Runner:
         except TaskvaultError as error:
             return self.report(error, line)
         self.write(text)  # a printed line is an acknowledgement: it must not wait in a buffer
-        self.service.tidy()  # housekeeping (compaction, backups) only once the change is acknowledged
+        # Housekeeping (compaction, backups) only once the change is acknowledged; in a session, in the background.
+        self.service.tidy(background=self._in_session)
         self.begin(line)
         self.settle_heap()
         self._note_migration()
@@ -151,6 +154,7 @@ class Runner:
     def run_line(self, text: str, line: int | None, *, in_session: bool = False) -> int:
         """Run one line. ``in_session``: a leading ``taskvault`` is the program's name typed out of
         habit, and is dropped (``taskvault list`` runs ``list``)."""
+        self._in_session = self._in_session or in_session
         self.begin(line)
         try:
             tokens = split_line(checked_line(text))
@@ -234,6 +238,7 @@ class Runner:
 
         A script that cannot be read on (too long, a failing read) stops there, whatever keep_going says.
         """
+        self._in_session = True
         first_failure = 0
         source = iter(lines)
         number = 0

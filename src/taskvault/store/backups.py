@@ -254,16 +254,18 @@ class BackupShelf:
                                 hint=f"pick another with '{typed('backups')}'") from None
 
     def take(self, data: bytes, *, revision: int, task_count: int, label: str,
-             verify: Callable[[bytes], object] | None = None, compress: bool = True) -> Backup:
+             verify: Callable[[bytes], object] | None = None, compress: bool = True,
+             stored: bytes | None = None) -> Backup:
         """Write the snapshot ``data`` as a new backup, durably, and check that it reads back as written.
 
         It is stored compressed unless ``compress`` is False. A backup of the same snapshot already
         there gives the new one its file (a second name) instead of a copy. ``verify``, if given, is
         run on ``data`` too (the decode of a snapshot of another schema, say); a failure of either
-        check removes the new backup and raises.
+        check removes the new backup and raises. ``stored``: ``compressed(data)``, if it was made already.
         """
         now = self._clock().astimezone(dt.UTC)
-        stored = compressed(data) if compress else data
+        if stored is None or not compress:
+            stored = compressed(data) if compress else data
         try:
             with self._held(create=True) as fd:
                 assert fd is not None
