@@ -34,6 +34,9 @@ from .conftest import FIGURES, TASKVAULT, Session, require_tool, seed_store, tas
 #: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
 pytestmark = pytest.mark.slow
 
+#: What a kind runs as a session (script mode, whose housekeeping goes to a thread), read from standard input.
+SESSION_INPUT = {"add in a session, compaction in the background": "add Compacts\n"}
+
 #: Each kind of write the program makes: (how to prepare the data directory, the command line).
 KINDS: dict[str, tuple[str, list[str]]] = {
     "add to a new store": ("none", ["add", "New"]),
@@ -45,6 +48,7 @@ KINDS: dict[str, tuple[str, list[str]]] = {
     "bulk done": ("seeded", ["done", "1", "3"]),
     "bulk delete": ("seeded", ["delete", "1", "2", "3", "--yes"]),
     "add with compaction": ("seeded", ["add", "Compacts"]),
+    "add in a session, compaction in the background": ("seeded", []),
     "add after a crash (torn line, temp file)": ("crashed", ["add", "After"]),
     "undo of a bulk delete": ("bulk-deleted", ["undo"]),
     "restore (backup first)": ("backed-up", ["restore", "latest"]),
@@ -125,8 +129,9 @@ def _record(tmp: Path, kind: str) -> Recording:
     program = taskvault_compacting_at(0) if "compaction" in kind else TASKVAULT
     trace = tmp / "trace"
     env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1"}
-    proc = subprocess.run([require_tool("strace"), "-qq", "-xx", "-s", "1000000", "-o", str(trace),
-                           "-e", f"trace={crashsim.TRACED}", *program, *args],
+    threads = ["-f"] if kind in SESSION_INPUT else []  # a session compacts in a thread of its own
+    proc = subprocess.run([require_tool("strace"), *threads, "-qq", "-xx", "-s", "1000000", "-o", str(trace),
+                           "-e", f"trace={crashsim.TRACED}", *program, *args], input=SESSION_INPUT.get(kind),
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     ops = crashsim.parse(trace.read_text(), root, before)
