@@ -83,6 +83,8 @@ def test_two_backups_of_one_state_share_one_file(data_dir: Path) -> None:
     assert first.stat().st_ino == second.stat().st_ino and first.stat().st_nlink == 2
     listed = json.loads(run_taskvault(data_dir, "--json", "backups").out)
     assert sorted(b["kind"] for b in listed) == ["first", "second"]
+    stats = json.loads(run_taskvault(data_dir, "--json", "stats").out)
+    assert (stats["backup_count"], stats["backup_bytes"]) == (2, first.stat().st_size), "stats counts the file once"
     assert run_taskvault(data_dir, "add", "Later").code == 0
     assert run_taskvault(data_dir, "backup", "third").code == 0, "a new state"
     assert len({p.stat().st_ino for p in _backups(data_dir)}) == 2

@@ -192,9 +192,10 @@ class TaskService:
     def figures(self) -> StoreFigures:
         """The store's sizes and timings, for stats (the task list itself is ``tasks``)."""
         shelf = self._store.backups.list()
+        files = {b.inode or str(b.path): b.size for b in shelf}  # backups of one snapshot share a file
         snapshot_bytes, journal_bytes = self._store.file_sizes()
         return StoreFigures(str(self._store.directory), SCHEMA, snapshot_bytes, journal_bytes,
-                            self._store.journal_records, len(shelf), sum(b.size for b in shelf),
+                            self._store.journal_records, len(shelf), sum(files.values()),
                             self._store.last_load_seconds, self._store.last_save_seconds)
 
 

@@ -68,6 +68,8 @@ class Backup:
     size: int
     #: Stored gzip-compressed (``.json.gz``); reading it gives the snapshot's own bytes all the same.
     compressed: bool = False
+    #: The file's inode: two backups of the same snapshot share one file (and count once on disk).
+    inode: int = 0
 
     @property
     def automatic(self) -> bool:
@@ -181,9 +183,10 @@ class BackupShelf:
                 if not match or not entry.is_file(follow_symlinks=False):
                     continue  # links, pipes, devices and directories are never backups
                 taken = dt.datetime.strptime(match["id"].split(".")[0], _STAMP).replace(tzinfo=dt.UTC)
+                info = entry.stat(follow_symlinks=False)
                 found.append(Backup(match["id"], self.directory / entry.name, taken, int(match["rev"]),
-                                    int(match["count"]), match["label"], entry.stat(follow_symlinks=False).st_size,
-                                    match["gz"] is not None))
+                                    int(match["count"]), match["label"], info.st_size, match["gz"] is not None,
+                                    info.st_ino))
         return sorted(found, key=_newest_first_key, reverse=True)
 
     def leftover_temp_files(self) -> builtins.list[str]:
@@ -295,8 +298,9 @@ class BackupShelf:
             files.link_durably(Path(same.path.name), Path(name), dir_fd=fd)
         else:
             files.atomic_replace(Path(name), stored, dir_fd=fd)
+        inode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_ino
         backup = Backup(backup_id, self.directory / name, now.replace(microsecond=0), revision, task_count, label,
-                        len(stored), compress)
+                        len(stored), compress, inode)
         try:
             back = self._read(fd, backup)
             if back is None or len(back) != len(stored) or zlib.crc32(back) != written:
