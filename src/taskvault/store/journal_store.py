@@ -271,7 +271,8 @@ class JournalStore(StoreReader):
         frozen = prepared.frozen
         position = self._journal.position
         fd = self._journal.fd if self._journal.fd is not None else self._journal.open()
-        if (fd is None or position.generation != frozen.generation or self._journal.in_doubt is not None
+        if (fd is None or not os.path.lexists(prepared.temp)  # removed as a crash's leftover by another session
+                or position.generation != frozen.generation or self._journal.in_doubt is not None
                 or self._journal.own_unconfirmed() is not None or position.end < frozen.read
                 or not self._still_in_place(fd, frozen)):
             files.remove_temp(prepared.temp)
