@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from taskvault import codec
+from taskvault.store import files
 from taskvault.store.backups import Retention
 from taskvault.store.housekeeping import Housekeeping
 from taskvault.store.journal_store import JournalStore
@@ -208,4 +212,34 @@ def test_a_background_compaction_overtaken_by_another_is_dropped_and_nothing_is_
     assert _in_session(session, "add Third") == 0 and session.err.getvalue() == ""
     session.service.close()
     assert [t.title for t in JournalStore(data_dir).load()] == ["First", "Second", "Third"]
+    assert not [p for p in data_dir.iterdir() if ".tmp-" in p.name]
+
+
+def test_a_background_compaction_that_fails_is_a_warning_and_is_tried_again(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk is full while the session's compaction writes its snapshot: every change is kept, the session
+    says so after its next command, and the next housekeeping compacts."""
+    data_dir = tmp_path / "data"
+    session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=0.01))
+    real = files.write_temp
+    failures = [1]
+
+    def full(target: Path, data: bytes) -> Path:
+        if failures[0]:
+            failures[0] -= 1
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(target, data)
+
+    monkeypatch.setattr(files, "write_temp", full)
+    assert _in_session(session, "add First") == 0
+    told = session.err.getvalue()  # the thread may be done before this command ends, or only by the next
+    session.service._work.finish()
+    assert (data_dir / "tasks.journal").read_bytes().count(b"\n") == 2, "not compacted: header and one record"
+    assert _in_session(session, "add Second") == 0
+    told += session.err.getvalue()
+    assert told.count("warning: could not compact the journal: No space left on device — your changes are "
+                      "saved, in the journal") == 1, told
+    session.service.close()
+    assert (data_dir / "tasks.journal").read_bytes().count(b"\n") == 1, "compacted by the next housekeeping"
+    assert [t.title for t in JournalStore(data_dir).load()] == ["First", "Second"]
     assert not [p for p in data_dir.iterdir() if ".tmp-" in p.name]
