@@ -127,6 +127,11 @@ class TaskService:
         done = self._work.change(plan, backup_first=backup_first)
         return Outcome(done.change, done.revision, done.backup)
 
+    def tidy(self, *, background: bool = False) -> None:
+        """Compact, back up and rotate as the store's policy says, once the changes saved are acknowledged;
+        ``background`` (a session): the slow part in a thread, while the next changes are saved."""
+        self._work.tidy(background=background)
+
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
         return self._work.backup(label)
@@ -158,6 +163,7 @@ class TaskService:
         return self._work.salvage(previewed, self.plan_salvage)
 
     def close(self) -> None:
+        self._work.finish()  # a compaction or backup at work in the background goes in first
         self._store.close()
 
     # -- what commands read of the store, through the one door -----------------------------------
@@ -189,9 +195,10 @@ class TaskService:
     def figures(self) -> StoreFigures:
         """The store's sizes and timings, for stats (the task list itself is ``tasks``)."""
         shelf = self._store.backups.list()
+        files = {b.inode or str(b.path): b.size for b in shelf}  # backups of one snapshot share a file
         snapshot_bytes, journal_bytes = self._store.file_sizes()
         return StoreFigures(str(self._store.directory), SCHEMA, snapshot_bytes, journal_bytes,
-                            self._store.journal_records, len(shelf), sum(b.size for b in shelf),
+                            self._store.journal_records, len(shelf), sum(files.values()),
                             self._store.last_load_seconds, self._store.last_save_seconds)
 
 

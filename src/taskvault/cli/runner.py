@@ -71,6 +71,8 @@ class Runner:
         self._ascii_json = as_json and not _holds_unicode(out)
         self._migration_told = False
         self._heap_settled = False
+        #: A session (the REPL, a script) runs more commands after this one; a one-shot command does not.
+        self._in_session = False
 
     # -- one command ------------------------------------------------------------------------
 
@@ -105,6 +107,8 @@ class Runner:
         except TaskvaultError as error:
             return self.report(error, line)
         self.write(text)  # a printed line is an acknowledgement: it must not wait in a buffer
+        # Housekeeping (compaction, backups) only once the change is acknowledged; in a session, in the background.
+        self.service.tidy(background=self._in_session)
         self.begin(line)
         self.settle_heap()
         self._note_migration()
@@ -150,6 +154,7 @@ class Runner:
         habit, and is dropped (``taskvault list`` runs ``list``)."""
         from .script import checked_line
 
+        self._in_session = self._in_session or in_session
         self.begin(line)
         try:
             tokens = split_line(checked_line(text))
@@ -239,6 +244,7 @@ class Runner:
 
         A script that cannot be read on (too long, a failing read) stops there, whatever keep_going says.
         """
+        self._in_session = True
         first_failure = 0
         source = iter(lines)
         number = 0
