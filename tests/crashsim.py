@@ -83,6 +83,26 @@ def _decode(raw: str) -> bytes:
     return bytes.fromhex(raw.replace("\\x", ""))
 
 
+_PID = re.compile(r"^(\d+) +")
+_RESUMED = re.compile(r"^<\.\.\. \w+ resumed>")
+
+
+def _whole_calls(trace: str) -> Iterator[str]:
+    """Each call of a trace, in the order the calls returned. With ``strace -f`` each line starts with its
+    thread's id, and a call another thread's call interrupted is split into an unfinished and a resumed
+    line: the two are joined, and the call placed where it returned (its effect is known only then)."""
+    unfinished: dict[str, str] = {}
+    for raw in trace.splitlines():
+        found = _PID.match(raw)
+        pid, call = (found[1], raw[found.end():]) if found is not None else ("", raw)
+        if call.endswith("<unfinished ...>"):
+            unfinished[pid] = call[: -len("<unfinished ...>")].rstrip()
+            continue
+        if (resumed := _RESUMED.match(call)) is not None:
+            call = unfinished.pop(pid, "") + call[resumed.end():]
+        yield call
+
+
 def parse(trace: str, root: Path, before: Disk, *, refusals: bool = False) -> list[Op]:
     """The ops of an strace log (``-xx -s BIG``) that touch files under ``root``, plus acks.
 
@@ -108,7 +128,7 @@ def parse(trace: str, root: Path, before: Disk, *, refusals: bool = False) -> li
         kind, where = fds.get(int(dir_field), ("", ""))
         return f"{where}/{name}" if kind == "dir" else ""
 
-    for line in trace.splitlines():
+    for line in _whole_calls(trace):
         match = _LINE.match(line.strip())
         if not match:
             continue
@@ -120,7 +140,7 @@ def parse(trace: str, root: Path, before: Disk, *, refusals: bool = False) -> li
                            Op("fsync-failed", inode=int(what)))
             continue
         call, args, result = match["call"], match["args"], int(match["result"], 0)
-        strings = [_decode(s).decode() for s in _STRING.findall(args)]
+        strings = [_decode(s).decode(errors="surrogateescape") for s in _STRING.findall(args)]  # writes of gzip data too
         fields = [f.strip() for f in _STRING.sub('""', args).split(",")]
         if call == "openat" and strings and inside(resolve(fields[0], strings[0])):
             path = resolve(fields[0], strings[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -525,12 +526,29 @@ HOSTILE: dict[str, tuple[str, Damage]] = {
         _long_number((d / "tasks.json").read_bytes()))),
     "a 5000-digit number in a journal record": ("store", _in_journal_line(1, _long_number)),
     "a 5000-digit number in the journal header": ("store", _in_journal_line(0, _long_number)),
-    "a 5000-digit number in a backup": ("backup", lambda d: _oldest_backup(d).write_bytes(
-        _long_number(_oldest_backup(d).read_bytes()))),
+    "a 5000-digit number in a backup": ("backup", lambda d: _in_backup(d, _long_number)),
     "deeply nested JSON in a journal record": ("store", _in_journal_line(1, lambda _: DEEP)),
     "deeply nested JSON in the journal header": ("store", _in_journal_line(0, lambda _: DEEP)),
-    "deeply nested JSON in a backup": ("backup", lambda d: _oldest_backup(d).write_bytes(DEEP)),
+    "deeply nested JSON in a backup": ("backup", lambda d: _in_backup(d, lambda _: DEEP)),
+    "a compressed backup that inflates past 256 MiB": ("backup", lambda d: _oldest_backup(d).write_bytes(_bomb())),
 }
+
+
+def _in_backup(directory: Path, change: Callable[[bytes], bytes]) -> None:
+    """Change the snapshot the oldest backup holds; a compressed one is compressed again, so that its checksum
+    passes and what it holds is what is tried."""
+    path = _oldest_backup(directory)
+    if path.name.endswith(".gz"):
+        path.write_bytes(gzip.compress(change(gzip.decompress(path.read_bytes())), mtime=0))
+    else:
+        path.write_bytes(change(path.read_bytes()))
+
+
+def _bomb() -> bytes:
+    """A gzip stream of 320 MiB of one byte: 320 KiB on disk, more than any taskvault file can hold."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * (1 << 20)
+    return b"".join(packer.compress(block) for _ in range(320)) + packer.flush()
 
 
 def _fingerprint(directory: Path) -> dict[str, tuple[int, int, str]]:
@@ -602,7 +620,8 @@ class TestHostileSizesAndNumbers:
         assert "The unreadable files are kept as:" in restored.out, restored.out
         _clear(_run_limited(directory, "list"), code=0)
         assert _run_limited(directory, "add", "After the restore").code == 0
-        FIGURES["hostile sizes and numbers"] = (f"{len(HOSTILE)} kinds (files over 256 MiB, 5000-digit numbers, "
+        FIGURES["hostile sizes and numbers"] = (f"{len(HOSTILE)} kinds (files over 256 MiB, a compressed backup "
+                                                "inflating past it, 5000-digit numbers, "
                                                 "100,000-deep JSON in every store file and a backup) × list, doctor, "
                                                 "backup, backups, restore: never exit 70, the way out works")
 

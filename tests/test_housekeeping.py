@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
+import subprocess
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from taskvault import codec
+from taskvault.store import files
 from taskvault.store.backups import Retention
 from taskvault.store.housekeeping import Housekeeping
+from taskvault.store.journal_store import JournalStore
 
-from .conftest import Session
+from .conftest import Session, run_taskvault, taskvault_compacting_at
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
@@ -72,3 +82,164 @@ def test_backups_a_restore_takes_are_rotated_at_once(tmp_path: Path) -> None:
     labels = sorted(b.label for b in session.store.backups.list())
     session.close()
     assert labels == ["keep", "restore", "restore"], labels
+
+
+def test_compaction_and_backups_run_after_the_acknowledgement_is_written(tmp_path: Path) -> None:
+    """The change is printed (and flushed) before its housekeeping starts, and outside the change's lock: at the
+    moment the store compacts or backs up, the acknowledgement is already out, and the lock was taken again."""
+    policy = Housekeeping(compact_min_bytes=0, backup_interval=dt.timedelta(0), journal_share=1.0)
+    session = Session(tmp_path / "data", housekeeping=policy)
+    seen: list[tuple[str, str, int]] = []
+    store = session.store
+    acquired = [0]
+    real_acquire, real_compact, real_backup = store._lock.acquire, store.compact, store.backup
+
+    def acquire(*args: object, **kwargs: object) -> bool:
+        acquired[0] += 1
+        return real_acquire(*args, **kwargs)  # type: ignore[arg-type]
+
+    def compact(tasks: object) -> None:
+        seen.append(("compact", session.out.getvalue(), acquired[0]))
+        real_compact(tasks)  # type: ignore[arg-type]
+
+    def backup(tasks: object, label: str) -> object:
+        seen.append((label, session.out.getvalue(), acquired[0]))
+        return real_backup(tasks, label)  # type: ignore[arg-type]
+
+    store._lock.acquire = acquire  # type: ignore[method-assign]
+    store.compact = compact  # type: ignore[method-assign]
+    store.backup = backup  # type: ignore[method-assign]
+    assert session.run("add First") == 0
+    assert store.journal_records == 0, "compacted"
+    assert session.run("add Second") == 0
+    assert seen == [("compact", "Added task 1: First\n", 2), ("hourly", "Added task 2: Second\n", 4)], seen
+
+
+def test_the_journal_is_bounded_by_a_share_of_the_snapshot_and_a_record_count() -> None:
+    """Past compact_min_bytes, a journal is folded into the snapshot once it passes its share of the snapshot's
+    size or its record count, so that a load never replays a journal as large as the snapshot."""
+    policy = Housekeeping(compact_min_bytes=1000, journal_share=0.25, max_journal_records=100)
+    assert not policy.compaction_due(1000, 0, records=10**6), "never below compact_min_bytes"
+    assert not policy.compaction_due(2000, 10_000, records=100)
+    assert policy.compaction_due(2501, 10_000, records=1), "past a quarter of the snapshot"
+    assert policy.compaction_due(2000, 10_000, records=101), "past the record count"
+    default = Housekeeping()
+    assert default.compaction_due(8 << 20, 27 << 20, records=4000), "a 100k store: at most a quarter"
+    assert default.compaction_due(1 << 20, 27 << 20, records=5000), "and at most 4096 records"
+
+
+def test_a_session_compacts_once_the_journal_holds_its_record_count(tmp_path: Path) -> None:
+    policy = Housekeeping(compact_min_bytes=0, journal_share=1000.0, max_journal_records=3)
+    session = Session(tmp_path / "data", housekeeping=policy)
+    assert session.run("add First") == 0
+    counts = []
+    for title in ("Two", "Three", "Four", "Five"):
+        assert session.run(f"add {title}") == 0
+        counts.append(session.store.journal_records)
+    session.close()
+    assert counts == [2, 3, 0, 1], "folded once it held 4 records, more than 3"
+
+
+def _in_session(session: Session, line: str) -> int:
+    """Run a line as the REPL does (a session, whose housekeeping goes to the background)."""
+    session.out.seek(0), session.out.truncate(), session.err.seek(0), session.err.truncate()
+    return session.runner.run_line(line, None, in_session=True)
+
+
+class _Held:
+    """Hold a store's background compaction inside its slow part (encoding, without the lock) until released."""
+
+    def __init__(self, session: Session) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+        store = session.store
+        real = store.prepare_compaction
+
+        def prepare(frozen: Any, **options: Any) -> Any:
+            self.started.set()
+            assert self.release.wait(30)
+            return real(frozen, **options)
+
+        store.prepare_compaction = prepare  # type: ignore[method-assign]
+
+
+def test_a_session_compacts_in_the_background_and_carries_the_changes_made_meanwhile(tmp_path: Path) -> None:
+    """While a session's compaction encodes and writes (without the lock), the session and another process save
+    changes; the compaction then goes in with those changes carried into the new journal, and nothing is lost."""
+    data_dir = tmp_path / "data"
+    session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=1.0))
+    assert _in_session(session, "add First") == 0  # the new store's empty snapshot: compacted at once
+    session.service.close()
+    session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=0.01))
+    held = _Held(session)
+    assert _in_session(session, "add Second") == 0
+    assert held.started.wait(30), "a compaction started in the background"
+    frozen_revision = session.service.tasks.revision
+    assert _in_session(session, "add Third") == 0, "the session saves while its compaction is at work"
+    assert run_taskvault(data_dir, "add", "Fourth").code == 0, "so does another process: no lock is held"
+    assert _in_session(session, "edit 1 --title Renamed") == 0
+    assert run_taskvault(data_dir, "add", "Fifth").code == 0, "not yet read by the session when it compacts"
+    held.release.set()
+    session.service._work.finish()
+    session.service.refresh()
+    want = {1: "Renamed", 2: "Second", 3: "Third", 4: "Fourth", 5: "Fifth"}
+    assert {t.id: t.title for t in session.service.tasks} == want, "the session reads what was carried"
+    session.service.close()
+    snapshot = codec.decode_snapshot((data_dir / "tasks.json").read_bytes())
+    assert snapshot.revision == frozen_revision, "the compaction of the frozen state went in"
+    journal = (data_dir / "tasks.journal").read_bytes().splitlines()
+    assert len(journal) == 1 + 4, "the four changes made meanwhile were carried into the new journal"
+    assert {t.id: t.title for t in JournalStore(data_dir).load()} == want
+    assert not [p for p in data_dir.iterdir() if ".tmp-" in p.name]
+    assert any(p.name.endswith(f"-r{frozen_revision}-n2-compaction.json.gz") for p in (data_dir / "backups").iterdir())
+
+
+def test_a_background_compaction_overtaken_by_another_is_dropped_and_nothing_is_lost(tmp_path: Path) -> None:
+    """Another process compacts the store while this session's compaction is at work: this one does not go in
+    (the store no longer continues its state), its temp file is removed, and every change is kept."""
+    data_dir = tmp_path / "data"
+    session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=0.01))
+    held = _Held(session)
+    assert _in_session(session, "add First") == 0
+    assert held.started.wait(30)
+    other = subprocess.run([*taskvault_compacting_at(0), "add", "Second"], capture_output=True, text=True,
+                           env={**os.environ, "TASKVAULT_DATA_DIR": str(data_dir)}, check=False)
+    assert other.returncode == 0, other.stderr
+    overtaken = (data_dir / "tasks.json").read_bytes()
+    assert codec.decode_snapshot(overtaken).revision == 2, "the other process compacted"
+    held.release.set()
+    session.service._work.finish()
+    assert (data_dir / "tasks.json").read_bytes() == overtaken, "this session's older compaction did not go in"
+    assert _in_session(session, "add Third") == 0 and session.err.getvalue() == ""
+    session.service.close()
+    assert [t.title for t in JournalStore(data_dir).load()] == ["First", "Second", "Third"]
+    assert not [p for p in data_dir.iterdir() if ".tmp-" in p.name]
+
+
+def test_a_background_compaction_that_fails_is_a_warning_and_is_tried_again(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk is full while the session's compaction writes its snapshot: every change is kept, the session
+    says so after its next command, and the next housekeeping compacts."""
+    data_dir = tmp_path / "data"
+    session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=0.01))
+    real = files.write_temp
+    failures = [1]
+
+    def full(target: Path, data: bytes) -> Path:
+        if failures[0]:
+            failures[0] -= 1
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(target, data)
+
+    monkeypatch.setattr(files, "write_temp", full)
+    assert _in_session(session, "add First") == 0
+    told = session.err.getvalue()  # the thread may be done before this command ends, or only by the next
+    session.service._work.finish()
+    assert (data_dir / "tasks.journal").read_bytes().count(b"\n") == 2, "not compacted: header and one record"
+    assert _in_session(session, "add Second") == 0
+    told += session.err.getvalue()
+    assert told.count("warning: could not compact the journal: No space left on device — your changes are "
+                      "saved, in the journal") == 1, told
+    session.service.close()
+    assert (data_dir / "tasks.journal").read_bytes().count(b"\n") == 1, "compacted by the next housekeeping"
+    assert [t.title for t in JournalStore(data_dir).load()] == ["First", "Second"]
+    assert not [p for p in data_dir.iterdir() if ".tmp-" in p.name]

@@ -25,6 +25,7 @@ import pytest
 from taskvault import codec
 from taskvault.errors import InvalidValue, StorageError
 from taskvault.store import lock
+from taskvault.store.backups import decompressed
 from taskvault.store.journal_store import JournalStore
 
 from . import crashsim
@@ -32,6 +33,9 @@ from .conftest import FIGURES, TASKVAULT, Session, require_tool, seed_store, tas
 
 #: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
 pytestmark = pytest.mark.slow
+
+#: What a kind runs as a session (script mode, whose housekeeping goes to a thread), read from standard input.
+SESSION_INPUT = {"add in a session, compaction in the background": "add Compacts\n"}
 
 #: Each kind of write the program makes: (how to prepare the data directory, the command line).
 KINDS: dict[str, tuple[str, list[str]]] = {
@@ -44,6 +48,7 @@ KINDS: dict[str, tuple[str, list[str]]] = {
     "bulk done": ("seeded", ["done", "1", "3"]),
     "bulk delete": ("seeded", ["delete", "1", "2", "3", "--yes"]),
     "add with compaction": ("seeded", ["add", "Compacts"]),
+    "add in a session, compaction in the background": ("seeded", []),
     "add after a crash (torn line, temp file)": ("crashed", ["add", "After"]),
     "undo of a bulk delete": ("bulk-deleted", ["undo"]),
     "restore (backup first)": ("backed-up", ["restore", "latest"]),
@@ -124,8 +129,9 @@ def _record(tmp: Path, kind: str) -> Recording:
     program = taskvault_compacting_at(0) if "compaction" in kind else TASKVAULT
     trace = tmp / "trace"
     env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1"}
-    proc = subprocess.run([require_tool("strace"), "-qq", "-xx", "-s", "1000000", "-o", str(trace),
-                           "-e", f"trace={crashsim.TRACED}", *program, *args],
+    threads = ["-f"] if kind in SESSION_INPUT else []  # a session compacts in a thread of its own
+    proc = subprocess.run([require_tool("strace"), *threads, "-qq", "-xx", "-s", "1000000", "-o", str(trace),
+                           "-e", f"trace={crashsim.TRACED}", *program, *args], input=SESSION_INPUT.get(kind),
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     ops = crashsim.parse(trace.read_text(), root, before)
@@ -225,7 +231,7 @@ def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[s
         if ".tmp-" in name:
             continue
         try:
-            codec.decode_snapshot(data)
+            codec.decode_snapshot(decompressed(data) if name.endswith(".gz") else data)
         except (codec.FormatError, InvalidValue) as exc:
             problems.append(f"the backup {name} does not decode: {exc}")
     old_files = {name: data for name, data in recording.before.files_under(recording.data_dir).items()
@@ -233,10 +239,10 @@ def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[s
     old_snapshot = old_files.get("tasks.json")
     compacted = (old_snapshot is not None and state.files.get("tasks.json", old_snapshot) != old_snapshot
                  and not recording.kind.startswith("salvage"))  # a salvage keeps the old files aside instead
-    if compacted and not any(name.endswith(("-compaction.json", "-migration.json")) for name in state.backups):
+    if compacted and not any(name.endswith(("-compaction.json.gz", "-migration.json")) for name in state.backups):
         problems.append("the snapshot was replaced, but the backup taken before it is gone")
     restored = b'"cmd":"restore ' in state.files.get("tasks.journal", b"")
-    if restored and not any(name.endswith("-restore.json") for name in state.backups):
+    if restored and not any(name.endswith("-restore.json.gz") for name in state.backups):
         problems.append("the restore was saved, but the backup of the store before it is gone")
     if recording.kind.startswith("salvage"):  # the damaged files survive every crash, under one name or another
         kept = set(state.files.values())

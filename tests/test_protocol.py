@@ -92,7 +92,7 @@ class TestSaveProtocol:
     def test_compaction_order(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Compaction takes a durable backup first, then makes the new snapshot durable (dir fsync included)
         before replacing the journal."""
-        session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0))
+        session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=1.0))
         # A journal is compacted once it outgrows the snapshot: the first change compacts (the new store's
         # snapshot is empty), the second does not (the snapshot now holds a task), the third does.
         assert session.run("add first") == 0 and session.run("add second") == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import gzip
 import json
 import os
 import shutil
@@ -154,7 +155,8 @@ class TestBackups:
         assert [(b["revision"], b["tasks"], b["kind"]) for b in listed] == [(4, 3, "before-cleanup")]
         path = Path(listed[0]["path"])
         assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
-        assert codec.decode_snapshot(path.read_bytes()).revision == 4
+        assert path.name.endswith(".json.gz"), "stored compressed, in a format gzip reads"
+        assert codec.decode_snapshot(gzip.decompress(path.read_bytes())).revision == 4
         bad = run_taskvault(data_dir, "backup", "hourly")
         assert bad.code == 1 and "cannot name a backup" in bad.err
 
@@ -283,10 +285,13 @@ class TestRestore:
             assert temp_files(data_dir) == [] and temp_files(data_dir / "backups") == []
 
     def test_a_damaged_backup_is_refused_before_anything_changes(self, data_dir: Path) -> None:
+        """A compressed backup: one byte changed in its middle makes its CRC-32 fail, and it is refused."""
         seed_store(data_dir)
         assert run_taskvault(data_dir, "backup", "b").code == 0
         (backup,) = (data_dir / "backups").iterdir()
-        backup.write_bytes(backup.read_bytes().replace(b"First", b"Fir\xffst"))
+        stored = bytearray(backup.read_bytes())
+        stored[len(stored) // 2] ^= 0x01
+        backup.write_bytes(bytes(stored))
         before = store_bytes(data_dir)
         result = run_taskvault(data_dir, "restore", "b")
         assert result.code == 3 and "is damaged" in result.err and store_bytes(data_dir) == before

@@ -218,10 +218,12 @@ class TestBackupsDirectory:
             (data_dir / "backups").symlink_to(elsewhere)
             replace(target, data, **kwargs)  # type: ignore[arg-type]
 
+        session = Session(data_dir)
+        assert session.run("add Fourth") == 0  # a state no backup holds yet: the backup is written, not linked
         monkeypatch.setattr(files, "atomic_replace", swap_then_replace)
-        assert Session(data_dir).run("backup second") == 0
+        assert session.run("backup second") == 0
         assert list(elsewhere.iterdir()) == []
-        assert len(list((data_dir / "backups.moved").glob("*-second.json"))) == 1
+        assert len(list((data_dir / "backups.moved").glob("*-second.json.gz"))) == 1
 
     def test_backup_names_that_are_links_or_pipes_are_never_used(self, tmp_path: Path) -> None:
         """Listed, restored, rotated, checked: none of them, and the file a link points at is untouched."""

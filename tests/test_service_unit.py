@@ -185,9 +185,16 @@ def test_a_backup_first_is_taken_of_the_state_before_the_change(session: Session
     assert session.service.read_backup(restored.kept).revision == 2
 
 
-def test_housekeeping_runs_after_a_change_through_the_unit_of_work(disk: MemoryDisk) -> None:
+def test_housekeeping_runs_once_a_change_is_acknowledged_never_inside_it(disk: MemoryDisk) -> None:
+    """A change returns with its housekeeping owed, not done; tidy (which the interface calls once the change's
+    output is written) does it, once for however many changes came before."""
     session = Session(disk, housekeeping=Housekeeping(backup_interval=dt.timedelta(0)))
     session("add One")
+    assert session.service.backups() == [], "no backup inside the change"
+    session.service.tidy()
     session("add Two")
+    session("add Three")
+    session.service.tidy()
+    session.service.tidy()  # nothing owed: nothing done
     hourly = [b for b in session.service.backups() if b.label == "hourly"]
-    assert [b.revision for b in hourly] == [2, 1] and session.service.warnings == []
+    assert [b.revision for b in hourly] == [3, 1] and session.service.warnings == []

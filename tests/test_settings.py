@@ -7,7 +7,6 @@ import ast
 import re
 from pathlib import Path
 
-import attrs
 import pytest
 
 import taskvault
@@ -62,7 +61,7 @@ def test_every_variable_is_read_by_its_name_in_settings() -> None:
 
 def test_every_option_in_the_table_is_parsed() -> None:
     """Each global option sets its own attribute, and GlobalOptions has one attribute per option."""
-    assert {o.field for o in GLOBAL_OPTIONS} == {f.name for f in attrs.fields(config.GlobalOptions)}
+    assert {o.field for o in GLOBAL_OPTIONS} == set(config.GlobalOptions.__slots__)
     for option in GLOBAL_OPTIONS:
         for spelling in (option.name, *option.aliases):
             argv = [spelling, "x"] if option.metavar else [spelling]

@@ -7,7 +7,6 @@ callers that only know the builtins still catch them sensibly.
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -15,6 +14,10 @@ from contextvars import ContextVar
 
 from .exits import EXIT_BROKEN_PIPE, EXIT_OUTPUT_FAILED
 from .limits import MAX_LISTED_IDS, MAX_QUOTED_CHARS
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING; datetime is imported where an error shows a time, not by `taskvault help`)
+if TYPE_CHECKING:
+    import datetime as dt
 
 
 def shown(value: str, *, quote: bool = True) -> str:
@@ -75,6 +78,8 @@ def _when(at: dt.datetime | None) -> str:
     try:
         return at.astimezone().strftime(" on %Y-%m-%d at %H:%M")
     except (ValueError, OverflowError, OSError):
+        import datetime as dt
+
         return at.astimezone(dt.UTC).strftime(" on %Y-%m-%d at %H:%M UTC")
 
 

@@ -12,8 +12,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import attrs
-
 from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
 from .domain import recovery
 from .domain.tasklist import Change, TaskList
@@ -47,14 +45,19 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@attrs.frozen
 class Outcome:
-    """What one change did: the change itself and its revision."""
+    """What one change did: the change itself and its revision (a plain class: see commands/results.py)."""
 
-    change: Change
-    revision: int
-    #: The backup taken before the change, when one was asked for.
-    backup: Backup | None = None
+    __slots__ = ("backup", "change", "revision")
+
+    def __init__(self, change: Change, revision: int, backup: Backup | None = None) -> None:
+        self.change = change
+        self.revision = revision
+        #: The backup taken before the change, when one was asked for.
+        self.backup = backup
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.change!r}, {self.revision!r}, {self.backup!r})"
 
 
 #: A salvage made: what was examined, the change from the base it is, the tasks now, the files kept aside.
@@ -124,6 +127,11 @@ class TaskService:
         done = self._work.change(plan, backup_first=backup_first)
         return Outcome(done.change, done.revision, done.backup)
 
+    def tidy(self, *, background: bool = False) -> None:
+        """Compact, back up and rotate as the store's policy says, once the changes saved are acknowledged;
+        ``background`` (a session): the slow part in a thread, while the next changes are saved."""
+        self._work.tidy(background=background)
+
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
         return self._work.backup(label)
@@ -155,6 +163,7 @@ class TaskService:
         return self._work.salvage(previewed, self.plan_salvage)
 
     def close(self) -> None:
+        self._work.finish()  # a compaction or backup at work in the background goes in first
         self._store.close()
 
     # -- what commands read of the store, through the one door -----------------------------------
@@ -186,22 +195,27 @@ class TaskService:
     def figures(self) -> StoreFigures:
         """The store's sizes and timings, for stats (the task list itself is ``tasks``)."""
         shelf = self._store.backups.list()
+        files = {b.inode or str(b.path): b.size for b in shelf}  # backups of one snapshot share a file
         snapshot_bytes, journal_bytes = self._store.file_sizes()
         return StoreFigures(str(self._store.directory), SCHEMA, snapshot_bytes, journal_bytes,
-                            self._store.journal_records, len(shelf), sum(b.size for b in shelf),
+                            self._store.journal_records, len(shelf), sum(files.values()),
                             self._store.last_load_seconds, self._store.last_save_seconds)
 
 
-@attrs.frozen
 class StoreFigures:
     """What stats shows of the store beside its tasks."""
 
-    directory: str
-    schema: int
-    snapshot_bytes: int
-    journal_bytes: int
-    journal_records: int
-    backup_count: int
-    backup_bytes: int
-    load_seconds: float | None
-    save_seconds: float | None
+    __slots__ = ("backup_bytes", "backup_count", "directory", "journal_bytes", "journal_records", "load_seconds",
+                 "save_seconds", "schema", "snapshot_bytes")
+
+    def __init__(self, directory: str, schema: int, snapshot_bytes: int, journal_bytes: int, journal_records: int,
+                 backup_count: int, backup_bytes: int, load_seconds: float | None, save_seconds: float | None) -> None:
+        self.directory = directory
+        self.schema = schema
+        self.snapshot_bytes = snapshot_bytes
+        self.journal_bytes = journal_bytes
+        self.journal_records = journal_records
+        self.backup_count = backup_count
+        self.backup_bytes = backup_bytes
+        self.load_seconds = load_seconds
+        self.save_seconds = save_seconds

@@ -10,8 +10,6 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from ..commands.settings import COLUMNS
 
 #: Spaces between two columns.
@@ -72,12 +70,23 @@ def fold(text: str, width: int | None) -> str:
     return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
 
 
-@attrs.frozen
 class Layout:
     """The columns a table shows (their indices, in order) and the width each is given."""
 
-    columns: tuple[int, ...]
-    widths: tuple[int, ...]
+    __slots__ = ("columns", "widths")
+
+    def __init__(self, columns: tuple[int, ...], widths: tuple[int, ...]) -> None:
+        self.columns = columns
+        self.widths = widths
+
+    def __repr__(self) -> str:
+        return f"Layout(columns={self.columns!r}, widths={self.widths!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Layout) and (self.columns, self.widths) == (other.columns, other.widths)
+
+    def __hash__(self) -> int:
+        return hash((self.columns, self.widths))
 
     def cells(self, row: Sequence[str]) -> list[tuple[int, str, int]]:
         """(column index, text cut to fit, width) for each column shown."""

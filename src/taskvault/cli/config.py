@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
-from collections.abc import Mapping
-from pathlib import Path
-
-import attrs
 
 from ..commands.settings import (
     BACKUP_KEEP,
@@ -23,23 +18,38 @@ from ..commands.settings import (
 )
 from ..commands.values import parse_count
 from ..errors import InvalidValue, UsageError, shown
-from ..service import Retention
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "GlobalOptions", "backup_retention", "color_wanted", "data_directory",
-           "lock_timeout", "split_global_options", "time_zone"]
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: `taskvault help` reads its settings here)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from ..service import Retention
+
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "GlobalOptions", "backup_keep", "backup_retention", "color_wanted", "data_directory",
+           "data_directory_given", "lock_timeout", "split_global_options", "time_zone"]
 
 
-@attrs.frozen
 class GlobalOptions:
-    """What taskvault's own options said: one attribute for each of settings.GLOBAL_OPTIONS."""
+    """What taskvault's own options said: one attribute for each of settings.GLOBAL_OPTIONS.
 
-    data_dir: str | None = None
-    json: bool = False
-    script: str | None = None
-    keep_going: bool = False
-    no_color: bool = False
-    version: bool = False
-    help: bool = False
+    A plain class (not attrs): `taskvault help` and `--help` read these without importing attrs.
+    """
+
+    __slots__ = ("data_dir", "help", "json", "keep_going", "no_color", "script", "version")
+
+    def __init__(self, *, data_dir: str | None = None, json: bool = False, script: str | None = None,
+                 keep_going: bool = False, no_color: bool = False, version: bool = False, help: bool = False) -> None:
+        self.data_dir = data_dir
+        self.json = json
+        self.script = script
+        self.keep_going = keep_going
+        self.no_color = no_color
+        self.version = version
+        self.help = help
+
+    def __repr__(self) -> str:
+        return "GlobalOptions(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 _FLAGS = {name: o.field for o in GLOBAL_OPTIONS if o.metavar is None for name in (o.name, *o.aliases)}
@@ -90,18 +100,30 @@ def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
 
 def data_directory(options: GlobalOptions, env: Mapping[str, str]) -> Path:
     """--data-dir, else $TASKVAULT_DATA_DIR, else the platform's user data directory."""
+    return _data_directory(data_directory_given(options, env))
+
+
+def data_directory_given(options: GlobalOptions, env: Mapping[str, str]) -> str | None:
+    """The data directory as given (--data-dir, else $TASKVAULT_DATA_DIR), checked; None if neither is."""
     raw = options.data_dir
     if raw is None and DATA_DIR.name in env:
         raw = env[DATA_DIR.name]
         if not raw.strip():
             raise UsageError(f"{DATA_DIR.name} is set but empty", hint="unset it, or set it to a directory")
-    if raw is None:
+    if raw is not None and "\0" in raw:
+        raise UsageError("the data directory path contains a NUL character")
+    return raw
+
+
+def _data_directory(given: str | None) -> Path:
+    """The directory ``given`` (data_directory_given), else the platform's user data directory."""
+    from pathlib import Path  # (pathlib and platformdirs: only for a command that opens the store)
+
+    if given is None:
         import platformdirs
 
         return Path(platformdirs.user_data_dir("taskvault", appauthor=False))
-    if "\0" in raw:
-        raise UsageError("the data directory path contains a NUL character")
-    return Path(os.path.abspath(os.path.expanduser(raw)))
+    return Path(os.path.abspath(os.path.expanduser(given)))
 
 
 def lock_timeout(env: Mapping[str, str]) -> float:
@@ -132,9 +154,16 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
 
     Set but empty is the same as unset, as for most settings a shell leaves empty (``VAR=``).
     """
+    from ..service import Retention  # (the store's policy: only for a command that opens the store)
+
+    return Retention(**backup_keep(env))
+
+
+def backup_keep(env: Mapping[str, str]) -> dict[str, int]:
+    """The counts $TASKVAULT_BACKUP_KEEP sets (none when it is unset or empty), checked: see backup_retention."""
     raw = env.get(BACKUP_KEEP.name)
     if raw is None or not raw.strip():
-        return Retention()
+        return {}
     values: dict[str, int] = {}
     for part in raw.split(","):
         name, _, number = part.strip().partition("=")
@@ -148,7 +177,7 @@ def backup_retention(env: Mapping[str, str]) -> Retention:
     if values.get("last", 1) < 1:
         raise UsageError(f"{BACKUP_KEEP.name}: last must be at least 1, as the newest backup is always kept",
                          hint=_KEEP_RANGES)
-    return Retention(**values)
+    return values
 
 
 # -- TZ ---------------------------------------------------------------------------------------
@@ -204,6 +233,8 @@ def time_zone(env: Mapping[str, str]) -> None:
     name = raw.removeprefix(":")  # glibc reads ":X" as it reads "X"
     if not name or name in _UTC_NAMES or _is_zone_file(name, env):  # unset, "" (UTC) or ":" (the system's zone)
         return
+    import re
+
     rule = re.fullmatch(_POSIX_TZ, name, re.ASCII)  # (compiled only when TZ is set and names no zone)
     if rule is None:
         raise UsageError(f"TZ={shown(raw)} is neither a time zone in {env.get(TZDIR.name) or '/usr/share/zoneinfo'} "

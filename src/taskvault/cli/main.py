@@ -1,29 +1,51 @@
-"""``taskvault``: pick the mode (one command, a script, standard input) and report the outcome."""
+"""``taskvault``: pick the mode (one command, a script, standard input) and report the outcome.
+
+Start-up is most of a one-shot command's time, so this module imports what each path runs and no
+more (issue 17): `--version` nothing of the application, `help` the command registry without the
+service, the store or attrs, a command the service and the store only once its settings are checked,
+and the interactive session alone prompt_toolkit. tests/test_startup.py holds each path to that.
+"""
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import TextIO
 
-from .. import __version__, bootstrap
-from ..commands.help import overview
-from ..errors import OutputFailed, TaskvaultError, UsageError
-from . import ask, config
-from .columns import table_width
-from .render import Style, error_text
-from .runner import EXIT_INTERRUPTED, Runner, exit_code, say
-from .script import lines_of_stdin
-from .script import read_script as _read_script  # (a name tests replace, so that --script reads no real file)
-from .text import terminal_safe, typed_arguments
+from .. import __version__
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
+    from typing import TextIO
+
+    from ..errors import OutputFailed
+    from ..service import Retention
+    from .config import GlobalOptions
+    from .runner import Runner
 
 __all__ = ["Runner", "main"]
 
 
+def __getattr__(name: str) -> object:
+    """``Runner``, importable from here as before, imported only when asked for."""
+    if name == "Runner":
+        from .runner import Runner
+
+        return Runner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _read_script(path: str) -> Iterable[str]:
+    """The lines of the script at ``path`` (a name tests replace, so that --script reads no real file)."""
+    from .script import read_script
+
+    return read_script(path)
+
+
 def _waiting_notice(err: TextIO) -> Callable[[float], None]:
+    from .text import say
+
     def notice(remaining: float) -> None:
         seconds = f"{remaining:.1f}" if remaining < 10 else f"{remaining:.0f}"
         say(err, f"taskvault: the store is busy in another session; waiting up to {seconds} s…")
@@ -63,6 +85,9 @@ def _silence(out: TextIO) -> None:
 
 def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, keep_going: bool,
               directory: Path, on_terminal: bool) -> int:
+    from ..errors import OutputFailed, TaskvaultError
+    from . import ask
+
     try:
         if script is not None:
             return runner.run_script(script, keep_going)
@@ -71,6 +96,8 @@ def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, k
                 runner.make_interactive(ask.line_asker(sys.stdin, sys.stdout))
             # One command, then the process ends: collecting cyclic garbage (there is next to
             # none) would only rescan the loaded store while the command builds its output.
+            import gc
+
             was_collecting = gc.isenabled()
             gc.disable()
             try:
@@ -80,6 +107,8 @@ def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, k
                     gc.enable()
         if sys.stdin.isatty() and on_terminal:
             return _run_repl(runner, directory)
+        from .script import lines_of_stdin
+
         return runner.run_script(lines_of_stdin(sys.stdin), keep_going)
     except OutputFailed:
         raise
@@ -89,40 +118,122 @@ def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, k
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    out, env = sys.stdout, os.environ
+    out = sys.stdout
     # Started with standard error closed: errors go unseen, but their exit codes remain.
     err = sys.stderr if sys.stderr is not None else open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     if out is None:
+        from ..errors import UsageError
+        from .text import say
+
         say(err, "error: standard output is closed, and taskvault says there what it saved "
                  "(redirect it to /dev/null to discard it)")
         return UsageError.exit_code
     for stream in (out, err):
         _prepare(stream)
+    if argv == ["--version"]:  # the one answer that needs nothing of the application
+        try:
+            out.write(f"taskvault {__version__}\n")
+            out.flush()
+        except OSError as exc:
+            return _failed_early(out, err, exc)
+        return 0
+    return _main(argv, out, err)
+
+
+def _failed_early(out: TextIO, err: TextIO, exc: OSError | OutputFailed) -> int:
+    """Standard output failed before any store was opened (--version, --help): say so, unless
+    the reader is simply gone (| head), and exit with OutputFailed's code."""
+    from ..errors import OutputFailed
+    from .text import say
+
+    failure = exc if isinstance(exc, OutputFailed) else OutputFailed(exc)
+    _silence(out)
+    if not failure.reader_gone:
+        say(err, f"taskvault: {failure.message}")
+    return failure.exit_code
+
+
+def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
+    from ..errors import OutputFailed, TaskvaultError, UsageError
+    from ..exits import EXIT_INTERRUPTED
+    from . import config
+    from .text import say, terminal_safe, typed_arguments
+
+    env = os.environ
     try:
         options, tokens = config.split_global_options(argv)
         if options.version or (options.help and not tokens):
-            _print(out, f"taskvault {__version__}" if options.version else overview())
+            if options.version:
+                text = f"taskvault {__version__}"
+            else:
+                from ..commands.help import overview
+
+                text = overview()
+            _print(out, text)
             return 0
         tokens = typed_arguments(tokens)
-        directory = config.data_directory(options, env)
-        timeout = config.lock_timeout(env)
-        retention = config.backup_retention(env)
+        # Every setting is checked before anything runs, `help` included; the directory and the
+        # backup policy are made into objects (pathlib, the store's Retention) only for a store.
+        config.data_directory_given(options, env)
+        config.lock_timeout(env)
+        config.backup_keep(env)
         config.time_zone(env)
         if not tokens and options.script is None and sys.stdin is None:
             raise UsageError("no command given, and standard input is closed",
                              hint="give taskvault a command, or commands on standard input or with --script")
+        if tokens[:1] == ["help"] and not options.json:
+            helped = _help(out, err, tokens)
+            if helped is not None:
+                return helped
+        directory = config.data_directory(options, env)
+        timeout = config.lock_timeout(env)
+        retention = config.backup_retention(env)
         script = _read_script(options.script) if options.script is not None else None
     except OutputFailed as failure:  # (--version or --help)
-        _silence(out)
-        if not failure.reader_gone:
-            say(err, f"taskvault: {failure.message}")
-        return failure.exit_code
+        return _failed_early(out, err, failure)
     except TaskvaultError as error:
+        from .render_text import error_text
+
         say(err, terminal_safe(error_text(error)))
-        return exit_code(error)
+        return error.exit_code
     except KeyboardInterrupt:
         say(err, "\ntaskvault: interrupted")
         return EXIT_INTERRUPTED
+    return _run(options, tokens, script, directory, timeout, retention, out, err)
+
+
+def _help(out: TextIO, err: TextIO, tokens: list[str]) -> int | None:
+    """`help [COMMAND]`, answered from the registry without opening the store; None when the line
+    is refused (an unknown command, say), for the runner to report as it reports any command's failure."""
+    from ..commands.help import help_line
+    from ..errors import OutputFailed
+    from .text import say, terminal_safe
+
+    try:
+        text = help_line(tokens)
+    except Exception:  # noqa: BLE001 (refused, or a bug: the runner runs the line again and reports it)
+        return None
+    try:
+        _print(out, terminal_safe(text, lines=True))
+    except OutputFailed as failure:  # as Runner.output_failed says it when nothing was saved
+        _silence(out)
+        if not failure.reader_gone:
+            say(err, terminal_safe(f"taskvault: {failure.message}; the store was not changed"))
+        return failure.exit_code
+    return 0
+
+
+def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None, directory: Path,
+         timeout: float, retention: Retention, out: TextIO, err: TextIO) -> int:
+    """Run the command, the script or the session against the store in ``directory``."""
+    from .. import bootstrap
+    from ..errors import OutputFailed
+    from . import config
+    from .columns import table_width
+    from .runner import Runner
+    from .style import Style
+
+    env = os.environ
     on_terminal = out.isatty()
     style = Style(config.color_wanted(options, env, on_terminal))
     service = bootstrap.service(directory, lock_timeout=timeout, retention=retention, on_lock_wait=_waiting_notice(err))
@@ -146,4 +257,6 @@ def _print(out: TextIO, text: str) -> None:
         out.write(text + "\n")
         out.flush()
     except OSError as exc:
+        from ..errors import OutputFailed
+
         raise OutputFailed(exc) from None

@@ -10,8 +10,6 @@ import functools
 import json
 from typing import Any
 
-import attrs
-
 from ..commands import change_text
 from ..commands.results import (
     BackupList,
@@ -176,7 +174,7 @@ def _doctor(result: DoctorReport) -> Any:
 
 @json_value.register
 def _stats(result: StoreStats) -> Any:
-    return attrs.asdict(result)
+    return result.fields()
 
 
 def error_json(error: TaskvaultError, code: int, line: int | None = None, *, after: str | None = None) -> str:

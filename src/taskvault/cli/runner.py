@@ -17,11 +17,16 @@ from ..commands.context import Context
 from ..commands.dispatch import run_tokens, split_line
 from ..errors import OutputFailed, TaskvaultError, UsageError, shown
 from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_SAVED_UNREPORTED
-from ..service import SCHEMA, CaughtUp, TaskService
-from .crash import report_crash
-from .render import Style, TextRenderer, error_json, error_text, render_json
-from .script import checked_line
-from .text import ascii_json, terminal_safe
+from .render_text import TextRenderer, error_text
+from .text import ascii_json, say, terminal_safe
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
+if TYPE_CHECKING:
+    from ..service import CaughtUp, TaskService
+    from .style import Style
+
+# Imported where they are used, not here: a one-shot command pays for neither the JSON renderer
+# (--json), the crash report (a bug), nor the script reader (--script, standard input, the session).
 
 #: The program's name: in the session, a line may start with it out of habit.
 PROGRAM = "taskvault"
@@ -34,15 +39,6 @@ __all__ = ["EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OUTPUT
 def exit_code(error: TaskvaultError) -> int:
     """The exit status a run ended by ``error`` has: its class says (errors.py)."""
     return error.exit_code
-
-
-def say(err: TextIO, text: str) -> None:
-    """One line on standard error. If even that cannot be written there is no one left to tell."""
-    try:
-        err.write(text + "\n")
-        err.flush()
-    except (OSError, ValueError):
-        pass
 
 
 class Runner:
@@ -75,6 +71,8 @@ class Runner:
         self._ascii_json = as_json and not _holds_unicode(out)
         self._migration_told = False
         self._heap_settled = False
+        #: A session (the REPL, a script) runs more commands after this one; a one-shot command does not.
+        self._in_session = False
 
     # -- one command ------------------------------------------------------------------------
 
@@ -99,6 +97,8 @@ class Runner:
                     self.on_caught_up(caught)
             result = run_tokens(self.context, tokens)
             if self.as_json:
+                from .render_json import render_json
+
                 text = render_json(result)
             else:
                 text = TextRenderer(self.style, today=self.context.today, width=self.width).render(result)
@@ -107,6 +107,8 @@ class Runner:
         except TaskvaultError as error:
             return self.report(error, line)
         self.write(text)  # a printed line is an acknowledgement: it must not wait in a buffer
+        # Housekeeping (compaction, backups) only once the change is acknowledged; in a session, in the background.
+        self.service.tidy(background=self._in_session)
         self.begin(line)
         self.settle_heap()
         self._note_migration()
@@ -150,6 +152,9 @@ class Runner:
     def run_line(self, text: str, line: int | None, *, in_session: bool = False) -> int:
         """Run one line. ``in_session``: a leading ``taskvault`` is the program's name typed out of
         habit, and is dropped (``taskvault list`` runs ``list``)."""
+        from .script import checked_line
+
+        self._in_session = self._in_session or in_session
         self.begin(line)
         try:
             tokens = split_line(checked_line(text))
@@ -167,6 +172,8 @@ class Runner:
         saved = self.saved_clause() if self.saved_in_command else None
         code = EXIT_SAVED_UNREPORTED if saved else exit_code(error)
         if self.as_json:
+            from .render_json import error_json
+
             self.write(error_json(error, code, line, after=saved))
         prefix = f"line {line}: " if line is not None else self.frame[0]
         self.say(prefix + error_text(error) + (f"; {saved}" if saved else "") + self.frame[1], "red")
@@ -197,6 +204,8 @@ class Runner:
 
     def crashed(self, exc: BaseException) -> int:
         """A bug: one line naming the crash log and what was saved before it."""
+        from .crash import report_crash
+
         say(self.err, terminal_safe(report_crash(exc, self.saved_clause(), self.line)))
         return EXIT_SAVED_UNREPORTED if self.saved_in_command else EXIT_INTERNAL
 
@@ -220,6 +229,8 @@ class Runner:
     def _note_migration(self) -> None:
         backup = self.service.migrated
         if backup is not None and not self._migration_told:
+            from ..service import SCHEMA
+
             self._migration_told = True
             self.say(f"note: the store was upgraded to schema {SCHEMA}; as it was before, it is backup {backup.id}",
                      "yellow")
@@ -233,6 +244,7 @@ class Runner:
 
         A script that cannot be read on (too long, a failing read) stops there, whatever keep_going says.
         """
+        self._in_session = True
         first_failure = 0
         source = iter(lines)
         number = 0

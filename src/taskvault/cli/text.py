@@ -6,6 +6,10 @@ import re
 
 from ..errors import InvalidValue, shown
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
+if TYPE_CHECKING:
+    from typing import TextIO
+
 #: Lone surrogates: what Python makes of bytes it could not decode (the surrogateescape handler).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: The colour codes Style adds: the only escape sequences let through to the terminal.
@@ -14,6 +18,15 @@ _LINE_LAYOUT = re.compile("[\n\t]")
 #: Control (Cc), format (Cf: bidirectional overrides, zero-width characters), surrogate (Cs) and
 #: line and paragraph separator (Zl, Zp) characters: each can hide, reorder or restyle text.
 _UNSAFE = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+
+
+def say(err: TextIO, text: str) -> None:
+    """One line on standard error. If even that cannot be written there is no one left to tell."""
+    try:
+        err.write(text + "\n")
+        err.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def typed(text: str, encoding: str, what: str, hint: str) -> str:

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from ..domain.dates import DATE_FORMS
-from ..domain.history import HISTORY_LIMIT
-from ..domain.query import SORT_KEYS
-from . import handlers
+from ..domain.vocabulary import DATE_FORMS, HISTORY_LIMIT, SORT_NAMES
 from .help import run_help
 from .registry import Argument, Command, Option, Registry
 from .values import PRIORITY_WORDS
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .context import Context
+    from .registry import ParsedArgs
+    from .results import Result
+
+
+class _Handler:
+    """The function ``name`` of handlers.py, imported when a command first runs: `help` lists the
+    commands without importing what they run (the service, the task model)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, ctx: Context, args: ParsedArgs) -> Result:
+        from . import handlers
+
+        run: Callable[[Context, ParsedArgs], Result] = getattr(handlers, self.name)
+        return run(ctx, args)
+
+    def __repr__(self) -> str:
+        return f"handlers.{self.name}"
 
 _PRIORITY = Option("--priority", "low, medium, high or none", metavar="LEVEL", choices=PRIORITY_WORDS)
 _IDS = Argument("ID", "task ids: 3, 3,4 or 3-6", many=True, kind="id")
@@ -17,7 +41,7 @@ _DRY_RUN = Option("--dry-run", "show what would change, and change nothing")
 
 COMMANDS = Registry([
     Command(
-        "add", "add a task", handlers.run_add, mutates=True,
+        "add", "add a task", _Handler("run_add"), mutates=True,
         description="The task gets the next id, which is never used again. The words before, between and\n"
                     "after the options are the title, joined with spaces. A word starting with -- that add\n"
                     "does not know is refused: quote the whole title, or put -- before the title's words.",
@@ -31,7 +55,7 @@ COMMANDS = Registry([
         examples=('add "Buy milk" --priority high --due 2026-12-01 --tag home --note "oat, 2 l"',),
     ),
     Command(
-        "list", "list tasks (open ones unless told otherwise)", handlers.run_list,
+        "list", "list tasks (open ones unless told otherwise)", _Handler("run_list"),
         description="Filters combine: every one given must match. The last line counts the tasks shown\n"
                     "and the open and done tasks in the store. Overdue dates are shown in red on a terminal.",
         options=(
@@ -42,16 +66,16 @@ COMMANDS = Registry([
                    choices=PRIORITY_WORDS),
             Option("--due-before", "only tasks due before this date", metavar="DATE"),
             Option("--search", "only tasks whose title or note contains TEXT (any case)", metavar="TEXT"),
-            Option("--sort", "order by " + ", ".join(SORT_KEYS) + " (default id)", metavar="KEY",
-                   choices=tuple(SORT_KEYS)),
+            Option("--sort", "order by " + ", ".join(SORT_NAMES) + " (default id)", metavar="KEY",
+                   choices=SORT_NAMES),
         ),
         examples=("list", "list --all --tag home --sort due", "list --search milk"),
     ),
     Command(
-        "show", "show one task in full", handlers.run_show, arguments=(_ID,), examples=("show 1",),
+        "show", "show one task in full", _Handler("run_show"), arguments=(_ID,), examples=("show 1",),
     ),
     Command(
-        "edit", "change a task's title, note, priority, due date or tags", handlers.run_edit, mutates=True,
+        "edit", "change a task's title, note, priority, due date or tags", _Handler("run_edit"), mutates=True,
         description="Only the fields given change; `updated` is set to now. Editing a task to the values\n"
                     "it already has saves nothing and says so.",
         arguments=(_ID,),
@@ -70,17 +94,17 @@ COMMANDS = Registry([
         examples=('edit 1 --title "Buy oat milk" --priority low --no-due --tag +errand --tag -home',),
     ),
     Command(
-        "done", "mark tasks done (all or none of them)", handlers.run_done, mutates=True,
+        "done", "mark tasks done (all or none of them)", _Handler("run_done"), mutates=True,
         description="If any id does not exist, nothing changes. A task that is already done is left as it\n"
                     "was and reported as such.",
         arguments=(_IDS,), examples=("done 1", "done 1 3 4"),
     ),
     Command(
-        "reopen", "mark done tasks open again", handlers.run_reopen, mutates=True,
+        "reopen", "mark done tasks open again", _Handler("run_reopen"), mutates=True,
         arguments=(_IDS,), examples=("reopen 1",),
     ),
     Command(
-        "delete", "delete tasks for good; their ids are never used again", handlers.run_delete, mutates=True,
+        "delete", "delete tasks for good; their ids are never used again", _Handler("run_delete"), mutates=True,
         description="If any id does not exist, nothing is deleted.",
         arguments=(_IDS,),
         options=(Option("--yes", "do not ask for confirmation (on a terminal, taskvault asks before "
@@ -88,7 +112,7 @@ COMMANDS = Registry([
         examples=("delete 2", "delete 2 5-7 --yes"),
     ),
     Command(
-        "undo", "revert the last N changes (default 1); a bulk command is one step", handlers.run_undo,
+        "undo", "revert the last N changes (default 1); a bulk command is one step", _Handler("run_undo"),
         mutates=True,
         description="Undo is a change like any other: durable, kept across restarts, and undone by redo.\n"
                     "A task that another change touched since is left as it is, and named. On a\n"
@@ -98,14 +122,14 @@ COMMANDS = Registry([
         examples=("undo", "undo 3 --dry-run"),
     ),
     Command(
-        "redo", "re-apply the last N undone changes (default 1)", handlers.run_redo, mutates=True,
+        "redo", "re-apply the last N undone changes (default 1)", _Handler("run_redo"), mutates=True,
         description="Redo works until a new change is made after the undo; then there is nothing to redo.",
         arguments=(Argument("N", "how many steps to redo", optional=True),),
         options=(_DRY_RUN, Option("--yes", "do not ask for confirmation")),
         examples=("redo",),
     ),
     Command(
-        "history", "list recent changes: time, command and what changed", handlers.run_history,
+        "history", "list recent changes: time, command and what changed", _Handler("run_history"),
         description=f"The store keeps its last {HISTORY_LIMIT} changes, written in the same atomic step as\n"
                     "each change. Changes that are currently undone are marked; redo brings them back.",
         options=(
@@ -115,7 +139,7 @@ COMMANDS = Registry([
         examples=("history", "history --limit 5 --task 1"),
     ),
     Command(
-        "backup", "take a verified backup of the store now", handlers.run_backup,
+        "backup", "take a verified backup of the store now", _Handler("run_backup"),
         description="A named backup is kept until you remove it; backups taken automatically (hourly,\n"
                     "before compaction, migration and restore) are rotated: see TASKVAULT_BACKUP_KEEP.",
         arguments=(Argument("NAME", "a name for it (letters, digits, '.', '_', '-'), not used before, not "
@@ -123,11 +147,11 @@ COMMANDS = Registry([
         examples=("backup", "backup before-cleanup"),
     ),
     Command(
-        "backups", "list the backups: id, time, revision, tasks, size", handlers.run_backups, loads_store=False,
+        "backups", "list the backups: id, time, revision, tasks, size", _Handler("run_backups"), loads_store=False,
         examples=("backups",),
     ),
     Command(
-        "restore", "put a backup in place of the store, after showing what changes", handlers.run_restore,
+        "restore", "put a backup in place of the store, after showing what changes", _Handler("run_restore"),
         mutates=True, loads_store=False,
         description="The backup is checked in full first. If the store loads, the restore is one change:\n"
                     "the current store is backed up first, and 'undo' reverses it. If it does not load,\n"
@@ -140,7 +164,7 @@ COMMANDS = Registry([
         examples=("restore latest --dry-run",),
     ),
     Command(
-        "salvage", "rebuild a store that does not load from everything in it that is intact", handlers.run_salvage,
+        "salvage", "rebuild a store that does not load from everything in it that is intact", _Handler("run_salvage"),
         mutates=True, loads_store=False,
         description="For a store that is refused as damaged. It starts from the snapshot, the newest good\n"
                     "backup (or an older one the journal continues) or the journal from its start, whichever\n"
@@ -156,13 +180,13 @@ COMMANDS = Registry([
     ),
     Command(
         "doctor", "check the store, journal, backups, permissions, disk space, lock and temp files",
-        handlers.run_doctor, loads_store=False,
+        _Handler("run_doctor"), loads_store=False,
         description="Each finding is printed with what to do about it. Nothing is changed. The exit code\n"
                     "is 3 when something is wrong, 0 otherwise (warnings included).",
         examples=("doctor",),
     ),
     Command(
-        "stats", "counts, file sizes, history, backups, and the last load and save times", handlers.run_stats,
+        "stats", "counts, file sizes, history, backups, and the last load and save times", _Handler("run_stats"),
         examples=("stats",),
     ),
     Command(

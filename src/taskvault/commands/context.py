@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-
-import attrs
-
 from ..errors import UsageError
-from ..service import TaskService
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable
+
+    from ..service import TaskService
 
 
-@attrs.frozen
 class Context:
-    service: TaskService
-    #: Asks the user a yes/no question; None where nobody can answer (one-shot, scripts).
-    confirm: Callable[[str], bool] | None = None
+    """The service a handler works with, and how it asks the user (a plain class: see results.py)."""
+
+    __slots__ = ("confirm", "service")
+
+    def __init__(self, service: TaskService, confirm: Callable[[str], bool] | None = None) -> None:
+        self.service = service
+        #: Asks the user a yes/no question; None where nobody can answer (one-shot, scripts).
+        self.confirm = confirm
 
     @property
     def today(self) -> dt.date:

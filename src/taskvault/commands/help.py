@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..errors import OutputFailed, StorageError, UsageError, UserError, typed
 from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_SAVED_UNREPORTED, EXIT_SUCCESS
 from .registry import Command
-from .results import HelpText
 from .settings import ENVIRONMENT, GLOBAL_OPTIONS
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: `taskvault help` imports little)
 if TYPE_CHECKING:
     from .context import Context
     from .registry import ParsedArgs
+    from .results import HelpText
 
 #: Every exit status, and what it means: the numbers are the error classes' and exits.py's.
 EXIT_CODES = (
@@ -66,8 +65,26 @@ def command_help(command: Command) -> str:
 
 
 def run_help(_ctx: Context, args: ParsedArgs) -> HelpText:
+    from .results import HelpText
+
+    return HelpText(help_text(args))
+
+
+def help_text(args: ParsedArgs) -> str:
+    """What `help [COMMAND]` prints (UsageError for an unknown command)."""
     from .catalog import COMMANDS
 
     if args.positionals:
-        return HelpText(command_help(COMMANDS.get(args.positionals[0])))
-    return HelpText(overview())
+        return command_help(COMMANDS.get(args.positionals[0]))
+    return overview()
+
+
+def help_line(words: list[str]) -> str:
+    """What the command line ``help [COMMAND]`` (``words``, starting with "help") prints: the text
+    dispatch.run_tokens would give, found without a service, so that `taskvault help` opens no store."""
+    from .catalog import COMMANDS
+    from .registry import parse
+
+    command = COMMANDS.get(words[0])
+    args = parse(command, words[1:])
+    return command_help(command) if args["help"] else help_text(args)

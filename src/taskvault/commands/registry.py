@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-import attrs
-
 from ..errors import UsageError, shown, typed, typed_in_session
 from .settings import GLOBAL_OPTIONS
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: help and --version import little)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
     from .context import Context
     from .results import Result
+
+# The registry's classes are plain classes with __slots__, not attrs classes: `taskvault help` builds
+# every command's description without importing attrs (some 10 ms of a 25 ms budget, issue 17).
 
 
 def _close_matches(name: str, names: Any) -> list[str]:
@@ -22,18 +24,24 @@ def _close_matches(name: str, names: Any) -> list[str]:
     return difflib.get_close_matches(name, names, n=1)
 
 
-@attrs.frozen
 class Option:
     """A ``--name`` option; it takes a value when ``metavar`` is set, else it is a flag."""
 
-    name: str
-    help: str
-    metavar: str | None = None
-    repeat: bool = False
-    #: Values offered for completion (and named in help); checked by the handler.
-    choices: tuple[str, ...] = ()
-    #: Its value is every word up to the next ``--word`` (a title typed without quotes, as add's is).
-    gathers: bool = False
+    __slots__ = ("choices", "gathers", "help", "metavar", "name", "repeat")
+
+    def __init__(self, name: str, help: str, metavar: str | None = None, repeat: bool = False,
+                 choices: tuple[str, ...] = (), gathers: bool = False) -> None:
+        self.name = name
+        self.help = help
+        self.metavar = metavar
+        self.repeat = repeat
+        #: Values offered for completion (and named in help); checked by the handler.
+        self.choices = choices
+        #: Its value is every word up to the next ``--word`` (a title typed without quotes, as add's is).
+        self.gathers = gathers
+
+    def __repr__(self) -> str:
+        return f"Option({self.name!r})"
 
     @property
     def dest(self) -> str:
@@ -48,15 +56,20 @@ class Option:
         return f"{self.name} {self.metavar}" if self.metavar else self.name
 
 
-@attrs.frozen
 class Argument:
     """A positional argument. ``kind`` tells completion what it holds: text, id or command."""
 
-    name: str
-    help: str
-    many: bool = False
-    optional: bool = False
-    kind: str = "text"
+    __slots__ = ("help", "kind", "many", "name", "optional")
+
+    def __init__(self, name: str, help: str, many: bool = False, optional: bool = False, kind: str = "text") -> None:
+        self.name = name
+        self.help = help
+        self.many = many
+        self.optional = optional
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"Argument({self.name!r})"
 
     @property
     def usage(self) -> str:
@@ -70,19 +83,29 @@ _WITH_A_COMMAND = frozenset({"--data-dir", "--json", "--no-color"})
 HELP_OPTION = Option("--help", "show this help and exit")
 
 
-@attrs.frozen
 class Command:
-    name: str
-    summary: str
-    handler: Callable[[Context, ParsedArgs], Result]
-    arguments: tuple[Argument, ...] = ()
-    options: tuple[Option, ...] = ()
-    description: str = ""
-    examples: tuple[str, ...] = ()
-    #: True when the command changes the store.
-    mutates: bool = False
-    #: False for commands that must work while the store does not load (they load it themselves, if at all).
-    loads_store: bool = True
+    """A command: its words, its help, and the handler that runs it."""
+
+    __slots__ = ("arguments", "description", "examples", "handler", "loads_store", "mutates", "name", "options",
+                 "summary")
+
+    def __init__(self, name: str, summary: str, handler: Callable[[Context, ParsedArgs], Result], *,
+                 arguments: tuple[Argument, ...] = (), options: tuple[Option, ...] = (), description: str = "",
+                 examples: tuple[str, ...] = (), mutates: bool = False, loads_store: bool = True) -> None:
+        self.name = name
+        self.summary = summary
+        self.handler = handler
+        self.arguments = arguments
+        self.options = options
+        self.description = description
+        self.examples = examples
+        #: True when the command changes the store.
+        self.mutates = mutates
+        #: False for commands that must work while the store does not load (they load it themselves, if at all).
+        self.loads_store = loads_store
+
+    def __repr__(self) -> str:
+        return f"Command({self.name!r})"
 
     @property
     def all_options(self) -> tuple[Option, ...]:
@@ -123,12 +146,17 @@ class Command:
         return hint
 
 
-@attrs.frozen
 class ParsedArgs:
     """What the parser found: positional words, and option values by ``Option.dest``."""
 
-    positionals: tuple[str, ...]
-    values: dict[str, Any]
+    __slots__ = ("positionals", "values")
+
+    def __init__(self, positionals: tuple[str, ...], values: dict[str, Any]) -> None:
+        self.positionals = positionals
+        self.values = values
+
+    def __repr__(self) -> str:
+        return f"ParsedArgs({self.positionals!r}, {self.values!r})"
 
     def __getitem__(self, dest: str) -> Any:
         return self.values[dest]
@@ -216,7 +244,7 @@ class Registry:
     def __init__(self, commands: list[Command]) -> None:
         self._commands = {c.name: c for c in commands}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Command]:
         return iter(self._commands.values())
 
     def find(self, name: str) -> Command | None:

@@ -1,127 +1,176 @@
-"""What commands return: plain values that each interface renders in its own way."""
+"""What commands return: plain values that each interface renders in its own way.
+
+Plain classes with __slots__, written out, rather than attrs classes: attrs builds each class's
+methods by compiling source when the module is imported, some 0.3-0.6 ms a class, and every
+one-shot command imports all of these (issue 17). Nothing compares or hashes a result: a command
+makes one, and an interface renders it.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import attrs
-
-from ..domain.history import Step
-from ..domain.query import Show
-from ..domain.recovery import Dropped, RestorePlan, Reversal
-from ..domain.task import Task
 from ..errors import StorageError
-from ..service import Backup, SalvageReport
 
-if TYPE_CHECKING:  # only doctor builds one; importing its module is the doctor command's cost alone
-    from ..service import Finding
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
+if TYPE_CHECKING:
+    from ..domain.history import Step
+    from ..domain.query import Show
+    from ..domain.recovery import Dropped, RestorePlan, Reversal
+    from ..domain.task import Task
+    from ..service import Backup, Finding, SalvageReport
 
 
-@attrs.frozen
-class TaskSaved:
+class _Value:
+    """What every result has: its fields by name, and a repr made of them."""
+
+    __slots__ = ()
+
+    def fields(self) -> dict[str, object]:
+        """Each field by name, in the order __init__ takes them (the order `stats --json` writes)."""
+        code = type(self).__init__.__code__
+        return {name: getattr(self, name) for name in code.co_varnames[1:code.co_argcount]}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(f"{k}={v!r}" for k, v in self.fields().items()) + ")"
+
+
+class TaskSaved(_Value):
     """A task was added or edited (``changed`` is False when the edit changed nothing)."""
 
-    verb: str
-    task: Task
-    changed: bool = True
+    __slots__ = ("changed", "task", "verb")
+
+    def __init__(self, verb: str, task: Task, changed: bool = True) -> None:
+        self.verb = verb
+        self.task = task
+        self.changed = changed
 
 
-@attrs.frozen
-class TaskDetail:
-    task: Task
+class TaskDetail(_Value):
+    __slots__ = ("task",)
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
 
 
-@attrs.frozen
-class TaskTable:
-    tasks: tuple[Task, ...]
-    show: Show
-    open_count: int
-    done_count: int
+class TaskTable(_Value):
+    __slots__ = ("done_count", "open_count", "show", "tasks")
+
+    def __init__(self, tasks: tuple[Task, ...], show: Show, open_count: int, done_count: int) -> None:
+        self.tasks = tasks
+        self.show = show
+        self.open_count = open_count
+        self.done_count = done_count
 
 
-@attrs.frozen
-class TasksChanged:
+class TasksChanged(_Value):
     """done / reopen / delete: ``changed`` were changed, ``unchanged`` already were so."""
 
-    verb: str
-    changed: tuple[Task, ...]
-    unchanged: tuple[Task, ...] = ()
-    unchanged_reason: str = ""
+    __slots__ = ("changed", "unchanged", "unchanged_reason", "verb")
+
+    def __init__(self, verb: str, changed: tuple[Task, ...], unchanged: tuple[Task, ...] = (),
+                 unchanged_reason: str = "") -> None:
+        self.verb = verb
+        self.changed = changed
+        self.unchanged = unchanged
+        self.unchanged_reason = unchanged_reason
 
 
-@attrs.frozen
-class HelpText:
-    text: str
+class HelpText(_Value):
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@attrs.frozen
-class Declined:
+class Declined(_Value):
     """The user answered no when asked to confirm; nothing was changed."""
 
-    text: str
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@attrs.frozen
-class Reverted:
+class Reverted(_Value):
     """undo / redo: what it did, or with ``dry_run`` what it would do."""
 
-    reversal: Reversal
-    dry_run: bool = False
+    __slots__ = ("dry_run", "reversal")
+
+    def __init__(self, reversal: Reversal, dry_run: bool = False) -> None:
+        self.reversal = reversal
+        self.dry_run = dry_run
 
 
-@attrs.frozen
-class HistoryList:
+class HistoryList(_Value):
     """Steps to show, oldest first; ``undone`` are the revisions currently undone (redo brings them back)."""
 
-    steps: tuple[Step, ...]
-    undone: frozenset[int]
-    kept: int
-    limit: int
-    task_id: int | None = None
+    __slots__ = ("kept", "limit", "steps", "task_id", "undone")
+
+    def __init__(self, steps: tuple[Step, ...], undone: frozenset[int], kept: int, limit: int,
+                 task_id: int | None = None) -> None:
+        self.steps = steps
+        self.undone = undone
+        self.kept = kept
+        self.limit = limit
+        self.task_id = task_id
 
 
-@attrs.frozen
-class BackupTaken:
-    backup: Backup
+class BackupTaken(_Value):
+    __slots__ = ("backup",)
+
+    def __init__(self, backup: Backup) -> None:
+        self.backup = backup
 
 
-@attrs.frozen
-class BackupList:
-    backups: tuple[Backup, ...]
-    directory: str
+class BackupList(_Value):
+    __slots__ = ("backups", "directory")
+
+    def __init__(self, backups: tuple[Backup, ...], directory: str) -> None:
+        self.backups = backups
+        self.directory = directory
 
 
-@attrs.frozen
-class Restored:
+class Restored(_Value):
     """restore: the backup, and either the plan applied to a readable store (after the safety
-    backup ``kept``) or, for a store that did not load, the names its files were kept under."""
+    backup ``kept``) or, for a store that did not load, the names its files were kept under.
 
-    backup: Backup
-    plan: RestorePlan | None = None
-    kept: Backup | None = None
-    aside: tuple[str, ...] = ()
-    task_count: int = 0
-    dry_run: bool = False
-    #: The changes after the backup that the restore leaves out: the store's own (undo brings them
-    #: back), or, for a store that did not load, those salvage could have recovered.
-    dropped: Dropped | None = None
+    ``dropped``: the changes after the backup that the restore leaves out: the store's own (undo
+    brings them back), or, for a store that did not load, those salvage could have recovered.
+    """
+
+    __slots__ = ("aside", "backup", "dropped", "dry_run", "kept", "plan", "task_count")
+
+    def __init__(self, backup: Backup, plan: RestorePlan | None = None, kept: Backup | None = None,
+                 aside: tuple[str, ...] = (), task_count: int = 0, dry_run: bool = False,
+                 dropped: Dropped | None = None) -> None:
+        self.backup = backup
+        self.plan = plan
+        self.kept = kept
+        self.aside = aside
+        self.task_count = task_count
+        self.dry_run = dry_run
+        self.dropped = dropped
 
 
-@attrs.frozen
-class Salvaged:
+class Salvaged(_Value):
     """salvage: what it recovers (``dry_run``) or recovered, as the change ``plan`` from the base, keeping
     the damaged files as ``aside``; with no ``report``, the store loads (``loaded``: revision, tasks)."""
 
-    report: SalvageReport | None
-    plan: RestorePlan | None = None
-    aside: tuple[str, ...] = ()
-    dry_run: bool = False
-    loaded: tuple[int, int] = (0, 0)
+    __slots__ = ("aside", "dry_run", "loaded", "plan", "report")
+
+    def __init__(self, report: SalvageReport | None, plan: RestorePlan | None = None, aside: tuple[str, ...] = (),
+                 dry_run: bool = False, loaded: tuple[int, int] = (0, 0)) -> None:
+        self.report = report
+        self.plan = plan
+        self.aside = aside
+        self.dry_run = dry_run
+        self.loaded = loaded
 
 
-@attrs.frozen
-class DoctorReport:
-    findings: tuple[Finding, ...]
+class DoctorReport(_Value):
+    __slots__ = ("findings",)
+
+    def __init__(self, findings: tuple[Finding, ...]) -> None:
+        self.findings = findings
 
     @property
     def exit_code(self) -> int:
@@ -129,25 +178,48 @@ class DoctorReport:
         return StorageError.exit_code if any(f.level == "problem" for f in self.findings) else 0
 
 
-@attrs.frozen
-class StoreStats:
-    directory: str
-    open_count: int
-    done_count: int
-    revision: int
-    next_id: int
-    schema: int
-    history_steps: int
-    undoable: int
-    redoable: int
-    snapshot_bytes: int
-    journal_bytes: int
-    journal_records: int
-    backup_count: int
-    backup_bytes: int
-    load_seconds: float | None
-    save_seconds: float | None
-    saves: int
+class StoreStats(_Value):
+    __slots__ = (
+        "backup_bytes",
+        "backup_count",
+        "directory",
+        "done_count",
+        "history_steps",
+        "journal_bytes",
+        "journal_records",
+        "load_seconds",
+        "next_id",
+        "open_count",
+        "redoable",
+        "revision",
+        "save_seconds",
+        "saves",
+        "schema",
+        "snapshot_bytes",
+        "undoable",
+    )
+
+    def __init__(self, directory: str, open_count: int, done_count: int, revision: int, next_id: int, schema: int,
+                 history_steps: int, undoable: int, redoable: int, snapshot_bytes: int, journal_bytes: int,
+                 journal_records: int, backup_count: int, backup_bytes: int, load_seconds: float | None,
+                 save_seconds: float | None, saves: int) -> None:
+        self.directory = directory
+        self.open_count = open_count
+        self.done_count = done_count
+        self.revision = revision
+        self.next_id = next_id
+        self.schema = schema
+        self.history_steps = history_steps
+        self.undoable = undoable
+        self.redoable = redoable
+        self.snapshot_bytes = snapshot_bytes
+        self.journal_bytes = journal_bytes
+        self.journal_records = journal_records
+        self.backup_count = backup_count
+        self.backup_bytes = backup_bytes
+        self.load_seconds = load_seconds
+        self.save_seconds = save_seconds
+        self.saves = saves
 
 
 Result = (TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText | Declined | Reverted | HistoryList

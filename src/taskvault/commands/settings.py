@@ -7,33 +7,45 @@ setting the others do not know.
 
 from __future__ import annotations
 
-import attrs
 
-
-@attrs.frozen
 class GlobalOption:
-    """One of taskvault's own options, given before the command word."""
+    """One of taskvault's own options, given before the command word.
 
-    name: str
-    #: The GlobalOptions attribute it sets (cli/config.py).
-    field: str
-    help: str
-    #: The value's name, for an option that takes one (``--data-dir DIR``); None for a flag.
-    metavar: str | None = None
-    #: Other spellings of the same flag.
-    aliases: tuple[str, ...] = ()
+    A plain class, as are the registry's: `taskvault --help` lists these without paying for attrs.
+    """
+
+    __slots__ = ("aliases", "field", "help", "metavar", "name")
+
+    def __init__(self, name: str, field: str, help: str, metavar: str | None = None,
+                 aliases: tuple[str, ...] = ()) -> None:
+        self.name = name
+        #: The GlobalOptions attribute it sets (cli/config.py).
+        self.field = field
+        self.help = help
+        #: The value's name, for an option that takes one (``--data-dir DIR``); None for a flag.
+        self.metavar = metavar
+        #: Other spellings of the same flag.
+        self.aliases = aliases
+
+    def __repr__(self) -> str:
+        return f"GlobalOption({self.name!r})"
 
     @property
     def usage(self) -> str:
         return f"{self.name} {self.metavar}" if self.metavar else self.name
 
 
-@attrs.frozen
 class Variable:
     """An environment variable taskvault reads."""
 
-    name: str
-    help: str
+    __slots__ = ("help", "name")
+
+    def __init__(self, name: str, help: str) -> None:
+        self.name = name
+        self.help = help
+
+    def __repr__(self) -> str:
+        return f"Variable({self.name!r})"
 
 
 #: Seconds a change waits for another session's, unless TASKVAULT_LOCK_TIMEOUT says otherwise.

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
-from ..domain.dates import parse_date
-from ..domain.task import Priority
 from ..errors import InvalidValue, shown, typed
 from ..limits import MAX_IDS
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from ..domain.task import Priority
+
+# The task model (attrs, datetime) is imported by the parsers that return its values, not here:
+# the catalog reads PRIORITY_WORDS and cli/config.py parse_count, for `taskvault help` too.
 
 PRIORITY_WORDS = ("low", "medium", "high", "none")
 _ID = re.compile(r"[1-9][0-9]{0,17}")
@@ -65,6 +71,8 @@ def parse_ids(words: tuple[str, ...] | list[str]) -> list[int]:
 
 
 def parse_priority(text: str) -> Priority | None:
+    from ..domain.task import Priority
+
     word = text.strip().casefold()
     if word == "none":
         return None
@@ -75,6 +83,8 @@ def parse_priority(text: str) -> Priority | None:
 
 
 def parse_due(text: str, today: dt.date) -> dt.date:
+    from ..domain.dates import parse_date
+
     return parse_date(text, today=today)
 
 

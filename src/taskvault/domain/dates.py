@@ -6,11 +6,12 @@ import datetime as dt
 import re
 
 from ..errors import InvalidValue, shown
+from .vocabulary import DATE_FORMS
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
 
-DATE_FORMS = "YYYY-MM-DD, today, tomorrow, yesterday, a weekday (mon…sun), +Nd or +Nw"
+__all__ = ["DATE_FORMS", "parse_date"]
 
 
 def parse_date(text: str, *, today: dt.date) -> dt.date:

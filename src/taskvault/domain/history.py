@@ -15,9 +15,9 @@ import attrs
 
 from .change import Change, ChangeKind
 from .task import Task
+from .vocabulary import HISTORY_LIMIT
 
-#: How many changes the history keeps (and so how far undo reaches).
-HISTORY_LIMIT = 1000
+__all__ = ["HISTORY_LIMIT", "History", "Step"]
 
 
 @attrs.frozen

@@ -85,6 +85,8 @@ class Advice:
             if strict and backup.size <= codec.MAX_FILE_BYTES:
                 raise
             return None
+        except codec.FormatError:  # a compressed backup that does not decompress: damaged, as one that does not decode
+            return None
         try:
             decoded = codec.decode_snapshot(data)
             return TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,

@@ -3,11 +3,19 @@
 Each backup is one snapshot file, named for when it was taken, the revision and task count it
 holds, and why it was taken::
 
-    backups/20261121-093000-r120-n45-hourly.json
+    backups/20261121-093000-r120-n45-hourly.json.gz
 
 Its id is the time part (``20261121-093000``, UTC; ``.2`` is added when two fall in the same
 second). Backups taken automatically are rotated by a Retention policy; ones taken by
 ``backup [NAME]`` are kept until the user removes them.
+
+A backup is stored compressed (``.json.gz``: gzip, zlib of the standard library, whose trailer holds
+a CRC-32 of the snapshot) unless it must stay readable by an older taskvault (a migration's, plain
+``.json``, as every backup of taskvault before 0.3 was). Reading a backup gives the snapshot's bytes
+exactly as they were encoded, compressed or not. A backup is verified by reading its bytes back and
+comparing their CRC-32 with that of the bytes written, not by decoding it again: the snapshot was
+encoded from a checked task list. Two backups of the same snapshot share one file (a hard link), so
+a state is never stored twice, while each keeps its own name, label and place in rotation.
 """
 
 from __future__ import annotations
@@ -17,13 +25,14 @@ import datetime as dt
 import errno
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
 
-from ..codec import MAX_FILE_BYTES
+from ..codec import MAX_FILE_BYTES, FormatError
 from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError, typed
 from . import files, layout
 from .hints import hint_for
@@ -34,7 +43,12 @@ AUTOMATIC = ("hourly", "compaction", "migration", "restore")
 #: A name the user gives a backup. Match with fullmatch: ``$`` would let a final newline through.
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 _FILE = re.compile(r"(?P<id>\d{8}-\d{6}(?:\.\d+)?)-r(?P<rev>\d+)-n(?P<count>\d+)-(?P<label>[A-Za-z0-9][A-Za-z0-9._-]*)"
-                   r"\.json")
+                   r"\.json(?P<gz>\.gz)?")
+#: The suffix of a compressed backup's name; the ``compressed`` flag of a Backup.
+COMPRESSED_SUFFIX = ".gz"
+#: zlib's level for backups: 5x smaller than the snapshot at a third of the time level 6 takes.
+COMPRESSION_LEVEL = 3
+_GZIP = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container (header, CRC-32 and size trailer)
 #: What a backup id, or the start of one that restore would take as an id, looks like.
 ID_START = re.compile(r"\d{1,8}|\d{8}-\d{0,6}|\d{8}-\d{6}\.\d*")
 _STAMP = "%Y%m%d-%H%M%S"
@@ -50,7 +64,12 @@ class Backup:
     revision: int
     task_count: int
     label: str
+    #: Bytes on disk (compressed, if it is).
     size: int
+    #: Stored gzip-compressed (``.json.gz``); reading it gives the snapshot's own bytes all the same.
+    compressed: bool = False
+    #: The file's inode: two backups of the same snapshot share one file (and count once on disk).
+    inode: int = 0
 
     @property
     def automatic(self) -> bool:
@@ -164,8 +183,10 @@ class BackupShelf:
                 if not match or not entry.is_file(follow_symlinks=False):
                     continue  # links, pipes, devices and directories are never backups
                 taken = dt.datetime.strptime(match["id"].split(".")[0], _STAMP).replace(tzinfo=dt.UTC)
+                info = entry.stat(follow_symlinks=False)
                 found.append(Backup(match["id"], self.directory / entry.name, taken, int(match["rev"]),
-                                    int(match["count"]), match["label"], entry.stat(follow_symlinks=False).st_size))
+                                    int(match["count"]), match["label"], info.st_size, match["gz"] is not None,
+                                    info.st_ino))
         return sorted(found, key=_newest_first_key, reverse=True)
 
     def leftover_temp_files(self) -> builtins.list[str]:
@@ -202,6 +223,16 @@ class BackupShelf:
         raise BackupNotFound(f"no backup {ref!r}", hint=f"'{typed('backups')}' lists the backups and their ids")
 
     def read(self, backup: Backup) -> bytes:
+        """The snapshot a backup holds, byte for byte as it was encoded (uncompressed if it was stored so).
+
+        Raises BackupDamaged (a StorageError) when it cannot be read, and codec.FormatError when a
+        compressed backup does not decompress whole (damage, as a snapshot that does not decode is).
+        """
+        stored = self.read_stored(backup)
+        return decompressed(stored) if backup.compressed else stored
+
+    def read_stored(self, backup: Backup) -> bytes:
+        """A backup's bytes as they are on disk (compressed, if it is)."""
         try:
             with self._held() as fd:
                 data = None if fd is None else self._read(fd, backup)
@@ -226,41 +257,78 @@ class BackupShelf:
                                 hint=f"pick another with '{typed('backups')}'") from None
 
     def take(self, data: bytes, *, revision: int, task_count: int, label: str,
-             verify: Callable[[bytes], object]) -> Backup:
-        """Write ``data`` as a new backup, durably, and check it reads back and decodes with ``verify``."""
+             verify: Callable[[bytes], object] | None = None, compress: bool = True,
+             stored: bytes | None = None) -> Backup:
+        """Write the snapshot ``data`` as a new backup, durably, and check that it reads back as written.
+
+        It is stored compressed unless ``compress`` is False. A backup of the same snapshot already
+        there gives the new one its file (a second name) instead of a copy. ``verify``, if given, is
+        run on ``data`` too (the decode of a snapshot of another schema, say); a failure of either
+        check removes the new backup and raises. ``stored``: ``compressed(data)``, if it was made already.
+        """
         now = self._clock().astimezone(dt.UTC)
+        if stored is None or not compress:
+            stored = compressed(data) if compress else data
         try:
             with self._held(create=True) as fd:
                 assert fd is not None
-                return self._take(fd, data, now, revision=revision, task_count=task_count, label=label,
-                                  verify=verify)
+                return self._take(fd, data, stored, now, revision=revision, task_count=task_count, label=label,
+                                  verify=verify, compress=compress)
         except StorageError:
             raise
         except OSError as exc:
             raise SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}",
                              hint=hint_for(exc)) from None
 
-    def _take(self, fd: int, data: bytes, now: dt.datetime, *, revision: int, task_count: int, label: str,
-              verify: Callable[[bytes], object]) -> Backup:
+    def _take(self, fd: int, data: bytes, stored: bytes, now: dt.datetime, *, revision: int, task_count: int,
+              label: str, verify: Callable[[bytes], object] | None, compress: bool) -> Backup:
         backup_id = now.strftime(_STAMP)
-        taken = {b.id for b in self._list(fd)}
+        present = self._list(fd)
+        taken = {b.id for b in present}
         sequence = 1
         while backup_id in taken:
             sequence += 1
             backup_id = f"{now.strftime(_STAMP)}.{sequence}"
-        name = f"{backup_id}-r{revision}-n{task_count}-{label}.json"
-        files.atomic_replace(Path(name), data, dir_fd=fd)
+        same = self._same_snapshot(fd, present, data, stored, revision=revision, task_count=task_count)
+        if same is not None:  # one file, two names: the new one takes its form (compressed or not)
+            compress, stored = same.compressed, self._read(fd, same) or b""
+        name = f"{backup_id}-r{revision}-n{task_count}-{label}.json" + (COMPRESSED_SUFFIX if compress else "")
+        written = zlib.crc32(stored)
+        if same is not None:
+            files.link_durably(Path(same.path.name), Path(name), dir_fd=fd)
+        else:
+            files.atomic_replace(Path(name), stored, dir_fd=fd)
+        inode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_ino
         backup = Backup(backup_id, self.directory / name, now.replace(microsecond=0), revision, task_count, label,
-                        len(data))
+                        len(stored), compress, inode)
         try:
-            if self._read(fd, backup) != data:
+            back = self._read(fd, backup)
+            if back is None or len(back) != len(stored) or zlib.crc32(back) != written:
                 raise BackupDamaged(f"the backup {backup_id} did not read back as written",
                                     hint="the disk may be failing; check it")
-            verify(data)
+            if verify is not None:
+                verify(data)
         except BaseException:
             self._remove(fd, backup)
             raise
         return backup
+
+    def _same_snapshot(self, fd: int, present: builtins.list[Backup], data: bytes, stored: bytes, *,
+                       revision: int, task_count: int) -> Backup | None:
+        """A backup already holding exactly the snapshot ``data`` (one of the same revision and count), or None."""
+        for backup in present:
+            if (backup.revision, backup.task_count) != (revision, task_count):
+                continue
+            try:
+                there = self._read(fd, backup)
+                if there is None:
+                    continue
+                if there == (stored if backup.compressed else data) or (
+                        backup.compressed and decompressed(there) == data):
+                    return backup
+            except (StorageError, FormatError):
+                continue  # a damaged or unreadable backup is no copy of anything
+        return None
 
     def rotate(self, retention: Retention) -> builtins.list[Backup]:
         """Remove the automatic backups the retention policy no longer keeps; return them."""
@@ -287,6 +355,30 @@ class BackupShelf:
         except OSError as exc:
             raise SaveFailed(f"could not remove the old backup {backup.path}: {exc.strerror or exc}",
                              hint=hint_for(exc)) from None
+
+
+def compressed(data: bytes) -> bytes:
+    """``data`` in the gzip format (no name, no time in its header: the same bytes give the same file)."""
+    packer = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, _GZIP)
+    return packer.compress(data) + packer.flush()
+
+
+def decompressed(stored: bytes) -> bytes:
+    """What a compressed backup holds: FormatError unless it is one whole gzip stream whose CRC-32 and
+    size check, holding no more than a taskvault file can be (a small file must not fill the memory)."""
+    unpacker = zlib.decompressobj(_GZIP)
+    try:
+        data = unpacker.decompress(stored, MAX_FILE_BYTES + 1)
+    except zlib.error as exc:
+        raise FormatError(f"the compressed backup is damaged ({exc})") from None
+    if len(data) > MAX_FILE_BYTES or unpacker.unconsumed_tail:
+        raise FormatError(f"the compressed backup holds more than the {MAX_FILE_BYTES >> 20} MiB a taskvault "
+                          "file can be")
+    if not unpacker.eof:
+        raise FormatError("the compressed backup is cut short")
+    if unpacker.unused_data:
+        raise FormatError("the compressed backup has bytes after its end")
+    return data
 
 
 def _newest_first_key(backup: Backup) -> tuple[int, dt.datetime, int]:

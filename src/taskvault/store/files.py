@@ -96,6 +96,40 @@ def atomic_replace(target: Path, data: bytes, *, dir_fd: int | None = None) -> N
     fsync_directory(target.parent, dir_fd=dir_fd)
 
 
+def write_temp(target: Path, data: bytes) -> Path:
+    """Write ``data`` to a new exclusive 0600 temp file beside ``target`` and fsync it; return its path.
+
+    Nothing is renamed: ``install_temp`` puts it in place later (or the caller removes it).
+    """
+    temp = temp_name(target)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    try:
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+    return temp
+
+
+def install_temp(temp: Path, target: Path) -> None:
+    """Rename a temp file written by ``write_temp`` over ``target``, and fsync the directory (see atomic_replace)."""
+    try:
+        os.replace(temp, target)
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+    fsync_directory(target.parent)
+
+
+def remove_temp(temp: Path) -> None:
+    """Remove a temp file that will not be put in place (quietly: it may be gone already)."""
+    _remove_quietly(temp)
+
+
 class UndoFailed(OSError):
     """A durable append failed, and so did every way of taking it back: the file's content is not known.
 
@@ -317,6 +351,16 @@ def remove_durably(path: Path, *, dir_fd: int | None = None) -> None:
     """Remove a file (a link itself, never what it points to) and make its removal durable."""
     os.unlink(path, dir_fd=dir_fd)
     fsync_directory(path.parent, dir_fd=dir_fd)
+
+
+def link_durably(source: Path, target: Path, *, dir_fd: int) -> None:
+    """Give the file ``source`` in ``dir_fd`` the second name ``target`` there (never through a link), durably."""
+    os.link(source, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    try:
+        fsync_directory(target.parent, dir_fd=dir_fd)
+    except BaseException:
+        _remove_quietly(target, dir_fd)
+        raise
 
 
 def keep_aside(pairs: list[tuple[Path, Path]]) -> None:

@@ -16,8 +16,12 @@ from ..domain.tasklist import TaskList
 from ..errors import StorageError
 from .backups import Backup, Retention
 
-#: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
+#: Journals smaller than this are never compacted; above it, once they outgrow their share of the snapshot.
 COMPACT_MIN_BYTES = 256 * 1024
+#: The journal's share of the snapshot's size past which it is folded into it (a journal is read whole on load).
+JOURNAL_SHARE = 0.25
+#: Past this many records the journal is folded into the snapshot whatever its size (replay is per record).
+MAX_JOURNAL_RECORDS = 4096
 #: Activity takes an automatic backup when the newest is older than this.
 BACKUP_INTERVAL = dt.timedelta(hours=1)
 
@@ -36,15 +40,26 @@ class Tidied(Protocol):
 class Housekeeping:
     """When a store compacts, backs up and rotates its backups."""
 
-    #: Journals smaller than this are never compacted; above it, once they outgrow the snapshot.
+    #: Journals smaller than this are never compacted; above it, once they outgrow their share of the snapshot.
     compact_min_bytes: int = COMPACT_MIN_BYTES
     #: Activity takes an automatic backup when the newest is older than this.
     backup_interval: dt.timedelta = BACKUP_INTERVAL
     #: Which automatic backups rotation keeps.
     retention: Retention = attrs.field(factory=Retention)
+    #: The journal's share of the snapshot's size past which it is folded into it.
+    journal_share: float = JOURNAL_SHARE
+    #: Past this many records (and compact_min_bytes) the journal is folded into the snapshot whatever its size.
+    max_journal_records: int = MAX_JOURNAL_RECORDS
 
-    def compaction_due(self, journal_bytes: int, snapshot_bytes: int) -> bool:
-        return journal_bytes > max(self.compact_min_bytes, snapshot_bytes)
+    def compaction_due(self, journal_bytes: int, snapshot_bytes: int, records: int = 0) -> bool:
+        """True once the journal is past compact_min_bytes and past its share of the snapshot or its record count.
+
+        A load reads the journal whole and replays it record by record, so both bound what a load costs
+        beyond the snapshot; compaction runs after the acknowledgement, so bounding them costs no change a wait.
+        """
+        if journal_bytes <= self.compact_min_bytes:
+            return False
+        return journal_bytes > snapshot_bytes * self.journal_share or records > self.max_journal_records
 
     @staticmethod
     def activity_since(newest_automatic: Backup | None, tasks: TaskList) -> dt.datetime | None:

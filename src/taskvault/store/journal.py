@@ -130,6 +130,19 @@ class Journal:
         self._synced_generation = generation
         self.skipped = Skipped()
 
+    def start_carrying(self, base: int, carried: bytes, read: int, last_line: bytes, last_rev: int) -> None:
+        """Replace the journal by one continuing revision ``base`` and holding ``carried``: whole record lines
+        after ``base``, already checked. This session had read the first ``read`` bytes of them, the last of
+        which is ``last_line`` (revision ``last_rev``)."""
+        generation = os.urandom(8).hex()
+        header = codec.encode_journal_header(generation, base)
+        files.atomic_replace(self.path, header + carried)
+        if read == 0:
+            last_line, last_rev = header, base
+        self.position = Position(generation, len(header) + read, last_line, last_rev, codec.SCHEMA, base)
+        self._synced_generation = generation
+        self.skipped = Skipped()
+
     def own_unconfirmed(self) -> tuple[str, int, bool] | None:
         """The record not to believe, read by the writer that holds the lock (so the mark cannot change)."""
         try:

@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .. import codec
+from ..domain.history import Step
+from ..domain.task import Task
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, typed
 from . import files, replacing
 from .advice import save_failed
-from .backups import Backup, Retention
+from .backups import Backup, Retention, compressed
 from .hints import hint_for
 from .housekeeping import BACKUP_INTERVAL, COMPACT_MIN_BYTES, Housekeeping
 from .journal import stamp
@@ -46,11 +48,37 @@ from .salvage import SalvageReport
 if TYPE_CHECKING:
     from .doctor import Finding
 
-__all__ = ["BACKUP_INTERVAL", "COMPACT_MIN_BYTES", "CaughtUp", "Housekeeping", "JournalStore"]
+__all__ = ["BACKUP_INTERVAL", "COMPACT_MIN_BYTES", "CaughtUp", "Frozen", "Housekeeping", "JournalStore", "Prepared"]
 
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@attrs.frozen
+class Frozen:
+    """A state to compact, copied under the lock: its tasks, and where in which journal it ends."""
+
+    tasks: tuple[Task, ...]
+    next_id: int
+    revision: int
+    history: tuple[Step, ...]
+    generation: str
+    #: The journal's length up to and including the record of ``revision``.
+    read: int
+    #: That record's line (or the header's), which must still end there for the compaction to go in.
+    last_line: bytes
+
+
+@attrs.frozen
+class Prepared:
+    """A compaction ready to go in: its snapshot written (to a temp file) and fsynced, its backup compressed."""
+
+    frozen: Frozen
+    #: The new snapshot, written and fsynced under a temp name; None when only a backup was prepared.
+    temp: Path | None
+    data: bytes
+    stored: bytes
 
 
 class JournalStore(StoreReader):
@@ -179,14 +207,14 @@ class JournalStore(StoreReader):
     # -- compaction and migration ---------------------------------------------------------
 
     def compaction_due(self) -> bool:
-        return self.housekeeping.compaction_due(self._journal.position.end, self._snapshot_size)
+        return self.housekeeping.compaction_due(self._journal.position.end, self._snapshot_size, self.journal_records)
 
     def compact(self, tasks: TaskList) -> None:
         """Fold the journal into a new snapshot. The tasks mean the same before and after."""
         assert self._lock.held and tasks.revision == self._revision
         data = self._encode(tasks)
         try:
-            self._backup(data, tasks, "compaction")
+            self._backup(data, (tasks.revision, len(tasks)), "compaction")
         except StorageError as exc:
             raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
                              f"first failed ({exc.message}) — your change was saved, in the journal",
@@ -202,6 +230,102 @@ class JournalStore(StoreReader):
                              f"{exc.strerror} — your change was saved, in the journal",
                              hint=hint_for(exc)) from None
 
+    # -- compaction in the background (a session) -----------------------------------------------
+
+    def freeze_for_compaction(self, tasks: TaskList) -> Frozen | None:
+        """What a compaction of ``tasks`` (caught up, under the lock) needs, copied so that it can be encoded
+        without the lock while the session goes on changing ``tasks``; None if this store should not."""
+        assert self._lock.held and tasks.revision == self._revision
+        position = self._journal.position
+        if (self.needs_migration or self.read_only is not None or self._journal.in_doubt is not None
+                or position.generation is None or position.last_rev != tasks.revision):
+            return None
+        listed, next_id, revision = tasks.snapshot()
+        return Frozen(listed, next_id, revision, tuple(tasks.history), position.generation, position.end,
+                      position.last_line)
+
+    def prepare_compaction(self, frozen: Frozen, *, snapshot: bool = True) -> Prepared:
+        """Encode the frozen state, write it to a temp file beside the snapshot and fsync it (unless only a
+        backup is wanted), and compress its backup: the slow part, done without the lock. Raises OSError."""
+        data = codec.encode_snapshot(frozen.tasks, frozen.next_id, frozen.revision, frozen.history)
+        temp = files.write_temp(self.snapshot_path, data) if snapshot else None
+        return Prepared(frozen, temp, data, compressed(data))
+
+    def install_backup(self, prepared: Prepared, label: str) -> Backup:
+        """Take the backup of a prepared state (under the lock): written, fsynced, read back and checked."""
+        assert self._lock.held
+        return self._backup(prepared.data, (prepared.frozen.revision, len(prepared.frozen.tasks)), label,
+                            stored=prepared.stored)
+
+    def install_compaction(self, prepared: Prepared) -> bool:
+        """Put a prepared compaction in place (under the lock) if the store still continues its revision.
+
+        The journal's records after that revision (this session's and other sessions' changes made
+        meanwhile) are carried into the new journal, each checked by its CRC and revision. The order is
+        a compaction's: the backup durable, then the snapshot's rename durable, then the journal replaced;
+        a crash between any two leaves the same tasks. Returns False, changing nothing, when the store
+        moved on another way (another session compacted, a save is unconfirmed or in doubt, the temp file
+        was removed as a crash's leftover); the next housekeeping tries again.
+        """
+        assert self._lock.held and prepared.temp is not None
+        frozen = prepared.frozen
+        position = self._journal.position
+        fd = self._journal.fd if self._journal.fd is not None else self._journal.open()
+        if (fd is None or not os.path.lexists(prepared.temp)  # removed as a crash's leftover by another session
+                or position.generation != frozen.generation or self._journal.in_doubt is not None
+                or self._journal.own_unconfirmed() is not None or position.end < frozen.read
+                or not self._still_in_place(fd, frozen)):
+            files.remove_temp(prepared.temp)
+            return False
+        carried = self._carried(fd, frozen)
+        if carried is None:
+            files.remove_temp(prepared.temp)
+            return False
+        try:
+            self._backup(prepared.data, (frozen.revision, len(frozen.tasks)), "compaction", stored=prepared.stored)
+        except StorageError as exc:
+            files.remove_temp(prepared.temp)
+            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
+                             f"first failed ({exc.message}) — your changes are saved, in the journal",
+                             hint=exc.hint) from None
+        read = position.end - frozen.read
+        try:
+            files.install_temp(prepared.temp, self.snapshot_path)
+            self._snapshot_size = len(prepared.data)
+            self._journal.start_carrying(frozen.revision, carried, read, position.last_line, position.last_rev)
+        except OSError as exc:
+            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: "
+                             f"{exc.strerror} — your changes are saved, in the journal",
+                             hint=hint_for(exc)) from None
+        # Closed, so that the lock's release leaves this session's view unconfirmed: the next read reads what
+        # was carried beyond what this session had read, rather than taking the new journal as read.
+        self._journal.close()
+        return True
+
+    @staticmethod
+    def _still_in_place(fd: int, frozen: Frozen) -> bool:
+        """True if the journal open on ``fd`` still holds, ending at ``frozen.read``, the line read last at the freeze."""
+        length = len(frozen.last_line)
+        return os.pread(fd, length, frozen.read - length) == frozen.last_line
+
+    def _carried(self, fd: int, frozen: Frozen) -> bytes | None:
+        """The whole lines after the frozen revision, if each is a voided line or the next record; else None."""
+        size = os.fstat(fd).st_size
+        tail = os.pread(fd, size - frozen.read, frozen.read) if size > frozen.read else b""
+        tail = tail[: tail.rfind(b"\n") + 1]  # an unfinished last line was never acknowledged: not carried
+        revision = frozen.revision
+        for line in tail.splitlines():
+            if codec.is_void(line):
+                continue
+            try:
+                rev, _, _ = codec.decode_record(line, "a journal record")
+            except (codec.FormatError, InvalidValue):
+                return None
+            if rev != revision + 1:
+                return None
+            revision = rev
+        return tail
+
     @staticmethod
     def _encode(tasks: TaskList) -> bytes:
         return codec.encode_tasklist(tasks)
@@ -215,7 +339,7 @@ class JournalStore(StoreReader):
         assert self._lock.held and tasks.revision == self._revision
         self.check_writable()
         old = codec.encode_snapshot_as(self._snapshot_schema, *tasks.snapshot(), tuple(tasks.history))
-        backup = self._backup(old, tasks, "migration", verify=codec.decode_snapshot)
+        backup = self._backup(old, (tasks.revision, len(tasks)), "migration", verify=codec.decode_snapshot)
         try:
             files.atomic_replace(self.snapshot_path, self._encode(tasks))
             self._snapshot_schema = codec.SCHEMA
@@ -233,19 +357,25 @@ class JournalStore(StoreReader):
     def backup(self, tasks: TaskList, label: str) -> Backup:
         """Take a verified backup of ``tasks`` (under the lock, caught up)."""
         assert self._lock.held and tasks.revision == self._revision
-        return self._backup(self._encode(tasks), tasks, label)
+        return self._backup(self._encode(tasks), (tasks.revision, len(tasks)), label)
 
-    def _backup(self, data: bytes, tasks: TaskList, label: str,
-                verify: Callable[[bytes], object] = codec.decode_snapshot) -> Backup:
+    def _backup(self, data: bytes, counted: tuple[int, int], label: str,
+                verify: Callable[[bytes], object] | None = None, stored: bytes | None = None) -> Backup:
+        """Back up the snapshot ``data`` (``counted``: its revision and task count): compressed, and checked
+        by the CRC-32 of the bytes read back. ``verify`` (a decode) is for a snapshot not encoded in the
+        current schema from a checked task list: such a backup is also kept plain, for the older taskvault
+        that can read it. ``stored``: the compressed bytes, if they were made already."""
         def checked(data: bytes) -> None:
+            assert verify is not None
             try:
                 verify(data)
             except (codec.FormatError, InvalidValue) as exc:
                 raise SaveFailed(f"the new backup does not decode: {exc}") from None
         if not self._place.check(must_exist=False):
             self._place.ensure()
-        backup = self.backups.take(data, revision=tasks.revision, task_count=len(tasks), label=label,
-                                   verify=checked)
+        backup = self.backups.take(data, revision=counted[0], task_count=counted[1], label=label,
+                                   verify=None if verify is None else checked, compress=verify is None,
+                                   stored=stored)
         if backup.automatic:
             self._last_automatic_backup = backup.taken
         return backup

@@ -1,10 +1,18 @@
 """The unit of work: one change, from the store lock to the task list in memory.
 
 A change runs in this order, and only here: take the store lock; catch up with what other
-sessions saved; plan the change on that latest state; append it durably; publish it to memory;
-then the store's housekeeping (its policy says whether to compact, back up, rotate). Nothing is
-published unless the append succeeded, so a failure anywhere leaves memory as the store is:
-rollback is the default, and there is no step to forget.
+sessions saved; plan the change on that latest state; append it durably; publish it to memory.
+Nothing is published unless the append succeeded, so a failure anywhere leaves memory as the store
+is: rollback is the default, and there is no step to forget.
+
+The store's housekeeping (its policy says whether to compact, back up, rotate) is never part of a
+change: a change only notes that it is owed, and ``tidy`` does it once the change has been
+acknowledged (the interface calls it after the output is written), under the lock taken again.
+In a session (``background``), the slow part of a compaction or backup, encoding a state frozen
+under the lock and writing it, runs in a thread without the lock, while the session goes on
+saving changes; the thread then takes the lock briefly to put it in place if the store still
+continues that state. An in-process lock (``_mutex``) keeps the thread and the session's changes
+apart: the store lock is an flock, which a second holder in the same process would not wait for.
 
 The unit of work holds the session's task list. It is set, and a saved change applied to it, in
 one place (_publish); the records other sessions saved are applied by the store's catch-up, inside
@@ -15,8 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import attrs
 
@@ -79,6 +90,13 @@ class UnitOfWork:
         self.saves = 0
         #: The backup taken before this session upgraded an older store, if it did.
         self.migrated: Backup | None = None
+        #: Housekeeping owed by the changes saved since the last tidy: None (none owed), or whether one of
+        #: them took an automatic backup first (which rotation then counts).
+        self._untidy: bool | None = None
+        #: Held by whoever uses the store: this session's thread, or its housekeeping thread.
+        self._mutex = threading.RLock()
+        #: The housekeeping thread at work, if one is.
+        self._worker: threading.Thread | None = None
 
     @property
     def tasks(self) -> TaskList:
@@ -88,7 +106,8 @@ class UnitOfWork:
         now (a read-only disk), it is read as it is, with a warning, and upgraded by the next change.
         """
         if self._tasks is None:
-            self._publish(self._store.load())
+            with self._mutex:
+                self._publish(self._store.load())
             if self._store.needs_migration and self._store.read_only is None:
                 try:
                     with self._caught_up() as caught:
@@ -112,15 +131,16 @@ class UnitOfWork:
         """Bring a loaded task list up to date with other sessions; None if nothing was loaded yet."""
         if self._tasks is None:
             return None
-        caught = self._store.refresh(self._tasks)
-        self._publish(caught.tasks)
+        with self._mutex:
+            caught = self._store.refresh(self._tasks)
+            self._publish(caught.tasks)
         return caught
 
     @contextmanager
     def _caught_up(self) -> Iterator[CaughtUp]:
         """Hold the store lock, with the task list caught up with what other sessions saved."""
         tasks = self.tasks
-        with self._store.locked():
+        with self._mutex, self._store.locked():
             caught = self._store.catch_up(tasks)
             self._publish(caught.tasks)
             yield caught
@@ -144,9 +164,92 @@ class UnitOfWork:
                 revision, at = self._store.append(tasks, change)
                 self._publish(tasks, (change, revision, at))
                 self.saves += 1
-            self.warnings += self._store.housekeeping.after_change(
-                self._store, tasks, backed_up=backup is not None and backup.automatic)
+            self._untidy = bool(self._untidy) or (backup is not None and backup.automatic)
         return Committed(change, revision, backup)
+
+    @property
+    def untidy(self) -> bool:
+        """True when changes were saved since the last tidy: compaction, a backup or rotation may be due."""
+        return self._untidy is not None
+
+    def tidy(self, *, background: bool = False) -> None:
+        """The housekeeping the changes saved since the last call owe, once they are acknowledged.
+
+        Takes the store lock again and catches up first (another session may have saved or compacted
+        since). Its failures are warnings, never errors: every change it follows is already durable.
+        ``background`` (a session): a compaction or backup due is encoded and written by a thread,
+        and this returns at once; while one is at work, what is owed waits for the next call.
+        """
+        if self._untidy is None or self._tasks is None:
+            return
+        if self._worker is not None and self._worker.is_alive():
+            return
+        backed_up, self._untidy = self._untidy, None
+        try:
+            with self._caught_up() as caught:
+                if background and self._store.read_only is None and self._begin_in_background(caught.tasks,
+                                                                                             backed_up):
+                    return
+                self.warnings += self._store.housekeeping.after_change(self._store, caught.tasks,
+                                                                       backed_up=backed_up)
+        except StorageError as exc:
+            self.warnings.append(exc)
+
+    def _begin_in_background(self, tasks: TaskList, backed_up: bool) -> bool:
+        """Start a thread on the compaction or backup due, if one is and this store can; True if one started."""
+        store = self._store
+        freeze = getattr(store, "freeze_for_compaction", None)  # a store with files: JournalStore
+        if freeze is None:
+            return False
+        compacting = store.compaction_due()
+        if not compacting and not store.backup_due(tasks):
+            return False
+        frozen = freeze(tasks)
+        if frozen is None:
+            return False
+        self._worker = threading.Thread(target=self._housekeep, args=(frozen, compacting, backed_up),
+                                        name="taskvault housekeeping")
+        self._worker.start()
+        return True
+
+    def _housekeep(self, frozen: object, compacting: bool, backed_up: bool) -> None:
+        """The housekeeping thread: prepare without the lock, then put in place under it, then rotate.
+
+        Whatever goes wrong is a warning the session shows after its next command: every change is
+        durable in the journal already, and what was not put in place is owed again.
+        """
+        store: Any = self._store
+        prepared = None
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, 0.0005))  # hand the session the interpreter often while encoding
+        try:
+            try:
+                prepared = store.prepare_compaction(frozen, snapshot=compacting)
+            finally:
+                sys.setswitchinterval(interval)
+            with self._mutex, store.locked():
+                done = store.install_compaction(prepared) if compacting else bool(
+                    store.install_backup(prepared, "hourly"))
+                if not done:  # the store moved on meanwhile: owed again, for the next tidy to look at
+                    self._untidy = bool(self._untidy) or backed_up
+                if done or backed_up:
+                    store.rotate_backups()
+        except StorageError as exc:
+            self.warnings.append(exc)
+        except Exception as exc:  # noqa: BLE001 (a thread's failure must reach the user as a warning, not a traceback)
+            what = "compact the journal" if compacting else "take the hourly backup"
+            self.warnings.append(StorageError(f"could not {what}: {getattr(exc, 'strerror', None) or exc} — "
+                                              "your changes are saved, in the journal"))
+        finally:
+            temp = getattr(prepared, "temp", None)
+            if temp is not None and temp.exists():
+                temp.unlink(missing_ok=True)  # never put in place: a leftover no one needs
+
+    def finish(self) -> None:
+        """Wait for the housekeeping thread, if one is at work (before the store is closed)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join()
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
@@ -156,7 +259,7 @@ class UnitOfWork:
     def replace_unreadable(self, snapshot: codec.Snapshot) -> tuple[TaskList, tuple[str, ...]]:
         """Restore a backup over a store that does not load; return the tasks and the names the
         unreadable files were kept under."""
-        with self._store.locked():
+        with self._mutex, self._store.locked():
             tasks, aside = self._store.replace_unreadable(snapshot)
             self._publish(tasks)
             self.saves += 1  # the store was written: a failure after this must not say nothing was saved
@@ -169,7 +272,7 @@ class UnitOfWork:
         Raises StorageError, changing nothing, when another session changed the store since the
         preview: the user agreed to that outcome, not to another one.
         """
-        with self._store.locked():
+        with self._mutex, self._store.locked():
             found = self._store.salvage_report()
             if isinstance(found, TaskList):
                 return found

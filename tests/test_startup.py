@@ -1,0 +1,126 @@
+"""Start-up: each command line imports what it runs and no more (issue 17, target 3).
+
+Time is never asserted here (bench/startup.py measures it, in interleaved pairs); what makes start-up
+fast is: which modules the real program imports, read from ``python -X importtime`` of the installed
+program. `--version` imports nothing of the application, `help` reads the command registry without the
+service, the store, the codec or attrs, and a one-shot command imports neither the interactive session
+nor what only a failure, --json or a script needs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from taskvault.commands import handlers
+from taskvault.commands.catalog import COMMANDS
+from taskvault.domain.query import SORT_KEYS
+from taskvault.domain.vocabulary import SORT_NAMES
+
+from .conftest import TASKVAULT, run_taskvault
+
+#: Libraries that --version and help must not import (each costs milliseconds, attrs ~13 ms).
+HEAVY = {"attrs", "attr", "cattrs", "prompt_toolkit", "portalocker", "platformdirs", "json", "datetime", "pathlib",
+         "typing", "inspect", "uuid"}
+#: The modules of taskvault that `help` may import: the entry point, its settings, the registry.
+HELP_MODULES = {"taskvault", "taskvault.__main__", "taskvault.cli", "taskvault.cli.main", "taskvault.cli.config",
+                "taskvault.cli.text", "taskvault.commands", "taskvault.commands.settings",
+                "taskvault.commands.values", "taskvault.commands.registry", "taskvault.commands.help",
+                "taskvault.commands.catalog", "taskvault.domain", "taskvault.domain.vocabulary", "taskvault.errors",
+                "taskvault.exits", "taskvault.limits"}
+
+
+def imported(data_dir: Path, *args: str, stdin: str = "") -> set[str]:
+    """Every module the installed program imports to run ``args`` (from -X importtime), after checking it succeeded."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "XDG_STATE_HOME": str(data_dir.parent / "state")})
+    done = subprocess.run([sys.executable, "-X", "importtime", *TASKVAULT[1:], *args], input=stdin, env=env,
+                          capture_output=True, text=True, timeout=60)
+    report = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert done.returncode == 0, (done.stdout, [line for line in done.stderr.splitlines() if line not in report])
+    return {line.rsplit("|", 1)[1].strip() for line in report[1:]}
+
+
+def _top(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def _own(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.split(".")[0] == "taskvault"}
+
+
+class TestVersion:
+    def test_version_imports_nothing_of_the_application(self, data_dir: Path) -> None:
+        """`taskvault --version` imports the entry point alone: no settings, registry, store or library."""
+        modules = imported(data_dir, "--version")
+        assert _own(modules) <= {"taskvault", "taskvault.__main__", "taskvault.cli", "taskvault.cli.main"}, _own(modules)
+        assert not _top(modules) & HEAVY, _top(modules) & HEAVY
+
+    def test_version_is_the_packages(self, data_dir: Path) -> None:
+        """What it prints is taskvault.__version__, the one place the version is written."""
+        import taskvault
+
+        result = run_taskvault(data_dir, "--version")
+        assert (result.code, result.out) == (0, f"taskvault {taskvault.__version__}\n")
+
+
+class TestHelp:
+    @pytest.mark.parametrize("args", [["help"], ["help", "add"], ["help", "--help"], ["--help"], ["--no-color", "help"]])
+    def test_help_reads_the_registry_alone(self, data_dir: Path, args: list[str]) -> None:
+        """help imports the command registry and its settings: not the service, store, codec, task model or attrs."""
+        modules = imported(data_dir, *args)
+        assert _own(modules) <= HELP_MODULES, _own(modules) - HELP_MODULES
+        assert not _top(modules) & HEAVY, _top(modules) & HEAVY
+        assert not data_dir.exists()
+
+    def test_help_says_what_help_in_the_session_says(self, data_dir: Path) -> None:
+        """`taskvault help [COMMAND]` prints what the same line in a script prints (through the runner)."""
+        for words in (["help"], ["help", "edit"], ["help", "--help"]):
+            direct = run_taskvault(data_dir, *words)
+            scripted = run_taskvault(data_dir, stdin=" ".join(words) + "\n")
+            assert (direct.code, direct.out) == (scripted.code, scripted.out) == (0, scripted.out), words
+        assert run_taskvault(data_dir, "--help").out == run_taskvault(data_dir, "help").out
+
+    def test_a_refused_help_line_is_reported_as_before(self, data_dir: Path) -> None:
+        """An unknown command after help is a usage error, one line, exit 2."""
+        result = run_taskvault(data_dir, "help", "nosuch")
+        assert result.code == 2
+        assert result.err.startswith("error: unknown command 'nosuch'") and result.err.count("\n") == 1
+
+    def test_help_checks_the_settings_as_every_command_does(self, data_dir: Path) -> None:
+        """A setting taskvault cannot use is refused before help runs, as before any command."""
+        result = run_taskvault(data_dir, "help", env={"TASKVAULT_LOCK_TIMEOUT": "soon"})
+        assert result.code == 2 and "TASKVAULT_LOCK_TIMEOUT" in result.err
+
+
+class TestOneShotCommands:
+    @pytest.mark.parametrize("args", [["list"], ["add", "Buy milk"], ["done", "1"], ["show", "1"]])
+    def test_a_command_imports_what_it_runs(self, data_dir: Path, args: list[str]) -> None:
+        """No prompt_toolkit nor cattrs, and none of what only the session, a crash, --json or a script needs."""
+        run_taskvault(data_dir, "add", "First")
+        modules = imported(data_dir, *args)
+        assert not _top(modules) & {"prompt_toolkit", "cattrs", "traceback"}, modules
+        assert not modules & {"taskvault.cli.repl", "taskvault.cli.crash", "taskvault.cli.render_json",
+                              "taskvault.cli.script"}
+
+    def test_json_and_scripts_still_bring_their_parts(self, data_dir: Path) -> None:
+        """--json imports the JSON renderer and standard input the script reader, when they are used."""
+        assert "taskvault.cli.render_json" in imported(data_dir, "--json", "list")
+        assert "taskvault.cli.script" in imported(data_dir, stdin="list\n")
+
+
+class TestTheRegistryWithoutItsHandlers:
+    def test_every_handler_is_a_function_of_handlers(self) -> None:
+        """Each command's handler, imported when it first runs, names a function handlers.py has."""
+        for command in COMMANDS:
+            name = getattr(command.handler, "name", None)
+            if name is not None:
+                assert callable(getattr(handlers, name)), command.name
+
+    def test_the_sort_words_help_lists_are_the_querys(self) -> None:
+        """domain/vocabulary.py names the sort keys query.py orders by, in the same order."""
+        assert tuple(SORT_KEYS) == SORT_NAMES
