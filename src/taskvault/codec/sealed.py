@@ -145,15 +145,25 @@ class SealedTasks:
         return self._data.count(b'"status":"open"', self._start, self._end)
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
-        """Every task line (without its comma) and the id it starts with, in the file's order (by id)."""
-        if not self.count:
-            return iter(())
-        region = self._data[self._start:self._end - 1]
-        lines = region.split(b",\n")
-        ids = list(map(int, _TASK_LINE_ID.findall(region)))
-        if len(lines) != self.count or len(ids) != self.count:
-            raise FormatError(f"the file says it holds {self.count} tasks, one a line, but does not", "$.counts.tasks")
-        return zip(ids, lines, strict=True)
+        """Every task line (without its comma) and the id it starts with, in the file's order (by id).
+
+        A chunk of lines at a time (see CHUNK_BYTES), so that no single call holds the interpreter long
+        while a session goes on beside a background compaction.
+        """
+        data, start, seen = self._data, self._start, 0
+        while start < self._end:
+            cut = data.find(b"\n", min(start + self.CHUNK_BYTES, self._end - 1)) + 1
+            chunk = data[start:cut - 2 if cut < self._end else cut - 1]
+            lines = chunk.split(b",\n")
+            ids = list(map(int, _TASK_LINE_ID.findall(chunk)))
+            if len(ids) != len(lines):
+                raise FormatError("a task line does not start with its id, so the file was not written by taskvault",
+                                  f"$.tasks[{seen}]")
+            yield from zip(ids, lines, strict=True)
+            seen += len(lines)
+            start = cut
+        if seen != self.count:
+            raise FormatError(f"the file says it holds {self.count} tasks but holds {seen}", "$.counts.tasks")
 
     #: The tasks are decoded a chunk of lines at a time (about 3,500 tasks a MiB), so that the decoded JSON
     #: of only one chunk is held at once beside the tasks built: a large store's peak memory stays low.

@@ -84,6 +84,18 @@ class TaskList:
         tasks._source, tasks._count = source, source.count
         return tasks
 
+    def copy(self) -> TaskList:
+        """A list equal to this one, which later changes to either leave the other as it is.
+
+        Costs what was built or changed since the load, not the whole list: the source's tasks are
+        shared (they never change), so a session can hand a copy to a background compaction.
+        """
+        other = TaskList(next_id=self._next_id, revision=self._revision,
+                         history=History(self.history, limit=self.history.limit))
+        other._tasks, other._gone = dict(self._tasks), set(self._gone)
+        other._source, other._count, other._reserved = self._source, self._count, self._reserved
+        return other
+
     def parts(self) -> tuple[TaskSource | None, dict[int, Task], frozenset[int]]:
         """The list as it is held: the source of the tasks not yet built (None when all are), the tasks
         built or changed since (which win over the source's), and the ids of the source's tasks deleted.

@@ -106,7 +106,7 @@ class _Refusing:
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
         try:
-            return self._tasks.raw()
+            yield from self._tasks.raw()
         except codec.FormatError as exc:
             raise self._unreadable(self._path, exc) from None
 
