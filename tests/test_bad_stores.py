@@ -53,6 +53,22 @@ def _write_doc(directory: Path, doc: object) -> None:
     (directory / "tasks.json").write_text(json.dumps(doc))
 
 
+def _replace_bytes(old: bytes, new: bytes) -> Damage:
+    """Change the first ``old`` in tasks.json into ``new``, every other byte as it was."""
+    def damage(directory: Path) -> None:
+        data = (directory / "tasks.json").read_bytes()
+        assert old in data
+        (directory / "tasks.json").write_bytes(data.replace(old, new, 1))
+    return damage
+
+
+def _change_uuid_digit(directory: Path) -> None:
+    """One hex digit of the first task's uuid becomes another: still a valid uuid, as a bit flip can leave it."""
+    data = (directory / "tasks.json").read_bytes()
+    at = data.index(b'"uuid":"', data.index(b'"tasks":[')) + len(b'"uuid":"')
+    (directory / "tasks.json").write_bytes(data[:at] + (b"1" if data[at:at + 1] != b"1" else b"2") + data[at + 1:])
+
+
 def _edit_task(field: str, value: object) -> Damage:
     def damage(directory: Path) -> None:
         doc = _snapshot_doc(directory)
@@ -181,17 +197,21 @@ BAD_STORES: dict[str, Damage] = {
     "journal record with a bad task": _rewrite_journal(_record_with(put=[{"id": 1}])),
     "journal record deletes a missing task": _rewrite_journal(_record_with(put=[], **{"del": [77]})),
     "journal starts after snapshot": _rewrite_journal(_header_with(base=50)),
-    "journal of a newer schema": _rewrite_journal(_header_with(schema=3, min_reader=3)),
+    "journal of a newer schema": _rewrite_journal(_header_with(schema=4, min_reader=4)),
     "history not a list": _edit_envelope("history", {}),
     "history step with an unknown field": lambda d: _write_doc(d, {**(doc := _snapshot_doc(d)), "history": [
         {**doc["history"][0], "colour": "red"}]}),
     "min_reader as a string": _edit_envelope("min_reader", "2"),
+    "a title edited in place, still valid": _replace_bytes(b'"title":"Gamma"', b'"title":"Gamme"'),
+    "next_id edited in the first line, still valid": _replace_bytes(b'"next_id":4,', b'"next_id":9,'),
+    "a uuid digit changed, still valid": _change_uuid_digit,
+    "counts that do not match the tasks": _replace_bytes(b'"tasks":3}', b'"tasks":2}'),
 }
 
 
 def _too_new(directory: Path) -> None:
     doc = _snapshot_doc(directory)
-    _write_doc(directory, {**doc, "schema": 3, "min_reader": 3})
+    _write_doc(directory, {**doc, "schema": 4, "min_reader": 4})
 
 
 TOO_NEW = {"schema too new": _too_new, "journal of a newer schema": None}
@@ -656,3 +676,26 @@ class TestHostileSizesAndNumbers:
         assert [line.split(":")[0] for line in lines] == ["line 2", "line 3", "line 4"], err  # each answered
         assert all("tasks.journal: it is larger than the 256 MiB" in line for line in lines), err
         assert out == ""
+
+
+class TestSealedSnapshot:
+    """A snapshot whose bytes changed where JSON cannot tell is refused by its checksum, with the way out."""
+
+    @pytest.mark.parametrize("name", ["a title edited in place, still valid", "next_id edited in the first line, still valid",
+                                      "a uuid digit changed, still valid"])
+    def test_a_valid_but_changed_snapshot_fails_its_checksum(self, tmp_path: Path, name: str) -> None:
+        """The error names the file, says it fails its checksum, and names what to run."""
+        directory = _damaged(tmp_path, name)
+        result = run_taskvault(directory, "list")
+        assert result.code == 3
+        assert "tasks.json: the file fails its checksum" in result.err
+        assert "restore" in result.err or "salvage" in result.err
+
+    def test_a_rule_broken_is_named_by_its_json_path_before_the_checksum(self, tmp_path: Path) -> None:
+        """A hand edit that breaks a rule is refused with the JSON path, as before schema 3."""
+        directory = _damaged(tmp_path, "counts that do not match the tasks")
+        assert "$.counts.tasks" in run_taskvault(directory, "list").err
+        directory = tmp_path / "other"
+        _good_store(directory)
+        _replace_bytes(b'"title":"Gamma"', b'"title":"Gamma "')(directory)
+        assert "is not trimmed @ $.history[2] $.put[0]" in run_taskvault(directory, "list").err

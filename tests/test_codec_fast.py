@@ -14,6 +14,7 @@ import json
 import uuid
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -176,3 +177,62 @@ def test_a_timestamp_at_offset_zero_but_another_zone_object_is_still_utc() -> No
     assert _task(created=stamp, updated=stamp).created == stamp
     with pytest.raises(InvalidValue, match="UTC"):
         _task(updated=dt.datetime(2026, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))))
+
+
+# -- the trusted constructor the fast path builds with ------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(tasks())
+def test_the_fast_path_builds_the_very_task_task_itself_builds(task: Task) -> None:
+    """Built without re-running the rules, a Task is still equal, hashed and shaped as one Task() built."""
+    fast = task_json.fast_task(json.loads(json.dumps(codec.task_to_dict(task))))
+    assert fast is not None
+    assert type(fast) is Task and type(fast.uuid) is uuid.UUID
+    assert attrs.astuple(fast, recurse=False) == attrs.astuple(task, recurse=False)
+    assert hash(fast) == hash(task) and fast.uuid.is_safe == task.uuid.is_safe
+    assert fast.created.tzinfo is dt.UTC and fast.updated.tzinfo is dt.UTC
+
+
+_OTHER_VALUES = ["2025-12-31T12:00:00.000000Z", "2027-01-01T00:00:00.000000Z", "done", "open", None, 0, "", [],
+                 "x ", "2026-01-31"]
+
+
+@pytest.mark.parametrize("keys", [("status", "completed"), ("created", "updated"), ("updated", "completed"),
+                                  ("status", "updated"), ("id", "title"), ("tags", "note")])
+def test_every_pair_of_changed_fields_is_refused_by_the_fast_path_whenever_the_converter_refuses_it(
+        keys: tuple[str, str]) -> None:
+    """Rules across two fields (done exactly when completed, updated not before created) hold on both paths."""
+    for first in _OTHER_VALUES:
+        for second in _OTHER_VALUES:
+            for base in (_task(), _task(status=Status.DONE, completed=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))):
+                raw = codec.task_to_dict(base)
+                raw[keys[0]], raw[keys[1]] = first, second
+                fast, explained = task_json.fast_task(raw), _explained(raw)
+                if explained is None:
+                    assert fast is None, f"the fast path accepted what the converter refuses: {raw!r}"
+                else:
+                    assert fast is None or fast == explained
+
+
+def test_a_list_of_tasks_is_refused_at_the_first_bad_one_with_its_path() -> None:
+    """Decoding a whole list in bulk names the same JSON path as decoding the tasks one by one."""
+    good = codec.task_to_dict(_task())
+    bad = {**codec.task_to_dict(_task(id=2)), "title": "x "}
+    worse = {**codec.task_to_dict(_task(id=3)), "id": True}
+    with pytest.raises(codec.FormatError, match=r"\$\.tasks\[1\]") as refused:
+        task_json.tasks_from_list([good, bad, worse], "$.tasks")
+    with pytest.raises(codec.FormatError) as one_by_one:
+        codec.task_from_dict(bad, "$.tasks[1]")
+    assert str(refused.value) == str(one_by_one.value)
+    assert task_json.tasks_from_list([good, good], "$.tasks") == [_task(), _task()]
+
+
+def test_tags_and_dates_proven_once_do_not_let_a_near_miss_through_later() -> None:
+    """The fast path's caches of valid tags and dates hold only what the rules accepted."""
+    valid = codec.task_to_dict(_task(tags=("home", "work"), due=dt.date(2026, 3, 1)))
+    assert task_json.fast_task(valid) is not None
+    for key, value in (("tags", ["work", "home"]), ("tags", ["home", "home"]), ("tags", ["Home", "work"]),
+                       ("due", "2026-03-01\n"), ("due", "2026-3-01")):
+        raw = {**valid, key: value}
+        assert task_json.fast_task(raw) is None and _explained(raw) is None, raw

@@ -360,9 +360,9 @@ class TestRestoreUnreadableFailing:
         assert _titles(data_dir) == ["First", "Second", "Third"]
 
 
-def _v1_store(tmp_path: Path, which: str) -> Path:
+def _v1_store(tmp_path: Path, which: str, schema: int = 1) -> Path:
     directory = tmp_path / "data"
-    shutil.copytree(FIXTURES / which, directory)
+    shutil.copytree(FIXTURES.parent / f"v{schema}" / which, directory)
     directory.chmod(0o700)
     return directory
 
@@ -373,9 +373,9 @@ class TestMigration:
         directory = _v1_store(tmp_path, which)
         original = JournalStore(directory).load()
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 2" in listed.err
+        assert listed.code == 0 and "upgraded to schema 3" in listed.err
         snapshot = codec.decode_snapshot((directory / "tasks.json").read_bytes())
-        assert snapshot.schema == 2 and snapshot.revision == original.revision
+        assert snapshot.schema == 3 and snapshot.revision == original.revision
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert len(upgraded.history) == len(original.history)
@@ -386,6 +386,30 @@ class TestMigration:
         if which == "journal":
             assert run_taskvault(directory, "undo").out == "undo: edit 2 \"Call mum today\" → title \"Call mum\"\n"
         assert run_taskvault(directory, "list").code == 0
+        assert len(JournalStore(directory).backups.list()) == 1, "upgraded once"
+
+    @pytest.mark.parametrize("which", ["journal", "compacted"])
+    def test_v2_store_upgraded_to_a_sealed_snapshot_after_a_backup_of_it_as_it_was(self, tmp_path: Path,
+                                                                                   which: str) -> None:
+        """A schema 2 store is backed up in schema 2 (history and all), rewritten in schema 3, and loads the same."""
+        directory = _v1_store(tmp_path, which, schema=2)
+        original = JournalStore(directory).load()
+        assert codec.decode_snapshot((directory / "tasks.json").read_bytes()).schema == 2
+        listed = run_taskvault(directory, "list", "--all")
+        assert listed.code == 0 and "upgraded to schema 3" in listed.err
+        data = (directory / "tasks.json").read_bytes()
+        assert data.startswith(b'{"format":"taskvault","schema":3,"min_reader":2,') and b'"crc32":"' in data.split(b"\n")[0]
+        snapshot = codec.decode_snapshot(data)
+        assert snapshot.schema == 3 and snapshot.revision == original.revision
+        upgraded = JournalStore(directory).load()
+        assert upgraded.snapshot() == original.snapshot()
+        assert list(upgraded.history) == list(original.history)
+        (backup,) = JournalStore(directory).backups.list()
+        assert backup.label == "migration"
+        kept = codec.decode_snapshot(backup.path.read_bytes())
+        assert kept.schema == 2 and (kept.tasks, kept.revision) == (list(original.snapshot()[0]), original.revision)
+        assert kept.steps == list(original.history)
+        assert run_taskvault(directory, "undo").code == 0 and run_taskvault(directory, "list").code == 0
         assert len(JournalStore(directory).backups.list()) == 1, "upgraded once"
 
     @pytest.mark.parametrize("call", ["write", "fsync", "replace"])

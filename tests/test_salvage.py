@@ -272,7 +272,7 @@ class TestSources:
         session = Session(data_dir)
         assert session.run("add One") == 0
         session.close()
-        (data_dir / "tasks.json").write_text('{"format":"taskvault","schema":3,"min_reader":3}')
+        (data_dir / "tasks.json").write_text('{"format":"taskvault","schema":4,"min_reader":4}')
         before = store_bytes(data_dir)
         result = run_taskvault(data_dir, "salvage", "--yes")
         assert result.code == 3 and "newer taskvault" in result.err and store_bytes(data_dir) == before

@@ -11,7 +11,7 @@ from ..domain.task import Task
 from ..domain.timestamps import format_timestamp
 from .envelope import Migrations, check_keys, upgrade
 from .scalars import FormatError, structure_timestamp
-from .tasks import task_from_dict, task_to_dict
+from .tasks import task_to_dict, tasks_from_list
 
 RECORD_KEYS = frozenset({"rev", "at", "cmd", "put", "del", "next_id", "undoes", "redoes"})
 STEP_KEYS = RECORD_KEYS | {"was"}
@@ -22,7 +22,12 @@ def _record_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "undoes": [], "redoes": []}
 
 
-RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2}
+def _record_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 changed only the snapshot: a record of schema 2 is one of schema 3."""
+    return doc
+
+
+RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2, 2: _record_2_to_3}
 
 
 def change_fields(change: Change, revision: int, at: dt.datetime | None) -> dict[str, Any]:
@@ -51,7 +56,7 @@ def _ids(value: Any, what: str, key: str) -> tuple[int, ...]:
 def _tasks(value: Any, what: str, key: str) -> tuple[Task, ...]:
     if type(value) is not list:
         raise FormatError(f"{what}: {key} must be a list", "")
-    return tuple(task_from_dict(raw, f"{what} $.{key}[{i}]") for i, raw in enumerate(value))
+    return tuple(tasks_from_list(value, f"{what} $.{key}"))
 
 
 def _kind(command: str, what: str) -> tuple[ChangeKind, str]:

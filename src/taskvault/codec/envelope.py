@@ -13,8 +13,9 @@ from .scalars import FormatError, TooNewError
 
 #: The schema this version writes. It reads every schema from 1 up to this one (older files are
 #: upgraded by their migrations), and a newer one whose ``min_reader`` is at most this (read-only).
-SCHEMA = 2
-#: The oldest taskvault schema that can read what this version writes.
+SCHEMA = 3
+#: The oldest taskvault schema that can read what this version writes. (Schema 3 only added the
+#: snapshot's counts and checksum, which a schema 2 reader passes over as a newer writer's additions.)
 MIN_READER = 2
 
 #: The largest snapshot, journal or backup taskvault reads or writes (about 900,000 tasks). A larger

@@ -34,7 +34,12 @@ def _header_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema": 2, "min_reader": 2}
 
 
-HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2}
+def _header_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 changed only the snapshot: a journal's header says the schema, and nothing else changes."""
+    return {**doc, "schema": 3}
+
+
+HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2, 2: _header_2_to_3}
 
 
 def frame(obj: dict[str, Any]) -> bytes:

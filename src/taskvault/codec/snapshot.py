@@ -1,20 +1,32 @@
-"""The snapshot: the whole store as one JSON document, tasks and recent history."""
+"""The snapshot: the whole store as one JSON document, tasks and recent history, sealed by a checksum.
+
+Schema 3 lays the document out in lines a reader can trust without decoding them all: a first
+line holding everything but the lists (format, schema, revision, next id, how many steps and
+tasks, and the CRC-32 of the whole file but its own eight digits), then the history, one step a
+line, then the tasks, one a line, ordered by id (codec/sealed.py reads it that way).
+"""
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import attrs
 
 from ..domain.history import Step
 from ..domain.task import Task
+from ..domain.tasklist import TaskList
 from .changes import step_from_dict, step_to_dict
 from .envelope import MIN_READER, SCHEMA, Migrations, check_envelope
 from .scalars import FormatError, dumps, loads
-from .tasks import task_from_dict, task_to_dict
+from .tasks import task_to_dict, tasks_from_list
 
 SNAPSHOT_FORMAT = "taskvault"
-_SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "history", "tasks"})
+_SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "counts", "crc32", "history",
+                            "tasks"})
+_COUNT_KEYS = frozenset({"history", "tasks"})
+#: Where the checksum's eight hex digits begin in the first line: right after this.
+CHECKSUM_FIELD = b'"crc32":"'
 
 
 def _snapshot_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
@@ -22,7 +34,19 @@ def _snapshot_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema": 2, "min_reader": 2, "history": []}
 
 
-SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2}
+def _snapshot_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 added the counts and the checksum, which a file of schema 2 never had to keep.
+
+    A file of schema 2 that has them is one of schema 3 whose schema number changed: refused, as its
+    seal would otherwise go unchecked.
+    """
+    sealed = sorted(doc.keys() & {"counts", "crc32"})
+    if sealed:
+        raise FormatError(f"unknown field {sealed[0]!r} in a file of schema 2", "$")
+    return {**doc, "schema": 3, "counts": None, "crc32": None}
+
+
+SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2, 2: _snapshot_2_to_3}
 
 
 @attrs.frozen
@@ -37,10 +61,61 @@ class Snapshot:
     schema: int
 
 
+def checksum(data: bytes, digits_at: int) -> int:
+    """The CRC-32 of ``data`` but its eight bytes at ``digits_at`` (where the checksum itself is written)."""
+    whole = memoryview(data)  # no copy of a file of many megabytes
+    return zlib.crc32(whole[digits_at + 8:], zlib.crc32(whole[:digits_at]))
+
+
+def _listed(lines: list[str]) -> str:
+    return ",\n".join(lines) + "\n" if lines else ""
+
+
 def encode_snapshot(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
-    """The whole store as one JSON document, one step and one task per line so that diffs stay readable."""
-    head = dumps({"format": SNAPSHOT_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER,
-                  "revision": revision, "next_id": next_id})
+    """The whole store in schema 3: a sealed first line, then one step and one task per line, tasks by id."""
+    return _sealed([dumps(step_to_dict(s)) for s in steps], [dumps(task_to_dict(t)).encode() for t in tasks],
+                   next_id, revision)
+
+
+def _sealed(history: list[str], body: list[bytes], next_id: int, revision: int) -> bytes:
+    """The snapshot file of these history steps and task lines (as JSON, the tasks ordered by id), sealed."""
+    head = dumps({"format": SNAPSHOT_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER, "revision": revision,
+                  "next_id": next_id, "counts": {"history": len(history), "tasks": len(body)}, "crc32": "00000000"})
+    tasks = b",\n".join(body) + b"\n" if body else b""
+    data = f'{head[:-1]},\n"history":[\n{_listed(history)}],"tasks":[\n'.encode() + tasks + b"]}\n"
+    at = data.index(CHECKSUM_FIELD) + len(CHECKSUM_FIELD)
+    return b"%s%08x%s" % (data[:at], checksum(data, at), data[at + 8:])
+
+
+def encode_tasklist(tasks: TaskList) -> bytes:
+    """encode_snapshot of a task list, each task not built since it was read written as it was read.
+
+    A task read from a sealed snapshot and never used is copied as its line (the checksum said it
+    is as written); the tasks built, changed or added are encoded, and the deleted left out. So
+    compacting a large store costs little more than writing it.
+    """
+    source, changed, gone = tasks.parts()
+    if source is None:
+        return encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+    pending = sorted(changed.items())
+    lines: list[bytes] = []
+    at = 0
+    for task_id, line in source.raw():
+        while at < len(pending) and pending[at][0] < task_id:
+            lines.append(dumps(task_to_dict(pending[at][1])).encode())
+            at += 1
+        if at < len(pending) and pending[at][0] == task_id:
+            lines.append(dumps(task_to_dict(pending[at][1])).encode())
+            at += 1
+        elif task_id not in gone:
+            lines.append(line)
+    lines.extend(dumps(task_to_dict(task)).encode() for _, task in pending[at:])
+    return _sealed([dumps(step_to_dict(s)) for s in tasks.history], lines, tasks.next_id, tasks.revision)
+
+
+def encode_snapshot_v2(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
+    """A snapshot exactly as schema 2 wrote it, for a backup of a store as it was before its migration."""
+    head = dumps({"format": SNAPSHOT_FORMAT, "schema": 2, "min_reader": 2, "revision": revision, "next_id": next_id})
     history = ",\n".join(dumps(step_to_dict(s)) for s in steps)
     body = ",\n".join(dumps(task_to_dict(t)) for t in tasks)
     return f'{head[:-1]},"history":[\n{history}\n],"tasks":[\n{body}\n]}}\n'.encode()
@@ -53,13 +128,51 @@ def encode_snapshot_v1(tasks: tuple[Task, ...], next_id: int, revision: int) -> 
     return f'{head[:-1]},"tasks":[\n{body}\n]}}\n'.encode()
 
 
+def encode_snapshot_as(schema: int, tasks: tuple[Task, ...], next_id: int, revision: int,
+                       steps: tuple[Step, ...] = ()) -> bytes:
+    """A snapshot as a store of ``schema`` held it (1, 2 or the current one): what a migration backs up."""
+    if schema <= 1:
+        return encode_snapshot_v1(tasks, next_id, revision)
+    if schema == 2:
+        return encode_snapshot_v2(tasks, next_id, revision, steps)
+    return encode_snapshot(tasks, next_id, revision, steps)
+
+
+def check_seal(doc: dict[str, Any], data: bytes) -> None:
+    """Raise FormatError unless a decoded snapshot of schema 3 or newer has the counts and checksum it declares.
+
+    Run after every other check: a file that fails one of those is refused with its JSON path;
+    one that passes them all but not its checksum was damaged (or edited) where JSON cannot tell.
+    """
+    counts, crc = doc["counts"], doc["crc32"]
+    if type(counts) is not dict or counts.keys() != _COUNT_KEYS or any(type(n) is not int for n in counts.values()):
+        raise FormatError("expected the numbers of history steps and tasks", "$.counts")
+    for key in ("history", "tasks"):
+        if counts[key] != len(doc[key]):
+            raise FormatError(f"the file says it holds {counts[key]} but holds {len(doc[key])}", f"$.counts.{key}")
+    if type(crc) is not str or len(crc) != 8 or crc.strip("0123456789abcdef"):
+        raise FormatError(f"expected a checksum of 8 hex digits, got {crc!r:.40}", "$.crc32")
+    first_line = data[:data.find(b"\n")]
+    at = first_line.find(CHECKSUM_FIELD) + len(CHECKSUM_FIELD)
+    if at < len(CHECKSUM_FIELD) or data[at:at + 8] != crc.encode():
+        raise FormatError("the checksum is not on the file's first line, so the file was rewritten by another "
+                          "program", "")
+    if checksum(data, at) != int(crc, 16):
+        raise FormatError("the file fails its checksum, so it was damaged or edited after it was written", "")
+
+
 def decode_snapshot(data: bytes) -> Snapshot:
-    """Decode a snapshot of any schema this version reads, or raise FormatError / TooNewError."""
+    """Decode a snapshot of any schema this version reads, or raise FormatError / TooNewError.
+
+    Every task is built and checked; from schema 3 on, the checksum is checked last (check_seal).
+    """
     doc, schema = check_envelope(loads(data, "the file"), SNAPSHOT_FORMAT, _SNAPSHOT_KEYS, SNAPSHOT_MIGRATIONS)
     if type(doc["tasks"]) is not list:
         raise FormatError("expected a list of tasks", "$.tasks")
     if type(doc["history"]) is not list:
         raise FormatError("expected a list of changes", "$.history")
-    tasks = [task_from_dict(raw, f"$.tasks[{i}]") for i, raw in enumerate(doc["tasks"])]
+    tasks = tasks_from_list(doc["tasks"], "$.tasks")
     steps = [step_from_dict(raw, f"$.history[{i}]", schema) for i, raw in enumerate(doc["history"])]
+    if schema >= 3:
+        check_seal(doc, data)
     return Snapshot(tasks, doc["next_id"], doc["revision"], steps, schema)

@@ -8,10 +8,20 @@ explaining converter (codec/explain.py), which accepts it too or says what is wr
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
-from ..domain.task import Priority, Status, Task
+from ..domain.task import (
+    TITLE_MAX,
+    Priority,
+    Status,
+    Task,
+    note_known_normal,
+    tags_known_normal,
+    title_known_normal,
+    trusted_task,
+)
 from ..domain.timestamps import TIMESTAMP_PATTERN, format_timestamp
 from .explain import REQUIRED_TASK_KEYS, explained_task
 from .scalars import is_date
@@ -37,25 +47,53 @@ def task_to_dict(task: Task) -> dict[str, Any]:
 # The fast path's lookup tables: only the exact strings a file may hold.
 _STATUS_OF = {s.value: s for s in Status}
 _PRIORITY_OF: dict[Any, Priority | None] = {None: None, **{p.value: p for p in Priority}}
+#: Tag tuples (and dates) already proven valid, shared between the tasks that hold them: most
+#: tasks hold one of a few, so most checks are one lookup, and a large store is smaller in memory.
 _TAGS_SEEN: dict[tuple[str, ...], tuple[str, ...]] = {}
+_DATES_SEEN: dict[str, dt.date] = {}
+_SEEN_MAX = 4096
 _is_timestamp = TIMESTAMP_PATTERN.match
 _timestamp_of = dt.datetime.fromisoformat
+_date_of = dt.date.fromisoformat
+#: The one form of a uuid the fast path reads (as str(uuid.UUID) writes it); any other goes to the converter.
+_is_uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+_new_uuid = object.__new__
+_UUID = uuid.UUID
+_set_uuid_int = uuid.UUID.__dict__["int"].__set__
+_set_uuid_safe = uuid.UUID.__dict__["is_safe"].__set__
+_UUID_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def _uuid_of(text: str) -> uuid.UUID:
+    """uuid.UUID(text) for a string _is_uuid matched, without parsing it again."""
+    value = _new_uuid(_UUID)
+    _set_uuid_int(value, int(text.replace("-", ""), 16))
+    _set_uuid_safe(value, _UUID_UNKNOWN)
+    return value
 
 
 def fast_task(raw: Any) -> Task | None:
     """The Task a well-formed dict describes, or None if anything about it is off.
 
     Accepts only what the explaining converter accepts, and builds the same Task: every type is
-    checked exactly (true is not 1), each timestamp and date against the same pattern, and
-    Task() itself runs every domain rule. It is written out flat because it runs once per task
-    loaded. Equal tag tuples are shared, which keeps a large store smaller in memory.
+    checked exactly (true is not 1), each timestamp, date and uuid against its one written form,
+    and every rule Task checks is checked here, so the Task is built without checking them again
+    (trusted_task). Anything unusual (a title that is not plainly printable, tags not seen
+    before) is checked by the domain's own rule. It is written out flat because it runs once per
+    task loaded.
     """
     try:
-        if type(raw) is not dict or raw.keys() != REQUIRED_TASK_KEYS:
+        if type(raw) is not dict or len(raw) != _KEY_COUNT:
             return None
-        task_id, title, note, tags = raw["id"], raw["title"], raw["note"], raw["tags"]
-        created, updated, completed, due = raw["created"], raw["updated"], raw["completed"], raw["due"]
-        if (type(task_id) is not int or type(title) is not str or type(note) is not str or type(tags) is not list
+        # Eleven keys, and each of the eleven found: exactly the keys a task has (a missing one is a KeyError).
+        task_id, task_uuid, title, created, updated = raw["id"], raw["uuid"], raw["title"], raw["created"], raw["updated"]
+        note, status, priority, due, tags, completed = (raw["note"], raw["status"], raw["priority"], raw["due"],
+                                                        raw["tags"], raw["completed"])
+        if (type(task_id) is not int or task_id < 1 or type(title) is not str
+                or (not (0 < len(title) <= TITLE_MAX and title.isprintable() and title[0] != " " and title[-1] != " ")
+                    and not title_known_normal(title))
+                or type(note) is not str or (note and not note_known_normal(note))
+                or type(task_uuid) is not str or not _is_uuid(task_uuid)
                 or type(created) is not str or not _is_timestamp(created)):
             return None
         created_at = _timestamp_of(created)
@@ -63,29 +101,56 @@ def fast_task(raw: Any) -> Task | None:
             updated_at = created_at
         elif type(updated) is str and _is_timestamp(updated):
             updated_at = _timestamp_of(updated)
+            if updated_at < created_at:
+                return None
         else:
             return None
-        if completed is not None:
-            if type(completed) is not str or not _is_timestamp(completed):
+        state = _STATUS_OF[status] if type(status) is str else None
+        if completed is None:
+            if state is not _OPEN:
                 return None
+        elif state is not _DONE or type(completed) is not str or not _is_timestamp(completed):
+            return None
+        else:
             completed = _timestamp_of(completed)
         if due is not None:
-            if type(due) is not str or not is_date(due):
-                return None
-            due = dt.date.fromisoformat(due)
-        tag_tuple = tuple(tags)
-        for tag in tag_tuple:
-            if type(tag) is not str:
-                return None
-        if len(_TAGS_SEEN) < 4096:
-            tag_tuple = _TAGS_SEEN.setdefault(tag_tuple, tag_tuple)
-        task_uuid, status, priority = raw["uuid"], raw["status"], raw["priority"]
-        if type(task_uuid) is not str or type(status) is not str or (priority is not None and type(priority) is not str):
+            day = _DATES_SEEN.get(due) if type(due) is str else None
+            if day is None:
+                if type(due) is not str or not is_date(due):
+                    return None
+                day = _date_of(due)
+                if len(_DATES_SEEN) < _SEEN_MAX:
+                    _DATES_SEEN[due] = day
+            due = day
+        if type(tags) is not list:
             return None
-        return Task(task_id, uuid.UUID(task_uuid), title, created_at, updated_at, note, _STATUS_OF[status],
-                    _PRIORITY_OF[priority], due, tag_tuple, completed)
+        tag_tuple = tuple(tags)
+        known = _TAGS_SEEN.get(tag_tuple)
+        if known is not None:
+            tag_tuple = known
+        elif tag_tuple:
+            for tag in tag_tuple:
+                if type(tag) is not str:
+                    return None
+            if not tags_known_normal(tag_tuple):
+                return None
+            if len(_TAGS_SEEN) < _SEEN_MAX:
+                _TAGS_SEEN[tag_tuple] = tag_tuple
+        if priority is not None and type(priority) is not str:
+            return None
+        return trusted_task(task_id, _uuid_of(task_uuid), title, created_at, updated_at, note, state,
+                            _PRIORITY_OF[priority], due, tag_tuple, completed)
     except Exception:  # noqa: BLE001 -- any doubt at all: the explaining converter decides, and says why
         return None
+
+
+_KEY_COUNT = len(REQUIRED_TASK_KEYS)
+_OPEN, _DONE = Status.OPEN, Status.DONE
+
+
+def fast_tasks(raws: list[Any]) -> list[Task | None]:
+    """fast_task of each of ``raws``, in order (None for each it does not accept)."""
+    return list(map(fast_task, raws))
 
 
 def task_from_dict(raw: Any, path: str = "$") -> Task:
@@ -94,3 +159,13 @@ def task_from_dict(raw: Any, path: str = "$") -> Task:
     if task is not None:
         return task
     return explained_task(raw, path)
+
+
+def tasks_from_list(raws: list[Any], path: str, first: int = 0) -> list[Task]:
+    """task_from_dict of each of ``raws`` (the list at JSON path ``path``, from its index ``first``), the first
+    refusal raised."""
+    tasks = fast_tasks(raws)
+    for i, task in enumerate(tasks):
+        if task is None:
+            tasks[i] = explained_task(raws[i], f"{path}[{first + i}]")
+    return tasks  # type: ignore[return-value]  # every None was replaced

@@ -78,6 +78,7 @@ def _readable_by_others(path: Path, info: os.stat_result, subject: str) -> list[
 def _load(store: JournalStore) -> list[Finding]:
     try:
         tasks = store.load()
+        tasks.snapshot()  # every task decoded, even those no change would read (a sealed store loads them when used)
     except StorageError as exc:
         return [Finding("problem", "store", exc.message, exc.hint or "")]  # names the backup to restore
     open_count, done_count = tasks.counts()

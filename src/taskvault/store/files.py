@@ -283,12 +283,14 @@ def read_regular(path: Path | str, *, dir_fd: int | None = None, limit: int | No
     try:
         if limit is not None and os.fstat(fd).st_size > limit:
             raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
-        chunks = []
-        left = limit + 1 if limit is not None else -1
-        while left and (chunk := os.read(fd, 1 << 20 if left < 0 else min(left, 1 << 20))):
+        # The size it has now, read in one call, is one allocation of the file's size (no chunks to join
+        # into a second copy); the loop below reads on only if it grew meanwhile.
+        chunks = [os.read(fd, os.fstat(fd).st_size + 1)]
+        left = limit + 1 - len(chunks[0]) if limit is not None else -1
+        while chunks[-1] and left and (chunk := os.read(fd, 1 << 20 if left < 0 else min(left, 1 << 20))):
             chunks.append(chunk)
             left -= len(chunk) if left > 0 else 0
-        data = b"".join(chunks)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if limit is not None and len(data) > limit:  # it grew while being read
             raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
         return data

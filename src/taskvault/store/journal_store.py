@@ -32,7 +32,6 @@ import attrs
 
 from .. import codec
 from ..domain.history import Step
-from ..domain.task import Task
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, typed
 from . import files, replacing
@@ -59,7 +58,7 @@ def _utcnow() -> dt.datetime:
 class Frozen:
     """A state to compact, copied under the lock: its tasks, and where in which journal it ends."""
 
-    tasks: tuple[Task, ...]
+    tasks: TaskList
     next_id: int
     revision: int
     history: tuple[Step, ...]
@@ -240,14 +239,14 @@ class JournalStore(StoreReader):
         if (self.needs_migration or self.read_only is not None or self._journal.in_doubt is not None
                 or position.generation is None or position.last_rev != tasks.revision):
             return None
-        listed, next_id, revision = tasks.snapshot()
-        return Frozen(listed, next_id, revision, tuple(tasks.history), position.generation, position.end,
-                      position.last_line)
+        # A copy costs what changed since the load (a sealed list's unused tasks are shared, never built).
+        return Frozen(tasks.copy(), tasks.next_id, tasks.revision, tuple(tasks.history), position.generation,
+                      position.end, position.last_line)
 
     def prepare_compaction(self, frozen: Frozen, *, snapshot: bool = True) -> Prepared:
         """Encode the frozen state, write it to a temp file beside the snapshot and fsync it (unless only a
         backup is wanted), and compress its backup: the slow part, done without the lock. Raises OSError."""
-        data = codec.encode_snapshot(frozen.tasks, frozen.next_id, frozen.revision, frozen.history)
+        data = codec.encode_tasklist(frozen.tasks)
         temp = files.write_temp(self.snapshot_path, data) if snapshot else None
         return Prepared(frozen, temp, data, compressed(data))
 
@@ -328,7 +327,7 @@ class JournalStore(StoreReader):
 
     @staticmethod
     def _encode(tasks: TaskList) -> bytes:
-        return codec.encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+        return codec.encode_tasklist(tasks)
 
     def migrate(self, tasks: TaskList) -> Backup:
         """Rewrite an older store in the current schema, after backing it up as it was (under the lock).
@@ -338,7 +337,7 @@ class JournalStore(StoreReader):
         """
         assert self._lock.held and tasks.revision == self._revision
         self.check_writable()
-        old = codec.encode_snapshot_v1(*tasks.snapshot())
+        old = codec.encode_snapshot_as(self._snapshot_schema, *tasks.snapshot(), tuple(tasks.history))
         backup = self._backup(old, (tasks.revision, len(tasks)), "migration", verify=codec.decode_snapshot)
         try:
             files.atomic_replace(self.snapshot_path, self._encode(tasks))

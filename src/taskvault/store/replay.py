@@ -17,6 +17,7 @@ import attrs
 
 from .. import codec
 from ..domain.history import History
+from ..domain.task import Task
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, StoreUnreadable
 from .journal import Position, Skipped
@@ -72,13 +73,56 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+class _Refusing:
+    """A sealed snapshot's tasks, built when first used; one that does not decode refuses the store."""
+
+    __slots__ = ("_path", "_tasks", "_unreadable", "count", "highest")
+
+    def __init__(self, tasks: codec.SealedTasks, path: Path, unreadable: Unreadable) -> None:
+        self._tasks, self._path, self._unreadable = tasks, path, unreadable
+        self.count, self.highest = tasks.count, tasks.highest
+
+    def find(self, task_id: int) -> Task | None:
+        try:
+            return self._tasks.find(task_id)
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self._path, exc) from None
+
+    def all(self) -> list[Task]:
+        try:
+            with collector_paused():
+                return self._tasks.all()
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self._path, exc) from None
+
+    def has(self, task_id: int) -> bool:
+        try:
+            return self._tasks.has(task_id)
+        except codec.FormatError as exc:
+            raise self._unreadable(self._path, exc) from None
+
+    def open_count(self) -> int:
+        return self._tasks.open_count()
+
+    def raw(self) -> Iterator[tuple[int, bytes]]:
+        try:
+            yield from self._tasks.raw()
+        except codec.FormatError as exc:
+            raise self._unreadable(self._path, exc) from None
+
+
 def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, bool] | None, *,
            snapshot_path: Path, journal_path: Path, skipped: Skipped, unreadable: Unreadable) -> Decoded:
     """The tasks the snapshot holds with the journal's records replayed onto them (see replay)."""
     try:
-        decoded = codec.decode_snapshot(snapshot)
-        tasks = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
-                         history=History(decoded.steps))
+        decoded = codec.open_snapshot(snapshot)
+        if isinstance(decoded, codec.SealedSnapshot):  # the checksum matched: tasks are built when used
+            tasks = TaskList.from_source(_Refusing(decoded.tasks, snapshot_path, unreadable),
+                                         next_id=decoded.next_id, revision=decoded.revision,
+                                         history=History(decoded.steps))
+        else:
+            tasks = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
+                             history=History(decoded.steps))
     except (codec.FormatError, InvalidValue) as exc:
         raise unreadable(snapshot_path, exc) from None
     position = Position()
@@ -152,11 +196,13 @@ def replay(tasks: TaskList, data: bytes, position: Position, *, skip: int = 0,
                 raise unreadable(journal_path, exc) from None
         first_free = max(first_free, codec.first_unnamed_id(tail))
     applied = []
-    for rev, change, at in records:
+    # Only the newest steps stay in the history: older ones need not say what they replaced.
+    remembered = len(records) - tasks.history.limit
+    for i, (rev, change, at) in enumerate(records):
         if rev <= tasks.revision:
             continue
         try:
-            tasks.apply(change, rev, at)
+            tasks.apply(change, rev, at, remember=i >= remembered)
         except InvalidValue as exc:
             raise unreadable(journal_path, f"record {rev}: {exc}") from None
         applied.append(change)

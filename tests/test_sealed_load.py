@@ -1,0 +1,251 @@
+"""A sealed snapshot (schema 3) is trusted by its checksum: its tasks are built only when used.
+
+The checksum is checked over the whole file before anything in it is believed, so a damaged file
+is still refused as a whole; a file whose checksum holds is indexed by task id, and each task is
+decoded, as strictly as ever, when a command first touches it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskvault import codec
+from taskvault.domain.change import Change, ChangeKind
+from taskvault.domain.history import History
+from taskvault.domain.task import Status, Task
+from taskvault.domain.tasklist import TaskList
+from taskvault.errors import StoreUnreadable
+from taskvault.store.journal_store import JournalStore
+
+from .conftest import run_taskvault, store_digest
+from .test_codec import tasks
+
+STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def _task(task_id: int, title: str = "t") -> Task:
+    return Task(task_id, uuid.UUID(int=task_id), f"{title} {task_id}", STAMP, STAMP)
+
+
+def _store(directory: Path, count: int) -> None:
+    directory.mkdir(mode=0o700)
+    (directory / "tasks.json").write_bytes(codec.encode_snapshot(tuple(_task(i) for i in range(1, count + 1)),
+                                                                 count + 1, 0))
+
+
+def _resealed(data: bytes) -> bytes:
+    """``data`` with its checksum made to match again, as a writer that computed it would leave it."""
+    at = data.index(b'"crc32":"') + len(b'"crc32":"')
+    return data[:at] + b"%08x" % zlib.crc32(data[at + 8:], zlib.crc32(data[:at])) + data[at + 8:]
+
+
+class TestBuiltWhenUsed:
+    def test_a_load_builds_no_task_and_a_lookup_builds_one(self, tmp_path: Path) -> None:
+        """Loading 500 tasks builds none; get() builds the one it returns; iterating builds the rest."""
+        _store(tmp_path / "data", 500)
+        loaded = JournalStore(tmp_path / "data").load()
+        assert len(loaded) == 500 and loaded.unbuilt == 500 and 7 in loaded and 501 not in loaded
+        assert loaded.get(7) == _task(7) and loaded.unbuilt == 499
+        assert loaded.require([9, 7]) == [_task(9), _task(7)] and loaded.unbuilt == 498
+        assert list(loaded) == [_task(i) for i in range(1, 501)] and loaded.unbuilt == 0
+
+    def test_replaying_a_change_builds_only_the_tasks_it_touches(self, tmp_path: Path) -> None:
+        """A journal record applied to a sealed list builds the tasks it replaces, no other."""
+        directory = tmp_path / "data"
+        _store(directory, 300)
+        done = Task(5, uuid.UUID(int=5), "t 5", STAMP, STAMP + dt.timedelta(hours=1), status=Status.DONE,
+                    completed=STAMP + dt.timedelta(hours=1))
+        (directory / "tasks.journal").write_bytes(
+            codec.encode_journal_header("0123456789abcdef", 0)
+            + codec.encode_record(Change(ChangeKind.DONE, put=(done,), next_id=301), 1, STAMP))
+        loaded = JournalStore(directory).load()
+        assert loaded.revision == 1 and loaded.unbuilt == 299
+        assert loaded.get(5) == done and [s.was for s in loaded.history] == [(_task(5),)]
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.integers(1, 10**6), unique=True, max_size=8).flatmap(
+        lambda ids: st.tuples(*[tasks(task_id=i) for i in sorted(ids)])))
+    def test_a_sealed_load_holds_exactly_what_the_full_decode_holds(self, task_tuple: tuple[Task, ...]) -> None:
+        """Task for task, built when used or all at once, the sealed path equals decode_snapshot."""
+        next_id = max((t.id for t in task_tuple), default=0) + 1
+        data = codec.encode_snapshot(task_tuple, next_id, 3)
+        sealed = codec.open_snapshot(data)
+        assert isinstance(sealed, codec.SealedSnapshot)
+        assert (sealed.next_id, sealed.revision) == (next_id, 3)
+        ids = [t.id for t in task_tuple]
+        assert [sealed.tasks.find(i) for i in ids] == list(task_tuple)
+        for missing in {0, 1, *(i + 1 for i in ids), *(i - 1 for i in ids), 10**7} - set(ids):
+            assert sealed.tasks.find(missing) is None
+        assert sealed.tasks.all() == codec.decode_snapshot(data).tasks
+        assert len(sealed.tasks) == len(ids) and sealed.tasks.highest == max(ids, default=0)
+
+
+    @pytest.mark.parametrize("searches_before_index", [0, 3, 1000])
+    def test_a_task_is_found_the_same_by_search_or_by_index(self, searches_before_index: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        """Many lookups (a long journal) switch to an index of the lines: every answer stays the same."""
+        monkeypatch.setattr(codec.SealedTasks, "SEARCHES_BEFORE_INDEX", searches_before_index)
+        kept = [_mixed(i) for i in range(1, 60) if i % 7]
+        sealed = codec.open_snapshot(codec.encode_snapshot(tuple(kept), 60, 1))
+        assert isinstance(sealed, codec.SealedSnapshot)
+        for task_id in range(62):
+            assert sealed.tasks.find(task_id) == next((t for t in kept if t.id == task_id), None)
+
+
+    @pytest.mark.parametrize("chunk_bytes", [1, 300, 1 << 20])
+    def test_all_tasks_are_decoded_a_chunk_at_a_time_and_a_bad_one_named_by_its_index(
+            self, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        """However the lines are cut into chunks, every task comes back, and a bad one is named by its path."""
+        monkeypatch.setattr(codec.SealedTasks, "CHUNK_BYTES", chunk_bytes)
+        kept = tuple(_mixed(i) for i in range(1, 40))
+        data = codec.encode_snapshot(kept, 40, 1)
+        sealed = codec.open_snapshot(data)
+        assert isinstance(sealed, codec.SealedSnapshot) and sealed.tasks.all() == list(kept)
+        for old, new, message in ((b'"title":"t 25"', b'"title":"t 25 "', r"not trimmed @ \$\.tasks\[24\]"),
+                                  (b'{"id":25,"uuid"', b'{"id":25,"uuid":}', r"not valid JSON @ \$\.tasks\[24\]")):
+            damaged = codec.open_snapshot(_resealed(data.replace(old, new)))
+            assert isinstance(damaged, codec.SealedSnapshot)
+            with pytest.raises(codec.FormatError, match=message):
+                damaged.tasks.all()
+
+
+def _mixed(task_id: int) -> Task:
+    """Task ``task_id``, done for every third id."""
+    if task_id % 3:
+        return _task(task_id)
+    return Task(task_id, uuid.UUID(int=task_id), f"t {task_id}", STAMP, STAMP, status=Status.DONE, completed=STAMP)
+
+
+def _changes(draw: st.DrawFn, size: int) -> list[Change]:
+    """Random adds, edits, deletes and undone deletes of a list of ``size`` tasks numbered from 1."""
+    present, deleted, next_id, changes = set(range(1, size + 1)), [], size + 1, []
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(["add", "edit", "delete", "undo"]))
+        if kind == "add" or not present:
+            changes.append(Change(ChangeKind.ADD, put=(_task(next_id, "new"),), next_id=next_id + 1))
+            present.add(next_id)
+            next_id += 1
+        elif kind == "edit":
+            task_id = draw(st.sampled_from(sorted(present)))
+            changes.append(Change(ChangeKind.EDIT, put=(_task(task_id, "edited"),), next_id=next_id))
+        elif kind == "delete" or not deleted:
+            task_id = draw(st.sampled_from(sorted(present)))
+            changes.append(Change(ChangeKind.DELETE, delete=(task_id,), next_id=next_id))
+            present.discard(task_id)
+            deleted.append(task_id)
+        else:
+            task_id = deleted.pop()
+            changes.append(Change(ChangeKind.UNDO, put=(_task(task_id),), next_id=next_id, undoes=(1,)))
+            present.add(task_id)
+    return changes
+
+
+@st.composite
+def _store_and_changes(draw: st.DrawFn) -> tuple[int, list[Change]]:
+    size = draw(st.integers(0, 6))
+    return size, _changes(draw, size)
+
+
+class TestSameAsBuiltWhole:
+    @settings(max_examples=200, deadline=None)
+    @given(_store_and_changes(), st.integers(0, 2), st.integers(0, 4))
+    def test_any_changes_leave_a_sealed_list_equal_to_one_built_whole(self, case: tuple[int, list[Change]],
+                                                                       looks: int, kept: int) -> None:
+        """Applied change by change, with lookups between, the list built when used equals the one built whole.
+
+        As a long journal is replayed, steps older than the history keeps are not remembered (so what
+        they replaced is not built): the history comes out the same.
+        """
+        size, changes = case
+        data = codec.encode_snapshot(tuple(_mixed(i) for i in range(1, size + 1)), size + 1, 0)
+        sealed = codec.open_snapshot(data)
+        assert isinstance(sealed, codec.SealedSnapshot)
+        lazy = TaskList.from_source(sealed.tasks, next_id=size + 1, revision=0, history=History(limit=kept))
+        whole = TaskList(codec.decode_snapshot(data).tasks, next_id=size + 1, revision=0, history=History(limit=kept))
+        frozen, expected = lazy.copy(), codec.encode_snapshot(*whole.snapshot(), tuple(lazy.history))
+        for revision, change in enumerate(changes, start=1):
+            if revision == len(changes) // 2:  # as a session hands a copy to a background compaction, and goes on
+                frozen, expected = lazy.copy(), codec.encode_snapshot(*whole.snapshot(), tuple(lazy.history))
+            for task_id in range(looks * revision % 4, size + revision + 2, looks + 1):
+                assert (task_id in lazy) == (task_id in whole)
+            lazy.apply(change, revision, STAMP, remember=revision > len(changes) - kept)
+            whole.apply(change, revision, STAMP)
+            assert len(lazy) == len(whole) and lazy.next_id == whole.next_id
+            if looks:
+                assert lazy.counts() == whole.counts()
+        assert list(lazy.history) == list(whole.history)
+        assert codec.encode_tasklist(frozen) == expected, "a copy is not changed by the changes after it"
+        for task_id in range(size + len(changes) + 2):
+            assert (task_id in lazy) == (task_id in whole)
+        unbuilt = lazy.unbuilt
+        assert lazy.counts() == whole.counts() and lazy.unbuilt == unbuilt, "counted without building"
+        # Written back with the lines never used copied as they were read: byte for byte what encoding all gives.
+        assert codec.encode_tasklist(lazy) == codec.encode_snapshot(*whole.snapshot(), tuple(lazy.history))
+        assert lazy.unbuilt == unbuilt, "writing the list back builds nothing"
+        assert lazy.snapshot() == whole.snapshot()
+        assert sorted(t.id for t in lazy) == sorted(t.id for t in whole) and lazy.unbuilt == 0
+
+
+class TestStillRefused:
+    def test_every_single_bit_flip_is_refused(self) -> None:
+        """Whatever bit of a sealed snapshot changes, the store is refused, never read as something else."""
+        data = codec.encode_snapshot((_task(1), _task(2, "ü")), 3, 2)
+        for offset in range(len(data) - 1):  # the last byte is the optional final newline
+            for bit in range(8):
+                flipped = data[:offset] + bytes([data[offset] ^ (1 << bit)]) + data[offset + 1:]
+                with pytest.raises(codec.FormatError):
+                    codec.open_snapshot(flipped)
+
+    def test_a_file_failing_its_checksum_is_decoded_whole_to_name_the_path(self) -> None:
+        """A mismatch is explained by the full decode: the JSON path when a rule is broken, else the checksum."""
+        data = codec.encode_snapshot((_task(1), _task(2)), 3, 2)
+        with pytest.raises(codec.FormatError, match=r"expected an integer, got str '2' @ \$\.tasks\[1\]\.id"):
+            codec.open_snapshot(data.replace(b'{"id":2,', b'{"id":"2",'))
+        with pytest.raises(codec.FormatError, match="fails its checksum"):
+            codec.open_snapshot(data.replace(b"t 2", b"t 3"))
+
+    def test_a_valid_file_laid_out_otherwise_takes_the_full_decode(self) -> None:
+        """A sealed file whose checksum holds but whose lines are not as taskvault writes them is decoded whole."""
+        data = codec.encode_snapshot((_task(1), _task(2)), 3, 2)
+        reordered = _resealed(data.replace(b'{"id":2,"uuid":"00000000-0000-0000-0000-000000000002",',
+                                           b'{"uuid":"00000000-0000-0000-0000-000000000002","id":2,'))
+        decoded = codec.open_snapshot(reordered)
+        assert isinstance(decoded, codec.Snapshot) and decoded.tasks == [_task(1), _task(2)]
+
+    def test_a_newer_or_older_schema_takes_the_full_decode(self) -> None:
+        """Only this schema's seal is trusted: a schema 2 file is decoded whole, a too-new one refused."""
+        older = codec.encode_snapshot_as(2, (_task(1),), 2, 1)
+        assert isinstance(codec.open_snapshot(older), codec.Snapshot)
+        newer = codec.encode_snapshot((_task(1),), 2, 1).replace(b'"schema":3,"min_reader":2', b'"schema":4,"min_reader":4')
+        with pytest.raises(codec.TooNewError):
+            codec.open_snapshot(newer)
+
+
+class TestOneShot:
+    """Through the installed program: a change decodes only the tasks it touches, `list` decodes them all."""
+
+    def test_a_change_leaves_other_tasks_undecoded_and_list_refuses_a_bad_one(self, tmp_path: Path) -> None:
+        """A task broken under a valid checksum is refused, with its JSON path, by the first command that reads it."""
+        directory = tmp_path / "data"
+        _store(directory, 50)
+        data = (directory / "tasks.json").read_bytes()
+        start = data.index(b'{"id":40,')
+        end = data.index(b"\n", start)
+        line = data[start:end].replace(b'"priority":null', b'"priority":"urgent"')
+        (directory / "tasks.json").write_bytes(_resealed(data[:start] + line + data[end:]))
+        assert run_taskvault(directory, "done", "3").code == 0, "task 40 was never decoded"
+        before = store_digest(directory)
+        listed = run_taskvault(directory, "list")
+        assert listed.code == 3 and "@ $.tasks[39]" in listed.err and "urgent" in listed.err
+        assert store_digest(directory) == before
+        with pytest.raises(StoreUnreadable, match=r"\$\.tasks\[39\]"):
+            JournalStore(directory).load().get(40)
+        examined = run_taskvault(directory, "doctor")
+        assert examined.code != 0 and "$.tasks[39]" in examined.out + examined.err, "doctor reads every task"
