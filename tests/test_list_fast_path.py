@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from taskvault import codec
 from taskvault.cli.columns import column_widths, fit, plain_rows, table_row, text_width
+from taskvault.domain.change import Change, ChangeKind
+from taskvault.domain.history import History
+from taskvault.domain.query import ANY, SORT_KEYS, Show, TaskQuery
+from taskvault.domain.task import Priority, Status, Task, normalize_tags
+from taskvault.domain.tasklist import TaskList
 
 #: Cells as a task table holds them: ASCII, accented, wide (two columns a character), empty.
 _CELL = st.one_of(st.text("abc xyz-#19", max_size=30), st.text("aé☕日本 x", max_size=20),
@@ -36,3 +45,65 @@ class TestPlainRows:
         """column_widths measures each column as text_width measures its widest cell."""
         rows = table[0]
         assert column_widths(rows) == [max(map(text_width, column)) for column in zip(*rows, strict=True)]
+
+
+# -- list builds only the tasks that may match ------------------------------------------------
+
+#: Words whose case folds in unusual ways (ß to ss, the ligature ﬁ to fi, the Kelvin sign to k), text
+#: that JSON escapes (a quote, a backslash, a tab), and plain ASCII.
+_WORDS = ["fix", "FIX", "ﬁx", "Straße", "STRASSE", "K", "\u212a", "café", 'say "hi"', "a\\b", "work", "Work", "日本"]
+_STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@st.composite
+def _task_at(draw: st.DrawFn, task_id: int) -> Task:
+    done = draw(st.booleans())
+    title = " ".join(draw(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3))).strip()
+    return Task(id=task_id, uuid=uuid.UUID(int=task_id), title=title or "t", created=_STAMP, updated=_STAMP,
+                note=" ".join(draw(st.lists(st.sampled_from([*_WORDS, "tab\there", "two\nlines"]), max_size=2))),
+                status=Status.DONE if done else Status.OPEN, priority=draw(st.sampled_from([None, *Priority])),
+                due=draw(st.none() | st.dates(dt.date(2026, 1, 1), dt.date(2026, 1, 9))),
+                tags=normalize_tags(draw(st.lists(st.sampled_from(["work", "home", "café", "日本", "a\\b", 'q"'
+                                                                   ]), max_size=3))),
+                completed=_STAMP if done else None)
+
+
+_QUERIES = st.builds(TaskQuery, show=st.sampled_from(list(Show)),
+                     tags=st.lists(st.sampled_from(["work", "home", "café", "日本", "a\\b", 'q"']), max_size=2).map(tuple),
+                     priority=st.sampled_from([ANY, None, *Priority]),
+                     due_before=st.sampled_from([ANY, dt.date(2026, 1, 5)]),
+                     search=st.sampled_from([ANY, "fix", "FI", "ss", "straße", "k", "\u212a", '"hi', "\\", "\t", "日",
+                                             "é", "work"]),
+                     sort=st.sampled_from(list(SORT_KEYS)))
+
+
+class TestNarrowedList:
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.integers(1, 60), unique=True, max_size=25).flatmap(
+        lambda ids: st.tuples(*[_task_at(i) for i in sorted(ids)])), st.lists(_QUERIES, min_size=1, max_size=4),
+        st.data())
+    def test_a_sealed_list_selects_what_every_task_built_selects(self, stored: tuple[Task, ...],
+                                                                 queries: list[TaskQuery], data: st.DataObject) -> None:
+        """A query over a sealed store (tasks built only where the bytes may match, some changed since the
+        load) selects exactly the tasks, in the order, it selects from every task built."""
+        sealed = codec.open_snapshot(codec.encode_snapshot(stored, 61, 0))
+        assert isinstance(sealed, codec.SealedSnapshot)
+        listed = TaskList.from_source(sealed.tasks, next_id=61, revision=0, history=History())
+        touched = data.draw(st.lists(st.sampled_from([t.id for t in stored]), unique=True, max_size=3)) if stored else []
+        put = tuple(data.draw(_task_at(i)) for i in touched[1:])
+        listed.apply(Change(ChangeKind.EDIT, put=put, delete=tuple(touched[:1]), next_id=61), 1)
+        every, unbuilt = list(listed.copy()), listed.unbuilt
+        for query in queries:
+            assert query.select(listed) == query.select(every), query
+        assert listed.unbuilt == unbuilt  # a list keeps none of the tasks it built
+
+    def test_a_search_finds_what_only_casefolding_finds(self) -> None:
+        """A sealed list searched for ss, fi or k finds Straße, the ligature ﬁ and the Kelvin sign, as
+        casefold does, though their bytes (lower-cased) hold none of them; and text behind an escape."""
+        titles = ["Straße", "ﬁle it", "5 \u212a", 'say "hi"', "plain"]
+        stored = tuple(Task(i, uuid.UUID(int=i), title, _STAMP, _STAMP) for i, title in enumerate(titles, 1))
+        sealed = codec.open_snapshot(codec.encode_snapshot(stored, 6, 0))
+        assert isinstance(sealed, codec.SealedSnapshot)
+        listed = TaskList.from_source(sealed.tasks, next_id=6, revision=0, history=History())
+        found = {text: [t.title for t in TaskQuery(search=text).select(listed)] for text in ("ss", "fi", "k", '"hi')}
+        assert found == {"ss": ["Straße"], "fi": ["ﬁle it"], "k": ["5 \u212a"], '"hi': ['say "hi"']}
