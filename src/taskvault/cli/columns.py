@@ -57,7 +57,7 @@ def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
     """
     widths = []
     for column in zip(*rows, strict=True):
-        if "".join(column).isascii():
+        if all(map(str.isascii, column)):
             widths.append(max(map(len, column)))
         else:
             widths.append(max(map(text_width, column)))

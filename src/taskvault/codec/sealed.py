@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -178,11 +178,38 @@ class SealedTasks:
         """
         status_mark = b'"status":' + dumps(status.value).encode() if status is not None else b""
         tag_marks = [dumps(tag).encode() for tag in tags]
+        lines: Iterator[tuple[int, bytes]] = ((task_id, line) for task_id, line in self.raw()
+                                              if status_mark in line and task_id not in skip)
+        if tag_marks or text is not None:
+            lines = self._narrowed(lines, tag_marks, text)
+        tasks: list[Task] = []
+        while batch := list(itertools.islice(lines, self.BATCH)):  # a batch's JSON at a time: the peak stays low
+            tasks += self._built(batch)
+        return tasks
+
+    #: How many lines matching() decodes at once (about what all() decodes at once).
+    BATCH = 4096
+
+    def _built(self, lines: list[tuple[int, bytes]]) -> list[Task]:
+        """The task each of ``lines`` holds, decoded as strictly as find() decodes it."""
+        try:
+            raws = json.loads(b"[" + b",".join(line for _, line in lines) + b"]")
+        except (ValueError, RecursionError):
+            raws = None
+        if type(raws) is not list or len(raws) != len(lines):
+            return [self._build(task_id, line) for task_id, line in lines]
+        tasks = []
+        for (task_id, line), raw in zip(lines, raws, strict=True):
+            task = fast_task(raw)
+            tasks.append(task if task is not None and task.id == task_id else self._build(task_id, line))
+        return tasks
+
+    @staticmethod
+    def _narrowed(lines: Iterable[tuple[int, bytes]], tag_marks: list[bytes],
+                  text: str | None) -> Iterator[tuple[int, bytes]]:
+        """The lines that may hold every tag mark, and ``text`` once casefolded (see matching)."""
         ascii_text = text.encode() if text is not None and text.isascii() else None
-        kept: list[tuple[int, bytes]] = []
-        for task_id, line in self.raw():
-            if task_id in skip or status_mark not in line:
-                continue
+        for task_id, line in lines:
             if b"\\" not in line:
                 if any(mark not in line for mark in tag_marks):
                     continue
@@ -196,18 +223,7 @@ class SealedTasks:
                                 continue
                         except UnicodeDecodeError:
                             pass  # _build says what is wrong with it
-            kept.append((task_id, line))
-        try:
-            raws = json.loads(b"[" + b",".join(line for _, line in kept) + b"]")
-        except (ValueError, RecursionError):
-            raws = None
-        if type(raws) is not list or len(raws) != len(kept):
-            return [self._build(task_id, line) for task_id, line in kept]
-        tasks = []
-        for (task_id, line), raw in zip(kept, raws, strict=True):
-            task = fast_task(raw)
-            tasks.append(task if task is not None and task.id == task_id else self._build(task_id, line))
-        return tasks
+            yield task_id, line
 
     #: The tasks are decoded a chunk of lines at a time (about 3,500 tasks a MiB), so that the decoded JSON
     #: of only one chunk is held at once beside the tasks built: a large store's peak memory stays low.
