@@ -58,6 +58,7 @@ from measure import (
 from report import Report, ms
 from screen import repl_ready
 from stores import (
+    FLOORED_STALL,
     TAG,
     WORD,
     build_taskvault,
@@ -213,9 +214,10 @@ class Bench:
         print(f"{size:,} tasks: building the store through a script-mode session …", flush=True)
         build = build_taskvault(self.taskvault, store, tasks,
                                 floor=lambda held: serialise_floor(scratch, snapshot_like(tasks, held)))
-        print(f"  {build.lines:,} commands in {build.seconds:.1f} s; {len(build.stalls)} slow acknowledgements "
-              f"(compactions): " + ", ".join(f"{s['seconds'] * 1000:.0f} ms at {s['tasks']:,}" for s in build.stalls),
-              flush=True)
+        slowest = sorted(build.stalls, key=lambda s: -s["seconds"])[:6]
+        print(f"  {build.lines:,} commands in {build.seconds:.1f} s; {len(build.stalls)} acknowledgements over 50 ms and "
+              "20x the median, the slowest: " + ", ".join(f"{s['seconds'] * 1000:.0f} ms at {s['tasks']:,} tasks"
+                                                           for s in slowest), flush=True)
         self.report.builds[size] = {"seconds": build.seconds, "commands": build.lines,
                                     "ack_median": statistics.median(build.acks), "ack_p99": pct(build.acks, 0.99),
                                     "stalls": build.stalls, "files": tree_bytes(store)}
@@ -393,25 +395,31 @@ class Bench:
                                "list --all`; target ≤ 3x)")
 
     def compaction(self) -> None:
+        """Compactions timed from outside: the acknowledgements of the build that took FLOORED_STALL or more,
+        each beside a serialise-write-fsync floor of as many tasks taken right after it."""
         size = self.sizes[-1]
         stalls = self.report.builds[size]["stalls"]
-        if not stalls:
-            self.report.target(4, None, f"compaction ≤ 2x its serialise-write-fsync floor: no slow acknowledgement in "
-                               f"building {size:,} tasks, so no compaction could be timed from outside (it may run "
-                               "off the critical path now)")
-            return
-        biggest = max(stalls, key=lambda s: s["tasks"])
-        for s in stalls:
+        floored = [s for s in stalls if "floor" in s]
+        judged = size == 100_000 or None
+        if not floored:
+            self.report.target(4, None, f"compaction ≤ 2x its serialise-write-fsync floor: no acknowledgement of "
+                               f"{FLOORED_STALL * 1000:.0f} ms or more in building {size:,} tasks, so no compaction "
+                               "could be timed from outside (it may run off the critical path now)")
+        for s in floored:
             self.report.row("compaction (slow ack in the build)", int(s["tasks"]), [s["seconds"]],
                             "floor: serialise+write+fsync", [s["floor"]])
-        ratio = biggest["seconds"] / biggest["floor"]
-        self.report.target(4, ratio <= 2 if size == 100_000 else None,
-                           f"compaction with {int(biggest['tasks']):,} tasks (the largest seen building {size:,}): "
-                           f"{ms(biggest['seconds'])} ms acknowledgement = {ratio:.2f}x its serialise-write-fsync floor "
-                           f"({ms(biggest['floor'])} ms, taken right after it; target ≤ 2x)")
-        self.report.target(4, max(s["seconds"] for s in stalls) <= 0.05 if size == 100_000 else None,
-                           f"slowest acknowledgement while building {size:,} tasks: "
-                           f"{ms(max(s['seconds'] for s in stalls))} ms (a compaction inside a change; target ≤ 50 ms)")
+        if floored:
+            worst = max(floored, key=lambda s: s["seconds"])
+            ratio = worst["seconds"] / worst["floor"]
+            self.report.target(4, ratio <= 2 if judged else None,
+                               f"compaction with {int(worst['tasks']):,} tasks (the slowest acknowledgement building "
+                               f"{size:,}): {ms(worst['seconds'])} ms = {ratio:.2f}x its serialise-write-fsync floor "
+                               f"({ms(worst['floor'])} ms, taken right after it; target ≤ 2x)")
+        if stalls:
+            slowest = max(s["seconds"] for s in stalls)
+            self.report.target(4, slowest <= 0.05 if judged else None,
+                               f"slowest acknowledgement of the {self.report.builds[size]['commands']:,} commands that built "
+                               f"the {size:,} store: {ms(slowest)} ms ({len(stalls)} over 50 ms; target ≤ 50 ms)")
 
     def run(self) -> None:
         began = time.perf_counter()
@@ -436,8 +444,11 @@ class Bench:
             worst = max(self.report.prompts)
             self.report.target(5, worst <= 0.15, f"session prompt: {ms(worst)} ms at worst of the sizes' medians "
                                "(target ≤ 0.15 s)")
+        self.finish(began)
+
+    def finish(self, began: float, *, every_target: bool = True) -> None:
         self.report.wall = time.perf_counter() - began
-        self.report.print()
+        self.report.print(every_target=every_target)
         print(f"\nthe whole run took {self.report.wall / 60:.1f} min")
         if self.args.json:
             Path(self.args.json).write_text(json.dumps(self.report.as_json(self.args), indent=1) + "\n")
@@ -446,8 +457,8 @@ class Bench:
             shutil.rmtree(self.base, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options_parser(description: str = __doc__.splitlines()[0]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--sizes", default="1000,10000,100000", help="store sizes, smallest first")
     parser.add_argument("--runs", type=int, default=9, help="interleaved pairs per one-shot comparison")
     parser.add_argument("--big-runs", type=int, default=7, help="the same at 100,000 tasks and above")
@@ -461,7 +472,11 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write every figure as JSON here")
     parser.add_argument("--dir", default=None, help="where to build the stores (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the stores afterwards")
-    args = parser.parse_args()
+    return parser
+
+
+def parse_options(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
     if args.quick:
         if args.sizes == parser.get_default("sizes"):
             args.sizes = "300,2000"
@@ -471,7 +486,11 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     if sizes != sorted(sizes):
         parser.error("--sizes: give them smallest first")
-    Bench(args).run()
+    return args
+
+
+def main() -> None:
+    Bench(parse_options(options_parser())).run()
 
 
 if __name__ == "__main__":

@@ -84,6 +84,10 @@ def add_line(title: str, tags: list[str], priority: str | None, due: str | None)
     return words
 
 
+#: A stall at least this long is taken for a compaction, and paired with a serialise-write-fsync floor.
+FLOORED_STALL = 0.2
+
+
 @dataclass
 class Build:
     """How building a store through the program went: its time, and each acknowledgement's."""
@@ -98,7 +102,7 @@ class Build:
 def build_taskvault(taskvault: str, directory: Path, tasks: list[SeededTask],
                     floor: Callable[[int], float] | None = None) -> Build:
     """Build the store through one session in script mode; ``floor(n)``, if given, is called right after
-    each stall with the tasks held then, to time the serialise-write-fsync floor beside it."""
+    each stall of FLOORED_STALL or more with the tasks held then, to time the serialise-write-fsync floor beside it."""
     session = Session([taskvault, "--data-dir", str(directory)])
     build = Build(0.0, 0)
     began = time.perf_counter()
@@ -113,7 +117,7 @@ def build_taskvault(taskvault: str, directory: Path, tasks: list[SeededTask],
         recent = build.acks[-200:]
         if len(build.acks) > 50 and seconds > max(0.05, 20 * statistics.median(recent)):
             stall = {"line": len(build.acks), "tasks": held, "seconds": seconds}
-            if floor is not None:
+            if floor is not None and seconds >= FLOORED_STALL:
                 stall["floor"] = floor(held)
             build.stalls.append(stall)
 
