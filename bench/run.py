@@ -337,6 +337,7 @@ class Bench:
         row = self.report.row("change in a session", size, times, "fsync floor (append)", floors,
                               ratio=statistics.median(ratios))
         row["first_change_with_load"] = first
+        self.report.row("session: first change (loads)", size, [first])
         row["slowest"] = max(times)
         p99_ratio = row["p99"] / row["ref_p99"]
         row["p99_ratio"] = p99_ratio
@@ -375,6 +376,8 @@ class Bench:
         self.report.facts["peak_rss_mb"] = {"size": size, "one-shot list": round(list_mb, 1),
                                             "session (100 adds, list)": round(session_mb, 1),
                                             "task list": round(tw_mb, 1) if tw_mb else None, "method": rss_method()}
+        print(f"  peak RSS: one-shot list {list_mb:.0f} MB, a session of 100 adds and a list {session_mb:.0f} MB"
+              + (f", Taskwarrior's task list {tw_mb:.0f} MB" if tw_mb else ""), flush=True)
         if size == 100_000:
             for name, mb in (("one-shot list", list_mb), ("session of 100 adds and a list", session_mb)):
                 self.report.target(6, mb <= 200, f"peak RSS at 100,000, {name}: {mb:.0f} MB ({rss_method()}; "
@@ -386,6 +389,12 @@ class Bench:
         tw_bytes = sum(tree_bytes(self.root / f"taskwarrior-{size}" / "data").values()) if self.task else None
         self.report.facts["disk"] = {"size": size, "store_bytes": kept, "files": files, "tasks_json_bytes": own,
                                      "taskwarrior_bytes": tw_bytes}
+        parts: dict[str, int] = {}
+        for path, count in files.items():
+            part = "backups" if path.startswith("backups") else path
+            parts[part] = parts.get(part, 0) + count
+        self.report.facts["disk"]["parts"] = parts
+        print("  " + ", ".join(f"{k} {v / 2**20:.1f} MB" for k, v in parts.items()), flush=True)
         print(f"  the store keeps {kept / 2**20:.1f} MB in {len(files)} files; the tasks' own data "
               f"(taskvault --json list --all) is {own / 2**20:.1f} MB"
               + (f"; Taskwarrior keeps {tw_bytes / 2**20:.1f} MB" if tw_bytes else ""), flush=True)
