@@ -177,6 +177,39 @@ class Session:
             raise BenchError(f"{line!r} printed more than one line: {self._pending[:200]!r}")
         return elapsed, answer.decode(errors="replace").rstrip("\r")
 
+    def pipelined(self, lines: list[str]) -> list[tuple[float, str]]:
+        """Send ``lines`` at once (keep them under the pipe's 64 KB); for each, the seconds from the previous
+        answer (or from the send, for the first) to its answer, and the answer. The program reads its input a
+        line at a time and answers each before the next, so the gap between answers is what a command took."""
+        data = "".join(line + "\n" for line in lines).encode()
+        start = last = time.perf_counter()
+        os.write(self._in, data)
+        found: list[tuple[float, str]] = []
+        while len(found) < len(lines):
+            ready, _, _ = select.select([self._out, self._err], [], [], max(0.0, self.deadline - (time.perf_counter() - start)))
+            if not ready:
+                raise BenchError(f"no answer to {lines[len(found)]!r} within {self.deadline:.0f} s")
+            if self._err in ready:
+                error = os.read(self._err, 65536).decode(errors="replace")
+                if error:
+                    raise BenchError(f"{' '.join(self.args)}: {lines[len(found)]!r} failed: {error.strip()[:400]}")
+            if self._out in ready:
+                chunk = os.read(self._out, 65536)
+                if not chunk:
+                    raise BenchError(f"{' '.join(self.args)} exited while {lines[len(found)]!r} was waiting")
+                now = time.perf_counter()
+                complete = chunk.count(b"\n") + self._pending.count(b"\n")
+                self._pending += chunk
+                # The first answer completed by this read took the time since the last one; any others
+                # that arrived in the same read took (as far as can be seen) no time.
+                for k in range(min(complete, len(lines) - len(found))):
+                    answer, self._pending = self._pending.split(b"\n", 1)
+                    found.append((now - last if k == 0 else 0.0, answer.decode(errors="replace").rstrip("\r")))
+                last = now
+        if self._pending:
+            raise BenchError(f"more answers than lines: {self._pending[:200]!r}")
+        return found
+
     def close(self) -> None:
         assert self.process.stdin
         self.process.stdin.close()

@@ -58,7 +58,6 @@ from measure import (
 from report import Report, ms
 from screen import repl_ready
 from stores import (
-    FLOORED_STALL,
     TAG,
     WORD,
     build_taskvault,
@@ -185,7 +184,7 @@ class Bench:
         baseline = {name for name, _, _ in _importtime(subprocess.run(
             [PY, "-X", "importtime", "-c", "pass"], capture_output=True, text=True).stderr)}
         worst = ("", 0.0)
-        figures = {}
+        figures, least = {}, {}
         for words in (["--version"], ["help"], ["add", "Imports measured"], ["done", str(self.take_open(size))],
                       ["edit", str(self.take_open(size)), "--title", "Imports measured"], ["list"],
                       ["list", "--tag", TAG], ["list", "--search", WORD]):
@@ -197,13 +196,15 @@ class Bench:
                 samples.append(import_ms(args, baseline))
             name = " ".join(words[:1] + [w for w in words[1:] if w.startswith("--")])
             figures[name] = statistics.median(samples)
+            least[name] = min(samples)
             if figures[name] > worst[1]:
                 worst = (name, figures[name])
-        self.report.facts["imports_ms"] = figures
-        text = ", ".join(f"{k} {v:.1f}" for k, v in figures.items())
-        print(f"  imports (ms, -X importtime, beyond python -c pass): {text}", flush=True)
-        self.report.target(3, worst[1] <= 30, f"imports of a one-shot command: at most {worst[1]:.1f} ms "
-                           f"({worst[0]}; -X importtime, modules beyond python's own start-up; target ≤ 30 ms)")
+        self.report.facts["imports_ms"] = {"median": figures, "least": least}
+        text = ", ".join(f"{k} {v:.1f} ({least[k]:.1f})" for k, v in figures.items())
+        print(f"  imports (ms, -X importtime, beyond python -c pass; median (least) of {runs}): {text}", flush=True)
+        self.report.target(3, worst[1] <= 30, f"imports of a one-shot command: at most {worst[1]:.1f} ms, median of "
+                           f"{runs} ({worst[0]}; least {least[worst[0]]:.1f} ms; -X importtime, the modules beyond "
+                           "python's own start-up; target ≤ 30 ms)")
 
     def build(self, size: int) -> None:
         tasks = seeded_tasks(size)
@@ -411,9 +412,9 @@ class Bench:
         floored = [s for s in stalls if "floor" in s]
         judged = size == 100_000 or None
         if not floored:
-            self.report.target(4, None, f"compaction ≤ 2x its serialise-write-fsync floor: no acknowledgement of "
-                               f"{FLOORED_STALL * 1000:.0f} ms or more in building {size:,} tasks, so no compaction "
-                               "could be timed from outside (it may run off the critical path now)")
+            self.report.target(4, None, f"compaction ≤ 2x its serialise-write-fsync floor: no slow acknowledgement "
+                               f"in building {size:,} tasks, so no compaction could be timed from outside (it may run "
+                               "off the critical path now)")
         for s in floored:
             self.report.row("compaction (slow ack in the build)", int(s["tasks"]), [s["seconds"]],
                             "floor: serialise+write+fsync", [s["floor"]])
@@ -474,7 +475,7 @@ def options_parser(description: str = __doc__.splitlines()[0]) -> argparse.Argum
     parser.add_argument("--changes", type=int, default=2000, help="changes timed in a session, at each size but the largest")
     parser.add_argument("--acks", type=int, default=10_000, help="changes timed in a session at the largest size")
     parser.add_argument("--startup-runs", type=int, default=21)
-    parser.add_argument("--import-runs", type=int, default=5)
+    parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--repl-runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true",
                         help="for developers: sizes 300,2000, 3 pairs, 400 changes (targets at 1k/10k/100k not judged)")
