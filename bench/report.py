@@ -81,3 +81,39 @@ class Report:
     def as_json(self, args: argparse.Namespace) -> dict[str, Any]:
         return {"options": vars(args), "wall_seconds": self.wall, "rows": self.rows, "targets": self.verdicts,
                 "builds": self.builds, **self.facts}
+
+
+def plot(report: Report, path: str) -> None:
+    """Median latency against store size: taskvault's one-shot commands beside Taskwarrior's, and a session's change."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"\nno plot: matplotlib is not installed (pip install '.[bench]'); {path} not written")
+        return
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    for n, name in enumerate(["one-shot add", "one-shot done", "one-shot list", "change in a session"]):
+        rows = [r for r in report.rows if r["what"] == name and r["size"] and
+                (r["ref_name"].startswith("task") or name == "change in a session")]
+        if not rows:
+            continue
+        colour = f"C{n}"
+        sizes = [r["size"] for r in rows]
+        ax.plot(sizes, [r["median"] * 1000 for r in rows], "o-", color=colour, label=f"taskvault {name}")
+        if name != "change in a session":
+            ax.plot(sizes, [r["ref_median"] * 1000 for r in rows], "s--", color=colour,
+                    label=f"Taskwarrior {name.removeprefix('one-shot ')}")
+        else:
+            ax.plot(sizes, [r["ref_median"] * 1000 for r in rows], ":", color="grey", label="fsync floor (append)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("tasks in the store")
+    ax.set_ylabel("median latency (ms, log scale)")
+    ax.set_title("taskvault and Taskwarrior 2.6 on the same disk, same tasks (interleaved pairs)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"\nplot written to {path}")

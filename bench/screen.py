@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 
 import pexpect
@@ -146,13 +147,20 @@ LOADED = re.compile(r"[\d,]+ open · [\d,]+ done")
 
 
 def repl_ready(taskvault: str, data_dir: str, state_dir: str, runs: int) -> dict[str, object]:
-    """Time to prompt and to loaded (the toolbar's counts) of the interactive session, ``runs`` times."""
+    """Time to prompt and to loaded (the toolbar's counts) of the interactive session, ``runs`` times, each
+    paired with a reference started the same way: a bare Python printing the prompt in a pseudo-terminal
+    (the targets are absolute; the pair shows how loaded the machine was)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
     env.update(TERM="xterm", XDG_STATE_HOME=state_dir, XDG_DATA_HOME=state_dir)
-    prompt, loaded, old = [], [], 0
-    for _ in range(runs):
+    bare = [sys.executable, "-I", "-c", "print('taskvault> ')"]
+    prompt, loaded, reference, old = [], [], [], 0
+    for n in range(runs):
+        if n % 2:
+            reference.append(time_until(bare, env, [PROMPT])[0][0])
         (first, second), matched = time_until([taskvault, "--data-dir", data_dir], env, [PROMPT, LOADED])
+        if n % 2 == 0:
+            reference.append(time_until(bare, env, [PROMPT])[0][0])
         prompt.append(first)
         loaded.append(second)
         old += matched
-    return {"prompt": prompt, "loaded": loaded, "old_pattern_matched": old}
+    return {"prompt": prompt, "loaded": loaded, "reference": reference, "old_pattern_matched": old}

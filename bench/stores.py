@@ -84,8 +84,8 @@ def add_line(title: str, tags: list[str], priority: str | None, due: str | None)
     return words
 
 
-#: A stall at least this long is taken for a compaction, and paired with a serialise-write-fsync floor.
-FLOORED_STALL = 0.2
+#: A stall at least this long may be taken for a compaction (see build_taskvault), and paired with a floor.
+FLOORED_STALL = 0.1
 #: Commands sent at once while building (well under the pipe's 64 KB, either way).
 CHUNK = 100
 
@@ -130,9 +130,11 @@ def build_taskvault(taskvault: str, directory: Path, tasks: list[SeededTask],
             if len(build.acks) > 50 and seconds > max(0.05, 20 * statistics.median(build.acks[-200:])):
                 stalled.append({"line": len(build.acks), "tasks": held, "seconds": seconds})
         for stall in stalled:
-            # A compaction is taken to be a stall of FLOORED_STALL or more, or the first stall once the store has
-            # grown by half since the last one floored (they come at each doubling, and are short in small stores).
-            if floor is not None and (stall["seconds"] >= FLOORED_STALL or stall["tasks"] >= 1.5 * floored_at):
+            # Taken for a compaction (they come as the store doubles, the journal having outgrown the snapshot):
+            # a stall of half a second or more, or one of FLOORED_STALL or more once the store has grown by half
+            # since the last one floored. Each is paired with a floor; the slowest is the one judged.
+            if floor is not None and (stall["seconds"] >= 0.5 or (
+                    stall["seconds"] >= FLOORED_STALL and stall["tasks"] >= 1.5 * floored_at)):
                 stall["floor"] = floor(int(stall["tasks"]))
                 floored_at = stall["tasks"]
         build.stalls += stalled
