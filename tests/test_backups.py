@@ -134,3 +134,21 @@ def test_backups_from_before_compression_list_verify_restore_and_rotate(data_dir
     store.close()
     assert plain in [b.path for b in removed] and not plain.exists() and len(kept) == 1
 
+
+
+def test_an_upgrade_tried_again_reuses_the_backup_its_failed_attempt_took(tmp_path: Path) -> None:
+    """On a full disk an upgrade fails after its backup, and every command tries it again: each retry finds
+    the backup of that same state and takes no second name for it (the outside review counted six)."""
+    import datetime as dt
+
+    from taskvault.store.backups import BackupShelf
+
+    (tmp_path / "data").mkdir(mode=0o700)
+    clock = iter(dt.datetime(2026, 12, 5, 10, minute, tzinfo=dt.UTC) for minute in range(10))
+    shelf = BackupShelf(tmp_path / "data", lambda: next(clock))
+    old = codec.encode_snapshot_v1((), 1, 0)
+    first = shelf.take(old, revision=0, task_count=0, label="migration", compress=False)
+    again = shelf.take(old, revision=0, task_count=0, label="migration", compress=False)
+    assert again.id == first.id and len(_backups(tmp_path / "data")) == 1
+    hourly = shelf.take(old, revision=0, task_count=0, label="hourly")
+    assert hourly.id != first.id and len(_backups(tmp_path / "data")) == 2, "another kind still gets its own name"

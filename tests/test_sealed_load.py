@@ -249,3 +249,25 @@ class TestOneShot:
             JournalStore(directory).load().get(40)
         examined = run_taskvault(directory, "doctor")
         assert examined.code != 0 and "$.tasks[39]" in examined.out + examined.err, "doctor reads every task"
+
+    def test_lines_out_of_order_under_a_valid_checksum_are_refused_never_answered_as_no_such_task(
+            self, tmp_path: Path) -> None:
+        """Swapped task lines, resealed: a search that misses proves the order before saying a task is not there,
+        and a compaction never copies such lines into a newly sealed file."""
+        directory = tmp_path / "data"
+        _store(directory, 50)
+        data = (directory / "tasks.json").read_bytes()
+        first, second = (data.index(b'{"id":%d,' % i) for i in (20, 21))
+        line_20 = data[first:data.index(b"\n", first)]
+        line_21 = data[second:data.index(b"\n", second)]
+        (directory / "tasks.json").write_bytes(_resealed(data[:first] + line_21 + b"\n" + line_20 + data[second + len(line_21):]))
+        before = store_digest(directory)
+        # Task 20 now sits after task 21, where a search for it misses; task 21 is still found, as it is.
+        assert "t 21" in run_taskvault(directory, "show", "21").out
+        for command in (("edit", "20", "--title", "x"), ("show", "20"), ("done", "20")):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3, (command, result.out, result.err)
+            assert "comes after task" in result.err and "no task with id" not in result.err, result.err
+        assert store_digest(directory) == before
+        with pytest.raises(StoreUnreadable, match="comes after task"):
+            codec.encode_tasklist(JournalStore(directory).load())

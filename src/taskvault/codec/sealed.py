@@ -91,8 +91,7 @@ class SealedTasks:
         if self._index is None:
             self._searches += 1
             if self._searches > max(self.SEARCHES_BEFORE_INDEX, self.count // 40):
-                self._index = {int(found.group(1)): found.start()
-                               for found in _TASK_LINE_ID.finditer(data, self._start, self._end)}
+                self._index = self._indexed()
         if self._index is not None:
             line_start = self._index.get(task_id)
             if line_start is None:
@@ -111,7 +110,27 @@ class SealedTasks:
                 low = line_end + 1
             else:
                 high = line_start
+        if 0 < task_id < self.highest:
+            # A search finds a task only if the lines are in order, which the checksum alone does not prove
+            # (a writer that computed it over lines out of order would leave such a file): before saying there
+            # is no such task, prove the order once, by the index, and answer from it.
+            self._index = self._indexed()
+            return self._search(task_id)
         return None
+
+    def _indexed(self) -> dict[int, int]:
+        """Where each task's line starts, by id; FormatError unless the ids rise line by line and number ``count``."""
+        index: dict[int, int] = {}
+        previous = 0
+        for found in _TASK_LINE_ID.finditer(self._data, self._start, self._end):
+            task_id = int(found.group(1))
+            if task_id <= previous:
+                raise _out_of_order(task_id, previous, len(index))
+            index[task_id] = found.start()
+            previous = task_id
+        if len(index) != self.count:
+            raise FormatError(f"the file says it holds {self.count} tasks but holds {len(index)}", "$.counts.tasks")
+        return index
 
     def _build(self, task_id: int, line: bytes) -> Task:
         try:
@@ -150,7 +169,7 @@ class SealedTasks:
         A chunk of lines at a time (see CHUNK_BYTES), so that no single call holds the interpreter long
         while a session goes on beside a background compaction.
         """
-        data, start, seen = self._data, self._start, 0
+        data, start, seen, previous = self._data, self._start, 0, 0
         while start < self._end:
             cut = data.find(b"\n", min(start + self.CHUNK_BYTES, self._end - 1)) + 1
             chunk = data[start:cut - 2 if cut < self._end else cut - 1]
@@ -159,6 +178,10 @@ class SealedTasks:
             if len(ids) != len(lines):
                 raise FormatError("a task line does not start with its id, so the file was not written by taskvault",
                                   f"$.tasks[{seen}]")
+            for at, task_id in enumerate(ids):  # copied lines must be in order: never seal a file that is not
+                if task_id <= previous:
+                    raise _out_of_order(task_id, previous, seen + at)
+                previous = task_id
             yield from zip(ids, lines, strict=True)
             seen += len(lines)
             start = cut
@@ -254,9 +277,13 @@ class SealedTasks:
             raise FormatError(f"the file says it holds {self.count} tasks but holds {len(tasks)}", "$.counts.tasks")
         for i, (before, after) in enumerate(itertools.pairwise(tasks)):
             if before.id >= after.id:
-                raise FormatError(f"task {after.id} comes after task {before.id}, so the file was not written by "
-                                  "taskvault", f"$.tasks[{i + 1}]")
+                raise _out_of_order(after.id, before.id, i + 1)
         return tasks
+
+
+def _out_of_order(task_id: int, previous: int, index: int) -> FormatError:
+    return FormatError(f"task {task_id} comes after task {previous}, so the file was not written by taskvault",
+                       f"$.tasks[{index}]")
 
 
 @attrs.frozen(eq=False)

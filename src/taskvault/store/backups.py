@@ -290,6 +290,8 @@ class BackupShelf:
             sequence += 1
             backup_id = f"{now.strftime(_STAMP)}.{sequence}"
         same = self._same_snapshot(fd, present, data, stored, revision=revision, task_count=task_count)
+        if same is not None and label == same.label == "migration":
+            return same  # an upgrade tried again (the last attempt failed after its backup): that backup holds it
         if same is not None:  # one file, two names: the new one takes its form (compressed or not)
             compress, stored = same.compressed, self._read(fd, same) or b""
         name = f"{backup_id}-r{revision}-n{task_count}-{label}.json" + (COMPRESSED_SUFFIX if compress else "")
@@ -366,6 +368,11 @@ def compressed(data: bytes) -> bytes:
 def decompressed(stored: bytes) -> bytes:
     """What a compressed backup holds: FormatError unless it is one whole gzip stream whose CRC-32 and
     size check, holding no more than a taskvault file can be (a small file must not fill the memory)."""
+    if len(stored) >= 4 and int.from_bytes(stored[-4:], "little") > MAX_FILE_BYTES:
+        # The trailer's size (modulo 4 GiB): an honest bomb is refused before anything is decompressed;
+        # one whose trailer lies is still stopped at the cap below.
+        raise FormatError(f"the compressed backup holds more than the {MAX_FILE_BYTES >> 20} MiB a taskvault "
+                          "file can be")
     unpacker = zlib.decompressobj(_GZIP)
     try:
         data = unpacker.decompress(stored, MAX_FILE_BYTES + 1)
