@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,9 @@ from taskvault.domain.history import History
 from taskvault.domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from taskvault.domain.task import Priority, Status, Task, normalize_tags
 from taskvault.domain.tasklist import TaskList
+
+from .conftest import run_taskvault
+from .test_sealed_load import _resealed
 
 #: Cells as a task table holds them: ASCII, accented, wide (two columns a character), empty.
 _CELL = st.one_of(st.text("abc xyz-#19", max_size=30), st.text("aé☕日本 x", max_size=20),
@@ -107,3 +111,18 @@ class TestNarrowedList:
         listed = TaskList.from_source(sealed.tasks, next_id=6, revision=0, history=History())
         found = {text: [t.title for t in TaskQuery(search=text).select(listed)] for text in ("ss", "fi", "k", '"hi')}
         assert found == {"ss": ["Straße"], "fi": ["ﬁle it"], "k": ["5 \u212a"], '"hi': ['say "hi"']}
+
+    def test_a_list_refuses_lines_out_of_order_under_a_valid_checksum(self, tmp_path: Path) -> None:
+        """Swapped task lines, resealed: list, list --tag and list --search refuse the store as a full load does,
+        though they build only the tasks that may match."""
+        directory = tmp_path / "data"
+        directory.mkdir(mode=0o700)
+        stored = tuple(Task(i, uuid.UUID(int=i), f"t {i}", _STAMP, _STAMP) for i in range(1, 51))
+        data = codec.encode_snapshot(stored, 51, 0)
+        first, second = (data.index(b'{"id":%d,' % i) for i in (20, 21))
+        line_20, line_21 = data[first:data.index(b"\n", first)], data[second:data.index(b"\n", second)]
+        (directory / "tasks.json").write_bytes(
+            _resealed(data[:first] + line_21 + b"\n" + line_20 + data[second + len(line_21):]))
+        for command in (("list",), ("list", "--tag", "work"), ("list", "--search", "t 3")):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3 and "comes after task" in result.err, (command, result.out, result.err)
