@@ -26,7 +26,7 @@ from ..commands.results import (
 from ..domain.query import Show
 from ..domain.task import Task
 from ..errors import TaskvaultError, typed
-from .columns import fit, fold, table_row, text_width
+from .columns import column_widths, fit, fold, plain_rows, table_row, text_width
 from .style import PRIORITY_STYLE, Style
 from .text import bounded, one_line, terminal_safe
 
@@ -99,8 +99,9 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
     with_status = result.show is not Show.OPEN
     headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", "Title", "Tags"]
     rows = [_cells(t, with_status) for t in result.tasks]
-    layout = fit([max(map(text_width, column)) for column in zip(headers, *rows, strict=True)], r.width,
-                 cut=headers.index("Title"), drop_order=[headers.index(h) for h in _TASK_DROPS if h in headers])
+    natural = column_widths([headers, *rows])
+    layout = fit(natural, r.width, cut=headers.index("Title"),
+                 drop_order=[headers.index(h) for h in _TASK_DROPS if h in headers])
     lines = [r.style(table_row(layout, headers), "bold")]
     if r.style.enabled:
         for task, cells in zip(result.tasks, rows, strict=True):
@@ -108,8 +109,8 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
             styles = [(), *([()] if with_status else []), priority, _due(r, task)[1], (), ("cyan",)]
             line = table_row(layout, cells, styles, r.style)
             lines.append(line if task.is_open else r.style(line, "dim"))
-    else:  # the common case of a pipe or a script: no styles to look up, one join per row
-        lines += [table_row(layout, cells) for cells in rows]
+    else:  # the common case of a pipe or a script: no styles to look up, one format per row
+        lines += plain_rows(layout, natural, rows)
     return "\n".join([*lines, summary])
 
 

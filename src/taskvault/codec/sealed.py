@@ -12,17 +12,17 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
 import attrs
 
 from ..domain.history import Step
-from ..domain.task import Task
+from ..domain.task import Status, Task
 from .changes import step_from_dict
 from .envelope import SCHEMA, check_envelope
 from .explain import explained_task
-from .scalars import FormatError
+from .scalars import FormatError, dumps
 from .snapshot import _SNAPSHOT_KEYS, CHECKSUM_FIELD, SNAPSHOT_FORMAT, Snapshot, checksum, decode_snapshot
 from .tasks import fast_task, tasks_from_list
 
@@ -187,6 +187,66 @@ class SealedTasks:
             start = cut
         if seen != self.count:
             raise FormatError(f"the file says it holds {self.count} tasks but holds {seen}", "$.counts.tasks")
+
+    def matching(self, status: Status | None, tags: tuple[str, ...], text: str | None,
+                 skip: Container[int]) -> list[Task]:
+        """The tasks, but those whose ids are in ``skip``, that may have ``status`` (None: any), every one of
+        ``tags``, and ``text`` (casefolded) in their title or note: decoded as strictly as find() decodes them.
+
+        The test is on each line's bytes, before it is decoded, and it never leaves out a task that has
+        them: a line's status is written once, as itself (see open_count); a line with no backslash holds
+        every string as itself, so its tags and its casefolded title and note are in it, and casefolded
+        it holds them casefolded (casefold maps each character alone). A line with a backslash (an
+        escape) is kept whatever it holds. Others may be kept too: the caller decides which match.
+        """
+        status_mark = b'"status":' + dumps(status.value).encode() if status is not None else b""
+        tag_marks = [dumps(tag).encode() for tag in tags]
+        lines: Iterator[tuple[int, bytes]] = ((task_id, line) for task_id, line in self.raw()
+                                              if status_mark in line and task_id not in skip)
+        if tag_marks or text is not None:
+            lines = self._narrowed(lines, tag_marks, text)
+        tasks: list[Task] = []
+        while batch := list(itertools.islice(lines, self.BATCH)):  # a batch's JSON at a time: the peak stays low
+            tasks += self._built(batch)
+        return tasks
+
+    #: How many lines matching() decodes at once (about what all() decodes at once).
+    BATCH = 4096
+
+    def _built(self, lines: list[tuple[int, bytes]]) -> list[Task]:
+        """The task each of ``lines`` holds, decoded as strictly as find() decodes it."""
+        try:
+            raws = json.loads(b"[" + b",".join(line for _, line in lines) + b"]")
+        except (ValueError, RecursionError):
+            raws = None
+        if type(raws) is not list or len(raws) != len(lines):
+            return [self._build(task_id, line) for task_id, line in lines]
+        tasks = []
+        for (task_id, line), raw in zip(lines, raws, strict=True):
+            task = fast_task(raw)
+            tasks.append(task if task is not None and task.id == task_id else self._build(task_id, line))
+        return tasks
+
+    @staticmethod
+    def _narrowed(lines: Iterable[tuple[int, bytes]], tag_marks: list[bytes],
+                  text: str | None) -> Iterator[tuple[int, bytes]]:
+        """The lines that may hold every tag mark, and ``text`` once casefolded (see matching)."""
+        ascii_text = text.encode() if text is not None and text.isascii() else None
+        for task_id, line in lines:
+            if b"\\" not in line:
+                if any(mark not in line for mark in tag_marks):
+                    continue
+                if text is not None:
+                    if line.isascii():
+                        if ascii_text is None or ascii_text not in line.lower():
+                            continue
+                    else:
+                        try:
+                            if text not in line.decode().casefold():
+                                continue
+                        except UnicodeDecodeError:
+                            pass  # _build says what is wrong with it
+            yield task_id, line
 
     #: The tasks are decoded a chunk of lines at a time (about 3,500 tasks a MiB), so that the decoded JSON
     #: of only one chunk is held at once beside the tasks built: a large store's peak memory stays low.

@@ -9,7 +9,8 @@ from typing import Any
 
 import attrs
 
-from .task import Priority, Task
+from .task import Priority, Status, Task
+from .tasklist import TaskList
 
 
 class _Any(enum.Enum):
@@ -80,4 +81,7 @@ class TaskQuery:
         return True
 
     def select(self, tasks: Iterable[Task]) -> list[Task]:
+        if isinstance(tasks, TaskList):  # it need build only the tasks that may match
+            status = Status.OPEN if self.show is Show.OPEN else Status.DONE if self.show is Show.DONE else None
+            tasks = tasks.narrowed(status, self.tags, None if self.search is ANY else self.search.casefold())
         return sorted((t for t in tasks if self.matches(t)), key=SORT_KEYS[self.sort])

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Protocol
 
 from ..errors import InvalidValue, TaskNotFound
 from .change import Change
 from .history import History, Step
-from .task import Task
+from .task import Status, Task
 
 __all__ = ["Change", "TaskList", "TaskSource"]
 
@@ -37,6 +37,11 @@ class TaskSource(Protocol):
 
     def open_count(self) -> int:
         """How many of its tasks are open, without building them."""
+
+    def matching(self, status: Status | None, tags: tuple[str, ...], text: str | None,
+                 skip: Container[int]) -> list[Task]:
+        """Its tasks but those with ids in ``skip``, built, that may have ``status`` (None: any), every one of
+        ``tags`` and ``text`` (casefolded) in their title or note; never one fewer, perhaps some more."""
 
 
 class TaskList:
@@ -128,6 +133,17 @@ class TaskList:
             ordered.update(self._tasks)  # those built or changed take their place; those added go last
             self._tasks, self._source, self._gone = ordered, None, set()
         return self._tasks
+
+    def narrowed(self, status: Status | None, tags: tuple[str, ...], text: str | None) -> Iterable[Task]:
+        """Every task that may have ``status`` (None: any), all of ``tags`` and ``text`` (casefolded) in its
+        title or note, and perhaps others: the caller decides which match (see query.TaskQuery.select).
+
+        With a source, only these are built (and not kept: a list shows many tasks a change never touches).
+        """
+        if self._source is None:
+            return self._tasks.values()
+        skip = self._tasks.keys() | self._gone
+        return [*self._source.matching(status, tags, text, skip), *self._tasks.values()]
 
     @property
     def next_id(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import attrs
 
 from .. import codec
 from ..domain.history import History
-from ..domain.task import Task
+from ..domain.task import Status, Task
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, StoreUnreadable
 from .journal import Position, Skipped
@@ -92,6 +92,14 @@ class _Refusing:
         try:
             with collector_paused():
                 return self._tasks.all()
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self._path, exc) from None
+
+    def matching(self, status: Status | None, tags: tuple[str, ...], text: str | None,
+                 skip: Container[int]) -> list[Task]:
+        try:
+            with collector_paused():
+                return self._tasks.matching(status, tags, text, skip)
         except (codec.FormatError, InvalidValue) as exc:
             raise self._unreadable(self._path, exc) from None
 

@@ -1,0 +1,128 @@
+"""The fast ways of listing give exactly what the plain ways give: the same lines, the same tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskvault import codec
+from taskvault.cli.columns import column_widths, fit, plain_rows, table_row, text_width
+from taskvault.domain.change import Change, ChangeKind
+from taskvault.domain.history import History
+from taskvault.domain.query import ANY, SORT_KEYS, Show, TaskQuery
+from taskvault.domain.task import Priority, Status, Task, normalize_tags
+from taskvault.domain.tasklist import TaskList
+
+from .conftest import run_taskvault
+from .test_sealed_load import _resealed
+
+#: Cells as a task table holds them: ASCII, accented, wide (two columns a character), empty.
+_CELL = st.one_of(st.text("abc xyz-#19", max_size=30), st.text("aé☕日本 x", max_size=20),
+                  st.sampled_from(["", "high", "2031-06-01", "Café au lait ☕", "日本語のタスク"]))
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[list[list[str]], int | None, int]:
+    columns = draw(st.integers(2, 6))
+    rows = draw(st.lists(st.lists(_CELL, min_size=columns, max_size=columns), min_size=1, max_size=12))
+    width = draw(st.one_of(st.none(), st.integers(10, 160)))
+    return rows, width, draw(st.integers(0, columns - 1))
+
+
+class TestPlainRows:
+    @settings(max_examples=300, deadline=None)
+    @given(_tables())
+    def test_plain_rows_are_the_lines_table_row_makes(self, table: tuple[list[list[str]], int | None, int]) -> None:
+        """Every line plain_rows lays out is the line table_row lays out, at any width, cut or not."""
+        rows, width, cut = table
+        natural = column_widths(rows)
+        layout = fit(natural, width, cut=cut, drop_order=list(range(len(natural)))[::-1])
+        assert plain_rows(layout, natural, rows) == [table_row(layout, cells) for cells in rows]
+
+    @settings(max_examples=200, deadline=None)
+    @given(_tables())
+    def test_column_widths_are_the_widest_cells(self, table: tuple[list[list[str]], int | None, int]) -> None:
+        """column_widths measures each column as text_width measures its widest cell."""
+        rows = table[0]
+        assert column_widths(rows) == [max(map(text_width, column)) for column in zip(*rows, strict=True)]
+
+
+# -- list builds only the tasks that may match ------------------------------------------------
+
+#: Words whose case folds in unusual ways (ß to ss, the ligature ﬁ to fi, the Kelvin sign to k), text
+#: that JSON escapes (a quote, a backslash, a tab), and plain ASCII.
+_WORDS = ["fix", "FIX", "ﬁx", "Straße", "STRASSE", "K", "\u212a", "café", 'say "hi"', "a\\b", "work", "Work", "日本"]
+_STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@st.composite
+def _task_at(draw: st.DrawFn, task_id: int) -> Task:
+    done = draw(st.booleans())
+    title = " ".join(draw(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3))).strip()
+    return Task(id=task_id, uuid=uuid.UUID(int=task_id), title=title or "t", created=_STAMP, updated=_STAMP,
+                note=" ".join(draw(st.lists(st.sampled_from([*_WORDS, "tab\there", "two\nlines"]), max_size=2))),
+                status=Status.DONE if done else Status.OPEN, priority=draw(st.sampled_from([None, *Priority])),
+                due=draw(st.none() | st.dates(dt.date(2026, 1, 1), dt.date(2026, 1, 9))),
+                tags=normalize_tags(draw(st.lists(st.sampled_from(["work", "home", "café", "日本", "a\\b", 'q"'
+                                                                   ]), max_size=3))),
+                completed=_STAMP if done else None)
+
+
+_QUERIES = st.builds(TaskQuery, show=st.sampled_from(list(Show)),
+                     tags=st.lists(st.sampled_from(["work", "home", "café", "日本", "a\\b", 'q"']), max_size=2).map(tuple),
+                     priority=st.sampled_from([ANY, None, *Priority]),
+                     due_before=st.sampled_from([ANY, dt.date(2026, 1, 5)]),
+                     search=st.sampled_from([ANY, "fix", "FI", "ss", "straße", "k", "\u212a", '"hi', "\\", "\t", "日",
+                                             "é", "work"]),
+                     sort=st.sampled_from(list(SORT_KEYS)))
+
+
+class TestNarrowedList:
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.integers(1, 60), unique=True, max_size=25).flatmap(
+        lambda ids: st.tuples(*[_task_at(i) for i in sorted(ids)])), st.lists(_QUERIES, min_size=1, max_size=4),
+        st.data())
+    def test_a_sealed_list_selects_what_every_task_built_selects(self, stored: tuple[Task, ...],
+                                                                 queries: list[TaskQuery], data: st.DataObject) -> None:
+        """A query over a sealed store (tasks built only where the bytes may match, some changed since the
+        load) selects exactly the tasks, in the order, it selects from every task built."""
+        sealed = codec.open_snapshot(codec.encode_snapshot(stored, 61, 0))
+        assert isinstance(sealed, codec.SealedSnapshot)
+        listed = TaskList.from_source(sealed.tasks, next_id=61, revision=0, history=History())
+        touched = data.draw(st.lists(st.sampled_from([t.id for t in stored]), unique=True, max_size=3)) if stored else []
+        put = tuple(data.draw(_task_at(i)) for i in touched[1:])
+        listed.apply(Change(ChangeKind.EDIT, put=put, delete=tuple(touched[:1]), next_id=61), 1)
+        every, unbuilt = list(listed.copy()), listed.unbuilt
+        for query in queries:
+            assert query.select(listed) == query.select(every), query
+        assert listed.unbuilt == unbuilt  # a list keeps none of the tasks it built
+
+    def test_a_search_finds_what_only_casefolding_finds(self) -> None:
+        """A sealed list searched for ss, fi or k finds Straße, the ligature ﬁ and the Kelvin sign, as
+        casefold does, though their bytes (lower-cased) hold none of them; and text behind an escape."""
+        titles = ["Straße", "ﬁle it", "5 \u212a", 'say "hi"', "plain"]
+        stored = tuple(Task(i, uuid.UUID(int=i), title, _STAMP, _STAMP) for i, title in enumerate(titles, 1))
+        sealed = codec.open_snapshot(codec.encode_snapshot(stored, 6, 0))
+        assert isinstance(sealed, codec.SealedSnapshot)
+        listed = TaskList.from_source(sealed.tasks, next_id=6, revision=0, history=History())
+        found = {text: [t.title for t in TaskQuery(search=text).select(listed)] for text in ("ss", "fi", "k", '"hi')}
+        assert found == {"ss": ["Straße"], "fi": ["ﬁle it"], "k": ["5 \u212a"], '"hi': ['say "hi"']}
+
+    def test_a_list_refuses_lines_out_of_order_under_a_valid_checksum(self, tmp_path: Path) -> None:
+        """Swapped task lines, resealed: list, list --tag and list --search refuse the store as a full load does,
+        though they build only the tasks that may match."""
+        directory = tmp_path / "data"
+        directory.mkdir(mode=0o700)
+        stored = tuple(Task(i, uuid.UUID(int=i), f"t {i}", _STAMP, _STAMP) for i in range(1, 51))
+        data = codec.encode_snapshot(stored, 51, 0)
+        first, second = (data.index(b'{"id":%d,' % i) for i in (20, 21))
+        line_20, line_21 = data[first:data.index(b"\n", first)], data[second:data.index(b"\n", second)]
+        (directory / "tasks.json").write_bytes(
+            _resealed(data[:first] + line_21 + b"\n" + line_20 + data[second + len(line_21):]))
+        for command in (("list",), ("list", "--tag", "work"), ("list", "--search", "t 3")):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3 and "comes after task" in result.err, (command, result.out, result.err)
