@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..domain import operations, recovery
+from ..domain import operations
 from ..domain.history import HISTORY_LIMIT
 from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
@@ -16,7 +16,7 @@ from ..errors import (
     shown,
     typed,
 )
-from ..service import AUTOMATIC_BACKUP_LABELS, BACKUP_ID_START, BACKUP_LABEL, Backup, SalvageReport, Snapshot
+from ..service import Snapshot
 from . import change_text
 from .context import Context
 from .registry import ParsedArgs
@@ -36,6 +36,11 @@ from .results import (
     TaskTable,
 )
 from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
+if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: those commands import them when they run)
+    from ..domain import recovery
+    from ..service import Backup, SalvageReport
 
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
@@ -161,6 +166,8 @@ def _count(args: ParsedArgs, verb: str) -> int:
 
 
 def _run_reversal(ctx: Context, args: ParsedArgs, verb: str) -> Reverted | Declined:
+    from ..domain import recovery
+
     planner = recovery.plan_undo if verb == "undo" else recovery.plan_redo
     service = ctx.service
     preview = planner(service.tasks, _count(args, verb))
@@ -204,6 +211,8 @@ def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
 
 
 def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
+    from ..service import AUTOMATIC_BACKUP_LABELS, BACKUP_ID_START, BACKUP_LABEL
+
     label = args.positionals[0] if args.positionals else "manual"
     if not BACKUP_LABEL.fullmatch(label) or label in AUTOMATIC_BACKUP_LABELS:
         raise InvalidValue(f"backup: {shown(label)} cannot name a backup",
@@ -226,6 +235,8 @@ def run_backups(ctx: Context, args: ParsedArgs) -> BackupList:
 
 
 def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
+    from ..domain import recovery
+
     service = ctx.service
     backup = service.find_backup(args.positionals[0])
     snapshot = service.read_backup(backup)  # checked in full before anything is done with it
@@ -260,6 +271,8 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
 
 def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: Backup, snapshot: Snapshot,
                         error: StoreUnreadable) -> Restored | Declined:
+    from ..domain import recovery
+
     try:
         found: SalvageReport | TaskList | None = ctx.service.salvage_preview()
     except StorageError:

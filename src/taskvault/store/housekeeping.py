@@ -8,13 +8,15 @@ given when it is made, so a test that wants a store compacting after every chang
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from ..domain.tasklist import TaskList
 from ..errors import StorageError
-from .backups import Backup, Retention
+
+if TYPE_CHECKING:
+    from ..domain.tasklist import TaskList
+    from .backups import Backup
 
 #: Journals smaller than this are never compacted; above it, once they outgrow their share of the snapshot.
 COMPACT_MIN_BYTES = 256 * 1024
@@ -24,6 +26,35 @@ JOURNAL_SHARE = 0.25
 MAX_JOURNAL_RECORDS = 4096
 #: Activity takes an automatic backup when the newest is older than this.
 BACKUP_INTERVAL = dt.timedelta(hours=1)
+
+
+@attrs.frozen
+class Retention:
+    """Which automatic backups to keep: the newest ``last``, plus the newest of each of the last
+    ``daily`` days and of each of the last ``weekly`` weeks (UTC)."""
+
+    last: int = 10
+    daily: int = 7
+    weekly: int = 4
+
+    def keep(self, backups: list[Backup], now: dt.datetime) -> set[str]:
+        from .backups import _newest_first_key  # (rotation's: the backups module is loaded by then)
+
+        newest_first = sorted(backups, key=_newest_first_key, reverse=True)
+        kept = {b.id for b in newest_first[: self.last]}
+        today = now.date()
+        days: set[dt.date] = set()
+        weeks: set[tuple[int, int]] = set()
+        for backup in newest_first:
+            day = backup.taken.date()
+            if (today - day).days < self.daily and day not in days:
+                days.add(day)
+                kept.add(backup.id)
+            week = day.isocalendar()[:2]
+            if (today - day).days < 7 * self.weekly and week not in weeks:
+                weeks.add(week)
+                kept.add(backup.id)
+        return kept
 
 
 class Tidied(Protocol):
