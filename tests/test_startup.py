@@ -107,7 +107,8 @@ class TestOneShotCommands:
         assert not modules & {"taskvault.cli.repl", "taskvault.cli.crash", "taskvault.cli.render_json",
                               "taskvault.cli.script"}
 
-    @pytest.mark.parametrize("args", [["list"], ["add", "Buy milk"], ["done", "1"], ["show", "1"], ["edit", "1", "--title", "Second"]])
+    @pytest.mark.parametrize("args", [["list"], ["add", "Buy milk"], ["done", "1"], ["show", "1"],
+                                      ["edit", "1", "--title", "Second"]])
     def test_a_command_on_a_store_that_loads_leaves_the_recovery_machinery_alone(self, data_dir: Path,
                                                                                   args: list[str]) -> None:
         """Salvage, restore, undo and the doctor bring their modules when they run; other commands never import them."""

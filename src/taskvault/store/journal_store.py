@@ -28,8 +28,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
 from .. import codec
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, typed
@@ -111,7 +109,7 @@ class JournalStore(StoreReader):
         #: When this store compacts, backs up and rotates (``retention``, if given, says which backups it keeps).
         self.housekeeping = housekeeping or Housekeeping()
         if retention is not None:
-            self.housekeeping = attrs.evolve(self.housekeeping, retention=retention)
+            self.housekeeping = self.housekeeping.evolve(retention=retention)
         self._cleaned = False
         #: Names of leftover temp files removed on the first write of this session.
         self.removed_temp_files: list[str] = []
