@@ -22,7 +22,6 @@ the lock, before the plan sees the list.
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -40,15 +39,15 @@ if TYPE_CHECKING:  # (what only backup and salvage use: their modules are those 
     from .backups import Backup
     from .salvage import SalvageReport
 
-#: Signals that would otherwise interrupt a change between its durable write and its publication.
-_DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-
-
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold back interrupts so that 'durable on disk' and 'applied in memory' happen together."""
+    import signal  # (a change's: a command that only reads never imports it)
+
+    #: Signals that would otherwise interrupt a change between its durable write and its publication.
+    deferred = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
     except (ValueError, OSError):  # not the main thread: nothing to block
         yield
         return
