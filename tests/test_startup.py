@@ -117,11 +117,14 @@ class TestOneShotCommands:
         assert not modules & {"taskvault.store.salvage", "taskvault.store.doctor", "taskvault.store.replacing",
                               "taskvault.domain.recovery"}, _own(modules)
 
-    def test_only_a_command_that_writes_looks_at_the_backups(self, data_dir: Path) -> None:
-        """Reading the store (list, show) does not import the backups' module; a change asks it whether one is due."""
+    def test_only_a_command_that_writes_brings_what_writing_needs(self, data_dir: Path) -> None:
+        """Reading the store (list, show) imports neither the backups' module nor the changes' planners and
+        signal masking; a change asks the backups whether one is due, and plans and saves."""
         run_taskvault(data_dir, "add", "First")
         for args in (["list"], ["show", "1"]):
-            assert "taskvault.store.backups" not in imported(data_dir, *args), args
+            modules = imported(data_dir, *args)
+            assert not modules & {"taskvault.store.backups", "taskvault.domain.operations", "signal"}, args
+        assert {"taskvault.store.backups", "taskvault.domain.operations", "signal"} <= imported(data_dir, "add", "x")
 
     def test_the_recovery_commands_still_bring_their_parts(self, data_dir: Path) -> None:
         """undo imports the domain's recovery planner, salvage the store's salvage, doctor its doctor, when run."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..domain import operations
 from ..domain.history import HISTORY_LIMIT
 from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
@@ -38,12 +37,14 @@ from .results import (
 from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
-if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: those commands import them when they run)
+if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: imported where they run)
     from ..domain import recovery
     from ..service import Backup, SalvageReport
 
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
+    from ..domain import operations  # (the changes' planners: a command that reads never imports them)
+
     title = " ".join(args.positionals)
     tags, removed = split_tag_edits(args["tag"])  # +home means home, as in edit
     if removed:
@@ -64,6 +65,8 @@ def _exclusive(args: ParsedArgs, value: str, clear: str) -> None:
 
 
 def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
+    from ..domain import operations
+
     task_id = parse_id(args.positionals[0], "edit")
     for value, clear in (("note", "no_note"), ("priority", "no_priority"), ("due", "no_due")):
         _exclusive(args, value, clear)
@@ -112,6 +115,8 @@ def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:
 
 
 def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged:
+    from ..domain import operations
+
     ids = parse_ids(args.positionals)
     service = ctx.service
     planner = operations.plan_done if done else operations.plan_reopen
@@ -135,6 +140,8 @@ def run_reopen(ctx: Context, args: ParsedArgs) -> TasksChanged:
 
 
 def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
+    from ..domain import operations
+
     ids = parse_ids(args.positionals)
     service = ctx.service
     if len(ids) > 1 and not args["yes"] and ctx.confirm is not None:
