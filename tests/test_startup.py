@@ -107,6 +107,33 @@ class TestOneShotCommands:
         assert not modules & {"taskvault.cli.repl", "taskvault.cli.crash", "taskvault.cli.render_json",
                               "taskvault.cli.script"}
 
+    @pytest.mark.parametrize("args", [["list"], ["add", "Buy milk"], ["done", "1"], ["show", "1"],
+                                      ["edit", "1", "--title", "Second"]])
+    def test_a_command_on_a_store_that_loads_leaves_the_recovery_machinery_alone(self, data_dir: Path,
+                                                                                  args: list[str]) -> None:
+        """Salvage, restore, undo and the doctor bring their modules when they run; other commands never import them."""
+        run_taskvault(data_dir, "add", "First")
+        modules = imported(data_dir, *args)
+        assert not modules & {"taskvault.store.salvage", "taskvault.store.doctor", "taskvault.store.replacing",
+                              "taskvault.domain.recovery"}, _own(modules)
+
+    def test_only_a_command_that_writes_brings_what_writing_needs(self, data_dir: Path) -> None:
+        """Reading the store (list, show) imports neither the backups' module nor the changes' planners and
+        signal masking; a change asks the backups whether one is due, and plans and saves."""
+        run_taskvault(data_dir, "add", "First")
+        for args in (["list"], ["show", "1"]):
+            modules = imported(data_dir, *args)
+            assert not modules & {"taskvault.store.backups", "taskvault.domain.operations", "signal"}, args
+        assert {"taskvault.store.backups", "taskvault.domain.operations", "signal"} <= imported(data_dir, "add", "x")
+
+    def test_the_recovery_commands_still_bring_their_parts(self, data_dir: Path) -> None:
+        """undo imports the domain's recovery planner, salvage the store's salvage, doctor its doctor, when run."""
+        run_taskvault(data_dir, "add", "First")
+        assert "taskvault.domain.recovery" in imported(data_dir, "undo", "--yes")
+        assert "taskvault.store.salvage" in imported(data_dir, "salvage", "--dry-run")
+        assert "taskvault.store.doctor" in imported(data_dir, "doctor")
+        assert "taskvault.store.backups" in imported(data_dir, "backups")
+
     def test_json_and_scripts_still_bring_their_parts(self, data_dir: Path) -> None:
         """--json imports the JSON renderer and standard input the script reader, when they are used."""
         assert "taskvault.cli.render_json" in imported(data_dir, "--json", "list")

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .service import TaskService
-from .store.backups import Retention
-from .store.housekeeping import Housekeeping
+from .store.housekeeping import Housekeeping, Retention
 from .store.journal_store import JournalStore
 
 

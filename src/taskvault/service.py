@@ -13,22 +13,23 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
-from .domain import recovery
 from .domain.tasklist import Change, TaskList
 from .errors import BackupDamaged, InvalidValue, StorageError, typed
-from .store.backups import AUTOMATIC as AUTOMATIC_BACKUP_LABELS
-from .store.backups import ID_START as BACKUP_ID_START
-from .store.backups import LABEL as BACKUP_LABEL
-from .store.backups import Backup, Retention
 from .store.files import kind_of
 from .store.layout import open_private_file
 from .store.port import StorePort
 from .store.replay import CaughtUp
-from .store.salvage import SalvageReport
 from .store.unit_of_work import Salvaged, UnitOfWork
 
 if TYPE_CHECKING:
+    from .domain import recovery
+    from .store.backups import AUTOMATIC as AUTOMATIC_BACKUP_LABELS
+    from .store.backups import ID_START as BACKUP_ID_START
+    from .store.backups import LABEL as BACKUP_LABEL
+    from .store.backups import Backup
     from .store.doctor import Finding
+    from .store.housekeeping import Retention
+    from .store.salvage import SalvageReport
 
 #: What the interface layers take from below, through this module only.
 __all__ = ["AUTOMATIC_BACKUP_LABELS", "BACKUP_ID_START", "BACKUP_LABEL", "SCHEMA", "Backup", "CaughtUp", "Finding",
@@ -36,13 +37,42 @@ __all__ = ["AUTOMATIC_BACKUP_LABELS", "BACKUP_ID_START", "BACKUP_LABEL", "SCHEMA
            "kind_of", "open_private_file", "task_to_dict"]
 
 
-def __getattr__(name: str) -> object:
-    """``Finding`` on first use: the doctor's module is the doctor command's cost alone."""
-    if name == "Finding":
-        from .store.doctor import Finding
+#: Names taken from below on first use (module, name there): backups, salvage and the doctor are the cost
+#: of the commands that use them alone, not of every command's start-up.
+_ON_FIRST_USE = {
+    "AUTOMATIC_BACKUP_LABELS": ("backups", "AUTOMATIC"),
+    "BACKUP_ID_START": ("backups", "ID_START"),
+    "BACKUP_LABEL": ("backups", "LABEL"),
+    "Backup": ("backups", "Backup"),
+    "Retention": ("housekeeping", "Retention"),
+    "SalvageReport": ("salvage", "SalvageReport"),
+    "Finding": ("doctor", "Finding"),
+}
 
-        return Finding
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> object:
+    """The names of ``_ON_FIRST_USE``, imported when a command first asks for one."""
+    if name not in _ON_FIRST_USE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _ON_FIRST_USE[name]
+    if module == "backups":
+        from .store import backups
+
+        value = getattr(backups, attribute)
+    elif module == "housekeeping":
+        from .store import housekeeping
+
+        value = getattr(housekeeping, attribute)
+    elif module == "salvage":
+        from .store import salvage
+
+        value = getattr(salvage, attribute)
+    else:
+        from .store import doctor
+
+        value = getattr(doctor, attribute)
+    globals()[name] = value  # (asked once)
+    return value
 
 
 class Outcome:
@@ -152,6 +182,8 @@ class TaskService:
     @staticmethod
     def plan_salvage(report: SalvageReport) -> recovery.RestorePlan:
         """The one change a salvage is: from the base (the newest good backup, or empty) to what it recovers."""
+        from .domain import recovery  # (salvage's alone)
+
         return recovery.plan_salvage(report.base, report.tasks, report.fresh_next_id)
 
     def salvage(self, previewed: SalvageReport) -> SalvageOutcome | TaskList:

@@ -11,8 +11,6 @@ import re
 import zlib
 from typing import Any
 
-import attrs
-
 from ..domain.change import Change
 from .changes import RECORD_KEYS, change_fields, change_from_dict, time_of
 from .envelope import MIN_READER, SCHEMA, Migrations, check_envelope
@@ -124,12 +122,28 @@ def encode_journal_header(generation: str, base: int) -> bytes:
                   "generation": generation, "base": base})
 
 
-@attrs.frozen
 class JournalHeader:
-    generation: str
-    #: The revision of the snapshot this journal continues.
-    base: int
-    schema: int
+    """A journal's first line, decoded. (A plain class: attrs would compile its methods on every start-up.)"""
+
+    __slots__ = ("base", "generation", "schema")
+
+    def __init__(self, generation: str, base: int, schema: int) -> None:
+        self.generation = generation
+        #: The revision of the snapshot this journal continues.
+        self.base = base
+        self.schema = schema
+
+    def _values(self) -> tuple[str, int, int]:
+        return self.generation, self.base, self.schema
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if isinstance(other, JournalHeader) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"JournalHeader(generation={self.generation!r}, base={self.base!r}, schema={self.schema!r})"
 
 
 def decode_journal_header(line: bytes) -> JournalHeader:

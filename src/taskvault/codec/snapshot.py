@@ -11,8 +11,6 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-import attrs
-
 from ..domain.history import Step
 from ..domain.task import Task
 from ..domain.tasklist import TaskList
@@ -49,16 +47,31 @@ def _snapshot_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
 SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2, 2: _snapshot_2_to_3}
 
 
-@attrs.frozen
 class Snapshot:
-    """A decoded snapshot, whatever schema it was written in."""
+    """A decoded snapshot, whatever schema it was written in. (A plain class: attrs would compile its
+    methods on every start-up; compared by its fields, as before, and never hashed: it holds lists.)"""
 
-    tasks: list[Task]
-    next_id: int
-    revision: int
-    steps: list[Step]
-    #: The schema the file was written in: older means it should be migrated, newer read-only.
-    schema: int
+    __slots__ = ("next_id", "revision", "schema", "steps", "tasks")
+
+    def __init__(self, tasks: list[Task], next_id: int, revision: int, steps: list[Step], schema: int) -> None:
+        self.tasks = tasks
+        self.next_id = next_id
+        self.revision = revision
+        self.steps = steps
+        #: The schema the file was written in: older means it should be migrated, newer read-only.
+        self.schema = schema
+
+    def _values(self) -> tuple[object, ...]:
+        return self.tasks, self.next_id, self.revision, self.steps, self.schema
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if isinstance(other, Snapshot) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"Snapshot(tasks={self.tasks!r}, next_id={self.next_id!r}, revision={self.revision!r}, "
+                f"steps={self.steps!r}, schema={self.schema!r})")
 
 
 def checksum(data: bytes, digits_at: int) -> int:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from ..domain.change import Change
 from ..domain.history import Step
-from ..domain.recovery import Dropped, Effect, RestorePlan, Reversal, Skipped
 from ..domain.task import Task
 from ..errors import describe_ids, typed
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (undo's, restore's and salvage's types: their modules are those commands' cost alone)
+    from ..domain.recovery import Dropped, Effect, RestorePlan, Reversal, Skipped
     from ..service import Backup, SalvageReport
 
 #: How many tasks a salvage lists one by one (--json lists them all).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..domain import operations, recovery
 from ..domain.history import HISTORY_LIMIT
 from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
@@ -16,7 +15,7 @@ from ..errors import (
     shown,
     typed,
 )
-from ..service import AUTOMATIC_BACKUP_LABELS, BACKUP_ID_START, BACKUP_LABEL, Backup, SalvageReport, Snapshot
+from ..service import Snapshot
 from . import change_text
 from .context import Context
 from .registry import ParsedArgs
@@ -37,8 +36,15 @@ from .results import (
 )
 from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
+if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: imported where they run)
+    from ..domain import recovery
+    from ..service import Backup, SalvageReport
+
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
+    from ..domain import operations  # (the changes' planners: a command that reads never imports them)
+
     title = " ".join(args.positionals)
     tags, removed = split_tag_edits(args["tag"])  # +home means home, as in edit
     if removed:
@@ -59,6 +65,8 @@ def _exclusive(args: ParsedArgs, value: str, clear: str) -> None:
 
 
 def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
+    from ..domain import operations
+
     task_id = parse_id(args.positionals[0], "edit")
     for value, clear in (("note", "no_note"), ("priority", "no_priority"), ("due", "no_due")):
         _exclusive(args, value, clear)
@@ -107,6 +115,8 @@ def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:
 
 
 def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged:
+    from ..domain import operations
+
     ids = parse_ids(args.positionals)
     service = ctx.service
     planner = operations.plan_done if done else operations.plan_reopen
@@ -130,6 +140,8 @@ def run_reopen(ctx: Context, args: ParsedArgs) -> TasksChanged:
 
 
 def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
+    from ..domain import operations
+
     ids = parse_ids(args.positionals)
     service = ctx.service
     if len(ids) > 1 and not args["yes"] and ctx.confirm is not None:
@@ -161,6 +173,8 @@ def _count(args: ParsedArgs, verb: str) -> int:
 
 
 def _run_reversal(ctx: Context, args: ParsedArgs, verb: str) -> Reverted | Declined:
+    from ..domain import recovery
+
     planner = recovery.plan_undo if verb == "undo" else recovery.plan_redo
     service = ctx.service
     preview = planner(service.tasks, _count(args, verb))
@@ -204,6 +218,8 @@ def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
 
 
 def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
+    from ..service import AUTOMATIC_BACKUP_LABELS, BACKUP_ID_START, BACKUP_LABEL
+
     label = args.positionals[0] if args.positionals else "manual"
     if not BACKUP_LABEL.fullmatch(label) or label in AUTOMATIC_BACKUP_LABELS:
         raise InvalidValue(f"backup: {shown(label)} cannot name a backup",
@@ -226,6 +242,8 @@ def run_backups(ctx: Context, args: ParsedArgs) -> BackupList:
 
 
 def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
+    from ..domain import recovery
+
     service = ctx.service
     backup = service.find_backup(args.positionals[0])
     snapshot = service.read_backup(backup)  # checked in full before anything is done with it
@@ -260,6 +278,8 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
 
 def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: Backup, snapshot: Snapshot,
                         error: StoreUnreadable) -> Restored | Declined:
+    from ..domain import recovery
+
     try:
         found: SalvageReport | TaskList | None = ctx.service.salvage_preview()
     except StorageError:

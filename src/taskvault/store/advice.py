@@ -15,9 +15,12 @@ from ..domain.history import History
 from ..domain.tasklist import TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, StoreTooNew, StoreUnreadable, StoreUnsafe, typed
 from . import files
-from .backups import Backup, BackupShelf
 from .hints import hint_for
-from .salvage import SalvageReport
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
+if TYPE_CHECKING:
+    from .backups import Backup, BackupShelf
+    from .salvage import SalvageReport
 
 UNREADABLE_HINT = "the file was left untouched"
 
@@ -30,7 +33,9 @@ def save_failed(path: Path, exc: OSError) -> SaveFailed:
 class Advice:
     """Builds a store's errors; an unreadable file's names the way back (see recovery_advice)."""
 
-    def __init__(self, backups: BackupShelf, salvage_report: Callable[[], SalvageReport | TaskList]) -> None:
+    def __init__(self, backups: Callable[[], BackupShelf],
+                 salvage_report: Callable[[], SalvageReport | TaskList]) -> None:
+        #: The store's backups, asked for only when an error names one (the shelf is made on first use).
         self._backups = backups
         self._salvage_report = salvage_report
         #: True while salvage looks at the store: its own refusals need no advice (it is working it out).
@@ -68,7 +73,7 @@ class Advice:
 
     def newest_good_backup(self) -> Backup | None:
         """The newest backup that reads back and decodes as a store, or None."""
-        for backup in self._backups.list():
+        for backup in self._backups().list():
             if self.decoded_backup(backup) is not None:
                 return backup
         return None
@@ -80,7 +85,7 @@ class Advice:
         raises instead, so that a salvage never settles for an older backup because of a passing fault.
         """
         try:
-            data = self._backups.read(backup)
+            data = self._backups().read(backup)
         except StorageError:
             if strict and backup.size <= codec.MAX_FILE_BYTES:
                 raise
@@ -101,6 +106,8 @@ class Advice:
             found = self._salvage_report()
         except (StorageError, codec.FormatError):
             found = None
+        from .salvage import SalvageReport  # (an unreadable store's alone)
+
         report = found if isinstance(found, SalvageReport) else None
         try:
             backup = report.newest_backup if report is not None else self.newest_good_backup()

@@ -36,6 +36,7 @@ from ..codec import MAX_FILE_BYTES, FormatError
 from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError, typed
 from . import files, layout
 from .hints import hint_for
+from .housekeeping import Retention  # (the policy's, named here too: rotate takes one)
 from .layout import BACKUPS_NAME as DIRECTORY_NAME
 
 #: Labels of backups taken by taskvault itself; only these are rotated.
@@ -79,33 +80,6 @@ class Backup:
     def revision_text(self) -> str:
         tasks = "1 task" if self.task_count == 1 else f"{self.task_count} tasks"
         return f"taken {self.taken:%Y-%m-%d %H:%M} UTC, revision {self.revision}, {tasks}"
-
-
-@attrs.frozen
-class Retention:
-    """Which automatic backups to keep: the newest ``last``, plus the newest of each of the last
-    ``daily`` days and of each of the last ``weekly`` weeks (UTC)."""
-
-    last: int = 10
-    daily: int = 7
-    weekly: int = 4
-
-    def keep(self, backups: list[Backup], now: dt.datetime) -> set[str]:
-        newest_first = sorted(backups, key=_newest_first_key, reverse=True)
-        kept = {b.id for b in newest_first[: self.last]}
-        today = now.date()
-        days: set[dt.date] = set()
-        weeks: set[tuple[int, int]] = set()
-        for backup in newest_first:
-            day = backup.taken.date()
-            if (today - day).days < self.daily and day not in days:
-                days.add(day)
-                kept.add(backup.id)
-            week = day.isocalendar()[:2]
-            if (today - day).days < 7 * self.weekly and week not in weeks:
-                weeks.add(week)
-                kept.add(backup.id)
-        return kept
 
 
 class BackupShelf:

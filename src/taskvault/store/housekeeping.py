@@ -8,13 +8,14 @@ given when it is made, so a test that wants a store compacting after every chang
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import attrs
-
-from ..domain.tasklist import TaskList
 from ..errors import StorageError
-from .backups import Backup, Retention
+from .records import Record
+
+if TYPE_CHECKING:
+    from ..domain.tasklist import TaskList
+    from .backups import Backup
 
 #: Journals smaller than this are never compacted; above it, once they outgrow their share of the snapshot.
 COMPACT_MIN_BYTES = 256 * 1024
@@ -24,6 +25,38 @@ JOURNAL_SHARE = 0.25
 MAX_JOURNAL_RECORDS = 4096
 #: Activity takes an automatic backup when the newest is older than this.
 BACKUP_INTERVAL = dt.timedelta(hours=1)
+
+
+class Retention(Record):
+    """Which automatic backups to keep: the newest ``last``, plus the newest of each of the last
+    ``daily`` days and of each of the last ``weekly`` weeks (UTC)."""
+
+    _fields = ("last", "daily", "weekly")
+    __slots__ = _fields
+
+    def __init__(self, last: int = 10, daily: int = 7, weekly: int = 4) -> None:
+        self.last = last
+        self.daily = daily
+        self.weekly = weekly
+
+    def keep(self, backups: list[Backup], now: dt.datetime) -> set[str]:
+        from .backups import _newest_first_key  # (rotation's: the backups module is loaded by then)
+
+        newest_first = sorted(backups, key=_newest_first_key, reverse=True)
+        kept = {b.id for b in newest_first[: self.last]}
+        today = now.date()
+        days: set[dt.date] = set()
+        weeks: set[tuple[int, int]] = set()
+        for backup in newest_first:
+            day = backup.taken.date()
+            if (today - day).days < self.daily and day not in days:
+                days.add(day)
+                kept.add(backup.id)
+            week = day.isocalendar()[:2]
+            if (today - day).days < 7 * self.weekly and week not in weeks:
+                weeks.add(week)
+                kept.add(backup.id)
+        return kept
 
 
 class Tidied(Protocol):
@@ -36,20 +69,25 @@ class Tidied(Protocol):
     def rotate_backups(self) -> list[Backup]: ...
 
 
-@attrs.frozen
-class Housekeeping:
+class Housekeeping(Record):
     """When a store compacts, backs up and rotates its backups."""
 
-    #: Journals smaller than this are never compacted; above it, once they outgrow their share of the snapshot.
-    compact_min_bytes: int = COMPACT_MIN_BYTES
-    #: Activity takes an automatic backup when the newest is older than this.
-    backup_interval: dt.timedelta = BACKUP_INTERVAL
-    #: Which automatic backups rotation keeps.
-    retention: Retention = attrs.field(factory=Retention)
-    #: The journal's share of the snapshot's size past which it is folded into it.
-    journal_share: float = JOURNAL_SHARE
-    #: Past this many records (and compact_min_bytes) the journal is folded into the snapshot whatever its size.
-    max_journal_records: int = MAX_JOURNAL_RECORDS
+    _fields = ("compact_min_bytes", "backup_interval", "retention", "journal_share", "max_journal_records")
+    __slots__ = _fields
+
+    def __init__(self, compact_min_bytes: int = COMPACT_MIN_BYTES, backup_interval: dt.timedelta = BACKUP_INTERVAL,
+                 retention: Retention | None = None, journal_share: float = JOURNAL_SHARE,
+                 max_journal_records: int = MAX_JOURNAL_RECORDS) -> None:
+        #: Journals smaller than this are never compacted; above it, once they outgrow their share of the snapshot.
+        self.compact_min_bytes = compact_min_bytes
+        #: Activity takes an automatic backup when the newest is older than this.
+        self.backup_interval = backup_interval
+        #: Which automatic backups rotation keeps.
+        self.retention = Retention() if retention is None else retention
+        #: The journal's share of the snapshot's size past which it is folded into it.
+        self.journal_share = journal_share
+        #: Past this many records (and compact_min_bytes) the journal is folded into the snapshot whatever its size.
+        self.max_journal_records = max_journal_records
 
     def compaction_due(self, journal_bytes: int, snapshot_bytes: int, records: int = 0) -> bool:
         """True once the journal is past compact_min_bytes and past its share of the snapshot or its record count.

@@ -11,13 +11,12 @@ import os
 import stat
 from pathlib import Path
 
-import attrs
-
 from .. import codec
 from ..errors import SaveFailed, SaveInDoubt, StorageError, typed
 from . import files
 from .advice import Advice, save_failed
 from .lock import StoreLock
+from .records import MutableRecord
 
 
 def stamp(info: os.stat_result) -> tuple[int, int, int, int]:
@@ -25,29 +24,36 @@ def stamp(info: os.stat_result) -> tuple[int, int, int, int]:
     return info.st_dev, info.st_ino, info.st_size, info.st_ctime_ns
 
 
-@attrs.define
-class Position:
+class Position(MutableRecord):
     """How far into which journal the in-memory task list has read."""
 
-    generation: str | None = None
-    end: int = 0
-    last_line: bytes = b""
-    #: Revision of ``last_line`` (the header's base revision when no record was read yet).
-    last_rev: int = 0
-    #: The schema the journal was written in.
-    schema: int = codec.SCHEMA
-    #: The revision of the snapshot the journal continues.
-    base: int = 0
+    _fields = ("generation", "end", "last_line", "last_rev", "schema", "base")
+    __slots__ = _fields
+
+    def __init__(self, generation: str | None = None, end: int = 0, last_line: bytes = b"", last_rev: int = 0,
+                 schema: int = codec.SCHEMA, base: int = 0) -> None:
+        self.generation = generation
+        self.end = end
+        self.last_line = last_line
+        #: Revision of ``last_line`` (the header's base revision when no record was read yet).
+        self.last_rev = last_rev
+        #: The schema the journal was written in.
+        self.schema = schema
+        #: The revision of the snapshot the journal continues.
+        self.base = base
 
 
-@attrs.define
-class Skipped:
+class Skipped(MutableRecord):
     """What the last read of the journal passed over."""
 
-    #: Byte offsets of the voided records (changes reported as failed).
-    voided: list[int] = attrs.field(factory=list)
-    #: Bytes of an unfinished write after the journal's last record.
-    unfinished: int = 0
+    _fields = ("voided", "unfinished")
+    __slots__ = _fields
+
+    def __init__(self, voided: list[int] | None = None, unfinished: int = 0) -> None:
+        #: Byte offsets of the voided records (changes reported as failed).
+        self.voided: list[int] = [] if voided is None else voided
+        #: Bytes of an unfinished write after the journal's last record.
+        self.unfinished = unfinished
 
 
 class Journal:
@@ -194,7 +200,7 @@ class Journal:
                 raise self._doubt(exc, undo) from None
             self._taken_back()
             raise save_failed(self._lock.path, exc) from None
-        self.position = attrs.evolve(self.position, end=end, last_line=line, last_rev=revision)
+        self.position = self.position.evolve(end=end, last_line=line, last_rev=revision)
 
     def _doubt(self, cause: OSError, undo: OSError) -> SaveInDoubt:
         """A save failed and taking it back failed too: say so, and save nothing more in this session.

@@ -28,24 +28,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
 from .. import codec
-from ..domain.history import Step
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, typed
-from . import files, replacing
+from . import files
 from .advice import save_failed
-from .backups import Backup, Retention, compressed
 from .hints import hint_for
-from .housekeeping import BACKUP_INTERVAL, COMPACT_MIN_BYTES, Housekeeping
+from .housekeeping import BACKUP_INTERVAL, COMPACT_MIN_BYTES, Housekeeping, Retention
 from .journal import stamp
 from .reading import StoreReader
 from .replay import CaughtUp
-from .salvage import SalvageReport
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (backups, restore and salvage import their modules where they run)
+    from ..domain.history import Step
+    from .backups import Backup
     from .doctor import Finding
+    from .salvage import SalvageReport
 
 __all__ = ["BACKUP_INTERVAL", "COMPACT_MIN_BYTES", "CaughtUp", "Frozen", "Housekeeping", "JournalStore", "Prepared"]
 
@@ -54,30 +52,44 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@attrs.frozen
 class Frozen:
-    """A state to compact, copied under the lock: its tasks, and where in which journal it ends."""
+    """A state to compact, copied under the lock: its tasks, and where in which journal it ends.
 
-    tasks: TaskList
-    next_id: int
-    revision: int
-    history: tuple[Step, ...]
-    generation: str
-    #: The journal's length up to and including the record of ``revision``.
-    read: int
-    #: That record's line (or the header's), which must still end there for the compaction to go in.
-    last_line: bytes
+    (Plain classes with __slots__, as commands/results.py says why: every command imports this module.)"""
+
+    __slots__ = ("generation", "history", "last_line", "next_id", "read", "revision", "tasks")
+
+    def __init__(self, tasks: TaskList, next_id: int, revision: int, history: tuple[Step, ...], generation: str,
+                 read: int, last_line: bytes) -> None:
+        self.tasks = tasks
+        self.next_id = next_id
+        self.revision = revision
+        self.history = history
+        self.generation = generation
+        #: The journal's length up to and including the record of ``revision``.
+        self.read = read
+        #: That record's line (or the header's), which must still end there for the compaction to go in.
+        self.last_line = last_line
+
+    def __repr__(self) -> str:
+        return (f"Frozen(revision={self.revision!r}, next_id={self.next_id!r}, generation={self.generation!r}, "
+                f"read={self.read!r})")
 
 
-@attrs.frozen
 class Prepared:
     """A compaction ready to go in: its snapshot written (to a temp file) and fsynced, its backup compressed."""
 
-    frozen: Frozen
-    #: The new snapshot, written and fsynced under a temp name; None when only a backup was prepared.
-    temp: Path | None
-    data: bytes
-    stored: bytes
+    __slots__ = ("data", "frozen", "stored", "temp")
+
+    def __init__(self, frozen: Frozen, temp: Path | None, data: bytes, stored: bytes) -> None:
+        self.frozen = frozen
+        #: The new snapshot, written and fsynced under a temp name; None when only a backup was prepared.
+        self.temp = temp
+        self.data = data
+        self.stored = stored
+
+    def __repr__(self) -> str:
+        return f"Prepared(frozen={self.frozen!r}, temp={self.temp!r}, {len(self.data)} bytes)"
 
 
 class JournalStore(StoreReader):
@@ -97,7 +109,7 @@ class JournalStore(StoreReader):
         #: When this store compacts, backs up and rotates (``retention``, if given, says which backups it keeps).
         self.housekeeping = housekeeping or Housekeeping()
         if retention is not None:
-            self.housekeeping = attrs.evolve(self.housekeeping, retention=retention)
+            self.housekeeping = self.housekeeping.evolve(retention=retention)
         self._cleaned = False
         #: Names of leftover temp files removed on the first write of this session.
         self.removed_temp_files: list[str] = []
@@ -246,6 +258,8 @@ class JournalStore(StoreReader):
     def prepare_compaction(self, frozen: Frozen, *, snapshot: bool = True) -> Prepared:
         """Encode the frozen state, write it to a temp file beside the snapshot and fsync it (unless only a
         backup is wanted), and compress its backup: the slow part, done without the lock. Raises OSError."""
+        from .backups import compressed  # (a compaction's: most commands never write a backup)
+
         data = codec.encode_tasklist(frozen.tasks)
         temp = files.write_temp(self.snapshot_path, data) if snapshot else None
         return Prepared(frozen, temp, data, compressed(data))
@@ -407,6 +421,8 @@ class JournalStore(StoreReader):
         leaves a store that is refused, never one that mixes the two. Returns the restored tasks
         and the names the unreadable files were kept under.
         """
+        from . import replacing  # (restore's and salvage's alone)
+
         assert self._lock.held
         tasks = replacing.restored(snapshot, self._mentioned_numbers())
         aside = replacing.keep_aside((self.snapshot_path, self.journal_path), self._clock(), self.directory)
@@ -433,6 +449,8 @@ class JournalStore(StoreReader):
         with a new journal: refused too, but the old journal's records would be out of reach.)
         Returns the salvaged tasks and the names the damaged files were kept under.
         """
+        from . import replacing
+
         assert self._lock.held
         tasks = replacing.salvaged(report, change, self._clock)
         data = self._encode(tasks)
@@ -447,6 +465,8 @@ class JournalStore(StoreReader):
         return tasks, aside
 
     def _mentioned_numbers(self) -> tuple[int, int]:
+        from . import replacing
+
         return replacing.mentioned_numbers((self.snapshot_path, self.journal_path), self._advice.read_failed)
 
     def _now_holds(self, tasks: TaskList) -> None:

@@ -14,7 +14,6 @@ it is: store files, ``backups/`` and the backups themselves are never used throu
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 from pathlib import Path
 
@@ -31,6 +30,8 @@ _DATA_ELSEWHERE = "give --data-dir (or TASKVAULT_DATA_DIR) a directory of your o
 
 def quoted(path: Path | str) -> str:
     """``path`` as it must be typed in a shell command of a hint."""
+    import shlex  # (a hint's alone)
+
     return shlex.quote(str(path))
 
 

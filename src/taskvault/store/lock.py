@@ -12,12 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-import attrs
-
 from ..errors import StorageError, StoreLocked, StoreReadOnly, StoreUnsafe
 from . import files
 from .files import FILE_MODE, kind_of
 from .layout import move_aside_hint, quoted
+from .records import Record
 
 try:
     import fcntl
@@ -66,13 +65,16 @@ def _unlock(file: BinaryIO) -> None:
 _MARK_BYTES = 160
 
 
-@attrs.frozen
-class Mark:
-    state: bytes
-    seq: int
-    offset: int
-    generation: str
-    boot: bytes
+class Mark(Record):
+    _fields = ("state", "seq", "offset", "generation", "boot")
+    __slots__ = _fields
+
+    def __init__(self, state: bytes, seq: int, offset: int, generation: str, boot: bytes) -> None:
+        self.state = state
+        self.seq = seq
+        self.offset = offset
+        self.generation = generation
+        self.boot = boot
 
     def encode(self) -> bytes:
         return b"%s%d:%d:%s:%s\n" % (self.state, self.seq, self.offset, self.generation.encode(), self.boot)
@@ -238,7 +240,7 @@ class StoreLock:
         """The record marked was confirmed durable, or taken back: readers may believe the journal again."""
         if self._mark is None or self._mark.state == b"-":
             return  # nothing was marked (the save failed before its write)
-        self._mark = attrs.evolve(self._mark, state=b"-")
+        self._mark = self._mark.evolve(state=b"-")
         self._write_mark(self._mark, durably=durably)
 
     @property
@@ -251,7 +253,7 @@ class StoreLock:
         assert self._mark is not None
         if self._mark.state == b"d" and self._mark_durable:
             return
-        self._mark = attrs.evolve(self._mark, state=b"d", boot=b"")
+        self._mark = self._mark.evolve(state=b"d", boot=b"")
         self._write_mark(self._mark, durably=True)
 
     def lift_doubt(self) -> None:
@@ -262,7 +264,7 @@ class StoreLock:
         """
         current = parse_mark(self._own_mark())
         assert current is not None and current.state == b"d"
-        self._mark = attrs.evolve(current, state=b"-")
+        self._mark = current.evolve(state=b"-")
         self._write_mark(self._mark, durably=True)
 
     def current_mark(self) -> Mark | None:

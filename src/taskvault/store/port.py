@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Protocol
 from .. import codec
 from ..domain.tasklist import Change, TaskList
 from ..errors import StoreTooNew
-from .backups import Backup
 from .housekeeping import Housekeeping, Tidied
 from .replay import CaughtUp
-from .salvage import SalvageReport
 
 if TYPE_CHECKING:
+    from .backups import Backup
     from .doctor import Finding
+    from .salvage import SalvageReport
 
 
 class BackupsPort(Protocol):

@@ -14,21 +14,22 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import codec
 from ..domain.tasklist import Change, TaskList
 from ..errors import StorageError, StoreMoved, StoreTooNew, StoreUnreadable
 from . import replay
 from .advice import Advice
-from .backups import BackupShelf
 from .directory import DataDirectory
 from .journal import Journal, Position
 from .layout import JOURNAL_NAME, LOCK_NAME, SNAPSHOT_NAME
 from .lock import StoreLock, parse_mark
-from .replacing import mentioned_numbers, salvage_source
 from .replay import CaughtUp, News
-from .salvage import SalvageReport, examine
+
+if TYPE_CHECKING:
+    from .backups import BackupShelf
+    from .salvage import SalvageReport
 
 #: How often a reader tries to read the store while no writer comes or goes, before it waits for the lock.
 _LOCK_FREE_TRIES = 3
@@ -51,8 +52,7 @@ class StoreReader:
         self._lock = StoreLock(directory / LOCK_NAME, timeout=lock_timeout, on_wait=on_lock_wait)
         self._clock = clock
         self._place = DataDirectory(directory)
-        self.backups = BackupShelf(directory, clock)
-        self._advice = Advice(self.backups, self.salvage_report)
+        self._advice = Advice(lambda: self.backups, self.salvage_report)
         self._journal = Journal(self.journal_path, directory, self._lock, self._advice)
         self._revision = -1  # revision of the task list built up to the journal's position
         self._snapshot_size = 0
@@ -63,6 +63,13 @@ class StoreReader:
         self.read_only: StoreTooNew | None = None
         #: Seconds the last load took (None: not yet in this session).
         self.last_load_seconds: float | None = None
+
+    @functools.cached_property
+    def backups(self) -> BackupShelf:
+        """The store's backups (store/backups.py), on first use: most commands never look at them."""
+        from .backups import BackupShelf
+
+        return BackupShelf(self.directory, self._clock)
 
     @property
     def _position(self) -> Position:
@@ -141,6 +148,9 @@ class StoreReader:
         Raises StoreTooNew for a store of a newer schema, and the readers' errors for files that
         cannot be read at all (permission, a link, the disk).
         """
+        from .replacing import mentioned_numbers, salvage_source
+        from .salvage import examine
+
         def read() -> tuple[tuple[bytes | None, str | None], tuple[bytes | None, str | None]]:
             return (salvage_source(self.journal_path, self._advice.read_failed),
                     salvage_source(self.snapshot_path, self._advice.read_failed))

@@ -13,8 +13,6 @@ from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import attrs
-
 from .. import codec
 from ..domain.history import History
 from ..domain.task import Status, Task
@@ -22,38 +20,48 @@ from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, StoreUnreadable
 from .journal import Position, Skipped
 from .layout import SNAPSHOT_NAME
+from .records import Record
 
 Unreadable = Callable[[Path, object], StoreUnreadable]
 
 
-@attrs.frozen
-class News:
+class News(Record):
     """What a catch-up read: the journal beyond what memory holds, or the whole store to build again."""
 
-    journal: bytes | None
-    snapshot: bytes | None
-    reload: bool
+    _fields = ("journal", "snapshot", "reload")
+    __slots__ = _fields
+
+    def __init__(self, journal: bytes | None, snapshot: bytes | None, reload: bool) -> None:
+        self.journal = journal
+        self.snapshot = snapshot
+        self.reload = reload
 
 
-@attrs.frozen
-class CaughtUp:
+class CaughtUp(Record):
     """The result of catching up: the current task list and what other sessions changed."""
 
-    tasks: TaskList
-    #: The changes applied, oldest first; empty when the store had to be reloaded whole.
-    changes: tuple[Change, ...]
-    #: How many revisions the list was behind the store.
-    behind: int
+    _fields = ("tasks", "changes", "behind")
+    __slots__ = _fields
+
+    def __init__(self, tasks: TaskList, changes: tuple[Change, ...], behind: int) -> None:
+        self.tasks = tasks
+        #: The changes applied, oldest first; empty when the store had to be reloaded whole.
+        self.changes = changes
+        #: How many revisions the list was behind the store.
+        self.behind = behind
 
 
-@attrs.frozen
-class Decoded:
+class Decoded(Record):
     """A store's files decoded: the tasks, where the journal was read to, and the schemas the files were in."""
 
-    tasks: TaskList
-    position: Position
-    snapshot_schema: int
-    newest_schema: int
+    _fields = ("tasks", "position", "snapshot_schema", "newest_schema")
+    __slots__ = _fields
+
+    def __init__(self, tasks: TaskList, position: Position, snapshot_schema: int, newest_schema: int) -> None:
+        self.tasks = tasks
+        self.position = position
+        self.snapshot_schema = snapshot_schema
+        self.newest_schema = newest_schema
 
 
 @contextmanager
@@ -76,7 +84,8 @@ def collector_paused() -> Iterator[None]:
 class _Refusing:
     """A sealed snapshot's tasks, built when first used; one that does not decode refuses the store."""
 
-    __slots__ = ("_path", "_tasks", "_unreadable", "count", "highest")
+    _fields = ("_path", "_tasks", "_unreadable", "count", "highest")
+    __slots__ = _fields
 
     def __init__(self, tasks: codec.SealedTasks, path: Path, unreadable: Unreadable) -> None:
         self._tasks, self._path, self._unreadable = tasks, path, unreadable
@@ -216,4 +225,4 @@ def replay(tasks: TaskList, data: bytes, position: Position, *, skip: int = 0,
         applied.append(change)
     tasks.reserve_ids(first_free)
     end = position.end + offset - skip
-    return attrs.evolve(position, end=end, last_line=last_line, last_rev=last_rev), applied
+    return position.evolve(end=end, last_line=last_line, last_rev=last_rev), applied

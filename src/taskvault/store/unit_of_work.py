@@ -22,33 +22,32 @@ the lock, before the plan sees the list.
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import attrs
+from typing import TYPE_CHECKING, Any
 
 from .. import codec
-from ..domain import recovery
 from ..domain.tasklist import Change, TaskList
 from ..errors import StorageError, typed
-from .backups import Backup
 from .port import StorePort
 from .replay import CaughtUp
-from .salvage import SalvageReport
 
-#: Signals that would otherwise interrupt a change between its durable write and its publication.
-_DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-
+if TYPE_CHECKING:  # (what only backup and salvage use: their modules are those commands' cost alone)
+    from ..domain import recovery
+    from .backups import Backup
+    from .salvage import SalvageReport
 
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold back interrupts so that 'durable on disk' and 'applied in memory' happen together."""
+    import signal  # (a change's: a command that only reads never imports it)
+
+    #: Signals that would otherwise interrupt a change between its durable write and its publication.
+    deferred = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
     except (ValueError, OSError):  # not the main thread: nothing to block
         yield
         return
@@ -58,24 +57,36 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-@attrs.frozen
 class Committed:
     """What one change did: the change, its revision (the current one if it changed nothing), and the
-    backup taken before it, when one was asked for."""
+    backup taken before it, when one was asked for. (A plain class, as commands/results.py says why.)"""
 
-    change: Change
-    revision: int
-    backup: Backup | None = None
+    __slots__ = ("backup", "change", "revision")
+
+    def __init__(self, change: Change, revision: int, backup: Backup | None = None) -> None:
+        self.change = change
+        self.revision = revision
+        self.backup = backup
+
+    def __repr__(self) -> str:
+        return f"Committed(change={self.change!r}, revision={self.revision!r}, backup={self.backup!r})"
 
 
-@attrs.frozen
 class Salvaged:
     """A salvage made: what was examined, the change from the base it is, the tasks now, the files kept aside."""
 
-    report: SalvageReport
-    plan: recovery.RestorePlan
-    tasks: TaskList
-    aside: tuple[str, ...]
+    __slots__ = ("aside", "plan", "report", "tasks")
+
+    def __init__(self, report: SalvageReport, plan: recovery.RestorePlan, tasks: TaskList,
+                 aside: tuple[str, ...]) -> None:
+        self.report = report
+        self.plan = plan
+        self.tasks = tasks
+        self.aside = aside
+
+    def __repr__(self) -> str:
+        return (f"Salvaged(report={self.report!r}, plan={self.plan!r}, tasks={self.tasks!r}, "
+                f"aside={self.aside!r})")
 
 
 class UnitOfWork:
