@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from taskvault import codec
 from taskvault.domain.change import Change, ChangeKind
-from taskvault.domain.history import History
+from taskvault.domain.history import History, Step
 from taskvault.domain.task import Status, Task
 from taskvault.domain.tasklist import TaskList
 from taskvault.errors import StoreUnreadable
@@ -191,6 +191,94 @@ class TestSameAsBuiltWhole:
         assert lazy.unbuilt == unbuilt, "writing the list back builds nothing"
         assert lazy.snapshot() == whole.snapshot()
         assert sorted(t.id for t in lazy) == sorted(t.id for t in whole) and lazy.unbuilt == 0
+
+
+class _Counted:
+    """A sealed snapshot's steps, counting how often they are all built (the real SealedSteps underneath)."""
+
+    def __init__(self, steps: codec.SealedSteps) -> None:
+        self.steps, self.builds = steps, 0
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def build(self) -> list[Step]:
+        self.builds += 1
+        return self.steps.build()
+
+    def step(self, index: int) -> Step:
+        return self.steps.step(index)
+
+    def stored(self) -> list[str]:
+        return self.steps.stored()
+
+
+@st.composite
+def _history_case(draw: st.DrawFn) -> tuple[int, list[Change], int, int]:
+    size = draw(st.integers(0, 5))
+    changes = _changes(draw, size)
+    return size, changes, draw(st.integers(0, len(changes))), draw(st.integers(1, 6))
+
+
+class TestHistoryBuiltWhenUsed:
+    """A sealed snapshot's history steps are built only when the history is read (undo, redo, history)."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(_history_case())
+    def test_changes_record_steps_without_building_the_history_and_write_it_back_as_read(
+            self, case: tuple[int, list[Change], int, int]) -> None:
+        """Steps read from a file, changes recorded after them, the oldest dropped past the limit, a copy handed
+        to a compaction: the same history as one built whole, written back byte for byte, built by nothing but
+        reading it."""
+        size, changes, split, kept = case
+        base = TaskList([_mixed(i) for i in range(1, size + 1)], next_id=size + 1)
+        for revision, change in enumerate(changes[:split], start=1):
+            base.apply(change, revision, STAMP + dt.timedelta(minutes=revision))
+        data = codec.encode_snapshot(*base.snapshot(), tuple(base.history))
+        sealed, decoded = codec.open_snapshot(data), codec.decode_snapshot(data)
+        assert isinstance(sealed, codec.SealedSnapshot)
+        counted = _Counted(sealed.steps)
+        lazy = TaskList.from_source(sealed.tasks, next_id=sealed.next_id, revision=sealed.revision,
+                                    history=History.from_source(counted, limit=kept))
+        whole = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
+                         history=History(decoded.steps, limit=kept))
+        frozen, expected = lazy.copy(), codec.encode_snapshot(*whole.snapshot(), tuple(whole.history))
+        for revision, change in enumerate(changes[split:], start=split + 1):
+            if revision == (split + len(changes)) // 2:
+                frozen, expected = lazy.copy(), codec.encode_snapshot(*whole.snapshot(), tuple(whole.history))
+            at = STAMP + dt.timedelta(minutes=revision)
+            lazy.apply(change, revision, at)
+            whole.apply(change, revision, at)
+            assert len(lazy.history) == len(whole.history)
+            assert lazy.history.newest() == whole.history.newest()
+            assert lazy.history.oldest() == whole.history.oldest()
+        assert codec.encode_tasklist(frozen) == expected, "a copy is not changed by the changes after it"
+        assert codec.encode_tasklist(lazy) == codec.encode_snapshot(*whole.snapshot(), tuple(whole.history))
+        assert counted.builds == 0, "recording, counting, copying and writing back built the history"
+        assert list(lazy.history) == list(whole.history) and counted.builds == 1
+        assert lazy.history.stacks() == whole.history.stacks() and counted.builds == 1, "built once, then held"
+
+    def test_a_step_broken_under_a_valid_checksum_is_refused_by_the_first_command_that_reads_it(
+            self, tmp_path: Path) -> None:
+        """`add` and `done` never read the history; `history` and `undo` do, and refuse the store with the
+        step's JSON path, changing nothing."""
+        directory = tmp_path / "data"
+        directory.mkdir(mode=0o700)
+        assert run_taskvault(directory, "add", "a").code == 0 and run_taskvault(directory, "add", "b").code == 0
+        tasks = JournalStore(directory).load()
+        (directory / "tasks.journal").unlink()
+        data = codec.encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+        broken = _resealed(data.replace(b'"cmd":"add"', b'"cmd":"conjure"', 1))
+        assert broken != data
+        (directory / "tasks.json").write_bytes(broken)
+        assert run_taskvault(directory, "add", "c").code == 0, "adding a task reads no step"
+        assert run_taskvault(directory, "done", "1").code == 0
+        before = store_digest(directory)
+        for command in (("history",), ("undo",)):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3 and "$.history[0]" in result.err and "conjure" in result.err, (command, result.err)
+            assert "Traceback" not in result.err
+        assert store_digest(directory) == before
 
 
 class TestStillRefused:

@@ -1,8 +1,9 @@
 """Reading a sealed snapshot (schema 3) without decoding every task: check the seal, find task lines by id.
 
 When the checksum matches, the file is as its writer wrote it, so its layout can be trusted: the
-history steps are decoded (there are at most 1000), and the tasks are found by id, each line
-decoded, strictly, only when a task is first used (SealedTasks). Anything unexpected — another
+history steps are decoded, strictly, only when the history is first read (SealedSteps: most commands
+only add a step), and the tasks are found by id, each line decoded only when a task is first used
+(SealedTasks). Anything unexpected — another
 schema, a checksum that does not match, a layout not as written — goes to the full decode
 (decode_snapshot), which checks everything and names the JSON path of what is wrong.
 """
@@ -286,14 +287,49 @@ def _out_of_order(task_id: int, previous: int, index: int) -> FormatError:
                        f"$.tasks[{index}]")
 
 
+class SealedSteps:
+    """The history lines of a sealed snapshot, decoded (all at once, strictly) only when asked for."""
+
+    __slots__ = ("_lines",)
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def build(self) -> list[Step]:
+        """Every step, decoded as strictly as decode_snapshot would; FormatError names the first that is not valid."""
+        try:
+            raws = _json_list(self._lines)
+        except ValueError:  # one line is not JSON: the step-by-step decode names which
+            raws = [self._json(i) for i in range(len(self._lines))]
+        return [step_from_dict(raw, f"$.history[{i}]", SCHEMA) for i, raw in enumerate(raws)]
+
+    def step(self, index: int) -> Step:
+        """One step, decoded as build() would decode it."""
+        return step_from_dict(self._json(index), f"$.history[{index}]", SCHEMA)
+
+    def _json(self, index: int) -> Any:
+        try:
+            return json.loads(self._lines[index])
+        except ValueError:
+            raise FormatError("a history step is not valid JSON, so the file was not written by taskvault",
+                              f"$.history[{index}]") from None
+
+    def stored(self) -> list[str]:
+        """Every step's line as written (JSON is UTF-8, and the checksum says these are as written)."""
+        return [line.decode() for line in self._lines]
+
+
 @attrs.frozen(eq=False)
 class SealedSnapshot:
-    """A snapshot whose checksum matched: its history decoded, its tasks found and decoded when used."""
+    """A snapshot whose checksum matched: its history and its tasks found and decoded when used."""
 
     tasks: SealedTasks
     next_id: int
     revision: int
-    steps: list[Step]
+    steps: SealedSteps
     schema: int
 
 
@@ -358,8 +394,7 @@ def open_snapshot(data: bytes) -> Snapshot | SealedSnapshot:
         tasks = SealedTasks(data, tasks_start, tasks_end, n_tasks)
     except FormatError:  # the last line does not start with its id: not as taskvault writes it
         return _decoded(data)
-    steps = [step_from_dict(raw, f"$.history[{i}]", SCHEMA) for i, raw in enumerate(_json_list(history))]
-    return SealedSnapshot(tasks, header["next_id"], header["revision"], steps, SCHEMA)
+    return SealedSnapshot(tasks, header["next_id"], header["revision"], SealedSteps(history), SCHEMA)
 
 
 def _json_list(items: list[bytes]) -> list[Any]:

@@ -109,7 +109,8 @@ def encode_tasklist(tasks: TaskList) -> bytes:
     """
     source, changed, gone = tasks.parts()
     if source is None:
-        return encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+        return _sealed(_history_lines(tasks), [dumps(task_to_dict(t)).encode() for t in tasks.snapshot()[0]],
+                       tasks.next_id, tasks.revision)
     pending = sorted(changed.items())
     lines: list[bytes] = []
     at = 0
@@ -123,7 +124,13 @@ def encode_tasklist(tasks: TaskList) -> bytes:
         elif task_id not in gone:
             lines.append(line)
     lines.extend(dumps(task_to_dict(task)).encode() for _, task in pending[at:])
-    return _sealed([dumps(step_to_dict(s)) for s in tasks.history], lines, tasks.next_id, tasks.revision)
+    return _sealed(_history_lines(tasks), lines, tasks.next_id, tasks.revision)
+
+
+def _history_lines(tasks: TaskList) -> list[str]:
+    """The history's steps as lines: each step never built since it was read, as it was read."""
+    stored, built = tasks.history.parts()
+    return stored + [dumps(step_to_dict(s)) for s in built]
 
 
 def encode_snapshot_v2(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:

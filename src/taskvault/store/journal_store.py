@@ -40,7 +40,6 @@ from .reading import StoreReader
 from .replay import CaughtUp
 
 if TYPE_CHECKING:  # (backups, restore and salvage import their modules where they run)
-    from ..domain.history import Step
     from .backups import Backup
     from .doctor import Finding
     from .salvage import SalvageReport
@@ -57,14 +56,13 @@ class Frozen:
 
     (Plain classes with __slots__, as commands/results.py says why: every command imports this module.)"""
 
-    __slots__ = ("generation", "history", "last_line", "next_id", "read", "revision", "tasks")
+    __slots__ = ("generation", "last_line", "next_id", "read", "revision", "tasks")
 
-    def __init__(self, tasks: TaskList, next_id: int, revision: int, history: tuple[Step, ...], generation: str,
-                 read: int, last_line: bytes) -> None:
+    def __init__(self, tasks: TaskList, next_id: int, revision: int, generation: str, read: int,
+                 last_line: bytes) -> None:
         self.tasks = tasks
         self.next_id = next_id
         self.revision = revision
-        self.history = history
         self.generation = generation
         #: The journal's length up to and including the record of ``revision``.
         self.read = read
@@ -252,8 +250,8 @@ class JournalStore(StoreReader):
                 or position.generation is None or position.last_rev != tasks.revision):
             return None
         # A copy costs what changed since the load (a sealed list's unused tasks are shared, never built).
-        return Frozen(tasks.copy(), tasks.next_id, tasks.revision, tuple(tasks.history), position.generation,
-                      position.end, position.last_line)
+        return Frozen(tasks.copy(), tasks.next_id, tasks.revision, position.generation, position.end,
+                      position.last_line)
 
     def prepare_compaction(self, frozen: Frozen, *, snapshot: bool = True) -> Prepared:
         """Encode the frozen state, write it to a temp file beside the snapshot and fsync it (unless only a
