@@ -60,6 +60,38 @@ def pair_ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds ``fn`` takes, wall time."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def pairs(reference: Callable[[], object], measured: Callable[[], object], count: int,
+          clock: Callable[[Callable[[], object]], float] = timed) -> tuple[float, float, float]:
+    """(median ratio measured/reference, median reference s, median measured s) over ``count`` A B pairs,
+    each side timed by ``clock``."""
+    ratios, refs, times = [], [], []
+    for _ in range(count):
+        ref, took = clock(reference), clock(measured)
+        ratios.append(took / ref)
+        refs.append(ref)
+        times.append(took)
+    return statistics.median(ratios), statistics.median(refs), statistics.median(times)
+
+
+def write_fsynced(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new (or emptied) file, every byte, and fsync it: a floor's part of a durable write."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 # -- peak RSS of the measured process itself ----------------------------------------------------
 
 #: A launcher small enough not to matter: Linux carries a process's high-water RSS across exec, so a

@@ -329,8 +329,5 @@ def run_stats(ctx: Context, args: ParsedArgs) -> StoreStats:
     tasks = service.tasks
     open_count, done_count = tasks.counts()
     undo, redo = tasks.history.stacks()
-    store = service.figures()
-    return StoreStats(store.directory, open_count, done_count, tasks.revision, tasks.next_id, store.schema,
-                      len(tasks.history), len(undo), len(redo), store.snapshot_bytes, store.journal_bytes,
-                      store.journal_records, store.backup_count, store.backup_bytes, store.load_seconds,
-                      store.save_seconds, service.saves)
+    return StoreStats(service.figures(), open_count, done_count, tasks.revision, tasks.next_id, len(tasks.history),
+                      len(undo), len(redo), service.saves)

@@ -47,6 +47,12 @@ if TYPE_CHECKING:  # (backups, restore and salvage import their modules where th
 __all__ = ["BACKUP_INTERVAL", "COMPACT_MIN_BYTES", "CaughtUp", "Frozen", "Housekeeping", "JournalStore", "Prepared"]
 
 
+#: What a compaction that fails says the journal keeps: the change just made (compact, right after it) or
+#: every change so far (install_compaction, a session's compaction put in place later).
+_CHANGE_SAVED = "your change was saved"
+_CHANGES_SAVED = "your changes are saved"
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -222,12 +228,7 @@ class JournalStore(StoreReader):
         """Fold the journal into a new snapshot. The tasks mean the same before and after."""
         assert self._lock.held and tasks.revision == self._revision
         data = self._encode(tasks)
-        try:
-            self._backup(data, (tasks.revision, len(tasks)), "compaction")
-        except StorageError as exc:
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
-                             f"first failed ({exc.message}) — your change was saved, in the journal",
-                             hint=exc.hint) from None
+        self._backup_before_compaction(data, (tasks.revision, len(tasks)), _CHANGE_SAVED)
         try:
             # The snapshot's rename must be durable before the journal that follows it is
             # replaced, or a power loss could pair an old snapshot with a newer journal.
@@ -235,9 +236,24 @@ class JournalStore(StoreReader):
             self._snapshot_size = len(data)
             self._journal.start(tasks.revision)
         except OSError as exc:
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: "
-                             f"{exc.strerror} — your change was saved, in the journal",
-                             hint=hint_for(exc)) from None
+            raise self._not_compacted(exc, _CHANGE_SAVED) from None
+
+    def _backup_before_compaction(self, data: bytes, counted: tuple[int, int], saved: str,
+                                  stored: bytes | None = None) -> None:
+        """Take the backup a compaction takes before it replaces anything (see _backup); SaveFailed if it fails.
+
+        ``saved`` says what the journal keeps: the change just made, or the session's changes.
+        """
+        try:
+            self._backup(data, counted, "compaction", stored=stored)
+        except StorageError as exc:
+            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
+                             f"first failed ({exc.message}) — {saved}, in the journal", hint=exc.hint) from None
+
+    def _not_compacted(self, exc: OSError, saved: str) -> SaveFailed:
+        """The error of a compaction whose snapshot or journal could not be replaced (``saved``: as above)."""
+        return SaveFailed(f"could not compact the journal into {self.snapshot_path}: {exc.strerror} — {saved}, "
+                          "in the journal", hint=hint_for(exc))
 
     # -- compaction in the background (a session) -----------------------------------------------
 
@@ -293,21 +309,18 @@ class JournalStore(StoreReader):
             files.remove_temp(prepared.temp)
             return False
         try:
-            self._backup(prepared.data, (frozen.revision, len(frozen.tasks)), "compaction", stored=prepared.stored)
-        except StorageError as exc:
+            self._backup_before_compaction(prepared.data, (frozen.revision, len(frozen.tasks)), _CHANGES_SAVED,
+                                           stored=prepared.stored)
+        except SaveFailed:
             files.remove_temp(prepared.temp)
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
-                             f"first failed ({exc.message}) — your changes are saved, in the journal",
-                             hint=exc.hint) from None
+            raise
         read = position.end - frozen.read
         try:
             files.install_temp(prepared.temp, self.snapshot_path)
             self._snapshot_size = len(prepared.data)
             self._journal.start_carrying(frozen.revision, carried, read, position.last_line, position.last_rev)
         except OSError as exc:
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: "
-                             f"{exc.strerror} — your changes are saved, in the journal",
-                             hint=hint_for(exc)) from None
+            raise self._not_compacted(exc, _CHANGES_SAVED) from None
         # Closed, so that the lock's release leaves this session's view unconfirmed: the next read reads what
         # was carried beyond what this session had read, rather than taking the new journal as read.
         self._journal.close()
