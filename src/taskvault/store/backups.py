@@ -30,14 +30,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import attrs
-
 from ..codec import MAX_FILE_BYTES, FormatError
 from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError, typed
 from . import files, layout
 from .hints import hint_for
 from .housekeeping import Retention  # (the policy's, named here too: rotate takes one)
 from .layout import BACKUPS_NAME as DIRECTORY_NAME
+from .records import Record
 
 #: Labels of backups taken by taskvault itself; only these are rotated.
 AUTOMATIC = ("hourly", "compaction", "migration", "restore")
@@ -57,20 +56,27 @@ _STAMP = "%Y%m%d-%H%M%S"
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-@attrs.frozen
-class Backup:
-    id: str
-    path: Path
-    taken: dt.datetime
-    revision: int
-    task_count: int
-    label: str
-    #: Bytes on disk (compressed, if it is).
-    size: int
-    #: Stored gzip-compressed (``.json.gz``); reading it gives the snapshot's own bytes all the same.
-    compressed: bool = False
-    #: The file's inode: two backups of the same snapshot share one file (and count once on disk).
-    inode: int = 0
+class Backup(Record):
+    """One backup file, as its name and the file say (a plain record, not an attrs class: every change
+    imports this module, to know when the last automatic backup was taken)."""
+
+    _fields = ("id", "path", "taken", "revision", "task_count", "label", "size", "compressed", "inode")
+    __slots__ = _fields
+
+    def __init__(self, id: str, path: Path, taken: dt.datetime, revision: int, task_count: int, label: str,
+                 size: int, compressed: bool = False, inode: int = 0) -> None:
+        self.id = id
+        self.path = path
+        self.taken = taken
+        self.revision = revision
+        self.task_count = task_count
+        self.label = label
+        #: Bytes on disk (compressed, if it is).
+        self.size = size
+        #: Stored gzip-compressed (``.json.gz``); reading it gives the snapshot's own bytes all the same.
+        self.compressed = compressed
+        #: The file's inode: two backups of the same snapshot share one file (and count once on disk).
+        self.inode = inode
 
     @property
     def automatic(self) -> bool:
