@@ -9,7 +9,8 @@ What a command's imports cost (the target's figure) is measured by the wall cloc
 names the modules the command imports beyond a bare interpreter, in order, and then
 `python -c "import m1; import m2 …"` (exactly those imports) and `python -c pass` run in interleaved
 pairs; the figure is the median of the per-pair differences (`imports cpu`: the same of the CPU time the
-two processes used, which moves less when other work shares the machine). That counts all a module
+two processes used, which moves less when other work shares the machine; `least`: the least time of
+one side less the least of the other, the runs the machine disturbed least). That counts all a module
 costs the process (tearing it down at exit too) and nothing the command does after importing. Beside it, as a diagnostic,
 the sum of the modules' own times from `-X importtime` (the least of 7 runs), which times each import
 from inside and leaves out the rest: on the machine it was written on it reads some 10-20 % lower than
@@ -110,21 +111,21 @@ def main() -> None:
             commands = {name: commands[name] for name in options.only.split(",")}
         print(f"reference: {' '.join(BARE)}; {options.pairs} interleaved pairs each; {options.tasks} tasks in the store")
         print(f"{'command':<10} {'ratio':>6} {'ms':>6} {'bare ms':>8} {'imports ms':>11} {'imports cpu':>12} "
-              f"{'importtime':>11} {'own modules':>12} {'modules':>8}")
+              f"{'least':>6} {'importtime':>11} {'own modules':>12} {'modules':>8}")
         results = {}
         for name, words in commands.items():
             _run([taskvault, *words], env)  # (writes its bytecode cache, if it was not there)
             ratio, mine, bare = paired_ratios([taskvault, *words], env, options.pairs)
             modules = imports_beyond([taskvault, *words], env)
-            imports_ms, imports_cpu = wall_import_ms(modules, env, options.pairs)
+            imports_ms, imports_cpu, imports_least = wall_import_ms(modules, env, options.pairs)
             diagnostic = importtime_ms([taskvault, *words], env, 7)
             everything = sorted(m for m, _, _ in _all_imports([taskvault, *words], env))
             own = [m for m in everything if m.split(".")[0] == "taskvault"]
             results[name] = (ratio, imports_ms, everything)
             print(f"{name:<10} {ratio:>6.2f} {mine * 1000:>6.1f} {bare * 1000:>8.1f} {imports_ms:>11.1f} {imports_cpu:>12.1f} "
-                  f"{diagnostic:>11.1f} {len(own):>12} {len(everything):>8}", flush=True)
-        floor, floor_cpu = wall_import_ms(["attrs"], env, options.pairs)
-        print(f"{'attrs':<10} {'':>6} {'':>6} {'':>8} {floor:>11.1f} {floor_cpu:>12.1f} "
+                  f"{imports_least:>6.1f} {diagnostic:>11.1f} {len(own):>12} {len(everything):>8}", flush=True)
+        floor, floor_cpu, floor_least = wall_import_ms(["attrs"], env, options.pairs)
+        print(f"{'attrs':<10} {'':>6} {'':>6} {'':>8} {floor:>11.1f} {floor_cpu:>12.1f} {floor_least:>6.1f} "
               f"{importtime_ms(['-c', 'import attrs'], env, 7):>11.1f}"
               "   (import attrs alone: the domain library's share)")
         print()
