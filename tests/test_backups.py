@@ -152,3 +152,19 @@ def test_an_upgrade_tried_again_reuses_the_backup_its_failed_attempt_took(tmp_pa
     assert again.id == first.id and len(_backups(tmp_path / "data")) == 1
     hourly = shelf.take(old, revision=0, task_count=0, label="hourly")
     assert hourly.id != first.id and len(_backups(tmp_path / "data")) == 2, "another kind still gets its own name"
+
+
+def test_a_file_named_as_a_backup_of_a_time_that_never_was_is_not_a_backup(data_dir: Path) -> None:
+    """Backups are listed by reading their names (not by strptime, which every change would pay ~3 ms to
+    import): a name of the form with no such time (month 13, hour 24) is one taskvault never wrote, and is
+    left alone as other files there are: every command works, and it is never listed, restored or rotated."""
+    seed_store(data_dir)
+    assert run_taskvault(data_dir, "backup", "real").code == 0
+    (real,) = _backups(data_dir)
+    for impossible in ("20261399-000000", "20261206-240000", "20260230-120000"):
+        shutil.copy(real, real.with_name(real.name.replace(real.name[:15], impossible)))
+    assert run_taskvault(data_dir, "add", "After").code == 0
+    listed = json.loads(run_taskvault(data_dir, "--json", "backups").out)
+    assert [b["id"] for b in listed] == [real.name[:15]]
+    assert run_taskvault(data_dir, "restore", "latest", "--yes").code == 0
+    assert len(_backups(data_dir)) >= 4, "the three other files are where they were"

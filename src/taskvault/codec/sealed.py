@@ -16,8 +16,6 @@ import re
 from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
-import attrs
-
 from ..domain.history import Step
 from ..domain.task import Status, Task
 from .changes import step_from_dict
@@ -322,15 +320,22 @@ class SealedSteps:
         return [line.decode() for line in self._lines]
 
 
-@attrs.frozen(eq=False)
 class SealedSnapshot:
-    """A snapshot whose checksum matched: its history and its tasks found and decoded when used."""
+    """A snapshot whose checksum matched: its history and its tasks found and decoded when used.
 
-    tasks: SealedTasks
-    next_id: int
-    revision: int
-    steps: SealedSteps
-    schema: int
+    A plain class (compared by identity), not an attrs class: every command that loads imports it."""
+
+    __slots__ = ("next_id", "revision", "schema", "steps", "tasks")
+
+    def __init__(self, tasks: SealedTasks, next_id: int, revision: int, steps: SealedSteps, schema: int) -> None:
+        self.tasks = tasks
+        self.next_id = next_id
+        self.revision = revision
+        self.steps = steps
+        self.schema = schema
+
+    def __repr__(self) -> str:
+        return f"SealedSnapshot(revision={self.revision}, next_id={self.next_id}, schema={self.schema})"
 
 
 def _header(data: bytes) -> tuple[dict[str, Any], int] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..domain.history import HISTORY_LIMIT
-from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
 from ..domain.tasklist import TaskList
 from ..errors import (
@@ -89,6 +88,8 @@ def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
 
 
 def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
+    from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery  # (list's alone: a change never filters nor sorts)
+
     if args["all"] and args["done"]:
         raise UsageError("list: --all and --done cannot be used together")
     show = Show.ALL if args["all"] else Show.DONE if args["done"] else Show.OPEN
