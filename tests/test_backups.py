@@ -49,7 +49,8 @@ def test_a_compressed_backup_holds_the_snapshot_byte_for_byte(tmp_path: Path) ->
     assert after[0] == state[0] and after[1] == state[1]
 
 
-@pytest.mark.parametrize("damage", ["a byte changed", "cut short", "bytes after its end", "not gzip at all"])
+@pytest.mark.parametrize("damage", ["a byte changed", "cut short", "cut in half", "bytes after its end",
+                                    "not gzip at all"])
 def test_a_damaged_compressed_backup_is_refused_as_a_plain_one_is(data_dir: Path, damage: str) -> None:
     """restore refuses it in one line and changes nothing; doctor names it and the rm that removes it."""
     seed_store(data_dir)
@@ -60,6 +61,8 @@ def test_a_damaged_compressed_backup_is_refused_as_a_plain_one_is(data_dir: Path
         stored[len(stored) // 2] ^= 0x40
     elif damage == "cut short":
         del stored[-5:]
+    elif damage == "cut in half":  # its last four bytes, read as the size field, may say anything
+        del stored[len(stored) // 2:]
     elif damage == "bytes after its end":
         stored += b"\n"
     else:
@@ -68,6 +71,8 @@ def test_a_damaged_compressed_backup_is_refused_as_a_plain_one_is(data_dir: Path
     before = store_bytes(data_dir)
     refused = run_taskvault(data_dir, "restore", "b", "--yes")
     assert refused.code == 3 and "is damaged" in refused.err and refused.err.count("\n") == 1, refused.err
+    if damage.startswith("cut"):
+        assert "cut short" in refused.err, refused.err
     assert store_bytes(data_dir) == before
     doctor = run_taskvault(data_dir, "doctor")
     assert doctor.code == 3 and "is damaged" in doctor.out and f"rm {path}" in doctor.out, doctor.out

@@ -359,3 +359,77 @@ class TestOneShot:
         assert store_digest(directory) == before
         with pytest.raises(StoreUnreadable, match="comes after task"):
             codec.encode_tasklist(JournalStore(directory).load())
+
+
+def _sealed_store(directory: Path, lines: list[bytes], next_id: int, history: tuple[bytes, ...] = ()) -> None:
+    """A schema-3 snapshot of these task and history lines under a checksum that holds, as only a program
+    that computes it (never taskvault) could leave one."""
+    directory.mkdir(mode=0o700)
+    body = b",\n".join(lines) + b"\n" if lines else b""
+    steps = b",\n".join(history) + b"\n" if history else b""
+    head = (b'{"format":"taskvault","schema":3,"min_reader":2,"revision":0,"next_id":%d,'
+            b'"counts":{"history":%d,"tasks":%d},"crc32":"00000000",\n' % (next_id, len(history), len(lines)))
+    (directory / "tasks.json").write_bytes(_resealed(head + b'"history":[\n' + steps + b'],"tasks":[\n' + body + b"]}\n"))
+
+
+def _line(task_id: int, title: str = "t", **fields: object) -> bytes:
+    return codec.scalars.dumps({**codec.task_to_dict(_task(task_id, title)), **fields}).encode()
+
+
+class TestHandMadeSeals:
+    """Files an outside tester sealed over content taskvault never writes: every command refuses them the same
+    way (exit 3, the JSON path), salvage recovers what is intact, and no id is ever handed out twice."""
+
+    def test_nesting_past_any_depth_or_a_line_that_is_not_json_is_refused_never_a_crash(self, tmp_path: Path) -> None:
+        nested = b'{"id":2,"uuid":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+        _sealed_store(tmp_path / "task", [_line(1), nested, _line(3)], 4)
+        _sealed_store(tmp_path / "step", [_line(1)], 2, history=(b'{"rev":1,bad',))
+        _sealed_store(tmp_path / "deep", [_line(1)], 2, history=(b"[" * 200_000 + b"]" * 200_000,))
+        for name, commands in (("task", [("list",), ("show", "2"), ("--json", "list"), ("doctor",)]),
+                               ("step", [("history",), ("undo",), ("stats",), ("doctor",)]),
+                               ("deep", [("history",), ("undo",), ("doctor",)])):
+            before = store_digest(tmp_path / name)
+            for command in commands:
+                result = run_taskvault(tmp_path / name, *command)
+                assert result.code == 3, (name, command, result.code, result.err)
+                assert "internal error" not in result.out + result.err and "Traceback" not in result.err
+            assert store_digest(tmp_path / name) == before
+        salvaged = run_taskvault(tmp_path / "task", "salvage", "--yes")
+        assert salvaged.code == 0 and "internal error" not in salvaged.err, salvaged.err
+        assert [t.title for t in JournalStore(tmp_path / "task").load()] == ["t 1", "t 3"]
+
+    def test_a_store_list_refuses_is_salvaged_and_its_error_says_so(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _sealed_store(directory, [_line(1), _line(2, due="2026-02-30"), _line(3)], 4)
+        assert run_taskvault(directory, "done", "1").code == 0, "task 2 was never read"
+        listed = run_taskvault(directory, "list")
+        assert listed.code == 3 and "$.tasks[1].due" in listed.err and "salvage" in listed.err, listed.err
+        salvaged = run_taskvault(directory, "salvage", "--yes")
+        assert salvaged.code == 0 and "nothing to salvage" not in salvaged.out, salvaged.out
+        kept = JournalStore(directory).load()
+        assert {t.id: (t.title, t.status) for t in kept} == {1: ("t 1", Status.DONE), 3: ("t 3", Status.OPEN)}
+
+    def test_ids_out_of_order_are_refused_and_never_handed_out_again(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _sealed_store(directory, [_line(1), _line(9, "precious"), _line(3)], 4)
+        before = store_digest(directory)
+        for command in (("show", "3"), ("show", "9"), ("done", "3"), ("edit", "9", "--title", "x")):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3 and "comes after task" in result.err, (command, result.code, result.err)
+        assert store_digest(directory) == before
+        added = [run_taskvault(directory, "add", f"new {i}") for i in range(7)]
+        assert not any("Added task 9" in a.out for a in added), [a.out for a in added]
+        assert any(a.code == 3 for a in added), "the add that reaches id 9 is refused"
+        (directory / "tasks.journal").unlink(missing_ok=True)
+        _sealed_store(tmp_path / "b", [_line(1), _line(3), _line(2)], 4)
+        shown = run_taskvault(tmp_path / "b", "show", "2")
+        assert shown.code == 3 and "comes after task" in shown.err and "no task with id" not in shown.err
+
+    def test_a_count_the_lines_do_not_match_is_refused_where_tasks_are_counted(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _sealed_store(directory, [_line(1), _line(2), _line(3)], 4)
+        data = (directory / "tasks.json").read_bytes()
+        (directory / "tasks.json").write_bytes(_resealed(data.replace(b'"tasks":3}', b'"tasks":1}')))
+        for command in (("stats",), ("list",), ("list", "--all")):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3 and "$.counts.tasks" in result.err, (command, result.out, result.err)

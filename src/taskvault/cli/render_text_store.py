@@ -29,7 +29,7 @@ def _size(size: int) -> str:
 @text.register
 def _backup_taken(result: BackupTaken, r: TextRenderer) -> str:
     b = result.backup
-    return f"Backed up {b.task_count} tasks at revision {b.revision} as {b.id} ({_size(b.size)}, verified)"
+    return f"Backed up {change_text.plural(b.task_count, 'task')} at revision {b.revision} as {b.id} ({_size(b.size)}, verified)"
 
 
 @text.register

@@ -31,6 +31,9 @@ _HISTORY_START, _TASKS_START, _END = b'"history":[\n', b'],"tasks":[\n', b"]}\n"
 #: this is found exactly once in each task line, at its start.
 _TASK_LINE_ID = re.compile(rb'\{"id":(0|[1-9][0-9]{0,17}),')
 _COMMA = ord(",")
+#: How each status is written (the open one first), and the key they follow.
+_STATUS_MARKS = tuple(b'"status":' + dumps(status.value).encode() for status in (Status.OPEN, Status.DONE))
+_STATUS_KEY = b'"status":'  # with its colon: a string followed by one is a key, never a value
 
 
 class SealedTasks:
@@ -104,12 +107,14 @@ class SealedTasks:
             line_end = data.index(b"\n", line_start)
             found = self._id_at(line_start)
             if found == task_id:
+                if task_id > self.highest:  # the last line holds the highest id: lines are out of order
+                    self._index = self._indexed()  # which refuses them
                 return data[line_start:line_end - 1 if data[line_end - 1] == _COMMA else line_end]
             if found < task_id:
                 low = line_end + 1
             else:
                 high = line_start
-        if 0 < task_id < self.highest:
+        if 0 < task_id <= self.highest:
             # A search finds a task only if the lines are in order, which the checksum alone does not prove
             # (a writer that computed it over lines out of order would leave such a file): before saying there
             # is no such task, prove the order once, by the index, and answer from it.
@@ -134,7 +139,7 @@ class SealedTasks:
     def _build(self, task_id: int, line: bytes) -> Task:
         try:
             raw = json.loads(line.decode())
-        except ValueError:  # UnicodeDecodeError too
+        except (ValueError, RecursionError):  # UnicodeDecodeError too; RecursionError: nested past any task's depth
             raise FormatError("a task's line is not valid JSON", f"$.tasks (id {task_id})") from None
         task = fast_task(raw)
         if task is None:
@@ -158,9 +163,17 @@ class SealedTasks:
         return f"$.tasks[{index}]"
 
     def open_count(self) -> int:
-        """How many of the tasks are open: each line holds its status once, and no JSON string holds
-        that text unescaped, so it is counted at the speed of a byte search."""
-        return self._data.count(b'"status":"open"', self._start, self._end)
+        """How many of the tasks are open, counted at the speed of a byte search where every line holds its
+        status once, as taskvault writes it (no JSON string holds that text unescaped); a file with a line
+        written otherwise (only a program that computes the checksum can leave one) is decoded to count."""
+        data, start, end = self._data, self._start, self._end
+        lines = data.count(b"\n", start, end)
+        if lines != self.count:
+            raise FormatError(f"the file says it holds {self.count} tasks but holds {lines}", "$.counts.tasks")
+        marks = [data.count(mark, start, end) for mark in _STATUS_MARKS]
+        if sum(marks) == lines == data.count(_STATUS_KEY, start, end) and data.find(b"\\u", start, end) < 0:
+            return marks[0]
+        return sum(1 for task in self.all() if task.status is Status.OPEN)
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
         """Every task line (without its comma) and the id it starts with, in the file's order (by id).
@@ -198,10 +211,11 @@ class SealedTasks:
         it holds them casefolded (casefold maps each character alone). A line with a backslash (an
         escape) is kept whatever it holds. Others may be kept too: the caller decides which match.
         """
-        status_mark = b'"status":' + dumps(status.value).encode() if status is not None else b""
+        other_marks = [mark for mark, each in zip(_STATUS_MARKS, (Status.OPEN, Status.DONE), strict=True)
+                       if status is not None and each is not status]
         tag_marks = [dumps(tag).encode() for tag in tags]
         lines: Iterator[tuple[int, bytes]] = ((task_id, line) for task_id, line in self.raw()
-                                              if status_mark in line and task_id not in skip)
+                                              if task_id not in skip and not _other_status(line, other_marks))
         if tag_marks or text is not None:
             lines = self._narrowed(lines, tag_marks, text)
         tasks: list[Task] = []
@@ -285,6 +299,13 @@ def _out_of_order(task_id: int, previous: int, index: int) -> FormatError:
                        f"$.tasks[{index}]")
 
 
+def _other_status(line: bytes, other_marks: list[bytes]) -> bool:
+    """True if ``line`` surely holds a status other than the one asked for: it holds one status key, written
+    as taskvault writes another status, and no escape (which could spell a key or a value otherwise)."""
+    return (bool(other_marks) and b"\\" not in line and line.count(_STATUS_KEY) == 1
+            and any(mark in line for mark in other_marks))
+
+
 class SealedSteps:
     """The history lines of a sealed snapshot, decoded (all at once, strictly) only when asked for."""
 
@@ -300,7 +321,7 @@ class SealedSteps:
         """Every step, decoded as strictly as decode_snapshot would; FormatError names the first that is not valid."""
         try:
             raws = _json_list(self._lines)
-        except ValueError:  # one line is not JSON: the step-by-step decode names which
+        except (ValueError, RecursionError):  # one line is not JSON: the step-by-step decode names which
             raws = [self._json(i) for i in range(len(self._lines))]
         return [step_from_dict(raw, f"$.history[{i}]", SCHEMA) for i, raw in enumerate(raws)]
 
@@ -311,7 +332,7 @@ class SealedSteps:
     def _json(self, index: int) -> Any:
         try:
             return json.loads(self._lines[index])
-        except ValueError:
+        except (ValueError, RecursionError):
             raise FormatError("a history step is not valid JSON, so the file was not written by taskvault",
                               f"$.history[{index}]") from None
 
@@ -409,3 +430,33 @@ def _json_list(items: list[bytes]) -> list[Any]:
 def _decoded(data: bytes) -> Snapshot:
     """The full decode; a file it accepts that did not pass the fast checks still fails the seal."""
     return decode_snapshot(data)
+
+
+def intact_tasks(data: bytes) -> tuple[SealedSnapshot, list[Task], list[str]] | None:
+    """For salvage: a file whose seal holds (so each line is as written) but that does not decode whole,
+    line by line: (the snapshot, the tasks whose lines decode, in order and below its next id, and what is
+    wrong with each other line); None if the seal does not hold, when no line can be trusted alone."""
+    try:
+        sealed = open_snapshot(data)
+    except (FormatError, RecursionError):
+        return None
+    if not isinstance(sealed, SealedSnapshot):
+        return None
+    source, start, end = sealed.tasks, sealed.tasks._start, sealed.tasks._end
+    kept: list[Task] = []
+    problems: list[str] = []
+    for index, written in enumerate(data[start:end].split(b",\n") if start < end else []):
+        line = written.rstrip(b"\n")
+        found = _TASK_LINE_ID.match(line)
+        try:
+            if found is None:
+                raise FormatError("a task line does not start with its id", f"$.tasks[{index}]")
+            task = source._build(int(found.group(1)), line)
+        except (FormatError, ValueError) as exc:
+            problems.append(f"{exc} (task line {index + 1})")
+            continue
+        if (kept and task.id <= kept[-1].id) or task.id >= sealed.next_id:
+            problems.append(f"task {task.id} is out of order or not below the next id (task line {index + 1})")
+            continue
+        kept.append(task)
+    return sealed, kept, problems

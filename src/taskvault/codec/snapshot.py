@@ -122,6 +122,9 @@ def encode_tasklist(tasks: TaskList) -> bytes:
             lines.append(dumps(task_to_dict(pending[at][1])).encode())
             at += 1
         elif task_id not in gone:
+            if task_id >= tasks.next_id:  # never seal a line the list would hand its id out again
+                raise FormatError(f"task {task_id} is not below the next id {tasks.next_id}, so the file was not "
+                                  "written by taskvault", "$.tasks")
             lines.append(line)
     lines.extend(dumps(task_to_dict(task)).encode() for _, task in pending[at:])
     return _sealed(_history_lines(tasks), lines, tasks.next_id, tasks.revision)

@@ -366,8 +366,10 @@ def decompressed(stored: bytes) -> bytes:
     if len(stored) >= 4 and int.from_bytes(stored[-4:], "little") > MAX_FILE_BYTES:
         # The trailer's size (modulo 4 GiB): an honest bomb is refused before anything is decompressed;
         # one whose trailer lies is still stopped at the cap below.
-        raise FormatError(f"the compressed backup holds more than the {MAX_FILE_BYTES >> 20} MiB a taskvault "
-                          "file can be")
+        # (A file cut short ends in other bytes than its trailer, which may read as any size: say both.)
+        raise FormatError(f"the compressed backup is cut short or damaged, or holds more than the "
+                          f"{MAX_FILE_BYTES >> 20} MiB a taskvault file can be (its size field says "
+                          f"{int.from_bytes(stored[-4:], 'little') >> 20} MiB)")
     unpacker = zlib.decompressobj(_GZIP)
     try:
         data = unpacker.decompress(stored, MAX_FILE_BYTES + 1)

@@ -119,7 +119,11 @@ class _Refusing:
             raise self._unreadable(self._path, exc) from None
 
     def open_count(self) -> int:
-        return self._tasks.open_count()
+        try:
+            with collector_paused():
+                return self._tasks.open_count()
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self._path, exc) from None
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
         try:
