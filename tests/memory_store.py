@@ -235,6 +235,12 @@ class MemoryStore:
                 return False
         return self.housekeeping.backup_due(self._clock() - self._last_automatic_backup)
 
+    def housekeeping_due(self, tasks: TaskList) -> bool:
+        """As JournalStore.housekeeping_due: from memory alone, True until the newest automatic backup was looked up."""
+        if self.compaction_due() or self._last_automatic_backup is None:
+            return True
+        return self.housekeeping.backup_due(self._clock() - self._last_automatic_backup)
+
     def rotate_backups(self) -> builtins.list[Backup]:
         return self.backups.rotate(self.housekeeping.retention, self._clock())
 

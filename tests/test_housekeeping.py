@@ -7,6 +7,7 @@ import errno
 import os
 import subprocess
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from taskvault.store.backups import Retention
 from taskvault.store.housekeeping import Housekeeping
 from taskvault.store.journal_store import JournalStore
 
-from .conftest import Session, run_taskvault, taskvault_compacting_at
+from .conftest import Session, require_tool, run_raw, run_taskvault, taskvault_compacting_at
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
@@ -138,6 +139,58 @@ def test_a_session_compacts_once_the_journal_holds_its_record_count(tmp_path: Pa
         counts.append(session.store.journal_records)
     session.close()
     assert counts == [2, 3, 0, 1], "folded once it held 4 records, more than 3"
+
+
+def _lock_file_calls(data_dir: Path, lines: list[str], compact_above: int) -> Counter[str]:
+    """Run a script-mode session (a session: its housekeeping goes to the background) under strace, and count what
+    it did to the store's lock file: "lock" (exclusive flocks taken: the lock rounds, counted on the real lock, in
+    a real process), "read" and "write" (the preads and pwrites of the write mark)."""
+    log = data_dir.parent / "lock-file.log"
+    strace = [require_tool("strace"), "-f", "-qq", "-o", str(log), "-P", str(data_dir / "tasks.lock"),
+              "-e", "trace=flock,pread64,pwrite64"]
+    done = run_raw(data_dir, stdin="".join(f"{line}\n" for line in lines).encode(),
+                   command=[*strace, *taskvault_compacting_at(compact_above)])
+    assert done.code == 0 and done.out.count("\n") == len(lines), done.err
+    calls: Counter[str] = Counter()
+    for line in log.read_text().splitlines():
+        if "flock(" in line and "LOCK_EX" in line and line.endswith("= 0"):
+            assert "LOCK_NB" in line  # (the lock is polled, never waited for in the kernel)
+            calls["lock"] += 1
+        elif "pread64(" in line:
+            calls["read"] += 1
+        elif "pwrite64(" in line:
+            calls["write"] += 1
+    return calls
+
+
+def test_a_change_with_nothing_due_takes_the_store_lock_once(tmp_path: Path) -> None:
+    """Whether compaction or a backup is due is decided under the change's own lock: in a session, a change that
+    finds nothing due takes the lock once (the first change of a session takes it a second time, for tidy to
+    look up when the last automatic backup was taken). Under the lock it reads the write mark once (no one else
+    can change it then) and writes it twice (being written, done)."""
+    data_dir = tmp_path / "data"
+    assert run_taskvault(data_dir, "add", "Seed").code == 0
+    never = 1 << 30  # (no compaction due in this test's journal)
+    one = _lock_file_calls(data_dir, ["add One"], never)
+    six = _lock_file_calls(data_dir, [f"add Change {n}" for n in range(6)], never)
+    assert one["lock"] == 2, "the session's first change, then tidy's look at the backups"
+    per_change = {what: (six[what] - one[what]) / 5 for what in ("lock", "read", "write")}
+    assert per_change == {"lock": 1, "read": 1, "write": 2}, (per_change, six, one)
+    assert run_taskvault(data_dir, "list").out.count("Change") == 6
+    assert not (data_dir / "backups").exists() or not any((data_dir / "backups").iterdir()), "none was due"
+
+
+def test_a_change_that_makes_compaction_due_still_starts_it_after_the_acknowledgement(tmp_path: Path) -> None:
+    """A change that finds compaction due says so under its lock: once it is acknowledged, the compaction is
+    started (the lock taken again to freeze the state) and put in place (taken again to install it)."""
+    data_dir = tmp_path / "data"
+    assert run_taskvault(data_dir, "add", "Seed").code == 0
+    calls = _lock_file_calls(data_dir, ["add Second"], 0)
+    assert calls["lock"] == 3, "the change, then the freeze, then the install of the compaction"
+    snapshot = codec.decode_snapshot((data_dir / "tasks.json").read_bytes())
+    assert snapshot.revision == 2 and {t.title for t in snapshot.tasks} == {"Seed", "Second"}, "compacted"
+    assert (data_dir / "tasks.journal").read_bytes().count(b"\n") == 1, "a journal of its header alone"
+    assert any(p.name.endswith("-r2-n2-compaction.json.gz") for p in (data_dir / "backups").iterdir())
 
 
 def _in_session(session: Session, line: str) -> int:

@@ -29,14 +29,15 @@ class DataDirectory:
 
     def check(self, *, must_exist: bool) -> bool:
         """Refuse a data directory that breaks the directory rule (store/layout.py); return whether it exists."""
-        exists = layout.check_data_directory(self.path)
+        info = layout.checked_data_directory(self.path)  # (one stat: the rule's, and the identity's)
+        exists = info is not None
         if self._identity is not None:
-            if not exists:
+            if info is None:
                 raise StoreMoved(self.path, "was moved or deleted")
-            if self._identity_now() != self._identity:
+            if (info.st_dev, info.st_ino) != self._identity:
                 raise StoreMoved(self.path, "was replaced by another directory")
-        elif exists:
-            self._identity = self._identity_now()
+        elif info is not None:
+            self._identity = info.st_dev, info.st_ino
         if must_exist and not exists:
             raise StorageError(f"the data directory {self.path} does not exist")
         return exists

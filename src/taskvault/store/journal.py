@@ -68,6 +68,8 @@ class Journal:
         self.skipped = Skipped()
         #: The writer's descriptor, open while this session holds the lock and the journal exists.
         self.fd: int | None = None
+        #: The journal's size when ``fd`` was opened (read with its kind, in the same fstat).
+        self.size_at_open = 0
         self._synced_generation: str | None = None
         #: Set once a save failed and could not be taken back: this store then saves nothing more.
         self.in_doubt: SaveInDoubt | None = None
@@ -94,13 +96,14 @@ class Journal:
         except OSError as exc:
             self._advice.read(self.path)  # raises the same error a reader would see
             raise save_failed(self.path, exc) from None
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
+        mode = info.st_mode
         if not stat.S_ISREG(mode):
             os.close(fd)
             raise self._advice.unreadable(self.path, f"it is {files.kind_of(mode)}, not a regular file")
         os.set_blocking(fd, True)
         if writable:
-            self.fd = fd
+            self.fd, self.size_at_open = fd, info.st_size
         return fd
 
     def close(self) -> None:

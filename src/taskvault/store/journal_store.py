@@ -417,6 +417,16 @@ class JournalStore(StoreReader):
                 return False
         return self.housekeeping.backup_due(self._clock() - self._last_automatic_backup)
 
+    def housekeeping_due(self, tasks: TaskList) -> bool:
+        """Whether compaction or a backup may be due, from memory alone: the journal's length and record count,
+        the snapshot's size, the time of the newest automatic backup (or of the first change) as this session
+        knows it. Until that time was looked up (the first tidy of a session lists the backups), True."""
+        if self.compaction_due():
+            return True
+        if self._last_automatic_backup is None:
+            return True  # not looked up yet: tidy looks, after the acknowledgement
+        return self.housekeeping.backup_due(self._clock() - self._last_automatic_backup)
+
     def rotate_backups(self) -> list[Backup]:
         """Remove the automatic backups the retention policy no longer keeps."""
         return self.backups.rotate(self.housekeeping.retention)

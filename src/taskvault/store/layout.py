@@ -63,17 +63,22 @@ def directory_problem(path: Path, info: os.stat_result, *, what: str, elsewhere:
 
 def check_data_directory(directory: Path) -> bool:
     """Raise what is wrong with the data directory, if anything; return whether it exists."""
+    return checked_data_directory(directory) is not None
+
+
+def checked_data_directory(directory: Path) -> os.stat_result | None:
+    """Raise what is wrong with the data directory, if anything; return its stat, or None if it does not exist."""
     try:
         info = os.stat(directory)  # the path the user gave is followed, links included
     except FileNotFoundError:
-        return False
+        return None
     except OSError as exc:
         raise StorageError(f"cannot use the data directory {directory}: {exc.strerror}",
                            hint="check the path given by --data-dir or TASKVAULT_DATA_DIR") from None
     problem = directory_problem(directory, info, what="data directory", elsewhere=_DATA_ELSEWHERE)
     if problem is not None:
         raise problem
-    return True
+    return info
 
 
 def open_private_file(path: Path, flags: int, *, what: str) -> int:

@@ -126,6 +126,12 @@ class StoreLock:
         self._writable = False
         self._mark: Mark | None = None
         self._mark_durable = False  # whether self._mark is known to be on disk
+        #: (st_dev, st_ino) of the open lock file: a descriptor's never changes, so it is read once, at the open.
+        self._identity: tuple[int, int] | None = None
+        #: The lock file's first bytes as read or written while this process holds the lock exclusively, when
+        #: known: no one else writes the mark then, so it is read once per hold (None: read it).
+        self._own: bytes | None = None
+        self._exclusive = False
         self.held = False
 
     def _open(self, *, for_writing: bool) -> bool:
@@ -163,10 +169,12 @@ class StoreLock:
                 raise StorageError(f"cannot open the lock file {self.path}: {again.strerror}",
                                    hint="check that the data directory is readable") from again
             self._writable = False
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
+        mode = info.st_mode
         if not stat.S_ISREG(mode):  # checked on the descriptor: a lock on a device excludes no one
             os.close(fd)
             raise self._not_regular(mode)
+        self._identity = info.st_dev, info.st_ino
         os.set_blocking(fd, True)
         self._file = os.fdopen(fd, "r+b" if self._writable else "rb", buffering=0)
         return True
@@ -179,6 +187,7 @@ class StoreLock:
         if self._file is not None:
             self._file.close()
             self._file = None
+            self._identity = None
 
     def acquire(self, *, shared: bool = False) -> bool:
         """Wait for the lock; False only for a shared lock on read-only media that has no lock file."""
@@ -195,7 +204,7 @@ class StoreLock:
                 raise StorageError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
             if got:
                 if self._still_at_path():
-                    self.held = True
+                    self.held, self._exclusive, self._own = True, not shared, None
                     return True
                 # The file we hold was deleted (with its directory) and another took its
                 # place: a lock on the dead one excludes nobody. Lock the new one instead.
@@ -289,13 +298,22 @@ class StoreLock:
 
     def _own_mark(self) -> bytes:
         assert self._file is not None
-        return os.pread(self._file.fileno(), _MARK_BYTES, 0)
+        if self._own is not None:
+            return self._own
+        raw = os.pread(self._file.fileno(), _MARK_BYTES, 0)
+        if self.held and self._exclusive:  # no one else writes it until this process lets go
+            self._own = raw
+        return raw
 
     def _write_mark(self, mark: Mark, *, durably: bool = False) -> None:
         assert self.held and self._file is not None and self._writable
         self._mark_durable = False
-        files.write_mark(self._file.fileno(), mark.encode(), durably=durably)
+        self._own = None  # until written whole: a failed write may leave anything there
+        encoded = mark.encode()
+        files.write_mark(self._file.fileno(), encoded, durably=durably)
         self._mark_durable = durably
+        if self._exclusive:
+            self._own = encoded  # (what parse_mark reads of the file's first bytes: the line just written)
 
     def _still_at_path(self) -> bool:
         assert self._file is not None
@@ -303,12 +321,11 @@ class StoreLock:
             current = os.stat(self.path, follow_symlinks=False)
         except FileNotFoundError:
             return False
-        held = os.fstat(self._file.fileno())
-        return (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
+        return self._identity == (current.st_dev, current.st_ino)
 
     def release(self) -> None:
         if self.held and self._file is not None:
-            self.held = False
+            self.held, self._exclusive, self._own = False, False, None
             _unlock(self._file)
 
     def close(self) -> None:

@@ -244,14 +244,19 @@ class StoreReader:
             # The journal alone continues nothing: a change appended to it would be acknowledged into
             # a store that no longer loads. (A compaction replaces tasks.json by rename: never absent.)
             raise StoreMoved(self.directory, f"is gone ({SNAPSHOT_NAME} was removed or moved)")
-        news = self._read_news(tasks, self._journal.open())
+        # Under the lock no one else writes the journal: its size is the one read as it was opened.
+        fd = self._journal.open()
+        news = self._read_news(tasks, fd, self._journal.size_at_open if fd is not None else None)
         return self._apply_news(tasks, news, self._journal.own_unconfirmed())
 
-    def _read_news(self, tasks: TaskList, fd: int | None) -> News:
-        """What the journal holds beyond what ``tasks`` was built from (or all of it, if it was replaced)."""
+    def _read_news(self, tasks: TaskList, fd: int | None, size: int | None = None) -> News:
+        """What the journal holds beyond what ``tasks`` was built from (or all of it, if it was replaced).
+
+        ``size``: the journal's, if known (read under the lock, where no one else writes it)."""
         end = self._journal.position.end
         try:
-            size = os.fstat(fd).st_size if fd is not None else 0
+            if size is None:
+                size = os.fstat(fd).st_size if fd is not None else 0
             if size > codec.MAX_FILE_BYTES:  # whether read whole or only what it gained since: never read it
                 raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
             if fd is None or tasks.revision != self._revision or not self._journal.same(fd, size):

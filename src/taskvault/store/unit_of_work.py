@@ -6,8 +6,10 @@ Nothing is published unless the append succeeded, so a failure anywhere leaves m
 is: rollback is the default, and there is no step to forget.
 
 The store's housekeeping (its policy says whether to compact, back up, rotate) is never part of a
-change: a change only notes that it is owed, and ``tidy`` does it once the change has been
-acknowledged (the interface calls it after the output is written), under the lock taken again.
+change: a change only notes, under its own lock and from what the store holds in memory (the
+journal's length, the snapshot's size, the time of the last automatic backup), whether any is due,
+and ``tidy`` does it once the change has been acknowledged (the interface calls it after the output
+is written), under the lock taken again. A change with nothing due takes the lock once.
 In a session (``background``), the slow part of a compaction or backup, encoding a state frozen
 under the lock and writing it, runs in a thread without the lock, while the session goes on
 saving changes; the thread then takes the lock briefly to put it in place if the store still
@@ -175,18 +177,23 @@ class UnitOfWork:
                 revision, at = self._store.append(tasks, change)
                 self._publish(tasks, (change, revision, at))
                 self.saves += 1
-            self._untidy = bool(self._untidy) or (backup is not None and backup.automatic)
+            # What is due is decided here, under the change's own lock, from what the store holds in memory:
+            # a change with nothing due costs one lock round, and tidy takes the lock again only for work.
+            automatic = backup is not None and backup.automatic
+            if automatic or self._untidy is not None or self._store.housekeeping_due(tasks):
+                self._untidy = bool(self._untidy) or automatic
         return Committed(change, revision, backup)
 
     @property
     def untidy(self) -> bool:
-        """True when changes were saved since the last tidy: compaction, a backup or rotation may be due."""
+        """True when a change saved since the last tidy found compaction, a backup or rotation (perhaps) due."""
         return self._untidy is not None
 
     def tidy(self, *, background: bool = False) -> None:
         """The housekeeping the changes saved since the last call owe, once they are acknowledged.
 
-        Takes the store lock again and catches up first (another session may have saved or compacted
+        Nothing, without the lock, when none of them found any due. Otherwise takes the store lock again
+        and catches up first (another session may have saved or compacted
         since). Its failures are warnings, never errors: every change it follows is already durable.
         ``background`` (a session): a compaction or backup due is encoded and written by a thread,
         and this returns at once; while one is at work, what is owed waits for the next call.
