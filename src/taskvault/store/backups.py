@@ -25,6 +25,7 @@ import datetime as dt
 import errno
 import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ _GZIP = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container (header
 #: What a backup id, or the start of one that restore would take as an id, looks like.
 ID_START = re.compile(r"\d{1,8}|\d{8}-\d{0,6}|\d{8}-\d{6}\.\d*")
 _STAMP = "%Y%m%d-%H%M%S"
+#: The name a staged backup's temp file is made beside (files.temp_name): never a backup's own name.
+_STAGED = "staged.json.gz"
 #: How a directory is opened to look inside it: never waiting, never through a link (with O_NOFOLLOW).
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -251,15 +254,36 @@ class BackupShelf:
             raise BackupDamaged(f"cannot read the backup {backup.id}: {detail}",
                                 hint=f"pick another with '{typed('backups')}'") from None
 
+    def stage(self, stored: bytes) -> Path:
+        """Write a compressed backup's bytes to a temp file in the backups directory and fsync it, for take()
+        to put in place by a rename (under the store's lock, which then waits for no write of megabytes).
+        Its path, in that directory; a staged file never taken is the caller's to remove (see unstage)."""
+        try:
+            with self._held(create=True) as fd:
+                assert fd is not None
+                return self.directory / files.write_temp(Path(_STAGED), stored, dir_fd=fd).name
+        except StorageError:
+            raise
+        except OSError as exc:
+            raise SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}",
+                             hint=hint_for(exc)) from None
+
+    @staticmethod
+    def unstage(staged: Path | None) -> None:
+        """Remove a staged backup that was not taken (quietly: it may be gone)."""
+        if staged is not None:
+            files.remove_temp(staged)
+
     def take(self, data: bytes, *, revision: int, task_count: int, label: str,
              verify: Callable[[bytes], object] | None = None, compress: bool = True,
-             stored: bytes | None = None) -> Backup:
+             stored: bytes | None = None, staged: Path | None = None) -> Backup:
         """Write the snapshot ``data`` as a new backup, durably, and check that it reads back as written.
 
         It is stored compressed unless ``compress`` is False. A backup of the same snapshot already
         there gives the new one its file (a second name) instead of a copy. ``verify``, if given, is
         run on ``data`` too (the decode of a snapshot of another schema, say); a failure of either
-        check removes the new backup and raises. ``stored``: ``compressed(data)``, if it was made already.
+        check removes the new backup and raises. ``stored``: ``compressed(data)``, if it was made already;
+        ``staged``: a file stage() wrote of it, put in place if still there (else the bytes are written).
         """
         now = self._clock().astimezone(dt.UTC)
         if stored is None or not compress:
@@ -268,7 +292,7 @@ class BackupShelf:
             with self._held(create=True) as fd:
                 assert fd is not None
                 return self._take(fd, data, stored, now, revision=revision, task_count=task_count, label=label,
-                                  verify=verify, compress=compress)
+                                  verify=verify, compress=compress, staged=staged if compress else None)
         except StorageError:
             raise
         except OSError as exc:
@@ -276,7 +300,7 @@ class BackupShelf:
                              hint=hint_for(exc)) from None
 
     def _take(self, fd: int, data: bytes, stored: bytes, now: dt.datetime, *, revision: int, task_count: int,
-              label: str, verify: Callable[[bytes], object] | None, compress: bool) -> Backup:
+              label: str, verify: Callable[[bytes], object] | None, compress: bool, staged: Path | None) -> Backup:
         backup_id = now.strftime(_STAMP)
         present = self._list(fd)
         taken = {b.id for b in present}
@@ -293,6 +317,8 @@ class BackupShelf:
         written = zlib.crc32(stored)
         if same is not None:
             files.link_durably(Path(same.path.name), Path(name), dir_fd=fd)
+        elif staged is not None and _is_file(staged.name, fd):
+            files.install_temp(Path(staged.name), Path(name), dir_fd=fd)  # written and fsynced already
         else:
             files.atomic_replace(Path(name), stored, dir_fd=fd)
         inode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_ino
@@ -352,6 +378,13 @@ class BackupShelf:
         except OSError as exc:
             raise SaveFailed(f"could not remove the old backup {backup.path}: {exc.strerror or exc}",
                              hint=hint_for(exc)) from None
+
+
+def _is_file(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def compressed(data: bytes) -> bytes:

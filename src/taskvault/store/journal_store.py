@@ -83,14 +83,16 @@ class Frozen:
 class Prepared:
     """A compaction ready to go in: its snapshot written (to a temp file) and fsynced, its backup compressed."""
 
-    __slots__ = ("data", "frozen", "stored", "temp")
+    __slots__ = ("data", "frozen", "staged", "stored", "temp")
 
-    def __init__(self, frozen: Frozen, temp: Path | None, data: bytes, stored: bytes) -> None:
+    def __init__(self, frozen: Frozen, temp: Path | None, data: bytes, stored: bytes, staged: Path | None) -> None:
         self.frozen = frozen
         #: The new snapshot, written and fsynced under a temp name; None when only a backup was prepared.
         self.temp = temp
         self.data = data
         self.stored = stored
+        #: Its backup, compressed, written and fsynced under a temp name in the backups directory.
+        self.staged = staged
 
     def __repr__(self) -> str:
         return f"Prepared(frozen={self.frozen!r}, temp={self.temp!r}, {len(self.data)} bytes)"
@@ -239,13 +241,13 @@ class JournalStore(StoreReader):
             raise self._not_compacted(exc, _CHANGE_SAVED) from None
 
     def _backup_before_compaction(self, data: bytes, counted: tuple[int, int], saved: str,
-                                  stored: bytes | None = None) -> None:
+                                  stored: bytes | None = None, staged: Path | None = None) -> None:
         """Take the backup a compaction takes before it replaces anything (see _backup); SaveFailed if it fails.
 
         ``saved`` says what the journal keeps: the change just made, or the session's changes.
         """
         try:
-            self._backup(data, counted, "compaction", stored=stored)
+            self._backup(data, counted, "compaction", stored=stored, staged=staged)
         except StorageError as exc:
             raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
                              f"first failed ({exc.message}) — {saved}, in the journal", hint=exc.hint) from None
@@ -276,13 +278,30 @@ class JournalStore(StoreReader):
 
         data = codec.encode_tasklist(frozen.tasks)
         temp = files.write_temp(self.snapshot_path, data) if snapshot else None
-        return Prepared(frozen, temp, data, compressed(data))
+        stored = compressed(data)
+        try:
+            staged = self.backups.stage(stored)
+        except BaseException as exc:
+            if temp is not None:
+                files.remove_temp(temp)
+            if isinstance(exc, StorageError):
+                what = "compact the journal" if snapshot else "take the hourly backup"
+                raise SaveFailed(f"could not {what}, because its backup could not be written ({exc.message}) — "
+                                 f"{_CHANGES_SAVED}, in the journal", hint=exc.hint) from None
+            raise
+        return Prepared(frozen, temp, data, stored, staged)
+
+    def unprepare(self, prepared: Prepared) -> None:
+        """Remove what a prepared compaction wrote that was not put in place."""
+        if prepared.temp is not None:
+            files.remove_temp(prepared.temp)
+        self.backups.unstage(prepared.staged)
 
     def install_backup(self, prepared: Prepared, label: str) -> Backup:
         """Take the backup of a prepared state (under the lock): written, fsynced, read back and checked."""
         assert self._lock.held
         return self._backup(prepared.data, (prepared.frozen.revision, len(prepared.frozen.tasks)), label,
-                            stored=prepared.stored)
+                            stored=prepared.stored, staged=prepared.staged)
 
     def install_compaction(self, prepared: Prepared) -> bool:
         """Put a prepared compaction in place (under the lock) if the store still continues its revision.
@@ -310,7 +329,7 @@ class JournalStore(StoreReader):
             return False
         try:
             self._backup_before_compaction(prepared.data, (frozen.revision, len(frozen.tasks)), _CHANGES_SAVED,
-                                           stored=prepared.stored)
+                                           stored=prepared.stored, staged=prepared.staged)
         except SaveFailed:
             files.remove_temp(prepared.temp)
             raise
@@ -384,11 +403,13 @@ class JournalStore(StoreReader):
         return self._backup(self._encode(tasks), (tasks.revision, len(tasks)), label)
 
     def _backup(self, data: bytes, counted: tuple[int, int], label: str,
-                verify: Callable[[bytes], object] | None = None, stored: bytes | None = None) -> Backup:
+                verify: Callable[[bytes], object] | None = None, stored: bytes | None = None,
+                staged: Path | None = None) -> Backup:
         """Back up the snapshot ``data`` (``counted``: its revision and task count): compressed, and checked
         by the CRC-32 of the bytes read back. ``verify`` (a decode) is for a snapshot not encoded in the
         current schema from a checked task list: such a backup is also kept plain, for the older taskvault
-        that can read it. ``stored``: the compressed bytes, if they were made already."""
+        that can read it. ``stored``: the compressed bytes, if they were made already; ``staged``: written
+        to a temp file already (Backups.stage), to put in place by a rename."""
         def checked(data: bytes) -> None:
             assert verify is not None
             try:
@@ -399,7 +420,7 @@ class JournalStore(StoreReader):
             self._place.ensure()
         backup = self.backups.take(data, revision=counted[0], task_count=counted[1], label=label,
                                    verify=None if verify is None else checked, compress=verify is None,
-                                   stored=stored)
+                                   stored=stored, staged=staged)
         if backup.automatic:
             self._last_automatic_backup = backup.taken
         return backup

@@ -259,9 +259,8 @@ class UnitOfWork:
             self.warnings.append(StorageError(f"could not {what}: {getattr(exc, 'strerror', None) or exc} — "
                                               "your changes are saved, in the journal"))
         finally:
-            temp = getattr(prepared, "temp", None)
-            if temp is not None and temp.exists():
-                temp.unlink(missing_ok=True)  # never put in place: a leftover no one needs
+            if prepared is not None:
+                store.unprepare(prepared)  # what was never put in place: a leftover no one needs
 
     def finish(self) -> None:
         """Wait for the housekeeping thread, if one is at work (before the store is closed)."""
