@@ -183,9 +183,10 @@ def plain_record(raw: Any) -> bool:
                     and not title_known_normal(title))
                 or type(note) is not str or (note and not note_known_normal(note))
                 or type(raw["uuid"]) is not str or not _is_uuid(raw["uuid"])
-                or not _written_timestamp(created)
+                or type(created) is not str or not _is_written_timestamp(created)
                 or (updated != created and (not _written_timestamp(updated) or updated < created))):
             return False
+        _timestamp_of(created)  # a day or a time that does not exist raises ValueError: False
         status, completed = raw["status"], raw["completed"]
         if status == "open":
             if completed is not None:
