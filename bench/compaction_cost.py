@@ -31,7 +31,8 @@ from taskvault.store.housekeeping import Housekeeping
 from taskvault.store.journal_store import JournalStore
 
 sys.path.insert(0, str(Path(__file__).parent))
-from change_cost import build_store  # the same deterministic store
+from load_cost import build_store  # the same deterministic store (a snapshot, and a journal after it)
+from measure import write_fsynced
 
 
 def floor(directory: Path, tasks: object) -> float:
@@ -39,12 +40,7 @@ def floor(directory: Path, tasks: object) -> float:
     start = time.perf_counter()
     data = codec.encode_snapshot(*tasks.snapshot(), tuple(tasks.history))  # type: ignore[attr-defined]
     path = directory / "floor.tmp"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_fsynced(path, data)
     cost = time.perf_counter() - start
     path.unlink()
     return cost

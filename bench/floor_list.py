@@ -2,7 +2,8 @@
 
     python -I bench/floor_list.py TASKS.json [tag TAG | search WORD]
 
-TASKS.json is `taskvault --json list --all` of the store, so the floor reads the same tasks.
+TASKS.json is `taskvault --json list --all` of the store, so the floor reads the same tasks, or the
+store's snapshot (tasks.json) itself, an object whose "tasks" are that list (bench/list_cost.py).
 """
 
 import json
@@ -10,6 +11,8 @@ import sys
 
 with open(sys.argv[1], "rb") as source:
     tasks = json.load(source)
+if isinstance(tasks, dict):
+    tasks = tasks["tasks"]
 mode, wanted = (sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else ("", "")
 rows = []
 for t in tasks:

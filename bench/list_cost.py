@@ -9,8 +9,9 @@ Builds the deterministic store of bench/load_cost.py (SIZE tasks, 80% open and 2
 1000 changes as history and a journal of 200 more), or uses the one at ``--store``. Then, for
 ``list``, ``list --tag work`` and ``list --search fix``, in pairs (A B A B ...):
 
-* the floor: a tiny script (``python -I``) that json-parses the snapshot and prints the open
-  tasks that match, one formatted line each, and a count;
+* the floor: bench/floor_list.py (``python -I``), which json-parses the snapshot and prints the open
+  tasks that match, one formatted line each, and a count (its search looks at titles only: notes
+  would make it slower, and a floor must not be);
 * the program's one-shot command, its output to a pipe.
 
 With ``--taskwarrior`` the same tasks are imported into a Taskwarrior 2.6 store (once, in a
@@ -25,55 +26,23 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from load_cost import build_store  # a sibling script
+from measure import pairs
+from stores import taskwarrior_document
 
-FLOOR = """\
-import json, sys
-with open(sys.argv[1], "rb") as source:
-    tasks = json.load(source)["tasks"]
-mode, wanted = sys.argv[2], sys.argv[3].casefold()
-rows = []
-for t in tasks:
-    if t["status"] != "open":
-        continue
-    if mode == "tag" and wanted not in t["tags"]:
-        continue
-    if mode == "search" and wanted not in t["title"].casefold() and wanted not in t["note"].casefold():
-        continue
-    rows.append(f"{t['id']:>6}  {t['priority'] or '':<6}  {t['due'] or '':<10}  {t['title']}  {' '.join(t['tags'])}")
-rows.append(f"{len(rows)} open tasks shown")
-sys.stdout.write("\\n".join(rows) + "\\n")
-"""
-#: (name, taskvault's arguments, the floor's mode and word, Taskwarrior's filter)
-FORMS = [("list", ["list"], ("all", "-"), []),
-         ("list --tag work", ["list", "--tag", "work"], ("tag", "work"), ["+work"]),
-         ("list --search fix", ["list", "--search", "fix"], ("search", "fix"), ["/fix/"])]
+BENCH = Path(__file__).parent
 
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def pairs(reference: Callable[[], object], measured: Callable[[], object], count: int) -> tuple[float, float, float]:
-    """(median ratio measured/reference, median reference s, median measured s) over ``count`` A B pairs."""
-    ratios, refs, times = [], [], []
-    for _ in range(count):
-        ref, took = timed(reference), timed(measured)
-        ratios.append(took / ref)
-        refs.append(ref)
-        times.append(took)
-    return statistics.median(ratios), statistics.median(refs), statistics.median(times)
+#: (name, taskvault's arguments, the floor's (bench/floor_list.py's) arguments after the file, Taskwarrior's filter)
+FORMS = [("list", ["list"], [], []),
+         ("list --tag work", ["list", "--tag", "work"], ["tag", "work"], ["+work"]),
+         ("list --search fix", ["list", "--search", "fix"], ["search", "fix"], ["/fix/"])]
 
 
 def process(command: list[str], env: dict[str, str]) -> Callable[[], object]:
@@ -91,23 +60,12 @@ def taskwarrior_store(snapshot: Path, root: Path) -> dict[str, str]:
                                  "recurrence=off\ngc=off\n")
     env = {"TASKRC": str(root / "taskrc"), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC", "HOME": str(root)}
     tasks = json.loads(snapshot.read_bytes())["tasks"]
-    letters = {"low": "L", "medium": "M", "high": "H"}
 
     def stamp(text: str) -> str:
         return text[:19].replace("-", "").replace(":", "") + "Z"
-    out = []
-    for t in tasks:
-        item = {"uuid": t["uuid"], "description": t["title"], "entry": stamp(t["created"]),
-                "modified": stamp(t["updated"]), "status": "pending" if t["status"] == "open" else "completed"}
-        if t["completed"]:
-            item["end"] = stamp(t["completed"])
-        if t["priority"]:
-            item["priority"] = letters[t["priority"]]
-        if t["due"]:
-            item["due"] = t["due"].replace("-", "") + "T000000Z"
-        if t["tags"]:
-            item["tags"] = t["tags"]
-        out.append(item)
+    out = [taskwarrior_document(t["uuid"], t["title"], entry=stamp(t["created"]), modified=stamp(t["updated"]),
+                                end=stamp(t["completed"]) if t["completed"] else None,  # done exactly when completed
+                                priority=t["priority"], due=t["due"], tags=t["tags"]) for t in tasks]
     (root / "import.json").write_text("\n".join(map(json.dumps, out)))
     subprocess.run(["task", "import", str(root / "import.json")], env=env, check=True, capture_output=True)
     return env
@@ -127,14 +85,13 @@ def main() -> None:
             store = root / "store"
             build_store(store, options.size)
         snapshot = store / "tasks.json"
-        (root / "floor.py").write_text(FLOOR)
         env = {"TASKVAULT_DATA_DIR": str(store), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC",
                **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
         tw_env = taskwarrior_store(snapshot, root) if options.taskwarrior else None
         print(f"store {store} ({snapshot.stat().st_size / 1e6:.1f} MB snapshot); {options.pairs} pairs each")
-        for name, args, (mode, word), tw_filter in FORMS:
+        for name, args, floor_args, tw_filter in FORMS:
             ours = process([sys.executable, "-m", "taskvault", *args], env)
-            floor = process([sys.executable, "-I", str(root / "floor.py"), str(snapshot), mode, word], env)
+            floor = process([sys.executable, "-I", str(BENCH / "floor_list.py"), str(snapshot), *floor_args], env)
             ratio, ref, took = pairs(floor, ours, options.pairs)
             print(f"{name:<20} {ratio:5.2f}x the floor   ({took * 1000:6.0f} ms vs {ref * 1000:4.0f} ms)")
             if tw_env is not None:

@@ -30,7 +30,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,9 @@ from taskvault.domain.change import Change, ChangeKind
 from taskvault.domain.history import Step
 from taskvault.domain.task import Priority, Status, Task
 from taskvault.store.journal_store import JournalStore
+
+sys.path.insert(0, str(Path(__file__).parent))
+import measure  # a sibling module
 
 BASE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 WORDS = ["buy", "call", "write", "fix", "plan", "read", "send", "book", "clean", "review", "café", "größe"]
@@ -105,17 +107,6 @@ def timed(fn: Callable[[], object]) -> float:
         gc.enable()
 
 
-def pairs(reference: Callable[[], object], measured: Callable[[], object], count: int) -> tuple[float, float, float]:
-    """(median ratio measured/reference, median reference s, median measured s) over ``count`` A B pairs."""
-    ratios, refs, times = [], [], []
-    for _ in range(count):
-        ref, took = timed(reference), timed(measured)
-        ratios.append(took / ref)
-        refs.append(ref)
-        times.append(took)
-    return statistics.median(ratios), statistics.median(refs), statistics.median(times)
-
-
 def one_shot(directory: Path, args: list[str]) -> Callable[[], object]:
     env = {"TASKVAULT_DATA_DIR": str(directory), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC",
            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}  # to measure another checkout's src
@@ -150,7 +141,7 @@ def main() -> None:
             measures += [("load + write back (compaction)", lambda: codec.encode_tasklist(JournalStore(store).load()))]
         measures += [("the same, every task built", lambda: codec.encode_snapshot(*JournalStore(store).load().snapshot()))]
         for name, measured in measures:
-            ratio, ref, took = pairs(floor, measured, options.pairs)
+            ratio, ref, took = measure.pairs(floor, measured, options.pairs, timed)
             print(f"{name:34} {ratio:5.2f}x json.loads   ({took * 1e3:6.0f} ms vs {ref * 1e3:5.0f} ms)", flush=True)
         if options.one_shot:
             small = root / "small"
@@ -158,12 +149,12 @@ def main() -> None:
             bare = lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)  # noqa: E731
             for label, directory in (("1k", small), (f"{options.size // 1000}k", store)):
                 for args in (["add", "Bench task"], ["list"]):
-                    ratio, ref, took = pairs(bare, one_shot(directory, args), options.pairs)
+                    ratio, ref, took = measure.pairs(bare, one_shot(directory, args), options.pairs, timed)
                     print(f"one-shot {args[0]:4} at {label:5} {ratio:6.1f}x python -c pass ({took * 1e3:6.0f} ms "
                           f"vs {ref * 1e3:4.0f} ms)", flush=True)
             for args in (["add", "Bench task"], ["done", "7"], ["edit", "9", "--title", "Edited"]):
                 big = one_shot(store, args)
-                ratio, ref, took = pairs(one_shot(small, args), big, options.pairs)
+                ratio, ref, took = measure.pairs(one_shot(small, args), big, options.pairs, timed)
                 print(f"one-shot {args[0]:4} at {options.size // 1000}k {ratio:5.2f}x the same at 1k ({took * 1e3:6.0f} ms "
                       f"vs {ref * 1e3:4.0f} ms)", flush=True)
     finally:

@@ -7,6 +7,8 @@ only, so it measures whatever the program's internals have become.
 from __future__ import annotations
 
 import os
+import re
+import resource
 import select
 import shutil
 import statistics
@@ -30,10 +32,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run_timed(args: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> float:
+def run_timed(args: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,),
+              cwd: str | None = None) -> float:
     """Run ``args`` to its end, output read from pipes; the wall time from spawn to exit."""
     start = time.perf_counter()
-    done = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, capture_output=True)
+    done = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, capture_output=True, cwd=cwd)
     elapsed = time.perf_counter() - start
     if done.returncode not in ok:
         raise BenchError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-400:]}")
@@ -58,6 +61,109 @@ def interleaved(a: Callable[[int], float], b: Callable[[int], float], runs: int)
 def pair_ratio(a: list[float], b: list[float]) -> float:
     """The median of the per-pair ratios a_i / b_i."""
     return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds ``fn`` takes, wall time."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def pairs(reference: Callable[[], object], measured: Callable[[], object], count: int,
+          clock: Callable[[Callable[[], object]], float] = timed) -> tuple[float, float, float]:
+    """(median ratio measured/reference, median reference s, median measured s) over ``count`` A B pairs,
+    each side timed by ``clock``."""
+    ratios, refs, times = [], [], []
+    for _ in range(count):
+        ref, took = clock(reference), clock(measured)
+        ratios.append(took / ref)
+        refs.append(ref)
+        times.append(took)
+    return statistics.median(ratios), statistics.median(refs), statistics.median(times)
+
+
+def write_fsynced(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new (or emptied) file, every byte, and fsync it: a floor's part of a durable write."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- what a command's imports cost ---------------------------------------------------------------
+
+_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def importtime(args: list[str], env: dict[str, str] | None = None) -> list[tuple[str, int, int]]:
+    """Every module ``python -X importtime ARGS`` imports, in order: (name, depth, own µs)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", *args], env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    if done.returncode:
+        raise BenchError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr[-400:]}")
+    found = []
+    for line in done.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match:
+            found.append((match.group(4), (len(match.group(3)) - 1) // 2, int(match.group(1))))
+    return found
+
+
+def imports_beyond(args: list[str], env: dict[str, str] | None = None) -> list[str]:
+    """The modules ``args`` imports that ``python -c pass`` does not, top-level imports only, in the order
+    the program imports them (a module that a lazy import brings in a function counts where it happens)."""
+    bare = {name for name, _, _ in importtime(["-c", "pass"], env)}
+    return [name for name, depth, _ in importtime(args, env) if depth == 0 and name not in bare]
+
+
+def wall_import_ms(modules: list[str], env: dict[str, str] | None, pairs: int) -> tuple[float, float, float]:
+    """The cost of importing ``modules`` (in that order), in ms: the median, over ``pairs`` interleaved
+    pairs, of ``python -c "import m1; import m2 …"`` minus ``python -c pass`` (the same interpreter, flags
+    and environment), by the wall clock and by the CPU time (user + system) the child used. Unlike
+    ``-X importtime`` it counts everything a module costs the process (its unmarshalling, memory and
+    tearing it down at exit) and adds no timing of its own; it counts nothing the command does after its
+    imports. The CPU figure moves less than the wall clock when other work shares the machine; the third
+    figure, the least time of one side less the least of the other (the runs the machine disturbed least),
+    moves less still on a busy machine."""
+    code = "; ".join(f"import {name}" for name in modules) or "pass"
+    walls: list[float] = []
+    cpus: list[float] = []
+    least = {"importing": float("inf"), "bare": float("inf")}
+    with tempfile.TemporaryDirectory() as empty:  # python -c puts the current directory first on sys.path
+        importing = [sys.executable, "-c", code]
+        bare = [sys.executable, "-c", "pass"]
+        _timed_cpu(importing, env, empty)  # (fails loudly if one of them does not import on its own)
+        for n in range(pairs):
+            order = (importing, bare) if n % 2 == 0 else (bare, importing)
+            times = {id(args): _timed_cpu(args, env, empty) for args in order}
+            (wall_a, cpu_a), (wall_b, cpu_b) = times[id(importing)], times[id(bare)]
+            walls.append(wall_a - wall_b)
+            cpus.append(cpu_a - cpu_b)
+            least["importing"] = min(least["importing"], wall_a)
+            least["bare"] = min(least["bare"], wall_b)
+    return (statistics.median(walls) * 1000, statistics.median(cpus) * 1000,
+            (least["importing"] - least["bare"]) * 1000)
+
+
+def _timed_cpu(args: list[str], env: dict[str, str] | None, cwd: str) -> tuple[float, float]:
+    """Run ``args``: its wall time from spawn to exit, and the CPU time (user + system) it used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = run_timed(args, env, cwd=cwd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def importtime_ms(args: list[str], env: dict[str, str] | None, runs: int) -> float:
+    """The diagnostic figure: the own times ``-X importtime`` gives the modules ``args`` imports beyond
+    ``python -c pass``, summed; the least of ``runs`` runs. It times each import from inside (adding its
+    own clock reads) and leaves out what a module costs outside its import (tearing it down at exit)."""
+    bare = {name for name, _, _ in importtime(["-c", "pass"], env)}
+    return min(sum(own for name, _, own in importtime(args, env) if name not in bare) for _ in range(runs)) / 1000
 
 
 # -- peak RSS of the measured process itself ----------------------------------------------------

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from measure import BenchError, Session
+from measure import BenchError, Session, write_fsynced
 
 VERBS = ["Call", "Email", "Buy", "Fix", "Write", "Review", "Plan", "Book", "Clean", "Pay", "Read", "Send",
          "Check", "Update", "Prepare", "Cancel", "Renew", "Sort out", "Ask about", "Finish"]
@@ -158,14 +158,7 @@ def serialise_floor(directory: Path, documents: list[dict[str, object]]) -> floa
     temp, target = directory / "floor-snapshot.tmp", directory / "floor-snapshot.json"
     start = time.perf_counter()
     data = json.dumps({"schema": 0, "tasks": documents}, ensure_ascii=False).encode()
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_fsynced(temp, data)
     os.replace(temp, target)
     dfd = os.open(directory, os.O_RDONLY)
     try:
@@ -185,6 +178,23 @@ def taskwarrior_env(root: Path) -> dict[str, str]:
     return {**os.environ, "TASKRC": str(rc)}
 
 
+def taskwarrior_document(uuid: str, description: str, *, entry: str, modified: str, end: str | None,
+                         priority: str | None, due: str | None, tags: list[str]) -> dict[str, object]:
+    """One task as ``task import`` takes it: completed if it has an ``end`` (a Taskwarrior stamp), else pending;
+    ``priority`` and ``due`` as taskvault writes them."""
+    doc: dict[str, object] = {"uuid": uuid, "description": description, "entry": entry, "modified": modified,
+                              "status": "completed" if end is not None else "pending"}
+    if end is not None:
+        doc["end"] = end
+    if priority:
+        doc["priority"] = TW_PRIORITY[priority]
+    if due:
+        doc["due"] = due.replace("-", "") + "T000000Z"
+    if tags:
+        doc["tags"] = tags
+    return doc
+
+
 def build_taskwarrior(task: str, root: Path, tasks: list[SeededTask]) -> tuple[dict[str, str], float]:
     """Taskwarrior holding the same tasks (final titles; done ones completed), by ``task import``; its
     garbage collection left at the default. Returns the environment to run it in and the seconds it took."""
@@ -192,17 +202,9 @@ def build_taskwarrior(task: str, root: Path, tasks: list[SeededTask]) -> tuple[d
     documents = []
     for n, t in enumerate(tasks):
         stamp = (BASE + dt.timedelta(minutes=n)).strftime("%Y%m%dT%H%M%SZ")
-        doc: dict[str, object] = {"uuid": t.uuid, "description": t.final_title, "entry": stamp, "modified": stamp,
-                                  "status": "completed" if t.done else "pending"}
-        if t.done:
-            doc["end"] = stamp
-        if t.priority:
-            doc["priority"] = TW_PRIORITY[t.priority]
-        if t.due:
-            doc["due"] = t.due.replace("-", "") + "T000000Z"
-        if t.tags:
-            doc["tags"] = t.tags
-        documents.append(doc)
+        documents.append(taskwarrior_document(t.uuid, t.final_title, entry=stamp, modified=stamp,
+                                              end=stamp if t.done else None, priority=t.priority, due=t.due,
+                                              tags=t.tags))
     source = root / "import.json"
     source.write_text(json.dumps(documents))
     start = time.perf_counter()

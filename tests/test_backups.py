@@ -49,7 +49,8 @@ def test_a_compressed_backup_holds_the_snapshot_byte_for_byte(tmp_path: Path) ->
     assert after[0] == state[0] and after[1] == state[1]
 
 
-@pytest.mark.parametrize("damage", ["a byte changed", "cut short", "bytes after its end", "not gzip at all"])
+@pytest.mark.parametrize("damage", ["a byte changed", "cut short", "cut in half", "bytes after its end",
+                                    "not gzip at all"])
 def test_a_damaged_compressed_backup_is_refused_as_a_plain_one_is(data_dir: Path, damage: str) -> None:
     """restore refuses it in one line and changes nothing; doctor names it and the rm that removes it."""
     seed_store(data_dir)
@@ -60,6 +61,8 @@ def test_a_damaged_compressed_backup_is_refused_as_a_plain_one_is(data_dir: Path
         stored[len(stored) // 2] ^= 0x40
     elif damage == "cut short":
         del stored[-5:]
+    elif damage == "cut in half":  # its last four bytes, read as the size field, may say anything
+        del stored[len(stored) // 2:]
     elif damage == "bytes after its end":
         stored += b"\n"
     else:
@@ -68,6 +71,8 @@ def test_a_damaged_compressed_backup_is_refused_as_a_plain_one_is(data_dir: Path
     before = store_bytes(data_dir)
     refused = run_taskvault(data_dir, "restore", "b", "--yes")
     assert refused.code == 3 and "is damaged" in refused.err and refused.err.count("\n") == 1, refused.err
+    if damage.startswith("cut"):
+        assert "cut short" in refused.err, refused.err
     assert store_bytes(data_dir) == before
     doctor = run_taskvault(data_dir, "doctor")
     assert doctor.code == 3 and "is damaged" in doctor.out and f"rm {path}" in doctor.out, doctor.out
@@ -152,3 +157,19 @@ def test_an_upgrade_tried_again_reuses_the_backup_its_failed_attempt_took(tmp_pa
     assert again.id == first.id and len(_backups(tmp_path / "data")) == 1
     hourly = shelf.take(old, revision=0, task_count=0, label="hourly")
     assert hourly.id != first.id and len(_backups(tmp_path / "data")) == 2, "another kind still gets its own name"
+
+
+def test_a_file_named_as_a_backup_of_a_time_that_never_was_is_not_a_backup(data_dir: Path) -> None:
+    """Backups are listed by reading their names (not by strptime, which every change would pay ~3 ms to
+    import): a name of the form with no such time (month 13, hour 24) is one taskvault never wrote, and is
+    left alone as other files there are: every command works, and it is never listed, restored or rotated."""
+    seed_store(data_dir)
+    assert run_taskvault(data_dir, "backup", "real").code == 0
+    (real,) = _backups(data_dir)
+    for impossible in ("20261399-000000", "20261206-240000", "20260230-120000"):
+        shutil.copy(real, real.with_name(real.name.replace(real.name[:15], impossible)))
+    assert run_taskvault(data_dir, "add", "After").code == 0
+    listed = json.loads(run_taskvault(data_dir, "--json", "backups").out)
+    assert [b["id"] for b in listed] == [real.name[:15]]
+    assert run_taskvault(data_dir, "restore", "latest", "--yes").code == 0
+    assert len(_backups(data_dir)) >= 4, "the three other files are where they were"

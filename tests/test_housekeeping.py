@@ -221,16 +221,26 @@ def test_a_background_compaction_that_fails_is_a_warning_and_is_tried_again(tmp_
     says so after its next command, and the next housekeeping compacts."""
     data_dir = tmp_path / "data"
     session = Session(data_dir, housekeeping=Housekeeping(compact_min_bytes=0, journal_share=0.01))
-    real = files.write_temp
+    real, real_prepare = files.write_temp, session.store.prepare_compaction
     failures = [1]
+    preparing: set[int] = set()  # the threads inside the compaction's prepare step
 
-    def full(target: Path, data: bytes) -> Path:
-        if failures[0]:
+    def full(target: Path, data: bytes, **where: Any) -> Path:
+        # Only the compaction's temp write: atomic_replace (creating the store) writes its temp file this way too.
+        if failures[0] and threading.get_ident() in preparing:
             failures[0] -= 1
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(target, data)
+        return real(target, data, **where)
+
+    def prepare(frozen: Any, **options: Any) -> Any:
+        preparing.add(threading.get_ident())
+        try:
+            return real_prepare(frozen, **options)
+        finally:
+            preparing.discard(threading.get_ident())
 
     monkeypatch.setattr(files, "write_temp", full)
+    session.store.prepare_compaction = prepare  # type: ignore[method-assign]
     assert _in_session(session, "add First") == 0
     told = session.err.getvalue()  # the thread may be done before this command ends, or only by the next
     session.service._work.finish()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from taskvault import codec
 from taskvault.domain.change import Change, ChangeKind
-from taskvault.domain.history import History
+from taskvault.domain.history import History, Step
 from taskvault.domain.task import Status, Task
 from taskvault.domain.tasklist import TaskList
 from taskvault.errors import StoreUnreadable
@@ -193,6 +193,94 @@ class TestSameAsBuiltWhole:
         assert sorted(t.id for t in lazy) == sorted(t.id for t in whole) and lazy.unbuilt == 0
 
 
+class _Counted:
+    """A sealed snapshot's steps, counting how often they are all built (the real SealedSteps underneath)."""
+
+    def __init__(self, steps: codec.SealedSteps) -> None:
+        self.steps, self.builds = steps, 0
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def build(self) -> list[Step]:
+        self.builds += 1
+        return self.steps.build()
+
+    def step(self, index: int) -> Step:
+        return self.steps.step(index)
+
+    def stored(self) -> list[str]:
+        return self.steps.stored()
+
+
+@st.composite
+def _history_case(draw: st.DrawFn) -> tuple[int, list[Change], int, int]:
+    size = draw(st.integers(0, 5))
+    changes = _changes(draw, size)
+    return size, changes, draw(st.integers(0, len(changes))), draw(st.integers(1, 6))
+
+
+class TestHistoryBuiltWhenUsed:
+    """A sealed snapshot's history steps are built only when the history is read (undo, redo, history)."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(_history_case())
+    def test_changes_record_steps_without_building_the_history_and_write_it_back_as_read(
+            self, case: tuple[int, list[Change], int, int]) -> None:
+        """Steps read from a file, changes recorded after them, the oldest dropped past the limit, a copy handed
+        to a compaction: the same history as one built whole, written back byte for byte, built by nothing but
+        reading it."""
+        size, changes, split, kept = case
+        base = TaskList([_mixed(i) for i in range(1, size + 1)], next_id=size + 1)
+        for revision, change in enumerate(changes[:split], start=1):
+            base.apply(change, revision, STAMP + dt.timedelta(minutes=revision))
+        data = codec.encode_snapshot(*base.snapshot(), tuple(base.history))
+        sealed, decoded = codec.open_snapshot(data), codec.decode_snapshot(data)
+        assert isinstance(sealed, codec.SealedSnapshot)
+        counted = _Counted(sealed.steps)
+        lazy = TaskList.from_source(sealed.tasks, next_id=sealed.next_id, revision=sealed.revision,
+                                    history=History.from_source(counted, limit=kept))
+        whole = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
+                         history=History(decoded.steps, limit=kept))
+        frozen, expected = lazy.copy(), codec.encode_snapshot(*whole.snapshot(), tuple(whole.history))
+        for revision, change in enumerate(changes[split:], start=split + 1):
+            if revision == (split + len(changes)) // 2:
+                frozen, expected = lazy.copy(), codec.encode_snapshot(*whole.snapshot(), tuple(whole.history))
+            at = STAMP + dt.timedelta(minutes=revision)
+            lazy.apply(change, revision, at)
+            whole.apply(change, revision, at)
+            assert len(lazy.history) == len(whole.history)
+            assert lazy.history.newest() == whole.history.newest()
+            assert lazy.history.oldest() == whole.history.oldest()
+        assert codec.encode_tasklist(frozen) == expected, "a copy is not changed by the changes after it"
+        assert codec.encode_tasklist(lazy) == codec.encode_snapshot(*whole.snapshot(), tuple(whole.history))
+        assert counted.builds == 0, "recording, counting, copying and writing back built the history"
+        assert list(lazy.history) == list(whole.history) and counted.builds == 1
+        assert lazy.history.stacks() == whole.history.stacks() and counted.builds == 1, "built once, then held"
+
+    def test_a_step_broken_under_a_valid_checksum_is_refused_by_the_first_command_that_reads_it(
+            self, tmp_path: Path) -> None:
+        """`add` and `done` never read the history; `history` and `undo` do, and refuse the store with the
+        step's JSON path, changing nothing."""
+        directory = tmp_path / "data"
+        directory.mkdir(mode=0o700)
+        assert run_taskvault(directory, "add", "a").code == 0 and run_taskvault(directory, "add", "b").code == 0
+        tasks = JournalStore(directory).load()
+        (directory / "tasks.journal").unlink()
+        data = codec.encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+        broken = _resealed(data.replace(b'"cmd":"add"', b'"cmd":"conjure"', 1))
+        assert broken != data
+        (directory / "tasks.json").write_bytes(broken)
+        assert run_taskvault(directory, "add", "c").code == 0, "adding a task reads no step"
+        assert run_taskvault(directory, "done", "1").code == 0
+        before = store_digest(directory)
+        for command in (("history",), ("undo",)):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3 and "$.history[0]" in result.err and "conjure" in result.err, (command, result.err)
+            assert "Traceback" not in result.err
+        assert store_digest(directory) == before
+
+
 class TestStillRefused:
     def test_every_single_bit_flip_is_refused(self) -> None:
         """Whatever bit of a sealed snapshot changes, the store is refused, never read as something else."""
@@ -271,3 +359,77 @@ class TestOneShot:
         assert store_digest(directory) == before
         with pytest.raises(StoreUnreadable, match="comes after task"):
             codec.encode_tasklist(JournalStore(directory).load())
+
+
+def _sealed_store(directory: Path, lines: list[bytes], next_id: int, history: tuple[bytes, ...] = ()) -> None:
+    """A schema-3 snapshot of these task and history lines under a checksum that holds, as only a program
+    that computes it (never taskvault) could leave one."""
+    directory.mkdir(mode=0o700)
+    body = b",\n".join(lines) + b"\n" if lines else b""
+    steps = b",\n".join(history) + b"\n" if history else b""
+    head = (b'{"format":"taskvault","schema":3,"min_reader":2,"revision":0,"next_id":%d,'
+            b'"counts":{"history":%d,"tasks":%d},"crc32":"00000000",\n' % (next_id, len(history), len(lines)))
+    (directory / "tasks.json").write_bytes(_resealed(head + b'"history":[\n' + steps + b'],"tasks":[\n' + body + b"]}\n"))
+
+
+def _line(task_id: int, title: str = "t", **fields: object) -> bytes:
+    return codec.scalars.dumps({**codec.task_to_dict(_task(task_id, title)), **fields}).encode()
+
+
+class TestHandMadeSeals:
+    """Files an outside tester sealed over content taskvault never writes: every command refuses them the same
+    way (exit 3, the JSON path), salvage recovers what is intact, and no id is ever handed out twice."""
+
+    def test_nesting_past_any_depth_or_a_line_that_is_not_json_is_refused_never_a_crash(self, tmp_path: Path) -> None:
+        nested = b'{"id":2,"uuid":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+        _sealed_store(tmp_path / "task", [_line(1), nested, _line(3)], 4)
+        _sealed_store(tmp_path / "step", [_line(1)], 2, history=(b'{"rev":1,bad',))
+        _sealed_store(tmp_path / "deep", [_line(1)], 2, history=(b"[" * 200_000 + b"]" * 200_000,))
+        for name, commands in (("task", [("list",), ("show", "2"), ("--json", "list"), ("doctor",)]),
+                               ("step", [("history",), ("undo",), ("stats",), ("doctor",)]),
+                               ("deep", [("history",), ("undo",), ("doctor",)])):
+            before = store_digest(tmp_path / name)
+            for command in commands:
+                result = run_taskvault(tmp_path / name, *command)
+                assert result.code == 3, (name, command, result.code, result.err)
+                assert "internal error" not in result.out + result.err and "Traceback" not in result.err
+            assert store_digest(tmp_path / name) == before
+        salvaged = run_taskvault(tmp_path / "task", "salvage", "--yes")
+        assert salvaged.code == 0 and "internal error" not in salvaged.err, salvaged.err
+        assert [t.title for t in JournalStore(tmp_path / "task").load()] == ["t 1", "t 3"]
+
+    def test_a_store_list_refuses_is_salvaged_and_its_error_says_so(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _sealed_store(directory, [_line(1), _line(2, due="2026-02-30"), _line(3)], 4)
+        assert run_taskvault(directory, "done", "1").code == 0, "task 2 was never read"
+        listed = run_taskvault(directory, "list")
+        assert listed.code == 3 and "$.tasks[1].due" in listed.err and "salvage" in listed.err, listed.err
+        salvaged = run_taskvault(directory, "salvage", "--yes")
+        assert salvaged.code == 0 and "nothing to salvage" not in salvaged.out, salvaged.out
+        kept = JournalStore(directory).load()
+        assert {t.id: (t.title, t.status) for t in kept} == {1: ("t 1", Status.DONE), 3: ("t 3", Status.OPEN)}
+
+    def test_ids_out_of_order_are_refused_and_never_handed_out_again(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _sealed_store(directory, [_line(1), _line(9, "precious"), _line(3)], 4)
+        before = store_digest(directory)
+        for command in (("show", "3"), ("show", "9"), ("done", "3"), ("edit", "9", "--title", "x")):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3 and "comes after task" in result.err, (command, result.code, result.err)
+        assert store_digest(directory) == before
+        added = [run_taskvault(directory, "add", f"new {i}") for i in range(7)]
+        assert not any("Added task 9" in a.out for a in added), [a.out for a in added]
+        assert any(a.code == 3 for a in added), "the add that reaches id 9 is refused"
+        (directory / "tasks.journal").unlink(missing_ok=True)
+        _sealed_store(tmp_path / "b", [_line(1), _line(3), _line(2)], 4)
+        shown = run_taskvault(tmp_path / "b", "show", "2")
+        assert shown.code == 3 and "comes after task" in shown.err and "no task with id" not in shown.err
+
+    def test_a_count_the_lines_do_not_match_is_refused_where_tasks_are_counted(self, tmp_path: Path) -> None:
+        directory = tmp_path / "data"
+        _sealed_store(directory, [_line(1), _line(2), _line(3)], 4)
+        data = (directory / "tasks.json").read_bytes()
+        (directory / "tasks.json").write_bytes(_resealed(data.replace(b'"tasks":3}', b'"tasks":1}')))
+        for command in (("stats",), ("list",), ("list", "--all")):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3 and "$.counts.tasks" in result.err, (command, result.out, result.err)

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,6 +135,35 @@ class TestOneShotCommands:
         assert "taskvault.store.doctor" in imported(data_dir, "doctor")
         assert "taskvault.store.backups" in imported(data_dir, "backups")
 
+    @pytest.mark.parametrize("args", [["add", "Buy milk"], ["done", "1"], ["edit", "1", "--title", "Second"],
+                                      ["show", "1"]])
+    def test_a_command_that_neither_filters_nor_helps_leaves_the_query_and_the_help_alone(
+            self, data_dir: Path, args: list[str]) -> None:
+        """The query (filters, sort keys) is list's; the help texts are help's and COMMAND --help's; the
+        rendering of results about the store is for backups, restore, salvage, doctor and stats."""
+        run_taskvault(data_dir, "add", "First")
+        modules = imported(data_dir, *args)
+        assert not modules & {"taskvault.domain.query", "taskvault.commands.help",
+                              "taskvault.cli.render_text_store"}, _own(modules)
+
+    @pytest.mark.parametrize("args", [["list"], ["add", "Buy milk"], ["done", "1"], ["edit", "1", "--title", "B"]])
+    def test_a_store_with_backups_is_read_without_strptime(self, data_dir: Path, args: list[str]) -> None:
+        """A change lists the backups (is an hourly one due?): their names are read by slicing, since
+        strptime imports _strptime, locale and calendar (~3 ms); nor is any of them imported otherwise."""
+        run_taskvault(data_dir, "add", "First")
+        assert run_taskvault(data_dir, "backup").code == 0
+        modules = imported(data_dir, *args)
+        assert not modules & {"_strptime", "locale", "calendar"}, args
+
+    def test_each_part_left_out_is_there_when_its_command_runs(self, data_dir: Path) -> None:
+        """list brings the query, COMMAND --help and help the help texts, backups the store's renderings."""
+        run_taskvault(data_dir, "add", "First")
+        assert "taskvault.domain.query" in imported(data_dir, "list")
+        assert "taskvault.commands.help" in imported(data_dir, "add", "--help")
+        assert "taskvault.commands.help" in imported(data_dir, "help", "add")
+        assert "taskvault.cli.render_text_store" in imported(data_dir, "backups")
+        assert "taskvault.cli.render_text_store" in imported(data_dir, "stats")
+
     def test_json_and_scripts_still_bring_their_parts(self, data_dir: Path) -> None:
         """--json imports the JSON renderer and standard input the script reader, when they are used."""
         assert "taskvault.cli.render_json" in imported(data_dir, "--json", "list")
@@ -151,3 +181,62 @@ class TestTheRegistryWithoutItsHandlers:
     def test_the_sort_words_help_lists_are_the_querys(self) -> None:
         """domain/vocabulary.py names the sort keys query.py orders by, in the same order."""
         assert tuple(SORT_KEYS) == SORT_NAMES
+
+
+class TestTheCollectorDuringStartUp:
+    def test_main_gives_back_the_collector_as_it_found_it(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+        """main() turns the cyclic garbage collector off while the application is imported (and for a one-shot
+        command to its end), and on again for a script or a session; run in a process that goes on, it
+        leaves the collector as it was, on or off, whatever the command did."""
+        import gc
+
+        from taskvault.cli.main import main
+
+        monkeypatch.setenv("TASKVAULT_DATA_DIR", str(data_dir))
+        monkeypatch.setenv("XDG_STATE_HOME", str(data_dir.parent / "state"))  # (a crash log, if it came to that)
+        was = gc.isenabled()
+        try:
+            for enabled in (True, False):
+                (gc.enable if enabled else gc.disable)()
+                for argv in (["add", "First"], ["list"], ["help"], ["done", "99"], ["--script", "/nonexistent"]):
+                    main(argv)
+                    assert gc.isenabled() is enabled, argv
+        finally:
+            (gc.enable if was else gc.disable)()
+        capsys.readouterr()
+
+    def test_a_script_collects_its_garbage(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A script runs with the collector on (it may run for hours); a one-shot command with it off."""
+        import gc
+
+        from taskvault.cli import main as entry
+        from taskvault.cli.runner import Runner
+
+        seen: list[tuple[str, bool]] = []
+        run, run_script = Runner.run, Runner.run_script
+
+        def spy_run(self: Runner, *args: Any, **kwargs: Any) -> int:
+            seen.append(("run", gc.isenabled()))
+            return run(self, *args, **kwargs)
+
+        def spy_script(self: Runner, *args: Any, **kwargs: Any) -> int:
+            seen.append(("script", gc.isenabled()))
+            return run_script(self, *args, **kwargs)
+
+        monkeypatch.setattr(Runner, "run", spy_run)
+        monkeypatch.setattr(Runner, "run_script", spy_script)
+        monkeypatch.setenv("TASKVAULT_DATA_DIR", str(data_dir))
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # (a crash log, if it came to that)
+        script = tmp_path / "lines.txt"
+        script.write_text("add A\n")
+        was = gc.isenabled()
+        gc.enable()
+        try:
+            assert entry.main(["add", "B"]) == 0
+            assert entry.main(["--script", str(script)]) == 0
+        finally:
+            (gc.enable if was else gc.disable)()
+        capsys.readouterr()
+        assert seen[0] == ("run", False) and ("script", True) in seen, seen

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 
 from ..commands.settings import (
@@ -133,7 +132,7 @@ def lock_timeout(env: Mapping[str, str]) -> float:
     try:
         value = float(raw)
     except ValueError:
-        value = math.nan
+        value = float("nan")
     if not (0 <= value <= 3600):
         raise UsageError(f"{LOCK_TIMEOUT.name} must be a number of seconds from 0 to 3600, not {shown(raw)}")
     return value

@@ -25,7 +25,6 @@ from ..commands.results import (
     TasksChanged,
     TaskTable,
 )
-from ..domain.query import Show
 from ..domain.task import Priority, Status, Task
 from ..errors import TaskvaultError, typed
 from .columns import column_widths, fit, fold, plain_rows, table_row, text_width
@@ -54,8 +53,19 @@ class TextRenderer:
 
 @functools.singledispatch
 def text(result: object, r: TextRenderer) -> str:
-    """``result`` as text for ``r``'s terminal."""
+    """``result`` as text for ``r``'s terminal.
+
+    The results about the store itself (backups, restore, salvage, doctor, stats) are registered by
+    render_text_store.py, imported the first time one of them is rendered: a command about tasks never
+    imports it."""
+    from . import render_text_store  # noqa: F401 (it registers them)
+
+    if text.dispatch(type(result)) is not _unregistered:  # (registered by that import)
+        return text(result, r)
     raise TypeError(f"no text rendering for {result!r}")
+
+
+_unregistered = text.dispatch(object)
 
 
 def _shown(text: str, *, tabs: bool = False) -> str:
@@ -95,6 +105,8 @@ def _due(r: TextRenderer, task: Task) -> tuple[str, tuple[str, ...]]:
 
 @text.register
 def _table(result: TaskTable, r: TextRenderer) -> str:
+    from ..domain.query import Show  # (a table's alone: the other commands never import the query)
+
     summary = fold(_summary(result), r.width)
     if not result.tasks:
         return summary
@@ -136,6 +148,8 @@ def _cells(tasks: Sequence[dict[str, Any]], with_status: bool) -> list[list[str]
 
 
 def _summary(result: TaskTable) -> str:
+    from ..domain.query import Show
+
     shown = len(result.tasks)
     if not result.open_count and not result.done_count:
         return f"no tasks yet; add one with: {typed('add TITLE')}"
@@ -218,5 +232,3 @@ def error_text(error: TaskvaultError) -> str:
     """``error: WHAT (WHAT TO DO)``, on one line whatever the message quotes."""
     return one_line(f"error: {bounded(error.message)}" + (f" ({bounded(error.hint)})" if error.hint else ""))
 
-
-from . import render_text_store  # noqa: E402, F401 (registers the results about the store; it imports this module)

@@ -29,7 +29,7 @@ def _size(size: int) -> str:
 @text.register
 def _backup_taken(result: BackupTaken, r: TextRenderer) -> str:
     b = result.backup
-    return f"Backed up {b.task_count} tasks at revision {b.revision} as {b.id} ({_size(b.size)}, verified)"
+    return f"Backed up {change_text.plural(b.task_count, 'task')} at revision {b.revision} as {b.id} ({_size(b.size)}, verified)"
 
 
 @text.register
@@ -98,18 +98,19 @@ def _doctor(result: DoctorReport, r: TextRenderer) -> str:
 def _stats(s: StoreStats, r: TextRenderer) -> str:
     def seconds(value: float | None, none: str) -> str:
         return f"{value * 1000:.1f} ms" if value is not None else none
+    store = s.store
     rows = [
-        ("store", s.directory),
+        ("store", store.directory),
         ("tasks", f"{s.open_count + s.done_count} ({s.open_count} open, {s.done_count} done); next id {s.next_id}"),
-        ("revision", f"{s.revision} (schema {s.schema})"),
+        ("revision", f"{s.revision} (schema {store.schema})"),
         ("history", f"{s.history_steps} changes kept; {s.undoable} can be undone, {s.redoable} redone"),
-        ("snapshot", _size(s.snapshot_bytes)),
-        ("journal", (f"{_size(s.journal_bytes)}, {s.journal_records} change{'s' if s.journal_records != 1 else ''} "
-                     "since the last compaction")),
-        ("backups", f"{s.backup_count}, {_size(s.backup_bytes)} in all"),
+        ("snapshot", _size(store.snapshot_bytes)),
+        ("journal", (f"{_size(store.journal_bytes)}, {store.journal_records} "
+                     f"change{'s' if store.journal_records != 1 else ''} since the last compaction")),
+        ("backups", f"{store.backup_count}, {_size(store.backup_bytes)} in all"),
         # One-shot, script or session: each is one run of taskvault, and times only its own saves.
-        ("last load", seconds(s.load_seconds, "not loaded from disk since taskvault started")),
-        ("last save", seconds(s.save_seconds, "none since taskvault started") + (
+        ("last load", seconds(store.load_seconds, "not loaded from disk since taskvault started")),
+        ("last save", seconds(store.save_seconds, "none since taskvault started") + (
             f" ({s.saves} save{'s' if s.saves != 1 else ''} since taskvault started)" if s.saves else "")),
     ]
     return "\n".join(f"{name:<10} {value}" for name, value in rows)

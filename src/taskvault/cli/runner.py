@@ -195,7 +195,7 @@ class Runner:
         """'revision 12: add task 7', the change the running command saved."""
         try:
             tasks = self.service.tasks
-            step = next(reversed(list(tasks.history)), None)
+            step = tasks.history.newest()
             if step is None or step.revision != tasks.revision or step.kind != self._command:
                 return f"revision {tasks.revision}"
             return change_text.saved_step(step)

@@ -10,8 +10,6 @@ TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
 if TYPE_CHECKING:
     from typing import TextIO
 
-#: Lone surrogates: what Python makes of bytes it could not decode (the surrogateescape handler).
-_SURROGATE = re.compile("[\ud800-\udfff]")
 #: The colour codes Style adds: the only escape sequences let through to the terminal.
 _COLOUR = re.compile(r"(\x1b\[[0-9;]*m)")
 _LINE_LAYOUT = re.compile("[\n\t]")
@@ -35,8 +33,11 @@ def typed(text: str, encoding: str, what: str, hint: str) -> str:
     Under an ASCII locale (LC_ALL=C without Python's UTF-8 mode) every non-ASCII byte becomes a
     lone surrogate: the bytes are read again as UTF-8. Bytes that are not UTF-8 are refused.
     """
-    if _SURROGATE.search(text) is None:
+    try:  # lone surrogates (what Python makes of bytes it could not decode) are what UTF-8 cannot encode
+        text.encode("utf-8")
         return text
+    except UnicodeEncodeError:
+        pass
     try:
         raw = text.encode(encoding, "surrogateescape")
         return raw.decode("utf-8")

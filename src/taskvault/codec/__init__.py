@@ -25,7 +25,7 @@ from .journal import (
     is_void,
 )
 from .scalars import FormatError, TooNewError
-from .sealed import SealedSnapshot, SealedTasks, open_snapshot
+from .sealed import SealedSnapshot, SealedSteps, SealedTasks, intact_tasks, open_snapshot
 from .snapshot import (
     SNAPSHOT_FORMAT,
     Snapshot,
@@ -39,9 +39,9 @@ from .tasks import task_from_dict, task_to_dict
 
 __all__ = [
     "JOURNAL_FORMAT", "MAX_FILE_BYTES", "MAX_RECORD_BYTES", "MIN_READER", "SCHEMA", "SNAPSHOT_FORMAT", "VOID_MARK",
-    "FormatError", "JournalHeader", "SealedSnapshot", "SealedTasks", "Snapshot", "TooNewError",
+    "FormatError", "JournalHeader", "SealedSnapshot", "SealedSteps", "SealedTasks", "Snapshot", "TooNewError",
     "check_torn_tail", "decode_journal_header", "decode_record", "decode_snapshot", "encode_journal_header",
     "encode_record", "encode_snapshot", "encode_snapshot_as", "encode_snapshot_v1", "encode_tasklist", "first_unnamed_id",
-    "format_timestamp", "is_void", "open_snapshot",
+    "format_timestamp", "intact_tasks", "is_void", "open_snapshot",
     "task_from_dict", "task_to_dict",
 ]

@@ -1,8 +1,9 @@
 """Reading a sealed snapshot (schema 3) without decoding every task: check the seal, find task lines by id.
 
 When the checksum matches, the file is as its writer wrote it, so its layout can be trusted: the
-history steps are decoded (there are at most 1000), and the tasks are found by id, each line
-decoded, strictly, only when a task is first used (SealedTasks). Anything unexpected — another
+history steps are decoded, strictly, only when the history is first read (SealedSteps: most commands
+only add a step), and the tasks are found by id, each line decoded only when a task is first used
+(SealedTasks). Anything unexpected — another
 schema, a checksum that does not match, a layout not as written — goes to the full decode
 (decode_snapshot), which checks everything and names the JSON path of what is wrong.
 """
@@ -14,8 +15,6 @@ import json
 import re
 from collections.abc import Container, Iterable, Iterator
 from typing import Any
-
-import attrs
 
 from ..domain.history import Step
 from ..domain.task import Status, Task
@@ -32,6 +31,9 @@ _HISTORY_START, _TASKS_START, _END = b'"history":[\n', b'],"tasks":[\n', b"]}\n"
 #: this is found exactly once in each task line, at its start.
 _TASK_LINE_ID = re.compile(rb'\{"id":(0|[1-9][0-9]{0,17}),')
 _COMMA = ord(",")
+#: How each status is written (the open one first), and the key they follow.
+_STATUS_MARKS = tuple(b'"status":' + dumps(status.value).encode() for status in (Status.OPEN, Status.DONE))
+_STATUS_KEY = b'"status":'  # with its colon: a string followed by one is a key, never a value
 
 
 class SealedTasks:
@@ -105,12 +107,14 @@ class SealedTasks:
             line_end = data.index(b"\n", line_start)
             found = self._id_at(line_start)
             if found == task_id:
+                if task_id > self.highest:  # the last line holds the highest id: lines are out of order
+                    self._index = self._indexed()  # which refuses them
                 return data[line_start:line_end - 1 if data[line_end - 1] == _COMMA else line_end]
             if found < task_id:
                 low = line_end + 1
             else:
                 high = line_start
-        if 0 < task_id < self.highest:
+        if 0 < task_id <= self.highest:
             # A search finds a task only if the lines are in order, which the checksum alone does not prove
             # (a writer that computed it over lines out of order would leave such a file): before saying there
             # is no such task, prove the order once, by the index, and answer from it.
@@ -135,7 +139,7 @@ class SealedTasks:
     def _build(self, task_id: int, line: bytes) -> Task:
         try:
             raw = json.loads(line.decode())
-        except ValueError:  # UnicodeDecodeError too
+        except (ValueError, RecursionError):  # UnicodeDecodeError too; RecursionError: nested past any task's depth
             raise FormatError("a task's line is not valid JSON", f"$.tasks (id {task_id})") from None
         task = fast_task(raw)
         if task is None:
@@ -159,9 +163,17 @@ class SealedTasks:
         return f"$.tasks[{index}]"
 
     def open_count(self) -> int:
-        """How many of the tasks are open: each line holds its status once, and no JSON string holds
-        that text unescaped, so it is counted at the speed of a byte search."""
-        return self._data.count(b'"status":"open"', self._start, self._end)
+        """How many of the tasks are open, counted at the speed of a byte search where every line holds its
+        status once, as taskvault writes it (no JSON string holds that text unescaped); a file with a line
+        written otherwise (only a program that computes the checksum can leave one) is decoded to count."""
+        data, start, end = self._data, self._start, self._end
+        lines = data.count(b"\n", start, end)
+        if lines != self.count:
+            raise FormatError(f"the file says it holds {self.count} tasks but holds {lines}", "$.counts.tasks")
+        marks = [data.count(mark, start, end) for mark in _STATUS_MARKS]
+        if sum(marks) == lines == data.count(_STATUS_KEY, start, end) and data.find(b"\\u", start, end) < 0:
+            return marks[0]
+        return sum(1 for task in self.all() if task.status is Status.OPEN)
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
         """Every task line (without its comma) and the id it starts with, in the file's order (by id).
@@ -204,10 +216,11 @@ class SealedTasks:
         it holds them casefolded (casefold maps each character alone). A line with a backslash (an
         escape) is kept whatever it holds. Others may be kept too: the caller decides which match.
         """
-        status_mark = b'"status":' + dumps(status.value).encode() if status is not None else b""
+        other_marks = [mark for mark, each in zip(_STATUS_MARKS, (Status.OPEN, Status.DONE), strict=True)
+                       if status is not None and each is not status]
         tag_marks = [dumps(tag).encode() for tag in tags]
         lines: Iterator[tuple[int, bytes]] = ((task_id, line) for task_id, line in self.raw()
-                                              if status_mark in line and task_id not in skip)
+                                              if task_id not in skip and not _other_status(line, other_marks))
         if tag_marks or text is not None:
             lines = self._narrowed(lines, tag_marks, text)
         tasks: list[Task] = []
@@ -224,12 +237,15 @@ class SealedTasks:
         any other is built as find() builds it, which refuses it with the same error or gives the Task
         whose task_to_dict stands for it. So a list decides as it would over Tasks, at the cost of the JSON.
         """
+        other_marks = [mark for mark, each in zip(_STATUS_MARKS, (Status.OPEN, Status.DONE), strict=True)
+                       if status is not None and each is not status]
+        # A line holding the status asked for, as written, holds no other (each mark holds the key): kept at once.
         status_mark = b'"status":' + dumps(status.value).encode() if status is not None else b""
         tag_marks = [dumps(tag).encode() for tag in tags]
         records: list[dict[str, Any]] = []
         for ids, lines in self._chunks():  # a chunk's JSON at a time (as all() decodes): the peak stays low
             batch = [(task_id, line) for task_id, line in zip(ids, lines, strict=True)
-                     if status_mark in line and task_id not in skip]
+                     if task_id not in skip and (status_mark in line or not _other_status(line, other_marks))]
             if tag_marks or text is not None:
                 batch = list(self._narrowed(batch, tag_marks, text))
             try:
@@ -321,15 +337,64 @@ def _out_of_order(task_id: int, previous: int, index: int) -> FormatError:
                        f"$.tasks[{index}]")
 
 
-@attrs.frozen(eq=False)
-class SealedSnapshot:
-    """A snapshot whose checksum matched: its history decoded, its tasks found and decoded when used."""
+def _other_status(line: bytes, other_marks: list[bytes]) -> bool:
+    """True if ``line`` surely holds a status other than the one asked for: it holds one status key, written
+    as taskvault writes another status, and no escape (which could spell a key or a value otherwise)."""
+    return (bool(other_marks) and b"\\" not in line and line.count(_STATUS_KEY) == 1
+            and any(mark in line for mark in other_marks))
 
-    tasks: SealedTasks
-    next_id: int
-    revision: int
-    steps: list[Step]
-    schema: int
+
+class SealedSteps:
+    """The history lines of a sealed snapshot, decoded (all at once, strictly) only when asked for."""
+
+    __slots__ = ("_lines",)
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def build(self) -> list[Step]:
+        """Every step, decoded as strictly as decode_snapshot would; FormatError names the first that is not valid."""
+        try:
+            raws = _json_list(self._lines)
+        except (ValueError, RecursionError):  # one line is not JSON: the step-by-step decode names which
+            raws = [self._json(i) for i in range(len(self._lines))]
+        return [step_from_dict(raw, f"$.history[{i}]", SCHEMA) for i, raw in enumerate(raws)]
+
+    def step(self, index: int) -> Step:
+        """One step, decoded as build() would decode it."""
+        return step_from_dict(self._json(index), f"$.history[{index}]", SCHEMA)
+
+    def _json(self, index: int) -> Any:
+        try:
+            return json.loads(self._lines[index])
+        except (ValueError, RecursionError):
+            raise FormatError("a history step is not valid JSON, so the file was not written by taskvault",
+                              f"$.history[{index}]") from None
+
+    def stored(self) -> list[str]:
+        """Every step's line as written (JSON is UTF-8, and the checksum says these are as written)."""
+        return [line.decode() for line in self._lines]
+
+
+class SealedSnapshot:
+    """A snapshot whose checksum matched: its history and its tasks found and decoded when used.
+
+    A plain class (compared by identity), not an attrs class: every command that loads imports it."""
+
+    __slots__ = ("next_id", "revision", "schema", "steps", "tasks")
+
+    def __init__(self, tasks: SealedTasks, next_id: int, revision: int, steps: SealedSteps, schema: int) -> None:
+        self.tasks = tasks
+        self.next_id = next_id
+        self.revision = revision
+        self.steps = steps
+        self.schema = schema
+
+    def __repr__(self) -> str:
+        return f"SealedSnapshot(revision={self.revision}, next_id={self.next_id}, schema={self.schema})"
 
 
 def _header(data: bytes) -> tuple[dict[str, Any], int] | None:
@@ -393,8 +458,7 @@ def open_snapshot(data: bytes) -> Snapshot | SealedSnapshot:
         tasks = SealedTasks(data, tasks_start, tasks_end, n_tasks)
     except FormatError:  # the last line does not start with its id: not as taskvault writes it
         return _decoded(data)
-    steps = [step_from_dict(raw, f"$.history[{i}]", SCHEMA) for i, raw in enumerate(_json_list(history))]
-    return SealedSnapshot(tasks, header["next_id"], header["revision"], steps, SCHEMA)
+    return SealedSnapshot(tasks, header["next_id"], header["revision"], SealedSteps(history), SCHEMA)
 
 
 def _json_list(items: list[bytes]) -> list[Any]:
@@ -404,3 +468,33 @@ def _json_list(items: list[bytes]) -> list[Any]:
 def _decoded(data: bytes) -> Snapshot:
     """The full decode; a file it accepts that did not pass the fast checks still fails the seal."""
     return decode_snapshot(data)
+
+
+def intact_tasks(data: bytes) -> tuple[SealedSnapshot, list[Task], list[str]] | None:
+    """For salvage: a file whose seal holds (so each line is as written) but that does not decode whole,
+    line by line: (the snapshot, the tasks whose lines decode, in order and below its next id, and what is
+    wrong with each other line); None if the seal does not hold, when no line can be trusted alone."""
+    try:
+        sealed = open_snapshot(data)
+    except (FormatError, RecursionError):
+        return None
+    if not isinstance(sealed, SealedSnapshot):
+        return None
+    source, start, end = sealed.tasks, sealed.tasks._start, sealed.tasks._end
+    kept: list[Task] = []
+    problems: list[str] = []
+    for index, written in enumerate(data[start:end].split(b",\n") if start < end else []):
+        line = written.rstrip(b"\n")
+        found = _TASK_LINE_ID.match(line)
+        try:
+            if found is None:
+                raise FormatError("a task line does not start with its id", f"$.tasks[{index}]")
+            task = source._build(int(found.group(1)), line)
+        except (FormatError, ValueError) as exc:
+            problems.append(f"{exc} (task line {index + 1})")
+            continue
+        if (kept and task.id <= kept[-1].id) or task.id >= sealed.next_id:
+            problems.append(f"task {task.id} is out of order or not below the next id (task line {index + 1})")
+            continue
+        kept.append(task)
+    return sealed, kept, problems

@@ -109,7 +109,8 @@ def encode_tasklist(tasks: TaskList) -> bytes:
     """
     source, changed, gone = tasks.parts()
     if source is None:
-        return encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+        return _sealed(_history_lines(tasks), [dumps(task_to_dict(t)).encode() for t in tasks.snapshot()[0]],
+                       tasks.next_id, tasks.revision)
     pending = sorted(changed.items())
     lines: list[bytes] = []
     at = 0
@@ -121,9 +122,18 @@ def encode_tasklist(tasks: TaskList) -> bytes:
             lines.append(dumps(task_to_dict(pending[at][1])).encode())
             at += 1
         elif task_id not in gone:
+            if task_id >= tasks.next_id:  # never seal a line the list would hand its id out again
+                raise FormatError(f"task {task_id} is not below the next id {tasks.next_id}, so the file was not "
+                                  "written by taskvault", "$.tasks")
             lines.append(line)
     lines.extend(dumps(task_to_dict(task)).encode() for _, task in pending[at:])
-    return _sealed([dumps(step_to_dict(s)) for s in tasks.history], lines, tasks.next_id, tasks.revision)
+    return _sealed(_history_lines(tasks), lines, tasks.next_id, tasks.revision)
+
+
+def _history_lines(tasks: TaskList) -> list[str]:
+    """The history's steps as lines: each step never built since it was read, as it was read."""
+    stored, built = tasks.history.parts()
+    return stored + [dumps(step_to_dict(s)) for s in built]
 
 
 def encode_snapshot_v2(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:

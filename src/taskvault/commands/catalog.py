@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..domain.vocabulary import DATE_FORMS, HISTORY_LIMIT, SORT_NAMES
-from .help import run_help
 from .registry import Argument, Command, Option, Registry
 from .values import PRIORITY_WORDS
 
@@ -33,6 +32,14 @@ class _Handler:
 
     def __repr__(self) -> str:
         return f"handlers.{self.name}"
+
+
+def _run_help(ctx: Context, args: ParsedArgs) -> Result:
+    """``help``: its module (the help texts) is imported when it runs, not by every command that looks itself up."""
+    from .help import run_help
+
+    return run_help(ctx, args)
+
 
 _PRIORITY = Option("--priority", "low, medium, high or none", metavar="LEVEL", choices=PRIORITY_WORDS)
 _IDS = Argument("ID", "task ids: 3, 3,4 or 3-6", many=True, kind="id")
@@ -190,7 +197,7 @@ COMMANDS = Registry([
         examples=("stats",),
     ),
     Command(
-        "help", "show the commands, or one command in full", run_help,
+        "help", "show the commands, or one command in full", _run_help,
         arguments=(Argument("COMMAND", "a command name", optional=True, kind="command"),),
         examples=("help", "help edit"),
     ),

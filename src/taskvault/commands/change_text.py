@@ -27,7 +27,7 @@ _DONE_BY = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopene
 _TASKS_CHANGED = {"done": "Completed", "reopened": "Reopened", "deleted": "Deleted"}
 
 
-def _plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str) -> str:
     """'1 task', '2 tasks'."""
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
@@ -45,7 +45,7 @@ def quoted(title: str) -> str:
 
 def tasks(count: int) -> str:
     """'1 task', '2 tasks'."""
-    return _plural(count, "task")
+    return plural(count, "task")
 
 
 def revisions(first: int, last: int) -> str:
@@ -131,7 +131,7 @@ def no_history(task_id: int | None) -> str:
 
 
 def history_shown(shown: int, limit: int, kept: int) -> str:
-    return f"{_plural(shown, 'change')} shown; the history keeps the last {limit} ({kept} now)"
+    return f"{plural(shown, 'change')} shown; the history keeps the last {limit} ({kept} now)"
 
 
 def effect_line(effect: Effect) -> str:
@@ -221,7 +221,7 @@ def dropped_sentence(backup: Backup, dropped: Dropped, *, unreadable: bool, done
                   else f"'{typed('salvage')}' keeps them")
     else:
         remedy = "'undo' brings them back"
-    return (f"restoring backup {backup.id} (revision {backup.revision}) {verb} {_plural(dropped.count, 'later change')} "
+    return (f"restoring backup {backup.id} (revision {backup.revision}) {verb} {plural(dropped.count, 'later change')} "
             f"({revisions(dropped.first, dropped.last)}); {remedy}")
 
 
@@ -253,9 +253,9 @@ def lost_line(report: SalvageReport) -> str:
     """What cannot be recovered, and why: 'lost: nothing' when nothing is."""
     parts = []
     if report.missing:
-        parts.append(f"{_plural(report.missing, 'change')} ({revisions(report.revision + 1, report.claimed_revision)})")
+        parts.append(f"{plural(report.missing, 'change')} ({revisions(report.revision + 1, report.claimed_revision)})")
     if report.lost_records:
-        parts.append(f"{_plural(report.lost_records, 'journal line')} ({_size(report.lost_bytes)}) from byte "
+        parts.append(f"{plural(report.lost_records, 'journal line')} ({_size(report.lost_bytes)}) from byte "
                      f"{report.lost_at}")
     if not parts:
         return "lost: nothing"
@@ -268,13 +268,13 @@ def salvage_account(report: SalvageReport, plan: RestorePlan, listed: int = LIST
     lines = [f"  source: {salvage_source(report)}"]
     lines += [f"  not used: {why}" for why in report.unusable]
     if report.replayed:
-        lines.append(f"  journal: {_plural(report.replayed, 'record')} replayed "
+        lines.append(f"  journal: {plural(report.replayed, 'record')} replayed "
                      f"({revisions(report.source_revision + 1, report.revision)})")
     else:
         lines.append("  journal: no record replayed")
     skipped = []
     if report.voided:
-        skipped.append(f"{_plural(report.voided, 'change')} reported as failed")
+        skipped.append(f"{plural(report.voided, 'change')} reported as failed")
     if report.unfinished_bytes:
         skipped.append(f"{report.unfinished_bytes} bytes of an unfinished write")
     if report.unconfirmed_bytes:
@@ -299,7 +299,7 @@ def salvage_headline(report: SalvageReport, *, done: bool) -> str:
 def salvage_done(report: SalvageReport, plan: RestorePlan, aside: Sequence[str]) -> tuple[str, str]:
     """After a salvage: where the store came from and where the damaged files are; what undo returns to."""
     headline = (f"{salvage_headline(report, done=True)}, from {salvage_source(report)} and "
-                f"{_plural(report.replayed, 'journal record')}; the damaged files are kept as: "
+                f"{plural(report.replayed, 'journal record')}; the damaged files are kept as: "
                 f"{', '.join(aside) or 'nothing'}")
     undo = (f"{plan_counts(plan)} compared with {base_name(report)} ('undo' goes back to it)" if not plan.change.is_empty
             else f"nothing intact goes beyond {base_name(report)}, so the store is now exactly that")

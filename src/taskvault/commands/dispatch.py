@@ -7,7 +7,6 @@ import re
 from ..errors import UsageError, typed
 from .catalog import COMMANDS
 from .context import Context
-from .help import command_help
 from .registry import parse
 from .results import HelpText, Result
 
@@ -83,5 +82,7 @@ def run_tokens(ctx: Context, tokens: list[str]) -> Result:
     command = COMMANDS.get(tokens[0])
     args = parse(command, tokens[1:])
     if args["help"]:
+        from .help import command_help  # (COMMAND --help's alone)
+
         return HelpText(command_help(command))
     return command.handler(ctx, args)

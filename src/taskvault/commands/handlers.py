@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..domain.history import HISTORY_LIMIT
-from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery
 from ..domain.task import Task, normalize_tag
 from ..domain.tasklist import TaskList
 from ..errors import (
@@ -89,6 +88,8 @@ def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
 
 
 def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
+    from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery  # (list's alone: a change never filters nor sorts)
+
     if args["all"] and args["done"]:
         raise UsageError("list: --all and --done cannot be used together")
     show = Show.ALL if args["all"] else Show.DONE if args["done"] else Show.OPEN
@@ -328,8 +329,5 @@ def run_stats(ctx: Context, args: ParsedArgs) -> StoreStats:
     tasks = service.tasks
     open_count, done_count = tasks.counts()
     undo, redo = tasks.history.stacks()
-    store = service.figures()
-    return StoreStats(store.directory, open_count, done_count, tasks.revision, tasks.next_id, store.schema,
-                      len(tasks.history), len(undo), len(redo), store.snapshot_bytes, store.journal_bytes,
-                      store.journal_records, store.backup_count, store.backup_bytes, store.load_seconds,
-                      store.save_seconds, service.saves)
+    return StoreStats(service.figures(), open_count, done_count, tasks.revision, tasks.next_id, len(tasks.history),
+                      len(undo), len(redo), service.saves)

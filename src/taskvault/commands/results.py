@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..domain.query import Show
     from ..domain.recovery import Dropped, RestorePlan, Reversal
     from ..domain.task import Task
-    from ..service import Backup, Finding, SalvageReport
+    from ..service import Backup, Finding, SalvageReport, StoreFigures
 
 
 class _Value:
@@ -184,47 +184,31 @@ class DoctorReport(_Value):
 
 
 class StoreStats(_Value):
-    __slots__ = (
-        "backup_bytes",
-        "backup_count",
-        "directory",
-        "done_count",
-        "history_steps",
-        "journal_bytes",
-        "journal_records",
-        "load_seconds",
-        "next_id",
-        "open_count",
-        "redoable",
-        "revision",
-        "save_seconds",
-        "saves",
-        "schema",
-        "snapshot_bytes",
-        "undoable",
-    )
+    """What stats shows: the task list's counts, and the store's own figures as the service gives them."""
 
-    def __init__(self, directory: str, open_count: int, done_count: int, revision: int, next_id: int, schema: int,
-                 history_steps: int, undoable: int, redoable: int, snapshot_bytes: int, journal_bytes: int,
-                 journal_records: int, backup_count: int, backup_bytes: int, load_seconds: float | None,
-                 save_seconds: float | None, saves: int) -> None:
-        self.directory = directory
+    __slots__ = ("done_count", "history_steps", "next_id", "open_count", "redoable", "revision", "saves", "store",
+                 "undoable")
+
+    #: The order `stats --json` writes the fields in, the store's among the task list's (``fields``).
+    ORDER = ("directory", "open_count", "done_count", "revision", "next_id", "schema", "history_steps", "undoable",
+             "redoable", "snapshot_bytes", "journal_bytes", "journal_records", "backup_count", "backup_bytes",
+             "load_seconds", "save_seconds", "saves")
+
+    def __init__(self, store: StoreFigures, open_count: int, done_count: int, revision: int, next_id: int,
+                 history_steps: int, undoable: int, redoable: int, saves: int) -> None:
+        self.store = store
         self.open_count = open_count
         self.done_count = done_count
         self.revision = revision
         self.next_id = next_id
-        self.schema = schema
         self.history_steps = history_steps
         self.undoable = undoable
         self.redoable = redoable
-        self.snapshot_bytes = snapshot_bytes
-        self.journal_bytes = journal_bytes
-        self.journal_records = journal_records
-        self.backup_count = backup_count
-        self.backup_bytes = backup_bytes
-        self.load_seconds = load_seconds
-        self.save_seconds = save_seconds
         self.saves = saves
+
+    def fields(self) -> dict[str, object]:
+        """Each field by name, the store's figures included, in ORDER."""
+        return {name: getattr(self.store if hasattr(self.store, name) else self, name) for name in self.ORDER}
 
 
 Result = (TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText | Declined | Reverted | HistoryList

@@ -100,8 +100,7 @@ class TaskList:
         Costs what was built or changed since the load, not the whole list: the source's tasks are
         shared (they never change), so a session can hand a copy to a background compaction.
         """
-        other = TaskList(next_id=self._next_id, revision=self._revision,
-                         history=History(self.history, limit=self.history.limit))
+        other = TaskList(next_id=self._next_id, revision=self._revision, history=self.history.copy())
         other._tasks, other._gone = dict(self._tasks), set(self._gone)
         other._source, other._count, other._reserved = self._source, self._count, self._reserved
         return other

@@ -30,14 +30,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import attrs
-
 from ..codec import MAX_FILE_BYTES, FormatError
 from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError, typed
 from . import files, layout
 from .hints import hint_for
 from .housekeeping import Retention  # (the policy's, named here too: rotate takes one)
 from .layout import BACKUPS_NAME as DIRECTORY_NAME
+from .records import Record
 
 #: Labels of backups taken by taskvault itself; only these are rotated.
 AUTOMATIC = ("hourly", "compaction", "migration", "restore")
@@ -57,20 +56,27 @@ _STAMP = "%Y%m%d-%H%M%S"
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-@attrs.frozen
-class Backup:
-    id: str
-    path: Path
-    taken: dt.datetime
-    revision: int
-    task_count: int
-    label: str
-    #: Bytes on disk (compressed, if it is).
-    size: int
-    #: Stored gzip-compressed (``.json.gz``); reading it gives the snapshot's own bytes all the same.
-    compressed: bool = False
-    #: The file's inode: two backups of the same snapshot share one file (and count once on disk).
-    inode: int = 0
+class Backup(Record):
+    """One backup file, as its name and the file say (a plain record, not an attrs class: every change
+    imports this module, to know when the last automatic backup was taken)."""
+
+    _fields = ("id", "path", "taken", "revision", "task_count", "label", "size", "compressed", "inode")
+    __slots__ = _fields
+
+    def __init__(self, id: str, path: Path, taken: dt.datetime, revision: int, task_count: int, label: str,
+                 size: int, compressed: bool = False, inode: int = 0) -> None:
+        self.id = id
+        self.path = path
+        self.taken = taken
+        self.revision = revision
+        self.task_count = task_count
+        self.label = label
+        #: Bytes on disk (compressed, if it is).
+        self.size = size
+        #: Stored gzip-compressed (``.json.gz``); reading it gives the snapshot's own bytes all the same.
+        self.compressed = compressed
+        #: The file's inode: two backups of the same snapshot share one file (and count once on disk).
+        self.inode = inode
 
     @property
     def automatic(self) -> bool:
@@ -80,6 +86,19 @@ class Backup:
     def revision_text(self) -> str:
         tasks = "1 task" if self.task_count == 1 else f"{self.task_count} tasks"
         return f"taken {self.taken:%Y-%m-%d %H:%M} UTC, revision {self.revision}, {tasks}"
+
+
+def _taken(backup_id: str) -> dt.datetime | None:
+    """When the backup ``backup_id`` (YYYYMMDD-HHMMSS, perhaps .N) was taken, in UTC; None for no such time.
+
+    Read by slicing, not by strptime: strptime imports _strptime, locale and calendar (some 3 ms),
+    and every change lists the backups to know when the last automatic one was taken."""
+    s = backup_id
+    try:
+        return dt.datetime(int(s[0:4]), int(s[4:6]), int(s[6:8]), int(s[9:11]), int(s[11:13]), int(s[13:15]),
+                           tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 class BackupShelf:
@@ -156,7 +175,9 @@ class BackupShelf:
                 match = _FILE.fullmatch(entry.name)
                 if not match or not entry.is_file(follow_symlinks=False):
                     continue  # links, pipes, devices and directories are never backups
-                taken = dt.datetime.strptime(match["id"].split(".")[0], _STAMP).replace(tzinfo=dt.UTC)
+                taken = _taken(match["id"])
+                if taken is None:
+                    continue  # a name of the form with no such time (month 13) was not written by taskvault
                 info = entry.stat(follow_symlinks=False)
                 found.append(Backup(match["id"], self.directory / entry.name, taken, int(match["rev"]),
                                     int(match["count"]), match["label"], info.st_size, match["gz"] is not None,
@@ -345,8 +366,10 @@ def decompressed(stored: bytes) -> bytes:
     if len(stored) >= 4 and int.from_bytes(stored[-4:], "little") > MAX_FILE_BYTES:
         # The trailer's size (modulo 4 GiB): an honest bomb is refused before anything is decompressed;
         # one whose trailer lies is still stopped at the cap below.
-        raise FormatError(f"the compressed backup holds more than the {MAX_FILE_BYTES >> 20} MiB a taskvault "
-                          "file can be")
+        # (A file cut short ends in other bytes than its trailer, which may read as any size: say both.)
+        raise FormatError(f"the compressed backup is cut short or damaged, or holds more than the "
+                          f"{MAX_FILE_BYTES >> 20} MiB a taskvault file can be (its size field says "
+                          f"{int.from_bytes(stored[-4:], 'little') >> 20} MiB)")
     unpacker = zlib.decompressobj(_GZIP)
     try:
         data = unpacker.decompress(stored, MAX_FILE_BYTES + 1)

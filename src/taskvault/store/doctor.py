@@ -79,6 +79,7 @@ def _load(store: JournalStore) -> list[Finding]:
     try:
         tasks = store.load()
         tasks.snapshot()  # every task decoded, even those no change would read (a sealed store loads them when used)
+        list(tasks.history)  # and every step of the history, which only undo, redo and history read otherwise
     except StorageError as exc:
         return [Finding("problem", "store", exc.message, exc.hint or "")]  # names the backup to restore
     open_count, done_count = tasks.counts()

@@ -78,6 +78,15 @@ def atomic_replace(target: Path, data: bytes, *, dir_fd: int | None = None) -> N
     sees, but a power loss may bring the old one back. Callers must allow for both. With
     ``dir_fd``, ``target`` is a name in that directory.
     """
+    install_temp(write_temp(target, data, dir_fd=dir_fd), target, dir_fd=dir_fd)
+
+
+def write_temp(target: Path, data: bytes, *, dir_fd: int | None = None) -> Path:
+    """Write ``data`` to a new exclusive 0600 temp file beside ``target`` and fsync it; return its path.
+
+    Nothing is renamed: ``install_temp`` puts it in place later (or the caller removes it). With
+    ``dir_fd``, ``target`` and the temp file returned are names in that directory.
+    """
     temp = temp_name(target)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE, dir_fd=dir_fd)
     try:
@@ -86,6 +95,18 @@ def atomic_replace(target: Path, data: bytes, *, dir_fd: int | None = None) -> N
             os.fsync(fd)
         finally:
             os.close(fd)
+    except BaseException:
+        _remove_quietly(temp, dir_fd)
+        raise
+    return temp
+
+
+def install_temp(temp: Path, target: Path, *, dir_fd: int | None = None) -> None:
+    """Rename a temp file written by ``write_temp`` over ``target``, and fsync the directory (see atomic_replace).
+
+    A failed rename removes the temp file; ``dir_fd`` is the one given to ``write_temp``.
+    """
+    try:
         if dir_fd is None:
             os.replace(temp, target)
         else:
@@ -94,35 +115,6 @@ def atomic_replace(target: Path, data: bytes, *, dir_fd: int | None = None) -> N
         _remove_quietly(temp, dir_fd)
         raise
     fsync_directory(target.parent, dir_fd=dir_fd)
-
-
-def write_temp(target: Path, data: bytes) -> Path:
-    """Write ``data`` to a new exclusive 0600 temp file beside ``target`` and fsync it; return its path.
-
-    Nothing is renamed: ``install_temp`` puts it in place later (or the caller removes it).
-    """
-    temp = temp_name(target)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-    try:
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        _remove_quietly(temp)
-        raise
-    return temp
-
-
-def install_temp(temp: Path, target: Path) -> None:
-    """Rename a temp file written by ``write_temp`` over ``target``, and fsync the directory (see atomic_replace)."""
-    try:
-        os.replace(temp, target)
-    except BaseException:
-        _remove_quietly(temp)
-        raise
-    fsync_directory(target.parent)
 
 
 def remove_temp(temp: Path) -> None:

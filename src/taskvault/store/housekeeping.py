@@ -106,7 +106,7 @@ class Housekeeping(Record):
         has that much work in it); None when there is nothing to count from."""
         if newest_automatic is not None:
             return newest_automatic.taken
-        first = next(iter(tasks.history), None)
+        first = tasks.history.oldest()
         return first.at if first is not None else None
 
     def backup_due(self, since: dt.timedelta) -> bool:

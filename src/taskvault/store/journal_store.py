@@ -40,12 +40,17 @@ from .reading import StoreReader
 from .replay import CaughtUp
 
 if TYPE_CHECKING:  # (backups, restore and salvage import their modules where they run)
-    from ..domain.history import Step
     from .backups import Backup
     from .doctor import Finding
     from .salvage import SalvageReport
 
 __all__ = ["BACKUP_INTERVAL", "COMPACT_MIN_BYTES", "CaughtUp", "Frozen", "Housekeeping", "JournalStore", "Prepared"]
+
+
+#: What a compaction that fails says the journal keeps: the change just made (compact, right after it) or
+#: every change so far (install_compaction, a session's compaction put in place later).
+_CHANGE_SAVED = "your change was saved"
+_CHANGES_SAVED = "your changes are saved"
 
 
 def _utcnow() -> dt.datetime:
@@ -57,14 +62,13 @@ class Frozen:
 
     (Plain classes with __slots__, as commands/results.py says why: every command imports this module.)"""
 
-    __slots__ = ("generation", "history", "last_line", "next_id", "read", "revision", "tasks")
+    __slots__ = ("generation", "last_line", "next_id", "read", "revision", "tasks")
 
-    def __init__(self, tasks: TaskList, next_id: int, revision: int, history: tuple[Step, ...], generation: str,
-                 read: int, last_line: bytes) -> None:
+    def __init__(self, tasks: TaskList, next_id: int, revision: int, generation: str, read: int,
+                 last_line: bytes) -> None:
         self.tasks = tasks
         self.next_id = next_id
         self.revision = revision
-        self.history = history
         self.generation = generation
         #: The journal's length up to and including the record of ``revision``.
         self.read = read
@@ -224,12 +228,7 @@ class JournalStore(StoreReader):
         """Fold the journal into a new snapshot. The tasks mean the same before and after."""
         assert self._lock.held and tasks.revision == self._revision
         data = self._encode(tasks)
-        try:
-            self._backup(data, (tasks.revision, len(tasks)), "compaction")
-        except StorageError as exc:
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
-                             f"first failed ({exc.message}) — your change was saved, in the journal",
-                             hint=exc.hint) from None
+        self._backup_before_compaction(data, (tasks.revision, len(tasks)), _CHANGE_SAVED)
         try:
             # The snapshot's rename must be durable before the journal that follows it is
             # replaced, or a power loss could pair an old snapshot with a newer journal.
@@ -237,9 +236,24 @@ class JournalStore(StoreReader):
             self._snapshot_size = len(data)
             self._journal.start(tasks.revision)
         except OSError as exc:
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: "
-                             f"{exc.strerror} — your change was saved, in the journal",
-                             hint=hint_for(exc)) from None
+            raise self._not_compacted(exc, _CHANGE_SAVED) from None
+
+    def _backup_before_compaction(self, data: bytes, counted: tuple[int, int], saved: str,
+                                  stored: bytes | None = None) -> None:
+        """Take the backup a compaction takes before it replaces anything (see _backup); SaveFailed if it fails.
+
+        ``saved`` says what the journal keeps: the change just made, or the session's changes.
+        """
+        try:
+            self._backup(data, counted, "compaction", stored=stored)
+        except StorageError as exc:
+            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
+                             f"first failed ({exc.message}) — {saved}, in the journal", hint=exc.hint) from None
+
+    def _not_compacted(self, exc: OSError, saved: str) -> SaveFailed:
+        """The error of a compaction whose snapshot or journal could not be replaced (``saved``: as above)."""
+        return SaveFailed(f"could not compact the journal into {self.snapshot_path}: {exc.strerror} — {saved}, "
+                          "in the journal", hint=hint_for(exc))
 
     # -- compaction in the background (a session) -----------------------------------------------
 
@@ -252,8 +266,8 @@ class JournalStore(StoreReader):
                 or position.generation is None or position.last_rev != tasks.revision):
             return None
         # A copy costs what changed since the load (a sealed list's unused tasks are shared, never built).
-        return Frozen(tasks.copy(), tasks.next_id, tasks.revision, tuple(tasks.history), position.generation,
-                      position.end, position.last_line)
+        return Frozen(tasks.copy(), tasks.next_id, tasks.revision, position.generation, position.end,
+                      position.last_line)
 
     def prepare_compaction(self, frozen: Frozen, *, snapshot: bool = True) -> Prepared:
         """Encode the frozen state, write it to a temp file beside the snapshot and fsync it (unless only a
@@ -295,21 +309,18 @@ class JournalStore(StoreReader):
             files.remove_temp(prepared.temp)
             return False
         try:
-            self._backup(prepared.data, (frozen.revision, len(frozen.tasks)), "compaction", stored=prepared.stored)
-        except StorageError as exc:
+            self._backup_before_compaction(prepared.data, (frozen.revision, len(frozen.tasks)), _CHANGES_SAVED,
+                                           stored=prepared.stored)
+        except SaveFailed:
             files.remove_temp(prepared.temp)
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}, because the backup taken "
-                             f"first failed ({exc.message}) — your changes are saved, in the journal",
-                             hint=exc.hint) from None
+            raise
         read = position.end - frozen.read
         try:
             files.install_temp(prepared.temp, self.snapshot_path)
             self._snapshot_size = len(prepared.data)
             self._journal.start_carrying(frozen.revision, carried, read, position.last_line, position.last_rev)
         except OSError as exc:
-            raise SaveFailed(f"could not compact the journal into {self.snapshot_path}: "
-                             f"{exc.strerror} — your changes are saved, in the journal",
-                             hint=hint_for(exc)) from None
+            raise self._not_compacted(exc, _CHANGES_SAVED) from None
         # Closed, so that the lock's release leaves this session's view unconfirmed: the next read reads what
         # was carried beyond what this session had read, rather than taking the new journal as read.
         self._journal.close()

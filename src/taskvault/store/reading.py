@@ -169,7 +169,12 @@ class StoreReader:
             if problem is None:
                 try:
                     with replay.collector_paused():
-                        return self._build(snapshot[0], journal[0], unconfirmed)
+                        loaded = self._build(snapshot[0], journal[0], unconfirmed)
+                        # Every task and step built, as strictly as list and undo build them: a store that
+                        # loads only because a command has not yet read its damaged line is salvaged.
+                        list(loaded)
+                        list(loaded.history)
+                        return loaded
                 except StoreTooNew:
                     raise
                 except StoreUnreadable as exc:

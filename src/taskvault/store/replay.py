@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import codec
-from ..domain.history import History
+from ..domain.history import History, Step
 from ..domain.task import Status, Task
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, StoreUnreadable
@@ -128,13 +128,45 @@ class _Refusing:
             raise self._unreadable(self._path, exc) from None
 
     def open_count(self) -> int:
-        return self._tasks.open_count()
+        try:
+            with collector_paused():
+                return self._tasks.open_count()
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self._path, exc) from None
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
         try:
             yield from self._tasks.raw()
         except codec.FormatError as exc:
             raise self._unreadable(self._path, exc) from None
+
+
+class _RefusingSteps:
+    """A sealed snapshot's history steps, whose damage (found when they are first read) refuses the store."""
+
+    __slots__ = ("_path", "_steps", "_unreadable")
+
+    def __init__(self, steps: codec.SealedSteps, path: Path, unreadable: Unreadable) -> None:
+        self._steps, self._path, self._unreadable = steps, path, unreadable
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def build(self) -> list[Step]:
+        try:
+            with collector_paused():
+                return self._steps.build()
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self._path, exc) from None
+
+    def step(self, index: int) -> Step:
+        try:
+            return self._steps.step(index)
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self._path, exc) from None
+
+    def stored(self) -> list[str]:
+        return self._steps.stored()
 
 
 def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, bool] | None, *,
@@ -145,7 +177,8 @@ def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, 
         if isinstance(decoded, codec.SealedSnapshot):  # the checksum matched: tasks are built when used
             tasks = TaskList.from_source(_Refusing(decoded.tasks, snapshot_path, unreadable),
                                          next_id=decoded.next_id, revision=decoded.revision,
-                                         history=History(decoded.steps))
+                                         history=History.from_source(_RefusingSteps(decoded.steps, snapshot_path,
+                                                                                    unreadable)))
         else:
             tasks = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
                              history=History(decoded.steps))

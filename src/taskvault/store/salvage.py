@@ -252,7 +252,7 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
         except codec.TooNewError:
             raise
         except (codec.FormatError, InvalidValue) as exc:
-            unusable.append(f"{snapshot_name}: {exc}")
+            own = _intact_lines(snapshot, snapshot_name, unusable, exc)
     scan = scan_journal(journal, unconfirmed)
     if scan.header_problem is not None:
         unusable.append(f"{journal_name}: {scan.header_problem}")
@@ -294,6 +294,19 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
                          scan.unconfirmed, scan.unfinished, sum(line.void for line in lines), tuple(unusable),
                          claimed, present, newest[0] if newest is not None else None, base, fresh_revision,
                          fresh_next_id)
+
+
+def _intact_lines(snapshot: bytes, name: str, unusable: list[str], refused: Exception) -> TaskList | None:
+    """The tasks of a sealed snapshot whose lines decode, when its seal holds but a line breaks a rule (only a
+    program that computes the checksum leaves one): each other line is named in ``unusable``, as is the file
+    when its seal does not hold (then no line can be trusted alone, and None)."""
+    found = codec.intact_tasks(snapshot)
+    if found is None:
+        unusable.append(f"{name}: {refused}")
+        return None
+    sealed, tasks, problems = found
+    unusable.extend(f"{name}: {problem}" for problem in problems)
+    return TaskList(tasks, next_id=sealed.next_id, revision=sealed.revision)
 
 
 def _lost(best: _Rolled, lines: Sequence[Line], guessed: dict[int, int]) -> list[Line]:
