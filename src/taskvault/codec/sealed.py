@@ -23,7 +23,7 @@ from .envelope import SCHEMA, check_envelope
 from .explain import explained_task
 from .scalars import FormatError, dumps
 from .snapshot import _SNAPSHOT_KEYS, CHECKSUM_FIELD, SNAPSHOT_FORMAT, Snapshot, checksum, decode_snapshot
-from .tasks import fast_task, plain_record, task_to_dict, tasks_from_list
+from .tasks import fast_task, plain_record, share_values, task_to_dict, tasks_from_list
 
 _HEADER_KEYS = _SNAPSHOT_KEYS - {"history", "tasks"}
 _HISTORY_START, _TASKS_START, _END = b'"history":[\n', b'],"tasks":[\n', b"]}\n"
@@ -256,6 +256,7 @@ class SealedTasks:
                 raws = [None] * len(batch)  # each line is built, and the first that is wrong is named
             for (task_id, line), raw in zip(batch, raws, strict=True):
                 if plain_record(raw) and raw["id"] == task_id:
+                    share_values(raw)
                     records.append(raw)
                 else:
                     records.append(task_to_dict(self._build(task_id, line)))
