@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from pathlib import Path
 
+import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskvault import codec
 from taskvault.cli.columns import column_widths, fit, plain_rows, table_row, text_width
+from taskvault.cli.columns import fold as _fold
+from taskvault.cli.render_text import TextRenderer
+from taskvault.cli.style import Style
+from taskvault.codec import tasks as task_json
+from taskvault.codec.listing import listed as listed_records
+from taskvault.commands.results import TaskTable
 from taskvault.domain.change import Change, ChangeKind
 from taskvault.domain.history import History
 from taskvault.domain.query import ANY, SORT_KEYS, Show, TaskQuery
@@ -18,6 +27,7 @@ from taskvault.domain.task import Priority, Status, Task, normalize_tags
 from taskvault.domain.tasklist import TaskList
 
 from .conftest import run_taskvault
+from .test_codec_fast import _NEAR_MISSES
 from .test_sealed_load import _resealed
 
 #: Cells as a task table holds them: ASCII, accented, wide (two columns a character), empty.
@@ -57,6 +67,7 @@ class TestPlainRows:
 #: that JSON escapes (a quote, a backslash, a tab), and plain ASCII.
 _WORDS = ["fix", "FIX", "ﬁx", "Straße", "STRASSE", "K", "\u212a", "café", 'say "hi"', "a\\b", "work", "Work", "日本"]
 _STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+_STAMP_TASK = Task(1, uuid.UUID(int=1), "t", _STAMP, _STAMP)
 
 
 @st.composite
@@ -126,3 +137,132 @@ class TestNarrowedList:
         for command in (("list",), ("list", "--tag", "work"), ("list", "--search", "t 3")):
             result = run_taskvault(directory, *command)
             assert result.code == 3 and "comes after task" in result.err, (command, result.out, result.err)
+
+
+# -- list shows the tasks it never builds: the written form of each stands for it --------------------
+
+def _model_table(tasks: list[Task], show: Show, r: TextRenderer) -> str:
+    """The rows as list rendered them from Tasks before it rendered the written form (the full model path):
+    kept here, as it was, so that the rows list prints from records are held to it, byte for byte."""
+    from taskvault.cli.render_text import _summary
+    from taskvault.cli.style import PRIORITY_STYLE
+    from taskvault.cli.text import terminal_safe
+
+    summary = _fold(_summary(TaskTable(tuple(map(codec.task_to_dict, tasks)), show, 0, 0)), r.width)
+    if not tasks:
+        return summary
+    with_status = show is not Show.OPEN
+
+    def cells(task: Task) -> list[str]:
+        priority = task.priority.value if task.priority else ""
+        due = "" if task.due is None else task.due.isoformat()
+        title, tags = terminal_safe(task.title), terminal_safe(" ".join(task.tags))
+        if with_status:
+            return [str(task.id), task.status.value, priority, due, title, tags]
+        return [str(task.id), priority, due, title, tags]
+
+    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", "Title", "Tags"]
+    rows = [cells(t) for t in tasks]
+    natural = column_widths([headers, *rows])
+    layout = fit(natural, r.width, cut=headers.index("Title"),
+                 drop_order=[headers.index(h) for h in ("Tags", "Pri", "Status", "Due") if h in headers])
+    lines = [r.style(table_row(layout, headers), "bold")]
+    for task, row in zip(tasks, rows, strict=True):
+        if r.style.enabled:
+            overdue = task.is_open and task.due is not None and task.due < r.today
+            today = task.is_open and task.due == r.today
+            styles = [(), *([()] if with_status else []), PRIORITY_STYLE[task.priority] if task.priority else (),
+                      ("red",) if overdue else ("yellow",) if today else (), (), ("cyan",)]
+            line = table_row(layout, row, styles, r.style)
+            lines.append(line if task.is_open else r.style(line, "dim"))
+        else:
+            lines.append(table_row(layout, row))
+    return "\n".join([*lines, summary])
+
+
+#: Titles a list must show as they are: accented, wide (two columns a character), escaped by JSON, not
+#: printable (a zero-width joiner, a right-to-left override: valid, shown escaped), long.
+_TITLES = ["Buy milk", "Café au lait ☕", "日本語のタスク", 'say "hi"', "a\\b", "family 👨\u200d👩\u200d👧", "ab\u202ecd",
+           "Straße", "x" * 90, "fix the ﬁle"]
+
+
+@st.composite
+def _shown_task(draw: st.DrawFn, task_id: int) -> Task:
+    done = draw(st.booleans())
+    created = _STAMP + dt.timedelta(seconds=draw(st.integers(0, 3)))
+    updated = created + dt.timedelta(microseconds=draw(st.sampled_from([0, 0, 1, 10**6])))
+    return Task(id=task_id, uuid=uuid.UUID(int=task_id * 7919), title=draw(st.sampled_from(_TITLES)),
+                created=created, updated=updated, note=draw(st.sampled_from(["", "fix", "two\nlines", "ß"])),
+                status=Status.DONE if done else Status.OPEN, priority=draw(st.sampled_from([None, *Priority])),
+                due=draw(st.none() | st.dates(dt.date(2026, 1, 1), dt.date(2026, 1, 9))),
+                tags=normalize_tags(draw(st.lists(st.sampled_from(["work", "home", "café", "日本", 'q"', "a\u200db"]),
+                                                         max_size=3))),
+                completed=updated if done else None)
+
+
+#: Queries that select many tasks (every order, no filter but the status) as well as filtered ones.
+_BROAD_QUERIES = st.builds(TaskQuery, show=st.sampled_from(list(Show)), sort=st.sampled_from(list(SORT_KEYS)))
+
+
+class TestListedRecords:
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.integers(1, 40), unique=True, max_size=20).flatmap(
+        lambda ids: st.tuples(*[_shown_task(i) for i in sorted(ids)])),
+        st.lists(_BROAD_QUERIES | _QUERIES, min_size=1, max_size=3),
+        st.data())
+    def test_a_list_prints_what_the_tasks_built_print(self, stored: tuple[Task, ...], queries: list[TaskQuery],
+                                                      data: st.DataObject) -> None:
+        """The records a list shows over a sealed store (a journal's changes on top: edits, adds, deletes) are
+        task_to_dict of the Tasks the query selects from every task built, in its order; and the rows printed
+        from them, plain or coloured, cut to a narrow terminal or whole, and the JSON, are those printed from
+        the Tasks, byte for byte."""
+        sealed = codec.open_snapshot(codec.encode_snapshot(stored, 41, 0))
+        assert isinstance(sealed, codec.SealedSnapshot)
+        listed = TaskList.from_source(sealed.tasks, next_id=41, revision=0, history=History())
+        ids = [t.id for t in stored]
+        touched = data.draw(st.lists(st.sampled_from(ids), unique=True, max_size=4)) if ids else []
+        put = tuple(data.draw(_shown_task(i)) for i in [*touched[1:], *data.draw(st.sets(st.integers(41, 44)))])
+        listed.apply(Change(ChangeKind.EDIT, put=put, delete=tuple(touched[:1]), next_id=45), 1)
+        every = list(listed.copy())
+        for query in queries:
+            records = listed_records(query, listed)
+            model = query.select(every)
+            assert records == [codec.task_to_dict(t) for t in model], query
+            assert json.dumps(records, ensure_ascii=False) == json.dumps([codec.task_to_dict(t) for t in model],
+                                                                          ensure_ascii=False)
+            width = data.draw(st.sampled_from([None, 30, 44, 72]))
+            renderer = TextRenderer(Style(data.draw(st.booleans())), today=dt.date(2026, 1, 4), width=width)
+            assert renderer.render(TaskTable(tuple(records), query.show, 0, 0)) == _model_table(model, query.show,
+                                                                                               renderer), query
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(1, 40).flatmap(_shown_task))
+    def test_every_task_as_written_is_plain(self, task: Task) -> None:
+        """A task as task_to_dict writes it, read back as JSON, is taken as it is (plain_record)."""
+        assert task_json.plain_record(json.loads(json.dumps(codec.task_to_dict(task))))
+
+    @pytest.mark.parametrize("key", [*task_json._KEYS, "extra"])
+    def test_plain_means_the_task_built_writes_it_back_the_same(self, key: str) -> None:
+        """Whatever one field holds (every near miss of the fast path's tests), a record taken as plain is one
+        fast_task builds a Task from whose task_to_dict is that record, key order included; and a key out of
+        order is never plain."""
+        bases = [_STAMP_TASK, attrs.evolve(_STAMP_TASK, status=Status.DONE, completed=_STAMP, tags=("home",),
+                                           due=dt.date(2026, 3, 1), priority=Priority.LOW, note="n")]
+        values = [*_NEAR_MISSES, "2026-13-01", "2026-02-29", "2025-12-31T24:00:00.000000Z",
+                  "2025-12-31T12:00:00.000000z", "２０２６-01-31", "2025-12-31T12:00:00.0000001Z", "medium", "open ",
+                  "title\u200d", "\u00a0title"]
+        for base in bases:
+            for value in values:
+                raw = codec.task_to_dict(base)
+                if key == "extra":
+                    raw[str(value)[:5]] = value
+                else:
+                    raw[key] = value
+                if task_json.plain_record(raw):
+                    task = task_json.fast_task(raw)
+                    assert task is not None, raw
+                    assert list(codec.task_to_dict(task).items()) == list(raw.items()), raw
+            moved = codec.task_to_dict(base)
+            if key != "extra":
+                moved[key] = moved.pop(key)  # the same record, that key last
+                assert task_json.plain_record(moved) is (key == "completed")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
 from .domain.tasklist import Change, TaskList
@@ -23,6 +23,7 @@ from .store.unit_of_work import Salvaged, UnitOfWork
 
 if TYPE_CHECKING:
     from .domain import recovery
+    from .domain.query import TaskQuery
     from .store.backups import AUTOMATIC as AUTOMATIC_BACKUP_LABELS
     from .store.backups import ID_START as BACKUP_ID_START
     from .store.backups import LABEL as BACKUP_LABEL
@@ -129,6 +130,13 @@ class TaskService:
         now (a read-only disk), it is read as it is, with a warning, and upgraded by the next change.
         """
         return self._work.tasks
+
+    def listed(self, query: TaskQuery) -> list[dict[str, Any]]:
+        """The tasks ``query`` selects, in its order, each as the store writes it (``--json`` shows that form):
+        what ``query.select(self.tasks)`` gives, with only the tasks that must be built built (codec/listing.py)."""
+        from .codec.listing import listed
+
+        return listed(query, self.tasks)
 
     @property
     def loaded(self) -> bool:

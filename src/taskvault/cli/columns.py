@@ -7,6 +7,7 @@ width from 30 columns up. ``None`` as the width (a pipe, a file) keeps every col
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -52,15 +53,16 @@ def _wcswidth() -> Callable[[str], int]:
 def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
     """The widest cell of each column of ``rows`` (each a row of cells), in terminal columns.
 
-    A column whose text is all ASCII is measured by len alone, at C speed; only a column holding
-    other text measures each cell.
+    A column whose text is all ASCII is measured by len alone, at C speed; in a column holding other
+    text, only the cells that hold it are measured one by one (text_width of ASCII is its len).
     """
     widths = []
     for column in zip(*rows, strict=True):
         if all(map(str.isascii, column)):
             widths.append(max(map(len, column)))
         else:
-            widths.append(max(map(text_width, column)))
+            ascii_widest = max(map(len, filter(str.isascii, column)), default=0)
+            widths.append(max(ascii_widest, *map(text_width, itertools.filterfalse(str.isascii, column))))
     return widths
 
 

@@ -75,7 +75,7 @@ def _detail(result: TaskDetail) -> Any:
 
 @json_value.register
 def _table(result: TaskTable) -> Any:
-    return [task_to_dict(t) for t in result.tasks]
+    return list(result.tasks)  # already as task_to_dict writes them
 
 
 @json_value.register

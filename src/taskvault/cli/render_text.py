@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
+from typing import Any
 
 from ..commands import change_text
 from ..commands.context import local_time
@@ -23,7 +25,7 @@ from ..commands.results import (
     TasksChanged,
     TaskTable,
 )
-from ..domain.task import Task
+from ..domain.task import Priority, Status, Task
 from ..errors import TaskvaultError, typed
 from .columns import column_widths, fit, fold, plain_rows, table_row, text_width
 from .style import PRIORITY_STYLE, Style
@@ -110,29 +112,39 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
         return summary
     with_status = result.show is not Show.OPEN
     headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", "Title", "Tags"]
-    rows = [_cells(t, with_status) for t in result.tasks]
+    rows = _cells(result.tasks, with_status)
     natural = column_widths([headers, *rows])
     layout = fit(natural, r.width, cut=headers.index("Title"),
                  drop_order=[headers.index(h) for h in _TASK_DROPS if h in headers])
     lines = [r.style(table_row(layout, headers), "bold")]
     if r.style.enabled:
+        today = r.today.isoformat()  # a date as written sorts as the date does
         for task, cells in zip(result.tasks, rows, strict=True):
-            priority = PRIORITY_STYLE[task.priority] if task.priority else ()
-            styles = [(), *([()] if with_status else []), priority, _due(r, task)[1], (), ("cyan",)]
+            is_open = task["status"] == Status.OPEN.value
+            priority = PRIORITY_STYLE[Priority(task["priority"])] if task["priority"] else ()
+            due = task["due"]
+            due_style = ("red",) if is_open and due and due < today else ("yellow",) if is_open and due == today else ()
+            styles = [(), *([()] if with_status else []), priority, due_style, (), ("cyan",)]
             line = table_row(layout, cells, styles, r.style)
-            lines.append(line if task.is_open else r.style(line, "dim"))
+            lines.append(line if is_open else r.style(line, "dim"))
     else:  # the common case of a pipe or a script: no styles to look up, one format per row
         lines += plain_rows(layout, natural, rows)
     return "\n".join([*lines, summary])
 
 
-def _cells(task: Task, with_status: bool) -> list[str]:
-    priority = task.priority.value if task.priority else ""
-    due = "" if task.due is None else task.due.isoformat()
-    title, tags = _shown(task.title), _shown(" ".join(task.tags))  # escaped before they are measured
-    if with_status:
-        return [str(task.id), task.status.value, priority, due, title, tags]
-    return [str(task.id), priority, due, title, tags]
+def _cells(tasks: Sequence[dict[str, Any]], with_status: bool) -> list[list[str]]:
+    """The cells of each task's row (tasks as the store writes them), user text escaped before it is measured."""
+    rows = [[str(t["id"]), t["status"], t["priority"] or "", t["due"] or "", t["title"], " ".join(t["tags"])]
+            for t in tasks]
+    for cells in rows:
+        if not cells[4].isprintable():  # (what _shown does first, at C speed, for the common case)
+            cells[4] = _shown(cells[4])
+        if not cells[5].isprintable():
+            cells[5] = _shown(cells[5])
+    if not with_status:
+        for cells in rows:
+            del cells[1]
+    return rows
 
 
 def _summary(result: TaskTable) -> str:

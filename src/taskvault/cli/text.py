@@ -76,8 +76,8 @@ def terminal_safe(text: str, *, lines: bool = False) -> str:
     Style adds are always kept. Everything else that could move the cursor, reorder the text around
     it (right-to-left overrides) or hide it (zero-width characters) is shown, never obeyed.
     """
-    if text.isprintable():  # the common case, at C speed
-        return text
+    if text.isprintable() or (lines and text.replace("\n", "").replace("\t", "").isprintable()):
+        return text  # the common cases, at C speed (printable once the lines' layout is left out: no colour either)
     keep = "\n\t" if lines else ""
     pieces = _COLOUR.split(text)
     for index in range(0, len(pieces), 2):  # the text between colour codes

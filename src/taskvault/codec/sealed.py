@@ -23,7 +23,7 @@ from .envelope import SCHEMA, check_envelope
 from .explain import explained_task
 from .scalars import FormatError, dumps
 from .snapshot import _SNAPSHOT_KEYS, CHECKSUM_FIELD, SNAPSHOT_FORMAT, Snapshot, checksum, decode_snapshot
-from .tasks import fast_task, tasks_from_list
+from .tasks import fast_task, plain_record, share_values, task_to_dict, tasks_from_list
 
 _HEADER_KEYS = _SNAPSHOT_KEYS - {"history", "tasks"}
 _HISTORY_START, _TASKS_START, _END = b'"history":[\n', b'],"tasks":[\n', b"]}\n"
@@ -181,6 +181,11 @@ class SealedTasks:
         A chunk of lines at a time (see CHUNK_BYTES), so that no single call holds the interpreter long
         while a session goes on beside a background compaction.
         """
+        for ids, lines in self._chunks():
+            yield from zip(ids, lines, strict=True)
+
+    def _chunks(self) -> Iterator[tuple[list[int], list[bytes]]]:
+        """raw(), a chunk of lines at a time: (their ids, the lines), every check made as raw() makes it."""
         data, start, seen, previous = self._data, self._start, 0, 0
         while start < self._end:
             cut = data.find(b"\n", min(start + self.CHUNK_BYTES, self._end - 1)) + 1
@@ -194,7 +199,7 @@ class SealedTasks:
                 if task_id <= previous:
                     raise _out_of_order(task_id, previous, seen + at)
                 previous = task_id
-            yield from zip(ids, lines, strict=True)
+            yield ids, lines
             seen += len(lines)
             start = cut
         if seen != self.count:
@@ -222,6 +227,40 @@ class SealedTasks:
         while batch := list(itertools.islice(lines, self.BATCH)):  # a batch's JSON at a time: the peak stays low
             tasks += self._built(batch)
         return tasks
+
+    def records(self, status: Status | None, tags: tuple[str, ...], text: str | None,
+                skip: Container[int]) -> list[dict[str, Any]]:
+        """The tasks matching() builds, as task_to_dict writes them, but without building most of them.
+
+        The same lines as matching(), decoded a chunk of lines at a time: a line whose JSON is
+        exactly what task_to_dict writes (plain_record), under the id its line starts with, is that dict;
+        any other is built as find() builds it, which refuses it with the same error or gives the Task
+        whose task_to_dict stands for it. So a list decides as it would over Tasks, at the cost of the JSON.
+        """
+        other_marks = [mark for mark, each in zip(_STATUS_MARKS, (Status.OPEN, Status.DONE), strict=True)
+                       if status is not None and each is not status]
+        # A line holding the status asked for, as written, holds no other (each mark holds the key): kept at once.
+        status_mark = b'"status":' + dumps(status.value).encode() if status is not None else b""
+        tag_marks = [dumps(tag).encode() for tag in tags]
+        records: list[dict[str, Any]] = []
+        for ids, lines in self._chunks():  # a chunk's JSON at a time (as all() decodes): the peak stays low
+            batch = [(task_id, line) for task_id, line in zip(ids, lines, strict=True)
+                     if task_id not in skip and (status_mark in line or not _other_status(line, other_marks))]
+            if tag_marks or text is not None:
+                batch = list(self._narrowed(batch, tag_marks, text))
+            try:
+                raws = json.loads(b"[" + b",".join(line for _, line in batch) + b"]")
+            except (ValueError, RecursionError):
+                raws = None
+            if type(raws) is not list or len(raws) != len(batch):
+                raws = [None] * len(batch)  # each line is built, and the first that is wrong is named
+            for (task_id, line), raw in zip(batch, raws, strict=True):
+                if plain_record(raw) and raw["id"] == task_id:
+                    share_values(raw)
+                    records.append(raw)
+                else:
+                    records.append(task_to_dict(self._build(task_id, line)))
+        return records
 
     #: How many lines matching() decodes at once (about what all() decodes at once).
     BATCH = 4096

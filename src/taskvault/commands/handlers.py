@@ -106,9 +106,8 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
         search=args["search"] if args["search"] is not None else ANY,
         sort=sort,
     )
-    tasks = ctx.service.tasks
-    open_count, done_count = tasks.counts()
-    return TaskTable(tuple(query.select(tasks)), show, open_count, done_count)
+    open_count, done_count = ctx.service.tasks.counts()
+    return TaskTable(tuple(ctx.service.listed(query)), show, open_count, done_count)
 
 
 def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:

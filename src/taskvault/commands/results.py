@@ -12,6 +12,8 @@ from ..errors import StorageError
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..domain.history import Step
     from ..domain.query import Show
     from ..domain.recovery import Dropped, RestorePlan, Reversal
@@ -52,9 +54,12 @@ class TaskDetail(_Value):
 
 
 class TaskTable(_Value):
+    """A list: the tasks shown, each as the store writes it (task_to_dict's form, what ``--json`` prints), and
+    the store's counts. Records rather than Tasks, so that a list need not build the tasks it shows."""
+
     __slots__ = ("done_count", "open_count", "show", "tasks")
 
-    def __init__(self, tasks: tuple[Task, ...], show: Show, open_count: int, done_count: int) -> None:
+    def __init__(self, tasks: tuple[dict[str, Any], ...], show: Show, open_count: int, done_count: int) -> None:
         self.tasks = tasks
         self.show = show
         self.open_count = open_count

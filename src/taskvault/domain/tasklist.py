@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Container, Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import InvalidValue, TaskNotFound
 from .change import Change
@@ -42,6 +42,11 @@ class TaskSource(Protocol):
                  skip: Container[int]) -> list[Task]:
         """Its tasks but those with ids in ``skip``, built, that may have ``status`` (None: any), every one of
         ``tags`` and ``text`` (casefolded) in their title or note; never one fewer, perhaps some more."""
+
+    def records(self, status: Status | None, tags: tuple[str, ...], text: str | None,
+                skip: Container[int]) -> list[dict[str, Any]]:
+        """The tasks matching() gives, each in the form the store writes it (a JSON object as a dict), the same
+        decisions made: for a list, which shows them without needing them built."""
 
 
 class TaskList:

@@ -12,6 +12,7 @@ import gc
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .. import codec
 from ..domain.history import History, Step
@@ -109,6 +110,14 @@ class _Refusing:
         try:
             with collector_paused():
                 return self._tasks.matching(status, tags, text, skip)
+        except (codec.FormatError, InvalidValue) as exc:
+            raise self._unreadable(self._path, exc) from None
+
+    def records(self, status: Status | None, tags: tuple[str, ...], text: str | None,
+                skip: Container[int]) -> list[dict[str, Any]]:
+        try:
+            with collector_paused():
+                return self._tasks.records(status, tags, text, skip)
         except (codec.FormatError, InvalidValue) as exc:
             raise self._unreadable(self._path, exc) from None
 
