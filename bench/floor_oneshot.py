@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import BenchError, interleaved, pair_ratio, pct, run_timed
+from measure import BenchError, installed_taskvault, interleaved, pair_ratio, pct, run_timed
 from report import ms
 from run import compile_installed, ensure_taskwarrior
 from stores import TAG, build_taskvault, build_taskwarrior, seeded_tasks
@@ -128,10 +128,7 @@ class FloorOneShot:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.sizes = [int(s) for s in args.sizes.split(",")]
-        self.taskvault = str(Path(PY).with_name("taskvault"))
-        if not Path(self.taskvault).exists():
-            raise SystemExit(f"{self.taskvault} is missing: install the project into this Python first "
-                             "(pip install '.[bench]')")
+        self.taskvault = installed_taskvault(PY)
         task = ensure_taskwarrior()
         if task is None:
             raise SystemExit("Taskwarrior is needed: every figure here is a ratio to its `task add`")

@@ -323,3 +323,11 @@ class Session:
         if code:
             assert self.process.stderr
             raise BenchError(f"{' '.join(self.args)} ended with {code}: {self.process.stderr.read()[-400:]!r}")
+
+
+def installed_taskvault(python: str) -> str:
+    """The ``taskvault`` command installed beside ``python``; exits saying how to install it if it is not."""
+    taskvault = str(Path(python).with_name("taskvault"))
+    if not Path(taskvault).exists():
+        raise SystemExit(f"{taskvault} is missing: install the project into this Python first (pip install '.[bench]')")
+    return taskvault

@@ -49,6 +49,7 @@ from measure import (
     Session,
     imports_beyond,
     importtime_ms,
+    installed_taskvault,
     interleaved,
     naive_rss_kb,
     pct,
@@ -102,10 +103,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.sizes = [int(s) for s in args.sizes.split(",")]
-        self.taskvault = str(Path(PY).with_name("taskvault"))
-        if not Path(self.taskvault).exists():
-            raise SystemExit(f"{self.taskvault} is missing: install the project into this Python first "
-                             "(pip install '.[bench]')")
+        self.taskvault = installed_taskvault(PY)
         self.task = ensure_taskwarrior()
         compile_installed()
         base = Path(tempfile.mkdtemp(prefix="taskvault-bench-", dir=args.dir))

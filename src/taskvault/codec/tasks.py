@@ -72,6 +72,24 @@ def _uuid_of(text: str) -> uuid.UUID:
     return value
 
 
+def _known_tags(tags: list[Any]) -> tuple[str, ...] | None:
+    """``tags`` as the one tuple kept for that set (a list's rows share it), if they are text in the form
+    taskvault writes them (tags_known_normal); None if not (the full decode then says why)."""
+    tag_tuple = tuple(tags)
+    known = _TAGS_SEEN.get(tag_tuple)
+    if known is not None:
+        return known
+    if tag_tuple:
+        for tag in tag_tuple:
+            if type(tag) is not str:
+                return None
+        if not tags_known_normal(tag_tuple):
+            return None
+        if len(_TAGS_SEEN) < _SEEN_MAX:
+            _TAGS_SEEN[tag_tuple] = tag_tuple
+    return tag_tuple
+
+
 def fast_task(raw: Any) -> Task | None:
     """The Task a well-formed dict describes, or None if anything about it is off.
 
@@ -124,18 +142,9 @@ def fast_task(raw: Any) -> Task | None:
             due = day
         if type(tags) is not list:
             return None
-        tag_tuple = tuple(tags)
-        known = _TAGS_SEEN.get(tag_tuple)
-        if known is not None:
-            tag_tuple = known
-        elif tag_tuple:
-            for tag in tag_tuple:
-                if type(tag) is not str:
-                    return None
-            if not tags_known_normal(tag_tuple):
-                return None
-            if len(_TAGS_SEEN) < _SEEN_MAX:
-                _TAGS_SEEN[tag_tuple] = tag_tuple
+        tag_tuple = _known_tags(tags)
+        if tag_tuple is None:
+            return None
         if priority is not None and type(priority) is not str:
             return None
         return trusted_task(task_id, _uuid_of(task_uuid), title, created_at, updated_at, note, state,
@@ -218,16 +227,8 @@ def plain_record(raw: Any) -> bool:
         tags = raw["tags"]
         if type(tags) is not list:
             return False
-        if tags:
-            tag_tuple = tuple(tags)
-            if tag_tuple not in _TAGS_SEEN:
-                for tag in tag_tuple:
-                    if type(tag) is not str:
-                        return False
-                if not tags_known_normal(tag_tuple):
-                    return False
-                if len(_TAGS_SEEN) < _SEEN_MAX:
-                    _TAGS_SEEN[tag_tuple] = tag_tuple
+        if tags and _known_tags(tags) is None:
+            return False
         priority = raw["priority"]
         return priority is None or (type(priority) is str and priority in _PRIORITY_TEXT)
     except Exception:  # noqa: BLE001 -- any doubt at all: the caller builds the Task, which decides

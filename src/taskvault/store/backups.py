@@ -265,8 +265,10 @@ class BackupShelf:
         except StorageError:
             raise
         except OSError as exc:
-            raise SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}",
-                             hint=hint_for(exc)) from None
+            raise self._take_failed(exc) from None
+
+    def _take_failed(self, exc: OSError) -> SaveFailed:
+        return SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}", hint=hint_for(exc))
 
     @staticmethod
     def unstage(staged: Path | None) -> None:
@@ -296,8 +298,7 @@ class BackupShelf:
         except StorageError:
             raise
         except OSError as exc:
-            raise SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}",
-                             hint=hint_for(exc)) from None
+            raise self._take_failed(exc) from None
 
     def _take(self, fd: int, data: bytes, stored: bytes, now: dt.datetime, *, revision: int, task_count: int,
               label: str, verify: Callable[[bytes], object] | None, compress: bool, staged: Path | None) -> Backup:
