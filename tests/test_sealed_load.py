@@ -433,3 +433,18 @@ class TestHandMadeSeals:
         for command in (("stats",), ("list",), ("list", "--all")):
             result = run_taskvault(directory, *command)
             assert result.code == 3 and "$.counts.tasks" in result.err, (command, result.out, result.err)
+
+    def test_a_change_that_meets_a_line_not_as_written_is_refused_before_it_is_saved(self, tmp_path: Path) -> None:
+        """A change reads every task it touches before it is made durable: a stored line the lookup meets that is
+        not as taskvault writes it (keys in another order) refuses the change with nothing saved, never after it
+        is saved; doctor says the store does not load, and salvage keeps every task."""
+        directory = tmp_path / "data"
+        reordered = codec.scalars.dumps(dict(reversed(codec.task_to_dict(_task(2)).items()))).encode()
+        _sealed_store(directory, [_line(1), reordered, _line(3)], 4)
+        before = store_digest(directory)
+        added = run_taskvault(directory, "add", "reported as failed")
+        assert added.code == 3 and "does not start with its id" in added.err, (added.out, added.err)
+        assert store_digest(directory) == before, "nothing was saved"
+        assert run_taskvault(directory, "doctor").code == 3
+        assert run_taskvault(directory, "salvage", "--yes").code == 0
+        assert [t.title for t in JournalStore(directory).load()] == ["t 1", "t 2", "t 3"]

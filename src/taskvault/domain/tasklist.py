@@ -218,6 +218,14 @@ class TaskList:
         if missing:
             raise InvalidValue(f"the change deletes tasks that do not exist: {missing}")
 
+    def ready(self, change: Change) -> None:
+        """check(), and read now every task the change touches (building those not yet built), so that a
+        stored task that does not decode refuses the change before it is made durable, never while the
+        durable change is applied (see apply)."""
+        self.check(change)
+        for task_id in [*(t.id for t in change.put), *change.delete]:
+            self._find(task_id)
+
     def apply(self, change: Change, revision: int, at: dt.datetime | None = None, *, remember: bool = True) -> None:
         """Apply a checked, durable change as revision ``revision`` (which must be the next).
 

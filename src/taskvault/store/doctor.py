@@ -78,6 +78,7 @@ def _readable_by_others(path: Path, info: os.stat_result, subject: str) -> list[
 def _load(store: JournalStore) -> list[Finding]:
     try:
         tasks = store.load()
+        codec.encode_tasklist(tasks)  # every line as a compaction copies it: as written, in order, below next_id
         tasks.snapshot()  # every task decoded, even those no change would read (a sealed store loads them when used)
         list(tasks.history)  # and every step of the history, which only undo, redo and history read otherwise
     except StorageError as exc:

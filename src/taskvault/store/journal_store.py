@@ -172,7 +172,7 @@ class JournalStore(StoreReader):
         """
         assert self._lock.held and tasks.revision == self._revision, "append needs catch_up under the lock"
         self.check_writable()
-        tasks.check(change)
+        tasks.ready(change)  # every task it touches read now: a stored one that does not decode refuses it here
         if self.needs_migration:
             self.migrate(tasks)
         if self._journal.fd is None:  # the store's first change: only now is there something to keep

@@ -172,6 +172,7 @@ class StoreReader:
                         loaded = self._build(snapshot[0], journal[0], unconfirmed)
                         # Every task and step built, as strictly as list and undo build them: a store that
                         # loads only because a command has not yet read its damaged line is salvaged.
+                        codec.encode_tasklist(loaded)  # every line as a compaction would copy it
                         list(loaded)
                         list(loaded.history)
                         return loaded
