@@ -406,6 +406,7 @@ class TestHandMadeSeals:
         assert listed.code == 3 and "$.tasks[1].due" in listed.err and "salvage" in listed.err, listed.err
         salvaged = run_taskvault(directory, "salvage", "--yes")
         assert salvaged.code == 0 and "nothing to salvage" not in salvaged.out, salvaged.out
+        assert "lost: 1 task line not decodable" in salvaged.out and "$.tasks[1].due" in salvaged.out, salvaged.out
         kept = JournalStore(directory).load()
         assert {t.id: (t.title, t.status) for t in kept} == {1: ("t 1", Status.DONE), 3: ("t 3", Status.OPEN)}
 

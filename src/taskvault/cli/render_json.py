@@ -154,7 +154,7 @@ def _salvaged(result: Salvaged) -> Any:
                      "last": report.revision if report.replayed else None},
         "lost": {"changes": report.missing, "claimed_revision": report.claimed_revision,
                  "records": report.lost_records, "bytes": report.lost_bytes, "at": report.lost_at,
-                 "reason": report.lost_reason},
+                 "reason": report.lost_reason, "task_lines": list(report.dropped)},
         "left_out": {"voided": report.voided, "unfinished_bytes": report.unfinished_bytes,
                      "unconfirmed_bytes": report.unconfirmed_bytes},
         "base": {"backup": _backup(report.newest_backup) if report.newest_backup is not None else None,

@@ -77,7 +77,7 @@ def _salvaged(result: Salvaged, r: TextRenderer) -> str:
                           change_text.salvage_keeping(report, plan), r.style(change_text.DRY_RUN, "dim")])
     lost = change_text.lost_line(report)
     return "\n".join([*change_text.salvage_done(report, plan, result.aside),
-                      r.style(lost, "yellow") if report.lost_records or report.missing else lost])
+                      r.style(lost, "yellow") if report.lost_records or report.missing or report.dropped else lost])
 
 
 @text.register

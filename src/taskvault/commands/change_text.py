@@ -257,10 +257,12 @@ def lost_line(report: SalvageReport) -> str:
     if report.lost_records:
         parts.append(f"{plural(report.lost_records, 'journal line')} ({_size(report.lost_bytes)}) from byte "
                      f"{report.lost_at}")
-    if not parts:
-        return "lost: nothing"
-    why = report.lost_reason or "no intact file holds them"
-    return f"lost: {', in '.join(parts)}: {why}"
+    said = [f"{', in '.join(parts)}: {report.lost_reason or 'no intact file holds them'}"] if parts else []
+    if report.dropped:
+        more = len(report.dropped) - 3
+        shown = "; ".join(report.dropped[:3]) + (f"; and {more} more" if more > 0 else "")
+        said.append(f"{plural(len(report.dropped), 'task line')} not decodable ({shown})")
+    return f"lost: {'; '.join(said)}" if said else "lost: nothing"
 
 
 def salvage_account(report: SalvageReport, plan: RestorePlan, listed: int = LISTED) -> list[str]:

@@ -209,6 +209,8 @@ class SalvageReport:
     #: What the salvaged store is written as: a revision and next id above all the old files mention.
     fresh_revision: int
     fresh_next_id: int
+    #: The snapshot's task lines that do not decode, left out of what the snapshot gives (its seal held).
+    dropped: tuple[str, ...] = ()
 
     @property
     def revision(self) -> int:
@@ -244,6 +246,7 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
     if snapshot is None and snapshot_problem is None and journal is not None:
         unusable.append(f"{snapshot_name}: it is missing")
     own: TaskList | None = None
+    dropped: list[str] = []  # the snapshot's task lines that do not decode, when its seal holds
     if snapshot is not None:
         try:
             decoded = codec.decode_snapshot(snapshot)
@@ -252,7 +255,9 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
         except codec.TooNewError:
             raise
         except (codec.FormatError, InvalidValue) as exc:
-            own = _intact_lines(snapshot, snapshot_name, unusable, exc)
+            own = _intact_lines(snapshot, snapshot_name, dropped)
+            if own is None:
+                unusable.append(f"{snapshot_name}: {exc}")
     scan = scan_journal(journal, unconfirmed)
     if scan.header_problem is not None:
         unusable.append(f"{journal_name}: {scan.header_problem}")
@@ -293,19 +298,18 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
                          lost[0].offset if lost else None, best.reason or _why_lost(lost, best),
                          scan.unconfirmed, scan.unfinished, sum(line.void for line in lines), tuple(unusable),
                          claimed, present, newest[0] if newest is not None else None, base, fresh_revision,
-                         fresh_next_id)
+                         fresh_next_id, tuple(dropped) if best.kind == "snapshot" else ())
 
 
-def _intact_lines(snapshot: bytes, name: str, unusable: list[str], refused: Exception) -> TaskList | None:
+def _intact_lines(snapshot: bytes, name: str, dropped: list[str]) -> TaskList | None:
     """The tasks of a sealed snapshot whose lines decode, when its seal holds but a line breaks a rule (only a
-    program that computes the checksum leaves one): each other line is named in ``unusable``, as is the file
-    when its seal does not hold (then no line can be trusted alone, and None)."""
+    program that computes the checksum leaves one): each other line is named in ``dropped``; None when the seal
+    does not hold (then no line can be trusted alone)."""
     found = codec.intact_tasks(snapshot)
     if found is None:
-        unusable.append(f"{name}: {refused}")
         return None
     sealed, tasks, problems = found
-    unusable.extend(f"{name}: {problem}" for problem in problems)
+    dropped.extend(f"{name}: {problem}" for problem in problems)
     return TaskList(tasks, next_id=sealed.next_id, revision=sealed.revision)
 
 
