@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -173,3 +174,22 @@ def test_a_file_named_as_a_backup_of_a_time_that_never_was_is_not_a_backup(data_
     assert [b["id"] for b in listed] == [real.name[:15]]
     assert run_taskvault(data_dir, "restore", "latest", "--yes").code == 0
     assert len(_backups(data_dir)) >= 4, "the three other files are where they were"
+
+
+def test_a_staged_backup_a_killed_session_left_is_removed_by_the_next_change(data_dir: Path) -> None:
+    """A session killed while its compaction staged a backup leaves `backups/.staged.json.gz.tmp-PID-…`: the next
+    process that saves removes it once that process is gone, and leaves a live session's staging alone."""
+    seed_store(data_dir)
+    assert run_taskvault(data_dir, "backup", "b").code == 0
+    ended = subprocess.Popen(["true"])  # a process id that ran and ended
+    ended.wait()
+    backups = data_dir / "backups"
+    dead = backups / f".staged.json.gz.tmp-{ended.pid}-0badf00d"
+    alive = backups / f".staged.json.gz.tmp-{os.getpid()}-0badf00d"  # this test's own process runs
+    for path in (dead, alive):
+        path.write_bytes(b"\x1f\x8b half a backup")
+    assert run_taskvault(data_dir, "add", "after the kill").code == 0
+    assert not dead.exists(), "the dead session's staging was removed"
+    assert alive.exists(), "a live session's staging is left alone"
+    doctor = run_taskvault(data_dir, "doctor")
+    assert dead.name not in doctor.out and alive.name in doctor.out, doctor.out

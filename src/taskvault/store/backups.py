@@ -270,6 +270,25 @@ class BackupShelf:
     def _take_failed(self, exc: OSError) -> SaveFailed:
         return SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}", hint=hint_for(exc))
 
+    def remove_abandoned(self) -> builtins.list[str]:
+        """Remove the staged backups whose writer is gone (killed mid-compaction): the process whose id their
+        name holds runs no more. A live session's staging is left alone (take() writes the bytes itself if its
+        file is gone). Quietly: this is tidying."""
+        removed = []
+        try:
+            with self._held() as fd:
+                if fd is None:
+                    return []
+                with os.scandir(fd) as entries:
+                    names = [e.name for e in entries if files.is_temp_of(e.name, Path(_STAGED))]
+                for name in names:
+                    if not _running(name.rpartition(files.TEMP_MARK)[2].partition("-")[0]):
+                        os.unlink(name, dir_fd=fd)
+                        removed.append(name)
+        except (OSError, StorageError):
+            pass
+        return removed
+
     @staticmethod
     def unstage(staged: Path | None) -> None:
         """Remove a staged backup that was not taken (quietly: it may be gone)."""
@@ -318,8 +337,8 @@ class BackupShelf:
         written = zlib.crc32(stored)
         if same is not None:
             files.link_durably(Path(same.path.name), Path(name), dir_fd=fd)
-        elif staged is not None and _is_file(staged.name, fd):
-            files.install_temp(Path(staged.name), Path(name), dir_fd=fd)  # written and fsynced already
+        elif staged is not None and _is_file(staged.name, fd) and _installed(staged, name, fd):
+            pass  # written and fsynced already: renamed into place
         else:
             files.atomic_replace(Path(name), stored, dir_fd=fd)
         inode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_ino
@@ -379,6 +398,28 @@ class BackupShelf:
         except OSError as exc:
             raise SaveFailed(f"could not remove the old backup {backup.path}: {exc.strerror or exc}",
                              hint=hint_for(exc)) from None
+
+
+def _installed(staged: Path, name: str, fd: int) -> bool:
+    """Rename a staged backup to ``name``; False if it is gone meanwhile (the caller then writes the bytes)."""
+    try:
+        files.install_temp(Path(staged.name), Path(name), dir_fd=fd)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _running(pid: str) -> bool:
+    """True if a process with this id (decimal text) may be running; False only when surely none is."""
+    if not pid.isdigit() or int(pid) <= 0:
+        return True  # not a name this program made: left for doctor to name
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it runs, as another user
+        return True
+    return True
 
 
 def _is_file(name: str, dir_fd: int) -> bool:

@@ -140,6 +140,7 @@ class JournalStore(StoreReader):
             if not self._cleaned:
                 self.removed_temp_files = files.remove_temp_files(self.directory,
                                                                   [self.snapshot_path, self.journal_path])
+                self.removed_temp_files += [f"backups/{name}" for name in self.backups.remove_abandoned()]
                 self._cleaned = True
             yield
             if self._journal.fd is not None:  # all went well: memory is the journal as it is now
