@@ -449,3 +449,16 @@ class TestHandMadeSeals:
         assert run_taskvault(directory, "doctor").code == 3
         assert run_taskvault(directory, "salvage", "--yes").code == 0
         assert [t.title for t in JournalStore(directory).load()] == ["t 1", "t 2", "t 3"]
+
+    def test_a_next_id_of_zero_is_refused_and_salvaged(self, tmp_path: Path) -> None:
+        """A header whose next id is 0 is a damaged store (exit 3, the way out named), never a user error, and
+        salvage keeps both tasks, with a next id above them."""
+        directory = tmp_path / "data"
+        _sealed_store(directory, [_line(1), _line(2)], 0)
+        for command in (("list",), ("add", "x"), ("doctor",)):
+            result = run_taskvault(directory, *command)
+            assert result.code == 3, (command, result.code, result.err)
+        assert "run: taskvault salvage" in run_taskvault(directory, "list").err
+        assert run_taskvault(directory, "salvage", "--yes").code == 0
+        kept = JournalStore(directory).load()
+        assert [t.title for t in kept] == ["t 1", "t 2"] and kept.next_id == 3

@@ -473,8 +473,8 @@ def _decoded(data: bytes) -> Snapshot:
 
 def intact_tasks(data: bytes) -> tuple[SealedSnapshot, list[Task], list[str]] | None:
     """For salvage: a file whose seal holds (so each line is as written) but that does not decode whole,
-    line by line: (the snapshot, the tasks whose lines decode, in order and below its next id, and what is
-    wrong with each other line); None if the seal does not hold, when no line can be trusted alone."""
+    line by line: (the snapshot, the tasks whose lines decode, each with an id above the one before, and what
+    is wrong with each other line); None if the seal does not hold, when no line can be trusted alone."""
     try:
         sealed = open_snapshot(data)
     except (FormatError, RecursionError):
@@ -494,8 +494,8 @@ def intact_tasks(data: bytes) -> tuple[SealedSnapshot, list[Task], list[str]] | 
         except (FormatError, ValueError) as exc:
             problems.append(f"{exc} (task line {index + 1})")
             continue
-        if (kept and task.id <= kept[-1].id) or task.id >= sealed.next_id:
-            problems.append(f"task {task.id} is out of order or not below the next id (task line {index + 1})")
+        if kept and task.id <= kept[-1].id:
+            problems.append(f"task {task.id} comes after task {kept[-1].id} (task line {index + 1})")
             continue
         kept.append(task)
     return sealed, kept, problems

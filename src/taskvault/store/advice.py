@@ -113,7 +113,7 @@ class Advice:
             backup = report.newest_backup if report is not None else self.newest_good_backup()
         except StorageError:
             backup = None
-        if report is not None and report.gains > 0:
+        if report is not None and (report.gains > 0 or (backup is None and len(report.tasks) > 0)):
             more = (f"{report.gains} change{'s' if report.gains != 1 else ''} more than the newest good backup "
                     "holds" if backup is not None else "there is no backup to restore")
             return f"to recover revision {report.revision} from what is intact ({more}), run: {typed('salvage')}"

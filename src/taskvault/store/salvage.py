@@ -310,7 +310,9 @@ def _intact_lines(snapshot: bytes, name: str, dropped: list[str]) -> TaskList | 
         return None
     sealed, tasks, problems = found
     dropped.extend(f"{name}: {problem}" for problem in problems)
-    return TaskList(tasks, next_id=sealed.next_id, revision=sealed.revision)
+    # Its header's numbers are its writer's word, no more: the next id stays above every task kept.
+    return TaskList(tasks, next_id=max(sealed.next_id, tasks[-1].id + 1 if tasks else 1, 1),
+                    revision=max(sealed.revision, 0))
 
 
 def _lost(best: _Rolled, lines: Sequence[Line], guessed: dict[int, int]) -> list[Line]:
