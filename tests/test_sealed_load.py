@@ -462,3 +462,31 @@ class TestHandMadeSeals:
         assert run_taskvault(directory, "salvage", "--yes").code == 0
         kept = JournalStore(directory).load()
         assert [t.title for t in kept] == ["t 1", "t 2"] and kept.next_id == 3
+
+    def test_history_steps_that_undo_could_misuse_are_refused(self, tmp_path: Path) -> None:
+        """A step whose 'was' holds a task its change did not touch, or steps whose revisions do not rise, would
+        make undo change tasks it should not: the first command that reads the history refuses the store."""
+        import json
+
+        for name, damage in (("was", "swap was"), ("order", "swap revisions")):
+            directory = tmp_path / name
+            directory.mkdir(mode=0o700)
+            for command in (("add", "a"), ("add", "b"), ("edit", "2", "--title", "B")):
+                assert run_taskvault(directory, *command).code == 0
+            tasks = JournalStore(directory).load()
+            (directory / "tasks.journal").unlink()
+            data = codec.encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+            start = data.index(b'"history":[\n') + len(b'"history":[\n')
+            end = data.index(b'],"tasks":[')
+            steps = [json.loads(line) for line in data[start:end].rstrip(b"\n").split(b",\n")]
+            if damage == "swap was":
+                steps[2]["was"] = [steps[1]["put"][0] | {"id": 1}]  # the edit of task 2 says it replaced task 1
+            else:
+                steps[1]["rev"], steps[2]["rev"] = steps[2]["rev"], steps[1]["rev"]
+            body = b",\n".join(codec.scalars.dumps(s).encode() for s in steps) + b"\n"
+            (directory / "tasks.json").write_bytes(_resealed(data[:start] + body + data[end:]))
+            before = store_digest(directory)
+            for command in (("undo",), ("history",)):
+                result = run_taskvault(directory, *command)
+                assert result.code == 3 and "$.history" in result.err, (name, command, result.out, result.err)
+            assert store_digest(directory) == before

@@ -92,4 +92,18 @@ def time_of(doc: dict[str, Any], what: str) -> dt.datetime:
 def step_from_dict(raw: Any, what: str, schema: int) -> Step:
     doc, change = change_from_dict(raw, what, STEP_KEYS, schema)
     at = None if doc["at"] is None else time_of(doc, what)
-    return Step(doc["rev"], at, change, _tasks(doc["was"], what, "was"))
+    was = _tasks(doc["was"], what, "was")
+    touched = {t.id for t in change.put} | set(change.delete)
+    if any(t.id not in touched for t in was) or len({t.id for t in was}) != len(was):
+        # undo puts back what a step replaced: a task the change did not touch must never be among it
+        raise FormatError(f"{what}: 'was' holds a task the change did not touch", "")
+    return Step(doc["rev"], at, change, was)
+
+
+def steps_in_order(steps: list[Step], what: str) -> list[Step]:
+    """``steps``, refused unless their revisions rise step by step (undo reverts the newest first)."""
+    for i in range(1, len(steps)):
+        if steps[i].revision <= steps[i - 1].revision:
+            raise FormatError(f"step of revision {steps[i].revision} follows revision {steps[i - 1].revision}",
+                              f"{what}[{i}]")
+    return steps

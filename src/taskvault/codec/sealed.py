@@ -18,7 +18,7 @@ from typing import Any
 
 from ..domain.history import Step
 from ..domain.task import Status, Task
-from .changes import step_from_dict
+from .changes import step_from_dict, steps_in_order
 from .envelope import SCHEMA, check_envelope
 from .explain import explained_task
 from .scalars import FormatError, dumps
@@ -362,7 +362,8 @@ class SealedSteps:
             raws = _json_list(self._lines)
         except (ValueError, RecursionError):  # one line is not JSON: the step-by-step decode names which
             raws = [self._json(i) for i in range(len(self._lines))]
-        return [step_from_dict(raw, f"$.history[{i}]", SCHEMA) for i, raw in enumerate(raws)]
+        return steps_in_order([step_from_dict(raw, f"$.history[{i}]", SCHEMA) for i, raw in enumerate(raws)],
+                              "$.history")
 
     def step(self, index: int) -> Step:
         """One step, decoded as build() would decode it."""

@@ -14,7 +14,7 @@ from typing import Any
 from ..domain.history import Step
 from ..domain.task import Task
 from ..domain.tasklist import TaskList
-from .changes import step_from_dict, step_to_dict
+from .changes import step_from_dict, step_to_dict, steps_in_order
 from .envelope import MIN_READER, SCHEMA, Migrations, check_envelope
 from .scalars import FormatError, dumps, loads
 from .tasks import task_to_dict, tasks_from_list
@@ -216,7 +216,8 @@ def decode_snapshot(data: bytes) -> Snapshot:
     if type(doc["history"]) is not list:
         raise FormatError("expected a list of changes", "$.history")
     tasks = tasks_from_list(doc["tasks"], "$.tasks")
-    steps = [step_from_dict(raw, f"$.history[{i}]", schema) for i, raw in enumerate(doc["history"])]
+    steps = steps_in_order([step_from_dict(raw, f"$.history[{i}]", schema) for i, raw in enumerate(doc["history"])],
+                           "$.history")
     if schema >= 3:
         check_seal(doc, data)
     return Snapshot(tasks, doc["next_id"], doc["revision"], steps, schema)

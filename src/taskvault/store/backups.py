@@ -283,7 +283,7 @@ class BackupShelf:
                     names = [e.name for e in entries if files.is_temp_of(e.name, Path(_STAGED))]
                 for name in names:
                     if not _running(name.rpartition(files.TEMP_MARK)[2].partition("-")[0]):
-                        os.unlink(name, dir_fd=fd)
+                        files.remove_temp(Path(name), dir_fd=fd)
                         removed.append(name)
         except (OSError, StorageError):
             pass

@@ -117,9 +117,9 @@ def install_temp(temp: Path, target: Path, *, dir_fd: int | None = None) -> None
     fsync_directory(target.parent, dir_fd=dir_fd)
 
 
-def remove_temp(temp: Path) -> None:
+def remove_temp(temp: Path, *, dir_fd: int | None = None) -> None:
     """Remove a temp file that will not be put in place (quietly: it may be gone already)."""
-    _remove_quietly(temp)
+    _remove_quietly(temp, dir_fd)
 
 
 class UndoFailed(OSError):
