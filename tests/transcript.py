@@ -341,6 +341,13 @@ class _Terminal:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=TIMEOUT)
 
 
+def _replace(sessions: dict[str, _Session | _Terminal], name: str) -> None:
+    """End the session a new one of the same name takes the place of (else its terminal is left running)."""
+    previous = sessions.pop(name, None)
+    if previous is not None:
+        previous.kill()
+
+
 def run(scenario: Scenario, workdir: Path) -> int:
     """Run every step in a fresh data directory; raise TranscriptFailed at the first difference."""
     data, home = workdir / "data", workdir / "home"
@@ -356,9 +363,11 @@ def run(scenario: Scenario, workdir: Path) -> int:
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=TIMEOUT * 4)
                 actual, code = _lines(done.stdout), done.returncode
             elif step.kind == "start":
+                _replace(sessions, step.session or "")
                 sessions[step.session or ""] = _Session(step.text, data, env)
                 actual, code = sessions[step.session or ""].read(len(step.expected)), 0
             elif step.kind == "terminal":
+                _replace(sessions, step.session or "")
                 terminal = sessions[step.session or ""] = _Terminal(step.text, data, {**env, "TERM": "xterm"})
                 actual, code = terminal.start(), 0
             else:
