@@ -30,7 +30,7 @@ class Screen:
     """taskvault's session in a tmux pane, read as the screen a person sees."""
 
     def __init__(self, data_dir: Path, state: Path, *, width: int = 100, height: int = 30) -> None:
-        self.socket = f"taskvault-paste-{os.getpid()}-{id(self)}"
+        self.socket = f"taskvault-paste-{os.getpid()}-{os.urandom(6).hex()}"  # (id(self) is reused once freed)
         env = {"TERM": "xterm", "LC_ALL": "C.UTF-8", "XDG_STATE_HOME": str(state), "HOME": str(state),
                "PATH": os.environ.get("PATH", "")}
         env.update({key: os.environ[key] for key in ("PYTHONPATH", "COVERAGE_PROCESS_START") if key in os.environ})

@@ -22,7 +22,7 @@ class Tmux:
 
     def __init__(self, command: str, *, columns: int, rows: int, data_dir: Path, state: Path) -> None:
         require_tool("tmux")
-        self.socket = f"taskvault-test-{os.getpid()}-{id(self)}"
+        self.socket = f"taskvault-test-{os.getpid()}-{os.urandom(6).hex()}"  # (id(self) is reused once freed)
         env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
                "HOME": str(state), "TERM": "xterm", "LC_ALL": "C.UTF-8", "TASKVAULT_DATA_DIR": str(data_dir),
                "XDG_STATE_HOME": str(state)}  # no COLUMNS: the width is the terminal's own

@@ -276,7 +276,7 @@ class _Terminal:
     QUESTION = re.compile(r".*\? \[y/N\]")
 
     def __init__(self, command: str, cwd: Path, env: dict[str, str]) -> None:
-        self.socket = f"taskvault-{os.getpid()}-{id(self)}"
+        self.socket = f"taskvault-{os.getpid()}-{os.urandom(6).hex()}"  # (id(self) is reused once freed)
         exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
         script = f"cd {shlex.quote(str(cwd))} && env -i {exports} {command}; echo \"[exit $?]\"; sleep 600"
         self._tmux("new-session", "-d", "-x", "100", "-y", "50", script)
