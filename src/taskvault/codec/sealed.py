@@ -162,6 +162,28 @@ class SealedTasks:
         index = data.count(b"\n", self._start, low)
         return f"$.tasks[{index}]"
 
+    def intact(self) -> tuple[list[Task], list[str]]:
+        """Line by line, for salvage: the tasks whose lines decode, each with an id above the one before, and
+        what is wrong with each other line (its number from 1)."""
+        kept: list[Task] = []
+        problems: list[str] = []
+        lines = self._data[self._start:self._end].split(b",\n") if self._start < self._end else []
+        for index, written in enumerate(lines):
+            line = written.rstrip(b"\n")
+            found = _TASK_LINE_ID.match(line)
+            try:
+                if found is None:
+                    raise FormatError("a task line does not start with its id", f"$.tasks[{index}]")
+                task = self._build(int(found.group(1)), line)
+            except (FormatError, ValueError) as exc:
+                problems.append(f"{exc} (task line {index + 1})")
+                continue
+            if kept and task.id <= kept[-1].id:
+                problems.append(f"task {task.id} comes after task {kept[-1].id} (task line {index + 1})")
+                continue
+            kept.append(task)
+        return kept, problems
+
     def open_count(self) -> int:
         """How many of the tasks are open, counted at the speed of a byte search where every line holds its
         status once, as taskvault writes it (no JSON string holds that text unescaped); a file with a line
@@ -482,21 +504,5 @@ def intact_tasks(data: bytes) -> tuple[SealedSnapshot, list[Task], list[str]] | 
         return None
     if not isinstance(sealed, SealedSnapshot):
         return None
-    source, start, end = sealed.tasks, sealed.tasks._start, sealed.tasks._end
-    kept: list[Task] = []
-    problems: list[str] = []
-    for index, written in enumerate(data[start:end].split(b",\n") if start < end else []):
-        line = written.rstrip(b"\n")
-        found = _TASK_LINE_ID.match(line)
-        try:
-            if found is None:
-                raise FormatError("a task line does not start with its id", f"$.tasks[{index}]")
-            task = source._build(int(found.group(1)), line)
-        except (FormatError, ValueError) as exc:
-            problems.append(f"{exc} (task line {index + 1})")
-            continue
-        if kept and task.id <= kept[-1].id:
-            problems.append(f"task {task.id} comes after task {kept[-1].id} (task line {index + 1})")
-            continue
-        kept.append(task)
+    kept, problems = sealed.tasks.intact()
     return sealed, kept, problems
