@@ -19,12 +19,15 @@ from .store.journal_store import JournalStore
 
 def service(directory: Path, *, lock_timeout: float, retention: Retention,
             on_lock_wait: Callable[[float], None] | None = None,
+            while_waiting: Callable[[], None] | None = None,
             housekeeping: Housekeeping | None = None) -> TaskService:
     """The service of one session, over the store in ``directory`` (nothing is read until it is used).
 
-    ``housekeeping``: when the store compacts and backs up (the default policy unless given); ``retention``
-    says which automatic backups it keeps.
+    ``on_lock_wait`` is told once when a change waits for another session's; ``while_waiting`` is called
+    at every poll of such a wait, and may end it by raising KeyboardInterrupt (the resident process, when
+    its client is interrupted). ``housekeeping``: when the store compacts and backs up (the default policy
+    unless given); ``retention`` says which automatic backups it keeps.
     """
     store = JournalStore(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, retention=retention,
-                         housekeeping=housekeeping)
+                         housekeeping=housekeeping, while_waiting=while_waiting)
     return TaskService(store)

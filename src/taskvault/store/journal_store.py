@@ -107,11 +107,13 @@ class JournalStore(StoreReader):
         *,
         lock_timeout: float = 10.0,
         on_lock_wait: Callable[[float], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
         retention: Retention | None = None,
         housekeeping: Housekeeping | None = None,
     ) -> None:
-        super().__init__(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, clock=clock)
+        super().__init__(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, clock=clock,
+                         while_waiting=while_waiting)
         #: When this store compacts, backs up and rotates (``retention``, if given, says which backups it keeps).
         self.housekeeping = housekeeping or Housekeeping()
         if retention is not None:

@@ -118,10 +118,14 @@ class StoreLock:
     holds it exclusively until its change is durable, or taken back.
     """
 
-    def __init__(self, path: Path, *, timeout: float, on_wait: Callable[[float], None] | None = None) -> None:
+    def __init__(self, path: Path, *, timeout: float, on_wait: Callable[[float], None] | None = None,
+                 while_waiting: Callable[[], None] | None = None) -> None:
         self.path = path
         self.timeout = timeout
+        #: Told once, with the seconds left, when a wait has lasted QUIET_WAIT.
         self._on_wait = on_wait
+        #: Called at every poll of a wait; what it raises (KeyboardInterrupt) ends the wait, nothing held.
+        self._while_waiting = while_waiting
         self._file: BinaryIO | None = None
         self._writable = False
         self._mark: Mark | None = None
@@ -223,6 +227,8 @@ class StoreLock:
             if not told and self._on_wait is not None and now - started >= QUIET_WAIT:
                 told = True
                 self._on_wait(deadline - now)
+            if self._while_waiting is not None:
+                self._while_waiting()
             time.sleep(min(_POLL, deadline - now))
 
     # -- the mark: what the lock file says about the journal's last write ----------------------

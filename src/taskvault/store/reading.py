@@ -45,11 +45,12 @@ class StoreReader:
     """The files of one store and what this session has read of them. Never prints; raises StorageError subclasses."""
 
     def __init__(self, directory: Path, *, lock_timeout: float, on_lock_wait: Callable[[float], None] | None,
-                 clock: Callable[[], dt.datetime]) -> None:
+                 clock: Callable[[], dt.datetime], while_waiting: Callable[[], None] | None = None) -> None:
         self.directory = directory
         self.snapshot_path = directory / SNAPSHOT_NAME
         self.journal_path = directory / JOURNAL_NAME
-        self._lock = StoreLock(directory / LOCK_NAME, timeout=lock_timeout, on_wait=on_lock_wait)
+        self._lock = StoreLock(directory / LOCK_NAME, timeout=lock_timeout, on_wait=on_lock_wait,
+                               while_waiting=while_waiting)
         self._clock = clock
         self._place = DataDirectory(directory)
         self._advice = Advice(lambda: self.backups, self.salvage_report)
