@@ -136,7 +136,7 @@ class FloorOneShot:
         compile_installed()
         # Short: a Unix socket's path must fit in 108 bytes.
         self.base = Path(tempfile.mkdtemp(prefix="tv-floor-", dir=args.dir))
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
         self.rows: list[dict[str, Any]] = []
 
     def variants(self, size: int, store: Path, resident: Resident) -> list[tuple[str, Callable[[int], list[str]]]]:

@@ -113,7 +113,7 @@ class Bench:
         self.root = base / ("a-long-directory-name-for-the-toolbar-" * 3).rstrip("-")
         self.root.mkdir()
         self.report = Report()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
         self.stores: dict[int, Path] = {}
         self.open_ids: dict[int, list[int]] = {}
         self.uuids: dict[int, dict[int, str]] = {}

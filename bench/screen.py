@@ -150,7 +150,7 @@ def repl_ready(taskvault: str, data_dir: str, state_dir: str, runs: int) -> dict
     """Time to prompt and to loaded (the toolbar's counts) of the interactive session, ``runs`` times, each
     paired with a reference started the same way: a bare Python printing the prompt in a pseudo-terminal
     (the targets are absolute; the pair shows how loaded the machine was)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
     env.update(TERM="xterm", XDG_STATE_HOME=state_dir, XDG_DATA_HOME=state_dir)
     bare = [sys.executable, "-I", "-c", "print('taskvault> ')"]
     prompt, loaded, reference, old = [], [], [], 0

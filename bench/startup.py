@@ -92,6 +92,7 @@ def main() -> None:
     options = parser.parse_args()
     taskvault = program()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env["TASKVAULT_RESIDENT"] = "off"
     if options.src:
         env["PYTHONPATH"] = str(Path(options.src).resolve())
     with tempfile.TemporaryDirectory() as scratch:

@@ -24,6 +24,10 @@ from taskvault.service import TaskService
 from taskvault.store import files
 from taskvault.store.journal_store import JournalStore
 
+# No command of the test run starts a resident process or hands its work to one (tests/test_resident.py
+# turns it on for its own): a fault injected into a command's process must meet that command's own writes.
+os.environ["TASKVAULT_RESIDENT"] = "off"
+
 #: The installed program, run the way a user runs it (a fresh interpreter each time).
 TASKVAULT = [sys.executable, "-m", "taskvault"]
 
@@ -73,7 +77,7 @@ def run_taskvault(data_dir: Path, *args: str, stdin: str | None = None, env: dic
     """Run the installed taskvault in a new process against ``data_dir``."""
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}  # (COLUMNS would cut tables)
-    full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
+    full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "TASKVAULT_RESIDENT": "off",
                      "XDG_STATE_HOME": str(data_dir.parent / "state")})
     full_env.update(env or {})
     proc = subprocess.run([*TASKVAULT, *args], input=stdin, capture_output=True, text=True, env=full_env,
@@ -88,7 +92,7 @@ def run_raw(data_dir: Path, *args: str, stdin: bytes | int | None = None, stdout
     and standard output and error decoded leniently (they may hold bytes of another encoding)."""
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}  # (COLUMNS would cut tables)
-    full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
+    full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "TASKVAULT_RESIDENT": "off",
                      "XDG_STATE_HOME": str(data_dir.parent / "state")})
     full_env.update(env or {})
     feed = stdin if isinstance(stdin, int) else (subprocess.PIPE if stdin is not None else subprocess.DEVNULL)

@@ -480,7 +480,7 @@ def _limited() -> None:
 
 
 def _run_limited(directory: Path, *args: str) -> Completed:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
     env.update({"TASKVAULT_DATA_DIR": str(directory), "NO_COLOR": "1",
                 "XDG_STATE_HOME": str(directory.parent / "state")})
     proc = subprocess.run([*TASKVAULT, *args], capture_output=True, text=True, env=env, timeout=120,

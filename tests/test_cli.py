@@ -211,7 +211,7 @@ class TestFilesOnDisk:
 
     def test_default_is_the_user_data_directory(self, tmp_path: Path) -> None:
         """With neither, the store lives in $XDG_DATA_HOME/taskvault."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
         env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
         subprocess.run([*TASKVAULT, "add", "x"], env=env, check=True, capture_output=True)
         assert (tmp_path / "xdg" / "taskvault" / "tasks.json").exists()

@@ -29,7 +29,7 @@ class PipedSession:
     """taskvault reading commands from a pipe, one batch at a time."""
 
     def __init__(self, data_dir: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
         env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
                     "XDG_STATE_HOME": str(data_dir.parent / "state")})
         self.process = subprocess.Popen([*TASKVAULT, "--keep-going"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

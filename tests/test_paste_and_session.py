@@ -32,7 +32,7 @@ class Screen:
     def __init__(self, data_dir: Path, state: Path, *, width: int = 100, height: int = 30) -> None:
         self.socket = f"taskvault-paste-{os.getpid()}-{os.urandom(6).hex()}"  # (id(self) is reused once freed)
         env = {"TERM": "xterm", "LC_ALL": "C.UTF-8", "XDG_STATE_HOME": str(state), "HOME": str(state),
-               "PATH": os.environ.get("PATH", "")}
+               "PATH": os.environ.get("PATH", ""), "TASKVAULT_RESIDENT": "off"}
         env.update({key: os.environ[key] for key in ("PYTHONPATH", "COVERAGE_PROCESS_START") if key in os.environ})
         exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
         program = " ".join(shlex.quote(word) for word in [*TASKVAULT, "--data-dir", str(data_dir)])

@@ -85,7 +85,7 @@ class TestASnapshotAheadOfItsJournal:
 
 def run_taskvault_with(program: list[str], directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``program`` (a variant of the installed one) against ``directory``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
     env.update({"TASKVAULT_DATA_DIR": str(directory), "NO_COLOR": "1"})
     return subprocess.run([*program, *args], env=env, capture_output=True, text=True, timeout=60)
 

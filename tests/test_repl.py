@@ -235,7 +235,8 @@ class Terminal:
 
     def __init__(self, data_dir: Path, state: Path, *, program: list[str] | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKVAULT_", "NO_COLOR"))}
-        env.update(TERM="xterm", TASKVAULT_DATA_DIR=str(data_dir), XDG_STATE_HOME=str(state), LC_ALL="C.UTF-8")
+        env.update(TERM="xterm", TASKVAULT_DATA_DIR=str(data_dir), XDG_STATE_HOME=str(state), LC_ALL="C.UTF-8",
+                   TASKVAULT_RESIDENT="off")
         command = program or [sys.executable, "-m", "taskvault"]
         self.child = pexpect.spawn(command[0], command[1:], env=env, dimensions=(24, 100), encoding="utf-8",
                                    timeout=10)

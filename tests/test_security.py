@@ -117,6 +117,7 @@ class TestAsAnotherUser:
 
     def _as_nobody(self, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env = {"PATH": os.environ.get("PATH", ""), "TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
+               "TASKVAULT_RESIDENT": "off",
                "HOME": str(data_dir.parent)}
         return subprocess.run([require_tool("setpriv"), f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                                sys.executable, "-m", "taskvault", *args], env=env, capture_output=True, text=True,
@@ -189,7 +190,7 @@ class TestBackupsDirectory:
         """The change is saved (in the journal) and a warning says why the compaction did not happen."""
         data_dir, elsewhere = _linked_backups(tmp_path)
         before = _tree(elsewhere)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
         proc = subprocess.run([*taskvault_compacting_at(0), "add", "Later"], capture_output=True, text=True,
                               timeout=20, env={**env, "TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1"},
                               check=False)

@@ -29,7 +29,7 @@ HEAVY = {"attrs", "attr", "cattrs", "prompt_toolkit", "portalocker", "platformdi
          "typing", "inspect", "uuid"}
 #: The modules of taskvault that `help` may import: the entry point, its settings, the registry.
 HELP_MODULES = {"taskvault", "taskvault.__main__", "taskvault.cli", "taskvault.cli.main", "taskvault.cli.config",
-                "taskvault.cli.text", "taskvault.commands", "taskvault.commands.settings",
+                "taskvault.cli.text", "taskvault.cli.resident_client", "taskvault.commands", "taskvault.commands.settings",
                 "taskvault.commands.values", "taskvault.commands.registry", "taskvault.commands.help",
                 "taskvault.commands.catalog", "taskvault.domain", "taskvault.domain.vocabulary", "taskvault.errors",
                 "taskvault.exits", "taskvault.limits"}
@@ -37,7 +37,7 @@ HELP_MODULES = {"taskvault", "taskvault.__main__", "taskvault.cli", "taskvault.c
 
 def imported(data_dir: Path, *args: str, stdin: str = "") -> set[str]:
     """Every module the installed program imports to run ``args`` (from -X importtime), after checking it succeeded."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
     env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "XDG_STATE_HOME": str(data_dir.parent / "state")})
     done = subprocess.run([sys.executable, "-X", "importtime", *TASKVAULT[1:], *args], input=stdin, env=env,
                           capture_output=True, text=True, timeout=60)

@@ -26,7 +26,7 @@ PROGRAM = [str(ENTRY_POINT)] if ENTRY_POINT.exists() else TASKVAULT
 
 
 def _env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
     env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "XDG_STATE_HOME": str(data_dir.parent / "state")})
     env.update(extra or {})
     return env
@@ -186,6 +186,7 @@ def on_terminal(store: Path, tmp_path: Path) -> Iterator:
 
     def start(words: str) -> Tmux:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm", "LC_ALL": "C.UTF-8",
+               "TASKVAULT_RESIDENT": "off",
                "HOME": str(tmp_path), "TASKVAULT_DATA_DIR": str(store), "NO_COLOR": "1",
                "XDG_STATE_HOME": str(tmp_path / "state")}
         opened.append(Tmux(f"{shlex.quote(PROGRAM[0])} {' '.join(shlex.quote(w) for w in PROGRAM[1:])} {words}",

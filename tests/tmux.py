@@ -25,7 +25,7 @@ class Tmux:
         self.socket = f"taskvault-test-{os.getpid()}-{os.urandom(6).hex()}"  # (id(self) is reused once freed)
         env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
                "HOME": str(state), "TERM": "xterm", "LC_ALL": "C.UTF-8", "TASKVAULT_DATA_DIR": str(data_dir),
-               "XDG_STATE_HOME": str(state)}  # no COLUMNS: the width is the terminal's own
+               "XDG_STATE_HOME": str(state), "TASKVAULT_RESIDENT": "off"}  # no COLUMNS: the width is the terminal's own
         env |= {key: os.environ[key] for key in ("PYTHONPATH",) if key in os.environ}  # (a tree to test instead)
         exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
         script = f"env -i {exports} bash --norc --noprofile -c {shlex.quote(command + '; echo [exit $?]')}; sleep 600"

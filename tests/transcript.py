@@ -212,6 +212,7 @@ def environment(data: Path, home: Path) -> dict[str, str]:
         PATH=f"{program_directory()}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
         TASKVAULT_DATA_DIR=str(data), HOME=str(home), XDG_STATE_HOME=str(home / "state"),
         XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
+        TASKVAULT_RESIDENT="off",  # (no resident process outlives a scenario; tests/test_resident.py tests it)
         LC_ALL="C.UTF-8", TERM="dumb",  # no COLUMNS: a pipe's tables are never cut, a terminal's fit it
         SPEC_FIXTURES=str(Path(__file__).parent / "fixtures"),  # committed stores, such as schema 1 ones
     )

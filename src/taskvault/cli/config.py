@@ -11,6 +11,7 @@ from ..commands.settings import (
     GLOBAL_OPTIONS,
     LOCK_TIMEOUT,
     NO_COLOR,
+    RESIDENT,
     TERM,
     TZ,
     TZDIR,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ..service import Retention
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "GlobalOptions", "backup_keep", "backup_retention", "color_wanted", "data_directory",
-           "data_directory_given", "lock_timeout", "split_global_options", "time_zone"]
+           "data_directory_given", "lock_timeout", "resident", "split_global_options", "time_zone"]
 
 
 class GlobalOptions:
@@ -224,6 +225,16 @@ def _is_zone_file(name: str, env: Mapping[str, str]) -> bool:
             return handle.read(4) == b"TZif"
     except (OSError, ValueError):  # missing, a directory, unreadable, a name too long or with a NUL
         return False
+
+
+def resident(env: Mapping[str, str]) -> None:
+    """Check $TASKVAULT_RESIDENT: off, or the seconds a resident process waits idle (1 to a week)."""
+    from .resident_client import idle_seconds
+
+    raw = env.get(RESIDENT.name, "")
+    if idle_seconds(env) is None and raw.strip().lower() not in ("off", "0", "no", "false"):
+        raise UsageError(f"{RESIDENT.name}={shown(raw)} is neither off nor a number of seconds from 1 to 604800",
+                         hint="unset it (a resident process waits 600 s), or set it to off")
 
 
 def time_zone(env: Mapping[str, str]) -> None:

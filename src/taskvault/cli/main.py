@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from ..errors import OutputFailed
-    from ..service import Retention
+    from ..service import Retention, TaskService
     from .config import GlobalOptions
     from .runner import Runner
 
@@ -84,14 +84,14 @@ def _silence(out: TextIO) -> None:
 
 
 def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, keep_going: bool,
-              directory: Path, on_terminal: bool) -> int:
+              directory: Path, on_terminal: bool, stdin: TextIO | None) -> int:
     from ..errors import OutputFailed, TaskvaultError
     from . import ask
 
     try:
         if tokens and script is None:
-            if ask.can_ask(sys.stdin, sys.stdout):  # someone at the terminal answers, as in the session
-                runner.make_interactive(ask.line_asker(sys.stdin, sys.stdout))
+            if stdin is not None and ask.can_ask(stdin, runner.out):  # someone at the terminal answers
+                runner.make_interactive(ask.line_asker(stdin, runner.out))
             # One command, then the process ends: collecting cyclic garbage (there is next to
             # none) would only rescan the loaded store while the command builds its output. The
             # collector has been off since main() began (the imports); it stays off.
@@ -99,11 +99,12 @@ def _run_mode(runner: Runner, tokens: list[str], script: Iterable[str] | None, k
         _collect_again()  # a script or a session runs for long: its garbage is collected
         if script is not None:
             return runner.run_script(script, keep_going)
-        if sys.stdin.isatty() and on_terminal:
+        assert stdin is not None  # (_main refused a command line with neither when standard input is closed)
+        if stdin.isatty() and on_terminal:
             return _run_repl(runner, directory)
         from .script import lines_of_stdin
 
-        return runner.run_script(lines_of_stdin(sys.stdin), keep_going)
+        return runner.run_script(lines_of_stdin(stdin), keep_going)
     except OutputFailed:
         raise
     except TaskvaultError as error:
@@ -131,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             return _failed_early(out, err, exc)
         return 0
+    from . import resident_client
+
+    relayed = resident_client.relay(argv)  # (a one-shot command the resident process runs, if there is one)
+    if relayed.status is not None:
+        return relayed.status
     # Importing the application allocates tens of thousands of objects and frees next to none: the
     # cyclic collector's passes over them (some 30 of them) are time taken from start-up for nothing.
     # It is off until a script or a session starts (_collect_again), and for a one-shot command to its end.
@@ -139,9 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     _collector["on at start"] = gc.isenabled()
     gc.disable()
     try:
-        return _main(argv, out, err)
+        status = _main(argv, out, err, sys.stdin)
     finally:
         _collect_again()
+    if status == 0 and relayed.start:
+        resident_client.start_server()  # (for the next command: this one ran here)
+    return status
 
 
 #: Whether the cyclic garbage collector was on when main() began (main turns it off, then back on).
@@ -169,7 +178,10 @@ def _failed_early(out: TextIO, err: TextIO, exc: OSError | OutputFailed) -> int:
     return failure.exit_code
 
 
-def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
+def _main(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO | None,
+          services: Services | None = None) -> int:
+    """Run ``argv`` with these streams; ``services`` gives the store's service (by default, a new
+    one for this command, closed at its end; the resident process's keeps its own)."""
     from ..errors import OutputFailed, TaskvaultError, UsageError
     from ..exits import EXIT_INTERRUPTED
     from . import config
@@ -194,7 +206,8 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
         config.lock_timeout(env)
         config.backup_keep(env)
         config.time_zone(env)
-        if not tokens and options.script is None and sys.stdin is None:
+        config.resident(env)
+        if not tokens and options.script is None and stdin is None:
             raise UsageError("no command given, and standard input is closed",
                              hint="give taskvault a command, or commands on standard input or with --script")
         if tokens[:1] == ["help"] and not options.json:
@@ -215,7 +228,8 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
     except KeyboardInterrupt:
         say(err, "\ntaskvault: interrupted")
         return EXIT_INTERRUPTED
-    return _run(options, tokens, script, directory, timeout, retention, out, err)
+    return _run(options, tokens, script, directory, timeout, retention, out, err, stdin,
+                services if services is not None else Services())
 
 
 def _help(out: TextIO, err: TextIO, tokens: list[str]) -> int | None:
@@ -239,10 +253,26 @@ def _help(out: TextIO, err: TextIO, tokens: list[str]) -> int | None:
     return 0
 
 
+class Services:
+    """Where a command gets the service of its store: here, a new one, closed when the command ends."""
+
+    #: A resident process runs commands as a session runs its lines (housekeeping in the background).
+    in_session = False
+
+    def open(self, directory: Path, *, timeout: float, retention: Retention, err: TextIO) -> TaskService:
+        from .. import bootstrap
+
+        return bootstrap.service(directory, lock_timeout=timeout, retention=retention,
+                                 on_lock_wait=_waiting_notice(err))
+
+    def done(self, service: TaskService) -> None:
+        service.close()
+
+
 def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None, directory: Path,
-         timeout: float, retention: Retention, out: TextIO, err: TextIO) -> int:
+         timeout: float, retention: Retention, out: TextIO, err: TextIO, stdin: TextIO | None,
+         services: Services) -> int:
     """Run the command, the script or the session against the store in ``directory``."""
-    from .. import bootstrap
     from ..errors import OutputFailed
     from . import config
     from .columns import table_width
@@ -252,11 +282,11 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
     env = os.environ
     on_terminal = out.isatty()
     style = Style(config.color_wanted(options, env, on_terminal))
-    service = bootstrap.service(directory, lock_timeout=timeout, retention=retention, on_lock_wait=_waiting_notice(err))
+    service = services.open(directory, timeout=timeout, retention=retention, err=err)
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
-                    width=table_width(out, env))
+                    width=table_width(out, env), in_session=services.in_session)
     try:
-        return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal)
+        return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal, stdin)
     except OutputFailed as failure:
         _silence(out)
         return runner.output_failed(failure)
@@ -265,7 +295,7 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
     except Exception as exc:  # noqa: BLE001 (a bug: the user gets one line, the traceback goes to a log)
         return runner.crashed(exc)
     finally:
-        service.close()
+        services.done(service)
 
 
 def _print(out: TextIO, text: str) -> None:

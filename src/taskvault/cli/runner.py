@@ -50,7 +50,7 @@ class Runner:
     """
 
     def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
-                 width: int | None) -> None:
+                 width: int | None, in_session: bool = False) -> None:
         self.service = service
         self.context = Context(service)
         #: Told what other sessions changed, before the command that noticed it runs.
@@ -71,8 +71,9 @@ class Runner:
         self._ascii_json = as_json and not _holds_unicode(out)
         self._migration_told = False
         self._heap_settled = False
-        #: A session (the REPL, a script) runs more commands after this one; a one-shot command does not.
-        self._in_session = False
+        #: A session (the REPL, a script, the resident process) runs more commands after this one; a
+        #: one-shot command run here does not.
+        self._in_session = in_session
 
     # -- one command ------------------------------------------------------------------------
 

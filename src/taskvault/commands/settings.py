@@ -72,5 +72,10 @@ TERM = Variable("TERM", "dumb: plain output")
 COLUMNS = Variable("COLUMNS", "the width of tables when the output is not a terminal")
 TZ = Variable("TZ", "the local time zone; one taskvault cannot use is refused before anything runs")
 TZDIR = Variable("TZDIR", "where TZ's zone files are found (default /usr/share/zoneinfo)")
+RESIDENT = Variable("TASKVAULT_RESIDENT",
+                    "off: every command loads the store itself; else seconds a resident process keeps it "
+                    "loaded for the next one-shot command, default 600 (docs/resident.md)")
 
-ENVIRONMENT = (DATA_DIR, LOCK_TIMEOUT, BACKUP_KEEP, NO_COLOR, TERM, COLUMNS, TZ, TZDIR)
+RUNTIME_DIR = Variable("XDG_RUNTIME_DIR", "where a resident process keeps its socket (else /tmp/taskvault-UID)")
+
+ENVIRONMENT = (DATA_DIR, LOCK_TIMEOUT, BACKUP_KEEP, RESIDENT, NO_COLOR, TERM, COLUMNS, TZ, TZDIR, RUNTIME_DIR)

@@ -1,0 +1,218 @@
+"""The thin client of the resident taskvault: a one-shot command handed to a process that keeps the store loaded.
+
+A one-shot command spends most of its time starting Python, importing the application and reading
+the store (docs/performance.md). The resident process (resident_server.py) does that once and then
+runs one-shot commands as a session runs its lines: under the store's lock, durable before it answers,
+caught up with every other session first. This module is what each one-shot command runs before any
+of that: it imports nothing but ``_socket``, finds the resident process of its own user, program and
+settings, hands it the command line and its standard input, output and error (the descriptors
+themselves, over the Unix socket), and waits for the exit status. The command runs in the resident
+process exactly as it would here: its output goes straight to this process's terminal or pipe, a
+question reads this terminal, Ctrl-C here interrupts it there.
+
+When there is none, or it is not this program's (another version, other settings), the command runs
+here as it always has, and a successful one starts a resident process for the next. After the
+resident process has accepted a command, the command is never run here as well: if the resident
+process ends before it says how the command ended, the outcome is unknown and this says so.
+
+TASKVAULT_RESIDENT=off turns it off; a number of seconds sets how long the resident process waits
+idle before it ends (default 600). docs/resident.md says all of this for users.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .. import __version__
+from ..commands.settings import ENVIRONMENT, RESIDENT, RUNTIME_DIR
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: The commands a resident process runs: those that read or change the store and name no file (a
+#: file name would be read relative to another directory). tests/test_resident.py holds this to the catalog.
+ROUTED = frozenset({"add", "list", "show", "edit", "done", "reopen", "delete", "undo", "redo", "history", "stats"})
+#: taskvault's own options that may come before such a command (--data-dir, --script: never routed).
+ROUTED_FLAGS = frozenset({"--json", "--no-color"})
+#: The environment that decides what a command does and where: a resident process serves only
+#: commands run with exactly its own (taskvault's variables, where the user data directory and the
+#: crash log are, the locale and Python's own text settings).
+KEYED_ENVIRONMENT = (*(variable.name for variable in ENVIRONMENT), "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+                     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONPATH")
+DEFAULT_IDLE = 600.0
+#: The protocol's name and version: the first field of every request.
+PROTOCOL = "taskvault-resident/1"
+#: Answers: the command is accepted (from now on it runs there, never here), or refused (run it here).
+ACCEPTED, REFUSED = b"A", b"N"
+#: Sent by the client when it is interrupted (Ctrl-C): the command stops where a one-shot command would.
+INTERRUPT = b"\x03"
+#: The longest request a resident process reads (the command line is bounded by the system's ARG_MAX).
+MAX_REQUEST = 8 * 1024 * 1024
+
+
+def idle_seconds(env: Mapping[str, str]) -> float | None:
+    """How long a resident process waits idle, from $TASKVAULT_RESIDENT; None when it is off, or
+    when the value is not a number of seconds (the command then says so: cli/config.py)."""
+    raw = env.get(RESIDENT.name, "").strip()
+    if not raw:
+        return DEFAULT_IDLE
+    if raw.lower() in ("off", "0", "no", "false"):
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return None
+    return seconds if 1 <= seconds <= 7 * 86_400 else None
+
+
+def routed_command(argv: list[str]) -> str | None:
+    """The command word, if the command line is one a resident process runs; else None."""
+    for token in argv:
+        if token in ROUTED_FLAGS:
+            continue
+        return token if token in ROUTED else None
+    return None
+
+
+def identity(env: Mapping[str, str]) -> str:
+    """Everything a resident process must share with a command to run it as that command would run here."""
+    fields = [PROTOCOL, __version__, sys.executable, str(os.getuid()), str(sys.flags.utf8_mode)]
+    fields += [f"{name}={env[name]}" if name in env else f"{name} unset" for name in KEYED_ENVIRONMENT]
+    return "\n".join(fields)
+
+
+def runtime_directory(env: Mapping[str, str]) -> str:
+    """Where resident processes keep their sockets: $XDG_RUNTIME_DIR/taskvault, else /tmp/taskvault-UID."""
+    base = env.get(RUNTIME_DIR.name, "")
+    if base.startswith("/"):
+        return os.path.join(base, "taskvault")
+    return f"/tmp/taskvault-{os.getuid()}"
+
+
+def private(directory: str) -> bool:
+    """True if ``directory`` is a real directory of this user that no one else may enter."""
+    import stat
+
+    try:
+        st = os.lstat(directory)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+
+
+def socket_name(key: str) -> str:
+    """The file name of the socket of the resident process for ``key`` (a checksum: two keys that share
+    one are told apart when the process compares the whole key)."""
+    import zlib
+
+    return f"{zlib.crc32(key.encode('utf-8', 'surrogateescape')):08x}"
+
+
+def _peer_uid(sock: object) -> int:
+    import _socket
+
+    raw = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # type: ignore[attr-defined]
+    return int.from_bytes(raw[4:8], sys.byteorder)
+
+
+def encode_request(key: str, argv: list[str]) -> bytes:
+    """The request: its length, then NUL-separated fields (no argument or variable can hold a NUL)."""
+    body = "\0".join([PROTOCOL, key, str(len(argv)), *argv]).encode("utf-8", "surrogateescape")
+    return len(body).to_bytes(4, "big") + body
+
+
+class Relay:
+    """How a command line fared at the resident process: ``status`` is its exit status when it ran
+    there; otherwise ``start`` says whether a successful run here should start one."""
+
+    __slots__ = ("start", "status")
+
+    def __init__(self, status: int | None, start: bool) -> None:
+        self.status = status
+        self.start = start
+
+
+NOT_ROUTED = Relay(None, False)
+
+
+def relay(argv: list[str]) -> Relay:
+    """Run ``argv`` in the resident process if there is one for it; see the module's docstring."""
+    env = os.environ
+    if routed_command(argv) is None or idle_seconds(env) is None:
+        return NOT_ROUTED
+    directory = runtime_directory(env)
+    if not private(directory):
+        return Relay(None, True)
+    key = identity(env)
+    import _socket
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        try:
+            sock.connect(os.path.join(directory, socket_name(key) + ".sock"))
+            if _peer_uid(sock) != os.getuid():
+                return Relay(None, False)
+            fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
+            sock.sendmsg([encode_request(key, argv)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+            answer = sock.recv(1)
+        except OSError:
+            return Relay(None, True)
+        if answer != ACCEPTED:  # (refused: another program's, or one about to end; a new one ends at once
+            return Relay(None, True)  # if another still serves these settings)
+        return Relay(_wait(sock), False)
+    finally:
+        sock.close()
+
+
+def _wait(sock: object) -> int:
+    """The exit status the resident process sends once the command has ended; Ctrl-C is passed on."""
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(64)  # type: ignore[attr-defined]
+        except KeyboardInterrupt:
+            try:
+                sock.sendall(INTERRUPT)  # type: ignore[attr-defined]
+            except OSError:
+                pass
+            continue
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        received += chunk
+        if received.endswith(b"\n"):
+            try:
+                return int(received[1:-1]) if received[:1] == b"X" else _unknown()
+            except ValueError:
+                return _unknown()
+    return _unknown()
+
+
+def _unknown() -> int:
+    from ..exits import EXIT_INTERNAL
+
+    try:
+        sys.stderr.write("taskvault: the resident taskvault process ended before it said how the command ended; "
+                         "if it was a change, it may or may not have been saved: see 'taskvault history'\n")
+        sys.stderr.flush()
+    except (OSError, AttributeError, ValueError):
+        pass
+    return EXIT_INTERNAL
+
+
+def start_server() -> None:
+    """Start a resident process for this user, program and settings, in the background, detached.
+
+    It ends by itself when another already serves them, or after $TASKVAULT_RESIDENT seconds idle.
+    """
+    import subprocess
+
+    try:
+        subprocess.Popen([sys.executable, "-P", "-m", "taskvault.cli.resident_server"], cwd="/",
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, close_fds=True)
+    except OSError:
+        pass  # (no resident process: every command runs as before)

@@ -1,0 +1,338 @@
+"""The resident taskvault process: keeps one store loaded and runs the one-shot commands sent to it.
+
+Started in the background by a one-shot command that found none (resident_client.start_server), as
+``python -P -m taskvault.cli.resident_server``, with that command's environment. It serves commands
+of the same user, program and settings only (resident_client.identity): its socket is in a directory
+only this user may enter, it checks each caller's user id, and it refuses a request whose identity
+differs from its own. A command runs here as cli/main.py runs it in its own process, with the
+caller's standard input, output and error (passed over the socket), through the same Runner, against a
+service that lives as long as this process: like an interactive session's, it catches up with other
+sessions before each command, saves each change durably before it answers, and does its housekeeping
+in the background after the answer.
+
+It ends by itself: when another process already serves these settings (a lock file), after
+$TASKVAULT_RESIDENT seconds without a command, when the program's files change (an upgrade: the next
+command runs itself and starts a new one), when its store's directory is no longer the one it loaded,
+or on SIGTERM. It never prints: it has no terminal of its own.
+"""
+
+from __future__ import annotations
+
+import array
+import os
+import select
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ..exits import EXIT_INTERRUPTED
+from . import resident_client as client
+from .main import Services
+
+if TYPE_CHECKING:
+    from ..service import Retention, TaskService
+
+#: How long a caller may take to send its request once connected.
+REQUEST_TIMEOUT = 5.0
+
+
+class Cancelled:
+    """Ctrl-C at the caller, felt here where a one-shot command would feel it: while it waits for the
+    lock, while it asks a question, and when it writes its output. Each Ctrl-C the caller sends is one
+    KeyboardInterrupt here, as each is one SIGINT there; a caller that has gone (its socket closed) is
+    an interrupt at every such point from then on."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.gone = False
+
+    def check(self) -> None:
+        if not self.gone:
+            readable, _, _ = select.select([self.conn], [], [], 0)
+            if not readable:
+                return
+            try:
+                sent = self.conn.recv(64)
+            except OSError:
+                sent = b""
+            self.gone = not sent
+        raise KeyboardInterrupt
+
+
+class CallerInput:
+    """The caller's standard input, read as ask.line_asker reads it; Ctrl-C at the caller ends the read."""
+
+    def __init__(self, stream: TextIO, cancel: Cancelled) -> None:
+        self._stream = stream
+        self._cancel = cancel
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def readline(self) -> str:
+        while True:
+            self._cancel.check()
+            readable, _, _ = select.select([self._stream.fileno(), self._cancel.conn.fileno()], [], [])
+            if self._stream.fileno() in readable:
+                return self._stream.readline()
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class CallerOutput:
+    """The caller's standard output: every write first checks that the caller still wants it."""
+
+    def __init__(self, stream: TextIO, cancel: Cancelled) -> None:
+        self._stream = stream
+        self._cancel = cancel
+
+    def write(self, text: str) -> int:
+        self._cancel.check()
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stream(fd: int, mode: str) -> TextIO:
+    from .main import _prepare
+
+    encoding = sys.stdout.encoding if sys.stdout is not None else "utf-8"
+    stream: TextIO = open(fd, mode, encoding=encoding, errors="backslashreplace", closefd=True)  # type: ignore[assignment]  # noqa: SIM115
+    _prepare(stream)
+    return stream
+
+
+def _code_files() -> dict[str, tuple[int, int, int]]:
+    """(inode, size, mtime) of every file of the program, to notice an upgrade or an edit."""
+    package = Path(__file__).resolve().parent.parent
+    found: dict[str, tuple[int, int, int]] = {}
+    for root, _, names in os.walk(package):
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(root, name)
+                st = os.stat(path)
+                found[path] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def _identity_of(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+class Request:
+    """One command being run: its caller's socket and streams."""
+
+    def __init__(self, conn: socket.socket, argv: list[str], fds: list[int]) -> None:
+        self.conn = conn
+        self.argv = argv
+        self.cancel = Cancelled(conn)
+        raw_in, raw_out, raw_err = (_stream(fds[0], "r"), _stream(fds[1], "w"), _stream(fds[2], "w"))
+        self.stdin = CallerInput(raw_in, self.cancel)
+        self.out = CallerOutput(raw_out, self.cancel)
+        self.err = raw_err
+        self._raw = (raw_in, raw_out, raw_err)
+
+    def close(self) -> None:
+        for stream in self._raw:
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+
+
+class ResidentServices(Services):
+    """The service of the resident process's store, lent to each command and kept between them."""
+
+    in_session = True
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+
+    def open(self, directory: Path, *, timeout: float, retention: Retention, err: TextIO) -> TaskService:
+        server = self._server
+        if directory != server.directory or timeout != server.timeout or retention != server.retention:
+            raise RuntimeError("a resident process was sent a command for other settings")  # (identity prevents it)
+        return server.service
+
+    def done(self, service: TaskService) -> None:
+        pass  # (it stays open for the next command)
+
+
+class Server:
+    """Serves one user's commands for one store and one set of settings; see the module's docstring."""
+
+    def __init__(self) -> None:
+        from . import config
+        from .main import _waiting_notice
+
+        env = os.environ
+        self.key = client.identity(env)
+        idle = client.idle_seconds(env)
+        if idle is None:
+            raise SystemExit(0)
+        self.idle = idle
+        options, _ = config.split_global_options([])
+        self.directory = config.data_directory(options, env)
+        self.timeout = config.lock_timeout(env)
+        self.retention = config.backup_retention(env)
+        self.request: Request | None = None
+        self._notice = _waiting_notice
+        from .. import bootstrap
+
+        self.service = bootstrap.service(self.directory, lock_timeout=self.timeout, retention=self.retention,
+                                         on_lock_wait=self._lock_wait, while_waiting=self._while_waiting)
+
+    def _lock_wait(self, remaining: float) -> None:
+        if self.request is not None:
+            self._notice(self.request.err)(remaining)
+
+    def _while_waiting(self) -> None:
+        if self.request is not None:
+            self.request.cancel.check()
+
+    def serve(self) -> None:
+        directory = client.runtime_directory(os.environ)
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
+        if not client.private(directory):
+            return
+        name = client.socket_name(self.key)
+        lock = os.open(os.path.join(directory, name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        import fcntl
+
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # another serves these settings
+        self.service.tasks  # noqa: B018 (loaded now, not by the first command; a store that does not load ends this)
+        self.store_identity = _identity_of(self.directory)
+        self.code = _code_files()
+        path = os.path.join(directory, name + ".sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            try:
+                os.unlink(path)  # a socket left by one that was killed (the lock says none serves it now)
+            except FileNotFoundError:
+                pass
+            old_umask = os.umask(0o177)
+            try:
+                listener.bind(path)
+            finally:
+                os.umask(old_umask)
+            listener.listen(16)
+            listener.settimeout(self.idle)
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    return
+                with conn:
+                    if not self._serve(conn):
+                        return
+        finally:
+            try:
+                os.unlink(path)  # (ours: the lock, still held, says no other process serves this name)
+            except OSError:
+                pass
+            listener.close()
+            self.service.close()
+
+    def _still_current(self) -> bool:
+        return _identity_of(self.directory) == self.store_identity and _code_files() == self.code
+
+    def _serve(self, conn: socket.socket) -> bool:
+        """Run one request; False when this process should end (its program or store changed)."""
+        conn.settimeout(REQUEST_TIMEOUT)
+        fds: list[int] = []
+        try:
+            argv, fds = self._receive(conn)
+        except (OSError, ValueError, UnicodeError):
+            for fd in fds:
+                os.close(fd)
+            return True
+        current = self._still_current()
+        if argv is None or not current:
+            for fd in fds:
+                os.close(fd)
+            try:
+                conn.sendall(client.REFUSED)
+            except OSError:
+                pass
+            return current
+        request = Request(conn, argv, fds)
+        conn.settimeout(None)
+        status = EXIT_INTERRUPTED
+        try:
+            conn.sendall(client.ACCEPTED)
+            self.request = request
+            status = self._run(request)
+        except OSError:
+            pass
+        finally:
+            self.request = None
+            request.close()
+        try:
+            conn.sendall(b"X%d\n" % status)
+        except OSError:
+            pass
+        return True
+
+    def _run(self, request: Request) -> int:
+        from .main import _main
+
+        try:
+            return _main(request.argv, request.out, request.err, request.stdin,  # type: ignore[arg-type]
+                         ResidentServices(self))
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+
+    def _receive(self, conn: socket.socket) -> tuple[list[str] | None, list[int]]:
+        """The request's command line (None: not one for this process) and the caller's three descriptors."""
+        uid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[4:8], sys.byteorder)
+        fds = array.array("i")
+        data, ancillary, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(3 * fds.itemsize))
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+        received = list(fds)
+        if uid != os.getuid() or len(received) != 3 or len(data) < 4:
+            return None, received
+        length = int.from_bytes(data[:4], "big")
+        if length > client.MAX_REQUEST:
+            return None, received
+        body = bytearray(data[4:])
+        while len(body) < length:
+            chunk = conn.recv(min(1 << 20, length - len(body)))
+            if not chunk:
+                raise ValueError("the request ended early")
+            body += chunk
+        fields = bytes(body).decode("utf-8", "surrogateescape").split("\0")
+        if fields[:2] != [client.PROTOCOL, self.key] or len(fields) < 3 or fields[2] != str(len(fields) - 3):
+            return None, received
+        return fields[3:], received
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (Ctrl-C reaches a command through its caller, not here)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        Server().serve()
+    except Exception:  # noqa: BLE001 (the caller runs its command itself when this process is not there)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
