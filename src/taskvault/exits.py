@@ -11,6 +11,9 @@ EXIT_SAVED_UNREPORTED = 4
 EXIT_INTERNAL = 70
 #: Standard output could not be written, and nothing was saved (sysexits' EX_IOERR).
 EXIT_OUTPUT_FAILED = 74
+#: The resident process (docs/resident.md) ended before it said how the command it had accepted ended:
+#: a change it was making was saved whole or not at all, and `history` says which (sysexits' EX_TEMPFAIL).
+EXIT_OUTCOME_UNKNOWN = 75
 #: Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
 #: The program reading standard output went away early, as with ``| head`` (128 + SIGPIPE).

@@ -13,7 +13,7 @@ question reads this terminal, Ctrl-C here interrupts it there.
 When there is none, or it is not this program's (another version, other settings), the command runs
 here as it always has, and a successful one starts a resident process for the next. After the
 resident process has accepted a command, the command is never run here as well: if the resident
-process ends before it says how the command ended, the outcome is unknown and this says so.
+process ends before it says how the command ended, the outcome is unknown and this says so (exit 75).
 
 TASKVAULT_RESIDENT=off turns it off; a number of seconds sets how long the resident process waits
 idle before it ends (default 600). docs/resident.md says all of this for users.
@@ -143,8 +143,8 @@ def relay(argv: list[str]) -> Relay:
     if routed_command(argv) is None or idle_seconds(env) is None:
         return NOT_ROUTED
     directory = runtime_directory(env)
-    if not private(directory):
-        return Relay(None, True)
+    if not private(directory):  # (a resident process makes it, if it is not there; else none is used)
+        return Relay(None, not os.path.lexists(directory))
     key = identity(env)
     import _socket
 
@@ -192,15 +192,15 @@ def _wait(sock: object) -> int:
 
 
 def _unknown() -> int:
-    from ..exits import EXIT_INTERNAL
+    from ..exits import EXIT_OUTCOME_UNKNOWN
 
     try:
         sys.stderr.write("taskvault: the resident taskvault process ended before it said how the command ended; "
-                         "if it was a change, it may or may not have been saved: see 'taskvault history'\n")
+                         "a change it was making was saved whole or not at all: 'taskvault history' shows which\n")
         sys.stderr.flush()
     except (OSError, AttributeError, ValueError):
         pass
-    return EXIT_INTERNAL
+    return EXIT_OUTCOME_UNKNOWN
 
 
 def start_server() -> None:

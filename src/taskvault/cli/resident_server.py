@@ -24,6 +24,8 @@ import select
 import signal
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -41,23 +43,28 @@ REQUEST_TIMEOUT = 5.0
 class Cancelled:
     """Ctrl-C at the caller, felt here where a one-shot command would feel it: while it waits for the
     lock, while it asks a question, and when it writes its output. Each Ctrl-C the caller sends is one
-    KeyboardInterrupt here, as each is one SIGINT there; a caller that has gone (its socket closed) is
-    an interrupt at every such point from then on."""
+    KeyboardInterrupt here, as each is one SIGINT there; a caller that has gone (its socket closed), or
+    this process ending (SIGTERM), is an interrupt at every such point from then on."""
 
-    def __init__(self, conn: socket.socket) -> None:
+    def __init__(self, conn: socket.socket, ending: int) -> None:
         self.conn = conn
+        #: Readable once this process is ending (a socket written to then, never read).
+        self.ending = ending
         self.gone = False
 
     def check(self) -> None:
         if not self.gone:
-            readable, _, _ = select.select([self.conn], [], [], 0)
+            readable, _, _ = select.select([self.conn.fileno(), self.ending], [], [], 0)
             if not readable:
                 return
-            try:
-                sent = self.conn.recv(64)
-            except OSError:
-                sent = b""
-            self.gone = not sent
+            if self.ending in readable:
+                self.gone = True
+            else:
+                try:
+                    sent = self.conn.recv(64)
+                except OSError:
+                    sent = b""
+                self.gone = not sent
         raise KeyboardInterrupt
 
 
@@ -77,12 +84,10 @@ class CallerInput:
     def readline(self) -> str:
         while True:
             self._cancel.check()
-            readable, _, _ = select.select([self._stream.fileno(), self._cancel.conn.fileno()], [], [])
+            watched = [self._stream.fileno(), self._cancel.conn.fileno(), self._cancel.ending]
+            readable, _, _ = select.select(watched, [], [])
             if self._stream.fileno() in readable:
                 return self._stream.readline()
-
-    def close(self) -> None:
-        self._stream.close()
 
 
 class CallerOutput:
@@ -133,10 +138,10 @@ def _identity_of(path: Path) -> tuple[int, int] | None:
 class Request:
     """One command being run: its caller's socket and streams."""
 
-    def __init__(self, conn: socket.socket, argv: list[str], fds: list[int]) -> None:
+    def __init__(self, conn: socket.socket, argv: list[str], fds: list[int], ending: int) -> None:
         self.conn = conn
         self.argv = argv
-        self.cancel = Cancelled(conn)
+        self.cancel = Cancelled(conn, ending)
         raw_in, raw_out, raw_err = (_stream(fds[0], "r"), _stream(fds[1], "w"), _stream(fds[2], "w"))
         self.stdin = CallerInput(raw_in, self.cancel)
         self.out = CallerOutput(raw_out, self.cancel)
@@ -169,8 +174,18 @@ class ResidentServices(Services):
         pass  # (it stays open for the next command)
 
 
+class _Ending(BaseException):
+    """SIGTERM: not an error but the end, raised in the main thread where it waits for callers (as
+    SystemExit is a BaseException), so that no handler of errors takes it for one."""
+
+
 class Server:
-    """Serves one user's commands for one store and one set of settings; see the module's docstring."""
+    """Serves one user's commands for one store and one set of settings; see the module's docstring.
+
+    Each command runs in a thread of its own, so that one waiting on its caller (a question not yet
+    answered, output a pager has not read) holds up no other; the service keeps their use of the store
+    one at a time (its unit of work's lock), as it keeps a session's and its housekeeping thread's.
+    """
 
     def __init__(self) -> None:
         from . import config
@@ -186,20 +201,39 @@ class Server:
         self.directory = config.data_directory(options, env)
         self.timeout = config.lock_timeout(env)
         self.retention = config.backup_retention(env)
-        self.request: Request | None = None
         self._notice = _waiting_notice
+        self._local = threading.local()  # (.request: the command the calling thread runs)
+        self._running: set[threading.Thread] = set()
+        self._guard = threading.Lock()
+        # Written once when this process ends, never read: a descriptor that is readable from then on.
+        self._end_read, self._end_write = socket.socketpair()
+        self._ending = self._end_read.fileno()
+        self._idle_since = time.monotonic()
         from .. import bootstrap
 
         self.service = bootstrap.service(self.directory, lock_timeout=self.timeout, retention=self.retention,
                                          on_lock_wait=self._lock_wait, while_waiting=self._while_waiting)
 
     def _lock_wait(self, remaining: float) -> None:
-        if self.request is not None:
-            self._notice(self.request.err)(remaining)
+        request = getattr(self._local, "request", None)
+        if request is not None:
+            self._notice(request.err)(remaining)
 
     def _while_waiting(self) -> None:
-        if self.request is not None:
-            self.request.cancel.check()
+        request = getattr(self._local, "request", None)
+        if request is not None:
+            request.cancel.check()
+
+    def end(self) -> None:
+        """From now on, commands running are interrupted where Ctrl-C would interrupt them; none starts."""
+        try:
+            self._end_write.send(b"x")
+        except OSError:
+            pass
+
+    def _on_sigterm(self, *_: object) -> None:
+        self.end()
+        raise _Ending
 
     def serve(self) -> None:
         directory = client.runtime_directory(os.environ)
@@ -222,6 +256,7 @@ class Server:
         self.code = _code_files()
         path = os.path.join(directory, name + ".sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             try:
                 os.unlink(path)  # a socket left by one that was killed (the lock says none serves it now)
@@ -232,29 +267,59 @@ class Server:
                 listener.bind(path)
             finally:
                 os.umask(old_umask)
-            listener.listen(16)
-            listener.settimeout(self.idle)
-            while True:
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
-                    return
-                with conn:
-                    if not self._serve(conn):
-                        return
+            listener.listen(64)
+            self._accept(listener)
+        except _Ending:
+            pass
         finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # (ending already)
+            self.end()
             try:
                 os.unlink(path)  # (ours: the lock, still held, says no other process serves this name)
             except OSError:
                 pass
             listener.close()
+            for thread in list(self._running):
+                thread.join()
             self.service.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        """Take callers until idle for ``idle`` seconds, or until a command finds this process out of date."""
+        while True:
+            with self._guard:
+                busy = bool(self._running)
+            if not busy and time.monotonic() - self._idle_since >= self.idle:
+                return
+            # (while commands run, look again after `idle` seconds: an ending command need not wake this)
+            readable, _, _ = select.select([listener.fileno(), self._ending], [], [],
+                                           self.idle if busy else self._wait_left())
+            if self._ending in readable:
+                return
+            if listener.fileno() not in readable:
+                continue  # (the idle time is counted again above)
+            conn, _ = listener.accept()
+            thread = threading.Thread(target=self._serve, args=(conn,), name="taskvault command")
+            with self._guard:
+                self._running.add(thread)
+            thread.start()
+
+    def _wait_left(self) -> float:
+        return max(0.0, self.idle - (time.monotonic() - self._idle_since))
 
     def _still_current(self) -> bool:
         return _identity_of(self.directory) == self.store_identity and _code_files() == self.code
 
-    def _serve(self, conn: socket.socket) -> bool:
-        """Run one request; False when this process should end (its program or store changed)."""
+    def _serve(self, conn: socket.socket) -> None:
+        """Run one caller's command, in its own thread; refuse it (and end) if this process is out of date."""
+        try:
+            with conn:
+                self._serve_one(conn)
+        finally:
+            with self._guard:
+                self._running.discard(threading.current_thread())
+                self._idle_since = time.monotonic()
+
+    def _serve_one(self, conn: socket.socket) -> None:
         conn.settimeout(REQUEST_TIMEOUT)
         fds: list[int] = []
         try:
@@ -262,33 +327,35 @@ class Server:
         except (OSError, ValueError, UnicodeError):
             for fd in fds:
                 os.close(fd)
-            return True
+            return
         current = self._still_current()
-        if argv is None or not current:
+        ending = bool(select.select([self._ending], [], [], 0)[0])
+        if argv is None or not current or ending:
             for fd in fds:
                 os.close(fd)
             try:
                 conn.sendall(client.REFUSED)
             except OSError:
                 pass
-            return current
-        request = Request(conn, argv, fds)
+            if not current:
+                self.end()
+            return
+        request = Request(conn, argv, fds, self._ending)
         conn.settimeout(None)
         status = EXIT_INTERRUPTED
         try:
             conn.sendall(client.ACCEPTED)
-            self.request = request
+            self._local.request = request
             status = self._run(request)
         except OSError:
             pass
         finally:
-            self.request = None
+            self._local.request = None
             request.close()
         try:
             conn.sendall(b"X%d\n" % status)
         except OSError:
             pass
-        return True
 
     def _run(self, request: Request) -> int:
         from .main import _main
@@ -327,7 +394,6 @@ class Server:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # (Ctrl-C reaches a command through its caller, not here)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         Server().serve()
     except Exception:  # noqa: BLE001 (the caller runs its command itself when this process is not there)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ..errors import OutputFailed, StorageError, UsageError, UserError, typed
-from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_SAVED_UNREPORTED, EXIT_SUCCESS
+from ..exits import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OUTCOME_UNKNOWN,
+    EXIT_SAVED_UNREPORTED,
+    EXIT_SUCCESS,
+)
 from .registry import Command
 from .settings import ENVIRONMENT, GLOBAL_OPTIONS
 
@@ -23,6 +30,8 @@ EXIT_CODES = (
                              "something after it failed; the message names the revision: do not run it again")),
     (EXIT_INTERNAL, "internal error: a bug; the message names the crash log"),
     (OutputFailed.exit_code, "output failed: standard output could not be written (a full disk), and nothing was saved"),
+    (EXIT_OUTCOME_UNKNOWN, ("outcome unknown: the resident process ended while it ran the command; a change was "
+                            "saved whole or not at all, and history says which")),
     (EXIT_INTERRUPTED, "interrupted: Ctrl-C"),
     (EXIT_BROKEN_PIPE, "output closed: the reader went away early, as with | head"),
 )

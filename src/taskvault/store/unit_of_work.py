@@ -99,8 +99,8 @@ class UnitOfWork:
         self._tasks: TaskList | None = None
         #: Problems after a change was already saved (a failed compaction); the interface shows them.
         self.warnings: list[StorageError] = []
-        #: How many changes this session has saved (catching up with others does not count).
-        self.saves = 0
+        #: How many changes each thread has saved (see ``saves``).
+        self._saved = threading.local()
         #: The backup taken before this session upgraded an older store, if it did.
         self.migrated: Backup | None = None
         #: Housekeeping owed by the changes saved since the last tidy: None (none owed), or whether one of
@@ -134,6 +134,16 @@ class UnitOfWork:
     @property
     def loaded(self) -> bool:
         return self._tasks is not None
+
+    @property
+    def saves(self) -> int:
+        """How many changes this session has saved in the calling thread (catching up with others does
+        not count): a session's commands run in one thread; the resident process runs each in its own,
+        so that a command never takes another's save for its own."""
+        return getattr(self._saved, "count", 0)
+
+    def _count_save(self) -> None:
+        self._saved.count = self.saves + 1
 
     @property
     def current(self) -> TaskList | None:
@@ -176,7 +186,7 @@ class UnitOfWork:
             with _signals_deferred():
                 revision, at = self._store.append(tasks, change)
                 self._publish(tasks, (change, revision, at))
-                self.saves += 1
+                self._count_save()
             # What is due is decided here, under the change's own lock, from what the store holds in memory:
             # a change with nothing due costs one lock round, and tidy takes the lock again only for work.
             automatic = backup is not None and backup.automatic
@@ -200,9 +210,13 @@ class UnitOfWork:
         """
         if self._untidy is None or self._tasks is None:
             return
-        if self._worker is not None and self._worker.is_alive():
-            return
-        backed_up, self._untidy = self._untidy, None
+        with self._mutex:  # (the resident process's commands call this from threads of their own)
+            if self._untidy is None or (self._worker is not None and self._worker.is_alive()):
+                return
+            backed_up, self._untidy = self._untidy, None
+            self._tidy(background, backed_up)
+
+    def _tidy(self, background: bool, backed_up: bool) -> None:
         try:
             with self._caught_up() as caught:
                 if background and self._store.read_only is None and self._begin_in_background(caught.tasks,
@@ -279,7 +293,7 @@ class UnitOfWork:
         with self._mutex, self._store.locked():
             tasks, aside = self._store.replace_unreadable(snapshot)
             self._publish(tasks)
-            self.saves += 1  # the store was written: a failure after this must not say nothing was saved
+            self._count_save()  # the store was written: a failure after this must not say nothing was saved
         return tasks, aside
 
     def salvage(self, previewed: SalvageReport,
@@ -300,7 +314,7 @@ class UnitOfWork:
             with _signals_deferred():
                 tasks, aside = self._store.replace_with_salvage(found, plan.change)
                 self._publish(tasks)
-                self.saves += 1
+                self._count_save()
         return Salvaged(found, plan, tasks, aside)
 
     def _publish(self, tasks: TaskList, saved: tuple[Change, int, dt.datetime] | None = None) -> None:
