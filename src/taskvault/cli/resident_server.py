@@ -11,8 +11,9 @@ sessions before each command, saves each change durably before it answers, and d
 in the background after the answer.
 
 It ends by itself: when another process already serves these settings (a lock file), after
-$TASKVAULT_RESIDENT seconds without a command, when the program's files change (an upgrade: the next
-command runs itself and starts a new one), when its store's directory is no longer the one it loaded,
+$TASKVAULT_RESIDENT seconds without a command, when the program's files change (another version's
+callers never reach it, their identity differs; a file edited in place ends it after the command that
+notices), when its store's directory is no longer the one it loaded,
 or on SIGTERM. It never prints: it has no terminal of its own.
 """
 
@@ -306,8 +307,14 @@ class Server:
     def _wait_left(self) -> float:
         return max(0.0, self.idle - (time.monotonic() - self._idle_since))
 
-    def _still_current(self) -> bool:
-        return _identity_of(self.directory) == self.store_identity and _code_files() == self.code
+    def _same_store(self) -> bool:
+        """True while the store's directory is the one this process loaded (checked before each command)."""
+        return _identity_of(self.directory) == self.store_identity
+
+    def _same_program(self) -> bool:
+        """True while every file of the program is as it was at the start (checked after each command: a
+        release changes the version, which callers compare first; this catches an edit in place)."""
+        return _code_files() == self.code
 
     def _serve(self, conn: socket.socket) -> None:
         """Run one caller's command, in its own thread; refuse it (and end) if this process is out of date."""
@@ -324,15 +331,22 @@ class Server:
         fds: list[int] = []
         try:
             argv, fds = self._receive(conn)
-        except (OSError, ValueError, UnicodeError):
-            for fd in fds:
-                os.close(fd)
+        except (OSError, ValueError):
             return
-        current = self._still_current()
+        current = self._same_store()
         ending = bool(select.select([self._ending], [], [], 0)[0])
-        if argv is None or not current or ending:
+        request = None
+        if argv is not None and current and not ending:
+            try:
+                request = Request(conn, argv, fds, self._ending)
+            except (OSError, ValueError):  # (a descriptor that cannot be a stream: the caller runs the command)
+                pass
+        if request is None:
             for fd in fds:
-                os.close(fd)
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
             try:
                 conn.sendall(client.REFUSED)
             except OSError:
@@ -340,7 +354,6 @@ class Server:
             if not current:
                 self.end()
             return
-        request = Request(conn, argv, fds, self._ending)
         conn.settimeout(None)
         status = EXIT_INTERRUPTED
         try:
@@ -356,6 +369,8 @@ class Server:
             conn.sendall(b"X%d\n" % status)
         except OSError:
             pass
+        if not self._same_program():
+            self.end()
 
     def _run(self, request: Request) -> int:
         from .main import _main
@@ -367,7 +382,7 @@ class Server:
             return EXIT_INTERRUPTED
 
     def _receive(self, conn: socket.socket) -> tuple[list[str] | None, list[int]]:
-        """The request's command line (None: not one for this process) and the caller's three descriptors."""
+        """The request's command line (None: not one for this process) and the descriptors that came with it."""
         uid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[4:8], sys.byteorder)
         fds = array.array("i")
         data, ancillary, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(3 * fds.itemsize))
@@ -381,12 +396,15 @@ class Server:
         if length > client.MAX_REQUEST:
             return None, received
         body = bytearray(data[4:])
-        while len(body) < length:
-            chunk = conn.recv(min(1 << 20, length - len(body)))
-            if not chunk:
-                raise ValueError("the request ended early")
-            body += chunk
-        fields = bytes(body).decode("utf-8", "surrogateescape").split("\0")
+        try:
+            while len(body) < length:
+                chunk = conn.recv(min(1 << 20, length - len(body)))
+                if not chunk:
+                    return None, received
+                body += chunk
+        except OSError:  # (a caller too slow to send its request, or gone)
+            return None, received
+        fields = bytes(body[:length]).decode("utf-8", "surrogateescape").split("\0")
         if fields[:2] != [client.PROTOCOL, self.key] or len(fields) < 3 or fields[2] != str(len(fields) - 3):
             return None, received
         return fields[3:], received
