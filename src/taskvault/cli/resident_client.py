@@ -48,6 +48,8 @@ PROTOCOL = "taskvault-resident/1"
 ACCEPTED, REFUSED = b"A", b"N"
 #: Sent by the client when it is interrupted (Ctrl-C): the command stops where a one-shot command would.
 INTERRUPT = b"\x03"
+#: The longest path a Unix socket can have on Linux (sun_path holds 108 bytes with the final NUL).
+MAX_SOCKET_PATH = 107
 #: The longest request a resident process reads (the command line is bounded by the system's ARG_MAX).
 MAX_REQUEST = 8 * 1024 * 1024
 
@@ -143,15 +145,18 @@ def relay(argv: list[str]) -> Relay:
     if routed_command(argv) is None or idle_seconds(env) is None:
         return NOT_ROUTED
     directory = runtime_directory(env)
-    if not private(directory):  # (a resident process makes it, if it is not there; else none is used)
-        return Relay(None, not os.path.lexists(directory))
+    if not private(directory):  # (a resident process makes it, if it is not there and can be; else none is used)
+        return Relay(None, not os.path.lexists(directory) and os.path.isdir(os.path.dirname(directory)))
     key = identity(env)
+    path = os.path.join(directory, socket_name(key) + ".sock")
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:  # (no socket can have this name: no resident process either)
+        return NOT_ROUTED
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         try:
-            sock.connect(os.path.join(directory, socket_name(key) + ".sock"))
+            sock.connect(path)
             if _peer_uid(sock) != os.getuid():
                 return Relay(None, False)
             fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))

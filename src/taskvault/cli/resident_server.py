@@ -252,9 +252,6 @@ class Server:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return  # another serves these settings
-        self.service.tasks  # noqa: B018 (loaded now, not by the first command; a store that does not load ends this)
-        self.store_identity = _identity_of(self.directory)
-        self.code = _code_files()
         path = os.path.join(directory, name + ".sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         signal.signal(signal.SIGTERM, self._on_sigterm)
@@ -265,9 +262,14 @@ class Server:
                 pass
             old_umask = os.umask(0o177)
             try:
-                listener.bind(path)
+                listener.bind(path)  # (before the store is loaded: a socket that cannot be made costs nothing)
             finally:
                 os.umask(old_umask)
+            # Loaded now, not by the first command; a store that does not load ends this. Callers meanwhile
+            # find the socket not listening, and run their commands themselves.
+            self.service.tasks  # noqa: B018
+            self.store_identity = _identity_of(self.directory)
+            self.code = _code_files()
             listener.listen(64)
             self._accept(listener)
         except _Ending:
