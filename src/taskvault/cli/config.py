@@ -234,7 +234,7 @@ def resident(env: Mapping[str, str]) -> None:
     raw = env.get(RESIDENT.name, "")
     if idle_seconds(env) is None and raw.strip().lower() not in ("off", "0", "no", "false"):
         raise UsageError(f"{RESIDENT.name}={shown(raw)} is neither off nor a number of seconds from 1 to 604800",
-                         hint="unset it (a resident process waits 600 s), or set it to off")
+                         hint="unset it for the default, 600 s idle, or set it to off")
 
 
 def time_zone(env: Mapping[str, str]) -> None:
