@@ -69,6 +69,20 @@ def idle_seconds(env: Mapping[str, str]) -> float | None:
     return seconds if 1 <= seconds <= 7 * 86_400 else None
 
 
+#: Variables that name a path: a relative one means one thing here and another in a resident process
+#: (which runs in /), so a command run with one is never routed.
+PATH_VARIABLES = ("TASKVAULT_DATA_DIR", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "TZDIR")
+
+
+def paths_absolute(env: Mapping[str, str]) -> bool:
+    """True when every path the environment gives is absolute (``~/x`` counts, with an absolute HOME)."""
+    for name in PATH_VARIABLES:
+        value = env.get(name)
+        if value and not value.startswith("/") and not (value.startswith("~") and name != "HOME"):
+            return False
+    return True
+
+
 def routed_command(argv: list[str]) -> str | None:
     """The command word, if the command line is one a resident process runs; else None."""
     for token in argv:
@@ -142,7 +156,7 @@ NOT_ROUTED = Relay(None, False)
 def relay(argv: list[str]) -> Relay:
     """Run ``argv`` in the resident process if there is one for it; see the module's docstring."""
     env = os.environ
-    if routed_command(argv) is None or idle_seconds(env) is None:
+    if routed_command(argv) is None or idle_seconds(env) is None or not paths_absolute(env):
         return NOT_ROUTED
     directory = runtime_directory(env)
     if not private(directory):  # (a resident process makes it, if it is not there and can be; else none is used)
