@@ -41,6 +41,15 @@ if TYPE_CHECKING:
 REQUEST_TIMEOUT = 5.0
 
 
+def _readable(fds: list[int], timeout: float | None) -> list[int]:
+    """Which of ``fds`` can be read now, waiting up to ``timeout`` seconds (None: until one can). poll, not
+    select: a long-lived process may hold descriptors past select's limit of 1024."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return [fd for fd, _ in poller.poll(None if timeout is None else max(0, int(timeout * 1000)))]
+
+
 class Cancelled:
     """Ctrl-C at the caller, felt here where a one-shot command would feel it: while it waits for the
     lock, while it asks a question, and when it writes its output. Each Ctrl-C the caller sends is one
@@ -55,7 +64,7 @@ class Cancelled:
 
     def check(self) -> None:
         if not self.gone:
-            readable, _, _ = select.select([self.conn.fileno(), self.ending], [], [], 0)
+            readable = _readable([self.conn.fileno(), self.ending], 0)
             if not readable:
                 return
             if self.ending in readable:
@@ -86,7 +95,7 @@ class CallerInput:
         while True:
             self._cancel.check()
             watched = [self._stream.fileno(), self._cancel.conn.fileno(), self._cancel.ending]
-            readable, _, _ = select.select(watched, [], [])
+            readable = _readable(watched, None)
             if self._stream.fileno() in readable:
                 return self._stream.readline()
 
@@ -294,8 +303,7 @@ class Server:
             if not busy and time.monotonic() - self._idle_since >= self.idle:
                 return
             # (while commands run, look again after `idle` seconds: an ending command need not wake this)
-            readable, _, _ = select.select([listener.fileno(), self._ending], [], [],
-                                           self.idle if busy else self._wait_left())
+            readable = _readable([listener.fileno(), self._ending], self.idle if busy else self._wait_left())
             if self._ending in readable:
                 return
             if listener.fileno() not in readable:
@@ -336,7 +344,7 @@ class Server:
         except (OSError, ValueError):
             return
         current = self._same_store()
-        ending = bool(select.select([self._ending], [], [], 0)[0])
+        ending = bool(_readable([self._ending], 0))
         request = None
         if argv is not None and current and not ending:
             try:
