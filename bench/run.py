@@ -17,6 +17,14 @@ whatever the program has become. For each size it:
   list --search against Taskwarrior (done and modify name the task by uuid, as Taskwarrior
   renumbers its ids), add against a minimal durable add in Python, the lists against a minimal
   parse-and-print in Python, and the same change at the largest size against the smallest;
+* times every one-shot comparison on both paths a one-shot command takes: "resident" (the default,
+  what users get: the store's resident process, started by one command in an XDG_RUNTIME_DIR of the
+  store's own, verified serving before the pairs and the same process after them; the store named by
+  TASKVAULT_DATA_DIR, as --data-dir is never routed) and "in-process" (TASKVAULT_RESIDENT=off). Targets
+  1-3 are judged on the resident rows, the in-process figure beside; the first command after the
+  resident process has gone (in-process, then starting one) is an informational row, and the resident
+  process's peak RSS (VmHWM) at the largest size is judged for target 6 beside the client's. Every
+  resident process started is stopped (SIGTERM, exit awaited) at the end and on error;
 * times a session's changes (add, edit, done, delete in turn; the time from sending a line to its
   acknowledgement line) in blocks that alternate with blocks of fsync-floor appends, so the floor
   is measured beside the changes;
