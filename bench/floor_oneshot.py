@@ -10,7 +10,11 @@ program (a script-mode session; bench/stores.py) and Taskwarrior gets the same t
 confirmation=off and verbose=nothing from its taskrc) in interleaved pairs (A B, B A, A B …); the ratio is
 the median of the per-pair ratios. Each command runs once, untimed, before its pairs.
 
-* taskvault add: the installed program, a fresh process (it imports taskvault, loads and checks the store);
+* taskvault add, in-process: the installed program (TASKVAULT_RESIDENT=off): a fresh process imports
+  taskvault, loads and checks the store;
+* taskvault add, resident: the installed program as users run it by default, its own resident process
+  (src/taskvault/cli/resident_server.py) already serving the store: started by one command, verified before
+  the pairs and the same process after them, stopped at the end (bench/resident.py);
 * floor -I -S: `python -I -S bench/floor_add.py FILE`: start Python without site, open a file, append a
   line, fsync, exit. No one-shot command in Python can be faster;
 * floor -I: the same with site (what an installed console script pays: its venv's site-packages);
@@ -46,6 +50,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import BenchError, installed_taskvault, interleaved, pair_ratio, pct, run_timed
 from report import ms
+from resident import Resident as TaskvaultResident
 from run import compile_installed, ensure_taskwarrior
 from stores import TAG, build_taskvault, build_taskwarrior, seeded_tasks
 
@@ -139,7 +144,8 @@ class FloorOneShot:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_")} | {"TASKVAULT_RESIDENT": "off"}
         self.rows: list[dict[str, Any]] = []
 
-    def variants(self, size: int, store: Path, resident: Resident) -> list[tuple[str, Callable[[int], list[str]]]]:
+    def variants(self, size: int, store: Path, resident: Resident,
+                 real: TaskvaultResident) -> list[tuple[str, Callable[[int], list[str]], dict[str, str]]]:
         floor_file = str(self.base / f"floor-{size}.log")
         with_attrs = "import attrs\n" + (BENCH / "floor_add.py").read_text()
         client = [PY, "-I", "-S", "-c", CLIENT, resident.socket]
@@ -150,20 +156,23 @@ class FloorOneShot:
         script.write_text(f"#!{PY}\nimport re\nimport sys\n{CLIENT}")
         script.chmod(0o755)
         client_script = [str(script), resident.socket]
+        env = self.env
         return [
-            ("taskvault add", lambda n: [self.taskvault, "--data-dir", str(store), "add", f"Bench one-shot {n}",
-                                         "--tag", TAG, "--priority", "high", "--due", "2027-03-01"]),
-            ("floor -I -S (add+fsync)", lambda n: [PY, "-I", "-S", str(BENCH / "floor_add.py"), floor_file]),
-            ("floor -I (site)", lambda n: [PY, "-I", str(BENCH / "floor_add.py"), floor_file]),
-            ("floor -I + import attrs", lambda n: [PY, "-I", "-c", with_attrs, floor_file]),
+            ("taskvault add, in-process", lambda n: [self.taskvault, "--data-dir", str(store), "add", f"Bench one-shot {n}",
+                                         "--tag", TAG, "--priority", "high", "--due", "2027-03-01"], env),
+            ("taskvault add, resident", lambda n: [self.taskvault, "add", f"Bench one-shot {n}", "--tag", TAG,
+                                                   "--priority", "high", "--due", "2027-03-01"], real.env),
+            ("floor -I -S (add+fsync)", lambda n: [PY, "-I", "-S", str(BENCH / "floor_add.py"), floor_file], env),
+            ("floor -I (site)", lambda n: [PY, "-I", str(BENCH / "floor_add.py"), floor_file], env),
+            ("floor -I + import attrs", lambda n: [PY, "-I", "-c", with_attrs, floor_file], env),
             ("thin client -I -S", lambda n: [*client, "add", f"Bench one-shot {n}", "--tag", TAG, "--priority", "high",
-                                             "--due", "2027-03-01"]),
+                                             "--due", "2027-03-01"], env),
             ("thin client -I (site)", lambda n: [*client_site, "add", f"Bench one-shot {n}", "--tag", TAG,
-                                                 "--priority", "high", "--due", "2027-03-01"]),
+                                                 "--priority", "high", "--due", "2027-03-01"], env),
             ("thin client, console script", lambda n: [*client_script, "add", f"Bench one-shot {n}", "--tag", TAG,
-                                                       "--priority", "high", "--due", "2027-03-01"]),
-            ("python -I -S -c pass", lambda n: [PY, "-I", "-S", "-c", "pass"]),
-            ("python -I -c pass", lambda n: [PY, "-I", "-c", "pass"]),
+                                                       "--priority", "high", "--due", "2027-03-01"], env),
+            ("python -I -S -c pass", lambda n: [PY, "-I", "-S", "-c", "pass"], env),
+            ("python -I -c pass", lambda n: [PY, "-I", "-c", "pass"], env),
         ]
 
     def measure(self, size: int) -> None:
@@ -178,19 +187,26 @@ class FloorOneShot:
         resident_dir = self.base / f"resident-{size}"
         resident_dir.mkdir()
         resident = Resident(resident_dir)
+        real = TaskvaultResident(f"the {size:,} store", store, self.base / f"run-{size}", self.env)
         try:
+            pid = real.start([self.taskvault, "list", "--tag", "bench-warm-up-no-such-tag"])
+            print(f"  taskvault's resident process {pid} serves {real.runtime}", flush=True)
             theirs = lambda n: [self.task, "add", f"Bench one-shot {n}", f"+{TAG}", "priority:H", "due:2027-03-01"]  # noqa: E731
             run_timed(theirs(-1), tw_env)
-            for name, ours in self.variants(size, store, resident):
+            for name, ours, env in self.variants(size, store, resident, real):
                 print(f"  {name}: {runs} interleaved pairs with task add …", flush=True)
-                run_timed(ours(-1), self.env)
-                a, b = interleaved(lambda n, c=ours: run_timed(c(n), self.env),
+                run_timed(ours(-1), env)
+                a, b = interleaved(lambda n, c=ours, e=env: run_timed(c(n), e),
                                    lambda n: run_timed(theirs(n), tw_env), runs)
                 self.rows.append({"what": name, "size": size, "runs": runs, "median": statistics.median(a),
                                   "p99": pct(a, 0.99), "ref_median": statistics.median(b), "ref_p99": pct(b, 0.99),
                                   "ratio": pair_ratio(a, b), "times": a, "ref_times": b})
+            real.check_same("the pairs")
         finally:
             resident.stop()
+            left = real.stop()
+            if left:
+                print(f"  WARNING: taskvault's resident process(es) {left} did not exit within 30 s of SIGTERM", flush=True)
         # Each variant that writes must have written every time: a floor that silently did nothing is no floor.
         appended = {"resident": resident.log, "floors": self.base / f"floor-{size}.log"}
         expected = {"resident": 3 * (runs + 1), "floors": 3 * (runs + 1)}

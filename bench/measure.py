@@ -100,9 +100,11 @@ def write_fsynced(path: Path, data: bytes) -> None:
 _IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
-def importtime(args: list[str], env: dict[str, str] | None = None) -> list[tuple[str, int, int]]:
-    """Every module ``python -X importtime ARGS`` imports, in order: (name, depth, own µs)."""
-    done = subprocess.run([sys.executable, "-X", "importtime", *args], env=env, stdin=subprocess.DEVNULL,
+def importtime(args: list[str], env: dict[str, str] | None = None,
+               python: str = sys.executable) -> list[tuple[str, int, int]]:
+    """Every module ``python -X importtime ARGS`` imports, in order: (name, depth, own µs). ``python`` is the
+    interpreter (a console script's own, as its ``#!`` spells it, to run exactly what a user runs)."""
+    done = subprocess.run([python, "-X", "importtime", *args], env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     if done.returncode:
         raise BenchError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr[-400:]}")
@@ -114,14 +116,15 @@ def importtime(args: list[str], env: dict[str, str] | None = None) -> list[tuple
     return found
 
 
-def imports_beyond(args: list[str], env: dict[str, str] | None = None) -> list[str]:
+def imports_beyond(args: list[str], env: dict[str, str] | None = None, python: str = sys.executable) -> list[str]:
     """The modules ``args`` imports that ``python -c pass`` does not, top-level imports only, in the order
     the program imports them (a module that a lazy import brings in a function counts where it happens)."""
-    bare = {name for name, _, _ in importtime(["-c", "pass"], env)}
-    return [name for name, depth, _ in importtime(args, env) if depth == 0 and name not in bare]
+    bare = {name for name, _, _ in importtime(["-c", "pass"], env, python)}
+    return [name for name, depth, _ in importtime(args, env, python) if depth == 0 and name not in bare]
 
 
-def wall_import_ms(modules: list[str], env: dict[str, str] | None, pairs: int) -> tuple[float, float, float]:
+def wall_import_ms(modules: list[str], env: dict[str, str] | None, pairs: int,
+                   python: str = sys.executable) -> tuple[float, float, float]:
     """The cost of importing ``modules`` (in that order), in ms: the median, over ``pairs`` interleaved
     pairs, of ``python -c "import m1; import m2 …"`` minus ``python -c pass`` (the same interpreter, flags
     and environment), by the wall clock and by the CPU time (user + system) the child used. Unlike
@@ -135,8 +138,8 @@ def wall_import_ms(modules: list[str], env: dict[str, str] | None, pairs: int) -
     cpus: list[float] = []
     least = {"importing": float("inf"), "bare": float("inf")}
     with tempfile.TemporaryDirectory() as empty:  # python -c puts the current directory first on sys.path
-        importing = [sys.executable, "-c", code]
-        bare = [sys.executable, "-c", "pass"]
+        importing = [python, "-c", code]
+        bare = [python, "-c", "pass"]
         _timed_cpu(importing, env, empty)  # (fails loudly if one of them does not import on its own)
         for n in range(pairs):
             order = (importing, bare) if n % 2 == 0 else (bare, importing)
@@ -158,12 +161,12 @@ def _timed_cpu(args: list[str], env: dict[str, str] | None, cwd: str) -> tuple[f
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def importtime_ms(args: list[str], env: dict[str, str] | None, runs: int) -> float:
+def importtime_ms(args: list[str], env: dict[str, str] | None, runs: int, python: str = sys.executable) -> float:
     """The diagnostic figure: the own times ``-X importtime`` gives the modules ``args`` imports beyond
     ``python -c pass``, summed; the least of ``runs`` runs. It times each import from inside (adding its
     own clock reads) and leaves out what a module costs outside its import (tearing it down at exit)."""
-    bare = {name for name, _, _ in importtime(["-c", "pass"], env)}
-    return min(sum(own for name, _, own in importtime(args, env) if name not in bare) for _ in range(runs)) / 1000
+    bare = {name for name, _, _ in importtime(["-c", "pass"], env, python)}
+    return min(sum(own for name, _, own in importtime(args, env, python) if name not in bare) for _ in range(runs)) / 1000
 
 
 # -- peak RSS of the measured process itself ----------------------------------------------------
