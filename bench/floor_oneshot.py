@@ -24,8 +24,8 @@ the median of the per-pair ratios. Each command runs once, untimed, before its p
   command line, the server appends it to the file, fsyncs and replies, the client prints the reply. The
   best a resident-process design could do: the server here parses, checks and plans nothing;
 * thin client -I: the same client with site;
-* thin client, console script: the same client as pip installs a console script (`#!` the interpreter, without
-  -I; the wrapper's `import re`), run by its path as a user runs `taskvault`;
+* thin client, console script: the same client as the installed `taskvault` script runs it (`#!` the
+  interpreter, without -I, so with site; scripts/taskvault imports nothing else first), run by its path;
 * python -I -S -c pass, python -I -c pass: the interpreter starting and stopping, nothing else.
 
 Prints each as median and p99 ms (with fewer than 100 runs the p99 is the slowest run) and as its ratio to
@@ -150,10 +150,10 @@ class FloorOneShot:
         with_attrs = "import attrs\n" + (BENCH / "floor_add.py").read_text()
         client = [PY, "-I", "-S", "-c", CLIENT, resident.socket]
         client_site = [PY, "-I", "-c", CLIENT, resident.socket]
-        # The client as pip installs a console script: the interpreter's path as its #! line (no -I), and the
-        # wrapper's own `import re` before the entry point; run by its path, as a user runs `taskvault`.
+        # The client as the installed scripts/taskvault runs: the interpreter's path as its #! line (no -I,
+        # so site is imported), nothing else imported first; run by its path, as a user runs `taskvault`.
         script = self.base / "thin-client"
-        script.write_text(f"#!{PY}\nimport re\nimport sys\n{CLIENT}")
+        script.write_text(f"#!{PY}\nimport sys\n{CLIENT}")
         script.chmod(0o755)
         client_script = [str(script), resident.socket]
         env = self.env
