@@ -228,7 +228,6 @@ def test_a_replaced_store_directory_ends_it_and_the_command_runs_against_the_new
     assert titles(place, tmp_path / "moved") == [(1, "old store"), (2, "old again")]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a relative TASKVAULT_DATA_DIR is served from / (fixed next)")
 def test_a_relative_data_directory_is_never_served_from_elsewhere(place: Place, tmp_path: Path) -> None:
     """TASKVAULT_DATA_DIR=data means ./data of the command's directory; a resident process (which runs in /)
     would read it elsewhere, and two directories' commands would share it: such a command runs here."""
@@ -249,6 +248,19 @@ def test_a_relative_data_directory_is_never_served_from_elsewhere(place: Place, 
     assert titles(place, tmp_path / "one" / "data") == [(1, "in one"), (2, "in one again")]
     assert titles(place, tmp_path / "two" / "data") == [(1, "in two")]
     assert not Path("/data").exists() or Path("/data").is_dir()
+
+
+@pytest.mark.parametrize(("setting", "relative"), [
+    ({"TASKVAULT_DATA_DIR": "data"}, True), ({"TASKVAULT_DATA_DIR": "./data"}, True),
+    ({"TASKVAULT_DATA_DIR": "~/data"}, False), ({"TASKVAULT_DATA_DIR": "/srv/data"}, False),
+    ({"HOME": "home"}, True), ({"XDG_DATA_HOME": "share"}, True), ({"XDG_DATA_HOME": "~/share"}, True),
+    ({"XDG_STATE_HOME": "state"}, True), ({"TZDIR": "zoneinfo"}, True), ({"PYTHONPATH": "/a::/b"}, True),
+    ({"PYTHONPATH": "src"}, True), ({"PYTHONPATH": "/a:/b"}, False), ({"PYTHONPATH": ""}, False),
+    ({"XDG_DATA_HOME": ""}, False), ({}, False),
+])
+def test_a_setting_naming_a_relative_path_is_never_routed(setting: dict[str, str], relative: bool) -> None:
+    env = {"HOME": "/root", "TASKVAULT_DATA_DIR": "/tmp/x", **setting}
+    assert client.depends_on_directory(env) is relative
 
 
 # -- 3. faults --------------------------------------------------------------------------------

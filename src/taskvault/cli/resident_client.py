@@ -67,6 +67,23 @@ def idle_seconds(env: Mapping[str, str]) -> float | None:
     return seconds if 1 <= seconds <= 7 * 86_400 else None
 
 
+#: The keyed variables that name a file or directory: a relative one names another place from each
+#: directory a command is run in, and the resident process runs in / (start_server).
+PATH_VARIABLES = ("TASKVAULT_DATA_DIR", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "TZDIR", "PYTHONPATH")
+
+
+def depends_on_directory(env: Mapping[str, str]) -> bool:
+    """True if a setting names a path relative to the current directory: such a command runs here."""
+    for name in PATH_VARIABLES:
+        value = env.get(name, "")
+        if not value:
+            continue  # (unset or empty: no path)
+        absolute = ("/", "~") if name == "TASKVAULT_DATA_DIR" else ("/",)  # (only it is ~-expanded, with HOME)
+        if any(not path.startswith(absolute) for path in (value.split(":") if name == "PYTHONPATH" else [value])):
+            return True
+    return False
+
+
 def routed_command(argv: list[str]) -> str | None:
     """The command word, if the command line is one a resident process runs; else None."""
     for token in argv:
@@ -140,7 +157,7 @@ NOT_ROUTED = Relay(None, False)
 def relay(argv: list[str]) -> Relay:
     """Run ``argv`` in the resident process if there is one for it; see the module's docstring."""
     env = os.environ
-    if routed_command(argv) is None or idle_seconds(env) is None:
+    if routed_command(argv) is None or idle_seconds(env) is None or depends_on_directory(env):
         return NOT_ROUTED
     directory = runtime_directory(env)
     if not private(directory):
