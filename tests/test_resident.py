@@ -204,14 +204,16 @@ def test_a_changed_program_file_ends_it_and_the_command_runs_here(place: Place, 
     next command, which runs in its own process, once, and then it ends."""
     src = copy_package(tmp_path / "copy")
     env = place.env(PYTHONPATH=str(src))
+    assert place.run("add", "first", env={**env, "TASKVAULT_RESIDENT": "off"}).code == 0
     proc = place.serve(env)
     assert place.routed("add", "before", env=env).code == 0
+    assert place.routed("list", env=env).code == 0  # (the program unchanged: it serves on)
     with open(src / "taskvault" / "domain" / "vocabulary.py", "a", encoding="utf-8") as edited:
         edited.write("\n# edited\n")
     done = place.ran_here("add", "after", env=env)
-    assert (done.code, done.out, done.err) == (0, "Added task 2: after\n", "")
+    assert (done.code, done.out, done.err) == (0, "Added task 3: after\n", "")
     assert proc.wait(timeout=30) == 0
-    assert titles(place) == [(1, "before"), (2, "after")]
+    assert titles(place) == [(1, "first"), (2, "before"), (3, "after")]
 
 
 def test_a_replaced_store_directory_ends_it_and_the_command_runs_against_the_new_one(place: Place,
@@ -423,6 +425,18 @@ def test_a_socket_directory_others_may_enter_is_never_used(place: Place, tmp_pat
         poll("the resident processes it started to end", lambda: place.servers() == [])
     assert not list(place.sockets.glob("*.sock")) and not place.listening()
     assert titles(place) == [(1, "one"), (2, "two"), (3, "three")]
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o701, 0o770])
+def test_a_socket_directory_opened_to_others_later_is_no_longer_used(place: Place, mode: int) -> None:
+    """The client checks the directory too: a resident process that listens there when it no longer is
+    private is not sent a command."""
+    assert place.run("add", "one", resident=False).code == 0
+    place.serve()
+    place.sockets.chmod(mode)
+    done = place.ran_here("add", "two")
+    assert (done.code, done.out, done.err) == (0, "Added task 2: two\n", "")
+    assert titles(place) == [(1, "one"), (2, "two")]
 
 
 def _send(path: str, payload: bytes, fds: list[int], shut: bool = True) -> bytes:
