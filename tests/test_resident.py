@@ -29,6 +29,7 @@ from .resident import (
     UNKNOWN,
     Lines,
     Place,
+    assert_routed,
     copy_package,
     key_of,
     normalised,
@@ -583,3 +584,44 @@ def test_other_settings_have_a_resident_process_of_their_own(place: Place, setti
         here = place.run("show", "1", env={**env, "TASKVAULT_RESIDENT": "off"})
         assert (there.code, normalised(there.out), there.err) == (here.code, normalised(here.out), here.err)
     assert first.poll() is None and second.poll() is None
+
+
+# -- a question on the caller's terminal ------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["y", "n", "ctrl-c"])
+def test_a_question_is_asked_and_answered_on_the_caller_s_terminal(place: Place, tmp_path: Path, answer: str) -> None:
+    """`delete 1 2` on a terminal asks first: through the resident process, the question is written to the
+    caller's terminal and the answer (or Ctrl-C) read from it, as in the command's own process."""
+    pexpect = pytest.importorskip("pexpect")
+    results = {}
+    for resident in (True, False):
+        if place.data.exists():
+            shutil.rmtree(place.data)
+        for title in ("one", "two", "three"):
+            assert place.run("add", title, resident=False).code == 0
+        env = place.env(**({} if resident else {"resident": "off"}), TERM="dumb")
+        if resident:
+            place.serve(env)
+        log = tmp_path / f"trace-{resident}.log"
+        child = pexpect.spawn(require_tool("strace"), ["-qq", "-o", str(log), "-e", "trace=%file,connect",
+                                                       *TASKVAULT, "delete", "1", "2"],
+                              env=env, dimensions=(24, 100), timeout=30, encoding="utf-8")
+        try:
+            child.expect_exact("[y/N] ")
+            if answer == "ctrl-c":
+                child.sendintr()
+            else:
+                child.sendline(answer)
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+        trace = log.read_text(encoding="utf-8", errors="replace")
+        if resident:
+            assert_routed(trace, place.sockets, place.data)
+            place.stop_all()
+        else:
+            assert str(place.data) in trace
+        results[resident] = (child.exitstatus, child.signalstatus, normalised(child.before or ""), titles(place))
+    assert results[True] == results[False]
+    assert results[True][3] == ([(3, "three")] if answer == "y" else [(1, "one"), (2, "two"), (3, "three")])
