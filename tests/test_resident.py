@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -625,3 +626,34 @@ def test_a_question_is_asked_and_answered_on_the_caller_s_terminal(place: Place,
         results[resident] = (child.exitstatus, child.signalstatus, normalised(child.before or ""), titles(place))
     assert results[True] == results[False]
     assert results[True][3] == ([(3, "three")] if answer == "y" else [(1, "one"), (2, "two"), (3, "three")])
+
+
+@pytest.mark.parametrize("columns", [40, 120])
+def test_a_table_fits_the_caller_s_terminal_in_colour(place: Place, tmp_path: Path, columns: int) -> None:
+    """The width and the colours are the caller's terminal's (the resident process has none of its own)."""
+    pexpect = pytest.importorskip("pexpect")
+    for title in ("a rather long title that a narrow terminal has to cut somewhere", "short"):
+        assert place.run("add", title, "--tag", "home", "--priority", "high", resident=False).code == 0
+    screens = {}
+    for resident in (True, False):
+        env = {k: v for k, v in place.env(**({} if resident else {"resident": "off"}), TERM="xterm").items()
+               if k != "NO_COLOR"}
+        if resident:
+            place.serve(env)
+        log = tmp_path / f"trace-{resident}.log"
+        child = pexpect.spawn(require_tool("strace"), ["-qq", "-o", str(log), "-e", "trace=%file,connect",
+                                                       *TASKVAULT, "list"],
+                              env=env, dimensions=(24, columns), timeout=30, encoding="utf-8")
+        child.expect(pexpect.EOF)
+        child.close()
+        trace = log.read_text(encoding="utf-8", errors="replace")
+        if resident:
+            assert_routed(trace, place.sockets, place.data)
+        else:
+            assert str(place.data) in trace
+        screens[resident] = (child.exitstatus, child.before)
+    assert screens[True] == screens[False]
+    assert "\x1b[" in screens[True][1]  # (in colour: a terminal)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screens[True][1]).splitlines()
+    assert max(len(line) for line in shown) <= columns
+    assert any("somewhere" in line for line in shown) is (columns == 120)  # (cut to fit 40 columns)
