@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -288,6 +289,34 @@ def test_killing_it_while_a_command_waits_gives_one_unknown_outcome_line(place: 
     assert titles(place) == [(1, "acknowledged")]
 
 
+def test_killing_it_mid_save_gives_an_unknown_outcome_and_a_store_that_loads(place: Place) -> None:
+    """kill -9 of the resident process between a change's write and its fsync (held open by strace): the
+    client says the outcome is unknown; the store loads, with what was acknowledged, and the change
+    whole or not at all; the next command works."""
+    assert place.run("add", "acknowledged", resident=False).code == 0
+    tracer = [require_tool("strace"), "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync,fdatasync",
+              "-e", "inject=fsync:delay_enter=3000000", "-e", "inject=fdatasync:delay_enter=3000000"]
+    server = subprocess.Popen([*tracer, *SERVER], cwd="/", env=place.env(), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    place.started.append(server)
+    poll("the resident process to listen", lambda: place.socket_path() in place.listening())
+    python = [pid for pid in place.servers()
+              if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(sys.executable.encode())]
+    assert len(python) == 1
+    journal = place.data / "tasks.journal"
+    before = journal.stat().st_size
+    proc = subprocess.Popen([*TASKVAULT, "add", "in flight"], env=place.env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    poll("the change's bytes in the journal", lambda: journal.stat().st_size > before)
+    os.kill(python[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out, err.decode()) == (70, b"", UNKNOWN + "\n")
+    assert titles(place) in ([(1, "acknowledged")], [(1, "acknowledged"), (2, "in flight")])
+    done = place.run("add", "next", resident=False)
+    assert done.code == 0, done.err
+    assert titles(place)[-1][1] == "next"
+
+
 def test_killing_the_client_interrupts_its_command_there_and_it_serves_on(place: Place) -> None:
     assert place.run("add", "acknowledged", resident=False).code == 0
     server = place.serve(place.env(TASKVAULT_LOCK_TIMEOUT="600"))
@@ -458,6 +487,7 @@ def _send(path: str, payload: bytes, fds: list[int], shut: bool = True) -> bytes
 
 
 def test_requests_that_are_not_its_own_are_refused_and_it_serves_on(place: Place) -> None:
+    assert place.run("add", "first", resident=False).code == 0
     server = place.serve()
     path = place.socket_path()
     key = key_of(place.env())
@@ -477,8 +507,13 @@ def test_requests_that_are_not_its_own_are_refused_and_it_serves_on(place: Place
     assert server.poll() is None
     assert len(os.listdir(f"/proc/{server.pid}/fd")) == fds_before  # (every descriptor sent was closed)
     done = place.routed("add", "real")
-    assert (done.code, done.out) == (0, "Added task 1: real\n")
-    assert titles(place) == [(1, "real")]
+    assert (done.code, done.out) == (0, "Added task 2: real\n")
+    assert titles(place) == [(1, "first"), (2, "real")]
+    settled = len(os.listdir(f"/proc/{server.pid}/fd"))  # (the store it now holds open)
+    for _ in range(3):
+        assert place.routed("list").code == 0
+        assert place.routed("show", "99").code == 1
+    assert len(os.listdir(f"/proc/{server.pid}/fd")) == settled  # (no command leaves a descriptor behind)
 
 
 def _as_nobody(code: str, *args: str) -> subprocess.Popen[str]:
