@@ -358,6 +358,31 @@ def test_ctrl_c_during_a_lock_wait_saves_nothing(place: Place, resident: bool) -
         assert place.routed("add", "next", env=place.env(TASKVAULT_LOCK_TIMEOUT="600")).code == 0
 
 
+@pytest.mark.xfail(strict=True, reason="bug: Ctrl-C before the command is taken prints a traceback (fixed next)")
+def test_ctrl_c_while_it_is_busy_with_another_command_runs_nothing(place: Place) -> None:
+    """Ctrl-C at a command still waiting to be taken (the resident process runs another's, which waits
+    for the store): it ends as an interrupted command does, with no traceback, and never runs."""
+    assert place.run("add", "acknowledged", resident=False).code == 0
+    waiting = place.env(TASKVAULT_LOCK_TIMEOUT="600")
+    place.serve(waiting)
+    holder = lock_holder(place.data)
+    try:
+        first, first_err = started(place, "add", "first in line")
+        first_err.wait_for("the store is busy")
+        second, second_err = started(place, "add", "second in line")
+        poll("the second command to wait for its answer",
+             lambda: "unix_stream_read" in Path(f"/proc/{second.pid}/wchan").read_text())
+        second.send_signal(signal.SIGINT)
+        assert second.wait(timeout=30) == 130
+        assert second_err.wait_end() == ["", "taskvault: interrupted"]
+    finally:
+        release(holder)
+    assert first.wait(timeout=30) == 0
+    assert titles(place) == [(1, "acknowledged"), (2, "first in line")]
+    assert place.routed("add", "next", env=waiting).code == 0
+    assert titles(place)[-1] == (3, "next")
+
+
 def _dead_pipe() -> int:
     """The writing end of a pipe nobody reads (``| head -0``)."""
     read, write = os.pipe()
