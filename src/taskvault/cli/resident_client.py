@@ -176,6 +176,8 @@ def relay(argv: list[str]) -> Relay:
             answer = sock.recv(1)
         except OSError:
             return Relay(None, True)
+        except KeyboardInterrupt:  # (not taken yet: once this socket is closed, its answer fails and it runs nothing)
+            return Relay(_interrupted(), False)
         if answer != ACCEPTED:  # (refused: another program's, or one about to end; a new one ends at once
             return Relay(None, True)  # if another still serves these settings)
         return Relay(_wait(sock), False)
@@ -206,6 +208,19 @@ def _wait(sock: object) -> int:
             except ValueError:
                 return _unknown()
     return _unknown()
+
+
+def _interrupted() -> int:
+    """Ctrl-C before the resident process took the command: it ends as a one-shot command interrupted
+    before it began (cli/main.py's _main)."""
+    from ..exits import EXIT_INTERRUPTED
+
+    try:
+        sys.stderr.write("\ntaskvault: interrupted\n")
+        sys.stderr.flush()
+    except (OSError, AttributeError, ValueError):
+        pass
+    return EXIT_INTERRUPTED
 
 
 def _unknown() -> int:
