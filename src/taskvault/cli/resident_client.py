@@ -46,6 +46,12 @@ DEFAULT_IDLE = 600.0
 PROTOCOL = "taskvault-resident/1"
 #: Answers: the command is accepted (from now on it runs there, never here), or refused (run it here).
 ACCEPTED, REFUSED = b"A", b"N"
+#: The client's answer to ACCEPTED: run it. Until the resident process reads this, the command is not
+#: run there, so a client that gives up waiting (or is interrupted) may run it here, or not at all.
+GO = b"G"
+#: How long a client waits for a resident process to take its command before running it itself (one
+#: that is stopped, say, with SIGSTOP, or too busy to take it).
+ACCEPT_TIMEOUT = 3.0
 #: Sent by the client when it is interrupted (Ctrl-C): the command stops where a one-shot command would.
 INTERRUPT = b"\x03"
 #: The longest path a Unix socket can have on Linux (sun_path holds 108 bytes with the final NUL).
@@ -69,18 +75,21 @@ def idle_seconds(env: Mapping[str, str]) -> float | None:
     return seconds if 1 <= seconds <= 7 * 86_400 else None
 
 
-#: Variables that name a path: a relative one means one thing here and another in a resident process
-#: (which runs in /), so a command run with one is never routed.
-PATH_VARIABLES = ("TASKVAULT_DATA_DIR", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "TZDIR")
+#: The keyed variables that name a file or directory: a relative one names another place from each
+#: directory a command is run in, and the resident process runs in / (start_server).
+PATH_VARIABLES = ("TASKVAULT_DATA_DIR", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "TZDIR", "PYTHONPATH")
 
 
-def paths_absolute(env: Mapping[str, str]) -> bool:
-    """True when every path the environment gives is absolute (``~/x`` counts, with an absolute HOME)."""
+def depends_on_directory(env: Mapping[str, str]) -> bool:
+    """True if a setting names a path relative to the current directory: such a command runs here."""
     for name in PATH_VARIABLES:
-        value = env.get(name)
-        if value and not value.startswith("/") and not (value.startswith("~") and name != "HOME"):
-            return False
-    return True
+        value = env.get(name, "")
+        if not value:
+            continue  # (unset or empty: no path)
+        absolute = ("/", "~") if name == "TASKVAULT_DATA_DIR" else ("/",)  # (only it is ~-expanded, with HOME)
+        if any(not path.startswith(absolute) for path in (value.split(":") if name == "PYTHONPATH" else [value])):
+            return True
+    return False
 
 
 def routed_command(argv: list[str]) -> str | None:
@@ -156,7 +165,7 @@ NOT_ROUTED = Relay(None, False)
 def relay(argv: list[str]) -> Relay:
     """Run ``argv`` in the resident process if there is one for it; see the module's docstring."""
     env = os.environ
-    if routed_command(argv) is None or idle_seconds(env) is None or not paths_absolute(env):
+    if routed_command(argv) is None or idle_seconds(env) is None or depends_on_directory(env):
         return NOT_ROUTED
     directory = runtime_directory(env)
     if not private(directory):  # (a resident process makes it, if it is not there and can be; else none is used)
@@ -168,6 +177,7 @@ def relay(argv: list[str]) -> Relay:
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock.settimeout(ACCEPT_TIMEOUT)
     try:
         try:
             sock.connect(path)
@@ -176,10 +186,17 @@ def relay(argv: list[str]) -> Relay:
             fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
             sock.sendmsg([encode_request(key, argv)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
             answer = sock.recv(1)
+            if answer == ACCEPTED:
+                sock.sendall(GO)  # (from here on it runs there, and only there)
+        except TimeoutError:  # (a resident process that does not answer: stopped, or stuck; one it would
+            return Relay(None, False)  # start would find it holding the lock, and end)
         except OSError:
             return Relay(None, True)
+        except KeyboardInterrupt:  # (not taken yet: it runs nothing once this socket is closed without GO)
+            return Relay(_interrupted(), False)
         if answer != ACCEPTED:  # (refused: another program's, or one about to end; a new one ends at once
             return Relay(None, True)  # if another still serves these settings)
+        sock.settimeout(None)
         return Relay(_wait(sock), False)
     finally:
         sock.close()
@@ -202,12 +219,25 @@ def _wait(sock: object) -> int:
         if not chunk:
             break
         received += chunk
-        if received.endswith(b"\n"):
-            try:
-                return int(received[1:-1]) if received[:1] == b"X" else _unknown()
-            except ValueError:
-                return _unknown()
+        if received.endswith(b"\n") or len(received) > 16:
+            status = received[1:-1]
+            if received[:1] == b"X" and status.isdigit() and len(status) <= 3 and int(status) <= 255:
+                return int(status)
+            return _unknown()  # (not an answer a resident process gives: never read as success)
     return _unknown()
+
+
+def _interrupted() -> int:
+    """Ctrl-C before the resident process took the command: it ends as a one-shot command interrupted
+    before it began (cli/main.py's _main)."""
+    from ..exits import EXIT_INTERRUPTED
+
+    try:
+        sys.stderr.write("\ntaskvault: interrupted\n")
+        sys.stderr.flush()
+    except (OSError, AttributeError, ValueError):
+        pass
+    return EXIT_INTERRUPTED
 
 
 def _unknown() -> int:

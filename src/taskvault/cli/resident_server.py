@@ -278,6 +278,7 @@ class Server:
             # find the socket not listening, and run their commands themselves.
             self.service.tasks  # noqa: B018
             self.store_identity = _identity_of(self.directory)
+            self.snapshot_seen = self.service.snapshot_stamp()
             self.code = _code_files()
             listener.listen(64)
             self._accept(listener)
@@ -318,8 +319,13 @@ class Server:
         return max(0.0, self.idle - (time.monotonic() - self._idle_since))
 
     def _same_store(self) -> bool:
-        """True while the store's directory is the one this process loaded (checked before each command)."""
-        return _identity_of(self.directory) == self.store_identity
+        """True while the store's directory is the one this process loaded and its snapshot is the file it
+        read (checked before each command). Otherwise the command runs in its own process, which reads
+        and checks the store as it is now (refusing a damaged one, starting afresh where it was removed),
+        and this process ends: a snapshot replaced by a compaction, this process's own included, costs
+        one command in its own process and a new resident process."""
+        return (_identity_of(self.directory) == self.store_identity
+                and self.service.snapshot_stamp() == self.snapshot_seen)
 
     def _same_program(self) -> bool:
         """True while every file of the program is as it was at the start (checked after each command: a
@@ -364,10 +370,12 @@ class Server:
             if not current:
                 self.end()
             return
-        conn.settimeout(None)
         status = EXIT_INTERRUPTED
         try:
             conn.sendall(client.ACCEPTED)
+            if conn.recv(1) != client.GO:  # (the caller gave up, or was interrupted: it runs nothing here)
+                return
+            conn.settimeout(None)
             self._local.request = request
             status = self._run(request)
         except OSError:

@@ -95,6 +95,8 @@ class StorePort(Tidied, Protocol):
         """Put what salvage recovered in place of a store that does not load; the tasks and the names kept aside."""
     def present_files(self) -> tuple[str, ...]:
         """The names of the store's files that are there."""
+    def snapshot_stamp(self) -> tuple[int, int, int, int] | None:
+        """(device, inode, size, modification time in ns) of the snapshot file now; None if there is none."""
 
     # -- what stats and doctor show -------------------------------------------------------
     def file_sizes(self) -> tuple[int, int]:

@@ -201,6 +201,14 @@ class StoreReader:
         """The names of the store files that are there, whatever they are."""
         return tuple(p.name for p in (self.snapshot_path, self.journal_path) if os.path.lexists(p))
 
+    def snapshot_stamp(self) -> tuple[int, int, int, int] | None:
+        """(device, inode, size, modification time in ns) of the snapshot file now; None if there is none."""
+        try:
+            st = os.lstat(self.snapshot_path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
     def _build(self, snapshot: bytes | None, journal: bytes | None,
                unconfirmed: tuple[str, int, bool] | None = None) -> TaskList:
         if snapshot is None:
