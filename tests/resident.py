@@ -25,7 +25,7 @@ SERVER = [sys.executable, "-P", "-m", "taskvault.cli.resident_server"]
 #: The longest any state polled for may take to appear (a deadline, never a measure).
 DEADLINE = 30.0
 UNKNOWN = ("taskvault: the resident taskvault process ended before it said how the command ended; "
-           "if it was a change, it may or may not have been saved: see 'taskvault history'")
+           "a change it was making was saved whole or not at all: 'taskvault history' shows which")
 
 
 def poll(what: str, check: Callable[[], Any], deadline: float = DEADLINE) -> Any:

@@ -24,6 +24,7 @@ import pytest
 
 from taskvault.cli import resident_client as client
 from taskvault.commands.catalog import COMMANDS
+from taskvault.exits import EXIT_OUTCOME_UNKNOWN
 
 from .conftest import TASKVAULT, Completed, require_tool, seed_store
 from .resident import (
@@ -283,7 +284,7 @@ def test_killing_it_while_a_command_waits_gives_one_unknown_outcome_line(place: 
         lines = err.wait_end()
     finally:
         release(holder)
-    assert proc.returncode == 70
+    assert proc.returncode == EXIT_OUTCOME_UNKNOWN
     assert lines[-1] == UNKNOWN
     assert not any("Traceback" in line for line in lines)
     assert titles(place) == [(1, "acknowledged")]
@@ -310,7 +311,7 @@ def test_killing_it_mid_save_gives_an_unknown_outcome_and_a_store_that_loads(pla
     poll("the change's bytes in the journal", lambda: journal.stat().st_size > before)
     os.kill(python[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=30)
-    assert (proc.returncode, out, err.decode()) == (70, b"", UNKNOWN + "\n")
+    assert (proc.returncode, out, err.decode()) == (EXIT_OUTCOME_UNKNOWN, b"", UNKNOWN + "\n")
     assert titles(place) in ([(1, "acknowledged")], [(1, "acknowledged"), (2, "in flight")])
     done = place.run("add", "next", resident=False)
     assert done.code == 0, done.err
@@ -358,30 +359,41 @@ def test_ctrl_c_during_a_lock_wait_saves_nothing(place: Place, resident: bool) -
         assert place.routed("add", "next", env=place.env(TASKVAULT_LOCK_TIMEOUT="600")).code == 0
 
 
-def test_ctrl_c_while_it_is_busy_with_another_command_runs_nothing(place: Place) -> None:
-    """Ctrl-C at a command still waiting to be taken (the resident process runs another's, which waits
-    for the store): it ends as an interrupted command does, with no traceback, and never runs."""
+def test_ctrl_c_before_it_has_taken_the_command_runs_nothing(place: Place) -> None:
+    """Ctrl-C at a command the resident process has not taken yet (it is stopped, SIGSTOP): the command
+    ends as an interrupted command does, with no traceback, and never runs, not even once it goes on;
+    its standard error ends with it (its descriptors were never sent)."""
     assert place.run("add", "acknowledged", resident=False).code == 0
-    waiting = place.env(TASKVAULT_LOCK_TIMEOUT="600")
-    place.serve(waiting)
-    holder = lock_holder(place.data)
+    place.serve(place.env(TASKVAULT_LOCK_TIMEOUT="600"))  # (the settings started() runs with)
+    pid = place.one_server()
+    os.kill(pid, signal.SIGSTOP)
     try:
-        first, first_err = started(place, "add", "first in line")
-        first_err.wait_for("the store is busy")
-        second, second_err = started(place, "add", "second in line")
-        poll("the second command to wait for its answer",
-             lambda: "unix_stream_read" in Path(f"/proc/{second.pid}/wchan").read_text())
+        second, second_err = started(place, "add", "never taken")
+        poll("the command to wait for its answer",
+             lambda: any(w in Path(f"/proc/{second.pid}/wchan").read_text() for w in ("unix_stream_read", "poll")))
         second.send_signal(signal.SIGINT)
         assert second.wait(timeout=30) == 130
-        second_err.wait_for("taskvault: interrupted")
+        assert second_err.wait_end() == ["", "taskvault: interrupted"]
     finally:
-        release(holder)
-    # (its standard error ends once the resident process has taken, and closed, the descriptors it was sent)
-    assert second_err.wait_end() == ["", "taskvault: interrupted"]
-    assert first.wait(timeout=30) == 0
-    assert titles(place) == [(1, "acknowledged"), (2, "first in line")]
-    assert place.routed("add", "next", env=waiting).code == 0
-    assert titles(place)[-1] == (3, "next")
+        os.kill(pid, signal.SIGCONT)
+    assert place.routed("add", "next", env=place.env(TASKVAULT_LOCK_TIMEOUT="600")).code == 0  # (it serves on)
+    assert titles(place) == [(1, "acknowledged"), (2, "next")]
+
+
+def test_a_stopped_resident_process_holds_up_no_command(place: Place) -> None:
+    """A resident process that does not take a command (stopped) leaves it to run in its own process after
+    ACCEPT_TIMEOUT, its output complete (a pipe reading it ends), and it never runs it as well."""
+    assert place.run("add", "acknowledged", resident=False).code == 0
+    place.serve(place.env())
+    pid = place.one_server()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        done = place.run("add", "while it is stopped")
+        assert (done.code, done.out) == (0, "Added task 2: while it is stopped\n"), done
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert place.routed("list").code == 0
+    assert titles(place) == [(1, "acknowledged"), (2, "while it is stopped")]
 
 
 def _dead_pipe() -> int:
@@ -507,8 +519,26 @@ def _send(path: str, payload: bytes, fds: list[int], shut: bool = True) -> bytes
         if shut:
             sock.shutdown(socket.SHUT_WR)
         answer = b""
-        while chunk := sock.recv(64):
-            answer += chunk
+        try:
+            while chunk := sock.recv(64):
+                answer += chunk
+        except ConnectionResetError:  # (it closed with the rest of the request unread)
+            pass
+        return answer
+
+
+def _send_then_go(path: str, payload: bytes, fds: list[int]) -> bytes:
+    """A request, then (if it is accepted) GO with ``fds``, as the client sends them; what comes back."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(path)
+        sock.sendall(payload)
+        answer = sock.recv(1)
+        if answer == client.ACCEPTED:
+            sock.sendmsg([client.GO], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(__import__("array").array("i", fds)))])
+            sock.shutdown(socket.SHUT_WR)
+            while chunk := sock.recv(64):
+                answer += chunk
         return answer
 
 
@@ -535,9 +565,12 @@ def test_requests_that_are_not_its_own_are_refused_and_it_serves_on(place: Place
         assert _send(path, client.encode_request(key + "x", ["add", "wrong key"]), three) == client.REFUSED
         assert _send(path, b"\0\0\0\x05hello", three) == client.REFUSED
         assert _send(path, b"\0\0\0\x01", three) == client.REFUSED  # (a body that never comes)
-        assert _send(path, (client.MAX_REQUEST + 1).to_bytes(4, "big") + b"x" * 100, three) == client.REFUSED
-        assert _send(path, client.encode_request(key, ["add", "no descriptors"]), []) == client.REFUSED
-        assert _send(path, client.encode_request(key, ["add", "two descriptors"]), three[:2]) == client.REFUSED
+        assert _send(path, (client.MAX_REQUEST + 1).to_bytes(4, "big") + b"x" * 100, three) in (client.REFUSED, b"")
+        # Accepted, but no GO (the caller gave up, or was interrupted): nothing is run.
+        assert _send(path, client.encode_request(key, ["add", "never said go"]), three) == client.ACCEPTED
+        # GO without its three descriptors: refused after all (the caller runs it itself).
+        assert _send_then_go(path, client.encode_request(key, ["add", "no descriptors"]), []) == b"AN"
+        assert _send_then_go(path, client.encode_request(key, ["add", "two descriptors"]), three[:2]) == b"AN"
         assert _send(path, client.encode_request(key, ["add", "cut"])[:-3], three) == client.REFUSED  # ends early
         assert _send(path, b"", []) == client.REFUSED
         fake_count = client.encode_request(key, ["add", "x"]).replace(b"\x002\x00", b"\x005\x00")

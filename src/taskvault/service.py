@@ -179,11 +179,11 @@ class TaskService:
         unreadable files were kept under."""
         return self._work.replace_unreadable(snapshot)
 
-    def snapshot_stamp(self) -> tuple[int, int, int, int] | None:
-        """(device, inode, size, modification time) of the snapshot file now, None if there is none: the
-        resident process compares it before each command, so that a snapshot another hand changed or
-        removed is read again (by a command in its own process) rather than trusted from memory."""
-        return self._store.snapshot_stamp()
+    def file_stamps(self) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
+        """(device, inode, size, modification time) of the snapshot and the journal now (None: absent): the
+        resident process compares them before each command, so that a file another hand changed in place
+        or removed is read again (by a command in its own process) rather than trusted from memory."""
+        return self._store.file_stamps()
 
     def store_files(self) -> tuple[str, ...]:
         """The names of the store's files that are there (what a restore or salvage keeps aside)."""

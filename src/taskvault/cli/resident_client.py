@@ -178,32 +178,43 @@ def relay(argv: list[str]) -> Relay:
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     sock.settimeout(ACCEPT_TIMEOUT)
+    committed = False
     try:
         try:
             sock.connect(path)
             if _peer_uid(sock) != os.getuid():
                 return Relay(None, False)
-            fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
-            sock.sendmsg([encode_request(key, argv)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+            sock.sendall(encode_request(key, argv))
             answer = sock.recv(1)
-            if answer == ACCEPTED:
-                sock.sendall(GO)  # (from here on it runs there, and only there)
+            if answer == ACCEPTED:  # (from here on it runs there, and only there): GO, and this process's
+                # standard input, output and error, only now: sent with the request, they would stay held
+                # in a socket a stopped resident process never reads, and a pipe reading them would never end
+                fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
+                sock.sendmsg([GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+                committed = True
         except TimeoutError:  # (a resident process that does not answer: stopped, or stuck; one it would
             return Relay(None, False)  # start would find it holding the lock, and end)
         except OSError:
             return Relay(None, True)
         except KeyboardInterrupt:  # (not taken yet: it runs nothing once this socket is closed without GO)
-            return Relay(_interrupted(), False)
+            if not committed:
+                return Relay(_interrupted(), False)
+            try:
+                sock.sendall(INTERRUPT)  # (taken: the interrupt is its to feel)
+            except OSError:
+                pass
         if answer != ACCEPTED:  # (refused: another program's, or one about to end; a new one ends at once
             return Relay(None, True)  # if another still serves these settings)
         sock.settimeout(None)
-        return Relay(_wait(sock), False)
+        status = _wait(sock)
+        return Relay(status, False) if status is not None else Relay(None, False)
     finally:
         sock.close()
 
 
-def _wait(sock: object) -> int:
-    """The exit status the resident process sends once the command has ended; Ctrl-C is passed on."""
+def _wait(sock: object) -> int | None:
+    """The exit status the resident process sends once the command has ended; Ctrl-C is passed on. None
+    when it could not run the command after all (its descriptors could not be made streams): run it here."""
     received = b""
     while True:
         try:
@@ -219,6 +230,8 @@ def _wait(sock: object) -> int:
         if not chunk:
             break
         received += chunk
+        if received == REFUSED:
+            return None
         if received.endswith(b"\n") or len(received) > 16:
             status = received[1:-1]
             if received[:1] == b"X" and status.isdigit() and len(status) <= 3 and int(status) <= 255:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from .salvage import SalvageReport
 
 
+#: (device, inode, size, modification time in ns) of a file.
+Stamp = tuple[int, int, int, int]
+
 class BackupsPort(Protocol):
     """The backups of a store, as the service reads them (taking them is the store's: ``backup``)."""
 
@@ -95,8 +98,8 @@ class StorePort(Tidied, Protocol):
         """Put what salvage recovered in place of a store that does not load; the tasks and the names kept aside."""
     def present_files(self) -> tuple[str, ...]:
         """The names of the store's files that are there."""
-    def snapshot_stamp(self) -> tuple[int, int, int, int] | None:
-        """(device, inode, size, modification time in ns) of the snapshot file now; None if there is none."""
+    def file_stamps(self) -> tuple[Stamp | None, Stamp | None]:
+        """(device, inode, size, modification time in ns) of the snapshot and the journal now (None: absent)."""
 
     # -- what stats and doctor show -------------------------------------------------------
     def file_sizes(self) -> tuple[int, int]:

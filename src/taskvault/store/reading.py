@@ -201,13 +201,17 @@ class StoreReader:
         """The names of the store files that are there, whatever they are."""
         return tuple(p.name for p in (self.snapshot_path, self.journal_path) if os.path.lexists(p))
 
-    def snapshot_stamp(self) -> tuple[int, int, int, int] | None:
-        """(device, inode, size, modification time in ns) of the snapshot file now; None if there is none."""
-        try:
-            st = os.lstat(self.snapshot_path)
-        except OSError:
-            return None
-        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    def file_stamps(self) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
+        """(device, inode, size, modification time in ns) of the snapshot and the journal now (None: absent)."""
+        stamps: list[tuple[int, int, int, int] | None] = []
+        for path in (self.snapshot_path, self.journal_path):
+            try:
+                st = os.lstat(path)
+            except OSError:
+                stamps.append(None)
+            else:
+                stamps.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+        return stamps[0], stamps[1]
 
     def _build(self, snapshot: bytes | None, journal: bytes | None,
                unconfirmed: tuple[str, int, bool] | None = None) -> TaskList:
