@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno as errno_module
 import functools
 import hashlib
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -240,11 +242,37 @@ VARYING = {"kill -9 storm", "mixed concurrent changes", "reader polling during w
            "generated command lines", "doc examples run"}
 GUARANTEES_DOC = Path(__file__).resolve().parent.parent / "docs" / "guarantees.md"
 _STALE: list[str] = []
+_STRAY: list[int] = []
+
+
+def _stray_residents() -> list[int]:
+    """Resident processes a test started and left running (each test that starts one stops it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue
+        if b"taskvault.cli.resident_server" in cmdline and b"PYTEST_CURRENT_TEST=" in environ:
+            found.append(int(entry))
+    return found
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if docs/guarantees.md quotes a figure other than the one this run produced."""
+    """Fail the run if docs/guarantees.md quotes a figure other than the one this run produced, or if a
+    test left a resident process running (a command run without TASKVAULT_RESIDENT=off started it)."""
+    if not hasattr(session.config, "workerinput"):  # (the whole run's end, not one xdist worker's)
+        stray = _stray_residents()
+        for pid in stray:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        _STRAY.extend(stray)
+        if stray and exitstatus == 0:
+            session.exitstatus = 1
     doc = GUARANTEES_DOC.read_text(encoding="utf-8")
     _STALE.extend(f"{name}: {value}" for name, value in FIGURES.items()
                   if name not in VARYING and f"{name}: {value}" not in doc)
@@ -257,6 +285,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("taskvault figures")
         for name, value in FIGURES.items():
             terminalreporter.write_line(f"{name}: {value}")
+    if _STRAY:
+        terminalreporter.section("resident processes left running", red=True)
+        terminalreporter.write_line(f"a test started them and did not stop them (killed now): {_STRAY}")
     if _STALE:
         terminalreporter.section("docs/guarantees.md is out of date", red=True)
         terminalreporter.write_line("these figures of this run are not quoted there exactly:")

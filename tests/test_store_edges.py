@@ -86,7 +86,8 @@ class TestAReadThatFails:
         proc = subprocess.run([require_tool("strace"), "-f", "-qq", "-o", "/dev/null", "-P",
                                str(data_dir / "tasks.journal"), "-e", "trace=pread64",
                                "-e", "inject=pread64:error=EIO", *TASKVAULT, "add", "X"],
-                              env={"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"},
+                              env={"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "PATH": "/usr/bin:/bin",
+                                   "TASKVAULT_RESIDENT": "off"},
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 3 and proc.stderr.count("\n") == 1, proc.stderr
         assert "Input/output error" in proc.stderr and "internal error" not in proc.stderr

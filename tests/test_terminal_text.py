@@ -58,7 +58,7 @@ def latin1(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
                           capture_output=True, check=False)
     if not (directory / "fr_FR.ISO-8859-1").exists():
         pytest.skip(f"localedef could not build a latin-1 locale: {proc.stderr[-200:]!r}")
-    return {"LOCPATH": str(directory), "LC_ALL": "fr_FR.ISO-8859-1"}
+    return {"LOCPATH": str(directory), "LC_ALL": "fr_FR.ISO-8859-1", "TASKVAULT_RESIDENT": "off"}
 
 
 class TestWhatIsTypedIsWhatIsSaved:

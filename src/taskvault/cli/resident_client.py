@@ -40,7 +40,7 @@ ROUTED_FLAGS = frozenset({"--json", "--no-color"})
 #: commands run with exactly its own (taskvault's variables, where the user data directory and the
 #: crash log are, the locale and Python's own text settings).
 KEYED_ENVIRONMENT = (*(variable.name for variable in ENVIRONMENT), "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
-                     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONPATH")
+                     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LOCPATH", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONPATH")
 DEFAULT_IDLE = 600.0
 #: The protocol's name and version: the first field of every request.
 PROTOCOL = "taskvault-resident/1"
