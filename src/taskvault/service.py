@@ -179,6 +179,11 @@ class TaskService:
         unreadable files were kept under."""
         return self._work.replace_unreadable(snapshot)
 
+    def snapshot_changed_elsewhere(self) -> bool:
+        """True when the snapshot file is not the one this session last read or wrote (the resident process
+        asks before each command: see file_stamps)."""
+        return self._store.snapshot_changed_elsewhere()
+
     def file_stamps(self) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
         """(device, inode, size, modification time) of the snapshot and the journal now (None: absent): the
         resident process compares them before each command, so that a file another hand changed in place

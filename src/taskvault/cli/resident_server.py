@@ -331,15 +331,16 @@ class Server:
 
     def _same_store(self) -> bool:
         """True while the store's directory is the one this process loaded and its snapshot is the file it
-        read (checked before each command). Otherwise the command runs in its own process, which reads
-        and checks the store as it is now (refusing a damaged one, starting afresh where it was removed),
-        and this process ends: a snapshot replaced by a compaction, this process's own included, costs
-        one command in its own process and a new resident process."""
+        read or wrote (checked before each command). Otherwise the command runs in its own process, which
+        reads and checks the store as it is now (refusing a damaged one, starting afresh where it was
+        removed), and this process ends (another session's compaction costs one such command too)."""
         if _identity_of(self.directory) != self.store_identity:
             return False
-        snapshot, journal = self.service.file_stamps()
+        if self.service.snapshot_changed_elsewhere():
+            return False
+        _, journal = self.service.file_stamps()
         seen = self.journal_seen
-        if snapshot != self.snapshot_seen or (journal is None) != (seen is None):
+        if (journal is None) != (seen is None):
             return False
         # The journal grows as commands (here and elsewhere) append to it; it never shrinks or changes in
         # place but by another hand (or a save taken back), which the command's own process then reads.
@@ -348,7 +349,7 @@ class Server:
 
     def _note_files(self) -> None:
         """Remember the store's files as they are now (after a command, while no other command is at work)."""
-        self.snapshot_seen, self.journal_seen = self.service.file_stamps()
+        self.journal_seen = self.service.file_stamps()[1]
 
     def _same_program(self) -> bool:
         """True while every file of the program is as it was at the start (a release changes the version,

@@ -201,6 +201,20 @@ class StoreReader:
         """The names of the store files that are there, whatever they are."""
         return tuple(p.name for p in (self.snapshot_path, self.journal_path) if os.path.lexists(p))
 
+    @property
+    def _snapshot_size(self) -> int:
+        """The snapshot's size as this handle last read or wrote it (setting it notes the file's stamp too)."""
+        return self._known_snapshot[0]
+
+    @_snapshot_size.setter
+    def _snapshot_size(self, size: int) -> None:
+        self._known_snapshot = (size, self.file_stamps()[0] if size else None)
+
+    def snapshot_changed_elsewhere(self) -> bool:
+        """True when the snapshot file is not the one this handle last read or wrote: another hand changed,
+        replaced or removed it (a change would catch up with a compaction; not with an edit in place)."""
+        return self.file_stamps()[0] != self._known_snapshot[1]
+
     def file_stamps(self) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
         """(device, inode, size, modification time in ns) of the snapshot and the journal now (None: absent)."""
         stamps: list[tuple[int, int, int, int] | None] = []
