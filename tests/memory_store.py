@@ -258,8 +258,8 @@ class MemoryStore:
     def present_files(self) -> tuple[str, ...]:
         return (SNAPSHOT_NAME, JOURNAL_NAME) if self.disk.records else ()
 
-    def snapshot_changed_elsewhere(self) -> bool:
-        return False  # (no files)
+    def snapshot_change(self) -> str | None:
+        return None  # (no files)
 
     def file_stamps(self) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
         return None, None  # (no files: what the resident process compares is a real store's)

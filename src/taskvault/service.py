@@ -179,10 +179,11 @@ class TaskService:
         unreadable files were kept under."""
         return self._work.replace_unreadable(snapshot)
 
-    def snapshot_changed_elsewhere(self) -> bool:
-        """True when the snapshot file is not the one this session last read or wrote (the resident process
-        asks before each command: see file_stamps)."""
-        return self._store.snapshot_changed_elsewhere()
+    def snapshot_change(self) -> str | None:
+        """How the snapshot file differs from the one this session last read or wrote: None, "replaced"
+        (another file in its place) or "changed" (in place, or removed). The resident process asks before
+        each command: see file_stamps."""
+        return self._store.snapshot_change()
 
     def file_stamps(self) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
         """(device, inode, size, modification time) of the snapshot and the journal now (None: absent): the

@@ -333,15 +333,20 @@ class Server:
         """True while the store's directory is the one this process loaded and its snapshot is the file it
         read or wrote (checked before each command). Otherwise the command runs in its own process, which
         reads and checks the store as it is now (refusing a damaged one, starting afresh where it was
-        removed), and this process ends (another session's compaction costs one such command too)."""
+        removed), and this process ends. Another session's compaction (snapshot and journal both replaced)
+        is read by the command's own catch-up, which reads the new files whole and checks them."""
         if _identity_of(self.directory) != self.store_identity:
-            return False
-        if self.service.snapshot_changed_elsewhere():
             return False
         _, journal = self.service.file_stamps()
         seen = self.journal_seen
         if (journal is None) != (seen is None):
             return False
+        change = self.service.snapshot_change()
+        if change == "changed":
+            return False
+        if change == "replaced":  # another taskvault's compaction replaces the journal too, and the command's
+            # catch-up then reads the new files whole, checked; a snapshot replaced alone is another hand's
+            return journal is not None and seen is not None and journal[:2] != seen[:2]
         # The journal grows as commands (here and elsewhere) append to it; it never shrinks or changes in
         # place but by another hand (or a save taken back), which the command's own process then reads.
         return journal is None or seen is None or journal[:2] != seen[:2] or (

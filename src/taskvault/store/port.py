@@ -98,8 +98,8 @@ class StorePort(Tidied, Protocol):
         """Put what salvage recovered in place of a store that does not load; the tasks and the names kept aside."""
     def present_files(self) -> tuple[str, ...]:
         """The names of the store's files that are there."""
-    def snapshot_changed_elsewhere(self) -> bool:
-        """True when the snapshot file is not the one this handle last read or wrote."""
+    def snapshot_change(self) -> str | None:
+        """How the snapshot file differs from the one this handle last read or wrote (None, "replaced", "changed")."""
     def file_stamps(self) -> tuple[Stamp | None, Stamp | None]:
         """(device, inode, size, modification time in ns) of the snapshot and the journal now (None: absent)."""
 

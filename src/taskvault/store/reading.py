@@ -210,10 +210,14 @@ class StoreReader:
     def _snapshot_size(self, size: int) -> None:
         self._known_snapshot = (size, self.file_stamps()[0] if size else None)
 
-    def snapshot_changed_elsewhere(self) -> bool:
-        """True when the snapshot file is not the one this handle last read or wrote: another hand changed,
-        replaced or removed it (a change would catch up with a compaction; not with an edit in place)."""
-        return self.file_stamps()[0] != self._known_snapshot[1]
+    def snapshot_change(self) -> str | None:
+        """How the snapshot file differs from the one this handle last read or wrote: None (it does not),
+        "replaced" (another file in its place, as another process's compaction puts it), or "changed" (the
+        same file changed in place, or removed: never by taskvault, which replaces it whole)."""
+        now, known = self.file_stamps()[0], self._known_snapshot[1]
+        if now == known:
+            return None
+        return "replaced" if now is not None and known is not None and now[:2] != known[:2] else "changed"
 
     def file_stamps(self) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
         """(device, inode, size, modification time in ns) of the snapshot and the journal now (None: absent)."""
