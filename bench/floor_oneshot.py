@@ -50,9 +50,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import BenchError, installed_taskvault, interleaved, pair_ratio, pct, run_timed
 from report import ms
-from resident import Resident as TaskvaultResident
 from run import compile_installed, ensure_taskwarrior
 from stores import TAG, build_taskvault, build_taskwarrior, seeded_tasks
+
+from resident import Resident as TaskvaultResident
 
 BENCH = Path(__file__).resolve().parent
 PY = sys.executable

@@ -69,7 +69,6 @@ from measure import (
     wall_import_ms,
 )
 from report import Report, ms, plot
-from resident import Resident, interpreter
 from screen import repl_ready
 from stores import (
     TAG,
@@ -81,6 +80,8 @@ from stores import (
     snapshot_like,
     tree_bytes,
 )
+
+from resident import Resident, interpreter
 
 BENCH = Path(__file__).resolve().parent
 PY = sys.executable

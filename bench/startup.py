@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 
 from measure import imports_beyond, importtime, importtime_ms, wall_import_ms
+
 from resident import Resident, interpreter
 
 BARE = [sys.executable, "-I", "-c", "pass"]
