@@ -245,8 +245,8 @@ _STALE: list[str] = []
 _STRAY: list[int] = []
 
 
-def _stray_residents() -> list[int]:
-    """Resident processes a test started and left running (each test that starts one stops it)."""
+def resident_processes(marked: Callable[[list[bytes]], bool]) -> list[int]:
+    """The pids of the resident processes whose environment (its NAME=value entries) ``marked`` accepts."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -256,9 +256,14 @@ def _stray_residents() -> list[int]:
             environ = Path(f"/proc/{entry}/environ").read_bytes()
         except OSError:
             continue
-        if b"taskvault.cli.resident_server" in cmdline and b"PYTEST_CURRENT_TEST=" in environ:
+        if b"taskvault.cli.resident_server" in cmdline and marked(environ.split(b"\0")):
             found.append(int(entry))
-    return found
+    return sorted(found)
+
+
+def _stray_residents() -> list[int]:
+    """Resident processes a test started and left running (each test that starts one stops it)."""
+    return resident_processes(lambda environ: any(v.startswith(b"PYTEST_CURRENT_TEST=") for v in environ))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from taskvault.cli import resident_client as client
 
-from .conftest import TASKVAULT, Completed, require_tool
+from .conftest import TASKVAULT, Completed, require_tool, resident_processes
 
 #: The resident process, started as resident_client.start_server starts it.
 SERVER = [sys.executable, "-P", "-m", "taskvault.cli.resident_server"]
@@ -133,18 +133,7 @@ class Place:
     def servers(self) -> list[int]:
         """Every resident process whose environment names this place's runtime directory."""
         mark = f"XDG_RUNTIME_DIR={self.runtime}".encode()
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-                environ = Path(f"/proc/{entry}/environ").read_bytes()
-            except OSError:
-                continue
-            if b"taskvault.cli.resident_server" in cmdline and mark in environ.split(b"\0") and alive(int(entry)):
-                found.append(int(entry))
-        return sorted(found)
+        return [pid for pid in resident_processes(lambda environ: mark in environ) if alive(pid)]
 
     def listening(self) -> set[str]:
         """The sockets of this place's directory on which a process listens (from /proc/net/unix)."""

@@ -8,6 +8,7 @@ said to run in its own process must have opened the store.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -83,6 +84,20 @@ def started(place: Place, *args: str, resident: bool = True) -> tuple[subprocess
                             stderr=subprocess.PIPE, env=env)
     assert proc.stderr is not None
     return proc, Lines(proc.stderr)
+
+
+@contextlib.contextmanager
+def waiting_on_the_lock(place: Place, title: str, *,
+                        resident: bool = True) -> Iterator[tuple[subprocess.Popen[bytes], Lines]]:
+    """``add TITLE`` started while another process holds the store's lock, once it says it waits; the
+    lock is released when the block ends."""
+    holder = lock_holder(place.data)
+    try:
+        proc, err = started(place, "add", title, resident=resident)
+        err.wait_for("the store is busy")
+        yield proc, err
+    finally:
+        release(holder)
 
 
 # -- 1. the same command, the same answer ----------------------------------------------------
@@ -275,15 +290,10 @@ def test_a_setting_naming_a_relative_path_is_never_routed(setting: dict[str, str
 def test_killing_it_while_a_command_waits_gives_one_unknown_outcome_line(place: Place) -> None:
     assert place.run("add", "acknowledged", resident=False).code == 0
     server = place.serve(place.env(TASKVAULT_LOCK_TIMEOUT="600"))
-    holder = lock_holder(place.data)
-    try:
-        proc, err = started(place, "add", "never acknowledged")
-        err.wait_for("the store is busy")
+    with waiting_on_the_lock(place, "never acknowledged") as (proc, err):
         server.kill()
         proc.wait(timeout=30)
         lines = err.wait_end()
-    finally:
-        release(holder)
     assert proc.returncode == EXIT_OUTCOME_UNKNOWN
     assert lines[-1] == UNKNOWN
     assert not any("Traceback" in line for line in lines)
@@ -321,16 +331,11 @@ def test_killing_it_mid_save_gives_an_unknown_outcome_and_a_store_that_loads(pla
 def test_killing_the_client_interrupts_its_command_there_and_it_serves_on(place: Place) -> None:
     assert place.run("add", "acknowledged", resident=False).code == 0
     server = place.serve(place.env(TASKVAULT_LOCK_TIMEOUT="600"))
-    holder = lock_holder(place.data)
-    try:
-        proc, err = started(place, "add", "abandoned")
-        err.wait_for("the store is busy")
+    with waiting_on_the_lock(place, "abandoned") as (proc, err):
         proc.kill()
         proc.wait(timeout=30)
         lines = err.wait_end()  # (the resident process closed the standard error it was lent)
         assert "taskvault: interrupted" in lines
-    finally:
-        release(holder)
     assert server.poll() is None
     done = place.routed("add", "next", env=place.env(TASKVAULT_LOCK_TIMEOUT="600"))
     assert (done.code, done.out) == (0, "Added task 2: next\n")
@@ -342,15 +347,10 @@ def test_ctrl_c_during_a_lock_wait_saves_nothing(place: Place, resident: bool) -
     assert place.run("add", "acknowledged", resident=False).code == 0
     if resident:
         server = place.serve(place.env(TASKVAULT_LOCK_TIMEOUT="600"))
-    holder = lock_holder(place.data)
-    try:
-        proc, err = started(place, "add", "interrupted one", resident=resident)
-        err.wait_for("the store is busy")
+    with waiting_on_the_lock(place, "interrupted one", resident=resident) as (proc, err):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 130
         lines = err.wait_end()
-    finally:
-        release(holder)
     assert [normalised(line) for line in lines] == [
         "taskvault: the store is busy in another session; waiting up to N s…", "", "taskvault: interrupted"]
     assert titles(place) == [(1, "acknowledged")]

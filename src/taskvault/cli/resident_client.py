@@ -206,8 +206,7 @@ def relay(argv: list[str]) -> Relay:
         if answer != ACCEPTED:  # (refused: another program's, or one about to end; a new one ends at once
             return Relay(None, True)  # if another still serves these settings)
         sock.settimeout(None)
-        status = _wait(sock)
-        return Relay(status, False) if status is not None else Relay(None, False)
+        return Relay(_wait(sock), False)  # (None: it could not run it after all, and it runs here)
     finally:
         sock.close()
 
