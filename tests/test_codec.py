@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskvault import codec
+from taskvault.codec.journal import frame
 from taskvault.domain.change import Change, ChangeKind
-from taskvault.domain.task import TAG_MAX, Priority, Status, Task
+from taskvault.domain.task import TAG_MAX, Annotation, Priority, Status, Task
 
 _text_chars = st.characters(blacklist_categories=("Cc", "Cs"))
 _titles = st.text(_text_chars, min_size=1, max_size=60).map(str.strip).filter(bool)
@@ -22,6 +24,10 @@ _tags = st.lists(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs", "
                                                   and "," not in t and not any(c.isspace() for c in t)
                                                   and len(t.casefold()) <= TAG_MAX),
                  max_size=5, unique=True).map(lambda ts: tuple(sorted(ts)))
+_dates = st.dates(dt.date(1990, 1, 1), dt.date(2200, 1, 1))
+_uuids = st.integers(0, 2**128 - 1).map(lambda n: uuid.UUID(int=n, version=4))
+_periods = st.sampled_from(["daily", "weekdays", "weekly", "biweekly", "monthly", "quarterly", "yearly", "3d", "2w",
+                            "1m", "999y"])
 _stamps = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
                        timezones=st.just(dt.UTC))
 
@@ -30,15 +36,33 @@ _stamps = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(
 def tasks(draw: st.DrawFn, task_id: int | None = None) -> Task:
     created = draw(_stamps)
     updated = created + dt.timedelta(seconds=draw(st.integers(0, 10**8)))
-    done = draw(st.booleans())
+    status = draw(st.sampled_from([Status.OPEN, Status.DONE, Status.OPEN, Status.DONE, Status.RECURRING]))
+    own = uuid.UUID(int=draw(st.integers(0, 2**128 - 1)), version=4)
+    due = draw(st.none() | _dates)
+    # The fields of schema 4, each usually at its default (as most tasks have them), sometimes set.
+    recur, parent, index = None, None, 0
+    if status is Status.RECURRING:
+        recur, due, index = draw(_periods), due or draw(_dates), draw(st.integers(0, 500))
+    elif draw(st.integers(0, 4)) == 0:
+        recur, parent, index = draw(_periods), draw(_uuids.filter(lambda u: u != own)), draw(st.integers(1, 500))
+    notes = sorted(draw(st.lists(_stamps, max_size=3)))
     return Task(
         id=task_id or draw(st.integers(1, 10**9)),
-        uuid=uuid.UUID(int=draw(st.integers(0, 2**128 - 1)), version=4),
+        uuid=own,
         title=draw(_titles), note=draw(_notes), created=created, updated=updated,
-        status=Status.DONE if done else Status.OPEN,
+        status=status,
         priority=draw(st.sampled_from([None, *Priority])),
-        due=draw(st.none() | st.dates(dt.date(1990, 1, 1), dt.date(2200, 1, 1))),
-        tags=draw(_tags), completed=updated if done else None,
+        due=due,
+        tags=draw(_tags), completed=updated if status is Status.DONE else None,
+        project=draw(st.none() | st.none() | st.sampled_from(["home", "home.kitchen", "Work", "a.b.c", "ünï"])),
+        scheduled=draw(st.none() | st.none() | _dates), wait=draw(st.none() | st.none() | _dates),
+        until=draw(st.none() | st.none() | _dates),
+        started=draw(st.none() | st.none() | _stamps) if status is Status.OPEN else None,
+        depends=tuple(sorted(set(draw(st.lists(_uuids.filter(lambda u: u != own), max_size=3)))))
+        if draw(st.integers(0, 3)) == 0 else (),
+        annotations=tuple(Annotation(at, draw(st.sampled_from(["called", "ñ x", "a" * 1000])))
+                          for at in notes) if draw(st.integers(0, 3)) == 0 else (),
+        recur=recur, parent=parent, index=index,
     )
 
 
@@ -67,6 +91,31 @@ class TestRoundTrip:
 
 
 class TestStrictness:
+    def test_an_old_task_gains_the_new_fields_and_one_that_has_them_already_is_refused(self) -> None:
+        """A task of schema 1 to 3 is read with schema 4's fields at their defaults, in a snapshot and in a
+        journal record; one of those schemas that holds a field of schema 4 was not written by taskvault."""
+        import json
+
+        task = {"id": 1, "uuid": str(uuid.uuid4()), "title": "t", "created": "2026-01-01T00:00:00.000000Z",
+                "updated": "2026-01-01T00:00:00.000000Z", "note": "", "status": "open", "priority": None,
+                "due": None, "tags": [], "completed": None}
+        for schema in (1, 2):
+            doc = {"format": "taskvault", "schema": schema, "revision": 1, "next_id": 2, "tasks": [task],
+                   **({"min_reader": 2, "history": []} if schema == 2 else {})}
+            (read,) = codec.decode_snapshot(json.dumps(doc).encode()).tasks
+            assert (read.project, read.depends, read.annotations, read.index, read.recur) == (None, (), (), 0, None)
+            doc["tasks"] = [{**task, "project": "home"}]
+            with pytest.raises(codec.FormatError, match="unknown field 'project' in a task of schema 3"):
+                codec.decode_snapshot(json.dumps(doc).encode())
+        record = {"rev": 1, "at": "2026-01-01T00:00:00.000000Z", "cmd": "add", "put": [task], "del": [], "next_id": 2,
+                  "undoes": [], "redoes": []}
+        line = frame(record)[:-1]
+        assert codec.decode_record(line, "r", schema=3)[1].put[0].annotations == ()
+        with pytest.raises(codec.FormatError, match="unknown field 'index'"):
+            codec.decode_record(frame({**record, "put": [{**task, "index": 0}]})[:-1], "r", schema=3)
+        with pytest.raises(codec.FormatError, match="missing field 'annotations'"):
+            codec.decode_record(line, "r", schema=4)
+
     def test_no_coercion(self) -> None:
         """'3' is not 3 and true is not 1: both are reported with their JSON path."""
         import json

@@ -32,8 +32,10 @@ _json_values = st.recursive(
     | st.sampled_from(["open", "done", "low", "high", "2026-01-31", "2025-12-31T12:00:00.000000Z",
                        "2025-12-31T12:00:00.000000+00:00", "2025-12-31T12:00:00.000000Z\n", "2026-02-30",
                        "BDD640FB-0667-4AD1-9C80-317FA3B1799D", "{bdd640fb-0667-4ad1-9c80-317fa3b1799d}",
-                       " padded", "padded ", "Home", "a b", "", "-x"]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+                       " padded", "padded ", "Home", "a b", "", "-x", "daily", "0d", "1000d", "home.kitchen",
+                       "home..x", ".home", "00000000-0000-0000-0000-000000000001", "recurring", 0, 1]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    | st.fixed_dictionaries({"at": children, "text": children}),
     max_leaves=6,
 )
 

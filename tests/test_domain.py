@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import attrs
 import pytest
@@ -12,7 +13,16 @@ from taskvault.domain import operations
 from taskvault.domain.change import ChangeKind
 from taskvault.domain.dates import parse_date
 from taskvault.domain.query import Show, TaskQuery
-from taskvault.domain.task import Priority, Status, normalize_tags, normalize_title
+from taskvault.domain.task import (
+    Annotation,
+    Priority,
+    Status,
+    Task,
+    normalize_annotation,
+    normalize_project,
+    normalize_tags,
+    normalize_title,
+)
 from taskvault.domain.tasklist import Change, TaskList
 from taskvault.errors import InvalidValue, TaskNotFound
 
@@ -193,3 +203,65 @@ class TestControlCharacters:
             bad = unicodedata.category(char) in ("Cc", "Cs")
             assert _has_control(char) == bad
             assert _has_control(char, "\n\t") == (bad and char not in "\n\t")
+
+
+class TestSchema4Fields:
+    """The fields a Taskwarrior user expects, each with its rule, and the rules between them."""
+
+    _NOW = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
+
+    def _task(self, **fields: object) -> Task:
+        return Task(id=1, uuid=uuid.UUID(int=1), title="t", created=self._NOW, updated=self._NOW,
+                    **fields)  # type: ignore[arg-type]
+
+    def test_projects_are_dotted_words(self) -> None:
+        assert normalize_project("  home.kitchen ") == "home.kitchen"
+        for bad, says in (("", "empty"), ("home..kitchen", "empty part"), (".home", "empty part"),
+                          ("home kitchen", "without spaces"), ('a"b', "quotes"), ("a\tb", "without spaces"),
+                          ("x" * 101, "longer than 100")):
+            with pytest.raises(InvalidValue, match=says):
+                normalize_project(bad)
+        with pytest.raises(InvalidValue, match="not trimmed"):
+            self._task(project=" home")
+
+    def test_annotations_are_single_lines_in_the_order_made(self) -> None:
+        first, second = Annotation(self._NOW, "called"), Annotation(self._NOW + dt.timedelta(1), "again")
+        assert self._task(annotations=(first, second)).annotations == (first, second)
+        with pytest.raises(InvalidValue, match="order"):
+            self._task(annotations=(second, first))
+        with pytest.raises(InvalidValue, match="control character"):
+            normalize_annotation("two\nlines")
+        with pytest.raises(InvalidValue, match="1000"):
+            normalize_annotation("a" * 1001)
+        with pytest.raises(InvalidValue, match="at most 100"):
+            self._task(annotations=(first,) * 101)
+
+    def test_dependencies_are_sorted_unique_and_never_the_task_itself(self) -> None:
+        a, b = uuid.UUID(int=2), uuid.UUID(int=3)
+        assert self._task(depends=(a, b)).depends == (a, b)
+        for bad in ((b, a), (a, a)):
+            with pytest.raises(InvalidValue, match="sorted"):
+                self._task(depends=bad)
+        with pytest.raises(InvalidValue, match="itself"):
+            self._task(depends=(uuid.UUID(int=1),))
+
+    def test_only_an_open_task_is_started(self) -> None:
+        assert self._task(started=self._NOW).started == self._NOW
+        with pytest.raises(InvalidValue, match="only an open task"):
+            self._task(started=self._NOW, status=Status.DONE, completed=self._NOW)
+
+    def test_a_series_has_a_template_with_a_period_and_due_date_and_numbered_instances(self) -> None:
+        day = dt.date(2026, 12, 31)
+        template = self._task(status=Status.RECURRING, recur="monthly", due=day, index=2)
+        assert template.is_template and not template.is_open
+        instance = self._task(recur="monthly", due=day, parent=uuid.UUID(int=9), index=2)
+        assert instance.is_open
+        for fields in ({"status": Status.RECURRING, "due": day}, {"status": Status.RECURRING, "recur": "weekly"},
+                       {"status": Status.RECURRING, "recur": "weekly", "due": day, "parent": uuid.UUID(int=9)},
+                       {"parent": uuid.UUID(int=9), "index": 1}, {"parent": uuid.UUID(int=9), "recur": "daily"},
+                       {"index": 3}, {"parent": uuid.UUID(int=1), "recur": "daily", "index": 1}):
+            with pytest.raises(InvalidValue):
+                self._task(**fields)
+        for period in ("fortnightly", "0d", "1000d", "Weekly"):
+            with pytest.raises(InvalidValue, match="not a recurrence period"):
+                self._task(recur=period)

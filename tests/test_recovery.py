@@ -373,9 +373,9 @@ class TestMigration:
         directory = _v1_store(tmp_path, which)
         original = JournalStore(directory).load()
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 3" in listed.err
+        assert listed.code == 0 and "upgraded to schema 4" in listed.err
         snapshot = codec.decode_snapshot((directory / "tasks.json").read_bytes())
-        assert snapshot.schema == 3 and snapshot.revision == original.revision
+        assert snapshot.schema == 4 and snapshot.revision == original.revision
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert len(upgraded.history) == len(original.history)
@@ -391,16 +391,16 @@ class TestMigration:
     @pytest.mark.parametrize("which", ["journal", "compacted"])
     def test_v2_store_upgraded_to_a_sealed_snapshot_after_a_backup_of_it_as_it_was(self, tmp_path: Path,
                                                                                    which: str) -> None:
-        """A schema 2 store is backed up in schema 2 (history and all), rewritten in schema 3, and loads the same."""
+        """A schema 2 store is backed up in schema 2 (history and all), rewritten in schema 4, and loads the same."""
         directory = _v1_store(tmp_path, which, schema=2)
         original = JournalStore(directory).load()
         assert codec.decode_snapshot((directory / "tasks.json").read_bytes()).schema == 2
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 3" in listed.err
+        assert listed.code == 0 and "upgraded to schema 4" in listed.err
         data = (directory / "tasks.json").read_bytes()
-        assert data.startswith(b'{"format":"taskvault","schema":3,"min_reader":2,') and b'"crc32":"' in data.split(b"\n")[0]
+        assert data.startswith(b'{"format":"taskvault","schema":4,"min_reader":4,') and b'"crc32":"' in data.split(b"\n")[0]
         snapshot = codec.decode_snapshot(data)
-        assert snapshot.schema == 3 and snapshot.revision == original.revision
+        assert snapshot.schema == 4 and snapshot.revision == original.revision
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert list(upgraded.history) == list(original.history)
@@ -410,6 +410,38 @@ class TestMigration:
         assert kept.schema == 2 and (kept.tasks, kept.revision) == (list(original.snapshot()[0]), original.revision)
         assert kept.steps == list(original.history)
         assert run_taskvault(directory, "undo").code == 0 and run_taskvault(directory, "list").code == 0
+        assert len(JournalStore(directory).backups.list()) == 1, "upgraded once"
+
+    @pytest.mark.parametrize("which", ["journal", "compacted"])
+    def test_v3_store_upgraded_with_every_new_field_at_its_default(self, tmp_path: Path, which: str) -> None:
+        """A schema 3 store (as release beca035 wrote it) is backed up as it was, sealed and checksummed, so
+        that release can read the backup; rewritten in schema 4 with the new fields at their defaults; its
+        tasks and history are the same, and its undo still reaches back before the upgrade."""
+        directory = _v1_store(tmp_path, which, schema=3)
+        before = {path.name: path.read_bytes() for path in directory.iterdir() if path.is_file()}
+        original = JournalStore(directory).load()
+        listed = run_taskvault(directory, "list", "--all")
+        assert listed.code == 0 and "upgraded to schema 4" in listed.err, listed.err
+        data = (directory / "tasks.json").read_bytes()
+        assert data.startswith(b'{"format":"taskvault","schema":4,"min_reader":4,')
+        upgraded = JournalStore(directory).load()
+        assert upgraded.snapshot() == original.snapshot()
+        assert list(upgraded.history) == list(original.history)
+        for task in upgraded.snapshot()[0]:
+            assert (task.project, task.depends, task.annotations, task.recur, task.index) == (None, (), (), None, 0)
+            raw = codec.task_to_dict(task)
+            assert raw["scheduled"] is raw["wait"] is raw["until"] is raw["started"] is raw["parent"] is None
+        (backup,) = JournalStore(directory).backups.list()
+        kept_bytes = backup.path.read_bytes()
+        assert kept_bytes.startswith(b'{"format":"taskvault","schema":3,"min_reader":2,')
+        assert b'"project"' not in kept_bytes, "a schema 3 reader refuses a field it does not know"
+        kept = codec.decode_snapshot(kept_bytes)
+        assert kept.schema == 3 and (kept.tasks, kept.revision) == (list(original.snapshot()[0]), original.revision)
+        assert kept.steps == list(original.history)
+        if which == "journal":
+            assert before["tasks.json"] != data
+            assert run_taskvault(directory, "undo").out == "undo: add 4 \"Ünïcode ✓ title\" → removed\n"
+        assert run_taskvault(directory, "list").code == 0
         assert len(JournalStore(directory).backups.list()) == 1, "upgraded once"
 
     @pytest.mark.parametrize("call", ["write", "fsync", "replace"])

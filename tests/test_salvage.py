@@ -155,7 +155,7 @@ class TestSources:
         assert report["lost"]["reason"] == reason
         assert report["base"]["revision"] == 46 and report["added"] == list(range(47, 60))
         text = run_taskvault(data_dir, "salvage", "--dry-run").out
-        assert re.search(rf"\n  lost: 21 changes \(revisions 60–80\), in 21 journal lines \(\d+ bytes\) from byte "
+        assert re.search(rf"\n  lost: 21 changes \(revisions 60–80\), in 21 journal lines \((?:\d+ bytes|\d+ KiB)\) from byte "
                          rf"{offset}: {reason}\n", text), text
         assert run_taskvault(data_dir, "salvage").code == 0
         assert Session(data_dir).state()[0] == state[0][:59]
@@ -272,7 +272,7 @@ class TestSources:
         session = Session(data_dir)
         assert session.run("add One") == 0
         session.close()
-        (data_dir / "tasks.json").write_text('{"format":"taskvault","schema":4,"min_reader":4}')
+        (data_dir / "tasks.json").write_text('{"format":"taskvault","schema":5,"min_reader":5}')
         before = store_bytes(data_dir)
         result = run_taskvault(data_dir, "salvage", "--yes")
         assert result.code == 3 and "newer taskvault" in result.err and store_bytes(data_dir) == before

@@ -13,10 +13,10 @@ from .scalars import FormatError, TooNewError
 
 #: The schema this version writes. It reads every schema from 1 up to this one (older files are
 #: upgraded by their migrations), and a newer one whose ``min_reader`` is at most this (read-only).
-SCHEMA = 3
-#: The oldest taskvault schema that can read what this version writes. (Schema 3 only added the
-#: snapshot's counts and checksum, which a schema 2 reader passes over as a newer writer's additions.)
-MIN_READER = 2
+SCHEMA = 4
+#: The oldest taskvault schema that can read what this version writes. (Schema 4 added fields to every
+#: task, which a reader of schema 3 would refuse as unknown, rightly: it would drop them when it wrote.)
+MIN_READER = 4
 
 #: The largest snapshot, journal or backup taskvault reads or writes (about 900,000 tasks). A larger
 #: file is refused before it is read, so that a damaged or hostile file cannot take unbounded memory.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..domain.task import Priority, Status, Task
+from ..domain.task import Annotation, Priority, Status, Task
 from ..errors import InvalidValue
 from .scalars import FormatError, expect, structure_date, structure_tags, structure_timestamp
 
@@ -40,6 +40,14 @@ def _explaining_converter() -> cattrs.Converter:
     conv.register_structure_hook(Status, lambda v, _: Status(expect(str, v, "a status string")))
     conv.register_structure_hook(Priority, lambda v, _: Priority(expect(str, v, "a priority string")))
     conv.register_structure_hook_func(lambda t: t == tuple[str, ...], structure_tags)
+    conv.register_structure_hook_func(
+        lambda t: t == tuple[uuid.UUID, ...],
+        lambda v, _: tuple(uuid.UUID(expect(str, u, "a uuid string")) for u in expect(list, v, "a list of uuids")))
+    conv.register_structure_hook(Annotation, make_dict_structure_fn(Annotation, conv, _cattrs_forbid_extra_keys=True,
+                                                                    _cattrs_use_linecache=False))
+    conv.register_structure_hook_func(
+        lambda t: t == tuple[Annotation, ...],
+        lambda v, _: tuple(conv.structure(a, Annotation) for a in expect(list, v, "a list of annotations")))
     conv.register_structure_hook(Task, make_dict_structure_fn(Task, conv, _cattrs_forbid_extra_keys=True,
                                                               _cattrs_use_linecache=False))
     return conv

@@ -37,7 +37,12 @@ def _header_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema": 3}
 
 
-HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2, 2: _header_2_to_3}
+def _header_3_to_4(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 changed the tasks in the records (their own migration adds the new fields), not the header."""
+    return {**doc, "schema": 4, "min_reader": 4}
+
+
+HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2, 2: _header_2_to_3, 3: _header_3_to_4}
 
 
 def frame(obj: dict[str, Any]) -> bytes:

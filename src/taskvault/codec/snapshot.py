@@ -17,7 +17,7 @@ from ..domain.tasklist import TaskList
 from .changes import step_from_dict, step_to_dict, steps_in_order
 from .envelope import MIN_READER, SCHEMA, Migrations, check_envelope
 from .scalars import FormatError, dumps, loads
-from .tasks import task_to_dict, tasks_from_list
+from .tasks import FIELDS_ADDED_IN_4, task_to_dict, tasks_3_to_4, tasks_from_list
 
 SNAPSHOT_FORMAT = "taskvault"
 _SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "counts", "crc32", "history",
@@ -44,7 +44,16 @@ def _snapshot_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema": 3, "counts": None, "crc32": None}
 
 
-SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2, 2: _snapshot_2_to_3}
+def _snapshot_3_to_4(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 added the fields of projects, dates, dependencies, annotations and series to every task.
+
+    (The history's steps are records, upgraded by their own migrations; the seal is checked on the
+    file's bytes as written.)
+    """
+    return {**doc, "schema": 4, "min_reader": 4, **({"tasks": tasks_3_to_4(doc["tasks"], "$.tasks")} if "tasks" in doc else {})}
+
+
+SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2, 2: _snapshot_2_to_3, 3: _snapshot_3_to_4}
 
 
 class Snapshot:
@@ -90,14 +99,15 @@ def encode_snapshot(tasks: tuple[Task, ...], next_id: int, revision: int, steps:
                    next_id, revision)
 
 
-def _sealed(history: list[str], body: list[bytes], next_id: int, revision: int) -> bytes:
+def _sealed(history: list[str], body: list[bytes], next_id: int, revision: int, schema: int = SCHEMA,
+            min_reader: int = MIN_READER) -> bytes:
     """The snapshot file of these history steps and task lines (as JSON, the tasks ordered by id), sealed.
 
     Laid out into one buffer a slice of lines at a time, and copied once at the end: a compaction runs
     beside a session's changes, which wait for the interpreter while any single copy of the whole file
     (tens of milliseconds at 100,000 tasks) runs.
     """
-    head = dumps({"format": SNAPSHOT_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER, "revision": revision,
+    head = dumps({"format": SNAPSHOT_FORMAT, "schema": schema, "min_reader": min_reader, "revision": revision,
                   "next_id": next_id, "counts": {"history": len(history), "tasks": len(body)}, "crc32": "00000000"})
     start = f'{head[:-1]},\n"history":[\n{_listed(history)}],"tasks":[\n'.encode()
     end = b"]}\n"
@@ -157,28 +167,47 @@ def _history_lines(tasks: TaskList) -> list[str]:
     return stored + [dumps(step_to_dict(s)) for s in built]
 
 
+def _task_v3(task: Task) -> dict[str, Any]:
+    """A task as schemas 1 to 3 wrote it: without the fields schema 4 added (a store of those schemas holds
+    each at its default, so nothing is lost)."""
+    return {key: value for key, value in task_to_dict(task).items() if key not in FIELDS_ADDED_IN_4}
+
+
+def _step_v3(step: Step) -> dict[str, Any]:
+    """A history step as schemas 2 and 3 wrote it (their tasks without the fields of schema 4)."""
+    return {**step_to_dict(step), "put": [_task_v3(t) for t in step.change.put], "was": [_task_v3(t) for t in step.was]}
+
+
+def encode_snapshot_v3(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
+    """A snapshot exactly as schema 3 wrote it, for a backup of a store as it was before its migration."""
+    return _sealed([dumps(_step_v3(s)) for s in steps], [dumps(_task_v3(t)).encode() for t in tasks], next_id,
+                   revision, schema=3, min_reader=2)
+
+
 def encode_snapshot_v2(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
     """A snapshot exactly as schema 2 wrote it, for a backup of a store as it was before its migration."""
     head = dumps({"format": SNAPSHOT_FORMAT, "schema": 2, "min_reader": 2, "revision": revision, "next_id": next_id})
-    history = ",\n".join(dumps(step_to_dict(s)) for s in steps)
-    body = ",\n".join(dumps(task_to_dict(t)) for t in tasks)
+    history = ",\n".join(dumps(_step_v3(s)) for s in steps)
+    body = ",\n".join(dumps(_task_v3(t)) for t in tasks)
     return f'{head[:-1]},"history":[\n{history}\n],"tasks":[\n{body}\n]}}\n'.encode()
 
 
 def encode_snapshot_v1(tasks: tuple[Task, ...], next_id: int, revision: int) -> bytes:
     """A snapshot exactly as schema 1 wrote it: kept so a store can be backed up as it was before a migration."""
     head = dumps({"format": SNAPSHOT_FORMAT, "schema": 1, "revision": revision, "next_id": next_id})
-    body = ",\n".join(dumps(task_to_dict(t)) for t in tasks)
+    body = ",\n".join(dumps(_task_v3(t)) for t in tasks)
     return f'{head[:-1]},"tasks":[\n{body}\n]}}\n'.encode()
 
 
 def encode_snapshot_as(schema: int, tasks: tuple[Task, ...], next_id: int, revision: int,
                        steps: tuple[Step, ...] = ()) -> bytes:
-    """A snapshot as a store of ``schema`` held it (1, 2 or the current one): what a migration backs up."""
+    """A snapshot as a store of ``schema`` held it (1 to the current one): what a migration backs up."""
     if schema <= 1:
         return encode_snapshot_v1(tasks, next_id, revision)
     if schema == 2:
         return encode_snapshot_v2(tasks, next_id, revision, steps)
+    if schema == 3:
+        return encode_snapshot_v3(tasks, next_id, revision, steps)
     return encode_snapshot(tasks, next_id, revision, steps)
 
 

@@ -13,10 +13,16 @@ import uuid
 from typing import Any
 
 from ..domain.task import (
+    ANNOTATIONS_MAX,
+    DEPENDS_MAX,
+    RECUR_PATTERN,
     TITLE_MAX,
+    Annotation,
     Priority,
     Status,
     Task,
+    check_task,
+    normalize_project,
     note_known_normal,
     tags_known_normal,
     title_known_normal,
@@ -24,7 +30,7 @@ from ..domain.task import (
 )
 from ..domain.timestamps import TIMESTAMP_PATTERN, format_timestamp
 from .explain import REQUIRED_TASK_KEYS, explained_task
-from .scalars import is_date
+from .scalars import FormatError, is_date
 
 
 def task_to_dict(task: Task) -> dict[str, Any]:
@@ -41,7 +47,44 @@ def task_to_dict(task: Task) -> dict[str, Any]:
         "due": None if task.due is None else task.due.isoformat(),
         "tags": list(task.tags),
         "completed": None if task.completed is None else format_timestamp(task.completed),
+        "project": task.project,
+        "scheduled": None if task.scheduled is None else task.scheduled.isoformat(),
+        "wait": None if task.wait is None else task.wait.isoformat(),
+        "until": None if task.until is None else task.until.isoformat(),
+        "started": None if task.started is None else format_timestamp(task.started),
+        "depends": [str(u) for u in task.depends],
+        "annotations": [{"at": format_timestamp(a.at), "text": a.text} for a in task.annotations],
+        "recur": task.recur,
+        "parent": None if task.parent is None else str(task.parent),
+        "index": task.index,
     }
+
+
+#: The fields schema 4 added to a task, each with the value a task of schema 3 had in effect.
+FIELDS_ADDED_IN_4 = ("project", "scheduled", "wait", "until", "started", "depends", "annotations", "recur",
+                      "parent", "index")
+
+
+def task_3_to_4(raw: Any, path: str) -> Any:
+    """A task as schema 3 wrote it, as schema 4 writes it: the fields schema 4 added, at their defaults.
+
+    A task of schema 3 that already has one of them was not written by taskvault: refused. Anything
+    but an object is passed on as it is, for the task's own decode to refuse.
+    """
+    if type(raw) is not dict:
+        return raw
+    added = sorted(raw.keys() & set(FIELDS_ADDED_IN_4))
+    if added:
+        raise FormatError(f"unknown field {added[0]!r} in a task of schema 3", path)
+    return {**raw, "project": None, "scheduled": None, "wait": None, "until": None, "started": None,
+            "depends": [], "annotations": [], "recur": None, "parent": None, "index": 0}
+
+
+def tasks_3_to_4(raws: Any, path: str) -> Any:
+    """task_3_to_4 of each task in a list (anything but a list passed on, for its decode to refuse)."""
+    if type(raws) is not list:
+        return raws
+    return [task_3_to_4(raw, f"{path}[{i}]") for i, raw in enumerate(raws)]
 
 
 # The fast path's lookup tables: only the exact strings a file may hold.
@@ -51,6 +94,7 @@ _PRIORITY_OF: dict[Any, Priority | None] = {None: None, **{p.value: p for p in P
 #: tasks hold one of a few, so most checks are one lookup, and a large store is smaller in memory.
 _TAGS_SEEN: dict[tuple[str, ...], tuple[str, ...]] = {}
 _DATES_SEEN: dict[str, dt.date] = {}
+_PROJECTS_SEEN: dict[str, str] = {}
 _SEEN_MAX = 4096
 _is_timestamp = TIMESTAMP_PATTERN.match
 _timestamp_of = dt.datetime.fromisoformat
@@ -90,6 +134,58 @@ def _known_tags(tags: list[Any]) -> tuple[str, ...] | None:
     return tag_tuple
 
 
+def _day(text: Any) -> dt.date:
+    """The day a stored date names (one seen before: one lookup); ValueError if it is not one."""
+    day = _DATES_SEEN.get(text) if type(text) is str else None
+    if day is None:
+        if type(text) is not str or not is_date(text):
+            raise ValueError(text)
+        day = _date_of(text)
+        if len(_DATES_SEEN) < _SEEN_MAX:
+            _DATES_SEEN[text] = day
+    return day
+
+
+def _known_project(project: Any) -> bool:
+    """True if ``project`` is text in the form normalize_project leaves it (a project seen before: one lookup)."""
+    if project in _PROJECTS_SEEN:
+        return True
+    if type(project) is not str or normalize_project(project) != project:
+        return False
+    if len(_PROJECTS_SEEN) < _SEEN_MAX:
+        _PROJECTS_SEEN[project] = project
+    return True
+
+
+_is_period = re.compile(RECUR_PATTERN).fullmatch
+
+
+def _known_depends(raws: Any) -> tuple[uuid.UUID, ...] | None:
+    """The uuids a task depends on, if ``raws`` lists them as task_to_dict writes them (sorted, each once);
+    None if not."""
+    if type(raws) is not list or len(raws) > DEPENDS_MAX:
+        return None
+    for i, text in enumerate(raws):
+        if type(text) is not str or not _is_uuid(text) or (i and raws[i - 1] >= text):
+            return None  # (the one written form of a uuid sorts as the uuids do)
+    return tuple(map(_uuid_of, raws))
+
+
+def _known_annotations(raws: Any) -> tuple[Annotation, ...] | None:
+    """The annotations ``raws`` lists as task_to_dict writes them, each checked by Annotation's own rules;
+    None if not (or InvalidValue, which the caller takes as None too)."""
+    if type(raws) is not list or len(raws) > ANNOTATIONS_MAX:
+        return None
+    notes = []
+    for raw in raws:
+        if type(raw) is not dict or len(raw) != 2 or type(raw["at"]) is not str or not _is_timestamp(raw["at"]):
+            return None
+        notes.append(Annotation(_timestamp_of(raw["at"]), raw["text"]))
+    if any(notes[i].at > notes[i + 1].at for i in range(len(notes) - 1)):
+        return None
+    return tuple(notes)
+
+
 def fast_task(raw: Any) -> Task | None:
     """The Task a well-formed dict describes, or None if anything about it is off.
 
@@ -103,7 +199,7 @@ def fast_task(raw: Any) -> Task | None:
     try:
         if type(raw) is not dict or len(raw) != _KEY_COUNT:
             return None
-        # Eleven keys, and each of the eleven found: exactly the keys a task has (a missing one is a KeyError).
+        # As many keys as a task has, and each found: exactly a task's keys (a missing one is a KeyError).
         task_id, task_uuid, title, created, updated = raw["id"], raw["uuid"], raw["title"], raw["created"], raw["updated"]
         note, status, priority, due, tags, completed = (raw["note"], raw["status"], raw["priority"], raw["due"],
                                                         raw["tags"], raw["completed"])
@@ -125,21 +221,48 @@ def fast_task(raw: Any) -> Task | None:
             return None
         state = _STATUS_OF[status] if type(status) is str else None
         if completed is None:
-            if state is not _OPEN:
+            if state is not _OPEN and state is not _RECURRING:
                 return None
         elif state is not _DONE or type(completed) is not str or not _is_timestamp(completed):
             return None
         else:
             completed = _timestamp_of(completed)
         if due is not None:
-            day = _DATES_SEEN.get(due) if type(due) is str else None
-            if day is None:
-                if type(due) is not str or not is_date(due):
+            due = _day(due)
+        # The fields of schema 4. Most tasks hold the defaults of the rarer ones; a task that does not has
+        # each checked here by its field's rule, and the rules between fields by check_task itself.
+        project, scheduled, wait, until = raw["project"], raw["scheduled"], raw["wait"], raw["until"]
+        if project is not None and not _known_project(project):
+            return None
+        if scheduled is not None:
+            scheduled = _day(scheduled)
+        if wait is not None:
+            wait = _day(wait)
+        if until is not None:
+            until = _day(until)
+        started, depends, annotations = raw["started"], raw["depends"], raw["annotations"]
+        recur, parent, index = raw["recur"], raw["parent"], raw["index"]
+        rare = (started is not None or depends != [] or annotations != [] or recur is not None or parent is not None
+                or index != 0 or type(index) is not int or type(depends) is not list or type(annotations) is not list)
+        if rare:
+            if type(index) is not int or index < 0 or (recur is not None and not _is_period(recur)):
+                return None
+            if started is not None:
+                if type(started) is not str or not _is_timestamp(started):
                     return None
-                day = _date_of(due)
-                if len(_DATES_SEEN) < _SEEN_MAX:
-                    _DATES_SEEN[due] = day
-            due = day
+                started = _timestamp_of(started)
+            if parent is not None:
+                if type(parent) is not str or not _is_uuid(parent):
+                    return None
+                parent = _uuid_of(parent)
+            depends = _known_depends(depends)
+            annotations = _known_annotations(annotations)
+            if depends is None or annotations is None:
+                return None
+        else:
+            depends = annotations = ()
+        if state is _RECURRING and not rare:
+            return None
         if type(tags) is not list:
             return None
         tag_tuple = _known_tags(tags)
@@ -147,18 +270,23 @@ def fast_task(raw: Any) -> Task | None:
             return None
         if priority is not None and type(priority) is not str:
             return None
-        return trusted_task(task_id, _uuid_of(task_uuid), title, created_at, updated_at, note, state,
-                            _PRIORITY_OF[priority], due, tag_tuple, completed)
+        task = trusted_task(task_id, _uuid_of(task_uuid), title, created_at, updated_at, note, state,
+                            _PRIORITY_OF[priority], due, tag_tuple, completed, project, scheduled, wait, until,
+                            started, depends, annotations, recur, parent, index)
+        if rare:
+            check_task(task)  # raises InvalidValue (so None, below) for a rule between fields it breaks
+        return task
     except Exception:  # noqa: BLE001 -- any doubt at all: the explaining converter decides, and says why
         return None
 
 
 _KEY_COUNT = len(REQUIRED_TASK_KEYS)
-_OPEN, _DONE = Status.OPEN, Status.DONE
+_OPEN, _DONE, _RECURRING = Status.OPEN, Status.DONE, Status.RECURRING
 
 
 #: The keys of a task in the order task_to_dict writes them.
-_KEYS = ("id", "uuid", "title", "created", "updated", "note", "status", "priority", "due", "tags", "completed")
+_KEYS = ("id", "uuid", "title", "created", "updated", "note", "status", "priority", "due", "tags", "completed",
+         *FIELDS_ADDED_IN_4)
 #: A timestamp and a date as format_timestamp and date.isoformat write them (ASCII digits only).
 _is_written_timestamp = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z").fullmatch
 _is_written_date = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
@@ -180,6 +308,8 @@ def share_values(raw: dict[str, Any]) -> None:
         raw["priority"] = _SHARED_TEXT[raw["priority"]]
     if raw["due"] is not None:
         raw["due"] = _WRITTEN_DATES.get(raw["due"], raw["due"])
+    if raw["project"] is not None:
+        raw["project"] = _PROJECTS_SEEN.get(raw["project"], raw["project"])
 
 
 def _written_timestamp(text: Any) -> bool:
@@ -217,13 +347,19 @@ def plain_record(raw: Any) -> bool:
                 return False
         elif status != "done" or not _written_timestamp(completed):
             return False
-        due = raw["due"]
-        if due is not None and due not in _WRITTEN_DATES:
-            if type(due) is not str or not _is_written_date(due):
-                return False
-            _date_of(due)  # ValueError for a day that does not exist
-            if len(_WRITTEN_DATES) < _SEEN_MAX:
-                _WRITTEN_DATES[due] = due
+        for day in (raw["due"], raw["scheduled"], raw["wait"], raw["until"]):
+            if day is not None and day not in _WRITTEN_DATES:
+                if type(day) is not str or not _is_written_date(day):
+                    return False
+                _date_of(day)  # ValueError for a day that does not exist
+                if len(_WRITTEN_DATES) < _SEEN_MAX:
+                    _WRITTEN_DATES[day] = day
+        project = raw["project"]
+        if (raw["started"] is not None or type(raw["depends"]) is not list or raw["depends"]
+                or type(raw["annotations"]) is not list or raw["annotations"] or raw["recur"] is not None
+                or raw["parent"] is not None or type(raw["index"]) is not int or raw["index"] != 0
+                or (project is not None and not _known_project(project))):
+            return False
         tags = raw["tags"]
         if type(tags) is not list:
             return False

@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 import re
 import uuid
+from uuid import UUID
 
 import attrs
 
@@ -15,11 +16,20 @@ TITLE_MAX = 500
 NOTE_MAX = 10_000
 TAG_MAX = 64
 TAGS_MAX = 50
+PROJECT_MAX = 100
+ANNOTATION_MAX = 1000
+ANNOTATIONS_MAX = 100
+DEPENDS_MAX = 100
+#: A recurrence period as domain/periods.py normalises it: a named one, or a count and a unit.
+RECUR_PATTERN = r"(?:daily|weekdays|weekly|biweekly|monthly|quarterly|yearly|[1-9][0-9]{0,2}[dwmqy])"
 
 
 class Status(enum.Enum):
     OPEN = "open"
     DONE = "done"
+    #: The template of a recurring series: it holds the period and the first due date; its instances
+    #: are open tasks, each made when the one before it is done or deleted (domain/recurrence.py).
+    RECURRING = "recurring"
 
 
 class Priority(enum.Enum):
@@ -100,6 +110,36 @@ def normalize_tags(raw: object) -> tuple[str, ...]:
     return tags
 
 
+def normalize_project(raw: str) -> str:
+    """A project as typed: dotted words (``home.kitchen``), trimmed; InvalidValue when it breaks a rule."""
+    project = raw.strip()
+    if not project:
+        raise InvalidValue("a project cannot be empty", hint="give project:NAME, or project: alone to remove it")
+    if len(project) > PROJECT_MAX:
+        raise InvalidValue(f"the project {shown(project[:40] + '…')} is longer than {PROJECT_MAX} characters")
+    if _has_control(project) or any(ch.isspace() for ch in project) or '"' in project:
+        raise InvalidValue(f"the project {shown(raw)} must be words joined by dots, without spaces, quotes or "
+                           "control characters", hint="such as home or home.kitchen")
+    if "" in project.split("."):
+        raise InvalidValue(f"the project {shown(raw)} has an empty part between its dots",
+                           hint="such as home or home.kitchen")
+    return project
+
+
+def normalize_annotation(raw: str) -> str:
+    """An annotation's text, trimmed: one line of 1 to 1,000 printable characters."""
+    text = raw.strip()
+    if not text:
+        raise InvalidValue("an annotation needs some text")
+    if len(text) > ANNOTATION_MAX:
+        raise InvalidValue(f"the annotation is {len(text)} characters long; the most is {ANNOTATION_MAX}",
+                           hint="put longer text in the note")
+    if _has_control(text):
+        raise InvalidValue("the annotation contains a control character (such as a newline or tab)",
+                           hint="an annotation is one line; the note may span lines")
+    return text
+
+
 # The checks below run for every task built, including each one a store loads, so each has a
 # fast path for the common case that decides exactly as the full rule does, and falls back to it.
 
@@ -145,6 +185,53 @@ def _check_id(_inst: object, _attr: object, value: int) -> None:
         raise InvalidValue(f"a task id must be a positive whole number, not {value!r}")
 
 
+def _check_project(_inst: object, _attr: object, value: str | None) -> None:
+    if value is not None and normalize_project(value) != value:
+        raise InvalidValue(f"the project {value!r} is not trimmed")
+
+
+def _check_annotation_text(_inst: object, _attr: object, value: str) -> None:
+    if type(value) is not str or normalize_annotation(value) != value:
+        raise InvalidValue(f"the annotation {value!r:.40} is not trimmed")
+
+
+@attrs.frozen
+class Annotation:
+    """A line of text added to a task at a moment; a task keeps several, oldest first."""
+
+    at: dt.datetime = attrs.field(validator=_check_utc)
+    text: str = attrs.field(validator=_check_annotation_text)
+
+
+def _check_annotations(_inst: object, _attr: object, value: tuple[Annotation, ...]) -> None:
+    if type(value) is not tuple or any(type(a) is not Annotation for a in value):
+        raise InvalidValue("annotations must be a tuple of Annotation")
+    if len(value) > ANNOTATIONS_MAX:
+        raise InvalidValue(f"a task can have at most {ANNOTATIONS_MAX} annotations")
+    if any(value[i].at > value[i + 1].at for i in range(len(value) - 1)):
+        raise InvalidValue("annotations must be in the order they were made")
+
+
+def _check_depends(inst: object, _attr: object, value: tuple[uuid.UUID, ...]) -> None:
+    if type(value) is not tuple or any(type(u) is not uuid.UUID for u in value):
+        raise InvalidValue("depends must be a tuple of uuids")
+    if len(value) > DEPENDS_MAX:
+        raise InvalidValue(f"a task can depend on at most {DEPENDS_MAX} tasks")
+    if list(value) != sorted(set(value)):
+        raise InvalidValue("depends must be sorted and without repeats")
+
+
+def _check_recur(_inst: object, _attr: object, value: str | None) -> None:
+    if value is not None and (type(value) is not str or not re.fullmatch(RECUR_PATTERN, value)):
+        raise InvalidValue(f"{value!r:.40} is not a recurrence period",
+                           hint="such as daily, weekly, monthly, yearly, 3d, 2w")
+
+
+def _check_index(_inst: object, _attr: object, value: int) -> None:
+    if type(value) is not int or value < 0:
+        raise InvalidValue(f"a series index must be a whole number from 0 up, not {value!r}")
+
+
 @attrs.frozen
 class Task:
     """One task. Immutable: every change makes a new Task with ``attrs.evolve``."""
@@ -160,16 +247,57 @@ class Task:
     due: dt.date | None = None
     tags: tuple[str, ...] = attrs.field(default=(), validator=_check_tags)
     completed: dt.datetime | None = attrs.field(default=None, validator=_check_utc)
+    #: A dotted hierarchy: ``home.kitchen`` is part of ``home``.
+    project: str | None = attrs.field(default=None, validator=_check_project)
+    scheduled: dt.date | None = None
+    #: Hidden from reports until this day ("waiting").
+    wait: dt.date | None = None
+    #: The day it expires (for a series: no instance after it).
+    until: dt.date | None = None
+    #: When work on it started; set while it is active.
+    started: dt.datetime | None = attrs.field(default=None, validator=_check_utc)
+    #: The uuids of the tasks it waits for.
+    depends: tuple[UUID, ...] = attrs.field(default=(), validator=_check_depends)
+    annotations: tuple[Annotation, ...] = attrs.field(default=(), validator=_check_annotations)
+    #: A recurrence period (domain/periods.py): set on a series' template and on each of its instances.
+    recur: str | None = attrs.field(default=None, validator=_check_recur)
+    #: An instance of a series: its template's uuid.
+    parent: UUID | None = None
+    #: An instance: its number in the series (from 1); a template: how many instances it has made.
+    index: int = attrs.field(default=0, validator=_check_index)
 
     def __attrs_post_init__(self) -> None:
-        if (self.status is Status.DONE) != (self.completed is not None):
-            raise InvalidValue("a task has a completion time exactly when it is done")
-        if self.updated < self.created:
-            raise InvalidValue("a task cannot be updated before it was created")
+        check_task(self)
 
     @property
     def is_open(self) -> bool:
         return self.status is Status.OPEN
+
+    @property
+    def is_template(self) -> bool:
+        return self.status is Status.RECURRING
+
+
+def check_task(task: Task) -> None:
+    """The rules between a task's fields; InvalidValue for the first one it breaks."""
+    if (task.status is Status.DONE) != (task.completed is not None):
+        raise InvalidValue("a task has a completion time exactly when it is done")
+    if task.updated < task.created:
+        raise InvalidValue("a task cannot be updated before it was created")
+    if task.started is not None and task.status is not Status.OPEN:
+        raise InvalidValue("only an open task can be started")
+    if task.uuid in task.depends:
+        raise InvalidValue("a task cannot depend on itself")
+    if task.status is Status.RECURRING:
+        if task.recur is None or task.due is None or task.parent is not None:
+            raise InvalidValue("a recurring template needs a period and a due date, and no parent")
+    elif task.parent is not None:
+        if task.recur is None or task.index < 1:
+            raise InvalidValue("an instance of a series needs its period and its number in the series")
+        if task.parent == task.uuid:
+            raise InvalidValue("a task cannot be its own series")
+    elif task.index != 0:
+        raise InvalidValue("only a series and its instances are numbered")
 
 
 def tags_known_normal(value: tuple[str, ...]) -> bool:
@@ -202,12 +330,16 @@ def note_known_normal(value: str) -> bool:
 _new_task = object.__new__
 _SLOT_SETTERS = tuple(Task.__dict__[a.name].__set__ for a in attrs.fields(Task))
 (_set_id, _set_uuid, _set_title, _set_created, _set_updated, _set_note, _set_status, _set_priority, _set_due,
- _set_tags, _set_completed) = _SLOT_SETTERS
+ _set_tags, _set_completed, _set_project, _set_scheduled, _set_wait, _set_until, _set_started, _set_depends,
+ _set_annotations, _set_recur, _set_parent, _set_index) = _SLOT_SETTERS
 
 
-def trusted_task(id: int, uuid: uuid.UUID, title: str, created: dt.datetime,
-                 updated: dt.datetime, note: str, status: Status, priority: Priority | None, due: dt.date | None,
-                 tags: tuple[str, ...], completed: dt.datetime | None) -> Task:
+def trusted_task(id: int, uuid: uuid.UUID, title: str, created: dt.datetime, updated: dt.datetime, note: str,
+                 status: Status, priority: Priority | None, due: dt.date | None, tags: tuple[str, ...],
+                 completed: dt.datetime | None, project: str | None = None, scheduled: dt.date | None = None,
+                 wait: dt.date | None = None, until: dt.date | None = None, started: dt.datetime | None = None,
+                 depends: tuple[uuid.UUID, ...] = (), annotations: tuple[Annotation, ...] = (),
+                 recur: str | None = None, parent: uuid.UUID | None = None, index: int = 0) -> Task:
     """The Task these values make, built without running its rules.
 
     Only for values already proven to obey every rule Task checks: the codec's fast path, which
@@ -226,4 +358,14 @@ def trusted_task(id: int, uuid: uuid.UUID, title: str, created: dt.datetime,
     _set_due(task, due)
     _set_tags(task, tags)
     _set_completed(task, completed)
+    _set_project(task, project)
+    _set_scheduled(task, scheduled)
+    _set_wait(task, wait)
+    _set_until(task, until)
+    _set_started(task, started)
+    _set_depends(task, depends)
+    _set_annotations(task, annotations)
+    _set_recur(task, recur)
+    _set_parent(task, parent)
+    _set_index(task, index)
     return task
