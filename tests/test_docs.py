@@ -92,9 +92,10 @@ def test_every_command_is_helped_documented_and_specified(command) -> None:  # t
 
 @pytest.mark.parametrize("command", list(COMMANDS), ids=lambda c: c.name)
 def test_every_registry_example_works(command, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """The examples shown by help and docs/commands.md succeed on a store of seven tasks (task 1 tagged home), one done,
-    with one change undone (for redo) and a backup (for restore)."""
-    seed = "add Task 1 --tag home\n" + "".join(f"add Task {n}\n" for n in range(2, 8)) + "done 1\ndone 2\nundo\nbackup\n"
+    """The examples shown by help and docs/commands.md succeed on a store of seven tasks (task 1 tagged home, task 3
+    annotated), one done, with one change undone (for redo) and a backup (for restore)."""
+    seed = ("add Task 1 --tag home\n" + "".join(f"add Task {n}\n" for n in range(2, 8))
+            + "annotate 3 the plumber called\ndone 1\ndone 2\nundo\nbackup\n")
     for number, example in enumerate(command.examples):
         store = data_dir / str(number)
         assert run_taskvault(store, stdin=seed).code == 0

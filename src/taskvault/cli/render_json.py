@@ -23,6 +23,7 @@ from ..commands.results import (
     Reverted,
     Salvaged,
     StoreStats,
+    Summary,
     TaskDetail,
     TaskSaved,
     TasksChanged,
@@ -83,6 +84,12 @@ def _changed(result: TasksChanged) -> Any:
     # Each task says whether this command changed it (False: it already was done, or open).
     marked = [(t, True) for t in result.changed] + [(t, False) for t in result.unchanged]
     return [task_to_dict(t) | {"changed": was} for t, was in sorted(marked, key=lambda m: m[0].id)]
+
+
+@json_value.register
+def _summary(result: Summary) -> Any:
+    return {result.what + "s": [{"name": name, "tasks": count} for name, count in result.rows],
+            "without": result.none}
 
 
 @json_value.register

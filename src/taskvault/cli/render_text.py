@@ -20,6 +20,7 @@ from ..commands.results import (
     HistoryList,
     Result,
     Reverted,
+    Summary,
     TaskDetail,
     TaskSaved,
     TasksChanged,
@@ -33,7 +34,7 @@ from .text import bounded, one_line, terminal_safe
 
 #: The columns a narrow terminal drops first, least useful first (ID and the cut column always stay).
 #: Tags and priority are in ``show``; a done task is dimmed; the due date goes last.
-_TASK_DROPS = ("Tags", "Pri", "Status", "Due")
+_TASK_DROPS = ("Tags", "Pri", "Status", "Project", "Due")
 #: A history line: revision, time, change (cut, to no less than 24 columns); the time goes first.
 _HISTORY_DROPS = (1,)
 
@@ -111,8 +112,10 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
     if not result.tasks:
         return summary
     with_status = result.show is not Show.OPEN
-    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", "Title", "Tags"]
-    rows = _cells(result.tasks, with_status)
+    with_project = any(t["project"] is not None for t in result.tasks)
+    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Project"] if with_project else []),
+               "Title", "Tags"]
+    rows = _cells(result.tasks, with_status, with_project)
     natural = column_widths([headers, *rows])
     layout = fit(natural, r.width, cut=headers.index("Title"),
                  drop_order=[headers.index(h) for h in _TASK_DROPS if h in headers])
@@ -124,7 +127,8 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
             priority = PRIORITY_STYLE[Priority(task["priority"])] if task["priority"] else ()
             due = task["due"]
             due_style = ("red",) if is_open and due and due < today else ("yellow",) if is_open and due == today else ()
-            styles = [(), *([()] if with_status else []), priority, due_style, (), ("cyan",)]
+            styles = [(), *([()] if with_status else []), priority, due_style, *([()] if with_project else []), (),
+                      ("cyan",)]
             line = table_row(layout, cells, styles, r.style)
             lines.append(line if is_open else r.style(line, "dim"))
     else:  # the common case of a pipe or a script: no styles to look up, one format per row
@@ -132,7 +136,7 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
     return "\n".join([*lines, summary])
 
 
-def _cells(tasks: Sequence[dict[str, Any]], with_status: bool) -> list[list[str]]:
+def _cells(tasks: Sequence[dict[str, Any]], with_status: bool, with_project: bool = False) -> list[list[str]]:
     """The cells of each task's row (tasks as the store writes them), user text escaped before it is measured."""
     rows = [[str(t["id"]), t["status"], t["priority"] or "", t["due"] or "", t["title"], " ".join(t["tags"])]
             for t in tasks]
@@ -141,6 +145,10 @@ def _cells(tasks: Sequence[dict[str, Any]], with_status: bool) -> list[list[str]
             cells[4] = _shown(cells[4])
         if not cells[5].isprintable():
             cells[5] = _shown(cells[5])
+    if with_project:
+        for cells, task in zip(rows, tasks, strict=True):
+            project = task["project"] or ""
+            cells.insert(4, project if project.isprintable() else _shown(project))
     if not with_status:
         for cells in rows:
             del cells[1]
@@ -175,6 +183,12 @@ def _detail(result: TaskDetail, r: TextRenderer) -> str:
         ("priority", task.priority.value if task.priority else "", ()),
         ("due", due, due_style),
         ("tags", _shown(" ".join(task.tags)), ("cyan",)),
+        ("project", _shown(task.project or ""), ()),
+        ("scheduled", task.scheduled.isoformat() if task.scheduled else "", ()),
+        ("wait", task.wait.isoformat() if task.wait else "", ()),
+        ("until", task.until.isoformat() if task.until else "", ()),
+        ("started", stamp(task.started) if task.started else "", ("green",)),
+        ("depends", _shown(" ".join(result.depends_text)), ()),
         ("created", stamp(task.created), ()),
         ("updated", stamp(task.updated), ()),
         ("completed", stamp(task.completed) if task.completed else "", ()),
@@ -182,8 +196,29 @@ def _detail(result: TaskDetail, r: TextRenderer) -> str:
     ]
     lines = [r.style(f"Task {task.id}: {_shown(task.title)}", "bold")]
     lines += [f"  {name:<10} {r.style(value, *styles)}" for name, value, styles in fields if value]
+    if task.annotations:
+        lines.append("  annotations")
+        lines += [f"    {n}. {r.style(stamp(a.at), 'dim')}  {_shown(a.text)}" for n, a in enumerate(task.annotations, 1)]
     if task.note:
         lines += ["  note"] + [f"    {_shown(line, tabs=True)}" for line in task.note.split("\n")]
+    return "\n".join(lines)
+
+
+@text.register
+def _project_or_tag_summary(result: Summary, r: TextRenderer) -> str:
+    if not result.rows:
+        return f"no open task has a {result.what}"
+    nested = result.what == "project"  # a sub-project is shown by its last part, under its parent
+    labels = [("  " * name.count(".") + _shown(name.rsplit(".", 1)[-1])) if nested else _shown(name)
+              for name, _ in result.rows]
+    heading = result.what.capitalize()
+    width = max(len(heading), *map(text_width, labels))
+    lines = [r.style(f"{heading:<{width}}  Tasks", "bold")]
+    for label, (_, count) in zip(labels, result.rows, strict=True):
+        lines.append(f"{label}{' ' * (width - text_width(label))}  {count:>5}")
+    noun = "projects" if result.what == "project" else "tags"
+    lines.append(f"{len(result.rows)} {noun if len(result.rows) != 1 else result.what}; "
+                 f"{change_text.tasks(result.none)} without one")
     return "\n".join(lines)
 
 

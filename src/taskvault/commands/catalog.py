@@ -50,23 +50,31 @@ COMMANDS = Registry([
     Command(
         "add", "add a task", _Handler("run_add"), mutates=True,
         description="The task gets the next id, which is never used again. The words before, between and\n"
-                    "after the options are the title, joined with spaces. A word starting with -- that add\n"
-                    "does not know is refused: quote the whole title, or put -- before the title's words.",
-        arguments=(Argument("TITLE", "the title; several words are joined with spaces", many=True),),
+                    "after the options are the title, joined with spaces, except attribute words, as in\n"
+                    "Taskwarrior: project:NAME (dotted: home.kitchen), due:DATE, scheduled:DATE, wait:DATE\n"
+                    "(hidden from lists until then), until:DATE, priority:H|M|L, depends:ID[,ID], and +TAG.\n"
+                    "A start of a name works (pri:H); a word that looks like a mistyped one (priorty:H)\n"
+                    "is refused. Words after -- (and words quoted together with a space) are always title.\n"
+                    "A word starting with -- that add does not know is refused: quote the whole title,\n"
+                    "or put -- before the title's words.",
+        arguments=(Argument("TITLE", "the title and attribute words (project:home due:fri +tag)", many=True),),
         options=(
             _PRIORITY,
             Option("--due", f"due date: {DATE_FORMS}", metavar="DATE"),
             Option("--tag", "a tag, TAG or +TAG (repeat for several)", metavar="TAG", repeat=True),
             Option("--note", "a longer note", metavar="TEXT"),
         ),
-        examples=('add "Buy milk" --priority high --due 2026-12-01 --tag home --note "oat, 2 l"',),
+        examples=('add "Buy milk" --priority high --due 2026-12-01 --tag home --note "oat, 2 l"',
+                  "add Fix the sink project:home.kitchen +plumbing due:fri priority:H"),
     ),
     Command(
         "list", "list tasks (open ones unless told otherwise)", _Handler("run_list"),
         description="Filters combine: every one given must match. The last line counts the tasks shown\n"
-                    "and the open and done tasks in the store. Overdue dates are shown in red on a terminal.",
+                    "and the open and done tasks in the store. Overdue dates are shown in red on a terminal.\n"
+                    "An open task whose wait date is after today is hidden until that day (--waiting shows it).",
         options=(
             Option("--all", "open and done tasks"),
+            Option("--waiting", "open tasks waiting (wait:DATE after today) too, which a list hides till then"),
             Option("--done", "only done tasks"),
             Option("--tag", "only tasks with this tag (repeat: all of them)", metavar="TAG", repeat=True),
             Option("--priority", "only tasks of this priority (none: only tasks without one)", metavar="LEVEL",
@@ -117,6 +125,51 @@ COMMANDS = Registry([
         options=(Option("--yes", "do not ask for confirmation (on a terminal, taskvault asks before "
                         "deleting several tasks)"),),
         examples=("delete 2", "delete 2 5-7 --yes"),
+    ),
+    Command(
+        "modify", "change tasks' title, attributes and tags with attribute words", _Handler("run_modify"),
+        mutates=True,
+        description="The ids come first; then words as add takes them: project:NAME, due:DATE,\n"
+                    "scheduled:DATE, wait:DATE, until:DATE, priority:H|M|L, depends:ID[,ID] (depends:-ID\n"
+                    "removes one), +TAG and -TAG. An attribute with nothing after the colon (due:) is\n"
+                    "removed. Other words are the new title. All the tasks change in one step, or none;\n"
+                    "on a terminal, taskvault asks first when there are several. A dependency that would\n"
+                    "make a task wait for itself is refused.",
+        arguments=(Argument("ID", "task ids, then the changes", many=True, kind="id"),),
+        options=(Option("--yes", "do not ask for confirmation"),),
+        examples=("modify 3 project:home.kitchen due:fri +plumbing", "modify 3-5 priority:L +someday",
+                  "modify 1 -home due: depends:3"),
+    ),
+    Command(
+        "annotate", "add a line of text, stamped with the time, to tasks", _Handler("run_annotate"), mutates=True,
+        description="A task keeps up to 100 annotations, oldest first; 'show' lists them and 'denotate'\n"
+                    "removes one.",
+        arguments=(Argument("ID", "task ids, then the text", many=True, kind="id"),),
+        options=(Option("--yes", "do not ask for confirmation"),),
+        examples=("annotate 3 called the plumber, coming Tuesday",),
+    ),
+    Command(
+        "denotate", "remove an annotation of a task: by its number, or by words of its text",
+        _Handler("run_denotate"), mutates=True,
+        arguments=(_ID, Argument("TEXT", "its number (1 is the oldest) or words of it", many=True)),
+        examples=("denotate 3 1", "denotate 3 plumber"),
+    ),
+    Command(
+        "start", "mark tasks active: being worked on now", _Handler("run_start"), mutates=True,
+        arguments=(_IDS,), options=(Option("--yes", "do not ask for confirmation"),), examples=("start 3",),
+    ),
+    Command(
+        "stop", "mark active tasks no longer active", _Handler("run_stop"), mutates=True,
+        arguments=(_IDS,), options=(Option("--yes", "do not ask for confirmation"),), examples=("stop 3",),
+    ),
+    Command(
+        "projects", "list the projects of the open tasks, with how many each holds", _Handler("run_projects"),
+        description="A project's count includes its sub-projects: home counts home.kitchen's tasks too.",
+        examples=("projects",),
+    ),
+    Command(
+        "tags", "list the tags of the open tasks, with how many have each", _Handler("run_tags"),
+        examples=("tags",),
     ),
     Command(
         "undo", "revert the last N changes (default 1); a bulk command is one step", _Handler("run_undo"),

@@ -23,8 +23,10 @@ DRY_RUN = "(dry run: nothing was changed)"
 #: How a history line marks a change that is undone now (redo brings it back).
 UNDONE_MARK = " (undone)"
 #: What other sessions' changes did, by the command that made them.
-_DONE_BY = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted"}
-_TASKS_CHANGED = {"done": "Completed", "reopened": "Reopened", "deleted": "Deleted"}
+_DONE_BY = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted",
+            "annotate": "annotated", "denotate": "denotated", "start": "started", "stop": "stopped"}
+_TASKS_CHANGED = {"done": "Completed", "reopened": "Reopened", "deleted": "Deleted", "started": "Started",
+                  "stopped": "Stopped", "annotated": "Annotated", "modified": "Modified"}
 
 
 def plural(count: int, noun: str) -> str:
@@ -77,6 +79,22 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
         parts.append("tags " + (" ".join(after.tags) or "none"))
     if before.note != after.note:
         parts.append("note changed" if after.note else "note removed")
+    if before.project != after.project:
+        parts.append(f"project {after.project or 'none'}")
+    for name in ("scheduled", "wait", "until"):
+        value = getattr(after, name)
+        if getattr(before, name) != value:
+            parts.append(f"{name} {value.isoformat() if value else 'none'}")
+    if before.started != after.started:
+        parts.append("started" if after.started else "stopped")
+    if before.depends != after.depends:
+        parts.append(f"depends on {len(after.depends)} task{'' if len(after.depends) == 1 else 's'}"
+                     if after.depends else "depends on none")
+    if before.annotations != after.annotations:
+        gained = len(after.annotations) - len(before.annotations)
+        parts.append(f"annotation {quoted(after.annotations[-1].text)} added" if gained > 0
+                     and after.annotations[:len(before.annotations)] == before.annotations
+                     else f"{plural(len(after.annotations), 'annotation')}")
     return ", ".join(parts) or "unchanged"
 
 

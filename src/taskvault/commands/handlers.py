@@ -28,6 +28,7 @@ from .results import (
     Reverted,
     Salvaged,
     StoreStats,
+    Summary,
     TaskDetail,
     TaskSaved,
     TasksChanged,
@@ -37,25 +38,72 @@ from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority,
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: imported where they run)
+    from typing import Any
+
     from ..domain import recovery
     from ..service import Backup, SalvageReport
 
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
     from ..domain import operations  # (the changes' planners: a command that reads never imports them)
+    from .attributes import split_modifications
 
-    title = " ".join(args.positionals)
+    words = split_modifications(args.positionals, literal_from=args.literal_from, command="add", removes_tags=False)
     tags, removed = split_tag_edits(args["tag"])  # +home means home, as in edit
     if removed:
         raise InvalidValue(f"add: --tag {shown('-' + removed[0])} would remove a tag, and a new task has none",
                            hint="give the tag without '-': home or +home")
-    priority = parse_priority(args["priority"]) if args["priority"] is not None else None
-    due = parse_due(args["due"], ctx.today) if args["due"] is not None else None
+    for option in ("priority", "due"):
+        if args[option] is not None and option in words.values:
+            raise UsageError(f"add: --{option} and {option}: cannot be used together", hint="give it once")
+    if not words.title_words:
+        raise UsageError("add needs a title", hint="usage: " + typed('add TITLE... [project:P] [due:DATE] [+TAG]')
+                         + "; to use an attribute word as the title, put -- before it")
+    values = _typed_values(ctx, words.values, "add")
+    if values.get("remove_depends"):
+        raise InvalidValue("add: depends:-N would remove a dependency, and a new task has none")
+    priority = parse_priority(args["priority"]) if args["priority"] is not None else values.get("priority")
+    due = parse_due(args["due"], ctx.today) if args["due"] is not None else values.get("due")
     service = ctx.service
     outcome = service.execute(lambda tasks: operations.plan_add(
-        tasks, title, now=service.now(), note=args["note"] or "", priority=priority, due=due,
-        tags=tags))
+        tasks, words.title, now=service.now(), note=args["note"] or "", priority=priority, due=due,
+        tags=(*tags, *words.add_tags), project=values.get("project"), scheduled=values.get("scheduled"),
+        wait=values.get("wait"), until=values.get("until"), depends=values.get("add_depends", ())))
     return TaskSaved("added", outcome.change.put[0])
+
+
+def _typed_values(ctx: Context, raw: dict[str, str], command: str) -> dict[str, Any]:
+    """Attribute values as typed (split_modifications), parsed: dates, priority, project, dependencies.
+
+    An empty value clears the field (None); ``depends:3,-4`` adds a dependency on 3 and removes one on 4.
+    """
+    values: dict[str, Any] = {}
+    for name, text in raw.items():
+        try:
+            if name == "recur":
+                raise InvalidValue("recurring tasks are not available yet",
+                                   hint="give the due date of the next one; a later version adds recur:")
+            if name == "depends":
+                parts = [p for p in text.split(",") if p]
+                values["add_depends"] = tuple(parse_ids([p for p in parts if not p.startswith("-")]))
+                values["remove_depends"] = tuple(parse_ids([p[1:] for p in parts if p.startswith("-")]))
+                if not parts and text:
+                    raise InvalidValue(f"{shown(text)} names no task", hint="such as depends:3,4 or depends:-3")
+                if not text:
+                    values["clear_depends"] = True
+            elif not text:
+                values[name] = None
+            elif name == "priority":
+                values[name] = parse_priority(text)
+            elif name == "project":
+                from ..domain.task import normalize_project
+
+                values[name] = normalize_project(text)
+            else:
+                values[name] = parse_due(text, ctx.today)
+        except InvalidValue as error:
+            raise InvalidValue(f"{command}: {name}:{text}: {error.message}", hint=error.hint) from None
+    return values
 
 
 def _exclusive(args: ParsedArgs, value: str, clear: str) -> None:
@@ -87,6 +135,138 @@ def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
     return TaskSaved("edited", outcome.change.put[0])
 
 
+def _leading_ids(args: ParsedArgs, command: str) -> tuple[list[int], list[str], int]:
+    """The task ids a command's words start with (``3 4``, ``3,4``, ``3-6``), the words after them, and where the
+    words typed after ``--`` begin among those."""
+    import re
+
+    count = 0
+    for word in args.positionals[:args.literal_from]:
+        if not re.fullmatch(r"[0-9][0-9,-]*", word):
+            break
+        count += 1
+    if count == 0:
+        raise UsageError(f"{command} needs the ids of the tasks first",
+                         hint=f"such as '{typed(command + ' 3 ...')}' or '{typed(command + ' 3,4 ...')}'")
+    return parse_ids(args.positionals[:count]), list(args.positionals[count:]), args.literal_from - count
+
+
+def _confirmed(ctx: Context, args: ParsedArgs, ids: list[int], verb: str) -> bool:
+    """True unless, on a terminal, the user declines a change to several tasks (``--yes`` does not ask)."""
+    if len(ids) <= 1 or args["yes"] or ctx.confirm is None:
+        return True
+    named = ctx.service.tasks.require(ids)  # a missing id is an error before any question
+    listed = ", ".join(f"{t.id} {t.title}" for t in named[:5]) + (", …" if len(named) > 5 else "")
+    return ctx.confirm(f"{verb} {len(named)} tasks ({listed})?")
+
+
+def run_modify(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
+    from ..domain import operations
+    from .attributes import split_modifications
+
+    ids, words, literal_from = _leading_ids(args, "modify")
+    found = split_modifications(words, literal_from=literal_from, command="modify", removes_tags=True)
+    values = _typed_values(ctx, found.values, "modify")
+    fields: dict[str, Any] = {name: values[name] for name in ("priority", "due", "project", "scheduled", "wait",
+                                                                 "until") if name in values}
+    if found.title_words:
+        fields["title"] = found.title
+    edit = operations.TaskEdit(add_tags=tuple(found.add_tags), remove_tags=tuple(found.remove_tags),
+                               add_depends=values.get("add_depends", ()), remove_depends=values.get("remove_depends", ()),
+                               clear_depends=bool(values.get("clear_depends")), **fields)
+    if edit.is_empty:
+        raise InvalidValue("modify: nothing to change",
+                           hint="give words for a new title, attributes such as due:fri or project:home, +TAG or -TAG")
+    if not _confirmed(ctx, args, ids, "Modify"):
+        return Declined("Nothing modified.")
+    service = ctx.service
+    outcome = service.execute(lambda tasks: operations.plan_modify(tasks, ids, edit, now=service.now()))
+    changed = {t.id for t in outcome.change.put}
+    tasks = service.tasks
+    return TasksChanged("modified", tuple(tasks.get(i) for i in ids if i in changed),
+                        tuple(tasks.get(i) for i in ids if i not in changed), "already so")
+
+
+def _run_each(ctx: Context, args: ParsedArgs, verb: str, kind: str, planner_name: str,
+              unchanged_reason: str) -> TasksChanged | Declined:
+    from ..domain import operations
+
+    ids = parse_ids(args.positionals)
+    if not _confirmed(ctx, args, ids, kind):
+        return Declined("Nothing changed.")
+    service = ctx.service
+    planner = getattr(operations, planner_name)
+    outcome = service.execute(lambda tasks: planner(tasks, ids, now=service.now()))
+    changed = {t.id for t in outcome.change.put}
+    tasks = service.tasks
+    return TasksChanged(verb, tuple(tasks.get(i) for i in ids if i in changed),
+                        tuple(tasks.get(i) for i in ids if i not in changed), unchanged_reason)
+
+
+def run_start(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
+    return _run_each(ctx, args, "started", "Start", "plan_start", "already active")
+
+
+def run_stop(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
+    return _run_each(ctx, args, "stopped", "Stop", "plan_stop", "not active")
+
+
+def run_annotate(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
+    from ..domain import operations
+
+    ids, words, _ = _leading_ids(args, "annotate")
+    if not words:
+        raise UsageError("annotate needs the text to add", hint=f"such as '{typed('annotate 3 called the plumber')}'")
+    text = " ".join(words)
+    if not _confirmed(ctx, args, ids, "Annotate"):
+        return Declined("Nothing changed.")
+    service = ctx.service
+    service.execute(lambda tasks: operations.plan_annotate(tasks, ids, text, now=service.now()))
+    tasks = service.tasks
+    return TasksChanged("annotated", tuple(tasks.get(i) for i in ids))
+
+
+def run_denotate(ctx: Context, args: ParsedArgs) -> TaskSaved:
+    from ..domain import operations
+
+    task_id = parse_id(args.positionals[0], "denotate")
+    which = " ".join(args.positionals[1:])
+    service = ctx.service
+    outcome = service.execute(lambda tasks: operations.plan_denotate(tasks, task_id, which, now=service.now()))
+    return TaskSaved("edited", outcome.change.put[0])
+
+
+def run_projects(ctx: Context, args: ParsedArgs) -> Summary:
+    """Each project of the open tasks, with its sub-projects, and how many open tasks each holds."""
+    counts: dict[str, int] = {}
+    none = 0
+    for task in ctx.service.tasks:
+        if not task.is_open:
+            continue
+        if task.project is None:
+            none += 1
+            continue
+        parts = task.project.split(".")
+        for depth in range(1, len(parts) + 1):
+            name = ".".join(parts[:depth])
+            counts[name] = counts.get(name, 0) + 1
+    rows = tuple((name, count) for name, count in sorted(counts.items(), key=lambda item: item[0].casefold()))
+    return Summary("project", rows, none)
+
+
+def run_tags(ctx: Context, args: ParsedArgs) -> Summary:
+    """Each tag of the open tasks, and how many open tasks have it."""
+    counts: dict[str, int] = {}
+    none = 0
+    for task in ctx.service.tasks:
+        if not task.is_open:
+            continue
+        none += not task.tags
+        for tag in task.tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    return Summary("tag", tuple(sorted(counts.items())), none)
+
+
 def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery  # (list's alone: a change never filters nor sorts)
 
@@ -105,13 +285,19 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
         due_before=parse_due(args["due_before"], ctx.today) if args["due_before"] is not None else ANY,
         search=args["search"] if args["search"] is not None else ANY,
         sort=sort,
+        waiting_after=ctx.today if show is Show.OPEN and not args["waiting"] else ANY,
     )
     open_count, done_count = ctx.service.tasks.counts()
     return TaskTable(tuple(ctx.service.listed(query)), show, open_count, done_count)
 
 
 def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:
-    return TaskDetail(ctx.service.tasks.get(parse_id(args.positionals[0], "show")))
+    tasks = ctx.service.tasks
+    task = tasks.get(parse_id(args.positionals[0], "show"))
+    if not task.depends:
+        return TaskDetail(task)
+    ids = {t.uuid: t.id for t in tasks}
+    return TaskDetail(task, tuple(str(ids[u]) if u in ids else str(u)[:8] for u in task.depends))
 
 
 def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged:

@@ -149,11 +149,14 @@ class Command:
 class ParsedArgs:
     """What the parser found: positional words, and option values by ``Option.dest``."""
 
-    __slots__ = ("positionals", "values")
+    __slots__ = ("literal_from", "positionals", "values")
 
-    def __init__(self, positionals: tuple[str, ...], values: dict[str, Any]) -> None:
+    def __init__(self, positionals: tuple[str, ...], values: dict[str, Any], literal_from: int | None = None) -> None:
         self.positionals = positionals
         self.values = values
+        #: The index of the first positional given after ``--`` (each of those is taken as it is typed,
+        #: never as an attribute or a tag); the number of positionals when there was no ``--``.
+        self.literal_from = len(positionals) if literal_from is None else literal_from
 
     def __repr__(self) -> str:
         return f"ParsedArgs({self.positionals!r}, {self.values!r})"
@@ -167,7 +170,7 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
     values: dict[str, Any] = {o.dest: [] if o.repeat else (None if o.takes_value else False)
                               for o in command.all_options}
     positionals: list[str] = []
-    index, options_done = 0, False
+    index, options_done, literal_from = 0, False, None
     while index < len(tokens):
         token = tokens[index]
         index += 1
@@ -178,7 +181,7 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
                 positionals.append(token)
             continue
         if token == "--":
-            options_done = True
+            options_done, literal_from = True, len(positionals)
             continue
         name, has_value, inline = token.partition("=")
         option = command.option(name)
@@ -204,7 +207,7 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
             values[option.dest] = value
     if not values["help"]:
         _check_arity(command, positionals)
-    return ParsedArgs(tuple(positionals), values)
+    return ParsedArgs(tuple(positionals), values, literal_from)
 
 
 def _gather(tokens: list[str], index: int) -> tuple[str, int]:

@@ -47,10 +47,14 @@ class TaskSaved(_Value):
 
 
 class TaskDetail(_Value):
-    __slots__ = ("task",)
+    """One task in full; ``depends_text`` names the tasks it depends on ("3", or a uuid's start for one
+    that is gone)."""
 
-    def __init__(self, task: Task) -> None:
+    __slots__ = ("depends_text", "task")
+
+    def __init__(self, task: Task, depends_text: tuple[str, ...] = ()) -> None:
         self.task = task
+        self.depends_text = depends_text
 
 
 class TaskTable(_Value):
@@ -77,6 +81,17 @@ class TasksChanged(_Value):
         self.changed = changed
         self.unchanged = unchanged
         self.unchanged_reason = unchanged_reason
+
+
+class Summary(_Value):
+    """projects / tags: each name with the number of open tasks that have it, and how many have none."""
+
+    __slots__ = ("none", "rows", "what")
+
+    def __init__(self, what: str, rows: tuple[tuple[str, int], ...], none: int) -> None:
+        self.what = what
+        self.rows = rows
+        self.none = none
 
 
 class HelpText(_Value):

@@ -21,6 +21,11 @@ class ChangeKind(enum.StrEnum):
     REDO = "redo"
     RESTORE = "restore"
     SALVAGE = "salvage"
+    # Schema 4's kinds (a reader of schema 3 refuses them as damage; min_reader 4 keeps it from trying).
+    ANNOTATE = "annotate"
+    DENOTATE = "denotate"
+    START = "start"
+    STOP = "stop"
 
     @property
     def replaces_the_list(self) -> bool:

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Final
 
 import attrs
 
 from ..errors import InvalidValue, UnknownTag
 from .change import ChangeKind
-from .task import Priority, Status, Task, normalize_note, normalize_tag, normalize_tags, normalize_title
+from .task import (
+    DEPENDS_MAX,
+    Annotation,
+    Priority,
+    Status,
+    Task,
+    normalize_annotation,
+    normalize_note,
+    normalize_project,
+    normalize_tag,
+    normalize_tags,
+    normalize_title,
+)
 from .tasklist import Change, TaskList
 
 
@@ -37,6 +50,15 @@ class TaskEdit:
     due: dt.date | _Unchanged | None = UNCHANGED
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
+    project: str | _Unchanged | None = UNCHANGED
+    scheduled: dt.date | _Unchanged | None = UNCHANGED
+    wait: dt.date | _Unchanged | None = UNCHANGED
+    until: dt.date | _Unchanged | None = UNCHANGED
+    #: Ids of tasks to depend on, and to depend on no more.
+    add_depends: tuple[int, ...] = ()
+    remove_depends: tuple[int, ...] = ()
+    #: Depend on no task any more (``depends:`` with nothing after it).
+    clear_depends: bool = False
 
     @property
     def is_empty(self) -> bool:
@@ -53,10 +75,16 @@ def plan_add(
     due: dt.date | None = None,
     tags: tuple[str, ...] = (),
     task_uuid: uuid.UUID | None = None,
+    project: str | None = None,
+    scheduled: dt.date | None = None,
+    wait: dt.date | None = None,
+    until: dt.date | None = None,
+    depends: tuple[int, ...] = (),
 ) -> Change:
+    own = task_uuid or uuid.uuid4()
     task = Task(
         id=tasks.next_id,
-        uuid=task_uuid or uuid.uuid4(),
+        uuid=own,
         title=normalize_title(title),
         note=normalize_note(note),
         priority=priority,
@@ -64,14 +92,76 @@ def plan_add(
         tags=normalize_tags(tags),
         created=now,
         updated=now,
+        project=None if project is None else normalize_project(project),
+        scheduled=scheduled,
+        wait=wait,
+        until=until,
+        depends=_uuids_of(tasks, depends),
     )
     return Change(ChangeKind.ADD, put=(task,), next_id=tasks.next_id + 1)
+
+
+def _uuids_of(tasks: TaskList, task_ids: tuple[int, ...]) -> tuple[uuid.UUID, ...]:
+    """The uuids of the tasks with these ids, sorted and each once (TaskNotFound if one does not exist)."""
+    found = sorted({t.uuid for t in tasks.require(task_ids)})
+    if len(found) > DEPENDS_MAX:
+        raise InvalidValue(f"a task can depend on at most {DEPENDS_MAX} tasks")
+    return tuple(found)
+
+
+def _refuse_cycle(tasks: TaskList, task: Task, depends: tuple[uuid.UUID, ...]) -> None:
+    """InvalidValue if ``task`` depending on ``depends`` would make it wait, through any chain, for itself."""
+    if not depends:
+        return
+    if task.uuid in depends:
+        raise InvalidValue(f"task {task.id} cannot depend on itself")
+    by_uuid = {t.uuid: t for t in tasks}
+    seen: set[uuid.UUID] = set()
+    path: dict[uuid.UUID, uuid.UUID] = {}
+    todo = list(depends)
+    for first in depends:
+        path[first] = first
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        held = by_uuid.get(current)
+        for after in held.depends if held is not None else ():
+            if after == task.uuid:
+                via = by_uuid[path[current]]
+                raise InvalidValue(f"task {task.id} cannot depend on task {via.id}: task {via.id} already waits, "
+                                   f"through its dependencies, for task {task.id}",
+                                   hint="remove one of those dependencies first, with modify ID depends:-ID")
+            path.setdefault(after, path[current])
+            todo.append(after)
 
 
 def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime) -> Change:
     task = tasks.get(task_id)
     if edit.is_empty:
         raise InvalidValue("nothing to change", hint="give at least one of --title, --note, --priority, --due, --tag")
+    edited = _edited(tasks, task, edit, now)
+    return Change(ChangeKind.EDIT, put=() if edited is None else (edited,), next_id=tasks.next_id)
+
+
+def plan_modify(tasks: TaskList, task_ids: list[int], edit: TaskEdit, *, now: dt.datetime) -> Change:
+    """The same edit to each task (all ids must exist): one change, all or nothing. Tasks it would leave as
+    they are are left out of it."""
+    if edit.is_empty:
+        raise InvalidValue("nothing to change")
+    put = []
+    for task in tasks.require(task_ids):
+        if task.status is Status.RECURRING:
+            raise InvalidValue(f"task {task.id} is the template of a recurring series")
+        edited = _edited(tasks, task, edit, now)
+        if edited is not None:
+            put.append(edited)
+    return Change(ChangeKind.EDIT, put=tuple(put), next_id=tasks.next_id)
+
+
+def _edited(tasks: TaskList, task: Task, edit: TaskEdit, now: dt.datetime) -> Task | None:
+    """``task`` with ``edit`` made to it, stamped now; None if the edit leaves it as it is."""
     changes: dict[str, object] = {}
     if not isinstance(edit.title, _Unchanged):
         changes["title"] = normalize_title(edit.title)
@@ -89,10 +179,26 @@ def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime
     if absent:
         raise UnknownTag(task.id, absent[0], task.tags)
     changes["tags"] = normalize_tags((set(task.tags) - removed) | added)
+    if not isinstance(edit.project, _Unchanged):
+        changes["project"] = None if edit.project is None else normalize_project(edit.project)
+    for name in ("scheduled", "wait", "until"):
+        value = getattr(edit, name)
+        if not isinstance(value, _Unchanged):
+            changes[name] = value
+    if edit.add_depends or edit.remove_depends or edit.clear_depends:
+        drop = set(task.depends) if edit.clear_depends else set(_uuids_of(tasks, edit.remove_depends))
+        gain = set(_uuids_of(tasks, edit.add_depends))
+        if drop & gain:
+            raise InvalidValue("a dependency is both added and removed")
+        depends = tuple(sorted((set(task.depends) - drop) | gain))
+        if len(depends) > DEPENDS_MAX:
+            raise InvalidValue(f"a task can depend on at most {DEPENDS_MAX} tasks")
+        _refuse_cycle(tasks, task, tuple(sorted(gain - set(task.depends))))
+        changes["depends"] = depends
     edited = attrs.evolve(task, **changes)  # type: ignore[arg-type]
     if edited == task:
-        return Change(ChangeKind.EDIT, next_id=tasks.next_id)
-    return Change(ChangeKind.EDIT, put=(attrs.evolve(edited, updated=max(now, task.created)),), next_id=tasks.next_id)
+        return None
+    return attrs.evolve(edited, updated=max(now, task.created))
 
 
 def _plan_status(tasks: TaskList, kind: ChangeKind, task_ids: list[int], status: Status, now: dt.datetime) -> Change:
@@ -100,9 +206,12 @@ def _plan_status(tasks: TaskList, kind: ChangeKind, task_ids: list[int], status:
     for task in tasks.require(task_ids):
         if task.status is status:
             continue
+        if task.status is Status.RECURRING:
+            raise InvalidValue(f"task {task.id} is the template of a recurring series, not a task to do",
+                               hint="complete its instances; delete it to end the series")
         stamp = max(now, task.created)
         completed = stamp if status is Status.DONE else None
-        put.append(attrs.evolve(task, status=status, completed=completed, updated=stamp))
+        put.append(attrs.evolve(task, status=status, completed=completed, updated=stamp, started=None))
     return Change(kind, put=tuple(put), next_id=tasks.next_id)
 
 
@@ -120,3 +229,71 @@ def plan_delete(tasks: TaskList, task_ids: list[int]) -> Change:
     """Remove tasks for good. All ids must exist; their ids are never handed out again."""
     doomed = tasks.require(task_ids)
     return Change(ChangeKind.DELETE, delete=tuple(t.id for t in doomed), next_id=tasks.next_id)
+
+
+def _plan_each(tasks: TaskList, kind: ChangeKind, task_ids: list[int], now: dt.datetime,
+               change: Callable[[Task, dt.datetime], Task | None]) -> Change:
+    """A change of ``kind`` putting ``change(task, stamp)`` for each task it does not leave as it is (None)."""
+    put = []
+    for task in tasks.require(task_ids):
+        stamp = max(now, task.created)
+        changed = change(task, stamp)
+        if changed is not None:
+            put.append(attrs.evolve(changed, updated=stamp))
+    return Change(kind, put=tuple(put), next_id=tasks.next_id)
+
+
+def _start(task: Task, stamp: dt.datetime) -> Task | None:
+    if task.status is not Status.OPEN:
+        raise InvalidValue(f"task {task.id} is {task.status.value}: only an open task can be started",
+                           hint=f"reopen it first: reopen {task.id}" if task.status is Status.DONE else None)
+    return None if task.started is not None else attrs.evolve(task, started=stamp)
+
+
+def plan_start(tasks: TaskList, task_ids: list[int], *, now: dt.datetime) -> Change:
+    """Mark open tasks active (started now); ones already active are left as they are. All ids must exist."""
+    return _plan_each(tasks, ChangeKind.START, task_ids, now, _start)
+
+
+def plan_stop(tasks: TaskList, task_ids: list[int], *, now: dt.datetime) -> Change:
+    """Mark active tasks inactive; ones not active are left as they are."""
+    return _plan_each(tasks, ChangeKind.STOP, task_ids, now,
+                      lambda task, _: None if task.started is None else attrs.evolve(task, started=None))
+
+
+def plan_annotate(tasks: TaskList, task_ids: list[int], text: str, *, now: dt.datetime) -> Change:
+    """Add a line of text, stamped now, to each task (after its earlier annotations)."""
+    line = normalize_annotation(text)
+
+    def annotate(task: Task, stamp: dt.datetime) -> Task:
+        at = max(stamp, task.annotations[-1].at) if task.annotations else stamp
+        return attrs.evolve(task, annotations=(*task.annotations, Annotation(at, line)))
+
+    return _plan_each(tasks, ChangeKind.ANNOTATE, task_ids, now, annotate)
+
+
+def plan_denotate(tasks: TaskList, task_id: int, which: str, *, now: dt.datetime) -> Change:
+    """Remove one annotation of a task: by its number (1 is the oldest), or the one whose text is ``which``,
+    else the one text containing it (any case). InvalidValue when none does, or several do."""
+    task = tasks.get(task_id)
+    notes = task.annotations
+    if not notes:
+        raise InvalidValue(f"task {task_id} has no annotations")
+    wanted = which.strip()
+    if wanted.isdecimal() and 1 <= int(wanted) <= len(notes):
+        index = int(wanted) - 1
+    else:
+        exact = [i for i, a in enumerate(notes) if a.text == wanted]
+        found = exact or [i for i, a in enumerate(notes) if wanted.casefold() in a.text.casefold()]
+        if not found or not wanted:
+            raise InvalidValue(f"task {task_id} has no annotation matching {wanted!r:.60}",
+                               hint=f"give its number (1 to {len(notes)}) or words of its text; "
+                                    f"'show {task_id}' lists them")
+        if len(found) > 1:
+            raise InvalidValue(f"{len(found)} annotations of task {task_id} match {wanted!r:.60}",
+                               hint=f"give its number (1 to {len(notes)}); 'show {task_id}' lists them")
+        index = found[0]
+    kept = notes[:index] + notes[index + 1:]
+    stamp = max(now, task.created)
+    return Change(ChangeKind.DENOTATE, put=(attrs.evolve(task, annotations=kept, updated=stamp),),
+                  next_id=tasks.next_id)

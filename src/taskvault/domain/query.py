@@ -63,9 +63,13 @@ class TaskQuery:
     due_before: dt.date | _Any = ANY
     search: str | _Any = ANY
     sort: str = "id"
+    #: Hide the tasks waiting past this day (their ``wait`` is after it): a default list hides them until then.
+    waiting_after: dt.date | _Any = ANY
 
     def matches(self, task: Task) -> bool:
         if self.show is Show.OPEN and not task.is_open:
+            return False
+        if self.waiting_after is not ANY and task.wait is not None and task.wait > self.waiting_after:
             return False
         if self.show is Show.DONE and task.is_open:
             return False
