@@ -55,7 +55,7 @@ class TestExitCodes:
         (["show", "99"], 1, "no task with id 99"),
         (["done", "1", "99"], 1, "no task with id 99"),
         (["add", "x", "--priority", "urgent"], 1, "not a priority"),
-        (["add", "x", "--due", "someday"], 1, "not a date"),
+        (["add", "x", "--due", "soon"], 1, "not a date"),
         (["show", "-3"], 1, "not a task id"),
         (["show", "99999999999999999999999"], 1, "not a task id"),
         (["history", "--limit", "\u00b2"], 1, "is not a number of changes"),

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from taskvault.domain.dates import MAX_DATE_CHARS, SOMEDAY, parse_date, shifted
 from taskvault.domain.periods import PERIOD_PATTERN, next_due, normalize_period, nth_due
+from taskvault.domain.task import RECUR_PATTERN
 from taskvault.domain.vocabulary import DATE_FORMS
 from taskvault.errors import InvalidValue
 
@@ -29,7 +30,7 @@ APR30 = D(2026, 4, 30)  # a Thursday, at a 30-day month's (and a quarter's first
 LEAP = D(2028, 2, 29)  # a Tuesday
 DEC31 = D(2026, 12, 31)  # a Thursday
 #: The regex the task model checks a stored period with (domain/task.py), as the brief gives it.
-TASK_MODEL_RECUR = r"(?:daily|weekdays|weekly|biweekly|monthly|quarterly|yearly|[1-9][0-9]{0,2}[dwmqy])"
+TASK_MODEL_RECUR = RECUR_PATTERN  # what the task model stores: periods.py must normalise to exactly it
 TIME_REFUSAL = "due dates are days; times of day are not kept — give 2026-12-04"
 
 

@@ -28,7 +28,7 @@ CASES = [
     ("no task with id 9", ("done", "9"), 1),
     ("no tasks with ids 8, 9", ("done", "8", "9"), 1),
     ("'urgent' is not a priority", ("edit", "1", "--priority", "urgent"), 1),
-    ("'someday' is not a date", ("edit", "1", "--due", "someday"), 1),
+    ("'soon' is not a date", ("edit", "1", "--due", "soon"), 1),
     ("tag 'home' is both added and removed", ("edit", "1", "--tag", "+home", "--tag", "-home"), 1),
     ("nothing to change", ("edit", "1"), 1),
     ("a tag cannot start with '-': '-x'", ("edit", "1", "--tag", "+-x"), 1),
