@@ -71,6 +71,20 @@ class TestHandComputed:
         old = CREATED - dt.timedelta(days=400)
         assert urgency(task(1, created=old, updated=old), EMPTY_CONTEXT, DEFAULT, TODAY) == pytest.approx(2.0)
 
+    def test_age_max_zero_and_future_creation(self) -> None:
+        """age.max 0 makes the age term whole (2.0); a task created after today has age 0."""
+        zero = Coefficients.from_mapping({"age.max": 0})
+        assert urgency(task(1), EMPTY_CONTEXT, zero, TODAY) == pytest.approx(2.0)
+        assert urgency(task(1), EMPTY_CONTEXT, DEFAULT, CREATED.date() - dt.timedelta(days=3)) == 0.0
+
+    def test_done_task_neither_waits_nor_blocks(self) -> None:
+        """A done task with a future wait date and a dependency gets neither the waiting nor the blocked term."""
+        first = task(1)
+        done = task(2, status=Status.DONE, depends=(first.uuid,), wait=days(3))
+        ctx = FilterContext.build([first, done])
+        assert urgency(done, ctx, DEFAULT, TODAY) == pytest.approx(AGE)
+        assert urgency(first, ctx, DEFAULT, TODAY) == pytest.approx(AGE)  # only an open task's dependency blocks
+
     @pytest.mark.parametrize(("offset", "factor"), [(-30, 1.0), (-7, 1.0), (-6, 20 * 0.8 / 21 + 0.2), (0, 14 * 0.8 / 21 + 0.2),
                                                     (14, 0.2), (15, 0.2), (100, 0.2)])
     def test_due_factor_is_taskwarriors(self, offset: int, factor: float) -> None:

@@ -21,7 +21,6 @@ Terms:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import operator
 import re
 import uuid as uuid_module
@@ -77,7 +76,7 @@ class FilterContext:
 
     def is_blocked(self, task: Task) -> bool:
         """An open task that depends on an open task."""
-        return task.status is Status.OPEN and not self.open_uuids.isdisjoint(task.depends)
+        return bool(task.depends) and task.status is Status.OPEN and not self.open_uuids.isdisjoint(task.depends)
 
     def is_blocking(self, task: Task) -> bool:
         """An open task that an open task depends on."""
@@ -459,6 +458,8 @@ _PRIORITY_RANK = {None: 0, Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3
 
 
 def _nearest(word: str, names: Iterable[str]) -> str:
+    import difflib  # only when a message needs it: an import costs every command
+
     close = difflib.get_close_matches(word, list(names), n=1)
     return f"did you mean {close[0]!r}? " if close else ""
 
@@ -620,7 +621,24 @@ def _text_term(text: str, field: str, modifier: str, value: str) -> _Term:
         test = lambda v: v.startswith(want)  # noqa: E731
     else:
         test = lambda v: v.endswith(want)  # noqa: E731
-    if modifier in ("not", "isnt", "hasnt"):
+    negate = modifier in ("not", "isnt", "hasnt")
+    if field in ("project", "recur"):
+        # Few distinct values: remember each one's answer rather than fold it again for every task.
+        memo: dict[str, bool] = {}
+
+        def remembered(t: Task, c: FilterContext) -> bool:
+            v = get(t)
+            if not v:
+                return negate
+            answer = memo.get(v)
+            if answer is None:
+                answer = test(v.casefold()) is not negate
+                if len(memo) < 4096:
+                    memo[v] = answer
+            return answer
+
+        return _Term(text, remembered)
+    if negate:
         return _Term(text, lambda t, c: not ((v := get(t)) and test(v.casefold())))
     return _Term(text, lambda t, c: bool((v := get(t)) and test(v.casefold())))
 

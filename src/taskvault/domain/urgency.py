@@ -41,10 +41,8 @@ A task without the field's value comes last either way, and the id breaks ties.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -109,6 +107,8 @@ class Coefficients:
             elif head == "project" and rest:
                 projects[normalize_project(rest)] = value
             else:
+                import difflib  # only for this message: an import costs every command
+
                 known = [*_SCALARS, "priority.H", "priority.M", "priority.L", "tag.NAME", "project.NAME"]
                 close = difflib.get_close_matches(key, known, n=1)
                 raise InvalidValue(f"{shown(str(raw_key))} is not an urgency coefficient",
@@ -136,17 +136,8 @@ def _number(key: object, value: Any) -> float:
     return number
 
 
-_PRIORITY_FIELD = {Priority.HIGH: "priority_high", Priority.MEDIUM: "priority_medium", Priority.LOW: "priority_low"}
-_ONE_DAY = dt.timedelta(days=1)
-
-
-@lru_cache(maxsize=8)
 def _day_start(today: dt.date) -> dt.datetime:
     return dt.datetime.combine(today, dt.time()).astimezone()
-
-
-def _count_factor(count: int) -> float:
-    return 0.0 if count == 0 else 0.8 if count == 1 else 0.9 if count == 2 else 1.0
 
 
 def due_factor(due: dt.date | None, today: dt.date) -> float:
@@ -161,43 +152,63 @@ def due_factor(due: dt.date | None, today: dt.date) -> float:
     return 0.2
 
 
-def age_factor(created: dt.datetime, today: dt.date, age_max: float) -> float:
-    """The whole local days from ``created`` to ``today`` over ``age_max``, from 0 to 1."""
-    days = max(0, -((created - _day_start(today)) // _ONE_DAY))
-    if age_max <= 0 or days > age_max:
-        return 1.0
-    return days / age_max
-
-
 def urgency(task: Task, ctx: FilterContext, coefficients: Coefficients, today: dt.date) -> float:
     """The task's urgency (see the module's table)."""
+    return urgency_of(ctx, coefficients, today)(task)
+
+
+def urgency_of(ctx: FilterContext, coefficients: Coefficients, today: dt.date) -> Callable[[Task], float]:
+    """``urgency`` with its arguments but the task fixed: for many tasks, the work that does not depend
+    on the task is done once."""
     k = coefficients
-    value = 0.0
-    if task.project is not None:
-        value += k.project
-        for name, weight in k.project_coefficients:
-            if task.project == name or task.project.startswith(name + "."):
-                value += weight
-    if task.started is not None:
-        value += k.active
-    if task.scheduled is not None and task.scheduled <= today:
-        value += k.scheduled
-    if task.status is Status.OPEN and task.wait is not None and task.wait > today:
-        value += k.waiting
-    if ctx.is_blocked(task):
-        value += k.blocked
-    value += k.annotations * _count_factor(len(task.annotations))
-    value += k.tags * _count_factor(len(task.tags))
-    value += k.due * due_factor(task.due, today)
-    if ctx.is_blocking(task):
-        value += k.blocking
-    value += k.age * age_factor(task.created, today, k.age_max)
-    if task.priority is not None:
-        value += getattr(k, _PRIORITY_FIELD[task.priority])
-    for tag, weight in k.tag_coefficients:
-        if tag in task.tags:
-            value += weight
-    return value
+    start = _day_start(today)
+    age_days, age_max = (k.age_max, k.age_max) if k.age_max > 0 else (-1.0, 1.0)
+    HIGH, MEDIUM = Priority.HIGH, Priority.MEDIUM  # locals: faster to read than the enum's attributes
+    high_k, medium_k, low_k = k.priority_high, k.priority_medium, k.priority_low
+    start_seconds = start.timestamp()
+    counted = (0.0, 0.8, 0.9)
+    open_uuids, depended_on = ctx.open_uuids, ctx.depended_on
+    OPEN = Status.OPEN  # a local: faster to read than the enum's attribute
+    tag_weights, project_weights = k.tag_coefficients, k.project_coefficients
+    due_k, annotations_k, tags_k, age_k = k.due, k.annotations, k.tags, k.age
+
+    def of(task: Task) -> float:
+        value = 0.0
+        if (p := task.priority) is not None:  # by identity: an enum's hash is computed in Python
+            value = high_k if p is HIGH else medium_k if p is MEDIUM else low_k
+        if task.project is not None:
+            value += k.project
+            for name, weight in project_weights:
+                if task.project == name or task.project.startswith(name + "."):
+                    value += weight
+        if task.started is not None:
+            value += k.active
+        if task.scheduled is not None and task.scheduled <= today:
+            value += k.scheduled
+        is_open = task.status is OPEN
+        if is_open and task.wait is not None and task.wait > today:
+            value += k.waiting
+        if task.depends and is_open and not open_uuids.isdisjoint(task.depends):
+            value += k.blocked
+        if depended_on and is_open and task.uuid in depended_on:
+            value += k.blocking
+        if task.annotations:
+            n = len(task.annotations)
+            value += annotations_k * (counted[n] if n < 3 else 1.0)
+        if task.tags:
+            n = len(task.tags)
+            value += tags_k * (counted[n] if n < 3 else 1.0)
+            for tag, weight in tag_weights:
+                if tag in task.tags:
+                    value += weight
+        if task.due is not None:
+            value += due_k * due_factor(task.due, today)
+        if age_k:
+            days = -((task.created.timestamp() - start_seconds) // 86400)  # whole days, rounded up
+            value += age_k * (1.0 if days > age_days else max(days, 0) / age_max)
+        return value
+
+    return of
 
 
 # --- sorting ---------------------------------------------------------------------------------------------
@@ -266,13 +277,11 @@ def sort_key(spec: str, *, today: dt.date, ctx: FilterContext = EMPTY_CONTEXT,
         name = word[:-1] if direction else word
         field = _SORT_ALIASES.get(name.casefold(), name.casefold())
         if field == "urgency":
-            def by_urgency(t: Task, descending: bool = direction != "+") -> tuple[Any, ...]:
-                value = urgency(t, ctx, weights, today)
-                return (False, -value if descending else value)
-
-            parts.append(by_urgency)
+            parts.append(_urgency_key(urgency_of(ctx, weights, today), descending=direction != "+"))
             continue
         if field not in _FIELDS:
+            import difflib  # only for this message
+
             known = [*SORT_FIELDS, *_SORT_ALIASES]
             close = difflib.get_close_matches(field, known, n=1)
             raise InvalidValue(f"{shown(name)} is not a field to sort by",
@@ -282,9 +291,16 @@ def sort_key(spec: str, *, today: dt.date, ctx: FilterContext = EMPTY_CONTEXT,
         descending = (direction or default) == "-"
         parts.append(_field_key(get, is_text, descending))
     if len(parts) == 1:
-        only = parts[0]
-        return lambda t: (*only(t), t.id)
+        (a,) = parts
+        return lambda t: (*a(t), t.id)
+    if len(parts) == 2:
+        a, b = parts
+        return lambda t: (*a(t), *b(t), t.id)
     return lambda t: (*(item for part in parts for item in part(t)), t.id)
+
+
+def _urgency_key(of: Callable[[Task], float], *, descending: bool) -> Callable[[Task], tuple[Any, ...]]:
+    return (lambda t: (False, -of(t))) if descending else (lambda t: (False, of(t)))
 
 
 def _field_key(get: Callable[[Task], Any], is_text: bool, descending: bool) -> Callable[[Task], tuple[Any, ...]]:
