@@ -276,6 +276,23 @@ class TestBareWords:
         assert ids(["/ANNA said/"], tasks) == [3]
 
 
+class TestPhrases:
+    TASKS: ClassVar[list[Task]] = [task(1, title="Buy milk"), task(2, title="milk to buy", tags=("x",)),
+                                   task(3, title="Buy bread")]
+
+    def test_a_shell_quoted_phrase_is_one_term(self) -> None:
+        """'buy milk' as one word searches the phrase; 'title.is:buy milk' compares the whole value."""
+        assert ids(["buy milk"], self.TASKS) == [1]
+        assert ids(["title.is:buy milk"], self.TASKS) == [1]
+        assert parse_filter(["title.is:buy milk"], today=TODAY).describe() == "title.is:'buy milk'"
+
+    def test_a_word_with_operators_or_terms_is_split(self) -> None:
+        """A word holding an operator, a tag, an id or an attribute is cut into terms."""
+        assert ids(["buy or +x"], self.TASKS) == [1, 2, 3]
+        assert ids(["milk +x"], self.TASKS) == [2]
+        assert ids(["(title.is:'buy milk' or +x)"], self.TASKS) == [1, 2]
+
+
 class TestBoolean:
     TASKS: ClassVar[list[Task]] = [task(1, project="home", tags=("urgent",)), task(2, project="home", tags=("someday",)),
              task(3, tags=("urgent", "someday")), task(4)]

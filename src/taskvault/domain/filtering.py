@@ -1,9 +1,11 @@
 """A Taskwarrior-style filter: ``project:home +urgent``, ``'(due.before:eow or +OVERDUE) and not +someday'``.
 
-The words of a command line are cut into terms (parentheses and white space split them even inside
-one quoted word), parsed into a tree (``not`` binds tighter than ``and``, then ``xor``, then ``or``;
-two terms side by side are joined by ``and``) and compiled once into nested closures, so that
-matching a task costs a few calls, not a walk over the tree.
+The words of a command line are cut into terms: parentheses and white space split them even inside
+one quoted word, but a word that is only a phrase (``'buy milk'``, ``'title.is:buy milk'``) stays one
+term, and quotes inside a word group too (``'(title.is:"buy milk" or +x)'``). The terms are parsed
+into a tree (``not`` binds tighter than ``and``, then ``xor``, then ``or``; two terms side by side
+are joined by ``and``) and compiled once into nested closures, so that matching a task costs a few
+calls, not a walk over the tree.
 
 Terms:
 
@@ -241,6 +243,12 @@ def _split_word(word: str) -> list[tuple[str, bool]]:
     """A word's pieces: parentheses apart, white space between, quotes grouping (and dropped)."""
     if not any(ch.isspace() or ch in "()" for ch in word):
         return [(word, False)] if word else []
+    if not any(ch in "()'\"" for ch in word):
+        # A quoted phrase the shell kept whole, 'title.is:buy milk' or 'buy milk', is one term (as in
+        # Taskwarrior) unless some piece of it is an operator, a tag, an id or an attribute of its own.
+        first, *rest = word.split()
+        if (_ATTRIBUTE.fullmatch(first) or _plain(first)) and all(_plain(piece) for piece in rest):
+            return [(word.strip(), False)]
     pieces: list[tuple[str, bool]] = []
     current: list[str] = []
     i, n = 0, len(word)
@@ -269,6 +277,12 @@ def _split_word(word: str) -> list[tuple[str, bool]]:
     if current:
         pieces.append(("".join(current), False))
     return pieces
+
+
+def _plain(piece: str) -> bool:
+    """A piece of a phrase that is nothing but a word."""
+    return not (piece.casefold() in _OPERATORS or piece[0] in "+-/" or _ID_LIST.fullmatch(piece)
+                or _UUID_WORD.fullmatch(piece) or _ATTRIBUTE.fullmatch(piece))
 
 
 def _tokens(words: Iterable[str]) -> list[_Token]:
