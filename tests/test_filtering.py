@@ -328,8 +328,9 @@ class TestBoolean:
         assert parse_filter(["status.not:done"], today=TODAY).status_hint is None
 
     def test_empty_filter_matches_all(self) -> None:
-        """No words: every task."""
+        """No words, or only white space: every task."""
         assert ids([], self.TASKS) == [1, 2, 3, 4]
+        assert ids(["", " \r\n"], self.TASKS) == [1, 2, 3, 4]
 
 
 class TestErrors:

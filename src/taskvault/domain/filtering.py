@@ -243,6 +243,8 @@ def _split_word(word: str) -> list[tuple[str, bool]]:
     """A word's pieces: parentheses apart, white space between, quotes grouping (and dropped)."""
     if not any(ch.isspace() or ch in "()" for ch in word):
         return [(word, False)] if word else []
+    if not word.strip():
+        return []
     if not any(ch in "()'\"" for ch in word):
         # A quoted phrase the shell kept whole, 'title.is:buy milk' or 'buy milk', is one term (as in
         # Taskwarrior) unless some piece of it is an operator, a tag, an id or an attribute of its own.
