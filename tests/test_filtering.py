@@ -342,6 +342,7 @@ class TestErrors:
         (["+a", "and", "or", "+b"], "'or' at position 3"),
         (["not"], "ends with the operator 'not' at position 1"),
         (["()"], "empty or unclosed '(' at position 1"),
+        (["(''"], "empty or unclosed '(' at position 1"),
         (["+"], "needs a tag after it"),
         (["//"], "an empty // searches for nothing"),
         (["0"], "is not a usable id"),

@@ -257,9 +257,9 @@ def _split_word(word: str) -> list[tuple[str, bool]]:
     while i < n:
         ch = word[i]
         if ch.isspace() or ch in "()":
-            if current:
+            if "".join(current):
                 pieces.append(("".join(current), False))
-                current = []
+            current = []
             if ch in "()":
                 pieces.append((ch, True))
             i += 1
@@ -276,7 +276,7 @@ def _split_word(word: str) -> list[tuple[str, bool]]:
                 continue
         current.append(ch)
         i += 1
-    if current:
+    if "".join(current):
         pieces.append(("".join(current), False))
     return pieces
 
