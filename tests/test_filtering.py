@@ -258,6 +258,8 @@ class TestBareWords:
         assert flt.describe() == "1,3-4"
         assert parse_filter(["1", "or", "2"], today=TODAY).ids == frozenset({1, 2})
         assert parse_filter(["1", "+x"], today=TODAY).ids is None
+        assert parse_filter(["id:1-2"], today=TODAY).ids == frozenset({1, 2})
+        assert ids(["id:1", "2"], tasks) == []  # an attribute is joined by 'and', even to an id
 
     def test_uuid_prefix(self) -> None:
         """Eight or more hex digits (not all decimal) or a whole uuid select by the uuid's start."""

@@ -99,11 +99,8 @@ class _Term:
     ids: frozenset[int] | None = None
     uuids: tuple[str, ...] = ()
     uses_context: bool = False
-
-    @property
-    def selects(self) -> bool:
-        """A term of ids or uuids only."""
-        return self.ids is not None or bool(self.uuids)
+    #: Bare ids or uuids (``12``, ``3-7``, ``3f2a9c1b``): side by side with another such word it selects either.
+    selects: bool = False
 
 
 @attrs.frozen
@@ -405,10 +402,11 @@ def _selection(ids: frozenset[int] | None, uuids: tuple[str, ...]) -> _Term:
     text = " ".join(parts)
     if not uuids:
         id_set = ids or frozenset()
-        return _Term(text, lambda t, c: t.id in id_set, ids=ids)
+        return _Term(text, lambda t, c: t.id in id_set, ids=ids, selects=True)
     prefixes = uuids
     id_set = ids or frozenset()
-    return _Term(text, lambda t, c: t.id in id_set or str(t.uuid).startswith(prefixes), ids=ids, uuids=uuids)
+    return _Term(text, lambda t, c: t.id in id_set or str(t.uuid).startswith(prefixes), ids=ids, uuids=uuids,
+                 selects=True)
 
 
 def _describe_ids(ids: Iterable[int]) -> str:
