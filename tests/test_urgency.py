@@ -172,7 +172,7 @@ class TestProperties:
         farther = urgency(attrs.evolve(t, due=days(due + later)), EMPTY_CONTEXT, k, TODAY)
         assert sooner >= farther - 1e-9
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(_tasks())
     def test_priority_high_raises_urgency(self, t: Task) -> None:
         """Giving a task without a priority priority H raises its urgency by 6."""
@@ -182,7 +182,7 @@ class TestProperties:
         assert after == pytest.approx(before + 6)
         assert after > before
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(_tasks())
     def test_urgency_is_bounded(self, t: Task) -> None:
         """With the defaults, urgency lies between the sum of the negative and of the positive coefficients."""
