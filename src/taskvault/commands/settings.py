@@ -77,5 +77,9 @@ RESIDENT = Variable("TASKVAULT_RESIDENT",
                     "loaded for the next one-shot command, default 600 (docs/resident.md)")
 
 RUNTIME_DIR = Variable("XDG_RUNTIME_DIR", "where a resident process keeps its socket (else /tmp/taskvault-UID)")
+CONFIG = Variable("TASKVAULT_CONFIG",
+                  "the config file, instead of $XDG_CONFIG_HOME/taskvault/config.toml (/dev/null: none)")
+CONFIG_HOME = Variable("XDG_CONFIG_HOME", "where taskvault/config.toml is found (else ~/.config)")
 
-ENVIRONMENT = (DATA_DIR, LOCK_TIMEOUT, BACKUP_KEEP, RESIDENT, NO_COLOR, TERM, COLUMNS, TZ, TZDIR, RUNTIME_DIR)
+ENVIRONMENT = (DATA_DIR, CONFIG, LOCK_TIMEOUT, BACKUP_KEEP, RESIDENT, NO_COLOR, TERM, COLUMNS, TZ, TZDIR, RUNTIME_DIR,
+               CONFIG_HOME)
