@@ -21,13 +21,18 @@ from ..errors import InvalidValue, UsageError, shown
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: `taskvault help` reads its settings here)
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from pathlib import Path
 
     from ..service import Retention
+    from .config_file import ConfigFile, SettingRow, Settings, Sourced
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "GlobalOptions", "backup_keep", "backup_retention", "color_wanted", "data_directory",
-           "data_directory_given", "lock_timeout", "resident", "split_global_options", "time_zone"]
+__all__ = ["DEFAULT_DATE_FORMAT", "DEFAULT_LOCK_TIMEOUT", "GlobalOptions", "backup_keep", "backup_retention",
+           "color_wanted", "data_directory", "data_directory_given", "effective_settings", "keep_counts", "lock_timeout",
+           "resident", "resolve_settings", "split_global_options", "time_zone"]
+
+#: How a date is shown, unless the config file's date_format says otherwise.
+DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 
 
 class GlobalOptions:
@@ -126,6 +131,10 @@ def _data_directory(given: str | None) -> Path:
     return Path(os.path.abspath(os.path.expanduser(given)))
 
 
+#: The longest a change may be set to wait for another session's, in seconds.
+MAX_LOCK_TIMEOUT = 3600.0
+
+
 def lock_timeout(env: Mapping[str, str]) -> float:
     raw = env.get(LOCK_TIMEOUT.name)
     if raw is None:
@@ -134,19 +143,26 @@ def lock_timeout(env: Mapping[str, str]) -> float:
         value = float(raw)
     except ValueError:
         value = float("nan")
-    if not (0 <= value <= 3600):
-        raise UsageError(f"{LOCK_TIMEOUT.name} must be a number of seconds from 0 to 3600, not {shown(raw)}")
+    if not (0 <= value <= MAX_LOCK_TIMEOUT):
+        raise UsageError(f"{LOCK_TIMEOUT.name} must be a number of seconds from 0 to {MAX_LOCK_TIMEOUT:g}, not {shown(raw)}")
     return value
 
 
-def color_wanted(options: GlobalOptions, env: Mapping[str, str], is_terminal: bool) -> bool:
-    """Colour only on a terminal, and never with --no-color, NO_COLOR (set and not empty) or TERM=dumb."""
+def color_wanted(options: GlobalOptions, env: Mapping[str, str], is_terminal: bool, mode: str | None = None) -> bool:
+    """Colour only on a terminal, and never with --no-color, NO_COLOR (set and not empty) or TERM=dumb.
+
+    ``mode``, resolve_settings's colour (auto, always or never), replaces that rule when it is given.
+    """
+    if mode is not None:
+        return mode == "always" or (mode == "auto" and is_terminal)
     return is_terminal and not options.no_color and not env.get(NO_COLOR.name) and env.get(TERM.name) != "dumb"
 
 
 #: What TASKVAULT_BACKUP_KEEP accepts, said the same way by each of its errors.
 _KEEP_RANGES = ("each of last, daily and weekly at most once: last a whole number from 1 to 10000, daily and "
                 "weekly from 0 to 10000; empty or unset keeps the default")
+#: The most automatic backups of each kind (last, daily, weekly) a setting may keep.
+MAX_KEEP = 10_000
 
 
 def backup_retention(env: Mapping[str, str]) -> Retention:
@@ -164,19 +180,30 @@ def backup_keep(env: Mapping[str, str]) -> dict[str, int]:
     raw = env.get(BACKUP_KEEP.name)
     if raw is None or not raw.strip():
         return {}
+    try:
+        return keep_counts(raw)
+    except ValueError as exc:
+        problem = str(exc)
+        raise UsageError(BACKUP_KEEP.name + (" " if problem.startswith("must") else ": ") + problem,
+                         hint=_KEEP_RANGES) from None
+
+
+def keep_counts(raw: str) -> dict[str, int]:
+    """The counts ``last=10,daily=7,weekly=4`` sets (any of the three), or ValueError saying what is wrong.
+
+    The one reading of this form: $TASKVAULT_BACKUP_KEEP's, and the config file's backup_keep given as text.
+    """
     values: dict[str, int] = {}
     for part in raw.split(","):
         name, _, number = part.strip().partition("=")
         try:
             if name not in ("last", "daily", "weekly") or name in values:
                 raise InvalidValue(name)
-            values[name] = parse_count(number, "", lowest=0, highest=10_000)
+            values[name] = parse_count(number, "", lowest=0, highest=MAX_KEEP)
         except InvalidValue:
-            raise UsageError(f"{BACKUP_KEEP.name} must look like last=10,daily=7,weekly=4, not {shown(raw)}",
-                             hint=_KEEP_RANGES) from None
+            raise ValueError(f"must look like last=10,daily=7,weekly=4, not {shown(raw)}") from None
     if values.get("last", 1) < 1:
-        raise UsageError(f"{BACKUP_KEEP.name}: last must be at least 1, as the newest backup is always kept",
-                         hint=_KEEP_RANGES)
+        raise ValueError("last must be at least 1, as the newest backup is always kept")
     return values
 
 
@@ -259,3 +286,88 @@ def time_zone(env: Mapping[str, str]) -> None:
     if worst >= _DAY:
         raise UsageError(f"TZ={shown(raw)} puts local time {worst // 3600}:{worst % 3600 // 60:02} hours from UTC; "
                          "taskvault handles less than 24 hours", hint=_TZ_HINT)
+
+
+# -- Precedence -------------------------------------------------------------------------------
+#
+# A setting given in more than one place is taken from the first of: a flag, the environment, the
+# config file (config_file.py), the default. Colour is the one exception, by NO_COLOR's own rule
+# (no-color.org: a program's config file may turn colour back on): NO_COLOR and TERM=dumb are set
+# for every program, the config file's color = "always" or "never" for taskvault alone, so the file
+# wins over them; --no-color still wins over all.
+
+
+def resolve_settings(options: GlobalOptions, env: Mapping[str, str], file: ConfigFile) -> Settings:
+    """Every setting with more than one source, each with where it came from; checked (UsageError)."""
+    from .config_file import Settings, Sourced
+
+    def in_file(key: str) -> str:
+        return f"file {file.where(key)}"
+
+    given = data_directory_given(options, env)
+    if given is not None:
+        directory = Sourced(_data_directory(given), "flag --data-dir" if options.data_dir is not None
+                            else f"environment {DATA_DIR.name}")
+    elif file.data_dir is not None:
+        directory = Sourced(_data_directory(file.data_dir), in_file("data_dir"))
+    else:
+        directory = Sourced(_data_directory(None), "default")
+    if LOCK_TIMEOUT.name in env:
+        timeout = Sourced(lock_timeout(env), f"environment {LOCK_TIMEOUT.name}")
+    else:
+        timeout = (Sourced(file.lock_timeout, in_file("lock_timeout")) if file.lock_timeout is not None
+                   else Sourced(DEFAULT_LOCK_TIMEOUT, "default"))
+    keep: Sourced[Mapping[str, int]]
+    if counts := backup_keep(env):
+        keep = Sourced(counts, f"environment {BACKUP_KEEP.name}")
+    else:
+        keep = (Sourced(file.backup_keep, in_file("backup_keep")) if file.backup_keep is not None
+                else Sourced({}, "default"))
+    return Settings(
+        config=Sourced(file.path, file.path_source), data_dir=directory, lock_timeout=timeout, backup_keep=keep,
+        color=_color(options, env, file, in_file),
+        date_format=(Sourced(file.date_format, in_file("date_format")) if file.date_format is not None
+                     else Sourced(DEFAULT_DATE_FORMAT, "default")),
+        default_report=(Sourced(file.default_report, in_file("default_report")) if file.default_report is not None
+                        else Sourced(None, "default")),
+        context=Sourced(file.context, in_file("context")) if file.context is not None else Sourced(None, "default"),
+        file=file)
+
+
+def _color(options: GlobalOptions, env: Mapping[str, str], file: ConfigFile,
+           in_file: Callable[[str], str]) -> Sourced[str]:
+    from .config_file import Sourced
+
+    if options.no_color:
+        return Sourced("never", "flag --no-color")
+    if file.color in ("always", "never"):
+        return Sourced(file.color, in_file("color"))
+    if env.get(NO_COLOR.name):
+        return Sourced("never", f"environment {NO_COLOR.name}")
+    if env.get(TERM.name) == "dumb":
+        return Sourced("never", f"environment {TERM.name}=dumb")
+    return Sourced("auto", in_file("color") if file.color is not None else "default")
+
+
+def effective_settings(settings: Settings) -> list[SettingRow]:
+    """The rows of `taskvault config`: each setting by its name in the config file, its value, its source."""
+    from ..service import Retention
+    from .config_file import SettingRow
+
+    file = settings.file
+    keep = Retention(**settings.backup_keep.value)
+    listed = [("contexts", ", ".join(file.contexts)), ("reports", ", ".join(file.reports)),
+              ("urgency", ", ".join(f"{term}={value:g}" for term, value in file.urgency.items()))]
+    return [
+        SettingRow("config file", settings.config.value + ("" if file.found else " (not there: defaults)"),
+                   settings.config.source),
+        SettingRow("data_dir", str(settings.data_dir.value), settings.data_dir.source),
+        SettingRow("lock_timeout", f"{settings.lock_timeout.value:g} s", settings.lock_timeout.source),
+        SettingRow("backup_keep", f"last={keep.last},daily={keep.daily},weekly={keep.weekly}",
+                   settings.backup_keep.source),
+        SettingRow("color", settings.color.value, settings.color.source),
+        SettingRow("date_format", settings.date_format.value, settings.date_format.source),
+        SettingRow("default_report", settings.default_report.value or "none", settings.default_report.source),
+        SettingRow("context", settings.context.value or "none", settings.context.source),
+        *(SettingRow(name, text or "none", f"file {file.where(name)}" if text else "default") for name, text in listed),
+    ]
