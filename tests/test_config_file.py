@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from taskvault.cli.config import GlobalOptions, color_wanted, effective_settings, resolve_settings
+from taskvault.cli.config import GlobalOptions, color_wanted, effective_settings, load_settings, resolve_settings
 from taskvault.cli.config_file import (
     MAX_CONFIG_BYTES,
     ConfigFile,
@@ -357,7 +357,7 @@ class TestPrecedence:
     def settings(self, tmp_path: Path, text: str | None, options: GlobalOptions | None = None) -> Settings:
         if text is not None:
             write(tmp_path / "xdg" / "taskvault", text)
-        return resolve_settings(options or GlobalOptions(), os.environ, read_config(os.environ))
+        return load_settings(options or GlobalOptions(), os.environ)
 
     def test_defaults(self, env: pytest.MonkeyPatch, tmp_path: Path) -> None:
         got = self.settings(tmp_path, None)

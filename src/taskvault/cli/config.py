@@ -1,4 +1,5 @@
-"""Settings from the command line and the environment, checked before anything runs."""
+"""Settings from the command line and the environment, checked before anything runs; and how they rank against the
+config file's (config_file.py): resolve_settings, flag > environment > file > default."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
     from .config_file import ConfigFile, SettingRow, Settings, Sourced
 
 __all__ = ["DEFAULT_DATE_FORMAT", "DEFAULT_LOCK_TIMEOUT", "GlobalOptions", "backup_keep", "backup_retention",
-           "color_wanted", "data_directory", "data_directory_given", "effective_settings", "keep_counts", "lock_timeout",
-           "resident", "resolve_settings", "split_global_options", "time_zone"]
+           "color_wanted", "data_directory", "data_directory_given", "effective_settings", "keep_counts",
+           "load_settings", "lock_timeout", "resident", "resolve_settings", "split_global_options", "time_zone"]
 
 #: How a date is shown, unless the config file's date_format says otherwise.
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
@@ -295,6 +296,13 @@ def time_zone(env: Mapping[str, str]) -> None:
 # (no-color.org: a program's config file may turn colour back on): NO_COLOR and TERM=dumb are set
 # for every program, the config file's color = "always" or "never" for taskvault alone, so the file
 # wins over them; --no-color still wins over all.
+
+
+def load_settings(options: GlobalOptions, env: Mapping[str, str]) -> Settings:
+    """resolve_settings over the config file config_file.read_config finds: only here is tomllib imported."""
+    from .config_file import read_config
+
+    return resolve_settings(options, env, read_config(env))
 
 
 def resolve_settings(options: GlobalOptions, env: Mapping[str, str], file: ConfigFile) -> Settings:
