@@ -163,6 +163,11 @@ class TestEveryKey:
         assert found.where("urgency", "priority.H") == f"{path}:24"
         assert found.where("reports") == f"{path}:13"
 
+    def test_where_without_a_line_is_the_path(self, tmp_path: Path) -> None:
+        """A key the file does not define (a default's) is placed at the file alone."""
+        found = read(write(tmp_path, "color = 'never'\n"))
+        assert (found.where("color"), found.where("lock_timeout")) == (f"{found.path}:1", found.path)
+
     @pytest.mark.parametrize(("text", "expected"), [
         ("backup_keep = 3", {"last": 3}),
         ('backup_keep = "last=5,weekly=0"', {"last": 5, "weekly": 0}),
@@ -252,7 +257,7 @@ REFUSALS = [
     ("[reports.mine]\nfilters = '+a'", 2, "reports.mine.filters", "did you mean 'filter'?"),
     ("[reports.mine]\n\n[reports.mine.x]\ny = 1", 3, "reports.mine.x", "unknown key"),
     ("reports = { mine = 3 }", 1, "reports.mine", "must be a table, not 3"),
-    ("[reports]\n'my report' = {}", 2, '"my report"', "is not a usable report name"),
+    ("[reports]\n'my report' = {}", 2, 'reports."my report"', "is not a usable report name"),
     ("[urgency]\ndeu = 1", 2, "urgency.deu", "did you mean 'due'?"),
     ("[urgency]\n'priority.X' = 1", 2, 'urgency."priority.X"', "priority.H, priority.M and priority.L"),
     ("[urgency]\n'tag.' = 1", 2, 'urgency."tag."', "is not an urgency term"),
@@ -274,8 +279,6 @@ class TestRefusals:
         """One line: PATH:LINE: KEY: PROBLEM — WHAT TO DO."""
         path = write(tmp_path, text + "\n")
         message = refusal(path)
-        if key == '"my report"':
-            key = 'reports."my report"'
         assert message.startswith(f"{path}:{line}: {key}: "), message
         assert words in message, message
 
