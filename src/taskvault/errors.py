@@ -175,6 +175,12 @@ class TaskNotFound(UserError, LookupError):
         super().__init__(message, hint=f"run '{typed('list --all')}' to see the ids in use")
 
 
+class NoTaskMatches(UserError, LookupError):
+    """A filter given to a command that changes tasks matches none of them: nothing was changed."""
+
+    kind = "no_match"
+
+
 class BackupNotFound(UserError, LookupError):
     """No backup matches what the user named."""
 

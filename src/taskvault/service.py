@@ -9,7 +9,7 @@ The service knows that store only as a StorePort (store/port.py), so a test can 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
@@ -24,6 +24,7 @@ from .store.unit_of_work import Salvaged, UnitOfWork
 if TYPE_CHECKING:
     from .domain import recovery
     from .domain.query import TaskQuery
+    from .domain.task import Task
     from .store.backups import AUTOMATIC as AUTOMATIC_BACKUP_LABELS
     from .store.backups import ID_START as BACKUP_ID_START
     from .store.backups import LABEL as BACKUP_LABEL
@@ -137,6 +138,13 @@ class TaskService:
         from .codec.listing import listed
 
         return listed(query, self.tasks)
+
+    @staticmethod
+    def records(tasks: Iterable[Task]) -> list[dict[str, Any]]:
+        """Each of ``tasks`` as the store writes it (the form ``listed`` gives, and ``--json`` shows)."""
+        from .codec import task_to_dict
+
+        return [task_to_dict(task) for task in tasks]
 
     @property
     def loaded(self) -> bool:

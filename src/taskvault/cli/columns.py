@@ -34,6 +34,16 @@ def table_width(stream: Any, env: Mapping[str, str]) -> int | None:
     return int(given) if given.isascii() and given.isdigit() and 0 < int(given) <= 100_000 else None
 
 
+def page_rows(stream: Any) -> int | None:
+    """How many task rows fit a terminal's height, below a heading and above a summary and the prompt; None
+    when ``stream`` is no terminal (a pipe takes every row)."""
+    try:
+        lines = os.get_terminal_size(stream.fileno()).lines if stream.isatty() else 0
+    except (OSError, ValueError, AttributeError):
+        lines = 0
+    return max(lines - 3, 1) if lines > 0 else None
+
+
 def text_width(text: str) -> int:
     """Columns ``text`` takes on a terminal: wide characters take two; ASCII is one each."""
     if text.isascii():  # what wcswidth says too (it gives up on control characters: len then)

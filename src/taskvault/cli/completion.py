@@ -18,6 +18,9 @@ DATE_WORDS = ("today", "tomorrow", "yesterday", "mon", "tue", "wed", "thu", "fri
 #: Which tasks a command's ids are offered from: done tasks make no sense for `done`, and so on.
 _ID_FILTER: dict[str, Callable[[bool], bool]] = {"done": lambda is_open: is_open,
                                                  "reopen": lambda is_open: not is_open}
+#: Commands whose words may be attribute words or filter terms, completed as such (after any ids).
+_WORD_COMMANDS = frozenset({"add", "modify", "list", "next"})
+_FILTER_COMMANDS = frozenset({"list", "next"})
 
 
 class TaskCompleter(Completer):
@@ -40,10 +43,45 @@ class TaskCompleter(Completer):
         option = _option(command, words[-1])
         if option is not None and option.takes_value:
             yield from self._values(command, option, current, words[1:])
-        elif current.startswith("-"):
+        elif current.startswith("--") or (current.startswith("-") and command.name not in _WORD_COMMANDS):
             yield from _matching(current, ((o.name, o.help) for o in command.all_options))
+        elif command.name in _WORD_COMMANDS and current and not current[0].isdigit():
+            yield from self._words(command, current)
         else:
             yield from self._positional(command, words[1:], current)
+
+    def _words(self, command: Command, current: str) -> Iterator[Completion]:
+        """Attribute words (``project:``, ``due:``), ``+tag`` and ``project:NAME`` for add and modify, and
+        filter terms (with virtual tags such as ``+OVERDUE``) for the reports."""
+        tasks = self._tasks()
+        if current.startswith(("+", "-")):
+            sign = current[0]
+            counts: dict[str, int] = {}
+            for task in tasks or ():
+                for tag in task.tags:
+                    counts[tag] = counts.get(tag, 0) + 1
+            pairs = [(sign + tag, f"{n} task{'s' if n != 1 else ''}") for tag, n in sorted(counts.items())]
+            if command.name in _FILTER_COMMANDS:
+                from ..domain.filtering import VIRTUAL_TAGS
+
+                pairs += [(sign + name, meaning) for name, meaning in VIRTUAL_TAGS.items()]
+            yield from _matching(current, pairs)
+            return
+        name, colon, _ = current.partition(":")
+        if colon and "project".startswith(name) and len(name) >= 2:
+            projects = sorted({t.project for t in tasks or () if t.project is not None})
+            yield from _matching(current, ((f"{name}:{p}", "project") for p in projects))
+            return
+        if colon:
+            return
+        if command.name in _FILTER_COMMANDS:
+            from ..domain.filtering import ATTRIBUTES as FILTER_ATTRIBUTES
+
+            yield from _matching(current, ((a + ":", meaning) for a, meaning in FILTER_ATTRIBUTES.items()))
+        else:
+            from ..commands.attributes import ATTRIBUTES
+
+            yield from _matching(current, ((a + ":", "attribute") for a in ATTRIBUTES))
 
     def _commands(self, current: str) -> Iterator[Completion]:
         pairs = [(c.name, c.summary) for c in COMMANDS] + list(SESSION_WORDS.items())

@@ -275,7 +275,7 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
     """Run the command, the script or the session against the store in ``directory``."""
     from ..errors import OutputFailed
     from . import config
-    from .columns import table_width
+    from .columns import page_rows, table_width
     from .runner import Runner
     from .style import Style
 
@@ -284,7 +284,7 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
     style = Style(config.color_wanted(options, env, on_terminal))
     service = services.open(directory, timeout=timeout, retention=retention, err=err)
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
-                    width=table_width(out, env), in_session=services.in_session)
+                    width=table_width(out, env), in_session=services.in_session, rows=page_rows(out))
     try:
         return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal, stdin)
     except OutputFailed as failure:

@@ -76,6 +76,8 @@ def _detail(result: TaskDetail) -> Any:
 
 @json_value.register
 def _table(result: TaskTable) -> Any:
+    if result.urgency is not None:
+        return [task | {"urgency": score} for task, score in zip(result.tasks, result.urgency, strict=True)]
     return list(result.tasks)  # already as task_to_dict writes them
 
 

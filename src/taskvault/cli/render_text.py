@@ -34,7 +34,7 @@ from .text import bounded, one_line, terminal_safe
 
 #: The columns a narrow terminal drops first, least useful first (ID and the cut column always stay).
 #: Tags and priority are in ``show``; a done task is dimmed; the due date goes last.
-_TASK_DROPS = ("Tags", "Pri", "Status", "Project", "Due")
+_TASK_DROPS = ("Tags", "Urg", "Pri", "Status", "Project", "Due")
 #: A history line: revision, time, change (cut, to no less than 24 columns); the time goes first.
 _HISTORY_DROPS = (1,)
 
@@ -113,9 +113,13 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
         return summary
     with_status = result.show is not Show.OPEN
     with_project = any(t["project"] is not None for t in result.tasks)
+    with_urgency = result.urgency is not None
     headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Project"] if with_project else []),
-               "Title", "Tags"]
+               "Title", "Tags", *(["Urg"] if with_urgency else [])]
     rows = _cells(result.tasks, with_status, with_project)
+    if result.urgency is not None:
+        for cells, score in zip(rows, result.urgency, strict=True):
+            cells.append(f"{score:.1f}")
     natural = column_widths([headers, *rows])
     layout = fit(natural, r.width, cut=headers.index("Title"),
                  drop_order=[headers.index(h) for h in _TASK_DROPS if h in headers])
@@ -128,7 +132,7 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
             due = task["due"]
             due_style = ("red",) if is_open and due and due < today else ("yellow",) if is_open and due == today else ()
             styles = [(), *([()] if with_status else []), priority, due_style, *([()] if with_project else []), (),
-                      ("cyan",)]
+                      ("cyan",), *([()] if with_urgency else [])]
             line = table_row(layout, cells, styles, r.style)
             lines.append(line if is_open else r.style(line, "dim"))
     else:  # the common case of a pipe or a script: no styles to look up, one format per row
@@ -163,6 +167,11 @@ def _summary(result: TaskTable) -> str:
         return f"no tasks yet; add one with: {typed('add TITLE')}"
     noun = "task" if shown == 1 else "tasks"
     counts = f"({result.open_count} open, {result.done_count} done in all)"
+    if result.filter_text and not shown:
+        which = "open task" if result.show is Show.OPEN else "done task" if result.show is Show.DONE else "task"
+        return f"no {which} matches {_shown(result.filter_text)} {counts}"
+    if result.more:
+        counts = f"and {result.more} more; limit:N shows more {counts}"
     if result.show is Show.OPEN:
         return f"{shown} open {noun} shown {counts}"
     if result.show is Show.DONE:

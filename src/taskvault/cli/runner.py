@@ -50,9 +50,11 @@ class Runner:
     """
 
     def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
-                 width: int | None, in_session: bool = False) -> None:
+                 width: int | None, in_session: bool = False, rows: int | None = None) -> None:
         self.service = service
-        self.context = Context(service)
+        #: Task rows that fit the terminal, for limit:page (None when the output is no terminal).
+        self.rows = rows
+        self.context = Context(service, page_rows=rows)
         #: Told what other sessions changed, before the command that noticed it runs.
         self.on_caught_up: Callable[[CaughtUp], None] | None = None
         #: The error the last failing command reported, for the interactive session's status bar.
@@ -147,7 +149,7 @@ class Runner:
                          on_caught_up: Callable[[CaughtUp], None] | None = None) -> None:
         """Someone is at the keyboard: commands may ask before they act (see cli/ask.py), and a
         session hears of other sessions' changes."""
-        self.context = Context(self.service, confirm)
+        self.context = Context(self.service, confirm, page_rows=self.rows)
         self.on_caught_up = on_caught_up
 
     def run_line(self, text: str, line: int | None, *, in_session: bool = False) -> int:

@@ -71,7 +71,12 @@ COMMANDS = Registry([
         "list", "list tasks (open ones unless told otherwise)", _Handler("run_list"),
         description="Filters combine: every one given must match. The last line counts the tasks shown\n"
                     "and the open and done tasks in the store. Overdue dates are shown in red on a terminal.\n"
-                    "An open task whose wait date is after today is hidden until that day (--waiting shows it).",
+                    "An open task whose wait date is after today is hidden until that day (--waiting shows it).\n"
+                    "FILTER is a filter as Taskwarrior writes one: project:home, +tag, -tag, due.before:eow,\n"
+                    "+OVERDUE, status:done, 'not', 'or', parentheses, ids (3,4 or 3-6), words of the title;\n"
+                    "and sort:FIELD+/-,... and limit:N. See the guide's 'Filters'.",
+        arguments=(Argument("FILTER", "a filter: terms joined by and (the default), or, not, parentheses",
+                            many=True, optional=True, kind="filter"),),
         options=(
             Option("--all", "open and done tasks"),
             Option("--waiting", "open tasks waiting (wait:DATE after today) too, which a list hides till then"),
@@ -84,7 +89,18 @@ COMMANDS = Registry([
             Option("--sort", "order by " + ", ".join(SORT_NAMES) + " (default id)", metavar="KEY",
                    choices=SORT_NAMES),
         ),
-        examples=("list", "list --all --tag home --sort due", "list --search milk"),
+        examples=("list", "list --all --tag home --sort due", "list --search milk",
+                  "list '(+home or +errand) and not +someday' due.before:eow sort:due+,priority-"),
+    ),
+    Command(
+        "next", "the open tasks to do next: most urgent first, as many as fit the terminal", _Handler("run_next"),
+        description="Urgency adds up, as in Taskwarrior: a near or past due date, priority, an active task,\n"
+                    "a task others wait for, age, tags, a project, annotations, and the tag 'next'; a task\n"
+                    "blocked by another, or waiting, counts less. Waiting tasks are left out. A filter\n"
+                    "narrows it; sort: and limit: change the order and the number (limit:page is what fits).\n"
+                    "The guide's 'Urgency' gives each coefficient.",
+        arguments=(Argument("FILTER", "a filter, as list takes one", many=True, optional=True, kind="filter"),),
+        examples=("next", "next project:home limit:5"),
     ),
     Command(
         "show", "show one task in full", _Handler("run_show"), arguments=(_ID,), examples=("show 1",),
@@ -112,11 +128,15 @@ COMMANDS = Registry([
         "done", "mark tasks done (all or none of them)", _Handler("run_done"), mutates=True,
         description="If any id does not exist, nothing changes. A task that is already done is left as it\n"
                     "was and reported as such.",
-        arguments=(_IDS,), examples=("done 1", "done 1 3 4"),
+        arguments=(_IDS,), options=(Option("--yes", "do not ask for confirmation (asked on a terminal when a "
+                                           "filter chose several tasks)"),),
+        examples=("done 1", "done 1 3 4"),
     ),
     Command(
         "reopen", "mark done tasks open again", _Handler("run_reopen"), mutates=True,
-        arguments=(_IDS,), examples=("reopen 1",),
+        arguments=(_IDS,), options=(Option("--yes", "do not ask for confirmation (asked on a terminal when a "
+                                           "filter chose several tasks)"),),
+        examples=("reopen 1",),
     ),
     Command(
         "delete", "delete tasks for good; their ids are never used again", _Handler("run_delete"), mutates=True,

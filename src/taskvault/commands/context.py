@@ -15,12 +15,15 @@ if TYPE_CHECKING:
 class Context:
     """The service a handler works with, and how it asks the user (a plain class: see results.py)."""
 
-    __slots__ = ("confirm", "service")
+    __slots__ = ("confirm", "page_rows", "service")
 
-    def __init__(self, service: TaskService, confirm: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, service: TaskService, confirm: Callable[[str], bool] | None = None,
+                 page_rows: int | None = None) -> None:
         self.service = service
         #: Asks the user a yes/no question; None where nobody can answer (one-shot, scripts).
         self.confirm = confirm
+        #: How many task rows fit the terminal (``limit:page``); None when there is no terminal to fit.
+        self.page_rows = page_rows
 
     @property
     def today(self) -> dt.date:

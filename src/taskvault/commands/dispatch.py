@@ -76,11 +76,43 @@ def split_line(line: str) -> list[str]:
     return words
 
 
+#: The commands a filter typed before them applies to (``taskvault project:work done``), as in Taskwarrior.
+FILTERED_COMMANDS = frozenset({"list", "next", "modify", "done", "reopen", "delete", "annotate", "start", "stop"})
+#: The report a filter alone runs (``taskvault +home``).
+DEFAULT_REPORT = "next"
+_ID_WORD = re.compile(r"[0-9][0-9,-]*")
+
+
+def _looks_like_filter(word: str) -> bool:
+    """True for a word that starts a filter rather than being a mistyped command: +tag, a parenthesis,
+    name:value, ids. (Not -tag: a first word starting with - is more likely a mistyped option.)"""
+    return (len(word) > 1 and word[0] in "+(") or ":" in word or _ID_WORD.fullmatch(word) is not None
+
+
+def split_filter(tokens: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """The words of a filter typed before the command, and the command line from the command on.
+
+    ``taskvault 12 annotate …``, ``taskvault +errand modify …``: the first word that is no command starts a
+    filter, and the first word after it that names a command taking one ends it. A line of filter words
+    alone runs the default report. Anything else is left as it is (an unknown command is said to be one).
+    """
+    if not tokens or COMMANDS.find(tokens[0]) is not None or not _looks_like_filter(tokens[0]):
+        return (), tokens
+    for index, word in enumerate(tokens):
+        if word in FILTERED_COMMANDS:
+            return tuple(tokens[:index]), tokens[index:]
+    return tuple(tokens), [DEFAULT_REPORT]
+
+
 def run_tokens(ctx: Context, tokens: list[str]) -> Result:
     if not tokens:
         raise UsageError("no command given", hint=f"run '{typed('help')}' to see the commands")
+    filter_words, tokens = split_filter(tokens)
     command = COMMANDS.get(tokens[0])
-    args = parse(command, tokens[1:])
+    if filter_words and (command.name in ("list", "next") or all(_ID_WORD.fullmatch(w) for w in filter_words)):
+        # a report takes its filter as its own words; ids before a command are its ids (taskvault 12 done)
+        tokens, filter_words = [tokens[0], *filter_words, *tokens[1:]], ()
+    args = parse(command, tokens[1:], filter_words)
     if args["help"]:
         from .help import command_help  # (COMMAND --help's alone)
 

@@ -7,6 +7,7 @@ from ..domain.task import Task, normalize_tag
 from ..domain.tasklist import TaskList
 from ..errors import (
     InvalidValue,
+    NoTaskMatches,
     StorageError,
     StoreTooNew,
     StoreUnreadable,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: imported where 
     from typing import Any
 
     from ..domain import recovery
+    from ..domain.filtering import Filter
+    from ..domain.query import TaskQuery
     from ..service import Backup, SalvageReport
 
 
@@ -135,11 +138,43 @@ def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
     return TaskSaved("edited", outcome.change.put[0])
 
 
-def _leading_ids(args: ParsedArgs, command: str) -> tuple[list[int], list[str], int]:
+def _filtered_ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
+    """The ids of the tasks the filter typed before ``command`` matches: the open ones, unless the filter names
+    a status. NoTaskMatches when there are none."""
+    from ..domain.task import Status
+    from .reports import candidates, context_for, parse_report_filter
+
+    flt = parse_report_filter(list(args.filter_words), ctx.today)
+    assert flt is not None  # (only called with filter words)
+    tasks = ctx.service.tasks
+    status = flt.status_hint or Status.OPEN
+    pool = candidates(tasks, flt, status)
+    fctx = context_for(tasks, flt)
+    ids = [t.id for t in pool if t.status is status and flt.matches(t, fctx)]
+    if not ids:
+        which = "open task" if status is Status.OPEN else f"{status.value} task"
+        raise NoTaskMatches(f"{command}: no {which} matches {flt.describe()}; nothing was changed",
+                            hint=f"'{typed('list ' + ' '.join(args.filter_words))}' shows what it matches")
+    return sorted(ids)
+
+
+def _ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
+    """The ids a command that takes only ids acts on: its own, or those its filter matches."""
+    if args.filter_words:
+        if args.positionals:
+            raise UsageError(f"{command}: give the tasks as a filter before the command or as ids after it, not both",
+                             hint=f"such as '{typed('project:home ' + command)}' or '{typed(command + ' 3,4')}'")
+        return _filtered_ids(ctx, args, command)
+    return parse_ids(args.positionals)
+
+
+def _leading_ids(args: ParsedArgs, command: str, ctx: Context | None = None) -> tuple[list[int], list[str], int]:
     """The task ids a command's words start with (``3 4``, ``3,4``, ``3-6``), the words after them, and where the
-    words typed after ``--`` begin among those."""
+    words typed after ``--`` begin among those; with a filter typed before the command, its tasks and every word."""
     import re
 
+    if args.filter_words and ctx is not None:
+        return _filtered_ids(ctx, args, command), list(args.positionals), args.literal_from
     count = 0
     for word in args.positionals[:args.literal_from]:
         if not re.fullmatch(r"[0-9][0-9,-]*", word):
@@ -164,7 +199,7 @@ def run_modify(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
     from ..domain import operations
     from .attributes import split_modifications
 
-    ids, words, literal_from = _leading_ids(args, "modify")
+    ids, words, literal_from = _leading_ids(args, "modify", ctx)
     found = split_modifications(words, literal_from=literal_from, command="modify", removes_tags=True)
     values = _typed_values(ctx, found.values, "modify")
     fields: dict[str, Any] = {name: values[name] for name in ("priority", "due", "project", "scheduled", "wait",
@@ -191,7 +226,7 @@ def _run_each(ctx: Context, args: ParsedArgs, verb: str, kind: str, planner_name
               unchanged_reason: str) -> TasksChanged | Declined:
     from ..domain import operations
 
-    ids = parse_ids(args.positionals)
+    ids = _ids(ctx, args, kind.lower())
     if not _confirmed(ctx, args, ids, kind):
         return Declined("Nothing changed.")
     service = ctx.service
@@ -214,7 +249,7 @@ def run_stop(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
 def run_annotate(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
     from ..domain import operations
 
-    ids, words, _ = _leading_ids(args, "annotate")
+    ids, words, _ = _leading_ids(args, "annotate", ctx)
     if not words:
         raise UsageError("annotate needs the text to add", hint=f"such as '{typed('annotate 3 called the plumber')}'")
     text = " ".join(words)
@@ -269,15 +304,25 @@ def run_tags(ctx: Context, args: ParsedArgs) -> Summary:
 
 def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery  # (list's alone: a change never filters nor sorts)
+    from ..domain.task import Status
+    from .reports import mentions_waiting, parse_report_filter, split_report_words
 
     if args["all"] and args["done"]:
         raise UsageError("list: --all and --done cannot be used together")
+    report = split_report_words(args.positionals)
+    flt = parse_report_filter(report.filter_words, ctx.today)
     show = Show.ALL if args["all"] else Show.DONE if args["done"] else Show.OPEN
+    if flt is not None and flt.status_hint is not None and show is Show.OPEN:
+        # the filter says which tasks (status:done, +COMPLETED): they are not cut to the open ones
+        show = {Status.OPEN: Show.OPEN, Status.DONE: Show.DONE}.get(flt.status_hint, Show.ALL)
     sort = args["sort"] or "id"
+    if args["sort"] is not None and report.sort is not None:
+        raise UsageError("list: --sort and sort: cannot be used together", hint="give one of them")
     if sort not in SORT_KEYS:
         raise UsageError(f"list: cannot sort by {shown(sort)}", hint="use one of: " + ", ".join(SORT_KEYS))
     if args["search"] == "":  # it would match every task: no typed value may mean "no filter"
         raise UsageError("list: --search needs a non-empty value", hint="give the text to look for, or leave --search out")
+    hide_waiting = show is Show.OPEN and not args["waiting"] and (flt is None or not mentions_waiting(flt))
     query = TaskQuery(
         show=show,
         tags=tuple(normalize_tag(t) for t in args["tag"]),
@@ -285,10 +330,55 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
         due_before=parse_due(args["due_before"], ctx.today) if args["due_before"] is not None else ANY,
         search=args["search"] if args["search"] is not None else ANY,
         sort=sort,
-        waiting_after=ctx.today if show is Show.OPEN and not args["waiting"] else ANY,
+        waiting_after=ctx.today if hide_waiting else ANY,
     )
     open_count, done_count = ctx.service.tasks.counts()
-    return TaskTable(tuple(ctx.service.listed(query)), show, open_count, done_count)
+    if flt is None and report.sort is None and report.limit is None:
+        return TaskTable(tuple(ctx.service.listed(query)), show, open_count, done_count)
+    return _report(ctx, query, flt, report.sort, report.limit, with_urgency=False)
+
+
+def _report(ctx: Context, query: TaskQuery, flt: Filter | None, sort: str | None, limit: int | str | None, *,
+            with_urgency: bool) -> TaskTable:
+    """The tasks ``query`` and ``flt`` both choose, in the order ``sort`` says (else the query's), cut to ``limit``."""
+    from ..domain.query import SORT_KEYS, Show
+    from ..domain.task import Status
+    from ..domain.urgency import Coefficients, sort_key, urgency_of
+    from .reports import candidates, context_for
+
+    tasks = ctx.service.tasks
+    status = Status.OPEN if query.show is Show.OPEN else Status.DONE if query.show is Show.DONE else (
+        flt.status_hint if flt is not None else None)
+    pool = candidates(tasks, flt, status) if flt is not None else list(tasks.narrowed(status, (), None))
+    needs_urgency = with_urgency or (sort is not None and "urg" in sort)
+    fctx = context_for(tasks, flt, always=needs_urgency)
+    chosen = [t for t in pool if query.matches(t) and (flt is None or flt.matches(t, fctx))]
+    coefficients = Coefficients()
+    chosen.sort(key=sort_key(sort, today=ctx.today, ctx=fctx, coefficients=coefficients) if sort is not None
+                else SORT_KEYS[query.sort])
+    rows = ctx.page_rows if limit == "page" else limit
+    more = max(0, len(chosen) - rows) if isinstance(rows, int) else 0
+    if isinstance(rows, int):
+        chosen = chosen[:rows]
+    urgency = None
+    if with_urgency:
+        score = urgency_of(fctx, coefficients, ctx.today)
+        urgency = tuple(round(score(t), 2) for t in chosen)
+    open_count, done_count = tasks.counts()
+    return TaskTable(tuple(ctx.service.records(chosen)), query.show, open_count, done_count,
+                     filter_text=flt.describe() if flt is not None else "", urgency=urgency, more=more)
+
+
+def run_next(ctx: Context, args: ParsedArgs) -> TaskTable:
+    """The open tasks that are not waiting, most urgent first, as many as fit the terminal."""
+    from ..domain.query import ANY, Show, TaskQuery
+    from .reports import mentions_waiting, parse_report_filter, split_report_words
+
+    report = split_report_words(args.positionals)
+    flt = parse_report_filter(report.filter_words, ctx.today)
+    waiting = flt is not None and mentions_waiting(flt)
+    query = TaskQuery(show=Show.OPEN, waiting_after=ANY if waiting else ctx.today)
+    return _report(ctx, query, flt, report.sort or "urgency-,due+", report.limit or "page", with_urgency=True)
 
 
 def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:
@@ -300,10 +390,12 @@ def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:
     return TaskDetail(task, tuple(str(ids[u]) if u in ids else str(u)[:8] for u in task.depends))
 
 
-def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged:
+def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged | Declined:
     from ..domain import operations
 
-    ids = parse_ids(args.positionals)
+    ids = _ids(ctx, args, "done" if done else "reopen")
+    if args.filter_words and not _confirmed(ctx, args, ids, "Complete" if done else "Reopen"):
+        return Declined("Nothing changed.")
     service = ctx.service
     planner = operations.plan_done if done else operations.plan_reopen
     outcome = service.execute(lambda tasks: planner(tasks, ids, now=service.now()))
@@ -317,18 +409,18 @@ def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged:
     )
 
 
-def run_done(ctx: Context, args: ParsedArgs) -> TasksChanged:
+def run_done(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
     return _run_status(ctx, args, done=True)
 
 
-def run_reopen(ctx: Context, args: ParsedArgs) -> TasksChanged:
+def run_reopen(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
     return _run_status(ctx, args, done=False)
 
 
 def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
     from ..domain import operations
 
-    ids = parse_ids(args.positionals)
+    ids = _ids(ctx, args, "delete")
     service = ctx.service
     if len(ids) > 1 and not args["yes"] and ctx.confirm is not None:
         named = service.tasks.require(ids)  # a missing id is an error before any question

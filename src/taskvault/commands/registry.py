@@ -57,7 +57,7 @@ class Option:
 
 
 class Argument:
-    """A positional argument. ``kind`` tells completion what it holds: text, id or command."""
+    """A positional argument. ``kind`` tells completion what it holds: text, id, command or filter."""
 
     __slots__ = ("help", "kind", "many", "name", "optional")
 
@@ -149,11 +149,14 @@ class Command:
 class ParsedArgs:
     """What the parser found: positional words, and option values by ``Option.dest``."""
 
-    __slots__ = ("literal_from", "positionals", "values")
+    __slots__ = ("filter_words", "literal_from", "positionals", "values")
 
-    def __init__(self, positionals: tuple[str, ...], values: dict[str, Any], literal_from: int | None = None) -> None:
+    def __init__(self, positionals: tuple[str, ...], values: dict[str, Any], literal_from: int | None = None,
+                 filter_words: tuple[str, ...] = ()) -> None:
         self.positionals = positionals
         self.values = values
+        #: The filter typed before the command (``taskvault +errand modify …``): the tasks it changes.
+        self.filter_words = filter_words
         #: The index of the first positional given after ``--`` (each of those is taken as it is typed,
         #: never as an attribute or a tag); the number of positionals when there was no ``--``.
         self.literal_from = len(positionals) if literal_from is None else literal_from
@@ -165,8 +168,10 @@ class ParsedArgs:
         return self.values[dest]
 
 
-def parse(command: Command, tokens: list[str]) -> ParsedArgs:
-    """Split ``tokens`` into positionals and options. A value is taken verbatim (``--tag -home``)."""
+def parse(command: Command, tokens: list[str], filter_words: tuple[str, ...] = ()) -> ParsedArgs:
+    """Split ``tokens`` into positionals and options. A value is taken verbatim (``--tag -home``).
+
+    ``filter_words``, typed before the command, choose its tasks: then it needs no ids of its own."""
     values: dict[str, Any] = {o.dest: [] if o.repeat else (None if o.takes_value else False)
                               for o in command.all_options}
     positionals: list[str] = []
@@ -205,9 +210,9 @@ def parse(command: Command, tokens: list[str]) -> ParsedArgs:
             raise UsageError(f"{command.name}: {name} was given twice")
         else:
             values[option.dest] = value
-    if not values["help"]:
+    if not values["help"] and not filter_words:
         _check_arity(command, positionals)
-    return ParsedArgs(tuple(positionals), values, literal_from)
+    return ParsedArgs(tuple(positionals), values, literal_from, filter_words)
 
 
 def _gather(tokens: list[str], index: int) -> tuple[str, int]:

@@ -61,13 +61,20 @@ class TaskTable(_Value):
     """A list: the tasks shown, each as the store writes it (task_to_dict's form, what ``--json`` prints), and
     the store's counts. Records rather than Tasks, so that a list need not build the tasks it shows."""
 
-    __slots__ = ("done_count", "open_count", "show", "tasks")
+    __slots__ = ("done_count", "filter_text", "more", "open_count", "show", "tasks", "urgency")
 
-    def __init__(self, tasks: tuple[dict[str, Any], ...], show: Show, open_count: int, done_count: int) -> None:
+    def __init__(self, tasks: tuple[dict[str, Any], ...], show: Show, open_count: int, done_count: int, *,
+                 filter_text: str = "", urgency: tuple[float, ...] | None = None, more: int = 0) -> None:
         self.tasks = tasks
         self.show = show
         self.open_count = open_count
         self.done_count = done_count
+        #: The filter the tasks were chosen by, as it reads normalised ("" for none).
+        self.filter_text = filter_text
+        #: Each task's urgency, in order, when the report shows it (next, sort:urgency).
+        self.urgency = urgency
+        #: How many more tasks matched than the limit let through.
+        self.more = more
 
 
 class TasksChanged(_Value):
