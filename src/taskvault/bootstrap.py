@@ -31,3 +31,12 @@ def service(directory: Path, *, lock_timeout: float, retention: Retention,
     store = JournalStore(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, retention=retention,
                          housekeeping=housekeeping, while_waiting=while_waiting)
     return TaskService(store)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace the file at ``path`` with ``data``, whole or not at all (temp, fsync, rename, fsync of the
+    directory: store/files.py, the one module that writes the disk); OSError if it cannot. For the user's
+    config file, which `taskvault context NAME` changes (its directory exists: the file defines the context)."""
+    from .store.files import atomic_replace
+
+    atomic_replace(path, data)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..errors import OutputFailed
     from ..service import Retention, TaskService
     from .config import GlobalOptions
+    from .config_file import Settings
     from .runner import Runner
 
 __all__ = ["Runner", "main"]
@@ -214,9 +215,11 @@ def _main(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO | None,
             helped = _help(out, err, tokens)
             if helped is not None:
                 return helped
-        directory = config.data_directory(options, env)
-        timeout = config.lock_timeout(env)
-        retention = config.backup_retention(env)
+        settings = config.load_settings(options, env)  # (the config file: read here, after help, once checked)
+        from ..service import Retention
+
+        directory, timeout = settings.data_dir.value, settings.lock_timeout.value
+        retention = Retention(**settings.backup_keep.value)
         script = _read_script(options.script) if options.script is not None else None
     except OutputFailed as failure:  # (--version or --help)
         return _failed_early(out, err, failure)
@@ -229,7 +232,14 @@ def _main(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO | None,
         say(err, "\ntaskvault: interrupted")
         return EXIT_INTERRUPTED
     return _run(options, tokens, script, directory, timeout, retention, out, err, stdin,
-                services if services is not None else Services())
+                services if services is not None else Services(), settings)
+
+
+def _write_context(path: str, name: str | None) -> None:
+    from ..bootstrap import replace_file
+    from .config_write import write_context  # (`context NAME` alone writes the config file)
+
+    write_context(path, name, replace_file)
 
 
 def _help(out: TextIO, err: TextIO, tokens: list[str]) -> int | None:
@@ -271,8 +281,9 @@ class Services:
 
 def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None, directory: Path,
          timeout: float, retention: Retention, out: TextIO, err: TextIO, stdin: TextIO | None,
-         services: Services) -> int:
+         services: Services, settings: Settings) -> int:
     """Run the command, the script or the session against the store in ``directory``."""
+    from ..commands.context import Preferences
     from ..errors import OutputFailed
     from . import config
     from .columns import page_rows, table_width
@@ -281,10 +292,17 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
 
     env = os.environ
     on_terminal = out.isatty()
-    style = Style(config.color_wanted(options, env, on_terminal))
+    style = Style(config.color_wanted(options, env, on_terminal, settings.color.value))
+    file = settings.file
+    preferences = Preferences(
+        context=settings.context.value, contexts=file.contexts, default_report=settings.default_report.value,
+        urgency=file.urgency, reports=file.reports, path=file.path,
+        describe=lambda: [(row.name, row.value_text, row.source) for row in config.effective_settings(settings)],
+        set_context=lambda name: _write_context(file.path, name))
     service = services.open(directory, timeout=timeout, retention=retention, err=err)
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
-                    width=table_width(out, env), in_session=services.in_session, rows=page_rows(out))
+                    width=table_width(out, env), in_session=services.in_session, rows=page_rows(out),
+                    preferences=preferences)
     try:
         return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal, stdin)
     except OutputFailed as failure:

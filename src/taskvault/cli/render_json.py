@@ -14,6 +14,7 @@ from ..commands import change_text
 from ..commands.results import (
     BackupList,
     BackupTaken,
+    ContextShown,
     Declined,
     DoctorReport,
     HelpText,
@@ -22,6 +23,7 @@ from ..commands.results import (
     Result,
     Reverted,
     Salvaged,
+    SettingsTable,
     StoreStats,
     Summary,
     TaskDetail,
@@ -86,6 +88,16 @@ def _changed(result: TasksChanged) -> Any:
     # Each task says whether this command changed it (False: it already was done, or open).
     marked = [(t, True) for t in result.changed] + [(t, False) for t in result.unchanged]
     return [task_to_dict(t) | {"changed": was} for t, was in sorted(marked, key=lambda m: m[0].id)]
+
+
+@json_value.register
+def _settings(result: SettingsTable) -> Any:
+    return [{"setting": name, "value": value, "from": source} for name, value, source in result.rows]
+
+
+@json_value.register
+def _context(result: ContextShown) -> Any:
+    return {"active": result.active, "contexts": dict(result.contexts)}
 
 
 @json_value.register

@@ -15,11 +15,13 @@ from typing import Any
 from ..commands import change_text
 from ..commands.context import local_time
 from ..commands.results import (
+    ContextShown,
     Declined,
     HelpText,
     HistoryList,
     Result,
     Reverted,
+    SettingsTable,
     Summary,
     TaskDetail,
     TaskSaved,
@@ -111,6 +113,8 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
     summary = fold(_summary(result), r.width)
     if not result.tasks:
         return summary
+    if result.columns is not None:
+        return _columns_table(result, r, summary)
     with_status = result.show is not Show.OPEN
     with_project = any(t["project"] is not None for t in result.tasks)
     with_urgency = result.urgency is not None
@@ -138,6 +142,49 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
     else:  # the common case of a pipe or a script: no styles to look up, one format per row
         lines += plain_rows(layout, natural, rows)
     return "\n".join([*lines, summary])
+
+
+def _local_day(moment: str | None) -> str:
+    """A stored UTC moment as the local day it falls on ("" for none)."""
+    return local_time(dt.datetime.fromisoformat(moment)).date().isoformat() if moment else ""
+
+
+#: A report's columns (config file, [reports.NAME] columns): each its heading and its cell from a stored task.
+_COLUMNS: dict[str, tuple[str, Any]] = {
+    "id": ("ID", lambda t: str(t["id"])),
+    "uuid": ("UUID", lambda t: t["uuid"]),
+    "status": ("Status", lambda t: t["status"]),
+    "title": ("Title", lambda t: t["title"]),
+    "project": ("Project", lambda t: t["project"] or ""),
+    "priority": ("Pri", lambda t: t["priority"] or ""),
+    "due": ("Due", lambda t: t["due"] or ""),
+    "scheduled": ("Scheduled", lambda t: t["scheduled"] or ""),
+    "wait": ("Wait", lambda t: t["wait"] or ""),
+    "until": ("Until", lambda t: t["until"] or ""),
+    "tags": ("Tags", lambda t: " ".join(t["tags"])),
+    "created": ("Created", lambda t: _local_day(t["created"])),
+    "updated": ("Updated", lambda t: _local_day(t["updated"])),
+    "completed": ("Completed", lambda t: _local_day(t["completed"])),
+    "started": ("Started", lambda t: _local_day(t["started"])),
+    "depends": ("Depends", lambda t: str(len(t["depends"])) if t["depends"] else ""),
+    "annotations": ("Notes", lambda t: str(len(t["annotations"])) if t["annotations"] else ""),
+    "note": ("Note", lambda t: t["note"].split("\n", 1)[0]),
+    "recur": ("Recur", lambda t: t["recur"] or ""),
+}
+
+
+def _columns_table(result: TaskTable, r: TextRenderer, summary: str) -> str:
+    """A report's own columns, in its order; the title column (else the widest) is the one cut to fit."""
+    names = [name for name in result.columns or () if name in _COLUMNS or name == "urgency"]
+    headers = ["Urg" if name == "urgency" else _COLUMNS[name][0] for name in names]
+    scores = result.urgency or ()
+    rows = [[f"{scores[i]:.1f}" if name == "urgency" and i < len(scores) else
+             "" if name == "urgency" else _shown(_COLUMNS[name][1](task)) for name in names]
+            for i, task in enumerate(result.tasks)]
+    natural = column_widths([headers, *rows])
+    cut = names.index("title") if "title" in names else max(range(len(names)), key=lambda i: natural[i])
+    layout = fit(natural, r.width, cut=cut, drop_order=[i for i in reversed(range(len(names))) if i not in (0, cut)])
+    return "\n".join([r.style(table_row(layout, headers), "bold"), *(table_row(layout, row) for row in rows), summary])
 
 
 def _cells(tasks: Sequence[dict[str, Any]], with_status: bool, with_project: bool = False) -> list[list[str]]:
@@ -210,6 +257,31 @@ def _detail(result: TaskDetail, r: TextRenderer) -> str:
         lines += [f"    {n}. {r.style(stamp(a.at), 'dim')}  {_shown(a.text)}" for n, a in enumerate(task.annotations, 1)]
     if task.note:
         lines += ["  note"] + [f"    {_shown(line, tabs=True)}" for line in task.note.split("\n")]
+    return "\n".join(lines)
+
+
+@text.register
+def _settings(result: SettingsTable, r: TextRenderer) -> str:
+    rows = [["Setting", "Value", "From"], *([_shown(cell) for cell in row] for row in result.rows)]
+    widths = [max(text_width(row[i]) for row in rows) for i in range(2)]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(cell + " " * (widths[i] - text_width(cell)) for i, cell in enumerate(row[:2])) + "  " + row[2]
+
+    return "\n".join([r.style(line(rows[0]).rstrip(), "bold"), *(line(row).rstrip() for row in rows[1:])])
+
+
+@text.register
+def _context(result: ContextShown, r: TextRenderer) -> str:
+    if result.changed:
+        return (f"Context {_shown(result.active)} is active: list and next show what it matches"
+                if result.active is not None else "No context is active.")
+    lines = [f"active context: {_shown(result.active) if result.active is not None else 'none'}"]
+    if not result.contexts:
+        lines.append("no contexts defined: add them to the config file under [contexts], as NAME = \"FILTER\"")
+    for name, filter_text in result.contexts:
+        mark = "*" if name == result.active else " "
+        lines.append(f"{mark} {_shown(name)}  {_shown(filter_text)}")
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ import os
 import sys
 
 from .. import __version__
-from ..commands.settings import ENVIRONMENT, RESIDENT, RUNTIME_DIR
+from ..commands.settings import CONFIG, CONFIG_HOME, ENVIRONMENT, RESIDENT, RUNTIME_DIR
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
 if TYPE_CHECKING:
@@ -77,7 +77,8 @@ def idle_seconds(env: Mapping[str, str]) -> float | None:
 
 #: The keyed variables that name a file or directory: a relative one names another place from each
 #: directory a command is run in, and the resident process runs in / (start_server).
-PATH_VARIABLES = ("TASKVAULT_DATA_DIR", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "TZDIR", "PYTHONPATH")
+PATH_VARIABLES = ("TASKVAULT_DATA_DIR", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "TZDIR", "PYTHONPATH",
+                  CONFIG.name, CONFIG_HOME.name)
 
 
 def depends_on_directory(env: Mapping[str, str]) -> bool:
@@ -105,7 +106,28 @@ def identity(env: Mapping[str, str]) -> str:
     """Everything a resident process must share with a command to run it as that command would run here."""
     fields = [PROTOCOL, __version__, sys.executable, str(os.getuid()), str(sys.flags.utf8_mode)]
     fields += [f"{name}={env[name]}" if name in env else f"{name} unset" for name in KEYED_ENVIRONMENT]
+    fields.append(_config_file_stamp(env))
     return "\n".join(fields)
+
+
+def _config_file_stamp(env: Mapping[str, str]) -> str:
+    """Which config file there is, as it is now: a resident process read its settings from the file as it was
+    when it started, so a command runs there only while the file is the same one, unchanged (or still absent).
+    (Where the file is found is config_file.config_location's rule, without its checks: a bad setting makes
+    the keys differ, and the command then runs here, where it is refused.)"""
+    given = env.get(CONFIG.name)
+    home = env.get(CONFIG_HOME.name, "")
+    if given is not None:
+        path = os.path.expanduser(given)
+    elif home.startswith("/"):
+        path = os.path.join(home, "taskvault", "config.toml")
+    else:
+        path = os.path.join(os.path.expanduser("~"), ".config", "taskvault", "config.toml")
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return f"config {path} absent"
+    return f"config {path} {info.st_dev}:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}:{info.st_ctime_ns}"
 
 
 def runtime_directory(env: Mapping[str, str]) -> str:

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from ..commands import change_text
 from ..commands.catalog import COMMANDS
-from ..commands.context import Context
+from ..commands.context import Context, Preferences
 from ..commands.dispatch import run_tokens, split_line
 from ..errors import OutputFailed, TaskvaultError, UsageError, shown
 from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_SAVED_UNREPORTED
@@ -50,11 +50,13 @@ class Runner:
     """
 
     def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
-                 width: int | None, in_session: bool = False, rows: int | None = None) -> None:
+                 width: int | None, in_session: bool = False, rows: int | None = None,
+                 preferences: Preferences | None = None) -> None:
         self.service = service
         #: Task rows that fit the terminal, for limit:page (None when the output is no terminal).
         self.rows = rows
-        self.context = Context(service, page_rows=rows)
+        self.preferences = preferences
+        self.context = Context(service, page_rows=rows, preferences=preferences)
         #: Told what other sessions changed, before the command that noticed it runs.
         self.on_caught_up: Callable[[CaughtUp], None] | None = None
         #: The error the last failing command reported, for the interactive session's status bar.
@@ -149,7 +151,7 @@ class Runner:
                          on_caught_up: Callable[[CaughtUp], None] | None = None) -> None:
         """Someone is at the keyboard: commands may ask before they act (see cli/ask.py), and a
         session hears of other sessions' changes."""
-        self.context = Context(self.service, confirm, page_rows=self.rows)
+        self.context = Context(self.service, confirm, page_rows=self.rows, preferences=self.preferences)
         self.on_caught_up = on_caught_up
 
     def run_line(self, text: str, line: int | None, *, in_session: bool = False) -> int:

@@ -103,6 +103,16 @@ COMMANDS = Registry([
         examples=("next", "next project:home limit:5"),
     ),
     Command(
+        "report", "run a report the config file defines: its filter, order, limit and columns",
+        _Handler("run_report"),
+        description="Reports are defined in the config file as [reports.NAME] with filter, sort, limit and\n"
+                    "columns (see the guide). Words after the name add to its filter, and sort: and\n"
+                    "limit: replace its own. 'taskvault NAME' runs it too, when NAME is no command.",
+        arguments=(Argument("NAME", "the report's name"),
+                   Argument("FILTER", "more filter terms", many=True, optional=True, kind="filter")),
+        examples=("report mine", "report mine limit:3"),
+    ),
+    Command(
         "show", "show one task in full", _Handler("run_show"), arguments=(_ID,), examples=("show 1",),
     ),
     Command(
@@ -190,6 +200,23 @@ COMMANDS = Registry([
     Command(
         "tags", "list the tags of the open tasks, with how many have each", _Handler("run_tags"),
         examples=("tags",),
+    ),
+    Command(
+        "config", "show every setting, its value, and where it came from", _Handler("run_config"), loads_store=False,
+        description="A setting comes from the first of: a flag, the environment, the config file\n"
+                    "($XDG_CONFIG_HOME/taskvault/config.toml, or TASKVAULT_CONFIG), the default. A config\n"
+                    "file taskvault cannot use is refused before any command runs, naming its line and key.",
+        examples=("config",),
+    ),
+    Command(
+        "context", "show the active context, or make one active: a filter every list and next adds",
+        _Handler("run_context"), loads_store=False,
+        description="Contexts are defined in the config file, under [contexts], as NAME = \"FILTER\".\n"
+                    "'context NAME' makes one active (written to the config file); 'context none' turns\n"
+                    "contexts off. The active context's filter is added to list and next (and any\n"
+                    "report); commands that change tasks are not narrowed by it.",
+        arguments=(Argument("NAME", "a context's name, or none", optional=True),),
+        examples=("context", "context home", "context none"),
     ),
     Command(
         "undo", "revert the last N changes (default 1); a bulk command is one step", _Handler("run_undo"),

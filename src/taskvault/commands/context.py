@@ -7,23 +7,54 @@ from ..errors import UsageError
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
     from ..service import TaskService
+
+
+class Preferences:
+    """What the user's config file says that commands use (the interface reads and checks the file)."""
+
+    __slots__ = ("context", "context_filter", "contexts", "default_report", "describe", "path", "reports",
+                 "set_context", "urgency")
+
+    def __init__(self, *, context: str | None = None, contexts: Mapping[str, str] | None = None,
+                 default_report: str | None = None, urgency: Mapping[str, float] | None = None,
+                 reports: Mapping[str, Any] | None = None, path: str = "",
+                 describe: Callable[[], list[tuple[str, str, str]]] | None = None,
+                 set_context: Callable[[str | None], None] | None = None) -> None:
+        #: The active context's name, and the filter it stands for (a report's words are added to it).
+        self.context = context
+        self.contexts = dict(contexts or {})
+        self.context_filter = self.contexts.get(context) if context is not None else None
+        #: The report a filter alone runs; None: next.
+        self.default_report = default_report
+        #: Urgency coefficients the file sets (urgency.Coefficients.from_mapping's keys).
+        self.urgency = dict(urgency or {})
+        #: Named reports: each with .filter, .sort, .limit, .columns, .description (None where not given).
+        self.reports = dict(reports or {})
+        #: The config file's path (where `context` writes).
+        self.path = path
+        #: The rows of `taskvault config`: (setting, value, where it came from).
+        self.describe = describe
+        #: Writes the active context into the config file (None: none); SaveFailed if it cannot.
+        self.set_context = set_context
 
 
 class Context:
     """The service a handler works with, and how it asks the user (a plain class: see results.py)."""
 
-    __slots__ = ("confirm", "page_rows", "service")
+    __slots__ = ("confirm", "page_rows", "preferences", "service")
 
     def __init__(self, service: TaskService, confirm: Callable[[str], bool] | None = None,
-                 page_rows: int | None = None) -> None:
+                 page_rows: int | None = None, preferences: Preferences | None = None) -> None:
         self.service = service
         #: Asks the user a yes/no question; None where nobody can answer (one-shot, scripts).
         self.confirm = confirm
         #: How many task rows fit the terminal (``limit:page``); None when there is no terminal to fit.
         self.page_rows = page_rows
+        self.preferences = preferences or Preferences()
 
     @property
     def today(self) -> dt.date:

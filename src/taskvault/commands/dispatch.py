@@ -89,7 +89,7 @@ def _looks_like_filter(word: str) -> bool:
     return (len(word) > 1 and word[0] in "+(") or ":" in word or _ID_WORD.fullmatch(word) is not None
 
 
-def split_filter(tokens: list[str]) -> tuple[tuple[str, ...], list[str]]:
+def split_filter(tokens: list[str], default_report: str | None = None) -> tuple[tuple[str, ...], list[str]]:
     """The words of a filter typed before the command, and the command line from the command on.
 
     ``taskvault 12 annotate …``, ``taskvault +errand modify …``: the first word that is no command starts a
@@ -101,15 +101,21 @@ def split_filter(tokens: list[str]) -> tuple[tuple[str, ...], list[str]]:
     for index, word in enumerate(tokens):
         if word in FILTERED_COMMANDS:
             return tuple(tokens[:index]), tokens[index:]
-    return tuple(tokens), [DEFAULT_REPORT]
+    if default_report is not None and COMMANDS.find(default_report) is None:
+        return tuple(tokens), ["report", default_report]
+    return tuple(tokens), [default_report or DEFAULT_REPORT]
 
 
 def run_tokens(ctx: Context, tokens: list[str]) -> Result:
     if not tokens:
         raise UsageError("no command given", hint=f"run '{typed('help')}' to see the commands")
-    filter_words, tokens = split_filter(tokens)
+    if COMMANDS.find(tokens[0]) is None and tokens[0] in ctx.preferences.reports:
+        tokens = ["report", *tokens]  # a report the config file defines, run by its name
+    filter_words, tokens = split_filter(tokens, ctx.preferences.default_report)
     command = COMMANDS.get(tokens[0])
-    if filter_words and (command.name in ("list", "next") or all(_ID_WORD.fullmatch(w) for w in filter_words)):
+    if filter_words and command.name == "report":
+        tokens, filter_words = [tokens[0], tokens[1], *filter_words, *tokens[2:]], ()
+    elif filter_words and (command.name in ("list", "next") or all(_ID_WORD.fullmatch(w) for w in filter_words)):
         # a report takes its filter as its own words; ids before a command are its ids (taskvault 12 done)
         tokens, filter_words = [tokens[0], *filter_words, *tokens[1:]], ()
     args = parse(command, tokens[1:], filter_words)

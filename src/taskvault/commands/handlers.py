@@ -22,12 +22,14 @@ from .registry import ParsedArgs
 from .results import (
     BackupList,
     BackupTaken,
+    ContextShown,
     Declined,
     DoctorReport,
     HistoryList,
     Restored,
     Reverted,
     Salvaged,
+    SettingsTable,
     StoreStats,
     Summary,
     TaskDetail,
@@ -271,6 +273,30 @@ def run_denotate(ctx: Context, args: ParsedArgs) -> TaskSaved:
     return TaskSaved("edited", outcome.change.put[0])
 
 
+def run_config(ctx: Context, args: ParsedArgs) -> SettingsTable:
+    describe = ctx.preferences.describe
+    return SettingsTable(tuple(describe()) if describe is not None else ())
+
+
+def run_context(ctx: Context, args: ParsedArgs) -> ContextShown:
+    """Show the active context, or make NAME (or none) the active one, in the config file."""
+    prefs = ctx.preferences
+    listed = tuple(sorted(prefs.contexts.items()))
+    if not args.positionals:
+        return ContextShown(prefs.context, listed)
+    name = args.positionals[0]
+    wanted = None if name == "none" else name
+    if wanted is not None and wanted not in prefs.contexts:
+        known = ", ".join(prefs.contexts) or "none defined yet"
+        raise InvalidValue(f"context: no context named {shown(name)} (contexts: {known})",
+                           hint=f"define it in {prefs.path or 'the config file'} under [contexts], as "
+                                f'{name} = "project:{name}"; \'context none\' turns contexts off')
+    if prefs.set_context is None:
+        raise UsageError("context: the config file cannot be changed here")
+    prefs.set_context(wanted)
+    return ContextShown(wanted, listed, changed=True)
+
+
 def run_projects(ctx: Context, args: ParsedArgs) -> Summary:
     """Each project of the open tasks, with its sub-projects, and how many open tasks each holds."""
     counts: dict[str, int] = {}
@@ -310,7 +336,7 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     if args["all"] and args["done"]:
         raise UsageError("list: --all and --done cannot be used together")
     report = split_report_words(args.positionals)
-    flt = parse_report_filter(report.filter_words, ctx.today)
+    flt = parse_report_filter(_with_context(ctx, report.filter_words), ctx.today)
     show = Show.ALL if args["all"] else Show.DONE if args["done"] else Show.OPEN
     if flt is not None and flt.status_hint is not None and show is Show.OPEN:
         # the filter says which tasks (status:done, +COMPLETED): they are not cut to the open ones
@@ -338,8 +364,14 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     return _report(ctx, query, flt, report.sort, report.limit, with_urgency=False)
 
 
+def _with_context(ctx: Context, words: list[str]) -> list[str]:
+    """A report's filter words, with the active context's filter (from the config file) and-ed before them."""
+    context = ctx.preferences.context_filter
+    return [f"({context})", *words] if context else words
+
+
 def _report(ctx: Context, query: TaskQuery, flt: Filter | None, sort: str | None, limit: int | str | None, *,
-            with_urgency: bool) -> TaskTable:
+            with_urgency: bool, columns: tuple[str, ...] | None = None) -> TaskTable:
     """The tasks ``query`` and ``flt`` both choose, in the order ``sort`` says (else the query's), cut to ``limit``."""
     from ..domain.query import SORT_KEYS, Show
     from ..domain.task import Status
@@ -350,10 +382,11 @@ def _report(ctx: Context, query: TaskQuery, flt: Filter | None, sort: str | None
     status = Status.OPEN if query.show is Show.OPEN else Status.DONE if query.show is Show.DONE else (
         flt.status_hint if flt is not None else None)
     pool = candidates(tasks, flt, status) if flt is not None else list(tasks.narrowed(status, (), None))
+    with_urgency = with_urgency or (columns is not None and "urgency" in columns)
     needs_urgency = with_urgency or (sort is not None and "urg" in sort)
     fctx = context_for(tasks, flt, always=needs_urgency)
     chosen = [t for t in pool if query.matches(t) and (flt is None or flt.matches(t, fctx))]
-    coefficients = Coefficients()
+    coefficients = Coefficients.from_mapping(ctx.preferences.urgency)
     chosen.sort(key=sort_key(sort, today=ctx.today, ctx=fctx, coefficients=coefficients) if sort is not None
                 else SORT_KEYS[query.sort])
     rows = ctx.page_rows if limit == "page" else limit
@@ -366,7 +399,7 @@ def _report(ctx: Context, query: TaskQuery, flt: Filter | None, sort: str | None
         urgency = tuple(round(score(t), 2) for t in chosen)
     open_count, done_count = tasks.counts()
     return TaskTable(tuple(ctx.service.records(chosen)), query.show, open_count, done_count,
-                     filter_text=flt.describe() if flt is not None else "", urgency=urgency, more=more)
+                     filter_text=flt.describe() if flt is not None else "", urgency=urgency, more=more, columns=columns)
 
 
 def run_next(ctx: Context, args: ParsedArgs) -> TaskTable:
@@ -375,10 +408,35 @@ def run_next(ctx: Context, args: ParsedArgs) -> TaskTable:
     from .reports import mentions_waiting, parse_report_filter, split_report_words
 
     report = split_report_words(args.positionals)
-    flt = parse_report_filter(report.filter_words, ctx.today)
+    flt = parse_report_filter(_with_context(ctx, report.filter_words), ctx.today)
     waiting = flt is not None and mentions_waiting(flt)
     query = TaskQuery(show=Show.OPEN, waiting_after=ANY if waiting else ctx.today)
     return _report(ctx, query, flt, report.sort or "urgency-,due+", report.limit or "page", with_urgency=True)
+
+
+def run_report(ctx: Context, args: ParsedArgs) -> TaskTable:
+    """A report the config file defines: its filter (and the words given), its order, limit and columns."""
+    from ..domain.query import ANY, Show, TaskQuery
+    from .reports import mentions_waiting, parse_report_filter, split_report_words
+
+    name = args.positionals[0]
+    spec = ctx.preferences.reports.get(name)
+    if spec is None:
+        known = ", ".join(sorted(ctx.preferences.reports)) or "none defined yet"
+        raise InvalidValue(f"report: no report named {shown(name)} (reports: {known})",
+                           hint="define one in the config file as [reports.NAME] with filter, sort, columns, limit")
+    report = split_report_words(args.positionals[1:])
+    own = [spec.filter] if spec.filter else []
+    flt = parse_report_filter(_with_context(ctx, [*(f"({w})" for w in own), *report.filter_words]), ctx.today)
+    show = Show.OPEN
+    if flt is not None and flt.status_hint is not None:
+        show = Show.DONE if flt.status_hint.value == "done" else Show.OPEN if flt.status_hint.value == "open" \
+            else Show.ALL
+    waiting = flt is not None and mentions_waiting(flt)
+    query = TaskQuery(show=show, waiting_after=ANY if waiting or show is not Show.OPEN else ctx.today)
+    columns = tuple(spec.columns) if spec.columns else None
+    return _report(ctx, query, flt, report.sort or spec.sort, report.limit or spec.limit, with_urgency=False,
+                   columns=columns)
 
 
 def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:

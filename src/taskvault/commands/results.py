@@ -61,10 +61,13 @@ class TaskTable(_Value):
     """A list: the tasks shown, each as the store writes it (task_to_dict's form, what ``--json`` prints), and
     the store's counts. Records rather than Tasks, so that a list need not build the tasks it shows."""
 
-    __slots__ = ("done_count", "filter_text", "more", "open_count", "show", "tasks", "urgency")
+    __slots__ = ("columns", "done_count", "filter_text", "more", "open_count", "show", "tasks", "urgency")
 
     def __init__(self, tasks: tuple[dict[str, Any], ...], show: Show, open_count: int, done_count: int, *,
-                 filter_text: str = "", urgency: tuple[float, ...] | None = None, more: int = 0) -> None:
+                 filter_text: str = "", urgency: tuple[float, ...] | None = None, more: int = 0,
+                 columns: tuple[str, ...] | None = None) -> None:
+        #: The columns a report from the config file names, in its order (None: the usual ones).
+        self.columns = columns
         self.tasks = tasks
         self.show = show
         self.open_count = open_count
@@ -99,6 +102,26 @@ class Summary(_Value):
         self.what = what
         self.rows = rows
         self.none = none
+
+
+class SettingsTable(_Value):
+    """`taskvault config`: each setting, its value, and where the value came from."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: tuple[tuple[str, str, str], ...]) -> None:
+        self.rows = rows
+
+
+class ContextShown(_Value):
+    """`taskvault context`: the active context (None: none), and every context the config file defines."""
+
+    __slots__ = ("active", "changed", "contexts")
+
+    def __init__(self, active: str | None, contexts: tuple[tuple[str, str], ...], changed: bool = False) -> None:
+        self.active = active
+        self.contexts = contexts
+        self.changed = changed
 
 
 class HelpText(_Value):
