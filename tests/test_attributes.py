@@ -26,13 +26,19 @@ def test_known_names_and_their_unambiguous_starts_are_attributes() -> None:
         assert attribute_named(name) == name
 
 
-@pytest.mark.parametrize("word, hint", [("priorty:H", "priority"), ("dew:fri", "due"), ("projet:x", "project"),
+@pytest.mark.parametrize("word, hint", [("priorty:H", "priority"), ("dependz:3", "depends"), ("projet:x", "project"),
                                         ("tags:x", "+TAG"), ("sheduled:mon", "scheduled"), ("status:done", "done")])
 def test_a_word_like_a_mistyped_attribute_is_refused_with_a_hint(word: str, hint: str) -> None:
     with pytest.raises(UsageError) as caught:
         _split("Call", "the", "bank", word)
     assert hint in (caught.value.hint or ""), caught.value.hint
     assert "--" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize("word", ["Due:fri", "PRIORITY:H", "Priorty:H"])
+def test_an_attribute_name_with_a_capital_is_refused(word: str) -> None:
+    with pytest.raises(UsageError, match="lower case"):
+        _split("Pay", word)
 
 
 @pytest.mark.parametrize("word", ["p:H", "d:fri", "pr:H"])
@@ -42,7 +48,7 @@ def test_a_start_of_several_names_is_refused_as_ambiguous(word: str) -> None:
 
 
 @pytest.mark.parametrize("word", ["10:30", "http://example.com", "Re:", "Note:", "a:b", "x:", "ÿ:z", "-3", "+",
-                                  "C++", "1:1"])
+                                  "C++", "1:1", "mailto:a@b", "eta:friday", "st:x", "Mailto:x"])
 def test_words_that_name_no_attribute_are_title_text(word: str) -> None:
     assert _split("Meet", word, removes_tags=False).title_words == ["Meet", word]
 
@@ -50,7 +56,8 @@ def test_words_that_name_no_attribute_are_title_text(word: str) -> None:
 def test_words_after_double_dash_or_with_a_space_stay_literal() -> None:
     found = _split("Read", "priorty:H", "due:fri", literal_from=1)
     assert found.title == "Read priorty:H due:fri" and found.values == {}
-    assert _split("due:fri tomorrow").title == "due:fri tomorrow"
+    assert _split("due:next fri").values == {"due": "next fri"}, "a quoted value keeps its spaces"
+    assert _split("the due:fri part").title == "the due:fri part"
     assert _split("+home and", "+x").add_tags == ["x"]
 
 

@@ -133,3 +133,31 @@ class TestStrictness:
                 assert "$.tasks[0]" in str(exc)
             else:
                 raise AssertionError(f"{field}={value!r} was accepted")
+
+
+class TestBoundedHistory:
+    def test_a_snapshot_keeps_only_the_newest_history_that_fits_and_reads_back(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        """Bulk changes to many tasks make big steps: the snapshot keeps the newest that fit its history budget,
+        so taskvault never writes a file larger than it reads (an outside review filled one past 256 MiB)."""
+        from taskvault.codec import snapshot
+        from taskvault.domain.history import History
+        from taskvault.domain.tasklist import TaskList
+
+        now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        tasks = TaskList([Task(id=i, uuid=uuid.UUID(int=i), title=f"t{i}", created=now, updated=now)
+                          for i in range(1, 201)], next_id=201, revision=0, history=History())
+        for revision in range(1, 21):  # twenty bulk changes, each of every task
+            put = tuple(Task(id=i, uuid=uuid.UUID(int=i), title=f"t{i} ü{revision}", created=now, updated=now)
+                        for i in range(1, 201))
+            tasks.apply(Change(ChangeKind.EDIT, put=put, next_id=201), revision, now)
+        whole = codec.encode_tasklist(tasks)
+        assert len(codec.decode_snapshot(whole).steps) == 20
+        monkeypatch.setattr(snapshot, "HISTORY_MAX_BYTES", len(whole) // 4)
+        cut = codec.encode_tasklist(tasks)
+        decoded = codec.decode_snapshot(cut)
+        assert 0 < len(decoded.steps) < 20 and [s.revision for s in decoded.steps] == list(
+            range(21 - len(decoded.steps), 21)), "the newest steps, in order"
+        assert decoded.tasks == list(tasks.snapshot()[0])
+        monkeypatch.setattr(snapshot, "MAX_FILE_BYTES", 1000)
+        with pytest.raises(codec.FormatError, match="more than"):
+            codec.encode_tasklist(tasks)

@@ -15,7 +15,7 @@ from ..domain.history import Step
 from ..domain.task import Task
 from ..domain.tasklist import TaskList
 from .changes import step_from_dict, step_to_dict, steps_in_order
-from .envelope import MIN_READER, SCHEMA, Migrations, check_envelope
+from .envelope import MAX_FILE_BYTES, MIN_READER, SCHEMA, Migrations, check_envelope
 from .scalars import FormatError, dumps, loads
 from .tasks import FIELDS_ADDED_IN_4, task_to_dict, tasks_3_to_4, tasks_from_list
 
@@ -107,6 +107,7 @@ def _sealed(history: list[str], body: list[bytes], next_id: int, revision: int, 
     beside a session's changes, which wait for the interpreter while any single copy of the whole file
     (tens of milliseconds at 100,000 tasks) runs.
     """
+    history = _history_that_fits(history, body)
     head = dumps({"format": SNAPSHOT_FORMAT, "schema": schema, "min_reader": min_reader, "revision": revision,
                   "next_id": next_id, "counts": {"history": len(history), "tasks": len(body)}, "crc32": "00000000"})
     start = f'{head[:-1]},\n"history":[\n{_listed(history)}],"tasks":[\n'.encode()
@@ -129,6 +130,30 @@ def _sealed(history: list[str], body: list[bytes], next_id: int, revision: int, 
 
 #: How many task lines _sealed lays out at once (about a megabyte).
 _SLICE = 4096
+#: The most bytes of history a snapshot keeps: the history is for undo, and a few bulk changes to
+#: thousands of tasks (each step holds every task before and after) must not make a store too large
+#: to read back (MAX_FILE_BYTES) or to hold in memory.
+HISTORY_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _history_that_fits(history: list[str], body: list[bytes]) -> list[str]:
+    """The newest of ``history``'s steps that fit HISTORY_MAX_BYTES and, with the tasks, MAX_FILE_BYTES (the
+    oldest are left out, as they would be after 1000 more changes); FormatError when the tasks alone do not
+    fit, so that no file is written that taskvault would refuse to read."""
+    tasks_bytes = sum(map(len, body)) + 2 * len(body) + 1024  # (each line's ",\n", and the first line's room)
+    if tasks_bytes > MAX_FILE_BYTES:
+        raise FormatError(f"the tasks would take {tasks_bytes >> 20} MiB, more than the {MAX_FILE_BYTES >> 20} MiB "
+                          "a taskvault file can be", "")
+    budget = min(HISTORY_MAX_BYTES, MAX_FILE_BYTES - tasks_bytes)
+    kept = len(history)
+    used = 0
+    while kept > 0:
+        size = len(history[kept - 1].encode("utf-8")) + 2
+        if used + size > budget:
+            break
+        used += size
+        kept -= 1
+    return history[kept:]
 
 
 def encode_tasklist(tasks: TaskList) -> bytes:

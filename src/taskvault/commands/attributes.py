@@ -4,8 +4,9 @@
 an unambiguous start of one, as Taskwarrior allows: ``pri:H``) followed by a colon sets that field,
 ``+tag`` adds a tag and, in ``modify``, ``-tag`` removes one. Every other word is title text. A
 word that looks like a mistyped attribute (``priorty:H``, ``dew:fri``) is refused with a hint rather
-than saved in the title where nobody would notice; a word after ``--``, or one with a space in it
-(it was quoted), is always title text.
+than saved in the title where nobody would notice, as is a known name with a capital (``Due:fri``). A
+quoted word with a space in it is an attribute when it starts with one (``due:"next fri"``), else title
+text; a word after ``--`` is always title text.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _OTHER_NAMES = {
 #: Taskwarrior's shortest abbreviation of an attribute name (rc.abbreviation.minimum).
 _SHORTEST = 2
 _ATTRIBUTE_WORD = re.compile(r"([a-z][a-z_]*):(.*)", re.DOTALL)
+#: A name with a capital letter: an attribute typed with one is refused (Due:fri), other words are title text.
+_UPPER_ATTRIBUTE_WORD = re.compile(r"([A-Za-z][A-Za-z_]*):(.*)", re.DOTALL)
 _TAG_WORD = re.compile(r"([+-])(\S+)")
 
 
@@ -66,11 +69,29 @@ def attribute_named(name: str) -> str | None:
 
 
 def _typo_of(name: str) -> str | None:
-    """The attribute (or other field name) ``name`` is probably a mistyping of, if any."""
-    import difflib  # (only a word that names no attribute pays for it)
+    """The attribute (or other field name) ``name`` is probably a mistyping of, if any: one within one edit of it
+    (two for names of six letters or more), letters swapped counting as one. ``dew`` is due; ``mailto`` and
+    ``eta`` are nothing."""
+    for known in (*ATTRIBUTES, *_OTHER_NAMES):
+        if _edits(name, known) <= (2 if len(known) >= 6 else 1) and len(name) >= 3:
+            return known
+    return None
 
-    close = difflib.get_close_matches(name, [*ATTRIBUTES, *_OTHER_NAMES], n=1, cutoff=0.6)
-    return close[0] if close else None
+
+def _edits(a: str, b: str) -> int:
+    """The optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def split_modifications(words: tuple[str, ...] | list[str], *, literal_from: int, command: str,
@@ -82,8 +103,16 @@ def split_modifications(words: tuple[str, ...] | list[str], *, literal_from: int
     """
     found = Modifications()
     for index, word in enumerate(words):
-        if index >= literal_from or any(ch.isspace() for ch in word):
+        if index >= literal_from:
             found.title_words.append(word)
+            continue
+        if any(ch.isspace() for ch in word):  # quoted: an attribute's value (due:"next fri"), else title text
+            match = _ATTRIBUTE_WORD.fullmatch(word)
+            attribute = _known_or_none(match.group(1)) if match is not None else None
+            if match is None or attribute is None:
+                found.title_words.append(word)
+            else:
+                _put(found, attribute, match.group(2), command)
             continue
         tag = _TAG_WORD.fullmatch(word)
         if tag is not None and (tag.group(1) == "+" or removes_tags):
@@ -91,6 +120,12 @@ def split_modifications(words: tuple[str, ...] | list[str], *, literal_from: int
             continue
         match = _ATTRIBUTE_WORD.fullmatch(word)
         if match is None:
+            upper = _UPPER_ATTRIBUTE_WORD.fullmatch(word)
+            if upper is not None and (upper.group(1).lower() in ATTRIBUTES or _typo_of(upper.group(1).lower())):
+                lower = upper.group(1).lower()
+                raise UsageError(f"{command}: {shown(word)}: attribute names are lower case",
+                                 hint=f"write {_typo_of(lower) or lower}:…; to keep the word in the title, put -- "
+                                      "before it")
             found.title_words.append(word)
             continue
         name, value = match.group(1), match.group(2)
@@ -110,8 +145,20 @@ def split_modifications(words: tuple[str, ...] | list[str], *, literal_from: int
                                       "or quote it with other words")
             found.title_words.append(word)
             continue
-        if attribute in found.values and found.values[attribute] != value:
-            raise UsageError(f"{command}: {attribute} is given twice ({shown(found.values[attribute])} and "
-                             f"{shown(value)})", hint="give it once")
-        found.values[attribute] = value
+        _put(found, attribute, value, command)
     return found
+
+
+def _known_or_none(name: str) -> str | None:
+    """The attribute ``name`` names (attribute_named), or None when it names none or several."""
+    try:
+        return attribute_named(name)
+    except InvalidValue:
+        return None
+
+
+def _put(found: Modifications, attribute: str, value: str, command: str) -> None:
+    if attribute in found.values and found.values[attribute] != value:
+        raise UsageError(f"{command}: {attribute} is given twice ({shown(found.values[attribute])} and "
+                         f"{shown(value)})", hint="give it once")
+    found.values[attribute] = value

@@ -53,8 +53,9 @@ COMMANDS = Registry([
                     "after the options are the title, joined with spaces, except attribute words, as in\n"
                     "Taskwarrior: project:NAME (dotted: home.kitchen), due:DATE, scheduled:DATE, wait:DATE\n"
                     "(hidden from lists until then), until:DATE, priority:H|M|L, depends:ID[,ID], and +TAG.\n"
-                    "A start of a name works (pri:H); a word that looks like a mistyped one (priorty:H)\n"
-                    "is refused. Words after -- (and words quoted together with a space) are always title.\n"
+                    "A start of a name works (pri:H); a word that looks like a mistyped one (priorty:H,\n"
+                    "Due:fri) is refused. A quoted value may have spaces (due:\"next fri\"). Words after --\n"
+                    "are always title.\n"
                     "A word starting with -- that add does not know is refused: quote the whole title,\n"
                     "or put -- before the title's words.",
         arguments=(Argument("TITLE", "the title and attribute words (project:home due:fri +tag)", many=True),),
@@ -159,13 +160,13 @@ COMMANDS = Registry([
     Command(
         "modify", "change tasks' title, attributes and tags with attribute words", _Handler("run_modify"),
         mutates=True,
-        description="The ids come first; then words as add takes them: project:NAME, due:DATE,\n"
+        description="The ids come first, in one word (3, 3,4 or 3-6); then words as add takes them: project:NAME, due:DATE,\n"
                     "scheduled:DATE, wait:DATE, until:DATE, priority:H|M|L, depends:ID[,ID] (depends:-ID\n"
                     "removes one), +TAG and -TAG. An attribute with nothing after the colon (due:) is\n"
                     "removed. Other words are the new title. All the tasks change in one step, or none;\n"
                     "on a terminal, taskvault asks first when there are several. A dependency that would\n"
                     "make a task wait for itself is refused.",
-        arguments=(Argument("ID", "task ids, then the changes", many=True, kind="id"),),
+        arguments=(Argument("ID", "task ids in one word (3,4 or 3-6), then the changes", many=True, kind="id"),),
         options=(Option("--yes", "do not ask for confirmation"),),
         examples=("modify 3 project:home.kitchen due:fri +plumbing", "modify 3-5 priority:L +someday",
                   "modify 1 -home due: depends:3"),
@@ -174,7 +175,7 @@ COMMANDS = Registry([
         "annotate", "add a line of text, stamped with the time, to tasks", _Handler("run_annotate"), mutates=True,
         description="A task keeps up to 100 annotations, oldest first; 'show' lists them and 'denotate'\n"
                     "removes one.",
-        arguments=(Argument("ID", "task ids, then the text", many=True, kind="id"),),
+        arguments=(Argument("ID", "task ids in one word (3,4 or 3-6), then the text", many=True, kind="id"),),
         options=(Option("--yes", "do not ask for confirmation"),),
         examples=("annotate 3 called the plumber, coming Tuesday",),
     ),

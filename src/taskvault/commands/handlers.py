@@ -107,7 +107,7 @@ def _typed_values(ctx: Context, raw: dict[str, str], command: str) -> dict[str, 
             else:
                 values[name] = parse_due(text, ctx.today)
         except InvalidValue as error:
-            raise InvalidValue(f"{command}: {name}:{text}: {error.message}", hint=error.hint) from None
+            raise InvalidValue(f"{command}: {name}: {error.message}", hint=error.hint) from None
     return values
 
 
@@ -171,17 +171,15 @@ def _ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
 
 
 def _leading_ids(args: ParsedArgs, command: str, ctx: Context | None = None) -> tuple[list[int], list[str], int]:
-    """The task ids a command's words start with (``3 4``, ``3,4``, ``3-6``), the words after them, and where the
+    """The task ids a command's first word names (``3``, ``3,4``, ``3-6``), the words after it, and where the
     words typed after ``--`` begin among those; with a filter typed before the command, its tasks and every word."""
     import re
 
     if args.filter_words and ctx is not None:
         return _filtered_ids(ctx, args, command), list(args.positionals), args.literal_from
-    count = 0
-    for word in args.positionals[:args.literal_from]:
-        if not re.fullmatch(r"[0-9][0-9,-]*", word):
-            break
-        count += 1
+    # Only the first word names tasks (3, 3,4 or 3-6): a number after it is the text's (annotate 3 2 eggs).
+    count = 1 if args.positionals[:args.literal_from][:1] and re.fullmatch(r"[0-9][0-9,-]*", args.positionals[0]) \
+        else 0
     if count == 0:
         raise UsageError(f"{command} needs the ids of the tasks first",
                          hint=f"such as '{typed(command + ' 3 ...')}' or '{typed(command + ' 3,4 ...')}'")

@@ -109,32 +109,42 @@ def _uuids_of(tasks: TaskList, task_ids: tuple[int, ...]) -> tuple[uuid.UUID, ..
     return tuple(found)
 
 
-def _refuse_cycle(tasks: TaskList, task: Task, depends: tuple[uuid.UUID, ...]) -> None:
-    """InvalidValue if ``task`` depending on ``depends`` would make it wait, through any chain, for itself."""
-    if not depends:
+def _refuse_cycle(tasks: TaskList, edited: list[Task]) -> None:
+    """InvalidValue if, with the ``edited`` tasks' dependencies as they now are, some task would wait, through
+    any chain of dependencies, for itself. One walk over the graph (each task looked at once), however many
+    tasks a change edits."""
+    if not edited:
         return
-    if task.uuid in depends:
-        raise InvalidValue(f"task {task.id} cannot depend on itself")
     by_uuid = {t.uuid: t for t in tasks}
-    seen: set[uuid.UUID] = set()
-    path: dict[uuid.UUID, uuid.UUID] = {}
-    todo = list(depends)
-    for first in depends:
-        path[first] = first
-    while todo:
-        current = todo.pop()
-        if current in seen:
+    by_uuid.update((t.uuid, t) for t in edited)
+    state: dict[uuid.UUID, int] = {}  # 1: on the current path, 2: finished (no cycle through it)
+    for start in edited:
+        if state.get(start.uuid):
             continue
-        seen.add(current)
-        held = by_uuid.get(current)
-        for after in held.depends if held is not None else ():
-            if after == task.uuid:
-                via = by_uuid[path[current]]
-                raise InvalidValue(f"task {task.id} cannot depend on task {via.id}: task {via.id} already waits, "
-                                   f"through its dependencies, for task {task.id}",
-                                   hint="remove one of those dependencies first, with modify ID depends:-ID")
-            path.setdefault(after, path[current])
-            todo.append(after)
+        path = [(start.uuid, iter(start.depends))]
+        state[start.uuid] = 1
+        while path:
+            current, pending = path[-1]
+            after = next(pending, None)
+            if after is None:
+                state[current] = 2
+                path.pop()
+                continue
+            if state.get(after) == 1:
+                ring = [u for u, _ in path][[u for u, _ in path].index(after):]
+                first, second = by_uuid[ring[0]], by_uuid[ring[1]] if len(ring) > 1 else None
+                if second is None:
+                    raise InvalidValue(f"task {first.id} cannot depend on itself")
+                if len(ring) == 2 or first.uuid == start.uuid:
+                    raise InvalidValue(f"task {first.id} cannot depend on task {second.id}: task {second.id} already "
+                                       f"waits, through its dependencies, for task {first.id}",
+                                       hint="remove one of those dependencies first, with modify ID depends:-ID")
+                chain = " → ".join(str(by_uuid[u].id) for u in [*ring, ring[0]])
+                raise InvalidValue(f"these tasks would wait for each other: {chain}",
+                                   hint="leave out one of the dependencies that closes the ring")
+            if after not in state and after in by_uuid:
+                state[after] = 1
+                path.append((after, iter(by_uuid[after].depends)))
 
 
 def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime) -> Change:
@@ -142,6 +152,7 @@ def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime
     if edit.is_empty:
         raise InvalidValue("nothing to change", hint="give at least one of --title, --note, --priority, --due, --tag")
     edited = _edited(tasks, task, edit, now)
+    _refuse_cycle(tasks, [edited] if edited is not None and edited.depends != task.depends else [])
     return Change(ChangeKind.EDIT, put=() if edited is None else (edited,), next_id=tasks.next_id)
 
 
@@ -157,6 +168,8 @@ def plan_modify(tasks: TaskList, task_ids: list[int], edit: TaskEdit, *, now: dt
         edited = _edited(tasks, task, edit, now)
         if edited is not None:
             put.append(edited)
+    if edit.add_depends:
+        _refuse_cycle(tasks, put)
     return Change(ChangeKind.EDIT, put=tuple(put), next_id=tasks.next_id)
 
 
@@ -191,9 +204,10 @@ def _edited(tasks: TaskList, task: Task, edit: TaskEdit, now: dt.datetime) -> Ta
         if drop & gain:
             raise InvalidValue("a dependency is both added and removed")
         depends = tuple(sorted((set(task.depends) - drop) | gain))
+        if task.uuid in depends:
+            raise InvalidValue(f"task {task.id} cannot depend on itself")
         if len(depends) > DEPENDS_MAX:
             raise InvalidValue(f"a task can depend on at most {DEPENDS_MAX} tasks")
-        _refuse_cycle(tasks, task, tuple(sorted(gain - set(task.depends))))
         changes["depends"] = depends
     edited = attrs.evolve(task, **changes)  # type: ignore[arg-type]
     if edited == task:
@@ -280,7 +294,7 @@ def plan_denotate(tasks: TaskList, task_id: int, which: str, *, now: dt.datetime
     if not notes:
         raise InvalidValue(f"task {task_id} has no annotations")
     wanted = which.strip()
-    if wanted.isdecimal() and 1 <= int(wanted) <= len(notes):
+    if wanted.isascii() and wanted.isdecimal() and 1 <= int(wanted) <= len(notes):  # (٣ and ２ are text)
         index = int(wanted) - 1
     else:
         exact = [i for i, a in enumerate(notes) if a.text == wanted]
