@@ -116,7 +116,7 @@ def normalize_project(raw: str) -> str:
     if not project:
         raise InvalidValue("a project cannot be empty", hint="give project:NAME, or project: alone to remove it")
     if len(project) > PROJECT_MAX:
-        raise InvalidValue(f"the project {shown(project[:40] + '…')} is longer than {PROJECT_MAX} characters")
+        raise InvalidValue(f"the project {shown(project)} is longer than {PROJECT_MAX} characters")
     if _has_control(project) or any(ch.isspace() for ch in project) or '"' in project:
         raise InvalidValue(f"the project {shown(raw)} must be words joined by dots, without spaces, quotes or "
                            "control characters", hint="such as home or home.kitchen")
