@@ -5,8 +5,11 @@ and only after the change is durable, so a complete line is an acknowledgement. 
 the store must load, hold every acknowledged change, and at most the one change in flight.
 
 A plain-Python model says what the store must hold; each command is generated from the model
-so that it always changes something (``done`` only an open task, and so on), which makes the
-store's revision count the commands it kept.
+so that it always changes something (``done`` only an open task, ``stop`` only a started one, a
+``modify`` always a new project and tag, a dependency only where it makes no cycle, and so on),
+which makes the store's revision count the commands it kept. The commands are those of schema 3
+and schema 4's modify (one task, and the priority of several in one change), annotate (text beyond
+ASCII), denotate, start and stop.
 
 Used by tests/test_kill_storm.py (CI) and bench/kill_soak.py (the long soak).
 """
@@ -34,11 +37,34 @@ RESERVED = "the change in flight left out, its id kept unused"
 IN_FLIGHT = "in-flight change durable, not yet acknowledged"
 
 
+@attrs.frozen
+class Held:
+    """What the store must hold of one task: each field a command of the storm sets (timestamps left out)."""
+
+    title: str
+    status: str = "open"
+    tags: frozenset[str] = frozenset()
+    project: str | None = None
+    priority: str | None = None
+    due: str | None = None
+    started: bool = False
+    annotations: tuple[str, ...] = ()
+    #: The ids of the tasks it depends on that are there, and how many it depends on that were deleted since.
+    depends: frozenset[int] = frozenset()
+    gone: int = 0
+
+
+#: Annotations with text beyond ASCII, as a person types them.
+ANNOTATION = "ünï ☕ a{n}"
+#: Priorities as modify takes them, and as the store holds them.
+PRIORITIES = {"L": "low", "M": "medium", "H": "high"}
+
+
 @attrs.define
 class Model:
-    """What the store must hold: id -> (title, status, tags), and the next id."""
+    """What the store must hold: id -> Held, and the next id."""
 
-    tasks: dict[int, tuple[str, str, frozenset[str]]] = attrs.Factory(dict)
+    tasks: dict[int, Held] = attrs.Factory(dict)
     next_id: int = 1
     counter: int = 0
 
@@ -53,13 +79,14 @@ class Model:
         # Adds outweigh deletes until the store holds about 100 tasks, then they balance, so a
         # long soak keeps compacting a store of a steady size.
         adds = 4 if len(ids) < 100 else 1
-        kinds = ["add"] * adds + (["done", "edit-title", "edit-tag", "delete", "reopen"] if ids else [])
+        kinds = ["add"] * adds + (["done", "edit-title", "edit-tag", "delete", "reopen", "modify", "bulk-priority",
+                                   "annotate", "denotate", "start", "stop"] if ids else [])
         kind = rng.choice(kinds)
-        open_ids = [i for i in ids if self.tasks[i][1] == "open"]
-        done_ids = [i for i in ids if self.tasks[i][1] == "done"]
+        open_ids = [i for i in ids if self.tasks[i].status == "open"]
+        done_ids = [i for i in ids if self.tasks[i].status == "done"]
         if kind == "done" and open_ids:
             i = rng.choice(open_ids)
-            return f"done {i}", lambda m: m._set(i, status="done")
+            return f"done {i}", lambda m: m._set(i, status="done", started=False)  # done stops it
         if kind == "reopen" and done_ids:
             i = rng.choice(done_ids)
             return f"reopen {i}", lambda m: m._set(i, status="open")
@@ -68,26 +95,85 @@ class Model:
             return f"edit {i} --title e{n}", lambda m: m._set(i, title=f"e{n}")
         if kind == "edit-tag" and ids:
             i = rng.choice(ids)
-            return f"edit {i} --tag +k{n}", lambda m: m._set(i, tags=m.tasks[i][2] | {f"k{n}"})
+            return f"edit {i} --tag +k{n}", lambda m: m._set(i, tags=m.tasks[i].tags | {f"k{n}"})
         if kind == "delete" and ids:
             i = rng.choice(ids)
-            return f"delete {i}", lambda m: m.tasks.pop(i)
+            return f"delete {i}", lambda m: m._delete(i)
+        if kind == "modify" and ids:
+            return self._modify(rng, n, ids)
+        if kind == "bulk-priority" and ids:
+            chosen = rng.sample(ids, min(3, len(ids)))
+            letter = rng.choice([k for k, v in PRIORITIES.items() if any(self.tasks[i].priority != v for i in chosen)])
+
+            def prioritise(m: Model) -> None:
+                for i in chosen:
+                    m._set(i, priority=PRIORITIES[letter])
+            return f"modify {','.join(map(str, chosen))} priority:{letter}", prioritise
+        if kind == "annotate" and (room := [i for i in ids if len(self.tasks[i].annotations) < 100]):
+            i = rng.choice(room)
+            return f"annotate {i} {ANNOTATION.format(n=n)}", lambda m: m._set(
+                i, annotations=(*m.tasks[i].annotations, ANNOTATION.format(n=n)))
+        if kind == "denotate" and (noted := [i for i in ids if self.tasks[i].annotations]):
+            i = rng.choice(noted)
+            return f"denotate {i} 1", lambda m: m._set(i, annotations=m.tasks[i].annotations[1:])
+        if kind == "start" and (idle := [i for i in open_ids if not self.tasks[i].started]):
+            i = rng.choice(idle)
+            return f"start {i}", lambda m: m._set(i, started=True)
+        if kind == "stop" and (active := [i for i in ids if self.tasks[i].started]):
+            i = rng.choice(active)
+            return f"stop {i}", lambda m: m._set(i, started=False)
         return f"add t{n}", lambda m: m._add(f"t{n}")
 
+    def _modify(self, rng: random.Random, n: int, ids: list[int]) -> tuple[str, Callable[[Model], None]]:
+        """modify ID project:P due:DATE +TAG, and depends:J when J is one it may wait for (no cycle)."""
+        i = rng.choice(ids)
+        due = f"2031-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        candidates = [j for j in ids if j != i and j not in self.tasks[i].depends and not self._waits_for(j, i)]
+        j = rng.choice(candidates) if candidates and rng.random() < 0.6 else None
+        line = f"modify {i} project:p{n}.x due:{due} +m{n}" + (f" depends:{j}" if j is not None else "")
+
+        def apply(m: Model) -> None:
+            held = m.tasks[i]
+            m._set(i, project=f"p{n}.x", due=due, tags=held.tags | {f"m{n}"},
+                   depends=held.depends | ({j} if j is not None else set()))
+        return line, apply
+
+    def _waits_for(self, first: int, second: int) -> bool:
+        """True if task ``first`` waits, through its dependencies on tasks that are there, for ``second``."""
+        todo, seen = [first], set()
+        while todo:
+            current = todo.pop()
+            if current == second:
+                return True
+            if current in seen or current not in self.tasks:
+                continue
+            seen.add(current)
+            todo.extend(self.tasks[current].depends)
+        return False
+
     def _add(self, title: str) -> None:
-        self.tasks[self.next_id] = (title, "open", frozenset())
+        self.tasks[self.next_id] = Held(title)
         self.next_id += 1
 
+    def _delete(self, task_id: int) -> None:
+        del self.tasks[task_id]
+        for other, held in self.tasks.items():
+            if task_id in held.depends:
+                self.tasks[other] = attrs.evolve(held, depends=held.depends - {task_id}, gone=held.gone + 1)
+
     def _set(self, task_id: int, **fields: Any) -> None:
-        title, status, tags = self.tasks[task_id]
-        values = {"title": title, "status": status, "tags": tags, **fields}
-        self.tasks[task_id] = (values["title"], values["status"], values["tags"])
+        self.tasks[task_id] = attrs.evolve(self.tasks[task_id], **fields)
 
 
-def store_view(directory: Path) -> tuple[dict[int, tuple[str, str, frozenset[str]]], int, int]:
+def store_view(directory: Path) -> tuple[dict[int, Held], int, int]:
     """The store as the real loader reads it: (tasks as the model holds them, next id, revision)."""
     tasks = JournalStore(directory).load()
-    view = {t.id: (t.title, t.status.value, frozenset(t.tags)) for t in tasks}
+    ids = {t.uuid: t.id for t in tasks}
+    view = {t.id: Held(t.title, t.status.value, frozenset(t.tags), t.project,
+                       t.priority.value if t.priority else None, t.due.isoformat() if t.due else None,
+                       t.started is not None, tuple(a.text for a in t.annotations),
+                       frozenset(ids[u] for u in t.depends if u in ids), sum(u not in ids for u in t.depends))
+            for t in tasks}
     return view, tasks.next_id, tasks.revision
 
 

@@ -153,6 +153,68 @@ def _journal_without_snapshot(directory: Path) -> None:
     (directory / "tasks.json").unlink()
 
 
+#: A timestamp as the store writes them.
+AT = "2026-12-01T09:30:00.000000Z"
+
+
+def _note(text: str, at: str = AT) -> dict[str, str]:
+    return {"at": at, "text": text}
+
+
+def _uuid(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+def _edit_done_task(field: str, value: object) -> Damage:
+    """Change a field of the done task (Beta, the second in the snapshot)."""
+    def damage(directory: Path) -> None:
+        doc = _snapshot_doc(directory)
+        assert doc["tasks"][1]["status"] == "done"
+        doc["tasks"][1][field] = value
+        _write_doc(directory, doc)
+    return damage
+
+
+def _depends_on_itself(directory: Path) -> None:
+    doc = _snapshot_doc(directory)
+    doc["tasks"][0]["depends"] = [doc["tasks"][0]["uuid"]]
+    _write_doc(directory, doc)
+
+
+#: Schema 4's fields, each broken by hand in the snapshot's first task (or its done one): (damage, the JSON path the
+#: refusal names, so that it is the field's own rule that refuses it and not only the snapshot's checksum).
+NEW_FIELDS: dict[str, tuple[Damage, str]] = {
+    "annotation with a control character": (_edit_task("annotations", [_note("a\u001b[2Jb")]), "$.tasks[0]"),
+    "annotation with a newline": (_edit_task("annotations", [_note("two\nlines")]), "$.tasks[0]"),
+    "annotation untrimmed": (_edit_task("annotations", [_note(" padded")]), "$.tasks[0]"),
+    "annotation of 1,001 characters": (_edit_task("annotations", [_note("é" * 1001)]), "$.tasks[0]"),
+    "annotations out of order": (_edit_task("annotations", [_note("b", "2026-12-02T09:30:00.000000Z"), _note("a")]),
+                                 "$.tasks[0]"),
+    "101 annotations": (_edit_task("annotations", [_note(f"n{n}") for n in range(101)]), "$.tasks[0]"),
+    "annotation with an unknown field": (_edit_task("annotations", [{**_note("x"), "colour": "red"}]), "$.tasks[0]"),
+    "annotation without its time": (_edit_task("annotations", [{"text": "x"}]), "$.tasks[0]"),
+    "annotations not a list": (_edit_task("annotations", "a note"), "$.tasks[0]"),
+    "depends on itself": (_depends_on_itself, "$.tasks[0]"),
+    "depends repeated": (_edit_task("depends", [_uuid(1), _uuid(1)]), "$.tasks[0]"),
+    "depends unsorted": (_edit_task("depends", [_uuid(2), _uuid(1)]), "$.tasks[0]"),
+    "depends on an id, not a uuid": (_edit_task("depends", [3]), "$.tasks[0]"),
+    "depends on 101 tasks": (_edit_task("depends", [_uuid(n) for n in range(101)]), "$.tasks[0]"),
+    "project with a space": (_edit_task("project", "home kitchen"), "$.tasks[0]"),
+    "project with an empty part": (_edit_task("project", "home..kitchen"), "$.tasks[0]"),
+    "project of 101 characters": (_edit_task("project", "p" * 101), "$.tasks[0]"),
+    "project empty": (_edit_task("project", ""), "$.tasks[0]"),
+    "started while done": (_edit_done_task("started", AT), "$.tasks[1]"),
+    "started not in UTC": (_edit_task("started", "2026-12-01T09:30:00.000000+02:00"), "$.tasks[0]"),
+    "wait as a number": (_edit_task("wait", 20261201), "$.tasks[0]"),
+    "scheduled not a date": (_edit_task("scheduled", "tomorrow"), "$.tasks[0]"),
+    "until with a time": (_edit_task("until", AT), "$.tasks[0]"),
+    "recur not a period": (_edit_task("recur", "fortnightly"), "$.tasks[0]"),
+    "an instance without its period": (_edit_task("parent", _uuid(7)), "$.tasks[0]"),
+    "index on a task of no series": (_edit_task("index", 3), "$.tasks[0]"),
+    "index negative": (_edit_task("index", -1), "$.tasks[0]"),
+}
+
+
 BAD_STORES: dict[str, Damage] = {
     "empty file": _replace_snapshot(b""),
     "NUL-filled": _replace_snapshot(b"\0" * 4096),
@@ -206,6 +268,14 @@ BAD_STORES: dict[str, Damage] = {
     "next_id edited in the first line, still valid": _replace_bytes(b'"next_id":4,', b'"next_id":9,'),
     "a uuid digit changed, still valid": _change_uuid_digit,
     "counts that do not match the tasks": _replace_bytes(b'"tasks":3}', b'"tasks":2}'),
+    **{name: damage for name, (damage, _) in NEW_FIELDS.items()},
+    "journal record of an unknown kind": _rewrite_journal(_record_with(cmd="frobnicate")),
+    "journal record with a control character in an annotation": _rewrite_journal(
+        lambda lines: _record_with(put=[{**json.loads(lines[1][9:])["put"][0],
+                                         "annotations": [_note("a\u001b[2Jb")]}])(lines)),
+    "journal record starting a done task": _rewrite_journal(
+        lambda lines: _record_with(put=[{**json.loads(lines[1][9:])["put"][0], "status": "done",
+                                         "completed": AT, "started": AT}])(lines)),
 }
 
 
@@ -232,7 +302,9 @@ class TestRefusedUntouched:
     """Every kind of damage: exit 3, one line naming the file, every byte and mtime as it was."""
 
     @pytest.mark.parametrize("name", sorted([*BAD_STORES, "schema too new"]))
-    @pytest.mark.parametrize("command", [["list"], ["add", "New task"], ["done", "1"]])
+    @pytest.mark.parametrize("command", [["list"], ["add", "New task"], ["done", "1"],
+                                         ["modify", "1,3", "project:x", "+y", "depends:2"],
+                                         ["annotate", "1", "ünï ✓"], ["start", "1"]], ids=" ".join)
     def test_refused(self, tmp_path: Path, name: str, command: list[str]) -> None:
         """The installed program refuses the store and changes nothing in the directory."""
         directory = _damaged(tmp_path, name)
@@ -256,6 +328,18 @@ class TestRefusedUntouched:
             JournalStore(directory).load()
         if name == "journal of a newer schema":
             assert caught.type is StoreTooNew
+
+
+class TestNewFieldsRefusedByTheirRules:
+    @pytest.mark.parametrize("name", sorted(NEW_FIELDS))
+    def test_the_rule_names_the_task(self, tmp_path: Path, name: str) -> None:
+        """A schema 4 field broken by hand is refused by the field's rule, which names the task's JSON path (the
+        snapshot's checksum would refuse it too, without saying what is wrong)."""
+        directory = _damaged(tmp_path, name)
+        with pytest.raises(StorageError) as caught:
+            JournalStore(directory).load()
+        assert NEW_FIELDS[name][1] in caught.value.message and "checksum" not in caught.value.message, \
+            caught.value.message
 
 
 class TestTruncation:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import io
 import os
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +30,7 @@ from taskvault.store import files
 from taskvault.store.housekeeping import Housekeeping
 
 from .conftest import FIGURES, FaultyOs, Session, seed_store, store_bytes
+from .killstorm import Held
 
 #: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
 pytestmark = pytest.mark.slow
@@ -36,7 +39,12 @@ WORDS = [c.name for c in COMMANDS] + ["help", "--json", "--", "--tag", "--title"
                                       "--yes", "--sort", "--note", "--no-note", "--search", "-1", "0", "1", "2",
                                       "1-3", "3,4", "9" * 30, "-9" * 5, "+tag", "-tag", "high", "today",
                                       "$(rm -rf ~)", "`id`", "; ls", "| cat", "> /etc/passwd", "'", '"', "\\",
-                                      "*", "~", "%s%n", "\x1b[31m", "\u202e", "\u0000", "日本語", "🙂" * 5]
+                                      "*", "~", "%s%n", "\x1b[31m", "\u202e", "\u0000", "日本語", "🙂" * 5,
+                                      # schema 4's attribute words, as typed and as mistyped
+                                      "project:home.kitchen", "project:", "project:a..b", "due:+3d", "due:",
+                                      "wait:tomorrow", "scheduled:mon", "until:eom", "depends:1", "depends:-1",
+                                      "depends:1,2", "depends:", "depends:1-3", "priority:L", "pri:H", "priorty:H",
+                                      "recur:weekly", "1,2,3", "+ünï", "-home", "dew:fri", "ünï ☕ note"]
 TOKEN = st.one_of(st.sampled_from(WORDS), st.text(max_size=30), st.text(min_size=200, max_size=5000),
                   st.integers().map(str))
 COMMAND_LINE = st.lists(TOKEN, min_size=1, max_size=8)
@@ -80,10 +88,12 @@ class TestGeneratedCommandLines:
 
 # -- the stateful test -----------------------------------------------------------------------
 
-Model = dict[int, tuple[str, bool, frozenset[str]]]  # id -> (title, open?, tags)
+Model = dict[int, Held]  # id -> what the store must hold of the task (tests/killstorm.py)
 TITLES = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1,
                  max_size=20).map(str.strip).filter(bool)
 TAGS = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
+PROJECTS = st.from_regex(r"[a-zé][a-z0-9ü]{0,5}(\.[a-z][a-z0-9]{0,5}){0,2}", fullmatch=True)
+DUES = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31)).map(dt.date.isoformat)
 FAULTS = st.tuples(st.sampled_from(["write", "fsync", "lseek", "open", "replace"]),
                    st.sampled_from([errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EACCES, errno.EROFS]),
                    st.integers(min_value=1, max_value=4))
@@ -129,7 +139,8 @@ class StoreMachine(RuleBasedStateMachine):
             files.os = real  # type: ignore[assignment]
 
     def _ids(self, data: Any) -> int:
-        return data.draw(st.sampled_from([*sorted(self.model), self.next_id, 0]))
+        # Mostly a task that is there (each command then does something), sometimes one that is not.
+        return data.draw(st.sampled_from([*sorted(self.model) * 4, self.next_id, 0]))
 
     def _outcome(self, line: str, fault: tuple[str, int, int] | None, expect: int) -> bool:
         """Run the line; True if it changed the store. ``expect``: 0 it changes, 1 it is refused, -1 a no-op.
@@ -154,16 +165,32 @@ class StoreMachine(RuleBasedStateMachine):
     def add(self, title: str, tag: str | None, fault: tuple[str, int, int] | None) -> None:
         line = f"add -- {_quote(title)}" if tag is None else f"add --tag {tag} -- {_quote(title)}"
         if self._outcome(line, fault, 0):
-            self.model[self.next_id] = (title, True, frozenset({tag} if tag else ()))
+            self.model[self.next_id] = Held(title, tags=frozenset({tag} if tag else ()))
+            self.next_id += 1
+
+    @rule(data=st.data(), title=TITLES, project=st.none() | PROJECTS, due=st.none() | DUES, tag=st.none() | TAGS,
+          depends=st.booleans(), fault=st.none() | FAULTS)
+    def add_with_new_fields(self, data: Any, title: str, project: str | None, due: str | None, tag: str | None,
+                            depends: bool, fault: tuple[str, int, int] | None) -> None:
+        """add with schema 4's attribute words after its title: refused when it depends on a task not there."""
+        other = self._ids(data) if depends else None
+        words = [f"project:{project}" if project else "", f"due:{due}" if due else "", f"+{tag}" if tag else "",
+                 f"depends:{other}" if other is not None else ""]
+        line = f"add {' '.join(w for w in words if w)} -- {_quote(title)}"
+        refused = other is not None and other not in self.model
+        if self._outcome(line, fault, 1 if refused else 0):
+            self.model[self.next_id] = Held(title, tags=frozenset({tag} if tag else ()), project=project, due=due,
+                                            depends=frozenset({other} if other is not None else ()))
             self.next_id += 1
 
     def _status_change(self, data: Any, fault: tuple[str, int, int] | None, command: str, to_open: bool) -> None:
         task_id = self._ids(data)
         current = self.model.get(task_id)
-        expect = 1 if current is None else -1 if current[1] == to_open else 0
+        expect = 1 if current is None else -1 if (current.status == "open") == to_open else 0
         if self._outcome(f"{command} {task_id}", fault, expect):
             assert current is not None
-            self.model[task_id] = (current[0], to_open, current[2])
+            self.model[task_id] = attrs.evolve(current, status="open" if to_open else "done",
+                                               started=current.started and to_open)  # done stops it
 
     @rule(data=st.data(), fault=st.none() | FAULTS)
     def done(self, data: Any, fault: tuple[str, int, int] | None) -> None:
@@ -177,16 +204,104 @@ class StoreMachine(RuleBasedStateMachine):
     def edit(self, data: Any, title: str, tag: str, fault: tuple[str, int, int] | None) -> None:
         task_id = self._ids(data)
         current = self.model.get(task_id)
-        expect = 1 if current is None else -1 if (current[0], tag in current[2]) == (title, True) else 0
+        expect = 1 if current is None else -1 if (current.title, tag in current.tags) == (title, True) else 0
         if self._outcome(f"edit {task_id} --tag +{tag} --title {_quote(title)}", fault, expect):
             assert current is not None
-            self.model[task_id] = (title, current[1], current[2] | {tag})
+            self.model[task_id] = attrs.evolve(current, title=title, tags=current.tags | {tag})
 
     @rule(data=st.data(), fault=st.none() | FAULTS)
     def delete(self, data: Any, fault: tuple[str, int, int] | None) -> None:
         task_id = self._ids(data)
         if self._outcome(f"delete {task_id}", fault, 1 if task_id not in self.model else 0):
             del self.model[task_id]
+            for other, held in self.model.items():  # a dependency on it stays, on a task no longer there
+                if task_id in held.depends:
+                    self.model[other] = attrs.evolve(held, depends=held.depends - {task_id}, gone=held.gone + 1)
+
+    # -- schema 4's commands --------------------------------------------------------------------
+
+    def _waits_for(self, first: int, second: int) -> bool:
+        """True if ``first`` waits for ``second`` through dependencies on tasks that are there (or is it)."""
+        todo, seen = [first], set()
+        while todo:
+            current = todo.pop()
+            if current == second:
+                return True
+            if current in seen or current not in self.model:
+                continue
+            seen.add(current)
+            todo.extend(self.model[current].depends)
+        return False
+
+    @rule(data=st.data(), project=st.none() | PROJECTS, due=st.none() | DUES, tag=st.none() | TAGS,
+          depends=st.booleans(), fault=st.none() | FAULTS)
+    def modify(self, data: Any, project: str | None, due: str | None, tag: str | None, depends: bool,
+               fault: tuple[str, int, int] | None) -> None:
+        """modify ID project:P due:DATE +TAG depends:N, any of them; refused for a missing task or a cycle."""
+        task_id = self._ids(data)
+        other = self._ids(data) if depends else None
+        words = [f"project:{project}" if project else "", f"due:{due}" if due else "", f"+{tag}" if tag else "",
+                 f"depends:{other}" if other is not None else ""]
+        if not any(words):
+            return
+        current = self.model.get(task_id)
+        refused = (current is None or (other is not None and (other not in self.model or other == task_id
+                                                                or (other not in current.depends
+                                                                    and self._waits_for(other, task_id)))))
+        changed = None if refused or current is None else attrs.evolve(
+            current, project=project or current.project, due=due or current.due,
+            tags=current.tags | ({tag} if tag else set()),
+            depends=current.depends | ({other} if other is not None else set()))
+        expect = 1 if refused else -1 if changed == current else 0
+        if self._outcome(f"modify {task_id} {' '.join(w for w in words if w)}", fault, expect):
+            assert changed is not None
+            self.model[task_id] = changed
+
+    @rule(data=st.data(), letter=st.sampled_from(["L", "M", "H"]), fault=st.none() | FAULTS)
+    def bulk_priority(self, data: Any, letter: str, fault: tuple[str, int, int] | None) -> None:
+        """modify A,B,C priority:X: one change to every task, or none when one is missing."""
+        ids = sorted({self._ids(data) for _ in range(3)})
+        value = {"L": "low", "M": "medium", "H": "high"}[letter]
+        missing = any(i not in self.model for i in ids)
+        expect = 1 if missing else -1 if all(self.model[i].priority == value for i in ids) else 0
+        if self._outcome(f"modify {','.join(map(str, ids))} priority:{letter}", fault, expect):
+            for i in ids:
+                self.model[i] = attrs.evolve(self.model[i], priority=value)
+
+    @rule(data=st.data(), text=TITLES, fault=st.none() | FAULTS)
+    def annotate(self, data: Any, text: str, fault: tuple[str, int, int] | None) -> None:
+        task_id = self._ids(data)
+        current = self.model.get(task_id)
+        full = current is not None and len(current.annotations) >= 100
+        if self._outcome(f"annotate {task_id} -- {_quote(text)}", fault, 1 if current is None or full else 0):
+            assert current is not None
+            self.model[task_id] = attrs.evolve(current, annotations=(*current.annotations, text))
+
+    @rule(data=st.data(), fault=st.none() | FAULTS)
+    def denotate(self, data: Any, fault: tuple[str, int, int] | None) -> None:
+        task_id = self._ids(data)
+        current = self.model.get(task_id)
+        if self._outcome(f"denotate {task_id} 1", fault, 1 if current is None or not current.annotations else 0):
+            assert current is not None
+            self.model[task_id] = attrs.evolve(current, annotations=current.annotations[1:])
+
+    @rule(data=st.data(), fault=st.none() | FAULTS)
+    def start_task(self, data: Any, fault: tuple[str, int, int] | None) -> None:
+        task_id = self._ids(data)
+        current = self.model.get(task_id)
+        expect = 1 if current is None or current.status != "open" else -1 if current.started else 0
+        if self._outcome(f"start {task_id}", fault, expect):
+            assert current is not None
+            self.model[task_id] = attrs.evolve(current, started=True)
+
+    @rule(data=st.data(), fault=st.none() | FAULTS)
+    def stop(self, data: Any, fault: tuple[str, int, int] | None) -> None:
+        task_id = self._ids(data)
+        current = self.model.get(task_id)
+        expect = 1 if current is None else 0 if current.started else -1
+        if self._outcome(f"stop {task_id}", fault, expect):
+            assert current is not None
+            self.model[task_id] = attrs.evolve(current, started=False)
 
     @rule()
     def restart(self) -> None:
@@ -195,7 +310,12 @@ class StoreMachine(RuleBasedStateMachine):
         self.session = Session(self.directory, housekeeping=COMPACTING_OFTEN)
 
     def _view(self, tasks: Any) -> tuple[Model, int]:
-        return {t.id: (t.title, t.is_open, frozenset(t.tags)) for t in tasks}, tasks.next_id
+        ids = {t.uuid: t.id for t in tasks}
+        return {t.id: Held(t.title, t.status.value, frozenset(t.tags), t.project,
+                           t.priority.value if t.priority else None, t.due.isoformat() if t.due else None,
+                           t.started is not None, tuple(a.text for a in t.annotations),
+                           frozenset(ids[u] for u in t.depends if u in ids), sum(u not in ids for u in t.depends))
+                for t in tasks}, tasks.next_id
 
     @invariant()
     def memory_and_disk_equal_the_model(self) -> None:

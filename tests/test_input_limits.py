@@ -188,3 +188,200 @@ class TestBoundedErrorMessages:
     def test_a_long_setting_is_quoted_short(self, data_dir: Path) -> None:
         result = run_taskvault(data_dir, "list", env={"TASKVAULT_LOCK_TIMEOUT": "9" * 100_000})
         assert result.code == 2 and "TASKVAULT_LOCK_TIMEOUT" in _one_short_line(result.err)
+
+
+# -- schema 4's fields and commands: each limit of the task model, reached and passed from the command line ----------
+
+#: What the task model allows (domain/task.py), quoted here so that a changed limit is a changed test.
+ANNOTATIONS_MAX, ANNOTATION_MAX, PROJECT_MAX, DEPENDS_MAX = 100, 1000, 100, 100
+
+
+def _built_without_fsync(data_dir: Path, lines: list[str]) -> None:
+    """A store made by running ``lines`` in one in-process session, its fsyncs skipped (only the building is
+    fast: every command under test then runs in a process of its own, with every fsync)."""
+    from taskvault.store import files
+
+    from .conftest import OsProxy
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files, "os", OsProxy(fsync=lambda _real, _fd: None))
+        session = Session(data_dir)
+        for line in lines:
+            assert session.run(line) == 0, (line, session.err.getvalue())
+        session.close()
+
+
+def _refused_untouched(data_dir: Path, *words: str, reason: str, code: int = 1) -> str:
+    """The command is refused with ``code`` and one short line naming ``reason``; no byte of the store changed."""
+    from .conftest import store_bytes
+
+    before = store_bytes(data_dir)
+    result = run_taskvault(data_dir, *words)
+    assert result.code == code, result
+    assert result.out == ""
+    line = _one_short_line(result.err)
+    assert reason in line, line
+    assert store_bytes(data_dir) == before
+    return line
+
+
+class TestNewFieldLimits:
+    """Each of schema 4's limits: the largest value is taken, one more is refused in one line, changing nothing."""
+
+    def test_a_hundred_annotations_then_one_more(self, data_dir: Path) -> None:
+        """The 100th annotation is saved; the 101st is refused; annotating it and a task with room changes neither."""
+        _built_without_fsync(data_dir, ["add Full", "add Roomy",
+                                        *(f"annotate 1 note {n} ✓ ünï" for n in range(ANNOTATIONS_MAX - 1))])
+        assert run_taskvault(data_dir, "annotate", "1", "the hundredth").code == 0
+        _refused_untouched(data_dir, "annotate", "1", "one more", reason=f"at most {ANNOTATIONS_MAX} annotations")
+        _refused_untouched(data_dir, "annotate", "2", "1", "both", reason=f"at most {ANNOTATIONS_MAX} annotations")
+        tasks = Session(data_dir).service.tasks
+        assert len(tasks.get(1).annotations) == ANNOTATIONS_MAX and tasks.get(1).annotations[-1].text == "the hundredth"
+        assert tasks.get(2).annotations == ()
+        assert run_taskvault(data_dir, "denotate", "1", "1").code == 0
+        assert run_taskvault(data_dir, "annotate", "1", "room again").code == 0
+
+    def test_an_annotation_of_1001_characters(self, data_dir: Path) -> None:
+        """1,000 characters (non-ASCII ones counted as characters, not bytes) are taken; 1,001 are refused."""
+        seed_store(data_dir)
+        longest = "é" * (ANNOTATION_MAX - 1) + "✓"
+        assert run_taskvault(data_dir, "annotate", "1", longest).code == 0
+        _refused_untouched(data_dir, "annotate", "1", longest + "x",
+                           reason=f"the annotation is {ANNOTATION_MAX + 1} characters long; the most is {ANNOTATION_MAX}")
+        assert Session(data_dir).service.tasks.get(1).annotations[0].text == longest
+
+    @pytest.mark.parametrize("command", ["add", "modify"])
+    def test_a_project_of_101_characters(self, data_dir: Path, command: str) -> None:
+        """A project of 100 characters is taken by add and modify; one of 101 is refused."""
+        seed_store(data_dir)
+        target = ["add", "Projected"] if command == "add" else ["modify", "1"]
+        longest = "home." + "p" * (PROJECT_MAX - 5)
+        assert run_taskvault(data_dir, *target, f"project:{longest}").code == 0
+        _refused_untouched(data_dir, *target, f"project:{longest}x", reason=f"is longer than {PROJECT_MAX} characters")
+
+    @pytest.mark.xfail(strict=True, reason="bug: normalize_project says '(41 characters)' for every over-long "
+                                          "project: it quotes shown(project[:40] + '…'), the cut string's length")
+    def test_a_refused_project_is_said_to_be_as_long_as_it_is(self, data_dir: Path) -> None:
+        """The message about a project of 101 characters says 101, not the length of the part it quotes."""
+        seed_store(data_dir)
+        line = _refused_untouched(data_dir, "modify", "1", "project:" + "p" * (PROJECT_MAX + 1), reason="longer")
+        assert f"({PROJECT_MAX + 1} characters)" in line, line
+
+    @pytest.mark.parametrize("command", ["add", "modify", "modify, one more"])
+    def test_depends_on_101_tasks(self, data_dir: Path, command: str) -> None:
+        """A task may depend on 100 tasks; 101 are refused, whether named at once or one more after 100."""
+        _built_without_fsync(data_dir, [f"add t{n}" for n in range(1, DEPENDS_MAX + 3)])
+        target = ["add", "Waits"] if command == "add" else ["modify", "1"]
+        if command == "modify, one more":
+            assert run_taskvault(data_dir, "modify", "1", f"depends:2-{DEPENDS_MAX + 1}").code == 0
+            _refused_untouched(data_dir, "modify", "1", f"depends:{DEPENDS_MAX + 2}",
+                               reason=f"at most {DEPENDS_MAX} tasks")
+            assert len(Session(data_dir).service.tasks.get(1).depends) == DEPENDS_MAX
+            return
+        _refused_untouched(data_dir, *target, f"depends:2-{DEPENDS_MAX + 2}", reason=f"at most {DEPENDS_MAX} tasks")
+        assert run_taskvault(data_dir, *target, f"depends:2-{DEPENDS_MAX + 1}").code == 0
+        waits = Session(data_dir).service.tasks.get(DEPENDS_MAX + 3 if command == "add" else 1)
+        assert len(waits.depends) == DEPENDS_MAX
+
+
+#: What a person may paste into annotate: terminal escapes, a bell, a newline, a tab, a DEL, a C1 control.
+PASTED_CONTROLS = ["\x1b[2J\x1b[31mred", "ding\x07", "two\nlines", "tab\there", "del\x7f", "c1\x9bcsi", "cr\rreturn"]
+
+
+class TestPastedControlCharacters:
+    @pytest.mark.parametrize("text", PASTED_CONTROLS, ids=[repr(t) for t in PASTED_CONTROLS])
+    def test_annotate_refuses_a_control_character(self, data_dir: Path, text: str) -> None:
+        """From the command line: refused in one line that names it, with nothing of it echoed raw."""
+        seed_store(data_dir)
+        line = _refused_untouched(data_dir, "annotate", "1", f"before {text} after", reason="control character")
+        assert not any(ch in line[:-1] for ch in "\x1b\x07\t\x7f\x9b\r")
+
+    def test_a_script_line_with_nul_and_escapes(self, data_dir: Path) -> None:
+        """From a script: the NUL and the escape are refused on their own lines, the lines around them run."""
+        seed_store(data_dir)
+        script = b"annotate 1 fine \xc3\xbc\nannotate 1 a\x00b\nannotate 1 a\x1b[2Jb\nannotate 1 also fine\n"
+        result = run_raw(data_dir, "--keep-going", stdin=script)
+        assert result.code == 1, result
+        errors = result.err.splitlines()
+        assert [e.split(":")[0] for e in errors] == ["line 2", "line 3"], result.err
+        assert "\x1b" not in result.err and "\x00" not in result.err
+        texts = [a.text for a in Session(data_dir).service.tasks.get(1).annotations]
+        assert texts == ["fine ü", "also fine"]
+
+
+#: A word of a megabyte for each place a word of add or modify may go.
+MEGABYTE_LINES = ["add {w}", "add x project:{w}", "add x +{w}", "modify 1 {w}", "modify 1 project:{w}",
+                  "modify 1 due:{w}", "modify 1 depends:{w}", "modify 1 +{w}", "annotate 1 {w}", "denotate 1 {w}"]
+#: The longest word the kernel passes as one argument is 128 KiB: a word of 100,000 characters, in every place.
+LONG_WORDS = [["add", "{w}"], ["add", "x", "project:{w}"], ["add", "x", "due:{w}"], ["add", "x", "depends:{w}"],
+              ["add", "x", "+{w}"], ["modify", "1", "{w}"], ["modify", "1", "+{w}"], ["modify", "1", "-{w}"],
+              ["annotate", "1", "{w}"], ["denotate", "1", "{w}"], ["modify", "1", "project:{w}"],
+              ["modify", "1", "due:{w}"], ["modify", "1", "wait:{w}"], ["modify", "1", "scheduled:{w}"],
+              ["modify", "1", "until:{w}"], ["modify", "1", "priority:{w}"], ["modify", "1", "depends:{w}"],
+              ["modify", "1", "depends:-{w}"], ["modify", "1", "recur:{w}"], ["add", "x", "priorty:{w}"]]
+#: The attribute words whose errors quote the value the user typed in full (see the xfail below).
+QUOTED_WHOLE = ("project:", "due:", "wait:", "scheduled:", "until:", "priority:", "depends:", "recur:")
+
+
+class TestHugeWords:
+    @pytest.mark.parametrize("template", MEGABYTE_LINES)
+    def test_a_megabyte_word_is_refused_fast(self, data_dir: Path, template: str) -> None:
+        """A line holding a word of 1 MB, in a script: refused for its length in one line, in bounded memory."""
+        import time
+
+        seed_store(data_dir)
+        from .conftest import store_bytes
+
+        before = store_bytes(data_dir)
+        line = template.format(w="w" * 2**20).encode()
+        started = time.monotonic()
+        result = run_raw(data_dir, stdin=line + b"\n", preexec_fn=_bounded_memory)
+        assert time.monotonic() - started < 10, "refusing a long line must not take long"
+        assert result.code == 2 and f"{limits.MAX_LINE_BYTES:,} bytes" in _one_short_line(result.err)
+        assert store_bytes(data_dir) == before
+
+    @pytest.mark.parametrize("words", [
+        pytest.param(w, marks=pytest.mark.xfail(strict=True, reason=(
+            "bug: commands/handlers.py _typed_values prefixes each error with the attribute word as typed, "
+            "f'{command}: {name}:{text}: ...', quoting the whole value (only cli/text.py's last 300-character guard "
+            "cuts it, in the middle), besides the shown() quote inside the message")))
+        if any(q in w[-1] for q in QUOTED_WHOLE) and "priorty" not in w[-1] else w
+        for w in LONG_WORDS], ids=lambda w: " ".join(w).replace("{w}", "W"))
+    def test_a_long_word_in_a_new_place_is_quoted_short(self, data_dir: Path, words: list[str]) -> None:
+        """A word of 100,000 characters anywhere add, modify, annotate or denotate take one: refused in one short line
+        quoting at most its start; no traceback; nothing changed."""
+        seed_store(data_dir)
+        line = _refused_untouched(data_dir, *[w.replace("{w}", "w" * 100_000) for w in words], reason="",
+                                  code=2 if "priorty" in words[-1] else 1)
+        assert "w" * 61 not in line, line
+
+
+class TestModifyTenThousandIds:
+    def test_modify_of_10000_ids_on_a_small_store(self, data_dir: Path) -> None:
+        """The missing ids are named as a range and counted, in one short line; nothing changes."""
+        seed_store(data_dir)
+        line = _refused_untouched(data_dir, "modify", f"1-{limits.MAX_IDS}", "priority:L",
+                                  reason=f"no tasks with ids 4-{limits.MAX_IDS}")
+        assert f"({limits.MAX_IDS - 3} in all)" in line
+        listed = ",".join(str(n) for n in range(1, limits.MAX_IDS + 1))
+        _refused_untouched(data_dir, "modify", listed, "project:x", reason=f"no tasks with ids 4-{limits.MAX_IDS}")
+
+    def test_modify_of_10001_ids_names_the_cap(self, data_dir: Path) -> None:
+        seed_store(data_dir)
+        _refused_untouched(data_dir, "modify", f"1-{limits.MAX_IDS + 1}", "priority:L",
+                           reason=f"at most {limits.MAX_IDS:,}")
+        _refused_untouched(data_dir, "modify", "1-5000", f"5001-{limits.MAX_IDS}", f"{limits.MAX_IDS + 1}", "+x",
+                           reason=f"at most {limits.MAX_IDS:,}")
+
+    def test_modify_of_10000_tasks_is_one_change(self, data_dir: Path) -> None:
+        """10,000 tasks modified by one command, in bounded memory: one revision, every task changed, or none."""
+        _built_without_fsync(data_dir, [f"add t{n}" for n in range(limits.MAX_IDS)])
+        revision = Session(data_dir).state()[2]
+        result = run_raw(data_dir, "modify", f"1-{limits.MAX_IDS}", "priority:L", "project:bulk", "+many", "--yes",
+                         preexec_fn=_bounded_memory, timeout=120)
+        assert result.code == 0, result.err[:1000]
+        assert result.out.count("\n") == limits.MAX_IDS
+        tasks, _, after = Session(data_dir).state()
+        assert after == revision + 1, "a bulk modify is one change"
+        assert {(t.priority.value if t.priority else None, t.project, t.tags) for t in tasks} == {
+            ("low", "bulk", ("many",))}

@@ -39,7 +39,26 @@ WRITES = {
     "reopen": ["reopen", "2"],
     "delete": ["delete", "3"],
     "bulk done": ["done", "1", "3"],
+    # Schema 4's kinds (PREPARED gives denotate and stop something to take away).
+    "modify": ["modify", "3", "project:x", "due:+3d", "+tag", "depends:1"],
+    "bulk modify": ["modify", "1,2,3", "priority:L"],
+    "annotate": ["annotate", "1", "Café ☕ — ünï"],
+    "denotate": ["denotate", "1", "1"],
+    "start": ["start", "1"],
+    "stop": ["stop", "3"],
 }
+#: What runs after the seed before a write of schema 4's kinds: tasks carrying every new field.
+PREPARED = ("modify 1 project:home.kitchen due:+3d scheduled:+1d wait:+2d until:+30d depends:2",
+            "annotate 1 Café ☕ first", "annotate 1 second", "start 3")
+NEW_KINDS = ("modify", "bulk modify", "annotate", "denotate", "start", "stop")
+
+
+def _seeded(directory: Path, write: str) -> int:
+    """Seed the store for ``write`` (with every schema 4 field for its kinds); its revision."""
+    seed_store(directory)
+    if write in NEW_KINDS:
+        seed_store(directory, PREPARED)
+    return Session(directory).state()[2]
 CASES: list[str] = []
 
 
@@ -91,7 +110,7 @@ class TestStraceInjection:
         mark), that is fsynced, and the file is cut back.
         """
         directory = tmp_path / "data"
-        seed_store(directory)
+        revision = _seeded(directory, write)
         before = store_bytes(directory)
         proc, log = _strace(directory, f"{call}:error={errno.errorcode[error]}:when=1", directory / "tasks.journal",
                             WRITES[write], trace="write,fsync,pwrite64,ftruncate")
@@ -103,7 +122,7 @@ class TestStraceInjection:
             assert calls == ["write", "fsync", "pwrite64", "fsync", "ftruncate"], log
             assert '"--void-- "' in log
         assert run_taskvault(directory, *WRITES[write]).code == 0
-        assert Session(directory).state()[2] == 5
+        assert Session(directory).state()[2] == revision + 1
         _passed(f"strace {call} {write}")
 
     @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO, errno.EROFS])
@@ -195,6 +214,22 @@ def _lock_fault_sets() -> list[tuple[str, ...]]:
             + [(f, lock, cut) for f in fsyncs for lock in LOCK_FAULTS for cut in cuts])
 
 
+#: The compound faults each of schema 4's kinds meets: the fsync and the cut, every fsync and every cut, the write and
+#: the cut, the fsync with the void mark and the cut, and the journal's fsync with the lock file's mark.
+NEW_KIND_FAULTS = [("fsync:error=EIO:when=1", "ftruncate:error=EIO:when=1"),
+                   ("fsync:error=EIO:when=1+", "ftruncate:error=EIO:when=1+"),
+                   ("write:error=EIO:when=1", "ftruncate:error=EIO:when=1"),
+                   ("fsync:error=EIO:when=1", "pwrite64:error=EIO:when=1", "ftruncate:error=EIO:when=1"),
+                   ("fsync:error=EIO:when=1", "fdatasync:error=EIO:when=1+")]
+
+
+def _fields(directory: Path) -> list[tuple[object, ...]]:
+    """What the commands set in each task, timestamps left out (a clean run and a faulted one differ only there)."""
+    return [(t.id, t.title, t.status, t.priority, t.due, t.tags, t.project, t.scheduled, t.wait, t.until,
+             t.started is not None, t.depends, tuple(a.text for a in t.annotations))
+            for t in Session(directory).service.tasks]
+
+
 class TestCompoundFaults:
     """Two or three calls of one save fail, including those that take a failed write back (strace, real libc).
 
@@ -230,6 +265,35 @@ class TestCompoundFaults:
         titles = [t.title for t in Session(directory).service.tasks]
         assert titles[-1] == "Next" and ("Compound" in titles) == (proc.returncode == 0)
         COMPOUND.append("+".join(faults))
+        FIGURES["compound faults in one save (strace)"] = f"{len(COMPOUND)} combinations, none reappeared"
+
+    @pytest.mark.parametrize("faults", NEW_KIND_FAULTS, ids="+".join)
+    @pytest.mark.parametrize("write", NEW_KINDS)
+    def test_a_new_kind_reported_as_failed_never_appears(self, tmp_path: Path, write: str,
+                                                         faults: tuple[str, ...]) -> None:
+        """Schema 4's kinds under two or three failing calls: exit 0 and the store is the one a clean run makes, or
+        exit 3 and it is the one before, now and for every later reader; the next change works."""
+        directory, clean = tmp_path / "data", tmp_path / "clean"
+        _seeded(directory, write)
+        _seeded(clean, write)
+        before = _fields(directory)
+        assert run_taskvault(clean, *WRITES[write]).code == 0
+        after = _fields(clean)
+        assert after != before
+        lock = [directory / "tasks.lock"] if any(f.startswith("fdatasync") for f in faults) else []
+        proc, _ = _strace(directory, list(faults), [directory / "tasks.journal", *lock], WRITES[write])
+        assert "Traceback" not in proc.stderr and proc.stderr.count("\n") <= 1, proc.stderr
+        assert run_taskvault(directory, "list", "--all").code == 0
+        if proc.returncode == 0:
+            assert _fields(directory) == after
+        else:
+            assert proc.returncode == 3, proc.stderr
+            assert ("nothing was changed" in proc.stderr) != ("may or may not be on disk" in proc.stderr)
+            assert _fields(directory) == before, f"a change reported as failed appeared: {proc.stderr}"
+            assert Session(directory).state()[2] == Session(clean).state()[2] - 1
+        assert temp_files(directory) == []
+        assert run_taskvault(directory, *WRITES[write]).code == 0
+        COMPOUND.append(f"{write}: " + "+".join(faults))
         FIGURES["compound faults in one save (strace)"] = f"{len(COMPOUND)} combinations, none reappeared"
 
     def test_the_reviews_case_fsync_and_cut_back_both_fail(self, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,20 @@ KINDS: dict[str, tuple[str, list[str]]] = {
     "add to a schema 1 store (migration)": ("v1", ["add", "New"]),
     "salvage of a damaged snapshot": ("snapshot-damaged", ["salvage", "--yes"]),
     "salvage of a journal damaged mid-way": ("journal-damaged", ["salvage", "--yes"]),
+    # Schema 4's kinds and fields: each kind of change it added, and a task that carries every new field.
+    "add with every new field": ("seeded", ["add", "New", "project:home.kitchen", "due:+3d", "scheduled:+1d",
+                                            "wait:+2d", "until:+30d", "depends:1,3", "+t"]),
+    "modify (project, due, tag, dependency)": ("seeded", ["modify", "3", "project:x", "due:+3d", "+tag", "depends:1"]),
+    "bulk modify": ("seeded", ["modify", "1,2,3", "priority:L"]),
+    "annotate": ("seeded", ["annotate", "1", "Café ☕ — ünï ✓"]),
+    "denotate": ("annotated", ["denotate", "1", "1"]),
+    "start": ("seeded", ["start", "1"]),
+    "stop": ("started", ["stop", "3"]),
+    "undo of a bulk modify": ("bulk-modified", ["undo"]),
 }
+#: What each preparation of schema 4's kinds runs after the seed.
+PREPARED = {"annotated": ("annotate 1 Café ☕ first", "annotate 1 second"), "started": ("start 3",),
+            "bulk-modified": ("modify 1,3 project:p depends:2 +z",)}
 
 
 @contextlib.contextmanager
@@ -87,6 +100,8 @@ def _prepare(directory: Path, how: str) -> None:
         directory.chmod(0o700)
         return
     seed_store(directory)
+    if how in PREPARED:
+        seed_store(directory, PREPARED[how])
     if how == "bulk-deleted":
         seed_store(directory, ("delete 1 2 3 --yes",))
     if how == "backed-up":
@@ -353,17 +368,38 @@ def _the_change_applied(before: crashsim.Disk, ops: list[crashsim.Op], data_dir:
     return _load(scratch)
 
 
+#: Schema 4's kinds failing as the add does above: (how the store is prepared, the command, whether a loaded
+#: store shows the failed change). Each meets the compound faults named in FAILED_KIND_FAULTS.
+FAILED_KINDS: dict[str, tuple[str, list[str], Callable[[Any], bool]]] = {
+    "annotate": ("seeded", ["annotate", "1", FAILED_TITLE],
+                 lambda store: any(a.text == FAILED_TITLE for t in store[0] for a in t.annotations)),
+    "bulk modify": ("seeded", ["modify", "1,3", "project:failed", "depends:2", "+failed"],
+                    lambda store: any(t.project == "failed" for t in store[0])),
+    "start": ("seeded", ["start", "1", "3"], lambda store: any(t.started is not None for t in store[0])),
+    "denotate": ("annotated", ["denotate", "1", "1"], lambda store: len(store[0][0].annotations) == 1),
+}
+FAILED_KIND_FAULTS = ("fsync and ftruncate fail (void line left)", "every journal fsync and ftruncate fail (in doubt)",
+                      "fsync, pwrite64 and ftruncate fail (record left whole, in doubt)")
+#: name -> (fault, kind): every new kind under every one of those faults.
+FAILED_NEW_KINDS = {f"{kind}: {fault}": (fault, kind) for kind in FAILED_KINDS for fault in FAILED_KIND_FAULTS}
+
+
 def _record_failed_save(tmp: Path, name: str) -> Recording:
-    """Run a failing add under strace and record it; ``new`` is the store with the failed change applied."""
-    injects, told = FAILED_SAVES[name]
+    """Run a failing add (or a change of one of schema 4's kinds) under strace and record it; ``new`` is the store
+    with the failed change applied."""
+    fault, kind = FAILED_NEW_KINDS.get(name, (name, "add"))
+    injects, told = FAILED_SAVES[fault]
+    how, args, shows = FAILED_KINDS.get(kind, ("seeded", ["add", FAILED_TITLE],
+                                               lambda store: FAILED_TITLE in [t.title for t in store[0]]))
     root = tmp / "root"
     root.mkdir(mode=0o700)
     data_dir = root / "data"
-    _prepare(data_dir, "seeded")
+    _prepare(data_dir, how)
     before = crashsim.Disk.scan(root)
     old = _load(data_dir)
+    assert not shows(old)
     trace = tmp / "trace"
-    proc = _strace_run(data_dir, trace, injects, ["add", FAILED_TITLE])
+    proc = _strace_run(data_dir, trace, injects, args)
     assert proc.returncode == 3 and told in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     log = trace.read_text()
     journal_fd = _journal_fd(log, data_dir)
@@ -377,7 +413,7 @@ def _record_failed_save(tmp: Path, name: str) -> Recording:
         "the recording does not explain the files the run left"
     assert not any(op.kind == "ack" for op in ops) and any(op.kind == "refusal" for op in ops)
     new = _the_change_applied(before, ops, data_dir, tmp / "applied")
-    assert not isinstance(new, str) and FAILED_TITLE in [t.title for t in new[0]]
+    assert not isinstance(new, str) and shows(new)
     assert _same_store(_load(data_dir), old, new), "a failed save changed the store"
     return Recording(name, data_dir, before, ops, old, new)
 
@@ -411,7 +447,8 @@ def _record_settling(tmp: Path) -> Recording:
 
 @pytest.fixture(scope="module")
 def failed_recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]:
-    recorded = {name: _record_failed_save(tmp_path_factory.mktemp("failed"), name) for name in FAILED_SAVES}
+    recorded = {name: _record_failed_save(tmp_path_factory.mktemp("failed"), name)
+                for name in [*FAILED_SAVES, *FAILED_NEW_KINDS]}
     settling = _record_settling(tmp_path_factory.mktemp("settle"))
     return {**recorded, settling.kind: settling}
 
@@ -429,7 +466,7 @@ class TestFailedSavesUnderPowerLoss:
     """A save that fails (strace injection) and a power cut at any point of it: once the user was told the change
     failed, or that its outcome is unknown, every crash state loads as the old store (after a reboot)."""
 
-    @pytest.mark.parametrize("name", [*FAILED_SAVES, SETTLING])
+    @pytest.mark.parametrize("name", [*FAILED_SAVES, *FAILED_NEW_KINDS, SETTLING])
     def test_a_change_reported_as_failed_never_becomes_visible(self, failed_recordings: dict[str, Recording],
                                                               name: str, tmp_path: Path) -> None:
         """Every crash state of a failing save (or of the writer that settles one in doubt) loads as the old store
@@ -466,7 +503,7 @@ class TestFailedSavesUnderPowerLoss:
                                  apart=True)
                 if verdict.bad:
                     caught.setdefault(name, set()).add(op.label)
-        assert caught == {
+        expected = {
             "fsync fails once (voided)": {"tasks.journal"},
             "every fsync of the journal fails (in doubt)": {"tasks.lock"},
             "fsync and ftruncate fail (void line left)": {"tasks.journal"},
@@ -475,6 +512,7 @@ class TestFailedSavesUnderPowerLoss:
             "fsync, pwrite64 and ftruncate fail (record left whole, in doubt)": {"tasks.lock"},
             SETTLING: {"tasks.journal", "tasks.lock"},
         }
+        assert caught == {**expected, **{name: expected[fault] for name, (fault, _) in FAILED_NEW_KINDS.items()}}
 
 
 def _hex(data: str | bytes) -> str:

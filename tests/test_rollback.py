@@ -13,7 +13,18 @@ import pytest
 from taskvault.store import files
 from taskvault.store.housekeeping import Housekeeping
 
-from .conftest import ERRNOS, FIGURES, CountingOs, FaultyOs, OsProxy, Session, seed_store, store_bytes, temp_files
+from .conftest import (
+    ERRNOS,
+    FIGURES,
+    SEED,
+    CountingOs,
+    FaultyOs,
+    OsProxy,
+    Session,
+    seed_store,
+    store_bytes,
+    temp_files,
+)
 
 #: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
 pytestmark = pytest.mark.slow
@@ -26,7 +37,18 @@ MUTATIONS = {
     "delete": "delete 1",
     "bulk-done": "done 1 3",
     "bulk-delete": "delete 1 2 3",
+    # Schema 4's kinds, on a store whose tasks carry its fields (see RICH_SEED).
+    "modify": "modify 3 project:x due:+3d +tag depends:2",
+    "bulk-modify": "modify 1,2,3 priority:L",
+    "annotate": "annotate 1 Café ☕ — ünï",
+    "denotate": "denotate 1 1",
+    "start": "start 1",
+    "stop": "stop 3",
 }
+#: The seed, then every field schema 4 added: task 1 has a project, dates, a dependency and two annotations, task 3 is
+#: started. (The cases of the older kinds count the same calls as on the plain seed.)
+RICH_SEED = (*SEED, "modify 1 project:home.kitchen due:+3d scheduled:+1d wait:+2d until:+30d depends:3",
+             "annotate 1 Café ☕ first", "annotate 1 second", "start 3")
 #: Every call of these that a save makes is failed in turn.
 FAILABLE = ("open", "write", "fsync", "lseek", "replace", "mkdir", "chmod", "ftruncate")
 
@@ -35,7 +57,7 @@ FAILABLE = ("open", "write", "fsync", "lseek", "replace", "mkdir", "chmod", "ftr
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("seed") / "data"
-    seed_store(directory)
+    seed_store(directory, RICH_SEED)
     return directory
 
 
@@ -285,3 +307,60 @@ class TestCompactionFailure:
         # one that had in fact completed): then it holds at most the one change made since.
         lines_after = len((directory / "tasks.journal").read_bytes().splitlines())
         assert lines_after == lines_before + 1 or lines_after <= 3
+
+
+class TwoFaults(FaultyOs):
+    """The save's ``first`` call fails once (at call ``fail_at``), then every call of ``second`` fails: a fault in the
+    save and another in what takes it back."""
+
+    def __init__(self, first: str, second: str, error: int, fail_at: int = 1) -> None:
+        super().__init__(first, error, fail_at=fail_at, times=1)
+        self.second = second
+        self._wrappers[second] = self._fail_second
+
+    def _fail_second(self, real: object, *args: object, **kwargs: object) -> object:
+        if self._failed:
+            self.after.append(self.second)
+            raise OSError(self.error, os.strerror(self.error))
+        return real(*args, **kwargs)  # type: ignore[operator]
+
+
+#: (the call of the save that fails, the call of the taking back that fails too)
+COMPOUND = [("fsync", "ftruncate"), ("fsync", "pwrite"), ("write", "ftruncate"), ("fsync", "fsync"),
+            ("write", "pwrite")]
+NEW_KINDS = ["modify", "bulk-modify", "annotate", "denotate", "start", "stop"]
+
+
+class TestCompoundFaultsOfNewKinds:
+    """Schema 4's kinds meet two failures in one save: the append (or its fsync) fails, and so does taking it back.
+    Whatever the pair: exit 3, one line, memory as before, and no later reader ever sees the change."""
+
+    @pytest.mark.parametrize("pair", COMPOUND, ids="+".join)
+    @pytest.mark.parametrize("mutation", NEW_KINDS)
+    def test_a_change_reported_as_failed_never_appears(self, seeded: Path, tmp_path: Path, mutation: str,
+                                                       pair: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+        """The session says 'nothing was changed' or 'may or may not be on disk'; either way the next session reads
+        the store as before, and then saves the same change."""
+        line = MUTATIONS[mutation]
+        for error in (errno.EIO, errno.ENOSPC):
+            directory = _fresh_copy(seeded, tmp_path, f"{pair[0]}-{pair[1]}-{error}")
+            session = Session(directory)
+            before = session.state()
+            faulty = (TwoFaults(pair[0], pair[1], error) if pair[0] != pair[1]
+                      else FaultyOs(pair[0], error, times=-1))  # every fsync: the append's and the taking back's
+            with monkeypatch.context() as patch:
+                patch.setattr(files, "os", faulty)
+                assert session.run(line) == 3, session.err.getvalue()
+            message = session.err.getvalue()
+            assert message.count("\n") == 1 and "could not save" in message and "Traceback" not in message
+            assert ("nothing was changed" in message) != ("may or may not be on disk" in message), message
+            assert session.state() == before
+            assert temp_files(directory) == []
+            if "may or may not be on disk" in message:
+                assert session.run(line) == 3 and "saves nothing more" in session.err.getvalue()
+            session.close()
+            reader = Session(directory)
+            assert reader.state() == before, f"a change reported as failed was read back: {message}"
+            assert reader.run(line) == 0, reader.err.getvalue()
+            assert reader.state() != before and Session(directory).state() == reader.state()
+            reader.close()

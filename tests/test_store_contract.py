@@ -22,6 +22,8 @@ import pytest
 
 from taskvault import codec
 from taskvault.domain import operations
+from taskvault.domain.change import ChangeKind
+from taskvault.domain.task import Priority
 from taskvault.domain.tasklist import Change, TaskList
 from taskvault.errors import InvalidValue, SaveFailed, StoreLocked
 from taskvault.store import files
@@ -230,10 +232,85 @@ def check_a_backup_reads_back(backend: Backend) -> None:
     assert ([t.title for t in snapshot.tasks], snapshot.revision) == (["backed up"], 1)
 
 
+# -- schema 4's kinds: every kind of change, and a task with every field, kept by either store -----------------
+
+LATER = NOW + dt.timedelta(minutes=5)
+
+
+def schema_4_changes() -> list[tuple[ChangeKind, Callable[[TaskList], Change]]]:
+    """One change of each kind schema 4 added (and a modify, an edit of several tasks), in an order that works."""
+    edit = operations.TaskEdit(project="home.kitchen", due=dt.date(2031, 2, 3), scheduled=dt.date(2031, 1, 1),
+                               wait=dt.date(2030, 12, 24), until=dt.date(2032, 1, 1), add_tags=("ünï",),
+                               add_depends=(2,))
+    return [
+        (ChangeKind.ADD, lambda tasks: operations.plan_add(tasks, "Café ☕", now=NOW, project="büro", depends=())),
+        (ChangeKind.ADD, lambda tasks: operations.plan_add(tasks, "depended on", now=NOW, wait=dt.date(2031, 1, 1))),
+        (ChangeKind.EDIT, lambda tasks: operations.plan_modify(tasks, [1], edit, now=LATER)),
+        (ChangeKind.EDIT, lambda tasks: operations.plan_modify(tasks, [1, 2], operations.TaskEdit(
+            priority=Priority.LOW), now=LATER)),
+        (ChangeKind.ANNOTATE, lambda tasks: operations.plan_annotate(tasks, [1, 2], "ünï ✓ 日本語", now=LATER)),
+        (ChangeKind.ANNOTATE, lambda tasks: operations.plan_annotate(tasks, [1], "second", now=LATER)),
+        (ChangeKind.START, lambda tasks: operations.plan_start(tasks, [1, 2], now=LATER)),
+        (ChangeKind.STOP, lambda tasks: operations.plan_stop(tasks, [2], now=LATER)),
+        (ChangeKind.DENOTATE, lambda tasks: operations.plan_denotate(tasks, 1, "1", now=LATER)),
+    ]
+
+
+def check_every_new_kind_is_kept_and_caught_up(backend: Backend) -> None:
+    """Each change of schema 4's kinds is saved under the next revision, read back whole by a new handle, and handed
+    to a stale handle, kind and all, when it catches up."""
+    store = backend.store()
+    changes = schema_4_changes()
+    tasks, _ = save(store, store.load(), changes[0][1])
+    stale = backend.store()
+    theirs = stale.load()  # a session that read the store as it was after the first change
+    for expected, (_, plan) in enumerate(changes[1:], start=2):
+        tasks, revision = save(store, tasks, plan)
+        assert revision == expected
+    assert backend.store().load().snapshot() == tasks.snapshot()
+    first = tasks.get(1)
+    assert first.project == "home.kitchen" and first.tags == ("ünï",) and first.started is not None
+    assert [a.text for a in first.annotations] == ["second"] and first.depends == (tasks.get(2).uuid,)
+    assert (first.due, first.scheduled, first.wait, first.until) == (dt.date(2031, 2, 3), dt.date(2031, 1, 1),
+                                                                     dt.date(2030, 12, 24), dt.date(2032, 1, 1))
+    with stale.locked():
+        caught = stale.catch_up(theirs)
+    assert [c.kind for c in caught.changes] == [kind for kind, _ in changes[1:]]
+    assert caught.tasks.snapshot() == tasks.snapshot()
+
+
+def check_a_failed_append_of_a_new_kind_changes_nothing(backend: Backend) -> None:
+    """Whichever kind it is, a change whose append fails is neither in memory nor read back by any handle."""
+    store = backend.store()
+    tasks = store.load()
+    changes = schema_4_changes()
+    for _, plan in changes[:2]:
+        tasks, _ = save(store, tasks, plan)
+    for _, plan in changes[2:]:
+        before = tasks.snapshot()
+        with backend.failing_append(errno.ENOSPC), pytest.raises(SaveFailed):
+            save(store, tasks, plan)
+        assert tasks.snapshot() == before and backend.store().load().snapshot() == before
+        tasks, _ = save(store, store.load(), plan)
+        assert backend.store().load().snapshot() == tasks.snapshot() != before
+
+
+def check_a_backup_keeps_every_new_field(backend: Backend) -> None:
+    store = backend.store()
+    tasks = store.load()
+    for _, plan in schema_4_changes():
+        tasks, _ = save(store, tasks, plan)
+    with store.locked():
+        backup = store.backup(store.catch_up(tasks).tasks, "schema-4")
+    snapshot = codec.decode_snapshot(store.backups.read(backup))
+    assert tuple(snapshot.tasks) == tuple(tasks.snapshot()[0])
+
+
 CONTRACT = [check_an_empty_store_loads_empty, check_a_saved_change_is_there_on_reload, check_revisions_go_up_by_one,
             check_append_leaves_the_list_to_the_caller, check_a_failed_append_changes_nothing,
             check_a_second_handle_catches_up, check_the_lock_keeps_a_second_handle_out, check_ids_are_never_reused,
-            check_a_backup_reads_back]
+            check_a_backup_reads_back, check_every_new_kind_is_kept_and_caught_up,
+            check_a_failed_append_of_a_new_kind_changes_nothing, check_a_backup_keeps_every_new_field]
 
 
 @pytest.mark.parametrize("check", CONTRACT, ids=lambda check: check.__name__.removeprefix("check_"))

@@ -33,8 +33,15 @@ pytestmark = pytest.mark.slow
 #: How the store is built; after the lines of each kind's name, the journal's last record is that kind's.
 LINES = ["add 'Café au lait' --tag ☕", "add 日本語のタスク --priority high", "add 'Ünïcödé ✓' --note 'ünï ✓'",
          "done 1 3", "edit 2 --title 'Ελληνικά — τίτλος'", "add 'Zuletzt: Grüße 🎉' --tag ü --due 2031-02-03",
-         "delete 1 2 --yes"]
-LAST = {"a bulk done": 4, "an add": 6, "a bulk delete": 7}  # kind -> how many of LINES the store holds
+         "delete 1 2 --yes",
+         # Schema 4's kinds, on tasks that come to carry every field it added
+         "annotate 3 'Grüße — ünï ✓ 日本語'",
+         ("modify 3,4 project:büro.küche priority:L +neu due:2031-02-03 scheduled:2031-01-01 wait:2030-12-24 "
+          "until:2032-01-01"),
+         "modify 4 depends:3", "start 4", "denotate 3 1"]
+#: kind -> how many of LINES the store holds
+LAST = {"a bulk done": 4, "an add": 6, "a bulk delete": 7, "an annotate": 8, "a bulk modify": 9, "a start": 11,
+        "a denotate": 12}
 
 #: Replacement values for each byte: control bytes, a newline, bytes a number's parser might skip or accept
 #: (space, sign, underscore), invalid UTF-8, and the byte with one bit or its letter case flipped.
@@ -81,6 +88,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
         result[kind] = Built(snapshot, prefix, journal[len(prefix):], _state(_load(scratch, snapshot, prefix)),
                              _state(_load(scratch, snapshot, journal)))
     assert result["an add"].last.count(b'"id":4,') == 1 and b'"cmd":"done"' in result["a bulk done"].last
+    assert [json.loads(result[kind].last[9:])["cmd"] for kind in ("an annotate", "a bulk modify", "a start",
+                                                                   "a denotate")] == ["annotate", "edit", "start",
+                                                                                      "denotate"]
     return result
 
 
