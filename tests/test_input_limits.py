@@ -259,8 +259,6 @@ class TestNewFieldLimits:
         assert run_taskvault(data_dir, *target, f"project:{longest}").code == 0
         _refused_untouched(data_dir, *target, f"project:{longest}x", reason=f"is longer than {PROJECT_MAX} characters")
 
-    @pytest.mark.xfail(strict=True, reason="bug: normalize_project says '(41 characters)' for every over-long "
-                                          "project: it quotes shown(project[:40] + '…'), the cut string's length")
     def test_a_refused_project_is_said_to_be_as_long_as_it_is(self, data_dir: Path) -> None:
         """The message about a project of 101 characters says 101, not the length of the part it quotes."""
         seed_store(data_dir)
@@ -320,7 +318,6 @@ LONG_WORDS = [["add", "{w}"], ["add", "x", "project:{w}"], ["add", "x", "due:{w}
               ["modify", "1", "until:{w}"], ["modify", "1", "priority:{w}"], ["modify", "1", "depends:{w}"],
               ["modify", "1", "depends:-{w}"], ["modify", "1", "recur:{w}"], ["add", "x", "priorty:{w}"]]
 #: The attribute words whose errors quote the value the user typed in full (see the xfail below).
-QUOTED_WHOLE = ("project:", "due:", "wait:", "scheduled:", "until:", "priority:", "depends:", "recur:")
 
 
 class TestHugeWords:
@@ -340,13 +337,7 @@ class TestHugeWords:
         assert result.code == 2 and f"{limits.MAX_LINE_BYTES:,} bytes" in _one_short_line(result.err)
         assert store_bytes(data_dir) == before
 
-    @pytest.mark.parametrize("words", [
-        pytest.param(w, marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: commands/handlers.py _typed_values prefixes each error with the attribute word as typed, "
-            "f'{command}: {name}:{text}: ...', quoting the whole value (only cli/text.py's last 300-character guard "
-            "cuts it, in the middle), besides the shown() quote inside the message")))
-        if any(q in w[-1] for q in QUOTED_WHOLE) and "priorty" not in w[-1] else w
-        for w in LONG_WORDS], ids=lambda w: " ".join(w).replace("{w}", "W"))
+    @pytest.mark.parametrize("words", LONG_WORDS, ids=lambda w: " ".join(w).replace("{w}", "W"))
     def test_a_long_word_in_a_new_place_is_quoted_short(self, data_dir: Path, words: list[str]) -> None:
         """A word of 100,000 characters anywhere add, modify, annotate or denotate take one: refused in one short line
         quoting at most its start; no traceback; nothing changed."""
