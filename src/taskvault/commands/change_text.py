@@ -87,6 +87,8 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
             parts.append(f"{name} {value.isoformat() if value else 'none'}")
     if before.started != after.started:
         parts.append("started" if after.started else "stopped")
+    if before.index != after.index and after.is_template:
+        parts.append(f"{plural(after.index, 'instance')} made")
     if before.depends != after.depends:
         parts.append(f"depends on {len(after.depends)} task{'' if len(after.depends) == 1 else 's'}"
                      if after.depends else "depends on none")
@@ -100,6 +102,10 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
 
 def task_saved(verb: str, task: Task, changed: bool) -> str:
     """'Added task 2: Buy milk', 'Updated task 2: …', or 'Task 2 unchanged: …' (an edit to the values it had)."""
+    if verb == "added" and task.is_template and task.due is not None:
+        # plan_add gives a series' first instance the id after its template's
+        return (f"Added task {task.id}: {task.title} (repeats {task.recur} from {task.due.isoformat()}"
+                f"{f' until {task.until.isoformat()}' if task.until else ''}; its first instance is task {task.id + 1})")
     if verb == "added":
         return f"Added task {task.id}: {task.title}"
     return f"Task {task.id} unchanged: {task.title}" if not changed else f"Updated task {task.id}: {task.title}"

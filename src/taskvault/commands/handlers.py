@@ -71,7 +71,8 @@ def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
     outcome = service.execute(lambda tasks: operations.plan_add(
         tasks, words.title, now=service.now(), note=args["note"] or "", priority=priority, due=due,
         tags=(*tags, *words.add_tags), project=values.get("project"), scheduled=values.get("scheduled"),
-        wait=values.get("wait"), until=values.get("until"), depends=values.get("add_depends", ())))
+        wait=values.get("wait"), until=values.get("until"), depends=values.get("add_depends", ()),
+        recur=values.get("recur")))
     return TaskSaved("added", outcome.change.put[0])
 
 
@@ -84,9 +85,12 @@ def _typed_values(ctx: Context, raw: dict[str, str], command: str) -> dict[str, 
     for name, text in raw.items():
         try:
             if name == "recur":
-                raise InvalidValue("recurring tasks are not available yet",
-                                   hint="give the due date of the next one; a later version adds recur:")
-            if name == "depends":
+                from ..domain.periods import normalize_period
+
+                if command != "add":
+                    raise InvalidValue("only add starts a series", hint="add a new task with due:DATE recur:PERIOD")
+                values[name] = normalize_period(text) if text else None
+            elif name == "depends":
                 parts = [p for p in text.split(",") if p]
                 values["add_depends"] = tuple(parse_ids([p for p in parts if not p.startswith("-")]))
                 values["remove_depends"] = tuple(parse_ids([p[1:] for p in parts if p.startswith("-")]))
