@@ -190,7 +190,7 @@ class TestDone:
     def test_reopening_an_instance_makes_nothing(self) -> None:
         """reopen puts back the instance alone."""
         tasks = TaskList()
-        template, first = add_series(tasks)
+        _template, first = add_series(tasks)
         done(tasks, first.id)
         change = commit(tasks, operations.plan_reopen(tasks, [first.id], now=NOW))
         assert [t.id for t in change.put] == [first.id]
@@ -209,7 +209,7 @@ class TestDone:
     def test_the_series_ends_at_the_end_of_the_calendar(self) -> None:
         """An instance that would be due after 9999-12-31 is not made; the one before is still completed."""
         tasks = TaskList()
-        template, first = add_series(tasks, due=dt.date(9999, 12, 1), recur="monthly")
+        _template, first = add_series(tasks, due=dt.date(9999, 12, 1), recur="monthly")
         change = done(tasks, first.id)
         assert [t.id for t in change.put] == [first.id]
 
@@ -242,7 +242,7 @@ class TestDelete:
     def test_deleting_an_older_done_instance_makes_nothing(self) -> None:
         """Only the newest instance's end makes the next."""
         tasks = TaskList()
-        template, first = add_series(tasks)
+        _template, first = add_series(tasks)
         done(tasks, first.id)
         change = delete(tasks, first.id)
         assert change.put == ()
@@ -250,7 +250,7 @@ class TestDelete:
     def test_a_caller_without_a_clock_still_gets_a_stamped_instance(self) -> None:
         """plan_delete without now stamps the new instance with the time it is planned."""
         tasks = TaskList()
-        template, first = add_series(tasks)
+        _template, first = add_series(tasks)
         change = operations.plan_delete(tasks, [first.id])
         assert change.put[-1].created > NOW
 
@@ -324,7 +324,7 @@ class TestUndo:
 class TestCounting:
     def _list(self, sealed: bool) -> TaskList:
         tasks = TaskList()
-        template, first = add_series(tasks)
+        _template, first = add_series(tasks)
         done(tasks, first.id)
         commit(tasks, operations.plan_add(tasks, "Plain", now=NOW))
         if not sealed:
