@@ -517,3 +517,20 @@ def test_the_instance_is_an_attrs_value_the_codec_round_trips() -> None:
         assert codec.task_from_dict(codec.task_to_dict(task)) == task
     assert attrs.evolve(first, index=2).index == 2
     assert isinstance(first.uuid, uuid.UUID)
+
+
+class TestWording:
+    def test_a_done_that_makes_an_instance_names_it_once(self) -> None:
+        """'Completed task 5: Pay rent; next: task 7 due …' on the newest instance named; an older one plainly."""
+        from taskvault.commands.change_text import tasks_changed
+
+        tasks = TaskList()
+        _template, first = add_series(tasks)
+        second = done(tasks, first.id).put[-1]
+        commit(tasks, operations.plan_reopen(tasks, [first.id], now=NOW))
+        change = done(tasks, first.id, second.id)
+        finished = [t for t in change.put if t.status is Status.DONE]
+        made = tuple(t for t in change.put if t.is_open)
+        assert tasks_changed("done", finished, [], "already done", made) == [
+            f"Completed task {first.id}: Pay rent",
+            f"Completed task {second.id}: Pay rent; next: task {made[0].id} due 2027-03-31"]

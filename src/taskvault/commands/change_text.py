@@ -111,9 +111,25 @@ def task_saved(verb: str, task: Task, changed: bool) -> str:
     return f"Task {task.id} unchanged: {task.title}" if not changed else f"Updated task {task.id}: {task.title}"
 
 
-def tasks_changed(verb: str, changed: Sequence[Task], unchanged: Sequence[Task], reason: str) -> list[str]:
-    """done / reopen / delete: 'Completed task 3: …' for each task changed, 'Task 4 was already done: …'."""
-    lines = [f"{_TASKS_CHANGED[verb]} task {t.id}: {t.title}" for t in changed]
+def tasks_changed(verb: str, changed: Sequence[Task], unchanged: Sequence[Task], reason: str,
+                  made: Sequence[Task] = ()) -> list[str]:
+    """done / reopen / delete: 'Completed task 3: …' for each task changed, 'Task 4 was already done: …'.
+
+    An instance of a series whose next one the change ``made`` says so: 'Completed task 5: Pay rent; next:
+    task 7 due 2027-01-31' (on the newest instance of that series the command named).
+    """
+    next_of = {t.parent: t for t in made}
+    newest: dict[object, Task] = {}
+    for task in changed:
+        if task.parent in next_of and (task.parent not in newest or task.index > newest[task.parent].index):
+            newest[task.parent] = task
+    lines = []
+    for t in changed:
+        line = f"{_TASKS_CHANGED[verb]} task {t.id}: {t.title}"
+        following = next_of.get(t.parent) if newest.get(t.parent) is t else None
+        if following is not None and following.due is not None:
+            line += f"; next: task {following.id} due {following.due.isoformat()}"
+        lines.append(line)
     return lines + [f"Task {t.id} was {reason}: {t.title}" for t in unchanged]
 
 

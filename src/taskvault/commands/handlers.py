@@ -410,7 +410,14 @@ def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged | De
         tuple(tasks.get(i) for i in ids if i in changed_ids),
         tuple(tasks.get(i) for i in ids if i not in changed_ids),
         "already done" if done else "already open",
+        _made(outcome.change.put, ids),
     )
+
+
+def _made(put: tuple[Task, ...], ids: list[int]) -> tuple[Task, ...]:
+    """The instances of series a change made: the tasks it put that are new instances, not ones named."""
+    named = set(ids)
+    return tuple(t for t in put if t.parent is not None and t.is_open and t.id not in named)
 
 
 def run_done(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
@@ -435,10 +442,10 @@ def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
 
     def plan(tasks):  # type: ignore[no-untyped-def]
         doomed[:] = tasks.require(ids)  # the tasks as they were when the delete was decided
-        return operations.plan_delete(tasks, ids)
+        return operations.plan_delete(tasks, ids, now=service.now())
 
-    service.execute(plan)
-    return TasksChanged("deleted", tuple(doomed))
+    outcome = service.execute(plan)
+    return TasksChanged("deleted", tuple(doomed), made=_made(outcome.change.put, ids))
 
 
 # -- recovery -----------------------------------------------------------------------------
