@@ -12,13 +12,13 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from taskvault import codec
 from taskvault.domain import operations, recovery
-from taskvault.domain.change import Change
+from taskvault.domain.change import Change, ChangeKind
 from taskvault.domain.history import History
 from taskvault.domain.periods import nth_due
 from taskvault.domain.recurrence import instance, successors
@@ -376,6 +376,40 @@ class TestCounting:
             tasks = self._list(sealed)
             assert [t.status for t in TaskQuery(show=Show.DONE).select(tasks)] == [Status.DONE]
             assert Status.RECURRING in {t.status for t in TaskQuery(show=Show.ALL).select(tasks)}
+
+
+@st.composite
+def _mixed_task(draw: st.DrawFn, task_id: int) -> Task:
+    status = draw(st.sampled_from(list(Status)))
+    title = draw(st.sampled_from(["Rent", 'Say "hi"', "back\\slash", "café", "status recurring"]))
+    template = status is Status.RECURRING
+    return Task(id=task_id, uuid=uuid.UUID(int=task_id), title=title,
+                created=NOW, updated=NOW, status=status, completed=NOW if status is Status.DONE else None,
+                due=JAN31 if template else None, recur="monthly" if template else None, index=1 if template else 0,
+                note=draw(st.sampled_from(["", '"status":"recurring"', "two\nlines"])))
+
+
+class TestSealedAgrees:
+    @settings(max_examples=80, deadline=None)
+    @given(st.lists(st.integers(1, 40), unique=True, max_size=15).flatmap(
+        lambda ids: st.tuples(*[_mixed_task(i) for i in sorted(ids)])), st.data())
+    def test_sealed_counts_and_templates_equal_the_built_ones(self, stored: tuple[Task, ...], data: st.DataObject) -> None:
+        """With templates, quotes, escapes and a note spelling a status: the sealed list counts and finds templates
+        as the list of built tasks does, also after changes since the load."""
+        next_id = max((t.id for t in stored), default=0) + 1
+        sealed = codec.open_snapshot(codec.encode_snapshot(stored, next_id, 0))
+        assert isinstance(sealed, codec.SealedSnapshot)
+        lazy = TaskList.from_source(sealed.tasks, next_id=next_id, revision=0, history=History())
+        whole = TaskList(stored, next_id=next_id)
+        gone = data.draw(st.lists(st.sampled_from([t.id for t in stored]), unique=True, max_size=2)) if stored else []
+        for tasks in (lazy, whole):
+            commit(tasks, Change(ChangeKind.DELETE, delete=tuple(gone), next_id=next_id))
+        assert lazy.counts() == whole.counts()
+        open_count = sum(t.is_open for t in whole)
+        assert whole.counts() == (open_count, sum(t.status is Status.DONE for t in whole))
+        def templates(tasks: TaskList) -> list[int]:
+            return sorted(t.id for t in tasks.narrowed(Status.RECURRING, (), None) if t.is_template)
+        assert templates(lazy) == templates(whole)
 
 
 class TestSuccessors:

@@ -204,7 +204,7 @@ class SealedTasks:
         if self._marks is None:
             data, start, end = self._data, self._start, self._end
             lines = data.count(b"\n", start, end)
-            self._marks = (sum(data.count(mark, start, end) for mark in _STATUS_MARKS) == lines
+            self._marks = (lines == self.count and sum(data.count(mark, start, end) for mark in _STATUS_MARKS) == lines
                            == data.count(_STATUS_KEY, start, end) and data.find(b"\\u", start, end) < 0)
         return self._marks
 
