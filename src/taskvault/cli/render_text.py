@@ -87,7 +87,8 @@ def _saved(result: TaskSaved, r: TextRenderer) -> str:
 
 @text.register
 def _changed(result: TasksChanged, r: TextRenderer) -> str:
-    lines = change_text.tasks_changed(result.verb, result.changed, result.unchanged, result.unchanged_reason)
+    lines = change_text.tasks_changed(result.verb, result.changed, result.unchanged, result.unchanged_reason,
+                                      result.made)
     return "\n".join(map(_shown, lines))
 
 

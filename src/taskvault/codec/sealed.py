@@ -32,7 +32,8 @@ _HISTORY_START, _TASKS_START, _END = b'"history":[\n', b'],"tasks":[\n', b"]}\n"
 _TASK_LINE_ID = re.compile(rb'\{"id":(0|[1-9][0-9]{0,17}),')
 _COMMA = ord(",")
 #: How each status is written (the open one first), and the key they follow.
-_STATUS_MARKS = tuple(b'"status":' + dumps(status.value).encode() for status in (Status.OPEN, Status.DONE))
+_STATUSES = (Status.OPEN, Status.DONE, Status.RECURRING)
+_STATUS_MARKS = tuple(b'"status":' + dumps(status.value).encode() for status in _STATUSES)
 _STATUS_KEY = b'"status":'  # with its colon: a string followed by one is a key, never a value
 
 
@@ -44,7 +45,7 @@ class SealedTasks:
     tasks, and nothing built at load but the count and the highest id.
     """
 
-    __slots__ = ("_data", "_end", "_index", "_last", "_searches", "_start", "count", "highest")
+    __slots__ = ("_data", "_end", "_index", "_last", "_marks", "_searches", "_start", "count", "highest")
 
     #: After this many searches, or one for every 40 tasks if that is more (a long journal replayed onto
     #: the snapshot touches many tasks), an index of where each line starts, by id, is built once and used
@@ -56,6 +57,7 @@ class SealedTasks:
         self._data, self._start, self._end = data, start, end
         self._index: dict[int, int] | None = None  # where each task's line starts, by id (see _line)
         self._searches = 0
+        self._marks: bool | None = None  # _marked(), once found
         self._last: tuple[int, bytes | None] = (0, None)  # the last line looked up: a change asks has(), then find()
         self.count = count
         self.highest = self._id_at(data.rfind(b"\n", start - 1, end - 1) + 1) if count else 0
@@ -192,10 +194,34 @@ class SealedTasks:
         lines = data.count(b"\n", start, end)
         if lines != self.count:
             raise FormatError(f"the file says it holds {self.count} tasks but holds {lines}", "$.counts.tasks")
-        marks = [data.count(mark, start, end) for mark in _STATUS_MARKS]
-        if sum(marks) == lines == data.count(_STATUS_KEY, start, end) and data.find(b"\\u", start, end) < 0:
-            return marks[0]
+        if self._marked():
+            return data.count(_STATUS_MARKS[0], start, end)
         return sum(1 for task in self.all() if task.status is Status.OPEN)
+
+    def _marked(self) -> bool:
+        """True if every line holds its status once, as taskvault writes it (no JSON string holds that text
+        unescaped), so a byte search for a status's mark finds exactly the lines with that status."""
+        if self._marks is None:
+            data, start, end = self._data, self._start, self._end
+            lines = data.count(b"\n", start, end)
+            self._marks = (lines == self.count and sum(data.count(mark, start, end) for mark in _STATUS_MARKS) == lines
+                           == data.count(_STATUS_KEY, start, end) and data.find(b"\\u", start, end) < 0)
+        return self._marks
+
+    def _templates(self, skip: Container[int]) -> list[Task]:
+        """The recurring templates (few, in a large store), found by a byte search when _marked() holds."""
+        data, end, mark = self._data, self._end, _STATUS_MARKS[2]
+        found: list[tuple[int, bytes]] = []
+        at = data.find(mark, self._start, end)
+        while at >= 0:
+            line_start = data.rfind(b"\n", self._start - 1, at) + 1
+            line_end = data.find(b"\n", at, end)
+            task_id = self._id_at(line_start)
+            if task_id not in skip:
+                line = data[line_start:line_end]
+                found.append((task_id, line[:-1] if line.endswith(b",") else line))
+            at = data.find(mark, line_end, end)
+        return self._built(found) if found else []
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
         """Every task line (without its comma) and the id it starts with, in the file's order (by id).
@@ -238,7 +264,9 @@ class SealedTasks:
         it holds them casefolded (casefold maps each character alone). A line with a backslash (an
         escape) is kept whatever it holds. Others may be kept too: the caller decides which match.
         """
-        other_marks = [mark for mark, each in zip(_STATUS_MARKS, (Status.OPEN, Status.DONE), strict=True)
+        if status is Status.RECURRING and not tags and text is None and self._marked():
+            return self._templates(skip)
+        other_marks = [mark for mark, each in zip(_STATUS_MARKS, _STATUSES, strict=True)
                        if status is not None and each is not status]
         tag_marks = [dumps(tag).encode() for tag in tags]
         lines: Iterator[tuple[int, bytes]] = ((task_id, line) for task_id, line in self.raw()
@@ -259,7 +287,7 @@ class SealedTasks:
         any other is built as find() builds it, which refuses it with the same error or gives the Task
         whose task_to_dict stands for it. So a list decides as it would over Tasks, at the cost of the JSON.
         """
-        other_marks = [mark for mark, each in zip(_STATUS_MARKS, (Status.OPEN, Status.DONE), strict=True)
+        other_marks = [mark for mark, each in zip(_STATUS_MARKS, _STATUSES, strict=True)
                        if status is not None and each is not status]
         # A line holding the status asked for, as written, holds no other (each mark holds the key): kept at once.
         status_mark = b'"status":' + dumps(status.value).encode() if status is not None else b""

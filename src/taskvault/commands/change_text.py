@@ -87,6 +87,8 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
             parts.append(f"{name} {value.isoformat() if value else 'none'}")
     if before.started != after.started:
         parts.append("started" if after.started else "stopped")
+    if before.index != after.index and after.is_template:
+        parts.append(f"{plural(after.index, 'instance')} made")
     if before.depends != after.depends:
         parts.append(f"depends on {len(after.depends)} task{'' if len(after.depends) == 1 else 's'}"
                      if after.depends else "depends on none")
@@ -100,14 +102,34 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
 
 def task_saved(verb: str, task: Task, changed: bool) -> str:
     """'Added task 2: Buy milk', 'Updated task 2: …', or 'Task 2 unchanged: …' (an edit to the values it had)."""
+    if verb == "added" and task.is_template and task.due is not None:
+        # plan_add gives a series' first instance the id after its template's
+        return (f"Added task {task.id}: {task.title} (repeats {task.recur} from {task.due.isoformat()}"
+                f"{f' until {task.until.isoformat()}' if task.until else ''}; its first instance is task {task.id + 1})")
     if verb == "added":
         return f"Added task {task.id}: {task.title}"
     return f"Task {task.id} unchanged: {task.title}" if not changed else f"Updated task {task.id}: {task.title}"
 
 
-def tasks_changed(verb: str, changed: Sequence[Task], unchanged: Sequence[Task], reason: str) -> list[str]:
-    """done / reopen / delete: 'Completed task 3: …' for each task changed, 'Task 4 was already done: …'."""
-    lines = [f"{_TASKS_CHANGED[verb]} task {t.id}: {t.title}" for t in changed]
+def tasks_changed(verb: str, changed: Sequence[Task], unchanged: Sequence[Task], reason: str,
+                  made: Sequence[Task] = ()) -> list[str]:
+    """done / reopen / delete: 'Completed task 3: …' for each task changed, 'Task 4 was already done: …'.
+
+    An instance of a series whose next one the change ``made`` says so: 'Completed task 5: Pay rent; next:
+    task 7 due 2027-01-31' (on the newest instance of that series the command named).
+    """
+    next_of = {t.parent: t for t in made}
+    newest: dict[object, Task] = {}
+    for task in changed:
+        if task.parent in next_of and (task.parent not in newest or task.index > newest[task.parent].index):
+            newest[task.parent] = task
+    lines = []
+    for t in changed:
+        line = f"{_TASKS_CHANGED[verb]} task {t.id}: {t.title}"
+        following = next_of.get(t.parent) if newest.get(t.parent) is t else None
+        if following is not None and following.due is not None:
+            line += f"; next: task {following.id} due {following.due.isoformat()}"
+        lines.append(line)
     return lines + [f"Task {t.id} was {reason}: {t.title}" for t in unchanged]
 
 

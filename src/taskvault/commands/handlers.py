@@ -73,7 +73,8 @@ def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
     outcome = service.execute(lambda tasks: operations.plan_add(
         tasks, words.title, now=service.now(), note=args["note"] or "", priority=priority, due=due,
         tags=(*tags, *words.add_tags), project=values.get("project"), scheduled=values.get("scheduled"),
-        wait=values.get("wait"), until=values.get("until"), depends=values.get("add_depends", ())))
+        wait=values.get("wait"), until=values.get("until"), depends=values.get("add_depends", ()),
+        recur=values.get("recur")))
     return TaskSaved("added", outcome.change.put[0])
 
 
@@ -86,9 +87,12 @@ def _typed_values(ctx: Context, raw: dict[str, str], command: str) -> dict[str, 
     for name, text in raw.items():
         try:
             if name == "recur":
-                raise InvalidValue("recurring tasks are not available yet",
-                                   hint="give the due date of the next one; a later version adds recur:")
-            if name == "depends":
+                from ..domain.periods import normalize_period
+
+                if command != "add":
+                    raise InvalidValue("only add starts a series", hint="add a new task with due:DATE recur:PERIOD")
+                values[name] = normalize_period(text) if text else None
+            elif name == "depends":
                 parts = [p for p in text.split(",") if p]
                 values["add_depends"] = tuple(parse_ids([p for p in parts if not p.startswith("-")]))
                 values["remove_depends"] = tuple(parse_ids([p[1:] for p in parts if p.startswith("-")]))
@@ -462,7 +466,14 @@ def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged | De
         tuple(tasks.get(i) for i in ids if i in changed_ids),
         tuple(tasks.get(i) for i in ids if i not in changed_ids),
         "already done" if done else "already open",
+        _made(outcome.change.put, ids),
     )
+
+
+def _made(put: tuple[Task, ...], ids: list[int]) -> tuple[Task, ...]:
+    """The instances of series a change made: the tasks it put that are new instances, not ones named."""
+    named = set(ids)
+    return tuple(t for t in put if t.parent is not None and t.is_open and t.id not in named)
 
 
 def run_done(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
@@ -487,10 +498,10 @@ def run_delete(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
 
     def plan(tasks):  # type: ignore[no-untyped-def]
         doomed[:] = tasks.require(ids)  # the tasks as they were when the delete was decided
-        return operations.plan_delete(tasks, ids)
+        return operations.plan_delete(tasks, ids, now=service.now())
 
-    service.execute(plan)
-    return TasksChanged("deleted", tuple(doomed))
+    outcome = service.execute(plan)
+    return TasksChanged("deleted", tuple(doomed), made=_made(outcome.change.put, ids))
 
 
 # -- recovery -----------------------------------------------------------------------------

@@ -81,16 +81,18 @@ class TaskTable(_Value):
 
 
 class TasksChanged(_Value):
-    """done / reopen / delete: ``changed`` were changed, ``unchanged`` already were so."""
+    """done / reopen / delete: ``changed`` were changed, ``unchanged`` already were so; ``made`` are the
+    instances of recurring series the change made (the next of each series finished)."""
 
-    __slots__ = ("changed", "unchanged", "unchanged_reason", "verb")
+    __slots__ = ("changed", "made", "unchanged", "unchanged_reason", "verb")
 
     def __init__(self, verb: str, changed: tuple[Task, ...], unchanged: tuple[Task, ...] = (),
-                 unchanged_reason: str = "") -> None:
+                 unchanged_reason: str = "", made: tuple[Task, ...] = ()) -> None:
         self.verb = verb
         self.changed = changed
         self.unchanged = unchanged
         self.unchanged_reason = unchanged_reason
+        self.made = made
 
 
 class Summary(_Value):

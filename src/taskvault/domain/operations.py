@@ -14,7 +14,9 @@ from typing import Final
 import attrs
 
 from ..errors import InvalidValue, UnknownTag
+from . import recurrence
 from .change import ChangeKind
+from .periods import normalize_period
 from .task import (
     DEPENDS_MAX,
     Annotation,
@@ -80,8 +82,19 @@ def plan_add(
     wait: dt.date | None = None,
     until: dt.date | None = None,
     depends: tuple[int, ...] = (),
+    recur: str | None = None,
 ) -> Change:
+    """A new task; with ``recur`` (a period, see periods.normalize_period) a new series instead: its template
+    (status recurring, first due date ``due``) and its first instance, the next id, in one change."""
     own = task_uuid or uuid.uuid4()
+    if recur is not None:
+        if due is None:
+            raise InvalidValue("a recurring task needs a due date: the first one of the series",
+                               hint="add due:DATE, such as due:2027-01-31 recur:monthly")
+        recur = normalize_period(recur)
+        if until is not None and until < due:
+            raise InvalidValue(f"the series would end (until {until.isoformat()}) before its first due date "
+                               f"{due.isoformat()}", hint="give an until on or after the due date")
     task = Task(
         id=tasks.next_id,
         uuid=own,
@@ -98,7 +111,11 @@ def plan_add(
         until=until,
         depends=_uuids_of(tasks, depends),
     )
-    return Change(ChangeKind.ADD, put=(task,), next_id=tasks.next_id + 1)
+    if recur is None:
+        return Change(ChangeKind.ADD, put=(task,), next_id=tasks.next_id + 1)
+    template = attrs.evolve(task, status=Status.RECURRING, recur=recur, index=1)
+    first = recurrence.instance(template, 1, task_id=tasks.next_id + 1, now=now)
+    return Change(ChangeKind.ADD, put=(template, first), next_id=tasks.next_id + 2)
 
 
 def _uuids_of(tasks: TaskList, task_ids: tuple[int, ...]) -> tuple[uuid.UUID, ...]:
@@ -151,6 +168,7 @@ def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime
     task = tasks.get(task_id)
     if edit.is_empty:
         raise InvalidValue("nothing to change", hint="give at least one of --title, --note, --priority, --due, --tag")
+    _refuse_template(task)
     edited = _edited(tasks, task, edit, now)
     _refuse_cycle(tasks, [edited] if edited is not None and edited.depends != task.depends else [])
     return Change(ChangeKind.EDIT, put=() if edited is None else (edited,), next_id=tasks.next_id)
@@ -163,14 +181,19 @@ def plan_modify(tasks: TaskList, task_ids: list[int], edit: TaskEdit, *, now: dt
         raise InvalidValue("nothing to change")
     put = []
     for task in tasks.require(task_ids):
-        if task.status is Status.RECURRING:
-            raise InvalidValue(f"task {task.id} is the template of a recurring series")
+        _refuse_template(task)
         edited = _edited(tasks, task, edit, now)
         if edited is not None:
             put.append(edited)
     if edit.add_depends:
         _refuse_cycle(tasks, put)
     return Change(ChangeKind.EDIT, put=tuple(put), next_id=tasks.next_id)
+
+
+def _refuse_template(task: Task) -> None:
+    if task.status is Status.RECURRING:  # its instances copy it when made: a change would not reach the open one
+        raise InvalidValue(f"task {task.id} is the template of a recurring series: it cannot be changed",
+                           hint="change its open instance; delete the template to end the series")
 
 
 def _edited(tasks: TaskList, task: Task, edit: TaskEdit, now: dt.datetime) -> Task | None:
@@ -217,6 +240,7 @@ def _edited(tasks: TaskList, task: Task, edit: TaskEdit, now: dt.datetime) -> Ta
 
 def _plan_status(tasks: TaskList, kind: ChangeKind, task_ids: list[int], status: Status, now: dt.datetime) -> Change:
     put = []
+    finished = []
     for task in tasks.require(task_ids):
         if task.status is status:
             continue
@@ -226,11 +250,18 @@ def _plan_status(tasks: TaskList, kind: ChangeKind, task_ids: list[int], status:
         stamp = max(now, task.created)
         completed = stamp if status is Status.DONE else None
         put.append(attrs.evolve(task, status=status, completed=completed, updated=stamp, started=None))
-    return Change(kind, put=tuple(put), next_id=tasks.next_id)
+        finished.append(task)
+    if status is not Status.DONE:  # reopening an instance makes nothing
+        return Change(kind, put=tuple(put), next_id=tasks.next_id)
+    made, next_id = recurrence.successors(tasks, finished, next_id=tasks.next_id, now=now)
+    return Change(kind, put=(*put, *made), next_id=next_id)
 
 
 def plan_done(tasks: TaskList, task_ids: list[int], *, now: dt.datetime) -> Change:
-    """Mark tasks done; ones already done are left as they are. All ids must exist."""
+    """Mark tasks done; ones already done are left as they are. All ids must exist.
+
+    Completing the newest instance of a series makes its next one, in the same change (recurrence.successors).
+    """
     return _plan_status(tasks, ChangeKind.DONE, task_ids, Status.DONE, now)
 
 
@@ -239,10 +270,20 @@ def plan_reopen(tasks: TaskList, task_ids: list[int], *, now: dt.datetime) -> Ch
     return _plan_status(tasks, ChangeKind.REOPEN, task_ids, Status.OPEN, now)
 
 
-def plan_delete(tasks: TaskList, task_ids: list[int]) -> Change:
-    """Remove tasks for good. All ids must exist; their ids are never handed out again."""
+def plan_delete(tasks: TaskList, task_ids: list[int], *, now: dt.datetime | None = None) -> Change:
+    """Remove tasks for good. All ids must exist; their ids are never handed out again.
+
+    Deleting the newest instance of a series makes its next one, in the same change (stamped ``now``);
+    deleting a template ends its series, and leaves its instances as they are.
+    """
     doomed = tasks.require(task_ids)
-    return Change(ChangeKind.DELETE, delete=tuple(t.id for t in doomed), next_id=tasks.next_id)
+    gone = tuple(t.id for t in doomed)
+    if not any(t.parent is not None for t in doomed):
+        return Change(ChangeKind.DELETE, delete=gone, next_id=tasks.next_id)
+    if now is None:  # (a caller that predates series: the service's clock is better, pass it)
+        now = dt.datetime.now(dt.UTC)
+    made, next_id = recurrence.successors(tasks, doomed, next_id=tasks.next_id, now=now, removed=gone)
+    return Change(ChangeKind.DELETE, put=made, delete=gone, next_id=next_id)
 
 
 def _plan_each(tasks: TaskList, kind: ChangeKind, task_ids: list[int], now: dt.datetime,

@@ -71,7 +71,7 @@ class TaskQuery:
             return False
         if self.waiting_after is not ANY and task.wait is not None and task.wait > self.waiting_after:
             return False
-        if self.show is Show.DONE and task.is_open:
+        if self.show is Show.DONE and task.status is not Status.DONE:  # (a series' template is not done)
             return False
         if self.tags and not set(self.tags) <= set(task.tags):
             return False

@@ -41,7 +41,11 @@ class TaskSource(Protocol):
     def matching(self, status: Status | None, tags: tuple[str, ...], text: str | None,
                  skip: Container[int]) -> list[Task]:
         """Its tasks but those with ids in ``skip``, built, that may have ``status`` (None: any), every one of
-        ``tags`` and ``text`` (casefolded) in their title or note; never one fewer, perhaps some more."""
+        ``tags`` and ``text`` (casefolded) in their title or note; never one fewer, perhaps some more.
+
+        The text is looked for in a task's whole stored form, so a task with ``text`` in any string field is
+        kept too: a uuid finds the task it is and those that name it (recurrence finds a series' instances so).
+        """
 
     def records(self, status: Status | None, tags: tuple[str, ...], text: str | None,
                 skip: Container[int]) -> list[dict[str, Any]]:
@@ -266,17 +270,19 @@ class TaskList:
         self._reserved = max(self._reserved, first_free)
 
     def counts(self) -> tuple[int, int]:
-        """(open, done) task counts."""
+        """(open, done) task counts; a series' template (status recurring) is neither."""
         if self._source is None:
             open_count = sum(1 for t in self._tasks.values() if t.is_open)
-            return open_count, len(self._tasks) - open_count
+            templates = sum(1 for t in self._tasks.values() if t.is_template)
+            return open_count, len(self._tasks) - open_count - templates
         if self._counted is not None and self._counted[0] == self._revision:
             return self._counted[1]  # a session's status bar asks again at every key
         # The source's count, less its tasks since built, changed or deleted (as the source holds them),
-        # plus those as they are now: nothing else is built.
+        # plus those as they are now: nothing else is built (but the templates, which are few).
         open_count = self._source.open_count() + sum(1 for t in self._tasks.values() if t.is_open)
         for task_id in self._tasks.keys() | self._gone:
             held = self._source.find(task_id) if task_id <= self._source.highest else None
             open_count -= held is not None and held.is_open
-        self._counted = (self._revision, (open_count, self._count - open_count))
+        templates = sum(1 for t in self.narrowed(Status.RECURRING, (), None) if t.is_template)
+        self._counted = (self._revision, (open_count, self._count - open_count - templates))
         return self._counted[1]
