@@ -317,7 +317,6 @@ LONG_WORDS = [["add", "{w}"], ["add", "x", "project:{w}"], ["add", "x", "due:{w}
               ["modify", "1", "due:{w}"], ["modify", "1", "wait:{w}"], ["modify", "1", "scheduled:{w}"],
               ["modify", "1", "until:{w}"], ["modify", "1", "priority:{w}"], ["modify", "1", "depends:{w}"],
               ["modify", "1", "depends:-{w}"], ["modify", "1", "recur:{w}"], ["add", "x", "priorty:{w}"]]
-#: The attribute words whose errors quote the value the user typed in full (see the xfail below).
 
 
 class TestHugeWords:
