@@ -81,7 +81,7 @@ def run_taskvault(data_dir: Path, *args: str, stdin: str | None = None, env: dic
                 if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}  # (COLUMNS would cut tables)
     full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "TASKVAULT_RESIDENT": "off",
                      "XDG_STATE_HOME": str(data_dir.parent / "state"),
-                     "XDG_CONFIG_HOME": str(data_dir.parent / "config")})  # (never the user's own config file)
+                     "TASKVAULT_CONFIG": "/dev/null"})  # (never the user's own config file; a test names one)
     full_env.update(env or {})
     proc = subprocess.run([*TASKVAULT, *args], input=stdin, capture_output=True, text=True, env=full_env,
                           timeout=timeout)
@@ -97,7 +97,7 @@ def run_raw(data_dir: Path, *args: str, stdin: bytes | int | None = None, stdout
                 if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}  # (COLUMNS would cut tables)
     full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "TASKVAULT_RESIDENT": "off",
                      "XDG_STATE_HOME": str(data_dir.parent / "state"),
-                     "XDG_CONFIG_HOME": str(data_dir.parent / "config")})  # (never the user's own config file)
+                     "TASKVAULT_CONFIG": "/dev/null"})  # (never the user's own config file; a test names one)
     full_env.update(env or {})
     feed = stdin if isinstance(stdin, int) else (subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
     proc = subprocess.Popen([*(command or TASKVAULT), *args], stdin=feed,

@@ -419,7 +419,7 @@ class TestStaleSessionsAndNewKinds:
         first.service.refresh()
         assert first.state() == second.state() == Session(data_dir).state()
 
-    @pytest.mark.parametrize("line", ["modify 1,2,3 priority:L", "annotate 1 2 3 late", "start 1 2 3",
+    @pytest.mark.parametrize("line", ["modify 1,2,3 priority:L", "annotate 1,2,3 late", "start 1 2 3",
                                       "modify 1 depends:3"])
     def test_a_change_naming_a_task_deleted_elsewhere_changes_nothing(self, data_dir: Path, line: str) -> None:
         """A bulk change by a stale session that names a task another deleted is refused whole."""

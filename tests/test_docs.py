@@ -96,14 +96,14 @@ def test_every_registry_example_works(command, data_dir: Path) -> None:  # type:
     annotated), one done, with one change undone (for redo) and a backup (for restore)."""
     seed = ("add Task 1 --tag home\n" + "".join(f"add Task {n}\n" for n in range(2, 8))
             + "annotate 3 the plumber called\ndone 1\ndone 2\nundo\nbackup\n")
-    config = data_dir / "config" / "taskvault" / "config.toml"  # (run_taskvault's XDG_CONFIG_HOME for data_dir/N)
+    config = data_dir / "config" / "taskvault" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('[contexts]\nhome = "+home"\n[reports.mine]\nfilter = "+home or +errand"\n'
                       'columns = ["id", "title", "urgency"]\nsort = "urgency-"\n', encoding="utf-8")
     for number, example in enumerate(command.examples):
         store = data_dir / str(number)
         assert run_taskvault(store, stdin=seed).code == 0
-        result = run_taskvault(store, *shlex.split(example))
+        result = run_taskvault(store, *shlex.split(example), env={"TASKVAULT_CONFIG": str(config)})
         assert result.code == 0, f"taskvault {example}: {result.err}"
 
 

@@ -234,7 +234,7 @@ class TestNewFieldLimits:
                                         *(f"annotate 1 note {n} ✓ ünï" for n in range(ANNOTATIONS_MAX - 1))])
         assert run_taskvault(data_dir, "annotate", "1", "the hundredth").code == 0
         _refused_untouched(data_dir, "annotate", "1", "one more", reason=f"at most {ANNOTATIONS_MAX} annotations")
-        _refused_untouched(data_dir, "annotate", "2", "1", "both", reason=f"at most {ANNOTATIONS_MAX} annotations")
+        _refused_untouched(data_dir, "annotate", "2,1", "both", reason=f"at most {ANNOTATIONS_MAX} annotations")
         tasks = Session(data_dir).service.tasks
         assert len(tasks.get(1).annotations) == ANNOTATIONS_MAX and tasks.get(1).annotations[-1].text == "the hundredth"
         assert tasks.get(2).annotations == ()
@@ -360,7 +360,7 @@ class TestModifyTenThousandIds:
         seed_store(data_dir)
         _refused_untouched(data_dir, "modify", f"1-{limits.MAX_IDS + 1}", "priority:L",
                            reason=f"at most {limits.MAX_IDS:,}")
-        _refused_untouched(data_dir, "modify", "1-5000", f"5001-{limits.MAX_IDS}", f"{limits.MAX_IDS + 1}", "+x",
+        _refused_untouched(data_dir, "modify", f"1-5000,5001-{limits.MAX_IDS},{limits.MAX_IDS + 1}", "+x",
                            reason=f"at most {limits.MAX_IDS:,}")
 
     def test_modify_of_10000_tasks_is_one_change(self, data_dir: Path) -> None:

@@ -116,13 +116,14 @@ def _config_file_stamp(env: Mapping[str, str]) -> str:
     (Where the file is found is config_file.config_location's rule, without its checks: a bad setting makes
     the keys differ, and the command then runs here, where it is refused.)"""
     given = env.get(CONFIG.name)
-    home = env.get(CONFIG_HOME.name, "")
+    config_home = env.get(CONFIG_HOME.name, "")
+    home = env.get("HOME") or os.path.expanduser("~")  # (the command's own HOME, as its process would expand ~)
     if given is not None:
-        path = os.path.expanduser(given)
-    elif home.startswith("/"):
-        path = os.path.join(home, "taskvault", "config.toml")
+        path = home + given[1:] if given == "~" or given.startswith("~/") else given
+    elif config_home.startswith("/"):
+        path = os.path.join(config_home, "taskvault", "config.toml")
     else:
-        path = os.path.join(os.path.expanduser("~"), ".config", "taskvault", "config.toml")
+        path = os.path.join(home, ".config", "taskvault", "config.toml")
     try:
         info = os.stat(path)
     except (OSError, ValueError):
