@@ -298,7 +298,8 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
         context=settings.context.value, contexts=file.contexts, default_report=settings.default_report.value,
         urgency=file.urgency, reports=file.reports, path=file.path,
         describe=lambda: [(row.name, row.value_text, row.source) for row in config.effective_settings(settings)],
-        set_context=lambda name: _write_context(file.path, name))
+        set_context=lambda name: _write_context(file.path, name),
+        date_format=settings.date_format.value if settings.date_format.value != config.DEFAULT_DATE_FORMAT else None)
     service = services.open(directory, timeout=timeout, retention=retention, err=err)
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
                     width=table_width(out, env), in_session=services.in_session, rows=page_rows(out),

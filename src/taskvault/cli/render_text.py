@@ -44,11 +44,19 @@ _HISTORY_DROPS = (1,)
 class TextRenderer:
     """Renders results for one terminal (or pipe): its style, today's date, its width."""
 
-    def __init__(self, style: Style, *, today: dt.date, width: int | None = None) -> None:
+    def __init__(self, style: Style, *, today: dt.date, width: int | None = None, date_format: str | None = None) -> None:
         self.style = style
         self.today = today
         #: The terminal's width, to clip long titles; None (a pipe) never clips.
         self.width = width
+        #: How a day is shown (the config file's date_format, a strftime format); None: YYYY-MM-DD.
+        self.date_format = date_format
+
+    def day(self, text: str) -> str:
+        """A stored day (YYYY-MM-DD) as the user's date_format shows it."""
+        if self.date_format is None or not text:
+            return text
+        return dt.date.fromisoformat(text).strftime(self.date_format)
 
     def render(self, result: Result) -> str:
         return text(result, self)
@@ -100,11 +108,12 @@ def _plain(result: HelpText | Declined, r: TextRenderer) -> str:
 def _due(r: TextRenderer, task: Task) -> tuple[str, tuple[str, ...]]:
     if task.due is None:
         return "", ()
+    shown_day = r.day(task.due.isoformat())
     if task.is_open and task.due < r.today:
-        return task.due.isoformat(), ("red",)
+        return shown_day, ("red",)
     if task.is_open and task.due == r.today:
-        return task.due.isoformat(), ("yellow",)
-    return task.due.isoformat(), ()
+        return shown_day, ("yellow",)
+    return shown_day, ()
 
 
 @text.register
@@ -122,6 +131,10 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
     headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Project"] if with_project else []),
                "Title", "Tags", *(["Urg"] if with_urgency else [])]
     rows = _cells(result.tasks, with_status, with_project)
+    if r.date_format is not None:
+        due_at = headers.index("Due")
+        for cells in rows:
+            cells[due_at] = r.day(cells[due_at])
     if result.urgency is not None:
         for cells, score in zip(rows, result.urgency, strict=True):
             cells.append(f"{score:.1f}")
@@ -179,8 +192,10 @@ def _columns_table(result: TaskTable, r: TextRenderer, summary: str) -> str:
     names = [name for name in result.columns or () if name in _COLUMNS or name == "urgency"]
     headers = ["Urg" if name == "urgency" else _COLUMNS[name][0] for name in names]
     scores = result.urgency or ()
+    days = {"due", "scheduled", "wait", "until"}
     rows = [[f"{scores[i]:.1f}" if name == "urgency" and i < len(scores) else
-             "" if name == "urgency" else _shown(_COLUMNS[name][1](task)) for name in names]
+             "" if name == "urgency" else r.day(task[name] or "") if name in days
+             else _shown(_COLUMNS[name][1](task)) for name in names]
             for i, task in enumerate(result.tasks)]
     natural = column_widths([headers, *rows])
     cut = names.index("title") if "title" in names else max(range(len(names)), key=lambda i: natural[i])
@@ -241,9 +256,9 @@ def _detail(result: TaskDetail, r: TextRenderer) -> str:
         ("due", due, due_style),
         ("tags", _shown(" ".join(task.tags)), ("cyan",)),
         ("project", _shown(task.project or ""), ()),
-        ("scheduled", task.scheduled.isoformat() if task.scheduled else "", ()),
-        ("wait", task.wait.isoformat() if task.wait else "", ()),
-        ("until", task.until.isoformat() if task.until else "", ()),
+        ("scheduled", r.day(task.scheduled.isoformat()) if task.scheduled else "", ()),
+        ("wait", r.day(task.wait.isoformat()) if task.wait else "", ()),
+        ("until", r.day(task.until.isoformat()) if task.until else "", ()),
         ("started", stamp(task.started) if task.started else "", ("green",)),
         ("depends", _shown(" ".join(result.depends_text)), ()),
         ("created", stamp(task.created), ()),

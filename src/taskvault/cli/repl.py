@@ -141,6 +141,9 @@ class Repl:
             counts = f"{open_count} open · {done_count} done"
         text, kind = self.status
         parts: list[tuple[str, str]] = [("", f" {counts}")]
+        preferences = getattr(self.runner, "preferences", None)
+        if preferences is not None and preferences.context is not None:  # what list and next are narrowed to
+            parts.append(("", f" · context {terminal_safe(preferences.context)}"))
         if text:
             parts.append(("", " · "))
             parts.append(("fg:ansired bold" if kind == "error" and self.style.enabled else "", terminal_safe(text)))

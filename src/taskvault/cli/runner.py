@@ -106,7 +106,9 @@ class Runner:
 
                 text = render_json(result)
             else:
-                text = TextRenderer(self.style, today=self.context.today, width=self.width).render(result)
+                date_format = self.preferences.date_format if self.preferences is not None else None
+                text = TextRenderer(self.style, today=self.context.today, width=self.width,
+                                    date_format=date_format).render(result)
         except OutputFailed:  # (telling of other sessions' changes): no error line can help, main ends the run
             raise
         except TaskvaultError as error:

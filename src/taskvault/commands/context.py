@@ -16,14 +16,14 @@ if TYPE_CHECKING:
 class Preferences:
     """What the user's config file says that commands use (the interface reads and checks the file)."""
 
-    __slots__ = ("context", "context_filter", "contexts", "default_report", "describe", "path", "reports",
-                 "set_context", "urgency")
+    __slots__ = ("context", "context_filter", "contexts", "date_format", "default_report", "describe", "path",
+                 "reports", "set_context", "urgency")
 
     def __init__(self, *, context: str | None = None, contexts: Mapping[str, str] | None = None,
                  default_report: str | None = None, urgency: Mapping[str, float] | None = None,
                  reports: Mapping[str, Any] | None = None, path: str = "",
                  describe: Callable[[], list[tuple[str, str, str]]] | None = None,
-                 set_context: Callable[[str | None], None] | None = None) -> None:
+                 set_context: Callable[[str | None], None] | None = None, date_format: str | None = None) -> None:
         #: The active context's name, and the filter it stands for (a report's words are added to it).
         self.context = context
         self.contexts = dict(contexts or {})
@@ -40,6 +40,8 @@ class Preferences:
         self.describe = describe
         #: Writes the active context into the config file (None: none); SaveFailed if it cannot.
         self.set_context = set_context
+        #: How days are shown (a strftime format from the config file); None: YYYY-MM-DD.
+        self.date_format = date_format
 
 
 class Context:

@@ -296,7 +296,8 @@ def run_context(ctx: Context, args: ParsedArgs) -> ContextShown:
     if prefs.set_context is None:
         raise UsageError("context: the config file cannot be changed here")
     prefs.set_context(wanted)
-    return ContextShown(wanted, listed, changed=True)
+    prefs.context, prefs.context_filter = wanted, prefs.contexts.get(wanted) if wanted is not None else None
+    return ContextShown(wanted, listed, changed=True)  # (a session goes on with it: the file is read once)
 
 
 def run_projects(ctx: Context, args: ParsedArgs) -> Summary:
