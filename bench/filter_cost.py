@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from load_cost import build_store  # a sibling script
+from list_cost import process  # sibling scripts
+from load_cost import build_store
 from measure import pairs
 
 #: (name, the command's words): each paired with a plain `list`.
@@ -37,14 +36,6 @@ FORMS = [
     ("list +OVERDUE sort:due+", ["list", "+OVERDUE", "sort:due+"]),
     ("next (urgency, all rows)", ["next"]),
 ]
-
-
-def process(command: list[str], env: dict[str, str]) -> Callable[[], object]:
-    def run() -> None:
-        done = subprocess.run(command, env=env, capture_output=True, check=False)
-        if done.returncode or not done.stdout:
-            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode()[-300:]}")
-    return run
 
 
 def main() -> None:

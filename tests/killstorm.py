@@ -22,7 +22,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,17 +139,7 @@ class Model:
         return line, apply
 
     def _waits_for(self, first: int, second: int) -> bool:
-        """True if task ``first`` waits, through its dependencies on tasks that are there, for ``second``."""
-        todo, seen = [first], set()
-        while todo:
-            current = todo.pop()
-            if current == second:
-                return True
-            if current in seen or current not in self.tasks:
-                continue
-            seen.add(current)
-            todo.extend(self.tasks[current].depends)
-        return False
+        return waits_for({i: t.depends for i, t in self.tasks.items()}, first, second)
 
     def _add(self, title: str) -> None:
         self.tasks[self.next_id] = Held(title)
@@ -280,3 +270,18 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
         if progress is not None:
             progress(report)
     return report
+
+
+def waits_for(depends: Mapping[int, Iterable[int]], first: int, second: int) -> bool:
+    """True if task ``first`` is ``second`` or waits for it, through dependencies on tasks that are in ``depends``
+    (each task's id with the ids it depends on): the models' own cycle check, as taskvault's must decide."""
+    todo, seen = [first], set()
+    while todo:
+        current = todo.pop()
+        if current == second:
+            return True
+        if current in seen or current not in depends:
+            continue
+        seen.add(current)
+        todo.extend(depends[current])
+    return False

@@ -235,21 +235,7 @@ class TestMixedChanges:
                 lines.append({"tag": f"edit {i} --tag +p{p}c{c}", "title": f"edit {i} --title p{p}c{c}",
                               "done": f"done {i}", "reopen": f"reopen {i}", "delete": f"delete {i}"}[kind])
             scripts.append(lines)
-        env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "TASKVAULT_LOCK_TIMEOUT": "60"}
-        procs = [subprocess.Popen([*TASKVAULT, "--json", "--keep-going"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-                 for _ in scripts]
-        for proc, lines in zip(procs, scripts, strict=True):
-            assert proc.stdin is not None
-            proc.stdin.write("".join(line + "\n" for line in lines))
-            proc.stdin.close()
-        acked: list[list[str]] = []
-        for proc, lines in zip(procs, scripts, strict=True):
-            assert proc.stdout is not None
-            answers = proc.stdout.read().splitlines()
-            proc.wait(timeout=120)
-            assert len(answers) == len(lines)
-            acked.append([line for line, answer in zip(lines, answers, strict=True) if "error" not in json.loads(answer)])
+        acked = _run_at_once(data_dir, scripts)
         # The journal, in revision order, explains each record as one command.
         journal = (data_dir / "tasks.journal").read_bytes().splitlines()[1:]
         tasks = {t.id: t for t in Session(replay_dir).service.tasks}
@@ -467,22 +453,7 @@ class TestMixedNewKinds:
                               "modify": f"modify {i} project:p{p}.c{c} +t{p}c{c}",
                               "bulk": f"modify {several} priority:{'LMH'[c % 3]} project:b{p}.c{c}"}[kind])
             scripts.append(lines)
-        env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "TASKVAULT_LOCK_TIMEOUT": "60"}
-        procs = [subprocess.Popen([*TASKVAULT, "--json", "--keep-going"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-                 for _ in scripts]
-        for proc, lines in zip(procs, scripts, strict=True):
-            assert proc.stdin is not None
-            proc.stdin.write("".join(line + "\n" for line in lines))
-            proc.stdin.close()
-        acked: list[list[str]] = []
-        for proc, lines in zip(procs, scripts, strict=True):
-            assert proc.stdout is not None
-            answers = proc.stdout.read().splitlines()
-            proc.wait(timeout=120)
-            assert len(answers) == len(lines)
-            acked.append([line for line, answer in zip(lines, answers, strict=True)
-                          if not (isinstance(json.loads(answer), dict) and "error" in json.loads(answer))])
+        acked = _run_at_once(data_dir, scripts)
         journal = (data_dir / "tasks.journal").read_bytes().splitlines()[1:]
         tasks = {t.id: t for t in Session(replay_dir).service.tasks}
         replayed = []
@@ -522,3 +493,25 @@ class TestMixedNewKinds:
         assert _new_state(replay_dir) == _new_state(data_dir)
         kinds = {line.split()[0] + ("," in line.split()[1]) * " bulk" for line in replayed}
         assert kinds == {"annotate", "denotate", "start", "stop", "modify", "modify bulk"}, kinds
+
+
+def _run_at_once(data_dir: Path, scripts: list[list[str]]) -> list[list[str]]:
+    """Each script run by its own process at once (--json --keep-going); for each, the lines acknowledged (those
+    whose answer is no error)."""
+    env = {**os.environ, "TASKVAULT_DATA_DIR": str(data_dir), "TASKVAULT_LOCK_TIMEOUT": "60"}
+    procs = [subprocess.Popen([*TASKVAULT, "--json", "--keep-going"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+             for _ in scripts]
+    for proc, lines in zip(procs, scripts, strict=True):
+        assert proc.stdin is not None
+        proc.stdin.write("".join(line + "\n" for line in lines))
+        proc.stdin.close()
+    acked: list[list[str]] = []
+    for proc, lines in zip(procs, scripts, strict=True):
+        assert proc.stdout is not None
+        answers = proc.stdout.read().splitlines()
+        proc.wait(timeout=120)
+        assert len(answers) == len(lines)
+        acked.append([line for line, answer in zip(lines, answers, strict=True)
+                      if not (isinstance(json.loads(answer), dict) and "error" in json.loads(answer))])
+    return acked

@@ -30,7 +30,7 @@ from taskvault.store import files
 from taskvault.store.housekeeping import Housekeeping
 
 from .conftest import FIGURES, FaultyOs, Session, seed_store, store_bytes
-from .killstorm import Held
+from .killstorm import Held, waits_for
 
 #: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
 pytestmark = pytest.mark.slow
@@ -221,17 +221,7 @@ class StoreMachine(RuleBasedStateMachine):
     # -- schema 4's commands --------------------------------------------------------------------
 
     def _waits_for(self, first: int, second: int) -> bool:
-        """True if ``first`` waits for ``second`` through dependencies on tasks that are there (or is it)."""
-        todo, seen = [first], set()
-        while todo:
-            current = todo.pop()
-            if current == second:
-                return True
-            if current in seen or current not in self.model:
-                continue
-            seen.add(current)
-            todo.extend(self.model[current].depends)
-        return False
+        return waits_for({i: t.depends for i, t in self.model.items()}, first, second)
 
     @rule(data=st.data(), project=st.none() | PROJECTS, due=st.none() | DUES, tag=st.none() | TAGS,
           depends=st.booleans(), fault=st.none() | FAULTS)
