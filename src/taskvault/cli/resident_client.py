@@ -25,7 +25,7 @@ import os
 import sys
 
 from .. import __version__
-from ..commands.settings import CONFIG, CONFIG_HOME, ENVIRONMENT, RESIDENT, RUNTIME_DIR
+from ..commands.settings import CONFIG, CONFIG_HOME, ENVIRONMENT, HOME, RESIDENT, RUNTIME_DIR
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ ROUTED_FLAGS = frozenset({"--json", "--no-color"})
 #: The environment that decides what a command does and where: a resident process serves only
 #: commands run with exactly its own (taskvault's variables, where the user data directory and the
 #: crash log are, the locale and Python's own text settings).
-KEYED_ENVIRONMENT = (*(variable.name for variable in ENVIRONMENT), "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+KEYED_ENVIRONMENT = (*(variable.name for variable in ENVIRONMENT), "XDG_DATA_HOME", "XDG_STATE_HOME",
                      "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LOCPATH", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONPATH")
 DEFAULT_IDLE = 600.0
 #: The protocol's name and version: the first field of every request.
@@ -117,7 +117,7 @@ def _config_file_stamp(env: Mapping[str, str]) -> str:
     the keys differ, and the command then runs here, where it is refused.)"""
     given = env.get(CONFIG.name)
     config_home = env.get(CONFIG_HOME.name, "")
-    home = env.get("HOME") or os.path.expanduser("~")  # (the command's own HOME, as its process would expand ~)
+    home = env.get(HOME.name) or os.path.expanduser("~")  # (the command's own HOME, as its process would expand ~)
     if given is not None:
         path = home + given[1:] if given == "~" or given.startswith("~/") else given
     elif config_home.startswith("/"):

@@ -80,6 +80,7 @@ RUNTIME_DIR = Variable("XDG_RUNTIME_DIR", "where a resident process keeps its so
 CONFIG = Variable("TASKVAULT_CONFIG",
                   "the config file, instead of $XDG_CONFIG_HOME/taskvault/config.toml (/dev/null: none)")
 CONFIG_HOME = Variable("XDG_CONFIG_HOME", "where taskvault/config.toml is found (else ~/.config)")
+HOME = Variable("HOME", "your home directory: ~ in paths, and the default data and config directories are under it")
 
 ENVIRONMENT = (DATA_DIR, CONFIG, LOCK_TIMEOUT, BACKUP_KEEP, RESIDENT, NO_COLOR, TERM, COLUMNS, TZ, TZDIR, RUNTIME_DIR,
-               CONFIG_HOME)
+               CONFIG_HOME, HOME)
