@@ -216,6 +216,9 @@ def _main(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO | None,
             if helped is not None:
                 return helped
         settings = config.load_settings(options, env)  # (the config file: read here, after help, once checked)
+        from .config_filters import check_filters
+
+        check_filters(settings.file)
         from ..service import Retention
 
         directory, timeout = settings.data_dir.value, settings.lock_timeout.value

@@ -216,7 +216,8 @@ COMMANDS = Registry([
         description="Contexts are defined in the config file, under [contexts], as NAME = \"FILTER\".\n"
                     "'context NAME' makes one active (written to the config file); 'context none' turns\n"
                     "contexts off. The active context's filter is added to list and next (and any\n"
-                    "report); commands that change tasks are not narrowed by it.",
+                    "report), and to a filter typed before a command that changes tasks; ids given to\n"
+                    "a command are never narrowed by it.",
         arguments=(Argument("NAME", "a context's name, or none", optional=True),),
         examples=("context", "context home", "context none"),
     ),

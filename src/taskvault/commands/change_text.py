@@ -88,7 +88,7 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
     if before.started != after.started:
         parts.append("started" if after.started else "stopped")
     if before.index != after.index and after.is_template:
-        parts.append(f"{plural(after.index, 'instance')} made")
+        parts.append(f"series at instance {after.index}")
     if before.depends != after.depends:
         parts.append(f"depends on {len(after.depends)} task{'' if len(after.depends) == 1 else 's'}"
                      if after.depends else "depends on none")

@@ -86,7 +86,8 @@ _ID_WORD = re.compile(r"[0-9][0-9,-]*")
 def _looks_like_filter(word: str) -> bool:
     """True for a word that starts a filter rather than being a mistyped command: +tag, a parenthesis,
     name:value, ids. (Not -tag: a first word starting with - is more likely a mistyped option.)"""
-    return (len(word) > 1 and word[0] in "+(") or ":" in word or _ID_WORD.fullmatch(word) is not None
+    return (len(word) > 1 and word[0] in "+(/") or word in ("(", "not") or ":" in word \
+        or _ID_WORD.fullmatch(word) is not None
 
 
 def split_filter(tokens: list[str], default_report: str | None = None) -> tuple[tuple[str, ...], list[str]]:
@@ -101,6 +102,10 @@ def split_filter(tokens: list[str], default_report: str | None = None) -> tuple[
     for index, word in enumerate(tokens):
         if word in FILTERED_COMMANDS:
             return tuple(tokens[:index]), tokens[index:]
+        if index and COMMANDS.find(word) is not None:
+            raise UsageError(f"{word} takes no filter before it",
+                             hint=f"give its arguments after it, as in '{typed(word + ' ' + ' '.join(tokens[:index]))}'; "
+                                  f"a filter goes before {', '.join(sorted(FILTERED_COMMANDS))}")
     if default_report is not None and COMMANDS.find(default_report) is None:
         return tuple(tokens), ["report", default_report]
     return tuple(tokens), [default_report or DEFAULT_REPORT]

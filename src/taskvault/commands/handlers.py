@@ -148,15 +148,18 @@ def _filtered_ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
     """The ids of the tasks the filter typed before ``command`` matches: the open ones, unless the filter names
     a status. NoTaskMatches when there are none."""
     from ..domain.task import Status
-    from .reports import candidates, context_for, parse_report_filter
+    from .reports import candidates, context_for, mentions_waiting, parse_report_filter
 
-    flt = parse_report_filter(list(args.filter_words), ctx.today)
+    flt = parse_report_filter(_with_context(ctx, list(args.filter_words)), ctx.today)
     assert flt is not None  # (only called with filter words)
     tasks = ctx.service.tasks
     status = flt.status_hint or Status.OPEN
     pool = candidates(tasks, flt, status)
     fctx = context_for(tasks, flt)
-    ids = [t.id for t in pool if t.status is status and flt.matches(t, fctx)]
+    # The tasks `list FILTER` shows: the active context applies, and waiting tasks only when the filter names them.
+    today = None if mentions_waiting(flt) or status is not Status.OPEN else ctx.today
+    ids = [t.id for t in pool if t.status is status and flt.matches(t, fctx)
+           and (today is None or t.wait is None or t.wait <= today)]
     if not ids:
         which = "open task" if status is Status.OPEN else f"{status.value} task"
         raise NoTaskMatches(f"{command}: no {which} matches {flt.describe()}; nothing was changed",

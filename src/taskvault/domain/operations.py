@@ -321,6 +321,9 @@ def plan_annotate(tasks: TaskList, task_ids: list[int], text: str, *, now: dt.da
     line = normalize_annotation(text)
 
     def annotate(task: Task, stamp: dt.datetime) -> Task:
+        if task.status is Status.RECURRING:
+            raise InvalidValue(f"task {task.id} is the template of a recurring series: it cannot be changed",
+                               hint="annotate its open instance; delete the template to end the series")
         at = max(stamp, task.annotations[-1].at) if task.annotations else stamp
         return attrs.evolve(task, annotations=(*task.annotations, Annotation(at, line)))
 
@@ -332,6 +335,9 @@ def plan_denotate(tasks: TaskList, task_id: int, which: str, *, now: dt.datetime
     else the one text containing it (any case). InvalidValue when none does, or several do."""
     task = tasks.get(task_id)
     notes = task.annotations
+    if task.status is Status.RECURRING:
+        raise InvalidValue(f"task {task_id} is the template of a recurring series: it cannot be changed",
+                           hint="change its open instance; delete the template to end the series")
     if not notes:
         raise InvalidValue(f"task {task_id} has no annotations")
     wanted = which.strip()
