@@ -89,7 +89,8 @@ _QUERIES = st.builds(TaskQuery, show=st.sampled_from(list(Show)),
                      due_before=st.sampled_from([ANY, dt.date(2026, 1, 5)]),
                      search=st.sampled_from([ANY, "fix", "FI", "ss", "straße", "k", "\u212a", '"hi', "\\", "\t", "日",
                                              "é", "work"]),
-                     sort=st.sampled_from(list(SORT_KEYS)))
+                     sort=st.sampled_from(list(SORT_KEYS)),
+                     hidden_as_of=st.sampled_from([ANY, dt.date(2026, 1, 5)]))
 
 
 class TestNarrowedList:
@@ -152,27 +153,31 @@ def _model_table(tasks: list[Task], show: Show, r: TextRenderer) -> str:
     if not tasks:
         return summary
     with_status = show is not Show.OPEN
+    with_project = any(t.project is not None for t in tasks)  # (schema 4: the column a listed project brings)
 
     def cells(task: Task) -> list[str]:
         priority = task.priority.value if task.priority else ""
         due = "" if task.due is None else task.due.isoformat()
         title, tags = terminal_safe(task.title), terminal_safe(" ".join(task.tags))
+        project = [terminal_safe(task.project or "")] if with_project else []
         if with_status:
-            return [str(task.id), task.status.value, priority, due, title, tags]
-        return [str(task.id), priority, due, title, tags]
+            return [str(task.id), task.status.value, priority, due, *project, title, tags]
+        return [str(task.id), priority, due, *project, title, tags]
 
-    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", "Title", "Tags"]
+    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Project"] if with_project else []),
+               "Title", "Tags"]
     rows = [cells(t) for t in tasks]
     natural = column_widths([headers, *rows])
     layout = fit(natural, r.width, cut=headers.index("Title"),
-                 drop_order=[headers.index(h) for h in ("Tags", "Pri", "Status", "Due") if h in headers])
+                 drop_order=[headers.index(h) for h in ("Tags", "Pri", "Status", "Project", "Due") if h in headers])
     lines = [r.style(table_row(layout, headers), "bold")]
     for task, row in zip(tasks, rows, strict=True):
         if r.style.enabled:
             overdue = task.is_open and task.due is not None and task.due < r.today
             today = task.is_open and task.due == r.today
             styles = [(), *([()] if with_status else []), PRIORITY_STYLE[task.priority] if task.priority else (),
-                      ("red",) if overdue else ("yellow",) if today else (), (), ("cyan",)]
+                      ("red",) if overdue else ("yellow",) if today else (), *([()] if with_project else []), (),
+                      ("cyan",)]
             line = table_row(layout, row, styles, r.style)
             lines.append(line if task.is_open else r.style(line, "dim"))
         else:
@@ -197,7 +202,10 @@ def _shown_task(draw: st.DrawFn, task_id: int) -> Task:
                 due=draw(st.none() | st.dates(dt.date(2026, 1, 1), dt.date(2026, 1, 9))),
                 tags=normalize_tags(draw(st.lists(st.sampled_from(["work", "home", "café", "日本", 'q"', "a\u200db"]),
                                                          max_size=3))),
-                completed=updated if done else None)
+                completed=updated if done else None,
+                wait=draw(st.none() | st.dates(dt.date(2026, 1, 3), dt.date(2026, 1, 7))),
+                until=draw(st.none() | st.dates(dt.date(2026, 1, 3), dt.date(2026, 1, 7))),
+                project=draw(st.sampled_from([None, None, "home", "home.kitchen", "日本"])))
 
 
 #: Queries that select many tasks (every order, no filter but the status) as well as filtered ones.

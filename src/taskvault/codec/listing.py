@@ -52,9 +52,9 @@ def _kept(query: TaskQuery, records: list[Record]) -> list[Record]:
     if query.show is not Show.ALL:
         status = Status.OPEN.value if query.show is Show.OPEN else Status.DONE.value
         records = [r for r in records if r["status"] == status]
-    if query.waiting_after is not ANY:
-        day = query.waiting_after.isoformat()
-        records = [r for r in records if r["wait"] is None or r["wait"] <= day]
+    if query.hidden_as_of is not ANY:
+        day = query.hidden_as_of.isoformat()
+        records = [r for r in records if (r["wait"] is None or r["wait"] <= day) and (r["until"] is None or r["until"] >= day)]
     if query.tags:
         wanted = set(query.tags)
         records = [r for r in records if wanted.issubset(r["tags"])]

@@ -73,7 +73,8 @@ COMMANDS = Registry([
         "list", "list tasks (open ones unless told otherwise)", _Handler("run_list"),
         description="Filters combine: every one given must match. The last line counts the tasks shown\n"
                     "and the open and done tasks in the store. Overdue dates are shown in red on a terminal.\n"
-                    "An open task whose wait date is after today is hidden until that day (--waiting shows it).\n"
+                    "An open task whose wait date is after today is hidden until that day, and one whose until\n"
+                    "date has passed is hidden as expired (--waiting shows both; so does a filter naming them).\n"
                     "FILTER is a filter as Taskwarrior writes one: project:home, +tag, -tag, due.before:eow,\n"
                     "+OVERDUE, status:done, 'not', 'or', parentheses, ids (3,4 or 3-6), words of the title;\n"
                     "and sort:FIELD+/-,... and limit:N. See the guide's 'Filters'.",
@@ -81,7 +82,7 @@ COMMANDS = Registry([
                             many=True, optional=True, kind="filter"),),
         options=(
             Option("--all", "open and done tasks"),
-            Option("--waiting", "open tasks waiting (wait:DATE after today) too, which a list hides till then"),
+            Option("--waiting", "open tasks waiting (wait:DATE after today) or expired (until:DATE before it) too"),
             Option("--done", "only done tasks"),
             Option("--tag", "only tasks with this tag (repeat: all of them)", metavar="TAG", repeat=True),
             Option("--priority", "only tasks of this priority (none: only tasks without one)", metavar="LEVEL",

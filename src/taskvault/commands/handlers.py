@@ -148,7 +148,7 @@ def _filtered_ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
     """The ids of the tasks the filter typed before ``command`` matches: the open ones, unless the filter names
     a status. NoTaskMatches when there are none."""
     from ..domain.task import Status
-    from .reports import candidates, context_for, mentions_waiting, parse_report_filter
+    from .reports import candidates, context_for, mentions_hidden, parse_report_filter
 
     flt = parse_report_filter(_with_context(ctx, list(args.filter_words)), ctx.today)
     assert flt is not None  # (only called with filter words)
@@ -156,10 +156,11 @@ def _filtered_ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
     status = flt.status_hint or Status.OPEN
     pool = candidates(tasks, flt, status)
     fctx = context_for(tasks, flt)
-    # The tasks `list FILTER` shows: the active context applies, and waiting tasks only when the filter names them.
-    today = None if mentions_waiting(flt) or status is not Status.OPEN else ctx.today
+    # The tasks `list FILTER` shows: the active context applies, and waiting or expired tasks only when the filter
+    # names them.
+    today = None if mentions_hidden(flt) or status is not Status.OPEN else ctx.today
     ids = [t.id for t in pool if t.status is status and flt.matches(t, fctx)
-           and (today is None or t.wait is None or t.wait <= today)]
+           and (today is None or ((t.wait is None or t.wait <= today) and (t.until is None or t.until >= today)))]
     if not ids:
         which = "open task" if status is Status.OPEN else f"{status.value} task"
         raise NoTaskMatches(f"{command}: no {which} matches {flt.describe()}; nothing was changed",
@@ -337,7 +338,7 @@ def run_tags(ctx: Context, args: ParsedArgs) -> Summary:
 def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery  # (list's alone: a change never filters nor sorts)
     from ..domain.task import Status
-    from .reports import mentions_waiting, parse_report_filter, split_report_words
+    from .reports import mentions_hidden, parse_report_filter, split_report_words
 
     if args["all"] and args["done"]:
         raise UsageError("list: --all and --done cannot be used together")
@@ -354,7 +355,7 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
         raise UsageError(f"list: cannot sort by {shown(sort)}", hint="use one of: " + ", ".join(SORT_KEYS))
     if args["search"] == "":  # it would match every task: no typed value may mean "no filter"
         raise UsageError("list: --search needs a non-empty value", hint="give the text to look for, or leave --search out")
-    hide_waiting = show is Show.OPEN and not args["waiting"] and (flt is None or not mentions_waiting(flt))
+    hide_waiting = show is Show.OPEN and not args["waiting"] and (flt is None or not mentions_hidden(flt))
     query = TaskQuery(
         show=show,
         tags=tuple(normalize_tag(t) for t in args["tag"]),
@@ -362,7 +363,7 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
         due_before=parse_due(args["due_before"], ctx.today) if args["due_before"] is not None else ANY,
         search=args["search"] if args["search"] is not None else ANY,
         sort=sort,
-        waiting_after=ctx.today if hide_waiting else ANY,
+        hidden_as_of=ctx.today if hide_waiting else ANY,
     )
     open_count, done_count = ctx.service.tasks.counts()
     if flt is None and report.sort is None and report.limit is None:
@@ -411,19 +412,19 @@ def _report(ctx: Context, query: TaskQuery, flt: Filter | None, sort: str | None
 def run_next(ctx: Context, args: ParsedArgs) -> TaskTable:
     """The open tasks that are not waiting, most urgent first, as many as fit the terminal."""
     from ..domain.query import ANY, Show, TaskQuery
-    from .reports import mentions_waiting, parse_report_filter, split_report_words
+    from .reports import mentions_hidden, parse_report_filter, split_report_words
 
     report = split_report_words(args.positionals)
     flt = parse_report_filter(_with_context(ctx, report.filter_words), ctx.today)
-    waiting = flt is not None and mentions_waiting(flt)
-    query = TaskQuery(show=Show.OPEN, waiting_after=ANY if waiting else ctx.today)
+    waiting = flt is not None and mentions_hidden(flt)
+    query = TaskQuery(show=Show.OPEN, hidden_as_of=ANY if waiting else ctx.today)
     return _report(ctx, query, flt, report.sort or "urgency-,due+", report.limit or "page", with_urgency=True)
 
 
 def run_report(ctx: Context, args: ParsedArgs) -> TaskTable:
     """A report the config file defines: its filter (and the words given), its order, limit and columns."""
     from ..domain.query import ANY, Show, TaskQuery
-    from .reports import mentions_waiting, parse_report_filter, split_report_words
+    from .reports import mentions_hidden, parse_report_filter, split_report_words
 
     name = args.positionals[0]
     spec = ctx.preferences.reports.get(name)
@@ -438,8 +439,8 @@ def run_report(ctx: Context, args: ParsedArgs) -> TaskTable:
     if flt is not None and flt.status_hint is not None:
         show = Show.DONE if flt.status_hint.value == "done" else Show.OPEN if flt.status_hint.value == "open" \
             else Show.ALL
-    waiting = flt is not None and mentions_waiting(flt)
-    query = TaskQuery(show=show, waiting_after=ANY if waiting or show is not Show.OPEN else ctx.today)
+    waiting = flt is not None and mentions_hidden(flt)
+    query = TaskQuery(show=show, hidden_as_of=ANY if waiting or show is not Show.OPEN else ctx.today)
     columns = tuple(spec.columns) if spec.columns else None
     return _report(ctx, query, flt, report.sort or spec.sort, report.limit or spec.limit, with_urgency=False,
                    columns=columns)

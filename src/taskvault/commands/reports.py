@@ -56,11 +56,11 @@ def split_report_words(words: tuple[str, ...] | list[str]) -> ReportWords:
     return ReportWords(filter_words, sort, limit)
 
 
-def mentions_waiting(flt: Filter) -> bool:
-    """True when the filter asks about waiting itself (+WAITING, status:waiting, wait:...): then a report does not
-    also hide the waiting tasks, as it does by default."""
+def mentions_hidden(flt: Filter) -> bool:
+    """True when the filter asks about what a report hides by default (+WAITING, status:waiting, wait:..., +UNTIL,
+    until:...): then the report does not also hide the waiting and the expired tasks."""
     text = flt.describe()
-    return "WAITING" in text or "wait" in text
+    return any(word in text for word in ("WAITING", "wait", "UNTIL", "until"))
 
 
 def candidates(tasks: TaskList, flt: Filter, status: Status | None) -> list[Task]:

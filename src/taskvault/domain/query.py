@@ -63,13 +63,15 @@ class TaskQuery:
     due_before: dt.date | _Any = ANY
     search: str | _Any = ANY
     sort: str = "id"
-    #: Hide the tasks waiting past this day (their ``wait`` is after it): a default list hides them until then.
-    waiting_after: dt.date | _Any = ANY
+    #: Hide the tasks waiting past this day (their ``wait`` is after it) and those expired before it (their
+    #: ``until`` is before it): a default list hides a task until its wait date, and from the day after its until.
+    hidden_as_of: dt.date | _Any = ANY
 
     def matches(self, task: Task) -> bool:
         if self.show is Show.OPEN and not task.is_open:
             return False
-        if self.waiting_after is not ANY and task.wait is not None and task.wait > self.waiting_after:
+        if self.hidden_as_of is not ANY and ((task.wait is not None and task.wait > self.hidden_as_of)
+                                             or (task.until is not None and task.until < self.hidden_as_of)):
             return False
         if self.show is Show.DONE and task.status is not Status.DONE:  # (a series' template is not done)
             return False
