@@ -477,10 +477,15 @@ def test_the_line_of_an_unknown_key_is_where_it_is(entries: list[tuple[str, int]
 
 
 def test_reading_the_settings_modules_leaves_tomllib_alone() -> None:
-    """`taskvault help` and --version import cli/config.py, never tomllib: only reading the file does."""
+    """`taskvault help` and --version import cli/config.py, never tomllib; nor does a command that finds no config
+    file: only reading one does."""
     code = ("import sys, taskvault.cli.config, taskvault.cli.main, taskvault.commands.help\n"
             "assert 'tomllib' not in sys.modules\n"
-            "import taskvault.cli.config_file\n"
+            "import taskvault.cli.config_file as f\n"
+            "f.read_config({'TASKVAULT_CONFIG': '/dev/null'})\n"
+            "f.read_config({'XDG_CONFIG_HOME': '/nonexistent-taskvault-test'})\n"
+            "assert 'tomllib' not in sys.modules\n"
+            "f.parse_config('lock_timeout = 3', 'c.toml')\n"
             "assert 'tomllib' in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -142,8 +142,6 @@ class TaskService:
     @staticmethod
     def records(tasks: Iterable[Task]) -> list[dict[str, Any]]:
         """Each of ``tasks`` as the store writes it (the form ``listed`` gives, and ``--json`` shows)."""
-        from .codec import task_to_dict
-
         return [task_to_dict(task) for task in tasks]
 
     @property

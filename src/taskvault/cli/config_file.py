@@ -12,7 +12,6 @@ import, and every command that opens the store imports this module.
 from __future__ import annotations
 
 import os
-import tomllib
 from types import MappingProxyType
 from typing import Generic, NamedTuple, TypeVar
 
@@ -205,6 +204,10 @@ def _read(path: str, *, explicit: bool) -> str | None:
 def parse_config(text: str, path: str, *, path_source: str = "default", columns: Collection[str] = REPORT_COLUMNS,
                  builtin_reports: Collection[str] | None = None) -> ConfigFile:
     """The settings ``text`` (the file at ``path``) gives, checked: see read_config."""
+    if not text.strip():  # (an empty file, /dev/null: the defaults, without importing tomllib)
+        return _Checker(path, {}, columns, builtin_reports).check({}, path_source)
+    import tomllib  # (only a command that finds a config file pays for it: most find none)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -293,6 +296,8 @@ def _dotted_key(line: str, at: int) -> tuple[tuple[str, ...], int] | None:
             return None  # a string not closed on this line: not a key
         raw = line[at:after]
         if raw.startswith('"') and "\\" in raw:
+            import tomllib
+
             try:
                 raw = '"' + tomllib.loads(f"k = {raw}")["k"] + '"'  # (rare, and tomllib knows every escape)
             except tomllib.TOMLDecodeError:

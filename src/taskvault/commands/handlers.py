@@ -41,6 +41,7 @@ from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority,
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: imported where they run)
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     from ..domain import recovery
@@ -147,6 +148,7 @@ def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
 def _filtered_ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
     """The ids of the tasks the filter typed before ``command`` matches: the open ones, unless the filter names
     a status. NoTaskMatches when there are none."""
+    from ..domain.query import ANY, TaskQuery
     from ..domain.task import Status
     from .reports import candidates, context_for, mentions_hidden, parse_report_filter
 
@@ -157,10 +159,9 @@ def _filtered_ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
     pool = candidates(tasks, flt, status)
     fctx = context_for(tasks, flt)
     # The tasks `list FILTER` shows: the active context applies, and waiting or expired tasks only when the filter
-    # names them.
-    today = None if mentions_hidden(flt) or status is not Status.OPEN else ctx.today
-    ids = [t.id for t in pool if t.status is status and flt.matches(t, fctx)
-           and (today is None or ((t.wait is None or t.wait <= today) and (t.until is None or t.until >= today)))]
+    # names them (TaskQuery's rule, as list's).
+    shown_by_list = TaskQuery(hidden_as_of=ANY if mentions_hidden(flt) or status is not Status.OPEN else ctx.today)
+    ids = [t.id for t in pool if t.status is status and flt.matches(t, fctx) and shown_by_list.matches(t)]
     if not ids:
         which = "open task" if status is Status.OPEN else f"{status.value} task"
         raise NoTaskMatches(f"{command}: no {which} matches {flt.describe()}; nothing was changed",
@@ -304,50 +305,46 @@ def run_context(ctx: Context, args: ParsedArgs) -> ContextShown:
     return ContextShown(wanted, listed, changed=True)  # (a session goes on with it: the file is read once)
 
 
-def run_projects(ctx: Context, args: ParsedArgs) -> Summary:
-    """Each project of the open tasks, with its sub-projects, and how many open tasks each holds."""
+def _open_counts(tasks: TaskList, names_of: Callable[[Task], Iterable[str]]) -> tuple[dict[str, int], int]:
+    """How many open tasks have each name ``names_of`` gives them, and how many have none."""
     counts: dict[str, int] = {}
     none = 0
-    for task in ctx.service.tasks:
-        if not task.is_open:
-            continue
-        if task.project is None:
-            none += 1
-            continue
-        parts = task.project.split(".")
-        for depth in range(1, len(parts) + 1):
-            name = ".".join(parts[:depth])
-            counts[name] = counts.get(name, 0) + 1
-    rows = tuple((name, count) for name, count in sorted(counts.items(), key=lambda item: item[0].casefold()))
-    return Summary("project", rows, none)
+    for task in tasks:
+        if task.is_open:
+            names = tuple(names_of(task))
+            none += not names
+            for name in names:
+                counts[name] = counts.get(name, 0) + 1
+    return counts, none
+
+
+def _project_and_parents(task: Task) -> Iterable[str]:
+    """home.kitchen's project and the ones it is part of: home, home.kitchen."""
+    parts = task.project.split(".") if task.project is not None else []
+    return (".".join(parts[:depth]) for depth in range(1, len(parts) + 1))
+
+
+def run_projects(ctx: Context, args: ParsedArgs) -> Summary:
+    """Each project of the open tasks, with its sub-projects, and how many open tasks each holds."""
+    counts, none = _open_counts(ctx.service.tasks, _project_and_parents)
+    return Summary("project", tuple(sorted(counts.items(), key=lambda item: item[0].casefold())), none)
 
 
 def run_tags(ctx: Context, args: ParsedArgs) -> Summary:
     """Each tag of the open tasks, and how many open tasks have it."""
-    counts: dict[str, int] = {}
-    none = 0
-    for task in ctx.service.tasks:
-        if not task.is_open:
-            continue
-        none += not task.tags
-        for tag in task.tags:
-            counts[tag] = counts.get(tag, 0) + 1
+    counts, none = _open_counts(ctx.service.tasks, lambda task: task.tags)
     return Summary("tag", tuple(sorted(counts.items())), none)
 
 
 def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     from ..domain.query import ANY, SORT_KEYS, Show, TaskQuery  # (list's alone: a change never filters nor sorts)
-    from ..domain.task import Status
-    from .reports import mentions_hidden, parse_report_filter, split_report_words
+    from .reports import mentions_hidden, parse_report_filter, show_for, split_report_words
 
     if args["all"] and args["done"]:
         raise UsageError("list: --all and --done cannot be used together")
     report = split_report_words(args.positionals)
     flt = parse_report_filter(_with_context(ctx, report.filter_words), ctx.today)
-    show = Show.ALL if args["all"] else Show.DONE if args["done"] else Show.OPEN
-    if flt is not None and flt.status_hint is not None and show is Show.OPEN:
-        # the filter says which tasks (status:done, +COMPLETED): they are not cut to the open ones
-        show = {Status.OPEN: Show.OPEN, Status.DONE: Show.DONE}.get(flt.status_hint, Show.ALL)
+    show = show_for(flt, Show.ALL if args["all"] else Show.DONE if args["done"] else Show.OPEN)
     sort = args["sort"] or "id"
     if args["sort"] is not None and report.sort is not None:
         raise UsageError("list: --sort and sort: cannot be used together", hint="give one of them")
@@ -355,7 +352,7 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
         raise UsageError(f"list: cannot sort by {shown(sort)}", hint="use one of: " + ", ".join(SORT_KEYS))
     if args["search"] == "":  # it would match every task: no typed value may mean "no filter"
         raise UsageError("list: --search needs a non-empty value", hint="give the text to look for, or leave --search out")
-    hide_waiting = show is Show.OPEN and not args["waiting"] and (flt is None or not mentions_hidden(flt))
+    hide = show is Show.OPEN and not args["waiting"] and (flt is None or not mentions_hidden(flt))
     query = TaskQuery(
         show=show,
         tags=tuple(normalize_tag(t) for t in args["tag"]),
@@ -363,7 +360,7 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
         due_before=parse_due(args["due_before"], ctx.today) if args["due_before"] is not None else ANY,
         search=args["search"] if args["search"] is not None else ANY,
         sort=sort,
-        hidden_as_of=ctx.today if hide_waiting else ANY,
+        hidden_as_of=ctx.today if hide else ANY,
     )
     open_count, done_count = ctx.service.tasks.counts()
     if flt is None and report.sort is None and report.limit is None:
@@ -416,15 +413,15 @@ def run_next(ctx: Context, args: ParsedArgs) -> TaskTable:
 
     report = split_report_words(args.positionals)
     flt = parse_report_filter(_with_context(ctx, report.filter_words), ctx.today)
-    waiting = flt is not None and mentions_hidden(flt)
-    query = TaskQuery(show=Show.OPEN, hidden_as_of=ANY if waiting else ctx.today)
+    hidden_named = flt is not None and mentions_hidden(flt)
+    query = TaskQuery(show=Show.OPEN, hidden_as_of=ANY if hidden_named else ctx.today)
     return _report(ctx, query, flt, report.sort or "urgency-,due+", report.limit or "page", with_urgency=True)
 
 
 def run_report(ctx: Context, args: ParsedArgs) -> TaskTable:
     """A report the config file defines: its filter (and the words given), its order, limit and columns."""
     from ..domain.query import ANY, Show, TaskQuery
-    from .reports import mentions_hidden, parse_report_filter, split_report_words
+    from .reports import mentions_hidden, parse_report_filter, show_for, split_report_words
 
     name = args.positionals[0]
     spec = ctx.preferences.reports.get(name)
@@ -435,12 +432,9 @@ def run_report(ctx: Context, args: ParsedArgs) -> TaskTable:
     report = split_report_words(args.positionals[1:])
     own = [spec.filter] if spec.filter else []
     flt = parse_report_filter(_with_context(ctx, [*(f"({w})" for w in own), *report.filter_words]), ctx.today)
-    show = Show.OPEN
-    if flt is not None and flt.status_hint is not None:
-        show = Show.DONE if flt.status_hint.value == "done" else Show.OPEN if flt.status_hint.value == "open" \
-            else Show.ALL
-    waiting = flt is not None and mentions_hidden(flt)
-    query = TaskQuery(show=show, hidden_as_of=ANY if waiting or show is not Show.OPEN else ctx.today)
+    show = show_for(flt, Show.OPEN)
+    hidden_named = flt is not None and mentions_hidden(flt)
+    query = TaskQuery(show=show, hidden_as_of=ANY if hidden_named or show is not Show.OPEN else ctx.today)
     columns = tuple(spec.columns) if spec.columns else None
     return _report(ctx, query, flt, report.sort or spec.sort, report.limit or spec.limit, with_urgency=False,
                    columns=columns)

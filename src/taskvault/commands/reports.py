@@ -7,9 +7,11 @@ after it: ``sort:urgency-,due+`` and ``limit:N`` (or ``limit:page``). Without a 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from ..domain.filtering import EMPTY_CONTEXT, Filter, FilterContext, parse_filter
+from ..domain.query import Show
 from ..domain.task import Status, Task
 from ..domain.tasklist import TaskList
 from ..errors import InvalidValue, shown
@@ -56,11 +58,27 @@ def split_report_words(words: tuple[str, ...] | list[str]) -> ReportWords:
     return ReportWords(filter_words, sort, limit)
 
 
+#: The names of terms that ask about what a report hides by default: waiting and expired tasks.
+_HIDDEN_NAMES = frozenset({"WAITING", "UNTIL", "wait", "until"})
+
+
 def mentions_hidden(flt: Filter) -> bool:
-    """True when the filter asks about what a report hides by default (+WAITING, status:waiting, wait:..., +UNTIL,
-    until:...): then the report does not also hide the waiting and the expired tasks."""
-    text = flt.describe()
-    return any(word in text for word in ("WAITING", "wait", "UNTIL", "until"))
+    """True when the filter names what a report hides by default (+WAITING, status:waiting, wait:…, +UNTIL,
+    until:…): then the report does not also hide the waiting and the expired tasks. (A word such as 'await' in a
+    title names nothing.)"""
+    for text in flt.term_texts():
+        name, _, value = text.lstrip("+-").partition(":")
+        if name.partition(".")[0] in _HIDDEN_NAMES or (name.startswith("status") and value == "waiting"):
+            return True
+    return False
+
+
+def show_for(flt: Filter | None, asked: Show) -> Show:
+    """Which tasks a report looks at: ``asked`` (by --all or --done, or the report's default, the open ones), unless
+    the filter pins a status itself (status:done, +COMPLETED, +TEMPLATE): then the ones of that status."""
+    if flt is None or flt.status_hint is None or asked is not Show.OPEN:
+        return asked
+    return {Status.OPEN: Show.OPEN, Status.DONE: Show.DONE}.get(flt.status_hint, Show.ALL)
 
 
 def candidates(tasks: TaskList, flt: Filter, status: Status | None) -> list[Task]:
@@ -78,8 +96,8 @@ def context_for(tasks: TaskList, flt: Filter | None, *, always: bool = False) ->
     return EMPTY_CONTEXT
 
 
-def parse_report_filter(words: list[str], today: object) -> Filter | None:
+def parse_report_filter(words: list[str], today: dt.date) -> Filter | None:
     """The filter ``words`` say, or None when there are none."""
     if not words:
         return None
-    return parse_filter(words, today=today)  # type: ignore[arg-type]
+    return parse_filter(words, today=today)

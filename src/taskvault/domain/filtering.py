@@ -224,6 +224,21 @@ class Filter:
         """The filter as normalised text, for messages such as "no task matches …"."""
         return "" if self._root is None else _render(self._root)
 
+    def term_texts(self) -> list[str]:
+        """Each term as normalised text (``wait.before:2026-12-01``, ``+WAITING``, ``status:waiting``, a word), in
+        order: what a caller asks when it must know whether the filter names a field, not a word that contains it."""
+        found: list[str] = []
+        todo: list[_Node] = [] if self._root is None else [self._root]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, _Term):
+                found.append(node.text)
+            elif isinstance(node, _Not):
+                todo.append(node.child)
+            else:
+                todo.extend(reversed(node.children))
+        return found
+
 
 # --- words into tokens ------------------------------------------------------------------------------
 
