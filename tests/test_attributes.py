@@ -74,12 +74,19 @@ def test_an_attribute_given_twice_with_two_values_is_refused() -> None:
 
 @given(st.lists(st.text(max_size=12), max_size=8))
 def test_every_word_lands_somewhere_or_is_refused(words: list[str]) -> None:
-    """No word is lost: each is title text, a tag edit or an attribute, or the whole line is refused."""
+    """No word is lost: each is title text (in order), a tag edit, or an attribute whose value is kept; or the
+    whole line is refused."""
     try:
         found = _split(*words)
     except (UsageError, InvalidValue):
         return
-    placed = len(found.title_words) + len(found.add_tags) + len(found.remove_tags)
-    assert placed + sum(1 for w in words if ":" in w and w not in found.title_words
-                        and not w.startswith(("+", "-"))) >= len(words)
-    assert all(w in words for w in found.title_words)
+    title = list(found.title_words)
+    for word in words:
+        if title and word == title[0]:
+            title.pop(0)
+        elif (word[:1] == "+" and word[1:] in found.add_tags) or (word[:1] == "-" and word[1:] in found.remove_tags):
+            pass
+        else:
+            _, colon, value = word.partition(":")
+            assert colon and value in found.values.values(), (word, found)
+    assert title == [], "every title word comes from the words typed, in their order"
