@@ -24,6 +24,7 @@ LAYER_OF = {
     "cli": "cli",
     "bootstrap": "bootstrap",
     "commands": "commands",
+    "interchange": "interchange",  # other tools' formats: bytes to tasks and back, no files (see its __init__)
     "service": "service",
     "store": "store",
     "codec": "codec",
@@ -38,7 +39,8 @@ ALLOWED = {
     "entry": {"cli"},
     "cli": {"commands", "service", "bootstrap", "domain", "errors", "exits", "limits", "version"},
     "bootstrap": {"service", "store", "domain", "errors"},
-    "commands": {"service", "domain", "errors", "exits", "limits"},
+    "commands": {"service", "interchange", "domain", "errors", "exits", "limits"},
+    "interchange": {"domain", "errors"},
     "service": {"store", "codec", "domain", "errors"},
     "store": {"codec", "domain", "errors"},
     "codec": {"domain", "errors"},
@@ -161,6 +163,12 @@ def test_domain_does_no_io() -> None:
     """The domain imports no I/O library."""
     for path in (PACKAGE / "domain").rglob("*.py"):
         assert not {m.split(".")[0] for m in _imports(path)} & IO_MODULES, path
+
+
+def test_interchange_does_no_io() -> None:
+    """The formats translate bytes they are given and yield text: they open, write and run nothing."""
+    for path in (PACKAGE / "interchange").rglob("*.py"):
+        assert not {m.split(".")[0] for m in _imports(path)} & (IO_MODULES - {"json", "io"}), path
 
 
 def test_prompt_toolkit_stays_in_the_interface() -> None:
