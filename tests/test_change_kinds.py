@@ -31,7 +31,7 @@ class TestKinds:
     def test_each_kind_is_the_word_the_store_has_always_written(self) -> None:
         """The enum's values are the stored words: changing one would change the storage format."""
         assert [k.value for k in ChangeKind] == ["add", "edit", "done", "reopen", "delete", "undo", "redo",
-                                                 "restore", "salvage", "annotate", "denotate", "start", "stop"]
+                                                 "restore", "salvage", "annotate", "denotate", "start", "stop", "import"]
 
     def test_every_kind_round_trips_through_a_journal_line_byte_for_byte(self) -> None:
         """A record decodes to the kind and words it was written with, and encodes to the same bytes."""

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from taskvault import codec
 from taskvault.codec.journal import frame
 from taskvault.domain.change import Change, ChangeKind
-from taskvault.domain.task import TAG_MAX, Annotation, Priority, Status, Task
+from taskvault.domain.task import EXTRA_NAME_PATTERN, TAG_MAX, Annotation, Priority, Status, Task, normalize_extra
 
 _text_chars = st.characters(blacklist_categories=("Cc", "Cs"))
 _titles = st.text(_text_chars, min_size=1, max_size=60).map(str.strip).filter(bool)
@@ -28,6 +28,14 @@ _dates = st.dates(dt.date(1990, 1, 1), dt.date(2200, 1, 1))
 _uuids = st.integers(0, 2**128 - 1).map(lambda n: uuid.UUID(int=n, version=4))
 _periods = st.sampled_from(["daily", "weekdays", "weekly", "biweekly", "monthly", "quarterly", "yearly", "3d", "2w",
                             "1m", "999y"])
+#: Schema 5's extra attributes: names as the rule allows them, values of each kind (text kept as it is, spaces and
+#: newlines included; whole numbers to 63 bits; finite numbers, -0.0 among them).
+_extra_names = st.from_regex(EXTRA_NAME_PATTERN, fullmatch=True) | st.sampled_from(["estimate", "jira.id", "x-wr-uid"])
+_extra_values = (st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=[
+    chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\x7f"] + [chr(c) for c in range(0x80, 0xa0)]), max_size=40)
+    | st.integers(-(2**63) + 1, 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["3h", " padded ", "", 0, -0.0, 1.0, 1, 2**63 - 1, -(2**63) + 1, 1e300]))
+extras = st.dictionaries(_extra_names, _extra_values, max_size=6).map(normalize_extra)
 _stamps = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
                        timezones=st.just(dt.UTC))
 
@@ -63,6 +71,7 @@ def tasks(draw: st.DrawFn, task_id: int | None = None) -> Task:
         annotations=tuple(Annotation(at, draw(st.sampled_from(["called", "ñ x", "a" * 1000])))
                           for at in notes) if draw(st.integers(0, 3)) == 0 else (),
         recur=recur, parent=parent, index=index,
+        extra=draw(extras) if draw(st.integers(0, 3)) == 0 else (),
     )
 
 

@@ -89,7 +89,9 @@ _NEAR_MISSES = [None, True, False, 0, 1, -1, 2**70, 1.0, "", " ", "x", "open", "
                 "BDD640FB-0667-4AD1-9C80-317FA3B1799D", "{bdd640fb-0667-4ad1-9c80-317fa3b1799d}",
                 "bdd640fb06674ad19c80317fa3b1799d", "bdd640fb-0667-4ad1-9c80-317fa3b1799", " padded", "padded ",
                 "tab\tin", "a\u00a0b", [], ["home"], ["Home"], ["b", "a"], ["a", "a"], ["a b"], [1], [None], ["+x"],
-                {}, {"a": 1}]
+                {}, {"a": 1}, {"a": 1.0}, {"a": -0.0}, {"a": "x"}, {"a": True}, {"a": None}, {"a": [1]}, {"a": {}},
+                {"9": 1}, {"a b": 1}, {"a": 2**63}, {"a": 2**63 - 1}, {"a": float("nan")}, {"a": float("inf")},
+                {"a": "x\x00"}, {"a": "x\ny"}, {"b": 1, "a": 2}, {"a" * 65: 1}]
 
 
 @pytest.mark.parametrize("key", sorted(explain.REQUIRED_TASK_KEYS))

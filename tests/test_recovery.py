@@ -367,15 +367,30 @@ def _v1_store(tmp_path: Path, which: str, schema: int = 1) -> Path:
     return directory
 
 
+def _v4_tasks_as_written(directory: Path) -> dict[int, dict[str, object]]:
+    """The tasks a store of schema 4 holds, by id, as its files wrote them: its snapshot's tasks, then each journal
+    record's puts and deletes, in order (read as JSON, without taskvault)."""
+    snapshot = json.loads((directory / "tasks.json").read_bytes())
+    assert (snapshot["schema"], snapshot["min_reader"]) == (4, 4)
+    tasks = {raw["id"]: raw for raw in snapshot["tasks"]}
+    header, *records = (json.loads(line[9:]) for line in (directory / "tasks.journal").read_bytes().splitlines())
+    assert (header["schema"], header["min_reader"], header["base"]) == (4, 4, snapshot["revision"])
+    for record in records:
+        tasks.update((raw["id"], raw) for raw in record["put"])
+        for task_id in record["del"]:
+            del tasks[task_id]
+    return tasks
+
+
 class TestMigration:
     @pytest.mark.parametrize("which", ["journal", "compacted"])
     def test_v1_store_upgraded_after_a_backup_of_it(self, tmp_path: Path, which: str) -> None:
         directory = _v1_store(tmp_path, which)
         original = JournalStore(directory).load()
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 4" in listed.err
+        assert listed.code == 0 and "upgraded to schema 5" in listed.err
         snapshot = codec.decode_snapshot((directory / "tasks.json").read_bytes())
-        assert snapshot.schema == 4 and snapshot.revision == original.revision
+        assert snapshot.schema == 5 and snapshot.revision == original.revision
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert len(upgraded.history) == len(original.history)
@@ -391,16 +406,16 @@ class TestMigration:
     @pytest.mark.parametrize("which", ["journal", "compacted"])
     def test_v2_store_upgraded_to_a_sealed_snapshot_after_a_backup_of_it_as_it_was(self, tmp_path: Path,
                                                                                    which: str) -> None:
-        """A schema 2 store is backed up in schema 2 (history and all), rewritten in schema 4, and loads the same."""
+        """A schema 2 store is backed up in schema 2 (history and all), rewritten in schema 5, and loads the same."""
         directory = _v1_store(tmp_path, which, schema=2)
         original = JournalStore(directory).load()
         assert codec.decode_snapshot((directory / "tasks.json").read_bytes()).schema == 2
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 4" in listed.err
+        assert listed.code == 0 and "upgraded to schema 5" in listed.err
         data = (directory / "tasks.json").read_bytes()
-        assert data.startswith(b'{"format":"taskvault","schema":4,"min_reader":4,') and b'"crc32":"' in data.split(b"\n")[0]
+        assert data.startswith(b'{"format":"taskvault","schema":5,"min_reader":5,') and b'"crc32":"' in data.split(b"\n")[0]
         snapshot = codec.decode_snapshot(data)
-        assert snapshot.schema == 4 and snapshot.revision == original.revision
+        assert snapshot.schema == 5 and snapshot.revision == original.revision
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert list(upgraded.history) == list(original.history)
@@ -415,32 +430,70 @@ class TestMigration:
     @pytest.mark.parametrize("which", ["journal", "compacted"])
     def test_v3_store_upgraded_with_every_new_field_at_its_default(self, tmp_path: Path, which: str) -> None:
         """A schema 3 store (as release beca035 wrote it) is backed up as it was, sealed and checksummed, so
-        that release can read the backup; rewritten in schema 4 with the new fields at their defaults; its
+        that release can read the backup; rewritten in schema 5 with the new fields at their defaults; its
         tasks and history are the same, and its undo still reaches back before the upgrade."""
         directory = _v1_store(tmp_path, which, schema=3)
         before = {path.name: path.read_bytes() for path in directory.iterdir() if path.is_file()}
         original = JournalStore(directory).load()
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 4" in listed.err, listed.err
+        assert listed.code == 0 and "upgraded to schema 5" in listed.err, listed.err
         data = (directory / "tasks.json").read_bytes()
-        assert data.startswith(b'{"format":"taskvault","schema":4,"min_reader":4,')
+        assert data.startswith(b'{"format":"taskvault","schema":5,"min_reader":5,')
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert list(upgraded.history) == list(original.history)
         for task in upgraded.snapshot()[0]:
             assert (task.project, task.depends, task.annotations, task.recur, task.index) == (None, (), (), None, 0)
+            assert task.extra == ()
             raw = codec.task_to_dict(task)
+            assert raw["extra"] == {}
             assert raw["scheduled"] is raw["wait"] is raw["until"] is raw["started"] is raw["parent"] is None
         (backup,) = JournalStore(directory).backups.list()
         kept_bytes = backup.path.read_bytes()
         assert kept_bytes.startswith(b'{"format":"taskvault","schema":3,"min_reader":2,')
-        assert b'"project"' not in kept_bytes, "a schema 3 reader refuses a field it does not know"
+        assert b'"project"' not in kept_bytes and b'"extra"' not in kept_bytes, "a reader of 3 refuses a field it does not know"
         kept = codec.decode_snapshot(kept_bytes)
         assert kept.schema == 3 and (kept.tasks, kept.revision) == (list(original.snapshot()[0]), original.revision)
         assert kept.steps == list(original.history)
         if which == "journal":
             assert before["tasks.json"] != data
             assert run_taskvault(directory, "undo").out == "undo: add 4 \"Ünïcode ✓ title\" → removed\n"
+        assert run_taskvault(directory, "list").code == 0
+        assert len(JournalStore(directory).backups.list()) == 1, "upgraded once"
+
+    @pytest.mark.parametrize("which", ["journal", "compacted"])
+    def test_v4_store_upgraded_keeping_every_field_with_no_extra_attributes(self, tmp_path: Path, which: str) -> None:
+        """A schema 4 store (as main at 8e9093b wrote it, every field of schema 4 in it) is backed up as it was, so
+        that release can read the backup; rewritten in schema 5, where each task is, field for field, what the old
+        files say (read here from their JSON, not by taskvault) with no extra attributes; undo still reaches back."""
+        directory = _v1_store(tmp_path, which, schema=4)
+        written = _v4_tasks_as_written(directory)
+        for field in ("project", "scheduled", "wait", "until", "started", "recur", "parent", "depends", "annotations",
+                      "index"):
+            assert which == "compacted" or any(raw[field] for raw in written.values()), f"the fixture sets {field}"
+        original = JournalStore(directory).load()
+        listed = run_taskvault(directory, "list", "--all")
+        assert listed.code == 0 and "upgraded to schema 5" in listed.err, listed.err
+        data = (directory / "tasks.json").read_bytes()
+        assert data.startswith(b'{"format":"taskvault","schema":5,"min_reader":5,')
+        upgraded = JournalStore(directory).load()
+        assert upgraded.snapshot() == original.snapshot()
+        assert list(upgraded.history) == list(original.history)
+        now = {task.id: codec.task_to_dict(task) for task in upgraded.snapshot()[0]}
+        assert now == {task_id: {**raw, "extra": {}} for task_id, raw in written.items()}
+        (backup,) = JournalStore(directory).backups.list()
+        assert backup.label == "migration"
+        kept_bytes = backup.path.read_bytes()
+        assert kept_bytes.startswith(b'{"format":"taskvault","schema":4,"min_reader":4,')
+        assert b'"extra"' not in kept_bytes, "a schema 4 reader refuses a field it does not know"
+        kept = codec.decode_snapshot(kept_bytes)
+        assert kept.schema == 4 and (kept.tasks, kept.revision) == (list(original.snapshot()[0]), original.revision)
+        assert kept.steps == list(original.history)
+        undo = run_taskvault(directory, "undo")
+        assert undo.code == 0 and undo.out == ('undo: start 5 "Call the plumber" → stopped\n' if which == "journal"
+                                               else 'undo: start 2 "Call mum today" → stopped\n'), undo
+        assert run_taskvault(directory, "redo").code == 0
+        assert {t.id: codec.task_to_dict(t) for t in JournalStore(directory).load().snapshot()[0]}.keys() == now.keys()
         assert run_taskvault(directory, "list").code == 0
         assert len(JournalStore(directory).backups.list()) == 1, "upgraded once"
 

@@ -272,7 +272,7 @@ class TestSources:
         session = Session(data_dir)
         assert session.run("add One") == 0
         session.close()
-        (data_dir / "tasks.json").write_text('{"format":"taskvault","schema":5,"min_reader":5}')
+        (data_dir / "tasks.json").write_text('{"format":"taskvault","schema":6,"min_reader":6}')
         before = store_bytes(data_dir)
         result = run_taskvault(data_dir, "salvage", "--yes")
         assert result.code == 3 and "newer taskvault" in result.err and store_bytes(data_dir) == before

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 from taskvault import codec
 from taskvault.domain import operations
 from taskvault.domain.change import ChangeKind
-from taskvault.domain.task import Priority
+from taskvault.domain.task import Priority, Task, normalize_extra
 from taskvault.domain.tasklist import Change, TaskList
 from taskvault.errors import InvalidValue, SaveFailed, StoreLocked
 from taskvault.store import files
@@ -253,7 +254,20 @@ def schema_4_changes() -> list[tuple[ChangeKind, Callable[[TaskList], Change]]]:
         (ChangeKind.START, lambda tasks: operations.plan_start(tasks, [1, 2], now=LATER)),
         (ChangeKind.STOP, lambda tasks: operations.plan_stop(tasks, [2], now=LATER)),
         (ChangeKind.DENOTATE, lambda tasks: operations.plan_denotate(tasks, 1, "1", now=LATER)),
+        (ChangeKind.IMPORT, plan_an_import),
     ]
+
+
+def plan_an_import(tasks: TaskList) -> Change:
+    """Schema 5's kind, shaped as an import plans it: updates of tasks there (extra attributes and a title) and new
+    tasks with extra attributes of each type, in one change."""
+    first, second = tasks.get(1), tasks.get(2)
+    new = [Task(tasks.next_id + n, uuid.uuid5(uuid.NAMESPACE_URL, f"imported {n}"), f"imported ✓ {n}", NOW, NOW,
+                extra=normalize_extra({"estimate": "3h\n\tmore", "jira.id": 1234, "weight": -0.0, "x-big": 2**63 - 1}))
+           for n in range(3)]
+    return Change(ChangeKind.IMPORT, put=(attrs.evolve(first, extra=(("estimate", 2.5),), updated=LATER),
+                                          attrs.evolve(second, title="depended on, imported", updated=LATER), *new),
+                  next_id=tasks.next_id + len(new), detail="taskwarrior tw.json")
 
 
 def check_every_new_kind_is_kept_and_caught_up(backend: Backend) -> None:
@@ -271,11 +285,13 @@ def check_every_new_kind_is_kept_and_caught_up(backend: Backend) -> None:
     first = tasks.get(1)
     assert first.project == "home.kitchen" and first.tags == ("ünï",) and first.started is not None
     assert [a.text for a in first.annotations] == ["second"] and first.depends == (tasks.get(2).uuid,)
+    assert first.extra == (("estimate", 2.5),) and tasks.get(3).extra[1:3] == (("jira.id", 1234), ("weight", -0.0))
     assert (first.due, first.scheduled, first.wait, first.until) == (dt.date(2031, 2, 3), dt.date(2031, 1, 1),
                                                                      dt.date(2030, 12, 24), dt.date(2032, 1, 1))
     with stale.locked():
         caught = stale.catch_up(theirs)
     assert [c.kind for c in caught.changes] == [kind for kind, _ in changes[1:]]
+    assert caught.changes[-1].command == "import taskwarrior tw.json"
     assert caught.tasks.snapshot() == tasks.snapshot()
 
 

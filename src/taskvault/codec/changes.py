@@ -11,7 +11,7 @@ from ..domain.task import Task
 from ..domain.timestamps import format_timestamp
 from .envelope import Migrations, check_keys, upgrade
 from .scalars import FormatError, structure_timestamp
-from .tasks import task_to_dict, tasks_3_to_4, tasks_from_list
+from .tasks import task_to_dict, tasks_3_to_4, tasks_4_to_5, tasks_from_list
 
 RECORD_KEYS = frozenset({"rev", "at", "cmd", "put", "del", "next_id", "undoes", "redoes"})
 STEP_KEYS = RECORD_KEYS | {"was"}
@@ -32,7 +32,13 @@ def _record_3_to_4(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, **{key: tasks_3_to_4(doc[key], f"$.{key}") for key in ("put", "was") if key in doc}}
 
 
-RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2, 2: _record_2_to_3, 3: _record_3_to_4}
+def _record_4_to_5(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 added extra attributes to every task: the tasks a record puts (and a step's, that it replaced)
+    gain none. (Its new kind of change, import, is a word a reader of schema 4 refuses: min_reader 5.)"""
+    return {**doc, **{key: tasks_4_to_5(doc[key], f"$.{key}") for key in ("put", "was") if key in doc}}
+
+
+RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2, 2: _record_2_to_3, 3: _record_3_to_4, 4: _record_4_to_5}
 
 
 def change_fields(change: Change, revision: int, at: dt.datetime | None) -> dict[str, Any]:

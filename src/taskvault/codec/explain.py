@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..domain.task import Annotation, Priority, Status, Task
+from ..domain.task import Annotation, Extra, Priority, Status, Task, normalize_extra
 from ..errors import InvalidValue
 from .scalars import FormatError, expect, structure_date, structure_tags, structure_timestamp
 
@@ -48,9 +48,16 @@ def _explaining_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(
         lambda t: t == tuple[Annotation, ...],
         lambda v, _: tuple(conv.structure(a, Annotation) for a in expect(list, v, "a list of annotations")))
+    conv.register_structure_hook_func(lambda t: t == Extra, _structure_extra)
     conv.register_structure_hook(Task, make_dict_structure_fn(Task, conv, _cattrs_forbid_extra_keys=True,
                                                               _cattrs_use_linecache=False))
     return conv
+
+
+def _structure_extra(value: Any, _: type) -> Extra:
+    """An object of extra attributes as Task.extra holds them (sorted); TypeError or InvalidValue naming what is
+    wrong (an object of names and values: text, whole numbers or numbers, never true, null, a list or an object)."""
+    return normalize_extra(expect(dict, value, "an object of extra attributes"))
 
 
 def _describe(exc: BaseException, type_: Any) -> str:

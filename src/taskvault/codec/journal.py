@@ -42,7 +42,12 @@ def _header_3_to_4(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema": 4, "min_reader": 4}
 
 
-HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2, 2: _header_2_to_3, 3: _header_3_to_4}
+def _header_4_to_5(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 changed the tasks in the records (their own migration adds extra attributes), not the header."""
+    return {**doc, "schema": 5, "min_reader": 5}
+
+
+HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2, 2: _header_2_to_3, 3: _header_3_to_4, 4: _header_4_to_5}
 
 
 def frame(obj: dict[str, Any]) -> bytes:

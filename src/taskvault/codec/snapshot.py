@@ -17,7 +17,7 @@ from ..domain.tasklist import TaskList
 from .changes import step_from_dict, step_to_dict, steps_in_order
 from .envelope import MAX_FILE_BYTES, MIN_READER, SCHEMA, Migrations, check_envelope
 from .scalars import FormatError, dumps, loads
-from .tasks import FIELDS_ADDED_IN_4, task_to_dict, tasks_3_to_4, tasks_from_list
+from .tasks import FIELDS_ADDED_IN_4, FIELDS_ADDED_IN_5, task_to_dict, tasks_3_to_4, tasks_4_to_5, tasks_from_list
 
 SNAPSHOT_FORMAT = "taskvault"
 _SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "counts", "crc32", "history",
@@ -53,7 +53,16 @@ def _snapshot_3_to_4(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema": 4, "min_reader": 4, **({"tasks": tasks_3_to_4(doc["tasks"], "$.tasks")} if "tasks" in doc else {})}
 
 
-SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2, 2: _snapshot_2_to_3, 3: _snapshot_3_to_4}
+def _snapshot_4_to_5(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 added extra attributes (those of other tools with no field here) to every task: none in schema 4.
+
+    (The history's steps are records, upgraded by their own migrations; the seal is checked on the
+    file's bytes as written.)
+    """
+    return {**doc, "schema": 5, "min_reader": 5, **({"tasks": tasks_4_to_5(doc["tasks"], "$.tasks")} if "tasks" in doc else {})}
+
+
+SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2, 2: _snapshot_2_to_3, 3: _snapshot_3_to_4, 4: _snapshot_4_to_5}
 
 
 class Snapshot:
@@ -94,7 +103,7 @@ def _listed(lines: list[str]) -> str:
 
 
 def encode_snapshot(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
-    """The whole store in schema 3: a sealed first line, then one step and one task per line, tasks by id."""
+    """The whole store in the current schema: a sealed first line, then one step and one task per line, tasks by id."""
     return _sealed([dumps(step_to_dict(s)) for s in steps], [dumps(task_to_dict(t)).encode() for t in tasks],
                    next_id, revision)
 
@@ -192,10 +201,31 @@ def _history_lines(tasks: TaskList) -> list[str]:
     return stored + [dumps(step_to_dict(s)) for s in built]
 
 
+_NOT_IN_4 = frozenset(FIELDS_ADDED_IN_5)
+_NOT_IN_3 = frozenset(FIELDS_ADDED_IN_4) | _NOT_IN_4
+
+
+def _task_v4(task: Task) -> dict[str, Any]:
+    """A task as schema 4 wrote it: without the field schema 5 added (a store of schema 4 holds it at its
+    default, so nothing is lost)."""
+    return {key: value for key, value in task_to_dict(task).items() if key not in _NOT_IN_4}
+
+
+def _step_v4(step: Step) -> dict[str, Any]:
+    """A history step as schema 4 wrote it (its tasks without the field of schema 5)."""
+    return {**step_to_dict(step), "put": [_task_v4(t) for t in step.change.put], "was": [_task_v4(t) for t in step.was]}
+
+
+def encode_snapshot_v4(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
+    """A snapshot exactly as schema 4 wrote it, for a backup of a store as it was before its migration."""
+    return _sealed([dumps(_step_v4(s)) for s in steps], [dumps(_task_v4(t)).encode() for t in tasks], next_id,
+                   revision, schema=4, min_reader=4)
+
+
 def _task_v3(task: Task) -> dict[str, Any]:
-    """A task as schemas 1 to 3 wrote it: without the fields schema 4 added (a store of those schemas holds
-    each at its default, so nothing is lost)."""
-    return {key: value for key, value in task_to_dict(task).items() if key not in FIELDS_ADDED_IN_4}
+    """A task as schemas 1 to 3 wrote it: without the fields schemas 4 and 5 added (a store of those schemas
+    holds each at its default, so nothing is lost)."""
+    return {key: value for key, value in task_to_dict(task).items() if key not in _NOT_IN_3}
 
 
 def _step_v3(step: Step) -> dict[str, Any]:
@@ -233,6 +263,8 @@ def encode_snapshot_as(schema: int, tasks: tuple[Task, ...], next_id: int, revis
         return encode_snapshot_v2(tasks, next_id, revision, steps)
     if schema == 3:
         return encode_snapshot_v3(tasks, next_id, revision, steps)
+    if schema == 4:
+        return encode_snapshot_v4(tasks, next_id, revision, steps)
     return encode_snapshot(tasks, next_id, revision, steps)
 
 

@@ -22,6 +22,7 @@ from ..domain.task import (
     Status,
     Task,
     check_task,
+    normalize_extra,
     normalize_project,
     note_known_normal,
     tags_known_normal,
@@ -29,6 +30,7 @@ from ..domain.task import (
     trusted_task,
 )
 from ..domain.timestamps import TIMESTAMP_PATTERN, format_timestamp
+from ..errors import InvalidValue
 from .explain import REQUIRED_TASK_KEYS, explained_task
 from .scalars import FormatError, is_date
 
@@ -57,6 +59,7 @@ def task_to_dict(task: Task) -> dict[str, Any]:
         "recur": task.recur,
         "parent": None if task.parent is None else str(task.parent),
         "index": task.index,
+        "extra": dict(task.extra),
     }
 
 
@@ -85,6 +88,30 @@ def tasks_3_to_4(raws: Any, path: str) -> Any:
     if type(raws) is not list:
         return raws
     return [task_3_to_4(raw, f"{path}[{i}]") for i, raw in enumerate(raws)]
+
+
+#: The fields schema 5 added to a task, each with the value a task of schema 4 had in effect.
+FIELDS_ADDED_IN_5 = ("extra",)
+
+
+def task_4_to_5(raw: Any, path: str) -> Any:
+    """A task as schema 4 wrote it, as schema 5 writes it: no extra attributes.
+
+    A task of schema 4 that already has them was not written by taskvault: refused. Anything but an
+    object is passed on as it is, for the task's own decode to refuse.
+    """
+    if type(raw) is not dict:
+        return raw
+    if "extra" in raw:
+        raise FormatError("unknown field 'extra' in a task of schema 4", path)
+    return {**raw, "extra": {}}
+
+
+def tasks_4_to_5(raws: Any, path: str) -> Any:
+    """task_4_to_5 of each task in a list (anything but a list passed on, for its decode to refuse)."""
+    if type(raws) is not list:
+        return raws
+    return [task_4_to_5(raw, f"{path}[{i}]") for i, raw in enumerate(raws)]
 
 
 # The fast path's lookup tables: only the exact strings a file may hold.
@@ -186,6 +213,19 @@ def _known_annotations(raws: Any) -> tuple[Annotation, ...] | None:
     return tuple(notes)
 
 
+def _known_extra(raw: Any) -> tuple[tuple[str, Any], ...] | None:
+    """The extra attributes ``raw`` holds as task_to_dict writes them (an object of name: value), sorted and
+    checked by normalize_extra; None if not."""
+    if type(raw) is not dict:
+        return None
+    if not raw:
+        return ()
+    try:
+        return normalize_extra(raw)
+    except InvalidValue:
+        return None
+
+
 def fast_task(raw: Any) -> Task | None:
     """The Task a well-formed dict describes, or None if anything about it is off.
 
@@ -270,9 +310,13 @@ def fast_task(raw: Any) -> Task | None:
             return None
         if priority is not None and type(priority) is not str:
             return None
+        # The field of schema 5: extra attributes, usually none.
+        extra = _known_extra(raw["extra"])
+        if extra is None:
+            return None
         task = trusted_task(task_id, _uuid_of(task_uuid), title, created_at, updated_at, note, state,
                             _PRIORITY_OF[priority], due, tag_tuple, completed, project, scheduled, wait, until,
-                            started, depends, annotations, recur, parent, index)
+                            started, depends, annotations, recur, parent, index, extra)
         if rare:
             check_task(task)  # raises InvalidValue (so None, below) for a rule between fields it breaks
         return task
@@ -286,7 +330,7 @@ _OPEN, _DONE, _RECURRING = Status.OPEN, Status.DONE, Status.RECURRING
 
 #: The keys of a task in the order task_to_dict writes them.
 _KEYS = ("id", "uuid", "title", "created", "updated", "note", "status", "priority", "due", "tags", "completed",
-         *FIELDS_ADDED_IN_4)
+         *FIELDS_ADDED_IN_4, *FIELDS_ADDED_IN_5)
 #: A timestamp and a date as format_timestamp and date.isoformat write them (ASCII digits only).
 _is_written_timestamp = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z").fullmatch
 _is_written_date = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
@@ -358,6 +402,7 @@ def plain_record(raw: Any) -> bool:
         if (raw["started"] is not None or type(raw["depends"]) is not list or raw["depends"]
                 or type(raw["annotations"]) is not list or raw["annotations"] or raw["recur"] is not None
                 or raw["parent"] is not None or type(raw["index"]) is not int or raw["index"] != 0
+                or type(raw["extra"]) is not dict or raw["extra"]
                 or (project is not None and not _known_project(project))):
             return False
         tags = raw["tags"]

@@ -26,6 +26,9 @@ class ChangeKind(enum.StrEnum):
     DENOTATE = "denotate"
     START = "start"
     STOP = "stop"
+    # Schema 5's kind (min_reader 5 keeps a reader of schema 4 from refusing it as damage): an import from another
+    # tool's file, every task it adds or updates in one change; ``detail`` says from what ("taskwarrior tw.json").
+    IMPORT = "import"
 
     @property
     def replaces_the_list(self) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
 import attrs
@@ -20,6 +22,14 @@ PROJECT_MAX = 100
 ANNOTATION_MAX = 1000
 ANNOTATIONS_MAX = 100
 DEPENDS_MAX = 100
+#: Task.extra: at most this many attributes, names of 1 to EXTRA_NAME_MAX characters, text values of at most
+#: EXTRA_TEXT_MAX characters, whole numbers of magnitude below EXTRA_INT_LIMIT (a signed 64-bit integer's).
+EXTRA_MAX = 100
+EXTRA_NAME_MAX = 64
+EXTRA_TEXT_MAX = 10_000
+EXTRA_INT_LIMIT = 2**63
+#: An extra attribute's name: a letter or underscore, then letters, digits, underscores, dots and hyphens.
+EXTRA_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_.-]{0,63}"
 #: A recurrence period as domain/periods.py normalises it: a named one, or a count and a unit.
 RECUR_PATTERN = r"(?:daily|weekdays|weekly|biweekly|monthly|quarterly|yearly|[1-9][0-9]{0,2}[dwmqy])"
 
@@ -140,6 +150,70 @@ def normalize_annotation(raw: str) -> str:
     return text
 
 
+#: The value of an extra attribute: text, a whole number or a (finite) number.
+ExtraValue = str | int | float
+#: Task.extra: (name, value) pairs sorted by name, each name once.
+Extra = tuple[tuple[str, ExtraValue], ...]
+_is_extra_name = re.compile(EXTRA_NAME_PATTERN).fullmatch
+
+
+def check_extra_value(name: str, value: object) -> None:
+    """InvalidValue unless ``value`` may be the value of extra attribute ``name`` (whose name is checked)."""
+    kind = type(value)
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+        if len(text) > EXTRA_TEXT_MAX:
+            raise InvalidValue(f"the value of {name} is {len(text)} characters long; the most is {EXTRA_TEXT_MAX}")
+        if _has_control(text, allowed="\n\t"):
+            raise InvalidValue(f"the value of {name} contains a control character other than newline or tab")
+    elif kind is int:
+        if not -EXTRA_INT_LIMIT < value < EXTRA_INT_LIMIT:  # type: ignore[operator]
+            raise InvalidValue(f"the value of {name} is a whole number too large to keep (more than 63 bits)")
+    elif kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise InvalidValue(f"the value of {name} is not a finite number: {value!r}")
+    else:  # (bool is an int in Python: true is not 1)
+        raise InvalidValue(f"the value of {name} must be text, a whole number or a number, not "
+                           f"{kind.__name__} {value!r:.40}")
+
+
+def _check_extra_name(name: object) -> str:
+    if type(name) is not str or not _is_extra_name(name):
+        shown_name = shown(name) if type(name) is str else f"{type(name).__name__} {name!r:.40}"
+        raise InvalidValue(f"{shown_name} is not the name of an extra attribute",
+                           hint=f"1 to {EXTRA_NAME_MAX} letters, digits, '_', '.' or '-', starting with a letter or '_'")
+    return name
+
+
+def normalize_extra(raw: Mapping[str, object] | Iterable[tuple[str, object]]) -> Extra:
+    """Extra attributes (a mapping, or (name, value) pairs) as Task.extra holds them: sorted by name, each
+    checked; InvalidValue for a name given twice or anything that breaks a rule. Values are kept as they are."""
+    pairs = list(raw.items()) if isinstance(raw, Mapping) else list(raw)
+    if len(pairs) > EXTRA_MAX:
+        raise InvalidValue(f"a task can have at most {EXTRA_MAX} extra attributes, not {len(pairs)}")
+    for pair in pairs:
+        if type(pair) is not tuple or len(pair) != 2:
+            raise InvalidValue(f"an extra attribute must be a (name, value) pair, not {pair!r:.40}")
+        check_extra_value(_check_extra_name(pair[0]), pair[1])
+    pairs.sort(key=_name_of)
+    for i in range(1, len(pairs)):
+        if pairs[i][0] == pairs[i - 1][0]:
+            raise InvalidValue(f"the extra attribute {pairs[i][0]} is given twice")
+    return tuple(pairs)
+
+
+def _name_of(pair: tuple[str, object]) -> str:
+    return pair[0]
+
+
+def _extra_compared(extra: Extra) -> object:
+    """What two tasks' extra attributes are compared (and hashed) by: each value with its type, a number by its exact
+    written form, so that 1, 1.0 and true are three values and 0.0 is not -0.0 (== would say equal)."""
+    if not extra:
+        return extra
+    return tuple((name, value if type(value) is str else (type(value).__name__, repr(value))) for name, value in extra)
+
+
 # The checks below run for every task built, including each one a store loads, so each has a
 # fast path for the common case that decides exactly as the full rule does, and falls back to it.
 
@@ -227,6 +301,13 @@ def _check_recur(_inst: object, _attr: object, value: str | None) -> None:
                            hint="such as daily, weekly, monthly, yearly, 3d, 2w")
 
 
+def _check_extra(_inst: object, _attr: object, value: Extra) -> None:
+    if value == () and type(value) is tuple:  # most tasks have none
+        return
+    if type(value) is not tuple or normalize_extra(value) != value:
+        raise InvalidValue("extra attributes must be a tuple of (name, value) pairs sorted by name")
+
+
 def _check_index(_inst: object, _attr: object, value: int) -> None:
     if type(value) is not int or value < 0:
         raise InvalidValue(f"a series index must be a whole number from 0 up, not {value!r}")
@@ -265,6 +346,9 @@ class Task:
     parent: UUID | None = None
     #: An instance: its number in the series (from 1); a template: how many instances it has made.
     index: int = attrs.field(default=0, validator=_check_index)
+    #: Attributes from other tools with no field of their own (a Taskwarrior UDA, an iCalendar property), kept
+    #: as they came: (name, value) pairs sorted by name (normalize_extra).
+    extra: Extra = attrs.field(default=(), validator=_check_extra, eq=_extra_compared)
 
     def __attrs_post_init__(self) -> None:
         check_task(self)
@@ -331,7 +415,7 @@ _new_task = object.__new__
 _SLOT_SETTERS = tuple(Task.__dict__[a.name].__set__ for a in attrs.fields(Task))
 (_set_id, _set_uuid, _set_title, _set_created, _set_updated, _set_note, _set_status, _set_priority, _set_due,
  _set_tags, _set_completed, _set_project, _set_scheduled, _set_wait, _set_until, _set_started, _set_depends,
- _set_annotations, _set_recur, _set_parent, _set_index) = _SLOT_SETTERS
+ _set_annotations, _set_recur, _set_parent, _set_index, _set_extra) = _SLOT_SETTERS
 
 
 def trusted_task(id: int, uuid: uuid.UUID, title: str, created: dt.datetime, updated: dt.datetime, note: str,
@@ -339,7 +423,8 @@ def trusted_task(id: int, uuid: uuid.UUID, title: str, created: dt.datetime, upd
                  completed: dt.datetime | None, project: str | None = None, scheduled: dt.date | None = None,
                  wait: dt.date | None = None, until: dt.date | None = None, started: dt.datetime | None = None,
                  depends: tuple[uuid.UUID, ...] = (), annotations: tuple[Annotation, ...] = (),
-                 recur: str | None = None, parent: uuid.UUID | None = None, index: int = 0) -> Task:
+                 recur: str | None = None, parent: uuid.UUID | None = None, index: int = 0,
+                 extra: Extra = ()) -> Task:
     """The Task these values make, built without running its rules.
 
     Only for values already proven to obey every rule Task checks: the codec's fast path, which
@@ -368,4 +453,5 @@ def trusted_task(id: int, uuid: uuid.UUID, title: str, created: dt.datetime, upd
     _set_recur(task, recur)
     _set_parent(task, parent)
     _set_index(task, index)
+    _set_extra(task, extra)
     return task
