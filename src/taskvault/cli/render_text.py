@@ -271,6 +271,9 @@ def _detail(result: TaskDetail, r: TextRenderer) -> str:
     if task.annotations:
         lines.append("  annotations")
         lines += [f"    {n}. {r.style(stamp(a.at), 'dim')}  {_shown(a.text)}" for n, a in enumerate(task.annotations, 1)]
+    if task.extra:  # other tools' attributes, one a line (a newline in a value shown as \n)
+        lines.append("  extra")
+        lines += [f"    {_shown(name)}: {_shown(str(value))}" for name, value in task.extra]
     if task.note:
         lines += ["  note"] + [f"    {_shown(line, tabs=True)}" for line in task.note.split("\n")]
     return "\n".join(lines)

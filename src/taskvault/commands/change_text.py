@@ -24,7 +24,7 @@ DRY_RUN = "(dry run: nothing was changed)"
 UNDONE_MARK = " (undone)"
 #: What other sessions' changes did, by the command that made them.
 _DONE_BY = {"add": "added", "edit": "edited", "done": "done", "reopen": "reopened", "delete": "deleted",
-            "annotate": "annotated", "denotate": "denotated", "start": "started", "stop": "stopped"}
+            "annotate": "annotated", "denotate": "denotated", "start": "started", "stop": "stopped", "import": "imported"}
 _TASKS_CHANGED = {"done": "Completed", "reopened": "Reopened", "deleted": "Deleted", "started": "Started",
                   "stopped": "Stopped", "annotated": "Annotated", "modified": "Modified"}
 
@@ -92,6 +92,8 @@ def describe(before: Task | None, after: Task | None, *, revived: bool = False) 
     if before.depends != after.depends:
         parts.append(f"depends on {len(after.depends)} task{'' if len(after.depends) == 1 else 's'}"
                      if after.depends else "depends on none")
+    if before.extra != after.extra:
+        parts.append(f"{plural(len(after.extra), 'extra attribute')}" if after.extra else "extra attributes removed")
     if before.annotations != after.annotations:
         gained = len(after.annotations) - len(before.annotations)
         parts.append(f"annotation {quoted(after.annotations[-1].text)} added" if gained > 0
@@ -147,7 +149,8 @@ def from_other_sessions(behind: int, changes: Sequence[Change]) -> str:
     by_verb: dict[str, list[int]] = {}
     for change in changes:
         ids = change.delete if change.command == "delete" else tuple(t.id for t in change.put)
-        by_verb.setdefault(_DONE_BY.get(change.command, change.command), []).extend(ids)
+        by_verb.setdefault(_DONE_BY.get(change.kind.value if change.detail else change.command, change.command),
+                           []).extend(ids)
     parts = [f"{verb} {describe_ids(ids, ',')}" for verb, ids in by_verb.items() if ids]
     return f"{behind} {noun} from another session: " + ", ".join(parts)
 
