@@ -227,3 +227,15 @@ class TestAnImportChange:
         tasks = TaskList([_task(1)], next_id=2)
         change = _import(tasks)
         assert change_text.from_other_sessions(1, [change]) == "1 change from another session: imported 1-3 (3 in all)"
+
+
+class TestSeries:
+    def test_an_instance_inherits_its_template_s_extra_attributes(self) -> None:
+        """As Taskwarrior's instances inherit their template's user-defined attributes."""
+        from taskvault.domain import recurrence
+        from taskvault.domain.task import Status
+
+        template = _task(1, status=Status.RECURRING, recur="weekly", due=dt.date(2026, 12, 1),
+                         extra=(("estimate", "1h"),))
+        made = recurrence.instance(template, 2, task_id=2, now=NOW)
+        assert made.extra == template.extra and made.due == dt.date(2026, 12, 8)

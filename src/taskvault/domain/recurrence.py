@@ -39,7 +39,8 @@ def _shifted(day: dt.date | None, offset: dt.timedelta) -> dt.date | None:
 
 
 def instance(template: Task, n: int, *, task_id: int, now: dt.datetime, task_uuid: uuid.UUID | None = None) -> Task:
-    """The ``n``-th instance of ``template``: its title, note, tags, project, priority, period and until, due
+    """The ``n``-th instance of ``template``: its title, note, tags, project, priority, period, until and extra
+    attributes (as Taskwarrior's instances inherit its template's user-defined attributes), due
     on the series' n-th due date; its wait and scheduled days (if the template has them) as far before or
     after that date as the template's are before or after its due date (as Taskwarrior shifts wait)."""
     assert template.due is not None and template.recur is not None
@@ -50,7 +51,7 @@ def instance(template: Task, n: int, *, task_id: int, now: dt.datetime, task_uui
                 priority=template.priority, due=due, tags=template.tags, project=template.project,
                 scheduled=_shifted(template.scheduled, offset), wait=_shifted(template.wait, offset),
                 until=template.until, recur=template.recur, parent=template.uuid, index=n,
-                created=stamp, updated=stamp)
+                created=stamp, updated=stamp, extra=template.extra)
 
 
 def _next_due(template: Task, n: int) -> dt.date | None:
