@@ -311,9 +311,15 @@ def fast_task(raw: Any) -> Task | None:
         if priority is not None and type(priority) is not str:
             return None
         # The field of schema 5: extra attributes, usually none.
-        extra = _known_extra(raw["extra"])
-        if extra is None:
+        extra = raw["extra"]
+        if type(extra) is not dict:
             return None
+        if extra:
+            extra = _known_extra(extra)
+            if extra is None:
+                return None
+        else:
+            extra = ()
         task = trusted_task(task_id, _uuid_of(task_uuid), title, created_at, updated_at, note, state,
                             _PRIORITY_OF[priority], due, tag_tuple, completed, project, scheduled, wait, until,
                             started, depends, annotations, recur, parent, index, extra)
