@@ -141,6 +141,9 @@ class _Reader:
         self._same_rows: dict[str, int] = {}
         #: (file, field, what) noted once per file: a default that holds for many rows is one note.
         self._noted: set[tuple[str, str, str]] = set()
+        #: Projects and tags as written and as taskvault keeps them, each worked out once.
+        self.projects: dict[str, str] = {}
+        self.tags: dict[str, tuple[str, ...]] = {}
 
     def note_once(self, name: str, where: str, field: str, what: str) -> None:
         if (name, field, what) not in self._noted:
@@ -217,12 +220,9 @@ class _Reader:
                 raise refused(where, None, f"a value under a column with no name (column {index + 1}): "
                                            f"{shown(row[index])}", "name the column in the header row, or clear it")
         self.count += 1
-        fields = _Row(self, layout, where, row)
-        identity = "\x1f".join(sorted(f"{name}={row[i] if i < len(row) else ''}" for name, i in layout.at.items()) +
-                               [f"{header}={row[i] if i < len(row) else ''}" for i, header, _ in layout.others])
-        seen = self._same_rows.get(identity, 0)
-        self._same_rows[identity] = seen + 1
-        task = fields.task(len(self.tasks) + 1, uuid.uuid5(TASKVAULT_NAMESPACE, f"csv\n{identity}\n{seen}"))
+        width = len(row)
+        cells = {name: (_unguard(row[i]) if row[i][:1] == "'" else row[i]) for name, i in layout.at.items() if i < width}
+        task = _Row(self, layout, where, row, cells).task(len(self.tasks) + 1)
         if task is not None:
             earlier = self._uuids.get(task.uuid)
             if earlier is not None:
@@ -233,18 +233,25 @@ class _Reader:
         if self.progress is not None and self.count % PROGRESS_EVERY == 0:
             self.progress(self.count)
 
+    def derived_uuid(self, layout: _Layout, row: list[str]) -> uuid.UUID:
+        """The uuid of a row without one: from its cells (by column name, so the columns' order does not count)
+        and how many rows the same came before it."""
+        width = len(row)
+        identity = "\x1f".join(sorted(f"{name}={row[i] if i < width else ''}" for name, i in layout.at.items()) +
+                               [f"{header}={row[i] if i < width else ''}" for i, header, _ in layout.others])
+        seen = self._same_rows.get(identity, 0)
+        self._same_rows[identity] = seen + 1
+        return uuid.uuid5(TASKVAULT_NAMESPACE, f"csv\n{identity}\n{seen}")
+
 
 class _Row:
     """One row's cells, read column by column."""
 
-    def __init__(self, reader: _Reader, layout: _Layout, where: str, row: list[str]) -> None:
-        self.reader, self.layout, self.where, self.row = reader, layout, where, row
+    def __init__(self, reader: _Reader, layout: _Layout, where: str, row: list[str], cells: dict[str, str]) -> None:
+        self.reader, self.layout, self.where, self.row, self.cells = reader, layout, where, row, cells
 
     def cell(self, column: str) -> str:
-        index = self.layout.at.get(column)
-        if index is None or index >= len(self.row):
-            return ""
-        return _unguard(self.row[index])
+        return self.cells.get(column, "")
 
     def bad(self, column: str | None, problem: str, hint: str) -> InvalidValue:
         return refused(self.where, column, problem, hint)
@@ -255,7 +262,7 @@ class _Row:
         except InvalidValue as error:
             raise self.bad(column, error.message, error.hint or f"correct the {column} column") from None
 
-    def task(self, task_id: int, derived: uuid.UUID) -> Task | None:
+    def task(self, task_id: int) -> Task | None:
         now, layout = self.reader.now, self.layout
         version = self.cell(VERSION_COLUMN).strip()
         if version and version != VERSION:
@@ -276,7 +283,8 @@ class _Row:
                 raise self.bad("status", f"not a status: {shown(status_text)}", "open, done or recurring")
         project = self.cell("project").strip() or None
         if project is not None:
-            project = self.checked("project", normalize_project, project)
+            project = self.reader.projects.get(project) or self.reader.projects.setdefault(
+                project, self.checked("project", normalize_project, project))
         priority = None
         priority_text = self.cell("priority").strip().lower()
         if priority_text:
@@ -284,7 +292,10 @@ class _Row:
             if priority is None:
                 raise self.bad("priority", f"not a priority: {shown(priority_text)}", "high, medium or low (or empty)")
         tags_text = self.cell("tags").strip()
-        tags = self.checked("tags", normalize_tags, _SEPARATORS.split(tags_text)) if tags_text else ()
+        tags: tuple[str, ...] = ()
+        if tags_text:
+            tags = self.reader.tags.get(tags_text) or self.reader.tags.setdefault(
+                tags_text, self.checked("tags", normalize_tags, _SEPARATORS.split(tags_text)))
         created = self.instant("created")
         completed = self.instant("completed")
         started = self.instant("started")
@@ -309,7 +320,8 @@ class _Row:
             raise self.bad("updated", "before the task was created", "an update time is at or after the creation time")
         note = self.cell("note").replace("\r\n", "\n").replace("\r", "\n")
         fields: dict[str, object] = {
-            "id": task_id, "uuid": self.uuid_of("uuid") or derived, "title": title, "created": created,
+            "id": task_id, "uuid": self.uuid_of("uuid") or self.reader.derived_uuid(layout, self.row),
+            "title": title, "created": created,
             "updated": updated, "note": self.checked("note", normalize_note, note) if note else "", "status": status,
             "priority": priority, "due": self.day("due"), "tags": tags, "completed": completed, "project": project,
             "scheduled": self.day("scheduled"), "wait": self.day("wait"), "until": self.day("until"),

@@ -44,7 +44,7 @@ _PRIORITY_WORD = re.compile(r"\(([A-Z])\)")
 #: starting with // is a web address (http://…), which stays in the text.
 _KEY_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]{0,63}):([^:]+)")
 #: An instant as taskvault writes it in a value (no colons allowed): 20260305T142211Z, 20260305T142211.123456Z.
-_STAMP = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})(?:\.([0-9]{6}))?Z")
+_STAMP = re.compile(r"[0-9]{8}T[0-9]{6}(?:\.[0-9]{6})?Z")
 #: rec: as topydo, SimpleTask, pter and the dorecur add-on write it: + (from the due date) or not (from
 #: the day it was done), a count, a unit (days when none; b is business days). q is taskvault's own.
 _REC = re.compile(r"(\+?)([0-9]{1,4})([dbwmyq]?)")
@@ -134,6 +134,8 @@ def _kind(word: str) -> str:
 
 def _plain(title: str) -> bool:
     """True when the words of ``title``, written as a line's text, read back as exactly this title."""
+    if "+" not in title and "@" not in title and ":" not in title:
+        return (title.isprintable() and "  " not in title) or " ".join(title.split()) == title
     words = title.split()
     return " ".join(words) == title and not any(_kind(w) for w in words)
 
@@ -142,26 +144,39 @@ def _plain(title: str) -> bool:
 class _Words:
     """The words after a line's head, sorted by kind."""
 
-    text: list[str] = attrs.Factory(list)
-    projects: list[str] = attrs.Factory(list)
-    contexts: list[str] = attrs.Factory(list)
-    keys: list[tuple[str, str]] = attrs.Factory(list)
+    text: list[str]
+    projects: list[str]
+    contexts: list[str]
+    keys: list[tuple[str, str]]
+    #: Whether a uuid: key, and a title: key, are among the keys.
+    uuid: bool = False
+    title: bool = False
 
 
 def _sorted_words(words: Sequence[str]) -> _Words:
-    out = _Words()
+    """The words sorted by kind, as _kind tells them (inlined: this runs for every word of every line)."""
+    text: list[str] = []
+    projects: list[str] = []
+    contexts: list[str] = []
+    keys: list[tuple[str, str]] = []
+    key_value = _KEY_VALUE.fullmatch
+    has_uuid = has_title = False
     for word in words:
-        kind = _kind(word)
-        if kind == "+":
-            out.projects.append(word[1:])
-        elif kind == "@":
-            out.contexts.append(word[1:])
-        elif kind == ":":
-            key, _, value = word.partition(":")
-            out.keys.append((key, value))
+        first = word[0]
+        if first == "+" and len(word) > 1:
+            projects.append(word[1:])
+        elif first == "@" and len(word) > 1:
+            contexts.append(word[1:])
+        elif ":" in word and (match := key_value(word)) and not match[2].startswith("//"):
+            key = match[1]
+            keys.append((key, match[2]))
+            if key == "uuid":
+                has_uuid = True
+            elif key == "title":
+                has_title = True
         else:
-            out.text.append(word)
-    return out
+            text.append(word)
+    return _Words(text, projects, contexts, keys, has_uuid, has_title)
 
 
 class _Reader:
@@ -174,17 +189,24 @@ class _Reader:
         self.count = 0
         self._same_lines: dict[str, int] = {}
         self._uuids: dict[uuid.UUID, str] = {}
+        #: What the same words read as, each worked out once: most files have a few projects, contexts and days.
+        self.projects: dict[str, bool] = {}
+        self.tags: dict[str, str | None] = {}
+        self.day_starts: dict[dt.date, dt.datetime] = {}
 
     def note(self, where: str, field: str, what: str) -> None:
         self.notes.append(Note(where, field, what))
 
     def line(self, line: str, where: str, *, done_file: bool) -> None:
         self.count += 1
-        identity = line.strip()
-        seen = self._same_lines.get(identity, 0)
-        self._same_lines[identity] = seen + 1
-        derived = uuid.uuid5(TASKVAULT_NAMESPACE, f"todotxt\n{identity}\n{seen}")
-        for task in _Line(self, line, where, done_file).tasks(derived, len(self.tasks) + 1):
+        read = _Line(self, line, where, done_file)
+        derived = None
+        if not read.own:  # a line of another tool: its uuid comes from its text (and how often it came before)
+            identity = line.strip()
+            seen = self._same_lines.get(identity, 0)
+            self._same_lines[identity] = seen + 1
+            derived = uuid.uuid5(TASKVAULT_NAMESPACE, f"todotxt\n{identity}\n{seen}")
+        for task in read.tasks(derived, len(self.tasks) + 1):
             earlier = self._uuids.get(task.uuid)
             if earlier is not None:
                 raise refused(where, "uuid", f"the same uuid as {earlier}: {task.uuid}",
@@ -221,9 +243,13 @@ class _Line:
                 self.done = True
                 reader.note(where, "status", "in a done file without x: imported as done")
         rest = words[i:]
+        parts = _sorted_words(rest)
         #: A line taskvault wrote: it carries uuid:, and taskvault's own keys are read on it.
-        self.own = any(w.startswith("uuid:") and _kind(w) == ":" for w in rest)
-        self.title, self.parts = self._title_and_parts(line, i, rest)
+        self.own = parts.uuid
+        if self.own and parts.title:
+            self.title, self.parts = self._title_from_key(line, i, rest)
+        else:
+            self.title, self.parts = self._title_of(parts, rest), parts
 
     def _day(self, text: str, field: str) -> dt.date:
         try:
@@ -231,44 +257,39 @@ class _Line:
         except ValueError:
             raise refused(self.where, field, f"not a date: {shown(text)}", _HINT_DATE) from None
 
-    def _title_and_parts(self, line: str, i: int, rest: list[str]) -> tuple[str, _Words]:
-        """The title, and the words that are not part of it. A title: key (which taskvault writes last but
-        for uuid: and extra attributes, when the title alone would not read back as itself) holds the title
-        while the line still starts with it."""
-        given = None
-        if self.own:
-            given = next((j for j in range(len(rest) - 1, -1, -1)
-                          if rest[j].startswith("title:") and _kind(rest[j]) == ":"), None)
-        if given is not None:
-            word = rest[given]
-            title = _decode(word[6:])
-            starts = [m.start() for m in re.finditer(r"\S+", line)]
-            text = line[starts[i]:]
-            after = text[len(title):].split()
-            if (title and text.startswith(title) and (len(text) == len(title) or text[len(title)].isspace())
-                    and word in after):
-                after.reverse()
-                after.remove(word)
-                after.reverse()
-                parts = _sorted_words(after)
-                if parts.text:  # words added after the title by hand: they join it
-                    title = " ".join([title, *parts.text])
-                return title, parts
-            self.reader.note(self.where, "title", "the line no longer starts with the title: key: the line's text "
-                                                  "is the title")
-            rest = rest[:given] + rest[given + 1:]
+    def _title_from_key(self, line: str, i: int, rest: list[str]) -> tuple[str, _Words]:
+        """The title a title: key holds (taskvault writes one, last but for extra attributes and uuid:, when the
+        title alone would not read back as itself) while the line still starts with it; and the other words."""
+        given = next(j for j in range(len(rest) - 1, -1, -1) if rest[j].startswith("title:") and _kind(rest[j]) == ":")
+        word = rest[given]
+        title = _decode(word[6:])
+        text = line[[m.start() for m in re.finditer(r"\S+", line)][i]:]
+        after = text[len(title):].split()
+        if title and text.startswith(title) and (len(text) == len(title) or text[len(title)].isspace()) and word in after:
+            del after[len(after) - 1 - after[::-1].index(word)]
+            parts = _sorted_words(after)
+            if parts.text:  # words added after the title by hand: they join it
+                title = " ".join([title, *parts.text])
+            return title, parts
+        self.reader.note(self.where, "title", "the line no longer starts with the title: key: the line's text is the "
+                                              "title")
+        rest = rest[:given] + rest[given + 1:]
         parts = _sorted_words(rest)
+        return self._title_of(parts, rest), parts
+
+    def _title_of(self, parts: _Words, rest: list[str]) -> str:
+        """The title: the words of the text; with none, the +project and @context words."""
         if parts.text:
-            return " ".join(parts.text), parts
+            return " ".join(parts.text)
         named = [w for w in rest if _kind(w) in ("+", "@")]
         if not named:
             raise refused(self.where, "title", "the line has no text for a title",
                           "write what the task is on the line, or remove the line")
         self.reader.note(self.where, "title", "the line has no text but its projects and contexts: they are the "
                                               "title too")
-        return " ".join(named), parts
+        return " ".join(named)
 
-    def tasks(self, derived: uuid.UUID, task_id: int) -> list[Task]:
+    def tasks(self, derived: uuid.UUID | None, task_id: int) -> list[Task]:
         """The task the line holds (a series of another tool's: its template and first instance)."""
         where, note, own = self.where, self.reader.note, self.own
         keys, annotations_text, extra = self._keys()
@@ -316,7 +337,7 @@ class _Line:
             else:
                 note(where, "updated", "before the task was created: the creation time is used")
         fields: dict[str, object] = {
-            "id": task_id, "uuid": self._uuid(keys.pop("uuid")) if "uuid" in keys else derived, "title": title,
+            "id": task_id, "uuid": self._uuid(keys.pop("uuid")) if derived is None else derived, "title": title,
             "created": created, "updated": updated, "note": _decode(keys.pop("note")) if "note" in keys else "",
             "status": Status.RECURRING if template else Status.DONE if self.done else Status.OPEN,
             "priority": priority, "due": self._date(keys, "due"), "tags": tags, "completed": completed,
@@ -365,8 +386,12 @@ class _Line:
     def _project(self, extra: dict[str, ExtraValue]) -> str | None:
         project = None
         others: list[str] = []
+        valid = self.reader.projects
         for word in self.parts.projects:
-            if project is None and _valid_project(word):
+            known = valid.get(word)
+            if known is None:
+                known = valid[word] = _valid_project(word)
+            if project is None and known:
                 project = word
             else:
                 others.append(word)
@@ -380,10 +405,16 @@ class _Line:
         tags: list[str] = []
         odd: list[str] = []
         spelled: list[str] = []
+        normal = self.reader.tags
         for word in self.parts.contexts:
-            try:
-                tag = normalize_tag(word)
-            except InvalidValue:
+            if word in normal:
+                tag = normal[word]
+            else:
+                try:
+                    tag = normal[word] = normalize_tag(word)
+                except InvalidValue:
+                    tag = normal[word] = None
+            if tag is None:
                 odd.append(word)
                 continue
             if tag in tags:
@@ -479,12 +510,12 @@ class _Line:
         if self.created_day is None:
             if exact is not None:
                 return exact
-            return start_of(self.completed_day) if self.completed_day is not None else self.now
+            return self._start(self.completed_day) if self.completed_day is not None else self.now
         if exact is not None:
             if day_of(exact) == self.created_day:
                 return exact
             self.reader.note(self.where, "created", "not on the line's creation date: the line's date is used")
-        return start_of(self.created_day)
+        return self._start(self.created_day)
 
     def _completed(self, keys: dict[str, str], created: dt.datetime) -> dt.datetime:
         exact = self._stamp(keys.pop("completed"), "completed") if "completed" in keys else None
@@ -497,7 +528,13 @@ class _Line:
             if day_of(exact) == self.completed_day:
                 return exact
             self.reader.note(self.where, "completed", "not on the line's completion date: the line's date is used")
-        return start_of(self.completed_day)
+        return self._start(self.completed_day)
+
+    def _start(self, day: dt.date) -> dt.datetime:
+        start = self.reader.day_starts.get(day)
+        if start is None:
+            start = self.reader.day_starts[day] = start_of(day)
+        return start
 
     def _annotation(self, text: str) -> Annotation:
         stamp_text, comma, body = text.partition(",")
@@ -556,10 +593,8 @@ def _parse_stamp(text: str) -> dt.datetime | None:
     match = _STAMP.fullmatch(text)
     if match is None:
         return None
-    year, month, day, hour, minute, second, micro = match.groups()
     try:
-        return dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), int(micro or 0),
-                           tzinfo=dt.UTC)
+        return dt.datetime.fromisoformat(text)  # the pattern pinned the form; this checks the calendar, in C
     except ValueError:
         return None
 
@@ -606,9 +641,10 @@ def _with_extra(task: Task, extra: dict[str, ExtraValue], where: str) -> Task:
 
 def write(tasks: Sequence[Task]) -> Iterator[str]:
     """Each task as a todo.txt line, in order, a thousand lines to a piece."""
+    starts: dict[dt.date, dt.datetime] = {}
     lines: list[str] = []
     for task in tasks:
-        lines.append(_line(task))
+        lines.append(_line(task, starts))
         if len(lines) == PROGRESS_EVERY:
             yield "\n".join(lines) + "\n"
             lines = []
@@ -626,51 +662,50 @@ def _encode(value: str) -> str:
 
 
 def _stamp_word(moment: dt.datetime) -> str:
-    moment = moment.astimezone(dt.UTC)
-    text = moment.strftime("%Y%m%dT%H%M%S")
-    return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else text + "Z"
+    """An instant as a value can hold it (no colons): 20260305T142211Z, 20260305T142211.123456Z."""
+    if moment.tzinfo is not dt.UTC:
+        moment = moment.astimezone(dt.UTC)
+    return moment.replace(tzinfo=None).isoformat().replace("-", "").replace(":", "") + "Z"
 
 
-def _line(task: Task) -> str:
-    extra: dict[str, ExtraValue] = dict(getattr(task, "extra", ()))
+def _line(task: Task, starts: dict[dt.date, dt.datetime]) -> str:
+    """The line of a task. ``starts``: the start of each local day met so far, worked out once."""
+    kept: dict[str, ExtraValue] | None = dict(getattr(task, "extra", ())) if _HAS_EXTRA else None
     done = task.status is Status.DONE
-    letter = _LETTER_OF.get(task.priority) if task.priority is not None else None
-    kept_letter = extra.get(_PRIORITY_EXTRA)
-    if letter is None and isinstance(kept_letter, str) and re.fullmatch(r"[D-Z]", kept_letter):
-        letter = kept_letter
-        del extra[_PRIORITY_EXTRA]
-    parts: list[str] = []
-    if done:
-        assert task.completed is not None
-        parts += ["x", day_of(task.completed).isoformat()]
-    elif letter:
-        parts.append(f"({letter})")
-    parts += [day_of(task.created).isoformat(), task.title]
+    letter = _LETTER_OF[task.priority] if task.priority is not None else None
+    if letter is None and kept:
+        letter = _kept_letter(kept)
+    created_day = task.created.astimezone().date()
+    parts = ["x", task.completed.astimezone().date().isoformat()] if done and task.completed is not None else \
+        [f"({letter})"] if letter else []
+    parts += [created_day.isoformat(), task.title]
     if task.project is not None:
         parts.append("+" + task.project)
-    for name, sign in ((_PROJECTS_EXTRA, "+"), (_CONTEXTS_EXTRA, "@")):
-        words = _word_list(extra.get(name))
-        if words is not None:
-            parts += [sign + w for w in words]
-            del extra[name]
-    spellings = _word_list(extra.pop(_SPELLING_EXTRA, None)) or []
-    spelled = {w.casefold(): w for w in spellings if _kind("@" + w) == "@"}
-    parts += ["@" + spelled.get(tag, tag) for tag in task.tags]
+    spelled: dict[str, str] = {}
+    if kept:
+        for name, sign in ((_PROJECTS_EXTRA, "+"), (_CONTEXTS_EXTRA, "@")):
+            words = _word_list(kept.get(name))
+            if words is not None:
+                parts += [sign + w for w in words]
+                del kept[name]
+        spelled = {w.casefold(): w for w in _word_list(kept.pop(_SPELLING_EXTRA, None)) or () if _kind("@" + w) == "@"}
+    if task.tags:
+        parts += ["@" + spelled.get(tag, tag) for tag in task.tags] if spelled else ["@" + tag for tag in task.tags]
     if done and letter:
         parts.append(f"pri:{letter}")
-    for key, day in (("due", task.due), ("t", task.wait), ("scheduled", task.scheduled), ("until", task.until)):
-        if day is not None:
-            parts.append(f"{key}:{day.isoformat()}")
-    kept_rec = extra.get(_REC_EXTRA)
-    if isinstance(kept_rec, str) and _REC.fullmatch(kept_rec) and (task.recur is None or
-                                                                   _period_of(kept_rec)[0] == task.recur):
-        parts.append(f"rec:{kept_rec}")
-        del extra[_REC_EXTRA]
-    elif task.recur is not None:
-        parts.append(f"rec:{_rec_word(task.recur)}")
+    if task.due is not None:
+        parts.append(f"due:{task.due.isoformat()}")
+    if task.wait is not None:
+        parts.append(f"t:{task.wait.isoformat()}")
+    if task.scheduled is not None:
+        parts.append(f"scheduled:{task.scheduled.isoformat()}")
+    if task.until is not None:
+        parts.append(f"until:{task.until.isoformat()}")
+    if task.recur is not None or (kept and _REC_EXTRA in kept):
+        parts.append("rec:" + _kept_rec(task, kept))
     if task.status is Status.RECURRING:
         parts.append("status:recurring")
-        if "h" not in extra:
+        if not kept or "h" not in kept:
             parts.append("h:1")
     if task.parent is not None:
         parts.append(f"series:{task.parent}")
@@ -680,22 +715,47 @@ def _line(task: Task) -> str:
         parts.append("dep:" + ",".join(str(u) for u in task.depends))
     if task.started is not None:
         parts.append("started:" + _stamp_word(task.started))
-    if task.created != start_of(day_of(task.created)):
+    start = starts.get(created_day)
+    if start is None:
+        start = starts[created_day] = start_of(created_day)
+    if task.created != start:
         parts.append("created:" + _stamp_word(task.created))
-    if task.completed is not None and task.completed != start_of(day_of(task.completed)):
+    if task.completed is not None and task.completed != start_of(task.completed.astimezone().date()):
         parts.append("completed:" + _stamp_word(task.completed))
-    if task.updated != max(task.created, task.completed or task.created):
+    if task.updated != (task.created if task.completed is None else max(task.created, task.completed)):
         parts.append("updated:" + _stamp_word(task.updated))
     if task.note:
         parts.append("note:" + _encode(task.note))
-    parts += [f"ann:{_stamp_word(a.at)},{_encode(a.text)}" for a in task.annotations]
+    if task.annotations:
+        parts += [f"ann:{_stamp_word(a.at)},{_encode(a.text)}" for a in task.annotations]
     if not _plain(task.title):
         parts.append("title:" + _encode(task.title))
-    for name, value in sorted(extra.items()):
-        key = f"extra.{name}" if name in _RESERVED else name
-        parts.append(f"{key}:{_encode(value) if isinstance(value, str) else repr(value)}")
+    if kept:
+        for name, value in sorted(kept.items()):
+            key = f"extra.{name}" if name in _RESERVED else name
+            parts.append(f"{key}:{_encode(value) if isinstance(value, str) else repr(value)}")
     parts.append(f"uuid:{task.uuid}")
     return " ".join(parts)
+
+
+def _kept_letter(kept: dict[str, ExtraValue]) -> str | None:
+    """The priority (D) to (Z) a task of todo.txt had, taken out of its extra attributes to be written."""
+    letter = kept.get(_PRIORITY_EXTRA)
+    if isinstance(letter, str) and len(letter) == 1 and "D" <= letter <= "Z":
+        del kept[_PRIORITY_EXTRA]
+        return letter
+    return None
+
+
+def _kept_rec(task: Task, kept: dict[str, ExtraValue] | None) -> str:
+    """rec: as it was written in the file the task came from, if it still names the task's period; else ours."""
+    spelling = kept.get(_REC_EXTRA) if kept else None
+    if kept and isinstance(spelling, str) and _REC.fullmatch(spelling) and (
+            task.recur is None or _period_of(spelling)[0] == task.recur):
+        del kept[_REC_EXTRA]
+        return spelling
+    assert task.recur is not None or spelling is not None
+    return _rec_word(task.recur) if task.recur is not None else f"{spelling}"
 
 
 def _word_list(value: ExtraValue | None) -> list[str] | None:
