@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -515,7 +516,7 @@ class TestRoundTrip:
             "assert back == tasks\n"
             "print('ok', len(back))\n")
         for zone in ("Pacific/Kiritimati", "America/Santiago", "Asia/Beirut", "Pacific/Pago_Pago"):
-            done = subprocess.run([os.sys.executable, str(script)], env={**os.environ, "TZ": zone},
+            done = subprocess.run([sys.executable, str(script)], env={**os.environ, "TZ": zone},
                                   capture_output=True, text=True, timeout=60)
             assert done.stdout.strip() == "ok 180", zone + done.stderr
 

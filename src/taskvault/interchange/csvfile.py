@@ -390,7 +390,7 @@ class _Row:
         if not text.strip():
             return ()
         made = []
-        for line in text.splitlines():
+        for line in text.replace("\r\n", "\n").split("\n"):  # not splitlines: \u2028 may be in an annotation
             if not line.strip():
                 continue
             stamp, _, body = line.strip().partition(" ")
