@@ -141,6 +141,20 @@ class TestReading:
         got = tasks_of("title\n'=1+2\n'Tis the season\n''=x\n")
         assert [t.title for t in got] == ["=1+2", "'Tis the season", "'=x"]
 
+    def test_a_row_with_recur_is_a_series(self) -> None:
+        """A row of another program with recur and a due date is a series, as `add recur:` makes one: its template,
+        then the row as its first instance; without a due date it is refused. Our own rows (with a uuid) are read
+        as they are."""
+        batch = read("title,due,recur\nPay rent,2026-04-01,Monthly\n")
+        template, first = (i.task for i in batch.tasks)
+        assert (template.status, template.recur, template.due, template.index) == (
+            Status.RECURRING, "monthly", dt.date(2026, 4, 1), 1)
+        assert (first.status, first.parent, first.index, first.id) == (Status.OPEN, template.uuid, 1, 2)
+        assert [i.where for i in batch.tasks] == ["tasks.csv line 2", "tasks.csv line 2"]
+        refused("title,recur\nPay rent,weekly\n", r"tasks.csv line 2: recur: a series needs a due date")
+        (own,) = tasks_of(f"uuid,title,due,recur\n{U1},Pay rent,2026-04-01,monthly\n")
+        assert (own.status, own.recur, own.parent) == (Status.OPEN, "monthly", None)
+
     def test_the_version_column(self) -> None:
         """taskvault-csv 1 (or empty) is read; a newer version, or one taskvault never wrote, is refused."""
         assert tasks_of("title,taskvault-csv\na,1\nb,\n")[1].title == "b"

@@ -222,8 +222,7 @@ class _Reader:
         self.count += 1
         width = len(row)
         cells = {name: (_unguard(row[i]) if row[i][:1] == "'" else row[i]) for name, i in layout.at.items() if i < width}
-        task = _Row(self, layout, where, row, cells).task(len(self.tasks) + 1)
-        if task is not None:
+        for task in _Row(self, layout, where, row, cells).tasks(len(self.tasks) + 1):
             earlier = self._uuids.get(task.uuid)
             if earlier is not None:
                 raise refused(where, "uuid", f"the same uuid as {earlier}: {task.uuid}",
@@ -262,7 +261,9 @@ class _Row:
         except InvalidValue as error:
             raise self.bad(column, error.message, error.hint or f"correct the {column} column") from None
 
-    def task(self, task_id: int) -> Task | None:
+    def tasks(self, task_id: int) -> list[Task]:
+        """The row's task; none for a deleted one; for a series of a file taskvault did not write (a row with
+        recur but without uuid and parent), its template and then the row as its first instance."""
         now, layout = self.reader.now, self.layout
         version = self.cell(VERSION_COLUMN).strip()
         if version and version != VERSION:
@@ -276,7 +277,7 @@ class _Row:
         status: Status | None = None
         if status_text == "deleted":
             self.reader.skipped.append(Note(self.where, "status", "deleted: not imported"))
-            return None
+            return []
         if status_text:
             status = _STATUS_OF.get(status_text)
             if status is None:
@@ -327,11 +328,31 @@ class _Row:
             "scheduled": self.day("scheduled"), "wait": self.day("wait"), "until": self.day("until"),
             "started": started, "depends": self.depends(), "annotations": self.annotations(),
             "recur": self.recur(), "parent": self.uuid_of("parent"), "index": self.index()}
+        if (fields["recur"] is not None and fields["parent"] is None and status is Status.OPEN
+                and not self.cell("uuid").strip()):
+            return self.series(fields)
+        return [_with_extra(self.made(fields), self.extra(), self.where)]
+
+    def made(self, fields: dict[str, object]) -> Task:
         try:
-            task = Task(**fields)  # type: ignore[arg-type]
+            return Task(**fields)  # type: ignore[arg-type]
         except InvalidValue as error:
             raise self.bad(None, error.message, error.hint or "correct the row") from None
-        return _with_extra(task, self.extra(), self.where)
+
+    def series(self, fields: dict[str, object]) -> list[Task]:
+        """A series as taskvault keeps one, as `add recur:` makes it: its template, then its first instance."""
+        if fields["due"] is None:
+            raise self.bad("recur", "a series needs a due date: the first one of the series",
+                           "give the row a due date, or clear its recur cell")
+        template_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"csv series\n{fields['uuid']}")
+        template = self.made({**fields, "uuid": template_uuid, "status": Status.RECURRING, "index": 1,
+                              "started": None, "depends": (), "annotations": ()})
+        first_id = fields["id"]
+        assert isinstance(first_id, int)
+        instance = self.made({**fields, "id": first_id + 1, "parent": template_uuid, "index": 1})
+        self.reader.note_once(self.layout.name, self.where, "recur", "a row with recur is a series: its template, then "
+                                                                     "the row as its first instance")
+        return [template, _with_extra(instance, self.extra(), self.where)]
 
     def uuid_of(self, column: str) -> uuid.UUID | None:
         text = self.cell(column).strip()
