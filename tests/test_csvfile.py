@@ -408,3 +408,24 @@ class TestRoundTrip:
         took = time.perf_counter() - started
         assert back == many
         assert wrote < 30 and took < 60, (wrote, took)
+
+
+class TestBounds:
+    """Hostile files cost time in proportion to their size, and what breaks a limit is refused early."""
+
+    def test_many_empty_columns_and_short_rows(self) -> None:
+        """A header of 200,000 unnamed columns and 200,000 short rows is read in linear time."""
+        started = time.perf_counter()
+        batch = read("title" + "," * 200_000 + "\n" + "t\n" * 200_000)
+        assert len(batch.tasks) == 200_000 and time.perf_counter() - started < 30
+
+    def test_too_many_unknown_columns(self) -> None:
+        """More than 100 columns to keep in extra are refused on the header."""
+        refused("title," + ",".join(f"c{n}" for n in range(101)) + "\nt\n",
+                r"tasks.csv line 1: 101 columns taskvault has not")
+
+    def test_too_many_annotations_and_dependencies(self) -> None:
+        """A cell of 10,000 annotations or dependencies is refused before it is built."""
+        lines = "\n".join(f"2026-01-01T00:00:00Z n{n}" for n in range(10_000))
+        refused(f'title,annotations\nt,"{lines}"\n', r"tasks.csv line 2: annotations: 10000 annotations")
+        refused(f"title,depends\nt,{' '.join([U1] * 10_000)}\n", r"tasks.csv line 2: depends: 10000 tasks")

@@ -541,3 +541,27 @@ class TestRoundTrip:
         took = time.perf_counter() - started
         assert len(batch.tasks) == 100_000 and batch.tasks[-1].task == many[-1]
         assert wrote < 30 and took < 60, (wrote, took)
+
+
+class TestBounds:
+    """Hostile lines cost time in proportion to their size, and what breaks a limit is refused early."""
+
+    def test_too_many_annotations_dependencies_and_keys(self) -> None:
+        """Thousands of ann:, uuids in dep: or keys of another tool on one line are refused with the line."""
+        line = written([one("a")]).strip()
+        with pytest.raises(InvalidValue, match=r"todo.txt line 1: ann: 5000 annotations"):
+            read(line + " ann:20260101T000000Z,x" * 5000)
+        with pytest.raises(InvalidValue, match=r"todo.txt line 1: dep: 5000 tasks"):
+            read(line + " dep:" + ",".join([str(uuid.UUID(int=1))] * 5000))
+        with pytest.raises(InvalidValue, match=r"todo.txt line 1: 5000 key:value pairs"):
+            read("a " + " ".join(f"k{n}:v" for n in range(5000)))
+
+    def test_a_million_words(self) -> None:
+        """A line of a million projects or contexts is read in linear time (and refused by the size of what
+        would be kept)."""
+        started = time.perf_counter()
+        with pytest.raises(InvalidValue, match=r"todo.txt line 1: todotxt.projects: the value is"):
+            read("a " + " ".join(f"+p{n}" for n in range(1_000_000)))
+        with pytest.raises(InvalidValue, match=r"todo.txt line 1: todotxt.contexts: the value is"):
+            read("a " + " ".join(f"@c{n}" for n in range(1_000_000)))
+        assert time.perf_counter() - started < 60

@@ -30,6 +30,8 @@ import attrs
 
 from ..domain.periods import normalize_period
 from ..domain.task import (
+    ANNOTATIONS_MAX,
+    DEPENDS_MAX,
     Annotation,
     Priority,
     Status,
@@ -205,6 +207,9 @@ class _Reader:
                 kept_as[extra_name] = raw.strip()
                 others.append((index, raw.strip(), extra_name))
                 self.notes.append(Note(where, raw.strip(), f"not a column taskvault has: kept in extra as {extra_name}"))
+        if len(others) > EXTRA_MAX:
+            raise refused(where, None, f"{len(others)} columns taskvault has not (kept in extra); the most is {EXTRA_MAX}",
+                          "remove the columns you do not need")
         if "title" not in at:
             raise refused(where, None, "no title column", "the first row names the columns: a title column is needed; "
                                                           "the others are " + ", ".join(c for c in COLUMNS if c != "title"))
@@ -215,8 +220,10 @@ class _Reader:
         if len(row) > layout.width and any(row[layout.width:]):
             raise refused(where, None, f"{len(row)} cells, but the header names {layout.width} columns",
                           "a cell holding a comma is quoted: \"like, this\"")
-        for index in layout.unnamed:
-            if index < len(row) and row[index].strip():
+        for index in layout.unnamed:  # in order: stop at the row's end, so a short row costs nothing here
+            if index >= len(row):
+                break
+            if row[index].strip():
                 raise refused(where, None, f"a value under a column with no name (column {index + 1}): "
                                            f"{shown(row[index])}", "name the column in the header row, or clear it")
         self.count += 1
@@ -398,8 +405,11 @@ class _Row:
         text = self.cell("depends").strip()
         if not text:
             return ()
+        parts = _SEPARATORS.split(text)
+        if len(parts) > DEPENDS_MAX:
+            raise self.bad("depends", f"{len(parts)} tasks; a task can depend on at most {DEPENDS_MAX}", "remove some")
         found = set()
-        for part in _SEPARATORS.split(text):
+        for part in parts:
             if not _UUID_TEXT.fullmatch(part):
                 raise self.bad("depends", f"not a uuid: {shown(part)}", "the uuids of the tasks it waits for, "
                                                                         "separated by spaces")
@@ -411,9 +421,11 @@ class _Row:
         if not text.strip():
             return ()
         made = []
-        for line in text.replace("\r\n", "\n").split("\n"):  # not splitlines: \u2028 may be in an annotation
-            if not line.strip():
-                continue
+        lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]  # not splitlines: \u2028
+        if len(lines) > ANNOTATIONS_MAX:
+            raise self.bad("annotations", f"{len(lines)} annotations; a task can have at most {ANNOTATIONS_MAX}",
+                           "move some of them into the note")
+        for line in lines:
             stamp, _, body = line.strip().partition(" ")
             at = self.instant("annotations", stamp)
             assert at is not None

@@ -26,7 +26,18 @@ from urllib.parse import unquote
 import attrs
 
 from ..domain.periods import normalize_period
-from ..domain.task import TAGS_MAX, Annotation, Priority, Status, Task, normalize_project, normalize_tag, normalize_title
+from ..domain.task import (
+    ANNOTATIONS_MAX,
+    DEPENDS_MAX,
+    TAGS_MAX,
+    Annotation,
+    Priority,
+    Status,
+    Task,
+    normalize_project,
+    normalize_tag,
+    normalize_title,
+)
 from ..errors import InvalidValue, shown
 from .model import Batch, Incoming, Note, Source, day_of, refused, start_of
 
@@ -293,6 +304,9 @@ class _Line:
         """The task the line holds (a series of another tool's: its template and first instance)."""
         where, note, own = self.where, self.reader.note, self.own
         keys, annotations_text, extra = self._keys()
+        if len(annotations_text) > ANNOTATIONS_MAX:
+            raise refused(where, "ann", f"{len(annotations_text)} annotations; a task can have at most {ANNOTATIONS_MAX}",
+                          "move some of them into the note")
         title = self._normal_title()
         priority, letter = None, self.letter
         if "pri" in keys:
@@ -548,6 +562,9 @@ class _Line:
             raise refused(self.where, "ann", error.message, error.hint or "correct the annotation") from None
 
     def _depends(self, text: str) -> tuple[uuid.UUID, ...]:
+        if text.count(",") >= DEPENDS_MAX:
+            raise refused(self.where, "dep", f"{text.count(',') + 1} tasks; a task can depend on at most {DEPENDS_MAX}",
+                          "remove some")
         return tuple(sorted({self._uuid(part, "dep") for part in text.split(",")}))
 
 
