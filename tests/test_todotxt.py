@@ -182,9 +182,11 @@ class TestTodoTxtCliFiles:
         """Our export of these files reads back as the same tasks, and exports again to the same text."""
         tasks = [i.task for i in batch.tasks]
         text = written(tasks)
-        again = [i.task for i in read(text, now=NOW + dt.timedelta(days=3)).tasks]
+        batch = read(text, now=NOW + dt.timedelta(days=3))
+        again = [i.task for i in batch.tasks]
         assert again == tasks
         assert written(again) == text
+        assert batch.unmapped == ()  # our own lines only restore what the tasks had: nothing to report
 
 
 class TestOurFileInTodoTxtCli:

@@ -262,6 +262,12 @@ class _Line:
         else:
             self.title, self.parts = self._title_of(parts, rest), parts
 
+    def kept(self, field: str, what: str) -> None:
+        """Note a value kept in extra or changed on the way in; not on a line taskvault wrote, where it only
+        restores what the task had."""
+        if not self.own:
+            self.reader.note(self.where, field, what)
+
     def _day(self, text: str, field: str) -> dt.date:
         try:
             return dt.date.fromisoformat(text)
@@ -321,8 +327,8 @@ class _Line:
             priority = _PRIORITY_OF.get(letter)
             if priority is None:
                 extra[_PRIORITY_EXTRA] = letter
-                note(where, "priority", f"({letter}): taskvault has high (A), medium (B) and low (C): no priority, "
-                                        f"kept in extra as {_PRIORITY_EXTRA}")
+                self.kept("priority", f"({letter}): taskvault has high (A), medium (B) and low (C): no priority, "
+                                      f"kept in extra as {_PRIORITY_EXTRA}")
         project = self._project(extra)
         tags = self._tags(extra)
         template = keys.pop("status", None) is not None  # _keys checked its value
@@ -390,8 +396,8 @@ class _Line:
             decoded = _decode(value)
             previous = extra.get(name)
             extra[name] = decoded if previous is None else f"{previous} {decoded}"
-            self.reader.note(where, key, f"kept in extra as {name}" if previous is None else
-                             f"given again: kept in extra as {name}, the values joined by spaces")
+            self.kept(key, f"kept in extra as {name}" if previous is None else
+                      f"given again: kept in extra as {name}, the values joined by spaces")
         if template and self.done:
             raise refused(where, "status", "the template of a recurring series is marked done",
                           "taskvault ends a series when its template is deleted: remove the x (or the line)")
@@ -411,8 +417,8 @@ class _Line:
                 others.append(word)
         if others:
             extra[_PROJECTS_EXTRA] = " ".join(others)
-            self.reader.note(self.where, "project", f"a task has one project: {' '.join('+' + w for w in others)} "
-                                                    f"kept in extra as {_PROJECTS_EXTRA}")
+            self.kept("project", f"a task has one project: {' '.join('+' + w for w in others)} "
+                                 f"kept in extra as {_PROJECTS_EXTRA}")
         return project
 
     def _tags(self, extra: dict[str, ExtraValue]) -> tuple[str, ...]:
@@ -441,12 +447,12 @@ class _Line:
                 spelled.append(word)
         if odd:
             extra[_CONTEXTS_EXTRA] = " ".join(odd)
-            self.reader.note(self.where, "tags", f"{' '.join('@' + w for w in odd)} cannot be taskvault tags: kept in "
-                                                 f"extra as {_CONTEXTS_EXTRA}")
+            self.kept("tags", f"{' '.join('@' + w for w in odd)} cannot be taskvault tags: kept in "
+                              f"extra as {_CONTEXTS_EXTRA}")
         if spelled:
             extra[_SPELLING_EXTRA] = " ".join(spelled)
-            self.reader.note(self.where, "tags", f"{' '.join('@' + w for w in spelled)}: tags are lower case; the "
-                                                 f"spelling is kept in extra as {_SPELLING_EXTRA} for export")
+            self.kept("tags", f"{' '.join('@' + w for w in spelled)}: tags are lower case; the "
+                              f"spelling is kept in extra as {_SPELLING_EXTRA} for export")
         return tuple(sorted(tags))
 
     def _recur(self, keys: dict[str, str], extra: dict[str, ExtraValue]) -> str | None:
@@ -456,14 +462,14 @@ class _Line:
         period, strict = _period_of(spelling)
         if period is None:
             extra[_REC_EXTRA] = spelling
-            self.reader.note(self.where, "rec", f"rec:{spelling} is not a period taskvault has: kept in extra as "
-                                                f"{_REC_EXTRA}")
+            self.kept("rec", f"rec:{spelling} is not a period taskvault has: kept in extra as "
+                             f"{_REC_EXTRA}")
             return None
         if spelling != _rec_word(period):
             extra[_REC_EXTRA] = spelling  # written back as it was
         if not strict:
-            self.reader.note(self.where, "rec", f"rec:{spelling} repeats from the day it is done in todo.txt tools; "
-                                                f"taskvault's series repeat from the due date (rec:{_rec_word(period)})")
+            self.kept("rec", f"rec:{spelling} repeats from the day it is done in todo.txt tools; "
+                             f"taskvault's series repeat from the due date (rec:{_rec_word(period)})")
         return period
 
     def _series(self, fields: dict[str, object], extra: dict[str, ExtraValue]) -> list[Task]:
