@@ -195,7 +195,7 @@ class TestRefusals:
         ("title,status,started\na,done,2026-01-01\n", r"tasks.csv line 2: started: set on a task whose status is done"),
         ("title,created,updated\na,2026-01-02,2026-01-01\n", r"tasks.csv line 2: updated: before the task was created"),
         ("title,status\na,recurring\n", r"tasks.csv line 2: a recurring template needs a period and a due date"),
-        ("title\na,b\n", r"tasks.csv line 2: 2 cells, but the header names 1 columns"),
+        ("title\na,b\n", r"tasks.csv line 2: 2 cells, but the header names 1 column$"),
         ("title,\na,b\n", r"tasks.csv line 2: a value under a column with no name \(column 2\)"),
         ('title\n"a\n', r"tasks.csv line 2: not CSV: unexpected end of data"),
         ('title\n"a"b\n', r"tasks.csv line 2: not CSV"),
@@ -420,9 +420,9 @@ class TestBounds:
         assert len(batch.tasks) == 200_000 and time.perf_counter() - started < 30
 
     def test_too_many_unknown_columns(self) -> None:
-        """More than 100 columns to keep in extra are refused on the header."""
+        """More than 100 columns to keep in extra are refused on the header (as soon as the 101st is met)."""
         refused("title," + ",".join(f"c{n}" for n in range(101)) + "\nt\n",
-                r"tasks.csv line 1: 101 columns taskvault has not")
+                r"tasks.csv line 1: more than 100 columns taskvault has not")
 
     def test_too_many_annotations_and_dependencies(self) -> None:
         """A cell of 10,000 annotations or dependencies is refused before it is built."""

@@ -192,7 +192,7 @@ class _Reader:
             if not column:
                 unnamed.append(index)
                 continue
-            if column in at or column in kept_as.values():
+            if column in at:
                 raise refused(where, column, "the column is named twice", "rename or remove one of them")
             if column in _KNOWN:
                 at[column] = index
@@ -207,9 +207,9 @@ class _Reader:
                 kept_as[extra_name] = raw.strip()
                 others.append((index, raw.strip(), extra_name))
                 self.notes.append(Note(where, raw.strip(), f"not a column taskvault has: kept in extra as {extra_name}"))
-        if len(others) > EXTRA_MAX:
-            raise refused(where, None, f"{len(others)} columns taskvault has not (kept in extra); the most is {EXTRA_MAX}",
-                          "remove the columns you do not need")
+                if len(others) > EXTRA_MAX:
+                    raise refused(where, None, f"more than {EXTRA_MAX} columns taskvault has not (each kept in extra)",
+                                  "remove the columns you do not need")
         if "title" not in at:
             raise refused(where, None, "no title column", "the first row names the columns: a title column is needed; "
                                                           "the others are " + ", ".join(c for c in COLUMNS if c != "title"))
@@ -218,7 +218,8 @@ class _Reader:
     def _row(self, layout: _Layout, line: int, row: list[str]) -> None:
         where = f"{layout.name} line {line}"
         if len(row) > layout.width and any(row[layout.width:]):
-            raise refused(where, None, f"{len(row)} cells, but the header names {layout.width} columns",
+            raise refused(where, None, f"{len(row)} cells, but the header names {layout.width} "
+                                       f"column{'s' if layout.width > 1 else ''}",
                           "a cell holding a comma is quoted: \"like, this\"")
         for index in layout.unnamed:  # in order: stop at the row's end, so a short row costs nothing here
             if index >= len(row):
