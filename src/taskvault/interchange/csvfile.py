@@ -280,12 +280,12 @@ class _Row:
                                            f"version this taskvault reads ({VERSION})",
                            "upgrade taskvault to import this file" if newer else "this column names the version of "
                                                                                  "taskvault's CSV layout: 1")
-        title = self.checked("title", normalize_title, self.cell("title"))
         status_text = self.cell("status").strip().lower()
         status: Status | None = None
         if status_text == "deleted":
             self.reader.skipped.append(Note(self.where, "status", "deleted: not imported"))
             return []
+        title = self.checked("title", normalize_title, self.cell("title"))
         if status_text:
             status = _STATUS_OF.get(status_text)
             if status is None:
