@@ -28,8 +28,6 @@ from taskvault.interchange.model import Batch, Source, start_of
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, 0, tzinfo=dt.UTC)
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
-HAS_EXTRA = any(a.name == "extra" for a in attrs.fields(Task))
-needs_extra = pytest.mark.skipif(not HAS_EXTRA, reason="Task.extra is not on main yet")
 U1 = "6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19"
 U2 = "0b7c6a7e-1111-4222-8333-944455556666"
 
@@ -125,9 +123,8 @@ class TestReading:
             ("tasks.csv line 1", "Estimated Hours", "not a column taskvault has: kept in extra as csv.estimated_hours"),
             ("tasks.csv line 1", "Owner", "not a column taskvault has: kept in extra as csv.owner")]
         assert [i.task.id for i in batch.tasks] == [1, 2]
-        if HAS_EXTRA:
-            assert [dict(getattr(i.task, "extra")) for i in batch.tasks] == [  # noqa: B009
-                {"csv.estimated_hours": "3"}, {"csv.owner": "Ann"}]
+        assert [dict(getattr(i.task, "extra")) for i in batch.tasks] == [  # noqa: B009
+            {"csv.estimated_hours": "3"}, {"csv.owner": "Ann"}]
 
     def test_blank_rows_and_empty_trailing_columns(self) -> None:
         """Blank lines, rows of empty cells and empty columns without a name (a spreadsheet's leftovers) are
@@ -378,8 +375,7 @@ def tasks(draw: st.DrawFn) -> Task:
         annotations=tuple(Annotation(at, draw(st.sampled_from(["called", "=x, \"q\"", "a" * 1000, "l\u2028m"])))
                           for at in sorted(draw(st.lists(_stamps, max_size=3)))),
         recur=recur, parent=parent, index=index)
-    if HAS_EXTRA:
-        made = attrs.evolve(made, extra=tuple(sorted(draw(_extras).items())))
+    made = attrs.evolve(made, extra=tuple(sorted(draw(_extras).items())))
     return made
 
 

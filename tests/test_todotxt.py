@@ -25,8 +25,6 @@ from taskvault.interchange.model import Batch, Source, day_of, start_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "todotxt"
 NOW = dt.datetime(2026, 3, 10, 12, 0, 0, tzinfo=dt.UTC)
-HAS_EXTRA = any(a.name == "extra" for a in attrs.fields(Task))
-needs_extra = pytest.mark.skipif(not HAS_EXTRA, reason="Task.extra is not on main yet")
 
 
 def read(text: str, done: str | None = None, *, now: dt.datetime = NOW) -> Batch:
@@ -46,7 +44,7 @@ def written(tasks: list[Task]) -> str:
 
 
 def extra(task: Task) -> dict[str, object]:
-    return dict(getattr(task, "extra", ()))
+    return dict(task.extra)
 
 
 def todo_txt() -> str:
@@ -133,9 +131,8 @@ class TestTodoTxtCliFiles:
         trip = batch.tasks[9].task
         assert (trip.title, trip.priority, trip.project, trip.tags) == ("Plan the trip", None, "Travel.Japan",
                                                                         ("laptop",))
-        if HAS_EXTRA:
-            assert extra(batch.tasks[2].task) == {"todotxt.projects": "Town", "estimate": "3h"}
-            assert extra(trip) == {"todotxt.priority": "D"}
+        assert extra(batch.tasks[2].task) == {"todotxt.projects": "Town", "estimate": "3h"}
+        assert extra(trip) == {"todotxt.priority": "D"}
 
     def test_done_lines_in_todo_txt_and_in_done_txt(self, batch: Batch) -> None:
         """`do` writes x, the day, and drops the priority; `archive` moves the line to done.txt: both are done,
@@ -218,7 +215,7 @@ x 2026-02-05 2026-02-01 Renew the passport pri:A
         assert shown[5][1].startswith("x 2026-02-05 2026-02-01 Renew the passport")
         assert run("lsp").count("\n") >= 3
         assert "+house.kitchen" in run("listproj") and "+money" in run("listproj")
-        assert ("@Home" if HAS_EXTRA else "@home") in run("listcon") and "@phone" in run("listcon")
+        assert "@Home" in run("listcon") and "@phone" in run("listcon")
 
     def test_pri_and_do_change_what_we_read_back(self, tool: tuple[TodoTxt, list[Task]]) -> None:
         """`pri 5 A` gives the task high priority; `do 1` makes it done on that day (and drops its priority,
@@ -478,8 +475,7 @@ def tasks(draw: st.DrawFn) -> Task:
         annotations=tuple(Annotation(at, draw(st.sampled_from(["called", "ñ x: 100%", "a" * 1000, "/path"])))
                           for at in sorted(draw(st.lists(_stamps, max_size=3)))),
         recur=recur, parent=parent, index=index)
-    if HAS_EXTRA:
-        task = attrs.evolve(task, extra=tuple(sorted(draw(_extras).items())))
+    task = attrs.evolve(task, extra=tuple(sorted(draw(_extras).items())))
     return task
 
 
@@ -522,7 +518,6 @@ class TestRoundTrip:
                                   capture_output=True, text=True, timeout=60)
             assert done.stdout.strip() == "ok 180", zone + done.stderr
 
-    @needs_extra
     def test_extra_attributes_come_back_as_text(self) -> None:
         """A key of another tool comes back as the same key; an extra number is written as text and comes back as
         text (todo.txt values have no types)."""

@@ -44,12 +44,11 @@ from ..domain.task import (
 )
 from ..domain.timestamps import format_timestamp
 from ..errors import InvalidValue, shown
-from .model import Batch, Incoming, Note, Source, refused, start_of
+from .model import TASKVAULT_NAMESPACE, Batch, Incoming, Note, Source, refused, start_of
 
-__all__ = ["COLUMNS", "TASKVAULT_NAMESPACE", "VERSION", "read", "write"]
+__all__ = ["COLUMNS", "VERSION", "read", "write"]
 
 #: The namespace of the uuids derived from a row's content (the lead hoists it to model.py).
-TASKVAULT_NAMESPACE = uuid.UUID("6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19")
 #: The column that holds this layout's version, and the version this taskvault writes and reads.
 VERSION_COLUMN = "taskvault-csv"
 VERSION = "1"
@@ -84,7 +83,6 @@ EXTRA_VALUE_MAX = 10_000
 CELL_MAX = 16 * 1024 * 1024
 #: Rows between two calls of ``progress``.
 PROGRESS_EVERY = 1000
-_HAS_EXTRA = any(a.name == "extra" for a in attrs.fields(Task))
 _HINT_DATE = "days are YYYY-MM-DD, such as 2026-03-31"
 _HINT_INSTANT = "such as 2026-03-05T14:22:11Z (UTC), 2026-03-05T15:22:11+01:00, or a day: 2026-03-05"
 
@@ -501,8 +499,8 @@ def _extra_object(text: str, row: _Row) -> dict[str, ExtraValue]:
 
 
 def _with_extra(task: Task, extra: dict[str, ExtraValue], where: str) -> Task:
-    """``task`` with the extra attributes (Task.extra, once the model has it; until then they are only noted)."""
-    if not extra or not _HAS_EXTRA:
+    """``task`` with the extra attributes."""
+    if not extra:
         return task
     changes: dict[str, Any] = {"extra": tuple(sorted(extra.items()))}
     try:
@@ -537,7 +535,7 @@ def write(tasks: Sequence[Task]) -> Iterator[str]:
 
 
 def _row(task: Task) -> list[str]:
-    extra = getattr(task, "extra", ())
+    extra = task.extra
     return [
         str(task.uuid), _guard(task.title), task.status.value, _guard(task.project or ""),
         task.priority.value if task.priority is not None else "", _day(task.due), _day(task.scheduled),

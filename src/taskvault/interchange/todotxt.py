@@ -39,12 +39,11 @@ from ..domain.task import (
     normalize_title,
 )
 from ..errors import InvalidValue, shown
-from .model import Batch, Incoming, Note, Source, day_of, refused, start_of
+from .model import TASKVAULT_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
 
-__all__ = ["TASKVAULT_NAMESPACE", "read", "write"]
+__all__ = ["read", "write"]
 
 #: The namespace of the uuids derived from a line's text (the lead hoists it to model.py).
-TASKVAULT_NAMESPACE = uuid.UUID("6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19")
 
 _PRIORITY_OF = {"A": Priority.HIGH, "B": Priority.MEDIUM, "C": Priority.LOW}
 _LETTER_OF = {p: letter for letter, p in _PRIORITY_OF.items()}
@@ -85,7 +84,6 @@ EXTRA_MAX = 100
 EXTRA_VALUE_MAX = 10_000
 #: Lines between two calls of ``progress``.
 PROGRESS_EVERY = 1000
-_HAS_EXTRA = any(a.name == "extra" for a in attrs.fields(Task))
 _HINT_DATE = "todo.txt dates are YYYY-MM-DD, such as due:2026-03-31"
 _HINT_KEY = "taskvault reads this key as it writes it; rename the key if it means something else to your tool"
 
@@ -649,8 +647,8 @@ def _checked_extra(extra: dict[str, ExtraValue], where: str) -> dict[str, ExtraV
 
 
 def _with_extra(task: Task, extra: dict[str, ExtraValue], where: str) -> Task:
-    """``task`` with the extra attributes (Task.extra, once the model has it; until then they are only noted)."""
-    if not extra or not _HAS_EXTRA:
+    """``task`` with the extra attributes."""
+    if not extra:
         return task
     changes: dict[str, Any] = {"extra": tuple(sorted(extra.items()))}
     try:
@@ -693,7 +691,7 @@ def _stamp_word(moment: dt.datetime) -> str:
 
 def _line(task: Task, starts: dict[dt.date, dt.datetime]) -> str:
     """The line of a task. ``starts``: the start of each local day met so far, worked out once."""
-    kept: dict[str, ExtraValue] | None = dict(getattr(task, "extra", ())) if _HAS_EXTRA else None
+    kept: dict[str, ExtraValue] | None = dict(task.extra)
     done = task.status is Status.DONE
     letter = _LETTER_OF[task.priority] if task.priority is not None else None
     if letter is None and kept:
