@@ -51,13 +51,17 @@ from ..domain.timestamps import parse_timestamp
 from ..errors import InvalidValue, shown
 from .model import Batch, Incoming, Note, Source, day_of, refused, start_of
 
-__all__ = ["NOTE_KEY", "TASKVAULT_NAMESPACE", "TIMES_KEY", "read", "write"]
+__all__ = ["NOTE_KEY", "NUMBERS_KEY", "TASKVAULT_NAMESPACE", "TIMES_KEY", "read", "write"]
 
 #: The namespace of the uuids taskvault derives (for a record that has none). The lead hoists it to model.py.
 TASKVAULT_NAMESPACE = uuid.UUID("6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19")
 #: The attribute that carries a task's note (Taskwarrior has none), and the one that carries sub-second times.
 NOTE_KEY = "taskvault_note"
 TIMES_KEY = "taskvault_times"
+#: The extra attributes whose values are numbers. They are written as JSON text ("8", "2.5"): Taskwarrior reads a
+#: JSON number as a double and keeps it as "8.000000" (0.1e-6 as "0.000000"), but keeps text as it is, and a
+#: numeric user-defined attribute given as text comes back from task export as that number, exactly.
+NUMBERS_KEY = "taskvault_numbers"
 #: An extra attribute whose name the reader would take as a field is written under this prefix.
 ESCAPE = "taskvault."
 #: The days, and the names in extra of their exact Taskwarrior instants.
@@ -67,7 +71,7 @@ TAGS_KEPT = "tw.tags"
 BOOKKEEPING = frozenset({*EXACT.values(), TAGS_KEPT})
 #: Keys the reader always takes as fields of the task (or leaves out: id, urgency), whatever their value.
 TAKEN = frozenset({"uuid", "description", "status", "entry", "modified", *DAY_FIELDS, "project", "tags", "annotations",
-                   "depends", "recur", "parent", NOTE_KEY, TIMES_KEY, "id", "urgency"})
+                   "depends", "recur", "parent", NOTE_KEY, TIMES_KEY, NUMBERS_KEY, "id", "urgency"})
 
 _STATUS_IN = {"pending": Status.OPEN, "waiting": Status.OPEN, "completed": Status.DONE, "recurring": Status.RECURRING}
 _STATUS_OUT = {Status.OPEN: "pending", Status.DONE: "completed", Status.RECURRING: "recurring"}
@@ -76,6 +80,7 @@ _PRIORITY_OUT = {v: k for k, v in _PRIORITY_IN.items()}
 _EXTRA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 _EXTRA_MAX = 100
 _EXTRA_TEXT_MAX = 10_000
+_EXTRA_INT_LIMIT = 2**63
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _COMPACT = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _ISO = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}[T ][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]{1,6})?)?)?"
@@ -245,6 +250,8 @@ class _RecordReader:
     days: dict[str, tuple[dt.date, str | None]]
     known: dict[object, object]
     extra: dict[str, str | int | float] = attrs.Factory(dict)
+    #: The names taskvault_numbers lists: extra attributes written as text that were numbers.
+    numbers: frozenset[str] = frozenset()
 
     def task(self, position: int, task_uuid: uuid.UUID, status: Status) -> Task:
         record = self.record
@@ -258,6 +265,11 @@ class _RecordReader:
             self.note("modified", f"earlier than entry: set to entry ({_compact(created)})")
             updated = created
         fields: dict[str, object] = {"id": position, "uuid": task_uuid, "title": title, "status": status}
+        numbers = record.get(NUMBERS_KEY)
+        if type(numbers) is str and len(numbers) <= _EXTRA_TEXT_MAX:
+            self.numbers = frozenset(numbers.split())
+        elif numbers is not None:
+            self.note(NUMBERS_KEY, "not the text taskvault writes: left out")
         for field in DAY_FIELDS:
             if field in record:
                 fields[field] = self._day(field)
@@ -468,9 +480,9 @@ class _RecordReader:
         fields["index"] = number + 1
 
     def _other(self, key: str, value: object) -> None:
-        if key.startswith(ESCAPE):
+        if key.startswith(ESCAPE) and key[len(ESCAPE):] not in BOOKKEEPING:
             self._keep(key, value, "written by taskvault", name=key[len(ESCAPE):])
-        elif key in BOOKKEEPING:
+        elif key in BOOKKEEPING or key.startswith(ESCAPE):
             raise refused(self.where, key, "a name taskvault keeps for itself",
                           "rename the attribute (taskvault keeps tw.due, tw.wait, tw.scheduled, tw.until, tw.tags)")
         else:
@@ -482,9 +494,18 @@ class _RecordReader:
         if not _EXTRA_NAME.fullmatch(name):
             raise refused(self.where, _shown(key, quote=False), "a name taskvault cannot keep (letters, digits and _ . -, "
                           "from a letter or _, up to 64)", "rename the attribute in Taskwarrior and export again")
+        if type(value) is str and name in self.numbers:
+            number = _number(value)
+            if number is None:
+                self.note(key, f"not a number, as {NUMBERS_KEY} says it was: kept as text")
+            else:
+                value = number
         problem = _extra_problem(value)
         if problem:
             raise refused(self.where, _shown(key, quote=False), problem, "change it in Taskwarrior and export again")
+        if name in self.extra:
+            raise refused(self.where, key, f"kept in extra as {name}, which another attribute of the record is too",
+                          f"remove {name} or {ESCAPE}{name} from the record")
         self.extra[name] = value  # type: ignore[assignment]
         self.note(key, f"{why}: kept in extra as {name}")
 
@@ -569,7 +590,7 @@ def _extra_problem(value: object) -> str | None:
             return "contains a control character other than newline and tab"
         return None
     if type(value) is int:
-        return None
+        return None if -_EXTRA_INT_LIMIT < value < _EXTRA_INT_LIMIT else "a whole number too large to keep (over 63 bits)"
     if type(value) is float:
         return None if math.isfinite(value) else "not a finite number"
     return f"{_kind(value)}, which taskvault cannot keep (only text and numbers)"
@@ -703,8 +724,16 @@ def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date
     if task.wait is not None:
         pairs.append(("wait", _day_out(task.wait, extra, "wait", days)))
     if extra:
-        pairs += [(ESCAPE + name if _taken(name, value, task) else name, _value_text(value))
-                  for name, value in extra.items() if name not in BOOKKEEPING]
+        numbers = []
+        for name, value in extra.items():
+            if name in BOOKKEEPING:
+                continue
+            if type(value) is not str:
+                numbers.append(name)
+            key = ESCAPE + name if _taken(name, value, task) else name
+            pairs.append((key, f'"{value!r}"' if type(value) is not str else _text(value)))
+        if numbers:
+            pairs.append((NUMBERS_KEY, '"' + " ".join(numbers) + '"'))
         pairs.sort()
     line = ",".join([f'"{key}":{text}' for key, text in pairs])
     if annotations:
@@ -725,8 +754,18 @@ _PRIORITY_TEXT = {priority.value: f'"{letter}"' for priority, letter in _PRIORIT
 _STATUS_TEXT = {status.value: f'"{name}"' for status, name in _STATUS_OUT.items()}
 
 
-def _value_text(value: str | float) -> str:
-    return _text(value) if type(value) is str else repr(value)
+def _number(text: str) -> int | float | None:
+    """The number a text written by _value_text holds (a whole number, or a float's repr); None if none."""
+    try:
+        if _INTEGER.fullmatch(text):
+            return int(text)
+        return float(text) if _FLOAT.fullmatch(text) else None
+    except ValueError:
+        return None
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_FLOAT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?")
 
 
 def _stamps(moment: dt.datetime) -> tuple[str, str]:
@@ -739,12 +778,14 @@ def _stamps(moment: dt.datetime) -> tuple[str, str]:
 
 
 def _taken(name: str, value: object, task: Task) -> bool:
-    """True when the reader would take an attribute of this name as a field of ``task`` (so it is escaped)."""
+    """True when an extra attribute of this name would be read back as (or written over) a field of ``task``:
+    then it is written as taskvault.NAME."""
     if name in TAKEN or name.startswith(ESCAPE) or name in BOOKKEEPING:
         return True
+    if name == "priority":
+        return task.priority is not None or value in _PRIORITY_IN
     return ((name == "end" and task.status is Status.DONE) or (name == "start" and task.status is Status.OPEN)
-            or (name == "priority" and value in _PRIORITY_IN) or (name == "mask" and task.status is Status.RECURRING)
-            or (name == "imask" and task.parent is not None))
+            or (name == "mask" and task.status is Status.RECURRING) or (name == "imask" and task.parent is not None))
 
 
 def _day_out(day: dt.date, extra: dict[str, str | int | float] | None, field: str, days: dict[dt.date, str]) -> str:
