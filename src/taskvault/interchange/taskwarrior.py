@@ -17,7 +17,7 @@ What maps to what (both ways; the report of issue 19 has the table for the docs)
 - priority H, M, L are high, medium, low; any other value stays in extra as ``priority``.
 - The note is written as ``taskvault_note`` (a string: Taskwarrior keeps newlines and tabs in it), and the
   sub-second parts of entry, modified, end, start and annotation times, which Taskwarrior does not keep, as
-  ``taskvault_times`` (``entry=2026-01-31T12:00:00.250000Z …``), applied on reading while the second is the same.
+  ``taskvault_times`` (``entry=2026-01-31T12:00:00.250000Z annotation.0=…``), applied on reading while the second is the same.
 - Every other attribute (user-defined, 3.x-only, unknown) is kept in extra under its own name. One whose name
   the reader would take as a field of the task is written as ``taskvault.NAME``, and read back as NAME.
 """
@@ -51,7 +51,7 @@ from ..domain.timestamps import parse_timestamp
 from ..errors import InvalidValue, shown
 from .model import Batch, Incoming, Note, Source, day_of, refused, start_of
 
-__all__ = ["NOTE_KEY", "NUMBERS_KEY", "TASKVAULT_NAMESPACE", "TIMES_KEY", "read", "write"]
+__all__ = ["NOTE_KEY", "NUMBERS_KEY", "RECUR_KEY", "TASKVAULT_NAMESPACE", "TIMES_KEY", "read", "write"]
 
 #: The namespace of the uuids taskvault derives (for a record that has none). The lead hoists it to model.py.
 TASKVAULT_NAMESPACE = uuid.UUID("6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19")
@@ -62,6 +62,9 @@ TIMES_KEY = "taskvault_times"
 #: JSON number as a double and keeps it as "8.000000" (0.1e-6 as "0.000000"), but keeps text as it is, and a
 #: numeric user-defined attribute given as text comes back from task export as that number, exactly.
 NUMBERS_KEY = "taskvault_numbers"
+#: A period on a task that is neither a series' template nor one of its instances (or has no due day): Taskwarrior
+#: refuses a recur without a due date, and makes a pending task with both into a template, so it is written here.
+RECUR_KEY = "taskvault_recur"
 #: An extra attribute whose name the reader would take as a field is written under this prefix.
 ESCAPE = "taskvault."
 #: The days, and the names in extra of their exact Taskwarrior instants.
@@ -71,7 +74,7 @@ TAGS_KEPT = "tw.tags"
 BOOKKEEPING = frozenset({*EXACT.values(), TAGS_KEPT})
 #: Keys the reader always takes as fields of the task (or leaves out: id, urgency), whatever their value.
 TAKEN = frozenset({"uuid", "description", "status", "entry", "modified", *DAY_FIELDS, "project", "tags", "annotations",
-                   "depends", "recur", "parent", NOTE_KEY, TIMES_KEY, NUMBERS_KEY, "id", "urgency"})
+                   "depends", "recur", "parent", NOTE_KEY, TIMES_KEY, NUMBERS_KEY, RECUR_KEY, "id", "urgency"})
 
 _STATUS_IN = {"pending": Status.OPEN, "waiting": Status.OPEN, "completed": Status.DONE, "recurring": Status.RECURRING}
 _STATUS_OUT = {Status.OPEN: "pending", Status.DONE: "completed", Status.RECURRING: "recurring"}
@@ -91,7 +94,9 @@ _PERIODS_IN = {"semiannual": "6m", "bimonthly": "2m", "biannual": "2y", "biyearl
                "senight": "weekly", "day": "daily", "week": "weekly", "wk": "weekly", "month": "monthly",
                "mo": "monthly", "quarter": "quarterly", "qtr": "quarterly", "year": "yearly", "yr": "yearly"}
 _ISO_PERIOD = re.compile(r"P([0-9]{1,4})([DWMY])")
-_TIMED = frozenset({"entry", "modified", "end", "start", "annotation"})
+_TIMED = frozenset({"entry", "modified", "end", "start"})
+#: An annotation's time in taskvault_times: annotation.N, N its place from 0 (two may share a second).
+_NUMBERED = re.compile(r"annotation\.[0-9]{1,3}")
 _HINT = "correct it in Taskwarrior (task UUID modify …) and export again"
 
 
@@ -294,7 +299,7 @@ class _RecordReader:
         annotations = self._annotations() if "annotations" in record else ()
         if "depends" in record:
             fields["depends"] = self._depends(task_uuid)
-        if "recur" in record:
+        if "recur" in record or RECUR_KEY in record:
             fields["recur"] = self._period()
         completed = self._moment_for("end", status is Status.DONE, "only a completed task has an end")
         started = self._moment_for("start", status is Status.OPEN, "only an open task can be started")
@@ -302,9 +307,10 @@ class _RecordReader:
             completed = updated
             self.note("end", "missing on a completed task: its modified time is used")
         self._series(fields, task_uuid, status)
+        in_series = status is Status.RECURRING or "parent" in fields
         for key, value in record.items():
-            if key not in TAKEN and key not in _CONDITIONAL:
-                self._other(key, value)
+            if key not in TAKEN and key not in _CONDITIONAL and not (key == "rtype" and value == "periodic" and in_series):
+                self._other(key, value)  # (rtype periodic is implied: Taskwarrior gives it every series without one)
         created, updated, completed, started, annotations = self._exact_times(
             created, updated, completed, started, annotations)
         fields.update(created=created, updated=updated, completed=completed, started=started,
@@ -372,8 +378,9 @@ class _RecordReader:
             tags = normalize_tags(value)
         except InvalidValue as error:
             raise refused(self.where, "tags", error.message, error.hint or _HINT) from None
-        if len(value) != len(tags) or sorted(value) != list(tags):  # (a tag lower-cased or trimmed, or named twice)
-            kept = json.dumps(value, ensure_ascii=False)
+        spelled = sorted(set(value))  # (in Taskwarrior's order: it keeps tags as a set, sorted)
+        if spelled != list(tags):  # (a tag lower-cased or trimmed)
+            kept = json.dumps(spelled, ensure_ascii=False)
             if len(kept) > _EXTRA_TEXT_MAX:
                 raise refused(self.where, "tags", f"{len(value):,} tags spelled in too many ways to keep",
                               "remove the tags that differ only in case, then export again")
@@ -428,13 +435,16 @@ class _RecordReader:
         return depends
 
     def _period(self) -> str:
-        value = self.record["recur"]
+        key = "recur" if "recur" in self.record else RECUR_KEY
+        if key == "recur" and RECUR_KEY in self.record:
+            raise refused(self.where, RECUR_KEY, "a second period beside recur", f"remove {RECUR_KEY}")
+        value = self.record[key]
         if type(value) is not str:
-            raise refused(self.where, "recur", f"not a period but {_kind(value)}", _HINT)
+            raise refused(self.where, key, f"not a period but {_kind(value)}", _HINT)
         try:
             return _period_in(value)
         except InvalidValue as error:
-            raise refused(self.where, "recur", error.message,
+            raise refused(self.where, key, error.message,
                           "taskvault repeats by days, weeks, months, quarters or years: change the period in "
                           "Taskwarrior (task UUID modify recur:daily) and export again") from None
 
@@ -454,7 +464,7 @@ class _RecordReader:
             if "parent" in record:
                 raise refused(self.where, "parent", "a recurring template cannot belong to another series", _HINT)
             for key in ("recur", "due"):
-                if key not in record:
+                if key not in fields:
                     raise refused(self.where, key, "missing on a recurring template", _HINT)
             if mask is not None:
                 if type(mask) is not str:
@@ -470,7 +480,7 @@ class _RecordReader:
         fields["parent"] = parent = _uuid_of(self.where, "parent", record["parent"])
         if parent == task_uuid:
             raise refused(self.where, "parent", "the task is its own series", _HINT)
-        if "recur" not in record:
+        if "recur" not in fields:
             raise refused(self.where, "recur", "missing on an instance of a series (it has a parent)", _HINT)
         if imask is None:
             raise refused(self.where, "imask", "missing on an instance of a series (it has a parent)", _HINT)
@@ -524,7 +534,7 @@ class _RecordReader:
         for part in value.split(" ") if value else ():
             name, equals, text = part.partition("=")
             try:
-                moment = parse_timestamp(text) if equals and name in _TIMED else None
+                moment = parse_timestamp(text) if equals and (name in _TIMED or _NUMBERED.fullmatch(name)) else None
             except ValueError:
                 moment = None
             if moment is None:
@@ -545,8 +555,8 @@ class _RecordReader:
         updated = max(refined("modified", updated), created)
         completed = None if completed is None else refined("end", completed)
         started = None if started is None else refined("start", started)
-        if "annotation" in exact:
-            ats = [refined("annotation", a.at) for a in annotations]
+        if any(name.startswith("annotation.") for name in exact):
+            ats = [refined(f"annotation.{n}", a.at) for n, a in enumerate(annotations)]
             if ats == sorted(ats):
                 annotations = tuple(Annotation(at=at, text=a.text) for at, a in zip(ats, annotations, strict=True))
         return created, updated, completed, started, annotations
@@ -682,7 +692,7 @@ def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date
     created, exact_created = _stamps(task.created)
     updated, exact_updated = _stamps(task.updated)
     times = [exact_created and "entry=" + exact_created, exact_updated and "modified=" + exact_updated]
-    # (key, JSON text) in name order, as Taskwarrior writes them; the extra attributes are sorted in after.
+    # (key, JSON text), sorted by key at the end: Taskwarrior writes attributes in name order.
     pairs = [("description", _text(task.title))]
     if task.due is not None:
         pairs.append(("due", _day_out(task.due, extra, "due", days)))
@@ -703,8 +713,11 @@ def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date
         pairs.append(("priority", _PRIORITY_TEXT[task.priority.value]))
     if task.project is not None:
         pairs.append(("project", _text(task.project)))
+    in_series = task.status is Status.RECURRING or task.parent is not None
     if task.recur is not None:
-        pairs.append(("recur", f'"{_period_out(task.recur)}"'))
+        pairs.append(("recur" if in_series and task.due is not None else RECUR_KEY, f'"{_period_out(task.recur)}"'))
+    if in_series and not (extra and "rtype" in extra):
+        pairs.append(("rtype", '"periodic"'))
     if task.scheduled is not None:
         pairs.append(("scheduled", _day_out(task.scheduled, extra, "scheduled", days)))
     if task.started is not None:
@@ -715,7 +728,7 @@ def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date
     if task.note:
         pairs.append((NOTE_KEY, _text(task.note)))
     annotations = [(_stamps(a.at), a.text) for a in task.annotations]
-    times += [exact and "annotation=" + exact for (_, exact), _ in annotations]
+    times += [exact and f"annotation.{n}={exact}" for n, ((_, exact), _) in enumerate(annotations)]
     if any(times):
         pairs.append((TIMES_KEY, '"' + " ".join(filter(None, times)) + '"'))
     if task.until is not None:
@@ -734,7 +747,7 @@ def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date
             pairs.append((key, f'"{value!r}"' if type(value) is not str else _text(value)))
         if numbers:
             pairs.append((NUMBERS_KEY, '"' + " ".join(numbers) + '"'))
-        pairs.sort()
+    pairs.sort()  # (by key: each key is once in a record)
     line = ",".join([f'"{key}":{text}' for key, text in pairs])
     if annotations:
         line += ',"annotations":[' + ",".join(
@@ -784,6 +797,8 @@ def _taken(name: str, value: object, task: Task) -> bool:
         return True
     if name == "priority":
         return task.priority is not None or value in _PRIORITY_IN
+    if name == "rtype":
+        return value == "periodic" and (task.status is Status.RECURRING or task.parent is not None)
     return ((name == "end" and task.status is Status.DONE) or (name == "start" and task.status is Status.OPEN)
             or (name == "mask" and task.status is Status.RECURRING) or (name == "imask" and task.parent is not None))
 
