@@ -113,7 +113,10 @@ def read(sources: Sequence[Source], *, now: dt.datetime,
 
 
 def write(tasks: Sequence[Task]) -> Iterator[str]:
-    """``tasks`` as ``task export`` writes them (a JSON array, one task a line), in pieces as it goes."""
+    """``tasks`` as ``task export`` writes them (a JSON array, one task a line), in pieces as it goes.
+
+    Raises InvalidValue, before the first piece, for a time Taskwarrior cannot read back (before 1980)."""
+    _check_times(tasks)
     marks = _instance_marks(tasks)
     days: dict[dt.date, str] = {}
     yield "["
@@ -169,9 +172,7 @@ def _records(source: Source) -> Iterator[tuple[str, object]]:
         return
     try:
         if text[position] == "[":
-            records = _DECODER.decode(text)
-            if not isinstance(records, list):  # (cannot happen: the text starts with '[')
-                raise refused(name, None, "not a JSON array", "give the file task export wrote")
+            records: list[object] = _DECODER.decode(text)  # (a list: the text starts with '[')
             for number, record in enumerate(records, 1):
                 yield f"{name} record {number}", record
             return
@@ -674,6 +675,34 @@ def _shown(value: object, *, quote: bool = True) -> str:
 
 
 # Writing ---------------------------------------------------------------------------------------------------
+
+
+#: Taskwarrior 2.6 takes an earlier time from task import, but then fails every export and report that shows it
+#: ("'315446400' is not a valid date"): it reads an epoch before 1980 as another form of date. 3.1 refuses them.
+EARLIEST = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+_SAFE_DAY = dt.date(1980, 1, 3)  # (a day from this one on starts after EARLIEST in every time zone)
+
+
+def _check_times(tasks: Sequence[Task]) -> None:
+    """InvalidValue for the first task with a time Taskwarrior cannot read back (it would break its store)."""
+    floor, safe_day = EARLIEST, _SAFE_DAY
+    for task in tasks:
+        early = [("entry", task.created)] if task.created < floor else []
+        for field, moment in (("end", task.completed), ("start", task.started),
+                              ("annotations", task.annotations[0].at if task.annotations else None)):
+            if moment is not None and moment < floor:
+                early.append((field, moment))
+        for field in DAY_FIELDS:
+            day = getattr(task, field)
+            if day is not None and day < safe_day:
+                moment = _parse_instant(_day_out(day, dict(_extra_of(task)), field, {})[1:-1])
+                if moment is not None and moment < floor:
+                    early.append((field, moment))
+        if early:
+            field, moment = early[0]
+            raise refused(f"task {task.id}", field, f"{_compact(moment)} is before 1980, which Taskwarrior cannot read "
+                          "back (it would fail every report that shows it)",
+                          "change that date, or leave the task out of the export with a filter")
 
 
 def _instance_marks(tasks: Sequence[Task]) -> dict[uuid.UUID, dict[int, str]]:
