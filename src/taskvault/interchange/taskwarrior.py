@@ -528,7 +528,7 @@ class _RecordReader:
         value = self.record.get(TIMES_KEY)
         if value is None:
             return created, updated, completed, started, annotations
-        exact: dict[str, list[dt.datetime]] = {}
+        exact: dict[str, dt.datetime] = {}
         if type(value) is not str or len(value) > _EXTRA_TEXT_MAX:
             self.note(TIMES_KEY, "not the text taskvault writes: left out")
             value = ""
@@ -541,22 +541,17 @@ class _RecordReader:
             if moment is None:
                 self.note(TIMES_KEY, f"{_shown(part)} is not name=time: left out")
             else:
-                exact.setdefault(name, []).append(moment)
+                exact[name] = moment
 
         def refined(name: str, moment: dt.datetime) -> dt.datetime:
-            candidates = exact.get(name)
-            if candidates:
-                for candidate in candidates:
-                    if candidate.replace(microsecond=0) == moment:
-                        candidates.remove(candidate)
-                        return candidate
-            return moment
+            candidate = exact.get(name)
+            return candidate if candidate is not None and candidate.replace(microsecond=0) == moment else moment
 
         created = refined("entry", created)
         updated = max(refined("modified", updated), created)
         completed = None if completed is None else refined("end", completed)
         started = None if started is None else refined("start", started)
-        if any(name.startswith("annotation.") for name in exact):
+        if annotations and any(name.startswith("annotation.") for name in exact):
             ats = [refined(f"annotation.{n}", a.at) for n, a in enumerate(annotations)]
             if ats == sorted(ats):
                 annotations = tuple(Annotation(at=at, text=a.text) for at, a in zip(ats, annotations, strict=True))
@@ -717,83 +712,84 @@ def _instance_marks(tasks: Sequence[Task]) -> dict[uuid.UUID, dict[int, str]]:
 
 def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date, str]) -> str:
     """One task as one line of ``task export``: its attributes in name order, then annotations, tags, depends."""
-    extra = dict(_extra_of(task)) if _extra_of(task) else None
+    extra = dict(_extra_of(task)) or None
     created, exact_created = _stamps(task.created)
-    updated, exact_updated = _stamps(task.updated)
+    updated, exact_updated = (created, exact_created) if task.updated == task.created else _stamps(task.updated)
     times = [exact_created and "entry=" + exact_created, exact_updated and "modified=" + exact_updated]
-    # (key, JSON text), sorted by key at the end: Taskwarrior writes attributes in name order.
-    pairs = [("description", _text(task.title))]
+    # Each '"key":value', sorted at the end: Taskwarrior writes attributes in name order, and a '"' sorts
+    # before every character of a name, so these texts sort as their keys do.
+    parts = ['"description":' + _text(task.title), f'"entry":"{created}"', f'"modified":"{updated}"',
+             _STATUS_PART[task.status.value], f'"uuid":"{task.uuid}"']
     if task.due is not None:
-        pairs.append(("due", _day_out(task.due, extra, "due", days)))
+        parts.append('"due":' + _day_out(task.due, extra, "due", days))
     if task.completed is not None:
         end, exact = _stamps(task.completed)
-        pairs.append(("end", f'"{end}"'))
+        parts.append(f'"end":"{end}"')
         times.append(exact and "end=" + exact)
-    pairs.append(("entry", f'"{created}"'))
+    in_series = False
     if task.parent is not None:
-        pairs.append(("imask", str(task.index - 1)))
-    if task.status is Status.RECURRING:
+        in_series = True
+        parts += (f'"imask":{task.index - 1}', f'"parent":"{task.parent}"')
+    elif task.status is Status.RECURRING:
+        in_series = True
         made = marks.get(task.uuid, {})
-        pairs.append(("mask", '"' + "".join(made.get(n, "X") for n in range(1, task.index + 1)) + '"'))
-    pairs.append(("modified", f'"{updated}"'))
-    if task.parent is not None:
-        pairs.append(("parent", f'"{task.parent}"'))
+        parts.append('"mask":"' + "".join([made.get(n, "X") for n in range(1, task.index + 1)]) + '"')
     if task.priority is not None:
-        pairs.append(("priority", _PRIORITY_TEXT[task.priority.value]))
+        parts.append(_PRIORITY_PART[task.priority.value])
     if task.project is not None:
-        pairs.append(("project", _text(task.project)))
-    in_series = task.status is Status.RECURRING or task.parent is not None
+        parts.append('"project":' + _text(task.project))
     if task.recur is not None:
-        pairs.append(("recur" if in_series and task.due is not None else RECUR_KEY, f'"{_period_out(task.recur)}"'))
+        key = "recur" if in_series and task.due is not None else RECUR_KEY
+        parts.append(f'"{key}":"{_period_out(task.recur)}"')
     if in_series and not (extra and "rtype" in extra):
-        pairs.append(("rtype", '"periodic"'))
+        parts.append('"rtype":"periodic"')
     if task.scheduled is not None:
-        pairs.append(("scheduled", _day_out(task.scheduled, extra, "scheduled", days)))
+        parts.append('"scheduled":' + _day_out(task.scheduled, extra, "scheduled", days))
     if task.started is not None:
         start, exact = _stamps(task.started)
-        pairs.append(("start", f'"{start}"'))
+        parts.append(f'"start":"{start}"')
         times.append(exact and "start=" + exact)
-    pairs.append(("status", _STATUS_TEXT[task.status.value]))
     if task.note:
-        pairs.append((NOTE_KEY, _text(task.note)))
-    annotations = [(_stamps(a.at), a.text) for a in task.annotations]
-    times += [exact and f"annotation.{n}={exact}" for n, ((_, exact), _) in enumerate(annotations)]
-    if any(times):
-        pairs.append((TIMES_KEY, '"' + " ".join(filter(None, times)) + '"'))
+        parts.append(f'"{NOTE_KEY}":' + _text(task.note))
     if task.until is not None:
-        pairs.append(("until", _day_out(task.until, extra, "until", days)))
-    pairs.append(("uuid", f'"{task.uuid}"'))
+        parts.append('"until":' + _day_out(task.until, extra, "until", days))
     if task.wait is not None:
-        pairs.append(("wait", _day_out(task.wait, extra, "wait", days)))
+        parts.append('"wait":' + _day_out(task.wait, extra, "wait", days))
+    annotations = [(_stamps(a.at), a.text) for a in task.annotations]
+    if annotations:
+        times += [exact and f"annotation.{n}={exact}" for n, ((_, exact), _) in enumerate(annotations)]
+    if any(times):
+        parts.append(f'"{TIMES_KEY}":"' + " ".join(filter(None, times)) + '"')
     if extra:
         numbers = []
         for name, value in extra.items():
             if name in BOOKKEEPING:
                 continue
-            if type(value) is not str:
-                numbers.append(name)
             key = ESCAPE + name if _taken(name, value, task) else name
-            pairs.append((key, f'"{value!r}"' if type(value) is not str else _text(value)))
+            if type(value) is str:
+                parts.append(f'"{key}":' + _text(value))
+            else:
+                parts.append(f'"{key}":"{value!r}"')
+                numbers.append(name)
         if numbers:
-            pairs.append((NUMBERS_KEY, '"' + " ".join(numbers) + '"'))
-    pairs.sort()  # (by key: each key is once in a record)
-    line = ",".join([f'"{key}":{text}' for key, text in pairs])
+            parts.append(f'"{NUMBERS_KEY}":"' + " ".join(numbers) + '"')
+    parts.sort()
     if annotations:
-        line += ',"annotations":[' + ",".join(
-            [f'{{"entry":"{stamp}","description":{_text(text)}}}' for (stamp, _), text in annotations]) + "]"
+        parts.append('"annotations":[' + ",".join(
+            [f'{{"entry":"{stamp}","description":{_text(text)}}}' for (stamp, _), text in annotations]) + "]")
     if task.tags:
         tags = _tags_out(task.tags, extra.get(TAGS_KEPT) if extra else None)
-        line += ',"tags":[' + ",".join([_text(tag) for tag in tags]) + "]"
+        parts.append('"tags":[' + ",".join([_text(tag) for tag in tags]) + "]")
     if task.depends:
-        line += ',"depends":["' + '","'.join([str(u) for u in task.depends]) + '"]'
-    return "{" + line + "}"
+        parts.append('"depends":["' + '","'.join([str(u) for u in task.depends]) + '"]')
+    return "{" + ",".join(parts) + "}"
 
 
 #: A string as JSON text, quoted and escaped (in C; characters past ASCII as they are, as task export has them).
 _text: Callable[[str], str] = json.encoder.encode_basestring
 #: By the enums' values: a str key hashes in C, an Enum member in Python.
-_PRIORITY_TEXT = {priority.value: f'"{letter}"' for priority, letter in _PRIORITY_OUT.items()}
-_STATUS_TEXT = {status.value: f'"{name}"' for status, name in _STATUS_OUT.items()}
+_PRIORITY_PART = {priority.value: f'"priority":"{letter}"' for priority, letter in _PRIORITY_OUT.items()}
+_STATUS_PART = {status.value: f'"status":"{name}"' for status, name in _STATUS_OUT.items()}
 
 
 def _number(text: str) -> int | float | None:
