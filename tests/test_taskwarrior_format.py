@@ -741,6 +741,8 @@ _BAD = [
      "tw.json record 1: annotations[1].description: missing"),
     (_array(_record(annotations=[{"entry": "x", "description": "y"}])),
      "tw.json record 1: annotations[1].entry: not a date: 'x'"),
+    (_array(_record(annotations=[{"entry": None, "description": "y"}])),
+     "tw.json record 1: annotations[1].entry: not a date: null"),
     (_array(_record(annotations="a note")), "tw.json record 1: annotations: not a list but text"),
     (_array(_record(annotations=[{"entry": "20300101T000000Z", "description": "d"}] * 101)),
      "tw.json record 1: annotations: 101 annotations; a task holds at most 100"),

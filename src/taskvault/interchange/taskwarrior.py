@@ -98,6 +98,7 @@ _TIMED = frozenset({"entry", "modified", "end", "start"})
 #: An annotation's time in taskvault_times: annotation.N, N its place from 0 (two may share a second).
 _NUMBERED = re.compile(r"annotation\.[0-9]{1,3}")
 _HINT = "correct it in Taskwarrior (task UUID modify …) and export again"
+_MISSING = object()
 
 
 def read(sources: Sequence[Source], *, now: dt.datetime,
@@ -336,8 +337,9 @@ class _RecordReader:
             self.note(key, "white space at its ends removed")
         return text
 
-    def _instant(self, key: str, value: object = None) -> dt.datetime:
-        value = self.record.get(key) if value is None else value
+    def _instant(self, key: str, value: object = _MISSING) -> dt.datetime:
+        """The instant of a date attribute (the record's ``key``, or ``value`` when given, named ``key``)."""
+        value = self.record.get(key) if value is _MISSING else value
         moment = _parse_instant(value)
         if moment is None:
             raise refused(self.where, key, f"not a date: {_shown(value)}",
