@@ -15,11 +15,16 @@ What maps to what (both ways; the report of issue 19 has the table for the docs)
 - tags are lower-cased; when that changes one, the tags as written (a JSON array) are kept in extra as
   ``tw.tags``, and written back while the lower-cased tags are the same.
 - priority H, M, L are high, medium, low; any other value stays in extra as ``priority``.
-- The note is written as ``taskvault_note`` (a string: Taskwarrior keeps newlines and tabs in it), and the
-  sub-second parts of entry, modified, end, start and annotation times, which Taskwarrior does not keep, as
-  ``taskvault_times`` (``entry=2026-01-31T12:00:00.250000Z annotation.0=…``), applied on reading while the second is the same.
+- What Taskwarrior has no attribute for goes in attributes of taskvault's own, which it keeps as it keeps any
+  other: the note as ``taskvault_note`` (newlines and tabs survive); the sub-second parts of the times, which it
+  drops, as ``taskvault_times`` (``entry=2026-01-31T12:00:00.250000Z annotation.0=…``), applied on reading
+  while the second is the same; the names of extra numbers as ``taskvault_numbers`` (they are written as text,
+  which it keeps exactly); a period on a task that is not in a series as ``taskvault_recur`` (it would refuse a
+  recur without a due date, or make a template of a pending task with both).
+- rtype periodic on a template or an instance is implied (Taskwarrior 2.6 gives every series one).
 - Every other attribute (user-defined, 3.x-only, unknown) is kept in extra under its own name. One whose name
   the reader would take as a field of the task is written as ``taskvault.NAME``, and read back as NAME.
+- write refuses a time before 1980 (Taskwarrior 2.6 takes it, then fails every export that shows it).
 """
 
 from __future__ import annotations
