@@ -42,7 +42,12 @@ from ..domain.periods import normalize_period
 from ..domain.task import (
     ANNOTATIONS_MAX,
     DEPENDS_MAX,
+    EXTRA_INT_LIMIT,
+    EXTRA_MAX,
+    EXTRA_NAME_PATTERN,
+    EXTRA_TEXT_MAX,
     Annotation,
+    ExtraValue,
     Priority,
     Status,
     Task,
@@ -85,10 +90,7 @@ _STATUS_IN = {"pending": Status.OPEN, "waiting": Status.OPEN, "completed": Statu
 _STATUS_OUT = {Status.OPEN: "pending", Status.DONE: "completed", Status.RECURRING: "recurring"}
 _PRIORITY_IN = {"H": Priority.HIGH, "M": Priority.MEDIUM, "L": Priority.LOW}
 _PRIORITY_OUT = {v: k for k, v in _PRIORITY_IN.items()}
-_EXTRA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
-_EXTRA_MAX = 100
-_EXTRA_TEXT_MAX = 10_000
-_EXTRA_INT_LIMIT = 2**63
+_EXTRA_NAME = re.compile(EXTRA_NAME_PATTERN)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _COMPACT = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _ISO = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}[T ][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]{1,6})?)?)?"
@@ -261,7 +263,7 @@ class _RecordReader:
     notes: list[Note]
     days: dict[str, tuple[dt.date, str | None]]
     known: dict[object, object]
-    extra: dict[str, str | int | float] = attrs.Factory(dict)
+    extra: dict[str, ExtraValue] = attrs.Factory(dict)
     #: The names taskvault_numbers lists: extra attributes written as text that were numbers.
     numbers: frozenset[str] = frozenset()
 
@@ -278,7 +280,7 @@ class _RecordReader:
             updated = created
         fields: dict[str, object] = {"id": position, "uuid": task_uuid, "title": title, "status": status}
         numbers = record.get(NUMBERS_KEY)
-        if type(numbers) is str and len(numbers) <= _EXTRA_TEXT_MAX:
+        if type(numbers) is str and len(numbers) <= EXTRA_TEXT_MAX:
             self.numbers = frozenset(numbers.split())
         elif numbers is not None:
             self.note(NUMBERS_KEY, "not the text taskvault writes: left out")
@@ -389,7 +391,7 @@ class _RecordReader:
         spelled = sorted(set(value))  # (in Taskwarrior's order: it keeps tags as a set, sorted)
         if spelled != list(tags):  # (a tag lower-cased or trimmed)
             kept = json.dumps(spelled, ensure_ascii=False)
-            if len(kept) > _EXTRA_TEXT_MAX:
+            if len(kept) > EXTRA_TEXT_MAX:
                 raise refused(self.where, "tags", f"{len(value):,} tags spelled in too many ways to keep",
                               "remove the tags that differ only in case, then export again")
             self.extra[TAGS_KEPT] = kept
@@ -536,7 +538,7 @@ class _RecordReader:
         if value is None:
             return created, updated, completed, started, annotations
         exact: dict[str, dt.datetime] = {}
-        if type(value) is not str or len(value) > _EXTRA_TEXT_MAX:
+        if type(value) is not str or len(value) > EXTRA_TEXT_MAX:
             self.note(TIMES_KEY, "not the text taskvault writes: left out")
             value = ""
         for part in value.split(" ") if value else ():
@@ -565,11 +567,11 @@ class _RecordReader:
         return created, updated, completed, started, annotations
 
     def _build(self, fields: dict[str, object]) -> Task:
-        if len(self.extra) > _EXTRA_MAX:
+        if len(self.extra) > EXTRA_MAX:
             raise refused(self.where, None, f"{len(self.extra):,} attributes with no field of their own; taskvault "
-                          f"keeps at most {_EXTRA_MAX}", "remove some in Taskwarrior and export again")
+                          f"keeps at most {EXTRA_MAX}", "remove some in Taskwarrior and export again")
         if self.extra:
-            _set_extra(fields, tuple(sorted(self.extra.items())))
+            fields["extra"] = tuple(sorted(self.extra.items()))
         try:
             return Task(**fields)  # type: ignore[arg-type]
         except InvalidValue as error:
@@ -583,27 +585,16 @@ class _RecordReader:
 _CONDITIONAL = frozenset({"end", "start", "priority", "mask", "imask"})
 
 
-def _set_extra(fields: dict[str, object], extra: tuple[tuple[str, str | int | float], ...]) -> None:
-    # Task.extra lands on main with the lead's change; until then the extra attributes cannot be held.
-    if "extra" in attrs.fields_dict(Task):
-        fields["extra"] = extra
-
-
-def _extra_of(task: Task) -> tuple[tuple[str, str | int | float], ...]:
-    extra: tuple[tuple[str, str | int | float], ...] = getattr(task, "extra", ())
-    return extra
-
-
 def _extra_problem(value: object) -> str | None:
     """Why a value cannot be kept in extra (None: it can): extra holds text and finite numbers."""
     if type(value) is str:
-        if len(value) > _EXTRA_TEXT_MAX:
-            return f"{len(value):,} characters long; taskvault keeps at most {_EXTRA_TEXT_MAX:,}"
+        if len(value) > EXTRA_TEXT_MAX:
+            return f"{len(value):,} characters long; taskvault keeps at most {EXTRA_TEXT_MAX:,}"
         if not value.isprintable() and _CONTROL.search(value):
             return "contains a control character other than newline and tab"
         return None
     if type(value) is int:
-        return None if -_EXTRA_INT_LIMIT < value < _EXTRA_INT_LIMIT else "a whole number too large to keep (over 63 bits)"
+        return None if -EXTRA_INT_LIMIT < value < EXTRA_INT_LIMIT else "a whole number too large to keep (over 63 bits)"
     if type(value) is float:
         return None if math.isfinite(value) else "not a finite number"
     return f"{_kind(value)}, which taskvault cannot keep (only text and numbers)"
@@ -697,7 +688,7 @@ def _check_times(tasks: Sequence[Task]) -> None:
         for field in DAY_FIELDS:
             day = getattr(task, field)
             if day is not None and day < safe_day:
-                moment = _parse_instant(_day_out(day, dict(_extra_of(task)), field, {})[1:-1])
+                moment = _parse_instant(_day_out(day, dict(task.extra), field, {})[1:-1])
                 if moment is not None and moment < floor:
                     early.append((field, moment))
         if early:
@@ -719,7 +710,7 @@ def _instance_marks(tasks: Sequence[Task]) -> dict[uuid.UUID, dict[int, str]]:
 
 def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date, str]) -> str:
     """One task as one line of ``task export``: its attributes in name order, then annotations, tags, depends."""
-    extra = dict(_extra_of(task)) or None
+    extra = dict(task.extra) if task.extra else None
     created, exact_created = _stamps(task.created)
     updated, exact_updated = (created, exact_created) if task.updated == task.created else _stamps(task.updated)
     times = [exact_created and "entry=" + exact_created, exact_updated and "modified=" + exact_updated]
@@ -835,7 +826,7 @@ def _taken(name: str, value: object, task: Task) -> bool:
             or (name == "mask" and task.status is Status.RECURRING) or (name == "imask" and task.parent is not None))
 
 
-def _day_out(day: dt.date, extra: dict[str, str | int | float] | None, field: str, days: dict[dt.date, str]) -> str:
+def _day_out(day: dt.date, extra: dict[str, ExtraValue] | None, field: str, days: dict[dt.date, str]) -> str:
     """The instant Taskwarrior is given for a day (JSON text): the exact one read, while it falls on that day;
     else the start of the day."""
     exact = extra.get(EXACT[field]) if extra else None
