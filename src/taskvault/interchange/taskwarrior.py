@@ -127,11 +127,12 @@ def write(tasks: Sequence[Task]) -> Iterator[str]:
     _check_times(tasks)
     marks = _instance_marks(tasks)
     days: dict[dt.date, str] = {}
+    tag_texts: dict[tuple[tuple[str, ...], object], str] = {}
     yield "["
     pieces: list[str] = []
     separator = "\n"
     for task in tasks:
-        pieces += (separator, _line(task, marks, days))
+        pieces += (separator, _line(task, marks, days, tag_texts))
         separator = ",\n"
         if len(pieces) >= 2000:
             yield "".join(pieces)
@@ -213,8 +214,9 @@ class _Reader:
     texts: dict[str, int] = attrs.Factory(dict)
     #: Day fields already read: a date text to its local day and the exact instant kept (None: the day's start).
     days: dict[str, tuple[dt.date, str | None]] = attrs.Factory(dict)
-    #: Projects and tag lists already read, normalised (most tasks share a few).
-    known: dict[object, object] = attrs.Factory(dict)
+    #: Projects already read, and tag lists with their tags and the spelling kept (most tasks share a few).
+    known: set[str] = attrs.Factory(set)
+    tag_lists: dict[tuple[object, ...], tuple[tuple[str, ...], str | None]] = attrs.Factory(dict)
 
     def add(self, where: str, record: object) -> None:
         self.count += 1
@@ -232,7 +234,7 @@ class _Reader:
         if status not in _STATUS_IN:
             raise refused(where, "status", "missing" if "status" not in record else f"not a Taskwarrior status: {status}",
                           "use pending, waiting, completed, deleted or recurring")
-        task = _RecordReader(where, record, self.now, self.unmapped, self.days, self.known).task(
+        task = _RecordReader(where, record, self.now, self.unmapped, self.days, self.known, self.tag_lists).task(
             len(self.tasks) + 1, task_uuid, _STATUS_IN[status])
         self.tasks.append(Incoming(task, where))
 
@@ -262,7 +264,8 @@ class _RecordReader:
     now: dt.datetime
     notes: list[Note]
     days: dict[str, tuple[dt.date, str | None]]
-    known: dict[object, object]
+    known: set[str]
+    tag_lists: dict[tuple[object, ...], tuple[tuple[str, ...], str | None]]
     extra: dict[str, ExtraValue] = attrs.Factory(dict)
     #: The names taskvault_numbers lists: extra attributes written as text that were numbers.
     numbers: frozenset[str] = frozenset()
@@ -289,12 +292,12 @@ class _RecordReader:
                 fields[field] = self._day(field)
         project = record.get("project")
         if project is not None:
-            known = self.known.get(project) if type(project) is str else None
-            if known != project:
-                known = self._text("project", normalize_project)
-                if known == project and len(self.known) < 4096:
-                    self.known[project] = project
-            fields["project"] = known
+            if type(project) is str and project in self.known:  # (a project read before, as it was: one look-up)
+                fields["project"] = project
+            else:
+                fields["project"] = known = self._text("project", normalize_project)
+                if known is not None and known == project and len(self.known) < 4096:
+                    self.known.add(known)
         note = self._text(NOTE_KEY, normalize_note)
         if note:
             fields["note"] = note
@@ -373,13 +376,17 @@ class _RecordReader:
 
     def _tags(self) -> tuple[str, ...]:
         value = self.record["tags"]
+        key: tuple[object, ...] | None = None
         if type(value) is list and len(value) < 8:  # (a plain list of a few tags, read before: one look-up)
             try:
-                known = self.known.get(tuple(value))
+                key = tuple(value)
+                known = self.tag_lists.get(key)
             except TypeError:  # (an object or a list in the list)
-                known = None
+                key = known = None
             if known is not None:
-                return known  # type: ignore[return-value]
+                if known[1] is not None:
+                    self._keep_spelling(*known)  # type: ignore[arg-type]
+                return known[0]
         if type(value) is str:  # (before 2.1: one comma-separated string)
             value = value.split(",") if value else []
         if type(value) is not list or any(type(t) is not str for t in value):
@@ -389,16 +396,20 @@ class _RecordReader:
         except InvalidValue as error:
             raise refused(self.where, "tags", error.message, error.hint or _HINT) from None
         spelled = sorted(set(value))  # (in Taskwarrior's order: it keeps tags as a set, sorted)
+        kept = None
         if spelled != list(tags):  # (a tag lower-cased or trimmed)
             kept = json.dumps(spelled, ensure_ascii=False)
             if len(kept) > EXTRA_TEXT_MAX:
                 raise refused(self.where, "tags", f"{len(value):,} tags spelled in too many ways to keep",
                               "remove the tags that differ only in case, then export again")
-            self.extra[TAGS_KEPT] = kept
-            self.note("tags", f"lower-cased to {' '.join(tags)}; the spelling kept in extra as {TAGS_KEPT}")
-        elif len(value) < 8 and len(self.known) < 4096:
-            self.known[tuple(value)] = tags
+            self._keep_spelling(tags, kept)
+        if key is not None and len(self.tag_lists) < 4096:
+            self.tag_lists[key] = (tags, kept)
         return tags
+
+    def _keep_spelling(self, tags: tuple[str, ...], kept: str) -> None:
+        self.extra[TAGS_KEPT] = kept
+        self.note("tags", f"lower-cased to {' '.join(tags)}; the spelling kept in extra as {TAGS_KEPT}")
 
     def _annotations(self) -> tuple[Annotation, ...]:
         value = self.record["annotations"]
@@ -708,8 +719,10 @@ def _instance_marks(tasks: Sequence[Task]) -> dict[uuid.UUID, dict[int, str]]:
     return marks
 
 
-def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date, str]) -> str:
-    """One task as one line of ``task export``: its attributes in name order, then annotations, tags, depends."""
+def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date, str],
+          tag_texts: dict[tuple[tuple[str, ...], object], str]) -> str:
+    """One task as one line of ``task export``: its attributes in name order, then annotations, tags, depends.
+    ``days`` and ``tag_texts`` remember the texts of days and of tags already written (most tasks share a few)."""
     extra = dict(task.extra) if task.extra else None
     created, exact_created = _stamps(task.created)
     updated, exact_updated = (created, exact_created) if task.updated == task.created else _stamps(task.updated)
@@ -776,8 +789,13 @@ def _line(task: Task, marks: dict[uuid.UUID, dict[int, str]], days: dict[dt.date
         parts.append('"annotations":[' + ",".join(
             [f'{{"entry":"{stamp}","description":{_text(text)}}}' for (stamp, _), text in annotations]) + "]")
     if task.tags:
-        tags = _tags_out(task.tags, extra.get(TAGS_KEPT) if extra else None)
-        parts.append('"tags":[' + ",".join([_text(tag) for tag in tags]) + "]")
+        kept = extra.get(TAGS_KEPT) if extra else None
+        text = tag_texts.get((task.tags, kept))
+        if text is None:
+            text = '"tags":[' + ",".join([_text(tag) for tag in _tags_out(task.tags, kept)]) + "]"
+            if len(tag_texts) < 4096:
+                tag_texts[task.tags, kept] = text
+        parts.append(text)
     if task.depends:
         parts.append('"depends":["' + '","'.join([str(u) for u in task.depends]) + '"]')
     return "{" + ",".join(parts) + "}"
