@@ -59,12 +59,10 @@ from ..domain.task import (
 )
 from ..domain.timestamps import parse_timestamp
 from ..errors import InvalidValue, shown
-from .model import Batch, Incoming, Note, Source, day_of, refused, start_of
+from .model import TASKVAULT_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
 
-__all__ = ["NOTE_KEY", "NUMBERS_KEY", "RECUR_KEY", "TASKVAULT_NAMESPACE", "TIMES_KEY", "read", "write"]
+__all__ = ["NOTE_KEY", "NUMBERS_KEY", "RECUR_KEY", "TIMES_KEY", "read", "write"]
 
-#: The namespace of the uuids taskvault derives (for a record that has none). The lead hoists it to model.py.
-TASKVAULT_NAMESPACE = uuid.UUID("6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19")
 #: The attribute that carries a task's note (Taskwarrior has none), and the one that carries sub-second times.
 NOTE_KEY = "taskvault_note"
 TIMES_KEY = "taskvault_times"
