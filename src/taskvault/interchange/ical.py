@@ -15,6 +15,8 @@ the same tasks.
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import gc
 import math
 import re
 import uuid
@@ -62,13 +64,15 @@ Prop = tuple[int, str, "dict[str, str] | None", str, str]
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line feed; CR is gone by then
 _LOGICAL = re.compile(r"\n(?![ \t])")  # a line break that is not a fold
-_NAME = re.compile(r"[A-Za-z0-9-]+")
-_PARAM = re.compile(r';([A-Za-z0-9-]+)=((?:"[^"]*"|[^";:,]*)(?:,(?:"[^"]*"|[^";:,]*))*)')
+# RFC 5545 names are letters, digits and -; Synology writes PERCENT_COMPLETE, so _ is read too.
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_PARAM = re.compile(r';([A-Za-z0-9_-]+)=((?:"[^"]*"|[^";:,]*)(?:,(?:"[^"]*"|[^";:,]*))*)')
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _LIST_TOKEN = re.compile(r"\\.|[^\\,]+|,|\\", re.DOTALL)
 _DIGITS = re.compile(r"[0-9]+")
-_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
-_DATE_TIME = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})(Z?)")
+_DATE = re.compile(r"[0-9]{8}")
+_DATE_TIME = re.compile(r"[0-9]{8}T[0-9]{6}Z?")
+_FRACTION = re.compile(r"[0-9]{6}")
 _ZONE_KEY = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,3}")
 _OFFSET = re.compile(r"([+-])([0-9]{2})([0-9]{2})([0-9]{2})?")
 
@@ -120,27 +124,68 @@ def _param_value(raw: str) -> str:
     return raw
 
 
-def _split(line: str, where: Callable[[], str]) -> tuple[str, dict[str, str] | None, str]:
-    """A content line's NAME (upper case), parameters (None when it has none) and value."""
+def _token(text: str) -> bool:
+    """True for a name or parameter name: ASCII letters, digits, - and _."""
+    return text.isascii() and (text.isalnum() or bool(_NAME.fullmatch(text)))
+
+
+#: Heads of content lines (NAME;PARAM=value before the :) read before, and what they say: most repeat.
+_HEADS: dict[str, tuple[str, dict[str, str] | None]] = {}
+
+
+class _Malformed(ValueError):
+    """A line that is not a content line: the property (or None) and what is wrong, for refused()."""
+
+    def __init__(self, field: str | None, problem: str) -> None:
+        super().__init__(problem)
+        self.field, self.problem = field, problem
+
+
+def _split(line: str) -> tuple[str, dict[str, str] | None, str]:
+    """A content line's NAME (upper case), parameters (None when it has none) and value (a parameters dict
+    may be shared: never change it); _Malformed if it is not one."""
     colon = line.find(":")
-    semicolon = line.find(";", 0, colon) if colon > 0 else -1
-    if colon > 0 and semicolon == -1:
-        name = line[:colon]
-        if _NAME.fullmatch(name):
-            return name.upper(), None, line[colon + 1:]
+    head = line[:colon]
+    known = _HEADS.get(head)
+    if known is not None:
+        return known[0], known[1], line[colon + 1:]
+    split = _split_head(line, colon, head)
+    if len(head) <= 100 and len(split[2]) == len(line) - colon - 1:  # the value starts after the first :
+        if len(_HEADS) >= 4096:
+            _HEADS.clear()
+        _HEADS[head] = split[0], split[1]
+    return split
+
+
+def _split_head(line: str, colon: int, head: str) -> tuple[str, dict[str, str] | None, str]:
+    if colon > 0 and '"' not in head:  # most lines: no quoted parameter value, so the first : ends the head
+        if ";" not in head:
+            if _token(head):
+                return head.upper(), None, line[colon + 1:]
+        else:
+            name, *parts = head.split(";")
+            params = {}
+            for part in parts:
+                key, equals, value = part.partition("=")
+                if not equals or not _token(key):
+                    break
+                params[key.upper()] = _param_value(value) if "^" in value else value
+            else:
+                if _token(name):
+                    return name.upper(), params, line[colon + 1:]
     match = _NAME.match(line)
     if match is None:
-        raise refused(where(), None, f"not a content line (NAME:value): {shown(line)}", HINT_FILE)
+        raise _Malformed(None, f"not a content line (NAME:value): {shown(line)}")
     position, params = match.end(), {}
     while position < len(line) and line[position] == ";":
         param = _PARAM.match(line, position)
         if param is None:
-            raise refused(where(), line[:match.end()].upper(), f"a parameter that is not NAME=value: "
-                          f"{shown(line[position:position + 60])}", HINT_FILE)
+            raise _Malformed(line[:match.end()].upper(), "a parameter that is not NAME=value: "
+                             f"{shown(line[position:position + 60])}")
         params[param.group(1).upper()] = _param_value(param.group(2))
         position = param.end()
     if position >= len(line) or line[position] != ":":
-        raise refused(where(), line[:match.end()].upper(), f"no ':' before the value: {shown(line)}", HINT_FILE)
+        raise _Malformed(line[:match.end()].upper(), f"no ':' before the value: {shown(line)}")
     return line[:match.end()].upper(), params, line[position + 1:]
 
 
@@ -178,26 +223,23 @@ def _logical_lines(text: str, name: str, first: int = 1) -> Iterator[tuple[int, 
 
 
 def _date(value: str) -> dt.date | None:
-    match = _DATE.fullmatch(value)
-    if match is None:
+    if _DATE.fullmatch(value) is None:
         return None
     try:
-        return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        return dt.date.fromisoformat(value)
     except ValueError:
         return None
 
 
 def _date_time(value: str) -> tuple[dt.datetime, bool] | None:
     """A DATE-TIME as written (naive) and whether it is UTC (ends in Z); None if it is not one."""
-    match = _DATE_TIME.fullmatch(value)
-    if match is None:
+    if _DATE_TIME.fullmatch(value) is None:
         return None
     try:
-        year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-        moment = dt.datetime(year, month, day, hour, minute, second)
+        moment = dt.datetime.fromisoformat(value[:15])
     except ValueError:
         return None
-    return moment, bool(match.group(7))
+    return moment, len(value) == 16
 
 
 def _basic(moment: dt.datetime) -> str:
@@ -470,6 +512,16 @@ _SKIPPED_KINDS = {"VEVENT": "an event", "VJOURNAL": "a journal entry", "VFREEBUS
 _CALENDAR_KNOWN = frozenset({"VERSION", "PRODID", "CALSCALE", "METHOD", "X-TASKVAULT-FORMAT"})
 
 
+class _Kind(enum.Enum):
+    SINGLE = "once"  # mapped, at most once in a VTODO
+    MANY = "many"  # mapped, any number of times
+    SOME = "some"  # mapped or kept, by its parameters (RELATED-TO, COMMENT)
+
+
+_KINDS = {**dict.fromkeys(_SINGLE, _Kind.SINGLE), **dict.fromkeys(_MULTIPLE, _Kind.MANY),
+          "RELATED-TO": _Kind.SOME, "COMMENT": _Kind.SOME}
+
+
 def _mapped(name: str, params: dict[str, str] | None) -> bool:
     """True for a property of a VTODO the reader turns into a field (else it is kept in extra as it is)."""
     if name in _SINGLE or name in _MULTIPLE:
@@ -486,14 +538,19 @@ def _extra_key(name: str) -> str:
     return (EXTRA_PREFIX + name.upper())[:64]
 
 
-def _uuid_of(uid: str) -> uuid.UUID:
-    """The uuid a UID names: itself when it is one, else one made from it (the same every time)."""
+def _as_uuid(uid: str) -> uuid.UUID | None:
+    """The uuid a UID is (in any of the ways a uuid is written: capitals, braces, urn:uuid:), or None."""
     if 32 <= len(uid) <= 45:
         try:
             return uuid.UUID(uid)
         except ValueError:
             pass
-    return uuid.uuid5(TASKVAULT_NAMESPACE, uid)
+    return None
+
+
+def _uuid_of(uid: str) -> uuid.UUID:
+    """The uuid a UID names: itself when it is one, else one made from it (the same every time)."""
+    return _as_uuid(uid) or uuid.uuid5(TASKVAULT_NAMESPACE, uid)
 
 
 def _title_of(text: str) -> str:
@@ -565,9 +622,17 @@ class _Reading:
     zones: _Zones = attrs.field(factory=_Zones)
     method: bool = False
     todos: int = 0
+    #: The tags each set of CATEGORIES values gives (most to-dos share a few): tags, categories lost, kept.
+    categories: dict[tuple[tuple[bool, str], ...], tuple[tuple[str, ...], list[str], bool]] = attrs.field(factory=dict)
 
     def at(self, line: int) -> str:
         return f"{self.name} line {line}"
+
+    def _split(self, line: str, number: int) -> tuple[str, dict[str, str] | None, str]:
+        try:
+            return _split(line)
+        except _Malformed as error:
+            raise refused(self.at(number), error.field, error.problem, HINT_FILE) from None
 
     def source(self, source: Source) -> None:
         self.name, self.zones = source.name, _Zones()
@@ -585,12 +650,28 @@ class _Reading:
 
     def _components(self, text: str) -> None:
         stack: list[tuple[str, int]] = []
-        todo: tuple[int, list[Prop], list[tuple[int, str, list[str]]]] | None = None
+        todo: tuple[int, list[tuple[int, str]], list[tuple[int, str, list[str]]]] | None = None
         version: str | None = None
-        calendars, last = 0, 0
-        for number, line in _logical_lines(text, self.name):
+        calendars, last, following = 0, 0, 1
+        properties: list[tuple[int, str]] | None = None  # the open VTODO's own lines, while they come
+        for piece in _LOGICAL.split(text):  # (_logical_lines, inline: this loop runs for every line)
+            number = following
+            if "\n" in piece:
+                following += piece.count("\n") + 1
+                line = piece.replace("\n ", "").replace("\n\t", "")
+            else:
+                following += 1
+                line = piece
+            if not line:
+                continue
+            if len(line) > MAX_LINE_CHARS:
+                raise refused(self.at(number), None, f"a line of {len(line):,} characters; the most read is "
+                              f"{MAX_LINE_CHARS:,}", "an inline attachment? remove that property and import again")
             last = number
-            name, params, value = _split(line, lambda number=number: self.at(number))  # type: ignore[misc]
+            if properties is not None and line[0] not in "BbEe":  # most lines: a VTODO's property
+                properties.append((number, line))
+                continue
+            name, _, value = self._split(line, number)
             if name in ("BEGIN", "END"):
                 kind = value.upper()
                 if not _NAME.fullmatch(kind):
@@ -609,12 +690,14 @@ class _Reading:
                             self._check_version(version, number)
                         if kind == "VTODO":
                             todo = (number, [], [])
+                            properties = todo[1]
                         elif kind != "VTIMEZONE":
                             self.skipped.append(Note(self.at(number), kind, f"{_SKIPPED_KINDS.get(kind, 'a ' + kind)}, "
                                                      "not a to-do: not imported"))
                     elif todo is not None:
                         if len(stack) == 2:
                             todo[2].append((number, _extra_key(kind), []))
+                            properties = None
                         todo[2][-1][2].append(line)
                     stack.append((kind, number))
                     continue
@@ -625,9 +708,11 @@ class _Reading:
                 stack.pop()
                 if todo is not None and len(stack) >= 2:
                     todo[2][-1][2].append(line)
+                    if len(stack) == 2:
+                        properties = todo[1]
                 elif todo is not None and len(stack) == 1:
                     self._todo(*todo)
-                    todo = None
+                    todo = properties = None
                 elif not stack and version is None:
                         raise refused(self.at(number), "VERSION", "the calendar has no VERSION",
                                   "an iCalendar 2.0 file says VERSION:2.0; taskvault reads no other")
@@ -644,7 +729,7 @@ class _Reading:
                     self._calendar_property(number, name, value)
             elif todo is not None:
                 if depth == 2:
-                    todo[1].append((number, name, params, value, line))
+                    todo[1].append((number, line))
                 else:
                     todo[2][-1][2].append(line)
         if stack:
@@ -677,33 +762,40 @@ class _Reading:
 
     # ------------------------------------------------------------------------------------ one VTODO
 
-    def _todo(self, begin: int, props: list[Prop], components: list[tuple[int, str, list[str]]]) -> None:
+    def _todo(self, begin: int, lines: list[tuple[int, str]], components: list[tuple[int, str, list[str]]]) -> None:
         where = self.at(begin)
         one: dict[str, Prop] = {}
         many: dict[str, list[Prop]] = {}
         kept: dict[str, list[str]] = {}  # extra name -> the lines it keeps
         first_line: dict[str, int] = {}
-        for prop in props:
-            number, name, params, _, line = prop
-            if not _mapped(name, params):
+        heads, kinds = _HEADS, _KINDS
+        for number, line in lines:
+            colon = line.find(":")
+            known = heads.get(line[:colon])
+            if known is not None:
+                name, params = known
+                value = line[colon + 1:]
+            else:
+                name, params, value = self._split(line, number)
+            kind = kinds.get(name)
+            if kind is _Kind.SINGLE and name not in one:
+                one[name] = (number, name, params, value, line)
+            elif kind is _Kind.SINGLE:
+                raise refused(self.at(number), name, f"a second {name} in one VTODO (the first is on line "
+                              f"{one[name][0]})", "a to-do has one of these: keep one and import again")
+            elif kind is not None and (kind is _Kind.MANY or _mapped(name, params)):
+                many.setdefault(name, []).append((number, name, params, value, line))
+            else:
                 key = _extra_key(name)
                 kept.setdefault(key, []).append(line)
                 first_line.setdefault(key, number)
-            elif name in _SINGLE:
-                if name in one:
-                    raise refused(self.at(number), name, f"a second {name} in one VTODO (the first is on line "
-                                  f"{one[name][0]})", "a to-do has one of these: keep one and import again")
-                one[name] = prop
-            else:
-                many.setdefault(name, []).append(prop)
-        for number, key, lines in components:
-            kept.setdefault(key, []).extend(lines)
+        for number, key, block in components:
+            kept.setdefault(key, []).extend(block)
             first_line.setdefault(key, number)
-        notes: list[Note] = []
+        notes: list[tuple[int, str, str]] = []
 
         def note(prop_or_line: Prop | int, field: str, what: str) -> None:
-            line = prop_or_line if isinstance(prop_or_line, int) else prop_or_line[0]
-            notes.append(Note(self.at(line), field, what))
+            notes.append((prop_or_line if isinstance(prop_or_line, int) else prop_or_line[0], field, what))
 
         def keep(prop: Prop) -> str:
             key = _extra_key(prop[1])
@@ -732,10 +824,11 @@ class _Reading:
             task_uuid = _uuid_of(uid)
             if uid != str(task_uuid):
                 assert uid_prop is not None
-                note(uid_prop, "UID", f"not a uuid: the task's uuid is {task_uuid}, made from it; the UID kept in extra "
-                     f"as {keep(uid_prop)}")
+                how = ("a uuid, written otherwise" if _as_uuid(uid) is not None else
+                       f"not a uuid: the task's uuid is {task_uuid}, made from it")
+                note(uid_prop, "UID", f"{how}; the UID kept in extra as {keep(uid_prop)}, for the export")
         else:
-            content = "\n".join(prop[4] for prop in props)
+            content = "\n".join(line for _, line in lines)
             repeat = self.anonymous.get(content, 0)
             self.anonymous[content] = repeat + 1
             task_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"ical\n{content}\n{repeat}")
@@ -788,7 +881,7 @@ class _Reading:
             status = Status.DONE
             if completed is None:
                 completed = updated
-                note(status_prop or begin, "COMPLETED", "none: taken as LAST-MODIFIED")
+                note(status_prop or begin, "COMPLETED", "none: taken as when it last changed (LAST-MODIFIED or DTSTAMP)")
         elif completed_prop is not None:
             note(completed_prop, "COMPLETED", f"ignored: the to-do is {status_text}, not completed")
             completed = None
@@ -814,9 +907,19 @@ class _Reading:
                 note(priority_prop, "PRIORITY", f"{text}: priority {priority.value if priority else 'none'}; "
                      f"the number kept in extra as {keep(priority_prop)}")
         category_props = many.get("CATEGORIES", [])
-        tag_list, lost = _categories(category_props)
-        tags = self._checked(category_props[0] if category_props else begin, "CATEGORIES", normalize_tags, tag_list)
-        if category_props and _categories_kept(category_props):
+        tags: tuple[str, ...] = ()
+        lost: list[str] = []
+        categories_kept = False
+        if category_props:
+            cache_key = tuple((prop[2] is not None, prop[3]) for prop in category_props)
+            if cache_key not in self.categories:
+                tag_list, lost = _categories(category_props)
+                tags = self._checked(category_props[0], "CATEGORIES", normalize_tags, tag_list)
+                if len(self.categories) >= 4096:
+                    self.categories.clear()
+                self.categories[cache_key] = (tags, lost, _categories_kept(category_props))
+            tags, lost, categories_kept = self.categories[cache_key]
+        if categories_kept:
             key = ""
             for prop in category_props:
                 key = keep(prop)
@@ -856,16 +959,17 @@ class _Reading:
 
         extra: dict[str, ExtraValue] = {}  # what taskvault kept, written as X-TASKVAULT-EXTRA
         for prop in many.get("X-TASKVAULT-EXTRA", []):
-            name, value = self._extra_value(prop)
-            if name in extra:
-                raise refused(self.at(prop[0]), prop[1], f"a second value for the extra attribute {name}", HINT_FILE)
-            extra[name] = value
+            extra_name, extra_value = self._extra_value(prop)
+            if extra_name in extra:
+                raise refused(self.at(prop[0]), prop[1], f"a second value for the extra attribute {extra_name}",
+                              HINT_FILE)
+            extra[extra_name] = extra_value
 
         # recurrence
         template = False
         rrule_prop = one.get("RRULE")
         if rrule_prop is not None:
-            rule = _rule_read(rrule_prop[3], due, parent, recur, kept.keys() | extra.keys(), self.zones)
+            rule = _rule_read(rrule_prop[3], due, parent, recur, set(kept), self.zones)
             if isinstance(rule, _Rule):
                 assert due is not None
                 if recur is None or _step(recur) != rule.step:
@@ -892,8 +996,8 @@ class _Reading:
                     index = None
 
         # extra: what has no field, as read
-        for key, lines in kept.items():
-            value = "\n".join(lines)
+        for key, kept_lines in kept.items():
+            value = "\n".join(kept_lines)
             if key in extra:
                 raise refused(self.at(first_line[key] if first_line[key] > 0 else begin), key[len(EXTRA_PREFIX):],
                               f"kept twice: as itself and as X-TASKVAULT-EXTRA {key}", HINT_FILE)
@@ -929,7 +1033,7 @@ class _Reading:
         else:
             made = [self._task(where, extra_pairs, uuid=task_uuid, status=status, completed=completed,
                                started=started, recur=recur, parent=parent, index=index or 0, **common)]
-        self.unmapped.extend(notes)
+        self.unmapped.extend(Note(self.at(line), field, what) for line, field, what in sorted(notes))
         for task in made:
             self.tasks.append(Incoming(task, where))
         self.todos += 1
@@ -1027,14 +1131,22 @@ def _day_of(value: str, params: dict[str, str] | None, zones: _Zones) -> dt.date
 
 
 def _instant_of(value: str, params: dict[str, str] | None, zones: _Zones) -> dt.datetime | None:
+    if params is None and len(value) == 16 and _DATE_TIME.fullmatch(value):  # most: UTC, as RFC 5545 asks
+        try:
+            return dt.datetime.fromisoformat(value)  # (its tzinfo is dt.UTC itself)
+        except ValueError:
+            return None
+    fraction = params.get("X-TASKVAULT-MICROSECOND") if params else None
+    if fraction is not None and len(value) == 16 and _DATE_TIME.fullmatch(value) and _FRACTION.fullmatch(fraction):
+        try:  # as taskvault writes its times
+            return dt.datetime.fromisoformat(f"{value[:15]}.{fraction}Z")
+        except ValueError:
+            return None
     timed = _date_time(value)
     if timed is None:
         day = _date(value) if len(value) == 8 else None
         return start_of(day) if day is not None else None
     moment, utc = timed
-    fraction = params.get("X-TASKVAULT-MICROSECOND") if params else None
-    if fraction is not None and re.fullmatch(r"[0-9]{6}", fraction):
-        moment = moment.replace(microsecond=int(fraction))
     if utc:
         return moment.replace(tzinfo=dt.UTC)
     zone = zones.zone(params["TZID"]) if params and "TZID" in params else None
@@ -1083,8 +1195,16 @@ def read(sources: Sequence[Source], *, now: dt.datetime, progress: Callable[[int
     to-dos skipped, each with a note. InvalidValue (one line naming the file, line and property) for bad
     input, a version other than 2.0, or a file a newer taskvault wrote."""
     reading = _Reading(now=now, progress=progress)
-    for source in sources:
-        reading.source(source)
+    # Reading allocates a few objects a line and frees few: the cyclic collector would scan the growing heap
+    # again and again for nothing (at 100k to-dos it doubles the time), as store/replay.py found for a store.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for source in sources:
+            reading.source(source)
+    finally:
+        if collecting:
+            gc.enable()
     return Batch(tasks=tuple(reading.tasks), skipped=tuple(reading.skipped), unmapped=tuple(reading.unmapped))
 
 
@@ -1142,10 +1262,14 @@ def _parsed(lines: list[str]) -> list[tuple[str, dict[str, str] | None, str]] | 
         if not line or len(line) > MAX_LINE_CHARS or _CONTROL.search(line) or "\r" in line:
             return None
         try:
-            parsed.append(_split(line, lambda: ""))
-        except InvalidValue:
+            parsed.append(_split(line))
+        except _Malformed:
             return None
     return parsed
+
+
+#: Components never written inside a VTODO (a file that had one there keeps it as X-TASKVAULT-EXTRA).
+_NOT_INSIDE = frozenset({"VCALENDAR", "VTODO", "VEVENT", "VJOURNAL", "VFREEBUSY", "VTIMEZONE", "VAVAILABILITY"})
 
 
 def _verbatim(key: str, lines: list[str]) -> bool:
@@ -1158,7 +1282,8 @@ def _verbatim(key: str, lines: list[str]) -> bool:
     for name, params, value in parsed:
         if name in ("BEGIN", "END"):
             kind = value.upper()
-            if not _NAME.fullmatch(kind) or (depth == 0 and (name == "END" or _extra_key(kind) != key)):
+            if not _NAME.fullmatch(kind) or kind in _NOT_INSIDE or (
+                    depth == 0 and (name == "END" or _extra_key(kind) != key)):
                 return False
             depth += 1 if name == "BEGIN" else -1
             if depth > MAX_DEPTH - 2 or depth < 0:
@@ -1201,7 +1326,8 @@ def _kept_form_fits(name: str, lines: list[str], task: Task) -> bool:
 
 
 def _rrule_fits(value: str, task: Task, zones: _Zones) -> bool:
-    names = {key for key, _ in _extra_of(task)}
+    names = {key for key, kept in _extra_of(task) if key in ("ical.EXDATE", "ical.RDATE") and type(kept) is str
+             and task.status is not Status.RECURRING and _verbatim(key, kept.split("\n"))}  # as _vtodo writes them
     rule = _rule_read(value, task.due, task.parent, task.recur, names, zones)
     if task.status is not Status.RECURRING:  # written as it is only where the reader will not follow it either
         return not isinstance(rule, _Rule)
