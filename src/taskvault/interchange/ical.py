@@ -174,7 +174,7 @@ def _split_head(line: str, colon: int, head: str) -> tuple[str, dict[str, str] |
                 if _token(name):
                     return name.upper(), params, line[colon + 1:]
     match = _NAME.match(line)
-    if match is None:
+    if match is None or colon == -1:
         raise _Malformed(None, f"not a content line (NAME:value): {shown(line)}")
     position, params = match.end(), {}
     while position < len(line) and line[position] == ";":
