@@ -27,17 +27,21 @@ import attrs
 
 from ..domain.periods import normalize_period, nth_due
 from ..domain.task import (
+    ANNOTATIONS_MAX,
+    DEPENDS_MAX,
     TITLE_MAX,
     Annotation,
     Priority,
     Status,
     Task,
+    check_task,
     normalize_annotation,
     normalize_note,
     normalize_project,
     normalize_tag,
     normalize_tags,
     normalize_title,
+    trusted_task,
 )
 from ..errors import InvalidValue, shown
 from .model import Batch, Incoming, Note, Source, day_of, refused, start_of
@@ -64,6 +68,8 @@ Prop = tuple[int, str, "dict[str, str] | None", str, str]
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line feed; CR is gone by then
 _LOGICAL = re.compile(r"\n(?![ \t])")  # a line break that is not a fold
+#: A BEGIN or END line (in any case) in a block of lines, "\n" before each (this form is the fastest to search).
+_NESTING = re.compile(r"\n(?:[Bb][Ee][Gg][Ii][Nn]|[Ee][Nn][Dd])[:;]")
 # RFC 5545 names are letters, digits and -; Synology writes PERCENT_COMPLETE, so _ is read too.
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PARAM = re.compile(r';([A-Za-z0-9_-]+)=((?:"[^"]*"|[^";:,]*)(?:,(?:"[^"]*"|[^";:,]*))*)')
@@ -73,6 +79,7 @@ _DIGITS = re.compile(r"[0-9]+")
 _DATE = re.compile(r"[0-9]{8}")
 _DATE_TIME = re.compile(r"[0-9]{8}T[0-9]{6}Z?")
 _FRACTION = re.compile(r"[0-9]{6}")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ZONE_KEY = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,3}")
 _OFFSET = re.compile(r"([+-])([0-9]{2})([0-9]{2})([0-9]{2})?")
 
@@ -243,11 +250,12 @@ def _date_time(value: str) -> tuple[dt.datetime, bool] | None:
 
 
 def _basic(moment: dt.datetime) -> str:
-    return f"{moment.year:04d}{moment.month:02d}{moment.day:02d}T{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
+    """20260301T093015: a DATE-TIME's digits (isoformat writes four-digit years, and is C)."""
+    return moment.isoformat()[:19].replace("-", "").replace(":", "")
 
 
 def _day_text(day: dt.date) -> str:
-    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+    return day.isoformat().replace("-", "")
 
 
 @attrs.define
@@ -518,6 +526,8 @@ class _Kind(enum.Enum):
     SOME = "some"  # mapped or kept, by its parameters (RELATED-TO, COMMENT)
 
 
+#: taskvault's own properties (the fields iCalendar has no property for).
+_OURS = frozenset(name for name in _SINGLE if name.startswith("X-TASKVAULT-"))
 _KINDS = {**dict.fromkeys(_SINGLE, _Kind.SINGLE), **dict.fromkeys(_MULTIPLE, _Kind.MANY),
           "RELATED-TO": _Kind.SOME, "COMMENT": _Kind.SOME}
 
@@ -654,7 +664,17 @@ class _Reading:
         version: str | None = None
         calendars, last, following = 0, 0, 1
         properties: list[tuple[int, str]] | None = None  # the open VTODO's own lines, while they come
-        for piece in _LOGICAL.split(text):  # (_logical_lines, inline: this loop runs for every line)
+        pieces = _LOGICAL.split(text)
+        at, count = 0, len(pieces)
+        while at < count:  # (_logical_lines, inline: this loop runs for every line)
+            piece = pieces[at]
+            at += 1
+            if piece == "BEGIN:VTODO" and todo is None and len(stack) == 1:
+                ended, lines = self._whole_todo(pieces, at, following, version)
+                if ended:  # the to-do was read whole, to its END line (see _whole_todo)
+                    following += lines
+                    last, at = following - 1, ended
+                    continue
             number = following
             if "\n" in piece:
                 following += piece.count("\n") + 1
@@ -714,7 +734,7 @@ class _Reading:
                     self._todo(*todo)
                     todo = properties = None
                 elif not stack and version is None:
-                        raise refused(self.at(number), "VERSION", "the calendar has no VERSION",
+                    raise refused(self.at(number), "VERSION", "the calendar has no VERSION",
                                   "an iCalendar 2.0 file says VERSION:2.0; taskvault reads no other")
                 continue
             depth = len(stack)
@@ -740,6 +760,32 @@ class _Reading:
             raise refused(f"{self.name} line 1", None, "no BEGIN:VCALENDAR: not an iCalendar file",
                           "give a .ics file (iCalendar 2.0)")
 
+    def _whole_todo(self, pieces: list[str], at: int, begin: int, version: str | None) -> tuple[int, int]:
+        """Read a VTODO whose lines are ``pieces[at:]`` up to its END:VTODO, ``begin`` the line of its BEGIN, in one
+        go: when nothing in it needs the line-by-line reading (no component inside, no empty or overlong line).
+        The index after its END line and the physical lines from BEGIN to END; (0, 0) when it was left for the
+        line-by-line reading."""
+        try:
+            end = pieces.index("END:VTODO", at)
+        except ValueError:
+            return 0, 0
+        block = pieces[at:end]
+        joined = "\n".join(block)
+        if not block or _NESTING.search("\n" + joined) or "" in block or len(joined) > MAX_LINE_CHARS:
+            return 0, 0
+        if version is not None:
+            self._check_version(version, begin)
+        if "\n " in joined or "\n\t" in joined:  # folded lines: each starts where the pieces before it end
+            numbers, lines, number = [], [], begin + 1
+            for piece in block:
+                numbers.append(number)
+                number += piece.count("\n") + 1
+                lines.append(piece.replace("\n ", "").replace("\n\t", ""))
+            self._todo(begin, list(zip(numbers, lines, strict=True)), [])
+        else:
+            self._todo(begin, list(zip(range(begin + 1, begin + 1 + len(block)), block, strict=True)), [])
+        return end + 1, joined.count("\n") + 3  # BEGIN, the block, END
+
     def _check_version(self, version: str, number: int) -> None:
         newest = version.rpartition(";")[2].strip()  # VERSION:minver;maxver
         if newest != "2.0":
@@ -763,6 +809,7 @@ class _Reading:
     # ------------------------------------------------------------------------------------ one VTODO
 
     def _todo(self, begin: int, lines: list[tuple[int, str]], components: list[tuple[int, str, list[str]]]) -> None:
+        """One VTODO (its property lines, numbered, and the components inside it) into the batch."""
         where = self.at(begin)
         one: dict[str, Prop] = {}
         many: dict[str, list[Prop]] = {}
@@ -808,7 +855,7 @@ class _Reading:
                                      "(taskvault keeps the series)"))
             return
         status_prop = one.get("STATUS")
-        status_text = status_prop[3].upper().strip() if status_prop else None
+        status_text = status_prop[3].strip().upper() if status_prop else None
         if status_text == "CANCELLED":
             self.skipped.append(Note(where, "STATUS", "cancelled: taskvault has no cancelled tasks: not imported"))
             return
@@ -816,28 +863,7 @@ class _Reading:
             assert status_prop is not None
             raise refused(self.at(status_prop[0]), "STATUS", f"not a to-do's status: {shown(status_prop[3])}",
                           "a VTODO's STATUS is NEEDS-ACTION, IN-PROCESS, COMPLETED or CANCELLED")
-
-        # identity
-        uid_prop = one.get("UID")
-        uid = _unescape(uid_prop[3]) if uid_prop else ""
-        if uid:
-            task_uuid = _uuid_of(uid)
-            if uid != str(task_uuid):
-                assert uid_prop is not None
-                how = ("a uuid, written otherwise" if _as_uuid(uid) is not None else
-                       f"not a uuid: the task's uuid is {task_uuid}, made from it")
-                note(uid_prop, "UID", f"{how}; the UID kept in extra as {keep(uid_prop)}, for the export")
-        else:
-            content = "\n".join(line for _, line in lines)
-            repeat = self.anonymous.get(content, 0)
-            self.anonymous[content] = repeat + 1
-            task_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"ical\n{content}\n{repeat}")
-            note(begin, "UID", f"none: the task's uuid is {task_uuid}, made from the to-do's content")
-        if task_uuid in self.seen:
-            raise refused(self.at(uid_prop[0] if uid_prop else begin), "UID", f"{shown(uid or str(task_uuid))} is the "
-                          f"UID of the to-do at {self.seen[task_uuid]} too",
-                          "each to-do needs a UID of its own: remove or change one")
-        self.seen[task_uuid] = where
+        task_uuid = self._identity(one.get("UID"), begin, where, lines, note, keep)
 
         # text
         summary = one.get("SUMMARY")
@@ -851,11 +877,12 @@ class _Reading:
             note(summary or begin, "SUMMARY", what)
         elif summary[2]:
             note(summary, "SUMMARY", f"its parameters kept in extra as {keep(summary)}")
+        note_text = ""
         description = one.get("DESCRIPTION")
-        note_text = self._checked(description, "DESCRIPTION", normalize_note,
-                                  _unescape(description[3]) if description else "")
-        if description is not None and description[2]:
-            note(description, "DESCRIPTION", f"its parameters kept in extra as {keep(description)}")
+        if description is not None:
+            note_text = self._checked(description, "DESCRIPTION", normalize_note, _unescape(description[3]))
+            if description[2]:
+                note(description, "DESCRIPTION", f"its parameters kept in extra as {keep(description)}")
 
         # times
         created = self._instant(one.get("CREATED"))
@@ -868,10 +895,8 @@ class _Reading:
             note(one.get("LAST-MODIFIED") or one.get("DTSTAMP") or begin, "LAST-MODIFIED",
                  "earlier than CREATED: taken as CREATED")
             updated = created
-        due = self._day(one.get("DUE"), note, keep)
-        scheduled = self._day(one.get("DTSTART"), note, keep)
-        wait = self._day(one.get("X-TASKVAULT-WAIT"), note, keep)
-        until = self._day(one.get("X-TASKVAULT-UNTIL"), note, keep)
+        due = self._day(one["DUE"], note, keep) if "DUE" in one else None
+        scheduled = self._day(one["DTSTART"], note, keep) if "DTSTART" in one else None
 
         # status
         completed_prop = one.get("COMPLETED")
@@ -885,80 +910,65 @@ class _Reading:
         elif completed_prop is not None:
             note(completed_prop, "COMPLETED", f"ignored: the to-do is {status_text}, not completed")
             completed = None
-        if status is Status.OPEN:
+        if status_text == "IN-PROCESS":
             started = self._instant(one.get("X-TASKVAULT-STARTED"))
-            if status_text == "IN-PROCESS" and started is None:
+            if started is None:
                 started = updated
                 assert status_prop is not None
                 note(status_prop, "STATUS", "IN-PROCESS: started, at LAST-MODIFIED (iCalendar gives no start time)")
-            elif status_text != "IN-PROCESS":
-                started = None
 
-        # priority, tags, project
+        # priority, tags
         priority = None
-        priority_prop = one.get("PRIORITY")
-        if priority_prop is not None:
-            text = priority_prop[3].strip()
+        if "PRIORITY" in one:
+            prop = one["PRIORITY"]
+            text = prop[3].strip()
             if not _DIGITS.fullmatch(text) or int(text) > 9:
-                raise refused(self.at(priority_prop[0]), "PRIORITY", f"not a priority from 0 to 9: {shown(text)}",
+                raise refused(self.at(prop[0]), "PRIORITY", f"not a priority from 0 to 9: {shown(text)}",
                               "RFC 5545 priorities: 1-4 high, 5 medium, 6-9 low, 0 none")
             priority = _PRIORITY_OF.get(int(text))
             if int(text) not in (0, 1, 5, 9):
-                note(priority_prop, "PRIORITY", f"{text}: priority {priority.value if priority else 'none'}; "
-                     f"the number kept in extra as {keep(priority_prop)}")
-        category_props = many.get("CATEGORIES", [])
+                note(prop, "PRIORITY", f"{text}: priority {priority.value if priority else 'none'}; the number kept "
+                     f"in extra as {keep(prop)}")
         tags: tuple[str, ...] = ()
-        lost: list[str] = []
-        categories_kept = False
-        if category_props:
-            cache_key = tuple((prop[2] is not None, prop[3]) for prop in category_props)
-            if cache_key not in self.categories:
-                tag_list, lost = _categories(category_props)
-                tags = self._checked(category_props[0], "CATEGORIES", normalize_tags, tag_list)
-                if len(self.categories) >= 4096:
-                    self.categories.clear()
-                self.categories[cache_key] = (tags, lost, _categories_kept(category_props))
-            tags, lost, categories_kept = self.categories[cache_key]
-        if categories_kept:
-            key = ""
-            for prop in category_props:
-                key = keep(prop)
-            what = f"not tags as written (tags are lower case, one word): the categories kept in extra as {key}"
-            if lost:
-                what = f"{', '.join(shown(c) for c in lost)} cannot be tags: kept in extra as {key}"
-            note(category_props[0], "CATEGORIES", what)
-        project_prop = one.get("X-TASKVAULT-PROJECT")
-        project = None
-        if project_prop is not None:
-            project = self._checked(project_prop, "X-TASKVAULT-PROJECT", normalize_project, _unescape(project_prop[3]))
+        if "CATEGORIES" in many:
+            tags = self._categories(many["CATEGORIES"], note, keep)
+
+        # what taskvault writes for the fields iCalendar has no property for
+        project = wait = until = parent = index = recur = None
+        if not one.keys().isdisjoint(_OURS):
+            if "X-TASKVAULT-PROJECT" in one:
+                prop = one["X-TASKVAULT-PROJECT"]
+                project = self._checked(prop, prop[1], normalize_project, _unescape(prop[3]))
+            wait = self._day(one["X-TASKVAULT-WAIT"], note, keep) if "X-TASKVAULT-WAIT" in one else None
+            until = self._day(one["X-TASKVAULT-UNTIL"], note, keep) if "X-TASKVAULT-UNTIL" in one else None
+            if "X-TASKVAULT-PARENT" in one:
+                prop = one["X-TASKVAULT-PARENT"]
+                try:
+                    parent = uuid.UUID(prop[3])
+                except ValueError:
+                    raise refused(self.at(prop[0]), prop[1], f"not a uuid: {shown(prop[3])}", HINT_FILE) from None
+            if "X-TASKVAULT-INDEX" in one:
+                prop = one["X-TASKVAULT-INDEX"]
+                if not _DIGITS.fullmatch(prop[3]) or len(prop[3]) > 9:
+                    raise refused(self.at(prop[0]), prop[1], f"not a number in a series: {shown(prop[3])}", HINT_FILE)
+                index = int(prop[3])
+            if "X-TASKVAULT-RECUR" in one:
+                prop = one["X-TASKVAULT-RECUR"]
+                recur = self._checked(prop, prop[1], normalize_period, prop[3])
 
         # links
-        depends = tuple(sorted({_uuid_of(_unescape(prop[3])) for prop in many.get("RELATED-TO", [])}))
-        annotations = []
-        for prop in many.get("COMMENT", []):
+        depends: tuple[uuid.UUID, ...] = ()
+        if "RELATED-TO" in many:
+            depends = tuple(sorted({_uuid_of(_unescape(prop[3])) for prop in many["RELATED-TO"]}))
+        annotations: list[Annotation] = []
+        for prop in many.get("COMMENT", ()):
             assert prop[2] is not None
             at = self._stamp(prop, prop[2]["X-TASKVAULT-AT"])
-            text = self._checked(prop, "COMMENT", normalize_annotation, _unescape(prop[3]))
-            annotations.append(Annotation(at=at, text=text))
+            annotations.append(Annotation(at=at, text=self._checked(prop, "COMMENT", normalize_annotation,
+                                                                    _unescape(prop[3]))))
         annotations.sort(key=lambda a: a.at)
-        parent = index = recur = None
-        if "X-TASKVAULT-PARENT" in one:
-            prop = one["X-TASKVAULT-PARENT"]
-            try:
-                parent = uuid.UUID(prop[3])
-            except ValueError:
-                raise refused(self.at(prop[0]), prop[1], f"not a uuid: {shown(prop[3])}", HINT_FILE) from None
-        if "X-TASKVAULT-INDEX" in one:
-            prop = one["X-TASKVAULT-INDEX"]
-            if not _DIGITS.fullmatch(prop[3]) or len(prop[3]) > 9:
-                raise refused(self.at(prop[0]), prop[1], f"not a number in a series: {shown(prop[3])}", HINT_FILE)
-            index = int(prop[3])
-        if "X-TASKVAULT-RECUR" in one:
-            prop = one["X-TASKVAULT-RECUR"]
-            recur = self._checked(prop, prop[1], normalize_period, prop[3])
-
         extra: dict[str, ExtraValue] = {}  # what taskvault kept, written as X-TASKVAULT-EXTRA
-        for prop in many.get("X-TASKVAULT-EXTRA", []):
+        for prop in many.get("X-TASKVAULT-EXTRA", ()):
             extra_name, extra_value = self._extra_value(prop)
             if extra_name in extra:
                 raise refused(self.at(prop[0]), prop[1], f"a second value for the extra attribute {extra_name}",
@@ -998,55 +1008,104 @@ class _Reading:
         # extra: what has no field, as read
         for key, kept_lines in kept.items():
             value = "\n".join(kept_lines)
+            first = first_line[key] if first_line[key] > 0 else begin
             if key in extra:
-                raise refused(self.at(first_line[key] if first_line[key] > 0 else begin), key[len(EXTRA_PREFIX):],
+                raise refused(self.at(first), key[len(EXTRA_PREFIX):],
                               f"kept twice: as itself and as X-TASKVAULT-EXTRA {key}", HINT_FILE)
             if len(value) > EXTRA_TEXT_MAX or len(extra) >= EXTRA_MAX:
                 why = (f"{len(value):,} characters, more than an extra attribute holds ({EXTRA_TEXT_MAX:,})"
                        if len(value) > EXTRA_TEXT_MAX else f"the to-do has more than {EXTRA_MAX} of them")
-                note(first_line[key] if first_line[key] > 0 else begin, key[len(EXTRA_PREFIX):],
-                     f"no field for it, and {why}: not imported")
+                note(first, key[len(EXTRA_PREFIX):], f"no field for it, and {why}: not imported")
                 continue
             extra[key] = value
             if first_line[key] > 0:
-                note(first_line[key], key[len(EXTRA_PREFIX):], f"no field for it: kept in extra as {key}")
-        extra_pairs = tuple(sorted(extra.items()))
+                note(first, key[len(EXTRA_PREFIX):], f"no field for it: kept in extra as {key}")
+        extra_pairs = tuple(sorted(extra.items())) if extra else ()
 
-        common: dict[str, Any] = {
-            "title": title, "created": created, "updated": updated, "note": note_text, "priority": priority,
-            "due": due, "tags": tags, "project": project, "scheduled": scheduled, "wait": wait, "until": until,
-            "depends": depends, "annotations": tuple(annotations),
+        fields: dict[str, Any] = {
+            "uuid": task_uuid, "title": title, "created": created, "updated": updated, "note": note_text,
+            "status": status, "priority": priority, "due": due, "tags": tags, "completed": completed,
+            "project": project, "scheduled": scheduled, "wait": wait, "until": until, "started": started,
+            "depends": depends, "annotations": tuple(annotations), "recur": recur, "parent": parent,
+            "index": index or 0,
         }
-        if template and index is None:  # another program's recurring to-do: a series and its first instance
-            made = [
-                self._task(where, extra_pairs, uuid=task_uuid, status=Status.RECURRING, recur=recur, index=1, **common),
-                self._task(where, (), 1, uuid=uuid.uuid5(TASKVAULT_NAMESPACE, f"ical instance\n{task_uuid}\n1"),
-                           status=status, completed=completed, started=started, recur=recur, parent=task_uuid,
-                           index=1, **common),
-            ]
-            note(rrule_prop or begin, "RRULE", f"a series ({recur}): its template and its first instance")
-        elif template:
-            if status is not Status.OPEN or started is not None:
-                note(status_prop or begin, "STATUS", f"{status_text}: ignored, for the template of a series")
-            made = [self._task(where, extra_pairs, uuid=task_uuid, status=Status.RECURRING, recur=recur,
-                               index=index, **common)]
+        if template:
+            fields.update(status=Status.RECURRING, completed=None, started=None, index=1 if index is None else index)
+            if index is None:  # another program's recurring to-do: a series and its first instance
+                instance = {"uuid": uuid.uuid5(TASKVAULT_NAMESPACE, f"ical instance\n{task_uuid}\n1"),
+                            "status": status, "completed": completed, "started": started, "parent": task_uuid, "index": 1}
+                self._add(where, extra_pairs, fields)
+                self._add(where, (), {**fields, **instance})
+                note(rrule_prop or begin, "RRULE", f"a series ({recur}): its template and its first instance")
+            else:
+                if status is not Status.OPEN or started is not None:
+                    note(status_prop or begin, "STATUS", f"{status_text}: ignored, for the template of a series")
+                self._add(where, extra_pairs, fields)
         else:
-            made = [self._task(where, extra_pairs, uuid=task_uuid, status=status, completed=completed,
-                               started=started, recur=recur, parent=parent, index=index or 0, **common)]
-        self.unmapped.extend(Note(self.at(line), field, what) for line, field, what in sorted(notes))
-        for task in made:
-            self.tasks.append(Incoming(task, where))
+            self._add(where, extra_pairs, fields)
+        if notes:
+            self.unmapped.extend(Note(self.at(line), field, what) for line, field, what in sorted(notes))
         self.todos += 1
         if self.progress is not None and self.todos % 1000 == 0:
             self.progress(self.todos)
 
-    def _task(self, where: str, extra: Extra, later: int = 0, **fields: Any) -> Task:
-        """A task read at ``where``; its id a placeholder, its place in the batch (``later``: after the
-        ones made from the same to-do before it)."""
+    def _identity(self, prop: Prop | None, begin: int, where: str, lines: list[tuple[int, str]],
+                  note: Callable[[Prop | int, str, str], None], keep: Callable[[Prop], str]) -> uuid.UUID:
+        """The uuid of the to-do at line ``begin``: its UID's (see _uuid_of), or without one a uuid made from its
+        content and how many identical to-dos came before. A second to-do with it is refused."""
+        uid = _unescape(prop[3]) if prop else ""
+        if _CANONICAL_UUID.fullmatch(uid):  # most: a uuid as str(uuid) writes it
+            task_uuid = uuid.UUID(uid)
+        elif uid:
+            task_uuid = _uuid_of(uid)
+            if uid != str(task_uuid):
+                assert prop is not None
+                how = ("a uuid, written otherwise" if _as_uuid(uid) is not None else
+                       f"not a uuid: the task's uuid is {task_uuid}, made from it")
+                note(prop, "UID", f"{how}; the UID kept in extra as {keep(prop)}, for the export")
+        else:
+            content = "\n".join(line for _, line in lines)
+            repeat = self.anonymous.get(content, 0)
+            self.anonymous[content] = repeat + 1
+            task_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"ical\n{content}\n{repeat}")
+            note(begin, "UID", f"none: the task's uuid is {task_uuid}, made from the to-do's content")
+        if task_uuid in self.seen:
+            raise refused(self.at(prop[0] if prop else begin), "UID", f"{shown(uid or str(task_uuid))} is the "
+                          f"UID of the to-do at {self.seen[task_uuid]} too",
+                          "each to-do needs a UID of its own: remove or change one")
+        self.seen[task_uuid] = where
+        return task_uuid
+
+    def _categories(self, props: list[Prop], note: Callable[[Prop | int, str, str], None],
+                    keep: Callable[[Prop], str]) -> tuple[str, ...]:
+        """The tags CATEGORIES give (most to-dos share a few sets: each read once); the lines kept when the tags
+        cannot say all they say."""
+        cache_key = tuple((prop[2] is not None, prop[3]) for prop in props)
+        if cache_key not in self.categories:
+            tag_list, lost = _categories(props)
+            tags = self._checked(props[0], "CATEGORIES", normalize_tags, tag_list)
+            if len(self.categories) >= 4096:
+                self.categories.clear()
+            self.categories[cache_key] = (tags, lost, _categories_kept(props))
+        tags, lost, categories_kept = self.categories[cache_key]
+        if categories_kept:
+            key = ""
+            for prop in props:
+                key = keep(prop)
+            what = f"not tags as written (tags are lower case, one word): the categories kept in extra as {key}"
+            if lost:
+                what = f"{', '.join(shown(c) for c in lost)} cannot be tags: kept in extra as {key}"
+            note(props[0], "CATEGORIES", what)
+        return tags
+
+    def _add(self, where: str, extra: Extra, fields: dict[str, Any]) -> None:
+        """A task read at ``where`` into the batch; its id a placeholder, its place in the batch."""
+        fields["id"] = len(self.tasks) + 1
         try:
-            return _new_task(extra, id=len(self.tasks) + 1 + later, **fields)
+            task = _new_task(extra, fields)
         except InvalidValue as error:
             raise refused(where, None, error.message, error.hint or HINT_FILE) from None
+        self.tasks.append(Incoming(task, where))
 
     def _checked(self, at: Prop | int | None, field: str, check: Callable[[Any], Any], value: Any) -> Any:
         try:
@@ -1176,11 +1235,25 @@ def _extra_problem(name: str, value: object) -> str | None:
 _TASK_HAS_EXTRA = "extra" in attrs.fields_dict(Task)
 
 
-def _new_task(extra: Extra, **fields: Any) -> Task:
-    """A Task with these fields and (when the model has Task.extra) these extra attributes. Until Task.extra
-    is on main the extra attributes are dropped here; the notes still say where each would go."""
+def _new_task(extra: Extra, fields: dict[str, Any]) -> Task:
+    """A Task with these fields and (when the model has Task.extra) these extra attributes; InvalidValue for a
+    rule it breaks. Until Task.extra is on main the extra attributes are dropped here (the notes still say
+    where each would go).
+
+    The reader passes every field as the rule Task applies to it made it (normalize_title, normalize_note,
+    normalize_tags, normalize_project, normalize_period, Annotation, sorted unique depends): then the task is
+    built without running those rules again (trusted_task, a third of the cost), its instants checked to be
+    UTC, its counts bounded, and the rules between its fields checked (check_task).
+    tests/test_ical_format.py holds every task read to be the one Task(...) makes of its fields."""
     if _TASK_HAS_EXTRA:
         return Task(**fields, extra=extra)  # type: ignore[call-arg,unused-ignore]
+    utc, completed, started = dt.UTC, fields["completed"], fields["started"]
+    if (fields["created"].tzinfo is utc and fields["updated"].tzinfo is utc
+            and (completed is None or completed.tzinfo is utc) and (started is None or started.tzinfo is utc)
+            and len(fields["depends"]) <= DEPENDS_MAX and len(fields["annotations"]) <= ANNOTATIONS_MAX):
+        task = trusted_task(**fields)
+        check_task(task)
+        return task
     return Task(**fields)
 
 
@@ -1194,7 +1267,7 @@ def read(sources: Sequence[Source], *, now: dt.datetime, progress: Callable[[int
     its template and first instance), in the order of the files; events, journal entries and cancelled
     to-dos skipped, each with a note. InvalidValue (one line naming the file, line and property) for bad
     input, a version other than 2.0, or a file a newer taskvault wrote."""
-    reading = _Reading(now=now, progress=progress)
+    reading = _Reading(now=now.astimezone(dt.UTC), progress=progress)
     # Reading allocates a few objects a line and frees few: the cyclic collector would scan the growing heap
     # again and again for nothing (at 100k to-dos it doubles the time), as store/replay.py found for a store.
     collecting = gc.isenabled()
@@ -1233,9 +1306,10 @@ def _fold(line: str) -> str:
     return "\r\n ".join(pieces)
 
 
-def _instant_line(name: str, moment: dt.datetime) -> str:
+def _instant_line(name: str, moment: dt.datetime, basic: str | None = None) -> str:
+    """NAME:20260301T093015Z, the microseconds (which iCalendar has no room for) in a parameter of ours."""
     fraction = f";X-TASKVAULT-MICROSECOND={moment.microsecond:06d}" if moment.microsecond else ""
-    return f"{name}{fraction}:{_basic(moment)}Z"
+    return f"{name}{fraction}:{basic or _basic(moment)}Z"
 
 
 def _float_text(value: float) -> str:
@@ -1344,7 +1418,8 @@ def _rrule_fits(value: str, task: Task, zones: _Zones) -> bool:
 
 
 def _vtodo(task: Task, uids: dict[uuid.UUID, str]) -> str:
-    """One task as a VTODO: its content lines, folded, each ending in CRLF."""
+    """One task as a VTODO: its content lines, folded, each ending in CRLF. (Lines whose length is fixed and
+    short are not given to _fold: that is most lines, and this runs for every task.)"""
     own: dict[str, list[str]] = {}
     kept_properties: list[str] = []
     kept_components: list[str] = []
@@ -1352,13 +1427,13 @@ def _vtodo(task: Task, uids: dict[uuid.UUID, str]) -> str:
     for key, value in _extra_of(task):
         name = key[len(EXTRA_PREFIX):] if key.startswith(EXTRA_PREFIX) else None
         if name is not None and type(value) is str:
-            lines = value.split("\n")
-            if name in _KEPT_FORMS and _kept_form_fits(name, lines, task):
-                own[name] = lines
+            kept = value.split("\n")
+            if name in _KEPT_FORMS and _kept_form_fits(name, kept, task):
+                own[name] = kept
                 continue
-            if name not in _KEPT_FORMS and _verbatim(key, lines) and not (
+            if name not in _KEPT_FORMS and _verbatim(key, kept) and not (
                     name in ("EXDATE", "RDATE") and task.status is Status.RECURRING):  # they would unmake the series
-                (kept_components if lines[0][:6].upper() == "BEGIN:" else kept_properties).extend(lines)
+                (kept_components if kept[0][:6].upper() == "BEGIN:" else kept_properties).extend(kept)
                 continue
         extras.append(_extra_line(key, value))
     if ("DUE" in own) != ("DTSTART" in own) and task.due is not None and task.scheduled is not None:
@@ -1366,49 +1441,50 @@ def _vtodo(task: Task, uids: dict[uuid.UUID, str]) -> str:
         for name in ("DUE", "DTSTART"):
             if name in own:
                 extras.append(_extra_line(_extra_key(name), "\n".join(own.pop(name))))
+    fold = _fold
+    updated = _basic(task.updated)
     lines = [
         "BEGIN:VTODO",
-        own["UID"][0] if "UID" in own else f"UID:{task.uuid}",
-        f"DTSTAMP:{_basic(task.updated)}Z",
-        _instant_line("CREATED", task.created),
-        _instant_line("LAST-MODIFIED", task.updated),
-        own["SUMMARY"][0] if "SUMMARY" in own else "SUMMARY:" + _escape(task.title),
+        fold(own["UID"][0]) if "UID" in own else f"UID:{task.uuid}",
+        f"DTSTAMP:{updated}Z",
+        _instant_line("CREATED", task.created, updated if task.created == task.updated else None),
+        _instant_line("LAST-MODIFIED", task.updated, updated),
+        fold(own["SUMMARY"][0] if "SUMMARY" in own else "SUMMARY:" + _escape(task.title)),
     ]
     if "DESCRIPTION" in own:
-        lines += own["DESCRIPTION"]
+        lines += map(fold, own["DESCRIPTION"])
     elif task.note:
-        lines.append("DESCRIPTION:" + _escape(task.note))
+        lines.append(fold("DESCRIPTION:" + _escape(task.note)))
     if task.status is Status.DONE:
-        lines.append("STATUS:COMPLETED")
         assert task.completed is not None
-        lines.append(_instant_line("COMPLETED", task.completed))
+        lines += ("STATUS:COMPLETED", _instant_line("COMPLETED", task.completed))
     else:
         lines.append("STATUS:IN-PROCESS" if task.started is not None else "STATUS:NEEDS-ACTION")
     if "PRIORITY" in own:
-        lines += own["PRIORITY"]
+        lines += map(fold, own["PRIORITY"])
     elif task.priority is not None:
         lines.append(f"PRIORITY:{_PRIORITY_NUMBER[task.priority]}")
     if "CATEGORIES" in own:
-        lines += own["CATEGORIES"]
+        lines += map(fold, own["CATEGORIES"])
     elif task.tags:
-        lines.append("CATEGORIES:" + ",".join(_escape(tag) for tag in task.tags))
+        lines.append(fold("CATEGORIES:" + ",".join(_escape(tag) for tag in task.tags)))
     if task.scheduled is not None:
-        lines += own.get("DTSTART") or [f"DTSTART;VALUE=DATE:{_day_text(task.scheduled)}"]
+        lines += map(fold, own["DTSTART"]) if "DTSTART" in own else (f"DTSTART;VALUE=DATE:{_day_text(task.scheduled)}",)
     if task.due is not None:
-        lines += own.get("DUE") or [f"DUE;VALUE=DATE:{_day_text(task.due)}"]
+        lines += map(fold, own["DUE"]) if "DUE" in own else (f"DUE;VALUE=DATE:{_day_text(task.due)}",)
     template = task.status is Status.RECURRING and task.recur is not None and task.due is not None
     if template:
         assert task.recur is not None and task.due is not None
-        lines += own.get("RRULE") or ["RRULE:" + _rrule(task.recur, task.due, task.until)]
+        lines += map(fold, own.get("RRULE") or ["RRULE:" + _rrule(task.recur, task.due, task.until)])
     elif "RRULE" in own:
-        lines += own["RRULE"]
+        lines += map(fold, own["RRULE"])
     for other in task.depends:
-        lines.append("RELATED-TO;RELTYPE=DEPENDS-ON:" + _escape(uids.get(other) or str(other)))
+        lines.append(fold("RELATED-TO;RELTYPE=DEPENDS-ON:" + _escape(uids.get(other) or str(other))))
     for annotation in task.annotations:
         at = annotation.at
-        lines.append(f"COMMENT;X-TASKVAULT-AT={_basic(at)}.{at.microsecond:06d}Z:{_escape(annotation.text)}")
+        lines.append(fold(f"COMMENT;X-TASKVAULT-AT={_basic(at)}.{at.microsecond:06d}Z:{_escape(annotation.text)}"))
     if task.project is not None:
-        lines.append("X-TASKVAULT-PROJECT:" + _escape(task.project))
+        lines.append(fold("X-TASKVAULT-PROJECT:" + _escape(task.project)))
     if task.wait is not None:
         lines.append(f"X-TASKVAULT-WAIT;VALUE=DATE:{_day_text(task.wait)}")
     if task.until is not None and not template:
@@ -1421,11 +1497,10 @@ def _vtodo(task: Task, uids: dict[uuid.UUID, str]) -> str:
         lines.append(f"X-TASKVAULT-PARENT:{task.parent}")
     if task.parent is not None or task.status is Status.RECURRING:
         lines.append(f"X-TASKVAULT-INDEX:{task.index}")
-    lines += extras
-    lines += kept_properties
-    lines += kept_components
+    if extras or kept_properties or kept_components:
+        lines += map(fold, extras + kept_properties + kept_components)
     lines.append("END:VTODO\r\n")
-    return "\r\n".join(map(_fold, lines))
+    return "\r\n".join(lines)
 
 
 def write(tasks: Sequence[Task]) -> Iterator[str]:
