@@ -70,6 +70,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line f
 _LOGICAL = re.compile(r"\n(?![ \t])")  # a line break that is not a fold
 #: A BEGIN or END line (in any case) in a block of lines, "\n" before each (this form is the fastest to search).
 _NESTING = re.compile(r"\n(?:[Bb][Ee][Gg][Ii][Nn]|[Ee][Nn][Dd])[:;]")
+_STRUCTURE = re.compile(r"(?:[Bb][Ee][Gg][Ii][Nn]|[Ee][Nn][Dd])[:;]")
 # RFC 5545 names are letters, digits and -; Synology writes PERCENT_COMPLETE, so _ is read too.
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PARAM = re.compile(r';([A-Za-z0-9_-]+)=((?:"[^"]*"|[^";:,]*)(?:,(?:"[^"]*"|[^";:,]*))*)')
@@ -688,8 +689,8 @@ class _Reading:
                 raise refused(self.at(number), None, f"a line of {len(line):,} characters; the most read is "
                               f"{MAX_LINE_CHARS:,}", "an inline attachment? remove that property and import again")
             last = number
-            if properties is not None and line[0] not in "BbEe":  # most lines: a VTODO's property
-                properties.append((number, line))
+            if properties is not None and (line[0] not in "BbEe" or _STRUCTURE.match(line) is None):
+                properties.append((number, line))  # most lines: a VTODO's property (_todo reads it, in order)
                 continue
             name, _, value = self._split(line, number)
             if name in ("BEGIN", "END"):
