@@ -617,6 +617,31 @@ def _categories_kept(lines: Sequence[Prop]) -> bool:
 
 
 @attrs.define
+class _Todo:
+    """One VTODO while it is read: its properties by name, what is kept for extra, and the notes on it."""
+
+    begin: int
+    #: Mapped properties that come once, by name; those that may come more than once; the lines kept as they
+    #: were, by the extra attribute that keeps them, and the line each was first seen on (-1: kept as a field's
+    #: exact form, whose own note says so).
+    one: dict[str, Prop] = attrs.field(factory=dict)
+    many: dict[str, list[Prop]] = attrs.field(factory=dict)
+    kept: dict[str, list[str]] = attrs.field(factory=dict)
+    first_line: dict[str, int] = attrs.field(factory=dict)
+    notes: list[tuple[int, str, str]] = attrs.field(factory=list)
+
+    def note(self, at: Prop | int, field: str, what: str) -> None:
+        self.notes.append((at if isinstance(at, int) else at[0], field, what))
+
+    def keep(self, prop: Prop) -> str:
+        """Keep this property's line in extra as it was (a field cannot hold all it says): the attribute's name."""
+        key = _extra_key(prop[1])
+        self.kept.setdefault(key, []).append(prop[4])
+        self.first_line.setdefault(key, -1)
+        return key
+
+
+@attrs.define
 class _Reading:
     """One read: what it has made so far, and where."""
 
@@ -811,11 +836,48 @@ class _Reading:
 
     def _todo(self, begin: int, lines: list[tuple[int, str]], components: list[tuple[int, str, list[str]]]) -> None:
         """One VTODO (its property lines, numbered, and the components inside it) into the batch."""
-        where = self.at(begin)
-        one: dict[str, Prop] = {}
-        many: dict[str, list[Prop]] = {}
-        kept: dict[str, list[str]] = {}  # extra name -> the lines it keeps
-        first_line: dict[str, int] = {}
+        todo = self._parse(begin, lines, components)
+        one, where = todo.one, self.at(begin)
+        if "RECURRENCE-ID" in one:
+            self.skipped.append(Note(where, "RECURRENCE-ID", "a changed occurrence of a recurring to-do: not imported "
+                                     "(taskvault keeps the series)"))
+            return
+        status_prop = one.get("STATUS")
+        status_text = status_prop[3].strip().upper() if status_prop else None
+        if status_text == "CANCELLED":
+            self.skipped.append(Note(where, "STATUS", "cancelled: taskvault has no cancelled tasks: not imported"))
+            return
+        if status_text not in (None, "NEEDS-ACTION", "IN-PROCESS", "COMPLETED"):
+            assert status_prop is not None
+            raise refused(self.at(status_prop[0]), "STATUS", f"not a to-do's status: {shown(status_prop[3])}",
+                          "a VTODO's STATUS is NEEDS-ACTION, IN-PROCESS, COMPLETED or CANCELLED")
+        fields: dict[str, Any] = {"uuid": self._identity(one.get("UID"), begin, where, lines, todo)}
+        self._text(todo, fields)
+        self._state(todo, status_text, fields)
+        if "PRIORITY" in one:
+            fields["priority"] = self._priority(todo, one["PRIORITY"])
+        if "CATEGORIES" in todo.many:
+            fields["tags"] = self._categories(todo, todo.many["CATEGORIES"])
+        self._ours(todo, fields)
+        extra = self._links(todo, fields)
+        instance = self._series(todo, fields) if "RRULE" in one else None
+        fields["index"] = fields["index"] or 0
+        extra_pairs = self._extra(todo, extra)
+        if instance is None:
+            self._add(where, extra_pairs, fields)
+        else:  # another program's recurring to-do: a series and its first instance
+            self._add(where, extra_pairs, fields)
+            self._add(where, (), {**fields, **instance})
+        if todo.notes:
+            self.unmapped.extend(Note(self.at(line), field, what) for line, field, what in sorted(todo.notes))
+        self.todos += 1
+        if self.progress is not None and self.todos % 1000 == 0:
+            self.progress(self.todos)
+
+    def _parse(self, begin: int, lines: list[tuple[int, str]], components: list[tuple[int, str, list[str]]]) -> _Todo:
+        """A VTODO's lines by what they are: mapped once, mapped several times, or kept as they are."""
+        todo = _Todo(begin)
+        one, many, kept, first_line = todo.one, todo.many, todo.kept, todo.first_line
         heads, kinds = _HEADS, _KINDS
         for number, line in lines:
             colon = line.find(":")
@@ -840,52 +902,32 @@ class _Reading:
         for number, key, block in components:
             kept.setdefault(key, []).extend(block)
             first_line.setdefault(key, number)
-        notes: list[tuple[int, str, str]] = []
+        return todo
 
-        def note(prop_or_line: Prop | int, field: str, what: str) -> None:
-            notes.append((prop_or_line if isinstance(prop_or_line, int) else prop_or_line[0], field, what))
-
-        def keep(prop: Prop) -> str:
-            key = _extra_key(prop[1])
-            kept.setdefault(key, []).append(prop[4])
-            first_line.setdefault(key, -1)  # its own note says why
-            return key
-
-        if "RECURRENCE-ID" in one:
-            self.skipped.append(Note(where, "RECURRENCE-ID", "a changed occurrence of a recurring to-do: not imported "
-                                     "(taskvault keeps the series)"))
-            return
-        status_prop = one.get("STATUS")
-        status_text = status_prop[3].strip().upper() if status_prop else None
-        if status_text == "CANCELLED":
-            self.skipped.append(Note(where, "STATUS", "cancelled: taskvault has no cancelled tasks: not imported"))
-            return
-        if status_text not in (None, "NEEDS-ACTION", "IN-PROCESS", "COMPLETED"):
-            assert status_prop is not None
-            raise refused(self.at(status_prop[0]), "STATUS", f"not a to-do's status: {shown(status_prop[3])}",
-                          "a VTODO's STATUS is NEEDS-ACTION, IN-PROCESS, COMPLETED or CANCELLED")
-        task_uuid = self._identity(one.get("UID"), begin, where, lines, note, keep)
-
-        # text
-        summary = one.get("SUMMARY")
+    def _text(self, todo: _Todo, fields: dict[str, Any]) -> None:
+        """Title and note: SUMMARY (one line of at most 500 characters: a longer or several-line one kept whole in
+        extra) and DESCRIPTION; either with parameters kept as it is."""
+        summary = todo.one.get("SUMMARY")
         raw_title = _unescape(summary[3]) if summary else ""
-        title = self._checked(summary or begin, "SUMMARY", normalize_title, _title_of(raw_title))
+        title = self._checked(summary or todo.begin, "SUMMARY", normalize_title, _title_of(raw_title))
         if summary is None or title != raw_title.strip():
             what = ("none: titled " + shown(UNTITLED) if not raw_title.strip() else
                     "longer than a title or more than one line: the title is its start on one line")
             if summary is not None and raw_title.strip():
-                what += f"; the whole kept in extra as {keep(summary)}"
-            note(summary or begin, "SUMMARY", what)
+                what += f"; the whole kept in extra as {todo.keep(summary)}"
+            todo.note(summary or todo.begin, "SUMMARY", what)
         elif summary[2]:
-            note(summary, "SUMMARY", f"its parameters kept in extra as {keep(summary)}")
-        note_text = ""
-        description = one.get("DESCRIPTION")
+            todo.note(summary, "SUMMARY", f"its parameters kept in extra as {todo.keep(summary)}")
+        fields["title"], fields["note"] = title, ""
+        description = todo.one.get("DESCRIPTION")
         if description is not None:
-            note_text = self._checked(description, "DESCRIPTION", normalize_note, _unescape(description[3]))
+            fields["note"] = self._checked(description, "DESCRIPTION", normalize_note, _unescape(description[3]))
             if description[2]:
-                note(description, "DESCRIPTION", f"its parameters kept in extra as {keep(description)}")
+                todo.note(description, "DESCRIPTION", f"its parameters kept in extra as {todo.keep(description)}")
 
-        # times
+    def _state(self, todo: _Todo, status_text: str | None, fields: dict[str, Any]) -> None:
+        """Created, updated, due, scheduled, status, completed and started."""
+        one, note = todo.one, todo.note
         created = self._instant(one.get("CREATED"))
         updated = self._instant(one.get("LAST-MODIFIED"))
         if updated is None and not self.method:  # without METHOD, DTSTAMP is when it last changed (RFC 5545)
@@ -893,21 +935,21 @@ class _Reading:
         created = created or updated or self.now
         updated = updated or created
         if updated < created:
-            note(one.get("LAST-MODIFIED") or one.get("DTSTAMP") or begin, "LAST-MODIFIED",
+            note(one.get("LAST-MODIFIED") or one.get("DTSTAMP") or todo.begin, "LAST-MODIFIED",
                  "earlier than CREATED: taken as CREATED")
             updated = created
-        due = self._day(one["DUE"], note, keep) if "DUE" in one else None
-        scheduled = self._day(one["DTSTART"], note, keep) if "DTSTART" in one else None
-
-        # status
-        completed_prop = one.get("COMPLETED")
+        fields["created"], fields["updated"] = created, updated
+        fields["due"] = self._day(one["DUE"], todo) if "DUE" in one else None
+        fields["scheduled"] = self._day(one["DTSTART"], todo) if "DTSTART" in one else None
+        status_prop, completed_prop = one.get("STATUS"), one.get("COMPLETED")
         completed = self._instant(completed_prop)
         status, started = Status.OPEN, None
         if status_text == "COMPLETED" or (status_text is None and completed is not None):
             status = Status.DONE
             if completed is None:
                 completed = updated
-                note(status_prop or begin, "COMPLETED", "none: taken as when it last changed (LAST-MODIFIED or DTSTAMP)")
+                note(status_prop or todo.begin, "COMPLETED",
+                     "none: taken as when it last changed (LAST-MODIFIED or DTSTAMP)")
         elif completed_prop is not None:
             note(completed_prop, "COMPLETED", f"ignored: the to-do is {status_text}, not completed")
             completed = None
@@ -917,31 +959,30 @@ class _Reading:
                 started = updated
                 assert status_prop is not None
                 note(status_prop, "STATUS", "IN-PROCESS: started, at LAST-MODIFIED (iCalendar gives no start time)")
+        fields.update(status=status, completed=completed, started=started, priority=None, tags=())
 
-        # priority, tags
-        priority = None
-        if "PRIORITY" in one:
-            prop = one["PRIORITY"]
-            text = prop[3].strip()
-            if not _DIGITS.fullmatch(text) or int(text) > 9:
-                raise refused(self.at(prop[0]), "PRIORITY", f"not a priority from 0 to 9: {shown(text)}",
-                              "RFC 5545 priorities: 1-4 high, 5 medium, 6-9 low, 0 none")
-            priority = _PRIORITY_OF.get(int(text))
-            if int(text) not in (0, 1, 5, 9):
-                note(prop, "PRIORITY", f"{text}: priority {priority.value if priority else 'none'}; the number kept "
-                     f"in extra as {keep(prop)}")
-        tags: tuple[str, ...] = ()
-        if "CATEGORIES" in many:
-            tags = self._categories(many["CATEGORIES"], note, keep)
+    def _priority(self, todo: _Todo, prop: Prop) -> Priority | None:
+        """PRIORITY as RFC 5545 3.8.1.9 has it: 1-4 high, 5 medium, 6-9 low, 0 none; a number but 1, 5 and 9 kept."""
+        text = prop[3].strip()
+        if not _DIGITS.fullmatch(text) or int(text) > 9:
+            raise refused(self.at(prop[0]), "PRIORITY", f"not a priority from 0 to 9: {shown(text)}",
+                          "RFC 5545 priorities: 1-4 high, 5 medium, 6-9 low, 0 none")
+        priority = _PRIORITY_OF.get(int(text))
+        if int(text) not in (0, 1, 5, 9):
+            todo.note(prop, "PRIORITY", f"{text}: priority {priority.value if priority else 'none'}; the number kept "
+                      f"in extra as {todo.keep(prop)}")
+        return priority
 
-        # what taskvault writes for the fields iCalendar has no property for
+    def _ours(self, todo: _Todo, fields: dict[str, Any]) -> None:
+        """The fields iCalendar has no property for, as taskvault writes them (X-TASKVAULT-*)."""
+        one = todo.one
         project = wait = until = parent = index = recur = None
         if not one.keys().isdisjoint(_OURS):
             if "X-TASKVAULT-PROJECT" in one:
                 prop = one["X-TASKVAULT-PROJECT"]
                 project = self._checked(prop, prop[1], normalize_project, _unescape(prop[3]))
-            wait = self._day(one["X-TASKVAULT-WAIT"], note, keep) if "X-TASKVAULT-WAIT" in one else None
-            until = self._day(one["X-TASKVAULT-UNTIL"], note, keep) if "X-TASKVAULT-UNTIL" in one else None
+            wait = self._day(one["X-TASKVAULT-WAIT"], todo) if "X-TASKVAULT-WAIT" in one else None
+            until = self._day(one["X-TASKVAULT-UNTIL"], todo) if "X-TASKVAULT-UNTIL" in one else None
             if "X-TASKVAULT-PARENT" in one:
                 prop = one["X-TASKVAULT-PARENT"]
                 try:
@@ -956,8 +997,12 @@ class _Reading:
             if "X-TASKVAULT-RECUR" in one:
                 prop = one["X-TASKVAULT-RECUR"]
                 recur = self._checked(prop, prop[1], normalize_period, prop[3])
+        fields.update(project=project, wait=wait, until=until, parent=parent, index=index, recur=recur)
 
-        # links
+    def _links(self, todo: _Todo, fields: dict[str, Any]) -> dict[str, ExtraValue]:
+        """Depends (RELATED-TO;RELTYPE=DEPENDS-ON), annotations (COMMENT;X-TASKVAULT-AT) and the extra attributes
+        taskvault wrote (X-TASKVAULT-EXTRA)."""
+        many = todo.many
         depends: tuple[uuid.UUID, ...] = ()
         if "RELATED-TO" in many:
             depends = tuple(sorted({_uuid_of(_unescape(prop[3])) for prop in many["RELATED-TO"]}))
@@ -968,90 +1013,78 @@ class _Reading:
             annotations.append(Annotation(at=at, text=self._checked(prop, "COMMENT", normalize_annotation,
                                                                     _unescape(prop[3]))))
         annotations.sort(key=lambda a: a.at)
-        extra: dict[str, ExtraValue] = {}  # what taskvault kept, written as X-TASKVAULT-EXTRA
+        fields["depends"], fields["annotations"] = depends, tuple(annotations)
+        extra: dict[str, ExtraValue] = {}
         for prop in many.get("X-TASKVAULT-EXTRA", ()):
             extra_name, extra_value = self._extra_value(prop)
             if extra_name in extra:
                 raise refused(self.at(prop[0]), prop[1], f"a second value for the extra attribute {extra_name}",
                               HINT_FILE)
             extra[extra_name] = extra_value
+        return extra
 
-        # recurrence
-        template = False
-        rrule_prop = one.get("RRULE")
-        if rrule_prop is not None:
-            rule = _rule_read(rrule_prop[3], due, parent, recur, set(kept), self.zones)
-            if isinstance(rule, _Rule):
-                assert due is not None
-                if recur is None or _step(recur) != rule.step:
-                    if recur is not None:
-                        note(one["X-TASKVAULT-RECUR"], "X-TASKVAULT-RECUR", "does not say what RRULE says: RRULE taken")
-                    assert rule.period is not None
-                    recur = rule.period
-                until = rule.until
-                if rule.count is not None:
-                    try:
-                        until = nth_due(recur, due, rule.count)
-                    except InvalidValue:  # past the end of the calendar: no end before it
-                        until = None
-                template = True
-                if rule.caveat is not None:
-                    note(rrule_prop, "RRULE", rule.caveat)
-                if rrule_prop[3] != _rrule(recur, due, until):
-                    keep(rrule_prop)
-            else:
-                note(rrule_prop, "RRULE", f"not mapped ({rule}): imported without recurrence; kept in extra as "
-                     f"{keep(rrule_prop)}")
-                if index is not None and parent is None:
-                    note(one["X-TASKVAULT-INDEX"], "X-TASKVAULT-INDEX", "ignored: the to-do is no series")
-                    index = None
+    def _series(self, todo: _Todo, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """RRULE: a series when taskvault can follow it (the fields become its template's), else kept. Another
+        program's recurring to-do: the fields of its first instance, to add after the template."""
+        rrule_prop = todo.one["RRULE"]
+        due, recur, index, parent = fields["due"], fields["recur"], fields["index"], fields["parent"]
+        rule = _rule_read(rrule_prop[3], due, parent, recur, set(todo.kept), self.zones)
+        if not isinstance(rule, _Rule):
+            todo.note(rrule_prop, "RRULE", f"not mapped ({rule}): imported without recurrence; kept in extra as "
+                      f"{todo.keep(rrule_prop)}")
+            if index is not None and parent is None:
+                todo.note(todo.one["X-TASKVAULT-INDEX"], "X-TASKVAULT-INDEX", "ignored: the to-do is no series")
+                fields["index"] = None
+            return None
+        if recur is None or _step(recur) != rule.step:
+            if recur is not None:
+                todo.note(todo.one["X-TASKVAULT-RECUR"], "X-TASKVAULT-RECUR", "does not say what RRULE says: RRULE taken")
+            assert rule.period is not None
+            recur = rule.period
+        until = rule.until
+        if rule.count is not None:
+            try:
+                until = nth_due(recur, due, rule.count)
+            except InvalidValue:  # past the end of the calendar: no end before it
+                until = None
+        if rule.caveat is not None:
+            todo.note(rrule_prop, "RRULE", rule.caveat)
+        if rrule_prop[3] != _rrule(recur, due, until):
+            todo.keep(rrule_prop)
+        instance = {"uuid": uuid.uuid5(TASKVAULT_NAMESPACE, f"ical instance\n{fields['uuid']}\n1"),
+                    "status": fields["status"], "completed": fields["completed"], "started": fields["started"],
+                    "parent": fields["uuid"], "index": 1}
+        if index is not None and (fields["status"] is not Status.OPEN or fields["started"] is not None):
+            todo.note(todo.one.get("STATUS") or todo.begin, "STATUS", f"{fields['status'].value}: ignored, for the "
+                      "template of a series")
+        fields.update(status=Status.RECURRING, completed=None, started=None, recur=recur, until=until,
+                      index=1 if index is None else index)
+        if index is not None:  # taskvault's own template: its instances are to-dos of their own
+            return None
+        todo.note(rrule_prop, "RRULE", f"a series ({recur}): its template and its first instance")
+        return instance
 
-        # extra: what has no field, as read
-        for key, kept_lines in kept.items():
+    def _extra(self, todo: _Todo, extra: dict[str, ExtraValue]) -> Extra:
+        """The task's extra attributes: those taskvault wrote, and the lines kept as they were read."""
+        for key, kept_lines in todo.kept.items():
             value = "\n".join(kept_lines)
-            first = first_line[key] if first_line[key] > 0 else begin
+            line = todo.first_line[key]
+            first = line if line > 0 else todo.begin
             if key in extra:
                 raise refused(self.at(first), key[len(EXTRA_PREFIX):],
                               f"kept twice: as itself and as X-TASKVAULT-EXTRA {key}", HINT_FILE)
             if len(value) > EXTRA_TEXT_MAX or len(extra) >= EXTRA_MAX:
                 why = (f"{len(value):,} characters, more than an extra attribute holds ({EXTRA_TEXT_MAX:,})"
                        if len(value) > EXTRA_TEXT_MAX else f"the to-do has more than {EXTRA_MAX} of them")
-                note(first, key[len(EXTRA_PREFIX):], f"no field for it, and {why}: not imported")
+                todo.note(first, key[len(EXTRA_PREFIX):], f"no field for it, and {why}: not imported")
                 continue
             extra[key] = value
-            if first_line[key] > 0:
-                note(first, key[len(EXTRA_PREFIX):], f"no field for it: kept in extra as {key}")
-        extra_pairs = tuple(sorted(extra.items())) if extra else ()
-
-        fields: dict[str, Any] = {
-            "uuid": task_uuid, "title": title, "created": created, "updated": updated, "note": note_text,
-            "status": status, "priority": priority, "due": due, "tags": tags, "completed": completed,
-            "project": project, "scheduled": scheduled, "wait": wait, "until": until, "started": started,
-            "depends": depends, "annotations": tuple(annotations), "recur": recur, "parent": parent,
-            "index": index or 0,
-        }
-        if template:
-            fields.update(status=Status.RECURRING, completed=None, started=None, index=1 if index is None else index)
-            if index is None:  # another program's recurring to-do: a series and its first instance
-                instance = {"uuid": uuid.uuid5(TASKVAULT_NAMESPACE, f"ical instance\n{task_uuid}\n1"),
-                            "status": status, "completed": completed, "started": started, "parent": task_uuid, "index": 1}
-                self._add(where, extra_pairs, fields)
-                self._add(where, (), {**fields, **instance})
-                note(rrule_prop or begin, "RRULE", f"a series ({recur}): its template and its first instance")
-            else:
-                if status is not Status.OPEN or started is not None:
-                    note(status_prop or begin, "STATUS", f"{status_text}: ignored, for the template of a series")
-                self._add(where, extra_pairs, fields)
-        else:
-            self._add(where, extra_pairs, fields)
-        if notes:
-            self.unmapped.extend(Note(self.at(line), field, what) for line, field, what in sorted(notes))
-        self.todos += 1
-        if self.progress is not None and self.todos % 1000 == 0:
-            self.progress(self.todos)
+            if line > 0:
+                todo.note(first, key[len(EXTRA_PREFIX):], f"no field for it: kept in extra as {key}")
+        return tuple(sorted(extra.items())) if extra else ()
 
     def _identity(self, prop: Prop | None, begin: int, where: str, lines: list[tuple[int, str]],
-                  note: Callable[[Prop | int, str, str], None], keep: Callable[[Prop], str]) -> uuid.UUID:
+                  todo: _Todo) -> uuid.UUID:
         """The uuid of the to-do at line ``begin``: its UID's (see _uuid_of), or without one a uuid made from its
         content and how many identical to-dos came before. A second to-do with it is refused."""
         uid = _unescape(prop[3]) if prop else ""
@@ -1063,13 +1096,13 @@ class _Reading:
                 assert prop is not None
                 how = ("a uuid, written otherwise" if _as_uuid(uid) is not None else
                        f"not a uuid: the task's uuid is {task_uuid}, made from it")
-                note(prop, "UID", f"{how}; the UID kept in extra as {keep(prop)}, for the export")
+                todo.note(prop, "UID", f"{how}; the UID kept in extra as {todo.keep(prop)}, for the export")
         else:
             content = "\n".join(line for _, line in lines)
             repeat = self.anonymous.get(content, 0)
             self.anonymous[content] = repeat + 1
             task_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"ical\n{content}\n{repeat}")
-            note(begin, "UID", f"none: the task's uuid is {task_uuid}, made from the to-do's content")
+            todo.note(begin, "UID", f"none: the task's uuid is {task_uuid}, made from the to-do's content")
         if task_uuid in self.seen:
             raise refused(self.at(prop[0] if prop else begin), "UID", f"{shown(uid or str(task_uuid))} is the "
                           f"UID of the to-do at {self.seen[task_uuid]} too",
@@ -1077,8 +1110,7 @@ class _Reading:
         self.seen[task_uuid] = where
         return task_uuid
 
-    def _categories(self, props: list[Prop], note: Callable[[Prop | int, str, str], None],
-                    keep: Callable[[Prop], str]) -> tuple[str, ...]:
+    def _categories(self, todo: _Todo, props: list[Prop]) -> tuple[str, ...]:
         """The tags CATEGORIES give (most to-dos share a few sets: each read once); the lines kept when the tags
         cannot say all they say."""
         cache_key = tuple((prop[2] is not None, prop[3]) for prop in props)
@@ -1092,11 +1124,11 @@ class _Reading:
         if categories_kept:
             key = ""
             for prop in props:
-                key = keep(prop)
+                key = todo.keep(prop)
             what = f"not tags as written (tags are lower case, one word): the categories kept in extra as {key}"
             if lost:
                 what = f"{', '.join(shown(c) for c in lost)} cannot be tags: kept in extra as {key}"
-            note(props[0], "CATEGORIES", what)
+            todo.note(props[0], "CATEGORIES", what)
         return tags
 
     def _add(self, where: str, extra: Extra, fields: dict[str, Any]) -> None:
@@ -1119,8 +1151,7 @@ class _Reading:
         return refused(self.at(prop[0]), prop[1], f"not {what}: {shown(prop[3])}",
                        f"{prop[1]} is a date (20261231) or a date-time (20261231T170000Z); {HINT_FILE}")
 
-    def _day(self, prop: Prop | None, note: Callable[[Prop, str, str], None],
-             keep: Callable[[Prop], str]) -> dt.date | None:
+    def _day(self, prop: Prop | None, todo: _Todo) -> dt.date | None:
         """The day a DATE or DATE-TIME value falls on (a time of day: the local day, the exact value kept)."""
         if prop is None:
             return None
@@ -1129,10 +1160,10 @@ class _Reading:
             raise self._value_error(prop, "a date")
         if isinstance(day, tuple):
             day, unresolved = day
-            what = f"a time of day: the day {day.isoformat()}; the exact value kept in extra as {keep(prop)}"
+            what = f"a time of day: the day {day.isoformat()}; the exact value kept in extra as {todo.keep(prop)}"
             if unresolved:
                 what += f" (its TZID {shown(unresolved)} names no zone known here: read as local time)"
-            note(prop, prop[1], what)
+            todo.note(prop, prop[1], what)
         return day
 
     def _instant(self, prop: Prop | None) -> dt.datetime | None:
