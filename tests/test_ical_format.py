@@ -185,6 +185,8 @@ extra_values = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from(["X-FOO;A=b:some value", "LOCATION:Room 4\\, second floor", "X-FOO:1\nX-FOO:2",
                      "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM", "EXDATE:20260101",
+                     "BEGIN:VALARM\nEND:VFOO", "BEGIN:VALARM\nBEGIN:X-A\nEND:VALARM\nEND:X-A", "END:VALARM",
+                     "BEGIN:VALARM\nX-A:1\nEND:VALARM\nBEGIN:VALARM\nEND:VALARM",
                      "SUMMARY;LANGUAGE=en:Buy milk", "DUE;TZID=Europe/Berlin:20260301T120000", "RRULE:FREQ=HOURLY"]),
 )
 
@@ -393,6 +395,25 @@ class TestRoundTrip:
         """Reading an export and writing it again gives the same text: nothing drifts."""
         text = written(list(tasks))
         assert written([incoming.task for incoming in read(text).tasks]) == text
+
+    @pytest.mark.parametrize(("value", "as_lines"), [
+        ("BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM", True),
+        ("BEGIN:VALARM\nX-A:1\nEND:VALARM\nBEGIN:VALARM\nBEGIN:X-B\nEND:X-B\nEND:VALARM", True),
+        ("BEGIN:VALARM\nEND:VFOO", False),
+        ("BEGIN:VALARM\nBEGIN:X-A\nEND:VALARM\nEND:X-A", False),
+        ("BEGIN:VALARM\nACTION:DISPLAY", False),
+        ("END:VALARM", False),
+        ("BEGIN:VEVENT\nEND:VEVENT", False),
+        ("BEGIN:VALARM\nEND:VALARM\nX-A:1", False),
+    ])
+    def test_kept_components_are_written_as_lines_only_when_whole(self, extras: None, value: str,
+                                                                  as_lines: bool) -> None:
+        """Kept component lines are written as they are only when each BEGIN has its END (and no VEVENT or the like
+        goes inside a VTODO); else as X-TASKVAULT-EXTRA. Either way they read back the same."""
+        task = make((("ical.VALARM", value),))
+        text = written([task])
+        assert ("X-TASKVAULT-EXTRA;X-KEY=ical.VALARM" not in text) is as_lines
+        assert comparable(read(text).tasks[0].task) == comparable(task)
 
     def test_a_series_stays_a_series(self, extras: None) -> None:
         """A template (with its period spelled as taskvault spells it) and its instances come back as they were."""
@@ -943,6 +964,8 @@ class TestBadInput:
         assert message.startswith(where + problem), message
         assert "\n" not in message
         assert caught.value.hint
+        if what == "a lone CR":
+            assert "CR alone" in caught.value.hint
 
     @settings(max_examples=300, deadline=None)
     @given(data=st.data())

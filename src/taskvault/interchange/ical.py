@@ -204,8 +204,10 @@ def _normalized(text: str, name: str) -> str:
     control = _CONTROL.search(text)
     if control is not None:
         number = text.count("\n", 0, control.start()) + 1
+        hint = ("lines that end in CR alone? iCalendar lines end in CRLF: export the file again" if control.group() == "\r"
+                else "iCalendar text holds no control characters but tab: remove it, or export the file again")
         raise refused(f"{name} line {number}", None, f"a control character (U+{ord(control.group()):04X}) in the text",
-                      "iCalendar text holds no control characters but tab: remove it, or export the file again")
+                      hint)
     return text
 
 
@@ -1384,19 +1386,20 @@ def _verbatim(key: str, lines: list[str]) -> bool:
     parsed = _parsed(lines)
     if parsed is None:
         return False
-    depth = 0
+    opened: list[str] = []  # the components open, as the reader's stack has them
     for name, params, value in parsed:
-        if name in ("BEGIN", "END"):
+        if name == "BEGIN":
             kind = value.upper()
-            if not _NAME.fullmatch(kind) or kind in _NOT_INSIDE or (
-                    depth == 0 and (name == "END" or _extra_key(kind) != key)):
+            if (not _NAME.fullmatch(kind) or kind in _NOT_INSIDE or len(opened) >= MAX_DEPTH - 2
+                    or (not opened and _extra_key(kind) != key)):
                 return False
-            depth += 1 if name == "BEGIN" else -1
-            if depth > MAX_DEPTH - 2 or depth < 0:
+            opened.append(kind)
+        elif name == "END":
+            if not opened or opened.pop() != value.upper():
                 return False
-        elif depth == 0 and (_mapped(name, params) or _extra_key(name) != key):
+        elif not opened and (_mapped(name, params) or _extra_key(name) != key):
             return False
-    return depth == 0
+    return not opened
 
 
 def _kept_form_fits(name: str, lines: list[str], task: Task) -> bool:
