@@ -191,6 +191,29 @@ extra_values = st.one_of(
 )
 
 
+_KEPT_NAMES = ["UID", "SUMMARY", "DESCRIPTION", "DUE", "DTSTART", "PRIORITY", "CATEGORIES", "RRULE", "EXDATE",
+               "RDATE", "LOCATION", "RELATED-TO", "COMMENT", "X-TASKVAULT-PROJECT", "SEQUENCE", "GEO", "DURATION",
+               "TRIGGER", "X-FOO"]
+_KEPT_VALUES = ["20260301", "20260301T120000", "20260301T120000Z", "Buy milk", "buy,milk", "Work,home", "home",
+                "2", "5", "0", "10", "FREQ=DAILY", "FREQ=MONTHLY;COUNT=3", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+                "FREQ=HOURLY", "FREQ=YEARLY;UNTIL=20300101", "a@example.org", "00000000-0000-0000-0000-000000000001",
+                "PT15M", "-P1D", "P", "1.5;-2.25", "20260301/PT1H"]
+
+
+@st.composite
+def kept_lines(draw: st.DrawFn) -> tuple[str, str]:
+    """An extra attribute named after a property the reader maps (or keeps), holding lines much like it."""
+    name = draw(st.sampled_from(_KEPT_NAMES))
+    lines = []
+    for _ in range(draw(st.integers(1, 2))):
+        params = draw(st.sampled_from(["", ";VALUE=DATE", ";TZID=Europe/Berlin", ";LANGUAGE=de", ";RELTYPE=DEPENDS-ON",
+                                       ";RELTYPE=PARENT", ";X-TASKVAULT-AT=20260301T120000.000000Z", ";VALUE=INTEGER",
+                                       ";VALUE=DATE-TIME", ";VALUE=PERIOD"]))
+        lines.append(f"{draw(st.sampled_from([name, name.lower(), 'X-OTHER']))}{params}:"
+                     f"{draw(st.sampled_from(_KEPT_VALUES))}")
+    return f"ical.{name}", "\n".join(lines)
+
+
 @st.composite
 def task_values(draw: st.DrawFn, task_id: int = 1) -> Any:
     """Any task the model allows: each status, a series' template and instances, every field."""
@@ -220,8 +243,9 @@ def task_values(draw: st.DrawFn, task_id: int = 1) -> Any:
             fields["completed"] = draw(instants)
     elif kind == "recurring":  # a period on a task that is no series (the model allows it)
         fields["recur"] = draw(periods)
-    extra = tuple(sorted(draw(st.dictionaries(extra_names, extra_values, max_size=4)).items()))
-    return make(extra, **fields)
+    extra_entries = draw(st.dictionaries(extra_names, extra_values, max_size=4))
+    extra_entries.update(draw(st.lists(kept_lines(), max_size=2)))
+    return make(tuple(sorted(extra_entries.items())), **fields)
 
 
 task_lists = st.lists(st.integers(), min_size=1, max_size=4).flatmap(

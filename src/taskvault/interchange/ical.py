@@ -1376,6 +1376,52 @@ def _parsed(lines: list[str]) -> list[tuple[str, dict[str, str] | None, str]] | 
     return parsed
 
 
+# The value types of RFC 5545's properties that are not TEXT (or a URI or an address, which take any text), and
+# the form of each: a kept line is written as it is only when its value has the form its type asks (so that a
+# line a program or a person got wrong makes no file a stricter reader refuses).
+_CLOCK_FORM = r"T(?=[0-9])(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+S)?"
+_DURATION_FORM = rf"[+-]?P(?:[0-9]+W|[0-9]+D(?:{_CLOCK_FORM})?|{_CLOCK_FORM})"
+_TIME_FORM = r"[0-9]{8}(?:T[0-9]{6}Z?)?"
+_NUMBERS = r"[+-]?[0-9]{1,4}(?:,[+-]?[0-9]{1,4})*"
+_RECUR_PART = (r"(?:FREQ=(?:SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)|UNTIL=" + _TIME_FORM
+               + r"|(?:COUNT|INTERVAL)=[0-9]{1,9}|BY(?:SECOND|MINUTE|HOUR|MONTHDAY|YEARDAY|WEEKNO|MONTH|SETPOS)="
+               + _NUMBERS + r"L?|BYDAY=[+-]?[0-9]{0,2}(?:SU|MO|TU|WE|TH|FR|SA)(?:,[+-]?[0-9]{0,2}(?:SU|MO|TU|WE|TH|FR|SA))*"
+               + r"|WKST=(?:SU|MO|TU|WE|TH|FR|SA)|RSCALE=[A-Za-z0-9-]+|SKIP=(?:OMIT|BACKWARD|FORWARD))")
+_VALUE_FORMS = {
+    "DATE": re.compile(r"[0-9]{8}"),
+    "DATE-TIME": re.compile(_TIME_FORM),  # (a DATE where a DATE-TIME is asked: RFC 5545 says VALUE=DATE, many omit it)
+    "DURATION": re.compile(_DURATION_FORM),
+    "PERIOD": re.compile(_TIME_FORM + "/(?:" + _TIME_FORM + "|" + _DURATION_FORM + ")"),
+    "DATES": re.compile(f"(?:{_TIME_FORM}(?:/(?:{_TIME_FORM}|{_DURATION_FORM}))?)(?:,{_TIME_FORM}"
+                        f"(?:/(?:{_TIME_FORM}|{_DURATION_FORM}))?)*"),
+    "INTEGER": re.compile(r"[+-]?[0-9]{1,18}"),
+    "FLOAT": re.compile(r"[+-]?[0-9]{1,300}(?:\.[0-9]{1,300})?"),
+    "GEO": re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{1,20})?;[+-]?[0-9]{1,3}(?:\.[0-9]{1,20})?"),
+    "RECUR": re.compile(f"{_RECUR_PART}(?:;{_RECUR_PART})*", re.IGNORECASE),
+    "UTC-OFFSET": re.compile(r"[+-][0-9]{4}(?:[0-9]{2})?"),
+    "BOOLEAN": re.compile(r"TRUE|FALSE", re.IGNORECASE),
+    "TIME": re.compile(r"[0-9]{6}Z?"),
+}
+_DEFAULT_TYPE = {
+    "GEO": "GEO", "PERCENT-COMPLETE": "INTEGER", "PRIORITY": "INTEGER", "REPEAT": "INTEGER", "SEQUENCE": "INTEGER",
+    "COMPLETED": "DATE-TIME", "DTEND": "DATE-TIME", "DUE": "DATE-TIME", "DTSTART": "DATE-TIME",
+    "RECURRENCE-ID": "DATE-TIME", "ACKNOWLEDGED": "DATE-TIME", "CREATED": "DATE-TIME", "DTSTAMP": "DATE-TIME",
+    "LAST-MODIFIED": "DATE-TIME", "DURATION": "DURATION", "TRIGGER": "DURATION", "REFRESH-INTERVAL": "DURATION",
+    "FREEBUSY": "PERIOD", "TZOFFSETFROM": "UTC-OFFSET", "TZOFFSETTO": "UTC-OFFSET", "RRULE": "RECUR",
+    "EXRULE": "RECUR", "EXDATE": "DATES", "RDATE": "DATES",
+}
+
+
+def _value_fits(name: str, params: dict[str, str] | None, value: str) -> bool:
+    """True when a property's value has the form of its type: its VALUE parameter's, or RFC 5545's default
+    (EXDATE and RDATE: dates, whatever VALUE says)."""
+    kind = _DEFAULT_TYPE.get(name)
+    if kind != "DATES" and params is not None and params.get("VALUE", "").upper() in _VALUE_FORMS:
+        kind = params["VALUE"].upper()
+    form = _VALUE_FORMS.get(kind) if kind is not None else None
+    return form is None or form.fullmatch(value) is not None
+
+
 #: Components never written inside a VTODO (a file that had one there keeps it as X-TASKVAULT-EXTRA).
 _NOT_INSIDE = frozenset({"VCALENDAR", "VTODO", "VEVENT", "VJOURNAL", "VFREEBUSY", "VTIMEZONE", "VAVAILABILITY"})
 
@@ -1397,7 +1443,8 @@ def _verbatim(key: str, lines: list[str]) -> bool:
         elif name == "END":
             if not opened or opened.pop() != value.upper():
                 return False
-        elif not opened and (_mapped(name, params) or _extra_key(name) != key):
+        elif (not opened and (_mapped(name, params) or _extra_key(name) != key)) or not _value_fits(
+                name, params, value):
             return False
     return not opened
 
@@ -1430,7 +1477,7 @@ def _kept_form_fits(name: str, lines: list[str], task: Task) -> bool:
         tags, _ = _categories(props)
         return _categories_kept(props) and tuple(sorted(set(tags))) == task.tags
     if name == "RRULE":
-        return _rrule_fits(value, task, zones)
+        return _value_fits(name, params, value) and _rrule_fits(value, task, zones)
     return False
 
 
