@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import gc
-import math
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -29,13 +28,18 @@ from ..domain.periods import normalize_period, nth_due
 from ..domain.task import (
     ANNOTATIONS_MAX,
     DEPENDS_MAX,
+    EXTRA_MAX,
+    EXTRA_TEXT_MAX,
     TITLE_MAX,
     Annotation,
+    Extra,
+    ExtraValue,
     Priority,
     Status,
     Task,
     check_task,
     normalize_annotation,
+    normalize_extra,
     normalize_note,
     normalize_project,
     normalize_tag,
@@ -44,10 +48,8 @@ from ..domain.task import (
     trusted_task,
 )
 from ..errors import InvalidValue, shown
-from .model import Batch, Incoming, Note, Source, day_of, refused, start_of
+from .model import TASKVAULT_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
 
-#: Uuids derived from what a file holds (a UID that is not a uuid, a VTODO without one) are uuid5 in this.
-TASKVAULT_NAMESPACE = uuid.UUID("6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19")
 #: The version of taskvault's own properties (X-TASKVAULT-*); a file written by a newer one is refused.
 FORMAT = 1
 PRODID = "-//taskvault//EN"
@@ -57,12 +59,8 @@ MAX_LINE_CHARS = 1_000_000
 MAX_DEPTH = 8
 FOLD_OCTETS = 75
 UNTITLED = "(untitled)"
-#: Extra attributes (Task.extra) this format fills: names from ical. on, and the rules a value keeps.
+#: The extra attributes (Task.extra) that keep what a file said and no field holds: ical.NAME.
 EXTRA_PREFIX = "ical."
-EXTRA_MAX, EXTRA_TEXT_MAX, EXTRA_INT_LIMIT = 100, 10_000, 2**63
-
-ExtraValue = str | int | float
-Extra = tuple[tuple[str, ExtraValue], ...]
 #: One content line as read: (physical line number, NAME, parameters or None, value, the line itself).
 Prop = tuple[int, str, "dict[str, str] | None", str, str]
 
@@ -1186,6 +1184,7 @@ class _Reading:
         return timed[0].replace(tzinfo=dt.UTC, microsecond=int(fraction or 0))
 
     def _extra_value(self, prop: Prop) -> tuple[str, ExtraValue]:
+        """An extra attribute as taskvault writes it: X-TASKVAULT-EXTRA;X-KEY=name[;VALUE=INTEGER|FLOAT]:value."""
         params = prop[2] or {}
         name = params.get("X-KEY", "")
         kind = params.get("VALUE", "TEXT").upper()
@@ -1196,10 +1195,14 @@ class _Reading:
             value = int(prop[3])
         elif kind == "FLOAT" and re.fullmatch(r"[+-]?[0-9]{1,400}(?:\.[0-9]{1,400})?", prop[3]):
             value = float(prop[3])
-        problem = _extra_problem(name, value)
-        if problem:
-            raise refused(self.at(prop[0]), prop[1], problem, HINT_FILE)
-        assert value is not None
+        if value is None:
+            what = {"INTEGER": "a whole number", "FLOAT": "a number"}.get(kind, f"text, a whole number or a number "
+                                                                                f"(VALUE={kind})")
+            raise refused(self.at(prop[0]), prop[1], f"not {what}: {shown(prop[3])}", HINT_FILE)
+        try:
+            normalize_extra([(name, value)])  # the rule of Task.extra, for each one
+        except InvalidValue as error:
+            raise refused(self.at(prop[0]), prop[1], error.message, error.hint or HINT_FILE) from None
         return name, value
 
 
@@ -1251,49 +1254,24 @@ def _instant_of(value: str, params: dict[str, str] | None, zones: _Zones) -> dt.
         return moment.replace(tzinfo=dt.UTC)
 
 
-def _extra_problem(name: str, value: object) -> str | None:
-    """Why (name, value) cannot be an extra attribute of a task, or None (the rules of Task.extra)."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}", name):
-        return f"{shown(name)} is not the name of an extra attribute"
-    if type(value) is str:
-        if len(value) > EXTRA_TEXT_MAX or re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]", value):
-            return f"the value of {name} is longer than {EXTRA_TEXT_MAX:,} characters or holds a control character"
-        return None
-    if type(value) is int:
-        return None if -EXTRA_INT_LIMIT < value < EXTRA_INT_LIMIT else f"the value of {name} is too large"
-    if type(value) is float:
-        return None if math.isfinite(value) else f"the value of {name} is not a finite number"
-    return f"the value of {name} is not text, a whole number or a number"
-
-
-_TASK_HAS_EXTRA = "extra" in attrs.fields_dict(Task)
-
-
 def _new_task(extra: Extra, fields: dict[str, Any]) -> Task:
-    """A Task with these fields and (when the model has Task.extra) these extra attributes; InvalidValue for a
-    rule it breaks. Until Task.extra is on main the extra attributes are dropped here (the notes still say
-    where each would go).
+    """A Task with these fields and extra attributes; InvalidValue for a rule it breaks.
 
     The reader passes every field as the rule Task applies to it made it (normalize_title, normalize_note,
     normalize_tags, normalize_project, normalize_period, Annotation, sorted unique depends): then the task is
     built without running those rules again (trusted_task, a third of the cost), its instants checked to be
-    UTC, its counts bounded, and the rules between its fields checked (check_task).
-    tests/test_ical_format.py holds every task read to be the one Task(...) makes of its fields."""
-    if _TASK_HAS_EXTRA:
-        return Task(**fields, extra=extra)  # type: ignore[call-arg,unused-ignore]
+    UTC, its counts bounded, its extra attributes put through normalize_extra, and the rules between its
+    fields checked (check_task). tests/test_ical_format.py holds every task read to be the one Task(...)
+    makes of its fields."""
     utc, completed, started = dt.UTC, fields["completed"], fields["started"]
     if (fields["created"].tzinfo is utc and fields["updated"].tzinfo is utc
             and (completed is None or completed.tzinfo is utc) and (started is None or started.tzinfo is utc)
-            and len(fields["depends"]) <= DEPENDS_MAX and len(fields["annotations"]) <= ANNOTATIONS_MAX):
-        task = trusted_task(**fields)
+            and len(fields["depends"]) <= DEPENDS_MAX and len(fields["annotations"]) <= ANNOTATIONS_MAX
+            and (not extra or normalize_extra(extra) == extra)):
+        task = trusted_task(**fields, extra=extra)
         check_task(task)
         return task
-    return Task(**fields)
-
-
-def _extra_of(task: Task) -> Extra:
-    extra: Extra = getattr(task, "extra", ())
-    return extra
+    return Task(**fields, extra=extra)
 
 
 def read(sources: Sequence[Source], *, now: dt.datetime, progress: Callable[[int], None] | None = None) -> Batch:
@@ -1482,7 +1460,7 @@ def _kept_form_fits(name: str, lines: list[str], task: Task) -> bool:
 
 
 def _rrule_fits(value: str, task: Task, zones: _Zones) -> bool:
-    names = {key for key, kept in _extra_of(task) if key in ("ical.EXDATE", "ical.RDATE") and type(kept) is str
+    names = {key for key, kept in task.extra if key in ("ical.EXDATE", "ical.RDATE") and type(kept) is str
              and task.status is not Status.RECURRING and _verbatim(key, kept.split("\n"))}  # as _vtodo writes them
     rule = _rule_read(value, task.due, task.parent, task.recur, names, zones)
     if task.status is not Status.RECURRING:  # written as it is only where the reader will not follow it either
@@ -1506,7 +1484,7 @@ def _vtodo(task: Task, uids: dict[uuid.UUID, str]) -> str:
     kept_properties: list[str] = []
     kept_components: list[str] = []
     extras: list[str] = []
-    for key, value in _extra_of(task):
+    for key, value in task.extra:
         name = key[len(EXTRA_PREFIX):] if key.startswith(EXTRA_PREFIX) else None
         if name is not None and type(value) is str:
             kept = value.split("\n")
@@ -1591,7 +1569,7 @@ def write(tasks: Sequence[Task]) -> Iterator[str]:
     another program's file and kept in extra written back as it was."""
     uids: dict[uuid.UUID, str] = {}  # a task read with a UID that is not a uuid is referred to by that UID
     for task in tasks:
-        for key, value in _extra_of(task):
+        for key, value in task.extra:
             if key == "ical.UID" and type(value) is str and _kept_form_fits("UID", [value], task):
                 uids[task.uuid] = _unescape(value.partition(":")[2])
     yield f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nX-TASKVAULT-FORMAT:{FORMAT}\r\n"
