@@ -1431,7 +1431,8 @@ def _kept_form_fits(name: str, lines: list[str], task: Task) -> bool:
     """True when the exact form of a mapped property kept in extra still says what the task says, and the
     reader would keep it again: then it is written in place of the task's own form."""
     parsed = _parsed(lines)
-    if not parsed or any(p[0] != name for p in parsed) or (name != "CATEGORIES" and len(parsed) != 1):
+    if (not parsed or any(p[0] != name or not _value_fits(*p) for p in parsed)
+            or (name != "CATEGORIES" and len(parsed) != 1)):
         return False
     _, params, value = parsed[0]
     zones = _Zones()
@@ -1455,7 +1456,7 @@ def _kept_form_fits(name: str, lines: list[str], task: Task) -> bool:
         tags, _ = _categories(props)
         return _categories_kept(props) and tuple(sorted(set(tags))) == task.tags
     if name == "RRULE":
-        return _value_fits(name, params, value) and _rrule_fits(value, task, zones)
+        return _rrule_fits(value, task, zones)
     return False
 
 
