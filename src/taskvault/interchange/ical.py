@@ -1404,9 +1404,23 @@ def _value_fits(name: str, params: dict[str, str] | None, value: str) -> bool:
 _NOT_INSIDE = frozenset({"VCALENDAR", "VTODO", "VEVENT", "VJOURNAL", "VFREEBUSY", "VTIMEZONE", "VAVAILABILITY"})
 
 
-def _verbatim(key: str, lines: list[str]) -> bool:
-    """True when kept lines, written into a VTODO, read back as this same extra attribute: properties the
-    reader keeps as they are, named by ``key``, or whole components named by it, each BEGIN with its END."""
+#: What _verbatim decided for each (name, value) seen lately: many tasks of one program hold the same lines.
+_VERBATIM: dict[tuple[str, str], bool] = {}
+
+
+def _verbatim(key: str, value: str) -> bool:
+    """True when kept lines (``value``), written into a VTODO, read back as this same extra attribute:
+    properties the reader keeps as they are, named by ``key``, or whole components named by it, each BEGIN with
+    its END, each value of the form its type asks."""
+    known = _VERBATIM.get((key, value))
+    if known is None:
+        if len(_VERBATIM) >= 4096:
+            _VERBATIM.clear()
+        known = _VERBATIM[key, value] = _lines_verbatim(key, value.split("\n"))
+    return known
+
+
+def _lines_verbatim(key: str, lines: list[str]) -> bool:
     parsed = _parsed(lines)
     if parsed is None:
         return False
@@ -1462,7 +1476,7 @@ def _kept_form_fits(name: str, lines: list[str], task: Task) -> bool:
 
 def _rrule_fits(value: str, task: Task, zones: _Zones) -> bool:
     names = {key for key, kept in task.extra if key in ("ical.EXDATE", "ical.RDATE") and type(kept) is str
-             and task.status is not Status.RECURRING and _verbatim(key, kept.split("\n"))}  # as _vtodo writes them
+             and task.status is not Status.RECURRING and _verbatim(key, kept)}  # as _vtodo writes them
     rule = _rule_read(value, task.due, task.parent, task.recur, names, zones)
     if task.status is not Status.RECURRING:  # written as it is only where the reader will not follow it either
         return not isinstance(rule, _Rule)
@@ -1489,10 +1503,13 @@ def _vtodo(task: Task, uids: dict[uuid.UUID, str]) -> str:
         name = key[len(EXTRA_PREFIX):] if key.startswith(EXTRA_PREFIX) else None
         if name is not None and type(value) is str:
             kept = value.split("\n")
-            if name in _KEPT_FORMS and _kept_form_fits(name, kept, task):
+            if name == "UID" and task.uuid in uids:  # (write() found it fits)
                 own[name] = kept
                 continue
-            if name not in _KEPT_FORMS and _verbatim(key, kept) and not (
+            if name in _KEPT_FORMS and name != "UID" and _kept_form_fits(name, kept, task):
+                own[name] = kept
+                continue
+            if name not in _KEPT_FORMS and _verbatim(key, value) and not (
                     name in ("EXDATE", "RDATE") and task.status is Status.RECURRING):  # they would unmake the series
                 (kept_components if kept[0][:6].upper() == "BEGIN:" else kept_properties).extend(kept)
                 continue
