@@ -455,3 +455,18 @@ def trusted_task(id: int, uuid: uuid.UUID, title: str, created: dt.datetime, upd
     _set_index(task, index)
     _set_extra(task, extra)
     return task
+
+
+_SLOT_GETTERS = tuple(Task.__dict__[a.name].__get__ for a in attrs.fields(Task))
+
+
+def renumbered(task: Task, task_id: int) -> Task:
+    """``task`` with the id ``task_id`` and every other field as it is, without running the rules again: no
+    rule of a task involves its id but that it is a positive whole number, checked here. (attrs.evolve would
+    check every field again: a third of an import of 100,000 tasks.)"""
+    _check_id(None, None, task_id)
+    copy = _new_task(Task)
+    for get, put in zip(_SLOT_GETTERS, _SLOT_SETTERS, strict=True):
+        put(copy, get(task))
+    _set_id(copy, task_id)
+    return copy
