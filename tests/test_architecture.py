@@ -37,7 +37,7 @@ LAYER_OF = {
 #: Which layers each layer may import, besides itself. Nothing else is allowed.
 ALLOWED = {
     "entry": {"cli"},
-    "cli": {"commands", "service", "bootstrap", "domain", "errors", "exits", "limits", "version"},
+    "cli": {"commands", "service", "bootstrap", "interchange", "domain", "errors", "exits", "limits", "version"},
     "bootstrap": {"service", "store", "domain", "errors"},
     "commands": {"service", "interchange", "domain", "errors", "exits", "limits"},
     "interchange": {"domain", "errors"},

@@ -458,7 +458,7 @@ class TestIcalendarPackageFiles:
 
         batch = read(cal.to_ical(), "icalendar.ics")
         plan, template, instance, renewed = (incoming.task for incoming in batch.tasks)
-        assert plan.uuid == uuid.uuid5(ical.TASKVAULT_NAMESPACE, "first@example.org")
+        assert plan.uuid == uuid.uuid5(ical.UUID_NAMESPACE, "first@example.org")
         assert (plan.title, plan.note) == ("Plan the trip; book rooms, trains", "Hotels:\nOne, two; three \\ four")
         assert (plan.priority, plan.due, plan.status) == (Priority.MEDIUM, dt.date(2026, 4, 1), Status.OPEN)
         assert plan.scheduled == day_of(dt.datetime(2026, 3, 20, 11, 0, tzinfo=dt.UTC))
@@ -563,7 +563,7 @@ class TestOtherProgramsFiles:
         subtask relation kept as it is."""
         batch = _fixture("nextcloud-tasks.ics")
         garden, seeds = (incoming.task for incoming in batch.tasks)
-        assert garden.uuid == uuid.uuid5(ical.TASKVAULT_NAMESPACE, "ymv2zg9t2p")
+        assert garden.uuid == uuid.uuid5(ical.UUID_NAMESPACE, "ymv2zg9t2p")
         assert garden.created == dt.datetime(2026, 3, 3, 16, 32, 3).astimezone().astimezone(dt.UTC)
         assert (garden.due, garden.priority) == (dt.date(2026, 3, 20), Priority.HIGH)
         assert garden.tags == ("garden", "outside", "spring")
@@ -615,7 +615,7 @@ class TestIdentity:
         """Another UID gives a uuid made from it (the same every time), and is kept so the export writes it."""
         text = calendar("UID:20260313T123432Z-456553@example.com\nSUMMARY:x")
         task = only_task(text)
-        assert task.uuid == uuid.uuid5(ical.TASKVAULT_NAMESPACE, "20260313T123432Z-456553@example.com")
+        assert task.uuid == uuid.uuid5(ical.UUID_NAMESPACE, "20260313T123432Z-456553@example.com")
         assert only_task(text).uuid == task.uuid
         assert "UID:20260313T123432Z-456553@example.com\r\n" in written([task])
 

@@ -77,7 +77,7 @@ class Scenario:
     def tools(self) -> set[str]:
         """Programs, other than taskvault and the shell's own, that the scenario runs."""
         words = {word for step in self.steps if step.kind in ("shell", "start") for word in step.text.split()}
-        return (words & {"fiu-run", "strace", "tmux", "jq"}) | ({"tmux"} if any(
+        return (words & {"fiu-run", "strace", "tmux", "jq", "task", "todo-txt"}) | ({"tmux"} if any(
             step.kind == "terminal" for step in self.steps) else set())
 
 
@@ -418,4 +418,5 @@ def skip_reason(scenario: Scenario) -> str | None:
     missing = sorted(tool for tool in scenario.tools if shutil.which(tool) is None)
     if not missing or os.environ.get("TASKVAULT_REQUIRE_TOOLS"):
         return None
-    return f"needs {', '.join(missing)}: apt-get install fiu-utils jq tmux (CI sets TASKVAULT_REQUIRE_TOOLS=1)"
+    return (f"needs {', '.join(missing)}: apt-get install fiu-utils jq tmux taskwarrior todotxt-cli "
+            "(CI sets TASKVAULT_REQUIRE_TOOLS=1)")

@@ -21,3 +21,6 @@ MAX_LISTED_IDS = 5
 MAX_QUOTED_CHARS = 40
 #: The longest error message shown, in characters; longer ones are cut short with "…".
 MAX_MESSAGE_CHARS = 300
+#: The largest file (or standard input) ``import`` reads: 256 MiB, far above a Taskwarrior export of a
+#: million tasks' worth of typical ones; a larger input is refused before anything is imported.
+MAX_IMPORT_BYTES = 256 * 1024 * 1024

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from ..service import Retention, TaskService
     from .config import GlobalOptions
     from .config_file import Settings
+    from .progress import Progress
     from .runner import Runner
+    from .user_files import UserFiles
 
 __all__ = ["Runner", "main"]
 
@@ -238,6 +240,27 @@ def _main(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO | None,
                 services if services is not None else Services(), settings)
 
 
+def _user_files(directory: Path, stdin: TextIO | None) -> UserFiles:
+    """The user's files for import and export; standard input only where it is not the commands' own."""
+    from ..bootstrap import replace_file
+    from .user_files import UserFiles
+
+    return UserFiles(directory, replace_file, getattr(stdin, "buffer", None))
+
+
+def _progress(err: TextIO) -> Progress:
+    from .progress import Progress
+
+    return Progress(err)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def _write_context(path: str, name: str | None) -> None:
     from ..bootstrap import replace_file
     from .config_write import write_context  # (`context NAME` alone writes the config file)
@@ -304,9 +327,12 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
         set_context=lambda name: _write_context(file.path, name),
         date_format=settings.date_format.value if settings.date_format.value != config.DEFAULT_DATE_FORMAT else None)
     service = services.open(directory, timeout=timeout, retention=retention, err=err)
+    one_shot = bool(tokens) and script is None
+    watched = not options.json and _is_terminal(err) and (one_shot or (stdin is not None and stdin.isatty()))
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
                     width=table_width(out, env), in_session=services.in_session, rows=page_rows(out),
-                    preferences=preferences)
+                    preferences=preferences, files=_user_files(directory, stdin if one_shot else None),
+                    progress=_progress(err) if watched else None)
     try:
         return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal, stdin)
     except OutputFailed as failure:

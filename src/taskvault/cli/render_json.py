@@ -17,8 +17,10 @@ from ..commands.results import (
     ContextShown,
     Declined,
     DoctorReport,
+    Exported,
     HelpText,
     HistoryList,
+    Imported,
     Restored,
     Result,
     Reverted,
@@ -157,6 +159,22 @@ def _restored(result: Restored) -> Any:
         body |= {"added": [t.id for t in plan.added], "removed": [t.id for t in plan.removed],
                  "changed": [new.id for _, new in plan.changed]}
     return body
+
+
+@json_value.register
+def _imported(result: Imported) -> Any:
+    plan, batch = result.plan, result.batch
+    return {"format": result.format, "source": result.source, "dry_run": result.dry_run, "read": len(batch.tasks),
+            "added": [t.id for t in plan.added], "updated": [new.id for _, new in plan.updated],
+            "unchanged": [t.id for t in plan.unchanged],
+            "skipped": [{"where": n.where, "field": n.field, "what": n.what} for n in batch.skipped],
+            "not_kept_as_it_was": [{"where": n.where, "field": n.field, "what": n.what} for n in batch.unmapped],
+            "backup": _backup(result.backup) if result.backup is not None else None}
+
+
+@json_value.register
+def _exported(result: Exported) -> Any:
+    return {"format": result.format, "tasks": result.count, "path": result.path}
 
 
 @json_value.register

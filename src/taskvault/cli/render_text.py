@@ -69,7 +69,7 @@ def text(result: object, r: TextRenderer) -> str:
     The results about the store itself (backups, restore, salvage, doctor, stats) are registered by
     render_text_store.py, imported the first time one of them is rendered: a command about tasks never
     imports it."""
-    from . import render_text_store  # noqa: F401 (it registers them)
+    from . import render_text_store, render_transfer  # noqa: F401 (they register them)
 
     if text.dispatch(type(result)) is not _unregistered:  # (registered by that import)
         return text(result, r)

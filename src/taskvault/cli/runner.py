@@ -8,7 +8,7 @@ that no failure after a save is ever reported as if nothing had been saved.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
 from ..commands import change_text
@@ -23,7 +23,9 @@ from .text import ascii_json, say, terminal_safe
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:
     from ..service import CaughtUp, TaskService
+    from .progress import Progress
     from .style import Style
+    from .user_files import UserFiles
 
 # Imported where they are used, not here: a one-shot command pays for neither the JSON renderer
 # (--json), the crash report (a bug), nor the script reader (--script, standard input, the session).
@@ -51,12 +53,17 @@ class Runner:
 
     def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
                  width: int | None, in_session: bool = False, rows: int | None = None,
-                 preferences: Preferences | None = None) -> None:
+                 preferences: Preferences | None = None, files: UserFiles | None = None,
+                 progress: Progress | None = None) -> None:
         self.service = service
+        #: The user's files import reads and export writes (None: a command may not, as in tests of one mode).
+        self.files = files
+        #: The status line long work shows on a terminal (None: nobody watches).
+        self.progress = progress
         #: Task rows that fit the terminal, for limit:page (None when the output is no terminal).
         self.rows = rows
         self.preferences = preferences
-        self.context = Context(service, page_rows=rows, preferences=preferences)
+        self.context = self._context(None)
         #: Told what other sessions changed, before the command that noticed it runs.
         self.on_caught_up: Callable[[CaughtUp], None] | None = None
         #: The error the last failing command reported, for the interactive session's status bar.
@@ -100,8 +107,16 @@ class Runner:
                 caught = self.service.refresh()  # another session may have changed the store since the last line
                 if caught is not None and caught.behind and self.on_caught_up is not None:
                     self.on_caught_up(caught)
-            result = run_tokens(self.context, tokens)
-            if self.as_json:
+            try:
+                result = run_tokens(self.context, tokens)
+            finally:
+                if self.progress is not None:
+                    self.progress.clear()
+            stream = getattr(result, "stream", None)
+            text: str | None = None
+            if stream is not None:  # an export's text: written as it comes, as it is (it is data, not a message)
+                self.write_stream(stream)
+            elif self.as_json:
                 from .render_json import render_json
 
                 text = render_json(result)
@@ -113,7 +128,8 @@ class Runner:
             raise
         except TaskvaultError as error:
             return self.report(error, line)
-        self.write(text)  # a printed line is an acknowledgement: it must not wait in a buffer
+        if text is not None:
+            self.write(text)  # a printed line is an acknowledgement: it must not wait in a buffer
         # Housekeeping (compaction, backups) only once the change is acknowledged; in a session, in the background.
         self.service.tidy(background=self._in_session)
         self.begin(line)
@@ -134,6 +150,16 @@ class Runner:
         except OSError as exc:
             raise OutputFailed(exc) from None
 
+    def write_stream(self, pieces: Iterator[str]) -> None:
+        """Put each of ``pieces`` on standard output as it comes; OutputFailed if it cannot be written."""
+        out = self.out
+        try:
+            for piece in pieces:
+                out.write(piece)
+            out.flush()
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
     def say(self, text: str, *styles: str) -> None:
         """One line on standard error, with control and format characters shown escaped."""
         say(self.err, self.style(terminal_safe(text), *styles))
@@ -149,11 +175,18 @@ class Runner:
             self._heap_settled = True
             gc.freeze()
 
+    def _context(self, confirm: Callable[[str], bool] | None) -> Context:
+        files = self.files
+        return Context(self.service, confirm, page_rows=self.rows, preferences=self.preferences,
+                       read_file=files.read if files is not None else None,
+                       replace_file=files.replace if files is not None else None,
+                       progress=self.progress)
+
     def make_interactive(self, confirm: Callable[[str], bool],
                          on_caught_up: Callable[[CaughtUp], None] | None = None) -> None:
         """Someone is at the keyboard: commands may ask before they act (see cli/ask.py), and a
         session hears of other sessions' changes."""
-        self.context = Context(self.service, confirm, page_rows=self.rows, preferences=self.preferences)
+        self.context = self._context(confirm)
         self.on_caught_up = on_caught_up
 
     def run_line(self, text: str, line: int | None, *, in_session: bool = False) -> int:

@@ -34,6 +34,10 @@ class _Handler:
         return f"handlers.{self.name}"
 
 
+#: The formats import and export know (interchange/formats.py FORMATS, which a test holds this to).
+FORMAT_CHOICES = ("taskwarrior", "todotxt", "csv", "ical")
+
+
 def _run_help(ctx: Context, args: ParsedArgs) -> Result:
     """``help``: its module (the help texts) is imported when it runs, not by every command that looks itself up."""
     from .help import run_help
@@ -250,9 +254,42 @@ COMMANDS = Registry([
         examples=("history", "history --limit 5 --task 1"),
     ),
     Command(
+        "import", "bring in tasks from Taskwarrior, todo.txt, CSV or iCalendar, as one change",
+        _Handler("run_import"), mutates=True,
+        description="FILE is read and checked whole first (- reads standard input). A task is matched to the\n"
+                    "store's by its uuid: a new one gets the next id (in the file's order; ids are never\n"
+                    "taken from the file), one the store holds is updated or, when the file says what the\n"
+                    "store holds, left alone, so importing the same file again changes nothing. Nothing is\n"
+                    "deleted. The import is one change: the store is backed up first, 'undo' reverses it.\n"
+                    "A record that cannot be read stops it with one line naming the file, the record and\n"
+                    "the field, and nothing is imported. --dry-run shows what would be added, updated,\n"
+                    "skipped, and what does not map as it was. On a terminal, taskvault asks first.\n"
+                    "docs/moving.md says what maps to what, for each format.",
+        arguments=(Argument("FILE", "the file to import, or - for standard input"),),
+        options=(Option("--from", "the format: " + ", ".join(FORMAT_CHOICES), metavar="FORMAT",
+                        choices=FORMAT_CHOICES),
+                 Option("--done-file", "todo.txt's done.txt, read with it (--from todotxt)", metavar="FILE"),
+                 _DRY_RUN, Option("--yes", "do not ask for confirmation")),
+        examples=("import --from taskwarrior - --dry-run",),
+    ),
+    Command(
+        "export", "write tasks out for Taskwarrior, todo.txt, a spreadsheet (CSV) or a calendar (iCalendar)",
+        _Handler("run_export"),
+        description="Every task, done ones and recurring templates too, or those FILTER picks (as list\n"
+                    "reads it, before or after the command; the context does not apply). To standard output\n"
+                    "as it goes, or with --output to a file, written whole or not at all (a new file\n"
+                    "readable by you alone). docs/moving.md says what each format keeps.",
+        arguments=(Argument("FILTER", "which tasks: project:work, +home, status:pending, 3-7", many=True,
+                            optional=True, kind="filter"),),
+        options=(Option("--to", "the format: " + ", ".join(FORMAT_CHOICES), metavar="FORMAT",
+                        choices=FORMAT_CHOICES),
+                 Option("--output", "write this file instead of standard output (also -o FILE)", metavar="FILE", short="-o")),
+        examples=("export --to csv", "export --to ical +home"),
+    ),
+    Command(
         "backup", "take a verified backup of the store now", _Handler("run_backup"),
         description="A named backup is kept until you remove it; backups taken automatically (hourly,\n"
-                    "before compaction, migration and restore) are rotated: see TASKVAULT_BACKUP_KEEP.",
+                    "before compaction, migration, restore and import) are rotated: see TASKVAULT_BACKUP_KEEP.",
         arguments=(Argument("NAME", "a name for it (letters, digits, '.', '_', '-'), not used before, not "
                                     "'latest' nor a backup id", optional=True),),
         examples=("backup", "backup before-cleanup"),

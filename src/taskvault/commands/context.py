@@ -47,11 +47,23 @@ class Preferences:
 class Context:
     """The service a handler works with, and how it asks the user (a plain class: see results.py)."""
 
-    __slots__ = ("confirm", "page_rows", "preferences", "service")
+    __slots__ = ("confirm", "page_rows", "preferences", "progress", "read_file", "replace_file", "service")
 
     def __init__(self, service: TaskService, confirm: Callable[[str], bool] | None = None,
-                 page_rows: int | None = None, preferences: Preferences | None = None) -> None:
+                 page_rows: int | None = None, preferences: Preferences | None = None, *,
+                 read_file: Callable[[str], tuple[bytes, str]] | None = None,
+                 replace_file: Callable[[str, bytes], str] | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:
         self.service = service
+        #: The user's file at a path (or "-": standard input, where it is not the commands' own), whole, and
+        #: the name a message gives it; UserError when it cannot be read or is too large (the interface reads).
+        self.read_file = read_file
+        #: Replaces the user's file at a path with these bytes, whole or not at all, and returns the path it
+        #: wrote; UserError or SaveFailed when it cannot (the interface writes, through the store's files).
+        self.replace_file = replace_file
+        #: Shows how far long work has got, on a terminal (one status line on standard error; "" clears it);
+        #: None where nobody watches (a script, a pipe, --json).
+        self.progress = progress
         #: Asks the user a yes/no question; None where nobody can answer (one-shot, scripts).
         self.confirm = confirm
         #: How many task rows fit the terminal (``limit:page``); None when there is no terminal to fit.

@@ -77,7 +77,10 @@ def split_line(line: str) -> list[str]:
 
 
 #: The commands a filter typed before them applies to (``taskvault project:work done``), as in Taskwarrior.
-FILTERED_COMMANDS = frozenset({"list", "next", "modify", "done", "reopen", "delete", "annotate", "start", "stop"})
+FILTERED_COMMANDS = frozenset({"list", "next", "modify", "done", "reopen", "delete", "annotate", "start", "stop",
+                               "export"})
+#: Those that take a filter before them as their own words after them, as a report does.
+_FILTER_AS_WORDS = frozenset({"list", "next", "export"})
 #: The report a filter alone runs (``taskvault +home``).
 DEFAULT_REPORT = "next"
 _ID_WORD = re.compile(r"[0-9][0-9,-]*")
@@ -120,7 +123,7 @@ def run_tokens(ctx: Context, tokens: list[str]) -> Result:
     command = COMMANDS.get(tokens[0])
     if filter_words and command.name == "report":
         tokens, filter_words = [tokens[0], tokens[1], *filter_words, *tokens[2:]], ()
-    elif filter_words and (command.name in ("list", "next") or all(_ID_WORD.fullmatch(w) for w in filter_words)):
+    elif filter_words and (command.name in _FILTER_AS_WORDS or all(_ID_WORD.fullmatch(w) for w in filter_words)):
         # a report takes its filter as its own words; ids before a command are its ids (taskvault 12 done)
         tokens, filter_words = [tokens[0], *filter_words, *tokens[1:]], ()
     args = parse(command, tokens[1:], filter_words)

@@ -25,7 +25,9 @@ from .results import (
     ContextShown,
     Declined,
     DoctorReport,
+    Exported,
     HistoryList,
+    Imported,
     Restored,
     Reverted,
     Salvaged,
@@ -675,3 +677,15 @@ def run_stats(ctx: Context, args: ParsedArgs) -> StoreStats:
     undo, redo = tasks.history.stacks()
     return StoreStats(service.figures(), open_count, done_count, tasks.revision, tasks.next_id, len(tasks.history),
                       len(undo), len(redo), service.saves)
+
+
+def run_import(ctx: Context, args: ParsedArgs) -> Imported | Declined:
+    from .transfer import run_import as run  # (import's and export's module: the formats, read when used)
+
+    return run(ctx, args)
+
+
+def run_export(ctx: Context, args: ParsedArgs) -> Exported:
+    from .transfer import run_export as run
+
+    return run(ctx, args)

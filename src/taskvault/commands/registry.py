@@ -27,11 +27,13 @@ def _close_matches(name: str, names: Any) -> list[str]:
 class Option:
     """A ``--name`` option; it takes a value when ``metavar`` is set, else it is a flag."""
 
-    __slots__ = ("choices", "gathers", "help", "metavar", "name", "repeat")
+    __slots__ = ("choices", "gathers", "help", "metavar", "name", "repeat", "short")
 
     def __init__(self, name: str, help: str, metavar: str | None = None, repeat: bool = False,
-                 choices: tuple[str, ...] = (), gathers: bool = False) -> None:
+                 choices: tuple[str, ...] = (), gathers: bool = False, short: str | None = None) -> None:
         self.name = name
+        #: A one-letter form (``-o``), as other tools spell the same option.
+        self.short = short
         self.help = help
         self.metavar = metavar
         self.repeat = repeat
@@ -179,6 +181,10 @@ def parse(command: Command, tokens: list[str], filter_words: tuple[str, ...] = (
     while index < len(tokens):
         token = tokens[index]
         index += 1
+        if not options_done and token[:1] == "-" and len(token) == 2 and token != "-h":
+            short = next((o for o in command.options if o.short == token), None)
+            if short is not None:
+                token = short.name
         if options_done or not token.startswith("--"):
             if token == "-h" and not options_done:
                 values["help"] = True

@@ -12,12 +12,15 @@ from ..errors import StorageError
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from ..domain.history import Step
+    from ..domain.importing import ImportPlan
     from ..domain.query import Show
     from ..domain.recovery import Dropped, RestorePlan, Reversal
     from ..domain.task import Task
+    from ..interchange.model import Batch
     from ..service import Backup, Finding, SalvageReport, StoreFigures
 
 
@@ -258,5 +261,35 @@ class StoreStats(_Value):
         return {name: getattr(self.store if hasattr(self.store, name) else self, name) for name in self.ORDER}
 
 
+class Imported(_Value):
+    """import: what the file held (``batch``: its tasks, what was skipped and what did not map as it was) and
+    what the import did or, with ``dry_run``, would do; ``backup``: the backup taken before it."""
+
+    __slots__ = ("backup", "batch", "dry_run", "format", "plan", "source")
+
+    def __init__(self, format: str, source: str, batch: Batch, plan: ImportPlan, dry_run: bool = False,
+                 backup: Backup | None = None) -> None:
+        self.format = format
+        #: What was read: the file's name as given, or "standard input".
+        self.source = source
+        self.batch = batch
+        self.plan = plan
+        self.dry_run = dry_run
+        self.backup = backup
+
+
+class Exported(_Value):
+    """export: how many tasks went out in which format; either ``stream``, the text in pieces for standard
+    output (the interface writes each as it comes), or ``path``, the file written whole."""
+
+    __slots__ = ("count", "format", "path", "stream")
+
+    def __init__(self, format: str, count: int, stream: Iterator[str] | None = None, path: str | None = None) -> None:
+        self.format = format
+        self.count = count
+        self.stream = stream
+        self.path = path
+
+
 Result = (TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText | Declined | Reverted | HistoryList
-          | BackupTaken | BackupList | Restored | Salvaged | DoctorReport | StoreStats)
+          | BackupTaken | BackupList | Restored | Salvaged | DoctorReport | StoreStats | Imported | Exported)

@@ -44,7 +44,7 @@ from ..domain.task import (
 )
 from ..domain.timestamps import format_timestamp
 from ..errors import InvalidValue, shown
-from .model import TASKVAULT_NAMESPACE, Batch, Incoming, Note, Source, refused, start_of
+from .model import UUID_NAMESPACE, Batch, Incoming, Note, Source, refused, start_of
 
 __all__ = ["COLUMNS", "VERSION", "read", "write"]
 
@@ -246,7 +246,7 @@ class _Reader:
                                [f"{header}={row[i] if i < width else ''}" for i, header, _ in layout.others])
         seen = self._same_rows.get(identity, 0)
         self._same_rows[identity] = seen + 1
-        return uuid.uuid5(TASKVAULT_NAMESPACE, f"csv\n{identity}\n{seen}")
+        return uuid.uuid5(UUID_NAMESPACE, f"csv\n{identity}\n{seen}")
 
 
 class _Row:
@@ -350,7 +350,7 @@ class _Row:
         if fields["due"] is None:
             raise self.bad("recur", "a series needs a due date: the first one of the series",
                            "give the row a due date, or clear its recur cell")
-        template_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"csv series\n{fields['uuid']}")
+        template_uuid = uuid.uuid5(UUID_NAMESPACE, f"csv series\n{fields['uuid']}")
         template = self.made({**fields, "uuid": template_uuid, "status": Status.RECURRING, "index": 1,
                               "started": None, "depends": (), "annotations": ()})
         first_id = fields["id"]

@@ -48,7 +48,7 @@ from ..domain.task import (
     trusted_task,
 )
 from ..errors import InvalidValue, shown
-from .model import TASKVAULT_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
+from .model import UUID_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
 
 #: The version of taskvault's own properties (X-TASKVAULT-*); a file written by a newer one is refused.
 FORMAT = 1
@@ -561,7 +561,7 @@ def _as_uuid(uid: str) -> uuid.UUID | None:
 
 def _uuid_of(uid: str) -> uuid.UUID:
     """The uuid a UID names: itself when it is one, else one made from it (the same every time)."""
-    return _as_uuid(uid) or uuid.uuid5(TASKVAULT_NAMESPACE, uid)
+    return _as_uuid(uid) or uuid.uuid5(UUID_NAMESPACE, uid)
 
 
 def _title_of(text: str) -> str:
@@ -1051,7 +1051,7 @@ class _Reading:
             todo.note(rrule_prop, "RRULE", rule.caveat)
         if rrule_prop[3] != _rrule(recur, due, until):
             todo.keep(rrule_prop)
-        instance = {"uuid": uuid.uuid5(TASKVAULT_NAMESPACE, f"ical instance\n{fields['uuid']}\n1"),
+        instance = {"uuid": uuid.uuid5(UUID_NAMESPACE, f"ical instance\n{fields['uuid']}\n1"),
                     "status": fields["status"], "completed": fields["completed"], "started": fields["started"],
                     "parent": fields["uuid"], "index": 1}
         if index is not None and (fields["status"] is not Status.OPEN or fields["started"] is not None):
@@ -1101,7 +1101,7 @@ class _Reading:
             content = "\n".join(line for _, line in lines)
             repeat = self.anonymous.get(content, 0)
             self.anonymous[content] = repeat + 1
-            task_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"ical\n{content}\n{repeat}")
+            task_uuid = uuid.uuid5(UUID_NAMESPACE, f"ical\n{content}\n{repeat}")
             todo.note(begin, "UID", f"none: the task's uuid is {task_uuid}, made from the to-do's content")
         if task_uuid in self.seen:
             raise refused(self.at(prop[0] if prop else begin), "UID", f"{shown(uid or str(task_uuid))} is the "

@@ -12,7 +12,7 @@ from ..errors import InvalidValue
 
 #: The namespace of the uuids taskvault derives for a task that comes without one (uuid5 of what identifies
 #: it in its file), so that importing the same file again finds the same tasks. Never to change.
-TASKVAULT_NAMESPACE = uuid.UUID("6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19")
+UUID_NAMESPACE = uuid.UUID("6f1c0c4e-8a53-4f5e-9d6a-7a3c2b1e0f19")
 
 
 @attrs.frozen

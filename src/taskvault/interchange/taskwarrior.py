@@ -59,7 +59,7 @@ from ..domain.task import (
 )
 from ..domain.timestamps import parse_timestamp
 from ..errors import InvalidValue, shown
-from .model import TASKVAULT_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
+from .model import UUID_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
 
 __all__ = ["NOTE_KEY", "NUMBERS_KEY", "RECUR_KEY", "TIMES_KEY", "read", "write"]
 
@@ -241,7 +241,7 @@ class _Reader:
         if value is None:
             text = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             repeat = self.texts[text] = self.texts.get(text, -1) + 1
-            task_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"taskwarrior\n{text}\n{repeat}")
+            task_uuid = uuid.uuid5(UUID_NAMESPACE, f"taskwarrior\n{text}\n{repeat}")
             self.unmapped.append(Note(where, "uuid", f"missing: {task_uuid} derived from the record"))
         else:
             task_uuid = _uuid_of(where, "uuid", value)

@@ -39,7 +39,7 @@ from ..domain.task import (
     normalize_title,
 )
 from ..errors import InvalidValue, shown
-from .model import TASKVAULT_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
+from .model import UUID_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
 
 __all__ = ["read", "write"]
 
@@ -214,7 +214,7 @@ class _Reader:
             identity = line.strip()
             seen = self._same_lines.get(identity, 0)
             self._same_lines[identity] = seen + 1
-            derived = uuid.uuid5(TASKVAULT_NAMESPACE, f"todotxt\n{identity}\n{seen}")
+            derived = uuid.uuid5(UUID_NAMESPACE, f"todotxt\n{identity}\n{seen}")
         for task in read.tasks(derived, len(self.tasks) + 1):
             earlier = self._uuids.get(task.uuid)
             if earlier is not None:
@@ -479,7 +479,7 @@ class _Line:
             self.reader.note(self.where, "rec", f"a series needs a due date: the task does not recur in taskvault; "
                                                 f"rec: is kept in extra as {_REC_EXTRA}")
             return [self._task({**fields, "recur": None}, extra)]
-        template_uuid = uuid.uuid5(TASKVAULT_NAMESPACE, f"todotxt series\n{fields['uuid']}")
+        template_uuid = uuid.uuid5(UUID_NAMESPACE, f"todotxt series\n{fields['uuid']}")
         template = self._task({**fields, "uuid": template_uuid, "status": Status.RECURRING, "index": 1,
                                "started": None, "depends": (), "annotations": ()}, {})
         first_id = fields["id"]

@@ -40,7 +40,7 @@ from .layout import BACKUPS_NAME as DIRECTORY_NAME
 from .records import Record
 
 #: Labels of backups taken by taskvault itself; only these are rotated.
-AUTOMATIC = ("hourly", "compaction", "migration", "restore")
+AUTOMATIC = ("hourly", "compaction", "migration", "restore", "import")
 #: A name the user gives a backup. Match with fullmatch: ``$`` would let a final newline through.
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 _FILE = re.compile(r"(?P<id>\d{8}-\d{6}(?:\.\d+)?)-r(?P<rev>\d+)-n(?P<count>\d+)-(?P<label>[A-Za-z0-9][A-Za-z0-9._-]*)"

@@ -1,0 +1,81 @@
+"""The user's own files a command reads (import) and writes (export): read whole and bounded, written
+through the store's atomic replace, never into the store's own directory."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import InputTooLarge, InvalidValue, SaveFailed, UsageError, shown, typed
+from ..limits import MAX_IMPORT_BYTES
+
+#: The store's own files (and, after them, the names of their temp files and of those kept aside as
+#: unreadable); its subdirectories (backups/) are the store's too.
+_STORE_FILES = ("tasks.json", "tasks.journal", "tasks.lock")
+
+
+class UserFiles:
+    """Reads and replaces files for one run. ``stdin``: standard input as bytes, where a command may read it
+    (a one-shot command; not a script on standard input, nor the session, whose input is the commands)."""
+
+    def __init__(self, store_directory: Path, replace: Callable[[Path, bytes], None], stdin: BinaryIO | None) -> None:
+        self._store = store_directory
+        self._replace = replace
+        self._stdin = stdin
+
+    def read(self, path: str) -> tuple[bytes, str]:
+        """The whole of ``path`` (- for standard input) and the name messages give it; refused past MAX_IMPORT_BYTES."""
+        if path == "-":
+            if self._stdin is None:
+                raise UsageError("import: standard input holds the commands here, not a file to import",
+                                 hint="give the file's name instead of -")
+            return _bounded(self._stdin, "standard input"), "standard input"
+        try:
+            with open(os.path.expanduser(path), "rb") as stream:  # (a directory: IsADirectoryError)
+                return _bounded(stream, path), path
+        except OSError as exc:
+            raise InvalidValue(f"cannot read {shown(path)}: {exc.strerror or exc}",
+                               hint="check the file's name and that you may read it") from None
+
+    def replace(self, path: str, data: bytes) -> str:
+        """Replace the file at ``path`` with ``data``, whole or not at all; the path written. A name the store
+        uses for its own files is refused: the export would stand in for one of them."""
+        target = Path(os.path.expanduser(path))
+        if path.endswith("/") or target.is_dir():
+            raise UsageError(f"export: {shown(path)} is a directory", hint="give the name of a file to write")
+        real = Path(os.path.realpath(target))
+        store = Path(os.path.realpath(self._store))
+        if store in real.parents and (real.parent != store or _owned_by_store(real.name)):
+            raise UsageError(f"export: {shown(path)} is one of the store's own files, or among them",
+                             hint="give the export another name, or write it elsewhere")
+        try:
+            self._replace(real, data)
+        except OSError as exc:
+            raise SaveFailed(f"could not write {path}: {exc.strerror or exc} — nothing was written; a file "
+                             "that was there is as it was", hint=_hint(exc)) from None
+        return path
+
+
+def _owned_by_store(name: str) -> bool:
+    return any(name.lstrip(".").startswith(own) for own in _STORE_FILES)
+
+
+def _bounded(stream: BinaryIO, name: str) -> bytes:
+    data = stream.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise InputTooLarge(f"import: {name} is larger than {MAX_IMPORT_BYTES >> 20} MiB, the most taskvault imports "
+                            "at once", hint="split it into smaller files and import each")
+    return data
+
+
+def _hint(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space on that disk, or write the export to another one"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "write it to a directory you may write to"
+    if exc.errno == errno.ENOENT:
+        return "the directory must exist: create it first"
+    return f"see '{typed('doctor')}' if it goes on"
