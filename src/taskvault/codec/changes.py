@@ -41,12 +41,28 @@ def _record_4_to_5(doc: dict[str, Any]) -> dict[str, Any]:
 RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2, 2: _record_2_to_3, 3: _record_3_to_4, 4: _record_4_to_5}
 
 
+#: The last change whose tasks were written out, and their JSON forms: the journal record of a change and, at the
+#: next compaction, its step in the history write the same tasks (an import: 100,000 of them). One tuple, read
+#: once, so that a compaction in another thread never pairs one change with another's tasks.
+_LAST_PUT: list[tuple[Change | None, list[dict[str, Any]]]] = [(None, [])]
+
+
+def _put_dicts(change: Change) -> list[dict[str, Any]]:
+    last = _LAST_PUT[0]
+    if last[0] is change:
+        return last[1]
+    dicts = [task_to_dict(t) for t in change.put]
+    if len(dicts) >= 1000:  # (a small change costs little to write again, and is not worth holding)
+        _LAST_PUT[0] = (change, dicts)
+    return dicts
+
+
 def change_fields(change: Change, revision: int, at: dt.datetime | None) -> dict[str, Any]:
     return {
         "rev": revision,
         "at": format_timestamp(at) if at is not None else None,
         "cmd": change.command,
-        "put": [task_to_dict(t) for t in change.put],
+        "put": _put_dicts(change),
         "del": list(change.delete),
         "next_id": change.next_id,
         "undoes": list(change.undoes),
