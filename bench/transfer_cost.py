@@ -12,6 +12,7 @@ Pairs, interleaved (A B, B A, ...), each side a new process as a user runs it:
 
 * import: `taskvault import --from taskwarrior FILE` into a copy of the 1,000-task store, against
   `task import FILE` into an empty Taskwarrior (the same work for it: every task new);
+* undo: `taskvault undo` of that import (100,000 tasks removed in one change), against the import itself;
 * export: `taskvault export --to taskwarrior --output FILE` of the store that import made (101,000 tasks),
   against `task export > FILE` of Taskwarrior's;
 * the other formats, in pairs against the Taskwarrior-format import and export of the same store: an
@@ -111,6 +112,13 @@ def main() -> None:
         ratio, tv_s, tw_s = _pairs(lambda: tv_import(source), tw_import, options.pairs)
         print(f"import {options.size:,} tasks (Taskwarrior's export): taskvault {tv_s:.2f} s, "
               f"task import {tw_s:.2f} s: {ratio:.2f}x Taskwarrior", flush=True)
+
+        def tv_undo() -> float:
+            tv_import(source)
+            return _run([taskvault, "--data-dir", str(work), "undo"], env)
+
+        ratio, undo_s, import_s = _pairs(tv_undo, lambda: tv_import(source), options.pairs)
+        print(f"undo of that import: {undo_s:.2f} s, {ratio:.2f}x the import itself ({import_s:.2f} s)", flush=True)
 
         imported = root / "imported"
         tv_import(source)

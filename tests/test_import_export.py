@@ -102,6 +102,18 @@ class TestOneChange:
         by_id = {t["id"]: t for t in tasks_of(data_dir)}
         assert by_id[2]["project"] == "work" and by_id[2]["title"] == "Call Anna" and len(by_id) == 2
 
+    def test_undo_of_a_large_import_names_fifty_tasks_and_counts_the_rest(self, data_dir: Path,
+                                                                           tmp_path: Path) -> None:
+        source = export_file(tmp_path / "tw.json", [tw(f"Bulk {n}") for n in range(3000)])
+        assert run_taskvault(data_dir, "import", "--from", "taskwarrior", str(source)).code == 0
+        undone = run_taskvault(data_dir, "undo")
+        assert undone.code == 0, undone.err
+        lines = undone.out.splitlines()
+        assert len(lines) == 51 and lines[-1] == "undo: … and 2,950 more tasks (3,000 in all)", lines[-3:]
+        assert tasks_of(data_dir) == []
+        redone = run_taskvault(data_dir, "--json", "redo")
+        assert redone.code == 0 and len(json.loads(redone.out)["changed"]) == 3000, redone.out[:300]
+
     def test_a_dry_run_changes_no_byte(self, data_dir: Path, tmp_path: Path) -> None:
         seed_store(data_dir)
         files = store_bytes(data_dir)

@@ -325,10 +325,15 @@ def _project_or_tag_summary(result: Summary, r: TextRenderer) -> str:
 # -- history, undo and redo -------------------------------------------------------------------
 
 
+#: How many tasks an undo or redo names one a line before it gives the count of the rest.
+_EFFECTS_SHOWN = 50
+
 @text.register
 def _reverted(result: Reverted, r: TextRenderer) -> str:
     rev, verb = result.reversal, result.reversal.verb
-    lines = [_shown(change_text.reverted_line(verb, e)) for e in rev.effects]
+    lines = [_shown(change_text.reverted_line(verb, e)) for e in rev.effects[:_EFFECTS_SHOWN]]
+    if len(rev.effects) > _EFFECTS_SHOWN:  # (an import of 100,000 tasks undone: the count, not every line)
+        lines.append(f"{verb}: … and {len(rev.effects) - _EFFECTS_SHOWN:,} more tasks ({len(rev.effects):,} in all)")
     lines += [r.style(_shown(change_text.skipped_line(verb, s)), "yellow") for s in rev.skipped]
     lines += [r.style(change_text.gone_line(verb, revision), "yellow") for revision in rev.gone]
     if not rev.effects:

@@ -48,7 +48,7 @@ def _imported(result: Imported, r: TextRenderer) -> str:
     if unchanged:
         parts.append(f"{'leave' if dry else 'left'} {unchanged:,} as {'it' if unchanged == 1 else 'they'} "
                      f"{'is' if dry and unchanged == 1 else 'are' if dry else 'was' if unchanged == 1 else 'were'}")
-    read = change_text.plural(len(batch.tasks), "task")
+    read = f"{len(batch.tasks):,} task{'s' if len(batch.tasks) != 1 else ''}"
     if plan.change.is_empty:
         headline = (f"Nothing to import: the {read} from {source} {'is' if len(batch.tasks) == 1 else 'are'} in the "
                     "store already, as the file has them." if batch.tasks else f"Nothing to import: {source} holds no tasks.")
@@ -76,5 +76,5 @@ def _imported(result: Imported, r: TextRenderer) -> str:
 
 @text.register
 def _exported(result: Exported, r: TextRenderer) -> str:
-    return (f"Exported {change_text.plural(result.count, 'task')} to {terminal_safe(result.path or '')} "
+    return (f"Exported {result.count:,} task{'s' if result.count != 1 else ''} to {terminal_safe(result.path or '')} "
             f"({_FORMAT_NAMES[result.format]}).")

@@ -77,9 +77,12 @@ def run_import(ctx: Context, args: ParsedArgs) -> Imported | Declined:
     if args["dry_run"] or preview.change.is_empty:
         return Imported(name, batch_source(args), batch, preview, dry_run=bool(args["dry_run"]))
     if ctx.confirm is not None and not args["yes"]:
-        question = (f"Import {len(incoming):,} tasks from {batch_source(args)}: add {len(preview.added):,}, "
-                    f"update {len(preview.updated):,}, leave {len(preview.unchanged):,} as they are? "
-                    "The store is backed up first and 'undo' reverses it.")
+        added, updated, kept = len(preview.added), len(preview.updated), len(preview.unchanged)
+        doing = ", ".join(part for n, part in ((added, f"add {added:,}"), (updated, f"update {updated:,}"),
+                                               (kept, f"leave {kept:,} as {'it is' if kept == 1 else 'they are'}"))
+                          if n)
+        question = (f"Import {len(incoming):,} task{'s' if len(incoming) != 1 else ''} from {batch_source(args)} "
+                    f"({doing})? The store is backed up first and 'undo' reverses it.")
         if ctx.progress is not None:
             ctx.progress("")
         if not ctx.confirm(question):

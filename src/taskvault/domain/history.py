@@ -30,6 +30,10 @@ class Step:
     change: Change
     #: The tasks the change replaced or deleted, as they were just before it.
     was: tuple[Task, ...] = ()
+    #: ``was`` and the change's tasks by id, made on first use: an undo asks both of every task a step touched,
+    #: and a scan of them for each was quadratic (an undo of an import of 10,000 tasks took 19 s).
+    _by_id: tuple[dict[int, Task], dict[int, Task]] | None = attrs.field(default=None, init=False, eq=False,
+                                                                        repr=False, hash=False)
 
     @property
     def kind(self) -> ChangeKind:
@@ -39,17 +43,18 @@ class Step:
     def touched(self) -> tuple[int, ...]:
         return tuple(t.id for t in self.change.put) + self.change.delete
 
+    def _index(self) -> tuple[dict[int, Task], dict[int, Task]]:
+        index = self._by_id
+        if index is None:
+            index = ({t.id: t for t in self.was}, {t.id: t for t in self.change.put})
+            object.__setattr__(self, "_by_id", index)  # (a cache: the step itself does not change)
+        return index
+
     def before(self, task_id: int) -> Task | None:
-        for task in self.was:
-            if task.id == task_id:
-                return task
-        return None
+        return self._index()[0].get(task_id)
 
     def after(self, task_id: int) -> Task | None:
-        for task in self.change.put:
-            if task.id == task_id:
-                return task
-        return None
+        return self._index()[1].get(task_id)
 
 
 class StepSource(Protocol):
