@@ -12,7 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,19 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is not installed (TASKVAULT_REQUIRE_TOOLS is set)")
         pytest.skip(f"needs {name}: apt-get install strace fiu-utils (CI sets TASKVAULT_REQUIRE_TOOLS=1)")
     return path
+
+
+@contextlib.contextmanager
+def tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of ``size`` (such as 4M) mounted at ``mount`` for the duration, private (0700): a small disk to
+    fill or turn read-only. Skipped where this process may not mount (it needs root, as CI has)."""
+    mount.mkdir(exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount)]).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @attrs.frozen

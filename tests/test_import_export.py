@@ -24,6 +24,7 @@ from tests.conftest import (
     seed_store,
     store_bytes,
     temp_files,
+    tmpfs,
 )
 
 
@@ -283,14 +284,8 @@ class TestConcurrencyAndCrashes:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M,mode=0700", "tmpfs", str(mount)]).returncode:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
+    with tmpfs(tmp_path / "disk", "3M") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 class TestFullDisk:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TASKVAULT, Session, require_tool, run_taskvault, seed_store
+from .conftest import TASKVAULT, Session, require_tool, run_taskvault, seed_store, tmpfs
 
 
 class TestASnapshotPutBack:
@@ -37,14 +37,8 @@ class TestASnapshotPutBack:
 class TestReadOnlyMedia:
     @pytest.fixture
     def read_only(self, tmp_path: Path):  # type: ignore[no-untyped-def]
-        mount = tmp_path / "mnt"
-        mount.mkdir()
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M,mode=0700", "tmpfs", str(mount)]).returncode:
-            pytest.skip("cannot mount a tmpfs here (needs root)")
-        try:
+        with tmpfs(tmp_path / "mnt", "4M") as mount:
             yield mount
-        finally:
-            subprocess.run(["umount", "-l", str(mount)], check=False)
 
     @pytest.mark.parametrize("lock_file", [True, False])
     def test_reading_works_in_every_mode_and_a_change_says_read_only(self, read_only: Path,

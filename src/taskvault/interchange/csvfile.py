@@ -32,7 +32,9 @@ from ..domain.periods import normalize_period
 from ..domain.task import (
     ANNOTATIONS_MAX,
     DEPENDS_MAX,
+    EXTRA_MAX,
     Annotation,
+    ExtraValue,
     Priority,
     Status,
     Task,
@@ -42,9 +44,12 @@ from ..domain.task import (
     normalize_tags,
     normalize_title,
 )
+from ..domain.task import (
+    EXTRA_TEXT_MAX as EXTRA_VALUE_MAX,
+)
 from ..domain.timestamps import format_timestamp
 from ..errors import InvalidValue, shown
-from .model import UUID_NAMESPACE, Batch, Incoming, Note, Source, refused, start_of
+from .model import UUID_NAMESPACE, Batch, Incoming, Note, Source, refused, start_of, with_extra
 
 __all__ = ["COLUMNS", "VERSION", "read", "write"]
 
@@ -76,8 +81,6 @@ _EXTRA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 _NOT_IN_NAME = re.compile(r"[^a-z0-9_.-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
-EXTRA_MAX = 100
-EXTRA_VALUE_MAX = 10_000
 #: The longest cell read (the CSV module's own limit is 128 KiB; a note or the extra column of a task can
 #: be longer once quoted): past it the file is refused.
 CELL_MAX = 16 * 1024 * 1024
@@ -85,8 +88,6 @@ CELL_MAX = 16 * 1024 * 1024
 PROGRESS_EVERY = 1000
 _HINT_DATE = "days are YYYY-MM-DD, such as 2026-03-31"
 _HINT_INSTANT = "such as 2026-03-05T14:22:11Z (UTC), 2026-03-05T15:22:11+01:00, or a day: 2026-03-05"
-
-ExtraValue = str | int | float
 
 
 # -- reading ------------------------------------------------------------------------------------------------
@@ -337,7 +338,7 @@ class _Row:
         if (fields["recur"] is not None and fields["parent"] is None and status is Status.OPEN
                 and not self.cell("uuid").strip()):
             return self.series(fields)
-        return [_with_extra(self.made(fields), self.extra(), self.where)]
+        return [with_extra(self.made(fields), self.extra(), self.where)]
 
     def made(self, fields: dict[str, object]) -> Task:
         try:
@@ -358,7 +359,7 @@ class _Row:
         instance = self.made({**fields, "id": first_id + 1, "parent": template_uuid, "index": 1})
         self.reader.note_once(self.layout.name, self.where, "recur", "a row with recur is a series: its template, then "
                                                                      "the row as its first instance")
-        return [template, _with_extra(instance, self.extra(), self.where)]
+        return [template, with_extra(instance, self.extra(), self.where)]
 
     def uuid_of(self, column: str) -> uuid.UUID | None:
         text = self.cell(column).strip()
@@ -496,17 +497,6 @@ def _extra_object(text: str, row: _Row) -> dict[str, ExtraValue]:
         if isinstance(item, float) and not math.isfinite(item):
             raise row.bad("extra", f"{name}: not a finite number", "an extra attribute is text or a number")
     return value
-
-
-def _with_extra(task: Task, extra: dict[str, ExtraValue], where: str) -> Task:
-    """``task`` with the extra attributes."""
-    if not extra:
-        return task
-    changes: dict[str, Any] = {"extra": tuple(sorted(extra.items()))}
-    try:
-        return attrs.evolve(task, **changes)
-    except InvalidValue as error:  # pragma: no cover (the checks above keep to the model's rules)
-        raise refused(where, "extra", error.message, error.hint or "correct the extra column") from None
 
 
 # -- writing ------------------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import attrs
 
-from ..domain.task import Task
+from ..domain.task import ExtraValue, Task
 from ..errors import InvalidValue
 
 #: The namespace of the uuids taskvault derives for a task that comes without one (uuid5 of what identifies
@@ -70,3 +71,15 @@ def day_of(moment: dt.datetime) -> dt.date:
 def start_of(day: dt.date) -> dt.datetime:
     """The instant a local calendar day starts, in UTC (how tools that keep instants store a day)."""
     return dt.datetime(day.year, day.month, day.day).astimezone().astimezone(dt.UTC)
+
+
+def with_extra(task: Task, extra: dict[str, ExtraValue], where: str, field: str = "extra") -> Task:
+    """``task`` with the extra attributes ``extra`` (a reader has checked each); the refusal, naming ``where``
+    and ``field``, if they still break a rule of the model."""
+    if not extra:
+        return task
+    changes: dict[str, Any] = {"extra": tuple(sorted(extra.items()))}
+    try:
+        return attrs.evolve(task, **changes)
+    except InvalidValue as error:
+        raise refused(where, field, error.message, error.hint or "correct it") from None

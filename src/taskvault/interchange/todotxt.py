@@ -20,7 +20,6 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 from urllib.parse import unquote
 
 import attrs
@@ -29,8 +28,10 @@ from ..domain.periods import normalize_period
 from ..domain.task import (
     ANNOTATIONS_MAX,
     DEPENDS_MAX,
+    EXTRA_MAX,
     TAGS_MAX,
     Annotation,
+    ExtraValue,
     Priority,
     Status,
     Task,
@@ -38,8 +39,11 @@ from ..domain.task import (
     normalize_tag,
     normalize_title,
 )
+from ..domain.task import (
+    EXTRA_TEXT_MAX as EXTRA_VALUE_MAX,
+)
 from ..errors import InvalidValue, shown
-from .model import UUID_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of
+from .model import UUID_NAMESPACE, Batch, Incoming, Note, Source, day_of, refused, start_of, with_extra
 
 __all__ = ["read", "write"]
 
@@ -80,14 +84,10 @@ _SPELLING_EXTRA = "todotxt.context_case"
 _REC_EXTRA = "todotxt.rec"
 _OWN_EXTRAS = frozenset({_PRIORITY_EXTRA, _PROJECTS_EXTRA, _CONTEXTS_EXTRA, _SPELLING_EXTRA, _REC_EXTRA})
 
-EXTRA_MAX = 100
-EXTRA_VALUE_MAX = 10_000
 #: Lines between two calls of ``progress``.
 PROGRESS_EVERY = 1000
 _HINT_DATE = "todo.txt dates are YYYY-MM-DD, such as due:2026-03-31"
 _HINT_KEY = "taskvault reads this key as it writes it; rename the key if it means something else to your tool"
-
-ExtraValue = str | int | float
 
 
 # -- reading ------------------------------------------------------------------------------------------------
@@ -494,7 +494,7 @@ class _Line:
             task = Task(**fields)  # type: ignore[arg-type]
         except InvalidValue as error:
             raise refused(self.where, None, error.message, error.hint or "correct the line") from None
-        return _with_extra(task, _checked_extra(extra, self.where), self.where)
+        return with_extra(task, _checked_extra(extra, self.where), self.where)
 
     def _normal_title(self) -> str:
         try:
@@ -644,17 +644,6 @@ def _checked_extra(extra: dict[str, ExtraValue], where: str) -> dict[str, ExtraV
             raise refused(where, name, f"the value is {len(value):,} characters long; the most is {EXTRA_VALUE_MAX:,}",
                           "shorten it")
     return extra
-
-
-def _with_extra(task: Task, extra: dict[str, ExtraValue], where: str) -> Task:
-    """``task`` with the extra attributes."""
-    if not extra:
-        return task
-    changes: dict[str, Any] = {"extra": tuple(sorted(extra.items()))}
-    try:
-        return attrs.evolve(task, **changes)
-    except InvalidValue as error:  # pragma: no cover (the checks above keep to the model's rules)
-        raise refused(where, None, error.message, error.hint or "correct the line") from None
 
 
 # -- writing ------------------------------------------------------------------------------------------------
