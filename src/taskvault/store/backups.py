@@ -21,6 +21,7 @@ a state is never stored twice, while each keeps its own name, label and place in
 from __future__ import annotations
 
 import builtins  # BackupShelf.list hides the builtin in the class's annotations
+import contextlib
 import datetime as dt
 import errno
 import os
@@ -335,17 +336,28 @@ class BackupShelf:
             compress, stored = same.compressed, self._read(fd, same) or b""
         name = f"{backup_id}-r{revision}-n{task_count}-{label}.json" + (COMPRESSED_SUFFIX if compress else "")
         written = zlib.crc32(stored)
-        if same is not None:
-            files.link_durably(Path(same.path.name), Path(name), dir_fd=fd)
-        elif staged is not None and _is_file(staged.name, fd) and _installed(staged, name, fd):
-            pass  # written and fsynced already: renamed into place
-        else:
-            files.atomic_replace(Path(name), stored, dir_fd=fd)
+        try:
+            if same is not None:
+                files.link_durably(Path(same.path.name), Path(name), dir_fd=fd)
+            elif staged is not None and _is_file(staged.name, fd) and _installed(staged, name, fd):
+                pass  # written and fsynced already: renamed into place
+            else:
+                files.atomic_replace(Path(name), stored, dir_fd=fd)
+        except OSError:
+            # In place, but not durably (the directory's fsync failed): a backup said not to be taken must not be
+            # left to be listed, rotated or restored as one. Taken away (as far as it can be), then the failure.
+            with contextlib.suppress(OSError):
+                files.remove_durably(Path(name), dir_fd=fd)
+            raise
         inode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_ino
         backup = Backup(backup_id, self.directory / name, now.replace(microsecond=0), revision, task_count, label,
                         len(stored), compress, inode)
         try:
-            back = self._read(fd, backup)
+            try:
+                back = self._read(fd, backup)
+            except BackupDamaged as exc:  # the new backup, not one the user picked: taking it failed
+                raise SaveFailed(f"could not take a backup in {self.directory}: it did not read back "
+                                 f"({exc.message.partition(': ')[2]})", hint="the disk may be failing; check it") from None
             if back is None or len(back) != len(stored) or zlib.crc32(back) != written:
                 raise BackupDamaged(f"the backup {backup_id} did not read back as written",
                                     hint="the disk may be failing; check it")
