@@ -21,8 +21,10 @@ from typing import Any
 import attrs
 import pytest
 
+from taskvault.bootstrap import replace_file
 from taskvault.cli.main import Runner
 from taskvault.cli.render import Style
+from taskvault.cli.user_files import UserFiles
 from taskvault.errors import TaskvaultError
 from taskvault.service import TaskService
 from taskvault.store import files
@@ -151,7 +153,10 @@ class Session:
         self.store = JournalStore(directory, **store_options)
         self.service = TaskService(self.store)
         self.out, self.err = io.StringIO(), io.StringIO()
-        self.runner = Runner(self.service, as_json=False, style=Style(False), out=self.out, err=self.err, width=None)
+        # The user's files as a one-shot command has them (import reads one), standard input aside: it holds no file.
+        user_files = UserFiles(directory, replace_file, None)
+        self.runner = Runner(self.service, as_json=False, style=Style(False), out=self.out, err=self.err, width=None,
+                             files=user_files)
 
     def run(self, line: str) -> int:
         self.out.seek(0), self.out.truncate(), self.err.seek(0), self.err.truncate()
