@@ -7,11 +7,13 @@ import errno as errno_module
 import functools
 import hashlib
 import io
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,10 @@ from typing import Any
 import attrs
 import pytest
 
+from taskvault.bootstrap import replace_file
 from taskvault.cli.main import Runner
 from taskvault.cli.render import Style
+from taskvault.cli.user_files import UserFiles
 from taskvault.errors import TaskvaultError
 from taskvault.service import TaskService
 from taskvault.store import files
@@ -162,7 +166,10 @@ class Session:
         self.store = JournalStore(directory, **store_options)
         self.service = TaskService(self.store)
         self.out, self.err = io.StringIO(), io.StringIO()
-        self.runner = Runner(self.service, as_json=False, style=Style(False), out=self.out, err=self.err, width=None)
+        # The user's files as a one-shot command has them (import reads one), standard input aside: it holds no file.
+        user_files = UserFiles(directory, replace_file, None)
+        self.runner = Runner(self.service, as_json=False, style=Style(False), out=self.out, err=self.err, width=None,
+                             files=user_files)
 
     def run(self, line: str) -> int:
         self.out.seek(0), self.out.truncate(), self.err.seek(0), self.err.truncate()
@@ -185,6 +192,53 @@ def seed_store(directory: Path, lines: tuple[str, ...] = SEED) -> None:
     for line in lines:
         assert session.run(line) == 0, session.err.getvalue()
     session.close()
+
+
+#: The import the store's proofs run beside every other kind of change: these tasks are added, and one task the
+#: store holds is updated (same uuid, this title and project). Titles beyond ASCII, as a person's tasks have.
+IMPORT_NEW = ("Imported Ünï ✓ one", "Imported two", "Imported three — 日本語")
+IMPORT_TITLE, IMPORT_PROJECT = "Updated by an import ✓", "imported.here"
+
+
+def import_uuid(title: str) -> str:
+    """The uuid the proofs' import gives a new task (fixed, so a clean run and a faulted one import the same)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"taskvault proof import: {title}"))
+
+
+def taskwarrior_import(store: Path, path: Path, task_id: int = 1, new: tuple[str, ...] = IMPORT_NEW,
+                       title: str = IMPORT_TITLE, project: str = IMPORT_PROJECT) -> Path:
+    """Write at ``path``, outside the store, a Taskwarrior export (as `task export` writes it) that adds ``new`` and
+    updates task ``task_id`` of the store in ``store`` (its uuid, read from the store; a new title and project)."""
+    assert store.resolve() not in path.resolve().parents, "the import's file must lie outside the store"
+    target = JournalStore(store).load().get(task_id)
+    records = [{"id": 0, "uuid": import_uuid(t), "description": t, "entry": "20261101T090000Z",
+                "modified": "20261101T090000Z", "status": "pending", "urgency": 1.5, "tags": ["imported"]}
+               for t in new]
+    records.insert(1, {"id": task_id, "uuid": str(target.uuid), "description": title, "project": project,
+                       "entry": "20261101T090000Z", "modified": "20261102T090000Z", "status": "pending",
+                       "urgency": 2.0})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n]\n", encoding="utf-8")
+    return path
+
+
+def import_args(path: Path) -> list[str]:
+    """The command line of the proofs' import of the file at ``path``."""
+    return ["import", "--from", "taskwarrior", str(path)]
+
+
+def import_held(tasks: Any, task_id: int = 1, new: tuple[str, ...] = IMPORT_NEW, title: str = IMPORT_TITLE,
+                project: str = IMPORT_PROJECT) -> str:
+    """How much of the proofs' import ``tasks`` (tasks, or a snapshot's tuple of them) hold: "all", "none", or
+    what a part holds (which must never be seen)."""
+    by_uuid = {str(t.uuid): t for t in tasks}
+    added = [t for t in new if import_uuid(t) in by_uuid and by_uuid[import_uuid(t)].title == t]
+    updated = any(t.id == task_id and t.title == title and t.project == project for t in by_uuid.values())
+    if len(added) == len(new) and updated:
+        return "all"
+    if not added and not updated:
+        return "none"
+    return f"part: {len(added)} of {len(new)} new tasks, the update {'there' if updated else 'missing'}"
 
 
 class OsProxy:
@@ -253,8 +307,8 @@ class CountingOs(OsProxy):
 FIGURES: dict[str, object] = {}
 #: Figures that differ from run to run (random kill moments, process interleavings, timings);
 #: docs/guarantees.md states their bounds. Every other figure must appear there exactly as printed.
-VARYING = {"kill -9 storm", "mixed concurrent changes", "reader polling during writes", "stateful model test",
-           "generated command lines", "doc examples run"}
+VARYING = {"kill -9 storm", "kill -9 during an import", "mixed concurrent changes", "reader polling during writes",
+           "stateful model test", "generated command lines", "doc examples run"}
 GUARANTEES_DOC = Path(__file__).resolve().parent.parent / "docs" / "guarantees.md"
 _STALE: list[str] = []
 _STRAY: list[int] = []

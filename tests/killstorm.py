@@ -9,13 +9,15 @@ so that it always changes something (``done`` only an open task, ``stop`` only a
 ``modify`` always a new project and tag, a dependency only where it makes no cycle, and so on),
 which makes the store's revision count the commands it kept. The commands are those of schema 3
 and schema 4's modify (one task, and the priority of several in one change), annotate (text beyond
-ASCII), denotate, start and stop.
+ASCII), denotate, start and stop; and an import of a Taskwarrior file (written beside the data directory, never in
+it) that adds three tasks and updates one the store holds (matched by its uuid), in one change after a backup.
 
 Used by tests/test_kill_storm.py (CI) and bench/kill_soak.py (the long soak).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -30,7 +32,7 @@ import attrs
 
 from taskvault.store.journal_store import JournalStore
 
-from .conftest import temp_files
+from .conftest import import_uuid, temp_files
 
 BATCH = 40
 RESERVED = "the change in flight left out, its id kept unused"
@@ -67,9 +69,13 @@ class Model:
     tasks: dict[int, Held] = attrs.Factory(dict)
     next_id: int = 1
     counter: int = 0
+    #: The uuids known of the tasks (read from the store before a batch, or given by an import): an import updates one.
+    uuids: dict[int, str] = attrs.Factory(dict)
+    #: Where the files to import are written (None: no imports).
+    imports: Path | None = None
 
     def copy(self) -> Model:
-        return Model(dict(self.tasks), self.next_id, self.counter)
+        return Model(dict(self.tasks), self.next_id, self.counter, dict(self.uuids), self.imports)
 
     def command(self, rng: random.Random) -> tuple[str, Callable[[Model], None]]:
         """A command line that changes the store, and how it changes the model."""
@@ -80,7 +86,7 @@ class Model:
         # long soak keeps compacting a store of a steady size.
         adds = 4 if len(ids) < 100 else 1
         kinds = ["add"] * adds + (["done", "edit-title", "edit-tag", "delete", "reopen", "modify", "bulk-priority",
-                                   "annotate", "denotate", "start", "stop"] if ids else [])
+                                   "annotate", "denotate", "start", "stop", "import"] if ids else [])
         kind = rng.choice(kinds)
         open_ids = [i for i in ids if self.tasks[i].status == "open"]
         done_ids = [i for i in ids if self.tasks[i].status == "done"]
@@ -122,7 +128,29 @@ class Model:
         if kind == "stop" and (active := [i for i in ids if self.tasks[i].started]):
             i = rng.choice(active)
             return f"stop {i}", lambda m: m._set(i, started=False)
+        if kind == "import" and self.imports is not None and (known := [i for i in ids if i in self.uuids]):
+            return self._import(rng.choice(known), n, self.imports)
         return f"add t{n}", lambda m: m._add(f"t{n}")
+
+    def _import(self, target: int, n: int, imports: Path) -> tuple[str, Callable[[Model], None]]:
+        """import --from taskwarrior FILE: three new tasks (the next ids, in the file's order) and task ``target``
+        replaced by what the file says of it (a new title and project, and nothing else: open, no tags, no dates)."""
+        new = [f"i{n}{letter}" for letter in "abc"]
+        records: list[dict[str, object]] = [
+            {"uuid": import_uuid(title), "description": title, "status": "pending", "tags": ["imported"],
+             "entry": "20261101T090000Z", "modified": "20261101T090000Z"} for title in new]
+        records.insert(1, {"uuid": self.uuids[target], "description": f"u{n}", "project": f"imp{n}", "status": "pending",
+                           "entry": "20261101T090000Z", "modified": "20261102T090000Z"})
+        imports.mkdir(exist_ok=True)
+        path = imports / f"{n}.json"
+        path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+
+        def apply(m: Model) -> None:
+            for title in new:
+                m.uuids[m.next_id] = import_uuid(title)
+                m._add(title, tags=frozenset({"imported"}))
+            m.tasks[target] = Held(f"u{n}", project=f"imp{n}")
+        return f"import --from taskwarrior {path}", apply
 
     def _modify(self, rng: random.Random, n: int, ids: list[int]) -> tuple[str, Callable[[Model], None]]:
         """modify ID project:P due:DATE +TAG, and depends:J when J is one it may wait for (no cycle)."""
@@ -141,12 +169,13 @@ class Model:
     def _waits_for(self, first: int, second: int) -> bool:
         return waits_for({i: t.depends for i, t in self.tasks.items()}, first, second)
 
-    def _add(self, title: str) -> None:
-        self.tasks[self.next_id] = Held(title)
+    def _add(self, title: str, tags: frozenset[str] = frozenset()) -> None:
+        self.tasks[self.next_id] = Held(title, tags=tags)
         self.next_id += 1
 
     def _delete(self, task_id: int) -> None:
         del self.tasks[task_id]
+        self.uuids.pop(task_id, None)
         for other, held in self.tasks.items():
             if task_id in held.depends:
                 self.tasks[other] = attrs.evolve(held, depends=held.depends - {task_id}, gone=held.gone + 1)
@@ -178,6 +207,9 @@ class StormReport:
 
     #: Kills that struck inside a compaction (they left its temp file behind).
     in_compaction: int = 0
+    #: Imports acknowledged (each kept whole), and kills that landed inside one's save (it was kept whole, or none of it).
+    imports: int = 0
+    mid_import: int = 0
 
     @property
     def mid_save(self) -> int:
@@ -185,8 +217,10 @@ class StormReport:
 
     def summary(self) -> str:
         detail = ", ".join(f"{name}: {count}" for name, count in sorted(self.outcomes.items()))
-        return (f"{self.kills} kills, {self.acknowledged} acknowledged changes, all kept; "
-                f"{self.mid_save} kills landed mid-save, {self.in_compaction} of them inside a compaction "
+        return (f"{self.kills} kills, {self.acknowledged} acknowledged changes, all kept "
+                f"({self.imports} of them imports); "
+                f"{self.mid_save} kills landed mid-save, {self.in_compaction} of them inside a compaction and "
+                f"{self.mid_import} inside an import "
                 f"({detail}); {self.compacting_runs} runs compacted the store; {self.seconds:.0f} s")
 
 
@@ -194,7 +228,7 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
           progress: Callable[[StormReport], None] | None = None) -> StormReport:
     """Kill a child ``kills`` times at random moments; raise AssertionError on the first broken promise."""
     rng = random.Random(seed)
-    model = Model()
+    model = Model(imports=directory.parent / "imports")
     report = StormReport()
     started = time.monotonic()
     env = {**os.environ, "TASKVAULT_DATA_DIR": str(directory), "NO_COLOR": "1", "TASKVAULT_LOCK_TIMEOUT": "30"}
@@ -203,6 +237,8 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
     snapshot_inode = None
     applied = 0  # changes the store must hold: each command makes exactly one revision
     while report.kills < kills:
+        if (directory / "tasks.json").exists():  # the store holds what the model does (checked after each run)
+            model.uuids = {t.id: str(t.uuid) for t in JournalStore(directory).load()}
         planner = model.copy()
         batch = []
         for _ in range(BATCH):
@@ -234,6 +270,8 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
         killed = child.returncode == -signal.SIGKILL
         for _, apply in batch[:acked]:
             apply(model)
+        report.imports += sum(line.startswith("import ") for line, _ in batch[:acked])
+        in_flight_import = acked < len(batch) and batch[acked][0].startswith("import ")
         view, next_id, revision = store_view(directory)
         expected = (model.tasks, model.next_id)
         if (view, next_id) == expected:
@@ -262,7 +300,10 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
         inode = snapshot.stat().st_ino if snapshot.exists() else None
         report.compacting_runs += snapshot_inode is not None and inode != snapshot_inode
         snapshot_inode = inode
+        for path in model.imports.glob("*.json") if model.imports is not None else ():
+            path.unlink()
         if killed:
+            report.mid_import += in_flight_import and outcome in (IN_FLIGHT, RESERVED)
             report.kills += 1
             report.outcomes[outcome] += 1
             report.in_compaction += bool(left_behind)

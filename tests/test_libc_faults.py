@@ -9,6 +9,7 @@ the failed call made once, and the next change works once the fault is gone.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import subprocess
@@ -21,11 +22,13 @@ from .conftest import (
     FIGURES,
     TASKVAULT,
     Session,
+    import_held,
     require_tool,
     run_taskvault,
     seed_store,
     store_bytes,
     taskvault_compacting_at,
+    taskwarrior_import,
     temp_files,
 )
 
@@ -46,11 +49,26 @@ WRITES = {
     "denotate": ["denotate", "1", "1"],
     "start": ["start", "1"],
     "stop": ["stop", "3"],
+    # Three new tasks and an update of task 1 (its uuid, a new title and project), after a backup: see _args.
+    "import": ["import", "--from", "taskwarrior", "<import file>"],
 }
 #: What runs after the seed before a write of schema 4's kinds: tasks carrying every new field.
 PREPARED = ("modify 1 project:home.kitchen due:+3d scheduled:+1d wait:+2d until:+30d depends:2",
             "annotate 1 Café ☕ first", "annotate 1 second", "start 3")
-NEW_KINDS = ("modify", "bulk modify", "annotate", "denotate", "start", "stop")
+NEW_KINDS = ("modify", "bulk modify", "annotate", "denotate", "start", "stop", "import")
+#: Stands in WRITES for the import's file, written beside the data directory (never inside it) by _args.
+IMPORT_FILE = "<import file>"
+
+
+def _args(directory: Path, write: str) -> list[str]:
+    """The command line of ``write`` on the store in ``directory``; an import's file is written first, outside it,
+    naming that store's task 1 (each store has uuids of its own)."""
+    if IMPORT_FILE not in WRITES[write]:
+        return WRITES[write]
+    path = directory.parent / f"{directory.name}-taskwarrior.json"
+    if not path.exists():
+        taskwarrior_import(directory, path)
+    return [str(path) if arg == IMPORT_FILE else arg for arg in WRITES[write]]
 
 
 def _seeded(directory: Path, write: str) -> int:
@@ -113,7 +131,7 @@ class TestStraceInjection:
         revision = _seeded(directory, write)
         before = store_bytes(directory)
         proc, log = _strace(directory, f"{call}:error={errno.errorcode[error]}:when=1", directory / "tasks.journal",
-                            WRITES[write], trace="write,fsync,pwrite64,ftruncate")
+                            _args(directory, write), trace="write,fsync,pwrite64,ftruncate")
         _assert_refused_untouched(proc, directory, before, error)
         calls = re.findall(r"^(\w+)\(", log, re.MULTILINE)
         if call == "write":
@@ -121,7 +139,10 @@ class TestStraceInjection:
         else:
             assert calls == ["write", "fsync", "pwrite64", "fsync", "ftruncate"], log
             assert '"--void-- "' in log
-        assert run_taskvault(directory, *WRITES[write]).code == 0
+        if write == "import":
+            assert import_held(Session(directory).service.tasks) == "none"
+            assert temp_files(directory / "backups") == []
+        assert run_taskvault(directory, *_args(directory, write)).code == 0
         assert Session(directory).state()[2] == revision + 1
         _passed(f"strace {call} {write}")
 
@@ -277,11 +298,11 @@ class TestCompoundFaults:
         _seeded(directory, write)
         _seeded(clean, write)
         before = _fields(directory)
-        assert run_taskvault(clean, *WRITES[write]).code == 0
+        assert run_taskvault(clean, *_args(clean, write)).code == 0
         after = _fields(clean)
         assert after != before
         lock = [directory / "tasks.lock"] if any(f.startswith("fdatasync") for f in faults) else []
-        proc, _ = _strace(directory, list(faults), [directory / "tasks.journal", *lock], WRITES[write])
+        proc, _ = _strace(directory, list(faults), [directory / "tasks.journal", *lock], _args(directory, write))
         assert "Traceback" not in proc.stderr and proc.stderr.count("\n") <= 1, proc.stderr
         assert run_taskvault(directory, "list", "--all").code == 0
         if proc.returncode == 0:
@@ -292,7 +313,9 @@ class TestCompoundFaults:
             assert _fields(directory) == before, f"a change reported as failed appeared: {proc.stderr}"
             assert Session(directory).state()[2] == Session(clean).state()[2] - 1
         assert temp_files(directory) == []
-        assert run_taskvault(directory, *WRITES[write]).code == 0
+        if write == "import":  # all of it or none of it, as the exit code says
+            assert import_held(Session(directory).service.tasks) == ("all" if proc.returncode == 0 else "none")
+        assert run_taskvault(directory, *_args(directory, write)).code == 0
         COMPOUND.append(f"{write}: " + "+".join(faults))
         FIGURES["compound faults in one save (strace)"] = f"{len(COMPOUND)} combinations, none reappeared"
 
@@ -309,6 +332,86 @@ class TestCompoundFaults:
         assert listed.code == 0 and "X" not in listed.out.split(), listed.out
         doctor = run_taskvault(directory, "doctor")
         assert "reported as failed" in doctor.out, doctor.out
+
+    def test_an_import_whose_fsync_and_cut_back_both_fail(self, tmp_path: Path) -> None:
+        """An import (three new tasks, an update of task 1) whose journal fsync and the cut that would take it back
+        both fail: exit 3, nothing on standard output, one line saying the outcome is unknown; no reader ever sees any
+        of it, the backup taken first is there, doctor names the failed change, and the import run again is whole and
+        one undo takes it back."""
+        directory = tmp_path / "data"
+        seed_store(directory)
+        tasks, _, revision = Session(directory).state()
+        args = _args(directory, "import")
+        proc, _ = _strace(directory, ["fsync:error=EIO", "ftruncate:error=EIO"], directory / "tasks.journal", args)
+        assert proc.returncode == 3 and proc.stdout == "", proc
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith("error: could not save to ") and "may or may not be on disk" in proc.stderr
+        reader = Session(directory)
+        assert import_held(reader.service.tasks) == "none"
+        assert (reader.state()[0], reader.state()[2]) == (tasks, revision)
+        listed = run_taskvault(directory, "--json", "list", "--all")
+        assert listed.code == 0 and {t["title"] for t in json.loads(listed.out)} == {"First", "Second", "Third"}
+        backups = json.loads(run_taskvault(directory, "--json", "backups").out)
+        assert [b["kind"] for b in backups] == ["import"], "the backup is taken before the append"
+        assert "reported as failed" in run_taskvault(directory, "doctor").out
+        again = run_taskvault(directory, *args)
+        assert again.code == 0 and "added 3" in again.out and "updated 1" in again.out, again
+        assert import_held(Session(directory).service.tasks) == "all"
+        assert run_taskvault(directory, "undo").code == 0
+        assert Session(directory).state()[0] == tasks
+        _passed("strace import fsync+ftruncate")
+
+    @pytest.mark.parametrize("faults", [
+        ("fsync:error=EIO:when=2",),  # the backup's temp file (the first fsync is the new backups directory's parent's)
+        ("fsync:error=ENOSPC:when=2", "unlinkat:error=EIO"),  # and removing that temp file fails too
+        ("renameat:error=EIO:when=1", "unlinkat:error=EIO"),  # putting it in place fails, then removing it
+        ("fsync:error=EIO:when=3",),  # the backups directory, once the backup is in place
+    ], ids="+".join)
+    def test_an_import_whose_backup_fails_is_not_made(self, tmp_path: Path, faults: tuple[str, ...]) -> None:
+        """The backup an import takes first fails (and, in some cases, so does tidying it away): exit 3, nothing on
+        standard output, one line naming the backup; the store's files are unchanged and hold none of the import,
+        and the import run again (the fault gone) is whole, its backup taken."""
+        directory = tmp_path / "data"
+        seed_store(directory)
+        before = store_bytes(directory)
+        args = _args(directory, "import")
+        proc, _ = _strace(directory, list(faults), None, args)
+        assert proc.returncode == 3 and proc.stdout == "", proc
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith(f"error: could not take a backup in {directory / 'backups'}: ")
+        assert os.strerror(errno.ENOSPC if "ENOSPC" in faults[0] else errno.EIO) in proc.stderr
+        assert store_bytes(directory) == before, "the journal was written though the backup failed"
+        assert import_held(Session(directory).service.tasks) == "none"
+        assert temp_files(directory) == []
+        again = run_taskvault(directory, *args)
+        assert again.code == 0 and "backed up first" in again.out, again
+        assert import_held(Session(directory).service.tasks) == "all"
+        _passed(f"strace import backup {'+'.join(faults)}")
+
+    def test_a_backup_reported_as_not_taken_leaves_no_backup_file(self, tmp_path: Path) -> None:
+        """The fsync of backups/ after the import's backup was put in place fails: the import is refused with "could
+        not take a backup", and, as docs/troubleshooting.md says, no backup file is left (`backups` lists none)."""
+        directory = tmp_path / "data"
+        seed_store(directory)
+        proc, _ = _strace(directory, ["fsync:error=EIO:when=3"], None, _args(directory, "import"))
+        assert proc.returncode == 3 and "could not take a backup" in proc.stderr, proc.stderr
+        listed = json.loads(run_taskvault(directory, "--json", "backups").out)
+        assert listed == [], f"a backup reported as not taken is listed: {listed}"
+
+    def test_a_temp_file_a_failed_backup_could_not_remove_is_named_by_doctor(self, tmp_path: Path) -> None:
+        """The backup's fsync fails and so does removing its temp file: the import is refused, the temp file stays in
+        backups/ (nothing may remove it meanwhile), and doctor names it with a warning (exit 0); the import then works."""
+        directory = tmp_path / "data"
+        seed_store(directory)
+        args = _args(directory, "import")
+        proc, _ = _strace(directory, ["fsync:error=EIO:when=2", "unlinkat:error=EIO"], None, args)
+        assert proc.returncode == 3 and "could not take a backup" in proc.stderr, proc.stderr
+        [left] = temp_files(directory / "backups")
+        doctor = run_taskvault(directory, "doctor")
+        assert doctor.code == 0 and f"warning  temp files: 1 left by an interrupted save: backups/{left}" in doctor.out
+        assert run_taskvault(directory, *args).code == 0
+        assert import_held(Session(directory).service.tasks) == "all"
+        _passed("strace import backup temp file left")
 
 
 class TestLibfiu:

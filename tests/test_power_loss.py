@@ -29,7 +29,16 @@ from taskvault.store.backups import decompressed
 from taskvault.store.journal_store import JournalStore
 
 from . import crashsim
-from .conftest import FIGURES, TASKVAULT, Session, require_tool, seed_store, taskvault_compacting_at
+from .conftest import (
+    FIGURES,
+    TASKVAULT,
+    Session,
+    import_held,
+    require_tool,
+    seed_store,
+    taskvault_compacting_at,
+    taskwarrior_import,
+)
 
 #: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
 pytestmark = pytest.mark.slow
@@ -65,7 +74,19 @@ KINDS: dict[str, tuple[str, list[str]]] = {
     "start": ("seeded", ["start", "1"]),
     "stop": ("started", ["stop", "3"]),
     "undo of a bulk modify": ("bulk-modified", ["undo"]),
+    # An import: three new tasks and an update of task 1 (its uuid, a new title and project), after a backup.
+    "import (backup first)": ("seeded", ["import", "--from", "taskwarrior", "<import file>"]),
 }
+#: Stands in a command line for the import's file: a Taskwarrior export written, outside the data directory (the
+#: crash model sees none of it), once the store is prepared, holding new tasks and an update of one it holds.
+IMPORT_FILE = "<import file>"
+
+
+def _with_import_file(args: list[str], data_dir: Path, outside: Path) -> list[str]:
+    if IMPORT_FILE not in args:
+        return args
+    path = taskwarrior_import(data_dir, outside / "taskwarrior.json")
+    return [str(path) if arg == IMPORT_FILE else arg for arg in args]
 #: What each preparation of schema 4's kinds runs after the seed.
 PREPARED = {"annotated": ("annotate 1 Café ☕ first", "annotate 1 second"), "started": ("start 3",),
             "bulk-modified": ("modify 1,3 project:p depends:2 +z",)}
@@ -139,6 +160,7 @@ def _record(tmp: Path, kind: str) -> Recording:
     root.mkdir(mode=0o700)
     data_dir = root / "data"
     _prepare(data_dir, how)
+    args = _with_import_file(args, data_dir, tmp)
     before = crashsim.Disk.scan(root)
     old = _load(data_dir)
     program = taskvault_compacting_at(0) if "compaction" in kind else TASKVAULT
@@ -259,6 +281,9 @@ def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[s
     restored = b'"cmd":"restore ' in state.files.get("tasks.journal", b"")
     if restored and not any(name.endswith("-restore.json.gz") for name in state.backups):
         problems.append("the restore was saved, but the backup of the store before it is gone")
+    imported = b'"cmd":"import ' in state.files.get("tasks.journal", b"")
+    if imported and not any(name.endswith("-import.json.gz") for name in state.backups):
+        problems.append("the import was saved, but the backup of the store before it is gone")
     if recording.kind.startswith("salvage"):  # the damaged files survive every crash, under one name or another
         kept = set(state.files.values())
         problems += [f"the damaged {name} is gone" for name, data in old_files.items() if data not in kept]
@@ -289,6 +314,8 @@ class TestEveryCrashState:
         recording = recordings[kind]
         assert recording.old != recording.new and not isinstance(recording.new, str)
         assert kind.startswith("salvage") == isinstance(recording.old, str), "only a salvage starts from a refusal"
+        if kind.startswith("import"):  # old and new are the store without any of it and with all of it
+            assert (import_held(recording.old[0]), import_held(recording.new[0])) == ("none", "all")
         verdict = _check(recording, recording.ops, tmp_path, next_writer=True)
         assert verdict.bad == []
         fsyncs = sum(op.kind in ("fsync", "fsyncdir") for op in recording.ops)
@@ -368,8 +395,8 @@ def _the_change_applied(before: crashsim.Disk, ops: list[crashsim.Op], data_dir:
     return _load(scratch)
 
 
-#: Schema 4's kinds failing as the add does above: (how the store is prepared, the command, whether a loaded
-#: store shows the failed change). Each meets the compound faults named in FAILED_KIND_FAULTS.
+#: Schema 4's kinds (and an import) failing as the add does above: (how the store is prepared, the command, whether a
+#: loaded store shows the failed change). Each meets the compound faults named in FAILED_KIND_FAULTS.
 FAILED_KINDS: dict[str, tuple[str, list[str], Callable[[Any], bool]]] = {
     "annotate": ("seeded", ["annotate", "1", FAILED_TITLE],
                  lambda store: any(a.text == FAILED_TITLE for t in store[0] for a in t.annotations)),
@@ -377,7 +404,25 @@ FAILED_KINDS: dict[str, tuple[str, list[str], Callable[[Any], bool]]] = {
                     lambda store: any(t.project == "failed" for t in store[0])),
     "start": ("seeded", ["start", "1", "3"], lambda store: any(t.started is not None for t in store[0])),
     "denotate": ("annotated", ["denotate", "1", "1"], lambda store: len(store[0][0].annotations) == 1),
+    # Any of it shows (all of it must, in the store with the failed change applied: see _record_failed_save).
+    "import": ("seeded", ["import", "--from", "taskwarrior", IMPORT_FILE], lambda store: import_held(store[0]) != "none"),
 }
+#: The fsyncs an import makes before the journal's, which the injections above count from: the data directory's,
+#: then the backup's own (its temp file, the backups directory, the data directory again).
+FSYNCS_BEFORE_THE_JOURNAL = {"import": 3}
+
+
+def _shifted(injects: list[str], kind: str) -> list[str]:
+    """The injections counted for an add, counted for ``kind``: its fsyncs before the journal's come first."""
+    shift = FSYNCS_BEFORE_THE_JOURNAL.get(kind, 0)
+    shifted = []
+    for inject in injects:
+        call, _, when = inject.partition(":when=")
+        later = re.sub(r"\d+", lambda number: str(int(number[0]) + shift), when)
+        shifted.append(f"{call}:when={later}" if call.startswith("fsync:") and when else inject)
+    return shifted
+
+
 FAILED_KIND_FAULTS = ("fsync and ftruncate fail (void line left)", "every journal fsync and ftruncate fail (in doubt)",
                       "fsync, pwrite64 and ftruncate fail (record left whole, in doubt)")
 #: name -> (fault, kind): every new kind under every one of those faults.
@@ -395,6 +440,8 @@ def _record_failed_save(tmp: Path, name: str) -> Recording:
     root.mkdir(mode=0o700)
     data_dir = root / "data"
     _prepare(data_dir, how)
+    args = _with_import_file(args, data_dir, tmp)
+    injects = _shifted(injects, kind)
     before = crashsim.Disk.scan(root)
     old = _load(data_dir)
     assert not shows(old)
@@ -414,6 +461,7 @@ def _record_failed_save(tmp: Path, name: str) -> Recording:
     assert not any(op.kind == "ack" for op in ops) and any(op.kind == "refusal" for op in ops)
     new = _the_change_applied(before, ops, data_dir, tmp / "applied")
     assert not isinstance(new, str) and shows(new)
+    assert kind != "import" or import_held(new[0]) == "all", "the failed record holds only part of the import"
     assert _same_store(_load(data_dir), old, new), "a failed save changed the store"
     return Recording(name, data_dir, before, ops, old, new)
 

@@ -21,8 +21,10 @@ from .conftest import (
     FaultyOs,
     OsProxy,
     Session,
+    import_held,
     seed_store,
     store_bytes,
+    taskwarrior_import,
     temp_files,
 )
 
@@ -44,7 +46,11 @@ MUTATIONS = {
     "denotate": "denotate 1 1",
     "start": "start 1",
     "stop": "stop 3",
+    # Three new tasks and an update of task 1 (its uuid, a new title and project), after a backup: see _line.
+    "import": "import --from taskwarrior <import file>",
 }
+#: Stands in MUTATIONS for the import's file, written beside the seeded store (never inside it) by the fixture.
+IMPORT_FILE = "<import file>"
 #: The seed, then every field schema 4 added: task 1 has a project, dates, a dependency and two annotations, task 3 is
 #: started. (The cases of the older kinds count the same calls as on the plain seed.)
 RICH_SEED = (*SEED, "modify 1 project:home.kitchen due:+3d scheduled:+1d wait:+2d until:+30d depends:3",
@@ -58,7 +64,17 @@ FAILABLE = ("open", "write", "fsync", "lseek", "replace", "mkdir", "chmod", "ftr
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("seed") / "data"
     seed_store(directory, RICH_SEED)
+    taskwarrior_import(directory, _import_file(directory))  # every copy holds the same uuids
     return directory
+
+
+def _import_file(seeded: Path) -> Path:
+    return seeded.parent / "taskwarrior.json"
+
+
+def _line(seeded: Path, mutation: str) -> str:
+    """The command line of ``mutation`` on (a copy of) the seeded store."""
+    return MUTATIONS[mutation].replace(IMPORT_FILE, str(_import_file(seeded)))
 
 
 def _fresh_copy(seeded: Path, tmp_path: Path, name: str) -> Path:
@@ -86,7 +102,7 @@ class TestEveryStepOfEverySave:
     def test_failure_leaves_everything_as_it_was(self, seeded: Path, tmp_path: Path, mutation: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
         """Memory, file bytes and the directory are unchanged; the message is clear; the next save works."""
-        line = MUTATIONS[mutation]
+        line = _line(seeded, mutation)
         counts = _step_counts(seeded, tmp_path, line, monkeypatch)
         assert counts["write"] >= 1 and counts["fsync"] >= 2, f"the save was not observed: {counts}"
         cases = 0
@@ -112,7 +128,12 @@ class TestEveryStepOfEverySave:
             code = session.run(line)
             assert code == 3, (step, position, error, session.err.getvalue())
             message = session.err.getvalue()
-            assert message.count("\n") == 1 and "could not save" in message and os.strerror(error) in message
+            # An import's backup is taken first: when that fails, the message names the backup, and nothing changed.
+            # (Reading it back fails with another message, a wrong one: see TestImportBackupReadBack.)
+            backup_failed = line.startswith("import ") and ("could not take a backup" in message
+                                                            or "cannot read the backup" in message)
+            assert message.count("\n") == 1 and ("could not save" in message or backup_failed), message
+            assert os.strerror(error) in message
             _assert_not_retried(faulty)
             assert session.state() == before
             assert temp_files(directory) == []
@@ -120,11 +141,14 @@ class TestEveryStepOfEverySave:
             # Only a fault that also fails the taking back (every fsync failing) leaves the outcome unknown.
             assert in_doubt == (always and step == "fsync" and "ftruncate" in faulty.after), message
             if not in_doubt:
-                assert "nothing was changed" in message
+                assert "nothing was changed" in message or backup_failed, message
                 assert store_bytes(directory) == disk_before
             if always:
                 assert session.run(line) == 3
                 assert session.state() == before
+        if line.startswith("import "):  # none of it for a new reader either, and no temp file left in backups/
+            assert import_held(Session(directory).service.tasks) == "none"
+            assert temp_files(directory / "backups") == []
         if in_doubt:  # this session saves nothing more; the next one reads the change as not made
             assert session.run(line) == 3 and "saves nothing more" in session.err.getvalue().splitlines()[-1]
             assert session.state() == before
@@ -328,7 +352,22 @@ class TwoFaults(FaultyOs):
 #: (the call of the save that fails, the call of the taking back that fails too)
 COMPOUND = [("fsync", "ftruncate"), ("fsync", "pwrite"), ("write", "ftruncate"), ("fsync", "fsync"),
             ("write", "pwrite")]
-NEW_KINDS = ["modify", "bulk-modify", "annotate", "denotate", "start", "stop"]
+NEW_KINDS = ["modify", "bulk-modify", "annotate", "denotate", "start", "stop", "import"]
+
+
+def _call_of_the_append(seeded: Path, tmp_path: Path, line: str, call: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Which call of ``call`` (1-based) is the append's own: the append is the journal's lseek, write and fsync."""
+    directory = _fresh_copy(seeded, tmp_path, f"count-{call}")
+    session = Session(directory)
+    session.service.tasks  # loading is not part of the save
+    counting = CountingOs()
+    with monkeypatch.context() as patch:
+        patch.setattr(files, "os", counting)
+        assert session.run(line) == 0, session.err.getvalue()
+    session.close()
+    append = counting.log.index("lseek")
+    assert counting.log[append:append + 3] == ["lseek", "write", "fsync"], counting.log
+    return counting.log[:append + 3].count(call)
 
 
 class TestCompoundFaultsOfNewKinds:
@@ -341,13 +380,15 @@ class TestCompoundFaultsOfNewKinds:
                                                        pair: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
         """The session says 'nothing was changed' or 'may or may not be on disk'; either way the next session reads
         the store as before, and then saves the same change."""
-        line = MUTATIONS[mutation]
+        line = _line(seeded, mutation)
+        # The append's own call fails (an import makes a backup first, with writes and fsyncs of its own).
+        fail_at = _call_of_the_append(seeded, tmp_path, line, pair[0], monkeypatch)
         for error in (errno.EIO, errno.ENOSPC):
             directory = _fresh_copy(seeded, tmp_path, f"{pair[0]}-{pair[1]}-{error}")
             session = Session(directory)
             before = session.state()
-            faulty = (TwoFaults(pair[0], pair[1], error) if pair[0] != pair[1]
-                      else FaultyOs(pair[0], error, times=-1))  # every fsync: the append's and the taking back's
+            faulty = (TwoFaults(pair[0], pair[1], error, fail_at=fail_at) if pair[0] != pair[1]
+                      else FaultyOs(pair[0], error, fail_at=fail_at, times=-1))  # the append's fsync and every later one
             with monkeypatch.context() as patch:
                 patch.setattr(files, "os", faulty)
                 assert session.run(line) == 3, session.err.getvalue()
@@ -360,7 +401,37 @@ class TestCompoundFaultsOfNewKinds:
                 assert session.run(line) == 3 and "saves nothing more" in session.err.getvalue()
             session.close()
             reader = Session(directory)
-            assert reader.state() == before, f"a change reported as failed was read back: {message}"
+            (tasks, next_id, revision), (tasks_before, next_before, revision_before) = reader.state(), before
+            assert (tasks, revision) == (tasks_before, revision_before), f"a change reported as failed was read back: {message}"
+            # The ids a failed record named stay reserved while it is in the journal (a void line the cut could not
+            # remove): an import's three new tasks named three.
+            adds = 3 if line.startswith("import ") else 0
+            assert next_before <= next_id <= next_before + adds, (next_id, next_before)
+            assert not line.startswith("import ") or import_held(tasks) == "none"
             assert reader.run(line) == 0, reader.err.getvalue()
             assert reader.state() != before and Session(directory).state() == reader.state()
             reader.close()
+
+
+class TestImportBackupReadBack:
+    """The backup an import takes first is read back before the import is saved; that read can fail too."""
+
+    def test_reading_the_new_backup_back_fails(self, seeded: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+        """Opening the new backup to read it back fails (ENOSPC): exit 3, the store and memory as they were, and one
+        line saying the backup could not be taken, as when writing it fails; no hint to pick another backup."""
+        line = _line(seeded, "import")
+        directory = _fresh_copy(seeded, tmp_path, "read-back")
+        session = Session(directory)
+        before, disk_before = session.state(), store_bytes(directory)
+        # The save's opens: the backups directory, its parent, the temp file, the data directory, then the backup to
+        # read it back (see _step_counts).
+        with monkeypatch.context() as patch:
+            patch.setattr(files, "os", FaultyOs("open", errno.ENOSPC, fail_at=4))
+            code = session.run(line)
+        message = session.err.getvalue()
+        assert code == 3 and session.state() == before and store_bytes(directory) == disk_before, message
+        assert import_held(Session(directory).service.tasks) == "none"
+        assert list((directory / "backups").iterdir()) == [], "the backup that did not read back is removed"
+        assert message.startswith(f"line 1: error: could not take a backup in {directory / 'backups'}: "), message
+        assert "pick another" not in message
