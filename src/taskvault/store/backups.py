@@ -21,7 +21,6 @@ a state is never stored twice, while each keeps its own name, label and place in
 from __future__ import annotations
 
 import builtins  # BackupShelf.list hides the builtin in the class's annotations
-import contextlib
 import datetime as dt
 import errno
 import os
@@ -345,9 +344,10 @@ class BackupShelf:
                 files.atomic_replace(Path(name), stored, dir_fd=fd)
         except OSError:
             # In place, but not durably (the directory's fsync failed): a backup said not to be taken must not be
-            # left to be listed, rotated or restored as one. Taken away (as far as it can be), then the failure.
-            with contextlib.suppress(OSError):
-                files.remove_durably(Path(name), dir_fd=fd)
+            # left to be listed, rotated or restored as one. Its name is taken away, without another fsync of the
+            # directory that just failed one (should a power loss bring it back, it is a whole backup of the store
+            # as it was: its bytes were fsynced before the rename).
+            files.remove_temp(Path(name), dir_fd=fd)
             raise
         inode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_ino
         backup = Backup(backup_id, self.directory / name, now.replace(microsecond=0), revision, task_count, label,
