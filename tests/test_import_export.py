@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import stat
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 
 from tests.conftest import (
     TASKVAULT,
+    Session,
     require_tool,
     run_raw,
     run_taskvault,
@@ -169,6 +171,46 @@ class TestBadInput:
         assert run_taskvault(data_dir, "import", "--from", "csv", "--done-file", "d", "x").code == 2
 
 
+class TestWhatTheStoreKnowsBetter:
+    def test_a_task_changed_here_after_the_files_version_is_left_as_it_is(self, data_dir: Path,
+                                                                       tmp_path: Path) -> None:
+        source = export_file(tmp_path / "tw.json", [tw("Write report"), tw("Call Anna")])
+        assert run_taskvault(data_dir, "import", "--from", "taskwarrior", str(source)).code == 0
+        assert run_taskvault(data_dir, "1", "annotate", "the client called on Tuesday").code == 0
+        again = run_taskvault(data_dir, "import", "--from", "taskwarrior", str(source))
+        assert again.code == 0, again.err
+        assert "Left as the store has it, changed here after the file's version (1): 1" in again.out
+        assert tasks_of(data_dir)[0]["annotations"][0]["text"] == "the client called on Tuesday"
+
+    def test_a_ring_of_dependencies_in_the_file_is_refused(self, data_dir: Path, tmp_path: Path) -> None:
+        one, two, three = tw("One"), tw("Two"), tw("Three")
+        one["depends"], two["depends"], three["depends"] = [two["uuid"]], [three["uuid"]], [one["uuid"]]
+        refused = run_taskvault(data_dir, "import", "--from", "taskwarrior",
+                                str(export_file(tmp_path / "tw.json", [one, two, three])))
+        assert refused.code == 1 and "the file's dependencies" in refused.err and refused.err.count("\n") == 1, refused
+        assert not (data_dir / "tasks.journal").exists() or tasks_of(data_dir) == []
+
+    def test_a_confirmed_import_that_would_now_do_something_else_is_refused(self, data_dir: Path,
+                                                                             tmp_path: Path) -> None:
+        """Asked on a terminal, the user agrees to what the preview said; meanwhile another session deletes the task
+        the import was to leave alone, so the plan made again under the lock would add it anew: refused, nothing
+        imported. (Another session's edit of that task is no reason: the store's newer version is kept anyway.)"""
+        from taskvault.commands.dispatch import run_tokens
+        from taskvault.errors import StorageError
+
+        source = export_file(tmp_path / "tw.json", [tw("Write report")])
+        assert run_taskvault(data_dir, "import", "--from", "taskwarrior", str(source)).code == 0
+        records = [tw("Write report"), tw("New one")]
+        export_file(source, records)
+        session = Session(data_dir)
+        session.runner.make_interactive(lambda question: run_taskvault(data_dir, "delete", "1", "--yes").code == 0)
+        files = store_bytes(data_dir)
+        with pytest.raises(StorageError, match="while you were asked"):
+            run_tokens(session.runner.context, ["import", "--from", "taskwarrior", str(source)])
+        session.close()
+        assert tasks_of(data_dir) == [] and store_bytes(data_dir) != files
+
+
 class TestStandardInput:
     def test_a_one_shot_import_reads_standard_input(self, data_dir: Path) -> None:
         text = json.dumps([tw("Piped in")])
@@ -178,8 +220,17 @@ class TestStandardInput:
         assert [t["title"] for t in tasks_of(data_dir)] == ["Piped in"]
 
     def test_a_script_on_standard_input_cannot_import_from_it(self, data_dir: Path) -> None:
-        result = run_taskvault(data_dir, stdin="import --from taskwarrior -\nadd after\n")
-        assert result.code == 2 and "standard input holds the commands" in result.err, result
+        for line in ("import --from taskwarrior -", "import --from todotxt /dev/stdin"):
+            result = run_taskvault(data_dir, stdin=f"{line}\nadd after\n")
+            assert result.code == 2 and "holds the commands" in result.err, result
+            assert tasks_of(data_dir) == []  # the script stopped there, its next line not read as data either
+
+    def test_a_script_from_a_file_may_import_standard_input(self, data_dir: Path, tmp_path: Path) -> None:
+        script = tmp_path / "script"
+        script.write_text("import --from taskwarrior -\n")
+        done = run_taskvault(data_dir, "--script", str(script), stdin=json.dumps([tw("Piped")]))
+        assert done.code == 0, done.err
+        assert [t["title"] for t in tasks_of(data_dir)] == ["Piped"]
 
 
 class TestExport:
@@ -198,6 +249,15 @@ class TestExport:
         assert store_bytes(data_dir) == files
         beside = run_taskvault(data_dir, "export", "--to", "csv", "-o", str(data_dir / "export.csv"))
         assert beside.code == 0, beside.err
+
+    def test_a_device_or_a_pipe_is_never_replaced_by_an_export(self, data_dir: Path, tmp_path: Path) -> None:
+        seed_store(data_dir)
+        fifo = tmp_path / "pipe"
+        os.mkfifo(fifo)
+        for target in (fifo, Path("/dev/null")):
+            refused = run_taskvault(data_dir, "export", "--to", "csv", "-o", str(target))
+            assert refused.code == 2 and "not a regular file" in refused.err, refused
+        assert stat.S_ISFIFO(fifo.stat().st_mode) and stat.S_ISCHR(Path("/dev/null").stat().st_mode)
 
     def test_a_failing_fsync_leaves_the_old_export_whole_and_no_temp_file(self, data_dir: Path,
                                                                           tmp_path: Path) -> None:

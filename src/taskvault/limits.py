@@ -21,6 +21,9 @@ MAX_LISTED_IDS = 5
 MAX_QUOTED_CHARS = 40
 #: The longest error message shown, in characters; longer ones are cut short with "…".
 MAX_MESSAGE_CHARS = 300
-#: The largest file (or standard input) ``import`` reads: 256 MiB, far above a Taskwarrior export of a
-#: million tasks' worth of typical ones; a larger input is refused before anything is imported.
-MAX_IMPORT_BYTES = 256 * 1024 * 1024
+#: The largest file (or standard input) ``import`` reads: 128 MiB, some five times a Taskwarrior export of
+#: 100,000 typical tasks; a larger input is refused before anything is read.
+MAX_IMPORT_BYTES = 128 * 1024 * 1024
+#: The most tasks one import adds and updates: an import is one change, and one change is at most 64 MiB in the
+#: journal (some 150,000 typical tasks). Refused, dry run or not, before the store is touched.
+MAX_IMPORT_TASKS = 100_000

@@ -331,7 +331,7 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
     watched = not options.json and _is_terminal(err) and (one_shot or (stdin is not None and stdin.isatty()))
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
                     width=table_width(out, env), in_session=services.in_session, rows=page_rows(out),
-                    preferences=preferences, files=_user_files(directory, stdin if one_shot else None),
+                    preferences=preferences, files=_user_files(directory, stdin if one_shot or script is not None else None),
                     progress=_progress(err) if watched else None)
     try:
         return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal, stdin)

@@ -166,7 +166,7 @@ def _imported(result: Imported) -> Any:
     plan, batch = result.plan, result.batch
     return {"format": result.format, "source": result.source, "dry_run": result.dry_run, "read": len(batch.tasks),
             "added": [t.id for t in plan.added], "updated": [new.id for _, new in plan.updated],
-            "unchanged": [t.id for t in plan.unchanged],
+            "unchanged": [t.id for t in plan.unchanged], "newer_in_store": [t.id for t in plan.newer],
             "skipped": [{"where": n.where, "field": n.field, "what": n.what} for n in batch.skipped],
             "not_kept_as_it_was": [{"where": n.where, "field": n.field, "what": n.what} for n in batch.unmapped],
             "backup": _backup(result.backup) if result.backup is not None else None}

@@ -49,7 +49,9 @@ def _imported(result: Imported, r: TextRenderer) -> str:
         parts.append(f"{'leave' if dry else 'left'} {unchanged:,} as {'it' if unchanged == 1 else 'they'} "
                      f"{'is' if dry and unchanged == 1 else 'are' if dry else 'was' if unchanged == 1 else 'were'}")
     read = f"{len(batch.tasks):,} task{'s' if len(batch.tasks) != 1 else ''}"
-    if plan.change.is_empty:
+    if plan.change.is_empty and plan.newer:
+        headline = f"Nothing to import: the store has the {read} from {source} already."
+    elif plan.change.is_empty:
         headline = (f"Nothing to import: the {read} from {source} {'is' if len(batch.tasks) == 1 else 'are'} in the "
                     "store already, as the file has them." if batch.tasks else f"Nothing to import: {source} holds no tasks.")
     else:
@@ -65,6 +67,9 @@ def _imported(result: Imported, r: TextRenderer) -> str:
                   for old, new in plan.updated[:_NOTES_SHOWN]]
         if len(plan.updated) > _NOTES_SHOWN:
             lines.append(f"  … and {len(plan.updated) - _NOTES_SHOWN:,} more")
+    if plan.newer:
+        lines.append(f"Left as the store has {'it' if len(plan.newer) == 1 else 'them'}, changed here after the "
+                     f"file's version ({len(plan.newer):,}): {_ids(t.id for t in plan.newer)}")
     lines += _notes("Skipped", batch.skipped)
     lines += _notes("Not kept as it was", batch.unmapped)
     if dry:

@@ -35,6 +35,11 @@ class UserFiles:
             return _bounded(self._stdin, "standard input"), "standard input"
         try:
             with open(os.path.expanduser(path), "rb") as stream:  # (a directory: IsADirectoryError)
+                if self._stdin is None and _same_file(stream.fileno(), 0):
+                    raise UsageError(f"import: {shown(path)} is standard input, which holds the commands here",
+                                     hint="give the name of a file")
+                if os.fstat(stream.fileno()).st_size > MAX_IMPORT_BYTES:
+                    _too_large(path)
                 return _bounded(stream, path), path
         except OSError as exc:
             raise InvalidValue(f"cannot read {shown(path)}: {exc.strerror or exc}",
@@ -46,6 +51,9 @@ class UserFiles:
         target = Path(os.path.expanduser(path))
         if path.endswith("/") or target.is_dir():
             raise UsageError(f"export: {shown(path)} is a directory", hint="give the name of a file to write")
+        if target.exists() and not target.is_file():  # a device, a pipe, a socket: a rename would put a file there
+            raise UsageError(f"export: {shown(path)} is not a regular file, and an export replaces the file it names",
+                             hint="leave out --output to write to standard output, and redirect that where you want")
         real = Path(os.path.realpath(target))
         store = Path(os.path.realpath(self._store))
         if store in real.parents and (real.parent != store or _owned_by_store(real.name)):
@@ -63,11 +71,23 @@ def _owned_by_store(name: str) -> bool:
     return any(name.lstrip(".").startswith(own) for own in _STORE_FILES)
 
 
+def _same_file(fd: int, other: int) -> bool:
+    try:
+        mine, theirs = os.fstat(fd), os.fstat(other)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+def _too_large(name: str) -> None:
+    raise InputTooLarge(f"import: {name} is larger than {MAX_IMPORT_BYTES >> 20} MiB, the most taskvault imports "
+                        "at once", hint="split it into smaller files and import each")
+
+
 def _bounded(stream: BinaryIO, name: str) -> bytes:
     data = stream.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
-        raise InputTooLarge(f"import: {name} is larger than {MAX_IMPORT_BYTES >> 20} MiB, the most taskvault imports "
-                            "at once", hint="split it into smaller files and import each")
+        _too_large(name)
     return data
 
 

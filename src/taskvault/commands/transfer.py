@@ -9,9 +9,11 @@ to standard output as it goes, or to a file whole or not at all (the interface r
 from __future__ import annotations
 
 from ..domain.importing import ImportPlan, plan_import
-from ..errors import UsageError, shown, typed
+from ..domain.task import renumbered
+from ..errors import InputTooLarge, StorageError, UsageError, shown, typed
 from ..interchange.formats import FORMATS, reader, writer
 from ..interchange.model import Batch, Source
+from ..limits import MAX_IMPORT_TASKS
 from .context import Context
 from .registry import ParsedArgs
 from .results import Declined, Exported, Imported
@@ -74,6 +76,10 @@ def run_import(ctx: Context, args: ParsedArgs) -> Imported | Declined:
         ctx.progress(f"matching {len(incoming):,} tasks to the store")
     planned_on = service.tasks.revision
     preview = plan_import(service.tasks, incoming, now=service.now(), detail=detail)
+    if len(preview.change.put) > MAX_IMPORT_TASKS:
+        raise InputTooLarge(f"import: the file would add or change {len(preview.change.put):,} tasks; one import "
+                            f"takes at most {MAX_IMPORT_TASKS:,}", hint="split the file (by project, or pending "
+                            "and completed tasks) and import each part")
     if args["dry_run"] or preview.change.is_empty:
         return Imported(name, batch_source(args), batch, preview, dry_run=bool(args["dry_run"]))
     if ctx.confirm is not None and not args["yes"]:
@@ -89,16 +95,27 @@ def run_import(ctx: Context, args: ParsedArgs) -> Imported | Declined:
             return Declined("Nothing imported.")
     done: list[ImportPlan] = []
 
+    asked = ctx.confirm is not None and not args["yes"]
+
     def plan(tasks: TaskList) -> Change:
         # Under the lock, on the newest state: the preview's plan, unless another session changed the store since.
         fresh = tasks.revision == planned_on
         done[:] = [preview if fresh else plan_import(tasks, incoming, now=service.now(), detail=detail)]
+        if asked and not fresh and _what(done[0]) != _what(preview):
+            raise StorageError("another session changed the store while you were asked, and the import would now "
+                               "do something else than it said — nothing was imported",
+                               hint=f"run '{typed('import')}' again to see what it would do now")
         return done[0].change
 
     if ctx.progress is not None:
         ctx.progress(f"saving {len(preview.change.put):,} tasks")
     outcome = service.execute(plan, backup_first="import")
     return Imported(name, batch_source(args), batch, done[0], backup=outcome.backup)
+
+
+def _what(plan: ImportPlan) -> list[tuple[object, Task]]:
+    """What a plan does, its ids aside (another session's add meanwhile moves the ids, not what is done)."""
+    return [(task.uuid, renumbered(task, 1)) for task in plan.change.put]
 
 
 def batch_source(args: ParsedArgs) -> str:

@@ -18,6 +18,7 @@ import attrs
 from ..errors import InvalidValue
 from . import recurrence
 from .change import Change, ChangeKind
+from .operations import refuse_cycle
 from .task import Status, Task, renumbered
 from .tasklist import TaskList
 
@@ -31,6 +32,8 @@ class ImportPlan:
     updated: tuple[tuple[Task, Task], ...]
     unchanged: tuple[Task, ...]
     change: Change
+    #: The store's tasks changed after the file's version of them: left as the store has them.
+    newer: tuple[Task, ...] = ()
 
 
 def plan_import(tasks: TaskList, incoming: Sequence[Task], *, now: dt.datetime, detail: str = "") -> ImportPlan:
@@ -41,6 +44,7 @@ def plan_import(tasks: TaskList, incoming: Sequence[Task], *, now: dt.datetime, 
     added: list[Task] = []
     updated: list[tuple[Task, Task]] = []
     unchanged: list[Task] = []
+    newer: list[Task] = []
     next_id = tasks.next_id
     for task in incoming:
         if task.uuid in seen:
@@ -53,6 +57,8 @@ def plan_import(tasks: TaskList, incoming: Sequence[Task], *, now: dt.datetime, 
             continue
         if attrs.evolve(task, id=old.id, created=old.created, updated=old.updated) == old:
             unchanged.append(old)
+        elif old.updated > task.updated:
+            newer.append(old)
         else:
             updated.append((old, attrs.evolve(task, id=old.id, created=old.created,
                                               updated=max(task.updated, old.created))))
@@ -66,7 +72,12 @@ def plan_import(tasks: TaskList, incoming: Sequence[Task], *, now: dt.datetime, 
         updated = [(old, put[new.id]) for old, new in updated]
         updated += [(tasks.get(t.id), t) for t in made if t.id < next_id and t.id not in touched]
         unchanged = [task for task in unchanged if task.id not in put]
-    return ImportPlan(tuple(added), tuple(updated), tuple(unchanged), change)
+    try:
+        refuse_cycle(tasks, [task for task in change.put if task.depends])
+    except InvalidValue as error:
+        raise InvalidValue(f"the file's dependencies: {error.message}",
+                           hint="remove one of those dependencies in the file, and import again") from None
+    return ImportPlan(tuple(added), tuple(updated), tuple(unchanged), change, tuple(newer))
 
 
 def _finished(old: Task, new: Task) -> bool:

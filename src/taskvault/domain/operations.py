@@ -126,7 +126,7 @@ def _uuids_of(tasks: TaskList, task_ids: tuple[int, ...]) -> tuple[uuid.UUID, ..
     return tuple(found)
 
 
-def _refuse_cycle(tasks: TaskList, edited: list[Task]) -> None:
+def refuse_cycle(tasks: TaskList, edited: list[Task]) -> None:
     """InvalidValue if, with the ``edited`` tasks' dependencies as they now are, some task would wait, through
     any chain of dependencies, for itself. One walk over the graph (each task looked at once), however many
     tasks a change edits."""
@@ -170,7 +170,7 @@ def plan_edit(tasks: TaskList, task_id: int, edit: TaskEdit, *, now: dt.datetime
         raise InvalidValue("nothing to change", hint="give at least one of --title, --note, --priority, --due, --tag")
     _refuse_template(task)
     edited = _edited(tasks, task, edit, now)
-    _refuse_cycle(tasks, [edited] if edited is not None and edited.depends != task.depends else [])
+    refuse_cycle(tasks, [edited] if edited is not None and edited.depends != task.depends else [])
     return Change(ChangeKind.EDIT, put=() if edited is None else (edited,), next_id=tasks.next_id)
 
 
@@ -186,7 +186,7 @@ def plan_modify(tasks: TaskList, task_ids: list[int], edit: TaskEdit, *, now: dt
         if edited is not None:
             put.append(edited)
     if edit.add_depends:
-        _refuse_cycle(tasks, put)
+        refuse_cycle(tasks, put)
     return Change(ChangeKind.EDIT, put=tuple(put), next_id=tasks.next_id)
 
 
