@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno as errno_module
 import functools
 import hashlib
@@ -36,6 +37,11 @@ os.environ["TASKVAULT_RESIDENT"] = "off"
 
 #: The installed program, run the way a user runs it (a fresh interpreter each time).
 TASKVAULT = [sys.executable, "-m", "taskvault"]
+
+
+#: The update an import makes is later than the store's version of the task (a day after now): an import
+#: leaves a task the store changed after the file's version as it is (domain/importing.py).
+LATER_THAN_THE_STORE = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y%m%dT%H%M%SZ")
 
 
 def taskvault_compacting_at(threshold: int) -> list[str]:
@@ -215,7 +221,7 @@ def taskwarrior_import(store: Path, path: Path, task_id: int = 1, new: tuple[str
                 "modified": "20261101T090000Z", "status": "pending", "urgency": 1.5, "tags": ["imported"]}
                for t in new]
     records.insert(1, {"id": task_id, "uuid": str(target.uuid), "description": title, "project": project,
-                       "entry": "20261101T090000Z", "modified": "20261102T090000Z", "status": "pending",
+                       "entry": "20261101T090000Z", "modified": LATER_THAN_THE_STORE, "status": "pending",
                        "urgency": 2.0})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n]\n", encoding="utf-8")

@@ -17,6 +17,7 @@ Used by tests/test_kill_storm.py (CI) and bench/kill_soak.py (the long soak).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -37,6 +38,11 @@ from .conftest import import_uuid, temp_files
 BATCH = 40
 RESERVED = "the change in flight left out, its id kept unused"
 IN_FLIGHT = "in-flight change durable, not yet acknowledged"
+
+
+#: The update an import makes is later than the store's version of the task (a day after now): an import
+#: leaves a task the store changed after the file's version as it is (domain/importing.py).
+LATER_THAN_THE_STORE = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y%m%dT%H%M%SZ")
 
 
 @attrs.frozen
@@ -140,7 +146,7 @@ class Model:
             {"uuid": import_uuid(title), "description": title, "status": "pending", "tags": ["imported"],
              "entry": "20261101T090000Z", "modified": "20261101T090000Z"} for title in new]
         records.insert(1, {"uuid": self.uuids[target], "description": f"u{n}", "project": f"imp{n}", "status": "pending",
-                           "entry": "20261101T090000Z", "modified": "20261102T090000Z"})
+                           "entry": "20261101T090000Z", "modified": LATER_THAN_THE_STORE})
         imports.mkdir(exist_ok=True)
         path = imports / f"{n}.json"
         path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
