@@ -16,7 +16,7 @@ from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
 from .domain.tasklist import Change, TaskList
 from .errors import BackupDamaged, InvalidValue, StorageError, typed
 from .store.files import kind_of
-from .store.layout import open_private_file
+from .store.layout import JOURNAL_NAME, LOCK_NAME, SNAPSHOT_NAME, open_private_file
 from .store.port import StorePort
 from .store.replay import CaughtUp
 from .store.unit_of_work import Salvaged, UnitOfWork
@@ -34,9 +34,30 @@ if TYPE_CHECKING:
     from .store.salvage import SalvageReport
 
 #: What the interface layers take from below, through this module only.
-__all__ = ["AUTOMATIC_BACKUP_LABELS", "BACKUP_ID_START", "BACKUP_LABEL", "SCHEMA", "Backup", "CaughtUp", "Finding",
-           "Outcome", "Retention", "SalvageOutcome", "SalvageReport", "Snapshot", "StoreFigures", "TaskService",
-           "kind_of", "open_private_file", "task_to_dict"]
+__all__ = [
+    "AUTOMATIC_BACKUP_LABELS",
+    "BACKUP_ID_START",
+    "BACKUP_LABEL",
+    "SCHEMA",
+    "STORE_FILE_NAMES",
+    "Backup",
+    "CaughtUp",
+    "Finding",
+    "Outcome",
+    "Retention",
+    "SalvageOutcome",
+    "SalvageReport",
+    "Snapshot",
+    "StoreFigures",
+    "TaskService",
+    "kind_of",
+    "open_private_file",
+    "task_to_dict",
+]
+
+#: The names of the store's own files in its directory (their temp files and the copies kept aside as unreadable
+#: start with them, after a dot for a temp file): what an export may never be written over.
+STORE_FILE_NAMES = (SNAPSHOT_NAME, JOURNAL_NAME, LOCK_NAME)
 
 
 #: Names taken from below on first use (module, name there): backups, salvage and the doctor are the cost

@@ -11,10 +11,7 @@ from typing import BinaryIO
 
 from ..errors import InputTooLarge, InvalidValue, SaveFailed, UsageError, shown, typed
 from ..limits import MAX_IMPORT_BYTES
-
-#: The store's own files (and, after them, the names of their temp files and of those kept aside as
-#: unreadable); its subdirectories (backups/) are the store's too.
-_STORE_FILES = ("tasks.json", "tasks.journal", "tasks.lock")
+from ..service import STORE_FILE_NAMES
 
 
 class UserFiles:
@@ -68,7 +65,9 @@ class UserFiles:
 
 
 def _owned_by_store(name: str) -> bool:
-    return any(name.lstrip(".").startswith(own) for own in _STORE_FILES)
+    """One of the store's files, a temp file of one, or one kept aside (its subdirectories, backups/, are the
+    store's too: refused by the caller)."""
+    return any(name.lstrip(".").startswith(own) for own in STORE_FILE_NAMES)
 
 
 def _same_file(fd: int, other: int) -> bool:

@@ -52,8 +52,7 @@ def _put_dicts(change: Change) -> list[dict[str, Any]]:
     if last[0] is change:
         return last[1]
     dicts = [task_to_dict(t) for t in change.put]
-    if len(dicts) >= 1000:  # (a small change costs little to write again, and is not worth holding)
-        _LAST_PUT[0] = (change, dicts)
+    _LAST_PUT[0] = (change, dicts)  # (the next change lets a large one's go: a session never holds two)
     return dicts
 
 
