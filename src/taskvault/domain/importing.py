@@ -5,7 +5,11 @@ gives them: ids are never taken from the source). One it holds is updated to wha
 its id, or left alone when the file says what the store already holds: importing the same file again
 changes nothing. When and by whom a task was made does not change: an update keeps the store's creation
 time, and a file that differs from the store only in its times (a format that has none says "now") is
-no change. Nothing is ever deleted by an import. Pure: nothing here reads a file or changes a list.
+no change. A task the store changed after the file's version of it (its update time is later than the
+file's) is kept as the store has it, and listed as newer: an older file never undoes a later change.
+An instance the import finishes (done in the file, open in the store) makes its series' next instance, as
+finishing it here would, unless the file brings a later instance of that series itself.
+Nothing is ever deleted by an import. Pure: nothing here reads a file or changes a list.
 """
 
 from __future__ import annotations
