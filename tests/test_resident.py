@@ -733,6 +733,10 @@ def test_a_question_is_asked_and_answered_on_the_caller_s_terminal(place: Place,
         results[resident] = (child.exitstatus, child.signalstatus, normalised(child.before or ""), titles(place))
     assert results[True] == results[False]
     assert results[True][3] == ([(3, "three")] if answer == "y" else [(1, "one"), (2, "two"), (3, "three")])
+    if answer == "ctrl-c":  # a no that stops the command, as any interrupted command stops
+        assert results[True][0] == 130 and "interrupted" in results[True][2]
+    else:
+        assert results[True][0] == 0
 
 
 @pytest.mark.parametrize("columns", [40, 120])

@@ -4,7 +4,9 @@ taskvault asks (a bulk delete, an undo of several tasks, a restore, a salvage) o
 is at a terminal to answer: standard input and standard output both terminals, in one-shot mode
 as in the session. A script, a pipe or a redirected output is never asked anything, and ``--yes``
 skips the question everywhere. Only ``y`` or ``yes`` (any case) is a yes; anything else, an empty
-line, Ctrl-D or Ctrl-C is a no.
+line or Ctrl-D is a no. Ctrl-C is a no that stops there: in one-shot mode the command ends as any
+interrupted command does (exit 130, "interrupted", nothing changed), as Ctrl-C at git's or apt's
+question does; in the session it is a no and the session goes on, as Ctrl-C at its prompt does.
 """
 
 from __future__ import annotations
@@ -38,11 +40,8 @@ def line_asker(stdin: TextIO, stdout: TextIO) -> Confirm:
     def confirm(question: str) -> bool:
         stdout.write(question_line(question))
         stdout.flush()
-        try:
-            answer = stdin.readline()
-        except KeyboardInterrupt:
-            answer = ""
-        if not answer.endswith("\n"):  # Ctrl-D or Ctrl-C: end the question's line
+        answer = stdin.readline()  # (Ctrl-C: KeyboardInterrupt, the command's end)
+        if not answer.endswith("\n"):  # Ctrl-D: end the question's line
             stdout.write("\n")
             stdout.flush()
         return is_yes(answer)
