@@ -23,6 +23,7 @@ and each command runs once before it is timed. The bare interpreter's -I ignores
 The command is scripts/taskvault as the wheel installs it (not pip's console-script wrapper, which imports `re`).
 
     python bench/startup.py [--pairs 40] [--tasks 20] [--src DIR] [--modules] [--only add,list] [--resident]
+                            [--against DIR]
 
 --resident measures the default configuration instead of TASKVAULT_RESIDENT=off: the store's resident
 process started by one command (in an XDG_RUNTIME_DIR of this run's own), verified serving, and the same
@@ -33,6 +34,10 @@ always run in-process.
 
 --src DIR measures the taskvault package found in DIR instead (an export of another commit, say
 `git archive main src | tar -x -C /tmp/main`), through the same console script, by PYTHONPATH.
+
+--against DIR puts another commit's package (an export, as for --src) beside this one instead of the bare
+interpreter: each command runs in interleaved pairs, this package and that one, on the same store, and the
+figure is the median of the per-pair ratios (this / that): whether a change made start-up slower (issue 20).
 
 Targets (issue 17, target 3): --version and help ≤ 2.5× the bare interpreter; a one-shot command's imports ≤ 30 ms.
 """
@@ -98,6 +103,8 @@ def main() -> None:
     parser.add_argument("--modules", action="store_true", help="list the modules each command imports")
     parser.add_argument("--src", help="a directory holding the taskvault package to measure instead")
     parser.add_argument("--only", help="measure only these commands (comma-separated names of the table)")
+    parser.add_argument("--against", help="a directory holding another taskvault package: the ratio of each command "
+                        "against it, in interleaved pairs, instead of the table")
     parser.add_argument("--resident", action="store_true", help="through the store's resident process (the default "
                         "for users), not with TASKVAULT_RESIDENT=off")
     options = parser.parse_args()
@@ -115,12 +122,42 @@ def main() -> None:
             env = resident.env
             python = interpreter(taskvault)
         try:
+            if options.against:
+                measure_against(options, taskvault, env, Path(options.against).resolve())
+                return
             measure_all(options, taskvault, env, python, resident)
         finally:
             if resident is not None:
                 left = resident.stop()
                 if left:
                     print(f"WARNING: resident process(es) {left} did not exit within 30 s of SIGTERM")
+
+
+def measure_against(options: argparse.Namespace, taskvault: str, env: dict[str, str], other: Path) -> None:
+    """Each command, this package against ``other``'s, in interleaved pairs on the same store."""
+    theirs = {**env, "PYTHONPATH": str(other)}
+    for n in range(options.tasks):
+        _run([taskvault, "add", f"Task {n}", "--tag", "bench"], env)
+    commands = {"--version": ["--version"], "help": ["help"], "list": ["list"], "show": ["show", "1"],
+                "add": ["add", "One more task"], "next": ["next"]}
+    if options.only:
+        commands = {name: commands[name] for name in options.only.split(",")}
+    print(f"this package against {other}; {options.pairs} interleaved pairs each; {options.tasks} tasks in the store")
+    print(f"{'command':<10} {'ratio':>6} {'this ms':>8} {'that ms':>8}")
+    for name, words in commands.items():
+        _run([taskvault, *words], env)  # (bytecode caches written, for each side)
+        _run([taskvault, *words], theirs)
+        ratios, mine, other_times = [], [], []
+        for pair in range(options.pairs):
+            if pair % 2:
+                b, m = _run([taskvault, *words], theirs), _run([taskvault, *words], env)
+            else:
+                m, b = _run([taskvault, *words], env), _run([taskvault, *words], theirs)
+            ratios.append(m / b)
+            mine.append(m)
+            other_times.append(b)
+        print(f"{name:<10} {statistics.median(ratios):>6.3f} {statistics.median(mine) * 1000:>8.1f} "
+              f"{statistics.median(other_times) * 1000:>8.1f}", flush=True)
 
 
 def measure_all(options: argparse.Namespace, taskvault: str, env: dict[str, str], python: str,
