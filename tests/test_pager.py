@@ -169,6 +169,42 @@ class TestWhenNot:
             terminal.close()
 
 
+    def test_export_to_standard_output_is_never_paged(self, long_store: Path, tmp_path: Path) -> None:
+        """An export written to the terminal is data: printed whole, never through the pager."""
+        pager = FakePager(tmp_path)
+        terminal = _terminal(f"PAGER={pager.path} taskvault export --to csv", long_store, tmp_path)
+        try:
+            rows = _finished(terminal)
+            assert "[exit 0]" in rows and any(f"task number {LONG}" in row for row in rows) and not pager.ran
+        finally:
+            terminal.close()
+
+    @pytest.mark.parametrize("asked", [True, False])
+    def test_a_command_that_asked_is_not_paged_and_a_change_is_paged_once_saved(self, tmp_path: Path,
+                                                                               asked: bool) -> None:
+        """`delete 1-40` asks first: its long result is printed directly after the answer. With --yes it asks
+        nothing: its result is paged, and the change was saved before the pager started."""
+        store = tmp_path / "data"
+        seed_store(store, tuple(f"add task number {n}" for n in range(1, LONG + 1)))
+        pager = FakePager(tmp_path)
+        check = tmp_path / "check.json"
+        # (the pager script first reads the store as another command would: the change is already there)
+        pager.path.write_text(pager.path.read_text().replace(
+            "cat >", f"TASKVAULT_RESIDENT=off taskvault --json list --all > {check}; cat >"))
+        terminal = _terminal(f"PAGER={pager.path} taskvault delete 1-{LONG}" + ("" if asked else " --yes"), store,
+                             tmp_path)
+        try:
+            if asked:
+                terminal.wait_for(lambda rows: any("[y/N]" in row for row in rows), "the question")
+                terminal.type("y", "Enter")
+            rows = _finished(terminal)
+            assert "[exit 0]" in rows and pager.ran is not asked
+            if not asked:
+                assert json.loads(check.read_text()) == [], "the change was not saved before the pager ran"
+        finally:
+            terminal.close()
+
+
 class TestWhichPager:
     def test_pager_gets_the_whole_text_in_colour_fitted_to_the_terminal(self, long_store: Path, tmp_path: Path) -> None:
         """$PAGER gets every row, with colour codes (decided as for the terminal), each row cut to the terminal's
