@@ -444,6 +444,7 @@ class TestRows:
             SettingRow("date_format", "%d %b %Y", f"{at}:4"),
             SettingRow("default_report", "mine", f"{at}:6"),
             SettingRow("context", "work", f"{at}:7"),
+            SettingRow("pager", "less", "default"),
             SettingRow("contexts", "work, home", f"{at}:9"),
             SettingRow("reports", "mine, all", f"{at}:13"),
             SettingRow("urgency", "due=12, priority.H=6, tag.next=15, project.work=-1.5", f"{at}:22"),
@@ -457,7 +458,7 @@ class TestRows:
                                      "environment XDG_CONFIG_HOME")
         assert {row.source for row in rows[1:]} == {"default"}
         assert [row.value_text for row in rows[2:]] == [
-            "10 s", "last=10,daily=7,weekly=4", "auto", "%Y-%m-%d", "none", "none", "none", "none", "none"]
+            "10 s", "last=10,daily=7,weekly=4", "auto", "%Y-%m-%d", "none", "none", "less", "none", "none", "none"]
 
 
 _BARE = st.text("abcxyz_-0123456789", min_size=1, max_size=8)

@@ -12,6 +12,7 @@ from ..commands.settings import (
     GLOBAL_OPTIONS,
     LOCK_TIMEOUT,
     NO_COLOR,
+    PAGER,
     RESIDENT,
     TERM,
     TZ,
@@ -42,15 +43,17 @@ class GlobalOptions:
     A plain class (not attrs): `taskvault help` and `--help` read these without importing attrs.
     """
 
-    __slots__ = ("data_dir", "help", "json", "keep_going", "no_color", "script", "version")
+    __slots__ = ("data_dir", "help", "json", "keep_going", "no_color", "no_pager", "script", "version")
 
     def __init__(self, *, data_dir: str | None = None, json: bool = False, script: str | None = None,
-                 keep_going: bool = False, no_color: bool = False, version: bool = False, help: bool = False) -> None:
+                 keep_going: bool = False, no_color: bool = False, no_pager: bool = False, version: bool = False,
+                 help: bool = False) -> None:
         self.data_dir = data_dir
         self.json = json
         self.script = script
         self.keep_going = keep_going
         self.no_color = no_color
+        self.no_pager = no_pager
         self.version = version
         self.help = help
 
@@ -339,7 +342,30 @@ def resolve_settings(options: GlobalOptions, env: Mapping[str, str], file: Confi
         default_report=(Sourced(file.default_report, in_file("default_report")) if file.default_report is not None
                         else Sourced(None, "default")),
         context=Sourced(file.context, in_file("context")) if file.context is not None else Sourced(None, "default"),
-        file=file)
+        file=file, pager=_pager(options, env, file, in_file))
+
+
+#: The pager when neither the config file nor $PAGER names one (run with LESS=FRX when LESS is unset, as git does).
+DEFAULT_PAGER = "less"
+
+
+def _pager(options: GlobalOptions, env: Mapping[str, str], file: ConfigFile,
+           in_file: Callable[[str], str]) -> Sourced[str | None]:
+    """The pager long output on a terminal goes through, None for none: --no-pager, else the config file's
+    pager (false: none, true: as if it said nothing), else $PAGER (empty or cat: none), else less. As git
+    ranks core.pager over $PAGER, and takes "cat" or "" for no pager at all."""
+    from .config_file import Sourced
+
+    if options.no_pager:
+        return Sourced(None, "flag --no-pager")
+    if isinstance(file.pager, str):
+        return Sourced(None if file.pager == "cat" else file.pager, in_file("pager"))
+    if file.pager is False:
+        return Sourced(None, in_file("pager"))
+    if PAGER.name in env:
+        given = env[PAGER.name].strip()
+        return Sourced(None if given in ("", "cat") else given, f"environment {PAGER.name}")
+    return Sourced(DEFAULT_PAGER, in_file("pager") if file.pager is True else "default")
 
 
 def _color(options: GlobalOptions, env: Mapping[str, str], file: ConfigFile,
@@ -377,5 +403,6 @@ def effective_settings(settings: Settings) -> list[SettingRow]:
         SettingRow("date_format", settings.date_format.value, settings.date_format.source),
         SettingRow("default_report", settings.default_report.value or "none", settings.default_report.source),
         SettingRow("context", settings.context.value or "none", settings.context.source),
+        SettingRow("pager", settings.pager.value or "none", settings.pager.source),
         *(SettingRow(name, text or "none", f"file {file.where(name)}" if text else "default") for name, text in listed),
     ]

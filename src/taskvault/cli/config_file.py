@@ -49,7 +49,7 @@ URGENCY_TERMS = ("due", "age", "active", "scheduled", "waiting", "blocked", "blo
 COLORS = ("auto", "always", "never")
 
 _TOP_KEYS = ("lock_timeout", "backup_keep", "color", "date_format", "data_dir", "default_report", "context",
-             "contexts", "reports", "urgency")
+             "contexts", "reports", "urgency", "pager")
 _REPORT_KEYS = ("description", "columns", "filter", "sort", "limit")
 _KEEP_KEYS = ("last", "daily", "weekly")
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
@@ -83,6 +83,8 @@ class ConfigFile(NamedTuple):
     data_dir: str | None = None
     default_report: str | None = None
     context: str | None = None
+    #: false (no pager), true (the usual one: $PAGER, else less) or the command to page with.
+    pager: bool | str | None = None
     contexts: Mapping[str, str] = MappingProxyType({})
     reports: Mapping[str, Report] = MappingProxyType({})
     urgency: Mapping[str, float] = MappingProxyType({})
@@ -118,6 +120,8 @@ class Settings(NamedTuple):
     default_report: Sourced[str | None]
     context: Sourced[str | None]
     file: ConfigFile
+    #: The command long output on a terminal is paged with (run by sh); None: no pager.
+    pager: Sourced[str | None] = Sourced(None, "default")
 
 
 class SettingRow(NamedTuple):
@@ -388,6 +392,8 @@ class _Checker:
             got["date_format"] = self.date_format(data["date_format"])
         if "data_dir" in data:
             got["data_dir"] = self.data_dir(data["data_dir"])
+        if "pager" in data:
+            got["pager"] = self.pager(data["pager"])
         contexts = self.contexts(data.get("contexts", {}))
         reports = self.reports(data.get("reports", {}))
         if "context" in data:
@@ -454,6 +460,15 @@ class _Checker:
         except ValueError as exc:
             raise self.refuse(key, f"is refused by strftime ({exc})", todo) from None
         return fmt
+
+    def pager(self, value: object) -> bool | str:
+        """false, true, or the pager's command line (as git's core.pager: "cat" is no pager)."""
+        key, todo = ("pager",), 'write it as pager = false (no pager), or pager = "less -R"'
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise self.refuse(key, f"must be false, true or a command in quotes, not {_described(value)}", todo)
+        return self.text(key, value, MAX_FILTER_CHARS)
 
     def data_dir(self, value: object) -> str:
         key = ("data_dir",)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..service import Retention, TaskService
     from .config import GlobalOptions
     from .config_file import Settings
+    from .pager import Paging
     from .progress import Progress
     from .runner import Runner
     from .user_files import UserFiles
@@ -304,6 +305,12 @@ class Services:
     def done(self, service: TaskService) -> None:
         service.close()
 
+    def pager(self, command: str, out: TextIO) -> Paging:
+        """How a long result is paged: here, by running the pager in this process (it owns the terminal)."""
+        from .pager import local_pager  # (only for output to a terminal)
+
+        return local_pager(command, out)
+
 
 def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None, directory: Path,
          timeout: float, retention: Retention, out: TextIO, err: TextIO, stdin: TextIO | None,
@@ -328,11 +335,14 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
         date_format=settings.date_format.value if settings.date_format.value != config.DEFAULT_DATE_FORMAT else None)
     service = services.open(directory, timeout=timeout, retention=retention, err=err)
     one_shot = bool(tokens) and script is None
+    # A pager for one command's result on a terminal; never for JSON, a script or the session (limit:page there).
+    command = settings.pager.value if one_shot and on_terminal and not options.json else None
     watched = not options.json and _is_terminal(err) and (one_shot or (stdin is not None and stdin.isatty()))
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
                     width=table_width(out, env), in_session=services.in_session, rows=page_rows(out),
                     preferences=preferences, files=_user_files(directory, stdin if one_shot or script is not None else None),
-                    progress=_progress(err) if watched else None)
+                    progress=_progress(err) if watched else None,
+                    pager=services.pager(command, out) if command else None)
     try:
         return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal, stdin)
     except OutputFailed as failure:

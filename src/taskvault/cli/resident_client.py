@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 #: file name would be read relative to another directory). tests/test_resident.py holds this to the catalog.
 ROUTED = frozenset({"add", "list", "show", "edit", "done", "reopen", "delete", "undo", "redo", "history", "stats"})
 #: taskvault's own options that may come before such a command (--data-dir, --script: never routed).
-ROUTED_FLAGS = frozenset({"--json", "--no-color"})
+ROUTED_FLAGS = frozenset({"--json", "--no-color", "--no-pager"})
 #: The environment that decides what a command does and where: a resident process serves only
 #: commands run with exactly its own (taskvault's variables, where the user data directory and the
 #: crash log are, the locale and Python's own text settings).
@@ -43,7 +43,7 @@ KEYED_ENVIRONMENT = (*(variable.name for variable in ENVIRONMENT), "XDG_DATA_HOM
                      "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LOCPATH", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONPATH")
 DEFAULT_IDLE = 600.0
 #: The protocol's name and version: the first field of every request.
-PROTOCOL = "taskvault-resident/1"
+PROTOCOL = "taskvault-resident/2"
 #: Answers: the command is accepted (from now on it runs there, never here), or refused (run it here).
 ACCEPTED, REFUSED = b"A", b"N"
 #: The client's answer to ACCEPTED: run it. Until the resident process reads this, the command is not
@@ -54,6 +54,13 @@ GO = b"G"
 ACCEPT_TIMEOUT = 3.0
 #: Sent by the client when it is interrupted (Ctrl-C): the command stops where a one-shot command would.
 INTERRUPT = b"\x03"
+#: A page: the resident process hands a result longer than the screen back, for the pager to run here, where
+#: the terminal is (a pager it started could not read the keyboard properly). PAGE, the pager's command and
+#: the text, each as 4 bytes of length then its bytes; the answer is PAGED once the pager has ended, or
+#: NOT_PAGED, why, and a newline when it could not be started (the resident process then writes the text).
+PAGE, PAGED, NOT_PAGED = b"P", b"D", b"F"
+#: The longest text handed back for paging (a longer one is written directly).
+MAX_PAGE = 256 * 1024 * 1024
 #: The longest path a Unix socket can have on Linux (sun_path holds 108 bytes with the final NUL).
 MAX_SOCKET_PATH = 107
 #: The longest request a resident process reads (the command line is bounded by the system's ARG_MAX).
@@ -235,12 +242,13 @@ def relay(argv: list[str]) -> Relay:
 
 
 def _wait(sock: object) -> int | None:
-    """The exit status the resident process sends once the command has ended; Ctrl-C is passed on. None
-    when it could not run the command after all (its descriptors could not be made streams): run it here."""
-    received = b""
+    """The exit status the resident process sends once the command has ended; Ctrl-C is passed on, and a
+    page it hands back is shown here (PAGE). None when it could not run the command after all (its
+    descriptors could not be made streams): run it here."""
+    received = bytearray()
     while True:
         try:
-            chunk = sock.recv(64)  # type: ignore[attr-defined]
+            chunk = sock.recv(1 << 16)  # type: ignore[attr-defined]
         except KeyboardInterrupt:
             try:
                 sock.sendall(INTERRUPT)  # type: ignore[attr-defined]
@@ -254,12 +262,46 @@ def _wait(sock: object) -> int | None:
         received += chunk
         if received == REFUSED:
             return None
+        if received[:1] == PAGE:
+            page = _page(received)
+            if page is None:
+                continue  # (not all here yet)
+            if not isinstance(page, tuple):  # (not a page it could send)
+                return _unknown()
+            answer, size = page
+            try:
+                sock.sendall(answer)  # type: ignore[attr-defined]
+            except OSError:
+                pass
+            del received[:size]
+            continue
         if received.endswith(b"\n") or len(received) > 16:
-            status = received[1:-1]
+            status = bytes(received[1:-1])
             if received[:1] == b"X" and status.isdigit() and len(status) <= 3 and int(status) <= 255:
                 return int(status)
             return _unknown()  # (not an answer a resident process gives: never read as success)
     return _unknown()
+
+
+def _page(received: bytearray) -> tuple[bytes, int] | bool | None:
+    """Show the PAGE at the start of ``received`` through its pager: (the answer, the PAGE's size); None
+    while it has not all arrived; False when it is not one (too long)."""
+    if len(received) < 5:
+        return None
+    end = 5 + int.from_bytes(received[1:5], "big")
+    if len(received) < end + 4:
+        return None
+    size = int.from_bytes(received[end:end + 4], "big")
+    if end > 4096 or size > MAX_PAGE:
+        return False
+    if len(received) < end + 4 + size:
+        return None
+    from .pager import run_pager  # (only when a page comes: the resident fast path imports _socket alone)
+
+    command = bytes(received[5:end]).decode("utf-8", "surrogateescape")
+    problem = run_pager(command, bytes(received[end + 4:end + 4 + size]))
+    answer = PAGED if problem is None else NOT_PAGED + problem.encode("utf-8", "backslashreplace")[:4000] + b"\n"
+    return answer, end + 4 + size
 
 
 def _interrupted() -> int:

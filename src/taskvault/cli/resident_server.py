@@ -36,6 +36,7 @@ from .main import Services
 
 if TYPE_CHECKING:
     from ..service import Retention, TaskService
+    from .pager import Paging
 
 #: How long a caller may take to send its request once connected.
 REQUEST_TIMEOUT = 5.0
@@ -192,6 +193,47 @@ class ResidentServices(Services):
 
     def done(self, service: TaskService) -> None:
         pass  # (it stays open for the next command)
+
+    def pager(self, command: str, out: TextIO) -> Paging:
+        """A long result goes back to the caller, whose process runs the pager: it owns the terminal, and a
+        pager started here could not read the keyboard properly (it is not in the terminal's foreground)."""
+        request = self._server._local.request
+        return lambda text: _hand_back(request, command, out, text)
+
+
+def _hand_back(request: Request, command: str, out: TextIO, text: str) -> bool | str:
+    """Send ``text`` to the caller to page (resident_client.PAGE) and wait until its pager has ended: what
+    the command does next (a warning on standard error) must not write over the pager's screen."""
+    from .pager import longer_than_screen
+
+    if not longer_than_screen(text, out.fileno()):
+        return False
+    data = text.encode(out.encoding, getattr(out, "errors", None) or "strict")
+    name = command.encode("utf-8", "surrogateescape")
+    if len(data) > client.MAX_PAGE or len(name) > 4096:
+        return False
+    request.cancel.check()  # (a Ctrl-C already sent: interrupted before its output, as a write would be)
+    conn = request.conn
+    try:
+        conn.sendall(client.PAGE + len(name).to_bytes(4, "big") + name + len(data).to_bytes(4, "big") + data)
+        answer = b""
+        while not answer.endswith(b"\n") and answer != client.PAGED:
+            chunk = conn.recv(1)
+            if not chunk:
+                break
+            if chunk == client.INTERRUPT and not answer:
+                continue  # (a Ctrl-C sent before the page arrived there: the pager had it)
+            answer += chunk
+            if len(answer) > 4096:
+                break
+    except OSError:
+        answer = b""
+    if answer == client.PAGED:
+        return True
+    if answer.startswith(client.NOT_PAGED) and answer.endswith(b"\n"):
+        return answer[1:-1].decode("utf-8", "replace")
+    request.cancel.gone = True  # (the caller is gone: as at any write, the command is interrupted)
+    raise KeyboardInterrupt
 
 
 class _Ending(BaseException):

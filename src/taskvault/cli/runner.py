@@ -23,6 +23,7 @@ from .text import ascii_json, say, terminal_safe
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:
     from ..service import CaughtUp, TaskService
+    from .pager import Paging
     from .progress import Progress
     from .style import Style
     from .user_files import UserFiles
@@ -54,8 +55,12 @@ class Runner:
     def __init__(self, service: TaskService, *, as_json: bool, style: Style, out: TextIO, err: TextIO,
                  width: int | None, in_session: bool = False, rows: int | None = None,
                  preferences: Preferences | None = None, files: UserFiles | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, pager: Paging | None = None) -> None:
         self.service = service
+        #: Pages a command's result when it is longer than the terminal (None: never; cli/pager.py).
+        self.pager = pager
+        #: Whether the running command asked a question: its answer is never paged.
+        self._asked = False
         #: The user's files import reads and export writes (None: a command may not, as in tests of one mode).
         self.files = files
         #: The status line long work shows on a terminal (None: nobody watches).
@@ -101,6 +106,7 @@ class Runner:
     def run(self, tokens: list[str], line: int | None = None) -> int:
         self.begin(line)
         self._command = tokens[0] if tokens else ""
+        self._asked = False
         try:
             command = COMMANDS.find(tokens[0]) if tokens else None
             if command is None or command.loads_store:
@@ -128,8 +134,8 @@ class Runner:
             raise
         except TaskvaultError as error:
             return self.report(error, line)
-        if text is not None:
-            self.write(text)  # a printed line is an acknowledgement: it must not wait in a buffer
+        if text is not None:  # (decided, and any change durable: only now may a pager show it)
+            self.write(text, pageable=True)  # a printed line is an acknowledgement: it must not wait in a buffer
         # Housekeeping (compaction, backups) only once the change is acknowledged; in a session, in the background.
         self.service.tidy(background=self._in_session)
         self.begin(line)
@@ -138,12 +144,19 @@ class Runner:
         self._warn()
         return getattr(result, "exit_code", 0)
 
-    def write(self, text: str) -> None:
-        """Put ``text`` on standard output now; OutputFailed if it cannot be written."""
+    def write(self, text: str, *, pageable: bool = False) -> None:
+        """Put ``text`` on standard output now (through the pager, if ``pageable`` and it is long); OutputFailed
+        if it cannot be written."""
         if not self.as_json:
             text = terminal_safe(text, lines=True)
         elif self._ascii_json:
             text = ascii_json(text)
+        if pageable and self.pager is not None and not self._asked:
+            paged = self.pager(text + "\n")
+            if paged is True:
+                return
+            if paged:  # (it could not be started: the text is written directly, never lost)
+                self.say(f"taskvault: warning: {paged}; the output follows without it", "yellow")
         try:
             self.out.write(text + "\n")
             self.out.flush()
@@ -186,7 +199,11 @@ class Runner:
                          on_caught_up: Callable[[CaughtUp], None] | None = None) -> None:
         """Someone is at the keyboard: commands may ask before they act (see cli/ask.py), and a
         session hears of other sessions' changes."""
-        self.context = self._context(confirm)
+        def asking(question: str) -> bool:
+            self._asked = True
+            return confirm(question)
+
+        self.context = self._context(asking)
         self.on_caught_up = on_caught_up
 
     def run_line(self, text: str, line: int | None, *, in_session: bool = False) -> int:

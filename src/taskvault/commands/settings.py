@@ -58,6 +58,7 @@ GLOBAL_OPTIONS = (
     GlobalOption("--script", "script", "run the commands in FILE, one per line", metavar="FILE"),
     GlobalOption("--keep-going", "keep_going", "in a script, go on after a failing line"),
     GlobalOption("--no-color", "no_color", "plain output even on a terminal (as does NO_COLOR=1)"),
+    GlobalOption("--no-pager", "no_pager", "never page long output on a terminal (config: pager = false)"),
     GlobalOption("--version", "version", "print the version and exit"),
     GlobalOption("--help", "help", "show this help and exit", aliases=("-h",)),
 )
@@ -80,7 +81,9 @@ RUNTIME_DIR = Variable("XDG_RUNTIME_DIR", "where a resident process keeps its so
 CONFIG = Variable("TASKVAULT_CONFIG",
                   "the config file, instead of $XDG_CONFIG_HOME/taskvault/config.toml (/dev/null: none)")
 CONFIG_HOME = Variable("XDG_CONFIG_HOME", "where taskvault/config.toml is found (else ~/.config)")
+PAGER = Variable("PAGER", "the pager for long output on a terminal, unless the config file names one "
+                          "(empty or cat: none; unset: less, with LESS=FRX when LESS is unset)")
 HOME = Variable("HOME", "your home directory: ~ in paths, and the default data and config directories are under it")
 
 ENVIRONMENT = (DATA_DIR, CONFIG, LOCK_TIMEOUT, BACKUP_KEEP, RESIDENT, NO_COLOR, TERM, COLUMNS, TZ, TZDIR, RUNTIME_DIR,
-               CONFIG_HOME, HOME)
+               CONFIG_HOME, HOME, PAGER)
