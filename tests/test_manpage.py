@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from taskvault import __version__
-from taskvault.commands import manpage
+from taskvault.cli import manpage
 from taskvault.commands.catalog import COMMANDS
 from taskvault.commands.help import EXIT_CODES
 from taskvault.commands.settings import ENVIRONMENT, GLOBAL_OPTIONS
@@ -51,7 +51,7 @@ def _rendered() -> str:
 class TestGenerated:
     def test_the_committed_page_is_what_the_generator_writes(self) -> None:
         """share/man/man1/taskvault.1 is byte for byte the generator's output: a changed command changes the page."""
-        generated = subprocess.run([sys.executable, "-m", "taskvault.commands.manpage"], capture_output=True,
+        generated = subprocess.run([sys.executable, "-m", "taskvault.cli.manpage"], capture_output=True,
                                    check=True).stdout
         assert generated == manpage.page().encode("utf-8")
         assert PAGE.read_bytes() == generated, f"share/man/man1/taskvault.1 is stale: run {manpage.REGENERATE}"

@@ -116,7 +116,7 @@ class TestDistributions:
             names = set(wheel.namelist())
             assert wheel.read(f"{data}/data/{MAN_PAGE}") == (ROOT / MAN_PAGE).read_bytes()
             assert wheel.read(f"{data}/scripts/taskvault") == (ROOT / "scripts" / "taskvault").read_bytes()
-        assert {"taskvault/__init__.py", "taskvault/cli/main.py", "taskvault/commands/manpage.py"} <= names
+        assert {"taskvault/__init__.py", "taskvault/cli/main.py", "taskvault/cli/manpage.py"} <= names
         assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n or n.endswith(".pyc")]
 
     def test_the_sdist_holds_what_a_build_and_the_tests_need_and_no_working_tree(self, dist: Path) -> None:

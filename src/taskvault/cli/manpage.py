@@ -1,24 +1,25 @@
-"""taskvault(1), the manual page, generated from the registry as docs/commands.md is (reference.py).
+"""taskvault(1), the manual page, generated from the registry as docs/commands.md is (commands/reference.py).
 
-Regenerate with ``python -m taskvault.commands.manpage > share/man/man1/taskvault.1``; a test fails
+Regenerate with ``python -m taskvault.cli.manpage > share/man/man1/taskvault.1``; a test fails
 when the committed page differs from what this prints, and another runs groff and man over it. The
 wheel installs the committed page as ``share/man/man1/taskvault.1`` under its prefix (pyproject.toml).
-Nothing imports this module but its tests: no command pays for it.
+Nothing imports this module but its tests: no command pays for it. It is of the interface layer, not of
+commands/ as reference.py is, because its header names the version, which only cli/ imports.
 """
 
 from __future__ import annotations
 
 from .. import __version__
+from ..commands.attributes import ATTRIBUTES
+from ..commands.catalog import COMMANDS
+from ..commands.help import EXIT_CODES
+from ..commands.registry import Argument, Command, Option
+from ..commands.settings import CONFIG, CONFIG_HOME, DATA_DIR, ENVIRONMENT, GLOBAL_OPTIONS
 from ..domain.filtering import VIRTUAL_TAGS
 from ..service import BACKUPS_NAME, STORE_FILE_NAMES
-from .attributes import ATTRIBUTES
-from .catalog import COMMANDS
-from .help import EXIT_CODES
-from .registry import Argument, Command, Option
-from .settings import CONFIG, CONFIG_HOME, DATA_DIR, ENVIRONMENT, GLOBAL_OPTIONS
 
 #: What the page says of itself, as its first line: the page is not to be edited by hand.
-REGENERATE = "python -m taskvault.commands.manpage > share/man/man1/taskvault.1"
+REGENERATE = "python -m taskvault.cli.manpage > share/man/man1/taskvault.1"
 
 #: The day the version in __init__.py was released, as docs/changelog.md's heading for it gives it (a test holds
 #: the two together): the page's date, so that the page is the same whenever it is generated.
