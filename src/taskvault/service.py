@@ -16,7 +16,7 @@ from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
 from .domain.tasklist import Change, TaskList
 from .errors import BackupDamaged, InvalidValue, StorageError, typed
 from .store.files import kind_of
-from .store.layout import JOURNAL_NAME, LOCK_NAME, SNAPSHOT_NAME, open_private_file
+from .store.layout import BACKUPS_NAME, JOURNAL_NAME, LOCK_NAME, SNAPSHOT_NAME, open_private_file
 from .store.port import StorePort
 from .store.replay import CaughtUp
 from .store.unit_of_work import Salvaged, UnitOfWork
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 #: What the interface layers take from below, through this module only.
 __all__ = [
     "AUTOMATIC_BACKUP_LABELS",
+    "BACKUPS_NAME",
     "BACKUP_ID_START",
     "BACKUP_LABEL",
     "SCHEMA",
