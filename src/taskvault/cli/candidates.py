@@ -47,9 +47,11 @@ def complete(words: Sequence[str], current: str, tasks: Tasks, *, in_session: bo
     if not in_session:
         start = _command_at(words)
         if start is None:  # still among taskvault's own options
-            if not (words and _global_option(words[-1]) is not None) and current.startswith("-"):
+            if _own_value_wanted(words) is not None:
+                return  # (--data-dir DIR, --script FILE: the shell completes the path)
+            if current.startswith("-"):
                 yield from _matching(current, ((o.name, o.help) for o in GLOBAL_OPTIONS))
-            elif not (words and _global_option(words[-1]) is not None):
+            else:
                 yield from _matching(current, ((c.name, c.summary) for c in COMMANDS))
             return
         words = words[start:]
@@ -76,7 +78,7 @@ def wanted_path(words: Sequence[str], current: str) -> str | None:
     """FILES or DIRECTORIES when ``current`` (on a shell's line) is a path the shell should complete, else None."""
     start = _command_at(words)
     if start is None:
-        own = _global_option(words[-1]) if words else None
+        own = _own_value_wanted(words)
         return _PATH_METAVARS.get(own.metavar or "") if own is not None else None
     words = words[start:]
     command = COMMANDS.find(words[0])
@@ -104,6 +106,16 @@ def _command_at(words: Sequence[str]) -> int | None:
         option = _global_option(word)
         index += 2 if option is not None and option.metavar is not None and "=" not in word else 1
     return None
+
+
+def _own_value_wanted(words: Sequence[str]) -> GlobalOption | None:
+    """The option of taskvault's own whose value is being typed (words[-1] is --data-dir), if any."""
+    index, wanted = 0, None
+    while index < len(words):
+        option = _global_option(words[index])
+        wanted = option if option is not None and option.metavar is not None and index == len(words) - 1 else None
+        index += 2 if option is not None and option.metavar is not None and "=" not in words[index] else 1
+    return wanted
 
 
 def _global_option(word: str) -> GlobalOption | None:
