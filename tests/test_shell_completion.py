@@ -9,7 +9,6 @@ completing, since a shell reads its keys in order.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -29,6 +28,9 @@ from taskvault.store.journal_store import JournalStore
 
 from .conftest import TASKVAULT, require_tool, run_taskvault
 
+#: Another process holding the store's lock, as a writer saving a change does, until its standard input closes.
+HOLD_THE_LOCK = ("import fcntl, sys\nf = open(sys.argv[1], 'rb')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
+                 "print('held', flush=True)\nsys.stdin.read()")
 SEED = "add Buy milk +home project:house\nadd Call mum +family\nadd Old\ndone 3\n"
 
 
@@ -166,7 +168,7 @@ class TestTheStoreIsOnlyGlancedAt:
         for line in (["done", ""], ["list", "+"], ["reopen", ""]):
             result = run_taskvault(data_dir, "__complete", "zsh", "--", *line)
             assert result.code == 0 and result.err == "", result
-            assert not re.search(r"^\d|^\+(home|family)", result.out, re.M), result.out
+            assert not re.search(r"^\d|^\+(home|family)", result.out, re.MULTILINE), result.out
         commands = run_taskvault(data_dir, "__complete", "zsh", "--", "do")
         assert commands.out.splitlines()[0].startswith("done\t")  # commands still complete
         assert (_files(data_dir) if data_dir.exists() else None) == before
@@ -180,8 +182,7 @@ class TestTheStoreIsOnlyGlancedAt:
     def test_a_store_locked_by_another_process(self, seeded: Path) -> None:
         """While another process holds the store's lock, nothing is offered at once, and nothing waits."""
         holder = subprocess.Popen(
-            [sys.executable, "-c", "import fcntl, sys\nf = open(sys.argv[1], 'rb')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
-             "print('held', flush=True)\nsys.stdin.read()", str(seeded / "tasks.lock")],
+            [sys.executable, "-c", HOLD_THE_LOCK, str(seeded / "tasks.lock")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout is not None and holder.stdout.readline() == "held\n"
@@ -361,8 +362,7 @@ class TestRealShells:
             (data_dir / "tasks.json").write_bytes(b"garbage\n")
         if state == "locked":
             holder = subprocess.Popen(
-                [sys.executable, "-c", "import fcntl, sys\nf = open(sys.argv[1], 'rb')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
-                 "print('held', flush=True)\nsys.stdin.read()", str(data_dir / "tasks.lock")],
+                [sys.executable, "-c", HOLD_THE_LOCK, str(data_dir / "tasks.lock")],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         before = _files(data_dir) if data_dir.exists() else None
