@@ -22,6 +22,8 @@ from .store.replay import CaughtUp
 from .store.unit_of_work import Salvaged, UnitOfWork
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .domain import recovery
     from .domain.query import TaskQuery
     from .domain.task import Task
@@ -53,6 +55,7 @@ __all__ = [
     "TaskService",
     "kind_of",
     "open_private_file",
+    "peek_tasks",
     "task_to_dict",
 ]
 
@@ -116,6 +119,15 @@ class Outcome:
 
 #: A salvage made: what was examined, the change from the base it is, the tasks now, the files kept aside.
 SalvageOutcome = Salvaged
+
+
+def peek_tasks(directory: Path) -> TaskList | None:
+    """The tasks of the store in ``directory`` for shell completion: read at once, as they stand, with
+    nothing written, waited for or said; None when the store is missing, busy, damaged or of another
+    schema (store/peek.py)."""
+    from .store.peek import peek_tasks as peek
+
+    return peek(directory)
 
 
 def utcnow() -> dt.datetime:

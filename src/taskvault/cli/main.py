@@ -136,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             return _failed_early(out, err, exc)
         return 0
+    if argv[:1] == ["__complete"]:  # a shell's Tab (cli/shell_completion.py): no settings, no resident process
+        from .shell_completion import answer
+
+        return answer(argv[1:], out)
     from . import resident_client
 
     relayed = resident_client.relay(argv)  # (a one-shot command the resident process runs, if there is one)

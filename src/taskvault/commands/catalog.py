@@ -38,6 +38,23 @@ class _Handler:
 FORMAT_CHOICES = ("taskwarrior", "todotxt", "csv", "ical")
 
 
+#: The shells `completion` writes a script for (shell_scripts.py SCRIPTS, which a test holds this to).
+SHELL_CHOICES = ("bash", "zsh", "fish")
+
+
+def _run_completion(ctx: Context, args: ParsedArgs) -> Result:
+    """``completion SHELL``: the script, from shell_scripts.py (imported by this command alone)."""
+    from ..errors import UsageError, shown
+    from .results import HelpText
+    from .shell_scripts import script_for
+
+    shell = args.positionals[0]
+    if shell not in SHELL_CHOICES:
+        raise UsageError(f"completion: no script for the shell {shown(shell)}; taskvault completes "
+                         + ", ".join(SHELL_CHOICES[:-1]) + f" and {SHELL_CHOICES[-1]}")
+    return HelpText(script_for(shell))
+
+
 def _run_help(ctx: Context, args: ParsedArgs) -> Result:
     """``help``: its module (the help texts) is imported when it runs, not by every command that looks itself up."""
     from .help import run_help
@@ -265,7 +282,7 @@ COMMANDS = Registry([
                     "the field, and nothing is imported. --dry-run shows what would be added, updated,\n"
                     "skipped, and what does not map as it was. On a terminal, taskvault asks first.\n"
                     "docs/moving.md says what maps to what, for each format.",
-        arguments=(Argument("FILE", "the file to import, or - for standard input"),),
+        arguments=(Argument("FILE", "the file to import, or - for standard input", kind="file"),),
         options=(Option("--from", "the format: " + ", ".join(FORMAT_CHOICES), metavar="FORMAT",
                         choices=FORMAT_CHOICES),
                  Option("--done-file", "todo.txt's done.txt, read with it (--from todotxt)", metavar="FILE"),
@@ -336,6 +353,22 @@ COMMANDS = Registry([
     Command(
         "stats", "counts, file sizes, history, backups, and the last load and save times", _Handler("run_stats"),
         examples=("stats",),
+    ),
+    Command(
+        "completion", "print the script that makes bash, zsh or fish complete taskvault's words",
+        _run_completion, loads_store=False,
+        description="The script asks the installed taskvault for the candidates at each Tab: commands,\n"
+                    "options and their values, task ids with their titles, +tags, project:NAME, attribute\n"
+                    "and filter words, and file names where a file is expected. The store is only read,\n"
+                    "never changed, and one that is missing, busy or damaged offers no tasks. To install:\n"
+                    "  bash: taskvault completion bash > ~/.local/share/bash-completion/completions/taskvault\n"
+                    "        (or add 'source <(taskvault completion bash)' to ~/.bashrc)\n"
+                    "  zsh:  taskvault completion zsh > ~/.zfunc/_taskvault, with fpath=(~/.zfunc $fpath)\n"
+                    "        before compinit in ~/.zshrc (or 'source <(taskvault completion zsh)' after it)\n"
+                    "  fish: taskvault completion fish > ~/.config/fish/completions/taskvault.fish\n"
+                    "Then start a new shell.",
+        arguments=(Argument("SHELL", "bash, zsh or fish", choices=SHELL_CHOICES),),
+        examples=("completion bash", "completion fish"),
     ),
     Command(
         "help", "show the commands, or one command in full", _run_help,

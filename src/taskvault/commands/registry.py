@@ -59,16 +59,19 @@ class Option:
 
 
 class Argument:
-    """A positional argument. ``kind`` tells completion what it holds: text, id, command or filter."""
+    """A positional argument. ``kind`` tells completion what it holds: text, id, command, filter or file."""
 
-    __slots__ = ("help", "kind", "many", "name", "optional")
+    __slots__ = ("choices", "help", "kind", "many", "name", "optional")
 
-    def __init__(self, name: str, help: str, many: bool = False, optional: bool = False, kind: str = "text") -> None:
+    def __init__(self, name: str, help: str, many: bool = False, optional: bool = False, kind: str = "text",
+                 choices: tuple[str, ...] = ()) -> None:
         self.name = name
         self.help = help
         self.many = many
         self.optional = optional
         self.kind = kind
+        #: Values offered for completion; checked by the handler.
+        self.choices = choices
 
     def __repr__(self) -> str:
         return f"Argument({self.name!r})"

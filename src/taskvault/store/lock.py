@@ -53,6 +53,14 @@ def _try_lock(file: BinaryIO, shared: bool) -> bool:
     return True
 
 
+def try_shared_lock(file: BinaryIO) -> bool:
+    """Share the lock on the open lock file without waiting; False while a writer holds it.
+
+    For a glance that must never wait (store/peek.py): closing the file lets go of it.
+    """
+    return _try_lock(file, shared=True)
+
+
 def _unlock(file: BinaryIO) -> None:
     if fcntl is None:
         import portalocker
