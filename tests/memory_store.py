@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from taskvault import codec
+from taskvault.domain.progress import ProgressCallback
 from taskvault.domain.tasklist import Change, TaskList
 from taskvault.errors import BackupNotFound, InvalidValue, SaveFailed, StoreLocked, StoreTooNew, typed
 from taskvault.store.advice import save_failed
@@ -203,7 +204,7 @@ class MemoryStore:
         self.last_save_seconds = 0.0
         return revision, at
 
-    def migrate(self, tasks: TaskList) -> Backup:
+    def migrate(self, tasks: TaskList, progress: ProgressCallback | None = None) -> Backup:
         raise AssertionError("an in-memory store is never of an older schema")
 
     # -- housekeeping (Tidied) ------------------------------------------------------------
@@ -211,12 +212,14 @@ class MemoryStore:
     def compaction_due(self) -> bool:
         return False  # there is no journal file to fold into a snapshot
 
-    def compact(self, tasks: TaskList) -> None:
+    def compact(self, tasks: TaskList, progress: ProgressCallback | None = None) -> None:
         assert self._held and tasks.revision == self.disk.revision
 
-    def backup(self, tasks: TaskList, label: str) -> Backup:
+    def backup(self, tasks: TaskList, label: str, progress: ProgressCallback | None = None) -> Backup:
         assert self._held and tasks.revision == self.disk.revision
         data = codec.encode_snapshot(*tasks.snapshot(), tuple(tasks.history))
+        if progress is not None:
+            progress(len(tasks), len(tasks))
         try:
             codec.decode_snapshot(data)
         except (codec.FormatError, InvalidValue) as exc:
@@ -246,13 +249,15 @@ class MemoryStore:
 
     # -- a store that does not load (an in-memory one always does) -------------------------
 
-    def salvage_report(self) -> SalvageReport | TaskList:
+    def salvage_report(self, progress: ProgressCallback | None = None) -> SalvageReport | TaskList:
         return self.load()
 
-    def replace_unreadable(self, snapshot: codec.Snapshot) -> tuple[TaskList, tuple[str, ...]]:
+    def replace_unreadable(self, snapshot: codec.Snapshot,
+                           progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:
         raise AssertionError("an in-memory store always loads: there is nothing unreadable to replace")
 
-    def replace_with_salvage(self, report: SalvageReport, change: Change) -> tuple[TaskList, tuple[str, ...]]:
+    def replace_with_salvage(self, report: SalvageReport, change: Change,
+                             progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:
         raise AssertionError("an in-memory store always loads: there is nothing to salvage")
 
     def present_files(self) -> tuple[str, ...]:

@@ -99,9 +99,9 @@ def test_compaction_and_backups_run_after_the_acknowledgement_is_written(tmp_pat
         acquired[0] += 1
         return real_acquire(*args, **kwargs)  # type: ignore[arg-type]
 
-    def compact(tasks: object) -> None:
+    def compact(tasks: object, progress: object = None) -> None:
         seen.append(("compact", session.out.getvalue(), acquired[0]))
-        real_compact(tasks)  # type: ignore[arg-type]
+        real_compact(tasks, progress)  # type: ignore[arg-type]
 
     def backup(tasks: object, label: str) -> object:
         seen.append((label, session.out.getvalue(), acquired[0]))

@@ -20,17 +20,19 @@ from .store.journal_store import JournalStore
 def service(directory: Path, *, lock_timeout: float, retention: Retention,
             on_lock_wait: Callable[[float], None] | None = None,
             while_waiting: Callable[[], None] | None = None,
-            housekeeping: Housekeeping | None = None) -> TaskService:
+            housekeeping: Housekeeping | None = None,
+            upgrade_progress: Callable[[int, int | None], None] | None = None) -> TaskService:
     """The service of one session, over the store in ``directory`` (nothing is read until it is used).
 
     ``on_lock_wait`` is told once when a change waits for another session's; ``while_waiting`` is called
     at every poll of such a wait, and may end it by raising KeyboardInterrupt (the resident process, when
     its client is interrupted). ``housekeeping``: when the store compacts and backs up (the default policy
-    unless given); ``retention`` says which automatic backups it keeps.
+    unless given); ``retention`` says which automatic backups it keeps. ``upgrade_progress``: told how far
+    the upgrade of an older store has got, if its first load makes one (domain/progress.py).
     """
     store = JournalStore(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, retention=retention,
                          housekeeping=housekeeping, while_waiting=while_waiting)
-    return TaskService(store)
+    return TaskService(store, upgrade_progress=upgrade_progress)
 
 
 def replace_file(path: Path, data: bytes) -> None:

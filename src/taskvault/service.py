@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .domain import recovery
+    from .domain.progress import ProgressCallback
     from .domain.query import TaskQuery
     from .domain.task import Task
     from .store.backups import AUTOMATIC as AUTOMATIC_BACKUP_LABELS
@@ -137,10 +138,14 @@ def utcnow() -> dt.datetime:
 class TaskService:
     """Holds the task list of one session and changes it only through the store, one unit of work at a time."""
 
-    def __init__(self, store: StorePort, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, store: StorePort, *, clock: Callable[[], dt.datetime] = utcnow,
+                 upgrade_progress: ProgressCallback | None = None) -> None:
+        """``upgrade_progress``: told how far the upgrade of an older store has got, when the first load
+        makes one (the interface gives it where someone watches a terminal; the upgrade happens wherever the
+        tasks are first read, so it is given here rather than to one call)."""
         self._store = store
         self._clock = clock
-        self._work = UnitOfWork(store)
+        self._work = UnitOfWork(store, upgrade_progress=upgrade_progress)
 
     @property
     def warnings(self) -> list[StorageError]:
@@ -194,30 +199,38 @@ class TaskService:
     def now(self) -> dt.datetime:
         return self._clock()
 
-    def execute(self, plan: Callable[[TaskList], Change], *, backup_first: str | None = None) -> Outcome:
+    def execute(self, plan: Callable[[TaskList], Change], *, backup_first: str | None = None,
+                progress: ProgressCallback | None = None) -> Outcome:
         """Run ``plan`` on the latest state under the store lock and commit what it returns.
 
         The change is appended durably first and applied to memory only afterwards; if the
         append fails, memory is exactly as it was and the StorageError propagates. With
         ``backup_first``, a verified backup of the state before the change is taken first, and
-        a failure to take it leaves everything as it was.
+        a failure to take it leaves everything as it was; ``progress`` is told how far that backup got.
         """
-        done = self._work.change(plan, backup_first=backup_first)
+        done = self._work.change(plan, backup_first=backup_first, progress=progress)
         return Outcome(done.change, done.revision, done.backup)
 
-    def tidy(self, *, background: bool = False) -> None:
+    def tidy(self, *, background: bool = False, progress: ProgressCallback | None = None) -> None:
         """Compact, back up and rotate as the store's policy says, once the changes saved are acknowledged;
-        ``background`` (a session): the slow part in a thread, while the next changes are saved."""
-        self._work.tidy(background=background)
+        ``background`` (a session): the slow part in a thread, while the next changes are saved; else
+        ``progress`` is told how far a compaction due has got."""
+        self._work.tidy(background=background, progress=progress)
+
+    @property
+    def housekeeping_owed(self) -> bool:
+        """True when a change saved since the last tidy found compaction or a backup (perhaps) due."""
+        return self._work.untidy
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
         return self._work.backup(label)
 
-    def replace_unreadable(self, snapshot: Snapshot) -> tuple[TaskList, tuple[str, ...]]:
+    def replace_unreadable(self, snapshot: Snapshot,
+                           progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:
         """Restore a backup over a store that does not load; return the tasks and the names the
-        unreadable files were kept under."""
-        return self._work.replace_unreadable(snapshot)
+        unreadable files were kept under. ``progress``: how far writing the restored snapshot got."""
+        return self._work.replace_unreadable(snapshot, progress)
 
     def snapshot_change(self) -> str | None:
         """How the snapshot file differs from the one this session last read or wrote: None, "replaced"
@@ -235,9 +248,10 @@ class TaskService:
         """The names of the store's files that are there (what a restore or salvage keeps aside)."""
         return self._store.present_files()
 
-    def salvage_preview(self) -> SalvageReport | TaskList:
-        """What 'salvage' would recover now, read as a reader does; the tasks instead if the store loads."""
-        return self._store.salvage_report()
+    def salvage_preview(self, progress: ProgressCallback | None = None) -> SalvageReport | TaskList:
+        """What 'salvage' would recover now, read as a reader does; the tasks instead if the store loads.
+        ``progress``: how far decoding the damaged snapshot got."""
+        return self._store.salvage_report(progress)
 
     @staticmethod
     def plan_salvage(report: SalvageReport) -> recovery.RestorePlan:
@@ -246,13 +260,14 @@ class TaskService:
 
         return recovery.plan_salvage(report.base, report.tasks, report.fresh_next_id)
 
-    def salvage(self, previewed: SalvageReport) -> SalvageOutcome | TaskList:
+    def salvage(self, previewed: SalvageReport, progress: ProgressCallback | None = None) -> SalvageOutcome | TaskList:
         """Salvage the store under the lock, if it recovers what ``previewed`` showed; the tasks if it loads now.
 
         Raises StorageError, changing nothing, when another session changed the store since the
-        preview: the user agreed to that outcome, not to another one.
+        preview: the user agreed to that outcome, not to another one. ``progress``: how far writing
+        the salvaged snapshot got.
         """
-        return self._work.salvage(previewed, self.plan_salvage)
+        return self._work.salvage(previewed, self.plan_salvage, progress)
 
     def close(self) -> None:
         self._work.finish()  # a compaction or backup at work in the background goes in first
@@ -272,10 +287,11 @@ class TaskService:
         """A backup by id, unique id prefix, name, or ``latest``; BackupNotFound if there is none."""
         return self._store.backups.find(ref)
 
-    def read_backup(self, backup: Backup) -> Snapshot:
-        """Read and check a backup in full before anything is done with it; BackupDamaged if it does not pass."""
+    def read_backup(self, backup: Backup, progress: ProgressCallback | None = None) -> Snapshot:
+        """Read and check a backup in full before anything is done with it; BackupDamaged if it does not pass.
+        ``progress``: how far decoding its tasks got."""
         try:
-            return decode_snapshot(self._store.backups.read(backup))
+            return decode_snapshot(self._store.backups.read(backup), progress)
         except (FormatError, InvalidValue) as exc:
             raise BackupDamaged(f"the backup {backup.id} is damaged: {exc}",
                                 hint=f"nothing was changed; pick another with '{typed('backups')}'") from None

@@ -300,11 +300,18 @@ class Services:
     #: A resident process runs commands as a session runs its lines (housekeeping in the background).
     in_session = False
 
-    def open(self, directory: Path, *, timeout: float, retention: Retention, err: TextIO) -> TaskService:
+    def open(self, directory: Path, *, timeout: float, retention: Retention, err: TextIO,
+             progress: Progress | None = None) -> TaskService:
+        """``progress``: the terminal's status line, where someone watches (an upgrade of an older store shows there)."""
         from .. import bootstrap
 
+        upgrade = None
+        if progress is not None:
+            from ..service import SCHEMA
+
+            upgrade = progress.counting(f"upgrading the store to schema {SCHEMA}")
         return bootstrap.service(directory, lock_timeout=timeout, retention=retention,
-                                 on_lock_wait=_waiting_notice(err))
+                                 on_lock_wait=_waiting_notice(err), upgrade_progress=upgrade)
 
     def done(self, service: TaskService) -> None:
         service.close()
@@ -337,16 +344,19 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
         describe=lambda: [(row.name, row.value_text, row.source) for row in config.effective_settings(settings)],
         set_context=lambda name: _write_context(file.path, name),
         date_format=settings.date_format.value if settings.date_format.value != config.DEFAULT_DATE_FORMAT else None)
-    service = services.open(directory, timeout=timeout, retention=retention, err=err)
     one_shot = bool(tokens) and script is None
     # A pager for one command's result on a terminal; never for JSON, a script or the session (limit:page there).
     command = settings.pager.value if one_shot and on_terminal and not options.json else None
-    watched = not options.json and _is_terminal(err) and (one_shot or (stdin is not None and stdin.isatty()))
+    # Someone watches the work: one command, or the interactive session; never a script (--script, even
+    # run from a terminal, or lines piped in), a pipe or --json, where the result says it all.
+    session = script is None and stdin is not None and stdin.isatty()
+    watched = not options.json and _is_terminal(err) and (one_shot or session)
+    progress = _progress(err) if watched else None
+    service = services.open(directory, timeout=timeout, retention=retention, err=err, progress=progress)
     runner = Runner(service, as_json=options.json, style=style, out=out, err=err,
                     width=table_width(out, env), in_session=services.in_session, rows=page_rows(out),
                     preferences=preferences, files=_user_files(directory, stdin if one_shot or script is not None else None),
-                    progress=_progress(err) if watched else None,
-                    pager=services.pager(command, out) if command else None)
+                    progress=progress, pager=services.pager(command, out) if command else None)
     try:
         return _run_mode(runner, tokens, script, options.keep_going, directory, on_terminal, stdin)
     except OutputFailed as failure:

@@ -37,6 +37,7 @@ from .main import Services
 if TYPE_CHECKING:
     from ..service import Retention, TaskService
     from .pager import Paging
+    from .progress import Progress
 
 #: How long a caller may take to send its request once connected.
 REQUEST_TIMEOUT = 5.0
@@ -185,7 +186,9 @@ class ResidentServices(Services):
     def __init__(self, server: Server) -> None:
         self._server = server
 
-    def open(self, directory: Path, *, timeout: float, retention: Retention, err: TextIO) -> TaskService:
+    def open(self, directory: Path, *, timeout: float, retention: Retention, err: TextIO,
+             progress: Progress | None = None) -> TaskService:
+        # (``progress`` is not its service's: the store was loaded, and any upgrade made, when the process began)
         server = self._server
         if directory != server.directory or timeout != server.timeout or retention != server.retention:
             raise RuntimeError("a resident process was sent a command for other settings")  # (identity prevents it)

@@ -137,12 +137,25 @@ class Runner:
         if text is not None:  # (decided, and any change durable: only now may a pager show it)
             self.write(text, pageable=True)  # a printed line is an acknowledgement: it must not wait in a buffer
         # Housekeeping (compaction, backups) only once the change is acknowledged; in a session, in the background.
-        self.service.tidy(background=self._in_session)
+        self._tidy()
         self.begin(line)
         self.settle_heap()
         self._note_migration()
         self._warn()
         return getattr(result, "exit_code", 0)
+
+    def _tidy(self) -> None:
+        """The housekeeping owed, after the acknowledgement. A one-shot command's compaction is watched on a
+        terminal (it runs before the prompt comes back); a session's runs in the background, under the
+        prompt, and shows nothing there: the prompt is the user's, and every change is saved already."""
+        progress = self.progress
+        if progress is None or self._in_session or not self.service.housekeeping_owed:
+            self.service.tidy(background=self._in_session)
+            return
+        try:
+            self.service.tidy(progress=progress.counting("compacting the store"))
+        finally:
+            progress.clear()
 
     def write(self, text: str, *, pageable: bool = False) -> None:
         """Put ``text`` on standard output now (through the pager, if ``pageable`` and it is long); OutputFailed

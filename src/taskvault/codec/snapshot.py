@@ -9,7 +9,7 @@ line, then the tasks, one a line, ordered by id (codec/sealed.py reads it that w
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.history import Step
 from ..domain.task import Task
@@ -19,7 +19,12 @@ from .envelope import MAX_FILE_BYTES, MIN_READER, SCHEMA, Migrations, check_enve
 from .scalars import FormatError, dumps, loads
 from .tasks import FIELDS_ADDED_IN_4, FIELDS_ADDED_IN_5, task_to_dict, tasks_3_to_4, tasks_4_to_5, tasks_from_list
 
+if TYPE_CHECKING:
+    from ..domain.progress import ProgressCallback
+
 SNAPSHOT_FORMAT = "taskvault"
+#: How many tasks long work decodes or encodes between two calls of its progress callback.
+PROGRESS_EVERY = 4096
 _SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "counts", "crc32", "history",
                             "tasks"})
 _COUNT_KEYS = frozenset({"history", "tasks"})
@@ -165,21 +170,35 @@ def _history_that_fits(history: list[str], body: list[bytes]) -> list[str]:
     return history[kept:]
 
 
-def encode_tasklist(tasks: TaskList) -> bytes:
+def encode_tasklist(tasks: TaskList, progress: ProgressCallback | None = None) -> bytes:
     """encode_snapshot of a task list, each task not built since it was read written as it was read.
 
     A task read from a sealed snapshot and never used is copied as its line (the checksum said it
     is as written); the tasks built, changed or added are encoded, and the deleted left out. So
-    compacting a large store costs little more than writing it.
+    compacting a large store costs little more than writing it. ``progress`` is told the tasks laid
+    out so far, of ``len(tasks)``, every PROGRESS_EVERY tasks and at the end.
     """
     source, changed, gone = tasks.parts()
+    total = len(tasks) if progress is not None else 0
     if source is None:
-        return _sealed(_history_lines(tasks), [dumps(task_to_dict(t)).encode() for t in tasks.snapshot()[0]],
-                       tasks.next_id, tasks.revision)
+        every = tasks.snapshot()[0]
+        if progress is None:
+            body = [dumps(task_to_dict(t)).encode() for t in every]
+        else:
+            body = []
+            for first in range(0, len(every), PROGRESS_EVERY):
+                progress(first, total)
+                body += [dumps(task_to_dict(t)).encode() for t in every[first:first + PROGRESS_EVERY]]
+        data = _sealed(_history_lines(tasks), body, tasks.next_id, tasks.revision)
+        if progress is not None:
+            progress(total, total)
+        return data
     pending = sorted(changed.items())
     lines: list[bytes] = []
     at, next_id = 0, tasks.next_id
     for task_id, line in source.raw():
+        if progress is not None and not len(lines) % PROGRESS_EVERY:
+            progress(len(lines), total)
         while at < len(pending) and pending[at][0] < task_id:
             lines.append(dumps(task_to_dict(pending[at][1])).encode())
             at += 1
@@ -192,7 +211,10 @@ def encode_tasklist(tasks: TaskList) -> bytes:
                                   "written by taskvault", "$.tasks")
             lines.append(line)
     lines.extend(dumps(task_to_dict(task)).encode() for _, task in pending[at:])
-    return _sealed(_history_lines(tasks), lines, tasks.next_id, tasks.revision)
+    data = _sealed(_history_lines(tasks), lines, tasks.next_id, tasks.revision)
+    if progress is not None:
+        progress(total, total)
+    return data
 
 
 def _history_lines(tasks: TaskList) -> list[str]:
@@ -291,17 +313,26 @@ def check_seal(doc: dict[str, Any], data: bytes) -> None:
         raise FormatError("the file fails its checksum, so it was damaged or edited after it was written", "")
 
 
-def decode_snapshot(data: bytes) -> Snapshot:
+def decode_snapshot(data: bytes, progress: ProgressCallback | None = None) -> Snapshot:
     """Decode a snapshot of any schema this version reads, or raise FormatError / TooNewError.
 
     Every task is built and checked; from schema 3 on, the checksum is checked last (check_seal).
+    ``progress`` is told the tasks built so far, of all the file holds, every PROGRESS_EVERY and at the end.
     """
     doc, schema = check_envelope(loads(data, "the file"), SNAPSHOT_FORMAT, _SNAPSHOT_KEYS, SNAPSHOT_MIGRATIONS)
     if type(doc["tasks"]) is not list:
         raise FormatError("expected a list of tasks", "$.tasks")
     if type(doc["history"]) is not list:
         raise FormatError("expected a list of changes", "$.history")
-    tasks = tasks_from_list(doc["tasks"], "$.tasks")
+    raws = doc["tasks"]
+    if progress is None:
+        tasks = tasks_from_list(raws, "$.tasks")
+    else:
+        tasks = []
+        for first in range(0, len(raws), PROGRESS_EVERY):
+            progress(first, len(raws))
+            tasks += tasks_from_list(raws[first:first + PROGRESS_EVERY], "$.tasks", first)
+        progress(len(raws), len(raws))
     steps = steps_in_order([step_from_dict(raw, f"$.history[{i}]", schema) for i, raw in enumerate(doc["history"])],
                            "$.history")
     if schema >= 3:

@@ -8,9 +8,17 @@ TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable, Mapping
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..domain.progress import ProgressCallback
     from ..service import TaskService
+
+    class StatusLine(Protocol):
+        """The line long work shows on a terminal (cli/progress.py's Progress)."""
+
+        def __call__(self, text: str) -> None: ...
+        def counting(self, what: str, unit: str = "tasks") -> ProgressCallback: ...
+        def clear(self) -> None: ...
 
 
 class Preferences:
@@ -53,7 +61,7 @@ class Context:
                  page_rows: int | None = None, preferences: Preferences | None = None, *,
                  read_file: Callable[[str], tuple[bytes, str]] | None = None,
                  replace_file: Callable[[str, bytes], str] | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: StatusLine | None = None) -> None:
         self.service = service
         #: The user's file at a path (or "-": standard input, where it is not the commands' own), whole, and
         #: the name a message gives it; UserError when it cannot be read or is too large (the interface reads).
@@ -69,6 +77,20 @@ class Context:
         #: How many task rows fit the terminal (``limit:page``); None when there is no terminal to fit.
         self.page_rows = page_rows
         self.preferences = preferences or Preferences()
+
+    def counting(self, what: str) -> ProgressCallback | None:
+        """A callback telling the watcher how far ``what`` (a step of long work) has got, its clock started;
+        None where nobody watches, so the service does no more than it would."""
+        if self.progress is None:
+            return None
+        report = self.progress.counting(what)
+        report(0, None)
+        return report
+
+    def quiet(self) -> None:
+        """Take the progress line away (before a question, say)."""
+        if self.progress is not None:
+            self.progress.clear()
 
     @property
     def today(self) -> dt.date:

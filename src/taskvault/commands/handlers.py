@@ -592,7 +592,8 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
 
     service = ctx.service
     backup = service.find_backup(args.positionals[0])
-    snapshot = service.read_backup(backup)  # checked in full before anything is done with it
+    # checked in full before anything is done with it
+    snapshot = service.read_backup(backup, ctx.counting(f"reading backup {backup.id}"))
     try:
         service.refresh()
         current = service.tasks
@@ -600,6 +601,7 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
         raise
     except StoreUnreadable as error:
         return _restore_unreadable(ctx, args, backup, snapshot, error)
+    ctx.counting(f"comparing backup {backup.id} with the store")
     preview = recovery.plan_restore(current, snapshot.tasks, snapshot.next_id, backup.id)
     dropped = recovery.dropped_by_restore(backup.revision, current.revision)
     if args["dry_run"] or preview.change.is_empty:
@@ -609,6 +611,7 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
         question = (f"Restore backup {backup.id} ({backup.revision_text})? It adds {len(preview.added)}, "
                     f"removes {len(preview.removed)} and changes {len(preview.changed)} tasks; "
                     f"the current store is backed up first and 'undo' reverses it.{drops}")
+        ctx.quiet()
         if not ctx.confirm(question):
             return Declined("Nothing restored.")
     done: list[recovery.RestorePlan] = []
@@ -617,7 +620,8 @@ def run_restore(ctx: Context, args: ParsedArgs) -> Restored | Declined:
         done[:] = [recovery.plan_restore(tasks, snapshot.tasks, snapshot.next_id, backup.id)]
         return done[0].change
 
-    outcome = service.execute(plan, backup_first="restore")
+    outcome = service.execute(plan, backup_first="restore",
+                              progress=ctx.counting("backing up the store before the restore"))
     dropped = recovery.dropped_by_restore(backup.revision, outcome.revision - 1)
     return Restored(backup, done[0], kept=outcome.backup, dropped=dropped)
 
@@ -627,7 +631,7 @@ def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: Backup, snapshot
     from ..domain import recovery
 
     try:
-        found: SalvageReport | TaskList | None = ctx.service.salvage_preview()
+        found: SalvageReport | TaskList | None = ctx.service.salvage_preview(ctx.counting("reading the damaged store"))
     except StorageError:
         found = None  # salvage cannot read it either (permission, the disk): the restore does not need to
     if isinstance(found, TaskList):  # another session mended it meanwhile: restore it as a store that loads
@@ -640,15 +644,16 @@ def _restore_unreadable(ctx: Context, args: ParsedArgs, backup: Backup, snapshot
         drops = f" {change_text.sentence(change_text.dropped_sentence(backup, dropped, unreadable=True))}" if dropped else ""
         question = (f"The store does not load ({error.message}). Put backup {backup.id} ({backup.revision_text}) "
                     f"in its place?{drops} The unreadable files are kept aside, never deleted.")
+        ctx.quiet()
         if not ctx.confirm(question):
             return Declined("Nothing restored.")
-    tasks, aside = ctx.service.replace_unreadable(snapshot)
+    tasks, aside = ctx.service.replace_unreadable(snapshot, ctx.counting(f"restoring backup {backup.id}"))
     return Restored(backup, aside=aside, task_count=len(tasks), dropped=dropped)
 
 
 def run_salvage(ctx: Context, args: ParsedArgs) -> Salvaged | Declined:
     service = ctx.service
-    found = service.salvage_preview()
+    found = service.salvage_preview(ctx.counting("reading the damaged store"))
     if isinstance(found, TaskList):
         return Salvaged(None, loaded=(found.revision, len(found)))
     preview = service.plan_salvage(found)
@@ -658,9 +663,10 @@ def run_salvage(ctx: Context, args: ParsedArgs) -> Salvaged | Declined:
         lines = "\n".join(change_text.salvage_account(found, preview))
         question = (f"The store does not load ({found.refusal}).\n{change_text.salvage_headline(found, done=False)}"
                     f"\n{lines}\n{change_text.salvage_keeping(found, preview)}\nSalvage it?")
+        ctx.quiet()
         if not ctx.confirm(question):
             return Declined("Nothing salvaged.")
-    done = service.salvage(found)
+    done = service.salvage(found, ctx.counting("salvaging the store"))
     if isinstance(done, TaskList):
         return Salvaged(None, loaded=(done.revision, len(done)))
     return Salvaged(done.report, done.plan, aside=done.aside)

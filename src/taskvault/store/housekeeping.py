@@ -14,6 +14,7 @@ from ..errors import StorageError
 from .records import Record
 
 if TYPE_CHECKING:
+    from ..domain.progress import ProgressCallback
     from ..domain.tasklist import TaskList
     from .backups import Backup
 
@@ -66,9 +67,9 @@ class Tidied(Protocol):
     def housekeeping_due(self, tasks: TaskList) -> bool:
         """Under the lock of a change just saved: whether compaction or a backup may be due, from what the
         store holds in memory (no file is read); True when it cannot tell that way, so that tidy looks."""
-    def compact(self, tasks: TaskList) -> None: ...
+    def compact(self, tasks: TaskList, progress: ProgressCallback | None = None) -> None: ...
     def backup_due(self, tasks: TaskList) -> bool: ...
-    def backup(self, tasks: TaskList, label: str) -> Backup: ...
+    def backup(self, tasks: TaskList, label: str, progress: ProgressCallback | None = None) -> Backup: ...
     def rotate_backups(self) -> list[Backup]: ...
 
 
@@ -120,16 +121,18 @@ class Housekeeping(Record):
         return since >= self.backup_interval or since < dt.timedelta(0)
 
     @staticmethod
-    def after_change(store: Tidied, tasks: TaskList, *, backed_up: bool = False) -> list[StorageError]:
+    def after_change(store: Tidied, tasks: TaskList, *, backed_up: bool = False,
+                     progress: ProgressCallback | None = None) -> list[StorageError]:
         """Housekeeping once a change is durable and applied: its failures are warnings, never errors.
 
         ``backed_up``: the change took an automatic backup first (a restore does), which rotation counts.
+        ``progress``: told how far a compaction has got, when one is due (someone watches it).
         """
         warnings: list[StorageError] = []
         try:
             if store.compaction_due():
                 backed_up = True  # compact takes a backup first, and a later step may still fail
-                store.compact(tasks)
+                store.compact(tasks, progress)
             elif store.backup_due(tasks):
                 store.backup(tasks, "hourly")
                 backed_up = True

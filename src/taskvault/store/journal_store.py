@@ -40,6 +40,7 @@ from .reading import StoreReader
 from .replay import CaughtUp
 
 if TYPE_CHECKING:  # (backups, restore and salvage import their modules where they run)
+    from ..domain.progress import ProgressCallback
     from .backups import Backup
     from .doctor import Finding
     from .salvage import SalvageReport
@@ -229,10 +230,12 @@ class JournalStore(StoreReader):
     def compaction_due(self) -> bool:
         return self.housekeeping.compaction_due(self._journal.position.end, self._snapshot_size, self.journal_records)
 
-    def compact(self, tasks: TaskList) -> None:
-        """Fold the journal into a new snapshot. The tasks mean the same before and after."""
+    def compact(self, tasks: TaskList, progress: ProgressCallback | None = None) -> None:
+        """Fold the journal into a new snapshot. The tasks mean the same before and after.
+
+        ``progress`` is told the tasks encoded (the backup and the renames that follow take a moment more)."""
         assert self._lock.held and tasks.revision == self._revision
-        data = self._encode(tasks)
+        data = self._encode(tasks, progress)
         self._backup_before_compaction(data, (tasks.revision, len(tasks)), _CHANGE_SAVED)
         try:
             # The snapshot's rename must be durable before the journal that follows it is
@@ -373,21 +376,26 @@ class JournalStore(StoreReader):
         return tail
 
     @staticmethod
-    def _encode(tasks: TaskList) -> bytes:
-        return codec.encode_tasklist(tasks)
+    def _encode(tasks: TaskList, progress: ProgressCallback | None = None) -> bytes:
+        return codec.encode_tasklist(tasks, progress)
 
-    def migrate(self, tasks: TaskList) -> Backup:
+    def migrate(self, tasks: TaskList, progress: ProgressCallback | None = None) -> Backup:
         """Rewrite an older store in the current schema, after backing it up as it was (under the lock).
 
         Each step leaves a store that loads with the same tasks: the backup is taken first; the
-        new snapshot holds everything the old journal did; the journal is replaced last.
+        new snapshot holds everything the old journal did; the journal is replaced last. ``progress``
+        is told the tasks written of twice their number: the backup as it was, then the new snapshot.
         """
         assert self._lock.held and tasks.revision == self._revision
         self.check_writable()
+        count = len(tasks)
+        if progress is not None:
+            progress(0, 2 * count)
         old = codec.encode_snapshot_as(self._snapshot_schema, *tasks.snapshot(), tuple(tasks.history))
-        backup = self._backup(old, (tasks.revision, len(tasks)), "migration", verify=codec.decode_snapshot)
+        backup = self._backup(old, (tasks.revision, count), "migration", verify=codec.decode_snapshot)
+        second = None if progress is None else (lambda done, _total: progress(count + done, 2 * count))
         try:
-            files.atomic_replace(self.snapshot_path, self._encode(tasks))
+            files.atomic_replace(self.snapshot_path, self._encode(tasks, second))
             self._snapshot_schema = codec.SCHEMA
             self._snapshot_size = self.snapshot_path.stat().st_size
             self._journal.start(tasks.revision)
@@ -400,10 +408,10 @@ class JournalStore(StoreReader):
 
     # -- backups --------------------------------------------------------------------------
 
-    def backup(self, tasks: TaskList, label: str) -> Backup:
-        """Take a verified backup of ``tasks`` (under the lock, caught up)."""
+    def backup(self, tasks: TaskList, label: str, progress: ProgressCallback | None = None) -> Backup:
+        """Take a verified backup of ``tasks`` (under the lock, caught up); ``progress``: the tasks encoded."""
         assert self._lock.held and tasks.revision == self._revision
-        return self._backup(self._encode(tasks), (tasks.revision, len(tasks)), label)
+        return self._backup(self._encode(tasks, progress), (tasks.revision, len(tasks)), label)
 
     def _backup(self, data: bytes, counted: tuple[int, int], label: str,
                 verify: Callable[[bytes], object] | None = None, stored: bytes | None = None,
@@ -457,14 +465,15 @@ class JournalStore(StoreReader):
 
     # -- replacing a store that does not load ---------------------------------------------
 
-    def replace_unreadable(self, snapshot: codec.Snapshot) -> tuple[TaskList, tuple[str, ...]]:
+    def replace_unreadable(self, snapshot: codec.Snapshot,
+                           progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:
         """Put a backup in place of a store that does not load, keeping the unreadable files aside.
 
         The unreadable files get a second name (``tasks.json.unreadable-<time>``) before anything
         else happens and are never removed. The new journal goes in first, continuing a revision
         above any the old files reached, so that a crash before the snapshot is replaced still
         leaves a store that is refused, never one that mixes the two. Returns the restored tasks
-        and the names the unreadable files were kept under.
+        and the names the unreadable files were kept under. ``progress``: the tasks encoded.
         """
         from . import replacing  # (restore's and salvage's alone)
 
@@ -473,7 +482,7 @@ class JournalStore(StoreReader):
         aside = replacing.keep_aside((self.snapshot_path, self.journal_path), self._clock(), self.directory)
         try:
             self._journal.start(tasks.revision)
-            files.atomic_replace(self.snapshot_path, self._encode(tasks))
+            files.atomic_replace(self.snapshot_path, self._encode(tasks, progress))
         except OSError as exc:
             raise SaveFailed(f"could not restore into {self.directory}: {exc.strerror or exc} — the store is still "
                              f"refused, and its files are kept as {', '.join(aside)}; "
@@ -481,7 +490,8 @@ class JournalStore(StoreReader):
         self._now_holds(tasks)
         return tasks, aside
 
-    def replace_with_salvage(self, report: SalvageReport, change: Change) -> tuple[TaskList, tuple[str, ...]]:
+    def replace_with_salvage(self, report: SalvageReport, change: Change,
+                             progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:
         """Put what salvage recovered in place of a store that does not load, as one change from ``report.base``.
 
         The damaged files are kept aside first, as by replace_unreadable. Then the new snapshot goes
@@ -492,13 +502,14 @@ class JournalStore(StoreReader):
         store if that journal still decodes, and is refused as before if it does not, and a second
         salvage then recovers the same tasks from it. (The other order would pair the old snapshot
         with a new journal: refused too, but the old journal's records would be out of reach.)
-        Returns the salvaged tasks and the names the damaged files were kept under.
+        Returns the salvaged tasks and the names the damaged files were kept under. ``progress``: the
+        tasks encoded.
         """
         from . import replacing
 
         assert self._lock.held
         tasks = replacing.salvaged(report, change, self._clock)
-        data = self._encode(tasks)
+        data = self._encode(tasks, progress)
         aside = replacing.keep_aside((self.snapshot_path, self.journal_path), self._clock(), self.directory)
         try:
             files.atomic_replace(self.snapshot_path, data)

@@ -28,6 +28,7 @@ from .housekeeping import Housekeeping, Tidied
 from .replay import CaughtUp
 
 if TYPE_CHECKING:
+    from ..domain.progress import ProgressCallback
     from .backups import Backup
     from .doctor import Finding
     from .salvage import SalvageReport
@@ -86,15 +87,18 @@ class StorePort(Tidied, Protocol):
         """Raise if this store may not be changed now (a newer schema, a save in doubt)."""
     def append(self, tasks: TaskList, change: Change) -> tuple[int, dt.datetime]:
         """Make ``change`` durable as revision ``tasks.revision + 1``; return that revision and its time."""
-    def migrate(self, tasks: TaskList) -> Backup:
-        """Rewrite an older store in the current schema, after backing it up; return that backup."""
+    def migrate(self, tasks: TaskList, progress: ProgressCallback | None = None) -> Backup:
+        """Rewrite an older store in the current schema, after backing it up; return that backup.
+        (Each ``progress`` of this Protocol is told (done, total) as the work goes: domain/progress.py.)"""
 
     # -- a store that does not load -------------------------------------------------------
-    def salvage_report(self) -> SalvageReport | TaskList:
+    def salvage_report(self, progress: ProgressCallback | None = None) -> SalvageReport | TaskList:
         """What salvage recovers now, or the loaded tasks if the store loads."""
-    def replace_unreadable(self, snapshot: codec.Snapshot) -> tuple[TaskList, tuple[str, ...]]:
+    def replace_unreadable(self, snapshot: codec.Snapshot,
+                           progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:
         """Put a backup in place of a store that does not load; the tasks and the names kept aside."""
-    def replace_with_salvage(self, report: SalvageReport, change: Change) -> tuple[TaskList, tuple[str, ...]]:
+    def replace_with_salvage(self, report: SalvageReport, change: Change,
+                             progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:
         """Put what salvage recovered in place of a store that does not load; the tasks and the names kept aside."""
     def present_files(self) -> tuple[str, ...]:
         """The names of the store's files that are there."""

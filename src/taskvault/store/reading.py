@@ -28,6 +28,7 @@ from .lock import StoreLock, parse_mark
 from .replay import CaughtUp, News
 
 if TYPE_CHECKING:
+    from ..domain.progress import ProgressCallback
     from .backups import BackupShelf
     from .salvage import SalvageReport
 
@@ -141,13 +142,14 @@ class StoreReader:
         """What to run to get an unreadable store back (see Advice.recovery_advice)."""
         return self._advice.recovery_advice()
 
-    def salvage_report(self) -> SalvageReport | TaskList:
+    def salvage_report(self, progress: ProgressCallback | None = None) -> SalvageReport | TaskList:
         """What 'salvage' recovers from this store now, or the loaded tasks if the store loads.
 
         Reads the files once (under the lock when this session holds it, else as a reader does),
         decides on those bytes whether they load, and if not, examines them (store/salvage.py).
         Raises StoreTooNew for a store of a newer schema, and the readers' errors for files that
-        cannot be read at all (permission, a link, the disk).
+        cannot be read at all (permission, a link, the disk). ``progress`` is told the tasks of the snapshot
+        decoded (of a store that does not load; one that loads reads fast).
         """
         from .replacing import mentioned_numbers, salvage_source
         from .salvage import examine
@@ -190,7 +192,7 @@ class StoreReader:
                                mentioned=mentioned_numbers((self.snapshot_path, self.journal_path),
                                                            self._advice.read_failed),
                                snapshot_name=SNAPSHOT_NAME, journal_name=JOURNAL_NAME,
-                               present=self.present_files())
+                               present=self.present_files(), progress=progress)
         except codec.TooNewError as exc:
             raise StoreTooNew(f"cannot salvage {self.directory}: {exc}",
                               hint="upgrade taskvault to use this store; nothing was changed") from None

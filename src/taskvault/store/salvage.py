@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -28,6 +29,9 @@ from ..domain.history import History
 from ..domain.tasklist import TaskList
 from ..errors import InvalidValue
 from .backups import Backup
+
+if TYPE_CHECKING:
+    from ..domain.progress import ProgressCallback
 
 
 @attrs.frozen
@@ -235,11 +239,13 @@ class SalvageReport:
 def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | None, journal: bytes | None,
             journal_problem: str | None, unconfirmed: tuple[str, int, bool] | None, backups: Sequence[Backup],
             read_backup: Callable[[Backup], TaskList | None], mentioned: tuple[int, int],
-            snapshot_name: str, journal_name: str, present: tuple[str, ...]) -> SalvageReport:
+            snapshot_name: str, journal_name: str, present: tuple[str, ...],
+            progress: ProgressCallback | None = None) -> SalvageReport:
     """Find the best source and roll it forward; see the module's docstring.
 
     ``read_backup`` decodes a backup (None if it does not); ``mentioned`` is the highest revision
     and next id anything in the old files names. Raises codec.TooNewError for a newer schema.
+    ``progress`` is told the snapshot's tasks decoded.
     """
     unusable = [f"{name}: {problem}" for name, problem in ((snapshot_name, snapshot_problem),
                                                           (journal_name, journal_problem)) if problem]
@@ -249,7 +255,7 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
     dropped: list[str] = []  # the snapshot's task lines that do not decode, when its seal holds
     if snapshot is not None:
         try:
-            decoded = codec.decode_snapshot(snapshot)
+            decoded = codec.decode_snapshot(snapshot, progress)
             own = TaskList(decoded.tasks, next_id=decoded.next_id, revision=decoded.revision,
                            history=History(decoded.steps))
         except codec.TooNewError:

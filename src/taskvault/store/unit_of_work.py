@@ -38,6 +38,7 @@ from .replay import CaughtUp
 
 if TYPE_CHECKING:  # (what only backup and salvage use: their modules are those commands' cost alone)
     from ..domain import recovery
+    from ..domain.progress import ProgressCallback
     from .backups import Backup
     from .salvage import SalvageReport
 
@@ -94,8 +95,10 @@ class Salvaged:
 class UnitOfWork:
     """The task list of one session, changed only through its store."""
 
-    def __init__(self, store: StorePort) -> None:
+    def __init__(self, store: StorePort, *, upgrade_progress: ProgressCallback | None = None) -> None:
         self._store = store
+        #: Told how far the upgrade of an older store has got, when the first load makes one (None: nobody watches).
+        self._upgrade_progress = upgrade_progress
         self._tasks: TaskList | None = None
         #: Problems after a change was already saved (a failed compaction); the interface shows them.
         self.warnings: list[StorageError] = []
@@ -125,7 +128,7 @@ class UnitOfWork:
                 try:
                     with self._caught_up() as caught:
                         if self._store.needs_migration:
-                            self.migrated = self._store.migrate(caught.tasks)
+                            self.migrated = self._store.migrate(caught.tasks, self._upgrade_progress)
                 except StorageError as exc:
                     self.warnings.append(exc)
         assert self._tasks is not None
@@ -168,13 +171,14 @@ class UnitOfWork:
             self._publish(caught.tasks)
             yield caught
 
-    def change(self, plan: Callable[[TaskList], Change], *, backup_first: str | None = None) -> Committed:
+    def change(self, plan: Callable[[TaskList], Change], *, backup_first: str | None = None,
+               progress: ProgressCallback | None = None) -> Committed:
         """Run ``plan`` on the latest state under the store lock and commit what it returns.
 
         The change is appended durably first and applied to memory only afterwards; if the
         append fails, memory is exactly as it was and the StorageError propagates. With
         ``backup_first``, a verified backup of the state before the change is taken first, and
-        a failure to take it leaves everything as it was.
+        a failure to take it leaves everything as it was; ``progress`` is told how far that backup got.
         """
         with self._caught_up() as caught:
             tasks = caught.tasks
@@ -182,7 +186,7 @@ class UnitOfWork:
             if change.is_empty:
                 return Committed(change, tasks.revision)
             self._store.check_writable()
-            backup = self._store.backup(tasks, backup_first) if backup_first is not None else None
+            backup = self._store.backup(tasks, backup_first, progress) if backup_first is not None else None
             with _signals_deferred():
                 revision, at = self._store.append(tasks, change)
                 self._publish(tasks, (change, revision, at))
@@ -199,14 +203,15 @@ class UnitOfWork:
         """True when a change saved since the last tidy found compaction, a backup or rotation (perhaps) due."""
         return self._untidy is not None
 
-    def tidy(self, *, background: bool = False) -> None:
+    def tidy(self, *, background: bool = False, progress: ProgressCallback | None = None) -> None:
         """The housekeeping the changes saved since the last call owe, once they are acknowledged.
 
         Nothing, without the lock, when none of them found any due. Otherwise takes the store lock again
         and catches up first (another session may have saved or compacted
         since). Its failures are warnings, never errors: every change it follows is already durable.
         ``background`` (a session): a compaction or backup due is encoded and written by a thread,
-        and this returns at once; while one is at work, what is owed waits for the next call.
+        and this returns at once; while one is at work, what is owed waits for the next call. ``progress``
+        (not in the background): told how far a compaction due has got.
         """
         if self._untidy is None or self._tasks is None:
             return
@@ -214,16 +219,16 @@ class UnitOfWork:
             if self._untidy is None or (self._worker is not None and self._worker.is_alive()):
                 return
             backed_up, self._untidy = self._untidy, None
-            self._tidy(background, backed_up)
+            self._tidy(background, backed_up, progress)
 
-    def _tidy(self, background: bool, backed_up: bool) -> None:
+    def _tidy(self, background: bool, backed_up: bool, progress: ProgressCallback | None) -> None:
         try:
             with self._caught_up() as caught:
                 if background and self._store.read_only is None and self._begin_in_background(caught.tasks,
                                                                                              backed_up):
                     return
                 self.warnings += self._store.housekeeping.after_change(self._store, caught.tasks,
-                                                                       backed_up=backed_up)
+                                                                       backed_up=backed_up, progress=progress)
         except StorageError as exc:
             self.warnings.append(exc)
 
@@ -287,22 +292,26 @@ class UnitOfWork:
         with self._caught_up() as caught:
             return self._store.backup(caught.tasks, label)
 
-    def replace_unreadable(self, snapshot: codec.Snapshot) -> tuple[TaskList, tuple[str, ...]]:
+    def replace_unreadable(self, snapshot: codec.Snapshot,
+                           progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:
         """Restore a backup over a store that does not load; return the tasks and the names the
-        unreadable files were kept under."""
+        unreadable files were kept under. ``progress``: told how far writing the new snapshot got."""
         with self._mutex, self._store.locked():
-            tasks, aside = self._store.replace_unreadable(snapshot)
+            tasks, aside = self._store.replace_unreadable(snapshot, progress)
             self._publish(tasks)
             self._count_save()  # the store was written: a failure after this must not say nothing was saved
         return tasks, aside
 
-    def salvage(self, previewed: SalvageReport,
-                plan_for: Callable[[SalvageReport], recovery.RestorePlan]) -> Salvaged | TaskList:
+    def salvage(self, previewed: SalvageReport, plan_for: Callable[[SalvageReport], recovery.RestorePlan],
+                progress: ProgressCallback | None = None) -> Salvaged | TaskList:
         """Salvage the store under the lock, if it recovers what ``previewed`` showed; the tasks if it loads now.
 
         Raises StorageError, changing nothing, when another session changed the store since the
-        preview: the user agreed to that outcome, not to another one.
+        preview: the user agreed to that outcome, not to another one. ``progress``: told (0, None) as the
+        files are read again, then how far writing the salvaged snapshot got.
         """
+        if progress is not None:
+            progress(0, None)
         with self._mutex, self._store.locked():
             found = self._store.salvage_report()
             if isinstance(found, TaskList):
@@ -312,7 +321,7 @@ class UnitOfWork:
                                    hint=f"run '{typed('salvage')}' again to see what it recovers now")
             plan = plan_for(found)
             with _signals_deferred():
-                tasks, aside = self._store.replace_with_salvage(found, plan.change)
+                tasks, aside = self._store.replace_with_salvage(found, plan.change, progress)
                 self._publish(tasks)
                 self._count_save()
         return Salvaged(found, plan, tasks, aside)
