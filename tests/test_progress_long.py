@@ -53,7 +53,8 @@ COUNTED = " tasks ("
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}
     return env | {"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "TASKVAULT_RESIDENT": "off", "TERM": "xterm",
-                  "XDG_STATE_HOME": str(data_dir.parent / "state"), "TASKVAULT_CONFIG": "/dev/null", **extra}
+                  "XDG_STATE_HOME": str(data_dir.parent / "state"), "TASKVAULT_CONFIG": "/dev/null",
+                  "PAGER": "cat", **extra}  # (a restore's long result would open less on this terminal: not the subject here)
 
 
 def on_terminal(data_dir: Path, *args: str, **extra: str) -> tuple[int, str]:
