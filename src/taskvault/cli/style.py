@@ -75,8 +75,10 @@ def parse_style(value: str) -> str:
         raise ValueError("names a word twice")
     foregrounds = [w for w in words if w in _FOREGROUNDS]
     backgrounds = [w for w in words if w.startswith("on_")]
-    if len(foregrounds) > 1 or len(backgrounds) > 1:
-        raise ValueError("names two colours for the same thing (one foreground, one on_ background at most)")
+    if len(foregrounds) > 1:
+        raise ValueError("names two colours (one at most)")
+    if len(backgrounds) > 1:
+        raise ValueError("names two backgrounds (one at most)")
     return ";".join(STYLE_WORDS[w] for w in words)
 
 
