@@ -159,8 +159,8 @@ class TestTheme:
     @pytest.mark.parametrize(("text", "line", "expected"), [
         ('[theme]\noverdu = "red"\n', 2, "theme.overdu: unknown key — did you mean 'overdue'?"),
         ('[theme]\nsparkly = "red"\n', 2, "theme.sparkly: unknown key — the keys here are done, active, overdue"),
-        ('[theme]\noverdue = "blinking red"\n', 2, "theme.overdue: 'blinking red': 'blinking' is not a style word — "
-         "a style is words from: black red green"),
+        ('[theme]\noverdue = "blinking red"\n', 2, ("theme.overdue: 'blinking red': 'blinking' is not a style word — "
+                                                   "a style is words from: black red green")),
         ('\n[theme]\nactive = 7\n', 3, 'theme.active: must be a style in quotes, not 7 — write it as active = "bold red"'),
         ('[theme]\nactive = "none bold"\n', 2, "'none' stands alone"),
         ('[theme]\nactive = "red blue"\n', 2, "names two colours (one at most)"),
