@@ -448,6 +448,7 @@ class TestRows:
             SettingRow("contexts", "work, home", f"{at}:9"),
             SettingRow("reports", "mine, all", f"{at}:13"),
             SettingRow("urgency", "due=12, priority.H=6, tag.next=15, project.work=-1.5", f"{at}:22"),
+            SettingRow("theme", "none", "default"),
         ]
 
     def test_effective_settings_without_a_file(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -458,7 +459,7 @@ class TestRows:
                                      "environment XDG_CONFIG_HOME")
         assert {row.source for row in rows[1:]} == {"default"}
         assert [row.value_text for row in rows[2:]] == [
-            "10 s", "last=10,daily=7,weekly=4", "auto", "%Y-%m-%d", "none", "none", "less", "none", "none", "none"]
+            "10 s", "last=10,daily=7,weekly=4", "auto", "%Y-%m-%d", "none", "none", "less", "none", "none", "none", "none"]
 
 
 _BARE = st.text("abcxyz_-0123456789", min_size=1, max_size=8)

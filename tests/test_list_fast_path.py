@@ -155,31 +155,47 @@ def _model_table(tasks: list[Task], show: Show, r: TextRenderer) -> str:
     with_status = show is not Show.OPEN
     with_project = any(t.project is not None for t in tasks)  # (schema 4: the column a listed project brings)
 
-    def cells(task: Task) -> list[str]:
+    def state(task: Task) -> str | None:  # (no task here depends on another: none is blocked)
+        if not task.is_open:
+            return "done" if task.status is Status.DONE else None
+        if task.started is not None:
+            return "active"
+        if task.due is not None and task.due <= r.today:
+            return "overdue" if task.due < r.today else "due_today"
+        return "waiting" if task.wait is not None and task.wait > r.today else None
+
+    states = [state(t) for t in tasks]
+    flags = {"active": "active", "blocked": "blocked", "waiting": "waiting"}
+    with_flag = any(s in flags for s in states)
+
+    def cells(task: Task, state: str | None) -> list[str]:
         priority = task.priority.value if task.priority else ""
         due = "" if task.due is None else task.due.isoformat()
         title, tags = terminal_safe(task.title), terminal_safe(" ".join(task.tags))
         project = [terminal_safe(task.project or "")] if with_project else []
+        flag = [flags.get(state or "", "")] if with_flag else []
         if with_status:
-            return [str(task.id), task.status.value, priority, due, *project, title, tags]
-        return [str(task.id), priority, due, *project, title, tags]
+            return [str(task.id), task.status.value, priority, due, *flag, *project, title, tags]
+        return [str(task.id), priority, due, *flag, *project, title, tags]
 
-    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Project"] if with_project else []),
-               "Title", "Tags"]
-    rows = [cells(t) for t in tasks]
+    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Flag"] if with_flag else []),
+               *(["Project"] if with_project else []), "Title", "Tags"]
+    rows = [cells(t, s) for t, s in zip(tasks, states, strict=True)]
     natural = column_widths([headers, *rows])
     layout = fit(natural, r.width, cut=headers.index("Title"),
-                 drop_order=[headers.index(h) for h in ("Tags", "Pri", "Status", "Project", "Due") if h in headers])
-    lines = [r.style(table_row(layout, headers), "bold")]
-    for task, row in zip(tasks, rows, strict=True):
-        if r.style.enabled:
-            overdue = task.is_open and task.due is not None and task.due < r.today
-            today = task.is_open and task.due == r.today
-            styles = [(), *([()] if with_status else []), PRIORITY_STYLE[task.priority] if task.priority else (),
-                      ("red",) if overdue else ("yellow",) if today else (), *([()] if with_project else []), (),
-                      ("cyan",)]
-            line = table_row(layout, row, styles, r.style)
-            lines.append(line if task.is_open else r.style(line, "dim"))
+                 drop_order=[headers.index(h) for h in ("Tags", "Pri", "Status", "Flag", "Project", "Due")
+                             if h in headers])
+    lines = [r.style(table_row(layout, headers), "header")]
+    for task, row, row_state in zip(tasks, rows, states, strict=True):
+        if r.style.enabled and row_state is not None:
+            lines.append(r.style(table_row(layout, row), row_state))
+        elif r.style.enabled:
+            styles: list[tuple[str, ...]] = [()] * len(headers)
+            if task.priority:
+                styles[headers.index("Pri")] = (PRIORITY_STYLE[task.priority.value],)
+            if task.tags:
+                styles[headers.index("Tags")] = ("tags",)
+            lines.append(table_row(layout, row, styles, r.style))
         else:
             lines.append(table_row(layout, row))
     return "\n".join([*lines, summary])

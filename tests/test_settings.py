@@ -64,9 +64,10 @@ def test_every_option_in_the_table_is_parsed() -> None:
     assert {o.field for o in GLOBAL_OPTIONS} == set(config.GlobalOptions.__slots__)
     for option in GLOBAL_OPTIONS:
         for spelling in (option.name, *option.aliases):
-            argv = [spelling, "x"] if option.metavar else [spelling]
+            value = "never" if option.field == "color" else "x"  # (--color takes auto, always or never)
+            argv = [spelling, value] if option.metavar else [spelling]
             options, rest = config.split_global_options([*argv, *([] if option.field == "script" else ["list"])])
-            assert getattr(options, option.field) == ("x" if option.metavar else True), spelling
+            assert getattr(options, option.field) == (value if option.metavar else True), spelling
             assert rest == ([] if option.field == "script" else ["list"])
 
 

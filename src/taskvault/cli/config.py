@@ -7,8 +7,11 @@ import os
 
 from ..commands.settings import (
     BACKUP_KEEP,
+    CLICOLOR_FORCE,
+    COLOR_WHEN,
     DATA_DIR,
     DEFAULT_LOCK_TIMEOUT,
+    FORCE_COLOR,
     GLOBAL_OPTIONS,
     LOCK_TIMEOUT,
     NO_COLOR,
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from .config_file import ConfigFile, SettingRow, Settings, Sourced
 
 __all__ = ["DEFAULT_DATE_FORMAT", "DEFAULT_LOCK_TIMEOUT", "GlobalOptions", "backup_keep", "backup_retention",
-           "color_wanted", "data_directory", "data_directory_given", "effective_settings", "keep_counts",
+           "color_mode", "color_wanted", "data_directory", "data_directory_given", "effective_settings", "keep_counts",
            "load_settings", "lock_timeout", "resident", "resolve_settings", "split_global_options", "time_zone"]
 
 #: How a date is shown, unless the config file's date_format says otherwise.
@@ -43,12 +46,14 @@ class GlobalOptions:
     A plain class (not attrs): `taskvault help` and `--help` read these without importing attrs.
     """
 
-    __slots__ = ("data_dir", "help", "json", "keep_going", "no_color", "no_pager", "script", "version")
+    __slots__ = ("color", "data_dir", "help", "json", "keep_going", "no_color", "no_pager", "script", "version")
 
     def __init__(self, *, data_dir: str | None = None, json: bool = False, script: str | None = None,
                  keep_going: bool = False, no_color: bool = False, no_pager: bool = False, version: bool = False,
-                 help: bool = False) -> None:
+                 help: bool = False, color: str | None = None) -> None:
         self.data_dir = data_dir
+        #: --color's WHEN (auto, always or never), if it was given after any --no-color; see color_mode.
+        self.color = color
         self.json = json
         self.script = script
         self.keep_going = keep_going
@@ -94,9 +99,16 @@ def split_global_options(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
                 raise UsageError(f"{name} needs a value", hint="run 'taskvault --help'")
             if not value:
                 raise UsageError(f"{name} needs a non-empty value")
+            if name == "--color" and value not in COLOR_WHEN:
+                raise UsageError(f"--color must be auto, always or never, not {shown(value)}",
+                                 hint="write it as --color=never, or --color never")
             found[_VALUED[name]] = value
+            if name == "--color":
+                found.pop("no_color", None)  # (the later of --color and --no-color wins, as a later option does)
         elif token in _FLAGS:
             found[_FLAGS[token]] = True
+            if token == "--no-color":
+                found.pop("color", None)
         else:
             raise UsageError(f"unknown option {shown(token, quote=False)}",
                              hint="run 'taskvault --help' for the options; they go before the command")
@@ -153,13 +165,48 @@ def lock_timeout(env: Mapping[str, str]) -> float:
 
 
 def color_wanted(options: GlobalOptions, env: Mapping[str, str], is_terminal: bool, mode: str | None = None) -> bool:
-    """Colour only on a terminal, and never with --no-color, NO_COLOR (set and not empty) or TERM=dumb.
+    """Colour or not: ``mode``, resolve_settings's colour (auto, always or never), else color_mode's without a
+    config file; auto is colour on a terminal only."""
+    if mode is None:
+        mode = color_mode(options, env, None)[0]
+    return mode == "always" or (mode == "auto" and is_terminal)
 
-    ``mode``, resolve_settings's colour (auto, always or never), replaces that rule when it is given.
+
+def color_mode(options: GlobalOptions, env: Mapping[str, str], file_color: str | None,
+               file_source: str = "the config file") -> tuple[str, str]:
+    """(auto, always or never; where that came from): the first of these that says something.
+
+    1. --color=WHEN, or --no-color (never): the user, for this command.
+    2. The config file's color = "always" or "never": the user, for taskvault alone. It goes before NO_COLOR, as
+       no-color.org allows ("user-level configuration files … should override NO_COLOR").
+    3. NO_COLOR, set and not empty: never (no-color.org).
+    4. FORCE_COLOR, set and not empty: always; but 0 or false: never, as Node and chalk read it, whose
+       convention it is (force-color.org counts any value; a user who writes 0 means no).
+    5. CLICOLOR_FORCE, set and neither empty nor 0: always (bixense.com/clicolors; gh and CMake read it so).
+       NO_COLOR before both forcing variables, as gh, CMake and no-color.org have it: the variable that
+       takes colour away wins over the one that adds it.
+    6. TERM=dumb: never (a terminal that shows escape sequences as text); after the forcing variables, which
+       are asked for explicitly while TERM is set for the terminal.
+    7. auto: colour on a terminal, plain output in a pipe or file (the config file's "auto", or the default).
     """
-    if mode is not None:
-        return mode == "always" or (mode == "auto" and is_terminal)
-    return is_terminal and not options.no_color and not env.get(NO_COLOR.name) and env.get(TERM.name) != "dumb"
+    if options.color is not None:
+        return options.color, "flag --color"
+    if options.no_color:
+        return "never", "flag --no-color"
+    if file_color in ("always", "never"):
+        return file_color, file_source
+    if env.get(NO_COLOR.name):
+        return "never", f"environment {NO_COLOR.name}"
+    force = env.get(FORCE_COLOR.name, "")
+    if force:
+        if force.strip().lower() in ("0", "false"):
+            return "never", f"environment {FORCE_COLOR.name}={force.strip()}"
+        return "always", f"environment {FORCE_COLOR.name}"
+    if env.get(CLICOLOR_FORCE.name, "0") not in ("", "0"):
+        return "always", f"environment {CLICOLOR_FORCE.name}"
+    if env.get(TERM.name) == "dumb":
+        return "never", f"environment {TERM.name}=dumb"
+    return "auto", file_source if file_color is not None else "default"
 
 
 #: What TASKVAULT_BACKUP_KEEP accepts, said the same way by each of its errors.
@@ -296,9 +343,9 @@ def time_zone(env: Mapping[str, str]) -> None:
 #
 # A setting given in more than one place is taken from the first of: a flag, the environment, the
 # config file (config_file.py), the default. Colour is the one exception, by NO_COLOR's own rule
-# (no-color.org: a program's config file may turn colour back on): NO_COLOR and TERM=dumb are set
-# for every program, the config file's color = "always" or "never" for taskvault alone, so the file
-# wins over them; --no-color still wins over all.
+# (no-color.org: a program's config file may turn colour back on): NO_COLOR, FORCE_COLOR, CLICOLOR_FORCE
+# and TERM=dumb are set for every program, the config file's color = "always" or "never" for taskvault
+# alone, so the file wins over them; --color and --no-color still win over all (color_mode).
 
 
 def load_settings(options: GlobalOptions, env: Mapping[str, str]) -> Settings:
@@ -372,15 +419,7 @@ def _color(options: GlobalOptions, env: Mapping[str, str], file: ConfigFile,
            in_file: Callable[[str], str]) -> Sourced[str]:
     from .config_file import Sourced
 
-    if options.no_color:
-        return Sourced("never", "flag --no-color")
-    if file.color in ("always", "never"):
-        return Sourced(file.color, in_file("color"))
-    if env.get(NO_COLOR.name):
-        return Sourced("never", f"environment {NO_COLOR.name}")
-    if env.get(TERM.name) == "dumb":
-        return Sourced("never", f"environment {TERM.name}=dumb")
-    return Sourced("auto", in_file("color") if file.color is not None else "default")
+    return Sourced(*color_mode(options, env, file.color, in_file("color")))
 
 
 def effective_settings(settings: Settings) -> list[SettingRow]:
@@ -391,7 +430,8 @@ def effective_settings(settings: Settings) -> list[SettingRow]:
     file = settings.file
     keep = Retention(**settings.backup_keep.value)
     listed = [("contexts", ", ".join(file.contexts)), ("reports", ", ".join(file.reports)),
-              ("urgency", ", ".join(f"{term}={value:g}" for term, value in file.urgency.items()))]
+              ("urgency", ", ".join(f"{term}={value:g}" for term, value in file.urgency.items())),
+              ("theme", ", ".join(f"{role}={style}" for role, style in file.theme.items()))]
     return [
         SettingRow("config file", settings.config.value + ("" if file.found else " (not there: defaults)"),
                    settings.config.source),

@@ -15,7 +15,7 @@ import os
 from types import MappingProxyType
 from typing import Generic, NamedTuple, TypeVar
 
-from ..commands.settings import CONFIG, CONFIG_HOME
+from ..commands.settings import COLOR_WHEN, CONFIG, CONFIG_HOME
 from ..errors import UsageError, shown
 from . import config
 
@@ -46,10 +46,10 @@ REPORT_COLUMNS = ("id", "uuid", "status", "title", "project", "priority", "due",
                   "urgency", "created", "updated", "completed", "started", "depends", "annotations", "note", "recur")
 #: Urgency terms that take no name; ``priority.H|M|L``, ``tag.NAME`` and ``project.NAME`` take one.
 URGENCY_TERMS = ("due", "age", "active", "scheduled", "waiting", "blocked", "blocking", "annotations", "tags", "project")
-COLORS = ("auto", "always", "never")
+COLORS = COLOR_WHEN
 
 _TOP_KEYS = ("lock_timeout", "backup_keep", "color", "date_format", "data_dir", "default_report", "context",
-             "contexts", "reports", "urgency", "pager")
+             "contexts", "reports", "urgency", "pager", "theme")
 _REPORT_KEYS = ("description", "columns", "filter", "sort", "limit")
 _KEEP_KEYS = ("last", "daily", "weekly")
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
@@ -88,6 +88,8 @@ class ConfigFile(NamedTuple):
     contexts: Mapping[str, str] = MappingProxyType({})
     reports: Mapping[str, Report] = MappingProxyType({})
     urgency: Mapping[str, float] = MappingProxyType({})
+    #: [theme]: a style (cli/style.py's vocabulary) for each role the file names; the rest keep their defaults.
+    theme: Mapping[str, str] = MappingProxyType({})
     #: The line that defines each key (a path of names, ("reports", "mine", "limit")), for messages.
     lines: Mapping[tuple[str, ...], int] = MappingProxyType({})
 
@@ -410,6 +412,8 @@ class _Checker:
                                   "name one of " + ", ".join(known))
             got["default_report"] = report
         urgency = self.urgency(data.get("urgency", {}))
+        if "theme" in data:
+            got["theme"] = MappingProxyType(self.theme(data["theme"]))
         return ConfigFile(self.path, path_source, True, contexts=MappingProxyType(contexts),
                           reports=MappingProxyType(reports), urgency=MappingProxyType(urgency),
                           lines=MappingProxyType(self.lines), **got)  # type: ignore[arg-type]
@@ -533,6 +537,27 @@ class _Checker:
             twice = next(c for c in value if value.count(c) > 1)
             raise self.refuse(key, f"names {shown(twice)} twice", "name each column once")
         return tuple(value)
+
+    def theme(self, value: object) -> dict[str, str]:
+        """[theme]: each key a role (style.THEME_KEYS), each value a style such as "bold red" or "none"."""
+        from .style import THEME_KEYS, parse_style  # (only a file with a theme pays for it)
+
+        styles = {}
+        table = self.table(("theme",), value, "styles")
+        self.known_keys(table, THEME_KEYS, ("theme",))
+        vocabulary = ("a style is words from: black red green yellow blue magenta cyan white, bright_COLOUR, "
+                      "on_COLOUR, bold dim italic underline reverse; or none")
+        for role, style in table.items():
+            key = ("theme", role)
+            if not isinstance(style, str):
+                raise self.refuse(key, f"must be a style in quotes, not {_described(style)}",
+                                  f'write it as {_dotted((role,))} = "bold red"')
+            try:
+                parse_style(style)
+            except ValueError as exc:
+                raise self.refuse(key, f"{shown(style)}: {exc}", vocabulary) from None
+            styles[role] = " ".join(style.split())
+        return styles
 
     def urgency(self, value: object) -> dict[str, float]:
         import difflib

@@ -61,7 +61,7 @@ def _run_repl(runner: Runner, directory: Path) -> int:
 
     history, problem = repl.open_history(repl.history_path())
     if problem:
-        runner.say(f"warning: {problem}", "yellow")
+        runner.say(f"warning: {problem}", "warning")
     return repl.Repl(runner, directory, history=history, style=runner.style).run()
 
 
@@ -336,7 +336,7 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
 
     env = os.environ
     on_terminal = out.isatty()
-    style = Style(config.color_wanted(options, env, on_terminal, settings.color.value))
+    style = Style(config.color_wanted(options, env, on_terminal, settings.color.value), settings.file.theme)
     file = settings.file
     preferences = Preferences(
         context=settings.context.value, contexts=file.contexts, default_report=settings.default_report.value,

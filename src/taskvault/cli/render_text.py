@@ -28,7 +28,7 @@ from ..commands.results import (
     TasksChanged,
     TaskTable,
 )
-from ..domain.task import Priority, Status, Task
+from ..domain.task import Task
 from ..errors import TaskvaultError, typed
 from .columns import column_widths, fit, fold, plain_rows, table_row, text_width
 from .style import PRIORITY_STYLE, Style
@@ -36,7 +36,12 @@ from .text import bounded, one_line, terminal_safe
 
 #: The columns a narrow terminal drops first, least useful first (ID and the cut column always stay).
 #: Tags and priority are in ``show``; a done task is dimmed; the due date goes last.
-_TASK_DROPS = ("Tags", "Urg", "Pri", "Status", "Project", "Due")
+_TASK_DROPS = ("Tags", "Urg", "Pri", "Status", "Flag", "Project", "Due")
+#: A row state's word in the Flag column, shown when a row has one: what its colour says, said in plain text
+#: too (piped, NO_COLOR). Overdue and due today have none: the Due column shows the day itself, and a
+#: column that came and went with the date would change the output of a list from one day to the next;
+#: a done task has none: its Status says so.
+FLAG_WORDS = {"active": "active", "blocked": "blocked", "waiting": "waiting"}
 #: A history line: revision, time, change (cut, to no less than 24 columns); the time goes first.
 _HISTORY_DROPS = (1,)
 
@@ -110,10 +115,30 @@ def _due(r: TextRenderer, task: Task) -> tuple[str, tuple[str, ...]]:
         return "", ()
     shown_day = r.day(task.due.isoformat())
     if task.is_open and task.due < r.today:
-        return shown_day, ("red",)
+        return shown_day, ("overdue",)
     if task.is_open and task.due == r.today:
-        return shown_day, ("yellow",)
+        return shown_day, ("due_today",)
     return shown_day, ()
+
+
+def row_state(task: dict[str, Any], today: str, blocked: frozenset[str]) -> str | None:
+    """The state a task's row is shown in (a role of the theme: ROW_STATES, highest precedence first), or None.
+
+    ``task`` is a stored task (task_to_dict's form), ``today`` an ISO date (a date as written sorts as the
+    date does), ``blocked`` the uuids of the blocked tasks among those shown (TaskTable.blocked).
+    """
+    status = task["status"]
+    if status != "open":
+        return "done" if status == "done" else None
+    if task["started"]:
+        return "active"
+    due = task["due"]
+    if due is not None and due <= today:
+        return "overdue" if due < today else "due_today"
+    if blocked and task["uuid"] in blocked:
+        return "blocked"
+    wait = task["wait"]
+    return "waiting" if wait is not None and wait > today else None
 
 
 @text.register
@@ -128,31 +153,39 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
     with_status = result.show is not Show.OPEN
     with_project = any(t["project"] is not None for t in result.tasks)
     with_urgency = result.urgency is not None
-    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Project"] if with_project else []),
-               "Title", "Tags", *(["Urg"] if with_urgency else [])]
+    today = r.today.isoformat()  # a date as written sorts as the date does
+    states = [row_state(t, today, result.blocked) for t in result.tasks]
+    with_flag = any(state in FLAG_WORDS for state in states)
+    headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Flag"] if with_flag else []),
+               *(["Project"] if with_project else []), "Title", "Tags", *(["Urg"] if with_urgency else [])]
     rows = _cells(result.tasks, with_status, with_project)
+    due_at = headers.index("Due")
     if r.date_format is not None:
-        due_at = headers.index("Due")
         for cells in rows:
             cells[due_at] = r.day(cells[due_at])
+    if with_flag:
+        for cells, state in zip(rows, states, strict=True):
+            cells.insert(due_at + 1, FLAG_WORDS.get(state or "", ""))
     if result.urgency is not None:
         for cells, score in zip(rows, result.urgency, strict=True):
             cells.append(f"{score:.1f}")
     natural = column_widths([headers, *rows])
     layout = fit(natural, r.width, cut=headers.index("Title"),
                  drop_order=[headers.index(h) for h in _TASK_DROPS if h in headers])
-    lines = [r.style(table_row(layout, headers), "bold")]
+    lines = [r.style(table_row(layout, headers), "header")]
     if r.style.enabled:
-        today = r.today.isoformat()  # a date as written sorts as the date does
-        for task, cells in zip(result.tasks, rows, strict=True):
-            is_open = task["status"] == Status.OPEN.value
-            priority = PRIORITY_STYLE[Priority(task["priority"])] if task["priority"] else ()
-            due = task["due"]
-            due_style = ("red",) if is_open and due and due < today else ("yellow",) if is_open and due == today else ()
-            styles = [(), *([()] if with_status else []), priority, due_style, *([()] if with_project else []), (),
-                      ("cyan",), *([()] if with_urgency else [])]
-            line = table_row(layout, cells, styles, r.style)
-            lines.append(line if is_open else r.style(line, "dim"))
+        codes = r.style.codes
+        priority_at, tags_at = headers.index("Pri"), headers.index("Tags")
+        for task, cells, state in zip(result.tasks, rows, states, strict=True):
+            if state is not None and codes[state]:  # one style for the whole row: its state's
+                lines.append(r.style(table_row(layout, cells), state))
+                continue
+            styles: list[tuple[str, ...]] = [()] * len(headers)
+            if task["priority"]:
+                styles[priority_at] = (PRIORITY_STYLE[task["priority"]],)
+            if task["tags"]:
+                styles[tags_at] = ("tags",)
+            lines.append(table_row(layout, cells, styles, r.style))
     else:  # the common case of a pipe or a script: no styles to look up, one format per row
         lines += plain_rows(layout, natural, rows)
     return "\n".join([*lines, summary])
@@ -200,7 +233,14 @@ def _columns_table(result: TaskTable, r: TextRenderer, summary: str) -> str:
     natural = column_widths([headers, *rows])
     cut = names.index("title") if "title" in names else max(range(len(names)), key=lambda i: natural[i])
     layout = fit(natural, r.width, cut=cut, drop_order=[i for i in reversed(range(len(names))) if i not in (0, cut)])
-    return "\n".join([r.style(table_row(layout, headers), "bold"), *(table_row(layout, row) for row in rows), summary])
+    lines = [table_row(layout, row) for row in rows]
+    if r.style.enabled:  # a report's own columns: each row in its state's style (the columns are the report's)
+        today = r.today.isoformat()
+        for index, task in enumerate(result.tasks):
+            state = row_state(task, today, result.blocked)
+            if state is not None:
+                lines[index] = r.style(lines[index], state)
+    return "\n".join([r.style(table_row(layout, headers), "header"), *lines, summary])
 
 
 def _cells(tasks: Sequence[dict[str, Any]], with_status: bool, with_project: bool = False) -> list[list[str]]:
@@ -250,11 +290,15 @@ def _detail(result: TaskDetail, r: TextRenderer) -> str:
         return local_time(value).strftime("%Y-%m-%d %H:%M %Z")
 
     due, due_style = _due(r, task)
+    uuid = str(task.uuid)
+    record = {"status": task.status.value, "started": task.started, "due": task.due.isoformat() if task.due else None,
+              "uuid": uuid, "wait": task.wait.isoformat() if task.wait else None}
+    state = row_state(record, r.today.isoformat(), frozenset({uuid}) if result.blocked else frozenset())
     fields = [
-        ("status", task.status.value, ()),
+        ("status", task.status.value, (state,) if state is not None else ()),
         ("priority", task.priority.value if task.priority else "", ()),
         ("due", due, due_style),
-        ("tags", _shown(" ".join(task.tags)), ("cyan",)),
+        ("tags", _shown(" ".join(task.tags)), ("tags",)),
         ("project", _shown(task.project or ""), ()),
         ("scheduled", r.day(task.scheduled.isoformat()) if task.scheduled else "", ()),
         ("wait", r.day(task.wait.isoformat()) if task.wait else "", ()),
@@ -266,7 +310,7 @@ def _detail(result: TaskDetail, r: TextRenderer) -> str:
         ("completed", stamp(task.completed) if task.completed else "", ()),
         ("uuid", str(task.uuid), ("dim",)),
     ]
-    lines = [r.style(f"Task {task.id}: {_shown(task.title)}", "bold")]
+    lines = [r.style(f"Task {task.id}: {_shown(task.title)}", "header")]
     lines += [f"  {name:<10} {r.style(value, *styles)}" for name, value, styles in fields if value]
     if task.annotations:
         lines.append("  annotations")
@@ -287,7 +331,7 @@ def _settings(result: SettingsTable, r: TextRenderer) -> str:
     def line(row: list[str]) -> str:
         return "  ".join(cell + " " * (widths[i] - text_width(cell)) for i, cell in enumerate(row[:2])) + "  " + row[2]
 
-    return "\n".join([r.style(line(rows[0]).rstrip(), "bold"), *(line(row).rstrip() for row in rows[1:])])
+    return "\n".join([r.style(line(rows[0]).rstrip(), "header"), *(line(row).rstrip() for row in rows[1:])])
 
 
 @text.register
@@ -313,7 +357,7 @@ def _project_or_tag_summary(result: Summary, r: TextRenderer) -> str:
               for name, _ in result.rows]
     heading = result.what.capitalize()
     width = max(len(heading), *map(text_width, labels))
-    lines = [r.style(f"{heading:<{width}}  Tasks", "bold")]
+    lines = [r.style(f"{heading:<{width}}  Tasks", "header")]
     for label, (_, count) in zip(labels, result.rows, strict=True):
         lines.append(f"{label}{' ' * (width - text_width(label))}  {count:>5}")
     noun = "projects" if result.what == "project" else "tags"
@@ -334,8 +378,8 @@ def _reverted(result: Reverted, r: TextRenderer) -> str:
     lines = [_shown(change_text.reverted_line(verb, e)) for e in rev.effects[:_EFFECTS_SHOWN]]
     if len(rev.effects) > _EFFECTS_SHOWN:  # (an import of 100,000 tasks undone: the count, not every line)
         lines.append(f"{verb}: … and {len(rev.effects) - _EFFECTS_SHOWN:,} more tasks ({len(rev.effects):,} in all)")
-    lines += [r.style(_shown(change_text.skipped_line(verb, s)), "yellow") for s in rev.skipped]
-    lines += [r.style(change_text.gone_line(verb, revision), "yellow") for revision in rev.gone]
+    lines += [r.style(_shown(change_text.skipped_line(verb, s)), "warning") for s in rev.skipped]
+    lines += [r.style(change_text.gone_line(verb, revision), "warning") for revision in rev.gone]
     if not rev.effects:
         lines.append(change_text.nothing_reverted(verb))
     if result.dry_run:

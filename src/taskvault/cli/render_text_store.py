@@ -41,7 +41,7 @@ def _backups(result: BackupList, r: TextRenderer) -> str:
              _size(b.size), terminal_safe(b.label if b.automatic else f"{b.label} (kept)")] for b in result.backups]
     layout = fit([max(text_width(cells[i]) for cells in [header, *rows]) for i in range(len(header))], r.width,
                  cut=header.index("Kind"), drop_order=[header.index(h) for h in _BACKUP_DROPS])
-    lines = [r.style(table_row(layout, header, right=-1), "bold")]
+    lines = [r.style(table_row(layout, header, right=-1), "header")]
     lines += [table_row(layout, cells, right=-1) for cells in rows]
     lines.append(fold(f"{len(rows)} backup{'s' if len(rows) != 1 else ''} in {result.directory}", r.width))
     return "\n".join(lines)
@@ -77,7 +77,7 @@ def _salvaged(result: Salvaged, r: TextRenderer) -> str:
                           change_text.salvage_keeping(report, plan), r.style(change_text.DRY_RUN, "dim")])
     lost = change_text.lost_line(report)
     return "\n".join([*change_text.salvage_done(report, plan, result.aside),
-                      r.style(lost, "yellow") if report.lost_records or report.missing or report.dropped else lost])
+                      r.style(lost, "warning") if report.lost_records or report.missing or report.dropped else lost])
 
 
 @text.register

@@ -187,7 +187,7 @@ class Repl:
             later = [n for n, _ in commands[index + 1:]]
             if line in ("quit", "exit"):
                 if later:
-                    self._print(self.style(_not_run(later), "yellow"))
+                    self._print(self.style(_not_run(later), "warning"))
                 return False
             if line == "clear":
                 self._clear_screen()
@@ -198,7 +198,7 @@ class Repl:
                 return False
             if code:
                 if later and self.runner.last_error is None:  # an interrupt or a bug: its own line said what
-                    self._print(self.style(_not_run(later), "yellow"))
+                    self._print(self.style(_not_run(later), "warning"))
                 return True
         return True
 
@@ -217,7 +217,7 @@ class Repl:
         try:
             code: int = self.runner.run_line(text, None, in_session=True)
         except KeyboardInterrupt:
-            self._print(self.style("interrupted: " + (self.runner.saved_clause() or "nothing was changed"), "yellow"))
+            self._print(self.style("interrupted: " + (self.runner.saved_clause() or "nothing was changed"), "warning"))
             return EXIT_INTERRUPTED
         except Terminated:  # the session ends; a change saved before the signal is still told of
             saved = self.runner.saved_clause()
@@ -229,7 +229,7 @@ class Repl:
             self.exit_code = self.runner.output_failed(failure)
             return None
         except Exception as exc:  # noqa: BLE001 (a bug: one line, the traceback in the log, the session goes on)
-            self._print(self.style(report_crash(exc, self.runner.saved_clause()), "red"))
+            self._print(self.style(report_crash(exc, self.runner.saved_clause()), "error"))
             self.status = ("internal error", "error")
             return EXIT_INTERNAL
         finally:

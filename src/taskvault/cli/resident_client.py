@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 ROUTED = frozenset({"add", "list", "show", "edit", "done", "reopen", "delete", "undo", "redo", "history", "stats"})
 #: taskvault's own options that may come before such a command (--data-dir, --script: never routed).
 ROUTED_FLAGS = frozenset({"--json", "--no-color", "--no-pager"})
+#: Those of them that take a value: ``--color=always`` (one word) or ``--color always`` (two). The value is
+#: not checked here: the resident process refuses a bad one as a command run here would.
+ROUTED_VALUED = frozenset({"--color"})
 #: The environment that decides what a command does and where: a resident process serves only
 #: commands run with exactly its own (taskvault's variables, where the user data directory and the
 #: crash log are, the locale and Python's own text settings).
@@ -102,8 +105,11 @@ def depends_on_directory(env: Mapping[str, str]) -> bool:
 
 def routed_command(argv: list[str]) -> str | None:
     """The command word, if the command line is one a resident process runs; else None."""
-    for token in argv:
-        if token in ROUTED_FLAGS:
+    tokens = iter(argv)
+    for token in tokens:
+        if token in ROUTED_FLAGS or token.partition("=")[0] in ROUTED_VALUED:
+            if token in ROUTED_VALUED:
+                next(tokens, None)  # (its value, the next word)
             continue
         return token if token in ROUTED else None
     return None

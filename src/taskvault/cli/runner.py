@@ -246,7 +246,7 @@ class Runner:
 
             self.write(error_json(error, code, line, after=saved))
         prefix = f"line {line}: " if line is not None else self.frame[0]
-        self.say(prefix + error_text(error) + (f"; {saved}" if saved else "") + self.frame[1], "red")
+        self.say(prefix + error_text(error) + (f"; {saved}" if saved else "") + self.frame[1], "error")
         self.begin(line)
         return code
 
@@ -303,11 +303,11 @@ class Runner:
 
             self._migration_told = True
             self.say(f"note: the store was upgraded to schema {SCHEMA}; as it was before, it is backup {backup.id}",
-                     "yellow")
+                     "warning")
 
     def _warn(self) -> None:
         while self.service.warnings:
-            self.say(f"warning: {self.service.warnings.pop(0).message}", "yellow")
+            self.say(f"warning: {self.service.warnings.pop(0).message}", "warning")
 
     def run_script(self, lines: Iterable[str], keep_going: bool) -> int:
         """Run each non-blank, non-comment line as it is read; stop at the first failure unless keep_going.

@@ -366,7 +366,8 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     )
     open_count, done_count = ctx.service.tasks.counts()
     if flt is None and report.sort is None and report.limit is None:
-        return TaskTable(tuple(ctx.service.listed(query)), show, open_count, done_count)
+        records = tuple(ctx.service.listed(query))
+        return TaskTable(records, show, open_count, done_count, blocked=_blocked(ctx.service.tasks, records))
     return _report(ctx, query, flt, report.sort, report.limit, with_urgency=False)
 
 
@@ -404,8 +405,22 @@ def _report(ctx: Context, query: TaskQuery, flt: Filter | None, sort: str | None
         score = urgency_of(fctx, coefficients, ctx.today)
         urgency = tuple(round(score(t), 2) for t in chosen)
     open_count, done_count = tasks.counts()
-    return TaskTable(tuple(ctx.service.records(chosen)), query.show, open_count, done_count,
-                     filter_text=flt.describe() if flt is not None else "", urgency=urgency, more=more, columns=columns)
+    records = tuple(ctx.service.records(chosen))
+    return TaskTable(records, query.show, open_count, done_count,
+                     filter_text=flt.describe() if flt is not None else "", urgency=urgency, more=more, columns=columns,
+                     blocked=_blocked(tasks, records))
+
+
+def _blocked(tasks: TaskList, records: tuple[dict[str, Any], ...]) -> frozenset[str]:
+    """The uuids of the open tasks of ``records`` that depend on an open task (their rows are highlighted
+    and flagged "blocked"). The open tasks are looked at only when a task shown depends on another."""
+    from ..domain.task import Status
+
+    depending = [r for r in records if r["depends"] and r["status"] == Status.OPEN.value]
+    if not depending:
+        return frozenset()
+    open_uuids = {str(t.uuid) for t in tasks.narrowed(Status.OPEN, (), None)}
+    return frozenset(r["uuid"] for r in depending if not open_uuids.isdisjoint(r["depends"]))
 
 
 def run_next(ctx: Context, args: ParsedArgs) -> TaskTable:
@@ -448,7 +463,9 @@ def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:
     if not task.depends:
         return TaskDetail(task)
     ids = {t.uuid: t.id for t in tasks}
-    return TaskDetail(task, tuple(str(ids[u]) if u in ids else str(u)[:8] for u in task.depends))
+    open_uuids = {t.uuid for t in tasks if t.is_open}
+    return TaskDetail(task, tuple(str(ids[u]) if u in ids else str(u)[:8] for u in task.depends),
+                      blocked=task.is_open and not open_uuids.isdisjoint(task.depends))
 
 
 def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged | Declined:

@@ -83,7 +83,7 @@ class Argument:
 
 
 #: taskvault's own options that go with a command (before it): a hint shows them in place.
-_WITH_A_COMMAND = frozenset({"--data-dir", "--json", "--no-color"})
+_WITH_A_COMMAND = frozenset({"--data-dir", "--json", "--color", "--no-color"})
 
 HELP_OPTION = Option("--help", "show this help and exit")
 

@@ -53,22 +53,26 @@ class TaskDetail(_Value):
     """One task in full; ``depends_text`` names the tasks it depends on ("3", or a uuid's start for one
     that is gone)."""
 
-    __slots__ = ("depends_text", "task")
+    __slots__ = ("blocked", "depends_text", "task")
 
-    def __init__(self, task: Task, depends_text: tuple[str, ...] = ()) -> None:
+    def __init__(self, task: Task, depends_text: tuple[str, ...] = (), *, blocked: bool = False) -> None:
         self.task = task
         self.depends_text = depends_text
+        #: Whether it is open and depends on an open task.
+        self.blocked = blocked
 
 
 class TaskTable(_Value):
     """A list: the tasks shown, each as the store writes it (task_to_dict's form, what ``--json`` prints), and
     the store's counts. Records rather than Tasks, so that a list need not build the tasks it shows."""
 
-    __slots__ = ("columns", "done_count", "filter_text", "more", "open_count", "show", "tasks", "urgency")
+    __slots__ = ("blocked", "columns", "done_count", "filter_text", "more", "open_count", "show", "tasks", "urgency")
 
     def __init__(self, tasks: tuple[dict[str, Any], ...], show: Show, open_count: int, done_count: int, *,
                  filter_text: str = "", urgency: tuple[float, ...] | None = None, more: int = 0,
-                 columns: tuple[str, ...] | None = None) -> None:
+                 columns: tuple[str, ...] | None = None, blocked: frozenset[str] = frozenset()) -> None:
+        #: The uuids of the tasks shown that are blocked (open, and depending on an open task): a row's state.
+        self.blocked = blocked
         #: The columns a report from the config file names, in its order (None: the usual ones).
         self.columns = columns
         self.tasks = tasks

@@ -57,7 +57,9 @@ GLOBAL_OPTIONS = (
     GlobalOption("--json", "json", "print JSON: one object or list per command"),
     GlobalOption("--script", "script", "run the commands in FILE, one per line", metavar="FILE"),
     GlobalOption("--keep-going", "keep_going", "in a script, go on after a failing line"),
-    GlobalOption("--no-color", "no_color", "plain output even on a terminal (as does NO_COLOR=1)"),
+    GlobalOption("--color", "color", "colour: auto (on a terminal), always or never; before the config file and "
+                 "NO_COLOR (docs/guide.md#colours)", metavar="WHEN"),
+    GlobalOption("--no-color", "no_color", "plain output even on a terminal: --color=never"),
     GlobalOption("--no-pager", "no_pager", "never page long output on a terminal (config: pager = false)"),
     GlobalOption("--version", "version", "print the version and exit"),
     GlobalOption("--help", "help", "show this help and exit", aliases=("-h",)),
@@ -68,8 +70,16 @@ LOCK_TIMEOUT = Variable("TASKVAULT_LOCK_TIMEOUT",
                         f"seconds to wait for another session's change, default {DEFAULT_LOCK_TIMEOUT:g}")
 BACKUP_KEEP = Variable("TASKVAULT_BACKUP_KEEP",
                        "automatic backups to keep, such as last=10,daily=7,weekly=4 (empty: the default)")
-NO_COLOR = Variable("NO_COLOR", "plain output when set and not empty, as with --no-color")
-TERM = Variable("TERM", "dumb: plain output")
+#: What --color and the config file's color accept.
+COLOR_WHEN = ("auto", "always", "never")
+
+NO_COLOR = Variable("NO_COLOR", "plain output when set and not empty, as with --no-color (the config file's color "
+                    "may say otherwise)")
+FORCE_COLOR = Variable("FORCE_COLOR", "colour even when the output is not a terminal, when set and not empty "
+                       "(0 or false: plain output, as Node's tools read it); after NO_COLOR")
+CLICOLOR_FORCE = Variable("CLICOLOR_FORCE", "colour even when the output is not a terminal, when set to anything "
+                          "but empty or 0; after NO_COLOR and FORCE_COLOR")
+TERM = Variable("TERM", "dumb: plain output, unless FORCE_COLOR or CLICOLOR_FORCE asks for colour")
 COLUMNS = Variable("COLUMNS", "the width of tables when the output is not a terminal")
 TZ = Variable("TZ", "the local time zone; one taskvault cannot use is refused before anything runs")
 TZDIR = Variable("TZDIR", "where TZ's zone files are found (default /usr/share/zoneinfo)")
@@ -85,5 +95,5 @@ PAGER = Variable("PAGER", "the pager for long output on a terminal, unless the c
                           "(empty or cat: none; unset: less, with LESS=FRX when LESS is unset)")
 HOME = Variable("HOME", "your home directory: ~ in paths, and the default data and config directories are under it")
 
-ENVIRONMENT = (DATA_DIR, CONFIG, LOCK_TIMEOUT, BACKUP_KEEP, RESIDENT, NO_COLOR, TERM, COLUMNS, TZ, TZDIR, RUNTIME_DIR,
-               CONFIG_HOME, HOME, PAGER)
+ENVIRONMENT = (DATA_DIR, CONFIG, LOCK_TIMEOUT, BACKUP_KEEP, RESIDENT, NO_COLOR, FORCE_COLOR, CLICOLOR_FORCE, TERM,
+               COLUMNS, TZ, TZDIR, RUNTIME_DIR, CONFIG_HOME, HOME, PAGER)
