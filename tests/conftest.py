@@ -67,13 +67,14 @@ def error_classes() -> list[type[TaskvaultError]]:
     return sorted(found, key=lambda c: c.__name__)
 
 
-def require_tool(name: str) -> str:
-    """The path of an external tool; skip without it, unless CI said every tool must be there."""
+def require_tool(name: str, package: str = "strace fiu-utils") -> str:
+    """The path of an external tool (from Debian's ``package``); skip without it, unless CI said every tool
+    must be there."""
     path = shutil.which(name)
     if path is None:
         if os.environ.get("TASKVAULT_REQUIRE_TOOLS"):
-            pytest.fail(f"{name} is not installed (TASKVAULT_REQUIRE_TOOLS is set)")
-        pytest.skip(f"needs {name}: apt-get install strace fiu-utils (CI sets TASKVAULT_REQUIRE_TOOLS=1)")
+            pytest.fail(f"{name} is not installed (TASKVAULT_REQUIRE_TOOLS is set): apt-get install {package}")
+        pytest.skip(f"needs {name}: apt-get install {package} (CI sets TASKVAULT_REQUIRE_TOOLS=1)")
     return path
 
 

@@ -17,6 +17,8 @@ from taskvault.commands.catalog import COMMANDS
 from taskvault.commands.help import EXIT_CODES
 from taskvault.commands.settings import ENVIRONMENT, GLOBAL_OPTIONS
 
+from .conftest import require_tool
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "share" / "man" / "man1" / "taskvault.1"
 #: Debian's package of each tool the page is read with.
@@ -25,12 +27,7 @@ _PACKAGES = {"groff": "groff-base", "man": "man-db", "mandoc": "mandoc"}
 
 def _tool(name: str) -> str:
     """The path of ``name``; skip without it, unless CI said every tool must be there."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("TASKVAULT_REQUIRE_TOOLS"):
-            pytest.fail(f"{name} is not installed (TASKVAULT_REQUIRE_TOOLS is set): apt-get install {_PACKAGES[name]}")
-        pytest.skip(f"needs {name}: apt-get install {_PACKAGES[name]}")
-    return path
+    return require_tool(name, _PACKAGES[name])
 
 
 def _groff(source: str, device: str) -> subprocess.CompletedProcess[str]:

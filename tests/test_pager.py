@@ -148,34 +148,21 @@ class TestWhenNot:
         finally:
             terminal.close()
 
-    def test_json_is_never_paged(self, long_store: Path, tmp_path: Path) -> None:
-        """--json on a terminal: the JSON is printed whole, no pager starts."""
+    @pytest.mark.parametrize(("command", "shown"), [
+        ("PAGER={pager} taskvault --json list", None),  # JSON: printed whole
+        ("echo list | PAGER={pager} taskvault", f"task number {LONG}"),  # a script on standard input
+        ("PAGER={pager} taskvault export --to csv", f"task number {LONG}"),  # an export to the terminal is data
+    ], ids=["json", "script-on-stdin", "export"])
+    def test_json_a_script_and_an_export_are_never_paged(self, long_store: Path, tmp_path: Path, command: str,
+                                                          shown: str | None) -> None:
+        """--json, commands read from standard input and an export written to the terminal print their output
+        whole, even on a terminal: no pager starts."""
         pager = FakePager(tmp_path)
-        terminal = _terminal(f"PAGER={pager.path} taskvault --json list", long_store, tmp_path)
+        terminal = _terminal(command.format(pager=pager.path), long_store, tmp_path)
         try:
             rows = _finished(terminal)
             assert "[exit 0]" in rows and MARK not in rows and not pager.ran
-        finally:
-            terminal.close()
-
-    def test_a_script_on_standard_input_is_never_paged(self, long_store: Path, tmp_path: Path) -> None:
-        """Commands read from standard input (a script) print their output whole, even on a terminal."""
-        pager = FakePager(tmp_path)
-        terminal = _terminal(f"echo list | PAGER={pager.path} taskvault", long_store, tmp_path)
-        try:
-            rows = _finished(terminal)
-            assert "[exit 0]" in rows and any(f"task number {LONG}" in row for row in rows) and not pager.ran
-        finally:
-            terminal.close()
-
-
-    def test_export_to_standard_output_is_never_paged(self, long_store: Path, tmp_path: Path) -> None:
-        """An export written to the terminal is data: printed whole, never through the pager."""
-        pager = FakePager(tmp_path)
-        terminal = _terminal(f"PAGER={pager.path} taskvault export --to csv", long_store, tmp_path)
-        try:
-            rows = _finished(terminal)
-            assert "[exit 0]" in rows and any(f"task number {LONG}" in row for row in rows) and not pager.ran
+            assert shown is None or any(shown in row for row in rows)
         finally:
             terminal.close()
 
