@@ -9,6 +9,7 @@ completing, since a shell reads its keys in order.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -32,6 +33,8 @@ from .conftest import TASKVAULT, require_tool, run_taskvault
 HOLD_THE_LOCK = ("import fcntl, sys\nf = open(sys.argv[1], 'rb')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
                  "print('held', flush=True)\nsys.stdin.read()")
 SEED = "add Buy milk +home project:house\nadd Call mum +family\nadd Old\ndone 3\n"
+#: bash's COMP_WORDBREAKS as bash sets it.
+BASH_WORD_BREAKS = " \t\n\"'><=;|&(:"
 
 
 def _no_tasks() -> None:
@@ -124,11 +127,23 @@ class TestTheAnswer:
         assert "+plain\t1 task" in tags.out.splitlines() and "\u200b" not in tags.out
 
     def test_bash_gets_only_what_replaces_its_word(self, seeded: Path) -> None:
-        """bash splits project:ho at the colon: only what goes after it comes back, and no descriptions."""
-        result = run_taskvault(seeded, "__complete", "bash", "--", "taskvault list project:ho", "ho")
+        """bash's readline replaces the text after the last of COMP_WORDBREAKS (a colon, in project:ho): only
+        what goes after it comes back, and no descriptions; after `project:` that is the name alone (bash's
+        own word there is ':', and a candidate ':house' would make project::house)."""
+        breaks = BASH_WORD_BREAKS
+        result = run_taskvault(seeded, "__complete", "bash", "--", "taskvault list project:ho", breaks)
         assert result.out == "house\n"
-        assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault list project:", ":").out == ":house\n"
-        assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault don", "don").out == "done\n"
+        assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault list project:", breaks).out == "house\n"
+        assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault don", breaks).out == "done\n"
+        assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault list project:", " ").out == "project:house\n"
+
+    def test_bash_is_given_each_candidate_quoted(self, data_dir: Path) -> None:
+        """bash inserts a candidate as it is: a tag holding shell syntax comes back quoted, to be typed, never run."""
+        assert run_taskvault(data_dir, "add", "victim", "+$(id>x)", "+it's", "+a;b|c&d").code == 0
+        result = run_taskvault(data_dir, "__complete", "bash", "--", "taskvault modify 1 +", BASH_WORD_BREAKS)
+        assert sorted(result.out.splitlines()) == sorted(["+\\$\\(id\\>x\\)", "+it\\'s", "+a\\;b\\|c\\&d"])
+        assert shell_completion.bash_quoted("+plain-word_1.2,x:y/z@w%v=u^") == "+plain-word_1.2,x:y/z@w%v=u^"
+        assert shell_completion.bash_quoted("~x ü!") == "\\~x\\ ü\\!"
 
     def test_the_count_of_candidates_is_bounded(self, seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """No more than MOST_CANDIDATES come back, however many tasks match."""
@@ -317,9 +332,25 @@ class TestRealShells:
         assert "taskvault list --waiting " + SENTINEL in s.tab("taskvault list --wa")
         assert "taskvault list +family " + SENTINEL in s.tab("taskvault list +fa")
         assert "taskvault list project:house " + SENTINEL in s.tab("taskvault list project:ho")
+        assert "taskvault list project:house " + SENTINEL in s.tab("taskvault list project:")
         assert "taskvault --data-dir" in s.tab("taskvault --data-d")
         shown = s.tab("taskvault export --to ", 2 if kind == "bash" else 1)
         assert all(name in shown for name in FORMAT_CHOICES), shown
+
+    @pytest.mark.parametrize("kind", SHELLS)
+    def test_a_tag_holding_shell_syntax_is_typed_never_run(self, shell, data_dir: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                         kind: str) -> None:
+        """A tag such as $(>FILE), planted by an import, say: Tab puts it on the line quoted, Enter runs the
+        command with that tag, and the shell never runs what the tag holds."""
+        pwned = tmp_path / "work" / "pwned"  # (the shell's working directory)
+        assert run_taskvault(data_dir, "add", "victim", "+$(>pwned)").code == 0  # (run, it makes the file)
+        s = shell(kind)
+        s.child.send("taskvault modify 1 +\t\r")  # (Tab inserts the one tag task 1 has; Enter adds it again)
+        shown = s.expect(s.PROMPT)
+        assert not pwned.exists(), shown
+        listed = run_taskvault(data_dir, "--json", "list")
+        [task] = json.loads(listed.out)
+        assert (task["title"], task["tags"]) == ("victim", ["$(>pwned)"]), shown
 
     @pytest.mark.parametrize("kind", SHELLS)
     def test_ids_of_open_tasks_with_their_titles_for_done(self, shell, seeded: Path, kind: str) -> None:  # type: ignore[no-untyped-def]

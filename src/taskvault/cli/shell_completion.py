@@ -43,7 +43,7 @@ def answer(argv: list[str], out: TextIO) -> int:
         words = words[1:]  # (the program's name)
     else:
         words, current = rest[:-1], rest[-1] if rest else ""
-    lines = list(_lines(shell, words, current, rest[1] if shell == "bash" else current))
+    lines = list(_lines(shell, words, current, rest[1] if shell == "bash" else ""))
     try:
         out.write("".join(line + "\n" for line in lines))
         out.flush()
@@ -52,16 +52,30 @@ def answer(argv: list[str], out: TextIO) -> int:
     return 0
 
 
-def _lines(shell: str, words: list[str], current: str, replaced: str) -> Iterator[str]:
+def _lines(shell: str, words: list[str], current: str, breaks: str) -> Iterator[str]:
     path = wanted_path(words, current)
     if path is not None:
         yield ":" + path
         return
-    # bash puts a candidate in place of its own last word, which ends where ``current`` ends but may
-    # start later (after a ':' or '='): only the rest of each candidate goes there.
-    cut = len(current) - len(replaced) if shell == "bash" and current.endswith(replaced) else 0
-    for text, description in candidates(words, current):
-        yield text[cut:] if shell == "bash" else f"{text}\t{description}"
+    if shell != "bash":
+        for text, description in candidates(words, current):
+            yield f"{text}\t{description}"
+        return
+    # Readline puts a candidate in place of the text after the last of bash's word-break characters
+    # (``breaks``: COMP_WORDBREAKS), which may start inside ``current`` (after a ':' or
+    # '='): only the rest of each candidate goes there, quoted, since bash inserts it as it is.
+    cut = max((current.rfind(c) for c in set(breaks) if not c.isspace()), default=-1) + 1
+    for text, _ in candidates(words, current):
+        yield bash_quoted(text[cut:])
+
+
+#: What bash reads as itself in a word (anything else is backslash-quoted): letters, digits and these.
+_BASH_PLAIN = frozenset("_-.,:+/@%=^")
+
+
+def bash_quoted(text: str) -> str:
+    """``text`` as bash must be given it to read it back as one word, itself: ``$(id)`` stays text."""
+    return "".join(c if c.isalnum() or c in _BASH_PLAIN else "\\" + c for c in text)
 
 
 def candidates(words: Sequence[str], current: str) -> list[tuple[str, str]]:

@@ -6,9 +6,12 @@ that what is offered always matches the program that runs, whatever version wrot
 A first line ``:files`` or ``:directories`` asks the shell to complete a path itself.
 
 The protocol: zsh and fish pass the words before the cursor, the program's name left out, then the
-word being typed; bash passes the line up to the cursor and the word it will replace (bash splits
-words at ``:`` and ``=``, COMP_WORDBREAKS, so taskvault splits the line itself and gives back only
-what goes in place of bash's word: ``project:ho`` completes).
+word being typed; bash passes the line up to the cursor and its COMP_WORDBREAKS. Readline replaces only
+the text after the last of those characters (``:`` and ``=`` among them), and bash's own COMP_WORDS do
+not say where that is (after ``project:`` its word is ``:``, readline's is empty), so taskvault splits
+the line itself and gives back only what goes after that character: ``project:ho`` and ``project:``
+complete, with one colon. bash inserts a candidate as it is: taskvault quotes it for bash first (a tag
+such as ``$(id)`` must be typed, never run); zsh and fish quote their candidates themselves.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ BASH = r"""# taskvault completion for bash: the candidates come from the install
 # Install: taskvault completion bash > ~/.local/share/bash-completion/completions/taskvault
 _taskvault() {
     local cur=${COMP_WORDS[COMP_CWORD]} reply
-    mapfile -t reply < <(command taskvault __complete bash -- "${COMP_LINE:0:COMP_POINT}" "$cur" 2>/dev/null)
+    mapfile -t reply < <(command taskvault __complete bash -- "${COMP_LINE:0:COMP_POINT}" "$COMP_WORDBREAKS" 2>/dev/null)
     case ${reply[0]-} in
         :files) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); compopt -o filenames 2>/dev/null ;;
         :directories) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); compopt -o filenames 2>/dev/null ;;
