@@ -167,17 +167,13 @@ class TestWhenNot:
             terminal.close()
 
     @pytest.mark.parametrize("asked", [True, False])
-    def test_a_command_that_asked_is_not_paged_and_a_change_is_paged_once_saved(self, tmp_path: Path,
-                                                                               asked: bool) -> None:
-        """`delete 1-40` asks first: its long result is printed directly after the answer. With --yes it asks
-        nothing: its result is paged, and the change was saved before the pager started."""
+    def test_a_change_is_never_paged(self, tmp_path: Path, asked: bool) -> None:
+        """`delete 1-40` asks first, `delete 1-40 --yes` does not: either way its long result is the change's
+        acknowledgement, printed directly, never handed to a pager (one that exits at once, PAGER=true, say,
+        would hide that the change was saved)."""
         store = tmp_path / "data"
         seed_store(store, tuple(f"add task number {n}" for n in range(1, LONG + 1)))
         pager = FakePager(tmp_path)
-        check = tmp_path / "check.json"
-        # (the pager script first reads the store as another command would: the change is already there)
-        pager.path.write_text(pager.path.read_text().replace(
-            "cat >", f"TASKVAULT_RESIDENT=off taskvault --json list --all > {check}; cat >"))
         terminal = _terminal(f"PAGER={pager.path} taskvault delete 1-{LONG}" + ("" if asked else " --yes"), store,
                              tmp_path)
         try:
@@ -185,9 +181,20 @@ class TestWhenNot:
                 terminal.wait_for(lambda rows: any("[y/N]" in row for row in rows), "the question")
                 terminal.type("y", "Enter")
             rows = _finished(terminal)
-            assert "[exit 0]" in rows and pager.ran is not asked
-            if not asked:
-                assert json.loads(check.read_text()) == [], "the change was not saved before the pager ran"
+            assert "[exit 0]" in rows and not pager.ran and MARK not in rows
+            assert any(f"Deleted task {LONG}: task number {LONG}" in row for row in rows), rows
+        finally:
+            terminal.close()
+
+    @pytest.mark.parametrize("pager", ["false", "sh -c 'exit 3'"])
+    def test_a_pager_that_fails_loses_nothing(self, long_store: Path, tmp_path: Path, pager: str) -> None:
+        """A pager that ends with a failing status (it may have shown nothing): one warning, then the whole
+        output directly; exit 0."""
+        terminal = _terminal(f"PAGER=\"{pager}\" taskvault list", long_store, tmp_path)
+        try:
+            rows = _finished(terminal)
+            assert "[exit 0]" in rows and any("ended with exit status" in row for row in rows), rows
+            assert f"{LONG} open tasks shown ({LONG} open, 0 done in all)" in rows
         finally:
             terminal.close()
 

@@ -13,8 +13,11 @@ What git does, and this does too:
 - Ctrl-C while the pager runs is the pager's: this process waits for it to end, and ends quietly;
 - q before the end is no error: the rest of the text is dropped, the exit status is the command's.
 
-Unlike git's, a pager that cannot be started loses nothing: the text is still in memory, and the
-caller writes it directly, with a one-line warning (git's output is gone once its pipe is).
+Unlike git's, a pager that cannot be started, or that ends with a failing exit status (it may have
+shown nothing), loses nothing: the text is still in memory, and the caller writes it directly, with a
+one-line warning (git's output is gone once its pipe is). And a change's result is never paged at all
+(runner.py): it is the acknowledgement that the change was saved, which a pager that exits at once
+(PAGER=true) would hide.
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def run_pager(command: str, data: bytes) -> str | None:
     """Show ``data`` through the pager ``command`` on this process's terminal, and wait for it to end.
 
     Returns None once the pager has ended (read it all, or quit early), or why it could not be
-    started: the caller then writes ``data`` itself. Must run in the main thread (it sets SIGINT's handler).
+    started or failed: the caller then writes ``data`` itself. Must run in the main thread (it sets SIGINT's handler).
     """
     import subprocess
 
@@ -117,6 +120,8 @@ def run_pager(command: str, data: bytes) -> str | None:
         status = process.wait()
         if argv is None and status in _NOT_STARTED:
             return f"the pager {command!r} could not be started (sh exit status {status})"
+        if status > 0:  # (it may have shown nothing: `false`; q, Ctrl-C and a signal are no failure)
+            return f"the pager {command!r} ended with exit status {status}"
         return None
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -164,7 +164,8 @@ class Runner:
             text = terminal_safe(text, lines=True)
         elif self._ascii_json:
             text = ascii_json(text)
-        if pageable and self.pager is not None and not self._asked:
+        # Never a change's result: it is the acknowledgement, and a pager might not show it (PAGER=true).
+        if pageable and self.pager is not None and not self._asked and not self.saved_in_command:
             paged = self.pager(text + "\n")
             if paged is True:
                 return
