@@ -64,6 +64,9 @@ class TestTheEngine:
         assert _texts([], "--j") == ["--json"]
         assert "quit" not in _texts([], "")
         assert _texts(["--data-dir"], "") == []  # (a directory: the shell's to complete)
+        assert _texts(["--color"], "") == ["auto", "always", "never"]  # (a global option's values)
+        assert _texts([], "--color=al") == ["--color=always"]
+        assert _texts(["--color", "never"], "li") == ["list"]
 
     def test_options_their_choices_and_the_shells(self) -> None:
         """Each command's options, an option's choices (export --to), and the shells completion writes for."""
@@ -136,6 +139,7 @@ class TestTheAnswer:
         assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault list project:", breaks).out == "house\n"
         assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault don", breaks).out == "done\n"
         assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault list project:", " ").out == "project:house\n"
+        assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault --color=al", breaks).out == "always\n"
 
     def test_bash_is_given_each_candidate_quoted(self, data_dir: Path) -> None:
         """bash inserts a candidate as it is: a tag holding shell syntax comes back quoted, to be typed, never run."""

@@ -47,8 +47,15 @@ def complete(words: Sequence[str], current: str, tasks: Tasks, *, in_session: bo
     if not in_session:
         start = _command_at(words)
         if start is None:  # still among taskvault's own options
-            if _own_value_wanted(words) is not None:
-                return  # (--data-dir DIR, --script FILE: the shell completes the path)
+            own = _own_value_wanted(words)
+            if own is not None:  # (--color WHEN: its values; --data-dir DIR, --script FILE: the shell completes the path)
+                yield from _matching(current, ((c, "") for c in own.choices))
+                return
+            name, equals, _ = current.partition("=")
+            own = _global_option(name) if equals else None
+            if own is not None:  # --color=al
+                yield from _matching(current, ((f"{name}={c}", "") for c in own.choices))
+                return
             if current.startswith("-"):
                 yield from _matching(current, ((o.name, o.help) for o in GLOBAL_OPTIONS))
             else:

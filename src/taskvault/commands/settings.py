@@ -14,10 +14,10 @@ class GlobalOption:
     A plain class, as are the registry's: `taskvault --help` lists these without paying for attrs.
     """
 
-    __slots__ = ("aliases", "field", "help", "metavar", "name")
+    __slots__ = ("aliases", "choices", "field", "help", "metavar", "name")
 
     def __init__(self, name: str, field: str, help: str, metavar: str | None = None,
-                 aliases: tuple[str, ...] = ()) -> None:
+                 aliases: tuple[str, ...] = (), choices: tuple[str, ...] = ()) -> None:
         self.name = name
         #: The GlobalOptions attribute it sets (cli/config.py).
         self.field = field
@@ -26,6 +26,8 @@ class GlobalOption:
         self.metavar = metavar
         #: Other spellings of the same flag.
         self.aliases = aliases
+        #: The values it takes, offered by completion (checked by cli/config.py).
+        self.choices = choices
 
     def __repr__(self) -> str:
         return f"GlobalOption({self.name!r})"
@@ -51,6 +53,9 @@ class Variable:
 #: Seconds a change waits for another session's, unless TASKVAULT_LOCK_TIMEOUT says otherwise.
 DEFAULT_LOCK_TIMEOUT = 10.0
 
+#: What --color and the config file's color accept.
+COLOR_WHEN = ("auto", "always", "never")
+
 GLOBAL_OPTIONS = (
     GlobalOption("--data-dir", "data_dir",
                  "the store's directory (else $TASKVAULT_DATA_DIR, else your user data directory)", metavar="DIR"),
@@ -58,7 +63,7 @@ GLOBAL_OPTIONS = (
     GlobalOption("--script", "script", "run the commands in FILE, one per line", metavar="FILE"),
     GlobalOption("--keep-going", "keep_going", "in a script, go on after a failing line"),
     GlobalOption("--color", "color", "colour: auto (on a terminal), always or never; before the config file and "
-                 "NO_COLOR (docs/guide.md#colours)", metavar="WHEN"),
+                 "NO_COLOR (docs/guide.md#colours)", metavar="WHEN", choices=COLOR_WHEN),
     GlobalOption("--no-color", "no_color", "plain output even on a terminal: --color=never"),
     GlobalOption("--no-pager", "no_pager", "never page long output on a terminal (config: pager = false)"),
     GlobalOption("--version", "version", "print the version and exit"),
@@ -70,9 +75,6 @@ LOCK_TIMEOUT = Variable("TASKVAULT_LOCK_TIMEOUT",
                         f"seconds to wait for another session's change, default {DEFAULT_LOCK_TIMEOUT:g}")
 BACKUP_KEEP = Variable("TASKVAULT_BACKUP_KEEP",
                        "automatic backups to keep, such as last=10,daily=7,weekly=4 (empty: the default)")
-#: What --color and the config file's color accept.
-COLOR_WHEN = ("auto", "always", "never")
-
 NO_COLOR = Variable("NO_COLOR", "plain output when set and not empty, as with --no-color (the config file's color "
                     "may say otherwise)")
 FORCE_COLOR = Variable("FORCE_COLOR", "colour even when the output is not a terminal, when set and not empty "
