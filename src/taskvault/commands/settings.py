@@ -63,7 +63,7 @@ GLOBAL_OPTIONS = (
     GlobalOption("--script", "script", "run the commands in FILE, one per line", metavar="FILE"),
     GlobalOption("--keep-going", "keep_going", "in a script, go on after a failing line"),
     GlobalOption("--color", "color", "colour: auto (on a terminal), always or never; before the config file and "
-                 "NO_COLOR (docs/guide.md#colours)", metavar="WHEN", choices=COLOR_WHEN),
+                 "NO_COLOR, FORCE_COLOR and CLICOLOR_FORCE", metavar="WHEN", choices=COLOR_WHEN),
     GlobalOption("--no-color", "no_color", "plain output even on a terminal: --color=never"),
     GlobalOption("--no-pager", "no_pager", "never page long output on a terminal (config: pager = false)"),
     GlobalOption("--version", "version", "print the version and exit"),
