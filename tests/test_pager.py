@@ -186,14 +186,31 @@ class TestWhenNot:
         finally:
             terminal.close()
 
-    @pytest.mark.parametrize("pager", ["false", "sh -c 'exit 3'"])
-    def test_a_pager_that_fails_loses_nothing(self, long_store: Path, tmp_path: Path, pager: str) -> None:
-        """A pager that ends with a failing status (it may have shown nothing): one warning, then the whole
-        output directly; exit 0."""
-        terminal = _terminal(f"PAGER=\"{pager}\" taskvault list", long_store, tmp_path)
+    def test_a_change_that_changed_nothing_is_not_paged_either(self, tmp_path: Path) -> None:
+        """`modify 1-40 +x` when every task has +x already: still a change command's result (its
+        acknowledgement that nothing needed saving), printed directly even with PAGER=true, which shows nothing."""
+        store = tmp_path / "data"
+        seed_store(store, (*(f"add task number {n}" for n in range(1, LONG + 1)), f"modify 1-{LONG} +x"))
+        terminal = _terminal(f"PAGER=true taskvault modify 1-{LONG} +x --yes", store, tmp_path)
         try:
             rows = _finished(terminal)
-            assert "[exit 0]" in rows and any("ended with exit status" in row for row in rows), rows
+            assert "[exit 0]" in rows and any(f"task number {LONG}" in row for row in rows), rows
+        finally:
+            terminal.close()
+
+    @pytest.mark.parametrize(("pager", "said"), [("false", "ended with exit status 1"),
+                                                 ("sh -c 'exit 3'", "ended with exit status 3"),
+                                                 ("{killed}", "was ended by signal 9")])
+    def test_a_pager_that_fails_loses_nothing(self, long_store: Path, tmp_path: Path, pager: str, said: str) -> None:
+        """A pager that ends with a failing status, or is killed (it may have shown nothing): one warning, then
+        the whole output directly; exit 0."""
+        killed = tmp_path / "killed-pager"
+        killed.write_text("#!/bin/sh\nkill -9 $$\n")  # (a pager that dies: SIGKILL, as an OOM killer would)
+        killed.chmod(0o755)
+        terminal = _terminal(f"PAGER=\"{pager.format(killed=killed)}\" taskvault list", long_store, tmp_path)
+        try:
+            rows = _finished(terminal)
+            assert "[exit 0]" in rows and any(said in row for row in rows), rows
             assert f"{LONG} open tasks shown ({LONG} open, 0 done in all)" in rows
         finally:
             terminal.close()

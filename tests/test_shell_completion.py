@@ -141,6 +141,19 @@ class TestTheAnswer:
         assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault list project:", " ").out == "project:house\n"
         assert run_taskvault(seeded, "__complete", "bash", "--", "taskvault --color=al", breaks).out == "always\n"
 
+    @pytest.mark.parametrize("line", ["taskvault add zz +it\\'", 'taskvault add zz +say\\"', "taskvault add zz +x\\|",
+                                      'taskvault add zz +"$(', "taskvault add zz \"+it'", "taskvault add zz project:'$",
+                                      "taskvault add zz '+it", "taskvault add zz +it\\"])
+    def test_bash_is_offered_nothing_for_a_word_typed_with_quotes_or_escapes(self, data_dir: Path, line: str) -> None:
+        """Readline places a candidate by other rules inside quotes and after escapes: a candidate there would
+        save the wrong tag or title at Enter (`+it\\'` became `s`), so such a word gets nothing; the typed
+        text stays as it is."""
+        assert run_taskvault(data_dir, "add", "victim", "+it's", '+say"hi"', "+x|y", "+$(id)", "project:$(id)").code == 0
+        result = run_taskvault(data_dir, "__complete", "bash", "--", line, BASH_WORD_BREAKS)
+        assert (result.code, result.out, result.err) == (0, "", "")
+        assert not shell_completion.typed_plainly(line)
+        assert shell_completion.typed_plainly("taskvault add 'a b' +it")  # (quotes in an earlier word are no matter)
+
     def test_bash_is_given_each_candidate_quoted(self, data_dir: Path) -> None:
         """bash inserts a candidate as it is: a tag holding shell syntax comes back quoted, to be typed, never run."""
         assert run_taskvault(data_dir, "add", "victim", "+$(id>x)", "+it's", "+a;b|c&d").code == 0
@@ -349,6 +362,8 @@ class TestRealShells:
         pwned = tmp_path / "work" / "pwned"  # (the shell's working directory)
         assert run_taskvault(data_dir, "add", "victim", "+$(>pwned)").code == 0  # (run, it makes the file)
         s = shell(kind)
+        if kind == "bash":  # a word typed with an escape is left as typed (readline would misplace a candidate)
+            assert "taskvault add zz +\\$\\(" + SENTINEL in s.tab("taskvault add zz +\\$\\(")
         s.child.send("taskvault modify 1 +\t\r")  # (Tab inserts the one tag task 1 has; Enter adds it again)
         shown = s.expect(s.PROMPT)
         assert not pwned.exists(), shown

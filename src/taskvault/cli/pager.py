@@ -120,8 +120,11 @@ def run_pager(command: str, data: bytes) -> str | None:
         status = process.wait()
         if argv is None and status in _NOT_STARTED:
             return f"the pager {command!r} could not be started (sh exit status {status})"
-        if status > 0:  # (it may have shown nothing: `false`; q, Ctrl-C and a signal are no failure)
+        if status > 0:  # (it may have shown nothing: `false`; q is no failure)
             return f"the pager {command!r} ended with exit status {status}"
+        if status < 0 and -status not in (signal.SIGINT, signal.SIGPIPE, signal.SIGTERM, signal.SIGHUP):
+            # (killed by SIGKILL or SIGSEGV, say: it may have shown nothing; an interrupt or a hang-up is the user's)
+            return f"the pager {command!r} was ended by signal {-status}"
         return None
     finally:
         signal.signal(signal.SIGINT, previous)

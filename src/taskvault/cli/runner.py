@@ -135,7 +135,8 @@ class Runner:
         except TaskvaultError as error:
             return self.report(error, line)
         if text is not None:  # (decided, and any change durable: only now may a pager show it)
-            self.write(text, pageable=True)  # a printed line is an acknowledgement: it must not wait in a buffer
+            # (a printed line is an acknowledgement: it must not wait in a buffer, nor go through a pager)
+            self.write(text, pageable=not getattr(result, "acknowledges", False))
         # Housekeeping (compaction, backups) only once the change is acknowledged; in a session, in the background.
         self._tidy()
         self.begin(line)
@@ -164,7 +165,8 @@ class Runner:
             text = terminal_safe(text, lines=True)
         elif self._ascii_json:
             text = ascii_json(text)
-        # Never a change's result: it is the acknowledgement, and a pager might not show it (PAGER=true).
+        # Never a change's result (even one that changed nothing): it is the acknowledgement, and a pager might
+        # not show it (PAGER=true); nor after a question, or once anything was saved.
         if pageable and self.pager is not None and not self._asked and not self.saved_in_command:
             paged = self.pager(text + "\n")
             if paged is True:

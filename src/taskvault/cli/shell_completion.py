@@ -13,6 +13,7 @@ never created, migrated, repaired or waited for; missing, busy or damaged, it of
 from __future__ import annotations
 
 import os
+import re
 
 from .candidates import complete, wanted_path
 
@@ -39,6 +40,8 @@ def answer(argv: list[str], out: TextIO) -> int:
     if shell == "bash":
         if len(rest) != 2:
             return 2
+        if not typed_plainly(rest[0]):
+            return 0  # (nothing offered: see typed_plainly)
         words, current = split_line(rest[0])
         words = words[1:]  # (the program's name)
     else:
@@ -67,6 +70,27 @@ def _lines(shell: str, words: list[str], current: str, breaks: str) -> Iterator[
     cut = max((current.rfind(c) for c in set(breaks) if not c.isspace()), default=-1) + 1
     for text, _ in candidates(words, current):
         yield bash_quoted(text[cut:])
+
+
+#: The word being typed, as typed: escaped characters (a backslash and the next) and others up to a blank.
+_TYPED_WORD = re.compile(r"(?:\\.|[^\s\\])*\Z", re.DOTALL)
+
+
+def typed_plainly(line: str) -> bool:
+    """True when the word being typed on bash's ``line`` holds no quote or backslash and no quote is open.
+
+    Readline replaces a word typed with quotes or escapes by other rules than the ones it splits by
+    (an escaped ``'`` is no word break, text inside an open quote is inserted raw), and a candidate put
+    in the wrong place saves the wrong tag or title at Enter: for such a word bash is offered nothing,
+    and the user types the rest. A plain prefix (``+it``) is completed, quoted (``+it\\'s``)."""
+    import shlex
+
+    try:
+        shlex.split(line)
+    except ValueError:  # an open quote, or a backslash at the end
+        return False
+    typed = _TYPED_WORD.search(line)
+    return typed is None or not any(c in typed.group() for c in "'\"\\")
 
 
 #: What bash reads as itself in a word (anything else is backslash-quoted): letters, digits and these.

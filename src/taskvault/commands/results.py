@@ -28,6 +28,9 @@ class _Value:
     """What every result has: its fields by name, and a repr made of them."""
 
     __slots__ = ()
+    #: The result of a command that changes the store (even when it changed nothing this time): the text
+    #: acknowledges a change, so it goes straight to the terminal, never through a pager (cli/pager.py).
+    acknowledges = False
 
     def fields(self) -> dict[str, object]:
         """Each field by name, in the order __init__ takes them (the order `stats --json` writes)."""
@@ -42,6 +45,7 @@ class TaskSaved(_Value):
     """A task was added or edited (``changed`` is False when the edit changed nothing)."""
 
     __slots__ = ("changed", "task", "verb")
+    acknowledges = True
 
     def __init__(self, verb: str, task: Task, changed: bool = True) -> None:
         self.verb = verb
@@ -92,6 +96,7 @@ class TasksChanged(_Value):
     instances of recurring series the change made (the next of each series finished)."""
 
     __slots__ = ("changed", "made", "unchanged", "unchanged_reason", "verb")
+    acknowledges = True
 
     def __init__(self, verb: str, changed: tuple[Task, ...], unchanged: tuple[Task, ...] = (),
                  unchanged_reason: str = "", made: tuple[Task, ...] = ()) -> None:
@@ -144,6 +149,7 @@ class Declined(_Value):
     """The user answered no when asked to confirm; nothing was changed."""
 
     __slots__ = ("text",)
+    acknowledges = True
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -153,6 +159,7 @@ class Reverted(_Value):
     """undo / redo: what it did, or with ``dry_run`` what it would do."""
 
     __slots__ = ("dry_run", "reversal")
+    acknowledges = True
 
     def __init__(self, reversal: Reversal, dry_run: bool = False) -> None:
         self.reversal = reversal
@@ -175,6 +182,7 @@ class HistoryList(_Value):
 
 class BackupTaken(_Value):
     __slots__ = ("backup",)
+    acknowledges = True
 
     def __init__(self, backup: Backup) -> None:
         self.backup = backup
@@ -197,6 +205,7 @@ class Restored(_Value):
     """
 
     __slots__ = ("aside", "backup", "dropped", "dry_run", "kept", "plan", "task_count")
+    acknowledges = True
 
     def __init__(self, backup: Backup, plan: RestorePlan | None = None, kept: Backup | None = None,
                  aside: tuple[str, ...] = (), task_count: int = 0, dry_run: bool = False,
@@ -215,6 +224,7 @@ class Salvaged(_Value):
     the damaged files as ``aside``; with no ``report``, the store loads (``loaded``: revision, tasks)."""
 
     __slots__ = ("aside", "dry_run", "loaded", "plan", "report")
+    acknowledges = True
 
     def __init__(self, report: SalvageReport | None, plan: RestorePlan | None = None, aside: tuple[str, ...] = (),
                  dry_run: bool = False, loaded: tuple[int, int] = (0, 0)) -> None:
@@ -270,6 +280,7 @@ class Imported(_Value):
     what the import did or, with ``dry_run``, would do; ``backup``: the backup taken before it."""
 
     __slots__ = ("backup", "batch", "dry_run", "format", "plan", "source")
+    acknowledges = True
 
     def __init__(self, format: str, source: str, batch: Batch, plan: ImportPlan, dry_run: bool = False,
                  backup: Backup | None = None) -> None:
