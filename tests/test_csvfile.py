@@ -20,11 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from taskvault.domain.periods import normalize_period
-from taskvault.domain.task import TAG_MAX, Annotation, Priority, Status, Task
+from taskvault.domain.task import Priority, Status, Task
 from taskvault.errors import InvalidValue
 from taskvault.interchange import csvfile
 from taskvault.interchange.model import Batch, Source, start_of
+
+from .interchange_strategies import EXTRA_NAMES, NOTES, tasks_with_every_field
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, 0, tzinfo=dt.UTC)
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
@@ -333,50 +334,23 @@ class TestCalcSavedFile:
 
 _titles = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30).map(str.strip).filter(
     bool) | st.sampled_from(["=1+2", "+x", "-", "@a", "'=b", "''", "a,b", 'say "hi"', "ünï\u2028x"])
-_notes = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=[
-    chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\x7f"] + [chr(c) for c in range(0x80, 0xa0)]),
-    max_size=40).map(str.strip)
-_tags = st.lists(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp"), blacklist_characters=","),
-                         min_size=1, max_size=10).map(str.casefold).filter(
-    lambda t: 0 < len(t) <= TAG_MAX and t[0] not in "+-" and not any(c.isspace() for c in t)),
-    max_size=4, unique=True).map(lambda ts: tuple(sorted(ts)))
 _dates = st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))
 _stamps = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1), timezones=st.just(dt.UTC))
-_periods = st.one_of(st.sampled_from(["daily", "weekdays", "weekly", "biweekly", "monthly", "quarterly", "yearly"]),
-                     st.tuples(st.integers(1, 999), st.sampled_from("dwmqy")).map(lambda p: normalize_period(
-                         f"{p[0]}{p[1]}")))
-_extras = st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,10}", fullmatch=True),
-                          _notes | st.integers(-(10**15), 10**15) | st.floats(allow_nan=False, allow_infinity=False),
+_extras = st.dictionaries(EXTRA_NAMES, NOTES | st.integers(-(10**15), 10**15) | st.floats(allow_nan=False, allow_infinity=False),
                           max_size=3)
 
 
-@st.composite
-def tasks(draw: st.DrawFn) -> Task:
-    own = draw(st.uuids(version=4))
-    created = draw(_stamps)
-    status = draw(st.sampled_from([Status.OPEN, Status.DONE, Status.OPEN, Status.RECURRING]))
+def _finish(draw: st.DrawFn, status: Status, created: dt.datetime) -> tuple[dt.datetime | None, dt.datetime]:
+    """A CSV row keeps every time to the microsecond: any completion, any later update."""
     completed = draw(_stamps) if status is Status.DONE else None
-    updated = created + dt.timedelta(microseconds=draw(st.integers(0, 10**12)))
-    due = draw(st.none() | _dates)
-    recur, parent, index = None, None, 0
-    if status is Status.RECURRING:
-        recur, due, index = draw(_periods), due or draw(_dates), draw(st.integers(0, 500))
-    elif draw(st.integers(0, 3)) == 0:
-        recur = draw(_periods)
-        if draw(st.booleans()):
-            parent, index = draw(st.uuids().filter(lambda u: u != own)), draw(st.integers(1, 500))
-    made = Task(
-        id=1, uuid=own, title=draw(_titles), note=draw(_notes), created=created, updated=updated, status=status,
-        priority=draw(st.sampled_from([None, *Priority])), due=due, tags=draw(_tags), completed=completed,
-        project=draw(st.none() | st.sampled_from(["home", "home.kitchen", "=x", "+y", "a,b", "ünï"])),
-        scheduled=draw(st.none() | _dates), wait=draw(st.none() | _dates), until=draw(st.none() | _dates),
-        started=draw(st.none() | _stamps) if status is Status.OPEN else None,
-        depends=tuple(sorted(set(draw(st.lists(st.uuids().filter(lambda u: u != own), max_size=3))))),
-        annotations=tuple(Annotation(at, draw(st.sampled_from(["called", "=x, \"q\"", "a" * 1000, "l\u2028m"])))
-                          for at in sorted(draw(st.lists(_stamps, max_size=3)))),
-        recur=recur, parent=parent, index=index)
-    made = attrs.evolve(made, extra=tuple(sorted(draw(_extras).items())))
-    return made
+    return completed, created + dt.timedelta(microseconds=draw(st.integers(0, 10**12)))
+
+
+def tasks() -> st.SearchStrategy[Task]:
+    return tasks_with_every_field(
+        titles=_titles, projects=st.sampled_from(["home", "home.kitchen", "=x", "+y", "a,b", "ünï"]), dates=_dates,
+        stamps=_stamps, created=_stamps, finish=_finish, extras=_extras,
+        annotation_texts=["called", "=x, \"q\"", "a" * 1000, "l\u2028m"])
 
 
 class TestRoundTrip:

@@ -17,11 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from taskvault.domain.periods import normalize_period
-from taskvault.domain.task import TAG_MAX, Annotation, Priority, Status, Task
+from taskvault.domain.task import Priority, Status, Task
 from taskvault.errors import InvalidValue
 from taskvault.interchange import todotxt
 from taskvault.interchange.model import Batch, Source, day_of, start_of
+
+from .interchange_strategies import EXTRA_NAMES, NOTES, PERIODS, tasks_with_every_field
 
 FIXTURES = Path(__file__).parent / "fixtures" / "todotxt"
 NOW = dt.datetime(2026, 3, 10, 12, 0, 0, tzinfo=dt.UTC)
@@ -430,53 +431,28 @@ _words = st.sampled_from(["plain", "x", "(A)", "2026-01-01", "+proj", "@ctx", "k
                           "100%", "%41", "ünï", "a\xa0b", "title:t", "uuid:u", "//", "+", "@", "due:2026-01-01", "é"])
 _titles = st.lists(_words | st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=8),
                    min_size=1, max_size=6).map(lambda ws: " ".join(ws).strip()).filter(bool)
-_notes = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=[
-    chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\x7f"] + [chr(c) for c in range(0x80, 0xa0)]),
-    max_size=40).map(str.strip)
-_tag_chars = st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp"), blacklist_characters=",")
-_tags = st.lists(st.text(_tag_chars, min_size=1, max_size=12).map(str.casefold).filter(
-    lambda t: 0 < len(t) <= TAG_MAX and t[0] not in "+-" and not any(c.isspace() for c in t)),
-    max_size=4, unique=True).map(lambda ts: tuple(sorted(ts)))
 _projects = st.sampled_from(["home", "home.kitchen", "Work", "a:b", "+plus", "50%", "ünï"])
 _dates = st.dates(dt.date(1990, 1, 1), dt.date(2200, 1, 1))
 _uuids = st.uuids(version=4)
 _stamps = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC))
 #: Every period taskvault keeps, but months in whole quarters (6m reads back as 2q: the same dates, another name).
-_periods = st.one_of(st.sampled_from(["daily", "weekdays", "weekly", "biweekly", "monthly", "quarterly", "yearly"]),
-                     st.tuples(st.integers(1, 999), st.sampled_from("dwmqy")).map(lambda p: normalize_period(
-                         f"{p[0]}{p[1]}"))).filter(lambda p: not (p.endswith("m") and p[:-1].isdigit() and
-                                                                 int(p[:-1]) % 3 == 0))
-_extras = st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,10}", fullmatch=True).filter(
-    lambda n: not n.startswith("todotxt.")), _notes, max_size=3)
+_periods = PERIODS.filter(lambda p: not (p.endswith("m") and p[:-1].isdigit() and int(p[:-1]) % 3 == 0))
+_extras = st.dictionaries(EXTRA_NAMES.filter(lambda n: not n.startswith("todotxt.")), NOTES, max_size=3)
 
 
-@st.composite
-def tasks(draw: st.DrawFn) -> Task:
-    own = draw(_uuids)
-    created = start_of(draw(_dates)) if draw(st.booleans()) else draw(_stamps)
-    status = draw(st.sampled_from([Status.OPEN, Status.DONE, Status.OPEN, Status.RECURRING]))
+def _finish(draw: st.DrawFn, status: Status, created: dt.datetime) -> tuple[dt.datetime | None, dt.datetime]:
+    """A line may give a completion as a day alone; the update is the creation, the completion, or later."""
     completed = (draw(st.just(None) | _stamps) or start_of(draw(_dates))) if status is Status.DONE else None
     updated = draw(st.sampled_from([created, max(created, completed or created),
                                     created + dt.timedelta(microseconds=draw(st.integers(0, 10**12)))]))
-    due = draw(st.none() | _dates)
-    recur, parent, index = None, None, 0
-    if status is Status.RECURRING:
-        recur, due, index = draw(_periods), due or draw(_dates), draw(st.integers(0, 500))
-    elif draw(st.integers(0, 3)) == 0:
-        recur = draw(_periods)
-        if draw(st.booleans()):
-            parent, index = draw(_uuids.filter(lambda u: u != own)), draw(st.integers(1, 500))
-    task = Task(
-        id=1, uuid=own, title=draw(_titles), note=draw(_notes), created=created, updated=updated, status=status,
-        priority=draw(st.sampled_from([None, *Priority])), due=due, tags=draw(_tags), completed=completed,
-        project=draw(st.none() | _projects), scheduled=draw(st.none() | _dates), wait=draw(st.none() | _dates),
-        until=draw(st.none() | _dates), started=draw(st.none() | _stamps) if status is Status.OPEN else None,
-        depends=tuple(sorted(set(draw(st.lists(_uuids.filter(lambda u: u != own), max_size=3))))),
-        annotations=tuple(Annotation(at, draw(st.sampled_from(["called", "ñ x: 100%", "a" * 1000, "/path"])))
-                          for at in sorted(draw(st.lists(_stamps, max_size=3)))),
-        recur=recur, parent=parent, index=index)
-    task = attrs.evolve(task, extra=tuple(sorted(draw(_extras).items())))
-    return task
+    return completed, updated
+
+
+def tasks() -> st.SearchStrategy[Task]:
+    return tasks_with_every_field(
+        titles=_titles, projects=_projects, dates=_dates, stamps=_stamps,
+        created=st.one_of(_dates.map(start_of), _stamps), finish=_finish, extras=_extras,
+        annotation_texts=["called", "ñ x: 100%", "a" * 1000, "/path"], periods=_periods, uuids=_uuids)
 
 
 class TestRoundTrip:
