@@ -25,6 +25,7 @@ from taskvault.errors import InvalidValue
 from taskvault.interchange import csvfile
 from taskvault.interchange.model import Batch, Source, start_of
 
+from .conftest import require_tool
 from .interchange_strategies import EXTRA_NAMES, NOTES, tasks_with_every_field
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, 0, tzinfo=dt.UTC)
@@ -257,12 +258,7 @@ class TestWriting:
 
 
 def _soffice() -> str:
-    path = shutil.which("soffice") or shutil.which("libreoffice")
-    if path is None:
-        if os.environ.get("TASKVAULT_REQUIRE_TOOLS"):
-            pytest.fail("soffice is not installed (TASKVAULT_REQUIRE_TOOLS is set)")
-        pytest.skip("needs LibreOffice: apt-get install libreoffice-calc-nogui (CI sets TASKVAULT_REQUIRE_TOOLS=1)")
-    return path
+    return shutil.which("libreoffice") or require_tool("soffice", "libreoffice-calc-nogui")
 
 
 class TestInASpreadsheet:

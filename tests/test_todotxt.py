@@ -22,6 +22,7 @@ from taskvault.errors import InvalidValue
 from taskvault.interchange import todotxt
 from taskvault.interchange.model import Batch, Source, day_of, start_of
 
+from .conftest import require_tool
 from .interchange_strategies import EXTRA_NAMES, NOTES, PERIODS, tasks_with_every_field
 
 FIXTURES = Path(__file__).parent / "fixtures" / "todotxt"
@@ -50,12 +51,7 @@ def extra(task: Task) -> dict[str, object]:
 
 def todo_txt() -> str:
     """The path of todo.txt-cli; skip without it, unless CI said every tool must be there."""
-    path = shutil.which("todo-txt")
-    if path is None:
-        if os.environ.get("TASKVAULT_REQUIRE_TOOLS"):
-            pytest.fail("todo-txt is not installed (TASKVAULT_REQUIRE_TOOLS is set)")
-        pytest.skip("needs todo-txt: apt-get install todotxt-cli (CI sets TASKVAULT_REQUIRE_TOOLS=1)")
-    return path
+    return require_tool("todo-txt", "todotxt-cli")
 
 
 class TodoTxt:
