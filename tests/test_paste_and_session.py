@@ -117,6 +117,20 @@ class TestPaste:
         assert tasks(data_dir) == {1: ("first", "done"), 2: ("real task", "open")}
         assert "Added task 2: real task\nCompleted task 1: first" in s.screen()
 
+    def test_an_escape_sequence_typed_without_bracketed_paste_is_refused_as_text(self, session,  # type: ignore[no-untyped-def]
+                                                                                 data_dir: Path) -> None:
+        """ESC [ 31 m arriving as keys (a terminal without bracketed paste) looks like a mouse report, whose
+        handler failed with a traceback and ended the session: it is text, refused with one line, and the
+        session goes on."""
+        s = session()
+        s.line("add x \x1b[31mred")
+        s.wait_text("control character")
+        s.line("add after")
+        s.wait_text("Added task 1: after")
+        screen = s.screen()
+        assert "Traceback" not in screen and "internal error" not in screen, screen
+        assert tasks(data_dir) == {1: ("after", "open")}
+
     def test_three_pasted_adds_are_three_tasks(self, session, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
         """Each pasted line is its own command, run in order."""
         s = session()

@@ -141,6 +141,27 @@ class TestStatusLine:
         progress.clear()
         assert err.getvalue() == f"{CLEAR}reading: 0 of 10 tasks (0 %){CLEAR}saving: 5 of 10 tasks (50 %){CLEAR}"
 
+    def test_a_line_is_cut_to_one_row_of_a_narrow_terminal(self) -> None:
+        """On a terminal 20 columns wide each update fits 19 (ellipsis included): a wrapped line would leave
+        its first rows behind, since the next update goes back to the start of the last row only."""
+        import fcntl
+        import struct
+        import termios
+
+        main, sub = os.openpty()
+        fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 10, 20, 0, 0))
+        try:
+            with open(sub, "w", encoding="utf-8", closefd=False) as err:
+                progress = Progress(err, delay=0)
+                progress.counting("reading /a/rather/long/path/to/tasks.json")(36_000, None)
+                progress.clear()
+            written = os.read(main, 4096).decode()
+        finally:
+            os.close(main)
+            os.close(sub)
+        shown = [part for part in written.split(CLEAR) if part]
+        assert shown == ["reading /a/rather/…"], written
+
     @pytest.mark.parametrize("failure", [OSError(5, "Input/output error"), ValueError("I/O operation on closed file")])
     def test_a_terminal_gone_never_fails_the_work(self, failure: Exception) -> None:
         """A write that fails (EIO, a closed stream) is swallowed: the callback returns, the work goes on."""

@@ -21,4 +21,11 @@ def session_key_bindings() -> KeyBindings:
         # never turned into a space that would join two commands into one.
         event.current_buffer.insert_text(pasted_lines(event.data))
 
+    @bindings.add(Keys.Vt100MouseEvent)
+    def _not_a_mouse(event: KeyPressEvent) -> None:
+        # The session never turns mouse reports on, so ESC [ 31 m that arrives typed, or pasted without
+        # bracketed paste, is text that looks like one: prompt_toolkit's own handler failed on it with a
+        # traceback (and ended the session). It goes in the line as typed; the command refuses its escape.
+        event.current_buffer.insert_text(event.data)
+
     return bindings

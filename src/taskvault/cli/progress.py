@@ -8,6 +8,7 @@ a new step at once. Writing it can never fail the work: a terminal that went awa
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TextIO
 
@@ -69,8 +70,21 @@ class Progress:
         if self._shown and step == self._step and now - self._last < 1 / _PER_SECOND:
             return
         self._last, self._step = now, step
-        self._write("\r\x1b[K" + terminal_safe(text))
+        self._write("\r\x1b[K" + self._fitted(terminal_safe(text)))
         self._shown = True
+
+    def _fitted(self, text: str) -> str:
+        """``text`` cut to one row of the terminal, less one column: a line that wrapped would leave its
+        first rows behind when the next update rewrites only the last (``\r`` goes back one row)."""
+        try:
+            columns = os.get_terminal_size(self._err.fileno()).columns
+        except (OSError, ValueError, AttributeError):  # (not a terminal, or closed: as it is)
+            return text
+        if columns < 2:
+            return text
+        from .columns import clip
+
+        return clip(text, columns - 1)
 
     def _write(self, text: str) -> None:
         try:
