@@ -251,6 +251,18 @@ class StoreUnsafe(StorageError):
     kind = "unsafe"
 
 
+class StoreEncrypted(StorageError):
+    """The store is encrypted and no passphrase (or keyring key) could be had to open it. Nothing was read."""
+
+    kind = "encrypted"
+
+
+class WrongPassphrase(StoreEncrypted):
+    """The passphrase given does not open the store's key. Nothing was read or changed."""
+
+    kind = "wrong_passphrase"
+
+
 class StoreMoved(StorageError):
     """The store this session opened was moved, deleted, replaced by another or put back to an older revision.
 
