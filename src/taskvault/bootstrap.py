@@ -11,17 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .service import TaskService
 from .store.housekeeping import Housekeeping, Retention
 from .store.journal_store import JournalStore
+
+if TYPE_CHECKING:
+    from .store.keys import Keychain, PassphraseSource
 
 
 def service(directory: Path, *, lock_timeout: float, retention: Retention,
             on_lock_wait: Callable[[float], None] | None = None,
             while_waiting: Callable[[], None] | None = None,
             housekeeping: Housekeeping | None = None,
-            upgrade_progress: Callable[[int, int | None], None] | None = None) -> TaskService:
+            upgrade_progress: Callable[[int, int | None], None] | None = None,
+            passphrases: PassphraseSource | None = None, keychain: Keychain | None = None) -> TaskService:
     """The service of one session, over the store in ``directory`` (nothing is read until it is used).
 
     ``on_lock_wait`` is told once when a change waits for another session's; ``while_waiting`` is called
@@ -29,9 +34,11 @@ def service(directory: Path, *, lock_timeout: float, retention: Retention,
     its client is interrupted). ``housekeeping``: when the store compacts and backs up (the default policy
     unless given); ``retention`` says which automatic backups it keeps. ``upgrade_progress``: told how far
     the upgrade of an older store has got, if its first load makes one (domain/progress.py).
+    ``passphrases`` and ``keychain``: where the key of an encrypted store comes from (store/keys.py).
     """
     store = JournalStore(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, retention=retention,
-                         housekeeping=housekeeping, while_waiting=while_waiting)
+                         housekeeping=housekeeping, while_waiting=while_waiting, passphrases=passphrases,
+                         keychain=keychain)
     return TaskService(store, upgrade_progress=upgrade_progress)
 
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # (backups, restore and salvage import their modules where th
     from ..domain.progress import ProgressCallback
     from .backups import Backup
     from .doctor import Finding
+    from .keys import Keychain, PassphraseSource
     from .salvage import SalvageReport
 
 __all__ = ["BACKUP_INTERVAL", "COMPACT_MIN_BYTES", "CaughtUp", "Frozen", "Housekeeping", "JournalStore", "Prepared"]
@@ -112,9 +113,11 @@ class JournalStore(StoreReader):
         clock: Callable[[], dt.datetime] = _utcnow,
         retention: Retention | None = None,
         housekeeping: Housekeeping | None = None,
+        passphrases: PassphraseSource | None = None,
+        keychain: Keychain | None = None,
     ) -> None:
         super().__init__(directory, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait, clock=clock,
-                         while_waiting=while_waiting)
+                         while_waiting=while_waiting, passphrases=passphrases, keychain=keychain)
         #: When this store compacts, backs up and rotates (``retention``, if given, says which backups it keeps).
         self.housekeeping = housekeeping or Housekeeping()
         if retention is not None:

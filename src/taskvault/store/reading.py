@@ -30,6 +30,7 @@ from .replay import CaughtUp, News
 if TYPE_CHECKING:
     from ..domain.progress import ProgressCallback
     from .backups import BackupShelf
+    from .keys import Keychain, PassphraseSource
     from .salvage import SalvageReport
 
 #: How often a reader tries to read the store while no writer comes or goes, before it waits for the lock.
@@ -46,8 +47,12 @@ class StoreReader:
     """The files of one store and what this session has read of them. Never prints; raises StorageError subclasses."""
 
     def __init__(self, directory: Path, *, lock_timeout: float, on_lock_wait: Callable[[float], None] | None,
-                 clock: Callable[[], dt.datetime], while_waiting: Callable[[], None] | None = None) -> None:
+                 clock: Callable[[], dt.datetime], while_waiting: Callable[[], None] | None = None,
+                 passphrases: PassphraseSource | None = None, keychain: Keychain | None = None) -> None:
         self.directory = directory
+        #: Where the key of an encrypted store comes from (store/keys.py); None: nowhere (opening one refuses).
+        self.passphrases = passphrases
+        self.keychain = keychain
         self.snapshot_path = directory / SNAPSHOT_NAME
         self.journal_path = directory / JOURNAL_NAME
         self._lock = StoreLock(directory / LOCK_NAME, timeout=lock_timeout, on_wait=on_lock_wait,
