@@ -137,6 +137,10 @@ class MemoryStore:
         return False  # an in-memory store is always of the current schema
 
     @property
+    def encrypted(self) -> bool:
+        return False  # an in-memory store is never sealed
+
+    @property
     def journal_records(self) -> int:
         return len(self.disk.records)
 

@@ -184,6 +184,11 @@ class TaskService:
         return [task_to_dict(task) for task in tasks]
 
     @property
+    def encrypted(self) -> bool:
+        """True once the store is known to be sealed (the session then keeps no command history on disk)."""
+        return self._store.encrypted
+
+    @property
     def loaded(self) -> bool:
         return self._work.loaded
 

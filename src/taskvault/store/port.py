@@ -64,6 +64,9 @@ class StorePort(Tidied, Protocol):
     def read_only(self) -> StoreTooNew | None:
         """Why the store may be read but not changed (a newer taskvault wrote it), or None."""
     @property
+    def encrypted(self) -> bool:
+        """True once the store is known to be encrypted (sealed); False for a plain one, or before it is read."""
+    @property
     def needs_migration(self) -> bool: ...
     @property
     def journal_records(self) -> int: ...

@@ -53,6 +53,8 @@ class StoreReader:
         #: Where the key of an encrypted store comes from (store/keys.py); None: nowhere (opening one refuses).
         self.passphrases = passphrases
         self.keychain = keychain
+        #: What opens this store's sealed files, once it is known to be encrypted; None: not (yet) known to be.
+        self._sealer: object | None = None
         self.snapshot_path = directory / SNAPSHOT_NAME
         self.journal_path = directory / JOURNAL_NAME
         self._lock = StoreLock(directory / LOCK_NAME, timeout=lock_timeout, on_wait=on_lock_wait,
@@ -70,6 +72,11 @@ class StoreReader:
         self.read_only: StoreTooNew | None = None
         #: Seconds the last load took (None: not yet in this session).
         self.last_load_seconds: float | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        """True once this store is known to be encrypted (its sealed files were opened)."""
+        return self._sealer is not None
 
     @functools.cached_property
     def backups(self) -> BackupShelf:
