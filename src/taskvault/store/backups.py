@@ -426,6 +426,8 @@ class BackupShelf:
                 there = self._read(fd, backup)
                 if there is None:
                     continue
+                if backup.encrypted and self.cipher is not None and read_header(there).slots != self.cipher.slots:
+                    continue  # sealed with slots being retired (a rekey's): a second name would keep them
                 if there == (stored if backup.compressed else data) or (
                         backup.compressed and self._snapshot_of(there, backup) == data):
                     return backup
