@@ -21,11 +21,11 @@ from .context import Context
 from .registry import ParsedArgs
 from .results import (
     BackupList,
-    EncryptionChanged,
     BackupTaken,
     ContextShown,
     Declined,
     DoctorReport,
+    EncryptionChanged,
     Exported,
     HistoryList,
     Imported,
@@ -44,14 +44,13 @@ from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority,
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: imported where they run)
-    from ..service import EncryptionOperation
     from collections.abc import Callable, Iterable
     from typing import Any
 
     from ..domain import recovery
     from ..domain.filtering import Filter
     from ..domain.query import TaskQuery
-    from ..service import Backup, SalvageReport
+    from ..service import Backup, EncryptionOperation, SalvageReport
 
 
 def run_add(ctx: Context, args: ParsedArgs) -> TaskSaved:
@@ -608,7 +607,7 @@ def run_init(ctx: Context, args: ParsedArgs) -> EncryptionChanged:
 
 
 def run_encrypt(ctx: Context, args: ParsedArgs) -> EncryptionChanged | Declined:
-    ctx.service.tasks  # loaded first: a store encrypted already is not asked about again
+    ctx.service.tasks  # noqa: B018 — loaded first: a store encrypted already is not asked about again
     if ctx.confirm is not None and not args["yes"] and not ctx.service.encrypted:
         ctx.quiet()
         if not ctx.confirm("Encrypt the store? Its tasks, journal, backups and undo history will open only with "
@@ -625,7 +624,7 @@ def run_rekey(ctx: Context, args: ParsedArgs) -> EncryptionChanged:
 
 
 def run_decrypt(ctx: Context, args: ParsedArgs) -> EncryptionChanged | Declined:
-    ctx.service.tasks
+    ctx.service.tasks  # noqa: B018 (loaded first, as for encrypt)
     if ctx.confirm is not None and not args["yes"] and ctx.service.encrypted:
         ctx.quiet()
         if not ctx.confirm("Decrypt the store? Its tasks and backups will be stored in plain, readable by anyone "
@@ -635,7 +634,7 @@ def run_decrypt(ctx: Context, args: ParsedArgs) -> EncryptionChanged | Declined:
 
 
 def _encryption(ctx: Context, operation: EncryptionOperation, *, keyring: bool | None) -> EncryptionChanged:
-    ctx.service.tasks  # the store as it is, opened with its key (asked for now, if it is encrypted)
+    ctx.service.tasks  # noqa: B018 — the store as it is, opened with its key (asked for now, if it is encrypted)
     outcome = ctx.service.change_encryption(operation, keyring)
     return EncryptionChanged(operation, outcome.directory, encrypted=outcome.encrypted, keyring=outcome.keyring,
                              backup=outcome.backup, converted=outcome.converted)

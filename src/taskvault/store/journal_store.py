@@ -582,17 +582,20 @@ class JournalStore(StoreReader):
             return
         header = self._readable_header()
         if header is not None:
-            from .cipher import unlock
-
-            self.cipher = unlock(header, self.directory, self.passphrases, self.keychain)
+            self.cipher = self.key_for(header)
         elif "backups" in self.__dict__ and self.backups.last_opened is not None:
             self.cipher = self.backups.last_opened
 
     def _readable_header(self) -> encrypted.Header | None:
         try:
             data = files.read_regular(self.snapshot_path, limit=codec.MAX_FILE_BYTES)
-            return None if data is None else encrypted.read_header(data)
-        except (OSError, codec.FormatError):
+        except files.NotRegularFile:
+            return None
+        except OSError as exc:  # the disk failing now: nothing was replaced yet
+            raise self._advice.read_failed(self.snapshot_path, exc) from None
+        try:
+            return None if data is None or not encrypted.is_encrypted(data) else encrypted.read_header(data)
+        except codec.FormatError:
             return None
 
     def _mentioned_numbers(self) -> tuple[int, int]:

@@ -86,6 +86,11 @@ class StoreReader:
 
     def _unlock_backup(self, header: encrypted.Header) -> Cipher:
         """The cipher of an encrypted backup sealed with another key than the store's (or of a plain store's)."""
+        return self.key_for(header)
+
+    def key_for(self, header: encrypted.Header) -> Cipher:
+        """The key that opens files with ``header``: one this session opened already, or opened now from its
+        slots (the keyring, else a passphrase asked for) and kept in memory for the rest of the session."""
         from .cipher import unlock
 
         known = self._opened.get((header.store, header.key))
@@ -206,6 +211,7 @@ class StoreReader:
                     refusal = exc.message
             else:
                 refusal = f"cannot load {problem[0]}: {problem[1]}"
+            cipher, snapshot = self._salvage_key(snapshot, journal[0])
             with replay.collector_paused():
                 return examine(refusal=refusal, snapshot=snapshot[0], snapshot_problem=snapshot[1], journal=journal[0],
                                journal_problem=journal[1], unconfirmed=unconfirmed, backups=self.backups.list(),
@@ -213,12 +219,53 @@ class StoreReader:
                                mentioned=mentioned_numbers((self.snapshot_path, self.journal_path),
                                                            self._advice.read_failed),
                                snapshot_name=SNAPSHOT_NAME, journal_name=JOURNAL_NAME,
-                               present=self.present_files(), progress=progress)
+                               present=self.present_files(), progress=progress, cipher=cipher)
         except codec.TooNewError as exc:
             raise StoreTooNew(f"cannot salvage {self.directory}: {exc}",
                               hint="upgrade taskvault to use this store; nothing was changed") from None
         finally:
             self._advice.withheld = False
+
+    def _salvage_key(self, snapshot: tuple[bytes | None, str | None],
+                     journal: bytes | None) -> tuple[Cipher | None, tuple[bytes | None, str | None]]:
+        """For salvage: the key of an encrypted store (from its snapshot's header, else from a backup of the
+        store its journal names), and the snapshot as salvage reads it: decrypted, or why it cannot be."""
+        data, why = snapshot
+        header = None
+        if data is not None and encrypted.is_encrypted(data):
+            try:
+                header = encrypted.read_header(data, SNAPSHOT_NAME)
+            except codec.FormatError as exc:
+                data, why = None, str(exc)
+        if header is None:
+            header = self._backup_header(journal)
+        if header is None:
+            return None, (data, why)
+        cipher = self.key_for(header)
+        if data is not None and encrypted.is_encrypted(data):
+            try:
+                data = cipher.with_slots(header.slots).decrypt_file(data, "snapshot", SNAPSHOT_NAME)[0]
+            except codec.FormatError as exc:
+                data, why = None, str(exc)
+        return cipher, (data, why)
+
+    def _backup_header(self, journal: bytes | None) -> encrypted.Header | None:
+        """The header of the newest encrypted backup of the store an encrypted journal names, if any."""
+        try:
+            store = codec.decode_journal_header(journal[:journal.index(b"\n")]).store if journal else None
+        except (ValueError, codec.FormatError):
+            return None
+        if store is None:
+            return None
+        for backup in self.backups.list():
+            if backup.encrypted:
+                try:
+                    header = encrypted.read_header(self.backups.read_stored(backup))
+                except (codec.FormatError, StorageError):
+                    continue
+                if header.store == store:
+                    return header
+        return None
 
     def present_files(self) -> tuple[str, ...]:
         """The names of the store files that are there, whatever they are."""
@@ -290,13 +337,9 @@ class StoreReader:
         The key this session opened is used again while the header names it; another (a store put in
         this one's place) is opened from the header's slots. The slots as the file has them are kept, so
         that a snapshot this session writes keeps another session's rekey."""
-        from .cipher import unlock
-
         try:
             header = encrypted.read_header(data, SNAPSHOT_NAME)
-            known = self._opened.get((header.store, header.key))
-            if known is None:
-                known = unlock(header, self.directory, self.passphrases, self.keychain)
+            known = self.key_for(header)
             cipher = known.with_slots(header.slots) if known.slots != header.slots else known
             plain, _ = cipher.decrypt_file(data, "snapshot", SNAPSHOT_NAME)
         except codec.FormatError as exc:

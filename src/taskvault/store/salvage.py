@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -29,9 +30,11 @@ from ..domain.history import History
 from ..domain.tasklist import TaskList
 from ..errors import InvalidValue
 from .backups import Backup
+from .replay import decode_line
 
 if TYPE_CHECKING:
     from ..domain.progress import ProgressCallback
+    from .cipher import Cipher
 
 
 @attrs.frozen
@@ -66,8 +69,12 @@ _GUESSED_REV = re.compile(rb'^[^ ]{0,8} ?\{"rev":(\d{1,15})(?!\d)')
 _DECLARED_REVISION = re.compile(rb'"revision":(\d{1,15})(?!\d)')
 
 
-def scan_journal(data: bytes | None, unconfirmed: tuple[str, int, bool] | None) -> JournalScan:
-    """Every line of a journal, each decoded on its own: a damaged header or line spoils no other."""
+def scan_journal(data: bytes | None, unconfirmed: tuple[str, int, bool] | None,
+                 cipher: Cipher | None = None) -> JournalScan:
+    """Every line of a journal, each decoded on its own: a damaged header or line spoils no other.
+
+    ``cipher``: the key of an encrypted store, which opens its encrypted records (without it they are
+    damage: nothing in them can be read)."""
     if data is None:
         return JournalScan(None, None, (), 0, 0, 0)
     if not data:
@@ -95,7 +102,8 @@ def scan_journal(data: bytes | None, unconfirmed: tuple[str, int, bool] | None) 
     offset = start
     while (end := body.find(b"\n", offset)) >= 0:
         raw = body[offset:end]
-        lines.append(Line(offset, end + 1, void=True) if codec.is_void(raw) else _decode(raw, offset, end + 1, schemas))
+        lines.append(Line(offset, end + 1, void=True) if codec.is_void(raw)
+                     else _decode(raw, offset, end + 1, schemas, cipher))
         offset = end + 1
     tail = body[offset:]
     unfinished = 0
@@ -111,14 +119,18 @@ def scan_journal(data: bytes | None, unconfirmed: tuple[str, int, bool] | None) 
     return JournalScan(header, problem, tuple(lines), cut, len(data) - cut, unfinished)
 
 
-def _decode(raw: bytes, offset: int, end: int, schemas: tuple[int, ...]) -> Line:
+def _decode(raw: bytes, offset: int, end: int, schemas: tuple[int, ...], cipher: Cipher | None) -> Line:
     first: codec.FormatError | None = None
+    # Salvage takes a record in either form when the store is encrypted (a crash during encrypt leaves plain
+    # ones, which the user then sees in the preview); an encrypted one only with the key.
+    held = sys.maxsize if cipher is not None else -1
     for schema in schemas:  # newest first: an older schema's migration would drop what a newer record says
         try:
-            rev, change, at = codec.decode_record(raw, f"the journal line at byte {offset}", schema)
+            rev, change, at = decode_line(raw, f"the journal line at byte {offset}", schema, cipher, held)
         except codec.FormatError as exc:
             first = first or exc
             continue
+        assert change is not None and at is not None
         return Line(offset, end, rev, change, at)
     return Line(offset, end, damage=str(first))
 
@@ -240,7 +252,7 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
             journal_problem: str | None, unconfirmed: tuple[str, int, bool] | None, backups: Sequence[Backup],
             read_backup: Callable[[Backup], TaskList | None], mentioned: tuple[int, int],
             snapshot_name: str, journal_name: str, present: tuple[str, ...],
-            progress: ProgressCallback | None = None) -> SalvageReport:
+            progress: ProgressCallback | None = None, cipher: Cipher | None = None) -> SalvageReport:
     """Find the best source and roll it forward; see the module's docstring.
 
     ``read_backup`` decodes a backup (None if it does not); ``mentioned`` is the highest revision
@@ -264,7 +276,7 @@ def examine(*, refusal: str, snapshot: bytes | None, snapshot_problem: str | Non
             own = _intact_lines(snapshot, snapshot_name, dropped)
             if own is None:
                 unusable.append(f"{snapshot_name}: {exc}")
-    scan = scan_journal(journal, unconfirmed)
+    scan = scan_journal(journal, unconfirmed, cipher)
     if scan.header_problem is not None:
         unusable.append(f"{journal_name}: {scan.header_problem}")
     lines = scan.lines
