@@ -25,6 +25,12 @@ being the median of the per-pair ratios:
 * (d) the key derivation alone: scrypt with the parameters and salt the encrypted store's header holds,
   timed in this process.
 
+For (c) on a Linux machine without a desktop session, give it a Secret Service of its own (GNOME Keyring,
+unlocked, on a D-Bus session bus that ends with the run):
+
+    dbus-run-session -- sh -c 'printf bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+        .venv/bin/python bench/encryption_cost.py'
+
 Prints a table of medians, p99s (the slowest run when fewer than 100) and ratios, the build times and
 the disk each store keeps. Nothing here imports taskvault: it drives the installed program.
 """
@@ -151,8 +157,8 @@ class Stores:
         """The encrypted store is one: its snapshot's first line is a sealed header, and no file of it holds a
         title in the clear (a plain store measured as encrypted would make every ratio a lie)."""
         header = self.header()
-        if header.get("format") != "taskvault-sealed":
-            raise BenchError(f"{self.sealed}/tasks.json is not sealed (format {header.get('format')!r}): "
+        if header.get("format") != "taskvault-encrypted":
+            raise BenchError(f"{self.sealed}/tasks.json is not encrypted (format {header.get('format')!r}): "
                              "init --encrypt did not encrypt; is the encryption core installed?")
         for path in self.sealed.rglob("*"):
             if path.is_file() and title.encode() in path.read_bytes():
