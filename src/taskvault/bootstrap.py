@@ -42,6 +42,14 @@ def service(directory: Path, *, lock_timeout: float, retention: Retention,
     return TaskService(store, upgrade_progress=upgrade_progress)
 
 
+def os_keychain() -> Keychain:
+    """The user's OS keyring (store/keychain.py), for the interface to hand to ``service`` unless told not to
+    (TASKVAULT_KEYRING=off); keyring itself is imported only when a store asks it for a key."""
+    from .store.keychain import OsKeychain
+
+    return OsKeychain()
+
+
 def replace_file(path: Path, data: bytes) -> None:
     """Replace the file at ``path`` with ``data``, whole or not at all (temp, fsync, rename, fsync of the
     directory: store/files.py, the one module that writes the disk); OSError if it cannot. For the user's

@@ -46,12 +46,17 @@ class GlobalOptions:
     A plain class (not attrs): `taskvault help` and `--help` read these without importing attrs.
     """
 
-    __slots__ = ("color", "data_dir", "help", "json", "keep_going", "no_color", "no_pager", "script", "version")
+    __slots__ = ("color", "data_dir", "help", "json", "keep_going", "new_passphrase_fd", "no_color", "no_pager",
+                 "passphrase_fd", "script", "version")
 
     def __init__(self, *, data_dir: str | None = None, json: bool = False, script: str | None = None,
                  keep_going: bool = False, no_color: bool = False, no_pager: bool = False, version: bool = False,
-                 help: bool = False, color: str | None = None) -> None:
+                 help: bool = False, color: str | None = None, passphrase_fd: str | None = None,
+                 new_passphrase_fd: str | None = None) -> None:
         self.data_dir = data_dir
+        #: The descriptors an encrypted store's passphrase and a new one are read from, as given (cli/passphrase.py).
+        self.passphrase_fd = passphrase_fd
+        self.new_passphrase_fd = new_passphrase_fd
         #: --color's WHEN (auto, always or never), if it was given after any --no-color; see color_mode.
         self.color = color
         self.json = json

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .config import GlobalOptions
     from .config_file import Settings
     from .pager import Paging
+    from .passphrase import Passphrases
     from .progress import Progress
     from .runner import Runner
     from .user_files import UserFiles
@@ -231,6 +232,9 @@ def _main(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO | None,
         directory, timeout = settings.data_dir.value, settings.lock_timeout.value
         retention = Retention(**settings.backup_keep.value)
         script = _read_script(options.script) if options.script is not None else None
+        from .passphrase import Passphrases, keyring_wanted  # (descriptors checked now, read when a store asks)
+
+        keys = (Passphrases(env, fd=options.passphrase_fd, new_fd=options.new_passphrase_fd), keyring_wanted(env))
     except OutputFailed as failure:  # (--version or --help)
         return _failed_early(out, err, failure)
     except TaskvaultError as error:
@@ -242,7 +246,7 @@ def _main(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO | None,
         say(err, "\ntaskvault: interrupted")
         return EXIT_INTERRUPTED
     return _run(options, tokens, script, directory, timeout, retention, out, err, stdin,
-                services if services is not None else Services(), settings)
+                services if services is not None else Services(*keys), settings)
 
 
 def _user_files(directory: Path, stdin: TextIO | None) -> UserFiles:
@@ -300,6 +304,11 @@ class Services:
     #: A resident process runs commands as a session runs its lines (housekeeping in the background).
     in_session = False
 
+    def __init__(self, passphrases: Passphrases | None = None, keyring: bool = False) -> None:
+        #: Where an encrypted store's key comes from: cli/passphrase.py, and the OS keyring unless TASKVAULT_KEYRING=off.
+        self.passphrases = passphrases
+        self.keyring = keyring
+
     def open(self, directory: Path, *, timeout: float, retention: Retention, err: TextIO,
              progress: Progress | None = None) -> TaskService:
         """``progress``: the terminal's status line, where someone watches (an upgrade of an older store shows there)."""
@@ -311,7 +320,8 @@ class Services:
 
             upgrade = progress.counting(f"upgrading the store to schema {SCHEMA}")
         return bootstrap.service(directory, lock_timeout=timeout, retention=retention,
-                                 on_lock_wait=_waiting_notice(err), upgrade_progress=upgrade)
+                                 on_lock_wait=_waiting_notice(err), upgrade_progress=upgrade, passphrases=self.passphrases,
+                                 keychain=bootstrap.os_keychain() if self.keyring else None)
 
     def done(self, service: TaskService) -> None:
         service.close()

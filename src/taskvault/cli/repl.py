@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,13 +29,14 @@ from prompt_toolkit.output import Output
 from .. import __version__
 from ..commands import change_text
 from ..domain.tasklist import TaskList
-from ..errors import OutputFailed, StorageError, commands_typed_bare, describe_ids
+from ..errors import OutputFailed, StorageError, TaskvaultError, commands_typed_bare, describe_ids
 from ..service import CaughtUp, open_private_file
 from . import ask
 from .columns import fold, table_width
 from .completion import TaskCompleter
 from .crash import EXIT_INTERNAL, report_crash
 from .keys import session_key_bindings
+from .passphrase import Deferral, defer_terminal
 from .prompt_session import FittedPromptSession
 from .render import Style
 from .runner import EXIT_INTERRUPTED, EXIT_SAVED_UNREPORTED, say
@@ -71,6 +72,41 @@ def open_history(path: Path) -> tuple[History, str | None]:
         return InMemoryHistory(), f"history will not be kept: cannot write {path}: {reason}"
 
 
+class PlainStoreHistory(History):
+    """The command history of a session: in memory, and in ``file`` only once the store is known to be plain.
+
+    What is typed at an encrypted store's prompt (titles, notes, tags) is what its encryption hides, so it
+    never reaches the history file. ``plain`` says True for a plain store, False for an encrypted one, None
+    while that is not known (the store not yet loaded): lines typed meanwhile wait here until it is.
+    """
+
+    def __init__(self, file: History, plain: Callable[[], bool | None]) -> None:
+        super().__init__()
+        self._file = file
+        self._plain = plain
+        self._waiting: list[str] = []
+
+    def load_history_strings(self) -> Iterable[str]:
+        return self._file.load_history_strings()
+
+    def store_string(self, string: str) -> None:
+        self._waiting.append(string)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the lines waiting, if the store is known to be plain; forget them if it is known to be encrypted."""
+        plain = self._plain()
+        if plain is None:
+            return
+        waiting, self._waiting = self._waiting, []
+        for string in waiting if plain else ():
+            self._file.store_string(string)
+
+
+class _Unlock(Exception):
+    """The background load needs the store's passphrase: the prompt is left for it to be asked in the foreground."""
+
+
 def describe(caught: CaughtUp) -> str:
     """'2 changes from another session: added 7, done 3' — what another session changed."""
     return change_text.from_other_sessions(caught.behind, caught.changes)
@@ -94,6 +130,7 @@ class Repl:
         self.style = style
         self.out = out or sys.stdout
         self.store_path = store_path
+        self.history = history
         self.store_label = shorten(store_path)
         self.status: tuple[str, str] = ("", "")  # (text, "ok" | "error")
         #: The session's exit code: 0, or the code of the failure that ended it (output that cannot be written).
@@ -102,6 +139,11 @@ class Repl:
         self._in_command = False
         #: When the running command's work began: its start, or the answer to the question it asked.
         self._timed_from = time.perf_counter()
+        #: Whether the background load wanted to ask for a passphrase (it may not, under the prompt).
+        self._deferral = Deferral()
+        self._unlock_wanted = threading.Event()
+        if isinstance(history, FileHistory):
+            history = self.history = PlainStoreHistory(history, self._store_is_plain)
         self.session: PromptSession[str] = FittedPromptSession(
             PROMPT, completer=TaskCompleter(self._tasks_if_loaded), complete_while_typing=False,
             history=history, auto_suggest=AutoSuggestFromHistory(), bottom_toolbar=self.toolbar,
@@ -120,9 +162,36 @@ class Repl:
             pass
         finally:
             self._loaded.set()
+            if self._deferral.wanted:
+                self._unlock_wanted.set()  # (before looking at the prompt: see _leave_to_unlock)
             app = self.session.app
-            if app.is_running:  # redraw the toolbar: "loading…" becomes the counts
-                app.loop.call_soon_threadsafe(app.invalidate)  # type: ignore[union-attr]
+            loop = app.loop
+            if loop is not None:
+                try:  # redraw the toolbar: "loading…" becomes the counts; or leave the prompt to unlock the store
+                    loop.call_soon_threadsafe(self._leave_to_unlock if self._deferral.wanted else app.invalidate)
+                except RuntimeError:  # (the prompt ended meanwhile: the loop asks before the next one)
+                    pass
+
+    def _store_is_plain(self) -> bool | None:
+        return not self.service.encrypted if self.service.loaded else None
+
+    def _leave_to_unlock(self) -> None:
+        """In the prompt's loop: leave it if the passphrase is wanted (also its pre_run, for a prompt started after)."""
+        app = self.session.app
+        if self._unlock_wanted.is_set() and app.future is not None and not app.future.done():
+            app.exit(exception=_Unlock())
+
+    def _unlock(self) -> None:
+        """Open the encrypted store in the foreground, where its passphrase can be asked (cli/passphrase.py)."""
+        self._unlock_wanted.clear()
+        try:
+            self.service.tasks  # noqa: B018 (loads and caches the task list)
+            self.runner.settle_heap()
+        except KeyboardInterrupt:
+            self._print(self.style("interrupted: the store is not open; the next command asks again", "warning"))
+        except TaskvaultError as error:
+            self.runner.report(error)
+            self.status = (error.message, "error")
 
     def _tasks_if_loaded(self) -> TaskList | None:
         if not self._loaded.is_set():
@@ -158,19 +227,24 @@ class Repl:
 
     def _run(self) -> int:
         load = contextvars.copy_context()  # what the store says while loading is said as in the session
+        load.run(defer_terminal, self._deferral)  # (a passphrase is asked in the foreground: _unlock)
         threading.Thread(target=load.run, args=(self._load,), name="taskvault-load", daemon=True).start()
         self._print(fold(f"taskvault {__version__} · 'help' lists the commands · 'quit' or Ctrl-D leaves",
                          table_width(self.out, os.environ)))
         with self._signals():
             while True:
                 try:
-                    text = self.session.prompt()
-                except KeyboardInterrupt:
+                    if self._unlock_wanted.is_set():
+                        self._unlock()
+                    text = self.session.prompt(pre_run=self._leave_to_unlock)
+                except (KeyboardInterrupt, _Unlock):
                     continue  # Ctrl-C drops the line being typed
                 except (EOFError, Terminated):
                     break
                 if not self.run_input(text):
                     break
+        if isinstance(self.history, PlainStoreHistory):
+            self.history.flush()
         return self.exit_code
 
     def run_input(self, text: str) -> bool:

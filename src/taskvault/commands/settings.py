@@ -66,6 +66,10 @@ GLOBAL_OPTIONS = (
                  "NO_COLOR, FORCE_COLOR and CLICOLOR_FORCE", metavar="WHEN", choices=COLOR_WHEN),
     GlobalOption("--no-color", "no_color", "plain output even on a terminal: --color=never"),
     GlobalOption("--no-pager", "no_pager", "never page long output on a terminal (config: pager = false)"),
+    GlobalOption("--passphrase-fd", "passphrase_fd", "an encrypted store's passphrase: the first line read from "
+                 "descriptor N (as in 3<FILE), before TASKVAULT_PASSPHRASE_FILE and the terminal", metavar="N"),
+    GlobalOption("--new-passphrase-fd", "new_passphrase_fd", "a new passphrase (rekey), read as --passphrase-fd reads "
+                 "its own; init --encrypt and encrypt take theirs from --passphrase-fd", metavar="N"),
     GlobalOption("--version", "version", "print the version and exit"),
     GlobalOption("--help", "help", "show this help and exit", aliases=("-h",)),
 )
@@ -97,5 +101,14 @@ PAGER = Variable("PAGER", "the pager for long output on a terminal, unless the c
                           "(empty or cat: none; unset: less, with LESS=FRX when LESS is unset)")
 HOME = Variable("HOME", "your home directory: ~ in paths, and the default data and config directories are under it")
 
+PASSPHRASE_FILE = Variable("TASKVAULT_PASSPHRASE_FILE",
+                           "a file whose first line is an encrypted store's passphrase, when no --passphrase-fd is given "
+                           "(a regular file only you can read: chmod 600)")
+NEW_PASSPHRASE_FILE = Variable("TASKVAULT_NEW_PASSPHRASE_FILE",
+                               "a file whose first line is the new passphrase rekey sets, when no --new-passphrase-fd "
+                               "is given (chmod 600, as TASKVAULT_PASSPHRASE_FILE)")
+KEYRING = Variable("TASKVAULT_KEYRING", "off: never use the OS keyring for an encrypted store's key (the passphrase "
+                   "alone); on or empty: use it when the store has a keyring slot")
+
 ENVIRONMENT = (DATA_DIR, CONFIG, LOCK_TIMEOUT, BACKUP_KEEP, RESIDENT, NO_COLOR, FORCE_COLOR, CLICOLOR_FORCE, TERM,
-               COLUMNS, TZ, TZDIR, RUNTIME_DIR, CONFIG_HOME, HOME, PAGER)
+               COLUMNS, TZ, TZDIR, RUNTIME_DIR, CONFIG_HOME, HOME, PAGER, PASSPHRASE_FILE, NEW_PASSPHRASE_FILE, KEYRING)
