@@ -13,7 +13,9 @@ being the median of the per-pair ratios:
 
 * (a) a change in a session: one script-mode session on each store, fed `add` and `done` lines in turn;
   blocks of 50 changes on one alternate with blocks on the other, each change timed from its line sent to
-  its acknowledgement; the ratio is the median of the per-block-pair ratios of the blocks' medians;
+  its acknowledgement; the ratio is the median of the per-block-pair ratios of the blocks' medians. Beside
+  it, the CPU time (user and system) each session's process used over its blocks, from /proc, the ratio
+  of the totals: what a change costs the machine, which a busy disk's fsync time does not hide;
 * (b) one-shot `add` and `list`, the passphrase from TASKVAULT_PASSPHRASE_FILE (the keyring off), against
   the same command on the plain store twice: in-process (TASKVAULT_RESIDENT=off: the same path, Python,
   imports and loading the store) and through the plain store's resident process (what a plain store's user
@@ -95,7 +97,7 @@ class Table:
                 line += f" {ms(statistics.median(ref)):>9} {ms(pct(ref, 0.99)):>8} {ratio:>6.2f}x"
             print(line.rstrip())
         print("\nratio: the median of per-pair ratios of interleaved pairs (A B, B A, …); for a session's changes, "
-              "of per-pair ratios of the medians of blocks of 50 changes.")
+              "of per-pair ratios of the medians of blocks of 50 changes; for its CPU, of the totals over all blocks.")
         print("plain, in-process: TASKVAULT_RESIDENT=off, the whole command in its own process, as the encrypted "
               "one runs; plain, resident: the plain store's resident process already running (a plain store's "
               "default).")
@@ -202,8 +204,11 @@ def session_changes(stores: Stores, changes: int, table: Table) -> None:
     made = dict.fromkeys(sessions, 0)
     last_added = dict.fromkeys(sessions, 0)
 
+    cpu = dict.fromkeys(sessions, 0.0)
+
     def block(name: str) -> list[float]:
         times = []
+        before = cpu_seconds(sessions[name])
         for _ in range(BLOCK):
             if made[name] % 2 == 0:
                 line, expect = f"add 'Session change {made[name]}' --tag {TAG}", "Added task"
@@ -216,6 +221,7 @@ def session_changes(stores: Stores, changes: int, table: Table) -> None:
                 last_added[name] = int(answer.split()[2].rstrip(":"))
             made[name] += 1
             times.append(seconds)
+        cpu[name] += cpu_seconds(sessions[name]) - before
         return times
 
     sealed: list[list[float]] = []
@@ -232,9 +238,19 @@ def session_changes(stores: Stores, changes: int, table: Table) -> None:
     ratio = statistics.median(statistics.median(s) / statistics.median(p) for s, p in zip(sealed, plain, strict=True))
     table.add("(a) change in a session, encrypted", stores.size, [t for b in sealed for t in b], "plain",
               [t for b in plain for t in b], ratio=ratio)
+    count = BLOCK * len(sealed)
+    table.add("(a) CPU of a change in a session, encrypted", stores.size, [cpu["encrypted"] / count], "plain",
+              [cpu["plain"] / count], ratio=cpu["encrypted"] / cpu["plain"])
     table.notes.append(f"session at {stores.size:,}: from its start to its first command's answer (Python, imports, "
                        f"the store's load; encrypted: the key's derivation too), once: {ms(first['plain'])} ms plain, "
                        f"{ms(first['encrypted'])} ms encrypted")
+
+
+def cpu_seconds(session: Session) -> float:
+    """The CPU time (user and system, all its threads) the session's process has used so far, from /proc: what a
+    change costs the machine, which the disk's fsync time (that a busy disk stretches) does not hide."""
+    fields = Path(f"/proc/{session.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_shot(taskvault: str, command: str, side: str, env: dict[str, str]) -> Callable[[int], float]:
@@ -279,12 +295,14 @@ def keyring_backend(python: str) -> str | None:
 def with_keyring(stores: Stores, pairs: int, table: Table) -> None:
     """(c) Give the encrypted store a keyring entry (rekey --keyring), measure, then remove it (rekey --no-keyring)."""
     env = stores.sealed_env() | {"TASKVAULT_RESIDENT": "off", "TASKVAULT_NEW_PASSPHRASE_FILE": str(stores.secrets[1])}
+    del env["TASKVAULT_KEYRING"]  # (the passphrase-file runs turn it off)
     stores.run(env, "rekey", "--keyring")
     stores.secret = stores.secrets[1]
     try:
         one_shots(stores, pairs, table, "keyring", stores.sealed_env(keyring=True))
     finally:
         env = stores.sealed_env() | {"TASKVAULT_RESIDENT": "off", "TASKVAULT_NEW_PASSPHRASE_FILE": str(stores.secrets[2])}
+        del env["TASKVAULT_KEYRING"]
         stores.run(env, "rekey", "--no-keyring")
         stores.secret = stores.secrets[2]
 
