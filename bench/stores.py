@@ -102,11 +102,12 @@ class Build:
 
 
 def build_taskvault(taskvault: str, directory: Path, tasks: list[SeededTask],
-                    floor: Callable[[int], float] | None = None) -> Build:
+                    floor: Callable[[int], float] | None = None, env: dict[str, str] | None = None) -> Build:
     """Build the store through one session in script mode, CHUNK commands sent at a time (each command's time is
     the gap between its answer and the one before); ``floor(n)``, if given, is called right after the chunk of
-    each stall of FLOORED_STALL or more, with the tasks held then, to time the serialise-write-fsync floor beside it."""
-    session = Session([taskvault, "--data-dir", str(directory)])
+    each stall of FLOORED_STALL or more, with the tasks held then, to time the serialise-write-fsync floor beside it.
+    ``env``: the session's environment (an encrypted store's passphrase file, say); None, the bench's own."""
+    session = Session([taskvault, "--data-dir", str(directory)], env)
     build = Build(0.0, 0)
     began = time.perf_counter()
     lines: list[tuple[list[str], str, int]] = []  # (command, the start of its answer, tasks held after it)
