@@ -352,3 +352,32 @@ def test_salvage_of_an_encrypted_store_opens_its_records_and_keeps_it_encrypted(
         if path.is_file():
             assert b"secret" not in path.read_bytes(), path.name
     assert _titles(_store(directory, GOOD)) == ["first secret", "second secret"]
+
+
+def test_a_bug_in_an_encrypted_store_logs_where_it_was_never_what_it_said(tmp_path: Path) -> None:
+    """The crash log of an encrypted store keeps the frames and the exception's type, not its message."""
+    import sys
+
+    from .conftest import run_raw
+
+    data = tmp_path / "data"
+    data.mkdir()
+    passphrase = tmp_path / "pass"
+    passphrase.write_text(GOOD + "\n", encoding="utf-8")
+    passphrase.chmod(0o600)
+    env = {"TASKVAULT_PASSPHRASE_FILE": str(passphrase)}
+    assert run_raw(data, "init", "--encrypt", env=env).code == 0
+    bug = ("import taskvault.cli.render as r\n"
+           "real = r.TextRenderer.render\n"
+           "def render(self, result):\n"
+           "    if type(result).__name__ == 'TaskSaved':\n"
+           "        raise ValueError(f'a bug quoting {result.task.title}')\n"
+           "    return real(self, result)\n"
+           "r.TextRenderer.render = render\n"
+           "from taskvault.cli.main import main\n"
+           "raise SystemExit(main())\n")
+    result = run_raw(data, "add", "The combination is 1234", env=env, command=[sys.executable, "-c", bug])
+    assert result.code == 4 and "crash.log" in result.err, result
+    log = (tmp_path / "state" / "taskvault" / "crash.log").read_text(encoding="utf-8")
+    assert "ValueError" in log and "render" in log
+    assert "combination" not in log

@@ -200,7 +200,7 @@ class TestCompletion:
         return [(c.text, c.display_meta_text) for c in found]
 
     def test_commands(self, completer: TaskCompleter) -> None:
-        assert [t for t, _ in self._complete(completer, "d")] == ["done", "delete", "denotate", "doctor"]
+        assert [t for t, _ in self._complete(completer, "d")] == ["done", "delete", "denotate", "decrypt", "doctor"]
         assert ("quit", "leave the session") in self._complete(completer, "")
 
     def test_ids_show_titles_and_fit_the_command(self, completer: TaskCompleter) -> None:

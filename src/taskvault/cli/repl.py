@@ -303,7 +303,7 @@ class Repl:
             self.exit_code = self.runner.output_failed(failure)
             return None
         except Exception as exc:  # noqa: BLE001 (a bug: one line, the traceback in the log, the session goes on)
-            self._print(self.style(report_crash(exc, self.runner.saved_clause()), "error"))
+            self._print(self.style(report_crash(exc, self.runner.saved_clause(), private=self.runner.private), "error"))
             self.status = ("internal error", "error")
             return EXIT_INTERNAL
         finally:

@@ -275,11 +275,19 @@ class Runner:
         except Exception:  # noqa: BLE001 (the report of a failure must not fail in turn)
             return "revision unknown"
 
+    @property
+    def private(self) -> bool:
+        """True when what the program holds must not reach a log in plain: the store is encrypted."""
+        try:
+            return self.service.encrypted
+        except Exception:  # noqa: BLE001 (the report of a failure must not fail in turn)
+            return True
+
     def crashed(self, exc: BaseException) -> int:
         """A bug: one line naming the crash log and what was saved before it."""
         from .crash import report_crash
 
-        say(self.err, terminal_safe(report_crash(exc, self.saved_clause(), self.line)))
+        say(self.err, terminal_safe(report_crash(exc, self.saved_clause(), self.line, private=self.private)))
         return EXIT_SAVED_UNREPORTED if self.saved_in_command else EXIT_INTERNAL
 
     def output_failed(self, failure: OutputFailed) -> int:
