@@ -342,7 +342,7 @@ def test_salvage_of_an_encrypted_store_opens_its_records_and_keeps_it_encrypted(
     path.write_bytes(b"".join(lines[:3]) + bytes(damaged))
     service = bootstrap.service(directory, lock_timeout=5, retention=Retention(), passphrases=Passphrases(GOOD))
     with pytest.raises(StoreUnreadable):
-        service.tasks  # noqa: B018
+        service.tasks
     preview = service.salvage_preview()
     assert not isinstance(preview, TaskList)
     assert [t.title for t in preview.tasks] == ["first secret", "second secret"]
