@@ -381,3 +381,24 @@ def test_a_bug_in_an_encrypted_store_logs_where_it_was_never_what_it_said(tmp_pa
     log = (tmp_path / "state" / "taskvault" / "crash.log").read_text(encoding="utf-8")
     assert "ValueError" in log and "render" in log
     assert "combination" not in log
+
+
+def test_doctor_says_how_the_store_is_kept_and_what_an_interrupted_encrypt_left(tmp_path: Path) -> None:
+    directory = tmp_path / "store"
+    plain = _store(directory)
+    tasks = _add(plain, plain.load(), "plain-text-title")
+    with plain.locked():
+        backup = plain.backup(plain.catch_up(tasks).tasks, "before")
+    assert [f.level for f in _store(directory).examine() if f.subject == "encryption"] == ["ok"]
+    kept_journal, kept_backup = (directory / "tasks.journal").read_bytes(), backup.path.read_bytes()
+    _change(_store(directory, GOOD), "encrypt")
+    # As a crash right after the snapshot's rename leaves it: the old journal and a plain backup.
+    (directory / "tasks.journal").write_bytes(kept_journal)
+    next((directory / "backups").glob("*-before.json.gz.enc")).unlink()
+    backup.path.write_bytes(kept_backup)
+    findings = [f for f in _store(directory, GOOD).examine() if f.subject == "encryption"]
+    assert [f.level for f in findings] == ["ok", "problem", "warning"], findings
+    _change(_store(directory, GOOD), "encrypt")
+    findings = [f for f in _store(directory, GOOD).examine() if f.subject == "encryption"]
+    assert [f.level for f in findings] == ["ok"], findings
+    assert b"plain-text-title" not in (directory / "tasks.journal").read_bytes()

@@ -97,11 +97,43 @@ def _load(store: JournalStore) -> list[Finding]:
         found.append(Finding("warning", "journal", f"the journal ends in {store.unfinished} bytes of a change that "
                              "was never confirmed (a save that was interrupted, or reported as failed); "
                              "it is left out", "nothing to do: the next change removes them"))
+    found += _encryption(store)
     if store.read_only is not None:
         found.append(Finding("warning", "schema", store.read_only.message, store.read_only.hint or ""))
     elif store.needs_migration:
         found.append(Finding("warning", "schema", f"the store is of an older schema than {codec.SCHEMA}",
                              f"any command that loads it upgrades it, after a backup (run '{typed('list')}')"))
+    return found
+
+
+def _encryption(store: JournalStore) -> list[Finding]:
+    """Whether the store is encrypted, how its key is kept, and whether its journal and backups are in its form."""
+    from .cipher import slot_of
+
+    cipher = store.cipher
+    try:
+        backups = store.backups.list()
+    except StorageError:
+        backups = []  # (the backups check says why)
+    if cipher is None:
+        sealed = [b.id for b in backups if b.encrypted]
+        if not sealed:
+            return [Finding("ok", "encryption", "the store is not encrypted (docs/encryption.md says how and why "
+                                                "to encrypt it)")]
+        return [Finding("warning", "encryption", f"the store is not encrypted, but {len(sealed)} of its backups are "
+                        f"({', '.join(sealed[:3])}{', …' if len(sealed) > 3 else ''})",
+                        f"run '{typed('decrypt')}' again to decrypt them (their passphrase is asked for)")]
+    kept = "a passphrase" + (" and the system keyring" if slot_of(cipher.slots, "keyring") else "")
+    found = [Finding("ok", "encryption", f"the store is encrypted (AES-256-GCM); its key is kept by {kept}")]
+    plain = [b.id for b in backups if not b.encrypted]
+    if plain:
+        found.append(Finding("problem", "encryption", f"{len(plain)} backup{'s are' if len(plain) > 1 else ' is'} not "
+                             f"encrypted ({', '.join(plain[:3])}{', …' if len(plain) > 3 else ''}): whoever reads "
+                             "the files can read them", f"run '{typed('encrypt')}' again to encrypt them"))
+    if store.plain_journal:
+        found.append(Finding("warning", "encryption", "the journal still holds plain records (an encrypt that was "
+                             "interrupted); the snapshot holds them all, encrypted",
+                             f"the next change replaces it; or run '{typed('encrypt')}' again"))
     return found
 
 

@@ -69,6 +69,8 @@ def change(store: JournalStore, tasks: TaskList, operation: Operation, keyring: 
             return Outcome(operation, store, None, 0)
     if operation in ("init", "encrypt"):
         if current is not None:  # (encrypt run again: finish one cut short, or say it is done)
+            if store.plain_journal:
+                store.restart_journal(tasks)
             return Outcome(operation, store, None, _convert_backups(store.backups, current))
         new = _new_cipher(store, keyring=bool(keyring))
     elif current is None:

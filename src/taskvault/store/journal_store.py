@@ -242,6 +242,10 @@ class JournalStore(StoreReader):
         except (OSError, StorageError):
             pass
 
+    def restart_journal(self, tasks: TaskList) -> None:
+        """Start a new journal after the snapshot, which holds all the old one did (under the lock, caught up)."""
+        self._restart_stale_journal(tasks)
+
     def _restart_stale_journal(self, tasks: TaskList) -> None:
         """Start the journal anew when the snapshot is ahead of all it holds (a snapshot put back by hand),
         or when it is not in the snapshot's form (plain beside an encrypted one: a crash during encrypt).

@@ -360,6 +360,12 @@ class StoreReader:
             self.backups.cipher = cipher
 
     @property
+    def plain_journal(self) -> bool:
+        """True when an encrypted store's journal is still in plain form (an encrypt cut short after its rename)."""
+        position = self._journal.position
+        return self.cipher is not None and position.generation is not None and position.store is None
+
+    @property
     def encrypted(self) -> bool:
         """True once the store is known to be encrypted (read, or made so by this session)."""
         return self.cipher is not None
