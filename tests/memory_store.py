@@ -25,7 +25,7 @@ from pathlib import Path
 from taskvault import codec
 from taskvault.domain.progress import ProgressCallback
 from taskvault.domain.tasklist import Change, TaskList
-from taskvault.errors import BackupNotFound, InvalidValue, SaveFailed, StoreLocked, StoreTooNew, typed
+from taskvault.errors import BackupNotFound, InvalidValue, SaveFailed, StorageError, StoreLocked, StoreTooNew, typed
 from taskvault.store.advice import save_failed
 from taskvault.store.backups import Backup, BackupShelf, Retention
 from taskvault.store.doctor import Finding
@@ -135,10 +135,6 @@ class MemoryStore:
     @property
     def needs_migration(self) -> bool:
         return False  # an in-memory store is always of the current schema
-
-    @property
-    def encrypted(self) -> bool:
-        return False  # an in-memory store is never sealed
 
     @property
     def journal_records(self) -> int:
@@ -277,6 +273,13 @@ class MemoryStore:
 
     def file_sizes(self) -> tuple[int, int]:
         return 0, 0  # nothing is on a disk
+
+    #: Memory is not at rest: there is nothing to encrypt (the port's encryption members refuse).
+    encrypted = False
+
+    def change_encryption(self, tasks: TaskList, operation: str, keyring: bool | None) -> object:
+        raise StorageError("an in-memory store is not kept on disk, so it is not encrypted",
+                           hint="use a store on disk")
 
     def examine(self) -> builtins.list[Finding]:
         tasks = self.load()

@@ -100,10 +100,25 @@ def test_every_registry_example_works(command, data_dir: Path) -> None:  # type:
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('[contexts]\nhome = "+home"\n[reports.mine]\nfilter = "+home or +errand"\n'
                       'columns = ["id", "title", "urgency"]\nsort = "urgency-"\n', encoding="utf-8")
+    # The encryption commands' passphrases: the current one, and the new one rekey sets (docs/encryption.md).
+    passphrases = {}
+    for variable, words in (("TASKVAULT_PASSPHRASE_FILE", "correct horse battery"),
+                            ("TASKVAULT_NEW_PASSPHRASE_FILE", "another good passphrase")):
+        path = data_dir / variable.lower()
+        path.write_text(words + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        passphrases[variable] = str(path)
+    env = {"TASKVAULT_CONFIG": str(config), **passphrases}
     for number, example in enumerate(command.examples):
         store = data_dir / str(number)
-        assert run_taskvault(store, stdin=seed).code == 0
-        result = run_taskvault(store, *shlex.split(example), env={"TASKVAULT_CONFIG": str(config)})
+        if example.startswith("init"):
+            store.mkdir()  # a new store, where there is none
+        else:
+            assert run_taskvault(store, stdin=seed).code == 0
+        if command.name in ("rekey", "decrypt"):  # what they change is an encrypted store
+            current = {"TASKVAULT_PASSPHRASE_FILE": passphrases["TASKVAULT_PASSPHRASE_FILE"]}
+            assert run_taskvault(store, "encrypt", "--yes", env=current).code == 0
+        result = run_taskvault(store, *shlex.split(example), env=env)
         assert result.code == 0, f"taskvault {example}: {result.err}"
 
 

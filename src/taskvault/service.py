@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .store.backups import LABEL as BACKUP_LABEL
     from .store.backups import Backup
     from .store.doctor import Finding
+    from .store.encryption import Operation as EncryptionOperation
+    from .store.encryption import Outcome as EncryptionOutcome
     from .store.housekeeping import Retention
     from .store.salvage import SalvageReport
 
@@ -46,6 +48,7 @@ __all__ = [
     "STORE_FILE_NAMES",
     "Backup",
     "CaughtUp",
+    "EncryptionOperation",
     "Finding",
     "Outcome",
     "Retention",
@@ -75,6 +78,7 @@ _ON_FIRST_USE = {
     "Retention": ("housekeeping", "Retention"),
     "SalvageReport": ("salvage", "SalvageReport"),
     "Finding": ("doctor", "Finding"),
+    "EncryptionOperation": ("encryption", "Operation"),
 }
 
 
@@ -184,11 +188,6 @@ class TaskService:
         return [task_to_dict(task) for task in tasks]
 
     @property
-    def encrypted(self) -> bool:
-        """True once the store is known to be sealed (the session then keeps no command history on disk)."""
-        return self._store.encrypted
-
-    @property
     def loaded(self) -> bool:
         return self._work.loaded
 
@@ -230,6 +229,17 @@ class TaskService:
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""
         return self._work.backup(label)
+
+    @property
+    def encrypted(self) -> bool:
+        """True once the store is known to be encrypted (it is read when it is first used)."""
+        return self._store.encrypted
+
+    def change_encryption(self, operation: EncryptionOperation, keyring: bool | None = None) -> EncryptionOutcome:
+        """``init`` (a new store, encrypted), ``encrypt``, ``decrypt`` or ``rekey``: one durable change each,
+        with a backup first (docs/encryption.md). ``keyring``: keep the key in the OS keyring too, or not
+        (None: as it is). The passphrases are asked through the store's PassphraseSource."""
+        return self._work.change_encryption(operation, keyring)
 
     def replace_unreadable(self, snapshot: Snapshot,
                            progress: ProgressCallback | None = None) -> tuple[TaskList, tuple[str, ...]]:

@@ -15,6 +15,7 @@ from ..commands.results import (
     BackupList,
     BackupTaken,
     ContextShown,
+    EncryptionChanged,
     Declined,
     DoctorReport,
     Exported,
@@ -140,6 +141,13 @@ def _history(result: HistoryList) -> Any:
 @json_value.register
 def _backup_taken(result: BackupTaken) -> Any:
     return _backup(result.backup)
+
+
+@json_value.register
+def _encryption_changed(result: EncryptionChanged) -> Any:
+    return {"operation": result.operation, "directory": result.directory, "encrypted": result.encrypted,
+            "keyring": result.keyring, "backup": None if result.backup is None else _backup(result.backup),
+            "converted": result.converted}
 
 
 @json_value.register

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from ..commands import change_text
 from ..commands.context import local_time
-from ..commands.results import BackupList, BackupTaken, DoctorReport, Restored, Salvaged, StoreStats
+from ..commands.results import (
+    BackupList,
+    BackupTaken,
+    DoctorReport,
+    EncryptionChanged,
+    Restored,
+    Salvaged,
+    StoreStats,
+)
 from ..errors import typed
 from .columns import fit, fold, table_row, text_width
 from .render_text import TextRenderer, text
@@ -30,6 +38,34 @@ def _size(size: int) -> str:
 def _backup_taken(result: BackupTaken, r: TextRenderer) -> str:
     b = result.backup
     return f"Backed up {change_text.plural(b.task_count, 'task')} at revision {b.revision} as {b.id} ({_size(b.size)}, verified)"
+
+
+_KEEP_IT_SAFE = "Keep the passphrase safe: without it the tasks cannot be read, by anyone."
+#: What each operation did to the other backups, by what the store is now.
+_CONVERTED = {"encrypt": "encrypted", "init": "encrypted", "rekey": "given the new passphrase", "decrypt": "decrypted"}
+
+
+@text.register
+def _encryption_changed(result: EncryptionChanged, r: TextRenderer) -> str:
+    where, op = result.directory, result.operation
+    converted = (f"{change_text.plural(result.converted, 'backup')} {_CONVERTED[op]}" if result.converted
+                 else "")
+    if op == "create":
+        line = f"Made a store in {where}."
+    elif op == "init":
+        line = f"Made an encrypted store in {where}. {_KEEP_IT_SAFE}"
+    elif result.backup is None:  # run again: nothing to change but backups a cut-short run left
+        state = "encrypted" if result.encrypted else "not encrypted"
+        line = f"The store in {where} is {state} already" + (f"; {converted} now." if converted else ".")
+    else:
+        first = f"backup {result.backup.id} taken first" + (f"; {converted}" if converted else "")
+        line = {"encrypt": f"Encrypted the store in {where} ({first}). {_KEEP_IT_SAFE}",
+                "rekey": f"Changed the passphrase of the store in {where} ({first}); the old one opens none of "
+                         "them now.",
+                "decrypt": f"Decrypted the store in {where} ({first}): its tasks are stored in plain."}[op]
+    if result.keyring and op != "decrypt":
+        line += " Its key is kept in the system keyring too."
+    return fold(terminal_safe(line), r.width)
 
 
 @text.register

@@ -17,6 +17,7 @@ from .journal import (
     VOID_MARK,
     JournalHeader,
     check_torn_tail,
+    checked_payload,
     decode_journal_header,
     decode_record,
     encode_journal_header,
@@ -40,7 +41,7 @@ from .tasks import task_from_dict, task_to_dict
 __all__ = [
     "JOURNAL_FORMAT", "MAX_FILE_BYTES", "MAX_RECORD_BYTES", "MIN_READER", "SCHEMA", "SNAPSHOT_FORMAT", "VOID_MARK",
     "FormatError", "JournalHeader", "SealedSnapshot", "SealedSteps", "SealedTasks", "Snapshot", "TooNewError",
-    "check_torn_tail", "decode_journal_header", "decode_record", "decode_snapshot", "encode_journal_header",
+    "check_torn_tail", "checked_payload", "decode_journal_header", "decode_record", "decode_snapshot", "encode_journal_header",
     "encode_record", "encode_snapshot", "encode_snapshot_as", "encode_snapshot_v1", "encode_tasklist", "first_unnamed_id",
     "format_timestamp", "intact_tasks", "is_void", "open_snapshot",
     "task_from_dict", "task_to_dict",

@@ -60,6 +60,11 @@ _CHECKSUM = re.compile(rb"[0-9a-f]{8}")
 
 
 def _unframe(line: bytes, what: str) -> Any:
+    return loads(checked_payload(line, what), what)
+
+
+def checked_payload(line: bytes, what: str) -> bytes:
+    """The JSON of a journal line (without its newline) whose checksum holds; FormatError if it does not."""
     if len(line) < 10 or line[8:9] != b" ":
         raise FormatError(f"{what} is not a checksummed journal line", "")
     crc, payload = line[:8], line[9:]
@@ -70,7 +75,7 @@ def _unframe(line: bytes, what: str) -> Any:
     expected = int(crc, 16)
     if zlib.crc32(payload) != expected:
         raise FormatError(f"{what} fails its checksum, so the file was damaged", "")
-    return loads(payload, what)
+    return payload
 
 
 def is_void(line: bytes) -> bool:
@@ -127,24 +132,30 @@ def first_unnamed_id(data: bytes) -> int:
     return max([1, *used, *reserved])
 
 
-def encode_journal_header(generation: str, base: int) -> bytes:
-    return frame({"format": JOURNAL_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER,
-                  "generation": generation, "base": base})
+def encode_journal_header(generation: str, base: int, store: str | None = None) -> bytes:
+    """A journal's first line; ``store``: the id of the encrypted store whose records it holds (None: plain)."""
+    fields: dict[str, Any] = {"format": JOURNAL_FORMAT, "schema": SCHEMA, "min_reader": MIN_READER,
+                              "generation": generation, "base": base}
+    if store is not None:
+        fields["store"] = store
+    return frame(fields)
 
 
 class JournalHeader:
     """A journal's first line, decoded. (A plain class: attrs would compile its methods on every start-up.)"""
 
-    __slots__ = ("base", "generation", "schema")
+    __slots__ = ("base", "generation", "schema", "store")
 
-    def __init__(self, generation: str, base: int, schema: int) -> None:
+    def __init__(self, generation: str, base: int, schema: int, store: str | None = None) -> None:
         self.generation = generation
         #: The revision of the snapshot this journal continues.
         self.base = base
         self.schema = schema
+        #: The encrypted store whose records it holds (None: a plain journal).
+        self.store = store
 
-    def _values(self) -> tuple[str, int, int]:
-        return self.generation, self.base, self.schema
+    def _values(self) -> tuple[str, int, int, str | None]:
+        return self.generation, self.base, self.schema, self.store
 
     def __eq__(self, other: object) -> bool:
         return self._values() == other._values() if isinstance(other, JournalHeader) else NotImplemented
@@ -153,16 +164,23 @@ class JournalHeader:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        return f"JournalHeader(generation={self.generation!r}, base={self.base!r}, schema={self.schema!r})"
+        return (f"JournalHeader(generation={self.generation!r}, base={self.base!r}, schema={self.schema!r}, "
+                f"store={self.store!r})")
 
 
 def decode_journal_header(line: bytes) -> JournalHeader:
     """Decode a journal's first line."""
-    doc, schema = check_envelope(_unframe(line, "the journal header"), JOURNAL_FORMAT, _HEADER_KEYS,
-                                 HEADER_MIGRATIONS)
+    raw = _unframe(line, "the journal header")
+    store = raw.pop("store", None) if type(raw) is dict else None
+    if store is not None and (type(store) is not str or not _STORE_ID.fullmatch(store)):
+        raise FormatError("expected the id of an encrypted store", "$.store")
+    doc, schema = check_envelope(raw, JOURNAL_FORMAT, _HEADER_KEYS, HEADER_MIGRATIONS)
     if type(doc["generation"]) is not str or not doc["generation"]:
         raise FormatError("expected a generation string", "$.generation")
-    return JournalHeader(doc["generation"], doc["base"], schema)
+    return JournalHeader(doc["generation"], doc["base"], schema, store)
+
+
+_STORE_ID = re.compile(r"[0-9a-f]{16,64}")
 
 
 def encode_record(change: Change, revision: int, at: dt.datetime) -> bytes:

@@ -312,6 +312,50 @@ COMMANDS = Registry([
         examples=("backup", "backup before-cleanup"),
     ),
     Command(
+        "init", "make a new store now, encrypted with --encrypt", _Handler("run_init"), mutates=True,
+        loads_store=False,
+        description="A store is made by its first change anyway; init makes it now. With --encrypt its\n"
+                    "tasks, journal, backups and undo history are encrypted from the start: a passphrase is\n"
+                    "asked for (twice), and with --keyring the key is also kept in the system keyring, so\n"
+                    "that commands need no passphrase. Lose the passphrase and the tasks are gone: no one\n"
+                    "can recover them. docs/encryption.md says what is protected and what is not.",
+        options=(Option("--encrypt", "encrypt the new store"),
+                 Option("--keyring", "also keep the key in the system keyring (with --encrypt)")),
+        examples=("init", "init --encrypt"),
+    ),
+    Command(
+        "encrypt", "encrypt the store: its tasks, journal, backups and undo history", _Handler("run_encrypt"),
+        mutates=True, loads_store=False,
+        description="One change, with a backup first: a crash leaves the store as it was or encrypted,\n"
+                    "never neither. Every existing backup is encrypted too. A passphrase is asked for\n"
+                    "(twice); --keyring also keeps the key in the system keyring. Lose the passphrase and\n"
+                    "the tasks are gone: no one can recover them. On a terminal, taskvault asks first.\n"
+                    "Run again after an interruption, it finishes encrypting the backups.",
+        options=(Option("--keyring", "also keep the key in the system keyring"),
+                 Option("--yes", "do not ask for confirmation")),
+        examples=("encrypt --yes",),
+    ),
+    Command(
+        "rekey", "change the passphrase of an encrypted store (the tasks are not encrypted again)",
+        _Handler("run_rekey"), mutates=True, loads_store=False,
+        description="Asks for the current passphrase, then the new one (twice). The key that encrypts the\n"
+                    "tasks stays; only its wrapping changes, in the store and in every backup, so the old\n"
+                    "passphrase opens none of them afterwards. --keyring keeps the key in the system\n"
+                    "keyring too (a new secret), --no-keyring takes it out; without either, as it was.",
+        options=(Option("--keyring", "keep the key in the system keyring too"),
+                 Option("--no-keyring", "take the key out of the system keyring")),
+        examples=("rekey",),
+    ),
+    Command(
+        "decrypt", "store the tasks in plain again, after confirming", _Handler("run_decrypt"), mutates=True,
+        loads_store=False,
+        description="Asks for the current passphrase, and on a terminal whether to go on. One change, with\n"
+                    "a backup first; every backup is decrypted too, and the key is taken out of the system\n"
+                    "keyring. Afterwards anyone who can read the files can read the tasks.",
+        options=(Option("--yes", "do not ask for confirmation"),),
+        examples=("decrypt --yes",),
+    ),
+    Command(
         "backups", "list the backups: id, time, revision, tasks, size", _Handler("run_backups"), loads_store=False,
         examples=("backups",),
     ),

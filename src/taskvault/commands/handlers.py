@@ -21,6 +21,7 @@ from .context import Context
 from .registry import ParsedArgs
 from .results import (
     BackupList,
+    EncryptionChanged,
     BackupTaken,
     ContextShown,
     Declined,
@@ -43,6 +44,7 @@ from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority,
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: imported where they run)
+    from ..service import EncryptionOperation
     from collections.abc import Callable, Iterable
     from typing import Any
 
@@ -597,6 +599,46 @@ def run_backup(ctx: Context, args: ParsedArgs) -> BackupTaken:
             raise InvalidValue(f"backup: there is already a backup named {shown(label)}",
                                hint=f"choose another name; '{typed('backups')}' lists the backups")
     return BackupTaken(ctx.service.backup(label))
+
+
+def run_init(ctx: Context, args: ParsedArgs) -> EncryptionChanged:
+    if args["keyring"] and not args["encrypt"]:
+        raise UsageError("init: --keyring keeps the key of an encrypted store", hint="add --encrypt")
+    return _encryption(ctx, "init" if args["encrypt"] else "create", keyring=args["keyring"])
+
+
+def run_encrypt(ctx: Context, args: ParsedArgs) -> EncryptionChanged | Declined:
+    ctx.service.tasks  # loaded first: a store encrypted already is not asked about again
+    if ctx.confirm is not None and not args["yes"] and not ctx.service.encrypted:
+        ctx.quiet()
+        if not ctx.confirm("Encrypt the store? Its tasks, journal, backups and undo history will open only with "
+                           "the passphrase you choose next (or the system keyring's key). If you lose the "
+                           "passphrase, the tasks are gone: no one can recover them."):
+            return Declined("Nothing encrypted.")
+    return _encryption(ctx, "encrypt", keyring=args["keyring"])
+
+
+def run_rekey(ctx: Context, args: ParsedArgs) -> EncryptionChanged:
+    if args["keyring"] and args["no_keyring"]:
+        raise UsageError("rekey: --keyring and --no-keyring contradict each other", hint="give one of them")
+    return _encryption(ctx, "rekey", keyring=True if args["keyring"] else False if args["no_keyring"] else None)
+
+
+def run_decrypt(ctx: Context, args: ParsedArgs) -> EncryptionChanged | Declined:
+    ctx.service.tasks
+    if ctx.confirm is not None and not args["yes"] and ctx.service.encrypted:
+        ctx.quiet()
+        if not ctx.confirm("Decrypt the store? Its tasks and backups will be stored in plain, readable by anyone "
+                           "who can read the files."):
+            return Declined("Nothing decrypted.")
+    return _encryption(ctx, "decrypt", keyring=False)
+
+
+def _encryption(ctx: Context, operation: EncryptionOperation, *, keyring: bool | None) -> EncryptionChanged:
+    ctx.service.tasks  # the store as it is, opened with its key (asked for now, if it is encrypted)
+    outcome = ctx.service.change_encryption(operation, keyring)
+    return EncryptionChanged(operation, outcome.directory, encrypted=outcome.encrypted, keyring=outcome.keyring,
+                             backup=outcome.backup, converted=outcome.converted)
 
 
 def run_backups(ctx: Context, args: ParsedArgs) -> BackupList:

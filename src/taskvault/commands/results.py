@@ -188,6 +188,22 @@ class BackupTaken(_Value):
         self.backup = backup
 
 
+class EncryptionChanged(_Value):
+    """init, encrypt, rekey, decrypt: what was done, the backup taken first, how many backups were converted."""
+
+    __slots__ = ("backup", "converted", "directory", "encrypted", "keyring", "operation")
+    acknowledges = True
+
+    def __init__(self, operation: str, directory: str, *, encrypted: bool, keyring: bool, backup: Backup | None,
+                 converted: int) -> None:
+        self.operation = operation
+        self.directory = directory
+        self.encrypted = encrypted
+        self.keyring = keyring
+        self.backup = backup
+        self.converted = converted
+
+
 class BackupList(_Value):
     __slots__ = ("backups", "directory")
 

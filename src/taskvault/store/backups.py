@@ -30,23 +30,30 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..codec import MAX_FILE_BYTES, FormatError
-from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError, typed
+from ..codec import MAX_FILE_BYTES, SCHEMA, FormatError
+from ..codec.encrypted import Header, is_encrypted, read_header
+from ..errors import BackupDamaged, BackupNotFound, SaveFailed, StorageError, StoreEncrypted, typed
 from . import files, layout
 from .hints import hint_for
 from .housekeeping import Retention  # (the policy's, named here too: rotate takes one)
 from .layout import BACKUPS_NAME as DIRECTORY_NAME
 from .records import Record
 
+if TYPE_CHECKING:
+    from .cipher import Cipher
+
 #: Labels of backups taken by taskvault itself; only these are rotated.
-AUTOMATIC = ("hourly", "compaction", "migration", "restore", "import")
+AUTOMATIC = ("hourly", "compaction", "migration", "restore", "import", "encrypt", "decrypt", "rekey")
 #: A name the user gives a backup. Match with fullmatch: ``$`` would let a final newline through.
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 _FILE = re.compile(r"(?P<id>\d{8}-\d{6}(?:\.\d+)?)-r(?P<rev>\d+)-n(?P<count>\d+)-(?P<label>[A-Za-z0-9][A-Za-z0-9._-]*)"
-                   r"\.json(?P<gz>\.gz)?")
+                   r"\.json(?:(?P<gz>\.gz)(?P<enc>\.enc)?)?")
 #: The suffix of a compressed backup's name; the ``compressed`` flag of a Backup.
 COMPRESSED_SUFFIX = ".gz"
+#: What an encrypted backup's name ends with after that: it is sealed with the store's key (store/cipher.py).
+ENCRYPTED_SUFFIX = ".enc"
 #: zlib's level for backups: 5x smaller than the snapshot at a third of the time level 6 takes.
 COMPRESSION_LEVEL = 3
 _GZIP = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container (header, CRC-32 and size trailer)
@@ -63,11 +70,11 @@ class Backup(Record):
     """One backup file, as its name and the file say (a plain record, not an attrs class: every change
     imports this module, to know when the last automatic backup was taken)."""
 
-    _fields = ("id", "path", "taken", "revision", "task_count", "label", "size", "compressed", "inode")
+    _fields = ("id", "path", "taken", "revision", "task_count", "label", "size", "compressed", "inode", "encrypted")
     __slots__ = _fields
 
     def __init__(self, id: str, path: Path, taken: dt.datetime, revision: int, task_count: int, label: str,
-                 size: int, compressed: bool = False, inode: int = 0) -> None:
+                 size: int, compressed: bool = False, inode: int = 0, encrypted: bool = False) -> None:
         self.id = id
         self.path = path
         self.taken = taken
@@ -80,6 +87,8 @@ class Backup(Record):
         self.compressed = compressed
         #: The file's inode: two backups of the same snapshot share one file (and count once on disk).
         self.inode = inode
+        #: Compressed, then sealed with an encrypted store's key (``.json.gz.enc``).
+        self.encrypted = encrypted
 
     @property
     def automatic(self) -> bool:
@@ -114,10 +123,17 @@ class BackupShelf:
     pipe or a device is never read, listed or removed.
     """
 
-    def __init__(self, store_directory: Path, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, store_directory: Path, clock: Callable[[], dt.datetime],
+                 unlock: Callable[[Header], Cipher] | None = None) -> None:
         self.store_directory = store_directory
         self.directory = store_directory / DIRECTORY_NAME
         self._clock = clock
+        #: The key of an encrypted store: every backup taken is sealed with it. None: a plain store.
+        self.cipher: Cipher | None = None
+        #: Opens the key of an encrypted backup sealed with another (or of a plain store's shelf).
+        self._unlock = unlock
+        #: The key the last encrypted backup read was opened with (a restore keeps the store encrypted with it).
+        self.last_opened: Cipher | None = None
 
     @contextmanager
     def _held(self, *, create: bool = False) -> Iterator[int | None]:
@@ -184,7 +200,7 @@ class BackupShelf:
                 info = entry.stat(follow_symlinks=False)
                 found.append(Backup(match["id"], self.directory / entry.name, taken, int(match["rev"]),
                                     int(match["count"]), match["label"], info.st_size, match["gz"] is not None,
-                                    info.st_ino))
+                                    info.st_ino, match["enc"] is not None))
         return sorted(found, key=_newest_first_key, reverse=True)
 
     def leftover_temp_files(self) -> builtins.list[str]:
@@ -226,8 +242,35 @@ class BackupShelf:
         Raises BackupDamaged (a StorageError) when it cannot be read, and codec.FormatError when a
         compressed backup does not decompress whole (damage, as a snapshot that does not decode is).
         """
-        stored = self.read_stored(backup)
+        return self._snapshot_of(self.read_stored(backup), backup)
+
+    def _snapshot_of(self, stored: bytes, backup: Backup) -> bytes:
+        """The snapshot a backup's bytes hold (decrypted and decompressed, as it is stored)."""
+        if backup.encrypted:
+            stored = self.decrypted(stored, backup)
         return decompressed(stored) if backup.compressed else stored
+
+    def decrypted(self, stored: bytes, backup: Backup) -> bytes:
+        """What an encrypted backup's bytes hold (compressed); FormatError if they do not decrypt as its own."""
+        what = f"the backup {backup.id}"
+        header = read_header(stored, what)
+        cipher = self.cipher
+        if cipher is None or (cipher.store, cipher.key) != (header.store, header.key):
+            if self._unlock is None:
+                raise StoreEncrypted(f"{what} is encrypted", hint="open it from its store")
+            cipher = self._unlock(header)
+        plain, _ = cipher.decrypt_file(stored, "backup", what)
+        self.last_opened = cipher
+        if header.revision != backup.revision:
+            raise FormatError(f"{what} holds revision {header.revision}, but its name says {backup.revision}")
+        return plain
+
+    def stored_form(self, data: bytes, revision: int) -> bytes:
+        """How the snapshot ``data`` (of ``revision``) is stored as a backup: compressed, and sealed if encrypted."""
+        stored = compressed(data)
+        if self.cipher is not None:
+            stored = self.cipher.encrypt_file(stored, "backup", revision, SCHEMA)
+        return stored
 
     def read_stored(self, backup: Backup) -> bytes:
         """A backup's bytes as they are on disk (compressed, if it is)."""
@@ -307,8 +350,9 @@ class BackupShelf:
         ``staged``: a file stage() wrote of it, put in place if still there (else the bytes are written).
         """
         now = self._clock().astimezone(dt.UTC)
+        compress = compress or self.cipher is not None  # an encrypted store's backups are all sealed
         if stored is None or not compress:
-            stored = compressed(data) if compress else data
+            stored = self.stored_form(data, revision) if compress else data
         try:
             with self._held(create=True) as fd:
                 assert fd is not None
@@ -333,7 +377,9 @@ class BackupShelf:
             return same  # an upgrade tried again (the last attempt failed after its backup): that backup holds it
         if same is not None:  # one file, two names: the new one takes its form (compressed or not)
             compress, stored = same.compressed, self._read(fd, same) or b""
-        name = f"{backup_id}-r{revision}-n{task_count}-{label}.json" + (COMPRESSED_SUFFIX if compress else "")
+        sealed = is_encrypted(stored)
+        name = (f"{backup_id}-r{revision}-n{task_count}-{label}.json" + (COMPRESSED_SUFFIX if compress else "")
+                + (ENCRYPTED_SUFFIX if sealed else ""))
         written = zlib.crc32(stored)
         try:
             if same is not None:
@@ -351,7 +397,7 @@ class BackupShelf:
             raise
         inode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_ino
         backup = Backup(backup_id, self.directory / name, now.replace(microsecond=0), revision, task_count, label,
-                        len(stored), compress, inode)
+                        len(stored), compress, inode, sealed)
         try:
             try:
                 back = self._read(fd, backup)
@@ -374,16 +420,59 @@ class BackupShelf:
         for backup in present:
             if (backup.revision, backup.task_count) != (revision, task_count):
                 continue
+            if backup.encrypted != (self.cipher is not None):
+                continue  # not in the form this store's backups take now: never a second name for it
             try:
                 there = self._read(fd, backup)
                 if there is None:
                     continue
+                if backup.encrypted and self.cipher is not None and read_header(there).slots != self.cipher.slots:
+                    continue  # sealed with slots being retired (a rekey's): a second name would keep them
                 if there == (stored if backup.compressed else data) or (
-                        backup.compressed and decompressed(there) == data):
+                        backup.compressed and self._snapshot_of(there, backup) == data):
                     return backup
             except (StorageError, FormatError):
                 continue  # a damaged or unreadable backup is no copy of anything
         return None
+
+    def convert(self, backup: Backup, cipher: Cipher | None) -> bool:
+        """Bring a backup to its store's form: sealed with ``cipher`` and its slots, or plain if None. Returns
+        whether it changed. The new file replaces the old atomically (a new name, then the old one removed).
+
+        A plain backup is sealed as its bytes are, damaged or not (it must not stay readable); a sealed one
+        that does not open is left as it is (it holds nothing readable). SaveFailed if the disk refuses."""
+        if cipher is None and not backup.encrypted:
+            return False
+        try:
+            stored = self.read_stored(backup)
+            if cipher is None:
+                new = self.decrypted(stored, backup)
+            elif not backup.encrypted:
+                new = cipher.encrypt_file(stored if backup.compressed else compressed(stored), "backup",
+                                          backup.revision, SCHEMA)
+            elif (header := read_header(stored)) and (header.store, header.key) == (cipher.store, cipher.key):
+                if header.slots == cipher.slots:
+                    return False
+                new = cipher.rewrapped(stored)
+            else:
+                new = cipher.encrypt_file(self.decrypted(stored, backup), "backup", backup.revision, SCHEMA)
+        except (FormatError, BackupDamaged):
+            return False
+        base = f"{backup.id}-r{backup.revision}-n{backup.task_count}-{backup.label}.json{COMPRESSED_SUFFIX}"
+        name = base + (ENCRYPTED_SUFFIX if cipher is not None else "")
+        try:
+            with self._held() as fd:
+                if fd is None:
+                    return False
+                files.atomic_replace(Path(name), new, dir_fd=fd)
+                if name != backup.path.name:
+                    files.remove_durably(Path(backup.path.name), dir_fd=fd)
+        except StorageError:
+            raise
+        except OSError as exc:
+            raise SaveFailed(f"could not convert the backup {backup.id} in {self.directory}: {exc.strerror or exc}",
+                             hint=hint_for(exc)) from None
+        return True
 
     def rotate(self, retention: Retention) -> builtins.list[Backup]:
         """Remove the automatic backups the retention policy no longer keeps; return them."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import codec
 from ..errors import SaveFailed, SaveInDoubt, StorageError, typed
@@ -17,6 +18,9 @@ from . import files
 from .advice import Advice, save_failed
 from .lock import StoreLock
 from .records import MutableRecord
+
+if TYPE_CHECKING:
+    from .cipher import Cipher
 
 
 def stamp(info: os.stat_result) -> tuple[int, int, int, int]:
@@ -27,11 +31,11 @@ def stamp(info: os.stat_result) -> tuple[int, int, int, int]:
 class Position(MutableRecord):
     """How far into which journal the in-memory task list has read."""
 
-    _fields = ("generation", "end", "last_line", "last_rev", "schema", "base")
+    _fields = ("generation", "end", "last_line", "last_rev", "schema", "base", "store")
     __slots__ = _fields
 
     def __init__(self, generation: str | None = None, end: int = 0, last_line: bytes = b"", last_rev: int = 0,
-                 schema: int = codec.SCHEMA, base: int = 0) -> None:
+                 schema: int = codec.SCHEMA, base: int = 0, store: str | None = None) -> None:
         self.generation = generation
         self.end = end
         self.last_line = last_line
@@ -41,6 +45,8 @@ class Position(MutableRecord):
         self.schema = schema
         #: The revision of the snapshot the journal continues.
         self.base = base
+        #: The encrypted store its header names (None: a plain journal).
+        self.store = store
 
 
 class Skipped(MutableRecord):
@@ -73,6 +79,8 @@ class Journal:
         self._synced_generation: str | None = None
         #: Set once a save failed and could not be taken back: this store then saves nothing more.
         self.in_doubt: SaveInDoubt | None = None
+        #: The key of an encrypted store (its records are sealed with it); None: a plain store.
+        self.cipher: Cipher | None = None
 
     def check_not_in_doubt(self) -> None:
         if self.in_doubt is not None:
@@ -132,10 +140,10 @@ class Journal:
 
     def start(self, base: int) -> None:
         """Replace the journal by an empty one continuing revision ``base``."""
-        generation = os.urandom(8).hex()
-        header = codec.encode_journal_header(generation, base)
+        generation, store = os.urandom(8).hex(), self.cipher.store if self.cipher is not None else None
+        header = codec.encode_journal_header(generation, base, store)
         files.atomic_replace(self.path, header)
-        self.position = Position(generation, len(header), header, base, codec.SCHEMA, base)
+        self.position = Position(generation, len(header), header, base, codec.SCHEMA, base, store)
         self._synced_generation = generation
         self.skipped = Skipped()
 
@@ -143,12 +151,12 @@ class Journal:
         """Replace the journal by one continuing revision ``base`` and holding ``carried``: whole record lines
         after ``base``, already checked. This session had read the first ``read`` bytes of them, the last of
         which is ``last_line`` (revision ``last_rev``)."""
-        generation = os.urandom(8).hex()
-        header = codec.encode_journal_header(generation, base)
+        generation, store = os.urandom(8).hex(), self.cipher.store if self.cipher is not None else None
+        header = codec.encode_journal_header(generation, base, store)
         files.atomic_replace(self.path, header + carried)
         if read == 0:
             last_line, last_rev = header, base
-        self.position = Position(generation, len(header) + read, last_line, last_rev, codec.SCHEMA, base)
+        self.position = Position(generation, len(header) + read, last_line, last_rev, codec.SCHEMA, base, store)
         self._synced_generation = generation
         self.skipped = Skipped()
 

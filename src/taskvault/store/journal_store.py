@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import codec
+from ..codec import encrypted
 from ..domain.tasklist import Change, TaskList
 from ..errors import InvalidValue, SaveFailed, StorageError, typed
 from . import files
@@ -37,12 +38,14 @@ from .hints import hint_for
 from .housekeeping import BACKUP_INTERVAL, COMPACT_MIN_BYTES, Housekeeping, Retention
 from .journal import stamp
 from .reading import StoreReader
-from .replay import CaughtUp
+from .replay import CaughtUp, decode_line
 
 if TYPE_CHECKING:  # (backups, restore and salvage import their modules where they run)
     from ..domain.progress import ProgressCallback
     from .backups import Backup
     from .doctor import Finding
+    from .encryption import Operation
+    from .encryption import Outcome as EncryptionOutcome
     from .keys import Keychain, PassphraseSource
     from .salvage import SalvageReport
 
@@ -162,7 +165,7 @@ class JournalStore(StoreReader):
             # in their parents before a store inside them is acknowledged.
             self._place.sync_parents()
             if not os.path.lexists(self.snapshot_path):
-                files.atomic_replace(self.snapshot_path, self._encode(tasks))
+                files.atomic_replace(self.snapshot_path, self.stored(self._encode(tasks), tasks.revision))
                 self._snapshot_size = self.snapshot_path.stat().st_size
             self._journal.start(tasks.revision)
         except OSError as exc:
@@ -184,18 +187,64 @@ class JournalStore(StoreReader):
             self.migrate(tasks)
         if self._journal.fd is None:  # the store's first change: only now is there something to keep
             self._create_files(tasks)
-        elif self._journal.position.last_rev != tasks.revision:
+        elif self._journal.position.last_rev != tasks.revision or self._journal.position.store != self._store_id:
             self._restart_stale_journal(tasks)
         assert self._journal.fd is not None
         started = time.perf_counter()
         revision, at = tasks.revision + 1, self._clock()
-        self._journal.append(codec.encode_record(change, revision, at), revision)
+        line = codec.encode_record(change, revision, at)
+        if self.cipher is not None:
+            line = encrypted.encrypt_record(line, revision, codec.first_unnamed_id(line), self.cipher.seal)
+        self._journal.append(line, revision)
         self._revision = revision
         self.last_save_seconds = time.perf_counter() - started
         return revision, at
 
+    @property
+    def _store_id(self) -> str | None:
+        """The encrypted store's id, as its journal's header names it (None: a plain store)."""
+        return self.cipher.store if self.cipher is not None else None
+
+    def stored(self, data: bytes, revision: int) -> bytes:
+        """The snapshot ``data`` (of ``revision``) as tasks.json holds it: encrypted, if the store is."""
+        return data if self.cipher is None else self.cipher.encrypt_file(data, "snapshot", revision, codec.SCHEMA)
+
+    # -- encryption (store/encryption.py) ----------------------------------------------------
+
+    def change_encryption(self, tasks: TaskList, operation: Operation, keyring: bool | None) -> EncryptionOutcome:
+        """Encrypt, decrypt or rekey the store, or make a new encrypted one (under the lock, caught up)."""
+        from . import encryption
+
+        assert self._lock.held and tasks.revision == self._revision
+        self.check_writable()
+        if self.needs_migration:
+            self.migrate(tasks)
+        return encryption.change(self, tasks, operation, keyring)
+
+    def start_files(self, tasks: TaskList) -> None:
+        """Make the store's files now (a new store made encrypted), not at its first change."""
+        if self._journal.fd is None:
+            self._create_files(tasks)
+
+    def backup_of(self, data: bytes, tasks: TaskList, label: str) -> Backup:
+        """A verified backup of the snapshot ``data`` of ``tasks``."""
+        return self._backup(data, (tasks.revision, len(tasks)), label)
+
+    def now_replaced(self, tasks: TaskList) -> None:
+        """After the snapshot was replaced in a new form: a new journal after it, in that form too.
+
+        The change is made already: if the new journal cannot be started, the old one (whose records the
+        snapshot all holds) stays, and the next change starts it (see append)."""
+        self._snapshot_size = self.snapshot_path.stat().st_size
+        try:
+            self._journal.start(tasks.revision)
+            self._journal.reopen()
+        except (OSError, StorageError):
+            pass
+
     def _restart_stale_journal(self, tasks: TaskList) -> None:
-        """Start the journal anew when the snapshot is ahead of all it holds (a snapshot put back by hand).
+        """Start the journal anew when the snapshot is ahead of all it holds (a snapshot put back by hand),
+        or when it is not in the snapshot's form (plain beside an encrypted one: a crash during encrypt).
 
         The loader already skipped every record the snapshot holds; appending after them would
         leave a gap in the revisions that the next load refuses. The new journal continues the
@@ -243,8 +292,9 @@ class JournalStore(StoreReader):
         try:
             # The snapshot's rename must be durable before the journal that follows it is
             # replaced, or a power loss could pair an old snapshot with a newer journal.
-            files.atomic_replace(self.snapshot_path, data)
-            self._snapshot_size = len(data)
+            stored = self.stored(data, tasks.revision)
+            files.atomic_replace(self.snapshot_path, stored)
+            self._snapshot_size = len(stored)
             self._journal.start(tasks.revision)
         except OSError as exc:
             raise self._not_compacted(exc, _CHANGE_SAVED) from None
@@ -283,11 +333,9 @@ class JournalStore(StoreReader):
     def prepare_compaction(self, frozen: Frozen, *, snapshot: bool = True) -> Prepared:
         """Encode the frozen state, write it to a temp file beside the snapshot and fsync it (unless only a
         backup is wanted), and compress its backup: the slow part, done without the lock. Raises OSError."""
-        from .backups import compressed  # (a compaction's: most commands never write a backup)
-
         data = codec.encode_tasklist(frozen.tasks)
-        temp = files.write_temp(self.snapshot_path, data) if snapshot else None
-        stored = compressed(data)
+        temp = files.write_temp(self.snapshot_path, self.stored(data, frozen.revision)) if snapshot else None
+        stored = self.backups.stored_form(data, frozen.revision)
         try:
             staged = self.backups.stage(stored)
         except BaseException as exc:
@@ -345,7 +393,7 @@ class JournalStore(StoreReader):
         read = position.end - frozen.read
         try:
             files.install_temp(prepared.temp, self.snapshot_path)
-            self._snapshot_size = len(prepared.data)
+            self._snapshot_size = self.snapshot_path.stat().st_size
             self._journal.start_carrying(frozen.revision, carried, read, position.last_line, position.last_rev)
         except OSError as exc:
             raise self._not_compacted(exc, _CHANGES_SAVED) from None
@@ -370,7 +418,7 @@ class JournalStore(StoreReader):
             if codec.is_void(line):
                 continue
             try:
-                rev, _, _ = codec.decode_record(line, "a journal record")
+                rev, _, _ = decode_line(line, "a journal record", codec.SCHEMA, self.cipher, revision)
             except (codec.FormatError, InvalidValue):
                 return None
             if rev != revision + 1:
@@ -398,7 +446,7 @@ class JournalStore(StoreReader):
         backup = self._backup(old, (tasks.revision, count), "migration", verify=codec.decode_snapshot)
         second = None if progress is None else (lambda done, _total: progress(count + done, 2 * count))
         try:
-            files.atomic_replace(self.snapshot_path, self._encode(tasks, second))
+            files.atomic_replace(self.snapshot_path, self.stored(self._encode(tasks, second), tasks.revision))
             self._snapshot_schema = codec.SCHEMA
             self._snapshot_size = self.snapshot_path.stat().st_size
             self._journal.start(tasks.revision)
@@ -482,10 +530,11 @@ class JournalStore(StoreReader):
 
         assert self._lock.held
         tasks = replacing.restored(snapshot, self._mentioned_numbers())
+        self._keep_encrypted()
         aside = replacing.keep_aside((self.snapshot_path, self.journal_path), self._clock(), self.directory)
         try:
             self._journal.start(tasks.revision)
-            files.atomic_replace(self.snapshot_path, self._encode(tasks, progress))
+            files.atomic_replace(self.snapshot_path, self.stored(self._encode(tasks, progress), tasks.revision))
         except OSError as exc:
             raise SaveFailed(f"could not restore into {self.directory}: {exc.strerror or exc} — the store is still "
                              f"refused, and its files are kept as {', '.join(aside)}; "
@@ -512,7 +561,8 @@ class JournalStore(StoreReader):
 
         assert self._lock.held
         tasks = replacing.salvaged(report, change, self._clock)
-        data = self._encode(tasks, progress)
+        self._keep_encrypted()
+        data = self.stored(self._encode(tasks, progress), tasks.revision)
         aside = replacing.keep_aside((self.snapshot_path, self.journal_path), self._clock(), self.directory)
         try:
             files.atomic_replace(self.snapshot_path, data)
@@ -522,6 +572,28 @@ class JournalStore(StoreReader):
                              f"are kept as {', '.join(aside)}; run '{typed('salvage')}' again", hint=hint_for(exc)) from None
         self._now_holds(tasks)
         return tasks, aside
+
+    def _keep_encrypted(self) -> None:
+        """Before a store that does not load is replaced: an encrypted one stays encrypted, with its own key.
+
+        Its key is the one this session opened, or the one its snapshot's header still names (asked for
+        now), or the one the backup put in its place was sealed with. Never written in plain."""
+        if self.cipher is not None:
+            return
+        header = self._readable_header()
+        if header is not None:
+            from .cipher import unlock
+
+            self.cipher = unlock(header, self.directory, self.passphrases, self.keychain)
+        elif "backups" in self.__dict__ and self.backups.last_opened is not None:
+            self.cipher = self.backups.last_opened
+
+    def _readable_header(self) -> encrypted.Header | None:
+        try:
+            data = files.read_regular(self.snapshot_path, limit=codec.MAX_FILE_BYTES)
+            return None if data is None else encrypted.read_header(data)
+        except (OSError, codec.FormatError):
+            return None
 
     def _mentioned_numbers(self) -> tuple[int, int]:
         from . import replacing

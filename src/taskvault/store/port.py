@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from ..domain.progress import ProgressCallback
     from .backups import Backup
     from .doctor import Finding
+    from .encryption import Operation
+    from .encryption import Outcome as EncryptionOutcome
     from .salvage import SalvageReport
 
 
@@ -64,9 +66,6 @@ class StorePort(Tidied, Protocol):
     def read_only(self) -> StoreTooNew | None:
         """Why the store may be read but not changed (a newer taskvault wrote it), or None."""
     @property
-    def encrypted(self) -> bool:
-        """True once the store is known to be encrypted (sealed); False for a plain one, or before it is read."""
-    @property
     def needs_migration(self) -> bool: ...
     @property
     def journal_records(self) -> int: ...
@@ -93,6 +92,13 @@ class StorePort(Tidied, Protocol):
     def migrate(self, tasks: TaskList, progress: ProgressCallback | None = None) -> Backup:
         """Rewrite an older store in the current schema, after backing it up; return that backup.
         (Each ``progress`` of this Protocol is told (done, total) as the work goes: domain/progress.py.)"""
+
+    # -- encryption at rest (store/encryption.py) -----------------------------------------
+    @property
+    def encrypted(self) -> bool:
+        """True once the store is known to be encrypted (read, or made so by this handle)."""
+    def change_encryption(self, tasks: TaskList, operation: Operation, keyring: bool | None) -> EncryptionOutcome:
+        """Encrypt, decrypt or rekey the store, or make a new encrypted one (under the lock, caught up)."""
 
     # -- a store that does not load -------------------------------------------------------
     def salvage_report(self, progress: ProgressCallback | None = None) -> SalvageReport | TaskList:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from .. import codec
+from ..codec import encrypted
 from ..domain.tasklist import Change, TaskList
 from ..errors import StorageError, StoreMoved, StoreTooNew, StoreUnreadable
 from . import replay
@@ -30,6 +31,7 @@ from .replay import CaughtUp, News
 if TYPE_CHECKING:
     from ..domain.progress import ProgressCallback
     from .backups import BackupShelf
+    from .cipher import Cipher
     from .keys import Keychain, PassphraseSource
     from .salvage import SalvageReport
 
@@ -53,8 +55,8 @@ class StoreReader:
         #: Where the key of an encrypted store comes from (store/keys.py); None: nowhere (opening one refuses).
         self.passphrases = passphrases
         self.keychain = keychain
-        #: What opens this store's sealed files, once it is known to be encrypted; None: not (yet) known to be.
-        self._sealer: object | None = None
+        #: Every key this session opened, by (store, key id): asked for once, kept in memory only.
+        self._opened: dict[tuple[str, str], Cipher] = {}
         self.snapshot_path = directory / SNAPSHOT_NAME
         self.journal_path = directory / JOURNAL_NAME
         self._lock = StoreLock(directory / LOCK_NAME, timeout=lock_timeout, on_wait=on_lock_wait,
@@ -73,17 +75,24 @@ class StoreReader:
         #: Seconds the last load took (None: not yet in this session).
         self.last_load_seconds: float | None = None
 
-    @property
-    def encrypted(self) -> bool:
-        """True once this store is known to be encrypted (its sealed files were opened)."""
-        return self._sealer is not None
-
     @functools.cached_property
     def backups(self) -> BackupShelf:
         """The store's backups (store/backups.py), on first use: most commands never look at them."""
         from .backups import BackupShelf
 
-        return BackupShelf(self.directory, self._clock)
+        shelf = BackupShelf(self.directory, self._clock, unlock=self._unlock_backup)
+        shelf.cipher = self.cipher
+        return shelf
+
+    def _unlock_backup(self, header: encrypted.Header) -> Cipher:
+        """The cipher of an encrypted backup sealed with another key than the store's (or of a plain store's)."""
+        from .cipher import unlock
+
+        known = self._opened.get((header.store, header.key))
+        if known is None:
+            known = unlock(header, self.directory, self.passphrases, self.keychain)
+            self._opened[known.store, known.key] = known
+        return known
 
     @property
     def _position(self) -> Position:
@@ -254,9 +263,13 @@ class StoreReader:
                 raise StoreMoved(self.directory, f"is gone ({SNAPSHOT_NAME} was removed or moved)")
             self._journal.position, self._revision, self._snapshot_size = Position(), 0, 0
             return TaskList()
+        cipher, revision = None, None
+        if encrypted.is_encrypted(snapshot):
+            cipher, snapshot, revision = self._decrypted(snapshot)
         decoded = replay.decode(snapshot, journal, unconfirmed, snapshot_path=self.snapshot_path,
                                 journal_path=self.journal_path, skipped=self._journal.skipped,
-                                unreadable=self._advice.unreadable)
+                                unreadable=self._advice.unreadable, cipher=cipher, revision=revision)
+        self.cipher = cipher
         tasks = decoded.tasks
         if self._place.had_store and tasks.revision < self._revision:
             # An older copy put in its place: ids handed out since would be handed out again.
@@ -270,6 +283,43 @@ class StoreReader:
             f"{self.directory} was written by a newer taskvault (schema {newest}; this version knows up to "
             f"{codec.SCHEMA}): it can be read but not changed", hint="upgrade taskvault to change this store")
         return tasks
+
+    def _decrypted(self, data: bytes) -> tuple[Cipher, bytes, int]:
+        """(the cipher, the plain snapshot, the revision its header names) of an encrypted snapshot.
+
+        The key this session opened is used again while the header names it; another (a store put in
+        this one's place) is opened from the header's slots. The slots as the file has them are kept, so
+        that a snapshot this session writes keeps another session's rekey."""
+        from .cipher import unlock
+
+        try:
+            header = encrypted.read_header(data, SNAPSHOT_NAME)
+            known = self._opened.get((header.store, header.key))
+            if known is None:
+                known = unlock(header, self.directory, self.passphrases, self.keychain)
+            cipher = known.with_slots(header.slots) if known.slots != header.slots else known
+            plain, _ = cipher.decrypt_file(data, "snapshot", SNAPSHOT_NAME)
+        except codec.FormatError as exc:
+            raise self._advice.unreadable(self.snapshot_path, exc) from None
+        return cipher, plain, header.revision
+
+    @property
+    def cipher(self) -> Cipher | None:
+        """The key of this encrypted store, open (None: the store is plain, or not read yet)."""
+        return self._journal.cipher
+
+    @cipher.setter
+    def cipher(self, cipher: Cipher | None) -> None:
+        self._journal.cipher = cipher
+        if cipher is not None:
+            self._opened[cipher.store, cipher.key] = cipher
+        if "backups" in self.__dict__:
+            self.backups.cipher = cipher
+
+    @property
+    def encrypted(self) -> bool:
+        """True once the store is known to be encrypted (read, or made so by this session)."""
+        return self.cipher is not None
 
     @property
     def needs_migration(self) -> bool:

@@ -12,9 +12,10 @@ import gc
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import codec
+from ..codec import encrypted
 from ..domain.history import History, Step
 from ..domain.task import Status, Task
 from ..domain.tasklist import Change, TaskList
@@ -22,6 +23,9 @@ from ..errors import InvalidValue, StoreUnreadable
 from .journal import Position, Skipped
 from .layout import SNAPSHOT_NAME
 from .records import Record
+
+if TYPE_CHECKING:
+    from .cipher import Cipher
 
 Unreadable = Callable[[Path, object], StoreUnreadable]
 
@@ -169,11 +173,42 @@ class _RefusingSteps:
         return self._steps.stored()
 
 
+def decode_line(line: bytes, what: str, schema: int, cipher: Cipher | None,
+                held: int) -> tuple[int, Change | None, dt.datetime | None]:
+    """(revision, change, time) of a journal record line, plain or encrypted; FormatError if it is neither.
+
+    An encrypted store's records are encrypted, a plain store's plain, except records the snapshot already
+    holds (revision ``held`` or before), which a crash during encrypt or decrypt may leave in the other form
+    until the next change starts a new journal: they are checked as far as this store can, never applied.
+    """
+    revision = encrypted.encrypted_revision(codec.checked_payload(line, what))
+    if revision is None:
+        rev, change, at = codec.decode_record(line, what, schema)
+        if cipher is not None and rev > held:
+            raise codec.FormatError(f"{what} is not encrypted, in an encrypted store", "")
+        return rev, change, at
+    if cipher is None:
+        if revision > held:
+            raise codec.FormatError(f"{what} is encrypted, in a store that is not", "")
+        return revision, None, None
+    plain = encrypted.decrypt_record(line[9:], what, schema, cipher.open)
+    rev, change, at = codec.decode_record(plain, what, schema)
+    if rev != revision:
+        raise codec.FormatError(f"{what} holds record {rev} where record {revision} belongs", "")
+    return rev, change, at
+
+
 def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, bool] | None, *,
-           snapshot_path: Path, journal_path: Path, skipped: Skipped, unreadable: Unreadable) -> Decoded:
-    """The tasks the snapshot holds with the journal's records replayed onto them (see replay)."""
+           snapshot_path: Path, journal_path: Path, skipped: Skipped, unreadable: Unreadable,
+           cipher: Cipher | None = None, revision: int | None = None) -> Decoded:
+    """The tasks the snapshot holds with the journal's records replayed onto them (see replay).
+
+    ``snapshot``: plain bytes (an encrypted one decrypted with ``cipher``, whose header said ``revision``)."""
     try:
         decoded = codec.open_snapshot(snapshot)
+        if revision is not None and decoded.revision != revision:
+            raise codec.FormatError(f"it holds revision {decoded.revision}, but its encryption header says "
+                                    f"{revision}", "")
         if isinstance(decoded, codec.SealedSnapshot):  # the checksum matched: tasks are built when used
             tasks = TaskList.from_source(_Refusing(decoded.tasks, snapshot_path, unreadable),
                                          next_id=decoded.next_id, revision=decoded.revision,
@@ -199,17 +234,19 @@ def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, 
         if header.base > decoded.revision:
             raise unreadable(journal_path, f"it continues revision {header.base}, but "
                              f"{SNAPSHOT_NAME} is only at revision {decoded.revision}")
+        if header.store is not None and cipher is not None and header.store != cipher.store:
+            raise unreadable(journal_path, f"it belongs to another encrypted store than {SNAPSHOT_NAME}")
         position = Position(header.generation, header_end, journal[:header_end], header.base, header.schema,
-                            header.base)
+                            header.base, header.store)
         position, _ = replay(tasks, journal, position, skip=header_end, unconfirmed=unconfirmed,
-                             journal_path=journal_path, skipped=skipped, unreadable=unreadable)
+                             journal_path=journal_path, skipped=skipped, unreadable=unreadable, cipher=cipher)
         schemas.append(header.schema)
     return Decoded(tasks, position, decoded.schema, max(schemas))
 
 
 def replay(tasks: TaskList, data: bytes, position: Position, *, skip: int = 0,
            unconfirmed: tuple[str, int, bool] | None = None, journal_path: Path, skipped: Skipped,
-           unreadable: Unreadable) -> tuple[Position, list[Change]]:
+           unreadable: Unreadable, cipher: Cipher | None = None) -> tuple[Position, list[Change]]:
     """Apply the complete journal lines of ``data[skip:]`` (which start at ``position.end``).
 
     A line whose change was reported as failed is voided: it is skipped (its offset is added to
@@ -220,7 +257,7 @@ def replay(tasks: TaskList, data: bytes, position: Position, *, skip: int = 0,
     not believed, nor anything after it. Ids named by a voided, unfinished or unconfirmed record are
     never handed out. Records the task list already holds (a newer snapshot) are skipped.
     """
-    records: list[tuple[int, Change, dt.datetime]] = []
+    records: list[tuple[int, Change | None, dt.datetime | None]] = []
     doubtful = b""
     if unconfirmed is not None and unconfirmed[0] == position.generation and unconfirmed[1] >= position.end:
         cut = skip + unconfirmed[1] - position.end
@@ -236,7 +273,8 @@ def replay(tasks: TaskList, data: bytes, position: Position, *, skip: int = 0,
             skipped.voided.append(where)
         else:
             try:
-                rev, change, at = codec.decode_record(line, f"the journal line at byte {where}", position.schema)
+                rev, change, at = decode_line(line, f"the journal line at byte {where}", position.schema, cipher,
+                                              tasks.revision)
             except codec.FormatError as exc:
                 raise unreadable(journal_path, exc) from None
             if rev != last_rev + 1:
@@ -260,6 +298,7 @@ def replay(tasks: TaskList, data: bytes, position: Position, *, skip: int = 0,
     for i, (rev, change, at) in enumerate(records):
         if rev <= tasks.revision:
             continue
+        assert change is not None and at is not None  # (decode_line gives both beyond what tasks holds)
         try:
             tasks.apply(change, rev, at, remember=i >= remembered)
         except InvalidValue as exc:

@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # (what only backup and salvage use: their modules are those 
     from ..domain import recovery
     from ..domain.progress import ProgressCallback
     from .backups import Backup
+    from .encryption import Operation
+    from .encryption import Outcome as EncryptionOutcome
     from .salvage import SalvageReport
 
 @contextmanager
@@ -286,6 +288,15 @@ class UnitOfWork:
         worker = self._worker
         if worker is not None:
             worker.join()
+
+    def change_encryption(self, operation: Operation, keyring: bool | None) -> EncryptionOutcome:
+        """Encrypt, decrypt or rekey the store, or make it a new encrypted one: one durable change
+        (store/encryption.py), under the lock, on the latest state. The tasks stay as they are."""
+        with self._caught_up() as caught, _signals_deferred():
+            outcome = self._store.change_encryption(caught.tasks, operation, keyring)
+            if outcome.backup is not None or operation == "init":
+                self._count_save()
+            return outcome
 
     def backup(self, label: str) -> Backup:
         """Take a backup of the latest state now."""

@@ -1,0 +1,181 @@
+"""Encrypting a store, decrypting it, and changing its passphrase: each one durable change.
+
+Each runs under the store's lock, caught up, in this order:
+
+1. a verified backup of the store as it is, sealed with the key the store will have (so no plaintext
+   backup is written for a store being encrypted, and none sealed with a key being retired);
+2. the snapshot, replaced in its new form by rename: the one step that changes what the store is;
+3. a new journal continuing it (its records are all in the snapshot), in the new form;
+4. every other backup brought to the new form (sealed, opened, or its slots re-wrapped), each by
+   its own atomic replace.
+
+A crash before step 2's rename leaves the store as it was, opening with the old key (or none); after
+it, with the new one. A journal left in the old form by a crash between 2 and 3 holds only records
+the snapshot holds: readers check them and skip them, and the next change starts a new journal. A
+crash during step 4 leaves some backups in the old form, each still whole and openable (a sealed
+backup carries its own slots); running the same command again finishes them.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Literal
+
+from .. import codec
+from ..errors import SaveFailed, StorageError, UserError, typed
+from . import cipher as keys
+from . import files
+from .hints import hint_for
+
+if TYPE_CHECKING:
+    from ..domain.tasklist import TaskList
+    from .backups import Backup, BackupShelf
+    from .journal_store import JournalStore
+
+#: init: a new store, encrypted; create: a new store, plain (made now rather than by its first change).
+Operation = Literal["create", "init", "encrypt", "decrypt", "rekey"]
+
+
+class Outcome:
+    """What an encryption change did: the backup taken first (None for a new store), the backups converted."""
+
+    __slots__ = ("backup", "converted", "directory", "encrypted", "keyring", "operation")
+
+    def __init__(self, operation: Operation, store: JournalStore, backup: Backup | None, converted: int) -> None:
+        self.operation = operation
+        self.directory = str(store.directory)
+        #: The store's form now, and whether the OS keyring keeps its key.
+        self.encrypted = store.cipher is not None
+        self.keyring = store.cipher is not None and keys.slot_of(store.cipher.slots, "keyring") is not None
+        self.backup = backup
+        self.converted = converted
+
+    def __repr__(self) -> str:
+        return (f"Outcome({self.operation!r}, encrypted={self.encrypted!r}, backup={self.backup!r}, "
+                f"converted={self.converted!r})")
+
+
+def change(store: JournalStore, tasks: TaskList, operation: Operation, keyring: bool | None) -> Outcome:
+    """Run ``operation`` on ``store`` (under its lock, ``tasks`` caught up). ``keyring``: keep the key in the
+    OS keyring too (True), not (False), or as it is (None, rekey only)."""
+    current = store.cipher
+    if operation in ("create", "init"):
+        if store.present_files():
+            raise UserError(f"there is a store in {store.directory} already", hint=(
+                f"'{typed('encrypt')}' encrypts it" if operation == "init" and current is None else
+                "give --data-dir (or TASKVAULT_DATA_DIR) another directory for a new one"))
+        if operation == "create":
+            store.start_files(tasks)
+            return Outcome(operation, store, None, 0)
+    if operation in ("init", "encrypt"):
+        if current is not None:  # (encrypt run again: finish one cut short, or say it is done)
+            return Outcome(operation, store, None, _convert_backups(store.backups, current))
+        new = _new_cipher(store, keyring=bool(keyring))
+    elif current is None:
+        if operation == "decrypt":
+            return Outcome(operation, store, None, _convert_backups(store.backups, None))  # as for encrypt
+        raise UserError(f"the store in {store.directory} is not encrypted", hint=f"'{typed('encrypt')}' encrypts it")
+    elif operation == "decrypt":
+        _confirm_passphrase(store, current)
+        new = None
+    else:
+        _confirm_passphrase(store, current)
+        new = _rekeyed(store, current, keyring)
+    if operation == "init":
+        store.cipher = new
+        try:
+            store.start_files(tasks)
+        except BaseException:
+            store.cipher = None
+            _forget_keyring(store, new, current)
+            raise
+        return Outcome(operation, store, None, 0)
+    return Outcome(operation, store, *_replace(store, tasks, current, new, operation))
+
+
+def _replace(store: JournalStore, tasks: TaskList, old: keys.Cipher | None, new: keys.Cipher | None,
+             operation: Operation) -> tuple[Backup, int]:
+    data = codec.encode_tasklist(tasks)
+    store.cipher = new  # from here on, every file written is in the new form
+    try:
+        backup = store.backup_of(data, tasks, operation)
+        files.atomic_replace(store.snapshot_path, store.stored(data, tasks.revision))
+    except BaseException as exc:
+        store.cipher = old
+        _forget_keyring(store, new, old)
+        if isinstance(exc, OSError):
+            raise SaveFailed(f"could not {operation} the store in {store.directory}: {exc.strerror or exc} — "
+                             "nothing was changed", hint=hint_for(exc)) from None
+        raise
+    store.now_replaced(tasks)
+    if old is not None and (new is None or keys.slot_of(new.slots, "keyring") is None):
+        _forget_keyring(store, old, new)
+    return backup, _convert_backups(store.backups, new)
+
+
+def _new_cipher(store: JournalStore, *, keyring: bool) -> keys.Cipher:
+    passphrase = _ask(store, "new")
+    data_key, store_id = keys.new_data_key(), keys.new_store_id()
+    slots = [keys.passphrase_slot(data_key, store_id, passphrase)]
+    cipher = keys.Cipher(data_key, store_id, slots)
+    return _with_keyring(store, cipher) if keyring else cipher
+
+
+def _rekeyed(store: JournalStore, current: keys.Cipher, keyring: bool | None) -> keys.Cipher:
+    passphrase = _ask(store, "new")
+    slots = [keys.passphrase_slot(current.data_key, current.store, passphrase)]
+    had = keys.slot_of(current.slots, "keyring")
+    if keyring is None and had is not None:
+        slots.append(had)
+    cipher = current.with_slots(slots)
+    return _with_keyring(store, cipher) if keyring else cipher
+
+
+def _with_keyring(store: JournalStore, cipher: keys.Cipher) -> keys.Cipher:
+    """``cipher`` with a keyring slot: a new random secret, kept in the OS keyring before any file names it."""
+    if store.keychain is None:
+        raise StorageError("there is no system keyring to keep the key in (or TASKVAULT_KEYRING is off)",
+                           hint="leave out --keyring: the passphrase alone opens the store")
+    secret = keys.new_keyring_secret()
+    store.keychain.set(keys.keyring_name(cipher.store), base64.b64encode(secret).decode("ascii"))
+    slots = [slot for slot in cipher.slots if slot.get("type") != "keyring"]
+    return cipher.with_slots([*slots, keys.keyring_slot(cipher.data_key, cipher.store, secret)])
+
+
+def _forget_keyring(store: JournalStore, retired: keys.Cipher | None, kept: keys.Cipher | None) -> None:
+    """Remove the secret ``retired`` kept in the OS keyring, unless ``kept`` (the store's key now) uses it."""
+    if retired is None or store.keychain is None or keys.slot_of(retired.slots, "keyring") is None:
+        return
+    if kept is not None and kept.store == retired.store and keys.slot_of(kept.slots, "keyring") == keys.slot_of(
+            retired.slots, "keyring"):
+        return
+    try:
+        store.keychain.delete(keys.keyring_name(retired.store))
+    except StorageError:
+        pass  # a secret left behind opens nothing once no slot names it
+
+
+def _ask(store: JournalStore, purpose: Literal["new", "current"]) -> str:
+    if store.passphrases is None:
+        raise StorageError("no passphrase can be asked for here", hint=keys.PASSPHRASE_HINT)
+    return store.passphrases.passphrase(store.directory, purpose)
+
+
+def _confirm_passphrase(store: JournalStore, current: keys.Cipher) -> None:
+    """decrypt and rekey ask for the current passphrase even when the keyring opened the store: whoever
+    runs them must know it (a session left open must not be enough to take the protection away)."""
+    from ..errors import WrongPassphrase
+
+    header = current.header("snapshot", 0, codec.SCHEMA)
+    if keys.open_passphrase_slot(header, _ask(store, "current")) is None:
+        raise WrongPassphrase(f"the passphrase does not open the store in {store.directory} — nothing was changed",
+                              hint="give the store's current passphrase")
+
+
+def _convert_backups(shelf: BackupShelf, cipher: keys.Cipher | None) -> int:
+    """Bring every backup to the store's form: sealed with ``cipher`` (its slots too), or plain if None."""
+    converted = 0
+    for backup in shelf.list():
+        if shelf.convert(backup, cipher):
+            converted += 1
+    return converted
