@@ -417,12 +417,9 @@ class TestHistory:
         assert history.get_strings() == ["add Secret plan", "add Another secret"]  # (in memory: Up still works)
 
     def test_a_real_session_on_an_encrypted_store_writes_no_history(self, data_dir: Path, tmp_path: Path) -> None:
-        """A terminal session (pexpect) whose store reports itself sealed: the history file gains nothing."""
-        state = tmp_path / "state"
-        script = SEALED_SESSION.format(data_dir=str(data_dir), sealed=True)
-        child = pexpect.spawn(sys.executable, ["-c", script], env=clean_env(TERM="xterm", XDG_STATE_HOME=str(state),
-                              TASKVAULT_RESIDENT="off", PROMPT_TOOLKIT_NO_CPR="1"),
-                              dimensions=(24, 100), timeout=10, encoding="utf-8")
+        """A terminal session (pexpect) on an encrypted store: the history file gains nothing."""
+        encrypted_store(data_dir, tmp_path)
+        child = spawn_session(data_dir, tmp_path)
         child.expect_exact(f"Passphrase for {data_dir}: ")
         child.send("open sesame\r")
         child.expect_exact("taskvault>")
@@ -432,53 +429,43 @@ class TestHistory:
         child.send("\x04")
         code, _ = finish(child)
         assert code == 0
-        history = state / "taskvault" / "history"
+        history = tmp_path / "state" / "taskvault" / "history"
         assert not history.exists() or "Secret" not in history.read_text()
 
     def test_a_real_session_on_a_plain_store_keeps_its_history(self, data_dir: Path, tmp_path: Path) -> None:
         """The same session, its store plain: the line is in the history file (so the test above can fail)."""
-        state = tmp_path / "state"
-        script = SEALED_SESSION.format(data_dir=str(data_dir), sealed=False)
-        child = pexpect.spawn(sys.executable, ["-c", script], env=clean_env(TERM="xterm", XDG_STATE_HOME=str(state),
-                              TASKVAULT_RESIDENT="off", PROMPT_TOOLKIT_NO_CPR="1"),
-                              dimensions=(24, 100), timeout=10, encoding="utf-8")
+        child = spawn_session(data_dir, tmp_path)
         child.expect_exact("taskvault>")
         child.send("add Plain plan\r")
         child.expect_exact("Added task 1: Plain plan")
         child.expect_exact("taskvault>")
         child.send("\x04")
         assert finish(child)[0] == 0
-        assert "+add Plain plan" in (state / "taskvault" / "history").read_text()
+        assert "+add Plain plan" in (tmp_path / "state" / "taskvault" / "history").read_text()
 
 
-#: The real program's session, its store standing in for the lead's sealed one: it marks itself sealed
-#: (StoreReader._sealer) and asks for the passphrase when it loads, as an encrypted store will.
-SEALED_SESSION = """
-import sys
-from taskvault.store.journal_store import JournalStore
+def encrypted_store(data_dir: Path, tmp_path: Path, passphrase: str = "open sesame") -> None:
+    """An encrypted store in ``data_dir``, made by the real program (init --encrypt, its passphrase from a file)."""
+    path = secret_file(tmp_path, passphrase.encode() + b"\n", name="init-pass")
+    made = run_taskvault(data_dir, "init", "--encrypt", env={"TASKVAULT_PASSPHRASE_FILE": str(path),
+                                                            "TASKVAULT_KEYRING": "off"})
+    assert made.code == 0, made
+    path.unlink()
 
-class Sealed(JournalStore):
-    def load(self):
-        if {sealed} and self._sealer is None:  # (asked once: the store keeps the key it opened)
-            self.passphrases.passphrase(self.directory, "unlock")
-            self._sealer = object()
-        return super().load()
 
-import taskvault.bootstrap
-taskvault.bootstrap.JournalStore = Sealed
-from taskvault.cli.main import main
-sys.exit(main(["--data-dir", "{data_dir}"]))
-"""
+def spawn_session(data_dir: Path, tmp_path: Path) -> pexpect.spawn:
+    """The real program's interactive session on a real terminal, with no passphrase file or descriptor."""
+    return pexpect.spawn(sys.executable, ["-m", "taskvault", "--data-dir", str(data_dir)], env=clean_env(
+        TERM="xterm", XDG_STATE_HOME=str(tmp_path / "state"), TASKVAULT_RESIDENT="off", TASKVAULT_KEYRING="off",
+        TASKVAULT_CONFIG="/dev/null", PROMPT_TOOLKIT_NO_CPR="1"), dimensions=(24, 100), timeout=10, encoding="utf-8")
 
 
 class TestSessionUnlock:
     def test_the_passphrase_is_asked_before_the_first_command_and_not_shown(self, data_dir: Path,
                                                                            tmp_path: Path) -> None:
         """The background load may not ask under the prompt: the prompt is left, the passphrase asked, the prompt back."""
-        script = SEALED_SESSION.format(data_dir=str(data_dir), sealed=True)
-        child = pexpect.spawn(sys.executable, ["-c", script], env=clean_env(
-            TERM="xterm", XDG_STATE_HOME=str(tmp_path / "state"), TASKVAULT_RESIDENT="off", PROMPT_TOOLKIT_NO_CPR="1"),
-            dimensions=(24, 100), timeout=10, encoding="utf-8")
+        encrypted_store(data_dir, tmp_path)
+        child = spawn_session(data_dir, tmp_path)
         child.expect_exact(f"Passphrase for {data_dir}: ")
         child.send("open sesame\r")
         child.expect_exact("taskvault>")
@@ -491,10 +478,8 @@ class TestSessionUnlock:
         assert code == 0 and "sesame" not in shown + rest
 
     def test_ctrl_c_at_the_passphrase_leaves_the_session_running(self, data_dir: Path, tmp_path: Path) -> None:
-        script = SEALED_SESSION.format(data_dir=str(data_dir), sealed=True)
-        child = pexpect.spawn(sys.executable, ["-c", script], env=clean_env(
-            TERM="xterm", XDG_STATE_HOME=str(tmp_path / "state"), TASKVAULT_RESIDENT="off", PROMPT_TOOLKIT_NO_CPR="1"),
-            dimensions=(24, 100), timeout=10, encoding="utf-8")
+        encrypted_store(data_dir, tmp_path)
+        child = spawn_session(data_dir, tmp_path)
         child.expect_exact(f"Passphrase for {data_dir}: ")
         child.sendintr()
         child.expect_exact("interrupted: the store is not open; the next command asks again")
