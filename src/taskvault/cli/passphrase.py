@@ -294,8 +294,10 @@ def _check_file(label: str, path: str, info: os.stat_result) -> None:
     if info.st_uid != os.getuid():
         raise UsageError(f"{label} belongs to another user", hint="keep the passphrase in a file of your own")
     if info.st_mode & 0o077:
+        import shlex
+
         raise UsageError(f"{label} is open to other users (mode {stat.S_IMODE(info.st_mode):04o}): a passphrase "
-                         "they can read protects nothing", hint=f"chmod 600 {shown(path, quote=False)}")
+                         "they can read protects nothing", hint=f"chmod 600 {shlex.quote(path)}")
     if info.st_size > MAX_PASSPHRASE_BYTES:
         raise UsageError(f"{label} is larger than {MAX_PASSPHRASE_BYTES // 1024} KiB: it is not a passphrase file",
                          hint="name the file that holds the passphrase on its first line")
