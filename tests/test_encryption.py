@@ -402,3 +402,30 @@ def test_doctor_says_how_the_store_is_kept_and_what_an_interrupted_encrypt_left(
     findings = [f for f in _store(directory, GOOD).examine() if f.subject == "encryption"]
     assert [f.level for f in findings] == ["ok"], findings
     assert b"plain-text-title" not in (directory / "tasks.journal").read_bytes()
+
+
+def test_a_changed_byte_in_the_clear_header_is_damage_not_a_wrong_passphrase(tmp_path: Path) -> None:
+    directory = _encrypted_store(tmp_path, "one")
+    path = directory / "tasks.json"
+    whole = path.read_bytes()
+    end = whole.index(b"\n")
+    for at in range(len(b'{"format":"taskvault-encrypted",'), end, 7):
+        changed = bytearray(whole)
+        changed[at] ^= 0x01
+        path.write_bytes(bytes(changed))
+        with pytest.raises(StoreUnreadable) as refused:
+            _store(directory, GOOD).load()
+        assert not isinstance(refused.value, WrongPassphrase), at
+    path.write_bytes(whole)
+    assert _titles(_store(directory, GOOD)) == ["one"]
+
+
+def test_a_second_handle_catches_up_with_the_first_ones_encrypted_records(tmp_path: Path) -> None:
+    directory = _encrypted_store(tmp_path, "one")
+    first, second = _store(directory, GOOD), _store(directory, GOOD)
+    mine, theirs = first.load(), second.load()
+    _add(first, mine, "two")
+    caught = second.refresh(theirs)
+    assert [t.title for t in caught.tasks] == ["one", "two"]
+    _add(second, caught.tasks, "three")  # under the lock: catch_up, then its own encrypted record
+    assert _titles(_store(directory, GOOD)) == ["one", "two", "three"]

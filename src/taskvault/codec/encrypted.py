@@ -37,7 +37,7 @@ MAX_HEADER_BYTES = 64 * 1024
 #: What each kind of encrypted file holds: the snapshot (tasks.json) or a backup (its compressed snapshot).
 CONTENTS = ("snapshot", "backup")
 _ID = re.compile(r"[0-9a-f]{16,64}")
-_HEADER_KEYS = frozenset({"format", "version", "content", "store", "key", "revision", "schema", "slots"})
+_HEADER_KEYS = frozenset({"format", "version", "content", "store", "key", "revision", "schema", "slots", "crc"})
 
 #: seal(plain, context) -> blob; open(blob, context) -> plain (raising FormatError if it does not open).
 Seal = Callable[[bytes, bytes], bytes]
@@ -92,6 +92,11 @@ def read_header(data: bytes, what: str = "the file") -> Header:
         raise FormatError(f"{what} has a damaged encryption header", "") from None
     if type(doc) is not dict or doc.keys() != _HEADER_KEYS:
         raise FormatError(f"{what} has an encryption header of another shape", "")
+    # The header's own checksum: a changed id or slot is damage, which a passphrase that no longer opens the
+    # slot could not tell from a wrong one.
+    crc = doc.pop("crc")
+    if type(crc) is not str or not _CRC.fullmatch(crc) or int(crc, 16) != _crc32(_line(doc)):
+        raise FormatError(f"{what} has a damaged encryption header (it fails its checksum)", "")
     if doc["version"] != VERSION:
         raise FormatError(f"{what} is encrypted in a format this taskvault does not know (version "
                           f"{doc['version']!r:.20})", "")
@@ -111,12 +116,26 @@ def read_header(data: bytes, what: str = "the file") -> Header:
 
 def container(header: Header, body: bytes) -> bytes:
     """An encrypted file: ``header`` as its clear first line, then ``body`` (already sealed)."""
+    fields = {"format": ENCRYPTED_FORMAT, "version": VERSION, "content": header.content, "store": header.store,
+              "key": header.key, "revision": header.revision, "schema": header.schema, "slots": header.slots}
+    return _line({**fields, "crc": "%08x" % _crc32(_line(fields))}) + b"\n" + body
+
+
+_CRC = re.compile(r"[0-9a-f]{8}")
+
+
+def _line(fields: dict[str, Any]) -> bytes:
+    """The header's JSON as written (keys in the order given, no spaces, ASCII only): read back and written
+    again, the same bytes, so that its checksum can be checked."""
     import json
-    line = json.dumps({"format": ENCRYPTED_FORMAT, "version": VERSION, "content": header.content,
-                       "store": header.store, "key": header.key, "revision": header.revision,
-                       "schema": header.schema, "slots": header.slots},
-                      separators=(",", ":"), ensure_ascii=True).encode()
-    return line + b"\n" + body
+
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _crc32(data: bytes) -> int:
+    import zlib
+
+    return zlib.crc32(data)
 
 
 def _framed(obj: dict[str, Any]) -> bytes:

@@ -423,7 +423,7 @@ class StoreReader:
         if news.journal:
             self._journal.position, missed = replay.replay(
                 tasks, news.journal, self._journal.position, unconfirmed=unconfirmed, journal_path=self.journal_path,
-                skipped=self._journal.skipped, unreadable=self._advice.unreadable)
+                skipped=self._journal.skipped, unreadable=self._advice.unreadable, cipher=self.cipher)
             self._revision = tasks.revision
         return CaughtUp(tasks, tuple(missed), tasks.revision - before)
 
