@@ -118,7 +118,7 @@ def container(header: Header, body: bytes) -> bytes:
     """An encrypted file: ``header`` as its clear first line, then ``body`` (already sealed)."""
     fields = {"format": ENCRYPTED_FORMAT, "version": VERSION, "content": header.content, "store": header.store,
               "key": header.key, "revision": header.revision, "schema": header.schema, "slots": header.slots}
-    return _line({**fields, "crc": "%08x" % _crc32(_line(fields))}) + b"\n" + body
+    return _line({**fields, "crc": f"{_crc32(_line(fields)):08x}"}) + b"\n" + body
 
 
 _CRC = re.compile(r"[0-9a-f]{8}")
