@@ -23,7 +23,7 @@ from taskvault.cli.passphrase import MAX_PASSPHRASE_BYTES, Passphrases
 from taskvault.cli.repl import PlainStoreHistory
 from taskvault.errors import InvalidValue, StoreEncrypted, UsageError
 
-from .conftest import run_taskvault
+from .conftest import require_tool, run_taskvault
 
 #: Asks a Passphrases built from its arguments for each purpose named, and prints what it got: a digest of
 #: the passphrase (never the passphrase: a test looks for it on the screen), or the error's class and text.
@@ -574,8 +574,7 @@ class SecretService:
 @pytest.fixture
 def secret_service() -> Iterator[SecretService]:
     for tool in ("gnome-keyring-daemon", "dbus-daemon", "dbus-send"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian: gnome-keyring dbus)")
+        require_tool(tool, "gnome-keyring dbus")
     home = Path(tempfile.mkdtemp(prefix="taskvault-keyring-"))
     home.chmod(0o700)
     service = SecretService(home)
