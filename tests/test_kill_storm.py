@@ -17,8 +17,8 @@ from . import killstorm
 from .conftest import (
     FIGURES,
     KEYS,
-    encrypted_stores,
     TASKVAULT,
+    encrypted_stores,
     import_args,
     import_held,
     new_store,

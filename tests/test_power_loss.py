@@ -302,9 +302,8 @@ def _backup_problems(recording: Recording, state: crashsim.CrashState) -> list[s
         if ".tmp-" in name:
             continue
         try:
-            if name.endswith(".enc"):  # an encrypted store's: opened with its passphrase first
-                data = _opened_backup(data, name)
-            codec.decode_snapshot(decompressed(data) if name.endswith((".gz", ".gz.enc")) else data)
+            plain = _opened_backup(data, name) if name.endswith(".enc") else data  # (an encrypted store's: opened)
+            codec.decode_snapshot(decompressed(plain) if name.endswith((".gz", ".gz.enc")) else plain)
         except (codec.FormatError, InvalidValue) as exc:
             problems.append(f"the backup {name} does not decode: {exc}")
     old_files = {name: data for name, data in recording.before.files_under(recording.data_dir).items()
