@@ -243,20 +243,6 @@ def encrypted_stores(key_directory: Path) -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="module")
-def store_kind(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """"plain", or "encrypted" (given by ENCRYPTED_TOO): the stores this test's helpers make are of that kind."""
-    kind = getattr(request, "param", "plain")
-    with contextlib.ExitStack() as stack:
-        if kind == "encrypted":
-            stack.enter_context(encrypted_stores(tmp_path_factory.mktemp("key")))
-        yield kind
-
-
-#: Runs a test (or a class of them) on a plain store and on an encrypted one.
-ENCRYPTED_TOO = pytest.mark.parametrize("store_kind", ["plain", "encrypted"], indirect=True)
-
-
 #: A small store with every status and field kind: ids 1-3, task 2 done.
 SEED = ("add First --tag home", "add Second --priority high", "add Third --due 2030-01-01", "done 2")
 
