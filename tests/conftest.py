@@ -101,8 +101,8 @@ class Completed:
 def run_taskvault(data_dir: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
                   timeout: float = 30) -> Completed:
     """Run the installed taskvault in a new process against ``data_dir``."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}  # (COLUMNS would cut tables)
+    full_env = {k: v for k, v in os.environ.items()  # (store_kind's passphrase file kept: see encrypted_stores)
+                if (not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")) or k == PASSPHRASE_FILE}
     full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "TASKVAULT_RESIDENT": "off",
                      "XDG_STATE_HOME": str(data_dir.parent / "state"),
                      "TASKVAULT_CONFIG": "/dev/null"})  # (never the user's own config file; a test names one)
@@ -117,8 +117,8 @@ def run_raw(data_dir: Path, *args: str, stdin: bytes | int | None = None, stdout
             preexec_fn: Callable[[], None] | None = None, timeout: float = 60) -> Completed:
     """Like run_taskvault, with bytes in, stdout sent where the test says (a file, a dead pipe),
     and standard output and error decoded leniently (they may hold bytes of another encoding)."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")}  # (COLUMNS would cut tables)
+    full_env = {k: v for k, v in os.environ.items()  # (store_kind's passphrase file kept: see encrypted_stores)
+                if (not k.startswith("TASKVAULT_") and k not in ("COLUMNS", "LINES")) or k == PASSPHRASE_FILE}
     full_env.update({"TASKVAULT_DATA_DIR": str(data_dir), "NO_COLOR": "1", "TASKVAULT_RESIDENT": "off",
                      "XDG_STATE_HOME": str(data_dir.parent / "state"),
                      "TASKVAULT_CONFIG": "/dev/null"})  # (never the user's own config file; a test names one)
@@ -170,7 +170,7 @@ class Session:
 
     def __init__(self, directory: Path, **store_options: Any) -> None:
         #: The store behind the service, for tests that look below the one door (the interface never does).
-        self.store = JournalStore(directory, **store_options)
+        self.store = JournalStore(directory, **{"passphrases": KEYS, **store_options})  # (KEYS opens encrypted ones)
         self.service = TaskService(self.store)
         self.out, self.err = io.StringIO(), io.StringIO()
         # The user's files as a one-shot command has them (import reads one), standard input aside: it holds no file.
@@ -189,12 +189,68 @@ class Session:
         self.service.close()
 
 
+# -- encrypted stores: the proofs run on them too (issue 21) --------------------------------------------
+
+#: The passphrase of every encrypted store the tests make, and the variable that names a file holding it.
+PASSPHRASE = "proofs: correct horse ✓ battery staple"
+PASSPHRASE_FILE = "TASKVAULT_PASSPHRASE_FILE"
+
+
+class FixedPassphrase:
+    """A PassphraseSource (store/keys.py) giving one passphrase for every purpose, as a script's file does. Harmless
+    for a plain store: only an encrypted one asks."""
+
+    def __init__(self, words: str = PASSPHRASE) -> None:
+        self.words = words
+
+    def passphrase(self, store: Path, purpose: str) -> str:
+        return self.words
+
+
+KEYS = FixedPassphrase()
+#: Whether seed_store and new_store make encrypted stores now (encrypted_stores turns it on).
+ENCRYPTING = {"on": False}
+
+
+def passphrase_file(directory: Path, words: str = PASSPHRASE) -> Path:
+    """A file holding ``words`` as TASKVAULT_PASSPHRASE_FILE wants it: a regular file only its owner may read."""
+    path = directory / "passphrase"
+    path.write_text(words + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def new_store(directory: Path) -> None:
+    """While encrypted_stores is on, make an empty encrypted store in ``directory`` (as init --encrypt does);
+    otherwise nothing: a plain store is made by its first change, as ever."""
+    if ENCRYPTING["on"]:
+        session = Session(directory)
+        session.service.change_encryption("init")
+        session.close()
+
+
+@contextlib.contextmanager
+def encrypted_stores(key_directory: Path) -> Iterator[None]:
+    """Inside it, seed_store and new_store make encrypted stores, and every process a test starts (run_taskvault,
+    or an environment made from os.environ) finds their passphrase in TASKVAULT_PASSPHRASE_FILE. scrypt is made
+    cheap (n = 2^10) for the stores made here: the proofs are of durability, and each open pays it once."""
+    from taskvault.store import cipher
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PASSPHRASE_FILE, str(passphrase_file(key_directory)))
+        patch.setitem(ENCRYPTING, "on", True)
+        patch.setattr(cipher, "SCRYPT_N", 2**10)
+        yield
+
+
 #: A small store with every status and field kind: ids 1-3, task 2 done.
 SEED = ("add First --tag home", "add Second --priority high", "add Third --due 2030-01-01", "done 2")
 
 
 def seed_store(directory: Path, lines: tuple[str, ...] = SEED) -> None:
-    """Create a store by running ``lines`` in one in-process session."""
+    """Create a store by running ``lines`` in one in-process session (an encrypted one while encrypted_stores is on)."""
+    if ENCRYPTING["on"] and not (directory / "tasks.json").exists():
+        new_store(directory)
     session = Session(directory)
     for line in lines:
         assert session.run(line) == 0, session.err.getvalue()
@@ -217,7 +273,7 @@ def taskwarrior_import(store: Path, path: Path, task_id: int = 1, new: tuple[str
     """Write at ``path``, outside the store, a Taskwarrior export (as `task export` writes it) that adds ``new`` and
     updates task ``task_id`` of the store in ``store`` (its uuid, read from the store; a new title and project)."""
     assert store.resolve() not in path.resolve().parents, "the import's file must lie outside the store"
-    target = JournalStore(store).load().get(task_id)
+    target = JournalStore(store, passphrases=KEYS).load().get(task_id)
     records = [{"id": 0, "uuid": import_uuid(t), "description": t, "entry": "20261101T090000Z",
                 "modified": "20261101T090000Z", "status": "pending", "urgency": 1.5, "tags": ["imported"]}
                for t in new]
@@ -315,7 +371,7 @@ FIGURES: dict[str, object] = {}
 #: Figures that differ from run to run (random kill moments, process interleavings, timings);
 #: docs/guarantees.md states their bounds. Every other figure must appear there exactly as printed.
 VARYING = {"kill -9 storm", "kill -9 during an import", "mixed concurrent changes", "reader polling during writes",
-           "stateful model test", "generated command lines", "doc examples run"}
+           "stateful model test", "generated command lines", "doc examples run", "kill -9 storm, encrypted store"}
 GUARANTEES_DOC = Path(__file__).resolve().parent.parent / "docs" / "guarantees.md"
 _STALE: list[str] = []
 _STRAY: list[int] = []

@@ -33,7 +33,7 @@ import attrs
 
 from taskvault.store.journal_store import JournalStore
 
-from .conftest import import_uuid, temp_files
+from .conftest import KEYS, import_uuid, temp_files
 
 BATCH = 40
 RESERVED = "the change in flight left out, its id kept unused"
@@ -192,7 +192,7 @@ class Model:
 
 def store_view(directory: Path) -> tuple[dict[int, Held], int, int]:
     """The store as the real loader reads it: (tasks as the model holds them, next id, revision)."""
-    tasks = JournalStore(directory).load()
+    tasks = JournalStore(directory, passphrases=KEYS).load()
     ids = {t.uuid: t.id for t in tasks}
     view = {t.id: Held(t.title, t.status.value, frozenset(t.tags), t.project,
                        t.priority.value if t.priority else None, t.due.isoformat() if t.due else None,
@@ -244,7 +244,7 @@ def storm(directory: Path, program: list[str], kills: int, seed: int,
     applied = 0  # changes the store must hold: each command makes exactly one revision
     while report.kills < kills:
         if (directory / "tasks.json").exists():  # the store holds what the model does (checked after each run)
-            model.uuids = {t.id: str(t.uuid) for t in JournalStore(directory).load()}
+            model.uuids = {t.id: str(t.uuid) for t in JournalStore(directory, passphrases=KEYS).load()}
         planner = model.copy()
         batch = []
         for _ in range(BATCH):

@@ -24,7 +24,17 @@ from taskvault.codec import journal
 from taskvault.errors import StorageError, StoreTooNew, StoreUnreadable
 from taskvault.store.journal_store import JournalStore
 
-from .conftest import FIGURES, TASKVAULT, Completed, Session, run_taskvault, store_digest
+from .conftest import (
+    FIGURES,
+    KEYS,
+    TASKVAULT,
+    Completed,
+    Session,
+    encrypted_stores,
+    new_store,
+    run_taskvault,
+    store_digest,
+)
 
 #: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
 pytestmark = pytest.mark.slow
@@ -34,6 +44,7 @@ Damage = Callable[[Path], None]
 
 def _good_store(directory: Path) -> None:
     """Three tasks in the snapshot (after a compaction), one more change in the journal."""
+    new_store(directory)  # (encrypted, inside encrypted_stores)
     session = Session(directory)
     for line in ("add Alpha --tag a", "add Beta --priority high --due 2030-01-01", "add Gamma", "done 2"):
         assert session.run(line) == 0
@@ -328,6 +339,37 @@ class TestRefusedUntouched:
             JournalStore(directory).load()
         if name == "journal of a newer schema":
             assert caught.type is StoreTooNew
+
+
+#: The damage that edits no plain JSON (an encrypted store's is sealed: tests/test_encryption_proofs.py changes it):
+#: each is refused on an encrypted store too.
+ENCRYPTED_TOO = ["empty file", "NUL-filled", "random bytes", "truncated in the middle", "JSON list", "JSON null",
+                 "deeply nested JSON", "directory instead of file", "dangling symlink", "symlink to a real file",
+                 "journal without snapshot", "journal of random bytes", "journal NUL-filled", "journal header garbage",
+                 "journal record fails checksum", "journal record out of sequence", "journal record with a bad task",
+                 "journal starts after snapshot", "journal of a newer schema"]
+
+
+class TestRefusedUntouchedEncrypted:
+    @pytest.mark.parametrize("name", ENCRYPTED_TOO)
+    def test_refused(self, tmp_path: Path, name: str) -> None:
+        """The same damage to an encrypted store: list and add refuse it (exit 3, one line naming the file), the
+        loader raises StorageError, and every byte and mtime is as it was."""
+        with encrypted_stores(tmp_path):
+            directory = tmp_path / "data"
+            _good_store(directory)
+            assert (directory / "tasks.json").read_bytes().startswith(b'{"format":"taskvault-encrypted"')
+            assert b'"enc":' in (directory / "tasks.journal").read_bytes()
+            BAD_STORES[name](directory)
+            before, listing = store_digest(directory), _listing(directory)
+            for command in (["list"], ["add", "New task"]):
+                result = run_taskvault(directory, *command)
+                assert result.code == 3 and result.out == "" and "Traceback" not in result.err, result
+                assert result.err.count("\n") == 1 and result.err.startswith("error: ")
+                assert "tasks.json" in result.err or "tasks.journal" in result.err, result.err
+            with pytest.raises(StorageError):
+                JournalStore(directory, passphrases=KEYS).load()
+            assert store_digest(directory) == before and _listing(directory) == listing
 
 
 class TestNewFieldsRefusedByTheirRules:

@@ -16,9 +16,12 @@ from taskvault.store.journal_store import JournalStore
 from . import killstorm
 from .conftest import (
     FIGURES,
+    KEYS,
     TASKVAULT,
+    encrypted_stores,
     import_args,
     import_held,
+    new_store,
     require_tool,
     seed_store,
     taskvault_compacting_at,
@@ -44,6 +47,25 @@ def test_kill_storm(data_dir: Path) -> None:
     assert report.mid_save > 0, "no kill landed inside a save: the storm did not test what it claims"
     assert report.imports > 0, "no import was acknowledged: the storm did not test what it claims"
     FIGURES["kill -9 storm"] = report.summary()
+
+
+#: On an encrypted store (its journal records sealed, its compactions writing an encrypted snapshot and backup).
+ENCRYPTED_KILLS = 30
+
+
+def test_kill_storm_on_an_encrypted_store(tmp_path: Path) -> None:
+    """The same storm, fewer kills, on an encrypted store (made first, as init --encrypt does): every kill leaves a
+    store that opens with its passphrase and holds every acknowledged change and at most the one in flight."""
+    directory = tmp_path / "data"
+    with encrypted_stores(tmp_path):
+        new_store(directory)
+        report = killstorm.storm(directory, taskvault_compacting_at(0), kills=ENCRYPTED_KILLS, seed=20261207)
+    store = JournalStore(directory, passphrases=KEYS)
+    store.load()
+    assert store.encrypted and (directory / "tasks.json").read_bytes().startswith(b'{"format":"taskvault-encrypted"')
+    landed = report.mid_save + report.outcomes[killstorm.RESERVED]  # (fewer kills: either kind of mid-save will do)
+    assert report.kills == ENCRYPTED_KILLS and landed > 0 and report.compacting_runs > 0, report.summary()
+    FIGURES["kill -9 storm, encrypted store"] = report.summary()
 
 
 #: Kills of a one-shot import, each at a random moment of its run; every fsync is held 150 ms (strace), so the moments

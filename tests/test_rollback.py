@@ -21,6 +21,7 @@ from .conftest import (
     FaultyOs,
     OsProxy,
     Session,
+    encrypted_stores,
     import_held,
     seed_store,
     store_bytes,
@@ -65,6 +66,16 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("seed") / "data"
     seed_store(directory, RICH_SEED)
     taskwarrior_import(directory, _import_file(directory))  # every copy holds the same uuids
+    return directory
+
+
+@pytest.fixture(scope="module")
+def encrypted_seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same seed in an encrypted store."""
+    directory = tmp_path_factory.mktemp("encrypted-seed") / "data"
+    with encrypted_stores(tmp_path_factory.mktemp("key")):
+        seed_store(directory, RICH_SEED)
+    taskwarrior_import(directory, _import_file(directory))
     return directory
 
 
@@ -174,6 +185,26 @@ def _assert_not_retried(faulty: FaultyOs) -> None:
             f"fsync was retried on the failed data: {faulty.after}")
     else:
         assert faulty.calls <= faulty.fail_at or faulty.times != 1, "a failed call must not be retried"
+
+
+class TestEveryStepOfEverySaveEncrypted:
+    """The same matrix on an encrypted store (sealed records; an import's backup sealed), for two kinds."""
+
+    @pytest.mark.parametrize("mutation", ["add", "import"])
+    def test_failure_leaves_everything_as_it_was(self, encrypted_seeded: Path, tmp_path: Path, mutation: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        line = _line(encrypted_seeded, mutation)
+        counts = _step_counts(encrypted_seeded, tmp_path, line, monkeypatch)
+        assert counts["write"] >= 1 and counts["fsync"] >= 2, f"the save was not observed: {counts}"
+        cases = 0
+        for step in FAILABLE:
+            for position in range(1, counts[step] + 1):
+                for error in ERRNOS:
+                    for always in (False, True):
+                        directory = _fresh_copy(encrypted_seeded, tmp_path, f"{step}-{position}-{error}-{always}")
+                        TestEveryStepOfEverySave._one_case(directory, line, step, position, error, always, monkeypatch)
+                        cases += 1
+        assert cases == 2 * len(ERRNOS) * sum(counts[s] for s in FAILABLE)
 
 
 class TestNewStore:

@@ -25,7 +25,18 @@ from taskvault.errors import StorageError
 from taskvault.store import files
 from taskvault.store.journal_store import JournalStore
 
-from .conftest import FIGURES, OsProxy, Session, import_held, run_taskvault, store_digest, taskwarrior_import
+from .conftest import (
+    FIGURES,
+    KEYS,
+    OsProxy,
+    Session,
+    encrypted_stores,
+    import_held,
+    new_store,
+    run_taskvault,
+    store_digest,
+    taskwarrior_import,
+)
 
 #: A proof that spawns many processes: run by CI and `pytest`, left out of the fast tier.
 pytestmark = pytest.mark.slow
@@ -116,7 +127,7 @@ def _load(directory: Path, snapshot: bytes, journal: bytes) -> Loaded:
     if not snapshot_path.exists() or snapshot_path.read_bytes() != snapshot:
         snapshot_path.write_bytes(snapshot)
     (directory / "tasks.journal").write_bytes(journal)
-    store = JournalStore(directory)
+    store = JournalStore(directory, passphrases=KEYS)
     try:
         tasks = store.load()
     except StorageError as exc:
@@ -181,6 +192,57 @@ class TestTruncation:
         loaded = _load(scratch, store.snapshot, store.prefix + store.last[:cut])
         assert loaded.state is not None and loaded.state[1] == 5 and store.without[1] == 4
         _tally("dropped as torn")
+
+
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """An encrypted store whose journal ends in an add (its record sealed; revision and next id in clear)."""
+    directory = tmp_path_factory.mktemp("sealed") / "data"
+    with encrypted_stores(tmp_path_factory.mktemp("key")):
+        new_store(directory)
+        session = Session(directory)
+        for line in LINES[:LAST["an add"] - 1]:
+            assert session.run(line) == 0, session.err.getvalue()
+        prefix = (directory / "tasks.journal").read_bytes()
+        assert session.run(LINES[LAST["an add"] - 1]) == 0, session.err.getvalue()
+        journal = (directory / "tasks.journal").read_bytes()
+        session.close()
+    snapshot = (directory / "tasks.json").read_bytes()
+    assert snapshot.startswith(b'{"format":"taskvault-encrypted"') and b"Zuletzt" not in journal
+    scratch = tmp_path_factory.mktemp("sealed-built")
+    return Built(snapshot, prefix, journal[len(prefix):], _state(_load(scratch, snapshot, prefix)),
+                 _state(_load(scratch, snapshot, journal)))
+
+
+class TestSealedRecords:
+    def test_cut_anywhere_an_encrypted_record_is_dropped_or_refused_as_a_plain_one_is(self, sealed: Built,
+                                                                                      scratch: Path) -> None:
+        """An encrypted add cut at every offset of its clear frame and its last bytes, and at every 8th of its
+        ciphertext: dropped as torn, the ids its clear next_id names reserved; missing only its newline, refused."""
+        last = sealed.last
+        frame = last.index(b'"enc":"') + 7
+        cuts = sorted({*range(frame + 1), *range(frame, len(last), 8), *range(len(last) - 3, len(last) + 1)})
+        for cut in cuts:
+            loaded = _load(scratch, sealed.snapshot, sealed.prefix + last[:cut])
+            if cut == len(last):
+                assert loaded.state == sealed.whole
+                _tally("loaded whole")
+            elif cut == len(last) - 1:
+                _refused(loaded, "the whole encrypted record but its newline")
+            else:
+                _dropped(loaded, sealed, last[:cut], f"encrypted record cut at {cut} of {len(last)}")
+
+    def test_a_changed_byte_of_an_encrypted_record_is_refused(self, sealed: Built, scratch: Path) -> None:
+        """Each byte of the clear frame, and every 64th of the ciphertext, made a NUL, a newline or a flipped bit (as
+        an import's record meets them, to keep the run short): refused."""
+        last = sealed.last
+        frame = last.index(b'"enc":"') + 7
+        for index in sorted({*range(frame), *range(frame, len(last), 64), len(last) - 1}):
+            for value in {replace(last[index]) for replace in REPLACEMENTS[:2] + REPLACEMENTS[-2:-1]} - {last[index]}:
+                changed = bytearray(last)
+                changed[index] = value
+                _refused(_load(scratch, sealed.snapshot, sealed.prefix + bytes(changed)),
+                         f"byte {index} of an encrypted record changed to {bytes([value])!r}")
 
 
 class TestChangedBytes:
