@@ -204,11 +204,6 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]
 ENCRYPTED_KINDS = ("add", "add with compaction", "add in a session, compaction in the background",
                    "add after a crash (torn line, temp file)", "undo of a bulk delete", "restore (backup first)",
                    "import (backup first)", "salvage of a journal damaged mid-way")
-#: Found by this proof (reported; src/ is the lead's): salvage of an encrypted store whose journal is damaged mid-way,
-#: with no backup to start from, recovers "nothing intact: an empty store" where a plain store's salvage recovers the
-#: snapshot and the records before the damage (3 tasks). Reproducer: an encrypted store, 4 changes, flip a byte of the
-#: 3rd record, remove backups/, run `taskvault salvage --yes`: "Salvaged the store: revision 0, 0 tasks".
-SALVAGE_FINDING = "salvage of an encrypted store recovers nothing from its snapshot and journal (an empty store)"
 
 
 @pytest.fixture(scope="module")
@@ -395,9 +390,7 @@ class TestEveryCrashState:
 
 
 class TestEveryCrashStateEncrypted:
-    @pytest.mark.parametrize("kind", [
-        pytest.param(kind, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=SALVAGE_FINDING))
-        if kind.startswith("salvage") else kind for kind in ENCRYPTED_KINDS])
+    @pytest.mark.parametrize("kind", ENCRYPTED_KINDS)
     def test_old_or_new_and_new_once_acknowledged(self, encrypted_recordings: dict[str, Recording], kind: str,
                                                   tmp_path: Path) -> None:
         """The same proof on an encrypted store: its snapshot, records and backups sealed."""

@@ -26,7 +26,7 @@ from taskvault.domain import operations
 from taskvault.domain.change import ChangeKind
 from taskvault.domain.task import Priority, Task, normalize_extra
 from taskvault.domain.tasklist import Change, TaskList
-from taskvault.errors import InvalidValue, SaveFailed, StoreLocked, StoreUnreadable
+from taskvault.errors import InvalidValue, SaveFailed, StoreLocked
 from taskvault.store import files
 from taskvault.store.journal_store import JournalStore
 from taskvault.store.port import StorePort
@@ -333,22 +333,13 @@ CONTRACT = [check_an_empty_store_loads_empty, check_a_saved_change_is_there_on_r
             check_a_failed_append_of_a_new_kind_changes_nothing, check_a_backup_keeps_every_new_field]
 
 
-#: Found on the encrypted store (reported; src/ is the lead's): a handle that loaded an encrypted store refuses the
-#: next record another handle appended as damage ("the journal line at byte N is encrypted, in a store that is not"),
-#: telling the user to move the file aside. Reproducer: two sessions on one encrypted store; the first adds, the second
-#: lists, the first adds again, the second adds: exit 3.
-CATCH_UP_FINDING = "a second handle on an encrypted store refuses the other's new record as damage"
-CAUGHT_UP = (check_a_second_handle_catches_up, check_every_new_kind_is_kept_and_caught_up)
 
 
 @pytest.mark.parametrize("check", CONTRACT, ids=lambda check: check.__name__.removeprefix("check_"))
-def test_the_store_keeps_the_contract(backend: Backend, check: Callable[[Backend], None],
-                                      request: pytest.FixtureRequest) -> None:
+def test_the_store_keeps_the_contract(backend: Backend, check: Callable[[Backend], None]) -> None:
     encrypted = getattr(backend, "encrypted", False)
     if encrypted and check is check_an_empty_store_loads_empty:
         pytest.skip("an encrypted store is never without files: init --encrypt writes them")
-    if encrypted and check in CAUGHT_UP:
-        request.applymarker(pytest.mark.xfail(strict=True, raises=StoreUnreadable, reason=CATCH_UP_FINDING))
     check(backend)
 
 
