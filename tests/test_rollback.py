@@ -106,6 +106,24 @@ def _step_counts(seeded: Path, tmp_path: Path, line: str, monkeypatch: pytest.Mo
     return Counter(counting.log)
 
 
+def _every_case(seeded: Path, tmp_path: Path, mutation: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """``mutation`` on a copy of ``seeded``, failed at each file-system call of its save with each errno, once
+    and for good; every case checked (TestEveryStepOfEverySave._one_case). Returns how many cases ran."""
+    line = _line(seeded, mutation)
+    counts = _step_counts(seeded, tmp_path, line, monkeypatch)
+    assert counts["write"] >= 1 and counts["fsync"] >= 2, f"the save was not observed: {counts}"
+    cases = 0
+    for step in FAILABLE:
+        for position in range(1, counts[step] + 1):
+            for error in ERRNOS:
+                for always in (False, True):
+                    directory = _fresh_copy(seeded, tmp_path, f"{step}-{position}-{error}-{always}")
+                    TestEveryStepOfEverySave._one_case(directory, line, step, position, error, always, monkeypatch)
+                    cases += 1
+    assert cases == 2 * len(ERRNOS) * sum(counts[s] for s in FAILABLE)
+    return cases
+
+
 class TestEveryStepOfEverySave:
     """Each mutating command, failed at each file-system call of its save, with each errno."""
 
@@ -113,19 +131,7 @@ class TestEveryStepOfEverySave:
     def test_failure_leaves_everything_as_it_was(self, seeded: Path, tmp_path: Path, mutation: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
         """Memory, file bytes and the directory are unchanged; the message is clear; the next save works."""
-        line = _line(seeded, mutation)
-        counts = _step_counts(seeded, tmp_path, line, monkeypatch)
-        assert counts["write"] >= 1 and counts["fsync"] >= 2, f"the save was not observed: {counts}"
-        cases = 0
-        for step in FAILABLE:
-            for position in range(1, counts[step] + 1):
-                for error in ERRNOS:
-                    for always in (False, True):
-                        directory = _fresh_copy(seeded, tmp_path, f"{step}-{position}-{error}-{always}")
-                        self._one_case(directory, line, step, position, error, always, monkeypatch)
-                        cases += 1
-        FIGURES[f"failed-save cases: {mutation}"] = cases
-        assert cases == 2 * len(ERRNOS) * sum(counts[s] for s in FAILABLE)
+        FIGURES[f"failed-save cases: {mutation}"] = _every_case(seeded, tmp_path, mutation, monkeypatch)
 
     @staticmethod
     def _one_case(directory: Path, line: str, step: str, position: int, error: int, always: bool,
@@ -193,18 +199,7 @@ class TestEveryStepOfEverySaveEncrypted:
     @pytest.mark.parametrize("mutation", ["add", "import"])
     def test_failure_leaves_everything_as_it_was(self, encrypted_seeded: Path, tmp_path: Path, mutation: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-        line = _line(encrypted_seeded, mutation)
-        counts = _step_counts(encrypted_seeded, tmp_path, line, monkeypatch)
-        assert counts["write"] >= 1 and counts["fsync"] >= 2, f"the save was not observed: {counts}"
-        cases = 0
-        for step in FAILABLE:
-            for position in range(1, counts[step] + 1):
-                for error in ERRNOS:
-                    for always in (False, True):
-                        directory = _fresh_copy(encrypted_seeded, tmp_path, f"{step}-{position}-{error}-{always}")
-                        TestEveryStepOfEverySave._one_case(directory, line, step, position, error, always, monkeypatch)
-                        cases += 1
-        assert cases == 2 * len(ERRNOS) * sum(counts[s] for s in FAILABLE)
+        _every_case(encrypted_seeded, tmp_path, mutation, monkeypatch)
 
 
 class TestNewStore:
