@@ -8,13 +8,15 @@ differs from its own. A command runs here as cli/main.py runs it in its own proc
 caller's standard input, output and error (passed over the socket), through the same Runner, against a
 service that lives as long as this process: like an interactive session's, it catches up with other
 sessions before each command, saves each change durably before it answers, and does its housekeeping
-in the background after the answer.
+in the background after the answer. An encrypted store is opened as a command with no terminal opens
+it (the passphrase file, the OS keyring: cli/passphrase.py's UnattendedPassphrases), its key kept in memory.
 
 It ends by itself: when another process already serves these settings (a lock file), after
 $TASKVAULT_RESIDENT seconds without a command, when the program's files change (another version's
 callers never reach it, their identity differs; a file edited in place ends it after the command that
-notices), when its store's directory is no longer the one it loaded,
-or on SIGTERM. It never prints: it has no terminal of its own.
+notices), when its store's directory is no longer the one it loaded, when the store's key or slots
+or the passphrase file it was opened with change (rekey, decrypt, encrypt elsewhere), or on SIGTERM.
+It never prints: it has no terminal of its own.
 """
 
 from __future__ import annotations
