@@ -258,6 +258,28 @@ def test_a_passphrase_typed_at_the_terminal_leaves_no_resident_process(place: Pl
     assert titles(place, env) == [(1, "one"), (2, "typed")]
 
 
+def test_a_store_the_keyring_opens_is_served_without_a_passphrase_file(place: Place, tmp_path: Path) -> None:
+    """The keyring holds the store's key: the first command opens the store with it (no passphrase asked) and
+    starts a resident process, which opens it the same way and serves the next; TASKVAULT_KEYRING=off is
+    another setting, never served by it: its command runs itself and, with no passphrase to be had, exit 3."""
+    keyring_env = {"PYTHONPATH": str(Path(__file__).parent / "fixtures" / "keyring"),
+                   "PYTHON_KEYRING_BACKEND": "taskvault_test_keyring.FileKeyring",
+                   "TASKVAULT_TEST_KEYRING": str(tmp_path / "keyring.json")}
+    with_file = opened_with(place, secret(tmp_path / "pass", PASSPHRASE), **keyring_env)
+    made = place.run("init", "--encrypt", "--keyring", env=off(with_file))
+    assert made.code == 0, made.err
+    env = {k: v for k, v in with_file.items() if k != "TASKVAULT_PASSPHRASE_FILE"}
+    first = place.ran_here("add", "first", env=env)
+    assert (first.code, first.out, first.err) == (0, "Added task 1: first\n", "")
+    pid = place.one_server()
+    second = place.routed("add", "second", env=env)
+    assert (second.code, second.out, second.err) == (0, "Added task 2: second\n", "")
+    refused = place.ran_here("list", env={**env, "TASKVAULT_KEYRING": "off"})
+    assert (refused.code, refused.out) == (3, "") and "encrypted" in refused.err
+    assert place.servers() == [pid]
+    assert titles(place, with_file) == [(1, "first"), (2, "second")]
+
+
 # -- which settings pick one ------------------------------------------------------------------------
 
 
