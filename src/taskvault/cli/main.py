@@ -157,13 +157,16 @@ def main(argv: list[str] | None = None) -> int:
         status = _main(argv, out, err, sys.stdin)
     finally:
         _collect_again()
-    if status == 0 and relayed.start:
+    if status == 0 and relayed.start and not _opened["by hand"]:
         resident_client.start_server()  # (for the next command: this one ran here)
     return status
 
 
 #: Whether the cyclic garbage collector was on when main() began (main turns it off, then back on).
 _collector = {"on at start": False}
+#: Whether this command opened an encrypted store with a passphrase typed at the terminal or read from a descriptor:
+#: a resident process (which has neither) could not open it, so none is started (Services.done notes it).
+_opened = {"by hand": False}
 
 
 def _collect_again() -> None:
@@ -324,6 +327,8 @@ class Services:
                                  keychain=bootstrap.os_keychain() if self.keyring else None)
 
     def done(self, service: TaskService) -> None:
+        if service.encrypted and self.passphrases is not None and self.passphrases.typed_or_piped:
+            _opened["by hand"] = True
         service.close()
 
     def pager(self, command: str, out: TextIO) -> Paging:

@@ -87,6 +87,9 @@ class Passphrases:
         self._lines: dict[int, str] = {}
         #: The sources (by label) that gave a current passphrase: a new one must come from another.
         self._gave_current: set[str] = set()
+        #: True once the terminal or a descriptor gave a passphrase: a resident process, which has neither, could
+        #: not get it again to open the store.
+        self.typed_or_piped = False
 
     def passphrase(self, store: Path, purpose: str) -> str:
         """The passphrase of the store in ``store``, for ``purpose`` ("unlock", "current" or "new")."""
@@ -128,6 +131,7 @@ class Passphrases:
     def _line_of(self, fd: int, option: str) -> str:
         if fd not in self._lines:
             self._lines[fd] = _read_descriptor(option, fd)
+            self.typed_or_piped = True
         return self._lines[fd]
 
     def _from_terminal(self, store: Path, *, new: bool) -> str:
@@ -144,7 +148,35 @@ class Passphrases:
             if not tty.isatty():
                 raise StoreEncrypted(f"the store in {store} is encrypted, and {self._terminal} is not a terminal",
                                      hint=WAYS)
-            return _ask(tty, store, new=new)
+            passphrase = _ask(tty, store, new=new)
+        self.typed_or_piped = True
+        return passphrase
+
+
+class UnattendedPassphrases:
+    """The PassphraseSource of a process no one watches (the resident process): TASKVAULT_PASSPHRASE_FILE
+    alone, read and checked as Passphrases reads it, to open the store; never a terminal or a descriptor,
+    and never a new or current passphrase (encrypt, decrypt and rekey run in their own process)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.file = _variable(env, PASSPHRASE_FILE.name)
+
+    def passphrase(self, store: Path, purpose: str) -> str:
+        if purpose != "unlock" or self.file is None:
+            raise StoreEncrypted(f"the store in {store} is encrypted, and no passphrase file opens it unattended",
+                                 hint=WAYS)
+        return _first_line_of_file(PASSPHRASE_FILE.name, self.file)
+
+    def file_stamp(self) -> tuple[int, ...] | None:
+        """(device, inode, size, modification and change times, mode) of the passphrase file now, None when it
+        is not there: a resident process ends when it differs from the stamp taken as it opened the store."""
+        if self.file is None:
+            return None
+        try:
+            info = os.lstat(os.path.expanduser(self.file))
+        except (OSError, ValueError):
+            return None
+        return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode, info.st_uid)
 
 
 def _ask(terminal: FileIO, store: Path, *, new: bool) -> str:

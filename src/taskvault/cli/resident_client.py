@@ -25,7 +25,17 @@ import os
 import sys
 
 from .. import __version__
-from ..commands.settings import CONFIG, CONFIG_HOME, ENVIRONMENT, HOME, RESIDENT, RUNTIME_DIR
+from ..commands.settings import (
+    CONFIG,
+    CONFIG_HOME,
+    DATA_DIR,
+    ENVIRONMENT,
+    HOME,
+    NEW_PASSPHRASE_FILE,
+    PASSPHRASE_FILE,
+    RESIDENT,
+    RUNTIME_DIR,
+)
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing)
 if TYPE_CHECKING:
@@ -40,10 +50,13 @@ ROUTED_FLAGS = frozenset({"--json", "--no-color", "--no-pager"})
 #: not checked here: the resident process refuses a bad one as a command run here would.
 ROUTED_VALUED = frozenset({"--color"})
 #: The environment that decides what a command does and where: a resident process serves only
-#: commands run with exactly its own (taskvault's variables, where the user data directory and the
-#: crash log are, the locale and Python's own text settings).
+#: commands run with exactly its own (taskvault's variables, the passphrase file and TASKVAULT_KEYRING among
+#: them, where the user data directory and the crash log are, the locale, Python's own text settings, and
+#: which OS keyring an encrypted store's key may come from: a command that could not reach that keyring
+#: is not served by a resident process that opened the store with it).
 KEYED_ENVIRONMENT = (*(variable.name for variable in ENVIRONMENT), "XDG_DATA_HOME", "XDG_STATE_HOME",
-                     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LOCPATH", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONPATH")
+                     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LOCPATH", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONPATH",
+                     "DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND")
 DEFAULT_IDLE = 600.0
 #: The protocol's name and version: the first field of every request.
 PROTOCOL = "taskvault-resident/2"
@@ -87,8 +100,10 @@ def idle_seconds(env: Mapping[str, str]) -> float | None:
 
 #: The keyed variables that name a file or directory: a relative one names another place from each
 #: directory a command is run in, and the resident process runs in / (start_server).
-PATH_VARIABLES = ("TASKVAULT_DATA_DIR", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "TZDIR", "PYTHONPATH",
-                  CONFIG.name, CONFIG_HOME.name)
+PATH_VARIABLES = (DATA_DIR.name, "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "TZDIR", "PYTHONPATH",
+                  CONFIG.name, CONFIG_HOME.name, PASSPHRASE_FILE.name, NEW_PASSPHRASE_FILE.name)
+#: Those of them in which ~ is the command's HOME (cli/config.py, cli/passphrase.py): as absolute as HOME is.
+_TILDE_VARIABLES = (DATA_DIR.name, PASSPHRASE_FILE.name, NEW_PASSPHRASE_FILE.name)
 
 
 def depends_on_directory(env: Mapping[str, str]) -> bool:
@@ -97,7 +112,7 @@ def depends_on_directory(env: Mapping[str, str]) -> bool:
         value = env.get(name, "")
         if not value:
             continue  # (unset or empty: no path)
-        absolute = ("/", "~") if name == "TASKVAULT_DATA_DIR" else ("/",)  # (only it is ~-expanded, with HOME)
+        absolute = ("/", "~") if name in _TILDE_VARIABLES else ("/",)  # (~-expanded, with HOME, itself checked)
         if any(not path.startswith(absolute) for path in (value.split(":") if name == "PYTHONPATH" else [value])):
             return True
     return False

@@ -8,13 +8,15 @@ differs from its own. A command runs here as cli/main.py runs it in its own proc
 caller's standard input, output and error (passed over the socket), through the same Runner, against a
 service that lives as long as this process: like an interactive session's, it catches up with other
 sessions before each command, saves each change durably before it answers, and does its housekeeping
-in the background after the answer.
+in the background after the answer. An encrypted store is opened as a command with no terminal opens
+it (the passphrase file, the OS keyring: cli/passphrase.py's UnattendedPassphrases), its key kept in memory.
 
 It ends by itself: when another process already serves these settings (a lock file), after
 $TASKVAULT_RESIDENT seconds without a command, when the program's files change (another version's
 callers never reach it, their identity differs; a file edited in place ends it after the command that
-notices), when its store's directory is no longer the one it loaded,
-or on SIGTERM. It never prints: it has no terminal of its own.
+notices), when its store's directory is no longer the one it loaded, when the store's key or slots
+or the passphrase file it was opened with change (rekey, decrypt, encrypt elsewhere), or on SIGTERM.
+It never prints: it has no terminal of its own.
 """
 
 from __future__ import annotations
@@ -157,6 +159,36 @@ def _identity_of(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def _snapshot_keys(path: Path) -> tuple[tuple[int, int] | None, object]:
+    """(device, inode) of the snapshot at ``path`` and how its key is kept: the clear header of an encrypted
+    one (docs/encryption.md: the store, the key's id, the slots), less the revision, which every compaction
+    changes; None for a plain snapshot, or none. Only the first line is read, and only its first 64 KiB."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None, None
+    try:
+        st = os.fstat(fd)
+        head = os.pread(fd, 64 * 1024, 0)
+    except OSError:
+        return None, None
+    finally:
+        os.close(fd)
+    line = head.partition(b"\n")[0]
+    header = None
+    if line.startswith(b"{") and b'"slots"' in line:
+        import json
+
+        try:
+            header = json.loads(line)
+        except ValueError:
+            header = line  # (not a header this process could read: compared as it is)
+        else:
+            if isinstance(header, dict):
+                header.pop("revision", None)
+    return (st.st_dev, st.st_ino), header
+
+
 class Request:
     """One command being run: its caller's socket and streams."""
 
@@ -275,9 +307,18 @@ class Server:
         self._ending = self._end_read.fileno()
         self._idle_since = time.monotonic()
         from .. import bootstrap
+        from .passphrase import UnattendedPassphrases, keyring_wanted
 
+        # An encrypted store opens here only as a command in its own process opens it without a terminal
+        # or a descriptor: from the passphrase file, or the OS keyring (both part of this process's settings).
+        self.passphrases = UnattendedPassphrases(env)
+        from ..service import STORE_FILE_NAMES
+
+        self.snapshot_path = self.directory / STORE_FILE_NAMES[0]  # (the snapshot, tasks.json)
         self.service = bootstrap.service(self.directory, lock_timeout=self.timeout, retention=self.retention,
-                                         on_lock_wait=self._lock_wait, while_waiting=self._while_waiting)
+                                         on_lock_wait=self._lock_wait, while_waiting=self._while_waiting,
+                                         passphrases=self.passphrases,
+                                         keychain=bootstrap.os_keychain() if keyring_wanted(env) else None)
 
     def _lock_wait(self, remaining: float) -> None:
         request = getattr(self._local, "request", None)
@@ -331,7 +372,11 @@ class Server:
                 os.umask(old_umask)
             # Loaded now, not by the first command; a store that does not load ends this. Callers meanwhile
             # find the socket not listening, and run their commands themselves.
+            self.passphrase_file = self.passphrases.file_stamp()  # (before the file is read: a change then is seen)
             self.service.tasks  # noqa: B018
+            self.keys = _snapshot_keys(self.snapshot_path)
+            if self.service.snapshot_change() is not None:
+                return  # (replaced since it was loaded: the keys noted may not be the ones it opened)
             self.store_identity = _identity_of(self.directory)
             self._note_files()
             self.code_paths = _code_paths()
@@ -397,6 +442,22 @@ class Server:
         return journal is None or seen is None or journal[:2] != seen[:2] or (
             journal[2] > seen[2] or journal == seen)
 
+    def _same_keys(self) -> bool:
+        """True while the store is kept by the key and slots it had when this process opened it (no rekey,
+        encrypt or decrypt since, by another process), and the passphrase file is the one it was opened with,
+        unchanged. Otherwise the command runs in its own process, which asks for the passphrase the store
+        wants now and checks it, and this process ends (it holds a key the passphrase given may no longer open)."""
+        if self.service.encrypted and self.passphrases.file_stamp() != self.passphrase_file:
+            return False
+        snapshot = self.service.file_stamps()[0]
+        if snapshot is None or snapshot[:2] == self.keys[0]:
+            return True  # (the file whose header was read; an absent one is _same_store's)
+        keys = _snapshot_keys(self.snapshot_path)  # (another file: a compaction, here or elsewhere, or a rekey)
+        if keys[1] != self.keys[1]:
+            return False
+        self.keys = keys
+        return True
+
     def _note_files(self) -> None:
         """Remember the store's files as they are now (after a command, while no other command is at work)."""
         self.journal_seen = self.service.file_stamps()[1]
@@ -422,7 +483,7 @@ class Server:
             argv = self._receive(conn)
         except (OSError, ValueError):
             return
-        current = self._same_store() and self._same_program()
+        current = self._same_store() and self._same_keys() and self._same_program()
         ending = bool(_readable([self._ending], 0))
         if argv is None or not current or ending:
             try:
