@@ -277,6 +277,9 @@ class MemoryStore:
     #: Memory is not at rest: there is nothing to encrypt (the port's encryption members refuse).
     encrypted = False
 
+    def key_identity(self) -> tuple[tuple[int, int] | None, object]:
+        return None, None
+
     def change_encryption(self, tasks: TaskList, operation: str, keyring: bool | None) -> object:
         raise StorageError("an in-memory store is not kept on disk, so it is not encrypted",
                            hint="use a store on disk")

@@ -235,6 +235,11 @@ class TaskService:
         """True once the store is known to be encrypted (it is read when it is first used)."""
         return self._store.encrypted
 
+    def key_identity(self) -> tuple[tuple[int, int] | None, object]:
+        """(device, inode) of the snapshot now and how its key is kept (None: plain): the resident process
+        compares it before each command, so that it ends once the store's key or passphrase changed."""
+        return self._store.key_identity()
+
     def change_encryption(self, operation: EncryptionOperation, keyring: bool | None = None) -> EncryptionOutcome:
         """``init`` (a new store, encrypted), ``encrypt``, ``decrypt`` or ``rekey``: one durable change each,
         with a backup first (docs/encryption.md). ``keyring``: keep the key in the OS keyring too, or not

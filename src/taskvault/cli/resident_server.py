@@ -159,36 +159,6 @@ def _identity_of(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-def _snapshot_keys(path: Path) -> tuple[tuple[int, int] | None, object]:
-    """(device, inode) of the snapshot at ``path`` and how its key is kept: the clear header of an encrypted
-    one (docs/encryption.md: the store, the key's id, the slots), less the revision, which every compaction
-    changes; None for a plain snapshot, or none. Only the first line is read, and only its first 64 KiB."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None, None
-    try:
-        st = os.fstat(fd)
-        head = os.pread(fd, 64 * 1024, 0)
-    except OSError:
-        return None, None
-    finally:
-        os.close(fd)
-    line = head.partition(b"\n")[0]
-    header = None
-    if line.startswith(b"{") and b'"slots"' in line:
-        import json
-
-        try:
-            header = json.loads(line)
-        except ValueError:
-            header = line  # (not a header this process could read: compared as it is)
-        else:
-            if isinstance(header, dict):
-                header.pop("revision", None)
-    return (st.st_dev, st.st_ino), header
-
-
 class Request:
     """One command being run: its caller's socket and streams."""
 
@@ -312,9 +282,6 @@ class Server:
         # An encrypted store opens here only as a command in its own process opens it without a terminal
         # or a descriptor: from the passphrase file, or the OS keyring (both part of this process's settings).
         self.passphrases = UnattendedPassphrases(env)
-        from ..service import STORE_FILE_NAMES
-
-        self.snapshot_path = self.directory / STORE_FILE_NAMES[0]  # (the snapshot, tasks.json)
         self.service = bootstrap.service(self.directory, lock_timeout=self.timeout, retention=self.retention,
                                          on_lock_wait=self._lock_wait, while_waiting=self._while_waiting,
                                          passphrases=self.passphrases,
@@ -374,7 +341,7 @@ class Server:
             # find the socket not listening, and run their commands themselves.
             self.passphrase_file = self.passphrases.file_stamp()  # (before the file is read: a change then is seen)
             self.service.tasks  # noqa: B018
-            self.keys = _snapshot_keys(self.snapshot_path)
+            self.keys = self.service.key_identity()
             if self.service.snapshot_change() is not None:
                 return  # (replaced since it was loaded: the keys noted may not be the ones it opened)
             self.store_identity = _identity_of(self.directory)
@@ -452,7 +419,7 @@ class Server:
         snapshot = self.service.file_stamps()[0]
         if snapshot is None or snapshot[:2] == self.keys[0]:
             return True  # (the file whose header was read; an absent one is _same_store's)
-        keys = _snapshot_keys(self.snapshot_path)  # (another file: a compaction, here or elsewhere, or a rekey)
+        keys = self.service.key_identity()  # (another file: a compaction, here or elsewhere, or a rekey)
         if keys[1] != self.keys[1]:
             return False
         self.keys = keys

@@ -97,6 +97,8 @@ class StorePort(Tidied, Protocol):
     @property
     def encrypted(self) -> bool:
         """True once the store is known to be encrypted (read, or made so by this handle)."""
+    def key_identity(self) -> tuple[tuple[int, int] | None, object]:
+        """(device, inode) of the snapshot now, and how its key is kept (None: plain)."""
     def change_encryption(self, tasks: TaskList, operation: Operation, keyring: bool | None) -> EncryptionOutcome:
         """Encrypt, decrypt or rekey the store, or make a new encrypted one (under the lock, caught up)."""
 

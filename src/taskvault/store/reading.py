@@ -359,6 +359,30 @@ class StoreReader:
         if "backups" in self.__dict__:
             self.backups.cipher = cipher
 
+    def key_identity(self) -> tuple[tuple[int, int] | None, object]:
+        """(device, inode) of the snapshot now, and how its key is kept: for an encrypted one, its store id, key
+        id and slots, as its clear header says (what rekey, decrypt and encrypt change, and a compaction does
+        not); None for a plain snapshot or none; the header's bytes as they are if they do not decode. Reads
+        the first line only (at most its first 64 KiB), never through a link."""
+        try:
+            fd = os.open(self.snapshot_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None, None
+        try:
+            info = os.fstat(fd)
+            head = os.pread(fd, encrypted.MAX_HEADER_BYTES, 0)
+        except OSError:
+            return None, None
+        finally:
+            os.close(fd)
+        if not encrypted.is_encrypted(head):
+            return (info.st_dev, info.st_ino), None
+        try:
+            header = encrypted.read_header(head)
+        except codec.FormatError:
+            return (info.st_dev, info.st_ino), head.partition(b"\n")[0]
+        return (info.st_dev, info.st_ino), (header.store, header.key, header.slots)
+
     @property
     def plain_journal(self) -> bool:
         """True when an encrypted store's journal is still in plain form (an encrypt cut short after its rename)."""
