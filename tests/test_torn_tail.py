@@ -168,22 +168,28 @@ def _dropped(loaded: Loaded, store: Built, tail: bytes, what: str) -> None:
 KINDS = list(LAST)
 
 
+def _cut_at(scratch: Path, store: Built, cut: int, what: str) -> None:
+    """The store's last record cut at ``cut``: loaded whole when nothing is cut, refused when only its newline is
+    missing, else dropped as torn (the ids it names reserved)."""
+    last = store.last
+    loaded = _load(scratch, store.snapshot, store.prefix + last[:cut])
+    if cut == len(last):
+        assert loaded.state == store.whole
+        _tally("loaded whole")
+    elif cut == len(last) - 1:
+        _refused(loaded, f"the whole {what} but its newline")
+        assert "complete but its line does not end in a newline" in loaded.message
+    else:
+        _dropped(loaded, store, last[:cut], f"{what} cut at {cut} of {len(last)}")
+
+
 class TestTruncation:
     @pytest.mark.parametrize("kind", KINDS)
     def test_every_offset_of_the_last_record(self, built: dict[str, Built], scratch: Path, kind: str) -> None:
         """Cut anywhere before its last byte, the record is dropped (ids kept); missing only its newline, refused."""
         store = built[kind]
-        last = store.last
-        for cut in range(len(last) + 1):
-            loaded = _load(scratch, store.snapshot, store.prefix + last[:cut])
-            if cut == len(last):
-                assert loaded.state == store.whole
-                _tally("loaded whole")
-            elif cut == len(last) - 1:
-                _refused(loaded, "the whole record but its newline")
-                assert "complete but its line does not end in a newline" in loaded.message
-            else:
-                _dropped(loaded, store, last[:cut], f"cut at {cut} of {len(last)}")
+        for cut in range(len(store.last) + 1):
+            _cut_at(scratch, store, cut, "record")
 
     def test_an_add_cut_after_its_id_reserves_the_id(self, built: dict[str, Built], scratch: Path) -> None:
         """Once '"id":4,' of an add reached the disk, 4 is never handed out, even though the add is dropped."""
@@ -223,14 +229,7 @@ class TestSealedRecords:
         frame = last.index(b'"enc":"') + 7
         cuts = sorted({*range(frame + 1), *range(frame, len(last), 8), *range(len(last) - 3, len(last) + 1)})
         for cut in cuts:
-            loaded = _load(scratch, sealed.snapshot, sealed.prefix + last[:cut])
-            if cut == len(last):
-                assert loaded.state == sealed.whole
-                _tally("loaded whole")
-            elif cut == len(last) - 1:
-                _refused(loaded, "the whole encrypted record but its newline")
-            else:
-                _dropped(loaded, sealed, last[:cut], f"encrypted record cut at {cut} of {len(last)}")
+            _cut_at(scratch, sealed, cut, "encrypted record")
 
     def test_a_changed_byte_of_an_encrypted_record_is_refused(self, sealed: Built, scratch: Path) -> None:
         """Each byte of the clear frame, and every 64th of the ciphertext, made a NUL, a newline or a flipped bit (as

@@ -21,6 +21,7 @@ up is its Housekeeping policy's to say (store/housekeeping.py).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -592,13 +593,15 @@ class JournalStore(StoreReader):
 
     def _readable_header(self) -> encrypted.Header | None:
         try:
-            data = files.read_regular(self.snapshot_path, limit=codec.MAX_FILE_BYTES)
-        except files.NotRegularFile:
+            _, head = self.snapshot_head()
+        except FileNotFoundError:
             return None
-        except OSError as exc:  # the disk failing now: nothing was replaced yet
+        except OSError as exc:  # the disk failing now (or a link in its place): nothing was replaced yet
+            if exc.errno == errno.ELOOP:
+                return None
             raise self._advice.read_failed(self.snapshot_path, exc) from None
         try:
-            return None if data is None or not encrypted.is_encrypted(data) else encrypted.read_header(data)
+            return encrypted.read_header(head) if encrypted.is_encrypted(head) else None
         except codec.FormatError:
             return None
 

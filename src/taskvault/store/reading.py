@@ -11,6 +11,7 @@ import datetime as dt
 import errno
 import functools
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -359,22 +360,25 @@ class StoreReader:
         if "backups" in self.__dict__:
             self.backups.cipher = cipher
 
+    def snapshot_head(self) -> tuple[os.stat_result, bytes]:
+        """The snapshot's stat and its first bytes (as many as an encryption header may take): never through a
+        link, never waiting on a pipe, whatever its size. OSError if it cannot be read (FileNotFoundError: none)."""
+        fd = os.open(self.snapshot_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            info = os.fstat(fd)
+            return info, os.pread(fd, encrypted.MAX_HEADER_BYTES, 0) if stat.S_ISREG(info.st_mode) else b""
+        finally:
+            os.close(fd)
+
     def key_identity(self) -> tuple[tuple[int, int] | None, object]:
         """(device, inode) of the snapshot now, and how its key is kept: for an encrypted one, its store id, key
         id and slots, as its clear header says (what rekey, decrypt and encrypt change, and a compaction does
         not); None for a plain snapshot or none; the header's bytes as they are if they do not decode. Reads
         the first line only (at most its first 64 KiB), never through a link."""
         try:
-            fd = os.open(self.snapshot_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            info, head = self.snapshot_head()
         except OSError:
             return None, None
-        try:
-            info = os.fstat(fd)
-            head = os.pread(fd, encrypted.MAX_HEADER_BYTES, 0)
-        except OSError:
-            return None, None
-        finally:
-            os.close(fd)
         if not encrypted.is_encrypted(head):
             return (info.st_dev, info.st_ino), None
         try:
