@@ -147,7 +147,7 @@ def _backup_taken(result: BackupTaken) -> Any:
 def _encryption_changed(result: EncryptionChanged) -> Any:
     return {"operation": result.operation, "directory": result.directory, "encrypted": result.encrypted,
             "keyring": result.keyring, "backup": None if result.backup is None else _backup(result.backup),
-            "converted": result.converted}
+            "converted": result.converted, "unconverted": list(result.unconverted)}
 
 
 @json_value.register

@@ -65,6 +65,11 @@ def _encryption_changed(result: EncryptionChanged, r: TextRenderer) -> str:
                 "decrypt": f"Decrypted the store in {where} ({first}): its tasks are stored in plain."}[op]
     if result.keyring and op != "decrypt":
         line += " Its key is kept in the system keyring too."
+    if result.unconverted:
+        count = len(result.unconverted)
+        line += (f" {change_text.plural(count, 'backup')} ({', '.join(result.unconverted[:3])}"
+                 f"{', …' if count > 3 else ''}) could not be {_CONVERTED[op]} now: run '{typed(op)}' again to "
+                 "finish.")
     return fold(terminal_safe(line), r.width)
 
 

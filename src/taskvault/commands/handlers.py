@@ -637,7 +637,7 @@ def _encryption(ctx: Context, operation: EncryptionOperation, *, keyring: bool |
     ctx.service.tasks  # noqa: B018 — the store as it is, opened with its key (asked for now, if it is encrypted)
     outcome = ctx.service.change_encryption(operation, keyring)
     return EncryptionChanged(operation, outcome.directory, encrypted=outcome.encrypted, keyring=outcome.keyring,
-                             backup=outcome.backup, converted=outcome.converted)
+                             backup=outcome.backup, converted=outcome.converted, unconverted=outcome.unconverted)
 
 
 def run_backups(ctx: Context, args: ParsedArgs) -> BackupList:

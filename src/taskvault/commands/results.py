@@ -191,17 +191,19 @@ class BackupTaken(_Value):
 class EncryptionChanged(_Value):
     """init, encrypt, rekey, decrypt: what was done, the backup taken first, how many backups were converted."""
 
-    __slots__ = ("backup", "converted", "directory", "encrypted", "keyring", "operation")
+    __slots__ = ("backup", "converted", "directory", "encrypted", "keyring", "operation", "unconverted")
     acknowledges = True
 
     def __init__(self, operation: str, directory: str, *, encrypted: bool, keyring: bool, backup: Backup | None,
-                 converted: int) -> None:
+                 converted: int, unconverted: tuple[str, ...] = ()) -> None:
         self.operation = operation
         self.directory = directory
         self.encrypted = encrypted
         self.keyring = keyring
         self.backup = backup
         self.converted = converted
+        #: Backups the disk would not let it convert (ids): the same command run again does.
+        self.unconverted = unconverted
 
 
 class BackupList(_Value):

@@ -255,6 +255,8 @@ class BackupShelf:
         what = f"the backup {backup.id}"
         header = read_header(stored, what)
         cipher = self.cipher
+        if cipher is not None and header.store != cipher.store:
+            raise FormatError(f"{what} belongs to another encrypted store", "")
         if cipher is None or (cipher.store, cipher.key) != (header.store, header.key):
             if self._unlock is None:
                 raise StoreEncrypted(f"{what} is encrypted", hint="open it from its store")
@@ -262,8 +264,22 @@ class BackupShelf:
         plain, _ = cipher.decrypt_file(stored, "backup", what)
         self.last_opened = cipher
         if header.revision != backup.revision:
-            raise FormatError(f"{what} holds revision {header.revision}, but its name says {backup.revision}")
+            raise FormatError(f"{what} holds revision {header.revision}, but its name says {backup.revision}", "")
         return plain
+
+    def form_of(self, stored: bytes | None) -> object:
+        """What form a backup's bytes are in (None: plain; else the store, key and slots that seal them); with
+        None, the form this shelf's backups take now. Compared, never interpreted."""
+        if stored is None:
+            cipher = self.cipher
+            return None if cipher is None else (cipher.store, cipher.key, cipher.slots)
+        if not is_encrypted(stored):
+            return None
+        try:
+            header = read_header(stored)
+        except FormatError:
+            return stored[:64]
+        return header.store, header.key, header.slots
 
     def stored_form(self, data: bytes, revision: int) -> bytes:
         """How the snapshot ``data`` (of ``revision``) is stored as a backup: compressed, and sealed if encrypted."""
@@ -314,16 +330,18 @@ class BackupShelf:
         return SaveFailed(f"could not take a backup in {self.directory}: {exc.strerror or exc}", hint=hint_for(exc))
 
     def remove_abandoned(self) -> builtins.list[str]:
-        """Remove the staged backups whose writer is gone (killed mid-compaction): the process whose id their
-        name holds runs no more. A live session's staging is left alone (take() writes the bytes itself if its
-        file is gone). Quietly: this is tidying."""
+        """Remove the temp files of backups whose writer is gone (killed mid-compaction, or mid-encrypt, decrypt
+        or rekey, whose temp file may hold a backup in plain): the process whose id their name holds runs no
+        more. A live session's staging is left alone (take() writes the bytes itself if its file is gone).
+        Quietly: this is tidying."""
         removed = []
         try:
             with self._held() as fd:
                 if fd is None:
                     return []
                 with os.scandir(fd) as entries:
-                    names = [e.name for e in entries if files.is_temp_of(e.name, Path(_STAGED))]
+                    # A staged backup, or a backup being written or converted (encrypt, decrypt, rekey).
+                    names = [e.name for e in entries if e.name.startswith(".") and files.TEMP_MARK in e.name]
                 for name in names:
                     if not _running(name.rpartition(files.TEMP_MARK)[2].partition("-")[0]):
                         files.remove_temp(Path(name), dir_fd=fd)

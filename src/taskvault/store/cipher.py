@@ -36,9 +36,10 @@ if TYPE_CHECKING:
 #: scrypt's cost, as a new passphrase slot is made: 2^15 rounds of 8 blocks (32 MiB, about 0.1 s here).
 #: Every one-shot command pays it once, a session once; the slot keeps its own figures.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
-#: The most a slot may ask scrypt for (a hostile header must not take unbounded memory or time).
-MAX_SCRYPT_N, MAX_SCRYPT_R, MAX_SCRYPT_P = 2**20, 32, 16
-_SCRYPT_MAX_MEMORY = 1 << 30
+#: The most a slot may ask scrypt for: 256 MiB of memory (128 * n * r), and as much work again with p (eight
+#: times what a new slot asks, about a second here), so that a hostile header takes neither without bound.
+MAX_SCRYPT_COST = 256 * 1024 * 1024
+_SCRYPT_MAX_MEMORY = MAX_SCRYPT_COST + (1 << 20)
 KEY_BYTES, NONCE_BYTES, SALT_BYTES = 32, 12, 16
 _SLOT_CONTEXT = b"taskvault-slot/1\0"
 _SEAL_CONTEXT = b"taskvault/1\0"
@@ -126,9 +127,13 @@ def open_passphrase_slot(header: Header, passphrase: str) -> bytes | None:
         raise FormatError("the encryption header has no passphrase slot", "")
     n, r, p = slot.get("n"), slot.get("r"), slot.get("p")
     if (slot.get("kdf") != "scrypt" or type(n) is not int or type(r) is not int or type(p) is not int
-            or not (2 <= n <= MAX_SCRYPT_N and n & (n - 1) == 0 and 1 <= r <= MAX_SCRYPT_R and 1 <= p <= MAX_SCRYPT_P)):
-        raise FormatError("the passphrase slot names a key derivation this taskvault does not use", "")
-    wrapping = _passphrase_key(passphrase, _unb64(slot.get("salt"), SALT_BYTES), n, r, p)
+            or not (n >= 2 and n & (n - 1) == 0 and r >= 1 and p >= 1 and 128 * n * r * p <= MAX_SCRYPT_COST)):
+        raise FormatError("the passphrase slot names a key derivation this taskvault does not use (or one that "
+                          f"would take more than {MAX_SCRYPT_COST >> 20} MiB)", "")
+    try:
+        wrapping = _passphrase_key(passphrase, _unb64(slot.get("salt"), SALT_BYTES), n, r, p)
+    except (ValueError, MemoryError):  # (OpenSSL refusing figures within the bounds: not a key of ours)
+        raise FormatError("the passphrase slot names a key derivation this machine cannot run", "") from None
     return _checked(_unwrap(wrapping, slot, _slot_context("passphrase", header.store, header.key)), header)
 
 

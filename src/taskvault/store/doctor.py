@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .. import codec
-from ..errors import InvalidValue, StorageError, typed
+from ..errors import InvalidValue, StorageError, StoreEncrypted, typed
 from . import files, layout
 
 if TYPE_CHECKING:
@@ -232,6 +232,9 @@ def _backups(store: JournalStore) -> list[Finding]:
     for backup in backups:
         try:
             codec.decode_snapshot(store.backups.read(backup))
+        except StoreEncrypted as exc:  # a good backup, maybe: only its key is missing here
+            found.append(Finding("warning", "backups", f"backup {backup.id} is encrypted and was not checked: "
+                                 f"{exc.message}", "give its passphrase (TASKVAULT_PASSPHRASE_FILE) to check it"))
         except (codec.FormatError, InvalidValue, StorageError) as exc:
             found.append(Finding("problem", "backups", f"backup {backup.id} is damaged: {exc}",
                                  f"it will not be used; remove it: rm {layout.quoted(backup.path)}"))

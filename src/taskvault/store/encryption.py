@@ -22,6 +22,7 @@ import base64
 from typing import TYPE_CHECKING, Literal
 
 from .. import codec
+from ..codec import encrypted
 from ..errors import SaveFailed, StorageError, UserError, typed
 from . import cipher as keys
 from . import files
@@ -39,9 +40,10 @@ Operation = Literal["create", "init", "encrypt", "decrypt", "rekey"]
 class Outcome:
     """What an encryption change did: the backup taken first (None for a new store), the backups converted."""
 
-    __slots__ = ("backup", "converted", "directory", "encrypted", "keyring", "operation")
+    __slots__ = ("backup", "converted", "directory", "encrypted", "keyring", "operation", "unconverted")
 
-    def __init__(self, operation: Operation, store: JournalStore, backup: Backup | None, converted: int) -> None:
+    def __init__(self, operation: Operation, store: JournalStore, backup: Backup | None, converted: int = 0,
+                 unconverted: tuple[str, ...] = ()) -> None:
         self.operation = operation
         self.directory = str(store.directory)
         #: The store's form now, and whether the OS keyring keeps its key.
@@ -49,6 +51,8 @@ class Outcome:
         self.keyring = store.cipher is not None and keys.slot_of(store.cipher.slots, "keyring") is not None
         self.backup = backup
         self.converted = converted
+        #: The backups that could not be converted (ids): the same command run again converts them.
+        self.unconverted = unconverted
 
     def __repr__(self) -> str:
         return (f"Outcome({self.operation!r}, encrypted={self.encrypted!r}, backup={self.backup!r}, "
@@ -66,16 +70,16 @@ def change(store: JournalStore, tasks: TaskList, operation: Operation, keyring: 
                 "give --data-dir (or TASKVAULT_DATA_DIR) another directory for a new one"))
         if operation == "create":
             store.start_files(tasks)
-            return Outcome(operation, store, None, 0)
+            return Outcome(operation, store, None, 0)  # (a failure says what it left, as a first change does)
     if operation in ("init", "encrypt"):
         if current is not None:  # (encrypt run again: finish one cut short, or say it is done)
             if store.plain_journal:
                 store.restart_journal(tasks)
-            return Outcome(operation, store, None, _convert_backups(store.backups, current))
+            return Outcome(operation, store, None, *_convert_backups(store.backups, current))
         new = _new_cipher(store, keyring=bool(keyring))
     elif current is None:
         if operation == "decrypt":
-            return Outcome(operation, store, None, _convert_backups(store.backups, None))  # as for encrypt
+            return Outcome(operation, store, None, *_convert_backups(store.backups, None))  # as for encrypt
         raise UserError(f"the store in {store.directory} is not encrypted", hint=f"'{typed('encrypt')}' encrypts it")
     elif operation == "decrypt":
         _confirm_passphrase(store, current)
@@ -90,19 +94,33 @@ def change(store: JournalStore, tasks: TaskList, operation: Operation, keyring: 
         except BaseException:
             store.cipher = None
             _forget_keyring(store, new, current)
+            store.remove_new_files()  # (there was no store: what this began is taken away, whole)
             raise
         return Outcome(operation, store, None, 0)
     return Outcome(operation, store, *_replace(store, tasks, current, new, operation))
 
 
 def _replace(store: JournalStore, tasks: TaskList, old: keys.Cipher | None, new: keys.Cipher | None,
-             operation: Operation) -> tuple[Backup, int]:
+             operation: Operation) -> tuple[Backup, int, tuple[str, ...]]:
     data = codec.encode_tasklist(tasks)
-    store.cipher = new  # from here on, every file written is in the new form
+    # The backup first, never in plain while the store is encrypted: encrypt and rekey take it in the new
+    # form (no plain copy, none the retired passphrase opens), decrypt in the old (step 4 decrypts it).
     try:
-        backup = store.backup_of(data, tasks, operation)
+        if new is None:
+            backup = store.backup_of(data, tasks, operation)
+        store.cipher = new  # from here on, every file written is in the new form
+        if new is not None:
+            backup = store.backup_of(data, tasks, operation)
         files.atomic_replace(store.snapshot_path, store.stored(data, tasks.revision))
     except BaseException as exc:
+        if isinstance(exc, OSError) and _in_new_form(store, new):
+            # Renamed into place, but its directory's fsync failed: the store is in the new form now, and a
+            # power cut before the disk works again could bring the old one back. Either opens.
+            store.now_replaced(tasks)
+            raise SaveFailed(f"could not make the {operation} of the store in {store.directory} durable: "
+                             f"{exc.strerror or exc} — tasks.json is {_form(new)} now, but a power cut could bring "
+                             f"back the store as it was", hint=f"run '{typed(operation)}' again once the disk works"
+                             ) from None
         store.cipher = old
         _forget_keyring(store, new, old)
         if isinstance(exc, OSError):
@@ -112,7 +130,27 @@ def _replace(store: JournalStore, tasks: TaskList, old: keys.Cipher | None, new:
     store.now_replaced(tasks)
     if old is not None and (new is None or keys.slot_of(new.slots, "keyring") is None):
         _forget_keyring(store, old, new)
-    return backup, _convert_backups(store.backups, new)
+    converted, unconverted = _convert_backups(store.backups, new)
+    return backup, converted, unconverted
+
+
+def _form(cipher: keys.Cipher | None) -> str:
+    return "plain" if cipher is None else "encrypted"
+
+
+def _in_new_form(store: JournalStore, new: keys.Cipher | None) -> bool:
+    """True if tasks.json is already in the form ``new`` gives it (plain, or sealed with its key and slots)."""
+    try:
+        _, head = store.snapshot_head()
+    except OSError:
+        return False
+    if not encrypted.is_encrypted(head):
+        return new is None
+    try:
+        header = encrypted.read_header(head)
+    except codec.FormatError:
+        return False
+    return new is not None and (header.store, header.key, header.slots) == (new.store, new.key, new.slots)
 
 
 def _new_cipher(store: JournalStore, *, keyring: bool) -> keys.Cipher:
@@ -174,10 +212,19 @@ def _confirm_passphrase(store: JournalStore, current: keys.Cipher) -> None:
                               hint="give the store's current passphrase")
 
 
-def _convert_backups(shelf: BackupShelf, cipher: keys.Cipher | None) -> int:
-    """Bring every backup to the store's form: sealed with ``cipher`` (its slots too), or plain if None."""
-    converted = 0
-    for backup in shelf.list():
-        if shelf.convert(backup, cipher):
-            converted += 1
-    return converted
+def _convert_backups(shelf: BackupShelf, cipher: keys.Cipher | None) -> tuple[int, tuple[str, ...]]:
+    """Bring every backup to the store's form: sealed with ``cipher`` (its slots too), or plain if None.
+
+    Returns how many changed, and the ids of those that could not be (the disk refused): the store's own
+    change is made by then, so they are said, not raised; the same command run again converts them."""
+    converted, failed = 0, []
+    try:
+        backups = shelf.list()
+    except StorageError:
+        return 0, ("(the backups could not be listed)",)
+    for backup in backups:
+        try:
+            converted += shelf.convert(backup, cipher)
+        except StorageError:
+            failed.append(backup.id)
+    return converted, tuple(failed)

@@ -227,6 +227,18 @@ class JournalStore(StoreReader):
         if self._journal.fd is None:
             self._create_files(tasks)
 
+    def remove_new_files(self) -> None:
+        """Take away the files a new store's start wrote when it failed part-way (there was no store before):
+        so that a failed init leaves nothing behind, as it says. Quietly: what cannot be removed stays, a store
+        that loads (an empty one) or is refused whole."""
+        self._journal.close()
+        for path in (self.journal_path, self.snapshot_path):
+            try:
+                files.remove_durably(path)
+            except OSError:
+                pass
+        self._place.had_store = False
+
     def backup_of(self, data: bytes, tasks: TaskList, label: str) -> Backup:
         """A verified backup of the snapshot ``data`` of ``tasks``."""
         return self._backup(data, (tasks.revision, len(tasks)), label)
@@ -360,10 +372,18 @@ class JournalStore(StoreReader):
         self.backups.unstage(prepared.staged)
 
     def install_backup(self, prepared: Prepared, label: str) -> Backup:
-        """Take the backup of a prepared state (under the lock): written, fsynced, read back and checked."""
+        """Take the backup of a prepared state (under the lock): written, fsynced, read back and checked.
+
+        Prepared without the lock, it may be in a form the store left meanwhile (plain before an encrypt, or
+        sealed with slots a rekey retired): then it is written again in the store's form now, never as it was."""
         assert self._lock.held
+        stored: bytes | None = prepared.stored
+        staged = prepared.staged
+        if self.backups.form_of(stored) != self.backups.form_of(None):
+            self.backups.unstage(staged)
+            stored, staged = None, None
         return self._backup(prepared.data, (prepared.frozen.revision, len(prepared.frozen.tasks)), label,
-                            stored=prepared.stored, staged=prepared.staged)
+                            stored=stored, staged=staged)
 
     def install_compaction(self, prepared: Prepared) -> bool:
         """Put a prepared compaction in place (under the lock) if the store still continues its revision.
