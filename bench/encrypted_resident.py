@@ -21,8 +21,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import run_timed
 
 from resident import Resident, interpreter
 
@@ -30,32 +31,22 @@ PASSPHRASE = "correct horse battery staple"
 COMMANDS = {"list": ["list"], "add": ["add", "Benchmark task", "+bench"]}
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
-    began = time.perf_counter()
-    done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
-    seconds = time.perf_counter() - began
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
-    return seconds
-
-
 def pairs(script: list[str], args: list[str], plain: dict[str, str], sealed: dict[str, str], count: int) -> list[float]:
     """Per-pair ratios encrypted/plain, alternating which side runs first."""
     ratios = []
     for i in range(count):
         if i % 2:
-            b = timed([*script, *args], sealed)
-            a = timed([*script, *args], plain)
+            b = run_timed([*script, *args], sealed)
+            a = run_timed([*script, *args], plain)
         else:
-            a = timed([*script, *args], plain)
-            b = timed([*script, *args], sealed)
+            a = run_timed([*script, *args], plain)
+            b = run_timed([*script, *args], sealed)
         ratios.append(b / a)
     return ratios
 
 
 def medians(script: list[str], args: list[str], env: dict[str, str], count: int) -> float:
-    return statistics.median(timed([*script, *args], env) for _ in range(count))
+    return statistics.median(run_timed([*script, *args], env) for _ in range(count))
 
 
 def main() -> None:
@@ -92,8 +83,8 @@ def main() -> None:
         for name in options.only.split(","):
             args = COMMANDS[name]
             for _ in range(3):  # (warm: bytecode, page cache)
-                timed([*script, *args], plain.env)
-                timed([*script, *args], sealed.env)
+                run_timed([*script, *args], plain.env)
+                run_timed([*script, *args], sealed.env)
             ratios = pairs(script, args, plain.env, sealed.env, options.pairs)
             plain_ms = medians(script, args, plain.env, 11) * 1000
             sealed_ms = medians(script, args, sealed.env, 11) * 1000

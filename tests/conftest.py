@@ -433,3 +433,17 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 ERRNOS = [errno_module.ENOSPC, errno_module.EIO, errno_module.EDQUOT, errno_module.EACCES, errno_module.EROFS]
+
+
+@pytest.fixture
+def place(tmp_path: Path) -> Iterator[Any]:
+    """A place of one test's own for resident processes (tests/resident.py's Place); every resident process it
+    started is stopped after the test."""
+    from .resident import Place  # (it imports this module)
+
+    here = Place(tmp_path)
+    try:
+        yield here
+    finally:
+        here.stop_all()
+        assert here.servers() == []

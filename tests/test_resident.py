@@ -45,16 +45,6 @@ from .resident import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def place(tmp_path: Path) -> Iterator[Place]:
-    here = Place(tmp_path)
-    try:
-        yield here
-    finally:
-        here.stop_all()
-        assert here.servers() == []
-
-
 def titles(place: Place, directory: Path | None = None) -> list[tuple[int, str]]:
     """(id, title) of every task of the store, read by a command run in its own process."""
     env = place.env(resident="off", TASKVAULT_DATA_DIR=str(directory or place.data))

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,6 @@ pytestmark = pytest.mark.slow
 PASSPHRASE = "correct horse battery"
 WRONG = "not the one at all"
 OPENS_NOTHING = "the passphrase does not open the store in"
-
-
-@pytest.fixture
-def place(tmp_path: Path) -> Iterator[Place]:
-    here = Place(tmp_path)
-    try:
-        yield here
-    finally:
-        here.stop_all()
-        assert here.servers() == []
 
 
 def secret(path: Path, text: str) -> Path:
