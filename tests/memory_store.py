@@ -280,7 +280,11 @@ class MemoryStore:
     def key_identity(self) -> tuple[tuple[int, int] | None, object]:
         return None, None
 
-    def change_encryption(self, tasks: TaskList, operation: str, keyring: bool | None) -> object:
+    def plan_encryption(self, operation: str, keyring: bool | None) -> object:
+        raise StorageError("an in-memory store is not kept on disk, so it is not encrypted",
+                           hint="use a store on disk")
+
+    def change_encryption(self, tasks: TaskList, planned: object) -> object:
         raise StorageError("an in-memory store is not kept on disk, so it is not encrypted",
                            hint="use a store on disk")
 

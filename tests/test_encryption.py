@@ -72,8 +72,9 @@ def _add(store: JournalStore, tasks: TaskList, title: str) -> TaskList:
 
 def _change(store: JournalStore, operation: str, keyring: bool | None = None) -> object:
     tasks = store.load()
+    planned = store.plan_encryption(operation, keyring)  # type: ignore[arg-type]
     with store.locked():
-        return store.change_encryption(store.catch_up(tasks).tasks, operation, keyring)  # type: ignore[arg-type]
+        return store.change_encryption(store.catch_up(tasks).tasks, planned)
 
 
 def _titles(store: JournalStore) -> list[str]:
@@ -501,3 +502,23 @@ def test_doctor_does_not_call_an_encrypted_backup_it_cannot_open_damaged(tmp_pat
     assert [f.level for f in findings if f.subject == "encryption"] == ["warning"], findings
     assert any("was not checked" in f.text for f in findings), findings
     assert all("rm " not in f.fix for f in findings), findings
+
+
+def test_passphrases_are_asked_before_the_lock_and_a_key_that_moved_meanwhile_refuses(tmp_path: Path) -> None:
+    """rekey asks (and derives) without the store's lock, so nobody waits on it while someone types; if the key
+    moved meanwhile (another rekey), the change is refused and nothing is changed."""
+    from taskvault.errors import StorageError
+
+    directory = _encrypted_store(tmp_path, "one")
+    slow = _store(directory, GOOD, GOOD, NEW)
+    slow.load()
+    planned = slow.plan_encryption("rekey", None)
+    other = _store(directory, GOOD)
+    with other.locked():  # the lock was free the whole time the passphrases were asked
+        other.catch_up(other.load())
+    _change(_store(directory, GOOD, GOOD, "a third passphrase"), "rekey")
+    before = {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()}
+    with slow.locked(), pytest.raises(StorageError, match="while you were asked"):
+        slow.change_encryption(slow.catch_up(slow.load()).tasks, planned)
+    assert {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()} == before
+    assert _titles(_store(directory, "a third passphrase")) == ["one"]

@@ -60,17 +60,29 @@ def _encryption_changed(result: EncryptionChanged, r: TextRenderer) -> str:
     else:
         first = f"backup {result.backup.id} taken first" + (f"; {converted}" if converted else "")
         line = {"encrypt": f"Encrypted the store in {where} ({first}). {_KEEP_IT_SAFE}",
-                "rekey": f"Changed the passphrase of the store in {where} ({first}); the old one opens none of "
-                         "them now.",
+                "rekey": f"Changed the passphrase of the store in {where} ({first})" + (
+                    "." if result.unconverted else "; the old one opens none of them now."),
                 "decrypt": f"Decrypted the store in {where} ({first}): its tasks are stored in plain."}[op]
     if result.keyring and op != "decrypt":
         line += " Its key is kept in the system keyring too."
     if result.unconverted:
-        count = len(result.unconverted)
-        line += (f" {change_text.plural(count, 'backup')} ({', '.join(result.unconverted[:3])}"
-                 f"{', …' if count > 3 else ''}) could not be {_CONVERTED[op]} now: run '{typed(op)}' again to "
-                 "finish.")
+        line += " " + _unfinished(result)
     return fold(terminal_safe(line), r.width)
+
+
+def _unfinished(result: EncryptionChanged) -> str:
+    """What the disk would not let the change finish (its own change is made), and the command that does."""
+    parts = []
+    if "tasks.journal" in result.unconverted:
+        parts.append("the old journal could not be replaced yet (its records are all in the snapshot; the next "
+                     "change replaces it)")
+    backups = [name for name in result.unconverted if name != "tasks.journal"]
+    if backups:
+        shown_ids = ", ".join(backups[:3]) + (", …" if len(backups) > 3 else "")
+        parts.append(f"{change_text.plural(len(backups), 'backup')} ({shown_ids}) could not be "
+                     f"{_CONVERTED[result.operation]} now")
+    finisher = "decrypt" if result.operation == "decrypt" else "encrypt"  # (encrypt run again re-wraps too)
+    return f"But {' and '.join(parts)}: run '{typed(finisher)}' to finish."
 
 
 @text.register

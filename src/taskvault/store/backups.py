@@ -492,6 +492,15 @@ class BackupShelf:
                              hint=hint_for(exc)) from None
         return True
 
+    def discard(self, backup: Backup) -> None:
+        """Remove a backup taken for a change that then failed (quietly: what cannot be removed stays)."""
+        try:
+            with self._held() as fd:
+                if fd is not None:
+                    self._remove(fd, backup)
+        except (OSError, StorageError):
+            pass
+
     def rotate(self, retention: Retention) -> builtins.list[Backup]:
         """Remove the automatic backups the retention policy no longer keeps; return them."""
         try:

@@ -59,34 +59,62 @@ class Outcome:
                 f"converted={self.converted!r})")
 
 
-def change(store: JournalStore, tasks: TaskList, operation: Operation, keyring: bool | None) -> Outcome:
-    """Run ``operation`` on ``store`` (under its lock, ``tasks`` caught up). ``keyring``: keep the key in the
-    OS keyring too (True), not (False), or as it is (None, rekey only)."""
+class Plan:
+    """What an encryption change will do, settled before the store's lock is taken: the passphrases are asked
+    (and the key derived) first, so that nobody waits on the lock while someone types."""
+
+    __slots__ = ("base", "new", "operation")
+
+    def __init__(self, operation: Operation, base: keys.Cipher | None, new: keys.Cipher | None) -> None:
+        self.operation = operation
+        #: The store's key when the passphrases were asked (None: plain); the change is refused if it moved.
+        self.base = base
+        #: The key the store will have (None: plain).
+        self.new = new
+
+    def __repr__(self) -> str:
+        return f"Plan({self.operation!r}, base={self.base!r}, new={self.new!r})"
+
+
+def plan(store: JournalStore, operation: Operation, keyring: bool | None) -> Plan:
+    """Ask what ``operation`` needs (the current passphrase, a new one) of the loaded store, without its lock.
+    ``keyring``: keep the key in the OS keyring too (True), not (False), or as it is (None, rekey only)."""
     current = store.cipher
     if operation in ("create", "init"):
-        if store.present_files():
-            raise UserError(f"there is a store in {store.directory} already", hint=(
-                f"'{typed('encrypt')}' encrypts it" if operation == "init" and current is None else
-                "give --data-dir (or TASKVAULT_DATA_DIR) another directory for a new one"))
-        if operation == "create":
-            store.start_files(tasks)
-            return Outcome(operation, store, None, 0)  # (a failure says what it left, as a first change does)
+        _refuse_a_second_store(store, operation)
+    if operation == "create" or (operation in ("init", "encrypt") and current is not None):
+        return Plan(operation, current, current)  # (encrypt run again: finish one cut short, or say it is done)
     if operation in ("init", "encrypt"):
-        if current is not None:  # (encrypt run again: finish one cut short, or say it is done)
-            if store.plain_journal:
-                store.restart_journal(tasks)
-            return Outcome(operation, store, None, *_convert_backups(store.backups, current))
-        new = _new_cipher(store, keyring=bool(keyring))
-    elif current is None:
+        return Plan(operation, None, _new_cipher(store, keyring=bool(keyring)))
+    if current is None:
         if operation == "decrypt":
-            return Outcome(operation, store, None, *_convert_backups(store.backups, None))  # as for encrypt
+            return Plan(operation, None, None)  # as for encrypt
         raise UserError(f"the store in {store.directory} is not encrypted", hint=f"'{typed('encrypt')}' encrypts it")
-    elif operation == "decrypt":
-        _confirm_passphrase(store, current)
-        new = None
-    else:
-        _confirm_passphrase(store, current)
-        new = _rekeyed(store, current, keyring)
+    _confirm_passphrase(store, current)
+    return Plan(operation, current, None if operation == "decrypt" else _rekeyed(store, current, keyring))
+
+
+def change(store: JournalStore, tasks: TaskList, planned: Plan) -> Outcome:
+    """Make the planned change (under the store's lock, ``tasks`` caught up): one durable change, or none."""
+    operation, current, new = planned.operation, store.cipher, planned.new
+    try:
+        if _identity(current) != _identity(planned.base):
+            raise StorageError(f"the store in {store.directory} was encrypted, decrypted or given another "
+                               "passphrase while you were asked — nothing was changed",
+                               hint=f"run '{typed(operation)}' again")
+        if operation in ("create", "init"):
+            _refuse_a_second_store(store, operation)
+    except BaseException:
+        if new is not current:
+            _forget_keyring(store, new, current)
+        raise
+    if operation == "create":
+        store.start_files(tasks)
+        return Outcome(operation, store, None)  # (a failure says what it left, as a first change does)
+    if new is current:  # run again on a store in the form asked for: finish what an interrupted run left
+        if store.plain_journal:
+            store.restart_journal(tasks)
+        return Outcome(operation, store, None, *_convert_backups(store.backups, current))
     if operation == "init":
         store.cipher = new
         try:
@@ -96,8 +124,19 @@ def change(store: JournalStore, tasks: TaskList, operation: Operation, keyring: 
             _forget_keyring(store, new, current)
             store.remove_new_files()  # (there was no store: what this began is taken away, whole)
             raise
-        return Outcome(operation, store, None, 0)
+        return Outcome(operation, store, None)
     return Outcome(operation, store, *_replace(store, tasks, current, new, operation))
+
+
+def _identity(cipher: keys.Cipher | None) -> object:
+    return None if cipher is None else (cipher.store, cipher.key, cipher.slots)
+
+
+def _refuse_a_second_store(store: JournalStore, operation: Operation) -> None:
+    if store.present_files():
+        raise UserError(f"there is a store in {store.directory} already", hint=(
+            f"'{typed('encrypt')}' encrypts it" if operation == "init" and store.cipher is None else
+            "give --data-dir (or TASKVAULT_DATA_DIR) another directory for a new one"))
 
 
 def _replace(store: JournalStore, tasks: TaskList, old: keys.Cipher | None, new: keys.Cipher | None,
@@ -105,6 +144,7 @@ def _replace(store: JournalStore, tasks: TaskList, old: keys.Cipher | None, new:
     data = codec.encode_tasklist(tasks)
     # The backup first, never in plain while the store is encrypted: encrypt and rekey take it in the new
     # form (no plain copy, none the retired passphrase opens), decrypt in the old (step 4 decrypts it).
+    backup: Backup | None = None
     try:
         if new is None:
             backup = store.backup_of(data, tasks, operation)
@@ -123,14 +163,20 @@ def _replace(store: JournalStore, tasks: TaskList, old: keys.Cipher | None, new:
                              ) from None
         store.cipher = old
         _forget_keyring(store, new, old)
+        if backup is not None and new is not None:
+            # Sealed with a key or passphrase that never took effect: it would open with nothing the store does.
+            store.backups.discard(backup)
         if isinstance(exc, OSError):
             raise SaveFailed(f"could not {operation} the store in {store.directory}: {exc.strerror or exc} — "
                              "nothing was changed", hint=hint_for(exc)) from None
         raise
-    store.now_replaced(tasks)
+    journal_started = store.now_replaced(tasks)
     if old is not None and (new is None or keys.slot_of(new.slots, "keyring") is None):
         _forget_keyring(store, old, new)
     converted, unconverted = _convert_backups(store.backups, new)
+    if not journal_started:
+        unconverted = ("tasks.journal", *unconverted)
+    assert backup is not None
     return backup, converted, unconverted
 
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # (backups, restore and salvage import their modules where th
     from .doctor import Finding
     from .encryption import Operation
     from .encryption import Outcome as EncryptionOutcome
+    from .encryption import Plan as EncryptionPlan
     from .keys import Keychain, PassphraseSource
     from .salvage import SalvageReport
 
@@ -212,15 +213,23 @@ class JournalStore(StoreReader):
 
     # -- encryption (store/encryption.py) ----------------------------------------------------
 
-    def change_encryption(self, tasks: TaskList, operation: Operation, keyring: bool | None) -> EncryptionOutcome:
-        """Encrypt, decrypt or rekey the store, or make a new encrypted one (under the lock, caught up)."""
+    def plan_encryption(self, operation: Operation, keyring: bool | None) -> EncryptionPlan:
+        """Ask what an encryption change needs (passphrases; the key derived) of the loaded store, without the
+        lock: nobody waits on it while someone types."""
+        from . import encryption
+
+        return encryption.plan(self, operation, keyring)
+
+    def change_encryption(self, tasks: TaskList, planned: EncryptionPlan) -> EncryptionOutcome:
+        """Encrypt, decrypt or rekey the store, or make a new encrypted one, as planned (under the lock, caught
+        up); refused, changing nothing, if the store's key moved since the plan."""
         from . import encryption
 
         assert self._lock.held and tasks.revision == self._revision
         self.check_writable()
         if self.needs_migration:
             self.migrate(tasks)
-        return encryption.change(self, tasks, operation, keyring)
+        return encryption.change(self, tasks, planned)
 
     def start_files(self, tasks: TaskList) -> None:
         """Make the store's files now (a new store made encrypted), not at its first change."""
@@ -243,17 +252,18 @@ class JournalStore(StoreReader):
         """A verified backup of the snapshot ``data`` of ``tasks``."""
         return self._backup(data, (tasks.revision, len(tasks)), label)
 
-    def now_replaced(self, tasks: TaskList) -> None:
+    def now_replaced(self, tasks: TaskList) -> bool:
         """After the snapshot was replaced in a new form: a new journal after it, in that form too.
 
         The change is made already: if the new journal cannot be started, the old one (whose records the
-        snapshot all holds) stays, and the next change starts it (see append)."""
+        snapshot all holds) stays, and the next change starts it (see append). Returns whether it was started."""
         self._snapshot_size = self.snapshot_path.stat().st_size
         try:
             self._journal.start(tasks.revision)
             self._journal.reopen()
         except (OSError, StorageError):
-            pass
+            return False
+        return True
 
     def restart_journal(self, tasks: TaskList) -> None:
         """Start a new journal after the snapshot, which holds all the old one did (under the lock, caught up)."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .doctor import Finding
     from .encryption import Operation
     from .encryption import Outcome as EncryptionOutcome
+    from .encryption import Plan as EncryptionPlan
     from .salvage import SalvageReport
 
 
@@ -99,7 +100,9 @@ class StorePort(Tidied, Protocol):
         """True once the store is known to be encrypted (read, or made so by this handle)."""
     def key_identity(self) -> tuple[tuple[int, int] | None, object]:
         """(device, inode) of the snapshot now, and how its key is kept (None: plain)."""
-    def change_encryption(self, tasks: TaskList, operation: Operation, keyring: bool | None) -> EncryptionOutcome:
+    def plan_encryption(self, operation: Operation, keyring: bool | None) -> EncryptionPlan:
+        """Ask what an encryption change needs (passphrases) of the loaded store, without the lock."""
+    def change_encryption(self, tasks: TaskList, planned: EncryptionPlan) -> EncryptionOutcome:
         """Encrypt, decrypt or rekey the store, or make a new encrypted one (under the lock, caught up)."""
 
     # -- a store that does not load -------------------------------------------------------

@@ -241,6 +241,14 @@ class StoreReader:
         if header is None:
             header = self._backup_header(journal)
         if header is None:
+            if data is None and self._journal_store(journal) is not None:
+                # Its records are encrypted and its key was only in the files that are gone: salvage would
+                # make a new, empty store in plain where an encrypted one was. Say so; change nothing.
+                raise StorageError(f"the store in {self.directory} is encrypted, and its key is in none of the files "
+                                   f"left ({SNAPSHOT_NAME} and every backup are gone or damaged): its journal cannot "
+                                   "be read, so there is nothing to salvage — nothing was changed",
+                                   hint=f"put back a copy of {SNAPSHOT_NAME} or of a backup from elsewhere, or move the "
+                                        "data directory aside to start a new store")
             return None, (data, why)
         cipher = self.key_for(header)
         if data is not None and encrypted.is_encrypted(data):
@@ -250,12 +258,17 @@ class StoreReader:
                 data, why = None, str(exc)
         return cipher, (data, why)
 
-    def _backup_header(self, journal: bytes | None) -> encrypted.Header | None:
-        """The header of the newest encrypted backup of the store an encrypted journal names, if any."""
+    @staticmethod
+    def _journal_store(journal: bytes | None) -> str | None:
+        """The encrypted store a journal's header names (None: a plain journal, or a header that does not decode)."""
         try:
-            store = codec.decode_journal_header(journal[:journal.index(b"\n")]).store if journal else None
+            return codec.decode_journal_header(journal[:journal.index(b"\n")]).store if journal else None
         except (ValueError, codec.FormatError):
             return None
+
+    def _backup_header(self, journal: bytes | None) -> encrypted.Header | None:
+        """The header of the newest encrypted backup of the store an encrypted journal names, if any."""
+        store = self._journal_store(journal)
         if store is None:
             return None
         for backup in self.backups.list():

@@ -291,9 +291,12 @@ class UnitOfWork:
 
     def change_encryption(self, operation: Operation, keyring: bool | None) -> EncryptionOutcome:
         """Encrypt, decrypt or rekey the store, or make it a new encrypted one: one durable change
-        (store/encryption.py), under the lock, on the latest state. The tasks stay as they are."""
+        (store/encryption.py), under the lock, on the latest state. The tasks stay as they are. What it asks
+        (passphrases) is asked first, without the lock and with Ctrl-C working."""
+        self.tasks  # noqa: B018 (loaded: its key, if it has one, is what the passphrases are checked against)
+        planned = self._store.plan_encryption(operation, keyring)
         with self._caught_up() as caught, _signals_deferred():
-            outcome = self._store.change_encryption(caught.tasks, operation, keyring)
+            outcome = self._store.change_encryption(caught.tasks, planned)
             if outcome.backup is not None or operation == "init":
                 self._count_save()
             return outcome
