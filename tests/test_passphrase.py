@@ -444,6 +444,34 @@ class TestHistory:
         assert "+add Plain plan" in (tmp_path / "state" / "taskvault" / "history").read_text()
 
 
+    def test_lines_typed_after_another_process_encrypts_never_reach_the_file(self, data_dir: Path,
+                                                                              tmp_path: Path) -> None:
+        """A session opened on a plain store; another process encrypts it: what is typed from then on (the line
+        that asks for the passphrase, and one whose question is cancelled) stays out of the history file."""
+        child = spawn_session(data_dir, tmp_path)
+        child.expect_exact("taskvault>")
+        child.send("add Plain before\r")
+        child.expect_exact("Added task 1: Plain before")
+        child.expect_exact("taskvault>")
+        path = secret_file(tmp_path, b"open sesame\n", name="encrypt-pass")
+        done = run_taskvault(data_dir, "encrypt", "--yes", env={"TASKVAULT_PASSPHRASE_FILE": str(path),
+                                                               "TASKVAULT_KEYRING": "off"})
+        assert done.code == 0, done
+        child.send("add Zqx typed after\r")
+        child.expect_exact(f"Passphrase for {data_dir}: ")
+        child.send("\x03")
+        child.expect_exact("taskvault>")
+        child.send("add Zqx second line\r")
+        child.expect_exact(f"Passphrase for {data_dir}: ")
+        child.send("open sesame\r")
+        child.expect_exact("Added task 2: Zqx second line")
+        child.expect_exact("taskvault>")
+        child.send("\x04")
+        assert finish(child)[0] == 0
+        history = (tmp_path / "state" / "taskvault" / "history").read_text()
+        assert "+add Plain before" in history and "Zqx" not in history
+
+
 def encrypted_store(data_dir: Path, tmp_path: Path, passphrase: str = "open sesame") -> None:
     """An encrypted store in ``data_dir``, made by the real program (init --encrypt, its passphrase from a file)."""
     path = secret_file(tmp_path, passphrase.encode() + b"\n", name="init-pass")

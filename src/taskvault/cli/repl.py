@@ -173,7 +173,11 @@ class Repl:
                     pass
 
     def _store_is_plain(self) -> bool | None:
-        return not self.service.encrypted if self.service.loaded else None
+        """Whether a typed line may go to the history file: the store is loaded and plain, and its snapshot on
+        disk is still plain (another process may have encrypted it since: then the line stays in memory)."""
+        if not self.service.loaded:
+            return None
+        return not self.service.encrypted and self.service.key_identity()[1] is None
 
     def _leave_to_unlock(self) -> None:
         """In the prompt's loop: leave it if the passphrase is wanted (also its pre_run, for a prompt started after)."""
