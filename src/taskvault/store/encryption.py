@@ -1,9 +1,13 @@
 """Encrypting a store, decrypting it, and changing its passphrase: each one durable change.
 
-Each runs under the store's lock, caught up, in this order:
+What it asks (the current passphrase, a new one) is asked first, and the new key derived, without the
+store's lock (Plan): nobody waits on the lock while someone types, and Ctrl-C works. Then, under the
+lock, caught up, and refused if the store's key moved meanwhile:
 
-1. a verified backup of the store as it is, sealed with the key the store will have (so no plaintext
-   backup is written for a store being encrypted, and none sealed with a key being retired);
+1. a verified backup of the store as it is: sealed with the key the store will have for encrypt and
+   rekey (no plaintext backup beside a store being encrypted, none sealed with slots being retired),
+   and in its old form for decrypt (no plaintext beside a store still encrypted); a failure removes
+   a backup sealed with a key that never took effect;
 2. the snapshot, replaced in its new form by rename: the one step that changes what the store is;
 3. a new journal continuing it (its records are all in the snapshot), in the new form;
 4. every other backup brought to the new form (sealed, opened, or its slots re-wrapped), each by
