@@ -267,12 +267,15 @@ class BackupShelf:
             raise FormatError(f"{what} holds revision {header.revision}, but its name says {backup.revision}", "")
         return plain
 
-    def form_of(self, stored: bytes | None) -> object:
-        """What form a backup's bytes are in (None: plain; else the store, key and slots that seal them); with
-        None, the form this shelf's backups take now. Compared, never interpreted."""
-        if stored is None:
-            cipher = self.cipher
-            return None if cipher is None else (cipher.store, cipher.key, cipher.slots)
+    def current_form(self) -> object:
+        """The form this shelf's backups take now, as form_of says it."""
+        cipher = self.cipher
+        return None if cipher is None else (cipher.store, cipher.key, cipher.slots)
+
+    @staticmethod
+    def form_of(stored: bytes) -> object:
+        """What form a backup's bytes are in (None: plain; else the store, key and slots that seal them).
+        Compared, never interpreted."""
         if not is_encrypted(stored):
             return None
         try:

@@ -140,12 +140,7 @@ class Journal:
 
     def start(self, base: int) -> None:
         """Replace the journal by an empty one continuing revision ``base``."""
-        generation, store = os.urandom(8).hex(), self.cipher.store if self.cipher is not None else None
-        header = codec.encode_journal_header(generation, base, store)
-        files.atomic_replace(self.path, header)
-        self.position = Position(generation, len(header), header, base, codec.SCHEMA, base, store)
-        self._synced_generation = generation
-        self.skipped = Skipped()
+        self.start_carrying(base, b"", 0, b"", base)
 
     def start_carrying(self, base: int, carried: bytes, read: int, last_line: bytes, last_rev: int) -> None:
         """Replace the journal by one continuing revision ``base`` and holding ``carried``: whole record lines

@@ -190,7 +190,7 @@ class JournalStore(StoreReader):
         if self._journal.fd is None:  # the store's first change: only now is there something to keep
             self._create_files(tasks)
         elif self._journal.position.last_rev != tasks.revision or self._journal.position.store != self._store_id:
-            self._restart_stale_journal(tasks)
+            self.restart_journal(tasks)
         assert self._journal.fd is not None
         started = time.perf_counter()
         revision, at = tasks.revision + 1, self._clock()
@@ -266,10 +266,6 @@ class JournalStore(StoreReader):
         return True
 
     def restart_journal(self, tasks: TaskList) -> None:
-        """Start a new journal after the snapshot, which holds all the old one did (under the lock, caught up)."""
-        self._restart_stale_journal(tasks)
-
-    def _restart_stale_journal(self, tasks: TaskList) -> None:
         """Start the journal anew when the snapshot is ahead of all it holds (a snapshot put back by hand),
         or when it is not in the snapshot's form (plain beside an encrypted one: a crash during encrypt).
 
@@ -387,13 +383,11 @@ class JournalStore(StoreReader):
         Prepared without the lock, it may be in a form the store left meanwhile (plain before an encrypt, or
         sealed with slots a rekey retired): then it is written again in the store's form now, never as it was."""
         assert self._lock.held
-        stored: bytes | None = prepared.stored
-        staged = prepared.staged
-        if self.backups.form_of(stored) != self.backups.form_of(None):
-            self.backups.unstage(staged)
-            stored, staged = None, None
+        if self.backups.form_of(prepared.stored) != self.backups.current_form():
+            self.backups.unstage(prepared.staged)
+            return self._backup(prepared.data, (prepared.frozen.revision, len(prepared.frozen.tasks)), label)
         return self._backup(prepared.data, (prepared.frozen.revision, len(prepared.frozen.tasks)), label,
-                            stored=stored, staged=staged)
+                            stored=prepared.stored, staged=prepared.staged)
 
     def install_compaction(self, prepared: Prepared) -> bool:
         """Put a prepared compaction in place (under the lock) if the store still continues its revision.

@@ -81,13 +81,9 @@ class StoreReader:
         """The store's backups (store/backups.py), on first use: most commands never look at them."""
         from .backups import BackupShelf
 
-        shelf = BackupShelf(self.directory, self._clock, unlock=self._unlock_backup)
+        shelf = BackupShelf(self.directory, self._clock, unlock=self.key_for)
         shelf.cipher = self.cipher
         return shelf
-
-    def _unlock_backup(self, header: encrypted.Header) -> Cipher:
-        """The cipher of an encrypted backup sealed with another key than the store's (or of a plain store's)."""
-        return self.key_for(header)
 
     def key_for(self, header: encrypted.Header) -> Cipher:
         """The key that opens files with ``header``: one this session opened already, or opened now from its

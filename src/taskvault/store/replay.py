@@ -181,17 +181,19 @@ def decode_line(line: bytes, what: str, schema: int, cipher: Cipher | None,
     holds (revision ``held`` or before), which a crash during encrypt or decrypt may leave in the other form
     until the next change starts a new journal: they are checked as far as this store can, never applied.
     """
-    revision = encrypted.encrypted_revision(codec.checked_payload(line, what))
+    # The shape of the clear frame first (cheap); a plain record's checksum is checked once, by decode_record.
+    revision = encrypted.encrypted_revision(line[9:])
     if revision is None:
         rev, change, at = codec.decode_record(line, what, schema)
         if cipher is not None and rev > held:
             raise codec.FormatError(f"{what} is not encrypted, in an encrypted store", "")
         return rev, change, at
+    payload = codec.checked_payload(line, what)
     if cipher is None:
         if revision > held:
             raise codec.FormatError(f"{what} is encrypted, in a store that is not", "")
-        return revision, None, None
-    plain = encrypted.decrypt_record(line[9:], what, schema, cipher.open)
+        return revision, None, None  # (its checksum is all a plain store can check of it)
+    plain = encrypted.decrypt_record(payload, what, schema, cipher.open)
     rev, change, at = codec.decode_record(plain, what, schema)
     if rev != revision:
         raise codec.FormatError(f"{what} holds record {rev} where record {revision} belongs", "")
