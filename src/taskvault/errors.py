@@ -263,6 +263,51 @@ class WrongPassphrase(StoreEncrypted):
     kind = "wrong_passphrase"
 
 
+class TaskConflicted(UserError):
+    """The task holds versions made on two devices that neither knew of (a sync conflict): it is changed
+    only by ``resolve``, which chooses what it becomes."""
+
+    kind = "conflicted"
+
+
+class SyncFailed(TaskvaultError):
+    """A sync could not be finished: the remote could not be reached, refused what was sent, or holds
+    what taskvault will not take. Nothing was changed here; local work goes on as before."""
+
+    kind = "sync_failed"
+    exit_code = 5
+
+
+class SyncNotSetUp(SyncFailed):
+    """No remote is known yet: the first sync names one."""
+
+    kind = "sync_not_set_up"
+
+
+class GitUnavailable(SyncFailed):
+    """The ``git`` program, which sync runs, is not installed or cannot be run."""
+
+    kind = "git_unavailable"
+
+
+class RemoteUnreachable(SyncFailed):
+    """The remote did not answer, or the connection broke part-way (nothing of a cut transfer is used)."""
+
+    kind = "remote_unreachable"
+
+
+class RemoteDamaged(SyncFailed):
+    """What the remote holds is not what taskvault wrote: a changed byte, a cut line, a file of another shape."""
+
+    kind = "remote_damaged"
+
+
+class RemoteRewritten(SyncFailed):
+    """The remote lost operations it held before (a force-push, or another repository put in its place)."""
+
+    kind = "remote_rewritten"
+
+
 class StoreMoved(StorageError):
     """The store this session opened was moved, deleted, replaced by another or put back to an older revision.
 

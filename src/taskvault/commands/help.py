@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import OutputFailed, StorageError, UsageError, UserError, typed
+from ..errors import OutputFailed, StorageError, SyncFailed, UsageError, UserError, typed
 from ..exits import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
@@ -28,6 +28,8 @@ EXIT_CODES = (
     (StorageError.exit_code, "storage error: could not save, store locked, damaged or too new; doctor found a problem"),
     (EXIT_SAVED_UNREPORTED, ("saved, then failed: the change was saved, but its output could not be written or "
                              "something after it failed; the message names the revision: do not run it again")),
+    (SyncFailed.exit_code, ("sync failed: the remote could not be reached, refused what was sent or holds what "
+                             "taskvault will not take; nothing was changed here")),
     (EXIT_INTERNAL, "internal error: a bug; the message names the crash log"),
     (OutputFailed.exit_code, "output failed: standard output could not be written (a full disk), and nothing was saved"),
     (EXIT_OUTCOME_UNKNOWN, ("outcome unknown: the resident process ended while it ran the command; a change was "
