@@ -11,6 +11,7 @@ import pytest
 
 from taskvault import codec
 from taskvault.domain.change import Change, ChangeKind
+from taskvault.domain.replica import Clock, ReplicaChange
 from taskvault.domain.timestamps import format_timestamp
 
 from .conftest import run_taskvault
@@ -31,13 +32,16 @@ class TestKinds:
     def test_each_kind_is_the_word_the_store_has_always_written(self) -> None:
         """The enum's values are the stored words: changing one would change the storage format."""
         assert [k.value for k in ChangeKind] == ["add", "edit", "done", "reopen", "delete", "undo", "redo",
-                                                 "restore", "salvage", "annotate", "denotate", "start", "stop", "import"]
+                                                 "restore", "salvage", "annotate", "denotate", "start", "stop", "import",
+                                                 "sync", "resolve"]
 
     def test_every_kind_round_trips_through_a_journal_line_byte_for_byte(self) -> None:
         """A record decodes to the kind and words it was written with, and encodes to the same bytes."""
+        replica = ReplicaChange("0123456789ab", 0, Clock())  # (a sync's record always carries one)
         for kind in ChangeKind:
             for detail in ("", "20261121-093000"):
-                line = codec.encode_record(Change(kind, next_id=3, detail=detail), 7, _AT)
+                line = codec.encode_record(Change(kind, next_id=3, detail=detail,
+                                                  replica=replica if kind is ChangeKind.SYNC else None), 7, _AT)
                 revision, change, at = codec.decode_record(line[:-1], "x")
                 assert (revision, change.kind, change.detail, at) == (7, kind, detail, _AT)
                 assert codec.encode_record(change, revision, at) == line

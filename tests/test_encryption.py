@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from taskvault.codec import FormatError, decode_snapshot, encrypted
+from taskvault.codec import SCHEMA, FormatError, decode_snapshot, encrypted
 from taskvault.codec.journal import frame
 from taskvault.domain.operations import plan_add
 from taskvault.domain.tasklist import TaskList
@@ -226,7 +226,7 @@ def test_rekey_leaves_no_file_the_old_passphrase_opens_and_reencrypts_no_record(
     cipher.load()
     assert cipher.cipher is not None
     revision = json.loads(journal_records[0][9:])["rev"]
-    plain = encrypted.decrypt_record(journal_records[0][9:], "record", 5, cipher.cipher.open)
+    plain = encrypted.decrypt_record(journal_records[0][9:], "record", SCHEMA, cipher.cipher.open)
     assert json.loads(plain[9:])["rev"] == revision
 
 

@@ -175,10 +175,10 @@ class TestMigration:
         decoded = codec.decode_snapshot(data)
         assert decoded.schema == 4 and decoded.tasks == [_task()]
 
-    def test_this_version_writes_schema_5_and_only_a_reader_of_5_may_read_it(self) -> None:
-        assert (codec.SCHEMA, codec.MIN_READER) == (5, 5)
-        assert codec.encode_snapshot((), 1, 0).startswith(b'{"format":"taskvault","schema":5,"min_reader":5,')
-        assert b'"schema":5,"min_reader":5,' in codec.encode_journal_header("g", 0)
+    def test_this_version_writes_schema_6_and_only_a_reader_of_6_may_read_it(self) -> None:
+        assert (codec.SCHEMA, codec.MIN_READER) == (6, 6)
+        assert codec.encode_snapshot((), 1, 0).startswith(b'{"format":"taskvault","schema":6,"min_reader":6,')
+        assert b'"schema":6,"min_reader":6,' in codec.encode_journal_header("g", 0)
 
 
 def _import(tasks: TaskList) -> Change:

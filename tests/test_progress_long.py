@@ -282,8 +282,8 @@ class TestOnATerminal:
         shutil.copytree(FIXTURES / "v4" / "compacted", store)
         status, screen = on_terminal(store, "list")
         assert status == 0, screen[-2000:]
-        assert_shown_then_cleared(screen, "upgrading the store to schema 5: 0 of ", before="ID")
-        assert_shown_then_cleared(screen, "upgrading the store to schema 5: ", before="ID")
+        assert_shown_then_cleared(screen, "upgrading the store to schema 6: 0 of ", before="ID")
+        assert_shown_then_cleared(screen, "upgrading the store to schema 6: ", before="ID")
 
     def test_compaction_after_a_one_shot_change(self, tmp_path: Path) -> None:
         """The compaction after a one-shot command is shown after its result, and cleared before the exit."""
@@ -351,5 +351,5 @@ class TestNobodyWatching:
         shutil.copytree(FIXTURES / "v4" / "compacted", store)
         done = run_raw(store, "list", command=PROGRAM)
         assert done.code == 0, done.err
-        assert done.err.startswith("note: the store was upgraded to schema 5"), done.err
+        assert done.err.startswith("note: the store was upgraded to schema 6"), done.err
         assert "\x1b" not in done.err and "\r" not in done.err

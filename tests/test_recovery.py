@@ -388,9 +388,9 @@ class TestMigration:
         directory = _v1_store(tmp_path, which)
         original = JournalStore(directory).load()
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 5" in listed.err
+        assert listed.code == 0 and "upgraded to schema 6" in listed.err
         snapshot = codec.decode_snapshot((directory / "tasks.json").read_bytes())
-        assert snapshot.schema == 5 and snapshot.revision == original.revision
+        assert snapshot.schema == 6 and snapshot.revision == original.revision
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert len(upgraded.history) == len(original.history)
@@ -406,16 +406,16 @@ class TestMigration:
     @pytest.mark.parametrize("which", ["journal", "compacted"])
     def test_v2_store_upgraded_to_a_sealed_snapshot_after_a_backup_of_it_as_it_was(self, tmp_path: Path,
                                                                                    which: str) -> None:
-        """A schema 2 store is backed up in schema 2 (history and all), rewritten in schema 5, and loads the same."""
+        """A schema 2 store is backed up in schema 2 (history and all), rewritten in schema 6, and loads the same."""
         directory = _v1_store(tmp_path, which, schema=2)
         original = JournalStore(directory).load()
         assert codec.decode_snapshot((directory / "tasks.json").read_bytes()).schema == 2
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 5" in listed.err
+        assert listed.code == 0 and "upgraded to schema 6" in listed.err
         data = (directory / "tasks.json").read_bytes()
-        assert data.startswith(b'{"format":"taskvault","schema":5,"min_reader":5,') and b'"crc32":"' in data.split(b"\n")[0]
+        assert data.startswith(b'{"format":"taskvault","schema":6,"min_reader":6,') and b'"crc32":"' in data.split(b"\n")[0]
         snapshot = codec.decode_snapshot(data)
-        assert snapshot.schema == 5 and snapshot.revision == original.revision
+        assert snapshot.schema == 6 and snapshot.revision == original.revision
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert list(upgraded.history) == list(original.history)
@@ -430,15 +430,15 @@ class TestMigration:
     @pytest.mark.parametrize("which", ["journal", "compacted"])
     def test_v3_store_upgraded_with_every_new_field_at_its_default(self, tmp_path: Path, which: str) -> None:
         """A schema 3 store (as release beca035 wrote it) is backed up as it was, sealed and checksummed, so
-        that release can read the backup; rewritten in schema 5 with the new fields at their defaults; its
+        that release can read the backup; rewritten in schema 6 with the new fields at their defaults; its
         tasks and history are the same, and its undo still reaches back before the upgrade."""
         directory = _v1_store(tmp_path, which, schema=3)
         before = {path.name: path.read_bytes() for path in directory.iterdir() if path.is_file()}
         original = JournalStore(directory).load()
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 5" in listed.err, listed.err
+        assert listed.code == 0 and "upgraded to schema 6" in listed.err, listed.err
         data = (directory / "tasks.json").read_bytes()
-        assert data.startswith(b'{"format":"taskvault","schema":5,"min_reader":5,')
+        assert data.startswith(b'{"format":"taskvault","schema":6,"min_reader":6,')
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert list(upgraded.history) == list(original.history)
@@ -464,7 +464,7 @@ class TestMigration:
     @pytest.mark.parametrize("which", ["journal", "compacted"])
     def test_v4_store_upgraded_keeping_every_field_with_no_extra_attributes(self, tmp_path: Path, which: str) -> None:
         """A schema 4 store (as main at 8e9093b wrote it, every field of schema 4 in it) is backed up as it was, so
-        that release can read the backup; rewritten in schema 5, where each task is, field for field, what the old
+        that release can read the backup; rewritten in schema 6, where each task is, field for field, what the old
         files say (read here from their JSON, not by taskvault) with no extra attributes; undo still reaches back."""
         directory = _v1_store(tmp_path, which, schema=4)
         written = _v4_tasks_as_written(directory)
@@ -473,9 +473,9 @@ class TestMigration:
             assert which == "compacted" or any(raw[field] for raw in written.values()), f"the fixture sets {field}"
         original = JournalStore(directory).load()
         listed = run_taskvault(directory, "list", "--all")
-        assert listed.code == 0 and "upgraded to schema 5" in listed.err, listed.err
+        assert listed.code == 0 and "upgraded to schema 6" in listed.err, listed.err
         data = (directory / "tasks.json").read_bytes()
-        assert data.startswith(b'{"format":"taskvault","schema":5,"min_reader":5,')
+        assert data.startswith(b'{"format":"taskvault","schema":6,"min_reader":6,')
         upgraded = JournalStore(directory).load()
         assert upgraded.snapshot() == original.snapshot()
         assert list(upgraded.history) == list(original.history)

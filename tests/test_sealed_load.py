@@ -311,7 +311,7 @@ class TestStillRefused:
         """Only this schema's seal is trusted: a schema 2 file is decoded whole, a too-new one refused."""
         older = codec.encode_snapshot_as(3, (_task(1),), 2, 1)
         assert isinstance(codec.open_snapshot(older), codec.Snapshot)
-        newer = codec.encode_snapshot((_task(1),), 2, 1).replace(b'"schema":5,"min_reader":5', b'"schema":6,"min_reader":6')
+        newer = codec.encode_snapshot((_task(1),), 2, 1).replace(b'"schema":6,"min_reader":6', b'"schema":7,"min_reader":7')
         with pytest.raises(codec.TooNewError):
             codec.open_snapshot(newer)
 
@@ -362,13 +362,13 @@ class TestOneShot:
 
 
 def _sealed_store(directory: Path, lines: list[bytes], next_id: int, history: tuple[bytes, ...] = ()) -> None:
-    """A schema-5 snapshot of these task and history lines under a checksum that holds, as only a program
+    """A schema-6 snapshot of these task and history lines under a checksum that holds, as only a program
     that computes it (never taskvault) could leave one."""
     directory.mkdir(mode=0o700)
     body = b",\n".join(lines) + b"\n" if lines else b""
     steps = b",\n".join(history) + b"\n" if history else b""
-    head = (b'{"format":"taskvault","schema":5,"min_reader":5,"revision":0,"next_id":%d,'
-            b'"counts":{"history":%d,"tasks":%d},"crc32":"00000000",\n' % (next_id, len(history), len(lines)))
+    head = (b'{"format":"taskvault","schema":6,"min_reader":6,"revision":0,"next_id":%d,'
+            b'"counts":{"history":%d,"tasks":%d},"crc32":"00000000","sync":null,\n' % (next_id, len(history), len(lines)))
     (directory / "tasks.json").write_bytes(_resealed(head + b'"history":[\n' + steps + b'],"tasks":[\n' + body + b"]}\n"))
 
 

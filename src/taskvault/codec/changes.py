@@ -38,7 +38,15 @@ def _record_4_to_5(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, **{key: tasks_4_to_5(doc[key], f"$.{key}") for key in ("put", "was") if key in doc}}
 
 
-RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2, 2: _record_2_to_3, 3: _record_3_to_4, 4: _record_4_to_5}
+def _record_5_to_6(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 6 added sync's kinds of change, the only ones that carry ``sync`` (the replication state's change)."""
+    if "sync" in doc:
+        raise FormatError("unknown field 'sync' in a record of schema 5", "")
+    return doc
+
+
+RECORD_MIGRATIONS: Migrations = {1: _record_1_to_2, 2: _record_2_to_3, 3: _record_3_to_4, 4: _record_4_to_5,
+                                 5: _record_5_to_6}
 
 
 #: The last change whose tasks were written out, and their JSON forms: the journal record of a change and, at the
@@ -57,7 +65,7 @@ def _put_dicts(change: Change) -> list[dict[str, Any]]:
 
 
 def change_fields(change: Change, revision: int, at: dt.datetime | None) -> dict[str, Any]:
-    return {
+    fields: dict[str, Any] = {
         "rev": revision,
         "at": format_timestamp(at) if at is not None else None,
         "cmd": change.command,
@@ -67,6 +75,11 @@ def change_fields(change: Change, revision: int, at: dt.datetime | None) -> dict
         "undoes": list(change.undoes),
         "redoes": list(change.redoes),
     }
+    if change.replica is not None:  # (a sync's or a resolution's: the others stay as schema 5 wrote them)
+        from .replica import replica_change_to_dict
+
+        fields["sync"] = replica_change_to_dict(change.replica)
+    return fields
 
 
 def step_to_dict(step: Step) -> dict[str, Any]:
@@ -97,13 +110,23 @@ def _kind(command: str, what: str) -> tuple[ChangeKind, str]:
 def change_from_dict(doc: Any, what: str, keys: frozenset[str], schema: int) -> tuple[dict[str, Any], Change]:
     if type(doc) is not dict:
         raise FormatError(f"{what}: expected a JSON object", "")
-    doc = check_keys(upgrade(doc, schema, RECORD_MIGRATIONS), keys, schema, what)
+    doc = upgrade(doc, schema, RECORD_MIGRATIONS)
+    replica = None
+    if "sync" in doc and schema >= 6:
+        from .replica import replica_change_from_dict
+
+        doc = dict(doc)
+        replica = replica_change_from_dict(doc.pop("sync"), f"{what} $.sync")
+    doc = check_keys(doc, keys, schema, what)
     if type(doc["rev"]) is not int or type(doc["next_id"]) is not int or type(doc["cmd"]) is not str:
         raise FormatError(f"{what}: rev, next_id and cmd have the wrong types", "")
     kind, detail = _kind(doc["cmd"], what)
     change = Change(kind, put=_tasks(doc["put"], what, "put"), delete=_ids(doc["del"], what, "del"),
                     next_id=doc["next_id"], undoes=_ids(doc["undoes"], what, "undoes"),
-                    redoes=_ids(doc["redoes"], what, "redoes"), detail=detail)
+                    redoes=_ids(doc["redoes"], what, "redoes"), detail=detail, replica=replica)
+    if (replica is not None and not kind.replicates) or (kind is ChangeKind.SYNC and replica is None):
+        raise FormatError(f"{what}: only a sync or a resolution changes the replication state, and a sync always does",
+                          "")
     return doc, change
 
 

@@ -13,10 +13,11 @@ from .scalars import FormatError, TooNewError
 
 #: The schema this version writes. It reads every schema from 1 up to this one (older files are
 #: upgraded by their migrations), and a newer one whose ``min_reader`` is at most this (read-only).
-SCHEMA = 5
+SCHEMA = 6
 #: The oldest taskvault schema that can read what this version writes. (Schemas 4 and 5 added fields to
-#: every task, which an older reader would refuse as unknown, rightly: it would drop them when it wrote.)
-MIN_READER = 5
+#: every task, which an older reader would refuse as unknown, rightly: it would drop them when it wrote;
+#: schema 6 the replication state and the changes of sync, which an older one would drop or call damage.)
+MIN_READER = 6
 
 #: The largest snapshot, journal or backup taskvault reads or writes (about 900,000 tasks). A larger
 #: file is refused before it is read, so that a damaged or hostile file cannot take unbounded memory.

@@ -47,7 +47,13 @@ def _header_4_to_5(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema": 5, "min_reader": 5}
 
 
-HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2, 2: _header_2_to_3, 3: _header_3_to_4, 4: _header_4_to_5}
+def _header_5_to_6(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 6 added sync's changes, which may carry the replication state's change, not the header."""
+    return {**doc, "schema": 6, "min_reader": 6}
+
+
+HEADER_MIGRATIONS: Migrations = {1: _header_1_to_2, 2: _header_2_to_3, 3: _header_3_to_4, 4: _header_4_to_5,
+                                 5: _header_5_to_6}
 
 
 def frame(obj: dict[str, Any]) -> bytes:

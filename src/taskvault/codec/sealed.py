@@ -436,10 +436,13 @@ class SealedSnapshot:
 
     A plain class (compared by identity), not an attrs class: every command that loads imports it."""
 
-    __slots__ = ("next_id", "revision", "schema", "steps", "tasks")
+    __slots__ = ("next_id", "revision", "schema", "steps", "sync", "tasks")
 
-    def __init__(self, tasks: SealedTasks, next_id: int, revision: int, steps: SealedSteps, schema: int) -> None:
+    def __init__(self, tasks: SealedTasks, next_id: int, revision: int, steps: SealedSteps, schema: int,
+                 sync: dict[str, Any] | None = None) -> None:
         self.tasks = tasks
+        #: The replication state as JSON (codec/replica.py reads it when asked), None if the store never synced.
+        self.sync = sync
         self.next_id = next_id
         self.revision = revision
         self.steps = steps
@@ -468,6 +471,8 @@ def _header(data: bytes) -> tuple[dict[str, Any], int] | None:
         return None
     at = data.find(CHECKSUM_FIELD, 0, end) + len(CHECKSUM_FIELD)
     if data[at:at + 8] != crc.encode() or checksum(data, at) != int(crc, 16):
+        return None
+    if header["sync"] is not None and type(header["sync"]) is not dict:
         return None
     return header, end + 1
 
@@ -510,7 +515,7 @@ def open_snapshot(data: bytes) -> Snapshot | SealedSnapshot:
         tasks = SealedTasks(data, tasks_start, tasks_end, n_tasks)
     except FormatError:  # the last line does not start with its id: not as taskvault writes it
         return _decoded(data)
-    return SealedSnapshot(tasks, header["next_id"], header["revision"], SealedSteps(history), SCHEMA)
+    return SealedSnapshot(tasks, header["next_id"], header["revision"], SealedSteps(history), SCHEMA, header["sync"])
 
 
 def _json_list(items: list[bytes]) -> list[Any]:

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 SNAPSHOT_FORMAT = "taskvault"
 #: How many tasks long work decodes or encodes between two calls of its progress callback.
 PROGRESS_EVERY = 4096
-_SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "counts", "crc32", "history",
-                            "tasks"})
+_SNAPSHOT_KEYS = frozenset({"format", "schema", "min_reader", "revision", "next_id", "counts", "crc32", "sync",
+                            "history", "tasks"})
 _COUNT_KEYS = frozenset({"history", "tasks"})
 #: Where the checksum's eight hex digits begin in the first line: right after this.
 CHECKSUM_FIELD = b'"crc32":"'
@@ -67,17 +67,28 @@ def _snapshot_4_to_5(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema": 5, "min_reader": 5, **({"tasks": tasks_4_to_5(doc["tasks"], "$.tasks")} if "tasks" in doc else {})}
 
 
-SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2, 2: _snapshot_2_to_3, 3: _snapshot_3_to_4, 4: _snapshot_4_to_5}
+def _snapshot_5_to_6(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 6 added the replication state of a store that syncs (``sync``, codec/replica.py): none in 5."""
+    if "sync" in doc:
+        raise FormatError("unknown field 'sync' in a file of schema 5", "$")
+    return {**doc, "schema": 6, "min_reader": 6, "sync": None}
+
+
+SNAPSHOT_MIGRATIONS: Migrations = {1: _snapshot_1_to_2, 2: _snapshot_2_to_3, 3: _snapshot_3_to_4, 4: _snapshot_4_to_5,
+                                   5: _snapshot_5_to_6}
 
 
 class Snapshot:
     """A decoded snapshot, whatever schema it was written in. (A plain class: attrs would compile its
     methods on every start-up; compared by its fields, as before, and never hashed: it holds lists.)"""
 
-    __slots__ = ("next_id", "revision", "schema", "steps", "tasks")
+    __slots__ = ("next_id", "revision", "schema", "steps", "sync", "tasks")
 
-    def __init__(self, tasks: list[Task], next_id: int, revision: int, steps: list[Step], schema: int) -> None:
+    def __init__(self, tasks: list[Task], next_id: int, revision: int, steps: list[Step], schema: int,
+                 sync: dict[str, Any] | None = None) -> None:
         self.tasks = tasks
+        #: The replication state as JSON (codec/replica.py reads it), None if the store never synced.
+        self.sync = sync
         self.next_id = next_id
         self.revision = revision
         self.steps = steps
@@ -85,7 +96,7 @@ class Snapshot:
         self.schema = schema
 
     def _values(self) -> tuple[object, ...]:
-        return self.tasks, self.next_id, self.revision, self.steps, self.schema
+        return self.tasks, self.next_id, self.revision, self.steps, self.schema, self.sync
 
     def __eq__(self, other: object) -> bool:
         return self._values() == other._values() if isinstance(other, Snapshot) else NotImplemented
@@ -107,14 +118,15 @@ def _listed(lines: list[str]) -> str:
     return ",\n".join(lines) + "\n" if lines else ""
 
 
-def encode_snapshot(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
+def encode_snapshot(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = (),
+                    sync: dict[str, Any] | None = None) -> bytes:
     """The whole store in the current schema: a sealed first line, then one step and one task per line, tasks by id."""
     return _sealed([dumps(step_to_dict(s)) for s in steps], [dumps(task_to_dict(t)).encode() for t in tasks],
-                   next_id, revision)
+                   next_id, revision, sync=sync)
 
 
 def _sealed(history: list[str], body: list[bytes], next_id: int, revision: int, schema: int = SCHEMA,
-            min_reader: int = MIN_READER) -> bytes:
+            min_reader: int = MIN_READER, sync: dict[str, Any] | None = None) -> bytes:
     """The snapshot file of these history steps and task lines (as JSON, the tasks ordered by id), sealed.
 
     Laid out into one buffer a slice of lines at a time, and copied once at the end: a compaction runs
@@ -122,8 +134,11 @@ def _sealed(history: list[str], body: list[bytes], next_id: int, revision: int, 
     (tens of milliseconds at 100,000 tasks) runs.
     """
     history = _history_that_fits(history, body)
-    head = dumps({"format": SNAPSHOT_FORMAT, "schema": schema, "min_reader": min_reader, "revision": revision,
-                  "next_id": next_id, "counts": {"history": len(history), "tasks": len(body)}, "crc32": "00000000"})
+    fields = {"format": SNAPSHOT_FORMAT, "schema": schema, "min_reader": min_reader, "revision": revision,
+              "next_id": next_id, "counts": {"history": len(history), "tasks": len(body)}, "crc32": "00000000"}
+    if schema >= 6:  # (after the checksum: the first '"crc32":"' in the file is where its digits are)
+        fields["sync"] = sync
+    head = dumps(fields)
     start = f'{head[:-1]},\n"history":[\n{_listed(history)}],"tasks":[\n'.encode()
     end = b"]}\n"
     size = len(start) + sum(map(len, body)) + (2 * len(body) - 1 if body else 0) + len(end)  # ",\n" after each, "\n" last
@@ -189,7 +204,7 @@ def encode_tasklist(tasks: TaskList, progress: ProgressCallback | None = None) -
             for first in range(0, len(every), PROGRESS_EVERY):
                 progress(first, total)
                 body += [dumps(task_to_dict(t)).encode() for t in every[first:first + PROGRESS_EVERY]]
-        data = _sealed(_history_lines(tasks), body, tasks.next_id, tasks.revision)
+        data = _sealed(_history_lines(tasks), body, tasks.next_id, tasks.revision, sync=_sync(tasks))
         if progress is not None:
             progress(total, total)
         return data
@@ -211,16 +226,31 @@ def encode_tasklist(tasks: TaskList, progress: ProgressCallback | None = None) -
                                   "written by taskvault", "$.tasks")
             lines.append(line)
     lines.extend(dumps(task_to_dict(task)).encode() for _, task in pending[at:])
-    data = _sealed(_history_lines(tasks), lines, tasks.next_id, tasks.revision)
+    data = _sealed(_history_lines(tasks), lines, tasks.next_id, tasks.revision, sync=_sync(tasks))
     if progress is not None:
         progress(total, total)
     return data
+
+
+def _sync(tasks: TaskList) -> dict[str, Any] | None:
+    """The list's replication state as JSON (None: it never synced)."""
+    from .replica import replica_to_dict  # (only a store that syncs has one to write)
+
+    replica = tasks.replica
+    return None if replica is None else replica_to_dict(replica)
 
 
 def _history_lines(tasks: TaskList) -> list[str]:
     """The history's steps as lines: each step never built since it was read, as it was read."""
     stored, built = tasks.history.parts()
     return stored + [dumps(step_to_dict(s)) for s in built]
+
+
+def encode_snapshot_v5(tasks: tuple[Task, ...], next_id: int, revision: int, steps: tuple[Step, ...] = ()) -> bytes:
+    """A snapshot exactly as schema 5 wrote it (no replication state), for a backup of a store as it was before
+    its migration."""
+    return _sealed([dumps(step_to_dict(s)) for s in steps], [dumps(task_to_dict(t)).encode() for t in tasks],
+                   next_id, revision, schema=5, min_reader=5)
 
 
 _NOT_IN_4 = frozenset(FIELDS_ADDED_IN_5)
@@ -287,6 +317,8 @@ def encode_snapshot_as(schema: int, tasks: tuple[Task, ...], next_id: int, revis
         return encode_snapshot_v3(tasks, next_id, revision, steps)
     if schema == 4:
         return encode_snapshot_v4(tasks, next_id, revision, steps)
+    if schema == 5:
+        return encode_snapshot_v5(tasks, next_id, revision, steps)
     return encode_snapshot(tasks, next_id, revision, steps)
 
 
@@ -337,4 +369,6 @@ def decode_snapshot(data: bytes, progress: ProgressCallback | None = None) -> Sn
                            "$.history")
     if schema >= 3:
         check_seal(doc, data)
-    return Snapshot(tasks, doc["next_id"], doc["revision"], steps, schema)
+    if doc["sync"] is not None and type(doc["sync"]) is not dict:
+        raise FormatError("expected the replication state (an object) or null", "$.sync")
+    return Snapshot(tasks, doc["next_id"], doc["revision"], steps, schema, doc["sync"])

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .task import Task
+
+if TYPE_CHECKING:
+    from .replica import ReplicaChange
 
 
 class ChangeKind(enum.StrEnum):
@@ -29,6 +33,15 @@ class ChangeKind(enum.StrEnum):
     # Schema 5's kind (min_reader 5 keeps a reader of schema 4 from refusing it as damage): an import from another
     # tool's file, every task it adds or updates in one change; ``detail`` says from what ("taskwarrior tw.json").
     IMPORT = "import"
+    # Schema 6's kinds (sync, issue 22): what a sync took in from other devices, or recorded as shipped; and the
+    # user's choice for a conflicted task. Only these change a conflicted task or the replication state.
+    SYNC = "sync"
+    RESOLVE = "resolve"
+
+    @property
+    def replicates(self) -> bool:
+        """True for the changes sync makes (sync, resolve): only they may change a conflicted task."""
+        return self in (ChangeKind.SYNC, ChangeKind.RESOLVE)
 
     @property
     def replaces_the_list(self) -> bool:
@@ -54,6 +67,8 @@ class Change:
     redoes: tuple[int, ...] = ()
     #: Words that say more about it, shown after its kind: the backup a restore put back ("20261121-093000").
     detail: str = ""
+    #: What a sync or a resolution changes of the replication state (domain/replica.py), in the same append.
+    replica: ReplicaChange | None = None
 
     @property
     def command(self) -> str:
@@ -62,7 +77,7 @@ class Change:
 
     @property
     def is_empty(self) -> bool:
-        return not self.put and not self.delete
+        return not self.put and not self.delete and self.replica is None
 
     @property
     def revives(self) -> bool:

@@ -457,3 +457,26 @@ def shipped(replica: Replica, local: Mapping[uuid_module.UUID, Task], fingerprin
         return replica, []
     frontier = replica.frontier.bumped(replica.device, seq)
     return attrs.evolve(replica, seq=seq, frontier=frontier, tasks=tasks), ops
+
+
+@attrs.frozen
+class ReplicaChange:
+    """What one append changes of a replica: who it is, its last number, what it took in, and the records of
+    the tasks it changed (the rest stay as they were). Made from the replica before and after."""
+
+    device: str
+    seq: int
+    frontier: Clock
+    tasks: Mapping[uuid_module.UUID, Synced] = attrs.field(factory=dict)
+
+    @classmethod
+    def between(cls, before: Replica | None, after: Replica) -> ReplicaChange:
+        old = before.tasks if before is not None else {}
+        changed = {u: s for u, s in after.tasks.items() if old.get(u) != s}
+        return cls(after.device, after.seq, after.frontier, changed)
+
+    def applied_to(self, replica: Replica | None) -> Replica:
+        if replica is not None and replica.device != self.device:
+            raise InvalidValue(f"a change of device {self.device}'s replication state met device {replica.device}'s")
+        tasks = {**replica.tasks, **self.tasks} if replica is not None else dict(self.tasks)
+        return Replica(self.device, self.seq, self.frontier, tasks)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Container, Iterable, Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Container, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import InvalidValue, TaskNotFound
+from ..errors import InvalidValue, TaskConflicted, TaskNotFound, typed
 from .change import Change
 from .history import History, Step
 from .task import Status, Task
+
+if TYPE_CHECKING:
+    from .replica import Replica
 
 __all__ = ["Change", "TaskList", "TaskSource"]
 
@@ -60,7 +63,8 @@ class TaskList:
     The only mutator is :meth:`apply`, and it is called only with a durable Change.
     """
 
-    __slots__ = ("_count", "_counted", "_gone", "_next_id", "_reserved", "_revision", "_source", "_tasks", "history")
+    __slots__ = ("_count", "_counted", "_gone", "_next_id", "_replica", "_reserved", "_revision", "_source", "_tasks",
+                 "history")
 
     def __init__(self, tasks: Iterable[Task] = (), *, next_id: int = 1, revision: int = 0,
                  history: History | None = None) -> None:
@@ -84,6 +88,8 @@ class TaskList:
         self._reserved = 0
         #: The recent changes that led here, each with what it replaced (for undo and history).
         self.history = history if history is not None else History()
+        #: The replication state (domain/replica.py) once the store has synced, or how to read it: None before.
+        self._replica: Replica | Callable[[], Replica | None] | None = None
 
     @classmethod
     def from_source(cls, source: TaskSource, *, next_id: int, revision: int, history: History) -> TaskList:
@@ -107,7 +113,28 @@ class TaskList:
         other = TaskList(next_id=self._next_id, revision=self._revision, history=self.history.copy())
         other._tasks, other._gone = dict(self._tasks), set(self._gone)
         other._source, other._count, other._reserved = self._source, self._count, self._reserved
+        other._replica = self._replica
         return other
+
+    @property
+    def replica(self) -> Replica | None:
+        """This store's replication state (None: it never synced), read from the store when first asked for."""
+        if callable(self._replica):
+            self._replica = self._replica()
+        return self._replica
+
+    def hold_replica(self, replica: Replica | Callable[[], Replica | None] | None) -> None:
+        """Set the replication state the store holds beside these tasks (or how to read it when asked)."""
+        self._replica = replica
+
+    @property
+    def replica_read(self) -> bool:
+        """False while the replication state was not yet read from the store (encode it as it was read)."""
+        return not callable(self._replica)
+
+    def by_uuid(self, task_uuid: object) -> Task | None:
+        """The task with this uuid, or None (builds every task: for sync, and the few it names)."""
+        return next((task for task in self if task.uuid == task_uuid), None)
 
     def parts(self) -> tuple[TaskSource | None, dict[int, Task], frozenset[int]]:
         """The list as it is held: the source of the tasks not yet built (None when all are), the tasks
@@ -221,6 +248,23 @@ class TaskList:
         missing = [i for i in change.delete if i not in self]
         if missing:
             raise InvalidValue(f"the change deletes tasks that do not exist: {missing}")
+        if not change.kind.replicates and self._replica is not None:
+            self._refuse_conflicted(change)
+
+    def _refuse_conflicted(self, change: Change) -> None:
+        """TaskConflicted if ``change`` (not a sync's or a resolution) touches a task in conflict."""
+        replica = self.replica
+        conflicts = replica.conflicts if replica is not None else {}
+        if not conflicts:
+            return
+        touched = [*change.put, *(t for i in change.delete if (t := self._find(i)) is not None)]
+        for task in touched:
+            if task.uuid in conflicts:
+                here = self._find(task.id)
+                raise TaskConflicted(f"task {task.id} was changed on two devices that did not know of each other's "
+                                     "change, and both versions are kept",
+                                     hint=f"see both with '{typed(f'show {task.id}')}', then choose with "
+                                     f"'{typed(f'resolve {task.id}')}'" if here is not None else None)
 
     def ready(self, change: Change) -> None:
         """check(), and read now every task the change touches (building those not yet built), so that a
@@ -258,6 +302,8 @@ class TaskList:
                 self._count -= 1
         self._next_id = change.next_id
         self._revision = revision
+        if change.replica is not None:
+            self._replica = change.replica.applied_to(self.replica)
 
     def reserve_ids(self, first_free: int) -> None:
         """Hand out no new id below ``first_free``: ids a change named on disk that was not (or not yet) made.

@@ -25,6 +25,7 @@ from .layout import SNAPSHOT_NAME
 from .records import Record
 
 if TYPE_CHECKING:
+    from ..domain.replica import Replica
     from .cipher import Cipher
 
 Unreadable = Callable[[Path, object], StoreUnreadable]
@@ -200,6 +201,19 @@ def decode_line(line: bytes, what: str, schema: int, cipher: Cipher | None,
     return rev, change, at
 
 
+def replica_reader(raw: dict[str, Any], refused: Callable[[Exception], Exception]) -> Callable[[], Replica]:
+    """How to read a snapshot's replication state when it is first asked for (a list never asks): a state that
+    does not decode is the snapshot's damage, raised by ``refused``."""
+    def read() -> Replica:
+        from ..codec.replica import replica_from_dict
+
+        try:
+            return replica_from_dict(raw, "$.sync")
+        except codec.FormatError as exc:
+            raise refused(exc) from None
+    return read
+
+
 def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, bool] | None, *,
            snapshot_path: Path, journal_path: Path, skipped: Skipped, unreadable: Unreadable,
            cipher: Cipher | None = None, revision: int | None = None) -> Decoded:
@@ -221,6 +235,8 @@ def decode(snapshot: bytes, journal: bytes | None, unconfirmed: tuple[str, int, 
                              history=History(decoded.steps))
     except (codec.FormatError, InvalidValue) as exc:
         raise unreadable(snapshot_path, exc) from None
+    if decoded.sync is not None:
+        tasks.hold_replica(replica_reader(decoded.sync, lambda exc: unreadable(snapshot_path, exc)))
     position = Position()
     schemas = [decoded.schema]
     skipped.voided.clear()
