@@ -42,8 +42,10 @@ TRACKING = "refs/remotes/origin/main"
 _MARKS = "refs/taskvault/"
 #: The config key that says a bare repository is a finished mirror of taskvault's (set last by open).
 _MARKER = "taskvault.mirror"
-#: What ``git init --bare`` makes, with or without templates: a directory holding only these is one it began.
-_INIT_NAMES = frozenset({"HEAD", "config", "description", "hooks", "info", "objects", "refs", "branches"})
+#: What ``git init --bare`` makes, with or without templates (and the lock files of one killed part-way):
+#: a directory holding only these, and no object or ref, is one it began.
+_INIT_NAMES = frozenset({"HEAD", "config", "description", "hooks", "info", "objects", "refs", "branches",
+                         "HEAD.lock", "config.lock"})
 _IDENTITY = ("taskvault", "taskvault@localhost")
 _PROTOCOLS = "file:git:ssh:http:https"
 #: Overrides of the user's configuration, on every command line (see the module's docstring).
@@ -256,10 +258,19 @@ class GitMirror:
             if flag == "!" and summary.startswith("[rejected]") and ("fetch first" in summary
                                                                       or "non-fast-forward" in summary):
                 return False
+            if summary.startswith("[remote rejected]") and self._moved_on(url):
+                return False  # it lost the race at the remote's ref lock rather than at its check
             if summary.startswith("[remote rejected]") or result.code == 0:
                 raise SyncFailed(f"the remote {shown_url(url)} refused the change: {_sanitised(summary)}",
                                  hint="nothing was lost here; check the remote (its hooks or permissions)")
         raise self._unreachable(url, result.err, "it may or may not have taken the change: the next sync finds out")
+
+    def _moved_on(self, url: str) -> bool:
+        """True if the remote's main is no longer the commit last fetched (another push got there first)."""
+        result = self._git("ls-remote", "--quiet", "origin", BRANCH, network=url, check=False)
+        if result.code != 0:
+            raise self._unreachable(url, result.err, "it did not take the change")
+        return result.out.decode("ascii", "replace").partition("\t")[0] != (self._resolve(TRACKING) or "")
 
     def _required_remote(self) -> str:
         url = self.remote()
@@ -395,10 +406,10 @@ class GitMirror:
         environment = self._env() if extra is None else {**self._env(), **extra}
         try:
             result = _run([*argv, *args], input, environment, self.timeout, limit)
-        except OSError as exc:
-            raise GitUnavailable(f"git cannot be run ({exc.strerror or exc})",
-                                 hint="install git (e.g. apt install git) and sync again") from None
-        except TimeoutError:
+        except _CannotStart as exc:
+            raise GitUnavailable(f"sync runs git, which cannot be run here ({exc}): install git to sync",
+                                 hint="e.g. apt install git (git 2.29 or newer), then sync again") from None
+        except _TimedOut:
             what = f"the remote {shown_url(network)} did not answer" if network else "git did not finish"
             error = RemoteUnreachable if network else SyncFailed
             raise error(f"{what} within {self.timeout:g} s", hint="nothing was changed here; sync again later") from None
@@ -453,15 +464,26 @@ class _TooMuchOutput(Exception):
     pass
 
 
+class _TimedOut(Exception):
+    pass
+
+
+class _CannotStart(Exception):
+    pass
+
+
 def _run(argv: list[str], input: bytes, environment: dict[str, str], timeout: float, limit: int) -> _Result:
     """Run ``argv`` in a session of its own (no terminal to prompt on, one group to kill), feeding ``input``.
 
-    Raises OSError (git cannot be started), TimeoutError and _TooMuchOutput, after killing the group.
+    Raises _CannotStart, and _TimedOut or _TooMuchOutput after killing the group.
     """
     import time
 
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env=environment, cwd="/", start_new_session=True)
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=environment, cwd="/", start_new_session=True)
+    except OSError as exc:
+        raise _CannotStart(exc.strerror or str(exc)) from None
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None
     feeder = threading.Thread(target=_feed, args=(process.stdin, input), daemon=True)
     feeder.start()
@@ -474,7 +496,7 @@ def _run(argv: list[str], input: bytes, environment: dict[str, str], timeout: fl
             while selector.get_map():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError
+                    raise _TimedOut
                 for key, _ in selector.select(remaining):
                     chunk = os.read(key.fd, 65536)
                     if not chunk:
@@ -488,7 +510,7 @@ def _run(argv: list[str], input: bytes, environment: dict[str, str], timeout: fl
         try:
             code = process.wait(max(deadline - time.monotonic(), 0.001))
         except subprocess.TimeoutExpired:
-            raise TimeoutError from None
+            raise _TimedOut from None
     except BaseException:
         _kill(process)
         raise
