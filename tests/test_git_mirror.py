@@ -163,6 +163,15 @@ class TestCompareAndSwap:
         assert made.push(second)  # a descendant is a fast-forward again
 
 
+    def test_a_remote_whose_branch_was_deleted_has_no_commit(self, tmp_path: Path, daemon: GitDaemon) -> None:
+        """When the remote's main is deleted, fetch gives None and forgets the commit it had fetched."""
+        made = mirror(tmp_path, "a", daemon.url)
+        commit_on_remote(made, {"ops/1": b"1"})
+        git_in(daemon.repository, "update-ref", "-d", "refs/heads/main")
+        assert made.fetch() is None
+        assert "refs/remotes/origin/main" not in refs(made)
+
+
 class TestServerDown:
     def test_fetch_and_push_say_the_remote_cannot_be_reached_and_change_nothing(self, tmp_path: Path,
                                                                                 daemon: GitDaemon) -> None:
@@ -212,6 +221,11 @@ def measured(daemon: GitDaemon, action: str, made: GitMirror, commit: str | None
     return dict(proxy.passed)
 
 
+#: The bytes after the last one a transfer needs: the server's closing flush packets, which git may not wait
+#: for. Fewer than the 20 bytes of the pack's own checksum, so a cut anywhere in the pack is still a cut.
+CLOSING_BYTES = 16
+
+
 def cut_points(total: int, count: int = 24) -> list[int]:
     """``count`` offsets spread over [0, total), the first and the last byte included."""
     step = max(total // count, 1)
@@ -237,10 +251,10 @@ class TestPartition:
                     fetched = reader.fetch()
                 except RemoteUnreachable as error:
                     one_line(error)
+                    assert proxy.cut.wait(TIMEOUT) and proxy.passed[direction] == cut
                 else:
-                    assert fetched == head and direction == TO_CLIENT and cut >= total - 4, f"fetch went on after {cut}"
+                    assert fetched == head and direction == TO_CLIENT and cut >= total - CLOSING_BYTES, cut
                     git_in(reader.path, "update-ref", "-d", "refs/remotes/origin/main")
-            assert proxy.cut.is_set() and proxy.passed[direction] == cut
             assert refs(reader) == before, f"a ref moved after a cut at byte {cut} of {total} {direction}"
         reader.set_remote(daemon.url)
         assert reader.fetch() == head
@@ -268,7 +282,7 @@ class TestPartition:
                 except RemoteUnreachable as error:
                     one_line(error)
                 else:
-                    assert told and direction == TO_CLIENT and cut >= total - 4, f"push went on after a cut at {cut}"
+                    assert told and direction == TO_CLIENT and cut >= total - CLOSING_BYTES, cut
                     assert branch_of(daemon.repository) == new
                     outcomes["told"] += 1
             made.set_remote(daemon.url)
@@ -278,7 +292,7 @@ class TestPartition:
             git_in(daemon.repository, "fsck", "--connectivity-only", "--no-dangling")
             assert made.push(new)
             assert branch_of(daemon.repository) == new
-        assert outcomes["old"] > 0 and outcomes["told"] <= 1, outcomes
+        assert outcomes["old"] > 0, outcomes
 
     def test_the_server_killed_during_a_push(self, tmp_path: Path, daemon: GitDaemon) -> None:
         """kill -9 of the git server while a large push is half sent: RemoteUnreachable; after a restart the
@@ -386,8 +400,10 @@ class TestRefusals:
                                 env={**env, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x",
                                      "GIT_COMMITTER_EMAIL": "x@x"}).stdout.decode().strip()
         git_in(repository, "update-ref", "refs/heads/main", commit)
+        fetched = made.fetch() or ""
         with pytest.raises(RemoteDamaged, match="'ops/link', which is not a file"):
-            made.files(made.fetch() or "")
+            made.files(fetched)
+        assert made.commit(fetched, {"ops/b": b"b"}, "beside it")  # commit itself only adds beside what is there
 
     def test_marks_are_local_refs_with_plain_names(self, tmp_path: Path, remote: tuple[str, Path]) -> None:
         """mark/marked keep a commit under refs/taskvault/; a name that is not a plain word is refused."""

@@ -287,19 +287,24 @@ class GitMirror:
     def files(self, commit: str, under: str = "ops/") -> dict[str, tuple[str, int]]:
         """Each file of ``commit`` under ``under``: path -> (blob id, size). Raises RemoteDamaged for
         anything there that is not a plain file (a link, a submodule)."""
+        found = {}
+        for path, (mode, blob, size) in self._entries(commit, under).items():
+            if mode not in ("100644", "100755"):
+                raise RemoteDamaged(f"the remote holds {_sanitised(path)!r}, which is not a file taskvault wrote "
+                                    f"(git mode {mode})", hint="remove it from the remote's repository")
+            found[path] = (blob, int(size))
+        return found
+
+    def _entries(self, commit: str, under: str) -> dict[str, tuple[str, str, str]]:
+        """Every entry of ``commit``'s tree under ``under``, of any kind: path -> (mode, object id, size or -)."""
         pathspec = ["--", under] if under else []
         out = self._git("ls-tree", "-r", "-l", "-z", "--full-tree", self._object_id(commit), *pathspec).out
         found = {}
         for entry in out.split(b"\0"):
-            if not entry:
-                continue
-            info, _, raw_path = entry.partition(b"\t")
-            mode, kind, blob, size = info.decode("ascii", "replace").split()
-            path = raw_path.decode("utf-8", "surrogateescape")
-            if kind != "blob" or mode not in ("100644", "100755"):
-                raise RemoteDamaged(f"the remote holds {_sanitised(path)!r}, which is not a file taskvault wrote "
-                                    f"(git mode {mode})", hint="remove it from the remote's repository")
-            found[path] = (blob, int(size))
+            if entry:
+                info, _, raw_path = entry.partition(b"\t")
+                mode, _kind, blob, size = info.decode("ascii", "replace").split()
+                found[raw_path.decode("utf-8", "surrogateescape")] = (mode, blob, size)
         return found
 
     def read(self, blob_ids: Sequence[str], *, limit: int = MAX_BLOB_BYTES) -> list[bytes]:
@@ -343,13 +348,13 @@ class GitMirror:
         """A new commit (not yet on any branch): ``parent``'s files plus ``files``. A path that exists with
         the same bytes is left as it is; one with other bytes (or a directory there) raises SyncFailed:
         files on the remote are never changed, only added."""
-        existing = self.files(parent, under="") if parent is not None else {}
+        existing = {path: blob for path, (_, blob, _) in self._entries(parent, "").items()} if parent is not None else {}
         lines = []
         for path, data in sorted(files.items()):
             _check_path(path)
             blob = self._git("hash-object", "-w", "--stdin", input=data).out.decode("ascii").strip()
             if path in existing:
-                if existing[path][0] != blob:
+                if existing[path] != blob:
                     raise SyncFailed(f"the remote already holds {_sanitised(path)!r} with other content",
                                      hint="files on the remote are only ever added; this is a bug of taskvault")
                 continue
