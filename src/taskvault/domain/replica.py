@@ -480,3 +480,34 @@ class ReplicaChange:
             raise InvalidValue(f"a change of device {self.device}'s replication state met device {replica.device}'s")
         tasks = {**replica.tasks, **self.tasks} if replica is not None else dict(self.tasks)
         return Replica(self.device, self.seq, self.frontier, tasks)
+
+
+def resolved(conflict: Conflict, take: str | None, fields: Mapping[str, str] = {}) -> Task | None:  # noqa: B006
+    """The content a conflicted task becomes when the user takes ``take`` ("mine", "theirs", or a device id
+    of one of theirs, or its start) and, field by field, ``fields`` (name -> the same words) over it.
+
+    InvalidValue when the words name no side, or more than one, or a field of a side that deleted the task.
+    """
+    def side(word: str) -> Task | None:
+        if word == "mine":
+            return conflict.mine
+        matching = [s for s in conflict.theirs if word == "theirs" or (len(word) >= 4 and s.device.startswith(word))]
+        if len(matching) != 1:
+            devices = ", ".join(s.device for s in conflict.theirs)
+            raise InvalidValue(f"{word!r:.40} names {'none' if not matching else 'more than one'} of the versions "
+                               f"(mine, or theirs: {devices})",
+                               hint="name one by its device id, as show lists them" if matching else None)
+        return matching[0].body
+
+    chosen = side(take) if take is not None else conflict.mine
+    for name, word in fields.items():
+        if name not in RESOLVABLE_FIELDS:
+            raise InvalidValue(f"{name!r:.40} is not a field a conflict is resolved by",
+                               hint=f"one of {', '.join(RESOLVABLE_FIELDS)}")
+        source = side(word)
+        if chosen is None or source is None:
+            raise InvalidValue(f"the {word} version deleted the task, so its {name} cannot be taken",
+                               hint="take a whole version instead: --take mine or --take theirs")
+        chosen = attrs.evolve(chosen, **dict(zip(_FIELD_GROUPS.get(name, (name,)), field_values(source, name),
+                                                 strict=True)))  # type: ignore[arg-type]
+    return chosen
