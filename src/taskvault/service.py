@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .codec import SCHEMA, FormatError, Snapshot, decode_snapshot, task_to_dict
+from .domain.change import ChangeKind
 from .domain.tasklist import Change, TaskList
 from .errors import BackupDamaged, InvalidValue, StorageError, typed
 from .store.files import kind_of
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from .store.encryption import Outcome as EncryptionOutcome
     from .store.housekeeping import Retention
     from .store.salvage import SalvageReport
+    from .store.syncing import Syncer, SyncReport, SyncStatus
 
 #: What the interface layers take from below, through this module only.
 __all__ = [
@@ -214,6 +216,48 @@ class TaskService:
         """
         done = self._work.change(plan, backup_first=backup_first, progress=progress)
         return Outcome(done.change, done.revision, done.backup)
+
+    # -- sync (issue 22): store/syncing.py, imported only by these -------------------------------------------
+
+    def _syncer(self, merge_fields: bool = False) -> Syncer:
+        from .domain.replica import Merge
+        from .store.syncing import Syncer
+
+        return Syncer(self._store.directory, self._work, encrypted=self._store.encrypted,
+                      merge=Merge.FIELDS if merge_fields else Merge.NEVER, now=self._clock)
+
+    def sync(self, remote: str | None = None, *, merge_fields: bool = False) -> SyncReport:
+        """Fetch, take in, ship and push (see store/syncing.py); ``remote`` names the remote, remembered after."""
+        self.tasks  # noqa: B018 - (loaded, and an older store upgraded, before sync reads it)
+        return self._syncer(merge_fields).sync(remote)
+
+    def sync_status(self) -> SyncStatus:
+        """Where sync stands: the remote, changes not yet synced, conflicts, the last sync (no network)."""
+        return self._syncer().status()
+
+    def resolve(self, task_id: int, take: str | None, fields: dict[str, str]) -> Outcome:
+        """Settle a conflicted task: the version ``take`` names, with ``fields`` taken field by field (domain/
+        replica.py ``resolved``); shipped as an operation that descends from every version at the next sync."""
+        from .domain.replica import ReplicaChange, resolution, resolved
+
+        def plan(tasks: TaskList) -> Change:
+            task = tasks.get(task_id)
+            replica = tasks.replica
+            conflict = replica.conflicted(task.uuid) if replica is not None else None
+            if replica is None or conflict is None:
+                raise InvalidValue(f"task {task_id} is not in conflict",
+                                   hint=f"'{typed('sync --status')}' lists the tasks that are")
+            chosen = resolved(conflict, take, fields)
+            record = resolution(replica, task.uuid)
+            change = ReplicaChange(replica.device, replica.seq, replica.frontier, {task.uuid: record})
+            if chosen is None:
+                return Change(ChangeKind.RESOLVE, delete=(task.id,), next_id=tasks.next_id, replica=change)
+            import attrs
+
+            return Change(ChangeKind.RESOLVE, put=(attrs.evolve(chosen, id=task.id, updated=self._clock()),),
+                          next_id=tasks.next_id, replica=change)
+
+        return self.execute(plan)
 
     def tidy(self, *, background: bool = False, progress: ProgressCallback | None = None) -> None:
         """Compact, back up and rotate as the store's policy says, once the changes saved are acknowledged;

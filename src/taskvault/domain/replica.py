@@ -240,10 +240,15 @@ class Replica:
 
     def unsynced(self, local: Mapping[uuid_module.UUID, Task], fingerprint: Callable[[Task | None], str]
                  ) -> list[uuid_module.UUID]:
-        """The tasks changed here since they were last synced (added, edited, deleted), conflicts aside."""
-        changed = [u for u, task in local.items() if u not in self.tasks]
-        changed += [u for u, s in self.tasks.items() if s.conflict is None and fingerprint(local.get(u)) != s.fingerprint]
-        return changed
+        """The tasks changed here since they were last synced (added, edited, deleted), conflicts aside: those
+        here in the order of ``local``, then those deleted here."""
+        def changed(u: uuid_module.UUID, task: Task | None) -> bool:
+            synced = self.tasks.get(u)
+            return synced is None or (synced.conflict is None and fingerprint(task) != synced.fingerprint)
+
+        here = [u for u, task in local.items() if changed(u, task)]
+        gone = [u for u, s in self.tasks.items() if u not in local and changed(u, None)]
+        return here + gone
 
 
 #: What each changed task becomes: its content here (None: deleted) and what the replica records of it.
@@ -439,7 +444,7 @@ def shipped(replica: Replica, local: Mapping[uuid_module.UUID, Task], fingerprin
     tasks = dict(replica.tasks)
     seq = replica.seq
     ops = []
-    for task in sorted(replica.unsynced(local, fingerprint)):
+    for task in replica.unsynced(local, fingerprint):  # (in the order of ``local``: a new device numbers them so)
         body = local.get(task)
         synced = tasks.get(task)
         seq += 1
@@ -482,7 +487,7 @@ class ReplicaChange:
         return Replica(self.device, self.seq, self.frontier, tasks)
 
 
-def resolved(conflict: Conflict, take: str | None, fields: Mapping[str, str] = {}) -> Task | None:  # noqa: B006
+def resolved(conflict: Conflict, take: str | None, fields: Mapping[str, str] | None = None) -> Task | None:
     """The content a conflicted task becomes when the user takes ``take`` ("mine", "theirs", or a device id
     of one of theirs, or its start) and, field by field, ``fields`` (name -> the same words) over it.
 
@@ -500,7 +505,7 @@ def resolved(conflict: Conflict, take: str | None, fields: Mapping[str, str] = {
         return matching[0].body
 
     chosen = side(take) if take is not None else conflict.mine
-    for name, word in fields.items():
+    for name, word in (fields or {}).items():
         if name not in RESOLVABLE_FIELDS:
             raise InvalidValue(f"{name!r:.40} is not a field a conflict is resolved by",
                                hint=f"one of {', '.join(RESOLVABLE_FIELDS)}")

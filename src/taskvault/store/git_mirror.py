@@ -374,9 +374,20 @@ class GitMirror:
         """Point the local ref refs/taskvault/NAME at ``commit`` (durably)."""
         self._git("update-ref", _MARKS + _mark_name(name), self._object_id(commit))
 
+    def unmark(self, name: str) -> None:
+        """Remove the local ref refs/taskvault/NAME (nothing if there is none)."""
+        self._git("update-ref", "-d", _MARKS + _mark_name(name))
+
     def marked(self, name: str) -> str | None:
         """The commit refs/taskvault/NAME points at, or None."""
         return self._resolve(_MARKS + _mark_name(name))
+
+    def setting(self, name: str) -> str | None:
+        """A value sync keeps in the mirror's own configuration (``taskvault.NAME``), or None."""
+        return self._config("--get", f"taskvault.{_mark_name(name)}")
+
+    def set_setting(self, name: str, value: str) -> None:
+        self._git("config", f"taskvault.{_mark_name(name)}", value)
 
     def _resolve(self, ref: str) -> str | None:
         result = self._git("rev-parse", "--quiet", "--verify", f"{ref}^{{commit}}", check=False)

@@ -61,6 +61,12 @@ def try_shared_lock(file: BinaryIO) -> bool:
     return _try_lock(file, shared=True)
 
 
+def try_exclusive_lock(file: BinaryIO) -> bool:
+    """Take the lock on the open file alone without waiting; False while another process holds it (closing the
+    file lets go of it). For sync's own lock (store/syncing.py): one sync of a store at a time."""
+    return _try_lock(file, shared=False)
+
+
 def _unlock(file: BinaryIO) -> None:
     if fcntl is None:
         import portalocker

@@ -173,6 +173,13 @@ class UnitOfWork:
             self._publish(caught.tasks)
             yield caught
 
+    @contextmanager
+    def reading(self) -> Iterator[TaskList]:
+        """The latest tasks, held still: under the store lock, caught up with what other sessions saved (for a
+        read that must see one state, such as sync numbering the changes it ships). Change nothing in it."""
+        with self._caught_up() as caught:
+            yield caught.tasks
+
     def change(self, plan: Callable[[TaskList], Change], *, backup_first: str | None = None,
                progress: ProgressCallback | None = None) -> Committed:
         """Run ``plan`` on the latest state under the store lock and commit what it returns.

@@ -1,0 +1,357 @@
+"""Sync: this store's tasks and the other devices', through a git remote (issue 22).
+
+One sync is, in this order:
+
+1. fetch the remote's ``main`` into the mirror (``sync.git`` in the data directory; no store lock held);
+2. refuse a remote that lost a file a past sync saw there (a force-push, another repository put in its place);
+3. read the segments of operations not yet taken in, and take them in as ONE append under the store lock
+   (ChangeKind.SYNC: the tasks they change and the replication state's change together, so a crash leaves
+   all of it or none, and taking the same operations in again changes nothing);
+4. number this device's changes since the last sync as operations (read under the store lock, then let go),
+   write them as a new segment into a commit on top of the remote's, and only then record them as shipped
+   (another append): a crash between leaves a commit no record names, which the next sync drops;
+5. push that commit, never forced. A push the remote rejects because another device pushed first is the
+   compare-and-swap: fetch, take in, push again.
+
+Local work never waits for the network: the store lock is held only for the appends of steps 3 and 4, and
+a failed sync has changed nothing it has not also made durable (and what it made durable is whole). One
+sync of a store runs at a time (``sync.lock``). Only this module and the git mirror know of git.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import socket
+import uuid as uuid_module
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+
+from ..codec.ops import Segment, decode_segment, encode_segments, parse_segment_path
+from ..codec.replica import fingerprint
+from ..domain.change import Change, ChangeKind
+from ..domain.replica import (
+    Integration,
+    Merge,
+    Operation,
+    Replica,
+    ReplicaChange,
+    integrate,
+    shipped,
+)
+from ..domain.task import Task
+from ..domain.tasklist import TaskList
+from ..errors import RemoteDamaged, RemoteRewritten, SyncFailed, SyncNotSetUp, typed
+from . import files
+from .git_mirror import GitMirror, shown_url
+from .lock import try_exclusive_lock
+from .unit_of_work import UnitOfWork
+
+MIRROR_NAME = "sync.git"
+SYNC_LOCK_NAME = "sync.lock"
+#: How many times a sync fetches again after another device pushed first, before it gives up for now.
+MAX_ROUNDS = 8
+_SYNCED, _OUTGOING = "synced", "outgoing"
+
+
+@attrs.define
+class SyncReport:
+    """What one sync did: what came in, what went out, and where."""
+
+    remote: str
+    #: Operations taken in, and the ids of the tasks they brought, changed, removed, put in conflict or merged.
+    received: int = 0
+    updated: list[int] = attrs.field(factory=list)
+    deleted: list[int] = attrs.field(factory=list)
+    conflicts: list[int] = attrs.field(factory=list)
+    merged: list[int] = attrs.field(factory=list)
+    #: Operations of this device's sent this time (numbered now or by a sync that could not push them).
+    sent: int = 0
+    #: The store revision of the change that took operations in (None: nothing came).
+    revision: int | None = None
+
+
+@attrs.frozen
+class SyncStatus:
+    """Where sync stands, read without the network."""
+
+    remote: str | None
+    device: str | None
+    #: Tasks changed here since the last sync; operations numbered but not yet on the remote.
+    unsynced: int
+    unpushed: int
+    #: Ids of the tasks in conflict.
+    conflicts: tuple[int, ...]
+    last_sync: str | None
+
+
+class Syncer:
+    """Sync of one store, through the mirror in its data directory; see the module's docstring."""
+
+    def __init__(self, directory: Path, work: UnitOfWork, *, encrypted: bool, merge: Merge = Merge.NEVER,
+                 device_name: str | None = None, now: Callable[[], dt.datetime]) -> None:
+        self._directory = directory
+        self._work = work
+        self._encrypted = encrypted
+        self._merge = merge
+        self._name = device_name if device_name is not None else socket.gethostname()[:255]
+        self._now = now
+        self.mirror = GitMirror(directory / MIRROR_NAME)
+        self._new_device = secrets.token_hex(6)  # this device's id, if this sync is its first
+
+    # -- the whole sync --------------------------------------------------------------------------------------
+
+    def sync(self, remote: str | None = None) -> SyncReport:
+        if self._encrypted:
+            raise SyncFailed("this store is encrypted, and sync does not yet encrypt what it sends: the remote "
+                             "would hold your tasks in clear", hint="nothing was sent; sync a plain store, or wait "
+                             "for a taskvault that encrypts sync")
+        with self._sync_lock():
+            self.mirror.open()
+            if remote is not None:
+                before = self.mirror.remote()
+                self.mirror.set_remote(remote)
+                if before is not None and before != self.mirror.remote():
+                    self._forget_remote()
+            elif self.mirror.remote() is None:
+                raise SyncNotSetUp("no remote is set for sync yet",
+                                   hint=f"name one the first time: {typed('sync --remote URL')} (an ssh or https "
+                                   "address of a git repository, or the path of a bare one)")
+            report = SyncReport(shown_url(self.mirror.remote() or ""))
+            for _ in range(MAX_ROUNDS):
+                head = self.mirror.fetch()
+                self._refuse_rewritten(head)
+                self._take_in(head, report)
+                outgoing = self._ship(head, report)
+                if outgoing is None or self.mirror.push(outgoing):
+                    if outgoing is not None:
+                        self.mirror.mark(_SYNCED, outgoing)
+                    self.mirror.set_setting("last-sync", self._now().isoformat(timespec="seconds"))
+                    return report
+            raise SyncFailed(f"the remote kept changing: {MAX_ROUNDS} other pushes got there first",
+                             hint="what came in so far is kept; sync again in a moment")
+
+    @contextmanager
+    def _sync_lock(self) -> Iterator[None]:
+        path = self._directory / SYNC_LOCK_NAME
+        try:
+            for made in files.ensure_private_directory(self._directory):  # a new device's first sync makes its store
+                files.fsync_directory(made.parent)
+            fd = files.open_regular(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise SyncFailed(f"cannot open {path}: {exc.strerror or exc}",
+                             hint="check that the data directory can be written to") from None
+        with os.fdopen(fd, "r+b") as handle:
+            if not try_exclusive_lock(handle):
+                raise SyncFailed("another sync of this store is running",
+                                 hint="wait for it to finish; your tasks can be changed meanwhile")
+            yield
+
+    def _forget_remote(self) -> None:
+        """Another remote was named: what was seen on the old one says nothing of the new one (the operations it
+        held are in the store already; the new remote gets this device's from its next numbering on)."""
+        for name in (_SYNCED, _OUTGOING):
+            self.mirror.unmark(name)
+
+    # -- 2. a remote that lost what it held ------------------------------------------------------------------
+
+    def _refuse_rewritten(self, head: str | None) -> None:
+        seen = self.mirror.marked(_SYNCED)
+        if seen is None or seen == head:
+            return
+        before = self.mirror.files(seen)
+        now = self.mirror.files(head) if head is not None else {}
+        lost = [path for path, (blob, _) in before.items() if now.get(path, ("",))[0] != blob]
+        if lost:
+            raise RemoteRewritten(
+                f"the remote {shown_url(self.mirror.remote() or '')} lost {len(lost)} file(s) of operations it held "
+                f"at the last sync, such as {lost[0]!r} (a force-push, or another repository at its address)",
+                hint="nothing was changed here; put the remote back, or point sync at the right one with "
+                     f"{typed('sync --remote URL')}")
+
+    # -- 3. taking in ------------------------------------------------------------------------------------------
+
+    def _take_in(self, head: str | None, report: SyncReport) -> None:
+        if head is None:
+            return
+        replica = self._work.tasks.replica
+        frontier = replica.frontier if replica is not None else None
+        listing = self.mirror.files(head)
+        wanted = {}
+        for path, (blob, _size) in listing.items():
+            parsed = parse_segment_path(path)
+            if parsed is None:
+                raise RemoteDamaged(f"the remote holds {path!r}, which is not a file of operations taskvault writes",
+                                    hint="remove it from the remote's repository; nothing was changed here")
+            device, first = parsed
+            if frontier is None or first > frontier.get(device):
+                wanted[path] = blob
+        if not wanted:
+            self.mirror.mark(_SYNCED, head)
+            return
+        segments = self._read(wanted)
+        operations = [op for segment in segments for op in segment.ops]
+        history = _History(self, head)
+        saved = self._work.change(lambda tasks: self._integration(tasks, operations, history, report))
+        if not saved.change.is_empty:
+            report.revision = saved.revision
+        self.mirror.mark(_SYNCED, head)  # only once taken in: a crash before it takes the same in again, to no effect
+
+    def _read(self, wanted: Mapping[str, str]) -> list[Segment]:
+        paths = sorted(wanted)
+        blobs = self.mirror.read([wanted[p] for p in paths])
+        return [decode_segment(data, path) for path, data in zip(paths, blobs, strict=True)]
+
+    def _integration(self, tasks: TaskList, operations: list[Operation], history: _History,
+                     report: SyncReport) -> Change:
+        """The change that takes ``operations`` in, planned under the store lock against the latest tasks."""
+        before = tasks.replica
+        replica = before if before is not None else Replica(self._new_device)
+        named = {op.task for op in operations}
+        local = {task.uuid: task for task in tasks if task.uuid in named}
+        result = integrate(replica, local, operations, fingerprint=fingerprint, history=history.of,
+                           merge=self._merge)
+        change = _as_change(tasks, local, result, before)
+        ids = {u: t.id for u, t in local.items()} | {t.uuid: t.id for t in change.put}
+        report.received += result.taken
+        report.updated += [ids[u] for u in result.updated if u in ids]
+        report.deleted += [local[u].id for u in result.deleted if u in local]
+        report.conflicts += [ids[u] for u in result.conflicts if u in ids]
+        report.merged += [ids[u] for u in result.merged if u in ids]
+        return change
+
+    # -- 4. shipping -----------------------------------------------------------------------------------------
+
+    def _ship(self, head: str | None, report: SyncReport) -> str | None:
+        """The commit to push: the remote's, plus this device's segments not on it yet; None if there are none."""
+        replica = self._work.tasks.replica
+        pending = self._unpushed(head, replica)
+        with self._work.reading() as tasks:  # (the store lock, while the tasks are read)
+            planned = self._plan_ship(tasks)
+        files_to_add = dict(pending)
+        if planned is not None:
+            ops = planned[1]
+            files_to_add.update(encode_segments(planned[0].device, self._name, ops))
+        if not files_to_add:
+            return None
+        commit = self.mirror.commit(head, files_to_add, f"taskvault sync from {self._name or 'a device'}")
+        self.mirror.mark(_OUTGOING, commit)
+        if planned is not None:
+            after, ops = planned
+            self._work.change(lambda tasks: self._shipped_change(tasks, after, ops))
+            report.sent += len(ops)
+        report.sent += sum(_count(data) for data in pending.values())
+        return commit
+
+    def _plan_ship(self, tasks: TaskList) -> tuple[Replica, list[Operation]] | None:
+        replica = tasks.replica if tasks.replica is not None else Replica(self._new_device)
+        after, ops = shipped(replica, {task.uuid: task for task in tasks}, fingerprint)
+        return (after, ops) if ops else None
+
+    def _shipped_change(self, tasks: TaskList, after: Replica, ops: list[Operation]) -> Change:
+        """Record ``ops`` as shipped, unless the replication state moved since they were numbered (then the
+        commit that holds them is never pushed: the next sync numbers them again)."""
+        now = tasks.replica
+        before_seq = ops[0].seq - 1
+        if (now.seq if now is not None else 0) != before_seq or (now is not None and now.device != after.device):
+            raise SyncFailed("the store's sync state changed while this sync ran",
+                             hint="nothing was sent; sync again")
+        records = {op.task: after.tasks[op.task] for op in ops}
+        return Change(ChangeKind.SYNC, next_id=tasks.next_id,
+                      replica=ReplicaChange(after.device, after.seq, after.frontier, records))
+
+    def _unpushed(self, head: str | None, replica: Replica | None) -> dict[str, bytes]:
+        """This device's segments that a past sync committed and recorded but could not push (files by path)."""
+        outgoing = self.mirror.marked(_OUTGOING)
+        if outgoing is None or replica is None or outgoing == head:
+            return {}
+        mine = f"ops/{replica.device}/"
+        on_remote = self.mirror.files(head, mine) if head is not None else {}
+        kept = {}
+        for path, (blob, _) in self.mirror.files(outgoing, mine).items():
+            parsed = parse_segment_path(path)
+            if path in on_remote or parsed is None:
+                continue
+            data = self.mirror.read([blob])[0]
+            if decode_segment(data, path).last <= replica.seq:  # recorded as shipped; else a crash's leftover
+                kept[path] = data
+        return kept
+
+    # -- status ----------------------------------------------------------------------------------------------
+
+    def status(self) -> SyncStatus:
+        tasks = self._work.tasks
+        replica = tasks.replica
+        have_mirror = (self._directory / MIRROR_NAME).is_dir()
+        remote = self.mirror.remote() if have_mirror else None
+        if replica is None:
+            unsynced = len(tasks)
+            return SyncStatus(shown_url(remote) if remote else None, None, unsynced, 0, (), None)
+        local = {task.uuid: task for task in tasks}
+        unsynced = len(replica.unsynced(local, fingerprint))
+        conflicts = tuple(sorted(local[u].id for u in replica.conflicts if u in local))
+        unpushed = replica.seq - self._pushed_seq(replica) if have_mirror else replica.seq
+        last = self.mirror.setting("last-sync") if have_mirror else None
+        return SyncStatus(shown_url(remote) if remote else None, replica.device, unsynced, max(unpushed, 0),
+                          conflicts, last)
+
+    def _pushed_seq(self, replica: Replica) -> int:
+        """The number of this device's last operation the remote held at the last sync."""
+        seen = self.mirror.marked(_SYNCED)
+        if seen is None:
+            return 0
+        mine = self.mirror.files(seen, f"ops/{replica.device}/")
+        if not mine:
+            return 0
+        last = max(mine)
+        return decode_segment(self.mirror.read([mine[last][0]])[0], last).last
+
+
+class _History:
+    """Every known operation of a task, read from the remote's files when a conflict first asks (its common
+    ancestor is shown beside both versions)."""
+
+    def __init__(self, syncer: Syncer, head: str) -> None:
+        self._syncer, self._head = syncer, head
+        self._by_task: dict[uuid_module.UUID, list[Operation]] | None = None
+
+    def of(self, task: uuid_module.UUID) -> list[Operation]:
+        if self._by_task is None:
+            listing = self._syncer.mirror.files(self._head)
+            by_task: dict[uuid_module.UUID, list[Operation]] = {}
+            for segment in self._syncer._read({p: b for p, (b, _) in listing.items()}):
+                for op in segment.ops:
+                    by_task.setdefault(op.task, []).append(op)
+            self._by_task = by_task
+        return self._by_task.get(task, [])
+
+
+def _as_change(tasks: TaskList, local: Mapping[uuid_module.UUID, Task], result: Integration,
+               before: Replica | None) -> Change:
+    """The store's change for an integration: each changed task put under its id here (a new one for a task new
+    here), removed, or left; and the replication state's change."""
+    next_id = tasks.next_id
+    put: list[Task] = []
+    delete: list[int] = []
+    for task_uuid, (body, _synced) in result.changed.items():  # (in the order taken in: as their device made them)
+        here = local.get(task_uuid)
+        if body is None:
+            if here is not None:
+                delete.append(here.id)
+            continue
+        if here is None:
+            put.append(attrs.evolve(body, id=next_id))
+            next_id += 1
+        elif attrs.evolve(body, id=here.id) != here:
+            put.append(attrs.evolve(body, id=here.id))
+    return Change(ChangeKind.SYNC, put=tuple(put), delete=tuple(delete), next_id=next_id,
+                  replica=ReplicaChange.between(before, result.replica), detail="")
+
+
+def _count(segment: bytes) -> int:
+    return segment.count(b"\n") - 1
+

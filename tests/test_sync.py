@@ -1,0 +1,93 @@
+"""Sync between real stores through a real git remote (a bare repository path): the flow a user sees."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from taskvault.errors import RemoteRewritten, SyncFailed, SyncNotSetUp, TaskConflicted
+
+from .conftest import Session, encrypted_stores, require_tool, seed_store
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> str:
+    require_tool("git", "git")
+    path = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
+    return str(path)
+
+
+def _titles(session: Session) -> dict[str, str]:
+    return {str(task.uuid): task.title for task in session.service.tasks}
+
+
+def test_two_devices_converge_and_a_conflict_is_kept_until_resolved(tmp_path: Path, remote: str) -> None:
+    laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+    for line in ("add Buy milk --tag home", "add Pay rent"):
+        assert laptop.run(line) == 0
+    sent = laptop.service.sync(remote)
+    assert (sent.sent, sent.received) == (2, 0)
+    came = desktop.service.sync(remote)  # a new device starting from the remote
+    assert came.received == 2 and came.updated == [1, 2]
+    assert _titles(desktop) == _titles(laptop)
+    # Ids belong to a device; a new one numbers the tasks in the order their device made them.
+    assert [t.title for t in desktop.service.tasks] == [t.title for t in laptop.service.tasks]
+
+    assert laptop.run("edit 1 --title 'Buy oat milk'") == 0
+    assert desktop.run("edit 1 --title 'Buy soy milk'") == 0
+    laptop.service.sync()
+    assert desktop.service.sync().conflicts == [1]
+    assert laptop.service.sync().conflicts == [1]
+    for session in (laptop, desktop):
+        assert session.service.sync_status().conflicts == (1,)
+        with pytest.raises(TaskConflicted):
+            session.service.execute(lambda tasks: __import__("taskvault.domain.operations", fromlist=["x"])
+                                    .plan_delete(tasks, [1]))
+    assert desktop.run("done 1") == 1 and "changed on two devices" in desktop.err.getvalue()
+
+    desktop.service.resolve(1, "theirs", {})
+    desktop.service.sync()
+    laptop.service.sync()
+    assert _titles(laptop) == _titles(desktop)
+    assert laptop.service.tasks.get(1).title == "Buy oat milk"
+    assert laptop.service.sync_status().conflicts == () and desktop.service.sync_status().unsynced == 0
+
+
+def test_a_sync_with_nothing_new_changes_nothing(tmp_path: Path, remote: str) -> None:
+    seed_store(tmp_path / "a")
+    device = Session(tmp_path / "a")
+    device.service.sync(remote)
+    revision = device.service.tasks.revision
+    journal = (tmp_path / "a" / "tasks.journal").read_bytes()
+    again = device.service.sync()
+    assert (again.received, again.sent, again.revision) == (0, 0, None)
+    assert device.service.tasks.revision == revision and (tmp_path / "a" / "tasks.journal").read_bytes() == journal
+
+
+def test_no_remote_yet_and_an_encrypted_store_are_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
+    seed_store(tmp_path / "a")
+    with pytest.raises(SyncNotSetUp, match="no remote is set"):
+        Session(tmp_path / "a").service.sync()
+    with encrypted_stores(tmp_path):
+        seed_store(tmp_path / "secret")
+        with pytest.raises(SyncFailed, match="encrypted"):
+            Session(tmp_path / "secret").service.sync(remote)
+    assert not (tmp_path / "secret" / "sync.git").exists()
+
+
+def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -> None:
+    seed_store(tmp_path / "a")
+    device = Session(tmp_path / "a")
+    device.service.sync(remote)
+    empty = tmp_path / "other.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(empty)], check=True)
+    subprocess.run(["git", "--git-dir", remote, "fetch", "--quiet", str(empty), "+refs/heads/*:refs/heads/*"],
+                   check=False)
+    subprocess.run(["git", "--git-dir", remote, "update-ref", "-d", "refs/heads/main"], check=True)
+    before = (tmp_path / "a" / "tasks.journal").read_bytes()
+    with pytest.raises(RemoteRewritten, match="lost 1 file"):
+        device.service.sync()
+    assert (tmp_path / "a" / "tasks.journal").read_bytes() == before
