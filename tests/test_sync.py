@@ -91,3 +91,30 @@ def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -
     with pytest.raises(RemoteRewritten, match="lost 1 file"):
         device.service.sync()
     assert (tmp_path / "a" / "tasks.journal").read_bytes() == before
+
+
+def test_a_change_made_while_a_sync_ships_is_shipped_by_the_next(tmp_path: Path, remote: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process adds a task after this sync numbered its changes and before it recorded them: the
+    record must not claim the store was clean at its revision, or that task would never be shipped."""
+    from taskvault.store.git_mirror import GitMirror
+
+    from .conftest import run_taskvault
+
+    seed_store(tmp_path / "a")
+    device, other = Session(tmp_path / "a"), Session(tmp_path / "b")
+    device.service.sync(remote)
+    assert device.run("add Numbered") == 0
+    commit = GitMirror.commit
+
+    def meanwhile(self: GitMirror, *args: object, **kwargs: object) -> str:
+        assert run_taskvault(tmp_path / "a", "add", "Between").code == 0
+        return commit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(GitMirror, "commit", meanwhile)
+        assert device.service.sync().sent == 1
+    assert device.service.sync().sent == 1  # "Between", which the first sync never saw
+    other.service.sync(remote)
+    assert {"Numbered", "Between"} <= {t.title for t in other.service.tasks}
+    assert device.service.sync_status().unsynced == 0

@@ -56,12 +56,12 @@ def _tasks(tasks: Mapping[uuid_module.UUID, Synced]) -> dict[str, Any]:
 
 def replica_to_dict(replica: Replica) -> dict[str, Any]:
     return {"device": replica.device, "seq": replica.seq, "frontier": _clock(replica.frontier),
-            "tasks": _tasks(replica.tasks)}
+            "clean_at": replica.clean_at, "tasks": _tasks(replica.tasks)}
 
 
 def replica_change_to_dict(change: ReplicaChange) -> dict[str, Any]:
     return {"device": change.device, "seq": change.seq, "frontier": _clock(change.frontier),
-            "tasks": _tasks(change.tasks)}
+            "clean_at": change.clean_at, "tasks": _tasks(change.tasks)}
 
 
 # -- reading: every value checked, FormatError naming the JSON path -------------------------------------------
@@ -101,7 +101,7 @@ def _read_body(value: Any, path: str) -> Task | None:
 _SYNCED_KEYS = frozenset({"clock", "fp"})
 _CONFLICT_KEYS = frozenset({"mine", "shipped", "ancestor", "theirs"})
 _SIDE_KEYS = frozenset({"device", "clock", "body"})
-_REPLICA_KEYS = frozenset({"device", "seq", "frontier", "tasks"})
+_REPLICA_KEYS = frozenset({"device", "seq", "frontier", "clean_at", "tasks"})
 
 
 def _read_synced(value: Any, path: str, task: uuid_module.UUID) -> Synced:
@@ -130,8 +130,11 @@ def _read_synced(value: Any, path: str, task: uuid_module.UUID) -> Synced:
     return Synced(_read_clock(doc["clock"], f"{path}.clock"), doc["fp"], conflict)
 
 
-def _read_parts(value: Any, path: str) -> tuple[str, int, Clock, dict[uuid_module.UUID, Synced]]:
+def _read_parts(value: Any, path: str) -> tuple[str, int, Clock, dict[uuid_module.UUID, Synced], int | None]:
     doc = _object(value, path, _REPLICA_KEYS)
+    clean_at = doc["clean_at"]
+    if clean_at is not None and (type(clean_at) is not int or clean_at < 0):
+        raise FormatError("expected a store revision or null", f"{path}.clean_at")
     if type(doc["device"]) is not str or type(doc["seq"]) is not int or doc["seq"] < 0:
         raise FormatError("expected a device id and its last operation's number", path)
     if type(doc["tasks"]) is not dict:
@@ -143,21 +146,23 @@ def _read_parts(value: Any, path: str) -> tuple[str, int, Clock, dict[uuid_modul
     frontier = _read_clock(doc["frontier"], f"{path}.frontier")
     if frontier.get(doc["device"]) != doc["seq"]:
         raise FormatError("the device's own operations taken in differ from its last number", path)
-    return doc["device"], doc["seq"], frontier, tasks
+    return doc["device"], doc["seq"], frontier, tasks, clean_at
 
 
 def replica_from_dict(value: Any, path: str) -> Replica:
-    device, seq, frontier, tasks = _read_parts(value, path)
+    device, seq, frontier, tasks, clean_at = _read_parts(value, path)
+    if clean_at is None:
+        raise FormatError("expected a store revision", f"{path}.clean_at")
     try:
-        return Replica(device, seq, frontier, tasks)
+        return Replica(device, seq, frontier, tasks, clean_at)
     except InvalidValue as exc:
         raise FormatError(str(exc), path) from None
 
 
 def replica_change_from_dict(value: Any, path: str) -> ReplicaChange:
-    device, seq, frontier, tasks = _read_parts(value, path)
+    device, seq, frontier, tasks, clean_at = _read_parts(value, path)
     try:
         Replica(device)  # (checks the device id)
     except InvalidValue as exc:
         raise FormatError(str(exc), path) from None
-    return ReplicaChange(device, seq, frontier, tasks)
+    return ReplicaChange(device, seq, frontier, tasks, clean_at)

@@ -226,6 +226,9 @@ class Replica:
     #: For each device, the last of its operations taken in here (this device's own included).
     frontier: Clock = Clock()
     tasks: Mapping[uuid_module.UUID, Synced] = attrs.field(factory=dict)
+    #: A store revision at which every task held here was as last synced (nothing to ship): while the store is
+    #: still at it, a sync need not look at each task (0: not known).
+    clean_at: int = 0
 
     def __attrs_post_init__(self) -> None:
         check_device(self.device)
@@ -473,18 +476,22 @@ class ReplicaChange:
     seq: int
     frontier: Clock
     tasks: Mapping[uuid_module.UUID, Synced] = attrs.field(factory=dict)
+    #: Replica.clean_at's new value (None: as it was).
+    clean_at: int | None = None
 
     @classmethod
     def between(cls, before: Replica | None, after: Replica) -> ReplicaChange:
         old = before.tasks if before is not None else {}
         changed = {u: s for u, s in after.tasks.items() if old.get(u) != s}
-        return cls(after.device, after.seq, after.frontier, changed)
+        clean_at = after.clean_at if before is None or before.clean_at != after.clean_at else None
+        return cls(after.device, after.seq, after.frontier, changed, clean_at)
 
     def applied_to(self, replica: Replica | None) -> Replica:
         if replica is not None and replica.device != self.device:
             raise InvalidValue(f"a change of device {self.device}'s replication state met device {replica.device}'s")
         tasks = {**replica.tasks, **self.tasks} if replica is not None else dict(self.tasks)
-        return Replica(self.device, self.seq, self.frontier, tasks)
+        clean_at = self.clean_at if self.clean_at is not None else replica.clean_at if replica is not None else 0
+        return Replica(self.device, self.seq, self.frontier, tasks, clean_at)
 
 
 def resolved(conflict: Conflict, take: str | None, fields: Mapping[str, str] | None = None) -> Task | None:

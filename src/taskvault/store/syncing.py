@@ -35,11 +35,13 @@ from ..codec.ops import Segment, decode_segment, encode_segments, parse_segment_
 from ..codec.replica import fingerprint
 from ..domain.change import Change, ChangeKind
 from ..domain.replica import (
+    MUST_SHIP,
     Integration,
     Merge,
     Operation,
     Replica,
     ReplicaChange,
+    Synced,
     integrate,
     shipped,
 )
@@ -215,6 +217,8 @@ class Syncer:
         local = {task.uuid: task for task in tasks if task.uuid in named}
         result = integrate(replica, local, operations, fingerprint=fingerprint, history=history.of,
                            merge=self._merge)
+        if replica.clean_at == tasks.revision and not any(_to_ship(synced) for _, synced in result.changed.values()):
+            result = attrs.evolve(result, replica=attrs.evolve(result.replica, clean_at=tasks.revision + 1))
         change = _as_change(tasks, local, result, before)
         ids = {u: t.id for u, t in local.items()} | {t.uuid: t.id for t in change.put}
         report.received += result.taken
@@ -231,38 +235,44 @@ class Syncer:
         replica = self._work.tasks.replica
         pending = self._unpushed(head, replica)
         with self._work.reading() as tasks:  # (the store lock, while the tasks are read)
+            scanned_at = tasks.revision
             planned = self._plan_ship(tasks)
         files_to_add = dict(pending)
-        if planned is not None:
-            ops = planned[1]
-            files_to_add.update(encode_segments(planned[0].device, self._name, ops))
-        if not files_to_add:
-            return None
-        commit = self.mirror.commit(head, files_to_add, f"taskvault sync from {self._name or 'a device'}")
-        self.mirror.mark(_OUTGOING, commit)
+        if planned is not None and planned[1]:
+            files_to_add.update(encode_segments(planned[0].device, self._name, planned[1]))
+        commit = None
+        if files_to_add:
+            commit = self.mirror.commit(head, files_to_add, f"taskvault sync from {self._name or 'a device'}")
+            self.mirror.mark(_OUTGOING, commit)
         if planned is not None:
             after, ops = planned
-            self._work.change(lambda tasks: self._shipped_change(tasks, after, ops))
+            self._work.change(lambda tasks: self._shipped_change(tasks, after, ops, scanned_at))
             report.sent += len(ops)
         report.sent += sum(_count(data) for data in pending.values())
         return commit
 
     def _plan_ship(self, tasks: TaskList) -> tuple[Replica, list[Operation]] | None:
-        replica = tasks.replica if tasks.replica is not None else Replica(self._new_device)
-        after, ops = shipped(replica, {task.uuid: task for task in tasks}, fingerprint)
-        return (after, ops) if ops else None
+        """This device's operations for what changed here, and its state once they are recorded; None when
+        nothing changed here since the state said so (no task is looked at then)."""
+        replica = tasks.replica
+        if replica is not None and replica.clean_at == tasks.revision:
+            return None
+        after, ops = shipped(replica or Replica(self._new_device), {task.uuid: task for task in tasks}, fingerprint)
+        return (after, ops) if ops or replica is not None else None
 
-    def _shipped_change(self, tasks: TaskList, after: Replica, ops: list[Operation]) -> Change:
-        """Record ``ops`` as shipped, unless the replication state moved since they were numbered (then the
-        commit that holds them is never pushed: the next sync numbers them again)."""
+    def _shipped_change(self, tasks: TaskList, after: Replica, ops: list[Operation], scanned_at: int) -> Change:
+        """Record ``ops`` as shipped (and, if no change came since they were numbered, that nothing else is
+        left to ship), unless the replication state moved meanwhile: then the commit that holds them is never
+        pushed, and the next sync numbers them again."""
         now = tasks.replica
-        before_seq = ops[0].seq - 1
+        before_seq = ops[0].seq - 1 if ops else after.seq
         if (now.seq if now is not None else 0) != before_seq or (now is not None and now.device != after.device):
             raise SyncFailed("the store's sync state changed while this sync ran",
                              hint="nothing was sent; sync again")
         records = {op.task: after.tasks[op.task] for op in ops}
+        clean_at = tasks.revision + 1 if tasks.revision == scanned_at else None
         return Change(ChangeKind.SYNC, next_id=tasks.next_id,
-                      replica=ReplicaChange(after.device, after.seq, after.frontier, records))
+                      replica=ReplicaChange(after.device, after.seq, after.frontier, records, clean_at))
 
     def _unpushed(self, head: str | None, replica: Replica | None) -> dict[str, bytes]:
         """This device's segments that a past sync committed and recorded but could not push (files by path)."""
@@ -350,6 +360,12 @@ def _as_change(tasks: TaskList, local: Mapping[uuid_module.UUID, Task], result: 
             put.append(attrs.evolve(body, id=here.id))
     return Change(ChangeKind.SYNC, put=tuple(put), delete=tuple(delete), next_id=next_id,
                   replica=ReplicaChange.between(before, result.replica), detail="")
+
+
+def _to_ship(synced: Synced) -> bool:
+    """True for a record whose task must be shipped at the next sync (a merge, an edit here equal to theirs,
+    a conflict whose side here no other device has seen)."""
+    return synced.fingerprint == MUST_SHIP or (synced.conflict is not None and not synced.conflict.mine_shipped)
 
 
 def _count(segment: bytes) -> int:
