@@ -118,3 +118,24 @@ def test_a_change_made_while_a_sync_ships_is_shipped_by_the_next(tmp_path: Path,
     other.service.sync(remote)
     assert {"Numbered", "Between"} <= {t.title for t in other.service.tasks}
     assert device.service.sync_status().unsynced == 0
+
+
+def test_a_new_remote_gets_every_operation_the_old_one_had(tmp_path: Path, remote: str) -> None:
+    """Found by the proofs: after `sync --remote NEW`, only later changes went to NEW, and a device starting from
+    it met a gap (RemoteDamaged). What the old remote held, and what was committed for it, is carried over."""
+    laptop, desktop, phone = Session(tmp_path / "laptop"), Session(tmp_path / "desktop"), Session(tmp_path / "phone")
+    assert laptop.run("add First") == 0
+    laptop.service.sync(remote)
+    desktop.service.sync(remote)
+    assert desktop.run("add From the desktop") == 0
+    desktop.service.sync()
+    laptop.service.sync()
+    new = tmp_path / "new.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(new)], check=True)
+    assert laptop.run("add Later") == 0
+    moved = laptop.service.sync(str(new))
+    assert moved.sent >= 3  # its own two operations and the desktop's, which the new remote lacked
+    phone.service.sync(str(new))
+    assert {t.title for t in phone.service.tasks} == {"First", "From the desktop", "Later"}
+    desktop.service.sync(str(new))  # the desktop moves too: nothing twice, nothing missing
+    assert sorted(t.title for t in desktop.service.tasks) == sorted(t.title for t in phone.service.tasks)

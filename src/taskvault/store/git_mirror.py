@@ -374,6 +374,11 @@ class GitMirror:
         """Point the local ref refs/taskvault/NAME at ``commit`` (durably)."""
         self._git("update-ref", _MARKS + _mark_name(name), self._object_id(commit))
 
+    def marks(self) -> list[str]:
+        """The names of the local refs under refs/taskvault/."""
+        listed = self._git("for-each-ref", "--format=%(refname)", _MARKS).out.decode("ascii", "replace")
+        return [line[len(_MARKS):] for line in listed.splitlines() if line.startswith(_MARKS)]
+
     def unmark(self, name: str) -> None:
         """Remove the local ref refs/taskvault/NAME (nothing if there is none)."""
         self._git("update-ref", "-d", _MARKS + _mark_name(name))

@@ -58,6 +58,8 @@ SYNC_LOCK_NAME = "sync.lock"
 #: How many times a sync fetches again after another device pushed first, before it gives up for now.
 MAX_ROUNDS = 8
 _SYNCED, _OUTGOING = "synced", "outgoing"
+#: Commits of a remote sync used before the present one (their segments go to the present one): carried-1, …
+_CARRIED = "carried-"
 
 
 @attrs.define
@@ -132,6 +134,9 @@ class Syncer:
                 if outgoing is None or self.mirror.push(outgoing):
                     if outgoing is not None:
                         self.mirror.mark(_SYNCED, outgoing)
+                    for name in self.mirror.marks():
+                        if name.startswith(_CARRIED):  # all the old remotes held is on this one now
+                            self.mirror.unmark(name)
                     self.mirror.set_setting("last-sync", self._now().isoformat(timespec="seconds"))
                     return report
             raise SyncFailed(f"the remote kept changing: {MAX_ROUNDS} other pushes got there first",
@@ -154,10 +159,18 @@ class Syncer:
             yield
 
     def _forget_remote(self) -> None:
-        """Another remote was named: what was seen on the old one says nothing of the new one (the operations it
-        held are in the store already; the new remote gets this device's from its next numbering on)."""
+        """Another remote was named (or the same one by another address). What was seen on the old one says
+        nothing of the new one, but what it held is carried over: every segment the old remote had and every
+        one this device committed for it are added to the new remote at the next push (those it has already
+        are left), so no operation is lost to it, whichever devices moved to it first."""
+        taken = set(self.mirror.marks())
         for name in (_SYNCED, _OUTGOING):
-            self.mirror.unmark(name)
+            commit = self.mirror.marked(name)
+            if commit is not None:
+                number = next(n for n in range(1, len(taken) + 3) if f"{_CARRIED}{n}" not in taken)
+                self.mirror.mark(f"{_CARRIED}{number}", commit)
+                taken.add(f"{_CARRIED}{number}")
+                self.mirror.unmark(name)
 
     # -- 2. a remote that lost what it held ------------------------------------------------------------------
 
@@ -275,19 +288,32 @@ class Syncer:
                       replica=ReplicaChange(after.device, after.seq, after.frontier, records, clean_at))
 
     def _unpushed(self, head: str | None, replica: Replica | None) -> dict[str, bytes]:
-        """This device's segments that a past sync committed and recorded but could not push (files by path)."""
-        outgoing = self.mirror.marked(_OUTGOING)
-        if outgoing is None or replica is None or outgoing == head:
+        """Segments the mirror holds that the remote lacks and that belong on it (files by path): this device's
+        that a past sync recorded as shipped but could not push, and, after the remote changed, every segment
+        the old one held or was to get, as far as this store took them in."""
+        if replica is None:
             return {}
-        mine = f"ops/{replica.device}/"
-        on_remote = self.mirror.files(head, mine) if head is not None else {}
-        kept = {}
-        for path, (blob, _) in self.mirror.files(outgoing, mine).items():
+        known: dict[str, str] = {}
+        for name in self.mirror.marks():
+            if name == _OUTGOING or name.startswith(_CARRIED):
+                commit = self.mirror.marked(name)
+                if commit is not None and commit != head:
+                    known.update({path: blob for path, (blob, _) in self.mirror.files(commit).items()})
+        if not known:
+            return {}
+        on_remote = self.mirror.files(head) if head is not None else {}
+        candidates: dict[str, tuple[str, int]] = {}
+        for path, blob in known.items():
             parsed = parse_segment_path(path)
             if path in on_remote or parsed is None:
                 continue
-            data = self.mirror.read([blob])[0]
-            if decode_segment(data, path).last <= replica.seq:  # recorded as shipped; else a crash's leftover
+            limit = replica.seq if parsed[0] == replica.device else replica.frontier.get(parsed[0])
+            if parsed[1] <= limit:  # (a segment numbered beyond: a crash's leftover, never recorded)
+                candidates[path] = (blob, limit)
+        paths = sorted(candidates)
+        kept = {}
+        for path, data in zip(paths, self.mirror.read([candidates[p][0] for p in paths]), strict=True):
+            if decode_segment(data, path).last <= candidates[path][1]:
                 kept[path] = data
         return kept
 
