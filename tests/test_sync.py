@@ -67,15 +67,49 @@ def test_a_sync_with_nothing_new_changes_nothing(tmp_path: Path, remote: str) ->
     assert device.service.tasks.revision == revision and (tmp_path / "a" / "tasks.journal").read_bytes() == journal
 
 
-def test_no_remote_yet_and_an_encrypted_store_are_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
+def test_no_remote_yet_is_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
     seed_store(tmp_path / "a")
+    before = (tmp_path / "a" / "tasks.journal").read_bytes()
     with pytest.raises(SyncNotSetUp, match="no remote is set"):
         Session(tmp_path / "a").service.sync()
+    assert (tmp_path / "a" / "tasks.journal").read_bytes() == before
+
+
+SECRETS = ("Dentist on Tuesday ✓ secret", "Salary negotiation notes")
+
+
+def _remote_bytes(remote: str) -> bytes:
+    """Every object of the remote repository, uncompressed: what a sync host could read."""
+    listed = subprocess.run(["git", "--git-dir", remote, "cat-file", "--batch-all-objects", "--batch"],
+                            capture_output=True, check=True)
+    return listed.stdout
+
+
+def test_an_encrypted_store_syncs_through_a_remote_that_reads_nothing(tmp_path: Path, remote: str) -> None:
+    """Encrypted stores lock the remote with the passphrase: segments sealed, the key wrapped; another encrypted
+    device opens it with the same passphrase; a plain store refuses it, and an encrypted one refuses a plain one."""
     with encrypted_stores(tmp_path):
-        seed_store(tmp_path / "secret")
-        with pytest.raises(SyncFailed, match="encrypted"):
-            Session(tmp_path / "secret").service.sync(remote)
-    assert not (tmp_path / "secret" / "sync.git").exists()
+        seed_store(tmp_path / "laptop", tuple(f"add '{title}' --tag private" for title in SECRETS))
+        seed_store(tmp_path / "desktop", ("add 'Desktop errand'",))
+        laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+        assert laptop.service.sync(remote).sent == 2
+        assert desktop.service.sync(remote).received == 2
+        assert laptop.service.sync().received == 1
+        assert {t.title for t in laptop.service.tasks} == {t.title for t in desktop.service.tasks}
+        held = _remote_bytes(remote)
+        assert b"sync.json" in held or b"taskvault-sync-key" in held
+        for secret in (*SECRETS, "Desktop errand", "private"):
+            assert secret.encode() not in held and secret.encode("unicode_escape") not in held, secret
+        seed_store(tmp_path / "clear-encrypted")
+        plain_remote = tmp_path / "plain.git"
+        subprocess.run(["git", "init", "--quiet", "--bare", str(plain_remote)], check=True)
+    seed_store(tmp_path / "plain")
+    plain = Session(tmp_path / "plain")
+    with pytest.raises(SyncFailed, match="the remote is encrypted, and this store is not"):
+        plain.service.sync(remote)
+    plain.service.sync(str(plain_remote))
+    with encrypted_stores(tmp_path), pytest.raises(SyncFailed, match="the remote holds tasks in clear"):
+        Session(tmp_path / "clear-encrypted").service.sync(str(plain_remote))
 
 
 def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -> None:

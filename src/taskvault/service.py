@@ -223,8 +223,10 @@ class TaskService:
         from .domain.replica import Merge
         from .store.syncing import Syncer
 
-        return Syncer(self._store.directory, self._work, encrypted=self._store.encrypted,
-                      merge=Merge.FIELDS if merge_fields else Merge.NEVER, now=self._clock)
+        encrypted = self._store.encrypted
+        return Syncer(self._store.directory, self._work, encrypted=encrypted,
+                      merge=Merge.FIELDS if merge_fields else Merge.NEVER, now=self._clock,
+                      passphrase=self._store.confirmed_passphrase if encrypted else None)
 
     def sync(self, remote: str | None = None, *, merge_fields: bool = False) -> SyncReport:
         """Fetch, take in, ship and push (see store/syncing.py); ``remote`` names the remote, remembered after."""

@@ -56,12 +56,12 @@ def _tasks(tasks: Mapping[uuid_module.UUID, Synced]) -> dict[str, Any]:
 
 def replica_to_dict(replica: Replica) -> dict[str, Any]:
     return {"device": replica.device, "seq": replica.seq, "frontier": _clock(replica.frontier),
-            "clean_at": replica.clean_at, "tasks": _tasks(replica.tasks)}
+            "clean_at": replica.clean_at, "remote_key": replica.remote_key, "tasks": _tasks(replica.tasks)}
 
 
 def replica_change_to_dict(change: ReplicaChange) -> dict[str, Any]:
     return {"device": change.device, "seq": change.seq, "frontier": _clock(change.frontier),
-            "clean_at": change.clean_at, "tasks": _tasks(change.tasks)}
+            "clean_at": change.clean_at, "remote_key": change.remote_key, "tasks": _tasks(change.tasks)}
 
 
 # -- reading: every value checked, FormatError naming the JSON path -------------------------------------------
@@ -101,7 +101,7 @@ def _read_body(value: Any, path: str) -> Task | None:
 _SYNCED_KEYS = frozenset({"clock", "fp"})
 _CONFLICT_KEYS = frozenset({"mine", "shipped", "ancestor", "theirs"})
 _SIDE_KEYS = frozenset({"device", "clock", "body"})
-_REPLICA_KEYS = frozenset({"device", "seq", "frontier", "clean_at", "tasks"})
+_REPLICA_KEYS = frozenset({"device", "seq", "frontier", "clean_at", "remote_key", "tasks"})
 
 
 def _read_synced(value: Any, path: str, task: uuid_module.UUID) -> Synced:
@@ -169,8 +169,11 @@ class LazyRecords(Records):
 
 
 def _read_parts(value: Any, path: str, lazily: Callable[[FormatError], Exception] | None = None
-                ) -> tuple[str, int, Clock, Mapping[uuid_module.UUID, Synced], int | None]:
+                ) -> tuple[str, int, Clock, Mapping[uuid_module.UUID, Synced], int | None, str | None]:
     doc = _object(value, path, _REPLICA_KEYS)
+    remote_key = doc["remote_key"]
+    if remote_key is not None and (type(remote_key) is not str or len(remote_key) > 1024):
+        raise FormatError("expected a remote's key as the store keeps it, or null", f"{path}.remote_key")
     clean_at = doc["clean_at"]
     if clean_at is not None and (type(clean_at) is not int or clean_at < 0):
         raise FormatError("expected a store revision or null", f"{path}.clean_at")
@@ -189,24 +192,24 @@ def _read_parts(value: Any, path: str, lazily: Callable[[FormatError], Exception
     frontier = _read_clock(doc["frontier"], f"{path}.frontier")
     if frontier.get(doc["device"]) != doc["seq"]:
         raise FormatError("the device's own operations taken in differ from its last number", path)
-    return doc["device"], doc["seq"], frontier, tasks, clean_at
+    return doc["device"], doc["seq"], frontier, tasks, clean_at, remote_key
 
 
 def replica_from_dict(value: Any, path: str, lazily: Callable[[FormatError], Exception] | None = None) -> Replica:
     """A stored state; with ``lazily``, its task records are read when asked for, a bad one refused through it."""
-    device, seq, frontier, tasks, clean_at = _read_parts(value, path, lazily)
-    if clean_at is None:
-        raise FormatError("expected a store revision", f"{path}.clean_at")
+    device, seq, frontier, tasks, clean_at, remote_key = _read_parts(value, path, lazily)
+    if clean_at is None or remote_key is None:
+        raise FormatError("expected a store revision and a remote's key (or \"\")", path)
     try:
-        return Replica(device, seq, frontier, tasks, clean_at)
+        return Replica(device, seq, frontier, tasks, clean_at, remote_key)
     except InvalidValue as exc:
         raise FormatError(str(exc), path) from None
 
 
 def replica_change_from_dict(value: Any, path: str) -> ReplicaChange:
-    device, seq, frontier, tasks, clean_at = _read_parts(value, path)
+    device, seq, frontier, tasks, clean_at, remote_key = _read_parts(value, path)
     try:
         Replica(device)  # (checks the device id)
     except InvalidValue as exc:
         raise FormatError(str(exc), path) from None
-    return ReplicaChange(device, seq, frontier, tasks, clean_at)
+    return ReplicaChange(device, seq, frontier, tasks, clean_at, remote_key)

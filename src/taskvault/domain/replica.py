@@ -268,6 +268,9 @@ class Replica:
     #: A store revision at which every task held here was as last synced (nothing to ship): while the store is
     #: still at it, a sync need not look at each task (0: not known).
     clean_at: int = 0
+    #: An encrypted remote's key as the store keeps it (store/sync_key.py; within the store's own encryption),
+    #: "" for a plain remote or none yet.
+    remote_key: str = ""
 
     def __attrs_post_init__(self) -> None:
         check_device(self.device)
@@ -518,15 +521,17 @@ class ReplicaChange:
     seq: int
     frontier: Clock
     tasks: Mapping[uuid_module.UUID, Synced] = attrs.field(factory=dict)
-    #: Replica.clean_at's new value (None: as it was).
+    #: Replica.clean_at's and remote_key's new values (None: as they were).
     clean_at: int | None = None
+    remote_key: str | None = None
 
     @classmethod
     def between(cls, before: Replica | None, after: Replica) -> ReplicaChange:
         old = before.tasks if before is not None else {}
         changed = {u: s for u, s in after.tasks.items() if old.get(u) != s}
         clean_at = after.clean_at if before is None or before.clean_at != after.clean_at else None
-        return cls(after.device, after.seq, after.frontier, changed, clean_at)
+        remote_key = after.remote_key if before is None or before.remote_key != after.remote_key else None
+        return cls(after.device, after.seq, after.frontier, changed, clean_at, remote_key)
 
     def applied_to(self, replica: Replica | None) -> Replica:
         if replica is not None and replica.device != self.device:
@@ -539,7 +544,9 @@ class ReplicaChange:
         else:
             tasks = {**replica.tasks, **self.tasks}
         clean_at = self.clean_at if self.clean_at is not None else replica.clean_at if replica is not None else 0
-        return Replica(self.device, self.seq, self.frontier, tasks, clean_at)
+        remote_key = (self.remote_key if self.remote_key is not None
+                      else replica.remote_key if replica is not None else "")
+        return Replica(self.device, self.seq, self.frontier, tasks, clean_at, remote_key)
 
 
 def resolved(conflict: Conflict, take: str | None, fields: Mapping[str, str] | None = None) -> Task | None:

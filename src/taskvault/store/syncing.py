@@ -51,6 +51,7 @@ from ..errors import RemoteDamaged, RemoteRewritten, SyncFailed, SyncNotSetUp, t
 from . import files
 from .git_mirror import GitMirror, shown_url
 from .lock import try_exclusive_lock
+from .sync_key import KEY_FILE, SyncKey, key_file_ids, new_key_file, open_key_file
 from .unit_of_work import UnitOfWork
 
 MIRROR_NAME = "sync.git"
@@ -97,10 +98,19 @@ class Syncer:
     """Sync of one store, through the mirror in its data directory; see the module's docstring."""
 
     def __init__(self, directory: Path, work: UnitOfWork, *, encrypted: bool, merge: Merge = Merge.NEVER,
-                 device_name: str | None = None, now: Callable[[], dt.datetime]) -> None:
+                 device_name: str | None = None, now: Callable[[], dt.datetime],
+                 passphrase: Callable[[], str] | None = None) -> None:
         self._directory = directory
         self._work = work
         self._encrypted = encrypted
+        #: An encrypted store's passphrase, asked (and checked) only when a remote's key must be made or opened.
+        self._passphrase = passphrase
+        #: The remote's key while this sync runs (None: a plain remote), the one this store kept before it if
+        #: that was another (what this device sealed with it is sealed again), and a new key's file to push.
+        self._key: SyncKey | None = None
+        self._old_key: SyncKey | None = None
+        self._new_key_file: bytes | None = None
+        self._pending_ops = 0  # operations in the segments _unpushed found
         self._merge = merge
         self._name = device_name if device_name is not None else socket.gethostname()[:255]
         self._now = now
@@ -110,10 +120,6 @@ class Syncer:
     # -- the whole sync --------------------------------------------------------------------------------------
 
     def sync(self, remote: str | None = None) -> SyncReport:
-        if self._encrypted:
-            raise SyncFailed("this store is encrypted, and sync does not yet encrypt what it sends: the remote "
-                             "would hold your tasks in clear", hint="nothing was sent; sync a plain store, or wait "
-                             "for a taskvault that encrypts sync")
         with self._sync_lock():
             self.mirror.open()
             if remote is not None:
@@ -129,6 +135,7 @@ class Syncer:
             for _ in range(MAX_ROUNDS):
                 head = self.mirror.fetch()
                 self._refuse_rewritten(head)
+                self._key_for(head)
                 self._take_in(head, report)
                 outgoing = self._ship(head, report)
                 if outgoing is None or self.mirror.push(outgoing):
@@ -188,6 +195,77 @@ class Syncer:
                 hint="nothing was changed here; put the remote back, or point sync at the right one with "
                      f"{typed('sync --remote URL')}")
 
+    # -- the key of an encrypted remote (store/sync_key.py) -----------------------------------------------
+
+    def _key_for(self, head: str | None) -> None:
+        """Find the remote's key: the one this store keeps, opened from the remote's key file with the passphrase,
+        or, for an encrypted store's first sync with an empty remote, a new one (its file pushed with the first
+        segments). A plain store refuses an encrypted remote, and an encrypted store a remote in clear."""
+        listing = self.mirror.files(head, "") if head is not None else {}
+        key_file = listing.get(KEY_FILE)
+        if not self._encrypted:
+            if key_file is not None:
+                raise SyncFailed("the remote is encrypted, and this store is not: its tasks would be kept here in "
+                                 "clear", hint=f"encrypt this store first ({typed('encrypt')}), then sync")
+            return
+        replica = self._work.tasks.replica
+        kept = SyncKey.from_kept(replica.remote_key) if replica is not None and replica.remote_key else None
+        if key_file is None:
+            if any(path.startswith("ops/") for path in listing):
+                raise SyncFailed("the remote holds tasks in clear, and this store is encrypted: its tasks would go "
+                                 "there in clear", hint="sync this store with a new, empty remote instead")
+            if self._key is not None and self._new_key_file is not None:
+                return  # (made by an earlier round of this sync, not pushed yet)
+            key, self._new_key_file = new_key_file(self._asked_passphrase())
+        else:
+            remote_id, key_id, _ = key_file_ids(self.mirror.read([key_file[0]])[0])
+            self._new_key_file = None
+            if kept is not None and (kept.remote_id, kept.key_id) == (remote_id, key_id):
+                self._key = kept
+                return
+            if self._key is not None and (self._key.remote_id, self._key.key_id) == (remote_id, key_id):
+                return
+            key = open_key_file(self.mirror.read([key_file[0]])[0], self._asked_passphrase())
+        self._old_key = self._old_key or kept or self._key
+        self._key = key
+        self._work.change(lambda tasks: self._keep(tasks, key))
+
+    def _asked_passphrase(self) -> str:
+        if self._passphrase is None:
+            raise SyncFailed("this store is encrypted, and no passphrase can be asked to lock or open the remote",
+                             hint="sync at a terminal, or set TASKVAULT_PASSPHRASE_FILE")
+        return self._passphrase()
+
+    def _keep(self, tasks: TaskList, key: SyncKey) -> Change:
+        replica = tasks.replica
+        device, seq, frontier = ((replica.device, replica.seq, replica.frontier) if replica is not None
+                                 else (self._new_device, 0, Replica(self._new_device).frontier))
+        return Change(ChangeKind.SYNC, next_id=tasks.next_id,
+                      replica=ReplicaChange(device, seq, frontier, {}, None, key.kept()))
+
+    def _decoded(self, path: str, data: bytes) -> Segment:
+        """The segment a remote file holds, opened first when the remote is encrypted."""
+        if self._key is not None:
+            data = self._opened(path, data)
+        return decode_segment(data, path)
+
+    def _opened(self, path: str, data: bytes) -> bytes:
+        """A sealed segment's plain bytes: with the remote's key, or the one this store kept before (what this
+        device sealed for a remote it used before, or with a key another device's made obsolete)."""
+        assert self._key is not None
+        old = self._old_key
+        if old is not None and data.startswith(b"taskvault-sealed-ops 1 %s\n" % old.key_id.encode()):
+            return old.open(path, data)
+        return self._key.open(path, data)
+
+    def _sealed(self, path: str, data: bytes) -> bytes:
+        """A segment as the remote holds it: sealed with its key (again, if another key sealed it)."""
+        if self._key is None:
+            return data
+        if data.startswith(b"taskvault-sealed-ops 1 "):
+            data = self._opened(path, data)
+        return self._key.seal(path, data)
+
     # -- 3. taking in ------------------------------------------------------------------------------------------
 
     def _take_in(self, head: str | None, report: SyncReport) -> None:
@@ -219,7 +297,7 @@ class Syncer:
     def _read(self, wanted: Mapping[str, str]) -> list[Segment]:
         paths = sorted(wanted)
         blobs = self.mirror.read([wanted[p] for p in paths])
-        return [decode_segment(data, path) for path, data in zip(paths, blobs, strict=True)]
+        return [self._decoded(path, data) for path, data in zip(paths, blobs, strict=True)]
 
     def _integration(self, tasks: TaskList, operations: list[Operation], history: _History,
                      report: SyncReport) -> Change:
@@ -252,7 +330,10 @@ class Syncer:
             planned = self._plan_ship(tasks)
         files_to_add = dict(pending)
         if planned is not None and planned[1]:
-            files_to_add.update(encode_segments(planned[0].device, self._name, planned[1]))
+            files_to_add.update({path: self._sealed(path, data)
+                                 for path, data in encode_segments(planned[0].device, self._name, planned[1])})
+        if self._new_key_file is not None:
+            files_to_add[KEY_FILE] = self._new_key_file
         commit = None
         if files_to_add:
             commit = self.mirror.commit(head, files_to_add, f"taskvault sync from {self._name or 'a device'}")
@@ -261,7 +342,7 @@ class Syncer:
             after, ops = planned
             self._work.change(lambda tasks: self._shipped_change(tasks, after, ops, scanned_at))
             report.sent += len(ops)
-        report.sent += sum(_count(data) for data in pending.values())
+        report.sent += self._pending_ops
         return commit
 
     def _plan_ship(self, tasks: TaskList) -> tuple[Replica, list[Operation]] | None:
@@ -291,6 +372,7 @@ class Syncer:
         """Segments the mirror holds that the remote lacks and that belong on it (files by path): this device's
         that a past sync recorded as shipped but could not push, and, after the remote changed, every segment
         the old one held or was to get, as far as this store took them in."""
+        self._pending_ops = 0
         if replica is None:
             return {}
         known: dict[str, str] = {}
@@ -313,15 +395,23 @@ class Syncer:
         paths = sorted(candidates)
         kept = {}
         for path, data in zip(paths, self.mirror.read([candidates[p][0] for p in paths]), strict=True):
-            if decode_segment(data, path).last <= candidates[path][1]:
-                kept[path] = data
+            segment = self._decoded(path, data)
+            if segment.last <= candidates[path][1]:
+                self._pending_ops += len(segment.ops)
+                kept[path] = data if self._key is None or self._is_sealed_now(data) else self._sealed(path, data)
         return kept
+
+    def _is_sealed_now(self, data: bytes) -> bool:
+        assert self._key is not None
+        return data.startswith(b"taskvault-sealed-ops 1 %s\n" % self._key.key_id.encode())
 
     # -- status ----------------------------------------------------------------------------------------------
 
     def status(self) -> SyncStatus:
         tasks = self._work.tasks
         replica = tasks.replica
+        if replica is not None and replica.remote_key:
+            self._key = SyncKey.from_kept(replica.remote_key)
         have_mirror = (self._directory / MIRROR_NAME).is_dir()
         remote = self.mirror.remote() if have_mirror else None
         if replica is None:
@@ -344,7 +434,7 @@ class Syncer:
         if not mine:
             return 0
         last = max(mine)
-        return decode_segment(self.mirror.read([mine[last][0]])[0], last).last
+        return self._decoded(last, self.mirror.read([mine[last][0]])[0]).last
 
 
 class _History:
@@ -394,6 +484,4 @@ def _to_ship(synced: Synced) -> bool:
     return synced.fingerprint == MUST_SHIP or (synced.conflict is not None and not synced.conflict.mine_shipped)
 
 
-def _count(segment: bytes) -> int:
-    return segment.count(b"\n") - 1
 
