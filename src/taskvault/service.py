@@ -237,6 +237,20 @@ class TaskService:
         """Where sync stands: the remote, changes not yet synced, conflicts, the last sync (no network)."""
         return self._syncer().status()
 
+    def sync_counts(self) -> tuple[int, int] | None:
+        """(tasks changed here since the last sync, tasks in conflict), from memory alone (no git, no file): for
+        a session's toolbar. None if the store never synced. Cheap while nothing changed since the last sync."""
+        tasks = self.tasks
+        replica = tasks.replica
+        if replica is None:
+            return None
+        conflicts = len(replica.conflicts)
+        if replica.clean_at == tasks.revision:
+            return 0, conflicts
+        from .codec.replica import fingerprint
+
+        return len(replica.unsynced({task.uuid: task for task in tasks}, fingerprint)), conflicts
+
     def resolve(self, task_id: int, take: str | None, fields: dict[str, str]) -> Outcome:
         """Settle a conflicted task: the version ``take`` names, with ``fields`` taken field by field (domain/
         replica.py ``resolved``); shipped as an operation that descends from every version at the next sync."""

@@ -387,6 +387,12 @@ class GitMirror:
         """The commit refs/taskvault/NAME points at, or None."""
         return self._resolve(_MARKS + _mark_name(name))
 
+    def tidy(self) -> None:
+        """Pack the mirror's loose objects once there are many (git's own threshold), as a user's git would: each
+        sync adds a few, and thousands slow every command. Nothing of the remote's is touched; a failure is
+        harmless (the next sync tries again) and not reported."""
+        self._git("-c", "gc.auto=6700", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet", check=False)
+
     def setting(self, name: str) -> str | None:
         """A value sync keeps in the mirror's own configuration (``taskvault.NAME``), or None."""
         return self._config("--get", f"taskvault.{_mark_name(name)}")

@@ -145,6 +145,7 @@ class Syncer:
                         if name.startswith(_CARRIED):  # all the old remotes held is on this one now
                             self.mirror.unmark(name)
                     self.mirror.set_setting("last-sync", self._now().isoformat(timespec="seconds"))
+                    self.mirror.tidy()
                     return report
             raise SyncFailed(f"the remote kept changing: {MAX_ROUNDS} other pushes got there first",
                              hint="what came in so far is kept; sync again in a moment")
