@@ -242,7 +242,7 @@ class Syncer:
         device, seq, frontier = ((replica.device, replica.seq, replica.frontier) if replica is not None
                                  else (self._new_device, 0, Replica(self._new_device).frontier))
         return Change(ChangeKind.SYNC, next_id=tasks.next_id,
-                      replica=ReplicaChange(device, seq, frontier, {}, None, key.kept()))
+                      replica=ReplicaChange(device, seq, frontier, {}, None, key.kept()), detail="kept the remote's key")
 
     def _decoded(self, path: str, data: bytes) -> Segment:
         """The segment a remote file holds, opened first when the remote is encrypted."""
@@ -367,7 +367,8 @@ class Syncer:
         records = {op.task: after.tasks[op.task] for op in ops}
         clean_at = tasks.revision + 1 if tasks.revision == scanned_at else None
         return Change(ChangeKind.SYNC, next_id=tasks.next_id,
-                      replica=ReplicaChange(after.device, after.seq, after.frontier, records, clean_at))
+                      replica=ReplicaChange(after.device, after.seq, after.frontier, records, clean_at),
+                      detail=f"sent {_changes(len(ops))}" if ops else "found nothing to send")
 
     def _unpushed(self, head: str | None, replica: Replica | None) -> dict[str, bytes]:
         """Segments the mirror holds that the remote lacks and that belong on it (files by path): this device's
@@ -476,7 +477,11 @@ def _as_change(tasks: TaskList, local: Mapping[uuid_module.UUID, Task], result: 
         elif attrs.evolve(body, id=here.id) != here:
             put.append(attrs.evolve(body, id=here.id))
     return Change(ChangeKind.SYNC, put=tuple(put), delete=tuple(delete), next_id=next_id,
-                  replica=ReplicaChange.between(before, result.replica), detail="")
+                  replica=ReplicaChange.between(before, result.replica), detail=f"took in {_changes(result.taken)}")
+
+
+def _changes(count: int) -> str:
+    return f"{count} change{'' if count == 1 else 's'}"
 
 
 def _to_ship(synced: Synced) -> bool:
