@@ -173,3 +173,29 @@ def test_a_new_remote_gets_every_operation_the_old_one_had(tmp_path: Path, remot
     assert {t.title for t in phone.service.tasks} == {"First", "From the desktop", "Later"}
     desktop.service.sync(str(new))  # the desktop moves too: nothing twice, nothing missing
     assert sorted(t.title for t in desktop.service.tasks) == sorted(t.title for t in phone.service.tasks)
+
+
+def test_changes_numbered_but_lost_with_the_mirror_are_never_left_as_a_gap(tmp_path: Path, remote: str) -> None:
+    """sync.git removed after a sync that recorded changes as shipped but could not push them: sending later
+    changes would leave the other devices a gap they call damage; the sync refuses, and says what to put back."""
+    import shutil
+
+    seed_store(tmp_path / "a")
+    device = Session(tmp_path / "a")
+    device.service.sync(remote)
+    assert device.run("add Numbered, never pushed") == 0
+    hook = Path(remote) / "hooks" / "pre-receive"  # the remote refuses the push
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(SyncFailed, match="refused"):
+        device.service.sync()
+    hook.unlink()
+    shutil.move(tmp_path / "a" / "sync.git", tmp_path / "sync.git.aside")
+    with pytest.raises(SyncNotSetUp):  # (the remote's address went with it)
+        device.service.sync()
+    with pytest.raises(SyncFailed, match=r"neither on the remote nor in sync\.git"):
+        device.service.sync(remote)
+    shutil.rmtree(tmp_path / "a" / "sync.git")
+    shutil.move(tmp_path / "sync.git.aside", tmp_path / "a" / "sync.git")
+    assert device.service.sync().sent == 1  # put back, it sends them

@@ -326,6 +326,11 @@ class Syncer:
         """The commit to push: the remote's, plus this device's segments not on it yet; None if there are none."""
         replica = self._work.tasks.replica
         pending = self._unpushed(head, replica)
+        if replica is not None and replica.seq > self._last_sent(head, replica, pending):
+            raise SyncFailed(f"this device numbered {replica.seq - self._last_sent(head, replica, pending)} changes "
+                             f"that are neither on the remote nor in {self.mirror.path.name} (was it removed?), so "
+                             "the other devices would miss them", hint="put sync.git back from a backup of the data "
+                             "directory; nothing was sent or changed")
         with self._work.reading() as tasks:  # (the store lock, while the tasks are read)
             scanned_at = tasks.revision
             planned = self._plan_ship(tasks)
@@ -345,6 +350,19 @@ class Syncer:
             report.sent += len(ops)
         report.sent += self._pending_ops
         return commit
+
+    def _last_sent(self, head: str | None, replica: Replica, pending: Mapping[str, bytes]) -> int:
+        """The number of this device's last operation that the remote holds or this sync will send."""
+        mine = f"ops/{replica.device}/"
+        on_remote = self.mirror.files(head, mine) if head is not None else {}
+        last = 0
+        if on_remote:
+            newest = max(on_remote)
+            last = self._decoded(newest, self.mirror.read([on_remote[newest][0]])[0]).last
+        for path, data in pending.items():
+            if path.startswith(mine):
+                last = max(last, self._decoded(path, data).last)
+        return last
 
     def _plan_ship(self, tasks: TaskList) -> tuple[Replica, list[Operation]] | None:
         """This device's operations for what changed here, and its state once they are recorded; None when
