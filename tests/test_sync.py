@@ -199,3 +199,30 @@ def test_changes_numbered_but_lost_with_the_mirror_are_never_left_as_a_gap(tmp_p
     shutil.rmtree(tmp_path / "a" / "sync.git")
     shutil.move(tmp_path / "sync.git.aside", tmp_path / "a" / "sync.git")
     assert device.service.sync().sent == 1  # put back, it sends them
+
+
+def test_a_store_put_back_from_a_backup_takes_its_own_later_changes_back_from_the_remote(tmp_path: Path,
+                                                                                         remote: str) -> None:
+    """The store does not load; `restore` puts back a backup taken before some syncs. It keeps the backup's
+    replication state (its device), so the changes it sent after the backup come back from the remote, and no
+    change of its is numbered twice."""
+    from .conftest import run_taskvault
+
+    seed_store(tmp_path / "a")
+    device, other = Session(tmp_path / "a"), Session(tmp_path / "b")
+    device.service.sync(remote)
+    backup = run_taskvault(tmp_path / "a", "backup")
+    assert backup.code == 0, backup.err
+    assert device.run("add Sent after the backup") == 0
+    device.service.sync()
+    device.close()
+    (tmp_path / "a" / "tasks.json").write_bytes(b"damaged")
+    backup_id = run_taskvault(tmp_path / "a", "--json", "backups").out.split('"id": "')[1].split('"')[0]
+    put_back = run_taskvault(tmp_path / "a", "restore", backup_id, "--yes")
+    assert put_back.code == 0, put_back.err
+    again = Session(tmp_path / "a")
+    assert again.service.sync().received == 1
+    assert again.run("add After the restore") == 0
+    again.service.sync()
+    other.service.sync(remote)
+    assert {t.title for t in other.service.tasks} >= {"Sent after the backup", "After the restore"}
