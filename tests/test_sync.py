@@ -226,3 +226,22 @@ def test_a_store_put_back_from_a_backup_takes_its_own_later_changes_back_from_th
     again.service.sync()
     other.service.sync(remote)
     assert {t.title for t in other.service.tasks} >= {"Sent after the backup", "After the restore"}
+
+
+def test_a_large_intake_is_taken_in_batches_each_its_own_append(tmp_path: Path, remote: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many segments (here, every one a batch of its own) are taken in as several appends, each carrying on
+    where the one before stopped; the result is the same as one."""
+    from taskvault.store import syncing
+
+    laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+    for round_ in range(4):
+        assert laptop.run(f"add 'Round {round_}'") == 0
+        if round_:
+            assert laptop.run(f"edit {round_} --title 'Edited in round {round_}'") == 0
+        laptop.service.sync(remote)
+    monkeypatch.setattr(syncing, "BATCH_BYTES", 1)
+    before = desktop.service.tasks.revision
+    assert desktop.service.sync(remote).received == laptop.service.tasks.replica.seq  # type: ignore[union-attr]
+    assert desktop.service.tasks.revision - before >= 4  # (a record per segment, and one to say nothing to send)
+    assert sorted(t.title for t in desktop.service.tasks) == sorted(t.title for t in laptop.service.tasks)

@@ -58,6 +58,8 @@ MIRROR_NAME = "sync.git"
 SYNC_LOCK_NAME = "sync.lock"
 #: How many times a sync fetches again after another device pushed first, before it gives up for now.
 MAX_ROUNDS = 8
+#: About how many bytes of segments one append takes in (some 20,000 operations; a journal record holds 64 MiB).
+BATCH_BYTES = 8 * 1024 * 1024
 _SYNCED, _OUTGOING = "synced", "outgoing"
 #: Commits of a remote sync used before the present one (their segments go to the present one): carried-1, …
 _CARRIED = "carried-"
@@ -275,24 +277,25 @@ class Syncer:
         replica = self._work.tasks.replica
         frontier = replica.frontier if replica is not None else None
         listing = self.mirror.files(head)
-        wanted = {}
-        for path, (blob, _size) in listing.items():
+        wanted: dict[str, tuple[str, int]] = {}
+        for path, (blob, size) in listing.items():
             parsed = parse_segment_path(path)
             if parsed is None:
                 raise RemoteDamaged(f"the remote holds {path!r}, which is not a file of operations taskvault writes",
                                     hint="remove it from the remote's repository; nothing was changed here")
             device, first = parsed
             if frontier is None or first > frontier.get(device):
-                wanted[path] = blob
-        if not wanted:
-            self.mirror.mark(_SYNCED, head)
-            return
-        segments = self._read(wanted)
-        operations = [op for segment in segments for op in segment.ops]
+                wanted[path] = (blob, size)
         history = _History(self, head)
-        saved = self._work.change(lambda tasks: self._integration(tasks, operations, history, report))
-        if not saved.change.is_empty:
-            report.revision = saved.revision
+        for batch in _batches(wanted):  # each its own append: a first sync of 200,000 tasks is not one record
+            operations = [op for segment in self._read(batch) for op in segment.ops]
+
+            def plan(tasks: TaskList, operations: list[Operation] = operations) -> Change:
+                return self._integration(tasks, operations, history, report)
+
+            saved = self._work.change(plan)
+            if not saved.change.is_empty:
+                report.revision = saved.revision
         self.mirror.mark(_SYNCED, head)  # only once taken in: a crash before it takes the same in again, to no effect
 
     def _read(self, wanted: Mapping[str, str]) -> list[Segment]:
@@ -496,6 +499,22 @@ def _as_change(tasks: TaskList, local: Mapping[uuid_module.UUID, Task], result: 
             put.append(attrs.evolve(body, id=here.id))
     return Change(ChangeKind.SYNC, put=tuple(put), delete=tuple(delete), next_id=next_id,
                   replica=ReplicaChange.between(before, result.replica), detail=f"took in {_changes(result.taken)}")
+
+
+def _batches(wanted: Mapping[str, tuple[str, int]]) -> Iterator[dict[str, str]]:
+    """The segments to take in, by device and number, in batches of about BATCH_BYTES (each device's in order,
+    so each batch carries on where the one before stopped): what one append takes in, and memory holds."""
+    batch: dict[str, str] = {}
+    size = 0
+    for path in sorted(wanted):
+        blob, bytes_ = wanted[path]
+        if batch and size + bytes_ > BATCH_BYTES:
+            yield batch
+            batch, size = {}, 0
+        batch[path] = blob
+        size += bytes_
+    if batch:
+        yield batch
 
 
 def _changes(count: int) -> str:
