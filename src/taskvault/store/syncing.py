@@ -31,7 +31,7 @@ from pathlib import Path
 
 import attrs
 
-from ..codec.ops import Segment, decode_segment, encode_segments, parse_segment_path
+from ..codec.ops import NAME_MAX, Segment, decode_segment, encode_segments, parse_segment_path
 from ..codec.replica import fingerprint
 from ..domain.change import Change, ChangeKind
 from ..domain.replica import (
@@ -114,7 +114,9 @@ class Syncer:
         self._new_key_file: bytes | None = None
         self._pending_ops = 0  # operations in the segments _unpushed found
         self._merge = merge
-        self._name = device_name if device_name is not None else socket.gethostname()[:255]
+        name = device_name if device_name is not None else socket.gethostname()
+        #: This device's name in its segments (its host name, what is printable of it).
+        self._name = "".join(c for c in name if c.isprintable())[:NAME_MAX]
         self._now = now
         self.mirror = GitMirror(directory / MIRROR_NAME)
         self._new_device = secrets.token_hex(6)  # this device's id, if this sync is its first
@@ -334,9 +336,10 @@ class Syncer:
                              f"that are neither on the remote nor in {self.mirror.path.name} (was it removed?), so "
                              "the other devices would miss them", hint="put sync.git back from a backup of the data "
                              "directory; nothing was sent or changed")
-        with self._work.reading() as tasks:  # (the store lock, while the tasks are read)
-            scanned_at = tasks.revision
-            planned = self._plan_ship(tasks)
+        with self._work.reading() as tasks:  # (the store lock only while the latest state is copied)
+            held = tasks.copy()
+        scanned_at = held.revision
+        planned = self._plan_ship(held)
         files_to_add = dict(pending)
         if planned is not None and planned[1]:
             files_to_add.update({path: self._sealed(path, data)
