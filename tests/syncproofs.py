@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,13 +164,16 @@ class Paused:
     code: int
 
 
-def run_paused(directory: Path, *actions: str, kill_at: int | None = None, timeout: float = 60) -> Paused:
+def run_paused(directory: Path, *actions: str, kill_at: int | None = None, timeout: float = 60,
+               on_step: Callable[[int, str], bool] | None = None, **extra: str) -> Paused:
     """Run the child pausing at every step; SIGKILL its process group at step ``kill_at`` (while it waits
-    there). Waits for every git process it started to end too (git runs in a session of its own, so the kill
-    does not reach it, as it would not in life), so that nothing is still writing when the test looks."""
+    there), or at the step where ``on_step(number, what)`` (called while the child waits) says True;
+    ``extra``: more of the child's environment. Waits for every git process it started to end too (git runs
+    in a session of its own, so the kill does not reach it, as it would not in life), so that nothing is
+    still writing when the test looks."""
     child = subprocess.Popen([sys.executable, "-m", "tests.sync_child", str(directory), *actions], cwd=REPOSITORY,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=child_env(SYNC_CHILD_PAUSE="1"), start_new_session=True)
+                             env=child_env(SYNC_CHILD_PAUSE="1", **extra), start_new_session=True)
     assert child.stdin is not None and child.stdout is not None
     steps, lines, gits = [], [], []
     try:
@@ -184,7 +187,8 @@ def run_paused(directory: Path, *actions: str, kill_at: int | None = None, timeo
             if what.startswith("running "):
                 with contextlib.suppress(ProcessLookupError):
                     gits.append(os.pidfd_open(int(what.rsplit(" ", 1)[1])))
-            if kill_at is not None and int(number) == kill_at:
+            stop = on_step is not None and on_step(int(number), what)
+            if stop or (kill_at is not None and int(number) == kill_at):
                 os.killpg(child.pid, signal.SIGKILL)
                 break
             child.stdin.write(b"g")

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -289,89 +290,209 @@ def test_kill_9_at_every_step_of_a_sync(tmp_path: Path, remote: Remote) -> None:
     CASES.append(f"kill -9 at {len(chosen)} steps of {len(steps)} ({killed_after})")
 
 
+def _changes_during_a_sync(laptop: Path, wanted: Callable[[int, str], bool]) -> list[str]:
+    """A sync in a child, paused at every step; at each step ``wanted`` picks (outside the sync's own appends,
+    where it holds the store lock) a task is added here, and must be acknowledged at once. The titles added."""
+    made: list[str] = []
+    with session(laptop) as device:
+        def on_step(number: int, what: str) -> bool:
+            if what not in ("fsync", "fdatasync", "rename") and wanted(number, what):
+                assert device.run(f"add during-{number}") == 0, device.err.getvalue()
+                made.append(f"during-{number}")
+            return False
+
+        run = run_paused(laptop, "sync", on_step=on_step)
+    assert run.code == 0, run.lines[-3:]
+    return made
+
+
 def test_local_work_goes_on_at_every_step_of_a_sync(tmp_path: Path, remote: Remote) -> None:
     """Requirement 3: while a sync stands at any step outside its own appends, a change here is made and
-    acknowledged at once (the store lock is not held), and the next sync ships it."""
+    acknowledged at once (the store lock is not held), and a later sync ships it — also the one change made
+    between the sync's scan of the tasks and its record of what it sent (that record must not call the
+    store clean)."""
     laptop, desktop = two_devices(tmp_path, remote)
-    made = []
-    child = run_paused(laptop, "sync")
-    assert child.code == 0
-    # (run_paused's own loop cannot make changes between steps: make one after each step of a second sync)
-    do(laptop, "add between")
-    import signal
-    import sys
-
-    from .syncproofs import REPOSITORY, child_env  # (a hand-driven pause loop, as run_paused's)
-
-    proc = subprocess.Popen([sys.executable, "-m", "tests.sync_child", str(laptop), "sync"], cwd=REPOSITORY,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(SYNC_CHILD_PAUSE="1"),
-                            start_new_session=True)
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        with session(laptop) as device:
-            for raw in proc.stdout:
-                line = raw.decode().strip()
-                if line.startswith("STEP ") and line.split()[2] not in ("fsync", "fdatasync", "rename"):
-                    title = f"during-{line.split()[1]}"
-                    assert device.run(f"add {title}") == 0, device.err.getvalue()
-                    made.append(title)
-                if line.startswith("STEP "):
-                    proc.stdin.write(b"g")
-                    proc.stdin.flush()
-        assert proc.wait(60) == 0
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stdin.close()
-        proc.stdout.close()
+    made = _changes_during_a_sync(laptop, lambda number, what: True)
     assert len(made) > 20
     held = converged([laptop, desktop])
-    assert set(made) | {"between"} <= held.titles()
-    CASES.append(f"local changes at {len(made)} steps of a running sync")
+    assert set(made) <= held.titles()
+    do(laptop, "edit 1 --title before-the-scan")
+    first_commit_step = []
+    made = _changes_during_a_sync(laptop, lambda number, what: what == "exec git-hash-object"
+                                  and not first_commit_step and not first_commit_step.append(number))
+    assert len(made) == 1
+    assert sync(laptop).sent == 1  # type: ignore[attr-defined]
+    held = converged([laptop, desktop])
+    assert {*made, "before-the-scan"} <= held.titles()
+    CASES.append("local changes at every step of a running sync")
 
 
 # -- kill -9 of the server during a push ---------------------------------------------------------------------
 
-def test_the_server_killed_during_a_push(tmp_path: Path, daemon_remote: Remote, monkeypatch: pytest.MonkeyPatch
-                                         ) -> None:
-    remote = daemon_remote
+def _measured_sync(laptop: Path, remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                   *directories: Path) -> dict[str, int]:
+    """The bytes each way of the laptop's next sync through a proxy, measured on the real thing, then every
+    directory named (the remote's repository among them) put back as it was."""
     assert remote.daemon is not None
-    laptop, desktop = two_devices(tmp_path, remote)
-    # The bytes a sync that takes in and ships sends: measured on a copy of both, then put back.
-    pristine = tmp_path / "pristine"
-    for directory in (laptop, remote.repository):
+    pristine = tmp_path / "measured"
+    for directory in directories:
         _copy_tree(directory, pristine / directory.name)
     with PartitionProxy(remote.daemon.port) as measure, routed_through(measure, remote, tmp_path, monkeypatch):
         sync(laptop)
-    total = measure.passed[TO_SERVER]
     _wait_for_server(remote)
-    for directory in (laptop, remote.repository):
+    for directory in directories:
         _copy_tree(pristine / directory.name, directory)
+    return dict(measure.passed)
+
+
+@pytest.mark.parametrize("dies", ["the daemon", "its connection handler"])
+def test_the_server_killed_during_a_push(tmp_path: Path, daemon_remote: Remote, monkeypatch: pytest.MonkeyPatch,
+                                         dies: str) -> None:
+    """The sync's child paused at its push (git push running), the push's bytes held by the proxy 40 bytes
+    before their end, and then the server SIGKILLed — the whole daemon, or only the process serving this
+    connection: the user sees 'cannot reach the remote' (exit 5), what the sync took in and numbered is
+    whole, the remote is unharmed, and the next sync finishes the job."""
+    remote = daemon_remote
+    assert remote.daemon is not None
+    laptop, desktop = two_devices(tmp_path, remote)
+    total = _measured_sync(laptop, remote, tmp_path, monkeypatch, laptop, remote.repository)[TO_SERVER]
     before = store_bytes(laptop)
+    killed: list[int] = []
     with PartitionProxy(remote.daemon.port, hold_after=(TO_SERVER, total - 40)) as proxy, \
             routed_through(proxy, remote, tmp_path, monkeypatch):
-        config = os.environ["GIT_CONFIG_GLOBAL"]
-        import sys
+        def on_step(number: int, what: str) -> bool:
+            if what.startswith("running git-push"):
+                assert proxy.held.wait(30), "the push never reached the held byte"
+                assert remote.daemon is not None and remote.daemon.process is not None
+                if dies == "the daemon":
+                    killed.append(remote.daemon.process.pid)
+                    remote.daemon.kill9()
+                else:
+                    for pid in _server_handlers(remote.daemon.process.pid):
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+                proxy.release()
+            return False
 
-        from .syncproofs import REPOSITORY, child_env
-
-        child = subprocess.Popen([sys.executable, "-m", "tests.sync_child", str(laptop), "sync"], cwd=REPOSITORY,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=child_env(GIT_CONFIG_GLOBAL=config))
-        assert proxy.held.wait(30), "the push never reached the held byte"
-        remote.daemon.kill9()
-        proxy.release()
-        out, err = child.communicate(timeout=60)
-    assert child.returncode == 5, (out, err)
-    assert out.splitlines()[-1].startswith(f"FAIL RemoteUnreachable cannot reach the remote {remote.url}: ")
+        run = run_paused(laptop, "sync", on_step=on_step, GIT_CONFIG_GLOBAL=os.environ["GIT_CONFIG_GLOBAL"])
+    assert killed, "nothing of the server was killed"
+    assert run.code == 5, run.lines[-3:]
+    assert run.lines[-1].startswith(f"FAIL RemoteUnreachable cannot reach the remote {remote.url}: "), run.lines[-1]
     # The sync took the desktop's changes in and numbered its own before the push: that much is durable and whole.
     assert store_bytes(laptop) != before
     laptop_changes_kept(laptop)
-    remote.daemon.start()
+    if dies == "the daemon":
+        remote.daemon.start()
+    else:
+        assert remote.daemon.process is not None and remote.daemon.process.poll() is None
     everyone_agrees(laptop, desktop)
-    remote_operations(remote.repository)
-    CASES.append("server killed during a push")
+    assert len(remote_operations(remote.repository)) == 3 + 2 + 3
+    CASES.append(f"server killed during a push ({dies})")
+
+
+# -- compound faults -------------------------------------------------------------------------------------------
+
+def _put_back(pristine: Path, *directories: Path) -> None:
+    for directory in directories:
+        _copy_tree(pristine / directory.name, directory)
+
+
+@pytest.mark.slow
+def test_a_kill_during_the_recovery_sync_after_a_kill(tmp_path: Path, bare: Remote) -> None:
+    """A sync killed where it leaves the most to recover — its segment committed and recorded as shipped but
+    not pushed, or pushed but not marked as synced — and then the sync that recovers from that killed at
+    its own steps in turn: every acknowledged change survives both, and a third sync converges."""
+    laptop, desktop = two_devices(tmp_path, bare)
+    pristine = tmp_path / "pristine"
+    for directory in (laptop, desktop, bare.repository):
+        _copy_tree(directory, pristine / directory.name)
+    steps = run_paused(laptop, "sync").steps
+    push = next(k for k, s in enumerate(steps, 1) if s == "exec git-push")
+    firsts = {"before the push": push, "while it pushes": push + 1}
+    kills = 0
+    for where, first in firsts.items():
+        _put_back(pristine, laptop, desktop, bare.repository)
+        assert run_paused(laptop, "sync", kill_at=first).code == -9
+        after_first = tmp_path / f"after-{first}"
+        for directory in (laptop, bare.repository):
+            _copy_tree(directory, after_first / directory.name)
+        recovery = run_paused(laptop, "sync")
+        assert recovery.code == 0, recovery.lines[-3:]
+        for second in range(1, len(recovery.steps) + 1, 3):
+            _put_back(pristine, desktop)
+            _put_back(after_first, laptop, bare.repository)
+            run = run_paused(laptop, "sync", kill_at=second)
+            assert run.code == -9, (where, second, run.lines[-3:])
+            kills += 1
+            laptop_changes_kept(laptop)
+            everyone_agrees(laptop, desktop)
+            assert len(remote_operations(bare.repository)) == 3 + 2 + 3, (where, second)
+    CASES.append(f"kill -9 during the recovery sync after a kill: {kills} second kills")
+
+
+def _routing(proxy: PartitionProxy, remote: Remote, tmp_path: Path) -> str:
+    """A git configuration that sends the remote's address through ``proxy`` (for a child's environment)."""
+    assert remote.daemon is not None
+    config = tmp_path / f"proxy-{proxy.port}.gitconfig"
+    config.write_text(f'[url "git://127.0.0.1:{proxy.port}/"]\n\tinsteadOf = git://127.0.0.1:{remote.daemon.port}/\n')
+    return str(config)
+
+
+def _race_then_cut(proxy: PartitionProxy, desktop: Path, seen: dict[str, int], phase: str, direction: str,
+                   after: int) -> Callable[[int, str], bool]:
+    """The laptop's steps: before its first push the desktop pushes (so the laptop's is rejected); when the
+    laptop's retry starts its ``phase`` (fetch or push), the proxy cuts ``after`` bytes later that way."""
+    def on_step(number: int, what: str) -> bool:
+        verb = what.removeprefix("exec git-")
+        if what.startswith("exec git-") and verb in seen:
+            seen[verb] += 1
+            if verb == "push" and seen["push"] == 1:
+                do(desktop, "add racing", "edit 2 --title desktop-two-again")
+                sync(desktop)
+            if verb == phase and seen[verb] == 2:
+                proxy.cut_after = (direction, proxy.passed[direction] + after)
+        return False
+
+    return on_step
+
+
+RETRY_CUTS = [("fetch", TO_CLIENT, 0), ("fetch", TO_CLIENT, 400), ("push", TO_SERVER, 0), ("push", TO_SERVER, 300),
+              ("push", TO_CLIENT, 20)]
+
+
+def test_a_partition_in_the_retry_after_a_rejected_push(tmp_path: Path, daemon_remote: Remote) -> None:
+    """The desktop pushes while the laptop's sync stands before its push, so the laptop's push is rejected (the
+    compare-and-swap); its retry — the fetch again, or the push again — is then cut after N bytes either way:
+    the user sees 'cannot reach the remote' (exit 5) or a finished sync, nothing acknowledged is lost on either
+    device, and the next syncs converge with no gap on the remote."""
+    remote = daemon_remote
+    assert remote.daemon is not None
+    laptop, desktop = two_devices(tmp_path, remote)
+    pristine = tmp_path / "pristine"
+    for directory in (laptop, desktop, remote.repository):
+        _copy_tree(directory, pristine / directory.name)
+    outcomes = {"unreachable": 0, "finished": 0}
+    for phase, direction, after in RETRY_CUTS:
+        _wait_for_server(remote)
+        _put_back(pristine, laptop, desktop, remote.repository)
+        seen = {"fetch": 0, "push": 0}
+        with PartitionProxy(remote.daemon.port) as proxy:
+            run = run_paused(laptop, "sync", on_step=_race_then_cut(proxy, desktop, seen, phase, direction, after),
+                             GIT_CONFIG_GLOBAL=_routing(proxy, remote, tmp_path))
+        assert seen["push"] >= 1 and seen["fetch"] >= 2, (phase, direction, after, seen)
+        if run.code == 0:
+            outcomes["finished"] += 1
+        else:
+            assert run.code == 5 and run.lines[-1].startswith(
+                f"FAIL RemoteUnreachable cannot reach the remote {remote.url}: "), run.lines[-2:]
+            outcomes["unreachable"] += 1
+        laptop_changes_kept(laptop)
+        held = converged([laptop, desktop])
+        assert (BOTH - {"desktop-two"}) | {"racing", "desktop-two-again"} <= held.titles()
+        assert len(remote_operations(remote.repository)) == 3 + 2 + 3 + 2
+    assert outcomes["unreachable"] >= 3, outcomes
+    CASES.append(f"partition in the retry after a rejected push: {len(RETRY_CUTS)} cuts ({outcomes})")
 
 
 # -- two devices pushing at once --------------------------------------------------------------------------
