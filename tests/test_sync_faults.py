@@ -703,14 +703,22 @@ def test_undo_of_a_synced_change_travels_as_a_new_change(tmp_path: Path, bare: R
 
 
 def test_plain_undo_after_a_sync_undoes_the_synced_change(tmp_path: Path, bare: Remote) -> None:
-    """What a user types: edit, sync, undo. The sync's own bookkeeping must not be the step undone."""
+    """What a user types: edit, sync, undo (then sync, redo). The sync's own bookkeeping must not be the step
+    undone, nor clear what can be redone."""
     laptop, desktop, count = _edited_and_synced(tmp_path, bare)
     with session(laptop) as device:
         assert device.run("undo") == 0
         said = device.out.getvalue()
     assert "Nothing undone" not in said, said
     _undo_travelled(laptop, desktop, bare, count)
-    CASES.append("plain undo after a sync")
+    # ... and then redo, after the undo was synced: the sync's bookkeeping must not have cleared the redo.
+    with session(laptop) as device:
+        assert device.run("redo") == 0
+        said = device.out.getvalue()
+    assert "Nothing redone" not in said, said
+    held = converged([laptop, desktop])
+    assert held.titles() == {"edited"} and held.conflicts == {}
+    CASES.append("plain undo after a sync, synced, then redo")
 
 
 # -- a damaged remote ----------------------------------------------------------------------------------------
