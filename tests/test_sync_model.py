@@ -15,7 +15,8 @@ remote holds, then puts all this device holds on the remote. From that the model
   as its versions; otherwise it holds the one content they agree on;
 - at the end, once every device has synced until nothing moves, all hold the same tasks and conflicts by uuid.
 
-``TASKVAULT_SYNC_MODEL_EXAMPLES`` / ``TASKVAULT_SYNC_MODEL_STEPS`` raise the default (a long run done once).
+``TASKVAULT_SYNC_MODEL_EXAMPLES`` / ``TASKVAULT_SYNC_MODEL_STEPS`` raise the default of 16 examples of 20 steps (~27 s):
+a long run of 150 x 30 took 400 s.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .gitserver import branch_of, make_bare
 from .syncproofs import View, content, remote_operations, view
 
 DEVICES = 3
-EXAMPLES = int(os.environ.get("TASKVAULT_SYNC_MODEL_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("TASKVAULT_SYNC_MODEL_EXAMPLES", "16"))
 STEPS = int(os.environ.get("TASKVAULT_SYNC_MODEL_STEPS", "20"))
 #: Counted over the runs, for the closing note: rules run, syncs, conflicts the model saw raised and resolved,
 #: conflicts still standing when the replicas converged, and acknowledged changes checked (lost: must stay 0).
