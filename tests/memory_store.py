@@ -280,6 +280,9 @@ class MemoryStore:
     def key_identity(self) -> tuple[tuple[int, int] | None, object]:
         return None, None
 
+    def confirmed_passphrase(self) -> str:
+        raise StorageError("an in-memory store is not encrypted, so it has no passphrase", hint="use a store on disk")
+
     def plan_encryption(self, operation: str, keyring: bool | None) -> object:
         raise StorageError("an in-memory store is not kept on disk, so it is not encrypted",
                            hint="use a store on disk")

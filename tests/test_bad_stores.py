@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from taskvault.codec import journal
+from taskvault.codec.envelope import SCHEMA
 from taskvault.errors import StorageError, StoreTooNew, StoreUnreadable
 from taskvault.store.journal_store import JournalStore
 
@@ -270,7 +271,7 @@ BAD_STORES: dict[str, Damage] = {
     "journal record with a bad task": _rewrite_journal(_record_with(put=[{"id": 1}])),
     "journal record deletes a missing task": _rewrite_journal(_record_with(put=[], **{"del": [77]})),
     "journal starts after snapshot": _rewrite_journal(_header_with(base=50)),
-    "journal of a newer schema": _rewrite_journal(_header_with(schema=6, min_reader=6)),
+    "journal of a newer schema": _rewrite_journal(_header_with(schema=SCHEMA + 1, min_reader=SCHEMA + 1)),
     "history not a list": _edit_envelope("history", {}),
     "history step with an unknown field": lambda d: _write_doc(d, {**(doc := _snapshot_doc(d)), "history": [
         {**doc["history"][0], "colour": "red"}]}),
@@ -292,7 +293,7 @@ BAD_STORES: dict[str, Damage] = {
 
 def _too_new(directory: Path) -> None:
     doc = _snapshot_doc(directory)
-    _write_doc(directory, {**doc, "schema": 6, "min_reader": 6})
+    _write_doc(directory, {**doc, "schema": SCHEMA + 1, "min_reader": SCHEMA + 1})
 
 
 TOO_NEW = {"schema too new": _too_new, "journal of a newer schema": None}

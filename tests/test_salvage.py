@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from taskvault.codec.envelope import SCHEMA
 from taskvault.errors import StorageError
 from taskvault.store import files, lock
 
@@ -272,7 +273,7 @@ class TestSources:
         session = Session(data_dir)
         assert session.run("add One") == 0
         session.close()
-        (data_dir / "tasks.json").write_text('{"format":"taskvault","schema":6,"min_reader":6}')
+        (data_dir / "tasks.json").write_text(json.dumps({"format": "taskvault", "schema": SCHEMA + 1, "min_reader": SCHEMA + 1}))
         before = store_bytes(data_dir)
         result = run_taskvault(data_dir, "salvage", "--yes")
         assert result.code == 3 and "newer taskvault" in result.err and store_bytes(data_dir) == before

@@ -67,15 +67,49 @@ def test_a_sync_with_nothing_new_changes_nothing(tmp_path: Path, remote: str) ->
     assert device.service.tasks.revision == revision and (tmp_path / "a" / "tasks.journal").read_bytes() == journal
 
 
-def test_no_remote_yet_and_an_encrypted_store_are_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
+def test_no_remote_yet_is_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
     seed_store(tmp_path / "a")
+    before = (tmp_path / "a" / "tasks.journal").read_bytes()
     with pytest.raises(SyncNotSetUp, match="no remote is set"):
         Session(tmp_path / "a").service.sync()
+    assert (tmp_path / "a" / "tasks.journal").read_bytes() == before
+
+
+SECRETS = ("Dentist on Tuesday ✓ secret", "Salary negotiation notes")
+
+
+def _remote_bytes(remote: str) -> bytes:
+    """Every object of the remote repository, uncompressed: what a sync host could read."""
+    listed = subprocess.run(["git", "--git-dir", remote, "cat-file", "--batch-all-objects", "--batch"],
+                            capture_output=True, check=True)
+    return listed.stdout
+
+
+def test_an_encrypted_store_syncs_through_a_remote_that_reads_nothing(tmp_path: Path, remote: str) -> None:
+    """Encrypted stores lock the remote with the passphrase: segments sealed, the key wrapped; another encrypted
+    device opens it with the same passphrase; a plain store refuses it, and an encrypted one refuses a plain one."""
     with encrypted_stores(tmp_path):
-        seed_store(tmp_path / "secret")
-        with pytest.raises(SyncFailed, match="encrypted"):
-            Session(tmp_path / "secret").service.sync(remote)
-    assert not (tmp_path / "secret" / "sync.git").exists()
+        seed_store(tmp_path / "laptop", tuple(f"add '{title}' --tag private" for title in SECRETS))
+        seed_store(tmp_path / "desktop", ("add 'Desktop errand'",))
+        laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+        assert laptop.service.sync(remote).sent == 2
+        assert desktop.service.sync(remote).received == 2
+        assert laptop.service.sync().received == 1
+        assert {t.title for t in laptop.service.tasks} == {t.title for t in desktop.service.tasks}
+        held = _remote_bytes(remote)
+        assert b"sync.json" in held or b"taskvault-sync-key" in held
+        for secret in (*SECRETS, "Desktop errand", "private"):
+            assert secret.encode() not in held and secret.encode("unicode_escape") not in held, secret
+        seed_store(tmp_path / "clear-encrypted")
+        plain_remote = tmp_path / "plain.git"
+        subprocess.run(["git", "init", "--quiet", "--bare", str(plain_remote)], check=True)
+    seed_store(tmp_path / "plain")
+    plain = Session(tmp_path / "plain")
+    with pytest.raises(SyncFailed, match="the remote is encrypted, and this store is not"):
+        plain.service.sync(remote)
+    plain.service.sync(str(plain_remote))
+    with encrypted_stores(tmp_path), pytest.raises(SyncFailed, match="the remote holds tasks in clear"):
+        Session(tmp_path / "clear-encrypted").service.sync(str(plain_remote))
 
 
 def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -> None:
@@ -91,3 +125,123 @@ def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -
     with pytest.raises(RemoteRewritten, match="lost 1 file"):
         device.service.sync()
     assert (tmp_path / "a" / "tasks.journal").read_bytes() == before
+
+
+def test_a_change_made_while_a_sync_ships_is_shipped_by_the_next(tmp_path: Path, remote: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process adds a task after this sync numbered its changes and before it recorded them: the
+    record must not claim the store was clean at its revision, or that task would never be shipped."""
+    from taskvault.store.git_mirror import GitMirror
+
+    from .conftest import run_taskvault
+
+    seed_store(tmp_path / "a")
+    device, other = Session(tmp_path / "a"), Session(tmp_path / "b")
+    device.service.sync(remote)
+    assert device.run("add Numbered") == 0
+    commit = GitMirror.commit
+
+    def meanwhile(self: GitMirror, *args: object, **kwargs: object) -> str:
+        assert run_taskvault(tmp_path / "a", "add", "Between").code == 0
+        return commit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(GitMirror, "commit", meanwhile)
+        assert device.service.sync().sent == 1
+    assert device.service.sync().sent == 1  # "Between", which the first sync never saw
+    other.service.sync(remote)
+    assert {"Numbered", "Between"} <= {t.title for t in other.service.tasks}
+    assert device.service.sync_status().unsynced == 0
+
+
+def test_a_new_remote_gets_every_operation_the_old_one_had(tmp_path: Path, remote: str) -> None:
+    """Found by the proofs: after `sync --remote NEW`, only later changes went to NEW, and a device starting from
+    it met a gap (RemoteDamaged). What the old remote held, and what was committed for it, is carried over."""
+    laptop, desktop, phone = Session(tmp_path / "laptop"), Session(tmp_path / "desktop"), Session(tmp_path / "phone")
+    assert laptop.run("add First") == 0
+    laptop.service.sync(remote)
+    desktop.service.sync(remote)
+    assert desktop.run("add From the desktop") == 0
+    desktop.service.sync()
+    laptop.service.sync()
+    new = tmp_path / "new.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(new)], check=True)
+    assert laptop.run("add Later") == 0
+    moved = laptop.service.sync(str(new))
+    assert moved.sent >= 3  # its own two operations and the desktop's, which the new remote lacked
+    phone.service.sync(str(new))
+    assert {t.title for t in phone.service.tasks} == {"First", "From the desktop", "Later"}
+    desktop.service.sync(str(new))  # the desktop moves too: nothing twice, nothing missing
+    assert sorted(t.title for t in desktop.service.tasks) == sorted(t.title for t in phone.service.tasks)
+
+
+def test_changes_numbered_but_lost_with_the_mirror_are_never_left_as_a_gap(tmp_path: Path, remote: str) -> None:
+    """sync.git removed after a sync that recorded changes as shipped but could not push them: sending later
+    changes would leave the other devices a gap they call damage; the sync refuses, and says what to put back."""
+    import shutil
+
+    seed_store(tmp_path / "a")
+    device = Session(tmp_path / "a")
+    device.service.sync(remote)
+    assert device.run("add Numbered, never pushed") == 0
+    hook = Path(remote) / "hooks" / "pre-receive"  # the remote refuses the push
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(SyncFailed, match="refused"):
+        device.service.sync()
+    hook.unlink()
+    shutil.move(tmp_path / "a" / "sync.git", tmp_path / "sync.git.aside")
+    with pytest.raises(SyncNotSetUp):  # (the remote's address went with it)
+        device.service.sync()
+    with pytest.raises(SyncFailed, match=r"neither on the remote nor in sync\.git"):
+        device.service.sync(remote)
+    shutil.rmtree(tmp_path / "a" / "sync.git")
+    shutil.move(tmp_path / "sync.git.aside", tmp_path / "a" / "sync.git")
+    assert device.service.sync().sent == 1  # put back, it sends them
+
+
+def test_a_store_put_back_from_a_backup_takes_its_own_later_changes_back_from_the_remote(tmp_path: Path,
+                                                                                         remote: str) -> None:
+    """The store does not load; `restore` puts back a backup taken before some syncs. It keeps the backup's
+    replication state (its device), so the changes it sent after the backup come back from the remote, and no
+    change of its is numbered twice."""
+    from .conftest import run_taskvault
+
+    seed_store(tmp_path / "a")
+    device, other = Session(tmp_path / "a"), Session(tmp_path / "b")
+    device.service.sync(remote)
+    backup = run_taskvault(tmp_path / "a", "backup")
+    assert backup.code == 0, backup.err
+    assert device.run("add Sent after the backup") == 0
+    device.service.sync()
+    device.close()
+    (tmp_path / "a" / "tasks.json").write_bytes(b"damaged")
+    backup_id = run_taskvault(tmp_path / "a", "--json", "backups").out.split('"id": "')[1].split('"')[0]
+    put_back = run_taskvault(tmp_path / "a", "restore", backup_id, "--yes")
+    assert put_back.code == 0, put_back.err
+    again = Session(tmp_path / "a")
+    assert again.service.sync().received == 1
+    assert again.run("add After the restore") == 0
+    again.service.sync()
+    other.service.sync(remote)
+    assert {t.title for t in other.service.tasks} >= {"Sent after the backup", "After the restore"}
+
+
+def test_a_large_intake_is_taken_in_batches_each_its_own_append(tmp_path: Path, remote: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many segments (here, every one a batch of its own) are taken in as several appends, each carrying on
+    where the one before stopped; the result is the same as one."""
+    from taskvault.store import syncing
+
+    laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+    for round_ in range(4):
+        assert laptop.run(f"add 'Round {round_}'") == 0
+        if round_:
+            assert laptop.run(f"edit {round_} --title 'Edited in round {round_}'") == 0
+        laptop.service.sync(remote)
+    monkeypatch.setattr(syncing, "BATCH_BYTES", 1)
+    before = desktop.service.tasks.revision
+    assert desktop.service.sync(remote).received == laptop.service.tasks.replica.seq  # type: ignore[union-attr]
+    assert desktop.service.tasks.revision - before >= 4  # (a record per segment, and one to say nothing to send)
+    assert sorted(t.title for t in desktop.service.tasks) == sorted(t.title for t in laptop.service.tasks)

@@ -223,8 +223,10 @@ class TaskService:
         from .domain.replica import Merge
         from .store.syncing import Syncer
 
-        return Syncer(self._store.directory, self._work, encrypted=self._store.encrypted,
-                      merge=Merge.FIELDS if merge_fields else Merge.NEVER, now=self._clock)
+        encrypted = self._store.encrypted
+        return Syncer(self._store.directory, self._work, encrypted=encrypted,
+                      merge=Merge.FIELDS if merge_fields else Merge.NEVER, now=self._clock,
+                      passphrase=self._store.confirmed_passphrase if encrypted else None)
 
     def sync(self, remote: str | None = None, *, merge_fields: bool = False) -> SyncReport:
         """Fetch, take in, ship and push (see store/syncing.py); ``remote`` names the remote, remembered after."""
@@ -234,6 +236,20 @@ class TaskService:
     def sync_status(self) -> SyncStatus:
         """Where sync stands: the remote, changes not yet synced, conflicts, the last sync (no network)."""
         return self._syncer().status()
+
+    def sync_counts(self) -> tuple[int, int] | None:
+        """(tasks changed here since the last sync, tasks in conflict), from memory alone (no git, no file): for
+        a session's toolbar. None if the store never synced. Cheap while nothing changed since the last sync."""
+        tasks = self.tasks
+        replica = tasks.replica
+        if replica is None:
+            return None
+        conflicts = len(replica.conflicts)
+        if replica.clean_at == tasks.revision:
+            return 0, conflicts
+        from .codec.replica import fingerprint
+
+        return len(replica.unsynced({task.uuid: task for task in tasks}, fingerprint)), conflicts
 
     def resolve(self, task_id: int, take: str | None, fields: dict[str, str]) -> Outcome:
         """Settle a conflicted task: the version ``take`` names, with ``fields`` taken field by field (domain/

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid as uuid_module
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ..domain.replica import Clock, Conflict, Replica, ReplicaChange, Side, Synced
+from ..domain.replica import Clock, Conflict, Records, Replica, ReplicaChange, Side, Synced
 from ..domain.task import Task
 from ..errors import InvalidValue
 from .scalars import FormatError, dumps
@@ -56,12 +56,12 @@ def _tasks(tasks: Mapping[uuid_module.UUID, Synced]) -> dict[str, Any]:
 
 def replica_to_dict(replica: Replica) -> dict[str, Any]:
     return {"device": replica.device, "seq": replica.seq, "frontier": _clock(replica.frontier),
-            "tasks": _tasks(replica.tasks)}
+            "clean_at": replica.clean_at, "remote_key": replica.remote_key, "tasks": _tasks(replica.tasks)}
 
 
 def replica_change_to_dict(change: ReplicaChange) -> dict[str, Any]:
     return {"device": change.device, "seq": change.seq, "frontier": _clock(change.frontier),
-            "tasks": _tasks(change.tasks)}
+            "clean_at": change.clean_at, "remote_key": change.remote_key, "tasks": _tasks(change.tasks)}
 
 
 # -- reading: every value checked, FormatError naming the JSON path -------------------------------------------
@@ -101,7 +101,7 @@ def _read_body(value: Any, path: str) -> Task | None:
 _SYNCED_KEYS = frozenset({"clock", "fp"})
 _CONFLICT_KEYS = frozenset({"mine", "shipped", "ancestor", "theirs"})
 _SIDE_KEYS = frozenset({"device", "clock", "body"})
-_REPLICA_KEYS = frozenset({"device", "seq", "frontier", "tasks"})
+_REPLICA_KEYS = frozenset({"device", "seq", "frontier", "clean_at", "remote_key", "tasks"})
 
 
 def _read_synced(value: Any, path: str, task: uuid_module.UUID) -> Synced:
@@ -130,34 +130,86 @@ def _read_synced(value: Any, path: str, task: uuid_module.UUID) -> Synced:
     return Synced(_read_clock(doc["clock"], f"{path}.clock"), doc["fp"], conflict)
 
 
-def _read_parts(value: Any, path: str) -> tuple[str, int, Clock, dict[uuid_module.UUID, Synced]]:
+class LazyRecords(Records):
+    """A stored state's task records, each read (as strictly as ever) when first asked for: a command that
+    changes one task of a synced store of 10,000 reads one record, not 10,000. A record that does not decode
+    is refused then, through ``refused`` (the store makes it the snapshot's damage)."""
+
+    def __init__(self, raw: dict[str, Any], path: str, refused: Callable[[FormatError], Exception]) -> None:
+        self._raw, self._path, self._refused = raw, path, refused
+        self._read: dict[uuid_module.UUID, Synced] = {}
+
+    def __getitem__(self, key: uuid_module.UUID) -> Synced:
+        found = self._read.get(key)
+        if found is None:
+            raw = self._raw.get(str(key)) if type(key) is uuid_module.UUID else None
+            if raw is None:
+                raise KeyError(key)
+            try:
+                found = self._read[key] = _read_synced(raw, f"{self._path}[{str(key)!r}]", key)
+            except FormatError as exc:
+                raise self._refused(exc) from None
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return type(key) is uuid_module.UUID and str(key) in self._raw
+
+    def __iter__(self) -> Iterator[uuid_module.UUID]:
+        for key in self._raw:
+            try:
+                yield _read_uuid(key, self._path)
+            except FormatError as exc:
+                raise self._refused(exc) from None
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def conflicted_uuids(self) -> set[uuid_module.UUID]:
+        return {uuid_module.UUID(key) for key, raw in self._raw.items() if type(raw) is dict and "conflict" in raw}
+
+
+def _read_parts(value: Any, path: str, lazily: Callable[[FormatError], Exception] | None = None
+                ) -> tuple[str, int, Clock, Mapping[uuid_module.UUID, Synced], int | None, str | None]:
     doc = _object(value, path, _REPLICA_KEYS)
+    remote_key = doc["remote_key"]
+    if remote_key is not None and (type(remote_key) is not str or len(remote_key) > 1024):
+        raise FormatError("expected a remote's key as the store keeps it, or null", f"{path}.remote_key")
+    clean_at = doc["clean_at"]
+    if clean_at is not None and (type(clean_at) is not int or clean_at < 0):
+        raise FormatError("expected a store revision or null", f"{path}.clean_at")
     if type(doc["device"]) is not str or type(doc["seq"]) is not int or doc["seq"] < 0:
         raise FormatError("expected a device id and its last operation's number", path)
     if type(doc["tasks"]) is not dict:
         raise FormatError("expected the synced tasks by uuid", f"{path}.tasks")
-    tasks = {}
-    for key, synced in doc["tasks"].items():
-        task = _read_uuid(key, f"{path}.tasks")
-        tasks[task] = _read_synced(synced, f"{path}.tasks[{key!r}]", task)
+    tasks: Mapping[uuid_module.UUID, Synced]
+    if lazily is not None:
+        tasks = LazyRecords(doc["tasks"], f"{path}.tasks", lazily)
+    else:
+        tasks = {}
+        for key, synced in doc["tasks"].items():
+            task = _read_uuid(key, f"{path}.tasks")
+            tasks[task] = _read_synced(synced, f"{path}.tasks[{key!r}]", task)
     frontier = _read_clock(doc["frontier"], f"{path}.frontier")
     if frontier.get(doc["device"]) != doc["seq"]:
         raise FormatError("the device's own operations taken in differ from its last number", path)
-    return doc["device"], doc["seq"], frontier, tasks
+    return doc["device"], doc["seq"], frontier, tasks, clean_at, remote_key
 
 
-def replica_from_dict(value: Any, path: str) -> Replica:
-    device, seq, frontier, tasks = _read_parts(value, path)
+def replica_from_dict(value: Any, path: str, lazily: Callable[[FormatError], Exception] | None = None) -> Replica:
+    """A stored state; with ``lazily``, its task records are read when asked for, a bad one refused through it."""
+    device, seq, frontier, tasks, clean_at, remote_key = _read_parts(value, path, lazily)
+    if clean_at is None or remote_key is None:
+        raise FormatError("expected a store revision and a remote's key (or \"\")", path)
     try:
-        return Replica(device, seq, frontier, tasks)
+        return Replica(device, seq, frontier, tasks, clean_at, remote_key)
     except InvalidValue as exc:
         raise FormatError(str(exc), path) from None
 
 
 def replica_change_from_dict(value: Any, path: str) -> ReplicaChange:
-    device, seq, frontier, tasks = _read_parts(value, path)
+    device, seq, frontier, tasks, clean_at, remote_key = _read_parts(value, path)
     try:
         Replica(device)  # (checks the device id)
     except InvalidValue as exc:
         raise FormatError(str(exc), path) from None
-    return ReplicaChange(device, seq, frontier, tasks)
+    return ReplicaChange(device, seq, frontier, tasks, clean_at, remote_key)

@@ -165,7 +165,8 @@ def history_line(step: Step, task_id: int | None, undone: bool) -> str:
     effects = [f"{i} {quoted((step.before(i) or step.after(i)).title)} → "  # type: ignore[union-attr]
                f"{describe(step.before(i), step.after(i), revived=step.change.revives)}" for i in ids[:3]]
     more = f" (and {len(ids) - 3} more)" if len(ids) > 3 else ""
-    return f"{step.change.command}{UNDONE_MARK if undone else ''}: " + "; ".join(effects) + more
+    head = f"{step.change.command}{UNDONE_MARK if undone else ''}"
+    return f"{head}: " + "; ".join(effects) + more if effects else head  # (a sync that changed no task here)
 
 
 def no_history(task_id: int | None) -> str:

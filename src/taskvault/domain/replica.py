@@ -216,6 +216,45 @@ def merge_fields(ancestor: Task, mine: Task, theirs: Task) -> Task | None:
         return None
 
 
+class Records(Mapping[uuid_module.UUID, Synced]):
+    """The records of a replica's tasks as a store holds them: read one by one when asked for, and able to say
+    which may hold a conflict without reading each (a store's state holds thousands of records; a command
+    that changes one task reads one). Subclassed by the codec's reader; Overlay lays changes over one."""
+
+    def conflicted_uuids(self) -> set[uuid_module.UUID]:
+        """The uuids whose record may hold a conflict (at least every one that does)."""
+        return set(self)
+
+
+class Overlay(Records):
+    """Records changed by appends (``top``) over those read from the store (``base``), nothing copied."""
+
+    #: How many overlays may lie on one another before one is made a plain dict (a long session of syncs).
+    DEPTH = 16
+
+    def __init__(self, top: Mapping[uuid_module.UUID, Synced], base: Mapping[uuid_module.UUID, Synced]) -> None:
+        self._top, self._base = dict(top), base
+        self.depth: int = base.depth + 1 if isinstance(base, Overlay) else 1
+
+    def __getitem__(self, key: uuid_module.UUID) -> Synced:
+        found = self._top.get(key)
+        return found if found is not None else self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._top or key in self._base
+
+    def __iter__(self) -> Iterator[uuid_module.UUID]:
+        yield from self._top
+        yield from (key for key in self._base if key not in self._top)
+
+    def __len__(self) -> int:
+        return len(self._top) + sum(1 for key in self._base if key not in self._top)
+
+    def conflicted_uuids(self) -> set[uuid_module.UUID]:
+        below = self._base.conflicted_uuids() if isinstance(self._base, Records) else set(self._base)
+        return {u for u in below if u not in self._top} | {u for u, s in self._top.items() if s.conflict is not None}
+
+
 @attrs.frozen
 class Replica:
     """One device's replication state: who it is, what it has numbered and taken in, and each synced task."""
@@ -226,13 +265,22 @@ class Replica:
     #: For each device, the last of its operations taken in here (this device's own included).
     frontier: Clock = Clock()
     tasks: Mapping[uuid_module.UUID, Synced] = attrs.field(factory=dict)
+    #: A store revision at which every task held here was as last synced (nothing to ship): while the store is
+    #: still at it, a sync need not look at each task (0: not known).
+    clean_at: int = 0
+    #: An encrypted remote's key as the store keeps it (store/sync_key.py; within the store's own encryption),
+    #: "" for a plain remote or none yet.
+    remote_key: str = ""
 
     def __attrs_post_init__(self) -> None:
         check_device(self.device)
 
     @property
     def conflicts(self) -> dict[uuid_module.UUID, Conflict]:
-        return {u: s.conflict for u, s in self.tasks.items() if s.conflict is not None}
+        """The conflicted tasks. A mapping the store reads on demand (``conflicted_uuids``) says which they may be
+        without reading every record: a list of a large synced store reads only those."""
+        candidates = self.tasks.conflicted_uuids() if isinstance(self.tasks, Records) else self.tasks.keys()
+        return {u: c for u in candidates if (c := self.tasks[u].conflict) is not None}
 
     def conflicted(self, task: uuid_module.UUID) -> Conflict | None:
         synced = self.tasks.get(task)
@@ -473,18 +521,32 @@ class ReplicaChange:
     seq: int
     frontier: Clock
     tasks: Mapping[uuid_module.UUID, Synced] = attrs.field(factory=dict)
+    #: Replica.clean_at's and remote_key's new values (None: as they were).
+    clean_at: int | None = None
+    remote_key: str | None = None
 
     @classmethod
     def between(cls, before: Replica | None, after: Replica) -> ReplicaChange:
         old = before.tasks if before is not None else {}
         changed = {u: s for u, s in after.tasks.items() if old.get(u) != s}
-        return cls(after.device, after.seq, after.frontier, changed)
+        clean_at = after.clean_at if before is None or before.clean_at != after.clean_at else None
+        remote_key = after.remote_key if before is None or before.remote_key != after.remote_key else None
+        return cls(after.device, after.seq, after.frontier, changed, clean_at, remote_key)
 
     def applied_to(self, replica: Replica | None) -> Replica:
         if replica is not None and replica.device != self.device:
             raise InvalidValue(f"a change of device {self.device}'s replication state met device {replica.device}'s")
-        tasks = {**replica.tasks, **self.tasks} if replica is not None else dict(self.tasks)
-        return Replica(self.device, self.seq, self.frontier, tasks)
+        if replica is None:
+            tasks: Mapping[uuid_module.UUID, Synced] = dict(self.tasks)
+        elif isinstance(replica.tasks, Records):  # read on demand: laid over, not read whole
+            overlay = Overlay(self.tasks, replica.tasks)
+            tasks = overlay if overlay.depth < Overlay.DEPTH else dict(overlay)
+        else:
+            tasks = {**replica.tasks, **self.tasks}
+        clean_at = self.clean_at if self.clean_at is not None else replica.clean_at if replica is not None else 0
+        remote_key = (self.remote_key if self.remote_key is not None
+                      else replica.remote_key if replica is not None else "")
+        return Replica(self.device, self.seq, self.frontier, tasks, clean_at, remote_key)
 
 
 def resolved(conflict: Conflict, take: str | None, fields: Mapping[str, str] | None = None) -> Task | None:

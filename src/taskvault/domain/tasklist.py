@@ -248,18 +248,16 @@ class TaskList:
         missing = [i for i in change.delete if i not in self]
         if missing:
             raise InvalidValue(f"the change deletes tasks that do not exist: {missing}")
-        if not change.kind.replicates and self._replica is not None:
-            self._refuse_conflicted(change)
 
     def _refuse_conflicted(self, change: Change) -> None:
-        """TaskConflicted if ``change`` (not a sync's or a resolution) touches a task in conflict."""
-        replica = self.replica
-        conflicts = replica.conflicts if replica is not None else {}
-        if not conflicts:
+        """TaskConflicted if ``change`` (not a sync's or a resolution) touches a task in conflict (only the records
+        of the tasks it touches are read)."""
+        replica = self.replica if not change.kind.replicates and self._replica is not None else None
+        if replica is None:
             return
         touched = [*change.put, *(t for i in change.delete if (t := self._find(i)) is not None)]
         for task in touched:
-            if task.uuid in conflicts:
+            if replica.conflicted(task.uuid) is not None:
                 here = self._find(task.id)
                 raise TaskConflicted(f"task {task.id} was changed on two devices that did not know of each other's "
                                      "change, and both versions are kept",
@@ -271,6 +269,7 @@ class TaskList:
         stored task that does not decode refuses the change before it is made durable, never while the
         durable change is applied (see apply)."""
         self.check(change)
+        self._refuse_conflicted(change)  # (at planning only: a change on disk was planned so)
         for task_id in [*(t.id for t in change.put), *change.delete]:
             self._find(task_id)
 

@@ -80,6 +80,25 @@ def _unb64(value: Any, size: int | None = None) -> bytes:
     return data
 
 
+def seal_with(key: bytes, plain: bytes, associated: bytes) -> bytes:
+    """``nonce || ciphertext and tag`` of ``plain`` under ``key`` (a fresh random nonce), for a key not a store's
+    (an encrypted remote's: store/sync_key.py)."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + _aead(key).encrypt(nonce, plain, associated)
+
+
+def open_with(key: bytes, blob: bytes, associated: bytes) -> bytes | None:
+    """The plain bytes of a seal_with blob; None if it does not open (changed, cut, or sealed for another place)."""
+    from cryptography.exceptions import InvalidTag
+
+    if len(blob) < NONCE_BYTES + 16:
+        return None
+    try:
+        return _aead(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated)
+    except InvalidTag:
+        return None
+
+
 def _slot_context(kind: str, store: str, key: str) -> bytes:
     return _SLOT_CONTEXT + kind.encode() + b"\0" + store.encode() + b"\0" + key.encode()
 

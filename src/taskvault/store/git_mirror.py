@@ -374,6 +374,11 @@ class GitMirror:
         """Point the local ref refs/taskvault/NAME at ``commit`` (durably)."""
         self._git("update-ref", _MARKS + _mark_name(name), self._object_id(commit))
 
+    def marks(self) -> list[str]:
+        """The names of the local refs under refs/taskvault/."""
+        listed = self._git("for-each-ref", "--format=%(refname)", _MARKS).out.decode("ascii", "replace")
+        return [line[len(_MARKS):] for line in listed.splitlines() if line.startswith(_MARKS)]
+
     def unmark(self, name: str) -> None:
         """Remove the local ref refs/taskvault/NAME (nothing if there is none)."""
         self._git("update-ref", "-d", _MARKS + _mark_name(name))
@@ -381,6 +386,12 @@ class GitMirror:
     def marked(self, name: str) -> str | None:
         """The commit refs/taskvault/NAME points at, or None."""
         return self._resolve(_MARKS + _mark_name(name))
+
+    def tidy(self) -> None:
+        """Pack the mirror's loose objects once there are many (git's own threshold), as a user's git would: each
+        sync adds a few, and thousands slow every command. Nothing of the remote's is touched; a failure is
+        harmless (the next sync tries again) and not reported."""
+        self._git("-c", "gc.auto=6700", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet", check=False)
 
     def setting(self, name: str) -> str | None:
         """A value sync keeps in the mirror's own configuration (``taskvault.NAME``), or None."""

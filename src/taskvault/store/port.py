@@ -105,6 +105,10 @@ class StorePort(Tidied, Protocol):
     def change_encryption(self, tasks: TaskList, planned: EncryptionPlan) -> EncryptionOutcome:
         """Encrypt, decrypt or rekey the store, or make a new encrypted one (under the lock, caught up)."""
 
+    def confirmed_passphrase(self) -> str:
+        """This encrypted store's passphrase, asked and checked against its own slot (sync locks an encrypted
+        remote with it); StoreEncrypted when none can be asked, WrongPassphrase when it is not this store's."""
+
     # -- a store that does not load -------------------------------------------------------
     def salvage_report(self, progress: ProgressCallback | None = None) -> SalvageReport | TaskList:
         """What salvage recovers now, or the loaded tasks if the store loads."""

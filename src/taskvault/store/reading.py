@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .. import codec
 from ..codec import encrypted
 from ..domain.tasklist import Change, TaskList
-from ..errors import StorageError, StoreMoved, StoreTooNew, StoreUnreadable
+from ..errors import StorageError, StoreEncrypted, StoreMoved, StoreTooNew, StoreUnreadable, WrongPassphrase
 from . import replay
 from .advice import Advice
 from .directory import DataDirectory
@@ -355,6 +355,26 @@ class StoreReader:
         except codec.FormatError as exc:
             raise self._advice.unreadable(self.snapshot_path, exc) from None
         return cipher, plain, header.revision
+
+    def confirmed_passphrase(self) -> str:
+        """This encrypted store's passphrase, asked as opening it asks, and checked against its own passphrase
+        slot (sync locks an encrypted remote with it: a typing slip would lock the remote with another).
+        StoreEncrypted when none can be asked; WrongPassphrase when it is not this store's."""
+        from .cipher import PASSPHRASE_HINT, open_passphrase_slot
+
+        known = self.cipher
+        if known is None or self.passphrases is None:
+            raise StoreEncrypted(f"the store in {self.directory} is encrypted, and no passphrase can be asked",
+                                 hint=PASSPHRASE_HINT)
+        passphrase = self.passphrases.passphrase(self.directory, "unlock")
+        try:
+            opened = open_passphrase_slot(known.header("snapshot", 0, codec.SCHEMA), passphrase)
+        except codec.FormatError:
+            opened = None
+        if opened != known.data_key:
+            raise WrongPassphrase(f"the passphrase is not the one of the store in {self.directory} — nothing was "
+                                  "read or changed", hint="give this store's passphrase")
+        return passphrase
 
     @property
     def cipher(self) -> Cipher | None:

@@ -88,7 +88,15 @@ def restored(snapshot: codec.Snapshot, mentioned: tuple[int, int]) -> TaskList:
     revision, next_id = mentioned
     revision = max(revision, snapshot.revision) + 1
     next_id = max(next_id, snapshot.next_id)
-    return TaskList(snapshot.tasks, next_id=next_id, revision=revision, history=History(snapshot.steps))
+    tasks = TaskList(snapshot.tasks, next_id=next_id, revision=revision, history=History(snapshot.steps))
+    if snapshot.sync is not None:  # (the backup's replication state: what it synced, the remote gives back)
+        from ..codec.replica import replica_from_dict
+
+        try:
+            tasks.hold_replica(replica_from_dict(snapshot.sync, "$.sync"))
+        except codec.FormatError:
+            pass  # a backup that decoded whole but whose state does not: it syncs as a new device would
+    return tasks
 
 
 def salvaged(report: SalvageReport, change: Change, clock: Callable[[], dt.datetime]) -> TaskList:

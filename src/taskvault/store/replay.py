@@ -208,7 +208,7 @@ def replica_reader(raw: dict[str, Any], refused: Callable[[Exception], Exception
         from ..codec.replica import replica_from_dict
 
         try:
-            return replica_from_dict(raw, "$.sync")
+            return replica_from_dict(raw, "$.sync", lazily=refused)
         except codec.FormatError as exc:
             raise refused(exc) from None
     return read

@@ -31,15 +31,17 @@ from pathlib import Path
 
 import attrs
 
-from ..codec.ops import Segment, decode_segment, encode_segments, parse_segment_path
+from ..codec.ops import NAME_MAX, Segment, decode_segment, encode_segments, parse_segment_path
 from ..codec.replica import fingerprint
 from ..domain.change import Change, ChangeKind
 from ..domain.replica import (
+    MUST_SHIP,
     Integration,
     Merge,
     Operation,
     Replica,
     ReplicaChange,
+    Synced,
     integrate,
     shipped,
 )
@@ -49,13 +51,18 @@ from ..errors import RemoteDamaged, RemoteRewritten, SyncFailed, SyncNotSetUp, t
 from . import files
 from .git_mirror import GitMirror, shown_url
 from .lock import try_exclusive_lock
+from .sync_key import KEY_FILE, SyncKey, key_file_ids, new_key_file, open_key_file
 from .unit_of_work import UnitOfWork
 
 MIRROR_NAME = "sync.git"
 SYNC_LOCK_NAME = "sync.lock"
 #: How many times a sync fetches again after another device pushed first, before it gives up for now.
 MAX_ROUNDS = 8
+#: About how many bytes of segments one append takes in (some 20,000 operations; a journal record holds 64 MiB).
+BATCH_BYTES = 8 * 1024 * 1024
 _SYNCED, _OUTGOING = "synced", "outgoing"
+#: Commits of a remote sync used before the present one (their segments go to the present one): carried-1, …
+_CARRIED = "carried-"
 
 
 @attrs.define
@@ -93,12 +100,23 @@ class Syncer:
     """Sync of one store, through the mirror in its data directory; see the module's docstring."""
 
     def __init__(self, directory: Path, work: UnitOfWork, *, encrypted: bool, merge: Merge = Merge.NEVER,
-                 device_name: str | None = None, now: Callable[[], dt.datetime]) -> None:
+                 device_name: str | None = None, now: Callable[[], dt.datetime],
+                 passphrase: Callable[[], str] | None = None) -> None:
         self._directory = directory
         self._work = work
         self._encrypted = encrypted
+        #: An encrypted store's passphrase, asked (and checked) only when a remote's key must be made or opened.
+        self._passphrase = passphrase
+        #: The remote's key while this sync runs (None: a plain remote), the one this store kept before it if
+        #: that was another (what this device sealed with it is sealed again), and a new key's file to push.
+        self._key: SyncKey | None = None
+        self._old_key: SyncKey | None = None
+        self._new_key_file: bytes | None = None
+        self._pending_ops = 0  # operations in the segments _unpushed found
         self._merge = merge
-        self._name = device_name if device_name is not None else socket.gethostname()[:255]
+        name = device_name if device_name is not None else socket.gethostname()
+        #: This device's name in its segments (its host name, what is printable of it).
+        self._name = "".join(c for c in name if c.isprintable())[:NAME_MAX]
         self._now = now
         self.mirror = GitMirror(directory / MIRROR_NAME)
         self._new_device = secrets.token_hex(6)  # this device's id, if this sync is its first
@@ -106,10 +124,6 @@ class Syncer:
     # -- the whole sync --------------------------------------------------------------------------------------
 
     def sync(self, remote: str | None = None) -> SyncReport:
-        if self._encrypted:
-            raise SyncFailed("this store is encrypted, and sync does not yet encrypt what it sends: the remote "
-                             "would hold your tasks in clear", hint="nothing was sent; sync a plain store, or wait "
-                             "for a taskvault that encrypts sync")
         with self._sync_lock():
             self.mirror.open()
             if remote is not None:
@@ -125,12 +139,17 @@ class Syncer:
             for _ in range(MAX_ROUNDS):
                 head = self.mirror.fetch()
                 self._refuse_rewritten(head)
+                self._key_for(head)
                 self._take_in(head, report)
                 outgoing = self._ship(head, report)
                 if outgoing is None or self.mirror.push(outgoing):
                     if outgoing is not None:
                         self.mirror.mark(_SYNCED, outgoing)
+                    for name in self.mirror.marks():
+                        if name.startswith(_CARRIED):  # all the old remotes held is on this one now
+                            self.mirror.unmark(name)
                     self.mirror.set_setting("last-sync", self._now().isoformat(timespec="seconds"))
+                    self.mirror.tidy()
                     return report
             raise SyncFailed(f"the remote kept changing: {MAX_ROUNDS} other pushes got there first",
                              hint="what came in so far is kept; sync again in a moment")
@@ -152,10 +171,18 @@ class Syncer:
             yield
 
     def _forget_remote(self) -> None:
-        """Another remote was named: what was seen on the old one says nothing of the new one (the operations it
-        held are in the store already; the new remote gets this device's from its next numbering on)."""
+        """Another remote was named (or the same one by another address). What was seen on the old one says
+        nothing of the new one, but what it held is carried over: every segment the old remote had and every
+        one this device committed for it are added to the new remote at the next push (those it has already
+        are left), so no operation is lost to it, whichever devices moved to it first."""
+        taken = set(self.mirror.marks())
         for name in (_SYNCED, _OUTGOING):
-            self.mirror.unmark(name)
+            commit = self.mirror.marked(name)
+            if commit is not None:
+                number = next(n for n in range(1, len(taken) + 3) if f"{_CARRIED}{n}" not in taken)
+                self.mirror.mark(f"{_CARRIED}{number}", commit)
+                taken.add(f"{_CARRIED}{number}")
+                self.mirror.unmark(name)
 
     # -- 2. a remote that lost what it held ------------------------------------------------------------------
 
@@ -173,6 +200,77 @@ class Syncer:
                 hint="nothing was changed here; put the remote back, or point sync at the right one with "
                      f"{typed('sync --remote URL')}")
 
+    # -- the key of an encrypted remote (store/sync_key.py) -----------------------------------------------
+
+    def _key_for(self, head: str | None) -> None:
+        """Find the remote's key: the one this store keeps, opened from the remote's key file with the passphrase,
+        or, for an encrypted store's first sync with an empty remote, a new one (its file pushed with the first
+        segments). A plain store refuses an encrypted remote, and an encrypted store a remote in clear."""
+        listing = self.mirror.files(head, "") if head is not None else {}
+        key_file = listing.get(KEY_FILE)
+        if not self._encrypted:
+            if key_file is not None:
+                raise SyncFailed("the remote is encrypted, and this store is not: its tasks would be kept here in "
+                                 "clear", hint=f"encrypt this store first ({typed('encrypt')}), then sync")
+            return
+        replica = self._work.tasks.replica
+        kept = SyncKey.from_kept(replica.remote_key) if replica is not None and replica.remote_key else None
+        if key_file is None:
+            if any(path.startswith("ops/") for path in listing):
+                raise SyncFailed("the remote holds tasks in clear, and this store is encrypted: its tasks would go "
+                                 "there in clear", hint="sync this store with a new, empty remote instead")
+            if self._key is not None and self._new_key_file is not None:
+                return  # (made by an earlier round of this sync, not pushed yet)
+            key, self._new_key_file = new_key_file(self._asked_passphrase())
+        else:
+            remote_id, key_id, _ = key_file_ids(self.mirror.read([key_file[0]])[0])
+            self._new_key_file = None
+            if kept is not None and (kept.remote_id, kept.key_id) == (remote_id, key_id):
+                self._key = kept
+                return
+            if self._key is not None and (self._key.remote_id, self._key.key_id) == (remote_id, key_id):
+                return
+            key = open_key_file(self.mirror.read([key_file[0]])[0], self._asked_passphrase())
+        self._old_key = self._old_key or kept or self._key
+        self._key = key
+        self._work.change(lambda tasks: self._keep(tasks, key))
+
+    def _asked_passphrase(self) -> str:
+        if self._passphrase is None:
+            raise SyncFailed("this store is encrypted, and no passphrase can be asked to lock or open the remote",
+                             hint="sync at a terminal, or set TASKVAULT_PASSPHRASE_FILE")
+        return self._passphrase()
+
+    def _keep(self, tasks: TaskList, key: SyncKey) -> Change:
+        replica = tasks.replica
+        device, seq, frontier = ((replica.device, replica.seq, replica.frontier) if replica is not None
+                                 else (self._new_device, 0, Replica(self._new_device).frontier))
+        return Change(ChangeKind.SYNC, next_id=tasks.next_id,
+                      replica=ReplicaChange(device, seq, frontier, {}, None, key.kept()), detail="kept the remote's key")
+
+    def _decoded(self, path: str, data: bytes) -> Segment:
+        """The segment a remote file holds, opened first when the remote is encrypted."""
+        if self._key is not None:
+            data = self._opened(path, data)
+        return decode_segment(data, path)
+
+    def _opened(self, path: str, data: bytes) -> bytes:
+        """A sealed segment's plain bytes: with the remote's key, or the one this store kept before (what this
+        device sealed for a remote it used before, or with a key another device's made obsolete)."""
+        assert self._key is not None
+        old = self._old_key
+        if old is not None and data.startswith(b"taskvault-sealed-ops 1 %s\n" % old.key_id.encode()):
+            return old.open(path, data)
+        return self._key.open(path, data)
+
+    def _sealed(self, path: str, data: bytes) -> bytes:
+        """A segment as the remote holds it: sealed with its key (again, if another key sealed it)."""
+        if self._key is None:
+            return data
+        if data.startswith(b"taskvault-sealed-ops 1 "):
+            data = self._opened(path, data)
+        return self._key.seal(path, data)
+
     # -- 3. taking in ------------------------------------------------------------------------------------------
 
     def _take_in(self, head: str | None, report: SyncReport) -> None:
@@ -181,30 +279,31 @@ class Syncer:
         replica = self._work.tasks.replica
         frontier = replica.frontier if replica is not None else None
         listing = self.mirror.files(head)
-        wanted = {}
-        for path, (blob, _size) in listing.items():
+        wanted: dict[str, tuple[str, int]] = {}
+        for path, (blob, size) in listing.items():
             parsed = parse_segment_path(path)
             if parsed is None:
                 raise RemoteDamaged(f"the remote holds {path!r}, which is not a file of operations taskvault writes",
                                     hint="remove it from the remote's repository; nothing was changed here")
             device, first = parsed
             if frontier is None or first > frontier.get(device):
-                wanted[path] = blob
-        if not wanted:
-            self.mirror.mark(_SYNCED, head)
-            return
-        segments = self._read(wanted)
-        operations = [op for segment in segments for op in segment.ops]
+                wanted[path] = (blob, size)
         history = _History(self, head)
-        saved = self._work.change(lambda tasks: self._integration(tasks, operations, history, report))
-        if not saved.change.is_empty:
-            report.revision = saved.revision
+        for batch in _batches(wanted):  # each its own append: a first sync of 200,000 tasks is not one record
+            operations = [op for segment in self._read(batch) for op in segment.ops]
+
+            def plan(tasks: TaskList, operations: list[Operation] = operations) -> Change:
+                return self._integration(tasks, operations, history, report)
+
+            saved = self._work.change(plan)
+            if not saved.change.is_empty:
+                report.revision = saved.revision
         self.mirror.mark(_SYNCED, head)  # only once taken in: a crash before it takes the same in again, to no effect
 
     def _read(self, wanted: Mapping[str, str]) -> list[Segment]:
         paths = sorted(wanted)
         blobs = self.mirror.read([wanted[p] for p in paths])
-        return [decode_segment(data, path) for path, data in zip(paths, blobs, strict=True)]
+        return [self._decoded(path, data) for path, data in zip(paths, blobs, strict=True)]
 
     def _integration(self, tasks: TaskList, operations: list[Operation], history: _History,
                      report: SyncReport) -> Change:
@@ -215,6 +314,8 @@ class Syncer:
         local = {task.uuid: task for task in tasks if task.uuid in named}
         result = integrate(replica, local, operations, fingerprint=fingerprint, history=history.of,
                            merge=self._merge)
+        if replica.clean_at == tasks.revision and not any(_to_ship(synced) for _, synced in result.changed.values()):
+            result = attrs.evolve(result, replica=attrs.evolve(result.replica, clean_at=tasks.revision + 1))
         change = _as_change(tasks, local, result, before)
         ids = {u: t.id for u, t in local.items()} | {t.uuid: t.id for t in change.put}
         report.received += result.taken
@@ -230,62 +331,113 @@ class Syncer:
         """The commit to push: the remote's, plus this device's segments not on it yet; None if there are none."""
         replica = self._work.tasks.replica
         pending = self._unpushed(head, replica)
-        with self._work.reading() as tasks:  # (the store lock, while the tasks are read)
-            planned = self._plan_ship(tasks)
+        if replica is not None and replica.seq > self._last_sent(head, replica, pending):
+            raise SyncFailed(f"this device numbered {replica.seq - self._last_sent(head, replica, pending)} changes "
+                             f"that are neither on the remote nor in {self.mirror.path.name} (was it removed?), so "
+                             "the other devices would miss them", hint="put sync.git back from a backup of the data "
+                             "directory; nothing was sent or changed")
+        with self._work.reading() as tasks:  # (the store lock only while the latest state is copied)
+            held = tasks.copy()
+        scanned_at = held.revision
+        planned = self._plan_ship(held)
         files_to_add = dict(pending)
-        if planned is not None:
-            ops = planned[1]
-            files_to_add.update(encode_segments(planned[0].device, self._name, ops))
-        if not files_to_add:
-            return None
-        commit = self.mirror.commit(head, files_to_add, f"taskvault sync from {self._name or 'a device'}")
-        self.mirror.mark(_OUTGOING, commit)
+        if planned is not None and planned[1]:
+            files_to_add.update({path: self._sealed(path, data)
+                                 for path, data in encode_segments(planned[0].device, self._name, planned[1])})
+        if self._new_key_file is not None:
+            files_to_add[KEY_FILE] = self._new_key_file
+        commit = None
+        if files_to_add:
+            commit = self.mirror.commit(head, files_to_add, f"taskvault sync from {self._name or 'a device'}")
+            self.mirror.mark(_OUTGOING, commit)
         if planned is not None:
             after, ops = planned
-            self._work.change(lambda tasks: self._shipped_change(tasks, after, ops))
+            self._work.change(lambda tasks: self._shipped_change(tasks, after, ops, scanned_at))
             report.sent += len(ops)
-        report.sent += sum(_count(data) for data in pending.values())
+        report.sent += self._pending_ops
         return commit
 
-    def _plan_ship(self, tasks: TaskList) -> tuple[Replica, list[Operation]] | None:
-        replica = tasks.replica if tasks.replica is not None else Replica(self._new_device)
-        after, ops = shipped(replica, {task.uuid: task for task in tasks}, fingerprint)
-        return (after, ops) if ops else None
+    def _last_sent(self, head: str | None, replica: Replica, pending: Mapping[str, bytes]) -> int:
+        """The number of this device's last operation that the remote holds or this sync will send."""
+        mine = f"ops/{replica.device}/"
+        on_remote = self.mirror.files(head, mine) if head is not None else {}
+        last = 0
+        if on_remote:
+            newest = max(on_remote)
+            last = self._decoded(newest, self.mirror.read([on_remote[newest][0]])[0]).last
+        for path, data in pending.items():
+            if path.startswith(mine):
+                last = max(last, self._decoded(path, data).last)
+        return last
 
-    def _shipped_change(self, tasks: TaskList, after: Replica, ops: list[Operation]) -> Change:
-        """Record ``ops`` as shipped, unless the replication state moved since they were numbered (then the
-        commit that holds them is never pushed: the next sync numbers them again)."""
+    def _plan_ship(self, tasks: TaskList) -> tuple[Replica, list[Operation]] | None:
+        """This device's operations for what changed here, and its state once they are recorded; None when
+        nothing changed here since the state said so (no task is looked at then)."""
+        replica = tasks.replica
+        if replica is not None and replica.clean_at == tasks.revision:
+            return None
+        after, ops = shipped(replica or Replica(self._new_device), {task.uuid: task for task in tasks}, fingerprint)
+        return (after, ops) if ops or replica is not None else None
+
+    def _shipped_change(self, tasks: TaskList, after: Replica, ops: list[Operation], scanned_at: int) -> Change:
+        """Record ``ops`` as shipped (and, if no change came since they were numbered, that nothing else is
+        left to ship), unless the replication state moved meanwhile: then the commit that holds them is never
+        pushed, and the next sync numbers them again."""
         now = tasks.replica
-        before_seq = ops[0].seq - 1
+        before_seq = ops[0].seq - 1 if ops else after.seq
         if (now.seq if now is not None else 0) != before_seq or (now is not None and now.device != after.device):
             raise SyncFailed("the store's sync state changed while this sync ran",
                              hint="nothing was sent; sync again")
         records = {op.task: after.tasks[op.task] for op in ops}
+        clean_at = tasks.revision + 1 if tasks.revision == scanned_at else None
         return Change(ChangeKind.SYNC, next_id=tasks.next_id,
-                      replica=ReplicaChange(after.device, after.seq, after.frontier, records))
+                      replica=ReplicaChange(after.device, after.seq, after.frontier, records, clean_at),
+                      detail=f"sent {_changes(len(ops))}" if ops else "found nothing to send")
 
     def _unpushed(self, head: str | None, replica: Replica | None) -> dict[str, bytes]:
-        """This device's segments that a past sync committed and recorded but could not push (files by path)."""
-        outgoing = self.mirror.marked(_OUTGOING)
-        if outgoing is None or replica is None or outgoing == head:
+        """Segments the mirror holds that the remote lacks and that belong on it (files by path): this device's
+        that a past sync recorded as shipped but could not push, and, after the remote changed, every segment
+        the old one held or was to get, as far as this store took them in."""
+        self._pending_ops = 0
+        if replica is None:
             return {}
-        mine = f"ops/{replica.device}/"
-        on_remote = self.mirror.files(head, mine) if head is not None else {}
-        kept = {}
-        for path, (blob, _) in self.mirror.files(outgoing, mine).items():
+        known: dict[str, str] = {}
+        for name in self.mirror.marks():
+            if name == _OUTGOING or name.startswith(_CARRIED):
+                commit = self.mirror.marked(name)
+                if commit is not None and commit != head:
+                    known.update({path: blob for path, (blob, _) in self.mirror.files(commit).items()})
+        if not known:
+            return {}
+        on_remote = self.mirror.files(head) if head is not None else {}
+        candidates: dict[str, tuple[str, int]] = {}
+        for path, blob in known.items():
             parsed = parse_segment_path(path)
             if path in on_remote or parsed is None:
                 continue
-            data = self.mirror.read([blob])[0]
-            if decode_segment(data, path).last <= replica.seq:  # recorded as shipped; else a crash's leftover
-                kept[path] = data
+            limit = replica.seq if parsed[0] == replica.device else replica.frontier.get(parsed[0])
+            if parsed[1] <= limit:  # (a segment numbered beyond: a crash's leftover, never recorded)
+                candidates[path] = (blob, limit)
+        paths = sorted(candidates)
+        kept = {}
+        for path, data in zip(paths, self.mirror.read([candidates[p][0] for p in paths]), strict=True):
+            segment = self._decoded(path, data)
+            if segment.last <= candidates[path][1]:
+                self._pending_ops += len(segment.ops)
+                kept[path] = data if self._key is None or self._is_sealed_now(data) else self._sealed(path, data)
         return kept
+
+    def _is_sealed_now(self, data: bytes) -> bool:
+        assert self._key is not None
+        return data.startswith(b"taskvault-sealed-ops 1 %s\n" % self._key.key_id.encode())
 
     # -- status ----------------------------------------------------------------------------------------------
 
     def status(self) -> SyncStatus:
         tasks = self._work.tasks
         replica = tasks.replica
+        if replica is not None and replica.remote_key:
+            self._key = SyncKey.from_kept(replica.remote_key)
         have_mirror = (self._directory / MIRROR_NAME).is_dir()
         remote = self.mirror.remote() if have_mirror else None
         if replica is None:
@@ -308,7 +460,7 @@ class Syncer:
         if not mine:
             return 0
         last = max(mine)
-        return decode_segment(self.mirror.read([mine[last][0]])[0], last).last
+        return self._decoded(last, self.mirror.read([mine[last][0]])[0]).last
 
 
 class _History:
@@ -349,9 +501,33 @@ def _as_change(tasks: TaskList, local: Mapping[uuid_module.UUID, Task], result: 
         elif attrs.evolve(body, id=here.id) != here:
             put.append(attrs.evolve(body, id=here.id))
     return Change(ChangeKind.SYNC, put=tuple(put), delete=tuple(delete), next_id=next_id,
-                  replica=ReplicaChange.between(before, result.replica), detail="")
+                  replica=ReplicaChange.between(before, result.replica), detail=f"took in {_changes(result.taken)}")
 
 
-def _count(segment: bytes) -> int:
-    return segment.count(b"\n") - 1
+def _batches(wanted: Mapping[str, tuple[str, int]]) -> Iterator[dict[str, str]]:
+    """The segments to take in, by device and number, in batches of about BATCH_BYTES (each device's in order,
+    so each batch carries on where the one before stopped): what one append takes in, and memory holds."""
+    batch: dict[str, str] = {}
+    size = 0
+    for path in sorted(wanted):
+        blob, bytes_ = wanted[path]
+        if batch and size + bytes_ > BATCH_BYTES:
+            yield batch
+            batch, size = {}, 0
+        batch[path] = blob
+        size += bytes_
+    if batch:
+        yield batch
+
+
+def _changes(count: int) -> str:
+    return f"{count} change{'' if count == 1 else 's'}"
+
+
+def _to_ship(synced: Synced) -> bool:
+    """True for a record whose task must be shipped at the next sync (a merge, an edit here equal to theirs,
+    a conflict whose side here no other device has seen)."""
+    return synced.fingerprint == MUST_SHIP or (synced.conflict is not None and not synced.conflict.mine_shipped)
+
+
 
