@@ -460,7 +460,8 @@ class TestRows:
                                      "environment XDG_CONFIG_HOME")
         assert {row.source for row in rows[1:]} == {"default"}
         assert [row.value_text for row in rows[2:]] == [
-            "10 s", "last=10,daily=7,weekly=4", "auto", "%Y-%m-%d", "none", "none", "less", "none", "none", "none", "none", "never"]
+            "10 s", "last=10,daily=7,weekly=4", "auto", "%Y-%m-%d", "none", "none", "less", "none", "none", "none", "none",
+            "never"]
 
 
 _BARE = st.text("abcxyz_-0123456789", min_size=1, max_size=8)

@@ -94,14 +94,27 @@ class TestFailures:
         assert run_taskvault(data_dir, "--json", "sync").out.count("hunter2secret") == 0
         assert ok(data_dir, "list").out.startswith("ID")  # the tasks are as they were
 
-    def test_an_encrypted_store_is_refused_with_exit_5(self, data_dir: Path, remote: str) -> None:
-        secret = data_dir.parent / "pass"
+    def test_an_encrypted_store_syncs_sealed_and_a_plain_one_is_refused_its_remote(self, tmp_path: Path,
+                                                                                     remote: str) -> None:
+        """An encrypted store ships sealed segments (no title on the remote); a second encrypted device with the
+        passphrase reads them; a plain store is refused that remote with exit 5 and one line, its tasks as they were."""
+        secret = tmp_path / "pass"
         secret.write_text("correct horse battery\n")
         secret.chmod(0o600)
         env = {"TASKVAULT_PASSPHRASE_FILE": str(secret)}
-        ok(data_dir, "init", "--encrypt", env=env)
-        result = run_taskvault(data_dir, "sync", "--remote", remote, env=env)
-        assert result.code == 5 and "encrypted" in result.err
+        laptop, desktop, plain = tmp_path / "laptop", tmp_path / "desktop", tmp_path / "plain"
+        ok(laptop, "init", "--encrypt", env=env)
+        ok(laptop, "add", "Renew the passport", env=env)
+        ok(laptop, "sync", "--remote", remote, env=env)
+        held = subprocess.run(["git", "--git-dir", remote, "log", "-p", "--text", "--all"], capture_output=True, check=True)
+        assert b"passport" not in held.stdout and b"taskvault-sealed-ops" in held.stdout
+        ok(desktop, "init", "--encrypt", env=env)
+        ok(desktop, "sync", "--remote", remote, env=env)
+        assert "Renew the passport" in ok(desktop, "list", env=env).out
+        ok(plain, "add", "Buy milk")
+        result = run_taskvault(plain, "sync", "--remote", remote)
+        assert result.code == 5 and "encrypted" in result.err and result.err.count("\n") == 1, result.err
+        assert "Buy milk" in ok(plain, "list").out and "passport" not in ok(plain, "list").out
 
 
 class TestConflicts:

@@ -229,17 +229,13 @@ class Repl:
         return FormattedText(parts)
 
     def _sync_state(self, tasks: TaskList | None) -> str:
-        """'3 unsynced · 1 conflict' once the store has synced ("" before): worked out when the revision changes,
-        not at every key the toolbar is drawn for. Conflicts are counted in memory; the changes not yet synced
-        come from sync_status (it reads the sync mirror's settings, so only once a revision)."""
+        """'3 unsynced · 1 conflict' once the store has synced ("" before): worked out from memory alone (no git,
+        no file) when the revision changes, not at every key the toolbar is drawn for."""
         if tasks is None or tasks.replica is None:
             return ""
         if self._sync_seen[0] != tasks.revision:
-            try:
-                status = self.service.sync_status()
-                unsynced, conflicts = status.unsynced, len(status.conflicts)
-            except (TaskvaultError, OSError):  # (the toolbar never fails: the count waits for the next revision)
-                unsynced, conflicts = 0, len(tasks.replica.conflicts)
+            counts = self.service.sync_counts()
+            unsynced, conflicts = counts if counts is not None else (0, 0)
             words = [f"{unsynced} unsynced" if unsynced else "synced"]
             if conflicts:
                 words.append(f"{conflicts} conflict{'' if conflicts == 1 else 's'}")
