@@ -67,6 +67,26 @@ def test_a_sync_with_nothing_new_changes_nothing(tmp_path: Path, remote: str) ->
     assert device.service.tasks.revision == revision and (tmp_path / "a" / "tasks.journal").read_bytes() == journal
 
 
+def test_undo_and_redo_step_over_a_sync_that_only_sent(tmp_path: Path, remote: str) -> None:
+    """edit, sync, undo: the edit is undone (a sync that changed no task is not a step), and the undo travels as
+    a new change; redo after another sync still redoes it (that sync cleared no redo)."""
+    laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+    assert laptop.run("add Call mum") == 0
+    laptop.service.sync(remote)
+    desktop.service.sync(remote)
+    assert laptop.run("edit 1 --title 'Call dad'") == 0
+    laptop.service.sync()
+    assert laptop.run("undo") == 0 and "Nothing undone" not in laptop.out.getvalue()
+    assert laptop.service.tasks.get(1).title == "Call mum"
+    assert laptop.service.sync().sent == 1
+    desktop.service.sync()
+    assert desktop.service.tasks.get(1).title == "Call mum"
+    assert laptop.run("redo") == 0 and laptop.service.tasks.get(1).title == "Call dad"
+    laptop.service.sync()
+    desktop.service.sync()
+    assert desktop.service.tasks.get(1).title == "Call dad" and desktop.service.sync_status().conflicts == ()
+
+
 def test_no_remote_yet_is_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
     seed_store(tmp_path / "a")
     before = (tmp_path / "a" / "tasks.journal").read_bytes()

@@ -152,7 +152,8 @@ class History:
 
         Ordinary changes push onto the undo stack and clear the redo stack. An undo moves the
         steps it reverted onto the redo stack; a redo moves its step back. Undo and redo are
-        changes too, but they move along the stacks rather than onto them.
+        changes too, but they move along the stacks rather than onto them. A sync that changed no task (it
+        only sent, or found nothing) is bookkeeping: on neither stack, and it clears no redo.
         """
         undo: list[Step] = []
         redo: list[Step] = []
@@ -167,6 +168,8 @@ class History:
                     moved = _take(redo, revision)
                     if moved is not None:
                         undo.append(moved)
+            elif step.change.kind is ChangeKind.SYNC and not step.change.put and not step.change.delete:
+                continue
             else:
                 undo.append(step)
                 redo.clear()
