@@ -10,14 +10,13 @@ import pytest
 from taskvault.errors import RemoteRewritten, SyncFailed, SyncNotSetUp, TaskConflicted
 
 from .conftest import Session, encrypted_stores, require_tool, seed_store
+from .gitserver import make_bare
 
 
 @pytest.fixture
 def remote(tmp_path: Path) -> str:
     require_tool("git", "git")
-    path = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
-    return str(path)
+    return str(make_bare(tmp_path / "remote.git"))
 
 
 def _titles(session: Session) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import Completed, require_tool, run_taskvault
+from .gitserver import make_bare
 from .test_startup import imported
 from .tmux import Tmux
 
@@ -20,9 +21,7 @@ SYNC_MODULES = {"taskvault.store.syncing", "taskvault.store.git_mirror", "taskva
 @pytest.fixture
 def remote(tmp_path: Path) -> str:
     require_tool("git", "git")
-    path = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
-    return str(path)
+    return str(make_bare(tmp_path / "remote.git"))
 
 
 def ok(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Completed:
