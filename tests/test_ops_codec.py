@@ -28,6 +28,7 @@ from taskvault.codec.ops import (
     encode_segment,
     encode_segments,
     parse_segment_path,
+    segment_last,
     segment_path,
 )
 from taskvault.domain.replica import Clock, Operation
@@ -156,6 +157,7 @@ class TestRoundTrip:
         back = decode_segment(data, segment_path(device, ops[0].seq))
         assert back == Segment(device, ops[0].seq, name, tuple(as_received(ops)))
         assert (back.last, back.path) == (ops[-1].seq, segment_path(device, ops[0].seq))
+        assert segment_last(data, back.path) == back.last  # (what the header alone says, as decoding says)
         assert encode_segment(device, name, back.ops) == data
 
     @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -379,6 +381,21 @@ class TestStrictDecoding:
 
 
 class TestChangedBytes:
+    def test_a_changed_header_byte_is_refused_by_segment_last_too(self) -> None:
+        """segment_last reads line 1 only, as strictly as decode_segment: any change there is damage (and it
+        answers 3 for GOOD, whose header says first 1, count 3); a segment under another name is refused too."""
+        assert segment_last(GOOD, PATH1) == 3
+        header = GOOD.index(b"\n")
+        for position in range(header + 1):
+            for bit in range(8):
+                data = GOOD[:position] + bytes([GOOD[position] ^ (1 << bit)]) + GOOD[position + 1:]
+                with pytest.raises(RemoteDamaged):
+                    segment_last(data, PATH1)
+        with pytest.raises(RemoteDamaged):
+            segment_last(GOOD, segment_path(D, 2))
+        with pytest.raises(RemoteDamaged):
+            segment_last(GOOD, "ops/x.jsonl")
+
     def test_every_single_byte_change_of_a_segment_is_refused(self) -> None:
         """At every position, each one-bit flip and the bytes a transfer or a tool most often leaves (zero, LF, CR,
         space, DEL, 0xff) are refused: none decodes to other operations, or to the same."""

@@ -194,6 +194,21 @@ def decode_segment(data: bytes, path: str) -> Segment:
                             hint=refused.hint) from None
 
 
+def segment_last(data: bytes, path: str) -> int:
+    """The number of the last operation in the segment ``data`` at ``path``, from its first line alone (checked as
+    decode_segment checks it): how far a device's own segments go, without decoding each operation."""
+    try:
+        named = parse_segment_path(path)
+        if named is None:
+            raise _Refused("is not where taskvault puts operations (ops/<12 hex digits>/<12 digits>.jsonl)")
+        device, first = named
+        _, count = _header(data.split(b"\n", 1)[0], device, first)
+    except _Refused as refused:
+        raise RemoteDamaged(_one_line(f"the remote's file {shown(str(path))}: {refused.reason}"),
+                            hint=refused.hint) from None
+    return first + count - 1
+
+
 def _decoded(data: bytes, path: str) -> Segment:
     named = parse_segment_path(path)
     if named is None:

@@ -131,6 +131,11 @@ class GitMirror:
         self.git = git
         self.timeout = timeout
         self._environment: dict[str, str] | None = None
+        # What one sync asks more than once, remembered for this object's life (one sync's): the remote's
+        # address, the marks, and the listings of commits (a commit never changes, so neither does its listing).
+        self._url: tuple[str | None] | None = None
+        self._marks: list[str] | None = None
+        self._listings: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {}
 
     # The repository itself
 
@@ -138,10 +143,12 @@ class GitMirror:
         """Make the mirror if it is missing, and finish one a killed ``open`` left half-made.
 
         The mirror is built beside its place and renamed into it, so its path holds a finished
-        mirror or nothing. A directory there without the mark of a finished mirror is removed and
+        mirror or nothing (and what the object remembered of it is forgotten: another process may have synced
+        since). A directory there without the mark of a finished mirror is removed and
         made again only while it holds nothing but what ``git init`` makes, and no object or ref:
         anything else is refused, untouched. Raises GitUnavailable, SyncFailed.
         """
+        self._url, self._marks, self._listings = None, None, {}
         self._check_version()
         self._remove_leftovers()
         if self.path.is_symlink() or (self.path.exists() and not self.path.is_dir()):
@@ -215,11 +222,14 @@ class GitMirror:
 
     def set_remote(self, url: str) -> None:
         """Remember ``url`` (checked, a local path made absolute) as the remote. Raises SyncFailed."""
+        self._url = None
         self._git("config", "remote.origin.url", check_url(url))
 
     def remote(self) -> str | None:
         """The remote's address, or None while none was set."""
-        return self._config("--get", "remote.origin.url")
+        if self._url is None:
+            self._url = (self._config("--get", "remote.origin.url"),)
+        return self._url[0]
 
     def fetch(self) -> str | None:
         """The remote's ``main`` commit, fetched (with all it holds) into refs/remotes/origin/main; None
@@ -297,6 +307,10 @@ class GitMirror:
 
     def _entries(self, commit: str, under: str) -> dict[str, tuple[str, str, str]]:
         """Every entry of ``commit``'s tree under ``under``, of any kind: path -> (mode, object id, size or -)."""
+        commit = self._object_id(commit)
+        for (listed, prefix), entries in self._listings.items():
+            if listed == commit and under.startswith(prefix):  # (a wider listing of it was read already)
+                return {path: entry for path, entry in entries.items() if path.startswith(under)}
         pathspec = ["--", under] if under else []
         out = self._git("ls-tree", "-r", "-l", "-z", "--full-tree", self._object_id(commit), *pathspec).out
         found = {}
@@ -305,7 +319,8 @@ class GitMirror:
                 info, _, raw_path = entry.partition(b"\t")
                 mode, _kind, blob, size = info.decode("ascii", "replace").split()
                 found[raw_path.decode("utf-8", "surrogateescape")] = (mode, blob, size)
-        return found
+        self._listings[(commit, under)] = found
+        return dict(found)
 
     def read(self, blob_ids: Sequence[str], *, limit: int = MAX_BLOB_BYTES) -> list[bytes]:
         """The contents of these blobs, in order; one git process for all of their contents.
@@ -372,15 +387,19 @@ class GitMirror:
 
     def mark(self, name: str, commit: str) -> None:
         """Point the local ref refs/taskvault/NAME at ``commit`` (durably)."""
+        self._marks = None
         self._git("update-ref", _MARKS + _mark_name(name), self._object_id(commit))
 
     def marks(self) -> list[str]:
         """The names of the local refs under refs/taskvault/."""
-        listed = self._git("for-each-ref", "--format=%(refname)", _MARKS).out.decode("ascii", "replace")
-        return [line[len(_MARKS):] for line in listed.splitlines() if line.startswith(_MARKS)]
+        if self._marks is None:
+            listed = self._git("for-each-ref", "--format=%(refname)", _MARKS).out.decode("ascii", "replace")
+            self._marks = [line[len(_MARKS):] for line in listed.splitlines() if line.startswith(_MARKS)]
+        return list(self._marks)
 
     def unmark(self, name: str) -> None:
         """Remove the local ref refs/taskvault/NAME (nothing if there is none)."""
+        self._marks = None
         self._git("update-ref", "-d", _MARKS + _mark_name(name))
 
     def marked(self, name: str) -> str | None:

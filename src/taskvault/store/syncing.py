@@ -31,7 +31,7 @@ from pathlib import Path
 
 import attrs
 
-from ..codec.ops import NAME_MAX, Segment, decode_segment, encode_segments, parse_segment_path
+from ..codec.ops import NAME_MAX, Segment, decode_segment, encode_segments, parse_segment_path, segment_last
 from ..codec.replica import fingerprint
 from ..domain.change import Change, ChangeKind
 from ..domain.replica import (
@@ -136,6 +136,7 @@ class Syncer:
                                    hint=f"name one the first time: {typed('sync --remote URL')} (an ssh or https "
                                    "address of a git repository, or the path of a bare one)")
             report = SyncReport(shown_url(self.mirror.remote() or ""))
+            seen = self.mirror.marked(_SYNCED)  # (the remote as the last sync left it)
             for _ in range(MAX_ROUNDS):
                 head = self.mirror.fetch()
                 self._refuse_rewritten(head)
@@ -146,10 +147,13 @@ class Syncer:
                     if outgoing is not None:
                         self.mirror.mark(_SYNCED, outgoing)
                     for name in self.mirror.marks():
-                        if name.startswith(_CARRIED):  # all the old remotes held is on this one now
+                        # All the old remotes held is on this one now, and all this device committed: the next
+                        # sync need not look for it (a kill before this only makes that sync look again).
+                        if name.startswith(_CARRIED) or name == _OUTGOING:
                             self.mirror.unmark(name)
                     self.mirror.set_setting("last-sync", self._now().isoformat(timespec="seconds"))
-                    self.mirror.tidy()
+                    if outgoing is not None or head != seen:  # (objects came or were made: pack them in time)
+                        self.mirror.tidy()
                     return report
             raise SyncFailed(f"the remote kept changing: {MAX_ROUNDS} other pushes got there first",
                              hint="what came in so far is kept; sync again in a moment")
@@ -331,8 +335,9 @@ class Syncer:
         """The commit to push: the remote's, plus this device's segments not on it yet; None if there are none."""
         replica = self._work.tasks.replica
         pending = self._unpushed(head, replica)
-        if replica is not None and replica.seq > self._last_sent(head, replica, pending):
-            raise SyncFailed(f"this device numbered {replica.seq - self._last_sent(head, replica, pending)} changes "
+        last_sent = self._last_sent(head, replica, pending) if replica is not None else 0
+        if replica is not None and replica.seq > last_sent:
+            raise SyncFailed(f"this device numbered {replica.seq - last_sent} changes "
                              f"that are neither on the remote nor in {self.mirror.path.name} (was it removed?), so "
                              "the other devices would miss them", hint="put sync.git back from a backup of the data "
                              "directory; nothing was sent or changed")
@@ -364,11 +369,15 @@ class Syncer:
         last = 0
         if on_remote:
             newest = max(on_remote)
-            last = self._decoded(newest, self.mirror.read([on_remote[newest][0]])[0]).last
+            last = self._last_of(newest, self.mirror.read([on_remote[newest][0]])[0])
         for path, data in pending.items():
             if path.startswith(mine):
-                last = max(last, self._decoded(path, data).last)
+                last = max(last, self._last_of(path, data))
         return last
+
+    def _last_of(self, path: str, data: bytes) -> int:
+        """The number of the last operation a segment of this device's holds (its header's word for it)."""
+        return segment_last(self._opened(path, data) if self._key is not None else data, path)
 
     def _plan_ship(self, tasks: TaskList) -> tuple[Replica, list[Operation]] | None:
         """This device's operations for what changed here, and its state once they are recorded; None when
