@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from taskvault.errors import RemoteRewritten, SyncFailed, SyncNotSetUp, TaskConflicted
+from taskvault.errors import RemoteRewritten, RemoteUnreachable, SyncFailed, SyncNotSetUp, TaskConflicted
 
 from .conftest import Session, encrypted_stores, require_tool, seed_store
 from .gitserver import make_bare
@@ -84,6 +84,26 @@ def test_undo_and_redo_step_over_a_sync_that_only_sent(tmp_path: Path, remote: s
     laptop.service.sync()
     desktop.service.sync()
     assert desktop.service.tasks.get(1).title == "Call dad" and desktop.service.sync_status().conflicts == ()
+
+
+def test_a_mistyped_remote_is_not_remembered(tmp_path: Path, remote: str) -> None:
+    """A remote that does not answer is refused before it is remembered: on a first sync nothing is set (and no
+    device id given), and later the remote used before stays, its marks in place (the next sync sends nothing
+    twice and takes nothing again)."""
+    device = Session(tmp_path / "a")
+    assert device.run("add Buy milk") == 0
+    with pytest.raises(RemoteUnreachable) as first:
+        device.service.sync(str(tmp_path / "mistyped.git"))
+    assert first.value.hint is not None and first.value.hint.startswith("nothing was changed here;")
+    status = device.service.sync_status()
+    assert status.remote is None and device.service.tasks.replica is None
+    assert device.service.sync(remote).sent == 1
+    with pytest.raises(RemoteUnreachable) as later:
+        device.service.sync(str(tmp_path / "mistyped.git"))
+    assert later.value.hint is not None and "the remote used before is kept" in later.value.hint
+    assert device.service.sync_status().remote == remote
+    again = device.service.sync()
+    assert (again.sent, again.received, again.revision) == (0, 0, None)
 
 
 def test_no_remote_yet_is_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:

@@ -225,6 +225,16 @@ class GitMirror:
         self._url = None
         self._git("config", "remote.origin.url", check_url(url))
 
+    def probe(self, url: str) -> None:
+        """Raise RemoteUnreachable unless ``url`` (checked) answers as a git repository; nothing is changed
+        here. A new remote is remembered only once it has answered, so a mistyped address leaves the one
+        used before in place."""
+        url = check_url(url)
+        result = self._git("ls-remote", "--quiet", url, BRANCH, network=url, check=False)
+        if result.code != 0:
+            then = "nothing was changed here" + (", and the remote used before is kept" if self.remote() else "")
+            raise self._unreachable(url, result.err, then)
+
     def remote(self) -> str | None:
         """The remote's address, or None while none was set."""
         if self._url is None:

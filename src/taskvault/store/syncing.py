@@ -49,7 +49,7 @@ from ..domain.task import Task
 from ..domain.tasklist import TaskList
 from ..errors import RemoteDamaged, RemoteRewritten, SyncFailed, SyncNotSetUp, typed
 from . import files
-from .git_mirror import GitMirror, shown_url
+from .git_mirror import GitMirror, check_url, shown_url
 from .lock import try_exclusive_lock
 from .sync_key import KEY_FILE, SyncKey, key_file_ids, new_key_file, open_key_file
 from .unit_of_work import UnitOfWork
@@ -128,6 +128,8 @@ class Syncer:
             self.mirror.open()
             if remote is not None:
                 before = self.mirror.remote()
+                if before != check_url(remote):
+                    self.mirror.probe(remote)
                 self.mirror.set_remote(remote)
                 if before is not None and before != self.mirror.remote():
                     self._forget_remote()
