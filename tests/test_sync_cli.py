@@ -217,6 +217,15 @@ class TestMergeByFields:
         assert "task 1: merged the fields changed on one device with those changed on the other" in out
         task = json.loads(ok(desktop, "--json", "show", "1").out)
         assert (task["title"], task["due"]) == ("Buy oat milk", "2030-01-15")
+        # The merge can be undone: the task goes back to this device's version, and that travels.
+        assert "undo: sync 1" in ok(desktop, "undo", env=env).out
+        task = json.loads(ok(desktop, "--json", "show", "1").out)
+        assert (task["title"], task["due"]) == ("Buy milk", "2030-01-15")
+        ok(desktop, "sync", env=env)
+        ok(laptop, "sync")
+        back = json.loads(ok(laptop, "--json", "show", "1").out)
+        assert (back["title"], back["due"]) == ("Buy milk", "2030-01-15")
+        assert "in conflict" not in ok(laptop, "list").out
 
     def test_without_it_the_same_edits_are_a_conflict(self, devices: tuple[Path, Path]) -> None:
         laptop, desktop = devices
