@@ -106,6 +106,28 @@ def test_a_mistyped_remote_is_not_remembered(tmp_path: Path, remote: str) -> Non
     assert (again.sent, again.received, again.revision) == (0, 0, None)
 
 
+def test_a_resolve_is_not_undone(tmp_path: Path, remote: str) -> None:
+    """undo right after a resolve is refused (exit 1, one line), and changes nothing: undoing it would take the
+    task out of conflict with this device's version, which the next sync would make win everywhere."""
+    laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+    assert laptop.run("add Buy milk") == 0
+    laptop.service.sync(remote)
+    desktop.service.sync(remote)
+    assert laptop.run("edit 1 --title 'Buy oat milk'") == 0
+    assert desktop.run("edit 1 --title 'Buy soy milk'") == 0
+    laptop.service.sync()
+    desktop.service.sync()
+    desktop.service.resolve(1, "theirs", {})
+    journal = (tmp_path / "desktop" / "tasks.journal").read_bytes()
+    assert desktop.run("undo") == 1
+    said = desktop.err.getvalue()
+    assert "a resolve cannot be undone" in said and said.count("\n") == 1
+    assert (tmp_path / "desktop" / "tasks.journal").read_bytes() == journal
+    desktop.service.sync()
+    laptop.service.sync()
+    assert {s.service.tasks.get(1).title for s in (laptop, desktop)} == {"Buy oat milk"}
+
+
 def test_no_remote_yet_is_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
     seed_store(tmp_path / "a")
     before = (tmp_path / "a" / "tasks.journal").read_bytes()
