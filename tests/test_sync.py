@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from taskvault.errors import RemoteRewritten, RemoteUnreachable, SyncFailed, SyncNotSetUp, TaskConflicted
+from taskvault.errors import RemoteDamaged, RemoteRewritten, RemoteUnreachable, SyncFailed, SyncNotSetUp, TaskConflicted
 
 from .conftest import Session, encrypted_stores, require_tool, seed_store
 from .gitserver import make_bare
@@ -126,6 +126,42 @@ def test_a_resolve_is_not_undone(tmp_path: Path, remote: str) -> None:
     desktop.service.sync()
     laptop.service.sync()
     assert {s.service.tasks.get(1).title for s in (laptop, desktop)} == {"Buy oat milk"}
+
+
+def _push_file(remote: str, work: Path, path: str, data: bytes) -> None:
+    """Add ``path`` to the remote's main as another program would (a clone, a commit, a push)."""
+    subprocess.run(["git", "clone", "--quiet", remote, str(work)], check=True)
+    (work / path).parent.mkdir(parents=True, exist_ok=True)
+    (work / path).write_bytes(data)
+    git = ["git", "-C", str(work), "-c", "user.name=x", "-c", "user.email=x@x"]
+    subprocess.run([*git, "add", path], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "forged"], check=True)
+    subprocess.run([*git, "push", "--quiet", "origin", "HEAD:main"], check=True)
+
+
+def test_an_operation_that_claims_to_have_seen_a_change_never_made_here_is_refused(tmp_path: Path,
+                                                                                    remote: str) -> None:
+    """A well-formed operation whose clock says it saw this device's change 99, when this device made 2, is
+    damage (no honest device can have seen it): refused before anything of it is taken, so this device's own
+    numbering is never pushed past its clock and it keeps syncing once the file is gone."""
+    from taskvault.codec.ops import encode_segment, segment_path
+    from taskvault.domain.replica import Clock, Operation
+
+    device = Session(tmp_path / "a")
+    assert device.run("add Buy milk") == 0 and device.run("edit 1 --title 'Buy oat milk'") == 0
+    device.service.sync(remote)
+    replica = device.service.tasks.replica
+    assert replica is not None and replica.seq == 1
+    task = device.service.tasks.get(1)
+    forger = "bbbbbbbbbbbb"
+    forged = Operation(forger, 1, task.uuid, Clock(((replica.device, 99), (forger, 1))),
+                       __import__("attrs").evolve(task, title="forged"))
+    _push_file(remote, tmp_path / "forger", segment_path(forger, 1), encode_segment(forger, "forger", [forged]))
+    journal = (tmp_path / "a" / "tasks.journal").read_bytes()
+    with pytest.raises(RemoteDamaged, match="saw change 99 of this device, which made only 1"):
+        device.service.sync()
+    assert (tmp_path / "a" / "tasks.journal").read_bytes() == journal
+    assert device.service.tasks.get(1).title == "Buy oat milk"
 
 
 def test_no_remote_yet_is_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:

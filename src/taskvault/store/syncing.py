@@ -294,6 +294,9 @@ class Syncer:
             device, first = parsed
             if frontier is None or first > frontier.get(device):
                 wanted[path] = (blob, size)
+        if replica is not None:  # this device's own first (put back from a backup, it takes its later ones back),
+            own = f"ops/{replica.device}/"  # so that what others saw of them is known before theirs come in
+            wanted = dict(sorted(wanted.items(), key=lambda item: not item[0].startswith(own)))
         history = _History(self, head)
         for batch in _batches(wanted):  # each its own append: a first sync of 200,000 tasks is not one record
             operations = [op for segment in self._read(batch) for op in segment.ops]
@@ -320,6 +323,13 @@ class Syncer:
         local = {task.uuid: task for task in tasks if task.uuid in named}
         result = integrate(replica, local, operations, fingerprint=fingerprint, history=history.of,
                            merge=self._merge)
+        made_here = max(result.replica.seq, result.replica.frontier.get(replica.device))
+        for op in operations:  # (an honest device saw only changes of this one that were made)
+            if op.clock.get(replica.device) > made_here:
+                raise RemoteDamaged(f"device {op.device}'s operation {op.seq} says it saw change "
+                                    f"{op.clock.get(replica.device)} of this device, which made only {made_here}",
+                                    hint="the remote was changed by hand or by another program; nothing more was "
+                                    "taken from it")
         if replica.clean_at == tasks.revision and not any(_to_ship(synced) for _, synced in result.changed.values()):
             result = attrs.evolve(result, replica=attrs.evolve(result.replica, clean_at=tasks.revision + 1))
         change = _as_change(tasks, local, result, before)
