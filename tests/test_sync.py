@@ -154,7 +154,7 @@ def test_an_operation_that_claims_to_have_seen_a_change_never_made_here_is_refus
     assert replica is not None and replica.seq == 1
     task = device.service.tasks.get(1)
     forger = "bbbbbbbbbbbb"
-    forged = Operation(forger, 1, task.uuid, Clock(((replica.device, 99), (forger, 1))),
+    forged = Operation(forger, 1, task.uuid, Clock(tuple(sorted([(replica.device, 99), (forger, 1)]))),
                        __import__("attrs").evolve(task, title="forged"))
     _push_file(remote, tmp_path / "forger", segment_path(forger, 1), encode_segment(forger, "forger", [forged]))
     journal = (tmp_path / "a" / "tasks.journal").read_bytes()
@@ -219,9 +219,15 @@ def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -
                    check=False)
     subprocess.run(["git", "--git-dir", remote, "update-ref", "-d", "refs/heads/main"], check=True)
     before = (tmp_path / "a" / "tasks.journal").read_bytes()
-    with pytest.raises(RemoteRewritten, match="lost 1 file"):
+    with pytest.raises(RemoteRewritten, match="lost 1 file") as refused:
         device.service.sync()
     assert (tmp_path / "a" / "tasks.journal").read_bytes() == before
+    assert refused.value.hint is not None and "name it again to send it what it lost" in refused.value.hint
+    # It is the right remote (put back from an older copy): named again, it is sent all this device holds.
+    assert device.service.sync(remote).sent > 0
+    newcomer = Session(tmp_path / "b")
+    newcomer.service.sync(remote)
+    assert _titles(newcomer) == _titles(device)
 
 
 def test_a_change_made_while_a_sync_ships_is_shipped_by_the_next(tmp_path: Path, remote: str,

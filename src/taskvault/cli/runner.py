@@ -257,6 +257,8 @@ class Runner:
 
     def saved_clause(self) -> str | None:
         """What was saved before a failure, said so that nobody runs it again; None if nothing was."""
+        if self.saved_in_command and self._command == "sync":  # (a sync is made to be run again: it goes on)
+            return f"what it took in is kept ({self._saved_change()}); sync again to finish"
         if self.saved_in_command:
             whose = "your change" if self.line is None else f"line {self.line}'s change"
             return f"{whose} was saved ({self._saved_change()}); do not run it again"

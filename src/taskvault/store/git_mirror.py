@@ -15,6 +15,7 @@ fsynced as they are written. It never prints; every failure is one of SyncFailed
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import selectors
@@ -50,7 +51,7 @@ _IDENTITY = ("taskvault", "taskvault@localhost")
 _PROTOCOLS = "file:git:ssh:http:https"
 #: Overrides of the user's configuration, on every command line (see the module's docstring).
 _CONFIG = (
-    "commit.gpgSign=false", "core.hooksPath=/dev/null", "gc.auto=0", "maintenance.auto=false",
+    "commit.gpgSign=false", "push.gpgSign=false", "core.hooksPath=/dev/null", "gc.auto=0", "maintenance.auto=false",
     "core.fsync=committed", "core.fsyncMethod=fsync", "protocol.ext.allow=never", "protocol.fd.allow=never",
     "transfer.fsckObjects=true", "fetch.writeCommitGraph=false", "color.ui=never", "core.quotePath=false",
     "credential.interactive=never", "init.defaultBranch=main", "advice.detachedHead=false",
@@ -99,7 +100,7 @@ def check_url(url: str) -> str:
 
 def shown_url(url: str) -> str:
     """The remote for a message: a password in it is never shown."""
-    return _sanitised(re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", url, flags=re.IGNORECASE))
+    return _sanitised(re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/]*@", r"\1:***@", url, flags=re.IGNORECASE))
 
 
 def _sanitised(text: str) -> str:
@@ -155,6 +156,7 @@ class GitMirror:
             raise self._not_a_mirror("is not a directory")
         if self.path.exists():
             if self._config("--file", str(self.path / "config"), "--get", _MARKER, in_repository=False) == "1":
+                self._remove_stale_locks()
                 return
             if not self._begun_by_init(self.path):
                 raise self._not_a_mirror("is not taskvault's sync mirror")
@@ -198,6 +200,21 @@ class GitMirror:
             if pid.isdigit() and not _alive(int(pid)) and self._begun_by_init(Path(entry.path), marked_ok=True):
                 shutil.rmtree(entry.path, ignore_errors=True)
 
+    def _remove_stale_locks(self) -> None:
+        """Remove the lock files a git that was killed left in the mirror (``config.lock``, ``packed-refs.lock``,
+        ``refs/…/NAME.lock``): while the caller holds the sync lock no other git runs in it, so each is stale,
+        and left there it makes every later sync fail."""
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.path):
+                if entry.name.endswith(".lock") and entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+        for part in ("refs", "logs", "objects/info", "objects/pack"):  # (not the loose objects' 256 folders)
+            for root, _dirs, names in os.walk(self.path / part):  # (os.walk follows no link to a folder)
+                for name in names:
+                    if name.endswith(".lock"):
+                        with contextlib.suppress(OSError):
+                            os.unlink(os.path.join(root, name))
+
     def _begun_by_init(self, directory: Path, *, marked_ok: bool = False) -> bool:
         """True if ``directory`` holds only what ``git init --bare`` makes, with no object and no ref in it."""
         try:
@@ -216,7 +233,8 @@ class GitMirror:
 
     def _not_a_mirror(self, what: str) -> SyncFailed:
         return SyncFailed(f"{self.path} {what}; sync keeps its copy of the remote there",
-                          hint=f"move it aside (mv {self.path} {self.path}.aside) and sync again")
+                          hint=f"move it aside (mv {self.path} {self.path}.aside), then sync naming the remote again "
+                               "(taskvault sync --remote URL)")
 
     # The remote
 
@@ -439,7 +457,7 @@ class GitMirror:
             return None
         if result.code != 0:
             raise SyncFailed(f"cannot read the sync mirror's settings: {git_reason(result.err)}",
-                             hint=f"move {self.path} aside and sync again")
+                             hint=f"move {self.path} aside, then sync naming the remote again (--remote URL)")
         return result.out.decode("utf-8", "replace").strip()
 
     def _object_id(self, name: str) -> str:
@@ -474,7 +492,7 @@ class GitMirror:
                                 hint="the remote holds more than taskvault wrote there") from None
         if check and result.code != 0:
             raise SyncFailed(f"git {args[0]} failed in the sync mirror: {git_reason(result.err)}",
-                             hint=f"if it persists, move {self.path} aside: the next sync makes it again")
+                             hint=f"if it persists, move {self.path} aside, then sync naming the remote again (--remote URL)")
         return result
 
     def _env(self) -> dict[str, str]:
@@ -588,8 +606,16 @@ def _feed(pipe: IO[bytes], data: bytes) -> None:
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    process.wait()
+    """Stop git's group: SIGTERM first, which git answers by removing its lock files (a SIGKILL left
+    refs/…/main.lock or config.lock behind, and every later sync failed on it); SIGKILL if it has not ended
+    within a few seconds, or at a second Ctrl-C."""
+    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, sig)
+        except OSError:
+            pass
+        try:
+            process.wait(wait)
+            return
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            continue

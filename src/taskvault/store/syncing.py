@@ -131,8 +131,8 @@ class Syncer:
                 if before != check_url(remote):
                     self.mirror.probe(remote)
                 self.mirror.set_remote(remote)
-                if before is not None and before != self.mirror.remote():
-                    self._forget_remote()
+                if before is not None:  # (named again, even as it was: a remote put back from an older copy is
+                    self._forget_remote()  # taken as it is now, and sent what it lost from what this device holds)
             elif self.mirror.remote() is None:
                 raise SyncNotSetUp("no remote is set for sync yet",
                                    hint=f"name one the first time: {typed('sync --remote URL')} (an ssh or https "
@@ -203,8 +203,8 @@ class Syncer:
             raise RemoteRewritten(
                 f"the remote {shown_url(self.mirror.remote() or '')} lost {len(lost)} file(s) of operations it held "
                 f"at the last sync, such as {lost[0]!r} (a force-push, or another repository at its address)",
-                hint="nothing was changed here; put the remote back, or point sync at the right one with "
-                     f"{typed('sync --remote URL')}")
+                hint="nothing was changed here; if it is the right remote (put back from an older copy), name it "
+                     f"again to send it what it lost: {typed('sync --remote URL')}; else point sync at the right one")
 
     # -- the key of an encrypted remote (store/sync_key.py) -----------------------------------------------
 
