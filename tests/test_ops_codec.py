@@ -245,8 +245,8 @@ def _raw_number(number: int, key: str, text: bytes) -> Callable[[bytes], bytes]:
 #: Each damage, made so that every checksum still holds (a changed byte the checksum finds is tested below), and
 #: words its message must hold.
 DAMAGE: dict[str, tuple[Callable[[bytes], bytes], str]] = {
-    "header of another device": (_set(1, "device", E), "header of device 'ba9876543210'"),
-    "header of another first": (_set(1, "first", 2), "segment from 2"),
+    "header of another device": (_set(1, "device", E), "segment of device 'ba9876543210'"),
+    "header of another first": (_set(1, "first", 2), "device '0123456789ab' from 2"),
     "first true": (_set(1, "first", True), "from bool"),
     "count too small": (_set(1, "count", 2), "holds 3 operation lines, but its header says 2: lines were added"),
     "count too large": (_set(1, "count", 4), "header says 4: lines were cut off"),
@@ -258,7 +258,7 @@ DAMAGE: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "other format": (_set(1, "format", "taskvault-journal"), "not a segment of taskvault operations"),
     "header key added": (_set(1, "extra", 1), "another shape"),
     "header key lost": (lambda d: relined(d, 1, lambda h: h.pop("name")), "another shape"),
-    "upper-case device in header": (_set(1, "device", D.upper()), "header of device '0123456789AB'"),
+    "upper-case device in header": (_set(1, "device", D.upper()), "segment of device '0123456789AB'"),
     "name with escape": (_set(1, "name", "a\x1b[31mb"), "device name is refused"),
     "name not text": (_set(1, "name", 5), "device name is refused"),
     "seq skipped": (_set(2, "seq", 2), "numbered 2"),

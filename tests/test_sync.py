@@ -9,7 +9,7 @@ import pytest
 
 from taskvault.errors import RemoteDamaged, RemoteRewritten, RemoteUnreachable, SyncFailed, SyncNotSetUp, TaskConflicted
 
-from .conftest import Session, encrypted_stores, require_tool, seed_store
+from .conftest import Session, encrypted_stores, require_tool, seed_store, store_bytes, tmpfs
 from .gitserver import make_bare
 
 
@@ -164,6 +164,35 @@ def test_an_operation_that_claims_to_have_seen_a_change_never_made_here_is_refus
     assert device.service.tasks.get(1).title == "Buy oat milk"
 
 
+def test_a_full_disk_during_a_sync_is_named_and_loses_nothing(tmp_path: Path, remote: str) -> None:
+    """A real full disk (a 3 MiB tmpfs with 64 KiB left) under a device taking in 1,500 changes: the sync fails
+    saying the disk is full (never that the remote cannot be reached), the store is as it was, and once there is
+    room the same sync takes everything in."""
+    import os
+
+    from taskvault.errors import StorageError
+
+    seed_store(tmp_path / "laptop", tuple(f"add 'Task {n} of a long list'" for n in range(1500)))
+    Session(tmp_path / "laptop").service.sync(remote)
+    with tmpfs(tmp_path / "disk", "3M") as disk:
+        seed_store(disk / "desktop", ("add 'Made on the desktop'",))
+        filler = disk / "filler"
+        room = os.statvfs(disk)
+        filler.write_bytes(b"\0" * (room.f_bavail * room.f_frsize - 64 * 1024))
+        before = store_bytes(disk / "desktop")
+        with pytest.raises((SyncFailed, StorageError)) as caught:
+            Session(disk / "desktop").service.sync(remote)
+        said = str(caught.value)
+        assert "cannot reach" not in said and ("disk is full" in said or "No space left" in said), said
+        assert "\n" not in said
+        assert {k: v for k, v in store_bytes(disk / "desktop").items() if not k.startswith("sync")} == \
+            {k: v for k, v in before.items() if not k.startswith("sync")}
+        filler.unlink()
+        desktop = Session(disk / "desktop")
+        assert desktop.service.sync(remote).received == 1500
+        assert len(desktop.service.tasks) == 1501
+
+
 def test_no_remote_yet_is_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
     seed_store(tmp_path / "a")
     before = (tmp_path / "a" / "tasks.journal").read_bytes()
@@ -207,6 +236,15 @@ def test_an_encrypted_store_syncs_through_a_remote_that_reads_nothing(tmp_path: 
     plain.service.sync(str(plain_remote))
     with encrypted_stores(tmp_path), pytest.raises(SyncFailed, match="the remote holds tasks in clear"):
         Session(tmp_path / "clear-encrypted").service.sync(str(plain_remote))
+    # The key file lost from the encrypted remote: its files are sealed, not in clear, and the message says so.
+    work = tmp_path / "remover"
+    subprocess.run(["git", "clone", "--quiet", remote, str(work)], check=True)
+    git = ["git", "-C", str(work), "-c", "user.name=x", "-c", "user.email=x@x"]
+    subprocess.run([*git, "rm", "--quiet", "keys/sync.json"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "lost"], check=True)
+    subprocess.run([*git, "push", "--quiet", "origin", "HEAD:main"], check=True)
+    with encrypted_stores(tmp_path), pytest.raises(RemoteDamaged, match=r"its key file keys/sync\.json is missing"):
+        Session(tmp_path / "clear-encrypted").service.sync(remote)
 
 
 def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -> None:

@@ -259,7 +259,7 @@ def _header(line: bytes, device: str, first: int) -> tuple[str, int]:
         raise _Refused(f"has a header of another shape (its keys: {', '.join(map(str, raw))})")
     count, name = raw["count"], raw["name"]
     if raw["device"] != device or type(raw["first"]) is not int or raw["first"] != first:
-        raise _Refused(f"has the header of device {_brief(raw['device'])}'s segment from {_brief(raw['first'])}: "
+        raise _Refused(f"has the header of the segment of device {_brief(raw['device'])} from {_brief(raw['first'])}: "
                        f"its name says device {device}'s from {first}")
     if type(count) is not int or not 1 <= count <= MAX_SEQ - first + 1:
         raise _Refused(f"says it holds {_brief(count)} operations from {first}, which cannot be")

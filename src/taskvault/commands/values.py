@@ -28,7 +28,8 @@ _UUID_PREFIX = re.compile(r"(?=(?:-?[0-9a-fA-F]){8})[0-9a-fA-F][0-9a-fA-F-]{7,35
 UUID_PREFIX_MIN = 8
 
 def _id_hint() -> str:
-    return f"task ids are whole numbers from 1 up, such as 3, 3,4 or 3-6; '{typed('list')}' shows them"
+    return (f"task ids are whole numbers from 1 up, such as 3, 3,4 or 3-6, or the start of a task's uuid, 8 hex "
+            f"digits or more; '{typed('list')}' shows them")
 
 
 def is_uuid_prefix(text: str) -> bool:
@@ -73,7 +74,8 @@ def parse_id(text: str, command: str | None = None, *, tasks: TaskList | None = 
         several = "," in text or _RANGE.fullmatch(text) is not None
         raise InvalidValue(f"{command} takes one task id, not {shown(text)}" if several
                            else f"{shown(text)} is not a task id",
-                           hint=f"give one id, a whole number from 1 up, such as 3; '{typed('list')}' shows them")
+                           hint=f"give one id, a whole number from 1 up, such as 3, or the start of the task's uuid, "
+                           f"8 hex digits or more; '{typed('list')}' shows them")
     return int(text)
 
 

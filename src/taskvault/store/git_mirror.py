@@ -270,8 +270,23 @@ class GitMirror:
             if b"couldn't find remote ref " + BRANCH.encode() in result.err:
                 self._git("update-ref", "-d", TRACKING)
                 return None
+            if self._disk_full(result.err):
+                raise SyncFailed(f"git could not keep what the remote sent in {self.path}: the disk is full "
+                                 f"({git_reason(result.err)})", hint="free some space on it and sync again; nothing "
+                                 "was changed here")
             raise self._unreachable(url, result.err, "nothing was changed here")
         return self._resolve(TRACKING)
+
+    def _disk_full(self, stderr: bytes) -> bool:
+        """True if a failed transfer failed for want of room here (git's own words, or an index-pack that failed
+        with less than 4 MiB left), not at the remote's end."""
+        if b"No space left on device" in stderr or b"Disk quota exceeded" in stderr:
+            return True
+        try:
+            room = os.statvfs(self.path)
+        except OSError:
+            return False
+        return b"index-pack failed" in stderr and room.f_bavail * room.f_frsize < 4 << 20
 
     def push(self, commit: str) -> bool:
         """Make ``commit`` the remote's ``main`` if it descends from what the remote holds (never forced).

@@ -222,7 +222,11 @@ class Syncer:
         replica = self._work.tasks.replica
         kept = SyncKey.from_kept(replica.remote_key) if replica is not None and replica.remote_key else None
         if key_file is None:
-            if any(path.startswith("ops/") for path in listing):
+            segments = sorted(path for path in listing if path.startswith("ops/"))
+            if segments and self.mirror.read([listing[segments[0]][0]])[0].startswith(b"taskvault-sealed-ops "):
+                raise RemoteDamaged(f"the remote's files are sealed, but its key file {KEY_FILE} is missing",
+                                    hint="put it back from another copy of the remote; nothing was changed here")
+            if segments:
                 raise SyncFailed("the remote holds tasks in clear, and this store is encrypted: its tasks would go "
                                  "there in clear", hint="sync this store with a new, empty remote instead")
             if self._key is not None and self._new_key_file is not None:
