@@ -15,7 +15,6 @@ fsynced as they are written. It never prints; every failure is one of SyncFailed
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import selectors
@@ -204,16 +203,9 @@ class GitMirror:
         """Remove the lock files a git that was killed left in the mirror (``config.lock``, ``packed-refs.lock``,
         ``refs/…/NAME.lock``): while the caller holds the sync lock no other git runs in it, so each is stale,
         and left there it makes every later sync fail."""
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(self.path):
-                if entry.name.endswith(".lock") and entry.is_file(follow_symlinks=False):
-                    os.unlink(entry.path)
-        for part in ("refs", "logs", "objects/info", "objects/pack"):  # (not the loose objects' 256 folders)
-            for root, _dirs, names in os.walk(self.path / part):  # (os.walk follows no link to a folder)
-                for name in names:
-                    if name.endswith(".lock"):
-                        with contextlib.suppress(OSError):
-                            os.unlink(os.path.join(root, name))
+        from . import files
+
+        files.remove_stale_locks(self.path, ("refs", "logs", "objects/info", "objects/pack"))
 
     def _begun_by_init(self, directory: Path, *, marked_ok: bool = False) -> bool:
         """True if ``directory`` holds only what ``git init --bare`` makes, with no object and no ref in it."""
