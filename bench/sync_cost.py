@@ -134,6 +134,9 @@ def main() -> None:
             line = '{"seq":%d,"task":"%s","clock":{"0123456789ab":%d},"body":{"title":"Round %d change %d"}}\n'
             text = "".join(line % (i, f"{i:032x}", i, n, i) for i in range(args.changes)).encode()
             payload.write_bytes((text * (segment_bytes // max(len(text), 1) + 1))[:max(segment_bytes, len(text))])
+            # (up to date with taskvault's pushes first, untimed: a push that is not a fast-forward is refused)
+            _git("pull", "--quiet", "--rebase", "origin", "main", cwd=sender)
+            _git("pull", "--quiet", "--rebase", "origin", "main", cwd=receiver)
             start = time.perf_counter()
             _git("add", payload.name, cwd=sender)
             _git("commit", "--quiet", "-m", f"round {n}", cwd=sender)
@@ -149,7 +152,6 @@ def main() -> None:
             else:
                 ours.append(taskvault_round(n))
                 floor.append(git_round(n))
-            _git("pull", "--quiet", "--rebase", "origin", "main", cwd=sender)
         ratio = statistics.median(x / y for x, y in zip(ours, floor, strict=True))
         print(f"(a) {args.changes:,} new operations between two replicas of {args.size:,} tasks: median "
               f"{statistics.median(ours):.2f} s (slowest {max(ours):.2f} s; target ≤ 2 s); git alone moving "

@@ -449,6 +449,7 @@ class TestRows:
             SettingRow("reports", "mine, all", f"{at}:13"),
             SettingRow("urgency", "due=12, priority.H=6, tag.next=15, project.work=-1.5", f"{at}:22"),
             SettingRow("theme", "none", "default"),
+            SettingRow("sync.merge", "never", "default"),
         ]
 
     def test_effective_settings_without_a_file(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -459,7 +460,8 @@ class TestRows:
                                      "environment XDG_CONFIG_HOME")
         assert {row.source for row in rows[1:]} == {"default"}
         assert [row.value_text for row in rows[2:]] == [
-            "10 s", "last=10,daily=7,weekly=4", "auto", "%Y-%m-%d", "none", "none", "less", "none", "none", "none", "none"]
+            "10 s", "last=10,daily=7,weekly=4", "auto", "%Y-%m-%d", "none", "none", "less", "none", "none", "none", "none",
+            "never"]
 
 
 _BARE = st.text("abcxyz_-0123456789", min_size=1, max_size=8)

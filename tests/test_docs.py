@@ -85,7 +85,8 @@ def test_every_command_is_helped_documented_and_specified(command) -> None:  # t
     assert command.summary and command.examples, f"{command.name} needs a summary and an example"
     assert all(o.help for o in command.all_options) and all(a.help for a in command.arguments)
     assert f"\n## {command.name}\n" in (DOCS / "commands.md").read_text(encoding="utf-8")
-    runs = re.compile(rf"taskvault(\s+--\S+)*\s+{command.name}\b|^{command.name}\b", re.MULTILINE)
+    # (global options before the command, with their values: taskvault --data-dir laptop sync)
+    runs = re.compile(rf"taskvault(\s+--\S+(\s+[^-\s]\S*)?)*\s+{command.name}\b|^{command.name}\b", re.MULTILINE)
     steps = [step for scenario in _spec_scenarios() for step in scenario.steps]
     assert any(runs.search(step.text) for step in steps), f"no scenario in specs/ runs '{command.name}'"
 

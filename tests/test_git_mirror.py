@@ -211,6 +211,13 @@ class TestServerDown:
             made.fetch()
         assert "secret-token" not in str(caught.value) and "someone:***@127.0.0.1" in str(caught.value)
 
+    @pytest.mark.parametrize("password", ["p@ss", "a@b@c", "p:ss@"])
+    def test_a_password_holding_at_signs_is_never_shown_in_part(self, password: str) -> None:
+        from taskvault.store.git_mirror import shown_url
+
+        shown = shown_url(f"https://user:{password}@127.0.0.1:1/x@y.git")
+        assert shown == "https://user:***@127.0.0.1:1/x@y.git", shown
+
 
 def measured(daemon: GitDaemon, action: str, made: GitMirror, commit: str | None = None) -> dict[str, int]:
     """The bytes each way of one fetch or push through a proxy that cuts nothing."""
@@ -418,6 +425,49 @@ class TestRefusals:
                 made.mark(bad, head)
 
 
+class TestInterrupted:
+    def test_locks_a_killed_git_left_are_removed_when_the_mirror_is_opened(self, tmp_path: Path,
+                                                                          remote: tuple[str, Path]) -> None:
+        """A git killed while it held a lock leaves NAME.lock, and git then refuses that ref or file for good;
+        opening the mirror (under the sync lock, so no git runs in it) removes every one."""
+        made = mirror(tmp_path, "a", remote[0])
+        head = commit_on_remote(made, {"ops/a": b"a"})
+        made.mark("synced", head)
+        locks = ["config.lock", "packed-refs.lock", "HEAD.lock", "refs/remotes/origin/main.lock",
+                 "refs/taskvault/synced.lock", "objects/info/commit-graphs.lock"]
+        for name in locks:
+            (made.path / name).parent.mkdir(parents=True, exist_ok=True)
+            (made.path / name).write_bytes(b"")
+        with pytest.raises(SyncFailed):
+            made.mark("synced", head)  # (git refuses while the lock is there)
+        made.open()
+        assert not [name for name in locks if (made.path / name).exists()]
+        made.mark("synced", head)
+        made.set_setting("last-sync", "now")
+        assert made.fetch() == head
+
+    def test_a_git_stopped_is_asked_to_end_before_it_is_killed(self, tmp_path: Path) -> None:
+        """Stopping git's group sends SIGTERM first, which git answers by removing its locks (a program that
+        cleans up on SIGTERM here shows it ran its handler); one that ignores it is killed."""
+        from taskvault.store.git_mirror import _kill
+
+        cleaned = tmp_path / "held.lock"
+        script = f"trap 'rm -f {cleaned}; exit 143' TERM; touch {cleaned}; echo ready; while :; do read x; done"
+        process = subprocess.Popen(["sh", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   start_new_session=True)
+        assert process.stdout is not None and process.stdout.readline() == b"ready\n" and cleaned.exists()
+        _kill(process)
+        assert not cleaned.exists() and process.returncode == 143
+        stubborn = subprocess.Popen(["sh", "-c", "trap '' TERM; echo ready; while :; do read x; done"],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+        assert stubborn.stdout is not None and stubborn.stdout.readline() == b"ready\n"
+        _kill(stubborn)
+        assert stubborn.returncode == -9
+        for pipe in (process.stdin, process.stdout, stubborn.stdin, stubborn.stdout):
+            assert pipe is not None
+            pipe.close()
+
+
 class TestTheUsersGit:
     def test_git_missing_says_to_install_it(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """With no git on PATH, or a git that cannot run, opening the mirror raises GitUnavailable in one line."""
@@ -446,8 +496,8 @@ class TestTheUsersGit:
                                                                         remote: tuple[str, Path]) -> None:
         """A user whose ~/.gitconfig signs every commit (with a gpg that fails) and refuses to guess an identity
         still syncs: the same config makes a plain commit-tree fail, and the mirror's commits are never signed."""
-        (home / ".gitconfig").write_text("[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n"
-                                         "[user]\n\tuseConfigOnly = true\n")
+        (home / ".gitconfig").write_text("[commit]\n\tgpgsign = true\n[push]\n\tgpgSign = true\n"
+                                         "[gpg]\n\tprogram = false\n[user]\n\tuseConfigOnly = true\n")
         plain = make_bare(tmp_path / "plain.git")
         empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
         subprocess.run(["git", "--git-dir", str(plain), "hash-object", "-t", "tree", "-w", "--stdin"], input=b"",

@@ -28,6 +28,7 @@ from taskvault.codec.ops import (
     encode_segment,
     encode_segments,
     parse_segment_path,
+    segment_last,
     segment_path,
 )
 from taskvault.domain.replica import Clock, Operation
@@ -156,6 +157,7 @@ class TestRoundTrip:
         back = decode_segment(data, segment_path(device, ops[0].seq))
         assert back == Segment(device, ops[0].seq, name, tuple(as_received(ops)))
         assert (back.last, back.path) == (ops[-1].seq, segment_path(device, ops[0].seq))
+        assert segment_last(data, back.path) == back.last  # (what the header alone says, as decoding says)
         assert encode_segment(device, name, back.ops) == data
 
     @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -243,8 +245,8 @@ def _raw_number(number: int, key: str, text: bytes) -> Callable[[bytes], bytes]:
 #: Each damage, made so that every checksum still holds (a changed byte the checksum finds is tested below), and
 #: words its message must hold.
 DAMAGE: dict[str, tuple[Callable[[bytes], bytes], str]] = {
-    "header of another device": (_set(1, "device", E), "header of device 'ba9876543210'"),
-    "header of another first": (_set(1, "first", 2), "segment from 2"),
+    "header of another device": (_set(1, "device", E), "segment of device 'ba9876543210'"),
+    "header of another first": (_set(1, "first", 2), "device '0123456789ab' from 2"),
     "first true": (_set(1, "first", True), "from bool"),
     "count too small": (_set(1, "count", 2), "holds 3 operation lines, but its header says 2: lines were added"),
     "count too large": (_set(1, "count", 4), "header says 4: lines were cut off"),
@@ -256,7 +258,7 @@ DAMAGE: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "other format": (_set(1, "format", "taskvault-journal"), "not a segment of taskvault operations"),
     "header key added": (_set(1, "extra", 1), "another shape"),
     "header key lost": (lambda d: relined(d, 1, lambda h: h.pop("name")), "another shape"),
-    "upper-case device in header": (_set(1, "device", D.upper()), "header of device '0123456789AB'"),
+    "upper-case device in header": (_set(1, "device", D.upper()), "segment of device '0123456789AB'"),
     "name with escape": (_set(1, "name", "a\x1b[31mb"), "device name is refused"),
     "name not text": (_set(1, "name", 5), "device name is refused"),
     "seq skipped": (_set(2, "seq", 2), "numbered 2"),
@@ -379,6 +381,21 @@ class TestStrictDecoding:
 
 
 class TestChangedBytes:
+    def test_a_changed_header_byte_is_refused_by_segment_last_too(self) -> None:
+        """segment_last reads line 1 only, as strictly as decode_segment: any change there is damage (and it
+        answers 3 for GOOD, whose header says first 1, count 3); a segment under another name is refused too."""
+        assert segment_last(GOOD, PATH1) == 3
+        header = GOOD.index(b"\n")
+        for position in range(header + 1):
+            for bit in range(8):
+                data = GOOD[:position] + bytes([GOOD[position] ^ (1 << bit)]) + GOOD[position + 1:]
+                with pytest.raises(RemoteDamaged):
+                    segment_last(data, PATH1)
+        with pytest.raises(RemoteDamaged):
+            segment_last(GOOD, segment_path(D, 2))
+        with pytest.raises(RemoteDamaged):
+            segment_last(GOOD, "ops/x.jsonl")
+
     def test_every_single_byte_change_of_a_segment_is_refused(self) -> None:
         """At every position, each one-bit flip and the bytes a transfer or a tool most often leaves (zero, LF, CR,
         space, DEL, 0xff) are refused: none decodes to other operations, or to the same."""

@@ -19,7 +19,7 @@ class TestOneFunctionPerResultPerFormat:
         """A result type with no text function registered would fall through to the TypeError default. (The
         store's results are registered when the first of them is rendered: import their module, as that does,
         so that the answer does not depend on which tests ran before.)"""
-        from taskvault.cli import render_text_store  # noqa: F401
+        from taskvault.cli import render_sync, render_text_store, render_transfer  # noqa: F401
 
         assert render_text.text.dispatch(kind) is not render_text.text.dispatch(object)
 

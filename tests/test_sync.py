@@ -7,17 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from taskvault.errors import RemoteRewritten, SyncFailed, SyncNotSetUp, TaskConflicted
+from taskvault.errors import RemoteDamaged, RemoteRewritten, RemoteUnreachable, SyncFailed, SyncNotSetUp, TaskConflicted
 
-from .conftest import Session, encrypted_stores, require_tool, seed_store
+from .conftest import Session, encrypted_stores, require_tool, seed_store, store_bytes, tmpfs
+from .gitserver import make_bare
 
 
 @pytest.fixture
 def remote(tmp_path: Path) -> str:
     require_tool("git", "git")
-    path = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
-    return str(path)
+    return str(make_bare(tmp_path / "remote.git"))
 
 
 def _titles(session: Session) -> dict[str, str]:
@@ -67,6 +66,133 @@ def test_a_sync_with_nothing_new_changes_nothing(tmp_path: Path, remote: str) ->
     assert device.service.tasks.revision == revision and (tmp_path / "a" / "tasks.journal").read_bytes() == journal
 
 
+def test_undo_and_redo_step_over_a_sync_that_only_sent(tmp_path: Path, remote: str) -> None:
+    """edit, sync, undo: the edit is undone (a sync that changed no task is not a step), and the undo travels as
+    a new change; redo after another sync still redoes it (that sync cleared no redo)."""
+    laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+    assert laptop.run("add Call mum") == 0
+    laptop.service.sync(remote)
+    desktop.service.sync(remote)
+    assert laptop.run("edit 1 --title 'Call dad'") == 0
+    laptop.service.sync()
+    assert laptop.run("undo") == 0 and "Nothing undone" not in laptop.out.getvalue()
+    assert laptop.service.tasks.get(1).title == "Call mum"
+    assert laptop.service.sync().sent == 1
+    desktop.service.sync()
+    assert desktop.service.tasks.get(1).title == "Call mum"
+    assert laptop.run("redo") == 0 and laptop.service.tasks.get(1).title == "Call dad"
+    laptop.service.sync()
+    desktop.service.sync()
+    assert desktop.service.tasks.get(1).title == "Call dad" and desktop.service.sync_status().conflicts == ()
+
+
+def test_a_mistyped_remote_is_not_remembered(tmp_path: Path, remote: str) -> None:
+    """A remote that does not answer is refused before it is remembered: on a first sync nothing is set (and no
+    device id given), and later the remote used before stays, its marks in place (the next sync sends nothing
+    twice and takes nothing again)."""
+    device = Session(tmp_path / "a")
+    assert device.run("add Buy milk") == 0
+    with pytest.raises(RemoteUnreachable) as first:
+        device.service.sync(str(tmp_path / "mistyped.git"))
+    assert first.value.hint is not None and first.value.hint.startswith("nothing was changed here;")
+    status = device.service.sync_status()
+    assert status.remote is None and device.service.tasks.replica is None
+    assert device.service.sync(remote).sent == 1
+    with pytest.raises(RemoteUnreachable) as later:
+        device.service.sync(str(tmp_path / "mistyped.git"))
+    assert later.value.hint is not None and "the remote used before is kept" in later.value.hint
+    assert device.service.sync_status().remote == remote
+    again = device.service.sync()
+    assert (again.sent, again.received, again.revision) == (0, 0, None)
+
+
+def test_a_resolve_is_not_undone(tmp_path: Path, remote: str) -> None:
+    """undo right after a resolve is refused (exit 1, one line), and changes nothing: undoing it would take the
+    task out of conflict with this device's version, which the next sync would make win everywhere."""
+    laptop, desktop = Session(tmp_path / "laptop"), Session(tmp_path / "desktop")
+    assert laptop.run("add Buy milk") == 0
+    laptop.service.sync(remote)
+    desktop.service.sync(remote)
+    assert laptop.run("edit 1 --title 'Buy oat milk'") == 0
+    assert desktop.run("edit 1 --title 'Buy soy milk'") == 0
+    laptop.service.sync()
+    desktop.service.sync()
+    desktop.service.resolve(1, "theirs", {})
+    journal = (tmp_path / "desktop" / "tasks.journal").read_bytes()
+    assert desktop.run("undo") == 1
+    said = desktop.err.getvalue()
+    assert "a resolve cannot be undone" in said and said.count("\n") == 1
+    assert (tmp_path / "desktop" / "tasks.journal").read_bytes() == journal
+    desktop.service.sync()
+    laptop.service.sync()
+    assert {s.service.tasks.get(1).title for s in (laptop, desktop)} == {"Buy oat milk"}
+
+
+def _push_file(remote: str, work: Path, path: str, data: bytes) -> None:
+    """Add ``path`` to the remote's main as another program would (a clone, a commit, a push)."""
+    subprocess.run(["git", "clone", "--quiet", remote, str(work)], check=True)
+    (work / path).parent.mkdir(parents=True, exist_ok=True)
+    (work / path).write_bytes(data)
+    git = ["git", "-C", str(work), "-c", "user.name=x", "-c", "user.email=x@x"]
+    subprocess.run([*git, "add", path], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "forged"], check=True)
+    subprocess.run([*git, "push", "--quiet", "origin", "HEAD:main"], check=True)
+
+
+def test_an_operation_that_claims_to_have_seen_a_change_never_made_here_is_refused(tmp_path: Path,
+                                                                                    remote: str) -> None:
+    """A well-formed operation whose clock says it saw this device's change 99, when this device made 2, is
+    damage (no honest device can have seen it): refused before anything of it is taken, so this device's own
+    numbering is never pushed past its clock and it keeps syncing once the file is gone."""
+    from taskvault.codec.ops import encode_segment, segment_path
+    from taskvault.domain.replica import Clock, Operation
+
+    device = Session(tmp_path / "a")
+    assert device.run("add Buy milk") == 0 and device.run("edit 1 --title 'Buy oat milk'") == 0
+    device.service.sync(remote)
+    replica = device.service.tasks.replica
+    assert replica is not None and replica.seq == 1
+    task = device.service.tasks.get(1)
+    forger = "bbbbbbbbbbbb"
+    forged = Operation(forger, 1, task.uuid, Clock(tuple(sorted([(replica.device, 99), (forger, 1)]))),
+                       __import__("attrs").evolve(task, title="forged"))
+    _push_file(remote, tmp_path / "forger", segment_path(forger, 1), encode_segment(forger, "forger", [forged]))
+    journal = (tmp_path / "a" / "tasks.journal").read_bytes()
+    with pytest.raises(RemoteDamaged, match="saw change 99 of this device, which made only 1"):
+        device.service.sync()
+    assert (tmp_path / "a" / "tasks.journal").read_bytes() == journal
+    assert device.service.tasks.get(1).title == "Buy oat milk"
+
+
+def test_a_full_disk_during_a_sync_is_named_and_loses_nothing(tmp_path: Path, remote: str) -> None:
+    """A real full disk (a 3 MiB tmpfs with 64 KiB left) under a device taking in 1,500 changes: the sync fails
+    saying the disk is full (never that the remote cannot be reached), the store is as it was, and once there is
+    room the same sync takes everything in."""
+    import os
+
+    from taskvault.errors import StorageError
+
+    seed_store(tmp_path / "laptop", tuple(f"add 'Task {n} of a long list'" for n in range(1500)))
+    Session(tmp_path / "laptop").service.sync(remote)
+    with tmpfs(tmp_path / "disk", "3M") as disk:
+        seed_store(disk / "desktop", ("add 'Made on the desktop'",))
+        filler = disk / "filler"
+        room = os.statvfs(disk)
+        filler.write_bytes(b"\0" * (room.f_bavail * room.f_frsize - 64 * 1024))
+        before = store_bytes(disk / "desktop")
+        with pytest.raises((SyncFailed, StorageError)) as caught:
+            Session(disk / "desktop").service.sync(remote)
+        said = str(caught.value)
+        assert "cannot reach" not in said and ("disk is full" in said or "No space left" in said), said
+        assert "\n" not in said
+        assert {k: v for k, v in store_bytes(disk / "desktop").items() if not k.startswith("sync")} == \
+            {k: v for k, v in before.items() if not k.startswith("sync")}
+        filler.unlink()
+        desktop = Session(disk / "desktop")
+        assert desktop.service.sync(remote).received == 1500
+        assert len(desktop.service.tasks) == 1501
+
+
 def test_no_remote_yet_is_refused_with_nothing_changed(tmp_path: Path, remote: str) -> None:
     seed_store(tmp_path / "a")
     before = (tmp_path / "a" / "tasks.journal").read_bytes()
@@ -110,6 +236,15 @@ def test_an_encrypted_store_syncs_through_a_remote_that_reads_nothing(tmp_path: 
     plain.service.sync(str(plain_remote))
     with encrypted_stores(tmp_path), pytest.raises(SyncFailed, match="the remote holds tasks in clear"):
         Session(tmp_path / "clear-encrypted").service.sync(str(plain_remote))
+    # The key file lost from the encrypted remote: its files are sealed, not in clear, and the message says so.
+    work = tmp_path / "remover"
+    subprocess.run(["git", "clone", "--quiet", remote, str(work)], check=True)
+    git = ["git", "-C", str(work), "-c", "user.name=x", "-c", "user.email=x@x"]
+    subprocess.run([*git, "rm", "--quiet", "keys/sync.json"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "lost"], check=True)
+    subprocess.run([*git, "push", "--quiet", "origin", "HEAD:main"], check=True)
+    with encrypted_stores(tmp_path), pytest.raises(RemoteDamaged, match=r"its key file keys/sync\.json is missing"):
+        Session(tmp_path / "clear-encrypted").service.sync(remote)
 
 
 def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -> None:
@@ -122,9 +257,15 @@ def test_a_remote_that_lost_operations_is_refused(tmp_path: Path, remote: str) -
                    check=False)
     subprocess.run(["git", "--git-dir", remote, "update-ref", "-d", "refs/heads/main"], check=True)
     before = (tmp_path / "a" / "tasks.journal").read_bytes()
-    with pytest.raises(RemoteRewritten, match="lost 1 file"):
+    with pytest.raises(RemoteRewritten, match="lost 1 file") as refused:
         device.service.sync()
     assert (tmp_path / "a" / "tasks.journal").read_bytes() == before
+    assert refused.value.hint is not None and "name it again to send it what it lost" in refused.value.hint
+    # It is the right remote (put back from an older copy): named again, it is sent all this device holds.
+    assert device.service.sync(remote).sent > 0
+    newcomer = Session(tmp_path / "b")
+    newcomer.service.sync(remote)
+    assert _titles(newcomer) == _titles(device)
 
 
 def test_a_change_made_while_a_sync_ships_is_shipped_by_the_next(tmp_path: Path, remote: str,

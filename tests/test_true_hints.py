@@ -25,7 +25,8 @@ class TestOneId:
         result = run_taskvault(store, "edit", given, "--title", "x")
         assert result.code == 1
         assert result.err == (f"error: edit takes one task id, not '{given}' (give one id, a whole number from 1 up, "
-                              "such as 3; 'taskvault list' shows them)\n")
+                              "such as 3, or the start of the task's uuid, 8 hex digits or more; 'taskvault list' "
+                              "shows them)\n")
         assert "3,4" not in result.err and "3-6" not in result.err
 
     def test_show_of_a_list_says_it_takes_one(self, store: Path) -> None:

@@ -450,4 +450,6 @@ def effective_settings(settings: Settings) -> list[SettingRow]:
         SettingRow("context", settings.context.value or "none", settings.context.source),
         SettingRow("pager", settings.pager.value or "none", settings.pager.source),
         *(SettingRow(name, text or "none", f"file {file.where(name)}" if text else "default") for name, text in listed),
+        SettingRow("sync.merge", file.sync_merge or "never", f"file {file.where('sync', 'merge')}" if file.sync_merge
+                   else "default"),
     ]

@@ -49,9 +49,12 @@ URGENCY_TERMS = ("due", "age", "active", "scheduled", "waiting", "blocked", "blo
 COLORS = COLOR_WHEN
 
 _TOP_KEYS = ("lock_timeout", "backup_keep", "color", "date_format", "data_dir", "default_report", "context",
-             "contexts", "reports", "urgency", "pager", "theme")
+             "contexts", "reports", "urgency", "pager", "theme", "sync")
 _REPORT_KEYS = ("description", "columns", "filter", "sort", "limit")
 _KEEP_KEYS = ("last", "daily", "weekly")
+_SYNC_KEYS = ("merge",)
+#: What sync does with two devices' edits of different fields of one task (config ``sync.merge``).
+SYNC_MERGE = ("never", "fields")
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 #: strftime directives of a date (with an optional glibc flag: -, _, 0, ^ or #), those that name its day, and a time's.
 _DATE_DIRECTIVES, _DAY_DIRECTIVES, _TIME_DIRECTIVES = "aAbBhCdDeFgGjmuUVwWxyY%", "deFDjx", "HIklMpPrRsSTXcfzZ"
@@ -90,6 +93,8 @@ class ConfigFile(NamedTuple):
     urgency: Mapping[str, float] = MappingProxyType({})
     #: [theme]: a style (cli/style.py's vocabulary) for each role the file names; the rest keep their defaults.
     theme: Mapping[str, str] = MappingProxyType({})
+    #: [sync] merge: never (a conflict) or fields (edits of different fields merged, and said so).
+    sync_merge: str | None = None
     #: The line that defines each key (a path of names, ("reports", "mine", "limit")), for messages.
     lines: Mapping[tuple[str, ...], int] = MappingProxyType({})
 
@@ -414,6 +419,8 @@ class _Checker:
         urgency = self.urgency(data.get("urgency", {}))
         if "theme" in data:
             got["theme"] = MappingProxyType(self.theme(data["theme"]))
+        if "sync" in data:
+            got["sync_merge"] = self.sync(data["sync"])
         return ConfigFile(self.path, path_source, True, contexts=MappingProxyType(contexts),
                           reports=MappingProxyType(reports), urgency=MappingProxyType(urgency),
                           lines=MappingProxyType(self.lines), **got)  # type: ignore[arg-type]
@@ -473,6 +480,18 @@ class _Checker:
         if not isinstance(value, str) or not value.strip():
             raise self.refuse(key, f"must be false, true or a command in quotes, not {_described(value)}", todo)
         return self.text(key, value, MAX_FILTER_CHARS)
+
+    def sync(self, value: object) -> str | None:
+        """[sync]: merge = "never" (the default: two devices' edits of one task are a conflict) or "fields"."""
+        table = self.table(("sync",), value, "sync settings")
+        self.known_keys(table, _SYNC_KEYS, ("sync",))
+        if "merge" not in table:
+            return None
+        merge = table["merge"]
+        if merge not in SYNC_MERGE:
+            raise self.refuse(("sync", "merge"), f"must be never or fields, not {_described(merge)}",
+                              'write it as merge = "fields" under [sync] (or sync.merge = "fields")')
+        return str(merge)
 
     def data_dir(self, value: object) -> str:
         key = ("data_dir",)

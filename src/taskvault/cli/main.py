@@ -358,7 +358,8 @@ def _run(options: GlobalOptions, tokens: list[str], script: Iterable[str] | None
         urgency=file.urgency, reports=file.reports, path=file.path,
         describe=lambda: [(row.name, row.value_text, row.source) for row in config.effective_settings(settings)],
         set_context=lambda name: _write_context(file.path, name),
-        date_format=settings.date_format.value if settings.date_format.value != config.DEFAULT_DATE_FORMAT else None)
+        date_format=settings.date_format.value if settings.date_format.value != config.DEFAULT_DATE_FORMAT else None,
+        sync_merge=file.sync_merge or "never")
     one_shot = bool(tokens) and script is None
     # A pager for one command's result on a terminal; never for JSON, a script or the session (limit:page there).
     command = settings.pager.value if one_shot and on_terminal and not options.json else None

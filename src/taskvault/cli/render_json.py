@@ -14,6 +14,7 @@ from ..commands import change_text
 from ..commands.results import (
     BackupList,
     BackupTaken,
+    ConflictList,
     ContextShown,
     Declined,
     DoctorReport,
@@ -22,6 +23,7 @@ from ..commands.results import (
     HelpText,
     HistoryList,
     Imported,
+    Resolved,
     Restored,
     Result,
     Reverted,
@@ -29,6 +31,8 @@ from ..commands.results import (
     SettingsTable,
     StoreStats,
     Summary,
+    SyncDone,
+    SyncShown,
     TaskDetail,
     TaskSaved,
     TasksChanged,
@@ -76,14 +80,29 @@ def _saved(result: TaskSaved) -> Any:
 
 @json_value.register
 def _detail(result: TaskDetail) -> Any:
-    return task_to_dict(result.task)
+    conflict = result.conflict
+    if conflict is None:
+        return task_to_dict(result.task)
+    from ..domain.replica import RESOLVABLE_FIELDS, differing_fields
+
+    present = [v for v in (conflict.mine, *(s.body for s in conflict.theirs)) if v is not None]
+    fields = {n for i, a in enumerate(present) for b in present[i + 1:] for n in differing_fields(a, b)}
+    # A task in conflict: every version, whole (null: deleted there), and the fields they differ in.
+    return task_to_dict(result.task) | {"conflict": {
+        "fields": [name for name in RESOLVABLE_FIELDS if name in fields],
+        "ancestor": _task(conflict.ancestor), "mine": _task(conflict.mine),
+        "theirs": [{"device": side.device, "task": _task(side.body)} for side in conflict.theirs]}}
 
 
 @json_value.register
 def _table(result: TaskTable) -> Any:
+    if result.conflicted:  # (a task in conflict says so; the others are as the store writes them)
+        tasks = [task | {"conflict": True} if task["uuid"] in result.conflicted else task for task in result.tasks]
+    else:
+        tasks = list(result.tasks)  # already as task_to_dict writes them
     if result.urgency is not None:
-        return [task | {"urgency": score} for task, score in zip(result.tasks, result.urgency, strict=True)]
-    return list(result.tasks)  # already as task_to_dict writes them
+        return [task | {"urgency": score} for task, score in zip(tasks, result.urgency, strict=True)]
+    return tasks
 
 
 @json_value.register
@@ -222,6 +241,35 @@ def _doctor(result: DoctorReport) -> Any:
 @json_value.register
 def _stats(result: StoreStats) -> Any:
     return result.fields()
+
+
+@json_value.register
+def _synced(result: SyncDone) -> Any:
+    report = result.report
+    conflicted = set(result.conflicts)
+    return {"remote": report.remote, "received": report.received, "sent": report.sent,
+            "new": [i for i in report.updated if i >= result.first_new and i not in conflicted],
+            "changed": [i for i in report.updated if i < result.first_new and i not in conflicted],
+            "removed": list(report.deleted), "conflicts": sorted(conflicted), "merged": list(report.merged),
+            "revision": report.revision}
+
+
+@json_value.register
+def _sync_status(result: SyncShown) -> Any:
+    status = result.status
+    return {"remote": status.remote, "device": status.device, "unsynced": status.unsynced,
+            "unsent": status.unpushed, "conflicts": list(status.conflicts), "last_sync": status.last_sync}
+
+
+@json_value.register
+def _resolved(result: Resolved) -> Any:
+    return {"id": result.task_id, "take": result.take, "fields": dict(result.by_field),
+            "deleted": result.task is None, "task": _task(result.task)}
+
+
+@json_value.register
+def _conflicts(result: ConflictList) -> Any:
+    return {"conflicts": list(result.ids)}
 
 
 def error_json(error: TaskvaultError, code: int, line: int | None = None, *, after: str | None = None) -> str:

@@ -42,6 +42,8 @@ _TASK_DROPS = ("Tags", "Urg", "Pri", "Status", "Flag", "Project", "Due")
 #: column that came and went with the date would change the output of a list from one day to the next;
 #: a done task has none: its Status says so.
 FLAG_WORDS = {"active": "active", "blocked": "blocked", "waiting": "waiting"}
+#: Before the id of a task in conflict (sync): changed on two devices, both versions kept until resolved.
+CONFLICT_MARK = "!"
 #: A history line: revision, time, change (cut, to no less than 24 columns); the time goes first.
 _HISTORY_DROPS = (1,)
 
@@ -74,7 +76,7 @@ def text(result: object, r: TextRenderer) -> str:
     The results about the store itself (backups, restore, salvage, doctor, stats) are registered by
     render_text_store.py, imported the first time one of them is rendered: a command about tasks never
     imports it."""
-    from . import render_text_store, render_transfer  # noqa: F401 (they register them)
+    from . import render_sync, render_text_store, render_transfer  # noqa: F401 (they register them)
 
     if text.dispatch(type(result)) is not _unregistered:  # (registered by that import)
         return text(result, r)
@@ -121,12 +123,16 @@ def _due(r: TextRenderer, task: Task) -> tuple[str, tuple[str, ...]]:
     return shown_day, ()
 
 
-def row_state(task: dict[str, Any], today: str, blocked: frozenset[str]) -> str | None:
+def row_state(task: dict[str, Any], today: str, blocked: frozenset[str],
+              conflicted: frozenset[str] = frozenset()) -> str | None:
     """The state a task's row is shown in (a role of the theme: ROW_STATES, highest precedence first), or None.
 
     ``task`` is a stored task (task_to_dict's form), ``today`` an ISO date (a date as written sorts as the
-    date does), ``blocked`` the uuids of the blocked tasks among those shown (TaskTable.blocked).
+    date does), ``blocked`` the uuids of the blocked tasks among those shown (TaskTable.blocked), and
+    ``conflicted`` those in conflict (TaskTable.conflicted).
     """
+    if conflicted and task["uuid"] in conflicted:
+        return "conflict"
     status = task["status"]
     if status != "open":
         return "done" if status == "done" else None
@@ -147,18 +153,22 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
 
     summary = fold(_summary(result), r.width)
     if not result.tasks:
-        return summary
+        return "\n".join([summary, *_conflict_footer(result, r)])
     if result.columns is not None:
         return _columns_table(result, r, summary)
     with_status = result.show is not Show.OPEN
     with_project = any(t["project"] is not None for t in result.tasks)
     with_urgency = result.urgency is not None
     today = r.today.isoformat()  # a date as written sorts as the date does
-    states = [row_state(t, today, result.blocked) for t in result.tasks]
+    states = [row_state(t, today, result.blocked, result.conflicted) for t in result.tasks]
     with_flag = any(state in FLAG_WORDS for state in states)
     headers = ["ID", *(["Status"] if with_status else []), "Pri", "Due", *(["Flag"] if with_flag else []),
                *(["Project"] if with_project else []), "Title", "Tags", *(["Urg"] if with_urgency else [])]
     rows = _cells(result.tasks, with_status, with_project)
+    if result.conflicted:  # '!' before the id: a conflict is marked whatever the width and the colours
+        for cells, state in zip(rows, states, strict=True):
+            if state == "conflict":
+                cells[0] = CONFLICT_MARK + cells[0]
     due_at = headers.index("Due")
     if r.date_format is not None:
         for cells in rows:
@@ -188,7 +198,19 @@ def _table(result: TaskTable, r: TextRenderer) -> str:
             lines.append(table_row(layout, cells, styles, r.style))
     else:  # the common case of a pipe or a script: no styles to look up, one format per row
         lines += plain_rows(layout, natural, rows)
-    return "\n".join([*lines, summary])
+    return "\n".join([*lines, summary, *_conflict_footer(result, r)])
+
+
+def _conflict_footer(result: TaskTable, r: TextRenderer) -> list[str]:
+    """A line saying how many tasks are in conflict and the way out, when any is (shown or not)."""
+    if not result.conflicts:
+        return []
+    ids = result.conflicts
+    count = f"{len(ids)} task{'' if len(ids) == 1 else 's'}"
+    first = ids[0]
+    line = (f"{CONFLICT_MARK} {count} in conflict ({', '.join(map(str, ids[:10]))}{', …' if len(ids) > 10 else ''}): "
+            f"'{typed(f'show {first}')}' shows both versions, '{typed(f'resolve {first} --take mine|theirs')}' chooses")
+    return [r.style(fold(line, r.width), "warning")]
 
 
 def _local_day(moment: str | None) -> str:
@@ -233,14 +255,19 @@ def _columns_table(result: TaskTable, r: TextRenderer, summary: str) -> str:
     natural = column_widths([headers, *rows])
     cut = names.index("title") if "title" in names else max(range(len(names)), key=lambda i: natural[i])
     layout = fit(natural, r.width, cut=cut, drop_order=[i for i in reversed(range(len(names))) if i not in (0, cut)])
+    if result.conflicted and "id" in names:
+        at = names.index("id")
+        for row, task in zip(rows, result.tasks, strict=True):
+            if task["uuid"] in result.conflicted:
+                row[at] = CONFLICT_MARK + row[at]
     lines = [table_row(layout, row) for row in rows]
     if r.style.enabled:  # a report's own columns: each row in its state's style (the columns are the report's)
         today = r.today.isoformat()
         for index, task in enumerate(result.tasks):
-            state = row_state(task, today, result.blocked)
+            state = row_state(task, today, result.blocked, result.conflicted)
             if state is not None:
                 lines[index] = r.style(lines[index], state)
-    return "\n".join([r.style(table_row(layout, headers), "header"), *lines, summary])
+    return "\n".join([r.style(table_row(layout, headers), "header"), *lines, summary, *_conflict_footer(result, r)])
 
 
 def _cells(tasks: Sequence[dict[str, Any]], with_status: bool, with_project: bool = False) -> list[list[str]]:
@@ -320,6 +347,10 @@ def _detail(result: TaskDetail, r: TextRenderer) -> str:
         lines += [f"    {_shown(name)}: {_shown(str(value))}" for name, value in task.extra]
     if task.note:
         lines += ["  note"] + [f"    {_shown(line, tabs=True)}" for line in task.note.split("\n")]
+    if result.conflict is not None:  # (sync's: its module is imported by a task in conflict alone)
+        from .render_sync import conflict_lines
+
+        lines += conflict_lines(result, r)
     return "\n".join(lines)
 
 

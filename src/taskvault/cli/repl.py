@@ -133,6 +133,8 @@ class Repl:
         self.history = history
         self.store_label = shorten(store_path)
         self.status: tuple[str, str] = ("", "")  # (text, "ok" | "error")
+        #: The toolbar's sync words and the revision they were worked out at (-1: not yet).
+        self._sync_seen: tuple[int, str] = (-1, "")
         #: The session's exit code: 0, or the code of the failure that ended it (output that cannot be written).
         self.exit_code = 0
         self._loaded = threading.Event()
@@ -214,6 +216,9 @@ class Repl:
             counts = f"{open_count} open · {done_count} done"
         text, kind = self.status
         parts: list[tuple[str, str]] = [("", f" {counts}")]
+        sync = self._sync_state(tasks)
+        if sync:
+            parts.append(("fg:ansimagenta bold" if "conflict" in sync and self.style.enabled else "", f" · {sync}"))
         preferences = getattr(self.runner, "preferences", None)
         if preferences is not None and preferences.context is not None:  # what list and next are narrowed to
             parts.append(("", f" · context {terminal_safe(preferences.context)}"))
@@ -222,6 +227,20 @@ class Repl:
             parts.append(("fg:ansired bold" if kind == "error" and self.style.enabled else "", terminal_safe(text)))
         parts.append(("", f" · {terminal_safe(self.store_label)}"))  # last: the first to be cut on a narrow terminal
         return FormattedText(parts)
+
+    def _sync_state(self, tasks: TaskList | None) -> str:
+        """'3 unsynced · 1 conflict' once the store has synced ("" before): worked out from memory alone (no git,
+        no file) when the revision changes, not at every key the toolbar is drawn for."""
+        if tasks is None or tasks.replica is None:
+            return ""
+        if self._sync_seen[0] != tasks.revision:
+            counts = self.service.sync_counts()
+            unsynced, conflicts = counts if counts is not None else (0, 0)
+            words = [f"{unsynced} unsynced" if unsynced else "synced"]
+            if conflicts:
+                words.append(f"{conflicts} conflict{'' if conflicts == 1 else 's'}")
+            self._sync_seen = (tasks.revision, " · ".join(words))
+        return self._sync_seen[1]
 
     # -- the loop -------------------------------------------------------------------------
 

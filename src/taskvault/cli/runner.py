@@ -15,7 +15,7 @@ from ..commands import change_text
 from ..commands.catalog import COMMANDS
 from ..commands.context import Context, Preferences
 from ..commands.dispatch import run_tokens, split_line
-from ..errors import OutputFailed, TaskvaultError, UsageError, shown
+from ..errors import OutputFailed, SyncFailed, TaskvaultError, UsageError, shown
 from ..exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_SAVED_UNREPORTED
 from .render_text import TextRenderer, error_text
 from .text import ascii_json, say, terminal_safe
@@ -242,7 +242,9 @@ class Runner:
     def report(self, error: TaskvaultError, line: int | None = None) -> int:
         """Show an error: one line and its exit code, saying so when the change was saved before it."""
         self.last_error = error
-        saved = self.saved_clause() if self.saved_in_command else None
+        # A sync that failed after taking changes in kept them whole (one append each), and running it again is
+        # what to do: its own message says so, and it ends as a failed sync does (exit 5), never "do not run again".
+        saved = self.saved_clause() if self.saved_in_command and not isinstance(error, SyncFailed) else None
         code = EXIT_SAVED_UNREPORTED if saved else exit_code(error)
         if self.as_json:
             from .render_json import error_json
@@ -255,6 +257,8 @@ class Runner:
 
     def saved_clause(self) -> str | None:
         """What was saved before a failure, said so that nobody runs it again; None if nothing was."""
+        if self.saved_in_command and self._command == "sync":  # (a sync is made to be run again: it goes on)
+            return f"what it took in is kept ({self._saved_change()}); sync again to finish"
         if self.saved_in_command:
             whose = "your change" if self.line is None else f"line {self.line}'s change"
             return f"{whose} was saved ({self._saved_change()}); do not run it again"

@@ -39,6 +39,7 @@ DEFAULT_THEME: dict[str, str] = {
     "due_today": "magenta",   # not yellow: yellow text is all but invisible on a light background
     "blocked": "underline",   # open but waiting on another task: marked, but not receding
     "waiting": "dim",         # hidden until its wait date: receding
+    "conflict": "bold magenta",  # changed on two devices (sync): the user must choose (it goes first: ROW_STATES)
     "priority_high": "bold red",
     "priority_medium": "yellow",
     "priority_low": "dim",
@@ -50,8 +51,9 @@ DEFAULT_THEME: dict[str, str] = {
 }
 #: The states a task's row can be in, highest precedence first: a row takes the style of the first
 #: that holds (Taskwarrior's rule.precedence.color: completed, active, …, overdue, …, due.today, …,
-#: blocked; waiting, which Taskwarrior hides and does not colour, comes last).
-ROW_STATES = ("done", "active", "overdue", "due_today", "blocked", "waiting")
+#: blocked; waiting, which Taskwarrior hides and does not colour, comes last). A task in conflict (sync)
+#: comes first: nothing else can be done with it until it is resolved.
+ROW_STATES = ("conflict", "done", "active", "overdue", "due_today", "blocked", "waiting")
 THEME_KEYS = tuple(DEFAULT_THEME)
 #: A task's priority (as stored), by its role: high stands out, low recedes.
 PRIORITY_STYLE = {"high": "priority_high", "medium": "priority_medium", "low": "priority_low"}

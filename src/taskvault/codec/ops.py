@@ -194,6 +194,21 @@ def decode_segment(data: bytes, path: str) -> Segment:
                             hint=refused.hint) from None
 
 
+def segment_last(data: bytes, path: str) -> int:
+    """The number of the last operation in the segment ``data`` at ``path``, from its first line alone (checked as
+    decode_segment checks it): how far a device's own segments go, without decoding each operation."""
+    try:
+        named = parse_segment_path(path)
+        if named is None:
+            raise _Refused("is not where taskvault puts operations (ops/<12 hex digits>/<12 digits>.jsonl)")
+        device, first = named
+        _, count = _header(data.split(b"\n", 1)[0], device, first)
+    except _Refused as refused:
+        raise RemoteDamaged(_one_line(f"the remote's file {shown(str(path))}: {refused.reason}"),
+                            hint=refused.hint) from None
+    return first + count - 1
+
+
 def _decoded(data: bytes, path: str) -> Segment:
     named = parse_segment_path(path)
     if named is None:
@@ -244,7 +259,7 @@ def _header(line: bytes, device: str, first: int) -> tuple[str, int]:
         raise _Refused(f"has a header of another shape (its keys: {', '.join(map(str, raw))})")
     count, name = raw["count"], raw["name"]
     if raw["device"] != device or type(raw["first"]) is not int or raw["first"] != first:
-        raise _Refused(f"has the header of device {_brief(raw['device'])}'s segment from {_brief(raw['first'])}: "
+        raise _Refused(f"has the header of the segment of device {_brief(raw['device'])} from {_brief(raw['first'])}: "
                        f"its name says device {device}'s from {first}")
     if type(count) is not int or not 1 <= count <= MAX_SEQ - first + 1:
         raise _Refused(f"says it holds {_brief(count)} operations from {first}, which cannot be")

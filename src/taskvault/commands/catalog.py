@@ -304,6 +304,40 @@ COMMANDS = Registry([
         examples=("export --to csv", "export --to ical +home"),
     ),
     Command(
+        "sync", "sync with your other devices through a git remote: what came in, what went out",
+        _Handler("run_sync"), mutates=True,
+        description="Fetches the remote, takes in the other devices' changes as one change, sends this\n"
+                    "device's, and pushes (never forced). Name the remote the first time (remembered):\n"
+                    "an ssh or https address of a git repository, or the path of a bare one. git never\n"
+                    "prompts: use an ssh agent or a credential helper. A task two devices changed without\n"
+                    "knowing of each other is kept in both versions (a conflict) until 'resolve' chooses;\n"
+                    "with sync.merge = \"fields\" in the config file, edits of different fields are merged,\n"
+                    "and said so. A sync that fails changes nothing here and says why (exit 5).\n"
+                    "--status says where sync stands without the network. docs/sync.md says how to set up\n"
+                    "a remote, and what sync promises.",
+        options=(Option("--remote", "the remote to sync with (remembered): ssh://HOST/PATH, https://…, or a path",
+                        metavar="URL"),
+                 Option("--status", "the remote, this device, changes not yet synced, conflicts, the last sync")),
+        examples=("sync --status",),
+    ),
+    Command(
+        "resolve", "choose what a task in conflict becomes: mine, theirs, or field by field",
+        _Handler("run_resolve"), mutates=True,
+        description="A task two devices changed without knowing of each other's change holds both\n"
+                    "versions ('show ID' lists where they differ); it changes only through resolve.\n"
+                    "--take mine keeps this device's version, --take theirs the other's (or name it by\n"
+                    "its device id, as show prints it, when there are several); --field NAME=VERSION\n"
+                    "takes one field (title, status, priority, due, project, tags, note, …) from another\n"
+                    "version. The choice is a change like any other, sent to the other devices by the\n"
+                    "next sync. Without an id, resolve lists the tasks in conflict.",
+        arguments=(Argument("ID", "the task in conflict (an id, or the start of its uuid)", optional=True, kind="id"),),
+        options=(Option("--take", "the version to keep: mine, theirs, or a device id", metavar="VERSION",
+                        choices=("mine", "theirs")),
+                 Option("--field", "take this field from another version, such as title=theirs", metavar="NAME=VERSION",
+                        repeat=True)),
+        examples=("resolve",),
+    ),
+    Command(
         "backup", "take a verified backup of the store now", _Handler("run_backup"),
         description="A named backup is kept until you remove it; backups taken automatically (hourly,\n"
                     "before compaction, migration, restore and import) are rotated: see TASKVAULT_BACKUP_KEEP.",

@@ -25,13 +25,14 @@ class Preferences:
     """What the user's config file says that commands use (the interface reads and checks the file)."""
 
     __slots__ = ("context", "context_filter", "contexts", "date_format", "default_report", "describe", "path",
-                 "reports", "set_context", "urgency")
+                 "reports", "set_context", "sync_merge", "urgency")
 
     def __init__(self, *, context: str | None = None, contexts: Mapping[str, str] | None = None,
                  default_report: str | None = None, urgency: Mapping[str, float] | None = None,
                  reports: Mapping[str, Any] | None = None, path: str = "",
                  describe: Callable[[], list[tuple[str, str, str]]] | None = None,
-                 set_context: Callable[[str | None], None] | None = None, date_format: str | None = None) -> None:
+                 set_context: Callable[[str | None], None] | None = None, date_format: str | None = None,
+                 sync_merge: str = "never") -> None:
         #: The active context's name, and the filter it stands for (a report's words are added to it).
         self.context = context
         self.contexts = dict(contexts or {})
@@ -50,6 +51,9 @@ class Preferences:
         self.set_context = set_context
         #: How days are shown (a strftime format from the config file); None: YYYY-MM-DD.
         self.date_format = date_format
+        #: What sync does with two devices' edits of different fields of one task: "never" merge them (a
+        #: conflict, the user resolves it) or merge the "fields" (and say so). The config file's sync.merge.
+        self.sync_merge = sync_merge
 
 
 class Context:

@@ -22,6 +22,7 @@ from .registry import ParsedArgs
 from .results import (
     BackupList,
     BackupTaken,
+    ConflictList,
     ContextShown,
     Declined,
     DoctorReport,
@@ -29,18 +30,21 @@ from .results import (
     Exported,
     HistoryList,
     Imported,
+    Resolved,
     Restored,
     Reverted,
     Salvaged,
     SettingsTable,
     StoreStats,
     Summary,
+    SyncDone,
+    SyncShown,
     TaskDetail,
     TaskSaved,
     TasksChanged,
     TaskTable,
 )
-from .values import parse_count, parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
+from .values import is_uuid_prefix, parse_count, parse_due, parse_id, parse_ids, parse_priority, split_tag_edits
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:  # (backups', undo's, restore's and salvage's: imported where they run)
@@ -98,8 +102,9 @@ def _typed_values(ctx: Context, raw: dict[str, str], command: str) -> dict[str, 
                 values[name] = normalize_period(text) if text else None
             elif name == "depends":
                 parts = [p for p in text.split(",") if p]
-                values["add_depends"] = tuple(parse_ids([p for p in parts if not p.startswith("-")]))
-                values["remove_depends"] = tuple(parse_ids([p[1:] for p in parts if p.startswith("-")]))
+                tasks = ctx.service.tasks
+                values["add_depends"] = tuple(parse_ids([p for p in parts if not p.startswith("-")], tasks=tasks))
+                values["remove_depends"] = tuple(parse_ids([p[1:] for p in parts if p.startswith("-")], tasks=tasks))
                 if not parts and text:
                     raise InvalidValue(f"{shown(text)} names no task", hint="such as depends:3,4 or depends:-3")
                 if not text:
@@ -127,7 +132,7 @@ def _exclusive(args: ParsedArgs, value: str, clear: str) -> None:
 def run_edit(ctx: Context, args: ParsedArgs) -> TaskSaved:
     from ..domain import operations
 
-    task_id = parse_id(args.positionals[0], "edit")
+    task_id = parse_id(args.positionals[0], "edit", tasks=ctx.service.tasks)
     for value, clear in (("note", "no_note"), ("priority", "no_priority"), ("due", "no_due")):
         _exclusive(args, value, clear)
     fields: dict[str, object] = {}
@@ -179,7 +184,7 @@ def _ids(ctx: Context, args: ParsedArgs, command: str) -> list[int]:
             raise UsageError(f"{command}: give the tasks as a filter before the command or as ids after it, not both",
                              hint=f"such as '{typed('project:home ' + command)}' or '{typed(command + ' 3,4')}'")
         return _filtered_ids(ctx, args, command)
-    return parse_ids(args.positionals)
+    return parse_ids(args.positionals, tasks=ctx.service.tasks)
 
 
 def _leading_ids(args: ParsedArgs, command: str, ctx: Context | None = None) -> tuple[list[int], list[str], int]:
@@ -190,12 +195,14 @@ def _leading_ids(args: ParsedArgs, command: str, ctx: Context | None = None) -> 
     if args.filter_words and ctx is not None:
         return _filtered_ids(ctx, args, command), list(args.positionals), args.literal_from
     # Only the first word names tasks (3, 3,4 or 3-6): a number after it is the text's (annotate 3 2 eggs).
-    count = 1 if args.positionals[:args.literal_from][:1] and re.fullmatch(r"[0-9][0-9,-]*", args.positionals[0]) \
-        else 0
+    # (or the start of a task's uuid, 8 hex digits or more, which no title word of a modify is likely to be)
+    first = args.positionals[:args.literal_from][:1]
+    count = 1 if first and (re.fullmatch(r"[0-9][0-9,-]*", first[0]) or is_uuid_prefix(first[0])) else 0
     if count == 0:
         raise UsageError(f"{command} needs the ids of the tasks first",
                          hint=f"such as '{typed(command + ' 3 ...')}' or '{typed(command + ' 3,4 ...')}'")
-    return parse_ids(args.positionals[:count]), list(args.positionals[count:]), args.literal_from - count
+    tasks = ctx.service.tasks if ctx is not None else None
+    return parse_ids(args.positionals[:count], tasks=tasks), list(args.positionals[count:]), args.literal_from - count
 
 
 def _confirmed(ctx: Context, args: ParsedArgs, ids: list[int], verb: str) -> bool:
@@ -276,7 +283,7 @@ def run_annotate(ctx: Context, args: ParsedArgs) -> TasksChanged | Declined:
 def run_denotate(ctx: Context, args: ParsedArgs) -> TaskSaved:
     from ..domain import operations
 
-    task_id = parse_id(args.positionals[0], "denotate")
+    task_id = parse_id(args.positionals[0], "denotate", tasks=ctx.service.tasks)
     which = " ".join(args.positionals[1:])
     service = ctx.service
     outcome = service.execute(lambda tasks: operations.plan_denotate(tasks, task_id, which, now=service.now()))
@@ -368,7 +375,8 @@ def run_list(ctx: Context, args: ParsedArgs) -> TaskTable:
     open_count, done_count = ctx.service.tasks.counts()
     if flt is None and report.sort is None and report.limit is None:
         records = tuple(ctx.service.listed(query))
-        return TaskTable(records, show, open_count, done_count, blocked=_blocked(ctx.service.tasks, records))
+        return TaskTable(records, show, open_count, done_count, blocked=_blocked(ctx.service.tasks, records),
+                         **_conflicted(ctx.service.tasks, records))
     return _report(ctx, query, flt, report.sort, report.limit, with_urgency=False)
 
 
@@ -409,7 +417,7 @@ def _report(ctx: Context, query: TaskQuery, flt: Filter | None, sort: str | None
     records = tuple(ctx.service.records(chosen))
     return TaskTable(records, query.show, open_count, done_count,
                      filter_text=flt.describe() if flt is not None else "", urgency=urgency, more=more, columns=columns,
-                     blocked=_blocked(tasks, records))
+                     blocked=_blocked(tasks, records), **_conflicted(tasks, records))
 
 
 def _blocked(tasks: TaskList, records: tuple[dict[str, Any], ...]) -> frozenset[str]:
@@ -422,6 +430,19 @@ def _blocked(tasks: TaskList, records: tuple[dict[str, Any], ...]) -> frozenset[
         return frozenset()
     open_uuids = {str(t.uuid) for t in tasks.narrowed(Status.OPEN, (), None)}
     return frozenset(r["uuid"] for r in depending if not open_uuids.isdisjoint(r["depends"]))
+
+
+def _conflicted(tasks: TaskList, records: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """The uuids of the tasks of ``records`` in conflict (changed on two devices; their rows are marked), and the
+    ids of every task in conflict: nothing is read for a store that never synced."""
+    replica = tasks.replica
+    if replica is None:
+        return {}
+    conflicts = {str(u) for u in replica.conflicts}
+    if not conflicts:
+        return {}
+    ids = sorted(t.id for t in tasks if str(t.uuid) in conflicts)
+    return {"conflicted": frozenset(r["uuid"] for r in records if r["uuid"] in conflicts), "conflicts": tuple(ids)}
 
 
 def run_next(ctx: Context, args: ParsedArgs) -> TaskTable:
@@ -460,13 +481,15 @@ def run_report(ctx: Context, args: ParsedArgs) -> TaskTable:
 
 def run_show(ctx: Context, args: ParsedArgs) -> TaskDetail:
     tasks = ctx.service.tasks
-    task = tasks.get(parse_id(args.positionals[0], "show"))
+    task = tasks.get(parse_id(args.positionals[0], "show", tasks=tasks))
+    replica = tasks.replica  # (None, and nothing read, for a store that never synced)
+    conflict = replica.conflicted(task.uuid) if replica is not None else None
     if not task.depends:
-        return TaskDetail(task)
+        return TaskDetail(task, conflict=conflict)
     ids = {t.uuid: t.id for t in tasks}
     open_uuids = {t.uuid for t in tasks if t.is_open}
     return TaskDetail(task, tuple(str(ids[u]) if u in ids else str(u)[:8] for u in task.depends),
-                      blocked=task.is_open and not open_uuids.isdisjoint(task.depends))
+                      blocked=task.is_open and not open_uuids.isdisjoint(task.depends), conflict=conflict)
 
 
 def _run_status(ctx: Context, args: ParsedArgs, done: bool) -> TasksChanged | Declined:
@@ -573,7 +596,7 @@ def run_history(ctx: Context, args: ParsedArgs) -> HistoryList:
             limit = parse_count(args["limit"], "a number of changes", lowest=1, highest=HISTORY_LIMIT)
         except InvalidValue as error:
             raise InvalidValue(f"history: --limit {error.message}", hint=error.hint) from None
-    task_id = parse_id(args["task"]) if args["task"] is not None else None
+    task_id = parse_id(args["task"], tasks=ctx.service.tasks) if args["task"] is not None else None
     tasks = ctx.service.tasks
     steps = [s for s in tasks.history if task_id is None or task_id in s.touched]
     _, redo = tasks.history.stacks()
@@ -753,3 +776,64 @@ def run_export(ctx: Context, args: ParsedArgs) -> Exported:
     from .transfer import run_export as run
 
     return run(ctx, args)
+
+
+# -- sync (issue 22) ------------------------------------------------------------------------
+
+
+def run_sync(ctx: Context, args: ParsedArgs) -> SyncDone | SyncShown:
+    """Fetch, take in, ship and push through the remote (the engine: the service's sync); --status says where it
+    stands without the network."""
+    if args["status"]:
+        if args["remote"] is not None:
+            raise UsageError("sync: --status and --remote cannot be used together",
+                             hint=f"'{typed('sync --remote URL')}' syncs and remembers the remote")
+        return SyncShown(ctx.service.sync_status())
+    remote = args["remote"]
+    if remote is not None and not remote.strip():
+        raise UsageError("sync: --remote needs the address of a git repository",
+                         hint="such as ssh://host/~/tasks.git, https://forge.example/me/tasks.git or /mnt/disk/tasks.git")
+    service = ctx.service
+    first_new = service.tasks.next_id  # (a task brought in gets an id from here: told apart from one changed)
+    if ctx.progress is not None:
+        ctx.progress("syncing…")
+    report = service.sync(remote, merge_fields=ctx.preferences.sync_merge == "fields")
+    # A conflict that came in and was settled in the same sync (a resolution made elsewhere came after it) is
+    # no longer one: only those still open are said to be.
+    still = set(_conflict_ids(service.tasks)) if report.conflicts else set()
+    return SyncDone(report, first_new, tuple(i for i in dict.fromkeys(report.conflicts) if i in still))
+
+
+def _conflict_ids(tasks: TaskList) -> tuple[int, ...]:
+    """The ids of the tasks in conflict, from memory (the network and the remote's mirror are not asked)."""
+    replica = tasks.replica
+    conflicts = replica.conflicts if replica is not None else {}
+    return tuple(sorted(t.id for t in tasks if t.uuid in conflicts)) if conflicts else ()
+
+
+def run_resolve(ctx: Context, args: ParsedArgs) -> Resolved | ConflictList:
+    """Choose what a conflicted task becomes: one version whole, and field by field from the others."""
+    service = ctx.service
+    if not args.positionals:
+        if args["take"] is not None or args["field"]:
+            raise UsageError("resolve needs the id of the task in conflict",
+                             hint=f"usage: {typed('resolve ID --take mine|theirs')}")
+        return ConflictList(_conflict_ids(service.tasks))
+    tasks = service.tasks
+    task_id = parse_id(args.positionals[0], "resolve", tasks=tasks)
+    take = args["take"]
+    if take is None:
+        raise UsageError("resolve: say which version to take with --take mine, --take theirs or --take DEVICE",
+                         hint=f"'{typed(f'show {task_id}')}' shows the versions, field by field")
+    by_field: dict[str, str] = {}
+    for given in args["field"]:
+        name, equals, word = given.partition("=")
+        if not equals or not name or not word:
+            raise UsageError(f"resolve: --field takes NAME=VERSION, not {shown(given)}",
+                             hint="such as --field title=theirs or --field due=mine")
+        if name in by_field:
+            raise UsageError(f"resolve: --field {shown(name, quote=False)} was given twice")
+        by_field[name] = word
+    outcome = service.resolve(task_id, take, by_field)
+    task = outcome.change.put[0] if outcome.change.put else None
+    return Resolved(task_id, task, take, tuple(by_field.items()))

@@ -13,15 +13,42 @@ from ..errors import StorageError
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING)
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import Any
+    from typing import Any, Protocol
 
     from ..domain.history import Step
     from ..domain.importing import ImportPlan
     from ..domain.query import Show
     from ..domain.recovery import Dropped, RestorePlan, Reversal
+    from ..domain.replica import Conflict
     from ..domain.task import Task
     from ..interchange.model import Batch
     from ..service import Backup, Finding, SalvageReport, StoreFigures
+
+    # store/syncing.py's SyncReport and SyncStatus, as these results read them (the service does not name
+    # them for the interface yet: see service.py's __all__).
+    class SyncReport(Protocol):
+        remote: str
+        received: int
+        updated: list[int]
+        deleted: list[int]
+        conflicts: list[int]
+        merged: list[int]
+        sent: int
+        revision: int | None
+
+    class SyncStatus(Protocol):
+        @property
+        def remote(self) -> str | None: ...
+        @property
+        def device(self) -> str | None: ...
+        @property
+        def unsynced(self) -> int: ...
+        @property
+        def unpushed(self) -> int: ...
+        @property
+        def conflicts(self) -> tuple[int, ...]: ...
+        @property
+        def last_sync(self) -> str | None: ...
 
 
 class _Value:
@@ -55,28 +82,36 @@ class TaskSaved(_Value):
 
 class TaskDetail(_Value):
     """One task in full; ``depends_text`` names the tasks it depends on ("3", or a uuid's start for one
-    that is gone)."""
+    that is gone); ``conflict``: its versions, when two devices changed it without knowing of each other."""
 
-    __slots__ = ("blocked", "depends_text", "task")
+    __slots__ = ("blocked", "conflict", "depends_text", "task")
 
-    def __init__(self, task: Task, depends_text: tuple[str, ...] = (), *, blocked: bool = False) -> None:
+    def __init__(self, task: Task, depends_text: tuple[str, ...] = (), *, blocked: bool = False,
+                 conflict: Conflict | None = None) -> None:
         self.task = task
         self.depends_text = depends_text
         #: Whether it is open and depends on an open task.
         self.blocked = blocked
+        self.conflict = conflict
 
 
 class TaskTable(_Value):
     """A list: the tasks shown, each as the store writes it (task_to_dict's form, what ``--json`` prints), and
     the store's counts. Records rather than Tasks, so that a list need not build the tasks it shows."""
 
-    __slots__ = ("blocked", "columns", "done_count", "filter_text", "more", "open_count", "show", "tasks", "urgency")
+    __slots__ = ("blocked", "columns", "conflicted", "conflicts", "done_count", "filter_text", "more", "open_count",
+                 "show", "tasks", "urgency")
 
     def __init__(self, tasks: tuple[dict[str, Any], ...], show: Show, open_count: int, done_count: int, *,
                  filter_text: str = "", urgency: tuple[float, ...] | None = None, more: int = 0,
-                 columns: tuple[str, ...] | None = None, blocked: frozenset[str] = frozenset()) -> None:
+                 columns: tuple[str, ...] | None = None, blocked: frozenset[str] = frozenset(),
+                 conflicted: frozenset[str] = frozenset(), conflicts: tuple[int, ...] = ()) -> None:
         #: The uuids of the tasks shown that are blocked (open, and depending on an open task): a row's state.
         self.blocked = blocked
+        #: The uuids of the tasks shown that are in conflict (sync: changed on two devices), and the ids of every
+        #: task in conflict, shown or not (the list's last line says how many, and the way out).
+        self.conflicted = conflicted
+        self.conflicts = conflicts
         #: The columns a report from the config file names, in its order (None: the usual ones).
         self.columns = columns
         self.tasks = tasks
@@ -324,5 +359,52 @@ class Exported(_Value):
         self.path = path
 
 
+class SyncDone(_Value):
+    """sync: what came in and went out (``report``); ``first_new``: the first id a task new here could get,
+    so that the tasks it brought are told from those it changed."""
+
+    __slots__ = ("conflicts", "first_new", "report")
+    acknowledges = True
+
+    def __init__(self, report: SyncReport, first_new: int, conflicts: tuple[int, ...] = ()) -> None:
+        self.report = report
+        self.first_new = first_new
+        #: The ids of the tasks this sync put in conflict that are still in conflict after it.
+        self.conflicts = conflicts
+
+
+class SyncShown(_Value):
+    """sync --status: where sync stands, read without the network."""
+
+    __slots__ = ("status",)
+
+    def __init__(self, status: SyncStatus) -> None:
+        self.status = status
+
+
+class Resolved(_Value):
+    """resolve: what a conflicted task became (``task`` None: it is deleted), and what was taken from where."""
+
+    __slots__ = ("by_field", "take", "task", "task_id")
+    acknowledges = True
+
+    def __init__(self, task_id: int, task: Task | None, take: str, by_field: tuple[tuple[str, str], ...]) -> None:
+        self.task_id = task_id
+        self.task = task
+        #: The version taken whole (mine, theirs, or a device id), and the fields taken from another, as typed.
+        self.take = take
+        self.by_field = by_field
+
+
+class ConflictList(_Value):
+    """resolve with no id: the ids of the tasks in conflict."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self, ids: tuple[int, ...]) -> None:
+        self.ids = ids
+
+
 Result = (TaskSaved | TaskDetail | TaskTable | TasksChanged | HelpText | Declined | Reverted | HistoryList
-          | BackupTaken | BackupList | Restored | Salvaged | DoctorReport | StoreStats | Imported | Exported)
+          | BackupTaken | BackupList | Restored | Salvaged | DoctorReport | StoreStats | Imported | Exported | SyncDone
+          | SyncShown | Resolved | ConflictList)

@@ -152,8 +152,8 @@ class History:
 
         Ordinary changes push onto the undo stack and clear the redo stack. An undo moves the
         steps it reverted onto the redo stack; a redo moves its step back. Undo and redo are
-        changes too, but they move along the stacks rather than onto them. A step that touched no task
-        (sync's bookkeeping) is on neither stack.
+        changes too, but they move along the stacks rather than onto them. A sync that changed no task (it
+        only sent, or found nothing) is bookkeeping: on neither stack, and it clears no redo.
         """
         undo: list[Step] = []
         redo: list[Step] = []
@@ -168,11 +168,11 @@ class History:
                     moved = _take(redo, revision)
                     if moved is not None:
                         undo.append(moved)
-            elif step.touched:
+            elif step.change.kind is ChangeKind.SYNC and not step.change.put and not step.change.delete:
+                continue
+            else:
                 undo.append(step)
                 redo.clear()
-            # (a step that touched no task, such as a sync that only recorded what it sent, is nothing to undo:
-            # a plain undo after a sync undoes the change the user made, and a redo survives it)
         return undo, redo
 
     def later_change_to(self, task_id: int, after: int) -> Step | None:

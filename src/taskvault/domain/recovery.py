@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from ..errors import NothingToUndo, typed
+from ..errors import InvalidValue, NothingToUndo, typed
 from .change import Change, ChangeKind
 from .history import Step
 from .task import Task
@@ -74,6 +74,15 @@ def _choose(stack: list[Step], count: int, targets: Sequence[int] | None, verb: 
 
 
 def _reverse(tasks: TaskList, verb: str, steps: list[Step], gone: list[int]) -> Reversal:
+    for step in steps:
+        if step.change.kind is ChangeKind.RESOLVE:
+            # The replication state does not go back (it records what the devices have seen): the task would
+            # be out of conflict with this device's version, and the next sync would make that win everywhere.
+            ids = ", ".join(map(str, sorted(step.touched)))
+            raise InvalidValue(f"{verb}: change {step.revision} resolved the conflict of task {ids}, and a resolve "
+                               "cannot be undone (this device's version would win on every device)",
+                               hint=f"edit the task to what it should be; '{typed('history')}' shows what the "
+                               "resolve changed")
     working: dict[int, Task | None] = {}
     effects: list[Effect] = []
     skipped: list[Skipped] = []

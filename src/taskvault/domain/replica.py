@@ -255,6 +255,16 @@ class Overlay(Records):
         return {u for u in below if u not in self._top} | {u for u, s in self._top.items() if s.conflict is not None}
 
 
+def laid_over(top: Mapping[uuid_module.UUID, Synced], base: Mapping[uuid_module.UUID, Synced]
+              ) -> Mapping[uuid_module.UUID, Synced]:
+    """``base`` with the records of ``top`` in place of its own: records read on demand are laid over, not read
+    whole (until overlays lie DEPTH deep); plain ones are copied."""
+    if isinstance(base, Records):
+        overlay = Overlay(top, base)
+        return overlay if overlay.depth < Overlay.DEPTH else dict(overlay)
+    return {**base, **top}
+
+
 @attrs.frozen
 class Replica:
     """One device's replication state: who it is, what it has numbered and taken in, and each synced task."""
@@ -295,7 +305,7 @@ class Replica:
             return synced is None or (synced.conflict is None and fingerprint(task) != synced.fingerprint)
 
         here = [u for u, task in local.items() if changed(u, task)]
-        gone = [u for u, s in self.tasks.items() if u not in local and changed(u, None)]
+        gone = [u for u in self.tasks if u not in local and changed(u, None)]  # (a record read only if gone)
         return here + gone
 
 
@@ -489,27 +499,27 @@ def shipped(replica: Replica, local: Mapping[uuid_module.UUID, Task], fingerprin
             ) -> tuple[Replica, list[Operation]]:
     """This device's operations for every task changed here since its last sync, numbered on from ``seq``,
     and the replica once they are recorded as shipped. Conflicted tasks wait for their resolution."""
-    tasks = dict(replica.tasks)
+    changed: dict[uuid_module.UUID, Synced] = {}  # (only the records that change: the rest are not copied)
     seq = replica.seq
     ops = []
     for task in replica.unsynced(local, fingerprint):  # (in the order of ``local``: a new device numbers them so)
         body = local.get(task)
-        synced = tasks.get(task)
+        synced = replica.tasks.get(task)
         seq += 1
         clock = (synced.clock if synced is not None else Clock()).bumped(replica.device, seq)
         ops.append(Operation(replica.device, seq, task, clock, body))
-        tasks[task] = Synced(clock, fingerprint(body))
-    for task, synced in sorted(replica.tasks.items()):
-        conflict = synced.conflict
-        if conflict is not None and not conflict.mine_shipped:  # an edit here the other sides never saw
+        changed[task] = Synced(clock, fingerprint(body))
+    for task, conflict in sorted(replica.conflicts.items()):
+        if not conflict.mine_shipped:  # an edit here the other sides never saw
+            synced = replica.tasks[task]
             seq += 1
             clock = synced.clock.bumped(replica.device, seq)
             ops.append(Operation(replica.device, seq, task, clock, conflict.mine))
-            tasks[task] = Synced(clock, synced.fingerprint, attrs.evolve(conflict, mine_shipped=True))
+            changed[task] = Synced(clock, synced.fingerprint, attrs.evolve(conflict, mine_shipped=True))
     if not ops:
         return replica, []
     frontier = replica.frontier.bumped(replica.device, seq)
-    return attrs.evolve(replica, seq=seq, frontier=frontier, tasks=tasks), ops
+    return attrs.evolve(replica, seq=seq, frontier=frontier, tasks=laid_over(changed, replica.tasks)), ops
 
 
 @attrs.frozen
@@ -538,11 +548,8 @@ class ReplicaChange:
             raise InvalidValue(f"a change of device {self.device}'s replication state met device {replica.device}'s")
         if replica is None:
             tasks: Mapping[uuid_module.UUID, Synced] = dict(self.tasks)
-        elif isinstance(replica.tasks, Records):  # read on demand: laid over, not read whole
-            overlay = Overlay(self.tasks, replica.tasks)
-            tasks = overlay if overlay.depth < Overlay.DEPTH else dict(overlay)
         else:
-            tasks = {**replica.tasks, **self.tasks}
+            tasks = laid_over(self.tasks, replica.tasks)
         clean_at = self.clean_at if self.clean_at is not None else replica.clean_at if replica is not None else 0
         remote_key = (self.remote_key if self.remote_key is not None
                       else replica.remote_key if replica is not None else "")

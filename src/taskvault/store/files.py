@@ -339,6 +339,21 @@ def _remove_quietly(path: Path, dir_fd: int | None = None) -> None:
         pass
 
 
+def remove_stale_locks(directory: Path, parts: tuple[str, ...]) -> None:
+    """Remove every ``*.lock`` file in ``directory`` and below its subfolders ``parts`` (no link followed): the
+    lock files of a git that was killed, in a repository where, under the caller's lock, no other git runs."""
+    try:
+        found = [Path(entry.path) for entry in os.scandir(directory) if entry.is_file(follow_symlinks=False)]
+    except OSError:
+        found = []
+    for part in parts:
+        for root, _dirs, names in os.walk(directory / part):  # (os.walk enters no link to a folder)
+            found += [Path(root, name) for name in names]
+    for path in found:
+        if path.name.endswith(".lock") and not path.is_symlink():
+            _remove_quietly(path)
+
+
 def remove_durably(path: Path, *, dir_fd: int | None = None) -> None:
     """Remove a file (a link itself, never what it points to) and make its removal durable."""
     os.unlink(path, dir_fd=dir_fd)

@@ -50,7 +50,7 @@ _IDENTITY = ("taskvault", "taskvault@localhost")
 _PROTOCOLS = "file:git:ssh:http:https"
 #: Overrides of the user's configuration, on every command line (see the module's docstring).
 _CONFIG = (
-    "commit.gpgSign=false", "core.hooksPath=/dev/null", "gc.auto=0", "maintenance.auto=false",
+    "commit.gpgSign=false", "push.gpgSign=false", "core.hooksPath=/dev/null", "gc.auto=0", "maintenance.auto=false",
     "core.fsync=committed", "core.fsyncMethod=fsync", "protocol.ext.allow=never", "protocol.fd.allow=never",
     "transfer.fsckObjects=true", "fetch.writeCommitGraph=false", "color.ui=never", "core.quotePath=false",
     "credential.interactive=never", "init.defaultBranch=main", "advice.detachedHead=false",
@@ -99,7 +99,7 @@ def check_url(url: str) -> str:
 
 def shown_url(url: str) -> str:
     """The remote for a message: a password in it is never shown."""
-    return _sanitised(re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", url, flags=re.IGNORECASE))
+    return _sanitised(re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/]*@", r"\1:***@", url, flags=re.IGNORECASE))
 
 
 def _sanitised(text: str) -> str:
@@ -131,6 +131,11 @@ class GitMirror:
         self.git = git
         self.timeout = timeout
         self._environment: dict[str, str] | None = None
+        # What one sync asks more than once, remembered for this object's life (one sync's): the remote's
+        # address, the marks, and the listings of commits (a commit never changes, so neither does its listing).
+        self._url: tuple[str | None] | None = None
+        self._marks: list[str] | None = None
+        self._listings: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {}
 
     # The repository itself
 
@@ -138,16 +143,19 @@ class GitMirror:
         """Make the mirror if it is missing, and finish one a killed ``open`` left half-made.
 
         The mirror is built beside its place and renamed into it, so its path holds a finished
-        mirror or nothing. A directory there without the mark of a finished mirror is removed and
+        mirror or nothing (and what the object remembered of it is forgotten: another process may have synced
+        since). A directory there without the mark of a finished mirror is removed and
         made again only while it holds nothing but what ``git init`` makes, and no object or ref:
         anything else is refused, untouched. Raises GitUnavailable, SyncFailed.
         """
+        self._url, self._marks, self._listings = None, None, {}
         self._check_version()
         self._remove_leftovers()
         if self.path.is_symlink() or (self.path.exists() and not self.path.is_dir()):
             raise self._not_a_mirror("is not a directory")
         if self.path.exists():
             if self._config("--file", str(self.path / "config"), "--get", _MARKER, in_repository=False) == "1":
+                self._remove_stale_locks()
                 return
             if not self._begun_by_init(self.path):
                 raise self._not_a_mirror("is not taskvault's sync mirror")
@@ -191,6 +199,14 @@ class GitMirror:
             if pid.isdigit() and not _alive(int(pid)) and self._begun_by_init(Path(entry.path), marked_ok=True):
                 shutil.rmtree(entry.path, ignore_errors=True)
 
+    def _remove_stale_locks(self) -> None:
+        """Remove the lock files a git that was killed left in the mirror (``config.lock``, ``packed-refs.lock``,
+        ``refs/…/NAME.lock``): while the caller holds the sync lock no other git runs in it, so each is stale,
+        and left there it makes every later sync fail."""
+        from . import files
+
+        files.remove_stale_locks(self.path, ("refs", "logs", "objects/info", "objects/pack"))
+
     def _begun_by_init(self, directory: Path, *, marked_ok: bool = False) -> bool:
         """True if ``directory`` holds only what ``git init --bare`` makes, with no object and no ref in it."""
         try:
@@ -209,17 +225,31 @@ class GitMirror:
 
     def _not_a_mirror(self, what: str) -> SyncFailed:
         return SyncFailed(f"{self.path} {what}; sync keeps its copy of the remote there",
-                          hint=f"move it aside (mv {self.path} {self.path}.aside) and sync again")
+                          hint=f"move it aside (mv {self.path} {self.path}.aside), then sync naming the remote again "
+                               "(taskvault sync --remote URL)")
 
     # The remote
 
     def set_remote(self, url: str) -> None:
         """Remember ``url`` (checked, a local path made absolute) as the remote. Raises SyncFailed."""
+        self._url = None
         self._git("config", "remote.origin.url", check_url(url))
+
+    def probe(self, url: str) -> None:
+        """Raise RemoteUnreachable unless ``url`` (checked) answers as a git repository; nothing is changed
+        here. A new remote is remembered only once it has answered, so a mistyped address leaves the one
+        used before in place."""
+        url = check_url(url)
+        result = self._git("ls-remote", "--quiet", url, BRANCH, network=url, check=False)
+        if result.code != 0:
+            then = "nothing was changed here" + (", and the remote used before is kept" if self.remote() else "")
+            raise self._unreachable(url, result.err, then)
 
     def remote(self) -> str | None:
         """The remote's address, or None while none was set."""
-        return self._config("--get", "remote.origin.url")
+        if self._url is None:
+            self._url = (self._config("--get", "remote.origin.url"),)
+        return self._url[0]
 
     def fetch(self) -> str | None:
         """The remote's ``main`` commit, fetched (with all it holds) into refs/remotes/origin/main; None
@@ -232,8 +262,23 @@ class GitMirror:
             if b"couldn't find remote ref " + BRANCH.encode() in result.err:
                 self._git("update-ref", "-d", TRACKING)
                 return None
+            if self._disk_full(result.err):
+                raise SyncFailed(f"git could not keep what the remote sent in {self.path}: the disk is full "
+                                 f"({git_reason(result.err)})", hint="free some space on it and sync again; nothing "
+                                 "was changed here")
             raise self._unreachable(url, result.err, "nothing was changed here")
         return self._resolve(TRACKING)
+
+    def _disk_full(self, stderr: bytes) -> bool:
+        """True if a failed transfer failed for want of room here (git's own words, or an index-pack that failed
+        with less than 4 MiB left), not at the remote's end."""
+        if b"No space left on device" in stderr or b"Disk quota exceeded" in stderr:
+            return True
+        try:
+            room = os.statvfs(self.path)
+        except OSError:
+            return False
+        return b"index-pack failed" in stderr and room.f_bavail * room.f_frsize < 4 << 20
 
     def push(self, commit: str) -> bool:
         """Make ``commit`` the remote's ``main`` if it descends from what the remote holds (never forced).
@@ -297,6 +342,10 @@ class GitMirror:
 
     def _entries(self, commit: str, under: str) -> dict[str, tuple[str, str, str]]:
         """Every entry of ``commit``'s tree under ``under``, of any kind: path -> (mode, object id, size or -)."""
+        commit = self._object_id(commit)
+        for (listed, prefix), entries in self._listings.items():
+            if listed == commit and under.startswith(prefix):  # (a wider listing of it was read already)
+                return {path: entry for path, entry in entries.items() if path.startswith(under)}
         pathspec = ["--", under] if under else []
         out = self._git("ls-tree", "-r", "-l", "-z", "--full-tree", self._object_id(commit), *pathspec).out
         found = {}
@@ -305,7 +354,8 @@ class GitMirror:
                 info, _, raw_path = entry.partition(b"\t")
                 mode, _kind, blob, size = info.decode("ascii", "replace").split()
                 found[raw_path.decode("utf-8", "surrogateescape")] = (mode, blob, size)
-        return found
+        self._listings[(commit, under)] = found
+        return dict(found)
 
     def read(self, blob_ids: Sequence[str], *, limit: int = MAX_BLOB_BYTES) -> list[bytes]:
         """The contents of these blobs, in order; one git process for all of their contents.
@@ -372,15 +422,19 @@ class GitMirror:
 
     def mark(self, name: str, commit: str) -> None:
         """Point the local ref refs/taskvault/NAME at ``commit`` (durably)."""
+        self._marks = None
         self._git("update-ref", _MARKS + _mark_name(name), self._object_id(commit))
 
     def marks(self) -> list[str]:
         """The names of the local refs under refs/taskvault/."""
-        listed = self._git("for-each-ref", "--format=%(refname)", _MARKS).out.decode("ascii", "replace")
-        return [line[len(_MARKS):] for line in listed.splitlines() if line.startswith(_MARKS)]
+        if self._marks is None:
+            listed = self._git("for-each-ref", "--format=%(refname)", _MARKS).out.decode("ascii", "replace")
+            self._marks = [line[len(_MARKS):] for line in listed.splitlines() if line.startswith(_MARKS)]
+        return list(self._marks)
 
     def unmark(self, name: str) -> None:
         """Remove the local ref refs/taskvault/NAME (nothing if there is none)."""
+        self._marks = None
         self._git("update-ref", "-d", _MARKS + _mark_name(name))
 
     def marked(self, name: str) -> str | None:
@@ -410,7 +464,7 @@ class GitMirror:
             return None
         if result.code != 0:
             raise SyncFailed(f"cannot read the sync mirror's settings: {git_reason(result.err)}",
-                             hint=f"move {self.path} aside and sync again")
+                             hint=f"move {self.path} aside, then sync naming the remote again (--remote URL)")
         return result.out.decode("utf-8", "replace").strip()
 
     def _object_id(self, name: str) -> str:
@@ -445,7 +499,7 @@ class GitMirror:
                                 hint="the remote holds more than taskvault wrote there") from None
         if check and result.code != 0:
             raise SyncFailed(f"git {args[0]} failed in the sync mirror: {git_reason(result.err)}",
-                             hint=f"if it persists, move {self.path} aside: the next sync makes it again")
+                             hint=f"if it persists, move {self.path} aside, then sync naming the remote again (--remote URL)")
         return result
 
     def _env(self) -> dict[str, str]:
@@ -559,8 +613,16 @@ def _feed(pipe: IO[bytes], data: bytes) -> None:
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    process.wait()
+    """Stop git's group: SIGTERM first, which git answers by removing its lock files (a SIGKILL left
+    refs/…/main.lock or config.lock behind, and every later sync failed on it); SIGKILL if it has not ended
+    within a few seconds, or at a second Ctrl-C."""
+    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, sig)
+        except OSError:
+            pass
+        try:
+            process.wait(wait)
+            return
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            continue

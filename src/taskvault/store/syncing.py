@@ -31,7 +31,7 @@ from pathlib import Path
 
 import attrs
 
-from ..codec.ops import NAME_MAX, Segment, decode_segment, encode_segments, parse_segment_path
+from ..codec.ops import NAME_MAX, Segment, decode_segment, encode_segments, parse_segment_path, segment_last
 from ..codec.replica import fingerprint
 from ..domain.change import Change, ChangeKind
 from ..domain.replica import (
@@ -49,7 +49,7 @@ from ..domain.task import Task
 from ..domain.tasklist import TaskList
 from ..errors import RemoteDamaged, RemoteRewritten, SyncFailed, SyncNotSetUp, typed
 from . import files
-from .git_mirror import GitMirror, shown_url
+from .git_mirror import GitMirror, check_url, shown_url
 from .lock import try_exclusive_lock
 from .sync_key import KEY_FILE, SyncKey, key_file_ids, new_key_file, open_key_file
 from .unit_of_work import UnitOfWork
@@ -128,14 +128,17 @@ class Syncer:
             self.mirror.open()
             if remote is not None:
                 before = self.mirror.remote()
+                if before != check_url(remote):
+                    self.mirror.probe(remote)
                 self.mirror.set_remote(remote)
-                if before is not None and before != self.mirror.remote():
-                    self._forget_remote()
+                if before is not None:  # (named again, even as it was: a remote put back from an older copy is
+                    self._forget_remote()  # taken as it is now, and sent what it lost from what this device holds)
             elif self.mirror.remote() is None:
                 raise SyncNotSetUp("no remote is set for sync yet",
                                    hint=f"name one the first time: {typed('sync --remote URL')} (an ssh or https "
                                    "address of a git repository, or the path of a bare one)")
             report = SyncReport(shown_url(self.mirror.remote() or ""))
+            seen = self.mirror.marked(_SYNCED)  # (the remote as the last sync left it)
             for _ in range(MAX_ROUNDS):
                 head = self.mirror.fetch()
                 self._refuse_rewritten(head)
@@ -146,10 +149,13 @@ class Syncer:
                     if outgoing is not None:
                         self.mirror.mark(_SYNCED, outgoing)
                     for name in self.mirror.marks():
-                        if name.startswith(_CARRIED):  # all the old remotes held is on this one now
+                        # All the old remotes held is on this one now, and all this device committed: the next
+                        # sync need not look for it (a kill before this only makes that sync look again).
+                        if name.startswith(_CARRIED) or name == _OUTGOING:
                             self.mirror.unmark(name)
                     self.mirror.set_setting("last-sync", self._now().isoformat(timespec="seconds"))
-                    self.mirror.tidy()
+                    if outgoing is not None or head != seen:  # (objects came or were made: pack them in time)
+                        self.mirror.tidy()
                     return report
             raise SyncFailed(f"the remote kept changing: {MAX_ROUNDS} other pushes got there first",
                              hint="what came in so far is kept; sync again in a moment")
@@ -197,8 +203,8 @@ class Syncer:
             raise RemoteRewritten(
                 f"the remote {shown_url(self.mirror.remote() or '')} lost {len(lost)} file(s) of operations it held "
                 f"at the last sync, such as {lost[0]!r} (a force-push, or another repository at its address)",
-                hint="nothing was changed here; put the remote back, or point sync at the right one with "
-                     f"{typed('sync --remote URL')}")
+                hint="nothing was changed here; if it is the right remote (put back from an older copy), name it "
+                     f"again to send it what it lost: {typed('sync --remote URL')}; else point sync at the right one")
 
     # -- the key of an encrypted remote (store/sync_key.py) -----------------------------------------------
 
@@ -216,7 +222,11 @@ class Syncer:
         replica = self._work.tasks.replica
         kept = SyncKey.from_kept(replica.remote_key) if replica is not None and replica.remote_key else None
         if key_file is None:
-            if any(path.startswith("ops/") for path in listing):
+            segments = sorted(path for path in listing if path.startswith("ops/"))
+            if segments and self.mirror.read([listing[segments[0]][0]])[0].startswith(b"taskvault-sealed-ops "):
+                raise RemoteDamaged(f"the remote's files are sealed, but its key file {KEY_FILE} is missing",
+                                    hint="put it back from another copy of the remote; nothing was changed here")
+            if segments:
                 raise SyncFailed("the remote holds tasks in clear, and this store is encrypted: its tasks would go "
                                  "there in clear", hint="sync this store with a new, empty remote instead")
             if self._key is not None and self._new_key_file is not None:
@@ -288,6 +298,9 @@ class Syncer:
             device, first = parsed
             if frontier is None or first > frontier.get(device):
                 wanted[path] = (blob, size)
+        if replica is not None:  # this device's own first (put back from a backup, it takes its later ones back),
+            own = f"ops/{replica.device}/"  # so that what others saw of them is known before theirs come in
+            wanted = dict(sorted(wanted.items(), key=lambda item: not item[0].startswith(own)))
         history = _History(self, head)
         for batch in _batches(wanted):  # each its own append: a first sync of 200,000 tasks is not one record
             operations = [op for segment in self._read(batch) for op in segment.ops]
@@ -314,6 +327,13 @@ class Syncer:
         local = {task.uuid: task for task in tasks if task.uuid in named}
         result = integrate(replica, local, operations, fingerprint=fingerprint, history=history.of,
                            merge=self._merge)
+        made_here = max(result.replica.seq, result.replica.frontier.get(replica.device))
+        for op in operations:  # (an honest device saw only changes of this one that were made)
+            if op.clock.get(replica.device) > made_here:
+                raise RemoteDamaged(f"device {op.device}'s operation {op.seq} says it saw change "
+                                    f"{op.clock.get(replica.device)} of this device, which made only {made_here}",
+                                    hint="the remote was changed by hand or by another program; nothing more was "
+                                    "taken from it")
         if replica.clean_at == tasks.revision and not any(_to_ship(synced) for _, synced in result.changed.values()):
             result = attrs.evolve(result, replica=attrs.evolve(result.replica, clean_at=tasks.revision + 1))
         change = _as_change(tasks, local, result, before)
@@ -331,8 +351,9 @@ class Syncer:
         """The commit to push: the remote's, plus this device's segments not on it yet; None if there are none."""
         replica = self._work.tasks.replica
         pending = self._unpushed(head, replica)
-        if replica is not None and replica.seq > self._last_sent(head, replica, pending):
-            raise SyncFailed(f"this device numbered {replica.seq - self._last_sent(head, replica, pending)} changes "
+        last_sent = self._last_sent(head, replica, pending) if replica is not None else 0
+        if replica is not None and replica.seq > last_sent:
+            raise SyncFailed(f"this device numbered {replica.seq - last_sent} changes "
                              f"that are neither on the remote nor in {self.mirror.path.name} (was it removed?), so "
                              "the other devices would miss them", hint="put sync.git back from a backup of the data "
                              "directory; nothing was sent or changed")
@@ -364,11 +385,15 @@ class Syncer:
         last = 0
         if on_remote:
             newest = max(on_remote)
-            last = self._decoded(newest, self.mirror.read([on_remote[newest][0]])[0]).last
+            last = self._last_of(newest, self.mirror.read([on_remote[newest][0]])[0])
         for path, data in pending.items():
             if path.startswith(mine):
-                last = max(last, self._decoded(path, data).last)
+                last = max(last, self._last_of(path, data))
         return last
+
+    def _last_of(self, path: str, data: bytes) -> int:
+        """The number of the last operation a segment of this device's holds (its header's word for it)."""
+        return segment_last(self._opened(path, data) if self._key is not None else data, path)
 
     def _plan_ship(self, tasks: TaskList) -> tuple[Replica, list[Operation]] | None:
         """This device's operations for what changed here, and its state once they are recorded; None when
