@@ -30,7 +30,7 @@ from taskvault.codec.ops import encode_segment
 from taskvault.errors import RemoteDamaged, RemoteRewritten, RemoteUnreachable, SyncFailed, TaskConflicted
 from taskvault.service import TaskService
 
-from .conftest import Session, require_tool, store_bytes
+from .conftest import FIGURES, Session, require_tool, store_bytes
 from .gitserver import TO_CLIENT, TO_SERVER, PartitionProxy, git_in
 from .syncproofs import (
     REMOTE_KINDS,
@@ -230,6 +230,9 @@ def test_a_partition_mid_fetch_and_mid_push_swept(tmp_path: Path, daemon_remote:
             assert {f"l{direction}{i}", f"d{direction}{i}", f"l-two-{cuts}", f"d-one-{cuts}"} <= all_held.titles()
             remote_operations(remote.repository)
     CASES.append(f"partition swept: {cuts} cuts ({outcomes})")
+    FIGURES["sync: a partition mid-fetch and mid-push"] = (
+        f"{cuts} cuts, {outcomes['unreachable']} refused as unreachable, {outcomes['finished']} finished; "
+        "0 acknowledged changes lost")
     assert outcomes["unreachable"] >= CUTS_EACH_WAY, outcomes
 
 
@@ -304,6 +307,9 @@ def test_kill_9_at_every_step_of_a_sync(tmp_path: Path, remote: Remote) -> None:
         operations = remote_operations(remote.repository)
         assert len(operations) == 3 + 2 + 3, f"step {k} ({steps[k - 1]}): {sorted(operations)}"
     CASES.append(f"kill -9 at {len(chosen)} steps of {len(steps)} ({killed_after})")
+    FIGURES[f"sync: kill -9 at every step ({'git daemon' if remote.daemon else 'bare path'})"] = (
+        f"{len(chosen)} kills over {len(steps)} steps, {killed_after['pushed']} after the push landed; "
+        "0 acknowledged changes lost")
 
 
 def _changes_during_a_sync(laptop: Path, wanted: Callable[[int, str], bool]) -> list[str]:
@@ -445,6 +451,7 @@ def test_a_kill_during_the_recovery_sync_after_a_kill(tmp_path: Path, bare: Remo
             assert settled(laptop, desktop).titles() >= BOTH
             assert len(remote_operations(bare.repository)) == 3 + 2 + 3, (where, second)
     CASES.append(f"kill -9 during the recovery sync after a kill: {kills} second kills")
+    FIGURES["sync: kill -9 during the recovery from a kill -9"] = f"{kills} second kills; 0 acknowledged changes lost"
 
 
 def _routing(proxy: PartitionProxy, remote: Remote, tmp_path: Path) -> str:

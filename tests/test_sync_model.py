@@ -35,7 +35,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from taskvault.errors import RemoteUnreachable, SyncFailed
 
-from .conftest import Session, require_tool
+from .conftest import FIGURES, Session, require_tool
 from .gitserver import branch_of, make_bare
 from .syncproofs import View, content, remote_operations, view
 
@@ -352,6 +352,9 @@ def test_sync_model(tmp_path: Path) -> None:
     run.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
                             suppress_health_check=list(HealthCheck))
     run().runTest()
+    FIGURES["sync stateful model"] = (f"{COUNTS['steps']} steps, {COUNTS['syncs']} syncs ({COUNTS['faults']} faulty), "
+                                      f"{COUNTS['conflicts raised']} conflicts raised, {COUNTS['lost']} acknowledged "
+                                      "changes lost")
 
 
 def test_zz_counts() -> None:
