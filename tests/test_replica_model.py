@@ -280,6 +280,13 @@ def _two_devices_holding(task: Task) -> tuple[Device, Device, list[Operation]]:
     return a, b, remote
 
 
+def _three_devices_holding(task: Task) -> tuple[Device, Device, Device, list[Operation]]:
+    a, b, remote = _two_devices_holding(task)
+    c = Device(DEVICES[2])
+    c.take(remote)
+    return a, b, c, remote
+
+
 @pytest.mark.parametrize(("mine", "theirs"), [
     ({"title": "mine"}, {"title": "theirs"}),  # the same field
     ({"title": "mine"}, {"note": "theirs"}),  # different fields (config sync.merge=never)
@@ -351,9 +358,7 @@ def test_a_field_changed_on_both_sides_is_not_merged() -> None:
 
 def test_a_resolution_made_elsewhere_ends_the_conflict_everywhere() -> None:
     task = _task("first")
-    a, b, remote = _two_devices_holding(task)
-    c = Device(DEVICES[2])
-    c.take(remote)
+    a, b, c, remote = _three_devices_holding(task)
     a.tasks[task.uuid] = attrs.evolve(a.tasks[task.uuid], title="a")
     b.tasks[task.uuid] = attrs.evolve(b.tasks[task.uuid], title="b")
     remote += a.ship()
@@ -374,9 +379,7 @@ def test_a_resolution_made_elsewhere_ends_the_conflict_everywhere() -> None:
 def test_an_edit_made_here_during_a_conflict_elsewhere_is_never_lost() -> None:
     """A resolution made on another device, which never saw an edit made here, does not end the conflict here."""
     task = _task("first")
-    a, b, remote = _two_devices_holding(task)
-    c = Device(DEVICES[2])
-    c.take(remote)
+    a, b, c, remote = _three_devices_holding(task)
     a.tasks[task.uuid] = attrs.evolve(a.tasks[task.uuid], title="a")
     c.tasks[task.uuid] = attrs.evolve(c.tasks[task.uuid], title="c")
     remote += a.ship()

@@ -733,21 +733,25 @@ def test_plain_undo_after_a_sync_undoes_the_synced_change(tmp_path: Path, bare: 
 def _rewrite_head(repository: Path, path: str, data: bytes) -> None:
     """Replace the remote's last commit with one whose file ``path`` holds ``data`` (git plumbing, as a
     damaged disk or a hostile host would leave it)."""
-    blob = subprocess.run(["git", "--git-dir", str(repository), "hash-object", "-w", "--stdin"], input=data,
-                          capture_output=True, check=True).stdout.decode().strip()
-    head = git_in(repository, "rev-parse", "refs/heads/main").strip()
-    index = {**os.environ, "GIT_INDEX_FILE": str(repository / "damage.index")}
-    subprocess.run(["git", "--git-dir", str(repository), "read-tree", head], env=index, check=True)
-    subprocess.run(["git", "--git-dir", str(repository), "update-index", "--add", "--cacheinfo",
-                    f"100644,{blob},{path}"], env=index, check=True)
-    tree = subprocess.run(["git", "--git-dir", str(repository), "write-tree"], env=index, capture_output=True,
+    _commit_file(repository, path, data, in_place_of_head=True)
+
+
+def _commit_file(repository: Path, path: str, data: bytes, *, in_place_of_head: bool) -> None:
+    """A commit of the remote's main with ``path`` holding ``data``: on top of main, or in its place (on main's
+    parents); main then points at it."""
+    git = ["git", "--git-dir", str(repository)]
+    blob = subprocess.run([*git, "hash-object", "-w", "--stdin"], input=data, capture_output=True,
                           check=True).stdout.decode().strip()
-    parents = git_in(repository, "rev-list", "--parents", "-n", "1", head).split()[1:]
-    commit = subprocess.run(["git", "--git-dir", str(repository), "commit-tree", tree,
-                             *[a for p in parents for a in ("-p", p)], "-m", "damaged"],
-                            capture_output=True, check=True, env={**os.environ, "GIT_AUTHOR_NAME": "x",
-                            "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"}
-                            ).stdout.decode().strip()
+    head = git_in(repository, "rev-parse", "refs/heads/main").strip()
+    index = {**os.environ, "GIT_INDEX_FILE": str(repository / "test.index")}
+    subprocess.run([*git, "read-tree", head], env=index, check=True)
+    subprocess.run([*git, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], env=index, check=True)
+    tree = subprocess.run([*git, "write-tree"], env=index, capture_output=True, check=True).stdout.decode().strip()
+    parents = git_in(repository, "rev-list", "--parents", "-n", "1", head).split()[1:] if in_place_of_head \
+        else [head]
+    identity = {"GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"}
+    commit = subprocess.run([*git, "commit-tree", tree, *[a for p in parents for a in ("-p", p)], "-m", "test"],
+                            capture_output=True, check=True, env={**os.environ, **identity}).stdout.decode().strip()
     git_in(repository, "update-ref", "refs/heads/main", commit)
 
 
@@ -798,24 +802,7 @@ def test_a_damaged_remote_segment_is_refused_and_nothing_taken(tmp_path: Path, b
 
 def _add_file(repository: Path, path: str, data: bytes) -> None:
     """A new commit on the remote's main adding ``path``."""
-    _rewrite_head_on_top(repository, path, data)
-
-
-def _rewrite_head_on_top(repository: Path, path: str, data: bytes) -> None:
-    head = git_in(repository, "rev-parse", "refs/heads/main").strip()
-    blob = subprocess.run(["git", "--git-dir", str(repository), "hash-object", "-w", "--stdin"], input=data,
-                          capture_output=True, check=True).stdout.decode().strip()
-    index = {**os.environ, "GIT_INDEX_FILE": str(repository / "extra.index")}
-    subprocess.run(["git", "--git-dir", str(repository), "read-tree", head], env=index, check=True)
-    subprocess.run(["git", "--git-dir", str(repository), "update-index", "--add", "--cacheinfo",
-                    f"100644,{blob},{path}"], env=index, check=True)
-    tree = subprocess.run(["git", "--git-dir", str(repository), "write-tree"], env=index, capture_output=True,
-                          check=True).stdout.decode().strip()
-    commit = subprocess.run(["git", "--git-dir", str(repository), "commit-tree", tree, "-p", head, "-m", "twice"],
-                            capture_output=True, check=True, env={**os.environ, "GIT_AUTHOR_NAME": "x",
-                            "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"}
-                            ).stdout.decode().strip()
-    git_in(repository, "update-ref", "refs/heads/main", commit)
+    _commit_file(repository, path, data, in_place_of_head=False)
 
 
 def test_a_segment_delivered_twice(tmp_path: Path, bare: Remote) -> None:
