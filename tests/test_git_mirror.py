@@ -425,6 +425,24 @@ class TestRefusals:
                 made.mark(bad, head)
 
 
+class TestRemoteRefuses:
+    def test_a_hook_that_refuses_is_quoted(self, tmp_path: Path) -> None:
+        """A remote whose pre-receive hook refuses the push: SyncFailed naming the refusal and the hook's own
+        words (the useful part: here, why), in one line; the remote's main is as it was."""
+        repository = make_bare(tmp_path / "remote.git")
+        hook = repository / "hooks" / "pre-receive"
+        hook.parent.mkdir(exist_ok=True)
+        hook.write_text("#!/bin/sh\necho 'quota exceeded: 5 MB left' >&2\nexit 1\n")
+        hook.chmod(0o755)
+        made = mirror(tmp_path, "a", str(repository))
+        commit = made.commit(made.fetch(), {"ops/a": b"a"}, "test")
+        with pytest.raises(SyncFailed) as caught:
+            made.push(commit)
+        said = one_line(caught.value).message
+        assert "refused the change" in said and "it said: quota exceeded: 5 MB left" in said, said
+        assert branch_of(repository) is None
+
+
 class TestInterrupted:
     def test_locks_a_killed_git_left_are_removed_when_the_mirror_is_opened(self, tmp_path: Path,
                                                                           remote: tuple[str, Path]) -> None:

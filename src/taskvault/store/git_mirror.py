@@ -306,7 +306,10 @@ class GitMirror:
             if summary.startswith("[remote rejected]") and self._moved_on(url):
                 return False  # it lost the race at the remote's ref lock rather than at its check
             if summary.startswith("[remote rejected]") or result.code == 0:
-                raise SyncFailed(f"the remote {shown_url(url)} refused the change: {_sanitised(summary)}",
+                said = [line[len("remote:"):].strip() for line in result.err.decode("utf-8", "replace").splitlines()
+                        if line.startswith("remote:") and line[len("remote:"):].strip()]  # (its hook's own words)
+                why = f"; it said: {_sanitised(' '.join(said[-2:]))}" if said else ""
+                raise SyncFailed(f"the remote {shown_url(url)} refused the change: {_sanitised(summary)}{why}",
                                  hint="nothing was lost here; check the remote (its hooks or permissions)")
         raise self._unreachable(url, result.err, "it may or may not have taken the change: the next sync finds out")
 
