@@ -48,7 +48,7 @@ WORDS = [c.name for c in COMMANDS] + ["help", "--json", "--", "--tag", "--title"
 TOKEN = st.one_of(st.sampled_from(WORDS), st.text(max_size=30), st.text(min_size=200, max_size=5000),
                   st.integers().map(str))
 COMMAND_LINE = st.lists(TOKEN, min_size=1, max_size=8)
-EXIT_CODES = {0, 1, 2, 3}
+EXIT_CODES = {0, 1, 2, 3, 5}  # (5: a sync that failed, e.g. no remote set or none that answers)
 RUNS = {"command lines": 0}
 
 
@@ -72,6 +72,7 @@ class TestGeneratedCommandLines:
         monkeypatch.setenv("NO_COLOR", "1")
         monkeypatch.setattr(cli_main, "_read_script", lambda _: [])  # --script FILE must not read real files
         monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no command: an empty script on stdin
+        monkeypatch.chdir(tmp_path)  # (a relative remote such as '.' names no repository: never this checkout)
         before = store_bytes(directory)
         revision = Session(directory).state()[2]
         code, out, err = _run_main(argv)

@@ -95,6 +95,10 @@ def test_a_mistyped_remote_is_not_remembered(tmp_path: Path, remote: str) -> Non
     with pytest.raises(RemoteUnreachable) as first:
         device.service.sync(str(tmp_path / "mistyped.git"))
     assert first.value.hint is not None and first.value.hint.startswith("nothing was changed here;")
+    assert not (tmp_path / "a" / "sync.lock").exists() and not (tmp_path / "a" / "sync.git").exists()
+    with pytest.raises(SyncNotSetUp):
+        device.service.sync()
+    assert not (tmp_path / "a" / "sync.lock").exists() and not (tmp_path / "a" / "sync.git").exists()
     status = device.service.sync_status()
     assert status.remote is None and device.service.tasks.replica is None
     assert device.service.sync(remote).sent == 1

@@ -240,9 +240,10 @@ class GitMirror:
         here. A new remote is remembered only once it has answered, so a mistyped address leaves the one
         used before in place."""
         url = check_url(url)
-        result = self._git("ls-remote", "--quiet", url, BRANCH, network=url, check=False)
+        result = self._git("ls-remote", "--quiet", url, BRANCH, bare=False, network=url, check=False)
         if result.code != 0:
-            then = "nothing was changed here" + (", and the remote used before is kept" if self.remote() else "")
+            used = self.path.is_dir() and self.remote()
+            then = "nothing was changed here" + (", and the remote used before is kept" if used else "")
             raise self._unreachable(url, result.err, then)
 
     def remote(self) -> str | None:

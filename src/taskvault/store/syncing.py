@@ -124,19 +124,23 @@ class Syncer:
     # -- the whole sync --------------------------------------------------------------------------------------
 
     def sync(self, remote: str | None = None) -> SyncReport:
+        # A first sync makes nothing (no lock file, no mirror) until its remote has answered.
+        first = not self.mirror.path.is_dir()
+        if remote is None and first:
+            raise self._not_set_up()
+        if remote is not None and first:
+            self.mirror.probe(remote)
         with self._sync_lock():
             self.mirror.open()
             if remote is not None:
                 before = self.mirror.remote()
-                if before != check_url(remote):
+                if before is not None and before != check_url(remote):
                     self.mirror.probe(remote)
                 self.mirror.set_remote(remote)
                 if before is not None:  # (named again, even as it was: a remote put back from an older copy is
                     self._forget_remote()  # taken as it is now, and sent what it lost from what this device holds)
             elif self.mirror.remote() is None:
-                raise SyncNotSetUp("no remote is set for sync yet",
-                                   hint=f"name one the first time: {typed('sync --remote URL')} (an ssh or https "
-                                   "address of a git repository, or the path of a bare one)")
+                raise self._not_set_up()
             report = SyncReport(shown_url(self.mirror.remote() or ""))
             seen = self.mirror.marked(_SYNCED)  # (the remote as the last sync left it)
             for _ in range(MAX_ROUNDS):
@@ -159,6 +163,12 @@ class Syncer:
                     return report
             raise SyncFailed(f"the remote kept changing: {MAX_ROUNDS} other pushes got there first",
                              hint="what came in so far is kept; sync again in a moment")
+
+    @staticmethod
+    def _not_set_up() -> SyncNotSetUp:
+        return SyncNotSetUp("no remote is set for sync yet",
+                            hint=f"name one the first time: {typed('sync --remote URL')} (an ssh or https address of "
+                            "a git repository, or the path of a bare one)")
 
     @contextmanager
     def _sync_lock(self) -> Iterator[None]:
