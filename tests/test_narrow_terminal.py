@@ -7,6 +7,7 @@ The fitting itself is checked in-process at every width 30..200; the screens on 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -99,9 +100,15 @@ class TestFitting:
 
 
 def _fits(terminal: Tmux, width: int) -> list[str]:
-    """The screen's rows, after checking none is wider than the terminal and none was wrapped."""
-    rows = terminal.rows()
-    assert terminal.rows(joined=True) == rows, "a line was wrapped by the terminal"
+    """The screen's rows, after checking none is wider than the terminal and none was wrapped. The two captures
+    compared are taken from a still screen (the same rows before and after them): a session may redraw its
+    prompt and toolbar between two captures, which is no wrapping."""
+    deadline = time.monotonic() + 10
+    while True:
+        rows, joined, again = terminal.rows(), terminal.rows(joined=True), terminal.rows()
+        if rows == again or time.monotonic() > deadline:
+            break
+    assert joined == rows, "a line was wrapped by the terminal"
     assert all(text_width(row) <= width for row in rows), rows
     return rows
 
