@@ -48,6 +48,8 @@ _INIT_NAMES = frozenset({"HEAD", "config", "description", "hooks", "info", "obje
                          "HEAD.lock", "config.lock"})
 _IDENTITY = ("taskvault", "taskvault@localhost")
 _PROTOCOLS = "file:git:ssh:http:https"
+#: What to do after moving the mirror aside (a new one knows no remote).
+_NAME_AGAIN = "then sync naming the remote again (taskvault sync --remote URL)"
 #: Overrides of the user's configuration, on every command line (see the module's docstring).
 _CONFIG = (
     "commit.gpgSign=false", "push.gpgSign=false", "core.hooksPath=/dev/null", "gc.auto=0", "maintenance.auto=false",
@@ -225,8 +227,7 @@ class GitMirror:
 
     def _not_a_mirror(self, what: str) -> SyncFailed:
         return SyncFailed(f"{self.path} {what}; sync keeps its copy of the remote there",
-                          hint=f"move it aside (mv {self.path} {self.path}.aside), then sync naming the remote again "
-                               "(taskvault sync --remote URL)")
+                          hint=f"move it aside (mv {self.path} {self.path}.aside), {_NAME_AGAIN}")
 
     # The remote
 
@@ -351,7 +352,7 @@ class GitMirror:
             if listed == commit and under.startswith(prefix):  # (a wider listing of it was read already)
                 return {path: entry for path, entry in entries.items() if path.startswith(under)}
         pathspec = ["--", under] if under else []
-        out = self._git("ls-tree", "-r", "-l", "-z", "--full-tree", self._object_id(commit), *pathspec).out
+        out = self._git("ls-tree", "-r", "-l", "-z", "--full-tree", commit, *pathspec).out
         found = {}
         for entry in out.split(b"\0"):
             if entry:
@@ -468,7 +469,7 @@ class GitMirror:
             return None
         if result.code != 0:
             raise SyncFailed(f"cannot read the sync mirror's settings: {git_reason(result.err)}",
-                             hint=f"move {self.path} aside, then sync naming the remote again (--remote URL)")
+                             hint=f"move {self.path} aside, {_NAME_AGAIN}")
         return result.out.decode("utf-8", "replace").strip()
 
     def _object_id(self, name: str) -> str:
@@ -503,7 +504,7 @@ class GitMirror:
                                 hint="the remote holds more than taskvault wrote there") from None
         if check and result.code != 0:
             raise SyncFailed(f"git {args[0]} failed in the sync mirror: {git_reason(result.err)}",
-                             hint=f"if it persists, move {self.path} aside, then sync naming the remote again (--remote URL)")
+                             hint=f"if it persists, move {self.path} aside, {_NAME_AGAIN}")
         return result
 
     def _env(self) -> dict[str, str]:

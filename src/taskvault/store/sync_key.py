@@ -36,6 +36,12 @@ _ID = re.compile(r"[0-9a-f]{16,64}")
 _DAMAGED = "the remote's key file is not as taskvault wrote it; put it back from another copy of the remote"
 
 
+def sealed_by(data: bytes) -> str | None:
+    """The id of the key that sealed the remote file ``data``, or None if it is not sealed."""
+    head = _SEALED_HEAD.match(data)
+    return head.group(1).decode() if head is not None else None
+
+
 class SyncKey:
     """The open key of one encrypted remote."""
 

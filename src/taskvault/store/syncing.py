@@ -51,7 +51,7 @@ from ..errors import RemoteDamaged, RemoteRewritten, SyncFailed, SyncNotSetUp, t
 from . import files
 from .git_mirror import GitMirror, check_url, shown_url
 from .lock import try_exclusive_lock
-from .sync_key import KEY_FILE, SyncKey, key_file_ids, new_key_file, open_key_file
+from .sync_key import KEY_FILE, SyncKey, key_file_ids, new_key_file, open_key_file, sealed_by
 from .unit_of_work import UnitOfWork
 
 MIRROR_NAME = "sync.git"
@@ -233,7 +233,7 @@ class Syncer:
         kept = SyncKey.from_kept(replica.remote_key) if replica is not None and replica.remote_key else None
         if key_file is None:
             segments = sorted(path for path in listing if path.startswith("ops/"))
-            if segments and self.mirror.read([listing[segments[0]][0]])[0].startswith(b"taskvault-sealed-ops "):
+            if segments and sealed_by(self.mirror.read([listing[segments[0]][0]])[0]) is not None:
                 raise RemoteDamaged(f"the remote's files are sealed, but its key file {KEY_FILE} is missing",
                                     hint="put it back from another copy of the remote; nothing was changed here")
             if segments:
@@ -279,7 +279,7 @@ class Syncer:
         device sealed for a remote it used before, or with a key another device's made obsolete)."""
         assert self._key is not None
         old = self._old_key
-        if old is not None and data.startswith(b"taskvault-sealed-ops 1 %s\n" % old.key_id.encode()):
+        if old is not None and sealed_by(data) == old.key_id:
             return old.open(path, data)
         return self._key.open(path, data)
 
@@ -287,7 +287,7 @@ class Syncer:
         """A segment as the remote holds it: sealed with its key (again, if another key sealed it)."""
         if self._key is None:
             return data
-        if data.startswith(b"taskvault-sealed-ops 1 "):
+        if sealed_by(data) is not None:
             data = self._opened(path, data)
         return self._key.seal(path, data)
 
@@ -459,12 +459,9 @@ class Syncer:
             segment = self._decoded(path, data)
             if segment.last <= candidates[path][1]:
                 self._pending_ops += len(segment.ops)
-                kept[path] = data if self._key is None or self._is_sealed_now(data) else self._sealed(path, data)
+                kept[path] = data if self._key is None or sealed_by(data) == self._key.key_id \
+                    else self._sealed(path, data)
         return kept
-
-    def _is_sealed_now(self, data: bytes) -> bool:
-        assert self._key is not None
-        return data.startswith(b"taskvault-sealed-ops 1 %s\n" % self._key.key_id.encode())
 
     # -- status ----------------------------------------------------------------------------------------------
 
